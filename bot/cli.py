@@ -1,0 +1,226 @@
+"""The `ocop-bot` command: run the bot, chat in the terminal, search, manage the catalogue and leads."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings, SettingsError, load_settings
+from catalog.db import Database
+from catalog.rows import TABLE_ORDER
+
+Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+async def open_database(settings: Settings, *, seed: bool = True) -> Database:
+    """The database, migrated and (when empty) seeded with the demo catalogue."""
+    db = Database(settings.database_url)
+    await db.prepare(seed=seed)
+    return db
+
+
+async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    db = Database(settings.database_url)
+    try:
+        applied = await db.upgrade()
+        print(f"database at revision {await db.current_revision()}" + ("" if applied else " (already up to date)"))
+    finally:
+        await db.dispose()
+    return 0
+
+
+async def cmd_catalog_import(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog.importer import ImportFailed, import_file
+
+    db = await open_database(settings)
+    try:
+        report = await import_file(db, Path(args.file), table=args.table, dry_run=args.dry_run)
+    except ImportFailed as failed:
+        print(f"Import refused, nothing was changed: {len(failed.errors)} problem(s) in {args.file}", file=sys.stderr)
+        for error in failed.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+    print(("Dry run, nothing written. Would apply:" if args.dry_run else "Imported:"))
+    for line in report.lines():
+        print(f"  {line}")
+    return 0
+
+
+async def cmd_catalog_export(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog.exporter import export_catalog
+
+    db = await open_database(settings)
+    try:
+        counts = await export_catalog(db, Path(args.file), table=args.table or "products")
+    except (ValueError, OSError) as exc:
+        print(f"Export failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+    print(f"Wrote {args.file}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+    return 0
+
+
+async def cmd_catalog_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog.repository import catalog_stats
+
+    db = await open_database(settings)
+    try:
+        async with db.session() as session:
+            stats = await catalog_stats(session)
+    finally:
+        await db.dispose()
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=1))
+        return 0
+    print(f"OCOP catalogue: {stats['products']} products, {stats['stores']} stores and sales points, "
+          f"{stats['online']} online platforms and listings, {stats['contacts']} contacts")
+    sections = (("By product group", "by_category"), ("By stars", "by_stars"), ("By former district", "by_district"))
+    for title, key in sections:
+        print(f"\n{title}:")
+        for name, count in stats[key].items():
+            label = {0: "unknown", "": "unknown"}.get(name, f"{name}★" if key == "by_stars" else name)
+            print(f"  {label:<24} {count:>4}")
+    return 0
+
+
+async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog.repository import load_search_docs
+    from catalog.search import SearchIndex
+
+    if args.batch:
+        try:
+            queries = Path(args.batch).read_text(encoding="utf-8-sig").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"Cannot read {args.batch}: {exc}", file=sys.stderr)
+            return 1
+    elif args.query is not None:
+        queries = [args.query]
+    else:
+        print("Give a QUERY or --batch FILE", file=sys.stderr)
+        return 2
+    db = await open_database(settings)
+    try:
+        async with db.session() as session:
+            index = SearchIndex(await load_search_docs(session))
+    finally:
+        await db.dispose()
+    for query in queries:
+        if args.batch and not query.strip():
+            continue
+        answer = index.search(query, limit=args.limit)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False))
+            continue
+        print(f"» {query}")
+        if answer.filters:
+            print("  filters: " + ", ".join(f"{k}={v}" for k, v in answer.filters.items()))
+        for hit in answer.results:
+            d = hit.doc
+            stars = f"{d.stars}★" if d.stars else "★ ?"
+            print(f"  {hit.score:5.1f}  {d.name_vi} — {d.name_en} [{d.category}, {stars}, {d.district or '?'}]")
+        if not answer.results:
+            print("  not in the catalogue")
+            for hit in answer.suggestions:
+                print(f"  did you mean: {hit.doc.name_vi} ({hit.doc.name_en})")
+    return 0
+
+
+def _lazy(path: str) -> Command:
+    """A command implemented in a module that is imported only when it runs."""
+
+    async def run(args: argparse.Namespace, settings: Settings) -> int:
+        module_name, _, func_name = path.partition(":")
+        module = __import__(module_name, fromlist=[func_name])
+        result: int = await getattr(module, func_name)(args, settings)
+        return result
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ocop-bot", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the bot on Telegram and/or Zalo")
+    p.add_argument("--channel", choices=("telegram", "zalo"), help="run only this channel")
+    p.add_argument("--webhook-url", help="Telegram webhook mode: the public HTTPS URL Telegram posts to")
+    p.add_argument("--listen", default="127.0.0.1", help="webhook mode: address to listen on")
+    p.add_argument("--port", type=int, default=8443, help="webhook mode: port to listen on")
+    p.set_defaults(func=_lazy("bot.app:cmd_run"))
+
+    p = sub.add_parser("chat", help="chat with the bot in the terminal")
+    p.add_argument("--lang", choices=("vi", "en"), help="language to start in")
+    p.set_defaults(func=_lazy("bot.channels.console:cmd_chat"))
+
+    p = sub.add_parser("search", help="search the catalogue")
+    p.add_argument("query", nargs="?", help="what a buyer would type")
+    p.add_argument("--batch", metavar="FILE", help="one query per line")
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--json", action="store_true", help="one JSON object per query")
+    p.set_defaults(func=cmd_search)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True, metavar="ACTION")
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    cat = sub.add_parser("catalog", help="import, export and count the catalogue")
+    cat_sub = cat.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = cat_sub.add_parser("import", help="replace the catalogue from a CSV, XLSX or JSON file")
+    p.add_argument("file")
+    p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+    p.add_argument("--table", choices=TABLE_ORDER, help="which table a CSV file holds (guessed from its header)")
+    p.set_defaults(func=cmd_catalog_import)
+    p = cat_sub.add_parser("export", help="write the catalogue to a CSV, XLSX or JSON file")
+    p.add_argument("file")
+    p.add_argument("--table", choices=TABLE_ORDER, help="CSV only: which table (default products)")
+    p.set_defaults(func=cmd_catalog_export)
+    p = cat_sub.add_parser("stats", help="counts by product group, stars and former district")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_catalog_stats)
+
+    leads = sub.add_parser("leads", help="wholesale enquiries")
+    leads_sub = leads.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = leads_sub.add_parser("list", help="list leads")
+    p.add_argument("--status", help="only leads with this status")
+    p.set_defaults(func=_lazy("bot.leads_cli:cmd_leads_list"))
+    p = leads_sub.add_parser("export", help="write leads to a CSV file")
+    p.add_argument("file")
+    p.set_defaults(func=_lazy("bot.leads_cli:cmd_leads_export"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"ocop-bot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(args.func(args, settings))
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        # e.g. the database server is down or the data directory is not writable
+        print(f"ocop-bot: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__: list[Any] = ["main", "build_parser", "open_database"]

@@ -1,0 +1,131 @@
+"""Typed settings, read once from the environment (and an optional .env) and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from platformdirs import user_data_dir
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "OCOP_"
+
+# Plain driver names people copy from docs, mapped to the async drivers we ship.
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+_SUPPORTED = {"sqlite+aiosqlite", "postgresql+asyncpg", "postgresql+psycopg"}
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message is one line naming the variable."""
+
+
+def default_database_url() -> str:
+    data_dir = Path(user_data_dir("ocop-bot", appauthor=False))
+    return f"sqlite+aiosqlite:///{data_dir / 'ocop.db'}"
+
+
+def normalise_database_url(value: str) -> str:
+    """Accept the URL forms people paste and turn them into the async form SQLAlchemy needs."""
+    try:
+        url = make_url(value.strip())
+    except ArgumentError as exc:
+        raise ValueError("not a database URL (expected e.g. sqlite+aiosqlite:///path/ocop.db)") from exc
+    driver = _ASYNC_DRIVERS.get(url.drivername, url.drivername)
+    if driver not in _SUPPORTED:
+        raise ValueError(f"unsupported database driver {url.drivername!r}; use sqlite or postgresql")
+    return url.set(drivername=driver).render_as_string(hide_password=False)
+
+
+class Settings(BaseSettings):
+    """Everything the program can be told from outside. Build with `load_settings()`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(default_factory=default_database_url)
+    default_language: Literal["vi", "en"] = "vi"
+
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str | None = None
+    staff_chat_id: int | None = None
+    staff_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    staff_language: Literal["vi", "en"] = "vi"
+
+    enquiry_expiry_hours: float = Field(default=24.0, gt=0)
+    enquiries_per_day: int = Field(default=5, ge=1)
+
+    zalo_app_id: str | None = None
+    zalo_app_secret: SecretStr | None = None
+    zalo_oa_secret_key: SecretStr | None = None
+    zalo_access_token: SecretStr | None = None
+    zalo_refresh_token: SecretStr | None = None
+    zalo_api_url: str = "https://openapi.zalo.me"
+    zalo_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_webhook_host: str = "127.0.0.1"
+    zalo_webhook_port: int = Field(default=8080, ge=1, le=65535)
+    zalo_webhook_path: str = "/zalo/webhook"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("telegram_base_url", "zalo_api_url", "zalo_oauth_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")) or len(value) < 10:
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if not value.endswith("/bot") else value
+
+    @field_validator("staff_user_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError:
+                raise ValueError("must be numeric Telegram user ids separated by commas") from None
+        return value
+
+    @field_validator("zalo_webhook_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def is_staff(self, user_id: int | str | None) -> bool:
+        try:
+            return user_id is not None and int(user_id) in self.staff_user_ids
+        except (TypeError, ValueError):
+            return False
+
+    @property
+    def zalo_configured(self) -> bool:
+        return bool(self.zalo_app_id and self.zalo_oa_secret_key and self.zalo_access_token)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment; a bad value raises SettingsError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ENV_PREFIX + "_".join(str(p) for p in first["loc"] if isinstance(p, str)).upper()
+        reason = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {reason}") from None

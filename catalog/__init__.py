@@ -1,0 +1,1 @@
+"""The department's catalogue: tables, database, import/export, text folding and search."""

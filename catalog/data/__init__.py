@@ -1,0 +1,1 @@
+"""Packaged data: the demo catalogue and the search lexicon."""

@@ -1,0 +1,289 @@
+"""Database tables: the catalogue, chat sessions, wholesale leads with their outbox, channel state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CATEGORIES = ("food", "beverage", "herbal", "textile", "handicraft", "tourism")
+PRODUCER_KINDS = ("cooperative", "company", "household", "other")
+STORE_KINDS = ("ocop_store", "sales_point", "display_point", "supermarket", "fair")
+LEAD_STATUSES = ("new", "claimed", "contacted", "won", "lost", "spam")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores naive UTC and returns aware UTC, so SQLite (which drops the zone) and PostgreSQL agree."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, dt.datetime: UTCDateTime()}
+
+
+store_products = Table(
+    "store_products",
+    Base.metadata,
+    Column("store_id", ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+    Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Producer(Base):
+    """A cooperative, company or household that makes OCOP products."""
+
+    __tablename__ = "producers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="other")
+    address: Mapped[str] = mapped_column(String(500), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    website: Mapped[str] = mapped_column(String(500), default="")
+    products: Mapped[list[Product]] = relationship(back_populates="producer")
+
+
+class Product(Base):
+    """One OCOP-certified product, as the department lists it."""
+
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name_vi: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300), default="")
+    aliases: Mapped[list[Any]] = mapped_column(default=list)
+    category: Mapped[str] = mapped_column(String(20), index=True)
+    stars: Mapped[int | None] = mapped_column(Integer, index=True)
+    year: Mapped[int | None] = mapped_column(Integer)
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="SET NULL"))
+    commune: Mapped[str] = mapped_column(String(200), default="")
+    district: Mapped[str] = mapped_column(String(100), default="", index=True)
+    province: Mapped[str] = mapped_column(String(100), default="")
+    description_vi: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    sources: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    producer: Mapped[Producer | None] = relationship(back_populates="products", lazy="joined")
+    stores: Mapped[list[Store]] = relationship(secondary=store_products, back_populates="products")
+    listings: Mapped[list[OnlineListing]] = relationship(back_populates="product")
+
+
+class Store(Base):
+    """A physical shop, sales point, display point or fair where OCOP products are sold."""
+
+    __tablename__ = "stores"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(500), default="")
+    commune: Mapped[str] = mapped_column(String(200), default="")
+    district: Mapped[str] = mapped_column(String(100), default="")
+    province: Mapped[str] = mapped_column(String(100), default="")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    opening_hours: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    website: Mapped[str] = mapped_column(String(500), default="")
+    description_vi: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    sources: Mapped[list[Any]] = mapped_column(default=list)
+
+    products: Mapped[list[Product]] = relationship(secondary=store_products, back_populates="stores")
+
+
+class OnlineListing(Base):
+    """An online platform selling OCOP products (no product) or one product's listing on it."""
+
+    __tablename__ = "online_listings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    platform: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(String(500))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    description_vi: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    sources: Mapped[list[Any]] = mapped_column(default=list)
+
+    product: Mapped[Product | None] = relationship(back_populates="listings")
+
+
+class Contact(Base):
+    """A public body buyers and producers can contact (trade department, promotion centre…)."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name_vi: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300), default="")
+    role_vi: Mapped[str] = mapped_column(Text, default="")
+    role_en: Mapped[str] = mapped_column(Text, default="")
+    people: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str] = mapped_column(String(500), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    website: Mapped[str] = mapped_column(String(500), default="")
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    sources: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class CatalogState(Base):
+    """Single-row version counter, bumped by every import so each process can rebuild its search index."""
+
+    __tablename__ = "catalog_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ChatSession(Base):
+    """Per-chat state that must outlive a process: language, last list shown, menu position, form."""
+
+    __tablename__ = "chat_sessions"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", name="uq_chat_sessions_channel_chat"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64), default="")
+    language: Mapped[str | None] = mapped_column(String(5))
+    last_results: Mapped[list[Any]] = mapped_column(default=list)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    form: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    form_updated_at: Mapped[dt.datetime | None] = mapped_column()
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Lead(Base):
+    """A wholesale enquiry, worked by trade-department staff."""
+
+    __tablename__ = "leads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str | None] = mapped_column(String(32), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    language: Mapped[str] = mapped_column(String(5), default="vi")
+    products: Mapped[list[Any]] = mapped_column(default=list)
+    quantity: Mapped[str] = mapped_column(String(100), default="")
+    delivery_place: Mapped[str] = mapped_column(String(300), default="")
+    time_frame: Mapped[str] = mapped_column(String(200), default="")
+    buyer_name: Mapped[str] = mapped_column(String(200), default="")
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    claimed_by: Mapped[str] = mapped_column(String(200), default="")
+    staff_message_id: Mapped[int | None] = mapped_column(Integer)
+    consent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    events: Mapped[list[LeadEvent]] = relationship(back_populates="lead", order_by="LeadEvent.id")
+
+
+class LeadEvent(Base):
+    """One change to a lead: who, when, from what to what, and any note relayed."""
+
+    __tablename__ = "lead_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[str] = mapped_column(String(64), default="")
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str] = mapped_column(String(20), default="")
+    to_status: Mapped[str] = mapped_column(String(20), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    lead: Mapped[Lead] = relationship(back_populates="events")
+
+
+class OutboxMessage(Base):
+    """A message that must reach a chat at least once, committed with the change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_message_id: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class ChannelToken(Base):
+    """Rotating channel credentials (Zalo OA access/refresh tokens), stored before use."""
+
+    __tablename__ = "channel_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), unique=True)
+    access_token: Mapped[str] = mapped_column(Text, default="")
+    refresh_token: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[dt.datetime | None] = mapped_column()
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ProcessedEvent(Base):
+    """Ids of inbound events already handled, so a channel's retried delivery is handled once."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("channel", "event_id", name="uq_processed_events_channel_event"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,338 @@
+"""The catalogue file layout: table columns, cell parsing and validation, and rows read from the database."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from catalog.models import CATEGORIES, PRODUCER_KINDS, STORE_KINDS, Contact, OnlineListing, Product, Store
+
+LIST_SEPARATOR = "|"
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_RE = re.compile(r"^[0-9+().\-\s]{3,50}$")
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+TRUE_WORDS = {"yes", "true", "1", "có", "co", "y"}
+FALSE_WORDS = {"no", "false", "0", "không", "khong", "n"}
+
+
+class CellError(ValueError):
+    """A cell's value is not acceptable; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    parse: Callable[[Any], Any]
+    required: bool = False
+    is_list: bool = False
+
+
+def _text(limit: int) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = "" if value is None else str(value).strip()
+        if len(text) > limit:
+            raise CellError(f"longer than {limit} characters")
+        return text
+
+    return parse
+
+
+def _slug(value: Any) -> str:
+    text = _text(120)(value)
+    if text and not SLUG_RE.match(text):
+        raise CellError("slug must be lowercase ASCII letters, digits and single hyphens")
+    return text
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _text(40)(value).lower()
+        if text and text not in options:
+            raise CellError(f"unknown value {text!r}; expected one of: {', '.join(options)}")
+        return text
+
+    return parse
+
+
+def _int_in(low: int, high: int, what: str) -> Callable[[Any], int | None]:
+    def parse(value: Any) -> int | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise CellError(f"{what} must be a whole number") from None
+        if not number.is_integer():
+            raise CellError(f"{what} must be a whole number")
+        if not low <= number <= high:
+            raise CellError(f"{what} must be between {low} and {high}")
+        return int(number)
+
+    return parse
+
+
+def _coordinate(limit: float, what: str) -> Callable[[Any], float | None]:
+    def parse(value: Any) -> float | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            number = float(str(value).replace(",", "."))
+        except (TypeError, ValueError):
+            raise CellError(f"{what} must be a decimal number") from None
+        if not -limit <= number <= limit:
+            raise CellError(f"{what} out of range (−{limit:g}…{limit:g})")
+        return number
+
+    return parse
+
+
+def _url(value: Any) -> str:
+    text = _text(500)(value)
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in text:
+        raise CellError(f"not a web address: {text[:60]!r}")
+    return text
+
+
+def _email(value: Any) -> str:
+    text = _text(200)(value)
+    if text and not EMAIL_RE.match(text):
+        raise CellError(f"not an e-mail address: {text[:60]!r}")
+    return text
+
+
+def _phone(value: Any) -> str:
+    text = _text(50)(value)
+    if text and not PHONE_RE.match(text):
+        raise CellError(f"not a phone number: {text[:60]!r}")
+    return text
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = _text(10)(value).lower()
+    if not text:
+        return True
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise CellError("must be yes or no")
+
+
+def _list_of(item: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
+    def parse(value: Any) -> list[Any]:
+        if value is None:
+            return []
+        items = value if isinstance(value, list) else str(value).split(LIST_SEPARATOR)
+        parsed = [item(v) for v in items]
+        return [v for v in parsed if v not in ("", None)]
+
+    return parse
+
+
+_DESC = _text(2000)
+_SOURCES = Column("sources", _list_of(_url), is_list=True)
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "products": (
+        Column("slug", _slug, required=True),
+        Column("name_vi", _text(300), required=True),
+        Column("name_en", _text(300)),
+        Column("aliases", _list_of(_text(200)), is_list=True),
+        Column("category", _choice(CATEGORIES), required=True),
+        Column("stars", _int_in(3, 5, "stars")),
+        Column("year", _int_in(1990, 2100, "year")),
+        Column("producer", _text(300)),
+        Column("producer_kind", _choice(PRODUCER_KINDS)),
+        Column("producer_address", _text(500)),
+        Column("producer_phone", _phone),
+        Column("producer_email", _email),
+        Column("producer_website", _url),
+        Column("commune", _text(200)),
+        Column("district", _text(100)),
+        Column("province", _text(100)),
+        Column("description_vi", _DESC),
+        Column("description_en", _DESC),
+        _SOURCES,
+    ),
+    "stores": (
+        Column("slug", _slug, required=True),
+        Column("name", _text(300), required=True),
+        Column("kind", _choice(STORE_KINDS), required=True),
+        Column("address", _text(500)),
+        Column("commune", _text(200)),
+        Column("district", _text(100)),
+        Column("province", _text(100)),
+        Column("latitude", _coordinate(90, "latitude")),
+        Column("longitude", _coordinate(180, "longitude")),
+        Column("opening_hours", _text(300)),
+        Column("phone", _phone),
+        Column("email", _email),
+        Column("website", _url),
+        Column("products", _list_of(_slug), is_list=True),
+        Column("description_vi", _DESC),
+        Column("description_en", _DESC),
+        _SOURCES,
+    ),
+    "online": (
+        Column("slug", _slug, required=True),
+        Column("platform", _text(100), required=True),
+        Column("url", _url, required=True),
+        Column("product", _slug),
+        Column("description_vi", _DESC),
+        Column("description_en", _DESC),
+        _SOURCES,
+    ),
+    "contacts": (
+        Column("slug", _slug, required=True),
+        Column("name_vi", _text(300), required=True),
+        Column("name_en", _text(300)),
+        Column("role_vi", _DESC),
+        Column("role_en", _DESC),
+        Column("people", _DESC),
+        Column("address", _text(500)),
+        Column("phone", _phone),
+        Column("email", _email),
+        Column("website", _url),
+        Column("current", _flag),
+        _SOURCES,
+    ),
+}
+TABLE_ORDER = ("products", "stores", "online", "contacts")
+
+
+def columns_of(table: str) -> list[str]:
+    return [c.name for c in TABLES[table]]
+
+
+def guess_table(header: list[str]) -> str | None:
+    """Which table a one-table file (CSV) holds, from its column names."""
+    names = set(header)
+    if "name_vi" in names and "category" in names:
+        return "products"
+    if "platform" in names:
+        return "online"
+    if "role_vi" in names or ("name_vi" in names and "current" in names):
+        return "contacts"
+    if "kind" in names and ("address" in names or "name" in names):
+        return "stores"
+    return None
+
+
+def neutralise_formula(text: str) -> str:
+    """Stop a spreadsheet from running a cell as a formula (CSV/formula injection)."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def unneutralise_formula(text: str) -> str:
+    """Undo `neutralise_formula`, so export then import is an identity."""
+    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_PREFIXES:
+        return text[1:]
+    return text
+
+
+def parse_row(table: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Parse one raw row; returns the clean row and (column, reason) problems."""
+    clean: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for column in TABLES[table]:
+        value = raw.get(column.name)
+        if isinstance(value, str):
+            value = unneutralise_formula(value.strip())
+        elif isinstance(value, list):
+            value = [unneutralise_formula(v.strip()) if isinstance(v, str) else v for v in value]
+        try:
+            parsed = column.parse(value)
+        except CellError as exc:
+            problems.append((column.name, str(exc)))
+            continue
+        if column.required and parsed in ("", None, []):
+            problems.append((column.name, f"missing {column.name}"))
+            continue
+        clean[column.name] = parsed
+    coordinates_parsed = "latitude" in clean and "longitude" in clean
+    if table == "stores" and coordinates_parsed and (clean["latitude"] is None) != (clean["longitude"] is None):
+        problems.append(("latitude", "latitude and longitude must be given together"))
+    if table == "products" and not clean.get("producer") and any(
+        clean.get(k) for k in ("producer_kind", "producer_address", "producer_phone", "producer_email")
+    ):
+        problems.append(("producer", "producer details given without a producer name"))
+    return clean, problems
+
+
+# Rows read back from the database, in the same shape as parsed file rows: the basis of export and diff.
+
+
+def product_row(p: Product) -> dict[str, Any]:
+    producer = p.producer
+    return {
+        "slug": p.slug,
+        "name_vi": p.name_vi,
+        "name_en": p.name_en,
+        "aliases": list(p.aliases or []),
+        "category": p.category,
+        "stars": p.stars,
+        "year": p.year,
+        "producer": producer.name if producer else "",
+        "producer_kind": producer.kind if producer else "",
+        "producer_address": producer.address if producer else "",
+        "producer_phone": producer.phone if producer else "",
+        "producer_email": producer.email if producer else "",
+        "producer_website": producer.website if producer else "",
+        "commune": p.commune,
+        "district": p.district,
+        "province": p.province,
+        "description_vi": p.description_vi,
+        "description_en": p.description_en,
+        "sources": list(p.sources or []),
+    }
+
+
+def store_row(s: Store) -> dict[str, Any]:
+    row = {c: getattr(s, c) for c in columns_of("stores") if c != "products"}
+    row["sources"] = list(s.sources or [])
+    row["products"] = sorted(p.slug for p in s.products)
+    return {c: row[c] for c in columns_of("stores")}
+
+
+def online_row(o: OnlineListing) -> dict[str, Any]:
+    row = {c: getattr(o, c) for c in columns_of("online") if c != "product"}
+    row["sources"] = list(o.sources or [])
+    row["product"] = o.product.slug if o.product else ""
+    return {c: row[c] for c in columns_of("online")}
+
+
+def contact_row(c: Contact) -> dict[str, Any]:
+    row = {name: getattr(c, name) for name in columns_of("contacts")}
+    row["sources"] = list(c.sources or [])
+    return row
+
+
+async def read_tables(session: AsyncSession) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every catalogue table as {slug: row}, in file-row shape."""
+    products = (await session.scalars(select(Product).order_by(Product.slug))).unique().all()
+    stores = (await session.scalars(select(Store).options(selectinload(Store.products)).order_by(Store.slug))).all()
+    online = (
+        await session.scalars(
+            select(OnlineListing).options(selectinload(OnlineListing.product)).order_by(OnlineListing.slug)
+        )
+    ).all()
+    contacts = (await session.scalars(select(Contact).order_by(Contact.slug))).all()
+    return {
+        "products": {p.slug: product_row(p) for p in products},
+        "stores": {s.slug: store_row(s) for s in stores},
+        "online": {o.slug: online_row(o) for o in online},
+        "contacts": {c.slug: contact_row(c) for c in contacts},
+    }

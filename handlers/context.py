@@ -1,0 +1,65 @@
+"""What a handler gets for one message: the services, the database session, the chat's state, the translator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from catalog.live_index import LiveIndex
+from catalog.models import ChatSession
+from handlers.messages import Incoming
+from locales import Translator, translator
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.config import Settings
+    from catalog.db import Database
+    from catalog.search import SearchIndex
+
+
+@dataclass
+class Services:
+    """Long-lived, one per process, passed to every message."""
+
+    db: Database
+    settings: Settings
+    index: LiveIndex = field(default_factory=LiveIndex)
+
+
+@dataclass
+class Context:
+    """One message's world. Everything written through `session` commits together after the handler."""
+
+    services: Services
+    session: AsyncSession
+    chat: ChatSession
+    incoming: Incoming
+    t: Translator
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def language(self) -> str:
+        return self.t.language
+
+    async def search_index(self) -> SearchIndex:
+        return await self.services.index.get(self.session)
+
+    def set_language(self, language: str) -> None:
+        """Remember the user's choice and answer in it from now on."""
+        self.chat.language = language
+        self.t = translator(language)
+
+    def remember_results(self, slugs: list[str]) -> None:
+        """The list the user can now refer to as 'the second one' or tap."""
+        self.chat.last_results = list(slugs)
+
+    def state_get(self, key: str, default: Any = None) -> Any:
+        return (self.chat.state or {}).get(key, default)
+
+    def state_set(self, key: str, value: Any) -> None:
+        # Reassign so SQLAlchemy sees the JSON column change.
+        self.chat.state = {**(self.chat.state or {}), key: value}

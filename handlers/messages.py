@@ -1,0 +1,120 @@
+"""The neutral message model every channel speaks: `Incoming` from a user, `Reply` back to them."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+# Replies are written in this small HTML subset; channels without formatting strip it with `to_plain`.
+ALLOWED_TAGS = ("b", "i", "u", "code", "a")
+MAX_PAYLOAD_BYTES = 64
+
+
+def h(value: object) -> str:
+    """Escape any catalogue or user text before it goes into a reply."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def link(url: str, label: str) -> str:
+    return f'<a href="{h(url)}">{h(label)}</a>'
+
+
+_TAG = re.compile(r"<(/?)(b|i|u|code|a)(?:\s+href=\"([^\"]*)\")?>")
+
+
+def to_plain(text: str) -> str:
+    """Render reply HTML as plain text (terminal, Zalo): links become 'label (url)'."""
+    text = re.sub(r'<a href="([^"]*)">(.*?)</a>', lambda m: f"{m.group(2)} ({m.group(1)})", text, flags=re.S)
+    text = _TAG.sub("", text)
+    return html.unescape(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class SharedContact:
+    phone: str
+    name: str = ""
+    user_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One thing a user did: typed text, tapped a button, shared a location or a contact."""
+
+    channel: str
+    chat_id: str
+    user_id: str
+    display_name: str = ""
+    language_hint: str | None = None
+    text: str | None = None
+    payload: str | None = None
+    location: Location | None = None
+    contact: SharedContact | None = None
+    message_id: str | None = None  # the bot message a button was on, so a reply can edit it
+
+    @property
+    def is_command(self) -> bool:
+        return bool(self.text and self.text.startswith("/"))
+
+    def command(self) -> tuple[str, str]:
+        """('/start', 'rest of text') for '/start@OcopBot rest of text'."""
+        head, _, rest = (self.text or "").strip().partition(" ")
+        return head.split("@", 1)[0].lower(), rest.strip()
+
+
+ButtonKind = Literal["payload", "url", "location", "contact"]
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button with a short language-neutral payload (`p:<slug>`), a URL, or a share request."""
+
+    label: str
+    payload: str = ""
+    url: str = ""
+    kind: ButtonKind = "payload"
+
+    def __post_init__(self) -> None:
+        if self.kind == "payload" and not 0 < len(self.payload.encode()) <= MAX_PAYLOAD_BYTES:
+            raise ValueError(f"button payload must be 1–{MAX_PAYLOAD_BYTES} bytes: {self.payload!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Venue:
+    latitude: float
+    longitude: float
+    title: str
+    address: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    filename: str
+    data: bytes
+    mime_type: str = "text/csv"
+    caption: str = ""
+
+
+@dataclass(slots=True)
+class Reply:
+    """Something to say back: HTML-subset text, rows of buttons, and optionally a venue or a document.
+
+    `edit=True` asks the channel to replace the message the button was on (pagination) when it can.
+    `keyboard` rows are reply-keyboard buttons (share location / contact) where the channel has them.
+    """
+
+    text: str = ""
+    buttons: list[list[Button]] = field(default_factory=list)
+    keyboard: list[list[Button]] = field(default_factory=list)
+    remove_keyboard: bool = False
+    venue: Venue | None = None
+    document: Document | None = None
+    edit: bool = False
+    notice: str = ""  # a short toast for a tapped button (Telegram answerCallbackQuery)
