@@ -9,7 +9,8 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings, SettingsError, load_settings
 from catalog.db import Database
@@ -48,7 +49,7 @@ async def cmd_catalog_import(args: argparse.Namespace, settings: Settings) -> in
         return 1
     finally:
         await db.dispose()
-    print(("Dry run, nothing written. Would apply:" if args.dry_run else "Imported:"))
+    print("Dry run, nothing written. Would apply:" if args.dry_run else "Imported:")
     for line in report.lines():
         print(f"  {line}")
     return 0
@@ -98,7 +99,7 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.batch:
         try:
-            queries = Path(args.batch).read_text(encoding="utf-8-sig").splitlines()
+            queries = (await asyncio.to_thread(Path(args.batch).read_text, encoding="utf-8-sig")).splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             print(f"Cannot read {args.batch}: {exc}", file=sys.stderr)
             return 1
@@ -213,14 +214,13 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(args.func(args, settings))
     except KeyboardInterrupt:
         return 130
-    except OSError as exc:
+    except (OSError, SQLAlchemyError) as exc:
         # e.g. the database server is down or the data directory is not writable
-        print(f"ocop-bot: {exc}", file=sys.stderr)
+        reason = getattr(exc, "orig", None) or exc
+        print(f"ocop-bot: cannot use the database: {str(reason).splitlines()[0]}", file=sys.stderr)
         return 1
 
 
 if __name__ == "__main__":
     sys.exit(main())
 
-
-__all__: list[Any] = ["main", "build_parser", "open_database"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -74,5 +75,5 @@ async def export_catalog(db: Database, path: Path, *, table: str = "products") -
         data, counts = write_json(tables), {t: len(r) for t, r in tables.items()}
     else:
         raise ValueError(f"unsupported file type {suffix or '(none)'}; use .csv, .xlsx or .json")
-    path.write_bytes(data)
+    await asyncio.to_thread(path.write_bytes, data)
     return counts

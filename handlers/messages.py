@@ -118,3 +118,22 @@ class Reply:
     document: Document | None = None
     edit: bool = False
     notice: str = ""  # a short toast for a tapped button (Telegram answerCallbackQuery)
+
+
+def reply_to_json(reply: Reply) -> dict[str, object]:
+    """A reply as JSON, for the outbox: text and buttons (venues and documents are not queued)."""
+    return {
+        "text": reply.text,
+        "buttons": [[{"label": b.label, "payload": b.payload, "url": b.url, "kind": b.kind} for b in row]
+                    for row in reply.buttons],
+    }
+
+
+def reply_from_json(data: dict[str, object]) -> Reply:
+    rows = data.get("buttons") or []
+    assert isinstance(rows, list)
+    return Reply(
+        text=str(data.get("text", "")),
+        buttons=[[Button(b["label"], b.get("payload", ""), b.get("url", ""), b.get("kind", "payload"))
+                  for b in row] for row in rows],
+    )
