@@ -80,7 +80,8 @@ def update() -> None:
             catalog.obsolete.clear()
             if language == "en":
                 for message in catalog:
-                    if message.id and not message.string:
+                    strings = message.string if isinstance(message.string, tuple) else (message.string,)
+                    if message.id and not all(strings):
                         message.string = message.id
             write(language, catalog)
 

@@ -1,0 +1,323 @@
+"""Shared reply formatting: product cards and lines, stars, product groups, places, menus, map links, lists."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlencode
+
+from catalog.text import clean, fold
+from handlers.messages import MAX_PAYLOAD_BYTES, Button, Reply, h, link
+from locales import N_, Translator
+
+if TYPE_CHECKING:
+    from catalog.models import Contact, OnlineListing, Producer, Product, Store
+    from handlers.context import Context
+
+# Telegram allows 4,096 characters; staying well under leaves room for escaping and channel decorations.
+MAX_TEXT = 3500
+LABEL_CHARS = 48  # longer button labels wrap badly on phones
+PAGE_SIZE = 8
+
+CATEGORY_NAMES = {
+    "food": N_("Food"),
+    "beverage": N_("Beverages"),
+    "herbal": N_("Herbal products"),
+    "textile": N_("Textiles and garments"),
+    "handicraft": N_("Handicrafts and souvenirs"),
+    "tourism": N_("Rural and community tourism"),
+}
+STORE_KINDS = {
+    "ocop_store": N_("OCOP store"),
+    "sales_point": N_("OCOP sales point"),
+    "display_point": N_("OCOP display and sales point"),
+    "supermarket": N_("Supermarket"),
+    "fair": N_("Fair"),
+}
+PRODUCER_KINDS = {
+    "cooperative": N_("cooperative"),
+    "company": N_("company"),
+    "household": N_("household business"),
+    "other": N_("producer"),
+}
+
+
+# --- small pieces ---------------------------------------------------------------------------------------
+
+def payload_button(label: str, payload: str) -> Button | None:
+    """A payload button, or None when the payload would not fit (a very long slug from an import)."""
+    if not payload or len(payload.encode()) > MAX_PAYLOAD_BYTES:
+        return None
+    return Button(short_label(label), payload)
+
+
+def bold(text: str) -> str:
+    """Escaped text in bold."""
+    return f"<b>{h(text)}</b>"
+
+
+def code(text: str) -> str:
+    return f"<code>{h(text)}</code>"
+
+
+def row(*buttons: Button | None) -> list[Button]:
+    return [b for b in buttons if b is not None]
+
+
+def rows(*rows_: Sequence[Button | None]) -> list[list[Button]]:
+    """Rows of buttons without the ones that could not be made, and without empty rows."""
+    out = [[b for b in r if b is not None] for r in rows_]
+    return [r for r in out if r]
+
+
+def short_label(text: str, limit: int = LABEL_CHARS) -> str:
+    """One line of at most `limit` characters, without control or zero-width characters (user text too)."""
+    text = clean(str(text))
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut at a sentence or word boundary near `limit` characters."""
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    sentence = max(cut.rfind(". "), cut.rfind("; "))
+    if sentence > limit * 0.6:
+        return cut[: sentence + 1]
+    return cut[: cut.rfind(" ")].rstrip(",;:–- ") + "…" if " " in cut else cut + "…"
+
+
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    """Keep a reply under the size limit, cutting between lines so no tag is left open."""
+    if len(text) <= limit:
+        return text
+    out: list[str] = []
+    size = 0
+    for line in text.split("\n"):
+        if size + len(line) + 1 > limit - 2:
+            break
+        out.append(line)
+        size += len(line) + 1
+    return "\n".join(out) + "\n…"
+
+
+def district_slug(district: str) -> str:
+    """Language-neutral slug of a former district for payloads: 'Lục Ngạn' → 'luc-ngan'."""
+    return "-".join(fold(district).split())[:40]
+
+
+def category_name(t: Translator, code: str) -> str:
+    return t._(CATEGORY_NAMES[code]) if code in CATEGORY_NAMES else code
+
+
+def store_kind(t: Translator, kind: str) -> str:
+    return t._(STORE_KINDS[kind]) if kind in STORE_KINDS else kind
+
+
+def star_glyphs(stars: int | None) -> str:
+    return "★" * max(0, min(int(stars or 0), 5))
+
+
+def stars_text(t: Translator, stars: int | None, year: int | None = None) -> str:
+    """'★★★★ 4-star OCOP (2022)', or that the rating is not listed."""
+    if not stars:
+        return t._("star rating not listed")
+    if year:
+        label = t._("{stars}-star OCOP ({year})", stars=t.number(stars), year=str(year))
+    else:
+        label = t._("{stars}-star OCOP", stars=t.number(stars))
+    return f"{star_glyphs(stars)} {label}"
+
+
+def former_district(t: Translator, district: str) -> str:
+    return t._("{district} (former district)", district=district)
+
+
+def place_text(t: Translator, product: Product) -> str:
+    """Commune, former district and province as written in the catalogue, or that none is listed."""
+    parts = [product.commune] if product.commune else []
+    if product.district:
+        parts.append(former_district(t, product.district))
+    if product.province:
+        parts.append(product.province)
+    return ", ".join(parts) if parts else t._("place not listed")
+
+
+def product_name(product: Product, language: str) -> str:
+    """The name to show first in a list: the English name for English readers when there is one."""
+    if language == "en" and product.name_en:
+        return product.name_en
+    return product.name_vi
+
+
+def description(product: Product | Store | OnlineListing, language: str) -> str:
+    text = product.description_en if language == "en" else product.description_vi
+    return text or product.description_vi or ""
+
+
+def map_url(latitude: float, longitude: float) -> str:
+    return "https://www.google.com/maps/search/?" + urlencode({"api": "1", "query": f"{latitude:.6f},{longitude:.6f}"})
+
+
+def map_search_url(text: str) -> str:
+    return "https://www.google.com/maps/search/?api=1&query=" + quote(text, safe="")
+
+
+def store_map_url(store: Store) -> str:
+    """A map link for a store: its coordinates when the catalogue has them, else its printed address."""
+    if store.latitude is not None and store.longitude is not None:
+        return map_url(store.latitude, store.longitude)
+    if store.address:
+        return map_search_url(", ".join(p for p in (store.address, store.province or "Bắc Giang") if p))
+    return ""
+
+
+def store_address(t: Translator, store: Store) -> str:
+    if store.address:
+        return h(store.address)
+    if store.district:
+        return t._("address not listed ({place})", place=h(former_district(t, store.district)))
+    return t._("address not listed")
+
+
+def contact_details(t: Translator, entity: Producer | Contact | Store, *, with_address: bool = True) -> list[str]:
+    """Published phone, e-mail, website and address lines; empty when none is published."""
+    lines = []
+    if entity.phone:
+        lines.append(t._("Phone: {phone}", phone=h(entity.phone)))
+    if entity.email:
+        lines.append(t._("E-mail: {email}", email=h(entity.email)))
+    if entity.website:
+        lines.append(t._("Website: {link}", link=link(entity.website, website_label(entity.website))))
+    address = getattr(entity, "address", "") if with_address else ""
+    if address:
+        lines.append(t._("Address: {address}", address=h(address)))
+    return lines
+
+
+def website_label(url: str) -> str:
+    """'https://ttkhuyencong.bacgiang.gov.vn/' → 'ttkhuyencong.bacgiang.gov.vn' (the link keeps the full URL)."""
+    label = re.sub(r"^https?://", "", url.strip()).rstrip("/")
+    return label or url
+
+
+def has_contact(entity: Producer | Contact | Store) -> bool:
+    return any(getattr(entity, f, "") for f in ("phone", "email", "website", "address"))
+
+
+# --- menus ----------------------------------------------------------------------------------------------
+
+def main_menu(t: Translator) -> list[list[Button]]:
+    """The main menu: find products · where to buy · contacts · browse · bulk enquiry · language."""
+    return [
+        [Button(t._("🔎 Find products"), "m:find"), Button(t._("🏪 Where to buy"), "m:where")],
+        [Button(t._("📞 Contacts"), "m:contacts"), Button(t._("📚 Browse"), "b:menu")],
+        [Button(t._("📦 Bulk enquiry"), "enq:start"), Button(t._("🌐 Language"), "lang:menu")],
+    ]
+
+
+def menu_row(t: Translator) -> list[Button]:
+    return [Button(t._("☰ Menu"), "m:start")]
+
+
+def location_keyboard(t: Translator) -> list[list[Button]]:
+    return [[Button(t._("📍 Send my location"), kind="location")]]
+
+
+def product_buttons(t: Translator, slug: str) -> list[list[Button]]:
+    return rows(
+        [payload_button(t._("🏪 Where to buy"), f"where:{slug}"), payload_button(t._("📞 Contact"), f"contact:{slug}")],
+        [payload_button(t._("📦 Bulk enquiry"), f"enq:start:{slug}"),
+         payload_button(t._("🔁 More like this"), f"more:{slug}")],
+        menu_row(t),
+    )
+
+
+# --- products -------------------------------------------------------------------------------------------
+
+def product_line(t: Translator, product: Product, number: int | None = None) -> str:
+    """One list line: number, bold name, stars and former district."""
+    head = f"{number}. " if number is not None else "• "
+    name = product_name(product, t.language)
+    other = product.name_vi if name != product.name_vi else ""
+    bits = [star_glyphs(product.stars) or t._("stars not listed")]
+    if product.district:
+        bits.append(h(product.district))
+    extra = f" / <i>{h(other)}</i>" if other else ""
+    return f"{head}<b>{h(name)}</b>{extra} — " + " · ".join(bits)
+
+
+def numbered_buttons(products: Iterable[Product], language: str, prefix: str = "p") -> list[list[Button]]:
+    out = []
+    for n, product in enumerate(products, 1):
+        button = payload_button(f"{n}. {product_name(product, language)}", f"{prefix}:{product.slug}")
+        if button:
+            out.append([button])
+    return out
+
+
+def product_card(
+    t: Translator,
+    product: Product,
+    stores: Sequence[Store],
+    listings: Sequence[OnlineListing],
+) -> str:
+    """The product card: names, stars, group, producer, place, a short description, where to buy, contact."""
+    lang = t.language
+    lines = [f"<b>{h(product.name_vi)}</b>"]
+    if product.name_en:
+        lines.append(f"<i>{h(product.name_en)}</i>")
+    lines.append(stars_text(t, product.stars, product.year))
+    lines.append(t._("Product group: {group}", group=h(category_name(t, product.category))))
+    producer = product.producer
+    if producer is not None:
+        kind = t._(PRODUCER_KINDS.get(producer.kind, PRODUCER_KINDS["other"]))
+        lines.append(t._("Producer: {name} ({kind})", name=h(producer.name), kind=h(kind)))
+    else:
+        lines.append(t._("Producer: not named in our sources"))
+    lines.append(t._("Place: {place}", place=h(place_text(t, product))))
+    text = description(product, lang)
+    if text:
+        lines += ["", h(shorten(text, 420))]
+    lines.append("")
+    if stores:
+        names = ", ".join(h(s.name) for s in stores[:3])
+        lines.append(t._("🏪 Where to buy: {stores}", stores=names))
+    else:
+        lines.append(t._("🏪 Where to buy: no shop has reported carrying it yet; tap “Where to buy” for the OCOP stores."))
+    own = [o for o in listings if o.product_id == product.id]
+    if own:
+        lines.append(t._("🛒 Online: {links}", links=", ".join(link(o.url, o.platform) for o in own[:4])))
+    else:
+        general = [o for o in listings if o.product_id is None]
+        if general:
+            lines.append(t._("🛒 Online: no listing of its own yet; OCOP products are sold on {links}",
+                             links=", ".join(link(o.url, o.platform) for o in general[:5])))
+    if producer is not None and has_contact(producer):
+        lines.append(t._("📞 Contact: {details}", details="; ".join(contact_details(t, producer))))
+    else:
+        lines.append(t._("📞 Contact: no phone or e-mail is published for this producer yet."))
+    return clip("\n".join(lines))
+
+
+def demo_note(t: Translator) -> str:
+    return t._("Note: this catalogue is a demo built from public news articles, not the department's official list.")
+
+
+def reply(text: str, buttons: list[list[Button]] | None = None, **kw: object) -> Reply:
+    return Reply(clip(text), buttons or [], **kw)  # type: ignore[arg-type]
+
+
+def edit_if_tapped(ctx: Context) -> bool:
+    """Replace the message a button was on (page turns), when the channel told us which one."""
+    return bool(ctx.incoming.payload and ctx.incoming.message_id)
+
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,119}$")
+
+
+def valid_slug(slug: str) -> bool:
+    """Cheap check before a database lookup: forged payloads (`p:../../etc`) never reach a query."""
+    return bool(_SLUG.match(slug or ""))

@@ -1,0 +1,159 @@
+"""Whom to contact: a product's producer as published, else the trade-promotion and OCOP bodies; never invented."""
+
+from __future__ import annotations
+
+from catalog.models import Contact, Product
+from catalog.repository import contacts, get_products
+from handlers import cards, intent
+from handlers.context import Context
+from handlers.messages import Button, Reply, h
+from locales import Translator
+
+BODIES_WITH_PRODUCT = 4  # trade bodies shown under a producer: the current ones and a few former ones
+
+
+def body_block(t: Translator, body: Contact) -> str:
+    """A public body: name in the user's language, its role, and its published details (or that there are none)."""
+    name = body.name_en if t.language == "en" and body.name_en else body.name_vi
+    role = body.role_en if t.language == "en" and body.role_en else body.role_vi
+    head = f"• <b>{h(name)}</b>"
+    if not body.current:
+        head += " " + t._("(before the July 2025 merger)")
+    lines = [head]
+    if role:
+        lines.append("  " + h(cards.shorten(role, 200)))
+    details = cards.contact_details(t, body)
+    lines += ["  " + d for d in details] if details else ["  " + t._("No phone or e-mail is published yet.")]
+    return "\n".join(lines)
+
+
+def _useful_first(bodies: list[Contact]) -> list[Contact]:
+    """Current bodies first, then former ones with a published way to reach them."""
+    current = [b for b in bodies if b.current]
+    former = sorted((b for b in bodies if not b.current), key=lambda b: not cards.has_contact(b))
+    return current + former
+
+
+def producer_lines(t: Translator, product: Product) -> list[str]:
+    producer = product.producer
+    if producer is None:
+        return [t._("The producer is not named in our sources."),
+                t._("No phone or e-mail is published for this producer yet.")]
+    kind = t._(cards.PRODUCER_KINDS.get(producer.kind, cards.PRODUCER_KINDS["other"]))
+    lines = [t._("Producer: {name} ({kind})", name=cards.bold(producer.name), kind=h(kind))]
+    details = cards.contact_details(t, producer)
+    lines += details or [t._("No phone or e-mail is published for this producer yet.")]
+    return lines
+
+
+async def contact_for_product(ctx: Context, product: Product) -> list[Reply]:
+    """The producer's published contact, then the bodies that can put a buyer in touch."""
+    t = ctx.t
+    ctx.state_set("product", product.slug)
+    lines = [t._("📞 <b>Whom to contact about {name}</b>", name=h(product.name_vi))]
+    lines += producer_lines(t, product)
+    bodies = _useful_first(await contacts(ctx.session))[:BODIES_WITH_PRODUCT]
+    if bodies:
+        lines += ["", t._("Trade-promotion and OCOP bodies that can put you in touch:")]
+        lines += [body_block(t, b) for b in bodies]
+    lines += ["", t._("For a wholesale order, the Bulk enquiry button sends your request to the trade department.")]
+    buttons = cards.rows(
+        [cards.payload_button(t._("🏪 Where to buy"), f"where:{product.slug}"),
+         cards.payload_button(t._("📦 Bulk enquiry"), f"enq:start:{product.slug}")],
+        [cards.payload_button(t._("« Product"), f"p:{product.slug}")] + cards.menu_row(t),
+    )
+    return [Reply(cards.clip("\n".join(lines)), buttons)]
+
+
+async def all_bodies(ctx: Context, intro: str = "") -> list[Reply]:
+    """Every trade-promotion and OCOP body in the catalogue, the current ones first."""
+    t = ctx.t
+    bodies = _useful_first(await contacts(ctx.session))
+    lines = [intro] if intro else []
+    lines.append(t._("📞 <b>Trade-promotion and OCOP contacts</b>"))
+    if bodies:
+        lines.append(t._("Bac Giang merged into Bac Ninh on 1 July 2025; the current bodies come first."))
+        lines += [body_block(t, b) for b in bodies]
+    else:
+        lines.append(t._("No contact body is listed yet."))
+    lines += ["", t._("To reach a producer, type the product, for example <i>contact Chu noodles</i> or "
+                      "<i>who makes lychee honey</i>.")]
+    buttons = [[Button(t._("📦 Bulk enquiry"), "enq:start")] + cards.menu_row(t)]
+    return [Reply(cards.clip("\n".join(lines)), buttons)]
+
+
+async def contact_for_several(ctx: Context, query: str, products: list[Product]) -> list[Reply]:
+    """Several products match: each with its producer, to pick from."""
+    t = ctx.t
+    producers = {p.producer_id for p in products}
+    if len(producers) == 1 and None not in producers:
+        return await contact_for_product(ctx, products[0])
+    lines = [t._("📞 <b>Producers of “{query}”</b>", query=h(cards.short_label(query, 60)))]
+    for n, p in enumerate(products, 1):
+        maker = h(p.producer.name) if p.producer else t._("producer not named")
+        lines.append(f"{n}. <b>{h(p.name_vi)}</b> — {maker}")
+    lines += ["", t._("Pick a product for its producer's contact details.")]
+    ctx.remember_results([p.slug for p in products])
+    ctx.state_set("back", None)  # this list is not one a card can return to
+    buttons = cards.numbered_buttons(products, t.language, prefix="contact") + [
+        [Button(t._("📞 Trade bodies"), "m:contacts")] + cards.menu_row(t)
+    ]
+    return [Reply(cards.clip("\n".join(lines)), buttons)]
+
+
+async def answer_contact(ctx: Context, asked: intent.Intent) -> list[Reply]:
+    """Whom to contact about what the user named: one product, several, the one on screen, or in general."""
+    from handlers.products import CARD_MARGIN, load_product, search
+    from handlers.stores import PRONOUNS
+
+    query = asked.query.strip()
+    ordinal = intent.parse_ordinal(query) if query else None
+    last = [s for s in (ctx.chat.last_results or []) if isinstance(s, str)]
+    if ordinal is not None and last:
+        index = len(last) - 1 if ordinal == intent.LAST else ordinal - 1
+        if 0 <= index < len(last) and (product := await load_product(ctx, last[index])):
+            return await contact_for_product(ctx, product)
+    ws = intent.words(query)
+    if not ws or intent.has_any(ws, PRONOUNS):
+        slug = ctx.state_get("product")
+        if ws and isinstance(slug, str) and (product := await load_product(ctx, slug)):
+            return await contact_for_product(ctx, product)
+        return await all_bodies(ctx)
+    answer = await search(ctx, query, limit=8)
+    if not answer.results or not answer.terms:
+        intro = ""
+        if answer.terms:
+            intro = ctx.t._("I couldn't find “{query}” in the catalogue.", query=h(cards.short_label(query, 60)))
+        return await all_bodies(ctx, intro)
+    results = answer.results
+    if (len(results) == 1 or results[0].score - results[1].score >= CARD_MARGIN) and (
+        product := await load_product(ctx, results[0].doc.slug)
+    ):
+        return await contact_for_product(ctx, product)
+    return await contact_for_several(ctx, query, await get_products(ctx.session, [r.doc.slug for r in results]))
+
+
+async def handle(ctx: Context) -> list[Reply] | None:
+    """`contact:<slug>`, `m:contacts`, and "liên hệ …", "who makes …", "HTX nào làm …"."""
+    incoming = ctx.incoming
+    if incoming.payload:
+        kind, _, arg = incoming.payload.partition(":")
+        if kind == "contact":
+            from handlers.products import load_product, not_found
+
+            product = await load_product(ctx, arg)
+            return await contact_for_product(ctx, product) if product else not_found(ctx)
+        if incoming.payload == "m:contacts":
+            ctx.state_set("menu", "contact")
+            return await all_bodies(ctx)
+        return None
+    if not incoming.text or incoming.is_command:
+        return None
+    asked = intent.parse(incoming.text)
+    if asked.kind == intent.CONTACT:
+        ctx.state_set("menu", None)
+        return await answer_contact(ctx, asked)
+    if asked.kind == intent.PRODUCT and ctx.state_get("menu") == "contact":
+        ctx.state_set("menu", None)
+        return await answer_contact(ctx, intent.Intent(intent.CONTACT, asked.query))
+    return None

@@ -1,0 +1,255 @@
+"""Product questions: catalogue search, the product card, short lists to pick from, follow-ups, "more like this".
+
+The catch-all feature: asked last, it answers any text the others left, and any button nobody knew.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from catalog.models import Product
+from catalog.repository import get_product, get_products, online_platforms
+from catalog.search import SearchAnswer
+from catalog.text import fold
+from handlers import browse, cards, intent
+from handlers.context import Context
+from handlers.messages import Button, Reply, h
+
+# A single result is shown as a card straight away when it beats the next one by this many points.
+CARD_MARGIN = 5.0
+LIST_LIMIT = 40  # results kept for paging through a long answer
+
+
+async def load_product(ctx: Context, slug: str) -> Product | None:
+    """The product by slug, or None for unknown or forged slugs (which never reach the database)."""
+    if not cards.valid_slug(slug):
+        return None
+    return await get_product(ctx.session, slug)
+
+
+def not_found(ctx: Context) -> list[Reply]:
+    t = ctx.t
+    return [Reply(
+        t._("That product is no longer in the catalogue. Type its name to search again."),
+        [[Button(t._("📚 Browse"), "b:menu")] + cards.menu_row(t)],
+    )]
+
+
+async def card_reply(ctx: Context, product: Product, extra: str = "",
+                     more: list[list[Button]] | None = None) -> Reply:
+    """The product card with its buttons; the product becomes "it" for the next question."""
+    t = ctx.t
+    listings = await online_platforms(ctx.session, product)
+    text = cards.product_card(t, product, list(product.stores), listings)
+    if extra:
+        text = cards.clip(text + "\n\n" + extra)
+    ctx.state_set("product", product.slug)
+    buttons = cards.product_buttons(t, product.slug)
+    if more:
+        buttons = buttons[:-1] + more + buttons[-1:]
+    back = ctx.state_get("back")
+    if isinstance(back, str) and (button := cards.payload_button(t._("« List"), back)):
+        buttons[-1] = [button, *buttons[-1]]
+    return Reply(text, buttons)
+
+
+async def product_replies(ctx: Context, slug: str, *, quiet: bool = False) -> list[Reply]:
+    product = await load_product(ctx, slug)
+    if product is None:
+        return [] if quiet else not_found(ctx)
+    return [await card_reply(ctx, product)]
+
+
+# --- lists ----------------------------------------------------------------------------------------------
+
+def remember_list(ctx: Context, slugs: list[str], title: str) -> None:
+    """Keep a long answer to page through (`l:<page>`); the page on screen is what "số 2" refers to.
+
+    `title` is reply HTML (user words in it already escaped); it is stored as is and shown again on each page.
+    """
+    ctx.state_set("list", {"slugs": slugs[:LIST_LIMIT], "title": title})
+
+
+async def list_page(ctx: Context, page: int, *, edit: bool = False) -> list[Reply]:
+    """One page of the remembered list, numbered from 1, with buttons to open each product."""
+    t = ctx.t
+    saved = ctx.state_get("list") or {}
+    slugs = [s for s in saved.get("slugs", []) if isinstance(s, str)] if isinstance(saved, dict) else []
+    if not slugs:
+        return [Reply(t._("That list is no longer available. Type a product name to search again."),
+                      [cards.menu_row(t)])]
+    pages = max(1, -(-len(slugs) // cards.PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    shown = await get_products(ctx.session, slugs[page * cards.PAGE_SIZE : (page + 1) * cards.PAGE_SIZE])
+    ctx.remember_results([p.slug for p in shown])
+    ctx.state_set("back", f"l:{page}")
+    lines = [str(saved.get("title", ""))]  # reply HTML we wrote ourselves, user words already escaped
+    if pages > 1:
+        lines[0] += " " + t._("(page {page} of {pages})", page=t.number(page + 1), pages=t.number(pages))
+    lines += [cards.product_line(t, p, n) for n, p in enumerate(shown, 1)]
+    lines += ["", t._("Tap a product, or type its number.")]
+    nav = cards.row(
+        cards.payload_button(t._("‹ Previous"), f"l:{page - 1}") if page > 0 else None,
+        cards.payload_button(t._("Next ›"), f"l:{page + 1}") if page + 1 < pages else None,
+    )
+    buttons = cards.numbered_buttons(shown, t.language) + cards.rows(nav, cards.menu_row(t))
+    return [Reply(cards.clip("\n".join(lines)), buttons, edit=edit)]
+
+
+async def show_list(ctx: Context, slugs: list[str], title: str) -> list[Reply]:
+    remember_list(ctx, slugs, title)
+    return await list_page(ctx, 0)
+
+
+# --- search ---------------------------------------------------------------------------------------------
+
+async def search(ctx: Context, text: str, limit: int = LIST_LIMIT) -> SearchAnswer:
+    index = await ctx.search_index()
+    return index.search(text, limit=limit)
+
+
+def quoted(text: str, limit: int = 60) -> str:
+    return h(cards.short_label(text, limit))
+
+
+async def no_match(ctx: Context, text: str, answer: SearchAnswer) -> list[Reply]:
+    """Nothing matched: say so, offer the near misses, and say plainly the catalogue is a demo."""
+    t = ctx.t
+    ctx.state_set("back", None)
+    lines = [t._("I couldn't find “{query}” in the OCOP catalogue.", query=quoted(text))]
+    buttons: list[list[Button]] = []
+    if answer.suggestions:
+        products = await get_products(ctx.session, [s.doc.slug for s in answer.suggestions])
+        lines += ["", t._("Did you mean:")]
+        lines += [cards.product_line(t, p, n) for n, p in enumerate(products, 1)]
+        buttons = cards.numbered_buttons(products, t.language)
+        ctx.remember_results([p.slug for p in products])
+    else:
+        lines += ["", t._("Try fewer words, another spelling, or the English name (no diacritics needed).")]
+    lines += ["", f"<i>{h(cards.demo_note(t))}</i> "
+              + t._("Many real OCOP products are not in it yet.")]
+    buttons += [[Button(t._("📚 Browse"), "b:menu")] + cards.menu_row(t)]
+    return [Reply("\n".join(lines), buttons)]
+
+
+def not_understood(ctx: Context) -> list[Reply]:
+    t = ctx.t
+    return [Reply(
+        t._("I'm not sure what you are looking for. Type a product name, for example <i>Chu noodles</i> or "
+            "<i>lychee</i>, or choose from the menu."),
+        cards.main_menu(t),
+    )]
+
+
+async def search_replies(ctx: Context, text: str) -> list[Reply]:
+    """Answer a product question: one card, a short list to pick from, a part of the catalogue, or no match."""
+    t = ctx.t
+    answer = await search(ctx, text)
+    if not answer.results:
+        if not answer.terms and not answer.filters:
+            return not_understood(ctx)
+        return await no_match(ctx, text, answer)
+    if not answer.terms and answer.filters:
+        # "OCOP 4 sao Lục Ngạn", "đồ uống": a part of the catalogue, paged like browsing.
+        flt = browse.Filter.from_search(answer.filters)
+        if flt is not None:
+            return await browse.filter_page(ctx, flt, 0)
+    results = answer.results
+    slugs = [hit.doc.slug for hit in results]
+    confident = len(results) == 1 or results[0].score - results[1].score >= CARD_MARGIN
+    if confident and answer.terms:
+        product = await load_product(ctx, slugs[0])
+        if product is not None:
+            ctx.remember_results(slugs)
+            ctx.state_set("back", None)
+            if len(slugs) > 1:
+                remember_list(ctx, slugs, t._("Products matching “{query}”:", query=quoted(text)))
+                more = [[Button(t._("See all {n} matches", n=t.number(len(slugs))), "l:0")]]
+                return [await card_reply(ctx, product, more=more)]
+            return [await card_reply(ctx, product)]
+    title = t.n_("I found {n} product for “{query}”:", "I found {n} products for “{query}”:", len(slugs),
+                 query=quoted(text))
+    return await show_list(ctx, slugs, title)
+
+
+# --- follow-ups -----------------------------------------------------------------------------------------
+
+async def pick(ctx: Context, ordinal: int) -> list[Reply]:
+    """"số 2", "the second one": the product at that place in the list on screen."""
+    t = ctx.t
+    last = [s for s in (ctx.chat.last_results or []) if isinstance(s, str)]
+    if not last:
+        return [Reply(t._("There is no list to choose from yet. Type a product name first."), cards.main_menu(t))]
+    index = len(last) - 1 if ordinal == intent.LAST else ordinal - 1
+    if not 0 <= index < len(last):
+        return [Reply(t.n_("The last list has only {n} item. Type a number from the list.",
+                           "The last list has only {n} items. Type a number from the list.", len(last)),
+                      [cards.menu_row(t)])]
+    return await product_replies(ctx, last[index])
+
+
+def _similarity(base: Product, other: Product) -> float:
+    words = set(fold(base.name_vi).split()[:2])
+    score = 2.0 * len(words & set(fold(other.name_vi).split()[:3]))
+    if other.category == base.category:
+        score += 1.5
+    if base.district and other.district == base.district:
+        score += 1.0
+    if base.producer_id and other.producer_id == base.producer_id:
+        score += 0.5
+    return score + 0.1 * (other.stars or 0)
+
+
+async def more_like(ctx: Context, slug: str) -> list[Reply]:
+    """Products like this one: same kind of product first, then same group and place."""
+    t = ctx.t
+    base = await load_product(ctx, slug)
+    if base is None:
+        return not_found(ctx)
+    others = [p for p in (await ctx.session.scalars(select(Product))).unique() if p.id != base.id]
+    ranked = sorted(others, key=lambda p: (-_similarity(base, p), p.name_vi))
+    similar = [p.slug for p in ranked if _similarity(base, p) >= 1.5][:16]
+    if not similar:
+        return [Reply(t._("I have nothing similar to {name} in the catalogue yet.", name=cards.bold(base.name_vi)),
+                      [cards.menu_row(t)])]
+    return await show_list(ctx, similar, t._("Products like {name}:", name=cards.bold(base.name_vi)))
+
+
+# --- the catch-all --------------------------------------------------------------------------------------
+
+def unknown_button(ctx: Context) -> list[Reply]:
+    t = ctx.t
+    return [Reply(t._("Sorry, that button is no longer valid. Here is the menu."), cards.main_menu(t),
+                  notice=t._("This button is no longer valid."))]
+
+
+async def handle(ctx: Context) -> list[Reply] | None:
+    """Product cards, lists and search; last in line, so it also answers whatever nobody else took."""
+    incoming = ctx.incoming
+    t = ctx.t
+    ctx.state_set("menu", None)
+    if incoming.payload:
+        kind, _, arg = incoming.payload.partition(":")
+        if kind == "p":
+            return await product_replies(ctx, arg)
+        if kind == "more":
+            return await more_like(ctx, arg)
+        if kind == "l" and arg.isdigit() and len(arg) <= 4:
+            return await list_page(ctx, int(arg), edit=cards.edit_if_tapped(ctx))
+        return unknown_button(ctx)
+    if incoming.contact is not None:
+        return [Reply(t._("Thank you. I only need a phone number for a bulk enquiry: tap “Bulk enquiry” to start one."),
+                      cards.main_menu(t), remove_keyboard=True)]
+    if incoming.location is not None:
+        return None
+    text = incoming.text or ""
+    if incoming.is_command:
+        from handlers.menu import unknown_command
+
+        return unknown_command(ctx, incoming.command()[0])
+    if not text.strip():
+        return not_understood(ctx)
+    asked = intent.parse(text)
+    if asked.kind == intent.ORDINAL and asked.ordinal is not None:
+        return await pick(ctx, asked.ordinal)
+    return await search_replies(ctx, asked.query or text)
