@@ -192,11 +192,13 @@ def _chunk(buttons: list[Button], size: int) -> list[list[Button]]:
 
 
 def reported_sentence(t: Translator) -> str:
+    # Translated first: gettext extraction does not see a _() nested inside another _() call.
+    source = link(REPORTED_SOURCE, t._("source"))
     return t._(
         "For comparison, Bac Giang province reported {total} OCOP products in {year}, {five} of them rated 5 stars "
         "nationally ({source}).",
         total=t.number(REPORTED_TOTAL), year=str(REPORTED_YEAR), five=t.number(REPORTED_FIVE_STAR),
-        source=link(REPORTED_SOURCE, t._("source")),
+        source=source,
     )
 
 

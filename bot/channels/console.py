@@ -31,17 +31,21 @@ CHANNEL = "console"
 QUIT = ("/quit", "/exit", "/q")
 _POINT = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,;]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 
-BANNER = {
-    "vi": "OCOP Bot — trò chuyện trong terminal. Gõ câu hỏi hoặc số của một lựa chọn; vị trí gõ dạng "
-          "vĩ độ,kinh độ (vd 21.27,106.19); /quit hoặc Ctrl-D để thoát.",
-    "en": "OCOP Bot — terminal chat. Type a question or the number of a choice; type a location as "
-          "lat,lon (e.g. 21.27,106.19); /quit or Ctrl-D to leave.",
-}
-HINTS = {
-    "location": {"vi": "Gõ vị trí của bạn dạng vĩ độ,kinh độ, ví dụ 21.27,106.19",
-                 "en": "Type your location as lat,lon, for example 21.27,106.19"},
-    "contact": {"vi": "Gõ số điện thoại của bạn", "en": "Type your phone number"},
-}
+EXAMPLE_POINT = "21.27,106.19"
+
+
+def banner(language: str) -> str:
+    t = translator(language)
+    return t._("OCOP Bot — terminal chat. Type a question or the number of a choice; type a location as "
+               "lat,lon (e.g. {example}); /quit or Ctrl-D to leave.", example=EXAMPLE_POINT)
+
+
+def share_hint(kind: str, language: str) -> str:
+    """How to 'press' a share-location or share-contact button when there is no such button."""
+    t = translator(language)
+    if kind == "location":
+        return t._("Type your location as lat,lon, for example {example}", example=EXAMPLE_POINT)
+    return t._("Type your phone number")
 
 
 @dataclass
@@ -61,7 +65,7 @@ class ConsoleChat:
                         display_name=self.display_name, language_hint=self.language_hint, **kw)  # type: ignore[arg-type]
 
     def hint(self, kind: str) -> str:
-        return HINTS[kind]["en" if self.language == "en" else "vi"]
+        return share_hint(kind, self.language)
 
     async def submit(self, line: str) -> list[Reply] | str:
         """Turn one typed line into a message (text, a tapped button, a location, a contact) and answer it.
@@ -169,7 +173,7 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             await _set_language(router, chat.chat_id, lang)
         chat.language = await _stored_language(router, chat.chat_id, settings.default_language)
         if interactive:
-            print(BANNER[chat.language])
+            print(banner(chat.language))
             print(chat.render(await router.handle(chat.incoming(text="/start"))), flush=True)
         while True:
             line = await _read_line("\n› " if interactive else "", interactive)
@@ -180,8 +184,8 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             if not line.strip():
                 continue
             answer = await chat.submit(line)
-            output = answer if isinstance(answer, str) else chat.render(answer)
             chat.language = translator(await _stored_language(router, chat.chat_id, chat.language)).language
+            output = answer if isinstance(answer, str) else chat.render(answer)
             if output:
                 print(output, flush=True)
             if not interactive:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.channels.console import BANNER, ConsoleChat
+from bot.channels.console import ConsoleChat, banner
 from bot.config import Settings
 from catalog.db import Database
 from handlers.context import Services
@@ -37,7 +37,7 @@ def test_scripted_conversation_in_vietnamese(tmp_path: Path) -> None:
     assert "Mình tìm thấy" in out and "Mỳ gạo Chũ Xuân Trường" in out  # the search list
     card = out.split("Bấm vào một sản phẩm")[-1]
     assert "sao OCOP" in card and "Nhà sản xuất:" in card and "Mỳ" in card  # "1" tapped the first product
-    assert BANNER["vi"] not in out and BANNER["en"] not in out and "›" not in out.split("\n")[0]
+    assert banner("vi") not in out and banner("en") not in out and "›" not in out.split("\n")[0]
 
 
 def test_scripted_conversation_in_english_with_a_location(tmp_path: Path) -> None:
