@@ -263,6 +263,8 @@ class OutboxMessage(Base):
     sent_message_id: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column()
+    # Which delivery worker ("host:pid:token") holds a "sending" entry; its lease ends at next_attempt_at.
+    lease_owner: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
 
 class ChannelToken(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ class Services:
     db: Database
     settings: Settings
     index: LiveIndex = field(default_factory=LiveIndex)
+    # Called after a transaction that queued outbox messages commits (wakes the delivery worker at once).
+    on_outbox: Callable[[], None] | None = None
 
 
 @dataclass

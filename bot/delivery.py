@@ -1,0 +1,364 @@
+"""The outbox delivery worker: sends queued lead cards and buyer messages at least once, surviving restarts.
+
+How an entry moves (table `outbox`):
+
+    pending ──claim (conditional UPDATE, attempts+1)──► sending ──send ok──► sent
+       ▲                                                  │
+       └──── transient error: back off, honour retry_after ┤
+                                                          └── permanent error ──► failed
+
+A claim is one conditional UPDATE (`WHERE id=? AND status=? AND attempts=?`), so of two workers — in one
+process or many, on SQLite or PostgreSQL — exactly one wins each entry. The winner holds a lease
+(`lease_owner`, until `next_attempt_at`); an entry whose lease ran out, or whose owner process on this host
+is gone, is claimed again. Entries for one chat go out in order: a later entry waits while an earlier one
+for the same chat is unsent, so staff never see a card edit before the card.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import random
+import secrets
+import socket
+from collections.abc import Mapping
+from typing import ClassVar
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.orm import aliased
+
+from bot.config import Settings
+from bot.outbound import Deliverer, DeliveryError
+from catalog.db import Database
+from catalog.leads import KIND_CARD_EDIT, KIND_LEAD_CARD
+from catalog.models import Lead, OutboxMessage, utcnow
+from handlers.messages import reply_from_json
+
+log = logging.getLogger(__name__)
+
+STAFF_KINDS = (KIND_LEAD_CARD, KIND_CARD_EDIT)
+UNSENT = ("pending", "sending")
+RECOVERY_INTERVAL = 30.0  # seconds between looks for entries a dead process on this host was sending
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def _waiting_behind():  # type: ignore[no-untyped-def]
+    """True for an entry with an earlier unsent entry for the same chat: it must wait its turn."""
+    earlier = aliased(OutboxMessage)
+    return exists().where(
+        earlier.channel == OutboxMessage.channel,
+        earlier.chat_id == OutboxMessage.chat_id,
+        earlier.id < OutboxMessage.id,
+        earlier.status.in_(UNSENT),
+    )
+
+
+class DeliveryWorker:
+    """Delivers due outbox entries through the channel's Deliverer; `start()` runs it in the background."""
+
+    # Owners of the workers running in this process, so a stopped or earlier worker's leases can be taken
+    # back at once even though the process id is still alive (tests, or a container reusing pid 1).
+    _live_owners: ClassVar[set[str]] = set()
+
+    def __init__(
+        self,
+        db: Database,
+        deliverers: Mapping[str, Deliverer],
+        settings: Settings,
+        *,
+        poll_interval: float = 1.0,
+        lease_seconds: float = 120.0,
+        send_timeout: float = 60.0,
+        base_delay: float = 1.0,
+        max_delay: float = 300.0,
+        batch_size: int = 10,
+        max_unexpected_errors: int = 20,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.deliverers = dict(deliverers)
+        self.settings = settings
+        self.poll_interval = poll_interval
+        self.lease = dt.timedelta(seconds=lease_seconds)
+        self.send_timeout = min(send_timeout, lease_seconds / 2)  # a send never outlives its lease
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.batch_size = batch_size
+        self.max_unexpected_errors = max_unexpected_errors
+        self.rng = rng or random.Random()
+        self.host = socket.gethostname()
+        self.owner = f"{self.host}:{os.getpid()}:{secrets.token_hex(6)}"
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    # --- running in the background
+
+    def wake(self) -> None:
+        """Look at the outbox now (called after a transaction that queued something commits)."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Take back what a dead process was sending, then deliver until `stop()`."""
+        if self._task is not None:
+            return
+        self._stopping = False
+        self._live_owners.add(self.owner)
+        await self.recover()
+        self._task = asyncio.create_task(self._run(), name="outbox-delivery")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Finish the send in flight (up to `grace` seconds), then stop; unfinished entries stay queued."""
+        task, self._task = self._task, None
+        self._stopping = True
+        self._wake.set()
+        if task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), grace)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._live_owners.discard(self.owner)
+        with contextlib.suppress(Exception):
+            await self._release_own_leases()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_recovery = loop.time() + RECOVERY_INTERVAL
+        while not self._stopping:
+            self._wake.clear()  # before looking, so a wake during the round is not lost
+            try:
+                if loop.time() >= next_recovery:
+                    # Another process on this host may have died since we started.
+                    next_recovery = loop.time() + RECOVERY_INTERVAL
+                    await self.recover()
+                handled = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox round failed; trying again shortly")
+                handled = 0
+            if handled or self._stopping:
+                continue
+            wait = await self._seconds_until_due()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _seconds_until_due(self) -> float:
+        """Sleep until the next entry is due, but at most the poll interval (other processes queue too).
+
+        Only the head of each chat's queue counts: an entry waiting behind another cannot go before it.
+        """
+        try:
+            async with self.db.session() as session:
+                earliest = await session.scalar(
+                    select(func.min(OutboxMessage.next_attempt_at))
+                    .where(OutboxMessage.status.in_(UNSENT), ~_waiting_behind())
+                )
+        except Exception:
+            return self.poll_interval
+        if earliest is None:
+            return self.poll_interval
+        return min(self.poll_interval, max(0.01, (earliest - utcnow()).total_seconds()))
+
+    # --- one round
+
+    async def run_once(self) -> int:
+        """Claim and deliver the entries due now; returns how many were attempted (sent or not)."""
+        claimed = await self._claim(self.batch_size)
+        if claimed:
+            await asyncio.gather(*(self._deliver(entry_id) for entry_id in claimed))
+        return len(claimed)
+
+    async def recover(self) -> int:
+        """Make entries left 'sending' by a process that is gone (on this host) pending again, at once."""
+        released = 0
+        async with self.db.session() as session:
+            rows = (await session.execute(
+                select(OutboxMessage.id, OutboxMessage.lease_owner, OutboxMessage.attempts)
+                .where(OutboxMessage.status == "sending")
+            )).all()
+            for entry_id, owner, attempts in rows:
+                if not self._owner_gone(owner):
+                    continue
+                result = await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == entry_id, OutboxMessage.status == "sending",
+                           OutboxMessage.attempts == attempts, OutboxMessage.lease_owner == owner)
+                    .values(status="pending", lease_owner="", next_attempt_at=utcnow(),
+                            last_error="resent: the process sending it stopped")
+                )
+                released += result.rowcount or 0
+        if released:
+            log.warning("resending %d outbox entr%s left unfinished by a stopped process",
+                        released, "y" if released == 1 else "ies")
+        return released
+
+    def _owner_gone(self, owner: str) -> bool:
+        host, _, rest = owner.partition(":")
+        pid_text = rest.partition(":")[0]
+        if not owner or host != self.host or not pid_text.isdigit():
+            return not owner  # another host's lease runs out on its own
+        pid = int(pid_text)
+        if pid == os.getpid():
+            return owner not in self._live_owners
+        return not _pid_alive(pid)
+
+    async def _claim(self, limit: int) -> list[int]:
+        """Take up to `limit` due entries, at most one per chat (the oldest unsent one), for this worker."""
+        now = utcnow()
+        due = and_(OutboxMessage.status.in_(UNSENT), OutboxMessage.next_attempt_at <= now)
+        query = (
+            select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.attempts)
+            .where(due, ~_waiting_behind())
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        claimed: list[int] = []
+        async with self.db.session() as session:
+            candidates = (await session.execute(query)).all()
+            # In id order, so two workers lock rows in the same order and never deadlock on PostgreSQL.
+            for entry_id, status, attempts in candidates:
+                # `attempts` acts as a version: whoever claims first bumps it, and the other's UPDATE matches
+                # nothing (PostgreSQL re-checks the WHERE after waiting for the winner's row lock).
+                result = await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == entry_id, OutboxMessage.status == status,
+                           OutboxMessage.attempts == attempts)
+                    .values(status="sending", lease_owner=self.owner, attempts=attempts + 1,
+                            next_attempt_at=utcnow() + self.lease)
+                )
+                if result.rowcount == 1:
+                    claimed.append(entry_id)
+        return claimed
+
+    async def _deliver(self, entry_id: int) -> None:
+        async with self.db.session() as session:
+            entry = await session.get(OutboxMessage, entry_id, populate_existing=True)
+            if entry is None or entry.status != "sending" or entry.lease_owner != self.owner:
+                return
+            staff_message_id: int | None = None
+            card_failed = False
+            if entry.kind == KIND_CARD_EDIT and entry.lead_id is not None:
+                lead = await session.get(Lead, entry.lead_id)
+                staff_message_id = lead.staff_message_id if lead else None
+                card_failed = staff_message_id is None and not await session.scalar(
+                    select(exists().where(OutboxMessage.lead_id == entry.lead_id,
+                                          OutboxMessage.kind == KIND_LEAD_CARD,
+                                          OutboxMessage.status.in_(UNSENT))))
+        chat_id = entry.chat_id
+        if not chat_id and entry.kind in STAFF_KINDS and self.settings.staff_chat_id is not None:
+            chat_id = str(self.settings.staff_chat_id)  # queued before the staff chat was configured
+        deliverer = self.deliverers.get(entry.channel)
+        if deliverer is None:
+            await self._retry(entry, f"no deliverer for channel {entry.channel!r} in this process", 60.0)
+            return
+        if not chat_id:
+            if entry.kind in STAFF_KINDS:
+                await self._retry(entry, "OCOP_STAFF_CHAT_ID is not set", 60.0)
+            else:
+                await self._fail(entry, "no chat to deliver to")
+            return
+        edit_id: str | None = None
+        if entry.kind == KIND_CARD_EDIT:
+            if staff_message_id is None:
+                if card_failed:
+                    await self._fail(entry, "the lead card was never posted, so there is nothing to edit")
+                else:
+                    await self._retry(entry, "waiting for the lead card to be posted", 5.0)
+                return
+            edit_id = str(staff_message_id)
+        try:
+            reply = reply_from_json(entry.payload)
+            reply.edit = edit_id is not None
+            message_id = await asyncio.wait_for(
+                deliverer.deliver(chat_id, reply, edit_message_id=edit_id), self.send_timeout
+            )
+        except DeliveryError as exc:
+            if exc.permanent:
+                await self._fail(entry, str(exc))
+            else:
+                await self._retry(entry, str(exc), exc.retry_after)
+        except TimeoutError:
+            await self._retry(entry, f"no answer within {self.send_timeout:g} s", None)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # A bug or an unexpected answer: retried a few times, then set aside so it cannot loop forever.
+            log.exception("unexpected error delivering outbox entry %s", entry.id)
+            if entry.attempts >= self.max_unexpected_errors:
+                await self._fail(entry, f"{type(exc).__name__}: {exc}")
+            else:
+                await self._retry(entry, f"{type(exc).__name__}: {exc}", None)
+        else:
+            await self._mark_sent(entry, chat_id, str(message_id))
+
+    # --- outcomes (each conditional on still holding the lease)
+
+    def _backoff(self, attempts: int) -> float:
+        """Exponential backoff with jitter: 1, 2, 4 … s (× 0.5–1), capped at `max_delay`."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
+        return ceiling * (0.5 + self.rng.random() / 2)
+
+    def _held(self, entry: OutboxMessage):  # type: ignore[no-untyped-def]
+        return and_(OutboxMessage.id == entry.id, OutboxMessage.status == "sending",
+                    OutboxMessage.lease_owner == self.owner)
+
+    async def _mark_sent(self, entry: OutboxMessage, chat_id: str, message_id: str) -> None:
+        async with self.db.session() as session:
+            result = await session.execute(
+                update(OutboxMessage).where(self._held(entry)).values(
+                    status="sent", sent_at=utcnow(), sent_message_id=message_id[:64], chat_id=chat_id,
+                    lease_owner="", last_error="")
+            )
+            if result.rowcount != 1:
+                log.warning("outbox entry %s was sent but its lease had been taken over", entry.id)
+                return
+            if entry.kind == KIND_LEAD_CARD and entry.lead_id is not None and message_id.isdigit():
+                await session.execute(
+                    update(Lead).where(Lead.id == entry.lead_id).values(staff_message_id=int(message_id))
+                )
+
+    async def _retry(self, entry: OutboxMessage, error: str, retry_after: float | None) -> None:
+        if retry_after is not None:
+            delay = retry_after + self.rng.random() * min(1.0, retry_after / 10)  # at least what was asked
+        else:
+            delay = self._backoff(entry.attempts)
+        log.info("outbox entry %s (%s) not delivered, retry in %.1f s: %s", entry.id, entry.kind, delay, error)
+        async with self.db.session() as session:
+            await session.execute(
+                update(OutboxMessage).where(self._held(entry)).values(
+                    status="pending", lease_owner="", last_error=error[:1000],
+                    next_attempt_at=utcnow() + dt.timedelta(seconds=delay))
+            )
+
+    async def _fail(self, entry: OutboxMessage, error: str) -> None:
+        log.error("outbox entry %s (%s) to %s failed for good: %s", entry.id, entry.kind, entry.chat_id, error)
+        async with self.db.session() as session:
+            await session.execute(
+                update(OutboxMessage).where(self._held(entry)).values(
+                    status="failed", lease_owner="", last_error=error[:1000])
+            )
+
+    async def _release_own_leases(self) -> None:
+        """On stop: what this worker was still sending goes back to pending for the next worker."""
+        async with self.db.session() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "sending", OutboxMessage.lease_owner == self.owner)
+                .values(status="pending", lease_owner="", next_attempt_at=utcnow())
+            )
+

@@ -1,0 +1,283 @@
+"""Parsing and checking what a wholesale buyer types: quantities with units, phone numbers, e-mail addresses."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+import phonenumbers
+
+from catalog.text import clean, fold
+
+MAX_AMOUNT = Decimal(10_000_000)
+MAX_QUANTITY_CHARS = 100
+MAX_UNIT_CHARS = 30
+MAX_QUANTITY_NOTE_CHARS = 60
+MAX_PHONE_CHARS = 30
+MAX_EMAIL_CHARS = 200
+
+# Normalised unit → the words buyers use for it, written as they type them (lowercase, NFC).
+UNIT_WORDS: dict[str, tuple[str, ...]] = {
+    "tonne": ("tấn", "t", "tonne", "tonnes", "ton", "tons", "mt"),
+    "kg": ("kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "kilôgam", "kí", "ký", "ki", "ky", "cân",
+           "ki lô", "kí lô", "ki lo", "ky lo"),
+    "g": ("g", "gr", "gam", "gram", "grams", "gramme", "grammes"),
+    "litre": ("l", "lít", "lit", "litre", "litres", "liter", "liters"),
+    "carton": ("thùng", "thung", "carton", "cartons", "case", "cases", "crate", "crates"),
+    "box": ("hộp", "hop", "box", "boxes"),
+    "bottle": ("chai", "bình", "binh", "bottle", "bottles"),
+    "jar": ("hũ", "hủ", "lọ", "hu", "lo", "jar", "jars"),
+    "pack": ("gói", "goi", "túi", "tui", "pack", "packs", "packet", "packets", "bag", "bags"),
+    "sack": ("bao", "sack", "sacks"),
+    "head": ("con", "head", "heads", "animal", "animals"),
+    "piece": ("cái", "chiếc", "quả", "trái", "cai", "chiec", "qua", "trai", "piece", "pieces", "pcs", "pc",
+              "unit", "units", "item", "items", "fruit", "fruits"),
+    "set": ("bộ", "set", "sets"),
+    "container": ("container", "containers", "cont", "công-te-nơ", "côngtenơ"),
+}
+# Traditional Vietnamese weights, turned into kilograms so staff compare like with like.
+KG_MULTIPLES: dict[str, int] = {"tạ": 100, "ta": 100, "yến": 10, "yen": 10}
+# "2 nghìn hộp", "3k chai", "1 triệu quả".
+NUMBER_WORDS: dict[str, int] = {
+    "nghìn": 1000, "ngàn": 1000, "nghin": 1000, "ngan": 1000, "k": 1000, "thousand": 1000,
+    "triệu": 1_000_000, "trieu": 1_000_000, "million": 1_000_000, "millions": 1_000_000,
+}
+HALF_WORDS = ("rưỡi", "ruoi", "and a half")
+_UNIT_BY_WORD = {word: unit for unit, words in UNIT_WORDS.items() for word in words}
+
+_NUMBER = r"\d+(?:[.,]\d+)*"
+_RANGE_JOIN = r"\s*(?:-|–|—|~|đến|den|tới|toi|to)\s*"
+_QUANTITY = re.compile(rf"(?P<low>{_NUMBER})(?:{_RANGE_JOIN}(?P<high>{_NUMBER}))?\s*(?P<rest>.*)$", re.S)
+_UNIT_TEXT = re.compile(r"^[^\W\d_]+(?:[ '\-][^\W\d_]+){0,2}", re.U)
+
+
+class QuantityProblem(StrEnum):
+    """Why a quantity was not accepted; the handler explains each one to the buyer."""
+
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    NO_NUMBER = "no_number"
+    NO_UNIT = "no_unit"
+    NOT_POSITIVE = "not_positive"
+    TOO_LARGE = "too_large"
+    BAD_RANGE = "bad_range"
+
+
+class QuantityError(ValueError):
+    def __init__(self, problem: QuantityProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """An amount (or range) with a normalised unit key (`tonne`, `kg`…) or the buyer's own unit word."""
+
+    amount: Decimal
+    unit: str
+    amount_max: Decimal | None = None
+    note: str = ""
+
+    @property
+    def known_unit(self) -> bool:
+        return self.unit in UNIT_WORDS
+
+    def canonical(self) -> str:
+        """Language-neutral form stored on the lead: `1.5 tonne`, `2-3 carton (mỗi tháng)`."""
+        text = _plain_number(self.amount)
+        if self.amount_max is not None:
+            text += "-" + _plain_number(self.amount_max)
+        text += " " + self.unit
+        if self.note:
+            text += f" ({self.note})"
+        return text
+
+
+_CANONICAL = re.compile(r"^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))? (.+?)(?: \((.*)\))?$", re.S)
+
+
+def quantity_from_canonical(text: str) -> Quantity | None:
+    """Read back what `Quantity.canonical` stored; None for anything else (shown as written)."""
+    match = _CANONICAL.match(text or "")
+    if not match:
+        return None
+    high = Decimal(match.group(2)) if match.group(2) else None
+    return Quantity(Decimal(match.group(1)), match.group(3), high, match.group(4) or "")
+
+
+def _plain_number(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def parse_number(text: str, language: str = "vi") -> Decimal:
+    """'1,5' → 1.5 and '1.000' → 1000 in Vietnamese; '1.5' → 1.5 and '1,000' → 1000 in English.
+
+    With both separators the last one is the decimal mark; a single separator followed by other than
+    three digits is always decimal; a lone group of exactly three digits follows the language's habit.
+    """
+    text = text.strip()
+    if not re.fullmatch(_NUMBER, text):
+        raise InvalidOperation(text)
+    commas, dots = text.count(","), text.count(".")
+    if commas and dots:
+        decimal_mark = "," if text.rfind(",") > text.rfind(".") else "."
+        thousands = "." if decimal_mark == "," else ","
+        if text.count(decimal_mark) > 1:
+            raise InvalidOperation(text)
+        return Decimal(text.replace(thousands, "").replace(decimal_mark, "."))
+    mark = "," if commas else "." if dots else ""
+    if not mark:
+        return Decimal(text)
+    groups = text.split(mark)
+    if len(groups) > 2:
+        if any(len(g) != 3 for g in groups[1:]):
+            raise InvalidOperation(text)
+        return Decimal("".join(groups))
+    if len(groups[1]) != 3:
+        return Decimal(groups[0] + "." + groups[1])
+    vietnamese_decimal = language == "vi" and mark == ","
+    english_decimal = language != "vi" and mark == "."
+    if vietnamese_decimal or english_decimal:
+        return Decimal(groups[0] + "." + groups[1])
+    return Decimal("".join(groups))
+
+
+def _match_unit(rest: str) -> tuple[str, int, int]:
+    """(unit key or the buyer's own word, kg multiplier, characters used) for the text after a number."""
+    lowered = rest.lower()
+    words = lowered.split()
+    # Longest phrase first, so "and a half" or "ki lô" are not cut short.
+    for size in (2, 1):
+        if len(words) < size:
+            continue
+        phrase = " ".join(words[:size])
+        phrase = phrase.rstrip(".,;:")
+        used = lowered.find(words[size - 1]) + len(words[size - 1])
+        if phrase in KG_MULTIPLES:
+            return "kg", KG_MULTIPLES[phrase], used
+        for candidate in (phrase, fold(phrase)):
+            if candidate in _UNIT_BY_WORD:
+                return _UNIT_BY_WORD[candidate], 1, used
+    match = _UNIT_TEXT.match(rest)
+    if not match:
+        return "", 1, 0
+    own = match.group(0).strip()
+    for stop in (" per ", " mỗi ", " moi ", " một ", " a ", " each "):
+        own = own.split(stop)[0]
+    return own.lower()[:MAX_UNIT_CHARS], 1, len(own)
+
+
+def parse_quantity(text: str, language: str = "vi") -> Quantity:
+    """'2 tấn', '500kg', '1,5 tấn', '300 thùng', '200 con', '2 tonnes', '2-3 tấn mỗi tháng' → Quantity.
+
+    Raises QuantityError naming the problem. Words before the number ('khoảng', 'about') are ignored;
+    words after the unit are kept as a short note ('mỗi tháng').
+    """
+    text = clean(text)
+    if not text:
+        raise QuantityError(QuantityProblem.EMPTY)
+    if len(text) > MAX_QUANTITY_CHARS:
+        raise QuantityError(QuantityProblem.TOO_LONG)
+    if text.lstrip().startswith("-"):
+        raise QuantityError(QuantityProblem.NOT_POSITIVE)
+    start = re.search(r"\d", text)
+    if start is None:
+        raise QuantityError(QuantityProblem.NO_NUMBER)
+    match = _QUANTITY.match(text, start.start())
+    assert match is not None
+    try:
+        low = parse_number(match.group("low"), language)
+        high = parse_number(match.group("high"), language) if match.group("high") else None
+    except InvalidOperation:
+        raise QuantityError(QuantityProblem.NO_NUMBER) from None
+    rest = match.group("rest").strip()
+    multiplier, rest = _number_word(rest)
+    unit, kg_multiple, used = _match_unit(rest)
+    if not unit:
+        raise QuantityError(QuantityProblem.NO_UNIT)
+    rest = rest[used:].strip(" .,;:")
+    folded_rest = fold(rest)
+    for half in HALF_WORDS:
+        if high is None and (rest.lower().startswith(half) or folded_rest.startswith(fold(half))):
+            low += Decimal("0.5")
+            rest = rest[len(half):].strip(" .,;:")
+            break
+    factor = multiplier * kg_multiple
+    low *= factor
+    high = high * factor if high is not None else None
+    if low <= 0 or (high is not None and high <= 0):
+        raise QuantityError(QuantityProblem.NOT_POSITIVE)
+    if low > MAX_AMOUNT or (high is not None and high > MAX_AMOUNT):
+        raise QuantityError(QuantityProblem.TOO_LARGE)
+    if high is not None and high <= low:
+        raise QuantityError(QuantityProblem.BAD_RANGE)
+    note = rest[:MAX_QUANTITY_NOTE_CHARS].strip()
+    return Quantity(low.quantize(Decimal("0.001")).normalize(), unit,
+                    high.quantize(Decimal("0.001")).normalize() if high is not None else None, note)
+
+
+def _number_word(rest: str) -> tuple[int, str]:
+    """'nghìn hộp' → (1000, 'hộp'); anything else unchanged."""
+    head, _, tail = rest.partition(" ")
+    key = head.lower()
+    if key in NUMBER_WORDS:
+        return NUMBER_WORDS[key], tail.strip()
+    return 1, rest
+
+
+def parse_phone(text: str, region: str = "VN") -> str | None:
+    """A valid phone number in E.164 (`+84912345678`), Vietnamese by default, international accepted."""
+    raw = clean(text)
+    if not raw or len(raw) > MAX_PHONE_CHARS or not re.fullmatch(r"[0-9+().\-\s/]+", raw):
+        return None
+    if raw.startswith("00"):
+        raw = "+" + raw[2:]
+    candidates = [raw]
+    digits = re.sub(r"\D", "", raw)
+    if not raw.startswith("+") and digits.startswith("84") and len(digits) >= 11:
+        candidates.append("+" + digits)  # "84912345678": the country code typed without its plus
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+def display_phone(e164: str) -> str:
+    """'+84912345678' → '+84 912 345 678' for people to read (stored numbers are E.164)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+_LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_DOMAIN_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def parse_email(text: str) -> str | None:
+    """A plausible e-mail address (syntax only; we never send mail to it), lower-cased domain."""
+    raw = unicodedata.normalize("NFC", (text or "").strip())
+    if not raw or len(raw) > MAX_EMAIL_CHARS or raw.count("@") != 1 or any(c.isspace() for c in raw):
+        return None
+    local, domain = raw.split("@")
+    if not local or len(local) > 64 or not _LOCAL_PART.match(local):
+        return None
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+    labels = ascii_domain.split(".")
+    if len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels):
+        return None
+    if not re.fullmatch(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}", labels[-1]):
+        return None
+    return f"{local}@{domain.lower()}"

@@ -1,0 +1,820 @@
+"""The wholesale enquiry form: one question at a time, kept in the database, ending in a lead for the staff.
+
+```mermaid
+stateDiagram-v2
+    [*] --> products: enq:start · "mua sỉ" · "bulk order"
+    [*] --> quantity: enq:start:<slug> (product pre-filled)
+    products --> quantity --> place --> time --> name --> organisation --> phone --> email --> notes --> consent
+    consent --> summary: I agree
+    consent --> [*]: No (nothing stored)
+    summary --> edit: Edit a field
+    edit --> summary: field answered
+    summary --> [*]: Confirm (lead + outbox entry, one transaction)
+    note right of summary: every step: back · cancel; bad answers are explained and asked again
+```
+
+Progress lives in `ChatSession.form` (JSON) and `form_updated_at`, so a restarted bot continues where the buyer
+was; a form left longer than OCOP_ENQUIRY_EXPIRY_HOURS is discarded (and the buyer told) on their next message.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from typing import Any
+
+from catalog import leads as lead_book
+from catalog.models import utcnow
+from catalog.repository import get_products
+from catalog.text import clean
+from catalog.validation import (
+    QuantityError,
+    QuantityProblem,
+    display_phone,
+    parse_email,
+    parse_phone,
+    parse_quantity,
+)
+from handlers import cards, intent
+from handlers.context import Context
+from handlers.messages import Button, Reply, h, reply_to_json
+from handlers.staff import anonymised_card_payload, card_reply
+from locales import N_, Translator, translator
+
+FORM_KIND = "enquiry"
+STEPS = ("products", "quantity", "place", "time", "name", "organisation", "phone", "email", "notes", "consent")
+FIELDS = STEPS[:-1]  # what the summary's "Edit a field" offers
+OPTIONAL = frozenset({"organisation", "email", "notes"})
+MAX_ANSWER_CHARS = 2000  # anything longer is refused before it is even parsed
+
+FIELD_LABELS = {
+    "products": N_("Products"),
+    "quantity": N_("Quantity"),
+    "place": N_("Delivery place"),
+    "time": N_("Time frame"),
+    "name": N_("Name"),
+    "organisation": N_("Organisation"),
+    "phone": N_("Phone"),
+    "email": N_("E-mail"),
+    "notes": N_("Notes"),
+}
+QUESTIONS = {
+    "products": N_("Which product would you like to buy in bulk? Type its name, e.g. <i>vải thiều Lục Ngạn</i> "
+                   "or <i>mỳ Chũ</i>."),
+    "quantity": N_("How much do you need? Write the amount and the unit, e.g. <i>2 tấn</i>, <i>500 kg</i>, "
+                   "<i>300 thùng</i> or <i>200 con</i>."),
+    "place": N_("Where should the goods be delivered? Province or city, district, or a full address."),
+    "time": N_("When do you need the goods? Tap a choice or type a date or period (e.g. <i>June 2026</i>)."),
+    "name": N_("What is your name?"),
+    "organisation": N_("Which company, shop or organisation are you buying for? (optional)"),
+    "phone": N_("Which phone number can the trade department call you on? Type it (e.g. <i>0912 345 678</i> or "
+                "<i>+84 912 345 678</i>) or tap “Share my phone number”."),
+    "email": N_("Your e-mail address? (optional)"),
+    "notes": N_("Anything else staff should know, such as packaging, quality or price expectations? (optional)"),
+    "consent": N_("Last step: may we share these details with the staff of the Bắc Giang trade department "
+                  "(Sở Công Thương) so they can contact you about this enquiry? They are used only for that, and "
+                  "you can erase them at any time with /forget."),
+}
+QUANTITY_PROBLEMS = {
+    QuantityProblem.EMPTY: N_("Please write the amount with its unit, e.g. 2 tấn or 500 kg."),
+    QuantityProblem.TOO_LONG: N_("Please keep the quantity short (up to 100 characters), e.g. 2 tấn or 500 kg."),
+    QuantityProblem.NO_NUMBER: N_("I could not find a number. Please write the amount with its unit, "
+                                  "e.g. 2 tấn, 1,5 tấn or 500 kg."),
+    QuantityProblem.NO_UNIT: N_("Please add the unit after the number, e.g. 500 kg, 2 tấn or 300 thùng."),
+    QuantityProblem.NOT_POSITIVE: N_("The amount must be more than zero."),
+    QuantityProblem.TOO_LARGE: N_("That amount is larger than we can handle (at most 10 million); please check it."),
+    QuantityProblem.BAD_RANGE: N_("For a range, put the smaller number first, e.g. 2-3 tấn."),
+}
+
+# Words typed instead of tapping a button, in both languages, compared after lower-casing (marks kept, so
+# "hủy" cancels but the name "Huy" does not).
+BACK_WORDS = frozenset({"back", "go back", "previous", "quay lại", "trở lại", "lùi lại", "quay lai", "tro lai",
+                        "lui lai", "/back", "/quaylai"})
+CANCEL_WORDS = frozenset({"cancel", "stop", "quit", "abort", "hủy", "huỷ", "hủy bỏ", "huỷ bỏ", "huy bo", "thôi",
+                          "dừng", "dừng lại", "dung lai", "/cancel", "/huy", "cancel enquiry", "hủy yêu cầu"})
+SKIP_WORDS = frozenset({"skip", "none", "no", "n/a", "-", "bỏ qua", "bo qua", "không", "khong", "không có",
+                        "khong co", "ko", "k"})
+DONE_WORDS = frozenset({"done", "next", "continue", "ok", "that's all", "xong", "tiếp", "tiếp tục", "tiep",
+                        "tiep tuc", "hết", "het", "đủ rồi", "du roi"})
+YES_WORDS = frozenset({"yes", "y", "i agree", "agree", "ok", "okay", "có", "co", "đồng ý", "dong y", "vâng", "dạ",
+                       "ừ", "đồng ý ạ", "có ạ"})
+NO_WORDS = frozenset({"no", "n", "i do not agree", "i don't agree", "disagree", "không", "khong", "ko",
+                      "không đồng ý", "khong dong y"})
+CONFIRM_WORDS = frozenset({"confirm", "send", "ok", "yes", "xác nhận", "xac nhan", "gửi", "gui", "đồng ý", "có"})
+
+TRIGGERS = (
+    "mua sỉ", "bán sỉ", "giá sỉ", "lấy sỉ", "nhập sỉ", "đặt sỉ", "mua buôn", "bán buôn", "giá buôn",
+    "số lượng lớn", "đặt hàng số lượng lớn", "mua số lượng lớn", "đặt hàng sỉ", "nhập hàng", "làm đại lý",
+    "wholesale", "bulk", "bulk order", "bulk buy", "buy in bulk", "in bulk", "bulk purchase", "bulk enquiry",
+    "bulk inquiry", "large order", "large quantity", "large quantities",
+)
+TRIGGER_FILLERS = intent.POLITE + (
+    "muốn", "cần", "tôi muốn", "mình muốn", "em muốn", "đặt hàng", "đặt", "mua", "hàng", "về", "i", "want", "to",
+    "would", "like", "buy", "order", "an", "of", "for", "make", "place", "we", "need", "enquiry", "inquiry",
+)
+
+
+# --- the stored form
+
+
+def _now() -> dt.datetime:
+    return utcnow()
+
+
+def load_form(ctx: Context) -> dict[str, Any] | None:
+    """The form in progress in this chat (a copy), or None."""
+    form = ctx.chat.form
+    if not isinstance(form, dict) or form.get("kind") != FORM_KIND:
+        return None
+    return copy.deepcopy(form)  # changed freely, then saved whole: the stored value is never mutated in place
+
+
+def save_form(ctx: Context, form: dict[str, Any]) -> None:
+    """Store the form and when it was last answered."""
+    # A fresh copy each time: SQLAlchemy compares the new value with the loaded one to see the JSON change.
+    ctx.chat.form = copy.deepcopy(form)
+    ctx.chat.form_updated_at = _now()
+
+
+def discard_form(ctx: Context) -> None:
+    """Forget the form in progress; nothing of it is kept."""
+    ctx.chat.form = None
+    ctx.chat.form_updated_at = None
+
+
+def expired(ctx: Context) -> bool:
+    """Left unanswered longer than OCOP_ENQUIRY_EXPIRY_HOURS."""
+    updated = ctx.chat.form_updated_at
+    if updated is None:
+        return True
+    return _now() - updated > dt.timedelta(hours=ctx.settings.enquiry_expiry_hours)
+
+
+def form_t(ctx: Context, form: dict[str, Any]) -> Translator:
+    """The form keeps the language it started in (a name typed in Vietnamese does not switch an English form),
+    unless the user chose another language explicitly meanwhile."""
+    chosen = ctx.chat.language
+    if chosen and chosen != form.get("lang"):
+        form["lang"] = chosen
+    return translator(form.get("lang") or ctx.language)
+
+
+def _key(text: str) -> str:
+    return clean(text).lower().strip(" .!?…")
+
+
+# --- replies
+
+
+def nav_row(t: Translator, form: dict[str, Any], step: str) -> list[Button]:
+    """Back (or back to the summary when editing) and Cancel."""
+    back_label = t._("« Back to summary") if form.get("editing") else t._("« Back")
+    row = [Button(back_label, "enq:back")] if (form.get("editing") or step != STEPS[0]) else []
+    return row + [Button(t._("✖ Cancel"), "enq:cancel")]
+
+
+def product_names(form: dict[str, Any], language: str) -> str:
+    """The products listed so far, in the reader's language."""
+    return "; ".join(lead_book.product_label(p, language) for p in form["data"].get("products", []))
+
+
+def question(ctx: Context, form: dict[str, Any], step: str, *, before: str = "") -> Reply:
+    """The question for `step`, with its own buttons and back/cancel; `before` (already HTML) goes first."""
+    t = form_t(ctx, form)
+    heading = t._("📦 Wholesale enquiry · question {n} of {total}", n=STEPS.index(step) + 1, total=len(STEPS))
+    lines = [before] if before else []
+    lines += [f"<b>{h(heading)}</b>", t._(QUESTIONS[step])]
+    buttons: list[list[Button]] = []
+    keyboard: list[list[Button]] = []
+    data = form["data"]
+    if step == "products" and data.get("products"):
+        lines = ([before] if before else []) + [
+            f"<b>{h(heading)}</b>",
+            t._("Products so far: {products}", products=h(product_names(form, t.language))),
+            t._("Type another product to add it, or tap Continue."),
+        ]
+        buttons.append([Button(t._("Continue »"), "enq:next"), Button(t._("Clear the list"), "enq:pclear")])
+    elif step == "time":
+        buttons += [[Button(t._(label), f"enq:tf:{key}")] for key, label in lead_book.TIME_FRAMES.items()]
+    elif step == "name":
+        own = clean(ctx.incoming.display_name)
+        if valid_name(own):
+            buttons.append([Button(cards.short_label(t._("Use “{name}”", name=own)), "enq:name:me")])
+    elif step == "phone":
+        keyboard = [[Button(t._("📱 Share my phone number"), kind="contact")]]
+    elif step == "consent":
+        buttons.append([Button(t._("✅ I agree"), "enq:consent:yes"), Button(t._("No"), "enq:consent:no")])
+    if step in OPTIONAL:
+        buttons.append([Button(t._("Skip »"), "enq:skip")])
+    buttons.append(nav_row(t, form, step))
+    form["keyboard"] = step == "phone"
+    return Reply("\n".join(lines), buttons, keyboard=keyboard)
+
+
+def field_value(form: dict[str, Any], name: str, t: Translator) -> str:
+    """One answer as the summary shows it."""
+    data = form["data"]
+    if name == "products":
+        return product_names(form, t.language)
+    if name == "quantity":
+        return lead_book.format_quantity(data.get("quantity", ""), t)
+    if name == "time":
+        return lead_book.time_frame_label(data.get("time", ""), t)
+    if name == "phone":
+        return display_phone(data["phone"]) if data.get("phone") else ""
+    return str(data.get(name, ""))
+
+
+def summary(ctx: Context, form: dict[str, Any], *, before: str = "") -> Reply:
+    """Every answer, with Confirm · Edit a field · Cancel."""
+    t = form_t(ctx, form)
+    lines = [before] if before else []
+    lines.append("<b>" + h(t._("📋 Please check your enquiry:")) + "</b>")
+    for name in FIELDS:
+        value = field_value(form, name, t)
+        lines.append(f"{h(t._(FIELD_LABELS[name]))}: " + (h(value) if value else "—"))
+    lines += ["", h(t._("Tap Confirm to send it to the trade department."))]
+    buttons = [
+        [Button(t._("✅ Confirm"), "enq:confirm")],
+        [Button(t._("✏️ Edit a field"), "enq:edit"), Button(t._("✖ Cancel"), "enq:cancel")],
+    ]
+    return Reply("\n".join(lines), buttons)
+
+
+def edit_picker(ctx: Context, form: dict[str, Any]) -> Reply:
+    """Which answer to change."""
+    t = form_t(ctx, form)
+    fields = [Button(t._(FIELD_LABELS[name]), f"enq:ed:{name}") for name in FIELDS]
+    rows = [fields[i:i + 3] for i in range(0, len(fields), 3)]
+    rows.append([Button(t._("« Back to summary"), "enq:summary")])
+    return Reply(h(t._("Which field would you like to change?")), rows)
+
+
+def show(ctx: Context, form: dict[str, Any], *, before: str = "") -> list[Reply]:
+    """Whatever the form is waiting for now: a question, the summary or the field picker."""
+    replies: list[Reply] = []
+    step = form["step"]
+    if form.get("keyboard") and step != "phone":
+        # The share-contact keyboard goes away with a message of its own (a message has one keyboard).
+        t = form_t(ctx, form)
+        replies.append(Reply(before or h(t._("Thank you.")), remove_keyboard=True))
+        before = ""
+        form["keyboard"] = False
+    if step == "summary":
+        replies.append(summary(ctx, form, before=before))
+    elif step == "edit":
+        picker = edit_picker(ctx, form)
+        if before:
+            picker.text = before + "\n" + picker.text
+        replies.append(picker)
+    else:
+        replies.append(question(ctx, form, step, before=before))
+    save_form(ctx, form)
+    return replies
+
+
+def noted(t: Translator, name: str, value: str) -> str:
+    """The "✓ Field: value" line that acknowledges an answer."""
+    return "✓ " + h(t._("{field}: {value}", field=t._(FIELD_LABELS[name]), value=value))
+
+
+def problem(t: Translator, text: str) -> str:
+    """A bad answer explained, shown above the question asked again."""
+    return "⚠️ " + h(text)
+
+
+def closing(t: Translator, text: str, had_keyboard: bool, *, offer_new: bool = True) -> list[Reply]:
+    """The last word of a form (already HTML) with the menu; the share-contact keyboard, if shown, is removed
+    by a message of its own, since a Telegram message carries one kind of keyboard."""
+    buttons = ([[Button(t._("📦 New enquiry"), "enq:start")]] if offer_new else []) + [cards.menu_row(t)]
+    if had_keyboard:
+        return [Reply(text, remove_keyboard=True), Reply(h(t._("What would you like to do next?")), buttons)]
+    return [Reply(text, buttons)]
+
+
+# --- starting, leaving and finishing
+
+
+async def over_daily_limit(ctx: Context) -> bool:
+    """This user already confirmed OCOP_ENQUIRIES_PER_DAY enquiries today."""
+    count = await lead_book.leads_today(ctx.session, ctx.incoming.channel, ctx.incoming.user_id)
+    return count >= ctx.settings.enquiries_per_day
+
+
+def limit_reply(ctx: Context) -> Reply:
+    """The polite refusal over the daily limit."""
+    t = ctx.t
+    text = t.n_(
+        "You have already sent {n} wholesale enquiry today, the most we accept in one day. "
+        "Please try again tomorrow; the trade department will answer the one you sent.",
+        "You have already sent {n} wholesale enquiries today, the most we accept in one day. "
+        "Please try again tomorrow; the trade department will answer the ones you sent.",
+        ctx.settings.enquiries_per_day,
+    )
+    return Reply(h(text), [[Button(t._("📞 Contacts"), "m:contacts")], cards.menu_row(t)])
+
+
+async def start(ctx: Context, *, slug: str = "", text: str = "", before: str = "") -> list[Reply]:
+    """A new form: refused politely over the daily limit; a product may come pre-filled (button or words)."""
+    if await over_daily_limit(ctx):
+        return [limit_reply(ctx)]
+    form: dict[str, Any] = {
+        "kind": FORM_KIND, "step": "products", "lang": ctx.language, "editing": False,
+        "data": {"products": []}, "candidates": [], "pending": "", "started": _now().isoformat(),
+    }
+    if slug and cards.valid_slug(slug):
+        found = await get_products(ctx.session, [slug])
+        if found:
+            form["data"]["products"].append(_catalogue_item(found[0]))
+            form["step"] = "quantity"
+            t = form_t(ctx, form)
+            intro = t._("Wholesale enquiry for <b>{product}</b>. You can add more products at the end.",
+                        product=h(product_names(form, t.language)))
+            return show(ctx, form, before=(before + "\n" if before else "") + intro)
+    if text:
+        save_form(ctx, form)
+        replies = await answer_products(ctx, form, text)
+        if before:
+            replies[0].text = before + "\n" + replies[0].text
+        return replies
+    t = form_t(ctx, form)
+    intro = t._("I will ask a few short questions and pass your enquiry to the trade department, who will "
+                "contact you. Type <i>cancel</i> at any time to stop.")
+    return show(ctx, form, before=(before + "\n" if before else "") + intro)
+
+
+def cancel(ctx: Context, form: dict[str, Any] | None) -> list[Reply]:
+    """Discard the form; nothing is stored."""
+    t = form_t(ctx, form) if form else ctx.t
+    discard_form(ctx)
+    text = t._("Your enquiry has been cancelled and nothing was stored. You can start again any time.")
+    return closing(t, h(text), bool(form and form.get("keyboard")))
+
+
+def go_back(ctx: Context, form: dict[str, Any]) -> list[Reply]:
+    """The previous question (or the summary, when editing a field)."""
+    t = form_t(ctx, form)
+    step = form["step"]
+    if form.get("editing") or step == "edit":
+        form["editing"] = False
+        form["step"] = "summary"
+        return show(ctx, form)
+    if step == "summary":
+        form["step"] = "consent"
+        return show(ctx, form)
+    index = STEPS.index(step)
+    if index == 0:
+        return show(ctx, form, before=problem(t, t._("This is the first question.")))
+    form["step"] = STEPS[index - 1]
+    form["candidates"], form["pending"] = [], ""
+    return show(ctx, form)
+
+
+def advance(ctx: Context, form: dict[str, Any], before: str) -> list[Reply]:
+    """After a good answer: the next question, or back to the summary when editing a field."""
+    if form.get("editing"):
+        form["editing"] = False
+        form["step"] = "summary"
+    else:
+        form["step"] = STEPS[STEPS.index(form["step"]) + 1]
+    form["candidates"], form["pending"] = [], ""
+    return show(ctx, form, before=before)
+
+
+async def confirm(ctx: Context, form: dict[str, Any]) -> list[Reply]:
+    """The lead and its staff-card outbox entry, in the router's one transaction; the buyer gets the reference."""
+    t = form_t(ctx, form)
+    data = form["data"]
+    missing = [name for name in FIELDS if name not in OPTIONAL and not data.get(name)]
+    if missing or not data.get("consent"):
+        form["step"] = missing[0] if missing else "consent"
+        return show(ctx, form, before=problem(t, t._("A required answer is missing.")))
+    if await over_daily_limit(ctx):
+        discard_form(ctx)
+        return [limit_reply(ctx)]
+    incoming = ctx.incoming
+    draft = lead_book.LeadDraft(
+        channel=incoming.channel, chat_id=incoming.chat_id, user_id=incoming.user_id, language=t.language,
+        products=list(data["products"]), quantity=data["quantity"], delivery_place=data["place"],
+        time_frame=data["time"], buyer_name=data["name"], phone=data["phone"],
+        organisation=data.get("organisation", ""), email=data.get("email", ""), notes=data.get("notes", ""),
+    )
+    lead = await lead_book.create_lead(ctx.session, draft)
+    staff_chat = ctx.settings.staff_chat_id
+    card = card_reply(lead, translator(ctx.settings.staff_language))
+    lead_book.enqueue(ctx.session, kind=lead_book.KIND_LEAD_CARD, channel="telegram",
+                      chat_id="" if staff_chat is None else str(staff_chat), payload=reply_to_json(card),
+                      lead_id=lead.id, notify=ctx.services.on_outbox)
+    had_keyboard = bool(form.get("keyboard"))
+    discard_form(ctx)
+    text = t._("✅ Thank you! Your enquiry <b>{ref}</b> has been sent to the Bắc Giang trade department. "
+               "Staff will contact you; I will also let you know here when they take it up.", ref=h(lead.ref))
+    text += "\n" + h(t._("Keep the reference {ref} for any questions. /myenquiries lists your enquiries.", ref=lead.ref))
+    return closing(t, text, had_keyboard, offer_new=False)
+
+
+# --- answers, step by step
+
+
+def valid_name(text: str) -> bool:
+    """Looks like a name: 2–100 characters, some letters, hardly any digits."""
+    return 2 <= len(text) <= lead_book.MAX_NAME and any(c.isalpha() for c in text) and \
+        sum(c.isdigit() for c in text) <= 2
+
+
+def _catalogue_item(product: Any) -> dict[str, str]:
+    return {"slug": product.slug, "name_vi": product.name_vi, "name_en": product.name_en or ""}
+
+
+def _add_product(form: dict[str, Any], item: dict[str, str]) -> bool:
+    """Add unless already listed; False when it was a duplicate."""
+    products = form["data"].setdefault("products", [])
+    key = item.get("slug") or "text:" + item.get("text", "").casefold()
+    if any((p.get("slug") or "text:" + p.get("text", "").casefold()) == key for p in products):
+        return False
+    products.append(item)
+    return True
+
+
+async def answer_products(ctx: Context, form: dict[str, Any], text: str) -> list[Reply]:
+    """A product typed: offer the catalogue matches as buttons, or keep the words when nothing matches."""
+    t = form_t(ctx, form)
+    products = form["data"].setdefault("products", [])
+    if _key(text) in DONE_WORDS:
+        return next_from_products(ctx, form)
+    text = clean(text)
+    if len(text) < 2 or not any(c.isalnum() for c in text):
+        return show(ctx, form, before=problem(t, t._("Please type the name of a product.")))
+    if len(text) > lead_book.MAX_PRODUCT_TEXT:
+        return show(ctx, form, before=problem(t, t._("Please keep a product name under {limit} characters.",
+                                                      limit=lead_book.MAX_PRODUCT_TEXT)))
+    if len(products) >= lead_book.MAX_PRODUCTS:
+        return show(ctx, form, before=problem(t, t._("You can list up to {limit} products in one enquiry; "
+                                                      "tap Continue.", limit=lead_book.MAX_PRODUCTS)))
+    index = await ctx.search_index()
+    answer = index.search(text, limit=4)
+    hits = (answer.results or answer.suggestions)[:4]
+    buttons: list[list[Button]] = []
+    for hit in hits:
+        name = hit.doc.name_en if t.language == "en" and hit.doc.name_en else hit.doc.name_vi
+        button = cards.payload_button(name, f"enq:p:{hit.doc.slug}")
+        if button is not None:
+            buttons.append([button])
+    if not buttons:
+        _add_product(form, {"slug": "", "text": text})
+        before = "✓ " + h(t._("“{text}” is not in our catalogue; I will pass it on as you wrote it.", text=text))
+        return show(ctx, form, before=before)
+    form["candidates"] = [hit.doc.slug for hit in hits]
+    form["pending"] = text
+    buttons.append([Button(cards.short_label(t._("Keep “{text}” as written", text=text)), "enq:pt")])
+    buttons.append(nav_row(t, form, "products"))
+    save_form(ctx, form)
+    return [Reply(h(t._("Which product do you mean? Tap one, or keep your own words.")), buttons)]
+
+
+def next_from_products(ctx: Context, form: dict[str, Any]) -> list[Reply]:
+    """Continue once at least one product is listed."""
+    t = form_t(ctx, form)
+    if not form["data"].get("products"):
+        return show(ctx, form, before=problem(t, t._("Please name at least one product first.")))
+    return advance(ctx, form, noted(t, "products", product_names(form, t.language)))
+
+
+async def pick_product(ctx: Context, form: dict[str, Any], slug: str) -> list[Reply]:
+    """A catalogue match tapped: add it to the list."""
+    t = form_t(ctx, form)
+    if form["step"] != "products":
+        return show(ctx, form)
+    if len(form["data"].get("products", [])) >= lead_book.MAX_PRODUCTS:
+        return show(ctx, form, before=problem(t, t._("You can list up to {limit} products in one enquiry; "
+                                                      "tap Continue.", limit=lead_book.MAX_PRODUCTS)))
+    found = await get_products(ctx.session, [slug]) if cards.valid_slug(slug) else []
+    if not found:
+        return show(ctx, form, before=problem(t, t._("That product is no longer in the catalogue.")))
+    added = _add_product(form, _catalogue_item(found[0]))
+    form["candidates"], form["pending"] = [], ""
+    label = lead_book.product_label(_catalogue_item(found[0]), t.language)
+    before = "✓ " + h(t._("Added: {product}", product=label) if added else t._("Already listed: {product}", product=label))
+    return show(ctx, form, before=before)
+
+
+def keep_typed_product(ctx: Context, form: dict[str, Any]) -> list[Reply]:
+    """Add the buyer's own words as a product."""
+    t = form_t(ctx, form)
+    pending = form.get("pending") or ""
+    if form["step"] != "products" or not pending:
+        return show(ctx, form)
+    _add_product(form, {"slug": "", "text": pending})
+    form["candidates"], form["pending"] = [], ""
+    return show(ctx, form, before="✓ " + h(t._("Added: {product}", product=pending)))
+
+
+def _bounded_text(t: Translator, text: str, limit: int) -> tuple[str, str]:
+    """(clean text, '') or ('', problem)."""
+    value = clean(text)
+    if len(value) > limit:
+        return "", t._("That is too long: please keep it under {limit} characters.", limit=limit)
+    return value, ""
+
+
+def answer_text(ctx: Context, form: dict[str, Any], text: str) -> list[Reply]:
+    """A typed answer to the current question (products are handled by `answer_products`)."""
+    t = form_t(ctx, form)
+    step = form["step"]
+    data = form["data"]
+    key = _key(text)
+    if step in OPTIONAL and key in SKIP_WORDS:
+        data[step] = ""
+        return advance(ctx, form, "✓ " + h(t._("Skipped.")))
+    if step == "quantity":
+        try:
+            quantity = parse_quantity(text, t.language)
+        except QuantityError as error:
+            return show(ctx, form, before=problem(t, t._(QUANTITY_PROBLEMS[error.problem])))
+        data["quantity"] = quantity.canonical()
+        return advance(ctx, form, noted(t, "quantity", lead_book.format_quantity(data["quantity"], t)))
+    if step == "place":
+        value, error = _bounded_text(t, text, lead_book.MAX_PLACE)
+        if not error and (len(value) < 2 or not any(c.isalpha() for c in value)):
+            error = t._("Please write the delivery place, e.g. a province, district or address.")
+        if error:
+            return show(ctx, form, before=problem(t, error))
+        data["place"] = value
+        return advance(ctx, form, noted(t, "place", value))
+    if step == "time":
+        value, error = _bounded_text(t, text, lead_book.MAX_TIME_FRAME)
+        if not error and (len(value) < 2 or not any(c.isalnum() for c in value)):
+            error = t._("Please tell me when you need the goods, or tap one of the choices.")
+        if error:
+            return show(ctx, form, before=problem(t, error))
+        data["time"] = value
+        return advance(ctx, form, noted(t, "time", value))
+    if step == "name":
+        value = clean(text)
+        if not valid_name(value):
+            return show(ctx, form, before=problem(t, t._("Please write your name (2 to {limit} characters, letters).",
+                                                          limit=lead_book.MAX_NAME)))
+        data["name"] = value
+        return advance(ctx, form, noted(t, "name", value))
+    if step == "organisation":
+        value, error = _bounded_text(t, text, lead_book.MAX_ORGANISATION)
+        if not error and not any(c.isalnum() for c in value):
+            error = t._("Please write the name of your company or shop, or tap Skip.")
+        if error:
+            return show(ctx, form, before=problem(t, error))
+        data["organisation"] = value
+        return advance(ctx, form, noted(t, "organisation", value))
+    if step == "phone":
+        return answer_phone(ctx, form, text)
+    if step == "email":
+        email = parse_email(text)
+        if email is None:
+            return show(ctx, form, before=problem(t, t._("That does not look like an e-mail address (like "
+                                                          "name@example.com). Please check it, or tap Skip.")))
+        data["email"] = email
+        return advance(ctx, form, noted(t, "email", email))
+    if step == "notes":
+        value, error = _bounded_text(t, text, lead_book.MAX_NOTES)
+        if error:
+            return show(ctx, form, before=problem(t, error))
+        data["notes"] = value
+        return advance(ctx, form, noted(t, "notes", value))
+    if step == "consent":
+        if key in YES_WORDS:
+            return give_consent(ctx, form)
+        if key in NO_WORDS:
+            return refuse_consent(ctx, form)
+        return show(ctx, form, before=problem(t, t._("Please tap “I agree” or “No”.")))
+    if step == "summary":
+        return show(ctx, form, before=problem(t, t._("Tap Confirm to send, Edit a field to change something, "
+                                                      "or Cancel.")))
+    return show(ctx, form)
+
+
+def answer_phone(ctx: Context, form: dict[str, Any], text: str, *, shared: bool = False) -> list[Reply]:
+    """A typed or shared phone number, validated with phonenumbers (Vietnam by default)."""
+    t = form_t(ctx, form)
+    phone = parse_phone(text)
+    if phone is None:
+        why = (t._("The shared contact has no phone number I can use. Please type your number.") if shared
+               else t._("That does not look like a valid phone number. Please type it like 0912 345 678 or "
+                        "+84 912 345 678, or tap “Share my phone number”."))
+        return show(ctx, form, before=problem(t, why))
+    form["data"]["phone"] = phone
+    return advance(ctx, form, noted(t, "phone", display_phone(phone)))
+
+
+def give_consent(ctx: Context, form: dict[str, Any]) -> list[Reply]:
+    """Consent given: on to the summary."""
+    form["data"]["consent"] = True
+    form["step"] = "summary"
+    form["editing"] = False
+    return show(ctx, form)
+
+
+def refuse_consent(ctx: Context, form: dict[str, Any]) -> list[Reply]:
+    """No consent: the form is discarded and nothing is stored."""
+    t = form_t(ctx, form)
+    had_keyboard = bool(form.get("keyboard"))
+    discard_form(ctx)
+    text = t._("Understood. Without your consent I cannot pass the enquiry on, so nothing has been stored. "
+               "You can still find products, shops and the department's contacts here.")
+    return closing(t, h(text), had_keyboard)
+
+
+# --- buyers' own data
+
+
+async def my_enquiries(ctx: Context) -> list[Reply]:
+    """/myenquiries: the buyer's own enquiries with where each stands."""
+    t = ctx.t
+    found = await lead_book.buyer_leads(ctx.session, ctx.incoming.channel, ctx.incoming.user_id)
+    if not found:
+        return [Reply(h(t._("You have no wholesale enquiries with us yet.")),
+                      [[Button(t._("📦 New enquiry"), "enq:start")], cards.menu_row(t)])]
+    lines = ["<b>" + h(t._("Your wholesale enquiries:")) + "</b>"]
+    for lead in found:
+        status = lead.status if lead.status in ("new", "claimed", "contacted") else "closed"
+        state = {"new": t._("received"), "claimed": t._("being handled"), "contacted": t._("being handled"),
+                 "closed": t._("closed")}[status]
+        products = ", ".join(lead_book.product_label(p, t.language) for p in lead.products or [])
+        lines.append(f"• <b>{h(lead.ref)}</b> · {h(t.datetime(lead.created_at))} · {h(products)} · "
+                     f"{h(lead_book.format_quantity(lead.quantity, t))} · {h(state)}")
+    lines += ["", h(t._("To erase your name and contact details from them, send /forget."))]
+    return [Reply("\n".join(lines), [cards.menu_row(t)])]
+
+
+async def forget(ctx: Context) -> list[Reply]:
+    """Erase the buyer's personal data from their leads (kept, anonymised, for statistics) and any open form."""
+    t = ctx.t
+    open_form = load_form(ctx)
+    had_form = open_form is not None
+    had_keyboard = bool(open_form and open_form.get("keyboard"))
+    discard_form(ctx)
+    erased = await lead_book.forget_buyer(ctx.session, ctx.incoming.channel, ctx.incoming.user_id)
+    for lead in erased:
+        payload = anonymised_card_payload(lead, ctx.settings.staff_language)
+        await lead_book.replace_card_payloads(ctx.session, lead, payload, notify=ctx.services.on_outbox)
+    if erased:
+        text = t.n_(
+            "Done: I have erased your name, organisation, phone number, e-mail, notes and chat details from "
+            "{n} enquiry. It stays in the department's statistics without them.",
+            "Done: I have erased your name, organisation, phone number, e-mail, notes and chat details from "
+            "{n} enquiries. They stay in the department's statistics without them.",
+            len(erased),
+        )
+    else:
+        text = t._("There are no enquiry details of yours stored with us.")
+    if had_form:
+        text += " " + t._("The enquiry you had started was discarded too.")
+    return closing(t, h(text), had_keyboard, offer_new=False)
+
+
+# --- routing
+
+
+def is_trigger(text: str) -> tuple[bool, str]:
+    """Does a free message ask for a wholesale enquiry? Also returns the product words left in it."""
+    ws = intent.words(text)
+    if not intent.has_any(ws, TRIGGERS):
+        return False, ""
+    rest = intent.remove_phrases(intent.remove_phrases(ws, TRIGGERS), TRIGGER_FILLERS)
+    return True, intent.rejoin(rest)
+
+
+async def on_payload(ctx: Context, form: dict[str, Any] | None, payload: str) -> list[Reply]:
+    """`enq:*` buttons."""
+    parts = payload.split(":")
+    action = parts[1] if len(parts) > 1 else ""
+    arg = ":".join(parts[2:])
+    if action == "start":
+        if form is not None:
+            t = form_t(ctx, form)
+            restart = f"enq:restart:{arg}" if arg and len(f"enq:restart:{arg}".encode()) <= 64 else "enq:restart"
+            return [Reply(h(t._("You already have an enquiry in progress. Continue it, or start a new one?")),
+                          [[Button(t._("Continue"), "enq:resume"), Button(t._("Start a new one"), restart)]])]
+        return await start(ctx, slug=arg)
+    if action == "restart":
+        discard_form(ctx)
+        return await start(ctx, slug=arg)
+    if form is None:
+        t = ctx.t
+        return [Reply(h(t._("That enquiry form is no longer open.")),
+                      [[Button(t._("📦 New enquiry"), "enq:start")], cards.menu_row(t)], notice="")]
+    if action == "cancel":
+        return cancel(ctx, form)
+    if action == "back":
+        return go_back(ctx, form)
+    if action == "resume":
+        return show(ctx, form)
+    step = form["step"]
+    t = form_t(ctx, form)
+    if action == "p" and arg:
+        return await pick_product(ctx, form, arg)
+    if action == "pt":
+        return keep_typed_product(ctx, form)
+    if action == "pclear" and step == "products":
+        form["data"]["products"] = []
+        return show(ctx, form)
+    if action == "next" and step == "products":
+        return next_from_products(ctx, form)
+    if action == "tf" and step == "time" and arg in lead_book.TIME_FRAMES:
+        form["data"]["time"] = arg
+        return advance(ctx, form, noted(t, "time", lead_book.time_frame_label(arg, t)))
+    if action == "name" and step == "name":
+        own = clean(ctx.incoming.display_name)
+        if valid_name(own):
+            form["data"]["name"] = own
+            return advance(ctx, form, noted(t, "name", own))
+    if action == "skip" and step in OPTIONAL:
+        form["data"][step] = ""
+        return advance(ctx, form, "✓ " + h(t._("Skipped.")))
+    if action == "consent" and step == "consent":
+        return give_consent(ctx, form) if arg == "yes" else refuse_consent(ctx, form)
+    if action == "confirm" and step == "summary":
+        return await confirm(ctx, form)
+    if action == "edit" and step in ("summary", "edit"):
+        form["step"] = "edit"
+        return show(ctx, form)
+    if action == "summary" and step in ("edit", "summary"):
+        form["step"] = "summary"
+        return show(ctx, form)
+    if action == "ed" and step == "edit" and arg in FIELDS:
+        form["step"] = arg
+        form["editing"] = True
+        return show(ctx, form)
+    # A button from an earlier message that no longer fits: show where the form is now.
+    return show(ctx, form)
+
+
+async def handle(ctx: Context) -> list[Reply] | None:
+    """The form's buttons and answers, the wholesale triggers, /myenquiries and /forget."""
+    incoming = ctx.incoming
+    command = incoming.command()[0] if incoming.is_command else ""
+    if command in ("/myenquiries", "/enquiries", "/yeucau"):
+        return await my_enquiries(ctx)
+    if command in ("/forget", "/xoadulieu"):
+        return await forget(ctx)
+    form = load_form(ctx)
+    payload = incoming.payload or ""
+    starting = payload.startswith(("enq:start", "enq:restart"))
+    if form is not None and expired(ctx):
+        t = form_t(ctx, form)
+        had_keyboard = bool(form.get("keyboard"))
+        discard_form(ctx)
+        hours = ctx.settings.enquiry_expiry_hours
+        note = t._("Your unfinished wholesale enquiry expired after {hours} hours without an answer and was "
+                   "discarded; nothing was sent.", hours=t.number(hours))
+        if starting:
+            return await start(ctx, slug=payload.split(":", 2)[2] if payload.count(":") >= 2 else "",
+                               before="⚠️ " + h(note))
+        return closing(t, "⚠️ " + h(note), had_keyboard)
+    if payload.startswith("enq:"):
+        return await on_payload(ctx, form, payload)
+    if form is None:
+        if incoming.text and not incoming.is_command:
+            wanted, rest = is_trigger(incoming.text)
+            if wanted:
+                return await start(ctx, text=rest)
+        return None
+    if command:
+        if command in ("/cancel", "/huy"):
+            return cancel(ctx, form)
+        if command in ("/back", "/quaylai"):
+            return go_back(ctx, form)
+        return None  # /start, /help…: the form waits and continues with the next answer
+    if payload:
+        return None  # another feature's button: the form waits
+    step = form["step"]
+    if incoming.contact is not None:
+        if step == "phone":
+            return answer_phone(ctx, form, incoming.contact.phone, shared=True)
+        return show(ctx, form)
+    if incoming.location is not None:
+        if step == "place":
+            location = incoming.location
+            form["data"]["place"] = f"📍 {location.latitude:.5f}, {location.longitude:.5f}"
+            t = form_t(ctx, form)
+            return advance(ctx, form, noted(t, "place", form["data"]["place"]))
+        return None
+    text = incoming.text or ""
+    if not text.strip():
+        return show(ctx, form)
+    t = form_t(ctx, form)
+    if len(text) > MAX_ANSWER_CHARS:
+        return show(ctx, form, before=problem(t, t._("That is too long: please keep it under {limit} characters.",
+                                                      limit=MAX_ANSWER_CHARS)))
+    key = _key(text)
+    if key in CANCEL_WORDS:
+        return cancel(ctx, form)
+    if key in BACK_WORDS:
+        return go_back(ctx, form)
+    if len(text) <= 40 and intent.parse(text).kind == intent.LANGUAGE:
+        return None  # "English please": the language feature switches; the form continues in the new language
+    if step == "products":
+        return await answer_products(ctx, form, text)
+    if step == "edit":
+        return show(ctx, form)
+    if step == "summary" and key in CONFIRM_WORDS:
+        return await confirm(ctx, form)
+    return answer_text(ctx, form, text)
