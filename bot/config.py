@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -55,6 +56,7 @@ class Settings(BaseSettings):
 
     telegram_token: SecretStr | None = None
     telegram_base_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
     staff_chat_id: int | None = None
     staff_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     staff_language: Literal["vi", "en"] = "vi"
@@ -86,6 +88,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")) or len(value) < 10:
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") if not value.endswith("/bot") else value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("must be 1-256 characters: letters, digits, _ and -")
+        return value
 
     @field_validator("staff_user_ids", mode="before")
     @classmethod

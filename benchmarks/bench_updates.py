@@ -1,0 +1,337 @@
+"""Benchmark: 2,000 Telegram updates through the real Application against a local fake Bot API server.
+
+    python benchmarks/bench_updates.py [--updates 2000] [--chats 100] [--concurrency 1,8] [--no-gate] [--sqlite-wal] [--database-url URL]
+
+The fake Bot API server (tests/fakes/telegram_api.py) runs in a separate process, as Telegram would,
+so its work does not share the bot's event loop. The bot runs as `ocop-bot run` assembles it
+(`bot.app.running_bot`) on a temporary SQLite file, with one difference: Telegram's ~30 messages/second
+bulk-send limit in the rate limiter is switched off, or it alone would cap the figure at 30/s.
+
+The updates are a mix — /start, product searches in Vietnamese and English, taps on product buttons
+of the bot's previous answer — sent in waves of one update per chat. Printed: updates per second
+(first push to last update handled) and the handler time per update (router.handle + rendering,
+i.e. the python-telegram-bot callback, measured by wrapping it), plus router.handle alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event  # noqa: E402
+
+from bot.app import running_bot  # noqa: E402
+from bot.cli import open_database  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from catalog.db import Database  # noqa: E402
+from locales import translator  # noqa: E402
+
+SORRY = {translator(lang)._("Sorry, something went wrong on our side. Please try again in a moment.")
+         for lang in ("vi", "en")}
+
+TOKEN = "900900:BENCHMARK"
+SEARCHES = [
+    "mỳ chũ", "vải thiều", "mật ong", "gà đồi Yên Thế", "rượu làng Vân", "honey", "rice noodles",
+    "lychee", "nấm rơm", "bánh khảo", "my chu", "sâm nam núi Dành", "cordyceps", "na Lục Nam",
+]
+
+# The fake server's process: reads one JSON command per line, answers one JSON line.
+FAKE_SERVER = r"""
+import asyncio, json, sys
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+async def main():
+    async with FakeTelegramAPI(token=sys.argv[1]) as api:
+        print(json.dumps({"base_url": api.base_url}), flush=True)
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        while line := await reader.readline():
+            command = json.loads(line)
+            if command["op"] == "stop":
+                break
+            kinds = {}
+            for action in command["wave"]:
+                chat, kind, lang = action["chat"], action["kind"], action["lang"]
+                if kind == "tap":
+                    target = None
+                    for message in reversed(api.bot_messages(chat)):
+                        data = [b.get("callback_data", "") for row in message.get("reply_markup", {})
+                                .get("inline_keyboard", []) for b in row]
+                        products = [d for d in data if d.startswith("p:")]
+                        if products:
+                            target = (message["message_id"], products[0])
+                            break
+                    if target:
+                        api.push_callback(chat, target[0], target[1], language_code=lang)
+                    else:
+                        kind = "search"
+                if kind == "start":
+                    api.push_command(chat, "start", language_code=lang)
+                elif kind == "search":
+                    api.push_message(chat, action["text"], language_code=lang)
+                kinds[kind] = kinds.get(kind, 0) + 1
+            sent = len(api.sent)
+            print(json.dumps({"pushed": kinds, "bot_calls": sent, "failed": len(api.failed)}), flush=True)
+
+asyncio.run(main())
+"""
+
+
+class FakeServer:
+    """The fake Bot API in a child process, driven over its stdin/stdout."""
+
+    def __init__(self, process: asyncio.subprocess.Process, base_url: str) -> None:
+        self.process = process
+        self.base_url = base_url
+
+    @classmethod
+    async def start(cls) -> FakeServer:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", FAKE_SERVER, TOKEN, cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert process.stdout is not None
+        hello = json.loads(await process.stdout.readline())
+        return cls(process, hello["base_url"])
+
+    async def send(self, command: dict[str, Any]) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write((json.dumps(command, ensure_ascii=False) + "\n").encode())
+        await self.process.stdin.drain()
+        return dict(json.loads(await self.process.stdout.readline()))
+
+    async def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(b'{"op": "stop"}\n')
+        await self.process.stdin.drain()
+        await self.process.wait()
+
+
+def waves(total: int, chats: int) -> list[list[dict[str, Any]]]:
+    """One update per chat per wave: /start first, then searches and taps on the answers."""
+    plan: list[list[dict[str, Any]]] = []
+    step = 0
+    count = 0
+    while count < total:
+        wave = []
+        for chat in range(chats):
+            if count >= total:
+                break
+            lang = "en" if chat % 3 == 0 else "vi"
+            kind = "start" if step == 0 else "search" if step % 2 == 1 else "tap"
+            text = SEARCHES[(chat + step) % len(SEARCHES)]
+            wave.append({"chat": 10_000 + chat, "kind": kind, "lang": lang, "text": text})
+            count += 1
+        plan.append(wave)
+        step += 1
+    return plan
+
+
+class GateWaits:
+    """Wraps the channel's SQLite gate and records how long each update's task queued for it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.waits: dict[asyncio.Task[Any] | None, float] = {}
+
+    async def __aenter__(self) -> Any:
+        start = time.perf_counter()
+        entered = await self.inner.__aenter__()
+        task = asyncio.current_task()
+        self.waits[task] = self.waits.get(task, 0.0) + time.perf_counter() - start
+        return entered
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await self.inner.__aexit__(*exc)
+
+    def pop(self) -> float:
+        return self.waits.pop(asyncio.current_task(), 0.0)
+
+
+def timed(
+    callback: Callable[..., Awaitable[Any]],
+    into: list[float],
+    done: Callable[[Any, float], None],
+    cpu: list[float] | None = None,
+) -> Callable[..., Awaitable[Any]]:
+    """`callback`, recording how long each call took (and the process CPU time it used, which is only
+    meaningful when updates run one at a time) and handing its result and duration to `done`."""
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        result = None
+        try:
+            result = await callback(*args, **kwargs)
+            return result
+        finally:
+            elapsed = time.perf_counter() - start
+            into.append(elapsed)
+            if cpu is not None:
+                cpu.append(time.process_time() - cpu_start)
+            done(result, elapsed)
+
+    return wrapper
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+async def open_wal_database(settings: Settings) -> Database:
+    """The database with SQLite's WAL journal and synchronous=NORMAL: a what-if for catalog/db.py."""
+    db = await open_database(settings)
+
+    def pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    event.listen(db.engine.sync_engine, "connect", pragmas)
+    await db.engine.dispose()  # new connections get the pragmas
+    return db
+
+
+async def run(
+    concurrency: int, total: int, chats: int, *, gate: bool = True, database_url: str = "", wal: bool = False
+) -> dict[str, Any]:
+    fake = await FakeServer.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            database_url=database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
+            telegram_token=SecretStr(TOKEN),
+            telegram_base_url=fake.base_url,
+        )
+        options = {"overall_max_rate": 0, "concurrent_updates": concurrency}
+        db = await open_wal_database(settings) if wal else None
+        async with running_bot(settings, channel="telegram", telegram_options=options, db=db) as bot:
+            app = bot.telegram
+            assert app is not None
+            handler_times: list[float] = []
+            net_times: list[float] = []  # handler time less the queueing for the SQLite gate
+            router_times: list[float] = []
+            router_cpu: list[float] = []
+            channel = app.bot_data["channel"]
+            gate_waits = GateWaits(channel._db_gate if gate else contextlib.nullcontext())
+            channel._db_gate = gate_waits
+            handled = 0
+            wave_done = asyncio.Event()
+            expected = 0
+
+            failures = 0
+
+            def done(_result: Any, elapsed: float) -> None:
+                nonlocal handled
+                net_times.append(elapsed - gate_waits.pop())
+                handled += 1
+                if handled >= expected:
+                    wave_done.set()
+
+            def count_failures(replies: Any, _elapsed: float) -> None:
+                nonlocal failures
+                failures += any(r.text in SORRY for r in replies or ())
+
+            for handler in app.handlers[0]:
+                handler.callback = timed(handler.callback, handler_times, done)
+            channel.router.handle = timed(channel.router.handle, router_times, count_failures, router_cpu)
+
+            kinds: Counter[str] = Counter()
+            started = time.perf_counter()
+            cpu_started = time.process_time()
+            result: dict[str, Any] = {}
+            for wave in waves(total, chats):
+                expected += len(wave)
+                wave_done.clear()
+                result = await fake.send({"op": "push", "wave": wave})
+                kinds.update(result["pushed"])
+                await asyncio.wait_for(wave_done.wait(), timeout=120)
+            elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
+        if db is not None:
+            await db.dispose()
+    await fake.stop()
+    return {
+        "mode": ("sequential" if concurrency == 1 else f"concurrent {concurrency}") + ("" if gate else " no gate")
+        + (" WAL" if wal else ""),
+        "sorry": failures,
+        "cpu_ms": cpu / max(handled, 1) * 1000,
+        "router_cpu_ms": sum(router_cpu) / max(len(router_cpu), 1) * 1000 if concurrency == 1 else float("nan"),
+        "updates": handled,
+        "seconds": elapsed,
+        "rate": handled / elapsed,
+        "p50": percentile(handler_times, 50) * 1000,
+        "p99": percentile(handler_times, 99) * 1000,
+        "net_p50": percentile(net_times, 50) * 1000,
+        "net_p99": percentile(net_times, 99) * 1000,
+        "router_p50": percentile(router_times, 50) * 1000,
+        "router_p99": percentile(router_times, 99) * 1000,
+        "kinds": dict(kinds),
+        "bot_calls": result.get("bot_calls", 0),
+        "failed": result.get("failed", 0),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=2000)
+    parser.add_argument("--chats", type=int, default=100)
+    parser.add_argument("--concurrency", default="1,8",
+                        help="comma-separated concurrent_updates values to run (1 = one update at a time)")
+    parser.add_argument("--no-gate", action="store_true",
+                        help="also run without the SQLite one-transaction-at-a-time gate (to see what it costs)")
+    parser.add_argument("--database-url", default="",
+                        help="benchmark another database (e.g. an empty PostgreSQL one) instead of a temp SQLite file")
+    parser.add_argument("--sqlite-wal", action="store_true",
+                        help="also run with SQLite in WAL mode, synchronous=NORMAL (a what-if; the bot does not set it)")
+    args = parser.parse_args()
+    runs = [(int(c), True, False) for c in args.concurrency.split(",")]
+    if args.no_gate:
+        runs += [(c, False, False) for c, _, _ in runs if c > 1]
+    if args.sqlite_wal:
+        runs += [(c, gate, True) for c, gate, _ in list(runs)]
+    rows = [await run(c, args.updates, args.chats, gate=gate, database_url=args.database_url, wal=wal)
+            for c, gate, wal in runs]
+
+    backend = args.database_url.split(":", 1)[0] if args.database_url else "SQLite (temp file)"
+    print(f"\n{args.updates} updates from {args.chats} chats, {backend}, python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; mix: {rows[0]['kinds']}")
+    head = (f"{'mode':<22} {'updates':>7} {'seconds':>8} {'updates/s':>10} {'handler p50':>12} {'p99':>10} "
+            f"{'excl. gate p50':>15} {'p99':>10} {'router p50':>11} {'p99':>10} {'bot CPU/update':>15} "
+            f"{'of it router':>13} {'API calls':>10} {'sorry':>6}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(f"{r['mode']:<22} {r['updates']:>7} {r['seconds']:>8.2f} {r['rate']:>10.0f} {r['p50']:>9.2f} ms "
+              f"{r['p99']:>7.2f} ms {r['net_p50']:>12.2f} ms {r['net_p99']:>7.2f} ms {r['router_p50']:>8.2f} ms "
+              f"{r['router_p99']:>7.2f} ms {r['cpu_ms']:>12.2f} ms {r['router_cpu_ms']:>10.2f} ms "
+              f"{r['bot_calls']:>10} {r['sorry']:>6}")
+    print("handler = the python-telegram-bot callback (router.handle + rendering, incl. the Bot API round trips);\n"
+          "excl. gate = the same less the time an update queued for the SQLite one-transaction-at-a-time gate;\n"
+          "bot CPU/update = CPU time of the bot process (all threads) per update, less sensitive to other load;\n"
+          "of it router = the CPU time spent inside router.handle (measurable only one update at a time);\n"
+          "sorry = updates answered with the polite error reply")
+    print("targets: >= 300 updates/s, handler p99 <= 5 ms")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,238 @@
+"""The running program (`ocop-bot run`): Telegram, Zalo and the delivery worker in one event loop."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import secrets
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import Application
+
+from bot.channels.telegram import ALLOWED_UPDATES, TelegramDeliverer, build_application
+from bot.cli import open_database
+from bot.config import Settings
+from catalog.db import Database
+from handlers.context import Services
+from handlers.router import Router
+
+log = logging.getLogger(__name__)
+
+NO_CHANNEL = (
+    "ocop-bot: no channel configured: get a Telegram bot token from @BotFather and set "
+    "OCOP_TELEGRAM_TOKEN (or configure Zalo), or try the bot in the terminal with `ocop-bot chat`"
+)
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message is one line for the user, the exit code says why."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Telegram webhook mode: Telegram posts to `url`; we listen on `listen:port` at the URL's path."""
+
+    url: str
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+
+    @property
+    def url_path(self) -> str:
+        return urlsplit(self.url).path.strip("/")
+
+
+@dataclass
+class RunningBot:
+    """Everything `running_bot` started, for the caller (and tests) to look at."""
+
+    db: Database
+    services: Services
+    router: Router
+    telegram: Application | None = None  # type: ignore[type-arg]
+    zalo: Any = None
+    worker: Any = None
+
+    @property
+    def channels(self) -> list[str]:
+        return [name for name, part in (("telegram", self.telegram), ("zalo", self.zalo)) if part is not None]
+
+
+def telegram_configured(settings: Settings) -> bool:
+    return bool(settings.telegram_token and settings.telegram_token.get_secret_value().strip())
+
+
+def _optional_module(name: str) -> ModuleType | None:
+    """A module another part of the project provides, or None while it does not exist yet."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+
+
+def channels_to_run(settings: Settings, only: str | None) -> tuple[bool, bool]:
+    """(telegram, zalo) to start, or StartupError with a one-line explanation."""
+    telegram = telegram_configured(settings) and only in (None, "telegram")
+    zalo = settings.zalo_configured and only in (None, "zalo")
+    if only == "telegram" and not telegram:
+        raise StartupError(NO_CHANNEL.replace(" (or configure Zalo)", ""), 2)
+    if only == "zalo" and not zalo:
+        raise StartupError(
+            "ocop-bot: Zalo is not configured: set OCOP_ZALO_APP_ID, OCOP_ZALO_OA_SECRET_KEY and "
+            "OCOP_ZALO_ACCESS_TOKEN, or try the bot in the terminal with `ocop-bot chat`", 2
+        )
+    if zalo and _optional_module("bot.channels.zalo") is None:
+        if only == "zalo":
+            raise StartupError("ocop-bot: the Zalo channel is not part of this build", 2)
+        log.warning("Zalo settings found but the Zalo channel is not part of this build; skipping it")
+        zalo = False
+    if not telegram and not zalo:
+        raise StartupError(NO_CHANNEL, 2)
+    return telegram, zalo
+
+
+async def _start_telegram(
+    stack: AsyncExitStack, application: Application, webhook: Webhook | None  # type: ignore[type-arg]
+) -> None:
+    """initialize → start → polling/webhook, with the matching stops registered on `stack`."""
+    try:
+        await application.initialize()
+    except InvalidToken as exc:
+        raise StartupError(f"ocop-bot: Telegram rejected OCOP_TELEGRAM_TOKEN ({exc})", 2) from exc
+    except NetworkError as exc:
+        raise StartupError(f"ocop-bot: cannot reach the Telegram Bot API: {exc}", 1) from exc
+    stack.push_async_callback(application.shutdown)
+    if application.post_init is not None:
+        await application.post_init(application)
+    await application.start()
+    stack.push_async_callback(application.stop)
+    updater = application.updater
+    assert updater is not None
+    try:
+        if webhook is None:
+            await updater.start_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        else:
+            await updater.start_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=webhook.url_path,
+                webhook_url=webhook.url,
+                secret_token=webhook.secret,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+            )
+    except TelegramError as exc:
+        raise StartupError(f"ocop-bot: Telegram refused to start receiving updates: {exc}", 1) from exc
+    stack.push_async_callback(_stop_updater, application)
+
+
+async def _stop_updater(application: Application) -> None:  # type: ignore[type-arg]
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings,
+    *,
+    channel: str | None = None,
+    webhook: Webhook | None = None,
+    db: Database | None = None,
+    telegram_options: dict[str, Any] | None = None,
+) -> AsyncIterator[RunningBot]:
+    """Open the database and start every configured channel and the delivery worker; stop them all
+    (in reverse order) on exit. `ocop-bot run` and the end-to-end tests both use this."""
+    want_telegram, want_zalo = channels_to_run(settings, channel)
+    async with AsyncExitStack() as stack:
+        if db is None:
+            db = await open_database(settings)
+            stack.push_async_callback(db.dispose)
+        services = Services(db, settings)
+        router = Router(services)
+        bot = RunningBot(db, services, router)
+        deliverers: dict[str, Any] = {}
+
+        if want_zalo:
+            zalo_module = importlib.import_module("bot.channels.zalo")
+            bot.zalo = zalo_module.ZaloChannel(services, router, settings)
+            await bot.zalo.start()
+            stack.push_async_callback(bot.zalo.stop)
+            deliverers["zalo"] = bot.zalo.deliverer
+
+        if want_telegram:
+            bot.telegram = build_application(settings, services, router, **(telegram_options or {}))
+            await _start_telegram(stack, bot.telegram, webhook)
+            deliverers["telegram"] = TelegramDeliverer(bot.telegram.bot)
+
+        delivery = _optional_module("bot.delivery")
+        if delivery is not None:
+            bot.worker = delivery.DeliveryWorker(db, deliverers, settings)
+            services.on_outbox = bot.worker.wake  # a committed enquiry is sent at once, not at the next poll
+            await bot.worker.start()
+            stack.push_async_callback(bot.worker.stop)
+        else:
+            log.warning("the delivery worker is not part of this build; enquiries will wait in the outbox")
+        yield bot
+
+
+def _started_line(bot: RunningBot, webhook: Webhook | None) -> str:
+    parts = []
+    if bot.telegram is not None:
+        how = f"webhook {webhook.url}" if webhook else "long polling"
+        parts.append(f"Telegram @{bot.telegram.bot.username} ({how})")
+    if bot.zalo is not None:
+        parts.append("Zalo")
+    return "ocop-bot: running on " + " and ".join(parts) + "; press Ctrl+C to stop"
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """`ocop-bot run [--channel telegram|zalo] [--webhook-url URL --listen HOST --port N]`."""
+    webhook = None
+    if getattr(args, "webhook_url", None):
+        if urlsplit(args.webhook_url).scheme != "https" or not urlsplit(args.webhook_url).hostname:
+            print(f"ocop-bot: --webhook-url must be an https:// URL, not {args.webhook_url!r}", file=sys.stderr)
+            return 2
+        secret = settings.telegram_webhook_secret
+        webhook = Webhook(args.webhook_url, args.listen, args.port)
+        if secret is not None:
+            webhook = Webhook(args.webhook_url, args.listen, args.port, secret.get_secret_value())
+    try:
+        channels_to_run(settings, args.channel)  # fail fast, before touching the database
+    except StartupError as exc:
+        print(exc, file=sys.stderr)
+        return exc.exit_code
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError):  # not on Windows
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        async with running_bot(settings, channel=args.channel, webhook=webhook) as bot:
+            print(_started_line(bot, webhook), file=sys.stderr)
+            await stop.wait()
+            print("ocop-bot: stopping…", file=sys.stderr)
+    except StartupError as exc:
+        print(exc, file=sys.stderr)
+        return exc.exit_code
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+    return 0

@@ -1,0 +1,645 @@
+"""The Telegram channel: python-telegram-bot updates → `Incoming` → router → `Reply` rendered back."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import logging
+import re
+import warnings
+from collections.abc import Awaitable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Bot as TelegramBot
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputFile,
+    InputTextMessageContent,
+    KeyboardButton,
+    LinkPreviewOptions,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import InlineQueryLimit, MessageLimit, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    ContextTypes,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.config import Settings
+from bot.outbound import DeliveryError
+from catalog.search import ProductDoc
+from handlers import cards
+from handlers.context import Services
+from handlers.messages import Button, Incoming, Location, Reply, SharedContact, h
+from handlers.router import Router
+from locales import N_, Translator, normalise_language, translator
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
+MAX_CAPTION = MessageLimit.CAPTION_LENGTH  # 1024
+MAX_TOAST = 200  # answerCallbackQuery text
+INLINE_RESULTS = InlineQueryLimit.RESULTS  # 50
+INLINE_CACHE_SECONDS = 30  # small: the catalogue can be re-imported at any time
+
+# Every kind of update the bot handles; polling and the webhook ask Telegram for exactly these.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+
+# The command menu; descriptions are msgids translated per language when the menu is set.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", N_("Start and show the main menu")),
+    ("help", N_("What I can do and how to ask")),
+    ("lang", N_("Change language · Đổi ngôn ngữ")),
+    ("myenquiries", N_("My wholesale enquiries")),
+    ("forget", N_("Delete my enquiries and contact details")),
+)
+
+# --------------------------------------------------------------------------------------------------
+# Splitting long HTML texts
+# --------------------------------------------------------------------------------------------------
+
+_ATOM = re.compile(r"<[^<>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);|.", re.S)
+_OPEN_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)(?:\s[^<>]*)?>")
+_CLOSE_TAG = re.compile(r"</([A-Za-z][A-Za-z0-9-]*)\s*>")
+
+
+def _u16(text: str) -> int:
+    """Length in UTF-16 code units, the unit Telegram counts in (an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Open:
+    name: str
+    tag: str  # the opening tag as written, e.g. '<a href="…">', reopened in the next part
+
+
+def _apply(stack: tuple[_Open, ...], atom: str) -> tuple[_Open, ...]:
+    """The open-tag stack after `atom`."""
+    if atom.startswith("</"):
+        closing = _CLOSE_TAG.fullmatch(atom)
+        if closing:
+            name = closing.group(1).lower()
+            for depth in range(len(stack) - 1, -1, -1):
+                if stack[depth].name == name:
+                    return stack[:depth]
+        return stack
+    if atom.startswith("<"):
+        opening = _OPEN_TAG.fullmatch(atom)
+        if opening:
+            return (*stack, _Open(opening.group(1).lower(), atom))
+    return stack
+
+
+def _closing(stack: Sequence[_Open]) -> str:
+    return "".join(f"</{tag.name}>" for tag in reversed(stack))
+
+
+def split_html(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split reply HTML into parts of at most `limit` UTF-16 units (counting the markup, so the
+    visible text is always within Telegram's limit), cutting at a paragraph, else a line, else a
+    space, never inside a tag or an entity. Tags open at a cut are closed and reopened in the next part.
+    """
+    if _u16(text) <= limit:
+        return [text] if text.strip() else []
+    atoms = _ATOM.findall(text)
+    parts: list[str] = []
+    stack: tuple[_Open, ...] = ()
+    i = 0
+    while i < len(atoms):
+        prefix = "".join(tag.tag for tag in stack)
+        size = _u16(prefix)
+        cur = stack
+        # best[priority] = (cut index, stack at the cut); a later cut of the same priority wins
+        best: dict[int, tuple[int, tuple[_Open, ...]]] = {}
+        j = i
+        while j < len(atoms):
+            atom = atoms[j]
+            after = _apply(cur, atom)
+            if size + _u16(atom) + _u16(_closing(after)) > limit and j > i:
+                break
+            size += _u16(atom)
+            cur = after
+            j += 1
+            if atom == "\n":
+                best[2 if j - 2 >= i and atoms[j - 2] == "\n" else 1] = (j, cur)
+            elif atom.isspace():
+                best[0] = (j, cur)
+        if j >= len(atoms):
+            cut, cut_stack = len(atoms), cur
+        else:
+            cut, cut_stack = j, cur
+            # Prefer a paragraph break, then a line break, then a space, but not one so early
+            # that the part would be mostly empty.
+            for priority in (2, 1, 0):
+                if priority in best and best[priority][0] - i >= (j - i) // 2:
+                    cut, cut_stack = best[priority]
+                    break
+        body = "".join(atoms[i:cut])
+        part = prefix + body + (_closing(cut_stack) if cut < len(atoms) else "")
+        if re.sub(r"<[^<>]*>", "", part).strip():
+            parts.append(part.strip())
+        stack, i = cut_stack, cut
+    return parts
+
+
+# --------------------------------------------------------------------------------------------------
+# Rendering a Reply
+# --------------------------------------------------------------------------------------------------
+
+
+def inline_markup(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
+    """Inline buttons: a payload becomes callback_data, a URL a link button."""
+    keyboard = []
+    for row in rows:
+        line = []
+        for button in row:
+            if button.kind == "url" or (button.url and not button.payload):
+                line.append(InlineKeyboardButton(button.label, url=button.url))
+            elif button.kind == "payload":
+                line.append(InlineKeyboardButton(button.label, callback_data=button.payload))
+            # location/contact requests exist only on the reply keyboard
+        if line:
+            keyboard.append(line)
+    return InlineKeyboardMarkup(keyboard) if keyboard else None
+
+
+def reply_keyboard(rows: list[list[Button]]) -> ReplyKeyboardMarkup | None:
+    """The keyboard under the typing field: share-location / share-contact buttons, or plain choices."""
+    keyboard = [
+        [
+            KeyboardButton(
+                button.label,
+                request_location=button.kind == "location" or None,
+                request_contact=button.kind == "contact" or None,
+            )
+            for button in row
+        ]
+        for row in rows
+        if row
+    ]
+    if not keyboard:
+        return None
+    return ReplyKeyboardMarkup(keyboard, resize_keyboard=True, one_time_keyboard=True)
+
+
+def _chat(chat_id: str | int) -> int | str:
+    """Telegram wants numeric ids as numbers; '@channel' names stay strings."""
+    if isinstance(chat_id, int):
+        return chat_id
+    try:
+        return int(chat_id)
+    except ValueError:
+        return chat_id
+
+
+def _labels(rows: list[list[Button]]) -> str:
+    return h(" · ".join(button.label for row in rows for button in row))
+
+
+def _is_not_modified(error: BadRequest) -> bool:
+    return "not modified" in error.message.lower()
+
+
+async def render_reply(
+    bot: TelegramBot, chat_id: str | int, reply: Reply, *, edit_message_id: str | int | None = None
+) -> Message | None:
+    """Send one Reply to a chat (or edit `edit_message_id` when the reply asks for it).
+
+    Returns the last message sent or edited, None when the reply had nothing to show.
+    Telegram errors propagate; the caller decides what they mean.
+    """
+    chat = _chat(chat_id)
+    inline = inline_markup(reply.buttons)
+    below: ReplyKeyboardMarkup | ReplyKeyboardRemove | None = reply_keyboard(reply.keyboard)
+    if below is None and reply.remove_keyboard:
+        below = ReplyKeyboardRemove()
+    parts = split_html(reply.text) if reply.text else []
+    last: Message | None = None
+
+    editable = str(edit_message_id or "").isdigit()
+    if parts and reply.edit and editable and len(parts) == 1 and below is None:
+        try:
+            edited = await bot.edit_message_text(
+                parts[0], chat_id=chat, message_id=int(str(edit_message_id)), reply_markup=inline
+            )
+            last = edited if isinstance(edited, Message) else None
+            parts = []
+        except BadRequest as error:
+            if _is_not_modified(error):
+                # The message already shows exactly this (a double tap): nothing to change or resend.
+                return None
+            log.info("could not edit message %s in chat %s (%s); sending a new one", edit_message_id, chat, error)
+
+    if parts and inline is not None and below is not None and len(parts) == 1:
+        # A message carries one kind of keyboard: the text keeps its own buttons, and the keyboard
+        # under the typing field goes on a message made of its labels (a lone removal is dropped).
+        last = await bot.send_message(chat, parts[0], reply_markup=inline)
+        if reply.keyboard:
+            last = await bot.send_message(chat, _labels(reply.keyboard), reply_markup=below)
+        parts = []
+    elif not parts and reply.keyboard and not reply.venue and not reply.document:
+        parts = [_labels(reply.keyboard)]
+
+    for index, part in enumerate(parts):
+        # Inline buttons belong under the end of the text; the reply keyboard comes with its start.
+        markup: Any = inline if index == len(parts) - 1 and inline is not None else None
+        if markup is None and index == 0:
+            markup = below
+        last = await bot.send_message(chat, part, reply_markup=markup)
+
+    if reply.venue is not None:
+        venue = reply.venue
+        last = await bot.send_venue(
+            chat, latitude=venue.latitude, longitude=venue.longitude,
+            title=venue.title[:256] or "OCOP", address=(venue.address or venue.title)[:256] or "OCOP",
+        )
+    if reply.document is not None:
+        document = reply.document
+        caption = document.caption
+        if caption and _u16(caption) > MAX_CAPTION:
+            for part in split_html(caption):
+                await bot.send_message(chat, part)
+            caption = ""
+        last = await bot.send_document(
+            chat,
+            InputFile(io.BytesIO(document.data), filename=document.filename),
+            caption=caption or None,
+        )
+    return last
+
+
+class TelegramDeliverer:
+    """Delivers outbox messages (e.g. enquiries to the staff chat) through the bot."""
+
+    channel = CHANNEL
+
+    def __init__(self, bot: TelegramBot) -> None:
+        self.bot = bot
+
+    async def deliver(self, chat_id: str, reply: Reply, *, edit_message_id: str | None = None) -> str:
+        """Send (or edit) and return Telegram's message id; raise DeliveryError on failure."""
+        try:
+            message = await render_reply(self.bot, chat_id, reply, edit_message_id=edit_message_id)
+        except RetryAfter as error:
+            raise DeliveryError(str(error), retry_after=_retry_after(error)) from error
+        except (BadRequest, Forbidden, ChatMigrated, InvalidToken, EndPointNotFound) as error:
+            raise DeliveryError(f"{type(error).__name__}: {error}", permanent=True) from error
+        except NetworkError as error:  # includes TimedOut
+            raise DeliveryError(f"{type(error).__name__}: {error}") from error
+        except TelegramError as error:  # e.g. Conflict: worth another try later
+            raise DeliveryError(f"{type(error).__name__}: {error}") from error
+        if message is None:
+            if reply.edit and edit_message_id:
+                return str(edit_message_id)  # already showing this content
+            raise DeliveryError("nothing to send: the reply is empty", permanent=True)
+        return str(message.message_id)
+
+
+def _seconds(value: Any) -> float:
+    """RetryAfter.retry_after in seconds, whether PTB gives an int or (PTB_TIMEDELTA) a timedelta."""
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
+
+
+def _retry_after(error: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)  # the int form is what we want
+        return _seconds(error.retry_after)
+
+
+# --------------------------------------------------------------------------------------------------
+# Updates → Incoming → router
+# --------------------------------------------------------------------------------------------------
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Processes updates of different chats concurrently and those of one chat in arrival order.
+
+    Updates reach `do_process_update` in the order they were received (PTB starts one task per
+    update in order, and the semaphore is FIFO), so a FIFO lock per chat keeps each chat in order.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _order_key(update)
+        if key is None:
+            await coroutine
+            return
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+def _order_key(update: object) -> int | None:
+    """Which updates must not overtake each other: those of one chat. Inline queries need no order."""
+    if not isinstance(update, Update) or update.inline_query is not None:
+        return None
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return update.effective_user.id if update.effective_user is not None else None
+
+
+def incoming_from_message(message: Message) -> Incoming | None:
+    """A user's message as the neutral `Incoming`; None for what the bot cannot read."""
+    user = message.from_user
+    base: dict[str, Any] = {
+        "channel": CHANNEL,
+        "chat_id": str(message.chat.id),
+        "user_id": str(user.id if user else message.chat.id),
+        "display_name": user.full_name if user else (message.chat.title or ""),
+        "language_hint": user.language_code if user else None,
+    }
+    if message.text is not None:
+        return Incoming(**base, text=message.text)
+    if message.location is not None:
+        return Incoming(**base, location=Location(message.location.latitude, message.location.longitude))
+    if message.contact is not None:
+        contact = message.contact
+        name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+        shared = SharedContact(contact.phone_number, name, str(contact.user_id) if contact.user_id else "")
+        return Incoming(**base, contact=shared)
+    return None
+
+
+def incoming_from_callback(query: CallbackQuery) -> Incoming | None:
+    """A button tap as `Incoming(payload=…)`, with the id of the message the button was on."""
+    if query.data is None or query.message is None:
+        return None  # a game button, or a button on an inline-mode message (we send none)
+    return Incoming(
+        channel=CHANNEL,
+        chat_id=str(query.message.chat.id),
+        user_id=str(query.from_user.id),
+        display_name=query.from_user.full_name,
+        language_hint=query.from_user.language_code,
+        payload=query.data,
+        message_id=str(query.message.message_id),
+    )
+
+
+class TelegramChannel:
+    """The python-telegram-bot callbacks: each turns an update into `Incoming` and renders the replies."""
+
+    def __init__(self, settings: Settings, services: Services, router: Router, *, concurrent: bool) -> None:
+        self.settings = settings
+        self.services = services
+        self.router = router
+        # On SQLite two write transactions at once can fail instead of waiting, so while updates of
+        # different chats run concurrently, their database work still goes one at a time.
+        self._db_gate: AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if concurrent and settings.is_sqlite else nullcontext()
+        )
+
+    async def route(self, incoming: Incoming) -> list[Reply]:
+        async with self._db_gate:
+            return await self.router.handle(incoming)
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Text, commands, a shared location or contact."""
+        message = update.message
+        if message is None:
+            return
+        incoming = incoming_from_message(message)
+        if incoming is None:
+            if message.chat.type == "private":
+                await message.reply_text(self._cannot_read(message))
+            return
+        replies = await self.route(incoming)
+        for reply in replies:
+            await render_reply(context.bot, message.chat.id, reply)
+
+    def _cannot_read(self, message: Message) -> str:
+        t = translator(self._language(message.from_user.language_code if message.from_user else None))
+        return h(t._("I can read text messages, shared locations and contacts. "
+                     "Type the name of a product, or /help."))
+
+    def _language(self, hint: str | None) -> str:
+        return normalise_language(hint) or self.settings.default_language
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A tap on an inline button: route its payload, answer the tap, then show the replies."""
+        query = update.callback_query
+        if query is None:
+            return
+        incoming = incoming_from_callback(query)
+        if incoming is None:
+            await query.answer()
+            return
+        replies = await self.route(incoming)
+        notice = next((r.notice for r in replies if r.notice), "")
+        # Answering the tap and showing the answer are independent requests: make them at once.
+        answered = asyncio.ensure_future(_answer_tap(query, _toast(notice)))
+        try:
+            edit_id = incoming.message_id  # only the first reply that asks to edit replaces the message
+            for reply in replies:
+                edit = edit_id if reply.edit else None
+                await render_reply(context.bot, incoming.chat_id, reply, edit_message_id=edit)
+                if reply.edit:
+                    edit_id = None
+        finally:
+            await answered
+
+    async def on_inline_query(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`@bot mỳ chũ` in any chat: products to share, as articles."""
+        query = update.inline_query
+        if query is None:
+            return
+        t = translator(self._language(query.from_user.language_code))
+        text = query.query.strip()[:200]
+        results: list[InlineQueryResultArticle] = []
+        if text:
+            async with self.services.db.session() as session:
+                index = await self.services.index.get(session)
+            answer = index.search(text, limit=INLINE_RESULTS)
+            hits = answer.results or answer.suggestions
+            results = [product_article(hit.doc, t) for hit in hits[:INLINE_RESULTS]]
+        button = None
+        if not results:
+            label = t._("Type a product name, e.g. mỳ Chũ") if not text else t._("Nothing found: open the bot")
+            button = InlineQueryResultsButton(text=label[:64], start_parameter="inline")
+        await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=False, button=button)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the failure and tell the user politely, in their language; never show a traceback."""
+        log.error("error while handling a Telegram update", exc_info=context.error)
+        if not isinstance(update, Update) or update.inline_query is not None:
+            return
+        user = update.effective_user
+        t = translator(self._language(user.language_code if user else None))
+        sorry = t._("Sorry, something went wrong on our side. Please try again in a moment.")
+        if isinstance(context.error, Forbidden):
+            return  # the user blocked the bot: nobody to tell
+        try:
+            if update.callback_query is not None:
+                try:
+                    await update.callback_query.answer(_toast(sorry), show_alert=True)
+                    return
+                except BadRequest:
+                    pass  # already answered: say it in the chat instead
+            if update.effective_chat is not None:
+                await context.bot.send_message(update.effective_chat.id, h(sorry))
+        except TelegramError as error:  # the query expired, Telegram is down…
+            log.info("could not tell the user about the error: %s", error)
+
+
+async def _answer_tap(query: CallbackQuery, text: str) -> None:
+    """Stop the button's spinner; a tap that is too old to answer still gets its replies."""
+    try:
+        await query.answer(text or None)
+    except BadRequest as error:
+        log.info("could not answer a button tap: %s", error)
+
+
+def _toast(text: str) -> str:
+    """A reply's notice as callback-answer text: plain, at most 200 characters."""
+    plain = html.unescape(re.sub(r"<[^<>]*>", "", text)).strip()
+    return plain if len(plain) <= MAX_TOAST else plain[: MAX_TOAST - 1] + "…"
+
+
+def product_article(doc: ProductDoc, t: Translator) -> InlineQueryResultArticle:
+    """One product as an inline result: the shared message is a short, escaped product summary."""
+    stars = cards.stars_text(t, doc.stars)
+    category = cards.category_name(t, doc.category)
+    lines = [f"<b>{h(doc.name_vi)}</b>"]
+    if doc.name_en:
+        lines.append(f"<i>{h(doc.name_en)}</i>")
+    lines.append(h(f"{stars} · {category}"))
+    place = [doc.commune] if doc.commune else []
+    if doc.district:
+        place.append(cards.former_district(t, doc.district))
+    if doc.province:
+        place.append(doc.province)
+    if place:
+        lines.append(h(t._("Place: {place}", place=", ".join(place))))
+    if doc.producer:
+        lines.append(h(t._("Producer: {name}", name=doc.producer)))
+    short_stars = f"{doc.stars}★" if doc.stars else ""
+    return InlineQueryResultArticle(
+        id=doc.slug[:64],
+        title=doc.name_vi,
+        description=" · ".join(p for p in (doc.name_en, short_stars, doc.district) if p),
+        input_message_content=InputTextMessageContent("\n".join(lines), parse_mode=ParseMode.HTML),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# The Application
+# --------------------------------------------------------------------------------------------------
+
+
+def bot_urls(base: str) -> tuple[str, str]:
+    """(base_url, base_file_url) for a Bot API server given as 'http://host:port' or '…/bot'."""
+    if "{" in base:
+        return base, base.replace("/bot", "/file/bot", 1)
+    root = base.rstrip("/").removesuffix("/bot")
+    return f"{root}/bot", f"{root}/file/bot"
+
+
+async def set_command_menus(bot: TelegramBot) -> None:
+    """The command menu in Vietnamese and English; Vietnamese for every other language."""
+    for language in ("vi", "en", None):
+        t = translator(language or "vi")
+        commands = [BotCommand(name, t._(description)) for name, description in COMMANDS]
+        await bot.set_my_commands(commands, language_code=language)
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    try:
+        await set_command_menus(application.bot)
+    except TelegramError as error:
+        # The menu is a convenience; the bot still works without it.
+        log.warning("could not set the command menus: %s", error)
+
+
+def build_application(
+    settings: Settings,
+    services: Services,
+    router: Router,
+    *,
+    concurrent_updates: int = 8,
+    overall_max_rate: float = 30,
+) -> Application:  # type: ignore[type-arg]
+    """The whole Telegram bot in one place: client, rate limits, handlers, error handler, menus.
+
+    `concurrent_updates` > 1 handles different chats at once, each chat in order: a request to the real
+    Bot API takes tens to hundreds of milliseconds, and one update at a time would make every chat wait
+    on every other chat's network round trips. `overall_max_rate` is Telegram's ~30 messages/second bulk
+    limit (0 = no limit, for benchmarks against a local server).
+    """
+    if settings.telegram_token is None:
+        raise ValueError("OCOP_TELEGRAM_TOKEN is not set")
+    builder = (
+        Application.builder()
+        .token(settings.telegram_token.get_secret_value())
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(AIORateLimiter(overall_max_rate=overall_max_rate, max_retries=3))
+        .job_queue(None)
+        .post_init(_post_init)
+    )
+    concurrent = concurrent_updates > 1
+    if concurrent:
+        builder = builder.concurrent_updates(PerChatUpdateProcessor(concurrent_updates))
+    if settings.telegram_base_url:
+        base_url, file_url = bot_urls(settings.telegram_base_url)
+        builder = builder.base_url(base_url).base_file_url(file_url)
+    application = builder.build()
+
+    channel = TelegramChannel(settings, services, router, concurrent=concurrent)
+    readable = filters.TEXT | filters.LOCATION | filters.CONTACT
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & readable, channel.on_message))
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~readable, channel.on_message)
+    )
+    application.add_handler(CallbackQueryHandler(channel.on_callback))
+    application.add_handler(InlineQueryHandler(channel.on_inline_query))
+    application.add_error_handler(channel.on_error)
+    application.bot_data["channel"] = channel
+    return application
