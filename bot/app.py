@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import secrets
 import signal
@@ -12,7 +11,6 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,8 +18,11 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramDeliverer, build_application
+from bot.channels.zalo import ZaloChannel
+from bot.channels.zalo_api import ZaloAuthError
 from bot.cli import open_database
 from bot.config import Settings
+from bot.delivery import DeliveryWorker
 from catalog.db import Database
 from handlers.context import Services
 from handlers.router import Router
@@ -64,8 +65,8 @@ class RunningBot:
     services: Services
     router: Router
     telegram: Application | None = None  # type: ignore[type-arg]
-    zalo: Any = None
-    worker: Any = None
+    zalo: ZaloChannel | None = None
+    worker: DeliveryWorker | None = None
 
     @property
     def channels(self) -> list[str]:
@@ -74,16 +75,6 @@ class RunningBot:
 
 def telegram_configured(settings: Settings) -> bool:
     return bool(settings.telegram_token and settings.telegram_token.get_secret_value().strip())
-
-
-def _optional_module(name: str) -> ModuleType | None:
-    """A module another part of the project provides, or None while it does not exist yet."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return None
 
 
 def channels_to_run(settings: Settings, only: str | None) -> tuple[bool, bool]:
@@ -97,11 +88,6 @@ def channels_to_run(settings: Settings, only: str | None) -> tuple[bool, bool]:
             "ocop-bot: Zalo is not configured: set OCOP_ZALO_APP_ID, OCOP_ZALO_OA_SECRET_KEY and "
             "OCOP_ZALO_ACCESS_TOKEN, or try the bot in the terminal with `ocop-bot chat`", 2
         )
-    if zalo and _optional_module("bot.channels.zalo") is None:
-        if only == "zalo":
-            raise StartupError("ocop-bot: the Zalo channel is not part of this build", 2)
-        log.warning("Zalo settings found but the Zalo channel is not part of this build; skipping it")
-        zalo = False
     if not telegram and not zalo:
         raise StartupError(NO_CHANNEL, 2)
     return telegram, zalo
@@ -169,9 +155,13 @@ async def running_bot(
         deliverers: dict[str, Any] = {}
 
         if want_zalo:
-            zalo_module = importlib.import_module("bot.channels.zalo")
-            bot.zalo = zalo_module.ZaloChannel(services, router, settings)
-            await bot.zalo.start()
+            bot.zalo = ZaloChannel(services, router, settings)
+            try:
+                await bot.zalo.start()
+            except ZaloAuthError as exc:
+                raise StartupError(f"ocop-bot: Zalo refused the OA tokens: {exc}", 2) from exc
+            except OSError as exc:  # e.g. the webhook port is taken
+                raise StartupError(f"ocop-bot: cannot start the Zalo webhook: {exc}", 1) from exc
             stack.push_async_callback(bot.zalo.stop)
             deliverers["zalo"] = bot.zalo.deliverer
 
@@ -180,14 +170,10 @@ async def running_bot(
             await _start_telegram(stack, bot.telegram, webhook)
             deliverers["telegram"] = TelegramDeliverer(bot.telegram.bot)
 
-        delivery = _optional_module("bot.delivery")
-        if delivery is not None:
-            bot.worker = delivery.DeliveryWorker(db, deliverers, settings)
-            services.on_outbox = bot.worker.wake  # a committed enquiry is sent at once, not at the next poll
-            await bot.worker.start()
-            stack.push_async_callback(bot.worker.stop)
-        else:
-            log.warning("the delivery worker is not part of this build; enquiries will wait in the outbox")
+        bot.worker = DeliveryWorker(db, deliverers, settings)
+        services.on_outbox = bot.worker.wake  # a committed enquiry is sent at once, not at the next poll
+        await bot.worker.start()
+        stack.push_async_callback(bot.worker.stop)
         yield bot
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,15 +12,25 @@ from catalog.search import SearchIndex
 
 
 class LiveIndex:
-    """One per process; every message asks it for the current index (one tiny query when unchanged)."""
+    """One per process; messages ask it for the current index.
 
-    def __init__(self) -> None:
+    The catalogue version is read at most once per `recheck_seconds`, so an import made by another
+    process shows up within that time while a busy bot does not pay a query on every message.
+    """
+
+    def __init__(self, recheck_seconds: float = 1.0) -> None:
         self._index: SearchIndex | None = None
         self._version = -1
+        self._checked_at = float("-inf")
+        self._recheck = recheck_seconds
         self._lock = asyncio.Lock()
 
     async def get(self, session: AsyncSession) -> SearchIndex:
+        now = time.monotonic()
+        if self._index is not None and now - self._checked_at < self._recheck:
+            return self._index
         version = await catalog_version(session)
+        self._checked_at = now
         if self._index is not None and version == self._version:
             return self._index
         async with self._lock:

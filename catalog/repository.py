@@ -46,7 +46,7 @@ async def get_product(session: AsyncSession, slug: str) -> Product | None:
     return await session.scalar(
         select(Product)
         .where(Product.slug == slug)
-        .options(selectinload(Product.stores), selectinload(Product.listings))
+        .options(selectinload(Product.stores))
     )
 
 

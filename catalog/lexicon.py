@@ -1,0 +1,133 @@
+"""The search vocabulary (catalog/data/lexicon.json) loaded into folded lookup tables."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from catalog.text import accent_key, english_stem, has_marks, tokenize
+
+LEXICON_PATH = Path(__file__).parent / "data" / "lexicon.json"
+
+Key = tuple[str, ...]
+
+
+def phrase_key(text: str) -> Key:
+    """Folded, plural-stripped tokens of a phrase: the form every lookup table is keyed by."""
+    return tuple(english_stem(t.folded) for t in tokenize(text))
+
+
+def phrase_accents(text: str) -> tuple[str | None, ...]:
+    """Per-token accent key, or None for a token written without marks (English, or unmarked Vietnamese)."""
+    return tuple(accent_key(t.raw) if has_marks(t.raw) else None for t in tokenize(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One written form: its lookup key, its per-token accents, and whether it is Vietnamese."""
+
+    key: Key
+    accents: tuple[str | None, ...]
+    vietnamese: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """Equivalent ways to name one product word, in both languages."""
+
+    vi: tuple[Phrase, ...]
+    en: tuple[Phrase, ...]
+    members: tuple[Phrase, ...] = ()  # for a class ("fruit"), the product words it stands for
+
+
+@dataclass(slots=True)
+class Lexicon:
+    """Folded lookup tables built from the lexicon file; see the file's `_about` for what each section means."""
+
+    concepts: list[Concept] = field(default_factory=list)
+    concept_index: dict[Key, list[tuple[int, bool]]] = field(
+        default_factory=dict
+    )  # key → (concept, typed in vi)
+    scaffolding: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)
+    star_markers: set[Key] = field(default_factory=set)
+    star_numbers: dict[str, int] = field(default_factory=dict)
+    at_least_after: set[Key] = field(default_factory=set)
+    at_least_before: set[Key] = field(default_factory=set)
+    categories: dict[Key, str] = field(default_factory=dict)
+    place_prefixes: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)  # key → accents
+    place_aliases: dict[str, list[str]] = field(default_factory=dict)  # display name → other spellings
+    elsewhere: set[Key] = field(default_factory=set)
+    compounds: set[Key] = field(default_factory=set)
+    words: set[str] = field(default_factory=set)  # every folded token the lexicon knows
+    max_phrase: int = 1
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Lexicon:
+        lex = cls()
+
+        def phrases(texts: Iterable[str], vietnamese: bool) -> tuple[Phrase, ...]:
+            out = [Phrase(phrase_key(t), phrase_accents(t), vietnamese) for t in texts]
+            return tuple(p for p in out if p.key)
+
+        def note(key: Key) -> Key:
+            lex.words.update(key)
+            lex.max_phrase = max(lex.max_phrase, len(key))
+            return key
+
+        for group in list(data.get("concepts", ())) + list(data.get("classes", ())):
+            concept = Concept(
+                phrases(group.get("vi", ()), True),
+                phrases(group.get("en", ()), False),
+                phrases(group.get("members", ()), True),
+            )
+            idx = len(lex.concepts)
+            lex.concepts.append(concept)
+            for p in concept.vi + concept.en:
+                lex.concept_index.setdefault(note(p.key), []).append((idx, p.vietnamese))
+            for p in concept.members:
+                note(p.key)
+        for text in data.get("scaffolding", ()):
+            key = phrase_key(text)
+            if key:
+                lex.scaffolding.setdefault(note(key), []).append(phrase_accents(text))
+        stars = data.get("stars", {})
+        lex.star_markers = {note(k) for k in map(phrase_key, stars.get("markers", ())) if k}
+        for value, names in stars.get("numbers", {}).items():
+            for name in names:
+                key = phrase_key(name)
+                if len(key) == 1:
+                    lex.star_numbers[note(key)[0]] = int(value)
+        lex.at_least_after = {note(k) for k in map(phrase_key, stars.get("at_least_after", ())) if k}
+        lex.at_least_before = {note(k) for k in map(phrase_key, stars.get("at_least_before", ())) if k}
+        for code, names in data.get("categories", {}).items():
+            for name in names:
+                key = phrase_key(name)
+                if key:
+                    lex.categories[note(key)] = code
+        places = data.get("places", {})
+        for text in places.get("prefixes", ()):
+            key = phrase_key(text)
+            if key:
+                lex.place_prefixes.setdefault(note(key), []).append(phrase_accents(text))
+        lex.place_aliases = {str(k): list(v) for k, v in places.get("aliases", {}).items()}
+        for names in lex.place_aliases.values():
+            for name in names:
+                note(phrase_key(name))
+        lex.elsewhere = {note(k) for k in map(phrase_key, data.get("elsewhere", ())) if k}
+        lex.compounds = {note(k) for k in map(phrase_key, data.get("opaque_compounds", ())) if len(k) >= 2}
+        return lex
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Lexicon:
+        with open(path or LEXICON_PATH, encoding="utf-8") as fh:
+            return cls.from_mapping(json.load(fh))
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    """The lexicon shipped with the package, loaded once per process."""
+    return Lexicon.load()

@@ -1,0 +1,139 @@
+"""Vietnamese text folding, tokenising and regional spelling keys used to match buyers' words to the catalogue."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Longest input we look at. Queries are a few words; a pasted essay is cut rather than scanned in full.
+MAX_QUERY_CHARS = 1000
+
+_TONE_MARKS = {"\u0301": 1, "\u0300": 2, "\u0309": 3, "\u0303": 4, "\u0323": 5}  # sắc huyền hỏi ngã nặng
+_SHAPE_MARKS = {"\u0302", "\u0306", "\u031b"}  # circumflex (â ê ô), breve (ă), horn (ơ ư)
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_WORD = re.compile(r"[^\W_]+")
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+
+
+# Format chars (zero-width space and joiners, direction marks and overrides, soft hyphen, BOM) sit inside
+# words, so they vanish; control chars, lone surrogates and private-use chars separate words.
+_FORMAT = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff]")
+
+
+def clean(text: str | None) -> str:
+    """Text as written but safe to show and match: NFC, no control/format/zero-width chars, single spaces."""
+    if not text:
+        return ""
+    text = _CONTROL.sub(" ", _FORMAT.sub("", str(text)[: MAX_QUERY_CHARS * 4]))
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def fold(text: str | None) -> str:
+    """Matching form: lowercase, marks removed, đ→d, anything but ASCII letters and digits as single spaces."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFD", str(text).lower()).replace("đ", "d")
+    # NFD cannot split đ (it is a letter of its own), hence the explicit replace above.
+    return _NOT_ALNUM.sub(" ", _COMBINING.sub("", text)).strip()
+
+
+def fold_tokens(text: str | None) -> list[str]:
+    return fold(text).split()
+
+
+@lru_cache(maxsize=65536)
+def accent_key(word: str) -> str:
+    """A spelling of one word that keeps its diacritics but not where the tone mark sits.
+
+    `hòa` and `hoà` (old and new tone placement) give the same key, `mỳ` and `mì` differ, and a word typed
+    without marks keys to itself plus tone 0. Used to prefer results whose diacritics agree with the query's.
+    """
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    tone = 0
+    base: list[str] = []
+    for ch in decomposed:
+        if ch in _TONE_MARKS:
+            tone = _TONE_MARKS[ch]
+        elif ch in _SHAPE_MARKS or not unicodedata.combining(ch):
+            base.append(ch)
+    return unicodedata.normalize("NFC", "".join(base)) + str(tone)
+
+
+def tone_only(word: str) -> str:
+    """The word with its tone mark kept but letter marks dropped (`mặt`→`mạt`, `đồi`→`dồi`).
+
+    Telex typed with the input method off often gets the letter marks wrong (`mawtj` for `mật`) while the
+    tone key is deliberate, so decoded words are compared on their tone only.
+    """
+    decomposed = unicodedata.normalize("NFD", word.lower()).replace("đ", "d")
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if ch not in _SHAPE_MARKS))
+
+
+def has_marks(word: str) -> bool:
+    """True when the word carries any Vietnamese diacritic (so its accents say something about intent)."""
+    return not word.isascii() and fold(word) != word.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word of a query or a catalogue field: as written (lowercase NFC) and folded."""
+
+    raw: str
+    folded: str
+
+
+@lru_cache(maxsize=262144)
+def _word_tokens(piece: str) -> tuple[Token, ...]:
+    folded = fold(piece) if not piece.isascii() else _NOT_ALNUM.sub(" ", piece).strip()
+    parts = folded.split()
+    if len(parts) == 1:
+        return (Token(piece, folded),)
+    return tuple(Token(p, p) for p in parts)
+
+
+def tokenize(text: str | None) -> list[Token]:
+    """Words of `text` in order; a word whose folding holds several ASCII runs (`a中b`) becomes several tokens."""
+    text = clean(text).lower()[:MAX_QUERY_CHARS]
+    out: list[Token] = []
+    for piece in _WORD.findall(text):
+        out.extend(_word_tokens(piece))
+    return out
+
+
+# Regional and learner spellings that sound alike in some dialect: l/n (north), s/x and ch/tr (north),
+# d/gi/r (north), i/y at the end of a syllable (mỳ/mì), and ngh/gh which learners drop the h from.
+_INITIALS = (("ngh", "ng"), ("gh", "g"), ("tr", "ch"), ("gi", "d"), ("r", "d"), ("s", "x"), ("l", "n"))
+_FINAL_Y = re.compile(r"^([^aeiouy]+)y$")
+
+
+@lru_cache(maxsize=65536)
+def sound_key(folded_word: str) -> str:
+    """Key under which a folded syllable and its regional misspellings coincide (`tre`→`che`, `nuc`→`nuc`)."""
+    word = folded_word
+    for written, spoken in _INITIALS:
+        if word.startswith(written) and len(word) > len(written):
+            word = spoken + word[len(written) :]
+            break
+    return _FINAL_Y.sub(r"\1i", word)
+
+
+@lru_cache(maxsize=262144)
+def english_stem(folded_word: str) -> str:
+    """Crude plural stripping for English words (`noodles`→`noodle`, `berries`→`berry`).
+
+    Vietnamese syllables never end in `s`, so applying this to every folded word only ever touches
+    English (or Telex leftovers, which are decoded before this is consulted).
+    """
+    w = folded_word
+    if len(w) <= 3 or not w.endswith("s") or w.endswith("ss"):
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith(("ches", "shes", "xes", "sses")):
+        return w[:-2]
+    return w[:-1]
