@@ -1,7 +1,7 @@
 """catalogue, sessions, leads, outbox, channel state
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-30 02:30:02.430349
 """
 
