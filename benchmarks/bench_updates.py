@@ -1,6 +1,6 @@
 """Benchmark: 2,000 Telegram updates through the real Application against a local fake Bot API server.
 
-    python benchmarks/bench_updates.py [--updates 2000] [--chats 100] [--concurrency 1,8] [--no-gate] [--sqlite-wal] [--database-url URL]
+    python benchmarks/bench_updates.py [--updates 2000] [--chats 100] [--concurrency 1,8] [--no-gate] [--database-url URL]
 
 The fake Bot API server (tests/fakes/telegram_api.py) runs in a separate process, as Telegram would,
 so its work does not share the bot's event loop. The bot runs as `ocop-bot run` assembles it
@@ -33,12 +33,9 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event  # noqa: E402
 
 from bot.app import running_bot  # noqa: E402
-from bot.cli import open_database  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from catalog.db import Database  # noqa: E402
 from locales import translator  # noqa: E402
 
 SORRY = {translator(lang)._("Sorry, something went wrong on our side. Please try again in a moment.")
@@ -197,23 +194,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-async def open_wal_database(settings: Settings) -> Database:
-    """The database with SQLite's WAL journal and synchronous=NORMAL: a what-if for catalog/db.py."""
-    db = await open_database(settings)
-
-    def pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    event.listen(db.engine.sync_engine, "connect", pragmas)
-    await db.engine.dispose()  # new connections get the pragmas
-    return db
-
-
 async def run(
-    concurrency: int, total: int, chats: int, *, gate: bool = True, database_url: str = "", wal: bool = False
+    concurrency: int, total: int, chats: int, *, gate: bool = True, database_url: str = ""
 ) -> dict[str, Any]:
     fake = await FakeServer.start()
     with tempfile.TemporaryDirectory() as tmp:
@@ -223,8 +205,7 @@ async def run(
             telegram_base_url=fake.base_url,
         )
         options = {"overall_max_rate": 0, "concurrent_updates": concurrency}
-        db = await open_wal_database(settings) if wal else None
-        async with running_bot(settings, channel="telegram", telegram_options=options, db=db) as bot:
+        async with running_bot(settings, channel="telegram", telegram_options=options) as bot:
             app = bot.telegram
             assert app is not None
             handler_times: list[float] = []
@@ -267,12 +248,9 @@ async def run(
                 await asyncio.wait_for(wave_done.wait(), timeout=120)
             elapsed = time.perf_counter() - started
             cpu = time.process_time() - cpu_started
-        if db is not None:
-            await db.dispose()
     await fake.stop()
     return {
-        "mode": ("sequential" if concurrency == 1 else f"concurrent {concurrency}") + ("" if gate else " no gate")
-        + (" WAL" if wal else ""),
+        "mode": ("sequential" if concurrency == 1 else f"concurrent {concurrency}") + ("" if gate else " no gate"),
         "sorry": failures,
         "cpu_ms": cpu / max(handled, 1) * 1000,
         "router_cpu_ms": sum(router_cpu) / max(len(router_cpu), 1) * 1000 if concurrency == 1 else float("nan"),
@@ -301,16 +279,12 @@ async def main() -> None:
                         help="also run without the SQLite one-transaction-at-a-time gate (to see what it costs)")
     parser.add_argument("--database-url", default="",
                         help="benchmark another database (e.g. an empty PostgreSQL one) instead of a temp SQLite file")
-    parser.add_argument("--sqlite-wal", action="store_true",
-                        help="also run with SQLite in WAL mode, synchronous=NORMAL (a what-if; the bot does not set it)")
     args = parser.parse_args()
-    runs = [(int(c), True, False) for c in args.concurrency.split(",")]
+    runs = [(int(c), True) for c in args.concurrency.split(",")]
     if args.no_gate:
-        runs += [(c, False, False) for c, _, _ in runs if c > 1]
-    if args.sqlite_wal:
-        runs += [(c, gate, True) for c, gate, _ in list(runs)]
-    rows = [await run(c, args.updates, args.chats, gate=gate, database_url=args.database_url, wal=wal)
-            for c, gate, wal in runs]
+        runs += [(c, False) for c, _ in runs if c > 1]
+    rows = [await run(c, args.updates, args.chats, gate=gate, database_url=args.database_url)
+            for c, gate in runs]
 
     backend = args.database_url.split(":", 1)[0] if args.database_url else "SQLite (temp file)"
     print(f"\n{args.updates} updates from {args.chats} chats, {backend}, python {sys.version.split()[0]}, "
