@@ -12,6 +12,7 @@ from sqlalchemy import text
 from bot.config import Settings, normalise_database_url
 from catalog.db import Database
 from catalog.models import Base
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 PG_URL = os.environ.get("OCOP_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -69,3 +70,10 @@ async def db(db_url: str) -> AsyncIterator[Database]:
     await db.prepare()
     yield db
     await db.dispose()
+
+
+@pytest.fixture
+async def api(request: pytest.FixtureRequest) -> AsyncIterator[FakeTelegramAPI]:
+    """A local server speaking the Telegram Bot API, for the test module's bot token (`TOKEN`)."""
+    async with FakeTelegramAPI(token=getattr(request.module, "TOKEN", "123456:TEST-TOKEN")) as fake:
+        yield fake

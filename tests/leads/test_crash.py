@@ -18,10 +18,8 @@ import re
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from catalog.db import Database
@@ -165,12 +163,6 @@ class Buyer:
             except TimeoutError:
                 continue  # killed before it answered: look again and act again
             await asyncio.sleep(0.05)  # let a two-message reply (text + keyboard) arrive whole
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI(token=TOKEN) as fake:
-        yield fake
 
 
 def child_env(db_url: str, api: FakeTelegramAPI) -> dict[str, str]:

@@ -38,12 +38,6 @@ WAIT = 60.0
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI(token=TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
 async def deliverer(api: FakeTelegramAPI) -> AsyncIterator[TelegramDeliverer]:
     """The real deliverer on a bot like the application's (HTML by default), without PTB's own 429 retries,
     so the worker's handling of retry_after is what is tested."""

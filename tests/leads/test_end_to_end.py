@@ -24,12 +24,6 @@ WAIT = 20.0
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI(token=TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
 async def app(settings: Settings, db: Database, api: FakeTelegramAPI) -> AsyncIterator[RunningBot]:
     tg = settings.model_copy(update={"telegram_token": SecretStr(TOKEN), "telegram_base_url": api.base_url})
     async with running_bot(tg, channel="telegram", db=db) as running:

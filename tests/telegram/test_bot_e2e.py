@@ -28,12 +28,6 @@ BAC_GIANG_CITY = (21.2731, 106.1946)
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI(token=TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
 def tg_settings(settings: Settings, api: FakeTelegramAPI) -> Settings:
     return settings.model_copy(update={"telegram_token": SecretStr(TOKEN), "telegram_base_url": api.base_url})
 

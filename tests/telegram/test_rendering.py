@@ -24,12 +24,6 @@ CHAT = 777
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI(token=TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
 async def deliverer(api: FakeTelegramAPI) -> AsyncIterator[TelegramDeliverer]:
     """The bot as the Application builds it: HTML by default, 429s retried by the rate limiter."""
     from telegram.constants import ParseMode

@@ -31,9 +31,9 @@ WAIT = 20.0
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI(token=TOKEN) as fake:
-        yield fake
+def telegram(api: FakeTelegramAPI) -> FakeTelegramAPI:
+    """The Telegram side of the deployment: the staff chat lives there."""
+    return api
 
 
 @pytest.fixture
