@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -58,39 +57,6 @@ async def get_products(session: AsyncSession, slugs: list[str]) -> list[Product]
     return [found[s] for s in slugs if s in found]
 
 
-async def browse_products(
-    session: AsyncSession,
-    *,
-    category: str | None = None,
-    district: str | None = None,
-    stars: int | None = None,
-    offset: int = 0,
-    limit: int = 10,
-) -> tuple[list[Product], int]:
-    """A page of products matching the filters (best rated first) and the total count."""
-    query = select(Product)
-    if category:
-        query = query.where(Product.category == category)
-    if district:
-        query = query.where(Product.district == district)
-    if stars:
-        query = query.where(Product.stars == stars)
-    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    page = (
-        await session.scalars(
-            query.order_by(Product.stars.desc().nulls_last(), Product.name_vi).offset(offset).limit(limit)
-        )
-    ).unique()
-    return list(page), total
-
-
-async def districts(session: AsyncSession) -> list[tuple[str, int]]:
-    rows = await session.execute(
-        select(Product.district, func.count()).where(Product.district != "").group_by(Product.district)
-    )
-    return sorted(((d, n) for d, n in rows), key=lambda r: (-r[1], r[0]))
-
-
 async def stores_selling(session: AsyncSession, product: Product) -> list[Store]:
     rows = await session.scalars(
         select(Store).join(Store.products).where(Product.id == product.id).order_by(Store.name)
@@ -131,24 +97,6 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-@dataclass(frozen=True, slots=True)
-class NearbyStore:
-    store: Store
-    km: float
-
-
-async def nearest_stores(session: AsyncSession, lat: float, lon: float, limit: int = 5) -> list[NearbyStore]:
-    """Stores with known coordinates, nearest first."""
-    located = await session.scalars(
-        select(Store).where(Store.latitude.is_not(None), Store.longitude.is_not(None), Store.kind != "fair")
-    )
-    ranked = sorted(
-        (NearbyStore(s, distance_km(lat, lon, s.latitude or 0.0, s.longitude or 0.0)) for s in located),
-        key=lambda n: n.km,
-    )
-    return ranked[:limit]
 
 
 async def catalog_stats(session: AsyncSession) -> dict[str, Any]:

@@ -24,8 +24,3 @@ async def load_chat(session: AsyncSession, channel: str, chat_id: str, user_id: 
         assert chat is not None
     return chat
 
-
-async def find_chat(session: AsyncSession, channel: str, chat_id: str) -> ChatSession | None:
-    return await session.scalar(
-        select(ChatSession).where(ChatSession.channel == channel, ChatSession.chat_id == chat_id)
-    )

@@ -181,7 +181,7 @@ async def nearest(ctx: Context, lat: float, lon: float) -> list[Reply]:
     t = ctx.t
     if not valid_point(lat, lon):
         return [Reply(t._("That location does not look valid. Please share it again."), [cards.menu_row(t)])]
-    stores = list(await ctx.session.scalars(select(Store).where(Store.kind != "fair").order_by(Store.name)))
+    stores = await general_stores(ctx.session)
     if not stores:
         return [Reply(t._("No stores are listed yet."), [cards.menu_row(t)], remove_keyboard=True)]
     ranked = rank_stores(stores, lat, lon)
