@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from catalog import sqlite_driver
 from catalog.models import Product
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,6 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     # WAL lets readers run beside the writer and makes a commit ~4x cheaper; with synchronous=NORMAL a
     # killed process loses nothing committed (only a power cut could lose the last transactions).
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -52,12 +52,13 @@ class Database:
             database = parsed.database or ""
             if database in ("", ":memory:"):
                 # One shared connection, or every session would see its own empty database.
-                kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+                kwargs["poolclass"] = StaticPool
+                kwargs["async_creator"] = sqlite_driver.async_creator(parsed)
             else:
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-                kwargs["connect_args"] = {"timeout": 30}
-                # Sessions always end in commit or rollback, so the pool's extra ROLLBACK on return is a
-                # wasted aiosqlite thread round trip (≈0.4 ms) on every message.
+                kwargs["async_creator"] = sqlite_driver.async_creator(parsed)
+                # Sessions always end in commit or rollback, so the pool's extra ROLLBACK on return
+                # would be a wasted statement on every message.
                 kwargs["pool_reset_on_return"] = None
         else:
             kwargs.update(pool_pre_ping=True)
