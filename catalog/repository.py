@@ -1,4 +1,5 @@
-"""Read access to the catalogue: products, where they are sold, whom to contact, counts."""
+"""Catalogue queries outside the chat path (which reads the in-memory snapshot, catalog/snapshot.py):
+the version counter, the search documents, the statistics; and the distance helper."""
 
 from __future__ import annotations
 
@@ -6,13 +7,11 @@ import math
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from catalog.models import CatalogState, Contact, OnlineListing, Product, Store
 from catalog.search import ProductDoc
-from catalog.text import fold
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -39,56 +38,6 @@ async def catalog_version(session: AsyncSession) -> int:
 async def load_search_docs(session: AsyncSession) -> list[ProductDoc]:
     products = (await session.scalars(select(Product).order_by(Product.id))).unique()
     return [product_doc(p) for p in products]
-
-
-async def get_product(session: AsyncSession, slug: str) -> Product | None:
-    return await session.scalar(
-        select(Product)
-        .where(Product.slug == slug)
-        .options(selectinload(Product.stores))
-    )
-
-
-async def get_products(session: AsyncSession, slugs: list[str]) -> list[Product]:
-    """Products in the order of `slugs`, skipping any that no longer exist."""
-    if not slugs:
-        return []
-    found = {p.slug: p for p in (await session.scalars(select(Product).where(Product.slug.in_(slugs)))).unique()}
-    return [found[s] for s in slugs if s in found]
-
-
-async def stores_selling(session: AsyncSession, product: Product) -> list[Store]:
-    rows = await session.scalars(
-        select(Store).join(Store.products).where(Product.id == product.id).order_by(Store.name)
-    )
-    return list(rows)
-
-
-async def general_stores(session: AsyncSession, district: str | None = None) -> list[Store]:
-    """OCOP stores and display points that sell OCOP products in general (the same district first)."""
-    stores = list(await session.scalars(select(Store).where(Store.kind != "fair").order_by(Store.name)))
-    if district:
-        folded = fold(district)
-        stores.sort(key=lambda s: fold(s.district) != folded)
-    return stores
-
-
-async def online_platforms(session: AsyncSession, product: Product | None = None) -> list[OnlineListing]:
-    """Listings of `product` first, then the platforms that sell OCOP products in general."""
-    condition = OnlineListing.product_id.is_(None)
-    if product is not None:
-        condition = or_(condition, OnlineListing.product_id == product.id)
-    rows = await session.scalars(select(OnlineListing).where(condition).order_by(OnlineListing.platform))
-    listings = list(rows)
-    listings.sort(key=lambda o: o.product_id is None)
-    return listings
-
-
-async def contacts(session: AsyncSession, *, current_only: bool = False) -> list[Contact]:
-    query = select(Contact).order_by(Contact.current.desc(), Contact.id)
-    if current_only:
-        query = query.where(Contact.current.is_(True))
-    return list(await session.scalars(query))
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-
-from sqlalchemy import Select, func, select
 
 from catalog.models import CATEGORIES, Product
 from handlers import cards, intent
@@ -64,16 +64,22 @@ class Filter:
             return None
         return cls(category if category in CATEGORIES else None, district, stars, min_stars)
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
-        if self.category:
-            query = query.where(Product.category == self.category)
-        if self.district is not None:
-            query = query.where(Product.district == self.district)
+    def matches(self, product: Product) -> bool:
+        if self.category and product.category != self.category:
+            return False
+        if self.district is not None and product.district != self.district:
+            return False
         if self.stars == 0:
-            query = query.where(Product.stars.is_(None))
-        elif self.stars is not None:
-            query = query.where(Product.stars >= self.stars if self.min_stars else Product.stars == self.stars)
-        return query
+            return product.stars is None
+        if self.stars is not None:
+            if product.stars is None:
+                return False
+            return product.stars >= self.stars if self.min_stars else product.stars == self.stars
+        return True
+
+    def select(self, products: Iterable[Product]) -> list[Product]:
+        """The matching products, best rated first, then by name."""
+        return sorted((p for p in products if self.matches(p)), key=lambda p: (-(p.stars or 0), p.name_vi, p.id))
 
     def describe(self, t: Translator) -> str:
         bits = []
@@ -92,8 +98,7 @@ class Filter:
 
 async def district_names(ctx: Context) -> dict[str, str]:
     """Payload slug → former district as written, for the districts the catalogue has products in."""
-    rows = await ctx.session.execute(select(Product.district).where(Product.district != "").distinct())
-    return {cards.district_slug(d): d for (d,) in rows}
+    return {cards.district_slug(d): d for d in (await ctx.catalog()).districts}
 
 
 async def parse_payload(ctx: Context, parts: list[str]) -> tuple[Filter, int] | None:
@@ -128,20 +133,20 @@ async def parse_payload(ctx: Context, parts: list[str]) -> tuple[Filter, int] | 
 
 
 async def count(ctx: Context, flt: Filter) -> int:
-    return int(await ctx.session.scalar(flt.apply(select(func.count(Product.id)))) or 0)
+    return sum(1 for p in (await ctx.catalog()).products if flt.matches(p))
 
 
 async def filter_page(ctx: Context, flt: Filter, page: int, *, edit: bool = False) -> list[Reply]:
     """One page of a part of the catalogue, best rated first, numbered from 1, with prev/next buttons."""
     t = ctx.t
-    total = await count(ctx, flt)
+    matching = flt.select((await ctx.catalog()).products)
+    total = len(matching)
     if total == 0:
         return [Reply(t._("No products in the catalogue match: {what}.", what=h(flt.describe(t))),
                       [[Button(t._("📚 Browse"), "b:menu")] + cards.menu_row(t)], edit=edit)]
     pages = -(-total // cards.PAGE_SIZE)
     page = min(max(page, 0), pages - 1)
-    query = flt.apply(select(Product)).order_by(Product.stars.desc().nulls_last(), Product.name_vi, Product.id)
-    shown = list((await ctx.session.scalars(query.offset(page * cards.PAGE_SIZE).limit(cards.PAGE_SIZE))).unique())
+    shown = matching[page * cards.PAGE_SIZE : (page + 1) * cards.PAGE_SIZE]
     ctx.remember_results([p.slug for p in shown])
     ctx.state_set("back", flt.payload(page))  # where "« List" on a product card returns to
     head = f"📚 <b>{h(flt.describe(t))}</b>: " + t.n_("{n} product", "{n} products", total)
@@ -164,13 +169,11 @@ async def filter_page(ctx: Context, flt: Filter, page: int, *, edit: bool = Fals
 async def browse_menu(ctx: Context, *, edit: bool = False) -> list[Reply]:
     """Choose a product group, a number of stars or a former district, each with its product count."""
     t = ctx.t
-    session = ctx.session
-    total = int(await session.scalar(select(func.count(Product.id))) or 0)
-    by_category = dict((await session.execute(select(Product.category, func.count()).group_by(Product.category))).all())
-    by_stars = dict((await session.execute(select(Product.stars, func.count()).group_by(Product.stars))).all())
-    by_district = (await session.execute(
-        select(Product.district, func.count()).where(Product.district != "").group_by(Product.district)
-    )).all()
+    catalog = await ctx.catalog()
+    total = len(catalog.products)
+    by_category = Counter(p.category for p in catalog.products)
+    by_stars = Counter(p.stars for p in catalog.products)
+    by_district = catalog.districts.items()
     text = "\n".join([
         t._("📚 <b>Browse the catalogue</b>") + " — " + t.n_("{n} product", "{n} products", total),
         t._("Choose a product group, a star rating or a former district:"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from catalog.models import Contact, Product
-from catalog.repository import contacts, get_products
 from handlers import cards, intent
 from handlers.context import Context
 from handlers.messages import Button, Reply, h
@@ -52,7 +51,7 @@ async def contact_for_product(ctx: Context, product: Product) -> list[Reply]:
     ctx.state_set("product", product.slug)
     lines = [t._("📞 <b>Whom to contact about {name}</b>", name=h(product.name_vi))]
     lines += producer_lines(t, product)
-    bodies = _useful_first(await contacts(ctx.session))[:BODIES_WITH_PRODUCT]
+    bodies = _useful_first(list((await ctx.catalog()).contacts))[:BODIES_WITH_PRODUCT]
     if bodies:
         lines += ["", t._("Trade-promotion and OCOP bodies that can put you in touch:")]
         lines += [body_block(t, b) for b in bodies]
@@ -68,7 +67,7 @@ async def contact_for_product(ctx: Context, product: Product) -> list[Reply]:
 async def all_bodies(ctx: Context, intro: str = "") -> list[Reply]:
     """Every trade-promotion and OCOP body in the catalogue, the current ones first."""
     t = ctx.t
-    bodies = _useful_first(await contacts(ctx.session))
+    bodies = _useful_first(list((await ctx.catalog()).contacts))
     lines = [intro] if intro else []
     lines.append(t._("📞 <b>Trade-promotion and OCOP contacts</b>"))
     if bodies:
@@ -130,7 +129,7 @@ async def answer_contact(ctx: Context, asked: intent.Intent) -> list[Reply]:
         product := await load_product(ctx, results[0].doc.slug)
     ):
         return await contact_for_product(ctx, product)
-    return await contact_for_several(ctx, query, await get_products(ctx.session, [r.doc.slug for r in results]))
+    return await contact_for_several(ctx, query, (await ctx.catalog()).products_by_slug(r.doc.slug for r in results))
 
 
 async def handle(ctx: Context) -> list[Reply] | None:

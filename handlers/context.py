@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from catalog.live_index import LiveIndex
 from catalog.models import ChatSession
+from catalog.snapshot import Catalog, LiveCatalog
 from handlers.messages import Incoming
 from locales import Translator, translator
 
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from catalog.db import Database
-    from catalog.search import SearchIndex
 
 
 @dataclass
@@ -25,7 +24,7 @@ class Services:
 
     db: Database
     settings: Settings
-    index: LiveIndex = field(default_factory=LiveIndex)
+    catalog: LiveCatalog = field(default_factory=LiveCatalog)
     # Called after a transaction that queued outbox messages commits (wakes the delivery worker at once).
     on_outbox: Callable[[], None] | None = None
 
@@ -48,8 +47,9 @@ class Context:
     def language(self) -> str:
         return self.t.language
 
-    async def search_index(self) -> SearchIndex:
-        return await self.services.index.get(self.session)
+    async def catalog(self) -> Catalog:
+        """The catalogue snapshot (products, stores, listings, contacts, search index); no query per read."""
+        return await self.services.catalog.get(self.session)
 
     def set_language(self, language: str) -> None:
         """Remember the user's choice and answer in it from now on."""

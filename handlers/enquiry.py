@@ -25,7 +25,6 @@ from typing import Any
 
 from catalog import leads as lead_book
 from catalog.models import utcnow
-from catalog.repository import get_products
 from catalog.text import clean
 from catalog.validation import (
     QuantityError,
@@ -323,7 +322,7 @@ async def start(ctx: Context, *, slug: str = "", text: str = "", before: str = "
         "data": {"products": []}, "candidates": [], "pending": "", "started": _now().isoformat(),
     }
     if slug and cards.valid_slug(slug):
-        found = await get_products(ctx.session, [slug])
+        found = (await ctx.catalog()).products_by_slug([slug])
         if found:
             form["data"]["products"].append(_catalogue_item(found[0]))
             form["step"] = "quantity"
@@ -451,8 +450,7 @@ async def answer_products(ctx: Context, form: dict[str, Any], text: str) -> list
     if len(products) >= lead_book.MAX_PRODUCTS:
         return show(ctx, form, before=problem(t, t._("You can list up to {limit} products in one enquiry; "
                                                       "tap Continue.", limit=lead_book.MAX_PRODUCTS)))
-    index = await ctx.search_index()
-    answer = index.search(text, limit=4)
+    answer = (await ctx.catalog()).index.search(text, limit=4)
     hits = (answer.results or answer.suggestions)[:4]
     buttons: list[list[Button]] = []
     for hit in hits:
@@ -488,7 +486,7 @@ async def pick_product(ctx: Context, form: dict[str, Any], slug: str) -> list[Re
     if len(form["data"].get("products", [])) >= lead_book.MAX_PRODUCTS:
         return show(ctx, form, before=problem(t, t._("You can list up to {limit} products in one enquiry; "
                                                       "tap Continue.", limit=lead_book.MAX_PRODUCTS)))
-    found = await get_products(ctx.session, [slug]) if cards.valid_slug(slug) else []
+    found = (await ctx.catalog()).products_by_slug([slug]) if cards.valid_slug(slug) else []
     if not found:
         return show(ctx, form, before=problem(t, t._("That product is no longer in the catalogue.")))
     added = _add_product(form, _catalogue_item(found[0]))

@@ -5,10 +5,7 @@ The catch-all feature: asked last, it answers any text the others left, and any 
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from catalog.models import Product
-from catalog.repository import get_product, get_products, online_platforms
 from catalog.search import SearchAnswer
 from catalog.text import fold
 from handlers import browse, cards, intent
@@ -21,10 +18,10 @@ LIST_LIMIT = 40  # results kept for paging through a long answer
 
 
 async def load_product(ctx: Context, slug: str) -> Product | None:
-    """The product by slug, or None for unknown or forged slugs (which never reach the database)."""
+    """The product by slug, or None for unknown or forged slugs."""
     if not cards.valid_slug(slug):
         return None
-    return await get_product(ctx.session, slug)
+    return (await ctx.catalog()).product(slug)
 
 
 def not_found(ctx: Context) -> list[Reply]:
@@ -39,8 +36,8 @@ async def card_reply(ctx: Context, product: Product, extra: str = "",
                      more: list[list[Button]] | None = None) -> Reply:
     """The product card with its buttons; the product becomes "it" for the next question."""
     t = ctx.t
-    listings = await online_platforms(ctx.session, product)
-    text = cards.product_card(t, product, list(product.stores), listings)
+    catalog = await ctx.catalog()
+    text = cards.product_card(t, product, catalog.stores_selling(product), catalog.online_platforms(product))
     if extra:
         text = cards.clip(text + "\n\n" + extra)
     ctx.state_set("product", product.slug)
@@ -80,7 +77,7 @@ async def list_page(ctx: Context, page: int, *, edit: bool = False) -> list[Repl
                       [cards.menu_row(t)])]
     pages = max(1, -(-len(slugs) // cards.PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
-    shown = await get_products(ctx.session, slugs[page * cards.PAGE_SIZE : (page + 1) * cards.PAGE_SIZE])
+    shown = (await ctx.catalog()).products_by_slug(slugs[page * cards.PAGE_SIZE : (page + 1) * cards.PAGE_SIZE])
     ctx.remember_results([p.slug for p in shown])
     ctx.state_set("back", f"l:{page}")
     lines = [str(saved.get("title", ""))]  # reply HTML we wrote ourselves, user words already escaped
@@ -104,8 +101,7 @@ async def show_list(ctx: Context, slugs: list[str], title: str) -> list[Reply]:
 # --- search ---------------------------------------------------------------------------------------------
 
 async def search(ctx: Context, text: str, limit: int = LIST_LIMIT) -> SearchAnswer:
-    index = await ctx.search_index()
-    return index.search(text, limit=limit)
+    return (await ctx.catalog()).index.search(text, limit=limit)
 
 
 def quoted(text: str, limit: int = 60) -> str:
@@ -119,7 +115,7 @@ async def no_match(ctx: Context, text: str, answer: SearchAnswer) -> list[Reply]
     lines = [t._("I couldn't find “{query}” in the OCOP catalogue.", query=quoted(text))]
     buttons: list[list[Button]] = []
     if answer.suggestions:
-        products = await get_products(ctx.session, [s.doc.slug for s in answer.suggestions])
+        products = (await ctx.catalog()).products_by_slug(s.doc.slug for s in answer.suggestions)
         lines += ["", t._("Did you mean:")]
         lines += [cards.product_line(t, p, n) for n, p in enumerate(products, 1)]
         buttons = cards.numbered_buttons(products, t.language)
@@ -206,7 +202,7 @@ async def more_like(ctx: Context, slug: str) -> list[Reply]:
     base = await load_product(ctx, slug)
     if base is None:
         return not_found(ctx)
-    others = [p for p in (await ctx.session.scalars(select(Product))).unique() if p.id != base.id]
+    others = [p for p in (await ctx.catalog()).products if p.id != base.id]
     ranked = sorted(others, key=lambda p: (-_similarity(base, p), p.name_vi))
     similar = [p.slug for p in ranked if _similarity(base, p) >= 1.5][:16]
     if not similar:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from catalog.models import OnlineListing, Product, Store
 from catalog.places import district_centre
-from catalog.repository import distance_km, general_stores, online_platforms, stores_selling
+from catalog.repository import distance_km
 from handlers import cards, intent
 from handlers.context import Context
 from handlers.messages import Button, Reply, Venue, h, link
@@ -76,7 +74,8 @@ async def where_for_product(ctx: Context, product: Product, place: str | None = 
     """Stores that carry the product, then the general OCOP stores (same district first), then online."""
     t = ctx.t
     ctx.state_set("product", product.slug)
-    carrying = sorted(product.stores, key=lambda s: s.name)  # loaded with the product
+    catalog = await ctx.catalog()
+    carrying = catalog.stores_selling(product)
     lines = [t._("🏪 <b>Where to buy {name}</b>", name=h(product.name_vi))]
     if carrying:
         lines.append(t._("Shops that report carrying it:"))
@@ -85,12 +84,12 @@ async def where_for_product(ctx: Context, product: Product, place: str | None = 
         lines.append(t._("No shop has reported carrying it yet. These OCOP stores sell Bac Giang OCOP products in "
                          "general; ask them about it:"))
     known = {s.id for s in carrying}
-    others = [s for s in await general_stores(ctx.session, place or product.district) if s.id not in known]
+    others = [s for s in catalog.general_stores(place or product.district) if s.id not in known]
     if others:
         if carrying:
             lines += ["", t._("Other OCOP stores:")]
         lines += [store_block(t, s) for s in others]
-    lines += [""] + online_lines(ctx, await online_platforms(ctx.session, product), product)
+    lines += [""] + online_lines(ctx, catalog.online_platforms(product), product)
     lines += ["", t._("📍 Share your location to see the nearest store.")]
     return [Reply(cards.clip("\n".join(lines)), where_buttons(ctx, product), keyboard=cards.location_keyboard(t))]
 
@@ -98,10 +97,11 @@ async def where_for_product(ctx: Context, product: Product, place: str | None = 
 async def where_general(ctx: Context, place: str | None = None, intro: str = "") -> list[Reply]:
     """All OCOP stores (the user's district first) and the online platforms."""
     t = ctx.t
+    catalog = await ctx.catalog()
     lines = [intro] if intro else []
     lines.append(t._("🏪 <b>OCOP stores and sales points</b>"))
-    lines += [store_block(t, s) for s in await general_stores(ctx.session, place)]
-    lines += [""] + online_lines(ctx, await online_platforms(ctx.session), None)
+    lines += [store_block(t, s) for s in catalog.general_stores(place)]
+    lines += [""] + online_lines(ctx, catalog.online_platforms(), None)
     lines += ["", t._("Type a product name to see where it is sold, or share your location for the nearest store.")]
     return [Reply(cards.clip("\n".join(lines)), where_buttons(ctx, None), keyboard=cards.location_keyboard(t))]
 
@@ -110,13 +110,13 @@ async def where_for_several(ctx: Context, query: str, products: list[Product], p
     """Several products match: where any of them is carried, the general stores, and a pick list."""
     t = ctx.t
     lines = [t._("🏪 <b>Where to buy “{query}”</b>", query=h(cards.short_label(query, 60)))]
-    carriers: dict[int, tuple[Store, list[str]]] = {}
-    rows = await ctx.session.execute(
-        select(Store, Product.name_vi).join(Store.products).where(Product.id.in_([p.id for p in products]))
-        .order_by(Store.name, Product.name_vi)
-    )
-    for store, name in rows:
-        carriers.setdefault(store.id, (store, []))[1].append(name)
+    catalog = await ctx.catalog()
+    carried: dict[int, tuple[Store, list[str]]] = {}
+    for product in products:
+        for store in catalog.stores_selling(product):
+            carried.setdefault(store.id, (store, []))[1].append(product.name_vi)
+    carriers = {key: (store, sorted(names)) for key, (store, names) in
+                sorted(carried.items(), key=lambda item: (item[1][0].name, item[0]))}
     if carriers:
         lines.append(t._("Shops that report carrying some of them:"))
         lines += [store_block(t, s, "— " + h(", ".join(names[:3]))) for s, names in carriers.values()]
@@ -125,9 +125,9 @@ async def where_for_several(ctx: Context, query: str, products: list[Product], p
         lines.append(t._("No shop has reported carrying these yet. These OCOP stores sell Bac Giang OCOP products in "
                          "general; ask them:"))
     districts = {p.district for p in products if p.district}
-    lines += [store_block(t, s) for s in await general_stores(ctx.session, place or (min(districts) if len(districts) == 1 else None))
+    lines += [store_block(t, s) for s in catalog.general_stores(place or (min(districts) if len(districts) == 1 else None))
               if s.id not in carriers]
-    lines += [""] + online_lines(ctx, await online_platforms(ctx.session), None)
+    lines += [""] + online_lines(ctx, catalog.online_platforms(), None)
     lines += ["", t._("Several products match. Pick one to see where it is sold:")]
     lines += [cards.product_line(t, p, n) for n, p in enumerate(products, 1)]
     ctx.remember_results([p.slug for p in products])
@@ -181,7 +181,8 @@ async def nearest(ctx: Context, lat: float, lon: float) -> list[Reply]:
     t = ctx.t
     if not valid_point(lat, lon):
         return [Reply(t._("That location does not look valid. Please share it again."), [cards.menu_row(t)])]
-    stores = await general_stores(ctx.session)
+    catalog = await ctx.catalog()
+    stores = catalog.general_stores()
     if not stores:
         return [Reply(t._("No stores are listed yet."), [cards.menu_row(t)], remove_keyboard=True)]
     ranked = rank_stores(stores, lat, lon)
@@ -190,9 +191,9 @@ async def nearest(ctx: Context, lat: float, lon: float) -> list[Reply]:
     product_slug = ctx.state_get("product")
     carrying: set[int] = set()
     if isinstance(product_slug, str) and cards.valid_slug(product_slug):
-        product = await ctx.session.scalar(select(Product).where(Product.slug == product_slug))
+        product = catalog.product(product_slug)
         if product is not None:
-            carrying = {s.id for s in await stores_selling(ctx.session, product)}
+            carrying = {s.id for s in catalog.stores_selling(product)}
     lines = [t._("📍 <b>OCOP stores nearest to you</b>")]
     for n, r in enumerate(placed, 1):
         mark = " ✓ " + t._("carries the product you looked at") if r.store.id in carrying else ""
@@ -206,7 +207,7 @@ async def nearest(ctx: Context, lat: float, lon: float) -> list[Reply]:
                           "district, because the catalogue has no map position for the store; check its printed address.")]
     if placed and (placed[0].km or 0.0) > FAR_KM:
         lines += ["", t._("All listed stores are in Bac Giang, far from you. You can also buy online: {links}",
-                          links=", ".join(link(o.url, o.platform) for o in await online_platforms(ctx.session)))]
+                          links=", ".join(link(o.url, o.platform) for o in catalog.platforms))]
     if unplaced:
         lines += ["", t._("Stores whose location is not listed:")]
         lines += [f"• <b>{h(r.store.name)}</b> — {cards.store_address(t, r.store)}" for r in unplaced]
@@ -261,9 +262,7 @@ async def answer_where(ctx: Context, asked: intent.Intent) -> list[Reply]:
         product = await load_product(ctx, results[0].doc.slug)
         if product is not None:
             return await where_for_product(ctx, product, asked.place)
-    from catalog.repository import get_products
-
-    products = await get_products(ctx.session, [r.doc.slug for r in results])
+    products = (await ctx.catalog()).products_by_slug(r.doc.slug for r in results)
     return await where_for_several(ctx, query, products, asked.place)
 
 

@@ -497,8 +497,8 @@ class TelegramChannel:
         results: list[InlineQueryResultArticle] = []
         if text:
             async with self.services.db.session() as session:
-                index = await self.services.index.get(session)
-            answer = index.search(text, limit=INLINE_RESULTS)
+                catalog = await self.services.catalog.get(session)
+            answer = catalog.index.search(text, limit=INLINE_RESULTS)
             hits = answer.results or answer.suggestions
             results = [product_article(hit.doc, t) for hit in hits[:INLINE_RESULTS]]
         button = None

@@ -1,0 +1,99 @@
+"""The in-memory catalogue snapshot agrees with the database, follows imports, and cannot lazy-load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import InvalidRequestError
+
+from catalog.db import Database
+from catalog.importer import import_file
+from catalog.rows import columns_of, read_tables
+from catalog.snapshot import LiveCatalog, load_catalog
+from handlers.messages import Incoming
+from tests.db.test_import_export import PRODUCT, write_csv
+
+
+async def test_snapshot_matches_the_database(db: Database) -> None:
+    async with db.session() as session:
+        catalog = await load_catalog(session)
+        tables = await read_tables(session)
+
+    assert [p.slug for p in catalog.products] and {p.slug for p in catalog.products} == set(tables["products"])
+    assert {s.slug for s in catalog.stores} == set(tables["stores"])
+    assert {c.slug for c in catalog.contacts} == set(tables["contacts"])
+    for product in catalog.products:
+        row = tables["products"][product.slug]
+        assert (product.name_vi, product.stars, product.district) == (row["name_vi"], row["stars"], row["district"])
+        assert (product.producer.name if product.producer else "") == row["producer"]
+        carrying = [s.slug for s in catalog.stores_selling(product)]
+        assert set(carrying) == {slug for slug, s in tables["stores"].items() if product.slug in s["products"]}
+        assert [s.name for s in catalog.stores_selling(product)] == sorted(s.name for s in catalog.stores_selling(product))
+        listings = catalog.online_platforms(product)
+        own = [o.slug for o in listings if o.product_id is not None]
+        assert own == [o.slug for o in listings[: len(own)]]  # the product's own listings come first
+        assert set(own) == {slug for slug, o in tables["online"].items() if o["product"] == product.slug}
+        assert catalog.product(product.slug) is product
+
+    assert [o.slug for o in catalog.platforms] == [o.slug for o in catalog.online_platforms()]
+    assert all(o.product_id is None for o in catalog.platforms)
+    assert [c.current for c in catalog.contacts] == sorted((c.current for c in catalog.contacts), reverse=True)
+    assert all(c.current for c in catalog.current_contacts())
+    assert sum(catalog.districts.values()) == sum(1 for p in tables["products"].values() if p["district"])
+    assert all(s.kind != "fair" for s in catalog.general_stores())
+    # A search over the snapshot finds the snapshot's products.
+    hit = catalog.index.search("mỳ chũ", limit=3).results[0]
+    assert catalog.product(hit.doc.slug) is not None
+
+
+async def test_lookups_skip_unknown_slugs_and_keep_the_order_asked(db: Database) -> None:
+    async with db.session() as session:
+        catalog = await load_catalog(session)
+    first, second = catalog.products[0].slug, catalog.products[1].slug
+    assert [p.slug for p in catalog.products_by_slug([second, "no-such-product", first])] == [second, first]
+    assert catalog.product("no-such-product") is None
+
+
+async def test_a_relationship_nobody_loaded_raises_instead_of_querying(db: Database) -> None:
+    """The snapshot is shared by every message: a lazy load would run outside any session."""
+    async with db.session() as session:
+        catalog = await load_catalog(session)
+    with pytest.raises(InvalidRequestError):
+        _ = catalog.stores[0].products
+    with pytest.raises(InvalidRequestError):
+        _ = catalog.products[0].listings
+
+
+async def test_live_catalog_follows_an_import(db: Database, tmp_path: Path) -> None:
+    live, lazy = LiveCatalog(recheck_seconds=0), LiveCatalog(recheck_seconds=3600)
+    async with db.session() as session:
+        before = await live.get(session)
+        cached = await lazy.get(session)
+        assert await live.get(session) is before  # same version: the same snapshot, not a reload
+    count_before = len(before.products)
+
+    await import_file(db, write_csv(tmp_path / "p.csv", [PRODUCT], columns_of("products")))
+
+    async with db.session() as session:
+        after = await live.get(session)
+        assert await lazy.get(session) is cached  # within its recheck time a process keeps its snapshot
+    assert after.version > before.version
+    assert [p.slug for p in after.products] == ["mat-ong-thu"]
+    assert after.index.search("mật ong thử", limit=1).results[0].doc.slug == "mat-ong-thu"
+    # The old snapshot is untouched: a message that started before the import finishes on it.
+    assert len(before.products) == count_before and before.product("mat-ong-thu") is None
+
+
+async def test_the_bot_answers_from_the_new_catalogue_after_an_import(db: Database, tmp_path: Path, settings) -> None:
+    from handlers.context import Services
+    from handlers.router import Router
+
+    router = Router(Services(db, settings, catalog=LiveCatalog(recheck_seconds=0)))
+    ask = Incoming(channel="telegram", chat_id="77", user_id="77", text="mật ong thử")
+    assert "Mật ong thử" not in (await router.handle(ask))[0].text
+
+    await import_file(db, write_csv(tmp_path / "p.csv", [PRODUCT], columns_of("products")))
+
+    card = (await router.handle(ask))[0].text
+    assert "Mật ong thử" in card and "HTX Thử" in card
