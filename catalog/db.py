@@ -74,8 +74,18 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits on success and rolls back on any error."""
-        async with self.sessionmaker() as session, session.begin():
-            yield session
+        session = self.sessionmaker()
+        try:
+            async with session.begin():
+                yield session
+        finally:
+            if self.dialect == "sqlite":
+                # Closing only hands the connection back to the pool, without suspending (the SQLite
+                # driver runs on this thread), so nothing can cancel it halfway: skip the task of its
+                # own that SQLAlchemy's `async with` spends on that (an extra loop turn per message).
+                await session.close()
+            else:
+                await session.__aexit__(None, None, None)
 
     async def current_revision(self) -> str | None:
         async with self.engine.connect() as conn:

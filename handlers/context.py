@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from catalog.models import ChatSession
+from catalog.sessions import ChatState
 from catalog.snapshot import Catalog, LiveCatalog
 from handlers.messages import Incoming
 from locales import Translator, translator
@@ -31,11 +31,12 @@ class Services:
 
 @dataclass
 class Context:
-    """One message's world. Everything written through `session` commits together after the handler."""
+    """One message's world. Everything written through `session`, and the changes to `chat`, commit
+    together after the handler."""
 
     services: Services
     session: AsyncSession
-    chat: ChatSession
+    chat: ChatState
     incoming: Incoming
     t: Translator
 

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from types import ModuleType
 
-from catalog.sessions import load_chat
+from catalog.sessions import load_chat, save_chat
 from handlers.context import Context, Services
 from handlers.messages import Incoming, Reply
 from locales import normalise_language, translator
@@ -65,11 +65,14 @@ class Router:
                 ctx = Context(
                     self.services, session, chat, incoming, translator(self.pick_language(chat.language, incoming))
                 )
+                replies: list[Reply] = []
                 for feature in self.features:
-                    replies = await feature(ctx)
-                    if replies is not None:
-                        return replies
-                return []
+                    answer = await feature(ctx)
+                    if answer is not None:
+                        replies = answer
+                        break
+                await save_chat(session, ctx.chat)
+                return replies
         except Exception:
             # The transaction is rolled back: nothing half-done is stored. The user gets a polite answer.
             log.exception("handler failed for %s chat %s", incoming.channel, incoming.chat_id)

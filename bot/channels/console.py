@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings
-from catalog.sessions import load_chat
+from catalog.sessions import load_chat, save_chat
 from handlers.context import Services
 from handlers.messages import Button, Incoming, Location, Reply, SharedContact, to_plain
 from handlers.router import Router
@@ -129,6 +129,7 @@ async def _set_language(router: Router, chat_id: str, language: str) -> None:
     async with router.services.db.session() as session:
         chat = await load_chat(session, CHANNEL, chat_id, chat_id)
         chat.language = language
+        await save_chat(session, chat)
 
 
 async def _stored_language(router: Router, chat_id: str, fallback: str) -> str:

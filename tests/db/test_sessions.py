@@ -1,0 +1,82 @@
+"""Per-chat state: created on first contact, only changed fields written, kept across sessions."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from catalog.db import Database
+from catalog.models import ChatSession
+from catalog.sessions import load_chat, save_chat
+
+
+async def row(db: Database, chat_id: str) -> ChatSession:
+    async with db.session() as session:
+        found = await session.scalar(select(ChatSession).where(ChatSession.chat_id == chat_id))
+        assert found is not None
+        return found
+
+
+async def test_state_is_created_changed_and_read_back(empty_db: Database) -> None:
+    async with empty_db.session() as session:
+        chat = await load_chat(session, "telegram", "501", "77")
+        assert (chat.language, chat.last_results, chat.state, chat.form) == (None, [], {}, None)
+        chat.language = "en"
+        chat.last_results = ["mi-chu", "vai-thieu"]
+        chat.state = {"menu": "where", "list": {"slugs": ["a"], "title": "<b>x</b>"}}
+        await save_chat(session, chat)
+
+    async with empty_db.session() as session:
+        again = await load_chat(session, "telegram", "501")
+    assert again.id == chat.id
+    assert (again.language, again.last_results) == ("en", ["mi-chu", "vai-thieu"])
+    assert again.state == {"menu": "where", "list": {"slugs": ["a"], "title": "<b>x</b>"}}
+    assert (await row(empty_db, "501")).user_id == "77"
+
+
+async def test_nothing_is_written_when_nothing_changed(empty_db: Database) -> None:
+    async with empty_db.session() as session:
+        chat = await load_chat(session, "zalo", "502")
+        chat.state = {"menu": None}
+        await save_chat(session, chat)
+    stamped = (await row(empty_db, "502")).updated_at
+
+    async with empty_db.session() as session:
+        chat = await load_chat(session, "zalo", "502")
+        chat.state = {"menu": None}  # assigned, but equal to what is stored
+        assert chat.changes() == {}
+        await save_chat(session, chat)
+    assert (await row(empty_db, "502")).updated_at == stamped
+
+
+async def test_a_failed_message_leaves_the_stored_state_as_it_was(empty_db: Database) -> None:
+    async with empty_db.session() as session:
+        chat = await load_chat(session, "telegram", "503")
+        chat.language = "vi"
+        await save_chat(session, chat)
+    try:
+        async with empty_db.session() as session:
+            chat = await load_chat(session, "telegram", "503")
+            chat.language = "en"
+            await save_chat(session, chat)
+            raise RuntimeError("the handler failed after saving")
+    except RuntimeError:
+        pass
+    assert (await row(empty_db, "503")).language == "vi"
+
+
+async def test_two_processes_meeting_a_new_chat_at_once_make_one_row(empty_db: Database) -> None:
+    other = Database(empty_db.url)  # another process: its own engine and connections
+    try:
+        async def first_contact(db: Database) -> int:
+            async with db.session() as session:
+                return (await load_chat(session, "telegram", "504", "504")).id
+
+        ids = await asyncio.gather(first_contact(empty_db), first_contact(other), first_contact(empty_db))
+        assert len(set(ids)) == 1
+        async with empty_db.session() as session:
+            count = await session.scalar(select(func.count()).select_from(ChatSession).where(ChatSession.chat_id == "504"))
+        assert count == 1
+    finally:
+        await other.dispose()
