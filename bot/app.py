@@ -97,6 +97,8 @@ async def _start_telegram(
     stack: AsyncExitStack, application: Application, webhook: Webhook | None  # type: ignore[type-arg]
 ) -> None:
     """initialize → start → polling/webhook, with the matching stops registered on `stack`."""
+    # initialize() opens the HTTP connection pools before its getMe; they are closed even if that fails.
+    stack.push_async_callback(application.bot.shutdown)
     try:
         await application.initialize()
     except InvalidToken as exc:

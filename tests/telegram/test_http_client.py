@@ -9,10 +9,14 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from pydantic import SecretStr
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
+from bot.app import running_bot
 from bot.channels.telegram_http import AiohttpRequest
+from bot.config import Settings
+from catalog.db import Database
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 TOKEN = "777001:HTTP-CLIENT-TEST"
@@ -216,3 +220,14 @@ async def test_shutdown_and_initialize_again(api: FakeTelegramAPI) -> None:
     await request.shutdown()  # twice is harmless
     assert api.messages_to(42) == ["một", "hai"]
 
+
+async def test_the_bot_application_uses_it(api: FakeTelegramAPI, settings: Settings, db: Database) -> None:
+    tg_settings = settings.model_copy(update={"telegram_token": SecretStr(TOKEN), "telegram_base_url": api.base_url})
+    async with running_bot(tg_settings, channel="telegram", db=db) as running:
+        app = running.telegram
+        assert app is not None
+        assert isinstance(app.bot.request, AiohttpRequest)
+        assert isinstance(app.bot._request[0], AiohttpRequest)  # the getUpdates one, a pool of its own
+        assert app.bot._request[0] is not app.bot.request
+        api.push_command(4242, "start", language_code="en")
+        assert await api.wait_for_messages(4242, 1, timeout=15)
