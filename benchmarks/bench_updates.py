@@ -52,6 +52,10 @@ FAKE_SERVER = r"""
 import asyncio, json, sys
 from tests.fakes.telegram_api import FakeTelegramAPI
 
+def product_buttons(message):
+    return [b.get("callback_data", "") for row in message.get("reply_markup", {}).get("inline_keyboard", [])
+            for b in row if b.get("callback_data", "").startswith("p:")]
+
 async def main():
     async with FakeTelegramAPI(token=sys.argv[1]) as api:
         print(json.dumps({"base_url": api.base_url}), flush=True)
@@ -66,16 +70,10 @@ async def main():
             for action in command["wave"]:
                 chat, kind, lang = action["chat"], action["kind"], action["lang"]
                 if kind == "tap":
-                    target = None
-                    for message in reversed(api.bot_messages(chat)):
-                        data = [b.get("callback_data", "") for row in message.get("reply_markup", {})
-                                .get("inline_keyboard", []) for b in row]
-                        products = [d for d in data if d.startswith("p:")]
-                        if products:
-                            target = (message["message_id"], products[0])
-                            break
-                    if target:
-                        api.push_callback(chat, target[0], target[1], language_code=lang)
+                    message = api.latest_bot_message(chat, lambda m: bool(product_buttons(m)))
+                    if message:
+                        api.push_callback(chat, message["message_id"], product_buttons(message)[0],
+                                          language_code=lang)
                     else:
                         kind = "search"
                 if kind == "start":

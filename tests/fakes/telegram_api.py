@@ -1206,6 +1206,20 @@ class FakeTelegramAPI:
                 result.append(copy.deepcopy(stored.msg))
         return result
 
+    def latest_bot_message(
+        self, chat_id: int | str, where: Callable[[dict[str, Any]], bool] = lambda message: True
+    ) -> dict[str, Any] | None:
+        """The newest message the bot sent to the chat (not deleted) for which `where` holds, as a deep
+        copy; None if there is none. Cheaper than `bot_messages` on a long history: it copies one."""
+        key = self._try_chat_key(chat_id)
+        if key is None:
+            return None
+        for mid in reversed(self._chat_order.get(key, [])):
+            stored = self._messages[(key, mid)]
+            if stored.from_bot and not stored.deleted and where(stored.msg):
+                return copy.deepcopy(stored.msg)
+        return None
+
     def last_message(self, chat_id: int | str) -> dict[str, Any] | None:
         messages = self.bot_messages(chat_id)
         return messages[-1] if messages else None
