@@ -45,6 +45,11 @@ class Catalog:
         self.version = version
         self.products: tuple[Product, ...] = tuple(products)  # in id order, as imported
         self._by_slug = {p.slug: p for p in self.products}
+        # How browsing lists products: best rated first (unrated last), then by name; sorted once here,
+        # so a page of a 20,000-product catalogue is a filter, not a sort.
+        self.best_first: tuple[Product, ...] = tuple(
+            sorted(self.products, key=lambda p: (-(p.stars or 0), p.name_vi, p.id))
+        )
         self.stores: tuple[Store, ...] = tuple(sorted(stores, key=lambda s: (s.name, s.id)))
         self._listings = tuple(sorted(listings, key=lambda o: (o.platform, o.id)))
         self.platforms: tuple[OnlineListing, ...] = tuple(o for o in self._listings if o.product_id is None)

@@ -78,8 +78,8 @@ class Filter:
         return True
 
     def select(self, products: Iterable[Product]) -> list[Product]:
-        """The matching products, best rated first, then by name."""
-        return sorted((p for p in products if self.matches(p)), key=lambda p: (-(p.stars or 0), p.name_vi, p.id))
+        """The matching products, in the order given."""
+        return [p for p in products if self.matches(p)]
 
     def describe(self, t: Translator) -> str:
         bits = []
@@ -139,7 +139,7 @@ async def count(ctx: Context, flt: Filter) -> int:
 async def filter_page(ctx: Context, flt: Filter, page: int, *, edit: bool = False) -> list[Reply]:
     """One page of a part of the catalogue, best rated first, numbered from 1, with prev/next buttons."""
     t = ctx.t
-    matching = flt.select((await ctx.catalog()).products)
+    matching = flt.select((await ctx.catalog()).best_first)
     total = len(matching)
     if total == 0:
         return [Reply(t._("No products in the catalogue match: {what}.", what=h(flt.describe(t))),

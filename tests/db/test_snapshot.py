@@ -42,6 +42,10 @@ async def test_snapshot_matches_the_database(db: Database) -> None:
     assert all(c.current for c in catalog.current_contacts())
     assert sum(catalog.districts.values()) == sum(1 for p in tables["products"].values() if p["district"])
     assert all(s.kind != "fair" for s in catalog.general_stores())
+    # Browsing order: best rated first, unrated last, then by name.
+    assert sorted(catalog.best_first, key=lambda p: p.id) == sorted(catalog.products, key=lambda p: p.id)
+    ranks = [(-(p.stars or 0), p.name_vi) for p in catalog.best_first]
+    assert ranks == sorted(ranks) and catalog.best_first[-1].stars is None
     # A search over the snapshot finds the snapshot's products.
     hit = catalog.index.search("mỳ chũ", limit=3).results[0]
     assert catalog.product(hit.doc.slug) is not None
