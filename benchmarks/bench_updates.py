@@ -238,8 +238,15 @@ async def run(
                 nonlocal failures
                 failures += any(r.text in SORRY for r in replies or ())
 
+            by_kind: dict[str, list[float]] = {}
             for handler in app.handlers[0]:
-                handler.callback = timed(handler.callback, handler_times, done)
+                kind_times = by_kind.setdefault(type(handler).__name__.removesuffix("Handler").lower(), [])
+
+                def both(result: Any, elapsed: float, kind_times: list[float] = kind_times) -> None:
+                    kind_times.append(elapsed)
+                    done(result, elapsed)
+
+                handler.callback = timed(handler.callback, handler_times, both)
             channel.router.handle = timed(channel.router.handle, router_times, count_failures, router_cpu)
 
             kinds: Counter[str] = Counter()
@@ -273,6 +280,7 @@ async def run(
         "router_p50": percentile(router_times, 50) * 1000,
         "router_p99": percentile(router_times, 99) * 1000,
         "kinds": dict(kinds),
+        "p99_by_kind": {k: percentile(v, 99) * 1000 for k, v in by_kind.items() if v},
         "bot_calls": result.get("bot_calls", 0),
         "failed": result.get("failed", 0),
     }
@@ -308,6 +316,9 @@ async def main() -> None:
               f"{r['p99']:>7.2f} ms {r['net_p50']:>12.2f} ms {r['net_p99']:>7.2f} ms {r['router_p50']:>8.2f} ms "
               f"{r['router_p99']:>7.2f} ms {r['cpu_ms']:>12.2f} ms {r['router_cpu_ms']:>10.2f} ms "
               f"{r['server_cpu_ms']:>15.2f} ms {r['bot_calls']:>10} {r['sorry']:>6}")
+    for r in rows:
+        print(f"{r['mode']}: handler p99 by update kind: "
+              + ", ".join(f"{kind} {p99:.2f} ms" for kind, p99 in r["p99_by_kind"].items()))
     print("handler = the python-telegram-bot callback (router.handle + rendering, incl. the Bot API round trips);\n"
           "excl. gate = the same less the time an update queued for the SQLite one-transaction-at-a-time gate;\n"
           "bot CPU/update = CPU time of the bot process (all threads) per update, less sensitive to other load;\n"

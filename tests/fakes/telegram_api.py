@@ -66,6 +66,21 @@ __all__ = [
     "parse_markdown_v2",
 ]
 
+
+_ATOMS = (str, int, float, bool, type(None), bytes)
+
+
+def _clone(value: Any) -> Any:
+    """A deep copy of the JSON-shaped data this server keeps (dicts, lists, scalars): a plain recursion,
+    several times faster than `copy.deepcopy`, which the server otherwise spent most of its time in."""
+    if isinstance(value, dict):
+        return {key: _clone(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clone(item) for item in value]
+    if isinstance(value, _ATOMS):
+        return value
+    return copy.deepcopy(value)  # anything else (never expected): the safe, slow way
+
 _LOGGER = logging.getLogger(__name__)
 
 MAX_TEXT_LENGTH = 4096
@@ -1203,7 +1218,7 @@ class FakeTelegramAPI:
         for mid in self._chat_order.get(key, []):
             stored = self._messages[(key, mid)]
             if stored.from_bot and (include_deleted or not stored.deleted):
-                result.append(copy.deepcopy(stored.msg))
+                result.append(_clone(stored.msg))
         return result
 
     def latest_bot_message(
@@ -1217,7 +1232,7 @@ class FakeTelegramAPI:
         for mid in reversed(self._chat_order.get(key, [])):
             stored = self._messages[(key, mid)]
             if stored.from_bot and not stored.deleted and where(stored.msg):
-                return copy.deepcopy(stored.msg)
+                return _clone(stored.msg)
         return None
 
     def last_message(self, chat_id: int | str) -> dict[str, Any] | None:
@@ -1227,7 +1242,7 @@ class FakeTelegramAPI:
     def message(self, chat_id: int | str, message_id: int) -> dict[str, Any] | None:
         key = self._try_chat_key(chat_id)
         stored = self._messages.get((key, message_id)) if key is not None else None
-        return copy.deepcopy(stored.msg) if stored else None
+        return _clone(stored.msg) if stored else None
 
     def message_history(self, chat_id: int | str, message_id: int) -> list[dict[str, Any]]:
         """All versions of a message, oldest first (current version last)."""
@@ -1235,7 +1250,7 @@ class FakeTelegramAPI:
         stored = self._messages.get((key, message_id)) if key is not None else None
         if stored is None:
             return []
-        return copy.deepcopy([*stored.history, stored.msg])
+        return _clone([*stored.history, stored.msg])
 
     def is_deleted(self, chat_id: int | str, message_id: int) -> bool:
         key = self._try_chat_key(chat_id)
@@ -1246,13 +1261,13 @@ class FakeTelegramAPI:
         """The reply keyboard (``{"keyboard": ...}``) currently shown in the chat, if any."""
         key = self._try_chat_key(chat_id)
         markup = self._reply_keyboards.get(key) if key is not None else None
-        return copy.deepcopy(markup)
+        return _clone(markup)
 
     def get_commands(
         self, language_code: str = "", scope: dict[str, Any] | None = None
     ) -> list[dict[str, str]]:
         """Commands stored by setMyCommands for exactly this scope + language."""
-        return copy.deepcopy(self.all_commands.get((self._scope_key(scope), language_code or ""), []))
+        return _clone(self.all_commands.get((self._scope_key(scope), language_code or ""), []))
 
     def callback_answer(self, update_id: int) -> dict[str, Any] | None:
         """answerCallbackQuery params for the callback pushed as ``update_id``."""
@@ -1340,7 +1355,7 @@ class FakeTelegramAPI:
     def push_update(self, update: dict[str, Any]) -> int:
         """Queue a raw update (without update_id); returns the assigned update_id."""
         update_id = next(self._update_ids)
-        full = {"update_id": update_id, **copy.deepcopy(update)}
+        full = {"update_id": update_id, **_clone(update)}
         self.updates[update_id] = full
         self._pending.append(full)
         event, self._updates_event = self._updates_event, asyncio.Event()
@@ -1418,9 +1433,9 @@ class FakeTelegramAPI:
         chat = self._ensure_chat(key)
         stored = self._messages.get((key, message_id))
         if stored is not None and not stored.deleted:
-            message = copy.deepcopy(stored.msg)
+            message = _clone(stored.msg)
         else:
-            message = {"chat": copy.deepcopy(chat), "message_id": message_id, "date": 0}
+            message = {"chat": _clone(chat), "message_id": message_id, "date": 0}
         query_id = str(4_000_000_000_000_000 + next(self._query_ids))
         update_id = self.push_update(
             {
@@ -1607,7 +1622,7 @@ class FakeTelegramAPI:
         if language_code:
             user["language_code"] = language_code
         self._users[user_id] = user
-        return copy.deepcopy(user)
+        return _clone(user)
 
     def _push_user_message(
         self,
@@ -1640,7 +1655,7 @@ class FakeTelegramAPI:
         msg = {
             "message_id": self._new_message_id(key),
             "from": user,
-            "chat": copy.deepcopy(chat),
+            "chat": _clone(chat),
             "date": int(time.time()),
             **content,
         }
@@ -1655,7 +1670,7 @@ class FakeTelegramAPI:
     def _store_message(
         self, key: int, msg: dict[str, Any], *, from_bot: bool, markup: dict | None = None
     ) -> _Stored:
-        stored = _Stored(copy.deepcopy(msg), from_bot, markup=copy.deepcopy(markup))
+        stored = _Stored(_clone(msg), from_bot, markup=_clone(markup))
         self._messages[(key, msg["message_id"])] = stored
         self._chat_order.setdefault(key, []).append(msg["message_id"])
         return stored
@@ -1666,20 +1681,20 @@ class FakeTelegramAPI:
         chat = self._ensure_chat(key)
         msg = {
             "message_id": self._new_message_id(key),
-            "from": copy.deepcopy(self.bot_user),
-            "chat": copy.deepcopy(chat),
+            "from": _clone(self.bot_user),
+            "chat": _clone(chat),
             "date": int(time.time()),
             **content,
         }
         if markup is not None and "inline_keyboard" in markup:
-            msg["reply_markup"] = copy.deepcopy(markup)
+            msg["reply_markup"] = _clone(markup)
         if markup is not None:
             if "keyboard" in markup:
-                self._reply_keyboards[key] = copy.deepcopy(markup)
+                self._reply_keyboards[key] = _clone(markup)
             elif "remove_keyboard" in markup:
                 self._reply_keyboards.pop(key, None)
         self._store_message(key, msg, from_bot=True, markup=markup)
-        return copy.deepcopy(msg)
+        return _clone(msg)
 
     # ------------------------------------------------------------------ internals: validation
 
@@ -1828,7 +1843,7 @@ class FakeTelegramAPI:
             if reply.get("allow_sending_without_reply") or params.get("allow_sending_without_reply"):
                 return None
             raise _bad("message to be replied not found")
-        replied = copy.deepcopy(stored.msg)
+        replied = _clone(stored.msg)
         replied.pop("reply_to_message", None)
         return replied
 
@@ -2045,7 +2060,7 @@ class FakeTelegramAPI:
     # Each _m_<methodName>(call, ctx) returns the JSON "result" or raises _ApiError.
 
     def _m_getMe(self, call: Call, ctx: _Ctx) -> Any:
-        return copy.deepcopy(self.bot_user)
+        return _clone(self.bot_user)
 
     async def _m_getUpdates(self, call: Call, ctx: _Ctx) -> Any:
         if self.webhook is not None:
@@ -2130,7 +2145,7 @@ class FakeTelegramAPI:
         # Updates of types that are not allowed are never delivered (Telegram does not
         # even store them), so drop them from the queue.
         self._pending = [u for u in self._pending if self._is_allowed(u)]
-        batch = copy.deepcopy(self._pending[:limit])
+        batch = _clone(self._pending[:limit])
         self._delivered.update(u["update_id"] for u in batch)
         return batch
 
@@ -2230,7 +2245,7 @@ class FakeTelegramAPI:
         return self._scope_key(scope), str(language)
 
     def _m_getMyCommands(self, call: Call, ctx: _Ctx) -> Any:
-        return copy.deepcopy(self.all_commands.get(self._command_key(call.params), []))
+        return _clone(self.all_commands.get(self._command_key(call.params), []))
 
     def _m_deleteMyCommands(self, call: Call, ctx: _Ctx) -> Any:
         self.all_commands.pop(self._command_key(call.params), None)
@@ -2282,14 +2297,14 @@ class FakeTelegramAPI:
     def _m_getChatMenuButton(self, call: Call, ctx: _Ctx) -> Any:
         chat = call.params.get("chat_id")
         key = self._chat_key(chat) if chat is not None else None
-        return copy.deepcopy(self.menu_buttons.get(key, self.menu_buttons.get(None, {"type": "default"})))
+        return _clone(self.menu_buttons.get(key, self.menu_buttons.get(None, {"type": "default"})))
 
     def _m_getChat(self, call: Call, ctx: _Ctx) -> Any:
         key = self._chat_key(call.params.get("chat_id"), create=False)
         chat = self._chats.get(key)
         if chat is None:
             raise _bad("chat not found")
-        info = copy.deepcopy(chat)
+        info = _clone(chat)
         info.update(
             accent_color_id=0,
             max_reaction_count=11,
@@ -2376,14 +2391,14 @@ class FakeTelegramAPI:
             and msg.get("reply_markup") == markup
         ):
             raise _bad(_NOT_MODIFIED)
-        stored.history.append(copy.deepcopy(msg))
+        stored.history.append(_clone(msg))
         msg["text"] = text
         msg.pop("entities", None)
         if entities:
             msg["entities"] = entities
         self._set_inline_markup(stored, markup)
         msg["edit_date"] = int(time.time())
-        return copy.deepcopy(msg)
+        return _clone(msg)
 
     @staticmethod
     def _set_inline_markup(stored: _Stored, markup: dict[str, Any] | None) -> None:
@@ -2391,8 +2406,8 @@ class FakeTelegramAPI:
             stored.msg.pop("reply_markup", None)
             stored.markup = None
         else:
-            stored.msg["reply_markup"] = copy.deepcopy(markup)
-            stored.markup = copy.deepcopy(markup)
+            stored.msg["reply_markup"] = _clone(markup)
+            stored.markup = _clone(markup)
 
     def _m_editMessageReplyMarkup(self, call: Call, ctx: _Ctx) -> Any:
         params = call.params
@@ -2402,10 +2417,10 @@ class FakeTelegramAPI:
         _key, stored = self._locate_editable(params)
         if stored.msg.get("reply_markup") == markup:
             raise _bad(_NOT_MODIFIED)
-        stored.history.append(copy.deepcopy(stored.msg))
+        stored.history.append(_clone(stored.msg))
         self._set_inline_markup(stored, markup)
         stored.msg["edit_date"] = int(time.time())
-        return copy.deepcopy(stored.msg)
+        return _clone(stored.msg)
 
     def _m_deleteMessage(self, call: Call, ctx: _Ctx) -> Any:
         params = call.params
