@@ -294,10 +294,26 @@ def closing(t: Translator, text: str, had_keyboard: bool, *, offer_new: bool = T
 # --- starting, leaving and finishing
 
 
+ERASED_TODAY = "erased_today"  # chat state: {"day": "2026-11-30", "count": n}, today's enquiries /forget erased
+
+
+def _today() -> str:
+    return lead_book.start_of_local_day().isoformat()
+
+
+def _erased_today(ctx: Context) -> int:
+    """Enquiries confirmed today whose lead no longer names the buyer (they sent /forget since)."""
+    erased = ctx.state_get(ERASED_TODAY)
+    if isinstance(erased, dict) and erased.get("day") == _today() and isinstance(erased.get("count"), int):
+        return int(erased["count"])
+    return 0
+
+
 async def over_daily_limit(ctx: Context) -> bool:
-    """This user already confirmed OCOP_ENQUIRIES_PER_DAY enquiries today."""
+    """This user already confirmed OCOP_ENQUIRIES_PER_DAY enquiries today (erased ones count too, or
+    /forget would reset the limit)."""
     count = await lead_book.leads_today(ctx.session, ctx.incoming.channel, ctx.incoming.user_id)
-    return count >= ctx.settings.enquiries_per_day
+    return count + _erased_today(ctx) >= ctx.settings.enquiries_per_day
 
 
 def limit_reply(ctx: Context) -> Reply:
@@ -649,6 +665,10 @@ async def forget(ctx: Context) -> list[Reply]:
     had_form = open_form is not None
     had_keyboard = bool(open_form and open_form.get("keyboard"))
     discard_form(ctx)
+    # Only a number and a date stay behind, so that erasing does not reset the daily enquiry limit.
+    today = await lead_book.leads_today(ctx.session, ctx.incoming.channel, ctx.incoming.user_id)
+    if today:
+        ctx.state_set(ERASED_TODAY, {"day": _today(), "count": _erased_today(ctx) + today})
     erased = await lead_book.forget_buyer(ctx.session, ctx.incoming.channel, ctx.incoming.user_id)
     for lead in erased:
         payload = anonymised_card_payload(lead, ctx.settings.staff_language)

@@ -384,6 +384,15 @@ async def test_daily_limit(db: Database, settings: Settings) -> None:
     replies = await other.click("enq:start")
     assert QUESTION["en"].format(n=1) in other.text(replies)
     assert await count(db, Lead) == 2
+    # Erasing one's data does not reset the limit: only the count and the day stay behind.
+    replies = await chat.send("/forget")
+    assert "erased" in chat.text(replies)
+    replies = await chat.click("enq:start")
+    assert "most we accept" in chat.text(replies)
+    async with db.session() as session:
+        row = await session.scalar(select(ChatSession).where(ChatSession.chat_id == chat.chat_id))
+        assert row is not None and row.state["erased_today"]["count"] == 2
+        assert set(row.state["erased_today"]) == {"day", "count"}
 
 
 async def test_user_text_is_escaped_in_every_reply_and_card(db: Database, settings: Settings) -> None:
