@@ -166,7 +166,7 @@ class DeliveryWorker:
             async with self.db.session() as session:
                 earliest = await session.scalar(
                     select(func.min(OutboxMessage.next_attempt_at))
-                    .where(OutboxMessage.status.in_(UNSENT), ~_waiting_behind())
+                    .where(OutboxMessage.status.in_(UNSENT), self._deliverable(), ~_waiting_behind())
                 )
         except Exception:
             return self.poll_interval
@@ -217,13 +217,19 @@ class DeliveryWorker:
             return owner not in self._live_owners
         return not _pid_alive(pid)
 
+    def _deliverable(self):  # type: ignore[no-untyped-def]
+        """Entries for the channels this process can deliver to. Another process's channel (a Zalo-only
+        process beside a Telegram-only one) or the terminal chat's notices (nobody delivers those) are
+        left alone, instead of being claimed and pushed back a minute at a time."""
+        return OutboxMessage.channel.in_(sorted(self.deliverers))
+
     async def _claim(self, limit: int) -> list[int]:
         """Take up to `limit` due entries, at most one per chat (the oldest unsent one), for this worker."""
         now = utcnow()
         due = and_(OutboxMessage.status.in_(UNSENT), OutboxMessage.next_attempt_at <= now)
         query = (
             select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.attempts)
-            .where(due, ~_waiting_behind())
+            .where(due, self._deliverable(), ~_waiting_behind())
             .order_by(OutboxMessage.id)
             .limit(limit)
         )
@@ -262,10 +268,7 @@ class DeliveryWorker:
         chat_id = entry.chat_id
         if not chat_id and entry.kind in STAFF_KINDS and self.settings.staff_chat_id is not None:
             chat_id = str(self.settings.staff_chat_id)  # queued before the staff chat was configured
-        deliverer = self.deliverers.get(entry.channel)
-        if deliverer is None:
-            await self._retry(entry, f"no deliverer for channel {entry.channel!r} in this process", 60.0)
-            return
+        deliverer = self.deliverers[entry.channel]  # _claim takes only entries of these channels
         if not chat_id:
             if entry.kind in STAFF_KINDS:
                 await self._retry(entry, "OCOP_STAFF_CHAT_ID is not set", 60.0)

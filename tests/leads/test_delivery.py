@@ -169,12 +169,12 @@ async def test_permanent_failures_are_set_aside_and_others_continue(
                           payload=reply_to_json(Reply("no Zalo here")))
     api.block_chat(777)
     running = worker(db, deliverer, settings)
-    assert await running.run_once() == 4
+    assert await running.run_once() == 3  # not the Zalo entry: this process has no Zalo deliverer
     by_chat = {e.chat_id: e for e in await outbox(db)}
     assert by_chat["777"].status == "failed" and "blocked" in by_chat["777"].last_error
     assert by_chat["999"].status == "failed" and "BadRequest" in by_chat["999"].last_error
     assert by_chat["888"].status == "sent" and by_chat["888"].sent_message_id
-    assert by_chat["z1"].status == "pending" and "no deliverer" in by_chat["z1"].last_error
+    assert (by_chat["z1"].status, by_chat["z1"].attempts) == ("pending", 0)
     assert api.messages_to(888) == ["Xin chào bạn"]
 
 
@@ -329,3 +329,22 @@ async def test_an_entry_waiting_behind_a_backed_off_one_does_not_spin_the_worker
     running = worker(db, deliverer, settings, poll_interval=2.5)
     assert await running.run_once() == 0, "the second may not overtake the first"
     assert await running._seconds_until_due() == 2.5, "sleeps the poll interval rather than looping at once"
+
+
+async def test_entries_for_a_channel_this_process_cannot_deliver_are_left_alone(
+        db: Database, settings: Settings, api: FakeTelegramAPI, deliverer: TelegramDeliverer) -> None:
+    """A Telegram-only process beside a Zalo process, or the terminal chat's notices: not claimed, not delayed."""
+    async with db.session() as session:
+        for channel, chat in (("zalo", "z1"), ("console", "c1"), ("telegram", "41")):
+            lead_book.enqueue(session, kind="buyer_notice", channel=channel, chat_id=chat,
+                              payload=reply_to_json(Reply(f"for {channel}")))
+    running = worker(db, deliverer, settings)
+    assert await running.run_once() == 1
+    assert await running.run_once() == 0
+    entries = {e.channel: e for e in await outbox(db)}
+    assert entries["telegram"].status == "sent"
+    for channel in ("zalo", "console"):
+        untouched = entries[channel]
+        assert (untouched.status, untouched.attempts, untouched.lease_owner) == ("pending", 0, "")
+        assert untouched.next_attempt_at <= utcnow()  # still due at once for the process that can send it
+    assert 0.0 < await running._seconds_until_due() <= FAST["poll_interval"]  # nothing due for it: no spinning
