@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from catalog.lexicon import Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
-from catalog.telex import decode_keystrokes
+from catalog.telex import decode_keystrokes, well_formed
 from catalog.text import (
     Token,
     accent_key,
@@ -24,6 +24,7 @@ from catalog.text import (
     english_stem,
     fold,
     has_marks,
+    sound_accent,
     sound_key,
     tokenize,
     tone_only,
@@ -310,6 +311,13 @@ class SearchIndex:
             for p in concept.vi:
                 self._bigrams.update(zip(p.key, p.key[1:], strict=False))
         self._known = set(self._post) | lex.words
+        # How products mark each word, under the regional spelling rules: a regional spelling must still carry
+        # the marks of the word it stands for ("sôi" is "xôi", "sợi" is not).
+        self._sound_marked: dict[str, dict[str, set[int]]] = {}
+        for key, spellings in self._marked.items():
+            table = self._sound_marked.setdefault(sound_key(key), {})
+            for accent, docs in spellings.items():
+                table.setdefault(sound_accent(accent), set()).update(docs)
         # Every way the catalogue and the lexicon mark each word, so decoded Telex can be checked against it.
         self._spellings: dict[str, set[str]] = {k: set(v) for k, v in self._marked.items()}
         lexicon_phrases = [p for c in lex.concepts for p in c.vi + c.members]
@@ -330,7 +338,7 @@ class SearchIndex:
         self._longest_place = max((len(k) for k in self._places), default=1)
         self._token_cache: dict[tuple[str, str], list[_Alt]] = {}
         self._resolve_cache: dict[Token, list[Token]] = {}
-        self._mismatch_cache: dict[tuple[str, str], frozenset[int]] = {}
+        self._mismatch_cache: dict[tuple[str, str, bool], frozenset[int]] = {}
         self._named_cache: dict[str, set[int]] = {}
         self._reach_cache: dict[Key, set[int]] = {}
         self._map_cached = 0
@@ -561,15 +569,16 @@ class SearchIndex:
         sk = sound_key(key)
         if sk in self._sound_post:
             # The sound key's postings hold the other spellings too (`tra` under `cha`), so always look;
-            # where the key is the word itself, the buyer's marks still apply to that word.
-            alts.append(
-                _Alt((sk,), 0.7 if in_catalogue else 0.9, (accent if sk == key else None,), sound=True)
-            )
+            # the buyer's marks still apply, under the same rules (`trè` fits `chè`, `sợi` no `xôi`).
+            marks = sound_accent(accent) if accent else None
+            alts.append(_Alt((sk,), 0.7 if in_catalogue else 0.9, (marks,), sound=True))
         if not in_catalogue and len(alts) == 1 and key.isalpha():
             # A word the lexicon knows but the catalogue lacks (bia, cà phê) is most likely what it says,
             # not a typo of some catalogue word: its fuzzy matches count for half.
             damp = 0.5 if key in self.lexicon.words else 1.0
             for cand, q in self._fuzzy(key):
+                if not self._could_be_typo(accent, cand):
+                    continue
                 if cand in self._post:
                     alts.append(_Alt((cand,), q * damp, (None,)))
                 if len(key) >= 5:  # "lichee" → lychee's translations; "hao" → "ham" would be noise
@@ -578,6 +587,17 @@ class SearchIndex:
             self._token_cache.clear()
         self._token_cache[cache_key] = alts
         return alts
+
+    def _could_be_typo(self, typed: str | None, word: str) -> bool:
+        """Could a word typed with these marks be a slip for `word`, whose letters differ?
+
+        A well-formed syllable typed with marks is taken for a typo only of a word marked the same way (same
+        tone and letter marks: `rượi` for `rượu`); with other marks it is a word of its own (`sợi`, thread,
+        is no `sớm`). Unmarked words and misspelt syllables (`thiềuu`) may be typos of anything.
+        """
+        if typed is None or not well_formed(typed[:-1], int(typed[-1])):
+            return True
+        return any(_same_marks(typed, w) for w in self._spellings.get(word, ()))
 
     def _fuzzy(self, word: str) -> list[tuple[str, float]]:
         n = len(word)
@@ -711,10 +731,14 @@ class SearchIndex:
                 spoken = (
                     self._sound_phrases.get(tuple(sounds[i : i + m])) if any(unknown[i : i + m]) else None
                 )
-                if spoken is not None:
+                if spoken is not None and self._sounds_fit(marked[i : i + m], spoken):
                     self._take_concept(span, spoken, _NEAR_PHRASE, words, marked[i : i + m], out)
                     return m
-                near = self._near_phrase(span) if unknown[i : i + m].count(True) == 1 else None
+                near = (
+                    self._near_phrase(span, marked[i : i + m])
+                    if unknown[i : i + m].count(True) == 1
+                    else None
+                )
                 if isinstance(near, _Place):
                     self._take_place(near, out)
                     return m
@@ -726,11 +750,28 @@ class SearchIndex:
         if key.isdigit():
             return 1
         alts = list(self._token_alts(key, marked[i]))
-        if (key,) in lex.concept_index:
+        if (key,) in lex.concept_index and self._tone_fits(marked[i], key):
             alts += self._concept_alts((key,), bool(marked[i]) or self._looks_vietnamese((key,)), 1.0)
         out.units.append(_Unit(toks[i].folded, 1.0, alts, "content"))
         out.words.append(key)
         return 1
+
+    def _tone_fits(self, typed: str | None, key: str) -> bool:
+        """Is a word typed with these marks the lexicon's word `key`, as far as its tone goes?
+
+        A letter mark is easily slipped ("ruợu" is still rượu) and a tone forgotten ("bươi"), but a tone typed
+        is meant: "mãn" (content) is no "mận".
+        """
+        if typed is None or typed[-1] == "0":
+            return True
+        written = [
+            p.accents[0]
+            for idx, _ in self.lexicon.concept_index[(key,)]
+            for p in self.lexicon.concepts[idx].vi
+            if p.key == (key,) and p.accents[0] is not None
+        ]
+        tone = _TONE_CLASS.get(typed[-1], typed[-1])
+        return not written or any(_TONE_CLASS.get(w[-1], w[-1]) == tone for w in written)
 
     def _concept_length(self, keys: list[str], i: int) -> int:
         """Length of the longest lexicon phrase (two words or more) starting at position i, else 0."""
@@ -757,11 +798,12 @@ class SearchIndex:
         out.units.append(_Unit(words, _phrase_weight(len(span)), alts, "content"))
         out.words.extend(key)
 
-    def _near_phrase(self, span: Key) -> Key | _Place | None:
+    def _near_phrase(self, span: Key, marks: list[str | None]) -> Key | _Place | None:
         """A lexicon phrase or place name that `span` spells with one word off by one letter, if just one.
 
         Only a word neither the catalogue nor the lexicon knows is taken for a typo: "đang" is a word, not
-        a misspelt "Đông".
+        a misspelt "Đông"; nor is a syllable typed with marks other than the phrase's: "vải sợi" (yarn)
+        is not "vải sớm".
         """
         found: list[Key] = []
         for j, word in enumerate(span):
@@ -774,6 +816,8 @@ class SearchIndex:
                 # unless the two only differ as regional spellings do.
                 if len(word) == 3 and sound_key(word)[0] != sound_key(other)[0]:
                     continue
+                if not self._could_be_typo(marks[j], other):
+                    continue
                 if OSA.distance(word, other, score_cutoff=1) <= 1 and cand not in found:
                     found.append(cand)
         if len(found) != 1:
@@ -781,18 +825,32 @@ class SearchIndex:
         entry = self._places.get(found[0])
         return entry[0] if entry is not None else found[0]
 
+    def _sounds_fit(self, marks: list[str | None], phrase: Key) -> bool:
+        """Do the marks typed on a phrase in a regional spelling fit the phrase's words under the same rules?"""
+        for typed, word in zip(marks, phrase, strict=True):
+            spellings = self._spellings.get(word)
+            if typed is None or not spellings:
+                continue
+            mine = sound_accent(typed)
+            if not any(_accent_fits(mine, sound_accent(w)) for w in spellings):
+                return False
+        return True
+
     def _looks_vietnamese(self, key: Key) -> bool:
         return all(k in self._syllables for k in key)
 
     # ------------------------------------------------------------------------------------------ matching
 
-    def _mismatch(self, key: str, typed: str) -> frozenset[int]:
-        """Products that write `key` with marks, none of which fit the marks the buyer typed."""
-        cache_key = (key, typed)
+    def _mismatch(self, key: str, typed: str, sound: bool = False) -> frozenset[int]:
+        """Products that write `key` with marks, none of which fit the marks the buyer typed.
+
+        With `sound`, `key` is a regional-spelling key and `typed` a `sound_accent`.
+        """
+        cache_key = (key, typed, sound)
         cached = self._mismatch_cache.get(cache_key)
         if cached is not None:
             return cached
-        spellings = self._marked.get(key)
+        spellings = (self._sound_marked if sound else self._marked).get(key)
         out: frozenset[int] = frozenset()
         if spellings:
             fits: set[int] = set()
@@ -826,9 +884,9 @@ class SearchIndex:
             if partners is not None and not partners & qkeys:
                 q *= _BOUND
         for k, typed in zip(alt.key, alt.accents, strict=True):
-            if typed is not None and d in self._mismatch(k, typed):
-                q *= penalty
-                break
+            if typed is not None and d in self._mismatch(k, typed, alt.sound):
+                # A regional spelling with other marks than the word's is another word ("sợi" is no "xôi").
+                return 0.0 if alt.sound else q * penalty
         return q
 
     def _alt_map(self, alt: _Alt, penalty: float) -> dict[int, float]:
@@ -853,13 +911,17 @@ class SearchIndex:
         mismatched: set[int] = set()
         for k, typed in zip(alt.key, alt.accents, strict=True):
             if typed is not None:
-                mismatched |= self._mismatch(k, typed)
+                mismatched |= self._mismatch(k, typed, alt.sound)
         hit = mismatched & found.keys() if mismatched else ()
         if hit:
             if found is posts[0]:
                 found = dict(found)
-            for d in hit:
-                found[d] *= penalty
+            if alt.sound:
+                for d in hit:
+                    del found[d]
+            else:
+                for d in hit:
+                    found[d] *= penalty
         return found
 
     def _unit_map(self, unit: _Unit, qkeys: frozenset[str], penalty: float) -> dict[int, float]:
@@ -947,7 +1009,7 @@ class SearchIndex:
     def _asker(self, unit: _Unit, qkeys: frozenset[str], penalty: float) -> Callable[[int], float]:
         """A product → quality function for one unit, its alternatives prepared once (best first)."""
         specs: list[
-            tuple[float, list[dict[int, float]], AbstractSet[int], AbstractSet[int], set[int] | None]
+            tuple[float, list[dict[int, float]], AbstractSet[int], AbstractSet[int], set[int] | None, float]
         ] = []
         for alt in sorted(unit.alts, key=lambda a: -a.q):
             table = self._sound_post if alt.sound else self._post
@@ -957,16 +1019,17 @@ class SearchIndex:
             mismatched: set[int] = set()
             for k, typed in zip(alt.key, alt.accents, strict=True):
                 if typed is not None:
-                    mismatched |= self._mismatch(k, typed)
+                    mismatched |= self._mismatch(k, typed, alt.sound)
             bound: set[int] = set()
             if len(alt.key) == 1 and not alt.sound and alt.key[0] in self._bound:
                 bound = {d for d, partners in self._bound[alt.key[0]].items() if not partners & qkeys}
             phrase = self._phrase_docs(alt.key) if len(alt.key) > 1 else None
-            specs.append((alt.q, posts, mismatched, bound, phrase))  # type: ignore[arg-type]
+            off = 0.0 if alt.sound else penalty  # a regional spelling with other marks is another word
+            specs.append((alt.q, posts, mismatched, bound, phrase, off))  # type: ignore[arg-type]
 
         def quality(d: int) -> float:
             best = 0.0
-            for q, posts, mismatched, bound, phrase in specs:
+            for q, posts, mismatched, bound, phrase, off in specs:
                 if q <= best:
                     break
                 if phrase is not None and d not in phrase:
@@ -984,7 +1047,7 @@ class SearchIndex:
                     if d in bound:
                         v *= _BOUND
                     if d in mismatched:
-                        v *= penalty
+                        v *= off
                     if v > best:
                         best = v
             return best
@@ -1378,6 +1441,22 @@ def _accent_fits(typed: str, written: str) -> bool:
     if base == written[:-1]:
         return typed[-1] == written[-1] or (typed[-1] == "0" and base.isascii())
     return base.isascii() and base == fold(written[:-1]) and typed[-1] in ("0", written[-1])
+
+
+_LETTER_MARKS = frozenset("âêôơăưđ")
+_TONE_CLASS = {"4": "3"}  # hỏi and ngã are one tone in the centre and south
+
+
+def _same_marks(typed: str, written: str) -> bool:
+    """Are two accent keys marked alike (same tone; same letter marks, when the buyer typed any)?"""
+    if typed[-1] != written[-1]:
+        return False
+    letters = typed[:-1]
+    if letters.isascii():  # decoded Telex: only the tone was meant
+        return True
+    return sorted(c for c in letters if c in _LETTER_MARKS) == sorted(
+        c for c in written[:-1] if c in _LETTER_MARKS
+    )
 
 
 def _place_filters(places: list[_Place]) -> dict[str, Any]:

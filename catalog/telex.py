@@ -59,6 +59,21 @@ def _place_tone(word: str, tone: int) -> str | None:
     return unicodedata.normalize("NFC", initial + marked + final)
 
 
+_STOP_FINAL = re.compile(r"(?:ch|[cpt])$")
+
+
+@lru_cache(maxsize=16384)
+def well_formed(letters: str, tone: int = 0) -> bool:
+    """Can these letters (marks on letters kept, tone mark off) with this tone (0-5) be a Vietnamese syllable?
+
+    Initial, vowel cluster and final must fit together, and a syllable ending in p, t, c or ch only takes
+    the sắc (1) or nặng (5) tone: `sợi` yes, `thiềuu` no, `mât` no.
+    """
+    if not letters.isalpha() or _place_tone(letters, 0) is None:
+        return False
+    return not (_STOP_FINAL.search(letters) and tone not in (1, 5))
+
+
 def _apply_horn(out: list[str]) -> bool:
     """Telex `w` / VNI `7`/`8`: horn or breve on the last vowel group; `uo` becomes `ươ` together."""
     idx = [k for k, ch in enumerate(out) if ch in _VOWELS]

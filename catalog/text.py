@@ -108,18 +108,32 @@ def tokenize(text: str | None) -> list[Token]:
 # Regional and learner spellings that sound alike in some dialect: l/n (north), s/x and ch/tr (north),
 # d/gi/r (north), i/y at the end of a syllable (mỳ/mì), and ngh/gh which learners drop the h from.
 _INITIALS = (("ngh", "ng"), ("gh", "g"), ("tr", "ch"), ("gi", "d"), ("r", "d"), ("s", "x"), ("l", "n"))
-_FINAL_Y = re.compile(r"^([^aeiouy]+)y$")
+_FINAL_Y = re.compile(r"^([^aeiouyâêôơăư]+)y$")
 
 
 @lru_cache(maxsize=65536)
 def sound_key(folded_word: str) -> str:
-    """Key under which a folded syllable and its regional misspellings coincide (`tre`→`che`, `nuc`→`nuc`)."""
+    """Key under which a folded syllable and its regional misspellings coincide (`tre`→`che`, `nuc`→`nuc`).
+
+    Also takes a word that keeps its letter marks (the base of an `accent_key`): see `sound_accent`.
+    """
     word = folded_word
     for written, spoken in _INITIALS:
         if word.startswith(written) and len(word) > len(written):
             word = spoken + word[len(written) :]
             break
     return _FINAL_Y.sub(r"\1i", word)
+
+
+@lru_cache(maxsize=65536)
+def sound_accent(accent: str) -> str:
+    """An `accent_key` under the regional spelling rules: `trè`→`chè2` as `chè`→`chè2`.
+
+    Marks stay, so a regional spelling of a word still has to carry that word's marks: `sôi` is `xôi`,
+    `sợi` (thread) is not. The hỏi and ngã tones, one tone in the centre and south, key alike (`chủ`, `chũ`).
+    """
+    tone = accent[-1:]
+    return sound_key(accent[:-1].replace("đ", "d")) + ("3" if tone == "4" else tone)
 
 
 @lru_cache(maxsize=262144)

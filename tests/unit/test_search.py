@@ -337,3 +337,43 @@ def test_phrases_are_phrases(demo: SearchIndex) -> None:
 def test_a_slip_of_the_marks_inside_a_known_phrase_is_forgiven(demo: SearchIndex) -> None:
     assert slugs(demo.search("mật ong rưng"))[0] == "mat-ong-rung-son-dong"
     assert slugs(demo.search("mat ong rung"))[0] == "mat-ong-rung-son-dong"
+
+
+# ------------------------------------------------------------------ a real word is not a variant of another
+
+
+def names(answer: SearchAnswer) -> list[str]:
+    return [h.doc.name_vi for h in answer.results]
+
+
+@pytest.mark.parametrize("query", ["vải sợi", "sợi", "sợi dệt"])
+def test_textile_queries_are_not_lychee(demo: SearchIndex, query: str) -> None:
+    answer = demo.search(query)
+    assert answer.results == []
+    assert all(h.doc.category != "food" or "Vải" in h.doc.name_vi for h in answer.suggestions)
+
+
+def test_vai_soi_gets_lychee_as_a_did_you_mean_only(demo: SearchIndex) -> None:
+    answer = demo.search("vải sợi")
+    assert answer.results == [] and answer.suggestions
+    assert all(h.doc.name_vi.startswith("Vải") for h in answer.suggestions)
+
+
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("vải sớm", "Vải sớm Phúc Hòa"),
+        ("vải sớmm", "Vải sớm Phúc Hòa"),  # a misspelt syllable may be a typo of anything
+        ("rượi nếp", "Rượu nếp"),  # a slip that keeps the marks is still a slip
+        ("sôi sắc màu", "Xôi sắc màu"),  # s/x with the word's own marks
+        ("ruợu", "Rượu"),  # a letter mark slipped
+        ("bươi", "Bưởi"),  # a tone forgotten
+    ],
+)
+def test_near_misses_of_real_words_are_still_found(demo: SearchIndex, query: str, first: str) -> None:
+    assert names(demo.search(query))[0].startswith(first)
+
+
+def test_marks_typed_on_a_regional_variant_must_be_the_words(demo: SearchIndex) -> None:
+    assert demo.search("sợi").results == []  # thread, not "xôi" with s/x
+    assert demo.search("mãn").results == []  # content, not "mận"

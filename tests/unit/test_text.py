@@ -11,13 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog.search import ProductDoc, SearchAnswer, SearchIndex
-from catalog.telex import decode_keystrokes, decode_telex, decode_vni
+from catalog.telex import decode_keystrokes, decode_telex, decode_vni, well_formed
 from catalog.text import (
     accent_key,
     clean,
     english_stem,
     fold,
     has_marks,
+    sound_accent,
     sound_key,
     tokenize,
     tone_only,
@@ -99,6 +100,32 @@ def test_regional_spellings_share_a_sound_key(a: str, b: str) -> None:
 def test_sound_key_keeps_different_words_apart() -> None:
     assert sound_key("vai") != sound_key("bai")
     assert sound_key("ga") != sound_key("ca")
+
+
+def test_sound_accent_keeps_the_marks() -> None:
+    assert sound_accent(accent_key("trè")) == sound_accent(accent_key("chè")) == "che2"
+    assert sound_accent(accent_key("sôi")) == sound_accent(accent_key("xôi"))
+    assert sound_accent(accent_key("sợi")) != sound_accent(accent_key("xôi"))  # thread is no sticky rice
+    assert sound_accent(accent_key("đồi")) == sound_accent(accent_key("rồi"))  # đ folds like d
+    assert sound_accent(accent_key("chủ")) == sound_accent(accent_key("chũ"))  # hỏi/ngã, one tone down south
+
+
+@pytest.mark.parametrize(
+    ("letters", "tone", "ok"),
+    [
+        ("sơi", 5, True),
+        ("rươu", 5, True),
+        ("thiêuu", 2, False),
+        ("xuânn", 0, False),
+        ("mât", 5, True),
+        ("mât", 0, False),  # a stop final takes sắc or nặng only
+        ("mât", 2, False),
+        ("nghiêng", 0, True),
+        ("cotton", 0, False),
+    ],
+)
+def test_well_formed_syllables(letters: str, tone: int, ok: bool) -> None:
+    assert well_formed(letters, tone) is ok
 
 
 @pytest.mark.parametrize(
