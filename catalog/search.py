@@ -53,6 +53,9 @@ _LIST_RATIO = 10
 # Listings of expanded words kept per index, in (product, quality) entries: about 70 MB at most, and a few
 # hundred kB for the demo catalogue.
 _MAP_CACHE_ENTRIES = 1_000_000
+# Product groups whose words say what a product is made of: with them a product word from another group is
+# another thing of the same name ("vải dệt" is woven cloth, not lychee).
+_KIN = {"textile": ("textile", "handicraft")}
 _LEXICON_ALT = 0.95  # a synonym or translation ranks just below the words the buyer actually typed
 _NEAR_PHRASE = 0.9  # a known phrase with one word mistyped
 _STAR_SYMBOL = re.compile(r"(\d)\s*(?:\*|★|⭐|☆)+")
@@ -1305,6 +1308,11 @@ class SearchIndex:
         if groups is not None:
             out.append((groups, group_filters))
         out.append((None, {}))
+        if parsed.categories and all(c in _KIN for c in parsed.categories):
+            # A textile word says what the product is made of: with it "vải" is cloth, and lychee no answer
+            # even when the catalogue has no cloth.
+            kin = set().union(*(self._by_category.get(k, set()) for c in parsed.categories for k in _KIN[c]))
+            out = [(kin if within is None else within & kin, applied) for within, applied in out]
         return out
 
     def _rank(

@@ -346,7 +346,7 @@ def names(answer: SearchAnswer) -> list[str]:
     return [h.doc.name_vi for h in answer.results]
 
 
-@pytest.mark.parametrize("query", ["vải sợi", "sợi", "sợi dệt"])
+@pytest.mark.parametrize("query", ["vải sợi", "vải dệt", "vải thổ cẩm", "sợi", "sợi dệt"])
 def test_textile_queries_are_not_lychee(demo: SearchIndex, query: str) -> None:
     answer = demo.search(query)
     assert answer.results == []
