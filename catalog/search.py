@@ -163,6 +163,7 @@ class _Alt:
     q: float
     accents: tuple[str | None, ...]  # accent the product's word should have, per token (None: any)
     sound: bool = False  # look the tokens up by regional-spelling key rather than exactly
+    free: bool = False  # only where the word stands on its own, not inside a place name or opaque compound
 
 
 @dataclass(slots=True)
@@ -339,6 +340,7 @@ class SearchIndex:
         self._prefixed_places: dict[Key, tuple[_Place, tuple[str | None, ...]]] = {}
         self._build_places()
         self._longest_place = max((len(k) for k in self._places), default=1)
+        self._free_post: dict[str, dict[int, float]] = self._build_free_post(analysed)
         self._token_cache: dict[tuple[str, str], list[_Alt]] = {}
         self._resolve_cache: dict[Token, list[Token]] = {}
         self._mismatch_cache: dict[tuple[str, str, bool], frozenset[int]] = {}
@@ -362,6 +364,37 @@ class SearchIndex:
 
     def __len__(self) -> int:
         return len(self.docs)
+
+    def _build_free_post(self, analysed: Mapping[str, _Field]) -> dict[str, dict[int, float]]:
+        """Postings of the scaffolding words the catalogue also has (`my`, `ban`, `the`), read as product words:
+        only the products where the word stands on its own, not only inside a place name of several words
+        ("Yên Thế") or an opaque compound ("phu thê", "men lá")."""
+        words = {k[0] for k in self.lexicon.scaffolding if len(k) == 1 and k[0] in self._post}
+        names = self._place_names()
+        longest = max(map(len, names), default=0)
+        placed = {k for name in names for k in name} & words
+        out: dict[str, dict[int, float]] = {}
+        for word in words:
+            post = self._post[word]
+            drop = set(self._bound.get(word, ()))
+            if word in placed:
+                for d in post.keys() - drop:
+                    doc = self.docs[d]
+                    texts = (doc.name_vi, *doc.aliases, doc.name_en, doc.producer, doc.commune, doc.district)
+                    if not any(
+                        k == word and not _inside(keys, pos, names, longest)
+                        for keys in (analysed[t].keys for t in texts if t)
+                        for pos, k in enumerate(keys)
+                    ):
+                        drop.add(d)
+            out[word] = {d: w for d, w in post.items() if d not in drop} if drop else post
+        return out
+
+    def _place_names(self) -> set[Key]:
+        """The catalogue's place names of two words or more, without prefix ("Yên Thế", "Lục Ngạn")."""
+        values = {v for doc in self.docs for v in (doc.commune, doc.district, doc.province) if v}
+        keys = (self._strip_prefix(phrase_key(v)) for v in values)
+        return {k for k in keys if len(k) >= 2}
 
     def _analyse(self, text: str) -> _Field:
         toks = tokenize(text)
@@ -720,8 +753,9 @@ class SearchIndex:
                     # Typed without marks, a scaffolding word the catalogue also uses may be part of a name
                     # (`my`: my/mỳ, `ban`: bán/bản, `co`: có/cơ): it counts for a product that has it and
                     # is left out of the sums for one that hasn't.
-                    alts = list(self._token_alts(span[0], None)[:1])
-                    out.units.append(_Unit(words, 1.0, alts, "soft"))
+                    # Not where it is only part of a place name or an opaque compound, though: an English "the"
+                    # is no "Thế" of "Yên Thế".
+                    out.units.append(_Unit(words, 1.0, [_Alt(span, 1.0, (None,), free=True)], "soft"))
                     out.words.append(span[0])
                 elif m >= 2 or span[0] in self._post:
                     out.units.append(
@@ -868,9 +902,13 @@ class SearchIndex:
         self._mismatch_cache[cache_key] = out
         return out
 
+    def _table(self, alt: _Alt) -> dict[str, dict[int, float]]:
+        """The postings an alternative is looked up in."""
+        return self._sound_post if alt.sound else self._free_post if alt.free else self._post
+
     def _alt_q(self, alt: _Alt, d: int, qkeys: frozenset[str], penalty: float) -> float:
         """How well one alternative is found in one product (0 if not at all)."""
-        table = self._sound_post if alt.sound else self._post
+        table = self._table(alt)
         if len(alt.key) > 1 and d not in self._phrase_docs(alt.key):
             return 0.0
         w = 1.0
@@ -882,7 +920,7 @@ class SearchIndex:
             if fw < w:
                 w = fw
         q = alt.q * w
-        if len(alt.key) == 1 and not alt.sound:
+        if len(alt.key) == 1 and not alt.sound and not alt.free:
             partners = self._bound.get(alt.key[0], {}).get(d)
             if partners is not None and not partners & qkeys:
                 q *= _BOUND
@@ -894,7 +932,7 @@ class SearchIndex:
 
     def _alt_map(self, alt: _Alt, penalty: float) -> dict[int, float]:
         """Every product where one alternative is found, with its quality there (marks checked)."""
-        table = self._sound_post if alt.sound else self._post
+        table = self._table(alt)
         posts = [table.get(k) for k in alt.key]
         if any(p is None for p in posts):
             return {}
@@ -937,7 +975,7 @@ class SearchIndex:
             return unit.found
         partners: set[str] = set()
         for alt in unit.alts:
-            if len(alt.key) == 1 and not alt.sound and alt.key[0] in self._bound_partners:
+            if len(alt.key) == 1 and not alt.sound and not alt.free and alt.key[0] in self._bound_partners:
                 partners |= self._bound_partners[alt.key[0]]
         cache_key = (tuple(unit.alts), penalty, frozenset(partners & qkeys))
         found = self._map_cache.get(cache_key)
@@ -949,7 +987,7 @@ class SearchIndex:
             if partners:
                 affected: set[int] = set()
                 for alt in unit.alts:
-                    if len(alt.key) == 1 and not alt.sound:
+                    if len(alt.key) == 1 and not alt.sound and not alt.free:
                         bound = self._bound.get(alt.key[0], {})
                         affected.update(d for d, words in bound.items() if not words & qkeys)
                 hit = affected & found.keys()
@@ -995,7 +1033,7 @@ class SearchIndex:
         """How many products an alternative reaches."""
         if len(alt.key) > 1:
             return len(self._phrase_docs(alt.key))
-        return len((self._sound_post if alt.sound else self._post).get(alt.key[0]) or ())
+        return len(self._table(alt).get(alt.key[0]) or ())
 
     def _estimate(self, unit: _Unit) -> int:
         """Roughly how many products a unit's alternatives reach (overlaps counted twice): the cost of listing."""
@@ -1015,7 +1053,7 @@ class SearchIndex:
             tuple[float, list[dict[int, float]], AbstractSet[int], AbstractSet[int], set[int] | None, float]
         ] = []
         for alt in sorted(unit.alts, key=lambda a: -a.q):
-            table = self._sound_post if alt.sound else self._post
+            table = self._table(alt)
             posts = [table.get(k) for k in alt.key]
             if any(p is None for p in posts):
                 continue
@@ -1024,7 +1062,7 @@ class SearchIndex:
                 if typed is not None:
                     mismatched |= self._mismatch(k, typed, alt.sound)
             bound: set[int] = set()
-            if len(alt.key) == 1 and not alt.sound and alt.key[0] in self._bound:
+            if len(alt.key) == 1 and not alt.sound and not alt.free and alt.key[0] in self._bound:
                 bound = {d for d, partners in self._bound[alt.key[0]].items() if not partners & qkeys}
             phrase = self._phrase_docs(alt.key) if len(alt.key) > 1 else None
             off = 0.0 if alt.sound else penalty  # a regional spelling with other marks is another word
@@ -1059,7 +1097,7 @@ class SearchIndex:
 
     def _alt_reach(self, alt: _Alt) -> set[int] | dict[int, float]:
         """The products an alternative is found in (keys only matter)."""
-        table = self._sound_post if alt.sound else self._post
+        table = self._table(alt)
         if len(alt.key) == 1:
             return table.get(alt.key[0]) or set()
         return self._phrase_docs(alt.key)
@@ -1223,8 +1261,10 @@ class SearchIndex:
         if parsed.stars is not None:
             filters["min_stars" if parsed.min_stars else "stars"] = parsed.stars
         has_filters = parsed.stars is not None or bool(parsed.categories) or bool(parsed.places)
-        if not content and soft and not has_filters:
-            # Only ambiguous words (`my`, `ban`): read them as product words after all.
+        guessed = not content and bool(soft) and not has_filters
+        if guessed:
+            # Only ambiguous words (`my`, `ban`): read them as product words after all (but a lone "the" is
+            # an English word, not worth a did-you-mean).
             content, soft = [_Unit(u.text, u.weight, u.alts, "content") for u in soft], []
         terms = " ".join(u.text for u in content)
         if not content:
@@ -1250,7 +1290,7 @@ class SearchIndex:
                 filters.update(applied)
                 break
         if not scores:
-            suggestions = self._suggest(content, soft, qkeys)
+            suggestions = [] if guessed else self._suggest(content, soft, qkeys)
             return SearchAnswer(query, [], suggestions, filters, terms)
         hits = self._rank(scores, optional, soft, parsed, limit, qkeys)
         best = hits[0].score
@@ -1453,6 +1493,15 @@ def _accent_fits(typed: str, written: str) -> bool:
 
 _LETTER_MARKS = frozenset("âêôơăưđ")
 _TONE_CLASS = {"4": "3"}  # hỏi and ngã are one tone in the centre and south
+
+
+def _inside(keys: list[str], pos: int, names: AbstractSet[Key], longest: int) -> bool:
+    """Is the word at `pos` part of one of these names (of at most `longest` words), written out in full?"""
+    for size in range(2, min(longest, len(keys)) + 1):
+        for start in range(max(0, pos - size + 1), min(pos, len(keys) - size) + 1):
+            if tuple(keys[start : start + size]) in names:
+                return True
+    return False
 
 
 def _same_marks(typed: str, written: str) -> bool:

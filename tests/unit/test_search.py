@@ -377,3 +377,21 @@ def test_near_misses_of_real_words_are_still_found(demo: SearchIndex, query: str
 def test_marks_typed_on_a_regional_variant_must_be_the_words(demo: SearchIndex) -> None:
     assert demo.search("sợi").results == []  # thread, not "xôi" with s/x
     assert demo.search("mãn").results == []  # content, not "mận"
+
+
+# ------------------------------------------------------------------------- English words that are places too
+
+
+@pytest.mark.parametrize("query", ["the", "The", "the?", "of the"])
+def test_an_english_article_alone_is_nothing(demo: SearchIndex, query: str) -> None:
+    answer = demo.search(query)
+    assert answer.results == [] and answer.suggestions == []
+
+
+def test_yen_the_is_still_a_place(demo: SearchIndex) -> None:
+    for q in ("yen the", "Yên Thế"):
+        assert demo.search(q).filters == {"district": "Yên Thế"}
+    assert names(demo.search("ga yen the"))[0] == "Gà đồi Yên Thế"
+    assert names(demo.search("the chicken from Yen The"))[0].endswith("Yên Thế")
+    assert names(demo.search("phu the")) == ["Bánh phu thê Đa Mai"]
+    assert names(demo.search("my"))[0].startswith("Mỳ")  # mỳ stands on its own in its names
