@@ -24,6 +24,7 @@ from catalog.text import (
     english_stem,
     fold,
     has_marks,
+    other_final,
     sound_accent,
     sound_key,
     tokenize,
@@ -56,6 +57,9 @@ _MAP_CACHE_ENTRIES = 1_000_000
 # Product groups whose words say what a product is made of: with them a product word from another group is
 # another thing of the same name ("vải dệt" is woven cloth, not lychee).
 _KIN = {"textile": ("textile", "handicraft")}
+# A word read with the other final (-n/-ng, -c/-t): never an answer alone, as many real words differ just
+# there; below a catalogue word typed as it is.
+_FINAL_SWAP, _FINAL_SWAP_KNOWN = 0.7, 0.6
 _LEXICON_ALT = 0.95  # a synonym or translation ranks just below the words the buyer actually typed
 _NEAR_PHRASE = 0.9  # a known phrase with one word mistyped
 _STAR_SYMBOL = re.compile(r"(\d)\s*(?:\*|★|⭐|☆)+")
@@ -355,7 +359,7 @@ class SearchIndex:
         sold = [k for k in lex.concept_index if len(k) >= 2 and self._phrase_docs(k)]
         self._sound_phrases: dict[Key, Key] = {}
         for phrase in sold:
-            self._sound_phrases.setdefault(tuple(sound_key(k) for k in phrase), phrase)
+            self._sound_phrases.setdefault(tuple(sound_key(k, finals=True) for k in phrase), phrase)
         self._phrase_holes: dict[Key, list[Key]] = {}
         for phrase in sold + [k for k in self._places if len(k) >= 2]:
             for j in range(len(phrase)):
@@ -446,7 +450,7 @@ class SearchIndex:
             table = self._places if len(k) >= 2 else self._prefixed_places
             table.setdefault(k, (place, marks))
             if len(k) >= 2:
-                self._sound_places.setdefault(tuple(sound_key(x) for x in k), (place, marks))
+                self._sound_places.setdefault(tuple(sound_key(x, finals=True) for x in k), (place, marks))
 
     def _build_places(self) -> None:
         # Facets for slices and narrowing: (kind, place key) → products; category → products; stars → products.
@@ -608,6 +612,14 @@ class SearchIndex:
             # the buyer's marks still apply, under the same rules (`trè` fits `chè`, `sợi` no `xôi`).
             marks = sound_accent(accent) if accent else None
             alts.append(_Alt((sk,), 0.7 if in_catalogue else 0.9, (marks,), sound=True))
+        swapped = other_final(key)
+        if swapped is not None and sound_key(swapped) in self._sound_post:
+            # The south's -n/-ng and -c/-t ("mật on", "trà hoa cút"): a weak reading, found only beside other
+            # words, as so many real words differ just there (cút, quail; sắt, iron; hồn, soul).
+            base = other_final(accent[:-1]) if accent else None
+            marks = sound_accent(base + accent[-1]) if accent and base else None
+            q = _FINAL_SWAP_KNOWN if in_catalogue else _FINAL_SWAP
+            alts.append(_Alt((sound_key(swapped),), q, (marks,), sound=True))
         if not in_catalogue and len(alts) == 1 and key.isalpha():
             # A word the lexicon knows but the catalogue lacks (bia, cà phê) is most likely what it says,
             # not a typo of some catalogue word: its fuzzy matches count for half.
@@ -667,7 +679,8 @@ class SearchIndex:
         keys = [english_stem(t.folded) for t in toks]
         marked = [accent_key(t.raw) if has_marks(t.raw) else None for t in toks]
         out = _Parsed()
-        q = _Query(toks, keys, marked, [sound_key(k) for k in keys], [k not in self._known for k in keys])
+        sounds = [sound_key(k, finals=True) for k in keys]
+        q = _Query(toks, keys, marked, sounds, [k not in self._known for k in keys])
         i, n = 0, len(toks)
         while i < n:
             i += self._parse_at(q, i, out)
@@ -868,8 +881,8 @@ class SearchIndex:
             spellings = self._spellings.get(word)
             if typed is None or not spellings:
                 continue
-            mine = sound_accent(typed)
-            if not any(_accent_fits(mine, sound_accent(w)) for w in spellings):
+            mine = sound_accent(typed, finals=True)
+            if not any(_accent_fits(mine, sound_accent(w, finals=True)) for w in spellings):
                 return False
         return True
 

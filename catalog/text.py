@@ -106,34 +106,64 @@ def tokenize(text: str | None) -> list[Token]:
 
 
 # Regional and learner spellings that sound alike in some dialect: l/n (north), s/x and ch/tr (north),
-# d/gi/r (north), i/y at the end of a syllable (mỳ/mì), and ngh/gh which learners drop the h from.
+# d/gi/r (north), i/y at the end of a syllable (mỳ/mì), and ngh/gh which learners drop the h from; the
+# south's finals (-ng/-n, -c/-t) are kept apart from these (see `sound_key`'s `finals` and `other_final`).
 _INITIALS = (("ngh", "ng"), ("gh", "g"), ("tr", "ch"), ("gi", "d"), ("r", "d"), ("s", "x"), ("l", "n"))
+_VOWEL_LETTERS = frozenset("aeiouyâêôơăư")
 _FINAL_Y = re.compile(r"^([^aeiouyâêôơăư]+)y$")
 
 
 @lru_cache(maxsize=65536)
-def sound_key(folded_word: str) -> str:
+def sound_key(folded_word: str, finals: bool = False) -> str:
     """Key under which a folded syllable and its regional misspellings coincide (`tre`→`che`, `nuc`→`nuc`).
 
-    Also takes a word that keeps its letter marks (the base of an `accent_key`): see `sound_accent`.
+    With `finals`, also the south's merged finals, -ng/-n and -c/-t (`chưn` for `chưng`, `cút` for `cúc`):
+    so many real words differ only there (`hồn`/`hồng`, `sắt`/`sắc`) that they are merged only where a
+    whole phrase or place name vouches for the reading. Also takes a word that keeps its letter marks
+    (the base of an `accent_key`): see `sound_accent`.
     """
     word = folded_word
     for written, spoken in _INITIALS:
         if word.startswith(written) and len(word) > len(written):
             word = spoken + word[len(written) :]
             break
+    if finals:
+        word = _merge_final(word)
     return _FINAL_Y.sub(r"\1i", word)
 
 
+def _merge_final(word: str) -> str:
+    if len(word) > 2 and word.endswith("ng") and word[-3] in _VOWEL_LETTERS:
+        return word[:-1]
+    if len(word) > 1 and word.endswith("c") and word[-2] in _VOWEL_LETTERS:
+        return word[:-1] + "t"
+    return word
+
+
 @lru_cache(maxsize=65536)
-def sound_accent(accent: str) -> str:
-    """An `accent_key` under the regional spelling rules: `trè`→`chè2` as `chè`→`chè2`.
+def other_final(word: str) -> str | None:
+    """The word with the final a southern speaker does not tell apart swapped (`on`→`ong`, `cút`→`cúc`), if any."""
+    if len(word) > 2 and word.endswith("ng") and word[-3] in _VOWEL_LETTERS:
+        return word[:-1]
+    if len(word) > 1 and word[-2] in _VOWEL_LETTERS:
+        last = word[-1]
+        if last == "n":
+            return word + "g"
+        if last in "ct":
+            return word[:-1] + ("t" if last == "c" else "c")
+    return None
+
+
+@lru_cache(maxsize=65536)
+def sound_accent(accent: str, finals: bool = False) -> str:
+    """An `accent_key` under the regional spelling rules: `trè`→`chè2`, and with `finals` `chưn`→`chưn0` as
+    `chưng`→`chưn0`.
 
     Marks stay, so a regional spelling of a word still has to carry that word's marks: `sôi` is `xôi`,
     `sợi` (thread) is not. The hỏi and ngã tones, one tone in the centre and south, key alike (`chủ`, `chũ`).
     """
     tone = accent[-1:]
-    return sound_key(accent[:-1].replace("đ", "d")) + ("3" if tone == "4" else tone)
+    return sound_key(accent[:-1].replace("đ", "d"), finals) + ("3" if tone == "4" else tone)
 
 
 @lru_cache(maxsize=262144)

@@ -395,3 +395,35 @@ def test_yen_the_is_still_a_place(demo: SearchIndex) -> None:
     assert names(demo.search("the chicken from Yen The"))[0].endswith("Yên Thế")
     assert names(demo.search("phu the")) == ["Bánh phu thê Đa Mai"]
     assert names(demo.search("my"))[0].startswith("Mỳ")  # mỳ stands on its own in its names
+
+
+# ------------------------------------------------------------------------------------ southern finals
+
+
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("mật on", "Mật ong"),
+        ("mật on rừn", "Mật ong rừng"),
+        ("bánh chưn", "Bánh chưng"),
+        ("nem nướn liên chun", "Nem nướng"),
+        ("trà hoa cút", "Trà hoa cúc"),
+        ("măn lục trúc", "Măng lục trúc"),
+        ("chè xanh bảng ven", "Chè xanh Bản Ven"),
+        ("gạo nếp cái hoa vàn", "Gạo nếp cái hoa vàng"),
+    ],
+)
+def test_southern_finals(demo: SearchIndex, query: str, first: str) -> None:
+    assert names(demo.search(query))[0].startswith(first)
+
+
+@pytest.mark.parametrize("query", ["cút", "sắt", "hồn", "lụt", "phút", "mứt", "mức", "trứng cút"])
+def test_a_real_word_alone_is_not_read_with_the_other_final(demo: SearchIndex, query: str) -> None:
+    assert demo.search(query).results == []
+
+
+def test_the_other_final_does_not_outrank_the_word_typed(demo: SearchIndex) -> None:
+    assert names(demo.search("rượu vân"))[0].endswith("Vân Hương")
+    assert demo.search("rượu vang").results == []
+    assert names(demo.search("mận")) == ["Mận cơm Hoàng Thi Tân Sơn"]
+    assert names(demo.search("ngô ngọt"))[0] == "Ngô ngọt nguyên hạt Vifoco"

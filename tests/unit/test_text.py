@@ -18,6 +18,7 @@ from catalog.text import (
     english_stem,
     fold,
     has_marks,
+    other_final,
     sound_accent,
     sound_key,
     tokenize,
@@ -102,12 +103,41 @@ def test_sound_key_keeps_different_words_apart() -> None:
     assert sound_key("ga") != sound_key("ca")
 
 
+@pytest.mark.parametrize(("a", "b"), [("ong", "on"), ("chung", "chun"), ("cuc", "cut"), ("luc", "nut")])
+def test_southern_finals_share_a_key_only_when_asked(a: str, b: str) -> None:
+    assert sound_key(a, finals=True) == sound_key(b, finals=True)
+    assert sound_key(a) != sound_key(b)
+
+
+def test_finals_leave_ch_and_nh_alone() -> None:
+    assert sound_key("xich", finals=True) == "xich"
+    assert sound_key("thanh", finals=True) == "thanh"
+    assert sound_key("ng", finals=True) == "ng"
+
+
+@pytest.mark.parametrize(
+    ("word", "other"),
+    [
+        ("on", "ong"),
+        ("ong", "on"),
+        ("cut", "cuc"),
+        ("cuc", "cut"),
+        ("chưn", "chưng"),
+        ("mi", None),
+        ("ch", None),
+    ],
+)
+def test_other_final(word: str, other: str | None) -> None:
+    assert other_final(word) == other
+
+
 def test_sound_accent_keeps_the_marks() -> None:
     assert sound_accent(accent_key("trè")) == sound_accent(accent_key("chè")) == "che2"
     assert sound_accent(accent_key("sôi")) == sound_accent(accent_key("xôi"))
     assert sound_accent(accent_key("sợi")) != sound_accent(accent_key("xôi"))  # thread is no sticky rice
     assert sound_accent(accent_key("đồi")) == sound_accent(accent_key("rồi"))  # đ folds like d
     assert sound_accent(accent_key("chủ")) == sound_accent(accent_key("chũ"))  # hỏi/ngã, one tone down south
+    assert sound_accent(accent_key("chưn"), finals=True) == sound_accent(accent_key("chưng"), finals=True)
 
 
 @pytest.mark.parametrize(
