@@ -44,6 +44,16 @@ class Concept:
     members: tuple[Phrase, ...] = ()  # for a class ("fruit"), the product words it stands for
 
 
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """What a phrase like "không cồn" (non-alcoholic) asks for: not this product word, maybe this product group."""
+
+    target: Key  # the product word ruled out ("rượu"), with everything its concept stands for
+    category: str | None = None  # the product group the phrase implies ("beverage"), if any
+    # Only where that leaves something: "healthy drinks" are the drinks but rượu; "rượu bổ dưỡng" is still rượu.
+    soft: bool = False
+
+
 @dataclass(slots=True)
 class Lexicon:
     """Folded lookup tables built from the lexicon file; see the file's `_about` for what each section means."""
@@ -61,6 +71,7 @@ class Lexicon:
     place_prefixes: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)  # key → accents
     place_aliases: dict[str, list[str]] = field(default_factory=dict)  # display name → other spellings
     elsewhere: set[Key] = field(default_factory=set)
+    without: dict[Key, list[tuple[tuple[str | None, ...], Exclusion]]] = field(default_factory=dict)
     compounds: set[Key] = field(default_factory=set)
     words: set[str] = field(default_factory=set)  # every folded token the lexicon knows
     max_phrase: int = 1
@@ -118,6 +129,15 @@ class Lexicon:
             for name in names:
                 note(phrase_key(name))
         lex.elsewhere = {note(k) for k in map(phrase_key, data.get("elsewhere", ())) if k}
+        for entry in data.get("without", ()):
+            target = phrase_key(entry["not"])
+            if not target:
+                continue
+            exclusion = Exclusion(note(target), entry.get("category"), bool(entry.get("soft")))
+            for text in (*entry.get("vi", ()), *entry.get("en", ())):
+                key = phrase_key(text)
+                if key:
+                    lex.without.setdefault(note(key), []).append((phrase_accents(text), exclusion))
         lex.compounds = {note(k) for k in map(phrase_key, data.get("opaque_compounds", ())) if len(k) >= 2}
         return lex
 

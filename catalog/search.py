@@ -15,7 +15,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from catalog.lexicon import Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
+from catalog.lexicon import Exclusion, Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
 from catalog.telex import decode_keystrokes, well_formed
 from catalog.text import (
     Token,
@@ -223,6 +223,7 @@ class _Parsed:
     min_stars: bool = False
     categories: list[str] = field(default_factory=list)
     places: list[_Place] = field(default_factory=list)
+    excluded: list[Exclusion] = field(default_factory=list)  # product words ruled out ("không cồn": not rượu)
     words: list[str] = field(default_factory=list)  # folded product and place words, for name similarity
 
 
@@ -350,6 +351,7 @@ class SearchIndex:
         self._mismatch_cache: dict[tuple[str, str, bool], frozenset[int]] = {}
         self._named_cache: dict[str, set[int]] = {}
         self._reach_cache: dict[Key, set[int]] = {}
+        self._excluded_cache: dict[Key, frozenset[int]] = {}
         self._map_cached = 0
         self._map_cache: OrderedDict[tuple[tuple[_Alt, ...], float, frozenset[str]], dict[int, float]] = (
             OrderedDict()
@@ -746,6 +748,16 @@ class SearchIndex:
             if span in lex.elsewhere:
                 out.units.append(_Unit(words, _phrase_weight(m), [_Alt(span, 1.0, (None,) * m)], "elsewhere"))
                 out.words.extend(span)
+                return m
+            ruled_out = [x for a, x in lex.without.get(span, ()) if _marks_are(marked[i : i + m], a)]
+            if ruled_out:
+                # "không cồn", "non-alcoholic": not rượu, and (being said of drinks) the drinks group. Marks
+                # must be the phrase's own: "không còn" (no more) is another phrase.
+                for x in ruled_out:
+                    if x not in out.excluded:
+                        out.excluded.append(x)
+                    if x.category and x.category not in out.categories:
+                        out.categories.append(x.category)
                 return m
             if span in lex.categories:
                 code = lex.categories[span]
@@ -1294,16 +1306,22 @@ class SearchIndex:
         # that leaves anything ("vải thiều Lục Ngạn"), and are only a preference otherwise ("gà đồi Lục Ngạn"
         # still finds Yên Thế's): try the narrowest reading first, so most queries score a small set.
         starred = self._starred(parsed)
+        excluded = self._excluded(parsed.excluded)
+        disliked = self._excluded(parsed.excluded, soft=True)
         scores: dict[int, float] = {}
         for within, applied in self._readings(parsed):
             if starred is not None:
                 within = starred if within is None else within & starred
             scores = self._cover(content, soft, qkeys, CONFIDENT, within=within)
+            if excluded:
+                scores = {d: v for d, v in scores.items() if d not in excluded}
+            if disliked and scores.keys() - disliked:
+                scores = {d: v for d, v in scores.items() if d not in disliked}
             if scores:
                 filters.update(applied)
                 break
         if not scores:
-            suggestions = [] if guessed else self._suggest(content, soft, qkeys)
+            suggestions = [] if guessed else self._suggest(content, soft, qkeys, excluded)
             return SearchAnswer(query, [], suggestions, filters, terms)
         hits = self._rank(scores, optional, soft, parsed, limit, qkeys)
         best = hits[0].score
@@ -1336,6 +1354,20 @@ class SearchIndex:
                     found |= set.intersection(*(self._named(k) for k in p.key))
             out = found if out is None else out & found
         return out if out is not None else set()
+
+    def _excluded(self, exclusions: list[Exclusion], soft: bool = False) -> frozenset[int]:
+        """Products ruled out (or, with `soft`, ruled out where others are left): those named by the product
+        words the exclusions name or by their concepts (names only, not producers)."""
+        out: frozenset[int] = frozenset()
+        for target in {x.target for x in exclusions if x.soft == soft}:
+            found = self._excluded_cache.get(target)
+            if found is None:
+                alts = [_Alt(target, 1.0, (None,) * len(target)), *self._concept_alts(target, True, 1.0)]
+                listed = self._merge([m for m in (self._alt_map(a, _ACCENT_MISMATCH) for a in alts) if m])
+                found = frozenset(d for d, q in listed.items() if q >= _LEXICON_ALT * _NAME)
+                self._excluded_cache[target] = found
+            out |= found
+        return out
 
     def _starred(self, parsed: _Parsed) -> set[int] | None:
         if parsed.stars is None:
@@ -1421,14 +1453,23 @@ class SearchIndex:
         if parsed.places:
             sets.append(self._in_places(parsed.places, named=False))
         without_stars = set.intersection(*sets) if sets else None
+        excluded = self._excluded(parsed.excluded)  # "đồ uống không cồn": drinks, but no rượu
+        if excluded and without_stars is not None:
+            without_stars = without_stars - excluded
         if parsed.stars is not None:
             levels = [
                 n for n in self._by_stars if (n >= parsed.stars if parsed.min_stars else n == parsed.stars)
             ]
             starred: set[int] = set().union(*(self._by_stars[n] for n in levels))
-            found = starred if without_stars is None else starred & without_stars
+            found = (starred if without_stars is None else starred & without_stars) - excluded
         else:
             found = without_stars if without_stars is not None else set()
+        disliked = self._excluded(parsed.excluded, soft=True)  # "healthy drinks": no rượu, if others are left
+        if disliked:
+            if found - disliked:
+                found = found - disliked
+            if without_stars and without_stars - disliked:
+                without_stars = without_stars - disliked
         results = [SearchHit(self.docs[d], 100.0) for d in self._best_first(found, limit)]
         suggestions: list[SearchHit] = []
         if not results and parsed.stars is not None and without_stars:
@@ -1449,7 +1490,13 @@ class SearchIndex:
                     break
         return out
 
-    def _suggest(self, content: list[_Unit], soft: list[_Unit], qkeys: frozenset[str]) -> list[SearchHit]:
+    def _suggest(
+        self,
+        content: list[_Unit],
+        soft: list[_Unit],
+        qkeys: frozenset[str],
+        excluded: AbstractSet[int] = frozenset(),
+    ) -> list[SearchHit]:
         """Did-you-mean: products that have part of what was asked (typos included via the fuzzy alternatives).
 
         Either half the words with one of them clearly there ("vải thiều" in "vải thiều Thanh Hà"), or most of
@@ -1459,6 +1506,8 @@ class SearchIndex:
         picked: list[tuple[int, float]] = []
         total = sum(u.weight for u in content)
         for d, _ in heapq.nlargest(SUGGESTIONS * 4, loose.items(), key=lambda x: (x[1], -x[0])):
+            if d in excluded:  # "rượu không cồn": no rượu, not even as a did-you-mean
+                continue
             qs = [self._unit_q(u, d, qkeys, _SUGGEST_MISMATCH) for u in content]
             c = sum(u.weight * q for u, q in zip(content, qs, strict=True)) / total
             if c >= 0.6 or (c >= 0.5 and max(qs) >= 0.9):
@@ -1506,6 +1555,11 @@ def _accent_fits(typed: str, written: str) -> bool:
 
 _LETTER_MARKS = frozenset("âêôơăưđ")
 _TONE_CLASS = {"4": "3"}  # hỏi and ngã are one tone in the centre and south
+
+
+def _marks_are(typed: list[str | None], written: tuple[str | None, ...]) -> bool:
+    """Are the marks typed (where any were) exactly the phrase's?"""
+    return all(t is None or t == w for t, w in zip(typed, written, strict=True))
 
 
 def _inside(keys: list[str], pos: int, names: AbstractSet[Key], longest: int) -> bool:

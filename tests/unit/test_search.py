@@ -427,3 +427,78 @@ def test_the_other_final_does_not_outrank_the_word_typed(demo: SearchIndex) -> N
     assert demo.search("rượu vang").results == []
     assert names(demo.search("mận")) == ["Mận cơm Hoàng Thi Tân Sơn"]
     assert names(demo.search("ngô ngọt"))[0] == "Ngô ngọt nguyên hạt Vifoco"
+
+
+# --------------------------------------------------------------------------- product groups with a qualifier
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "đồ uống có cồn",
+        "do uong co con",
+        "bên mình có bán đồ uống có cồn không",
+        "alcoholic drinks",
+        "rượu mạnh",
+    ],
+)
+def test_alcoholic_drinks_are_the_wines(demo: SearchIndex, query: str) -> None:
+    found = names(demo.search(query))
+    assert found and all(n.startswith("Rượu") for n in found)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["đồ uống không cồn", "do uong khong con", "non-alcoholic drinks", "nước giải khát", "soft drinks"],
+)
+def test_non_alcoholic_drinks_are_the_drinks_but_the_wines(demo: SearchIndex, query: str) -> None:
+    answer = demo.search(query)
+    assert names(answer) == ["Nước uống long nhãn Bắc Giang"]
+    assert answer.filters == {"category": "beverage"}
+
+
+def test_a_ruled_out_product_is_no_answer_nor_a_suggestion(demo: SearchIndex) -> None:
+    answer = demo.search("rượu không cồn")  # alcohol-free wine: not made here
+    assert answer.results == [] and answer.suggestions == []
+    # "không còn" (no more) with its own marks is not "không cồn": the wine is still found.
+    assert names(demo.search("rượu nếp không còn à"))[0].startswith("Rượu nếp")
+
+
+def test_a_soft_exclusion_applies_only_where_it_leaves_something(demo: SearchIndex) -> None:
+    assert names(demo.search("healthy drinks")) == ["Nước uống long nhãn Bắc Giang"]
+    assert names(demo.search("đồ uống tốt cho sức khỏe")) == ["Nước uống long nhãn Bắc Giang"]
+    found = names(demo.search("rượu bổ dưỡng"))  # tonic wine is still wine
+    assert found and all(n.startswith("Rượu") for n in found)
+
+
+@pytest.mark.parametrize(
+    "query", ["thực phẩm sạch", "thực phẩm an toàn", "healthy food", "thực phẩm bổ dưỡng"]
+)
+def test_a_filler_qualifier_leaves_the_group(demo: SearchIndex, query: str) -> None:
+    answer = demo.search(query)
+    assert answer.filters == {"category": "food"}
+    assert answer.results and all(h.doc.category == "food" for h in answer.results)
+
+
+@pytest.mark.parametrize(
+    "query", ["đồ uống có ga", "nước ngọt có ga", "thực phẩm chức năng", "bia không cồn"]
+)
+def test_a_qualifier_naming_what_is_not_sold_finds_nothing(demo: SearchIndex, query: str) -> None:
+    assert demo.search(query).results == []
+
+
+def test_qualifier_phrases_do_not_swallow_ordinary_words(demo: SearchIndex) -> None:
+    # "có con gà" is not "có cồn", "có gà" is not "có ga".
+    assert names(demo.search("co con ga doi nao khong"))[0].endswith("Yên Thế")
+    assert names(demo.search("có gà đồi không"))[0] == "Gà đồi Yên Thế"
+    assert names(demo.search("đồ ăn vặt")) == ["Snack gạo JOY – sốt cay ngọt"]
+
+
+def test_exclusions_are_lexicon_data(small: SearchIndex) -> None:
+    assert slugs(small.search("đồ uống không cồn")) == ["che"]
+    lexicon = json.loads(
+        (Path(__file__).resolve().parents[2] / "catalog" / "data" / "lexicon.json").read_text("utf-8")
+    )
+    lexicon["without"] = [{"not": "chè", "category": "beverage", "vi": ["không chè"]}]
+    index = SearchIndex(SMALL, lexicon=Lexicon.from_mapping(lexicon))
+    assert slugs(index.search("không chè")) == ["ruou"]
