@@ -134,7 +134,7 @@ async def find_lead(session: AsyncSession, text: str) -> Lead | None:
     ref = normalise_ref(text)
     if ref is not None:
         return await session.scalar(select(Lead).where(Lead.ref == ref))
-    if text.strip().isdigit() and len(text.strip()) <= 9:
+    if text.strip().isdecimal() and len(text.strip()) <= 9:
         return await session.get(Lead, int(text.strip()))
     return None
 

@@ -103,7 +103,7 @@ async def district_names(ctx: Context) -> dict[str, str]:
 
 async def parse_payload(ctx: Context, parts: list[str]) -> tuple[Filter, int] | None:
     """`b:c:food:2`, `b:d:luc-ngan:0`, `b:s:4:1`, `b:x:4+:food:luc-ngan:0` → (filter, page); None if forged."""
-    if not parts or not parts[-1].isdigit() or len(parts[-1]) > 6:
+    if not parts or not (parts[-1].isascii() and parts[-1].isdigit()) or len(parts[-1]) > 6:
         return None
     page = min(int(parts[-1]), MAX_PAGE)
     kind, args = parts[0], parts[1:-1]

@@ -230,7 +230,7 @@ async def handle(ctx: Context) -> list[Reply] | None:
             return await product_replies(ctx, arg)
         if kind == "more":
             return await more_like(ctx, arg)
-        if kind == "l" and arg.isdigit() and len(arg) <= 4:
+        if kind == "l" and arg.isascii() and arg.isdigit() and len(arg) <= 4:
             return await list_page(ctx, int(arg), edit=cards.edit_if_tapped(ctx))
         return unknown_button(ctx)
     if incoming.contact is not None:

@@ -85,7 +85,7 @@ class ConsoleChat:
         if self.waiting_for == "location" and text.strip():
             self.waiting_for = None  # not a lat,lon: an ordinary message after all
         stripped = text.strip()
-        if stripped.isdigit() and 1 <= int(stripped) <= len(self.choices):
+        if stripped.isdecimal() and 1 <= int(stripped) <= len(self.choices):
             button = self.choices[int(stripped) - 1]
             if button.kind in ("location", "contact"):
                 self.waiting_for = button.kind

@@ -248,7 +248,7 @@ async def render_reply(
     parts = split_html(reply.text) if reply.text else []
     last: Message | None = None
 
-    editable = str(edit_message_id or "").isdigit()
+    editable = str(edit_message_id or "").isdecimal()
     if parts and reply.edit and editable and len(parts) == 1 and below is None:
         try:
             edited = await bot.edit_message_text(

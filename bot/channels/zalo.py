@@ -440,7 +440,7 @@ class ZaloChannel:
     async def _webhook(self, request: Request) -> Response:
         """Check and accept one event; the handlers run after the 200 has gone back."""
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             return JSONResponse({"error": "too large"}, status_code=413)
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:

@@ -83,3 +83,5 @@ async def test_numbers_tap_the_buttons_on_screen(db: Database, settings: Setting
     assert "(trang 1/8)" in page
     # A number beyond the choices on screen is ordinary text: a pick from the list, by its position.
     assert "chỉ có" in console.render(await console.submit("99"))
+    # A superscript two passes str.isdigit() but is no number: ordinary text, not a crash.
+    assert console.render(await console.submit("²"))

@@ -35,6 +35,8 @@ FORGED_PAYLOADS = [
     "b:x:9+:food:luc-ngan:0", "b:x:-:-:-:0", "b:x:4:food", "b:x:::::", "b:menu:extra", "l:99999", "l:-1", "l:x",
     "lang:xx", "lang:", "m:", "m:nothing", "lead:claim:x", "lead:claim:", "enq:start:../../x", "zzz", ":",
     "::::", "p:" + "a" * 62, "b:c:food:1e9",
+    # Characters str.isdigit() accepts but int() refuses (found by hypothesis), and other scripts' digits.
+    "l:²", "b:c:food:²", "b:x:4+:food:-:¹", "l:٣", "b:s:4:٣",
 ]
 
 texts = st.one_of(
