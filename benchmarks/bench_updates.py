@@ -4,7 +4,7 @@
 
 The fake Bot API server (tests/fakes/telegram_api.py) runs in a separate process, as Telegram would,
 so its work does not share the bot's event loop. The bot runs as `ocop-bot run` assembles it
-(`bot.app.running_bot`) on a temporary SQLite file, with one difference: Telegram's ~30 messages/second
+(`bot.app.running_bot`, then `freeze_startup_objects`) on a temporary SQLite file, with one difference: Telegram's ~30 messages/second
 bulk-send limit in the rate limiter is switched off, or it alone would cap the figure at 30/s.
 
 The updates are a mix — /start, product searches in Vietnamese and English, taps on product buttons
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-from bot.app import running_bot  # noqa: E402
+from bot.app import freeze_startup_objects, running_bot  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from locales import translator  # noqa: E402
 
@@ -212,6 +212,7 @@ async def run(
         )
         options = {"overall_max_rate": 0, "concurrent_updates": concurrency}
         async with running_bot(settings, channel="telegram", telegram_options=options) as bot:
+            freeze_startup_objects()  # as `ocop-bot run` does once it has started
             app = bot.telegram
             assert app is not None
             handler_times: list[float] = []

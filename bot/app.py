@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import secrets
 import signal
@@ -179,6 +180,15 @@ async def running_bot(
         yield bot
 
 
+def freeze_startup_objects() -> None:
+    """Take everything built at start-up (modules, SQLAlchemy's mappers, python-telegram-bot's classes,
+    the database engine) out of the garbage collector's full collections, which otherwise walk it all
+    again each time: a full collection went from ≈95 ms to ≈10 ms in benchmarks/bench_updates.py.
+    Called once by the long-running `ocop-bot run` only; what is frozen is never freed."""
+    gc.collect()
+    gc.freeze()
+
+
 def _started_line(bot: RunningBot, webhook: Webhook | None) -> str:
     parts = []
     if bot.telegram is not None:
@@ -213,6 +223,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             loop.add_signal_handler(signum, stop.set)
     try:
         async with running_bot(settings, channel=args.channel, webhook=webhook) as bot:
+            freeze_startup_objects()
             print(_started_line(bot, webhook), file=sys.stderr)
             await stop.wait()
             print("ocop-bot: stopping…", file=sys.stderr)
