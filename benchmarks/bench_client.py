@@ -49,6 +49,7 @@ from telegram.request._requestparameter import RequestParameter
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import FakeServer, percentile  # noqa: E402
 from bot.channels.telegram_http import AiohttpRequest  # noqa: E402
 
 TOKEN = "900901:CLIENT-BENCHMARK"
@@ -232,30 +233,6 @@ LAYERED = ("httpx default", "aiohttp (telegram_http)")
 # --------------------------------------------------------------------------------------------------
 
 
-class FakeServer:
-    def __init__(self, process: asyncio.subprocess.Process, base_url: str) -> None:
-        self.process, self.base_url = process, base_url
-
-    @classmethod
-    async def start(cls) -> FakeServer:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", FAKE_SERVER, TOKEN, cwd=ROOT, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )  # fmt: skip
-        assert process.stdout is not None
-        return cls(process, json.loads(await process.stdout.readline())["base_url"])
-
-    async def stop(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        await self.process.wait()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
 async def timed_calls(call: Callable[[int], Awaitable[Any]], calls: int) -> dict[str, float]:
     """Wall µs p50/p99 and process CPU µs per call of `calls` sequential calls (after a warm-up)."""
     for i in range(50):
@@ -340,7 +317,7 @@ async def measure_rate_limiter(calls: int) -> float:
 
 async def one_round(calls: int, names: list[str], shift: int) -> dict[str, dict[str, float]]:
     """Every measurement once, against a fresh fake server; the backends' order rotates by `shift`."""
-    server = await FakeServer.start()
+    server = await FakeServer.start(FAKE_SERVER, TOKEN)
     rows: dict[str, dict[str, float]] = {}
     chat = 5000 + 100 * shift
     try:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import sys
 import tempfile
@@ -34,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+from benchmarks.common import FakeServer, percentile  # noqa: E402
 from bot.app import freeze_startup_objects, running_bot  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from locales import translator  # noqa: E402
@@ -47,7 +47,7 @@ SEARCHES = [
     "lychee", "nấm rơm", "bánh khảo", "my chu", "sâm nam núi Dành", "cordyceps", "na Lục Nam",
 ]
 
-# The fake server's process: reads one JSON command per line, answers one JSON line.
+# The fake server's process: reads one JSON command per line, answers one JSON line; ends at end of input.
 FAKE_SERVER = r"""
 import asyncio, json, sys
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -64,8 +64,6 @@ async def main():
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
         while line := await reader.readline():
             command = json.loads(line)
-            if command["op"] == "stop":
-                break
             kinds = {}
             for action in command["wave"]:
                 chat, kind, lang = action["chat"], action["kind"], action["lang"]
@@ -86,45 +84,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-class FakeServer:
-    """The fake Bot API in a child process, driven over its stdin/stdout."""
-
-    def __init__(self, process: asyncio.subprocess.Process, base_url: str) -> None:
-        self.process = process
-        self.base_url = base_url
-
-    @classmethod
-    async def start(cls) -> FakeServer:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", FAKE_SERVER, TOKEN, cwd=ROOT,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        assert process.stdout is not None
-        hello = json.loads(await process.stdout.readline())
-        return cls(process, hello["base_url"])
-
-    def cpu_seconds(self) -> float:
-        """CPU time the server process has used so far (Linux /proc; NaN elsewhere)."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return float("nan")
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    async def send(self, command: dict[str, Any]) -> dict[str, Any]:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write((json.dumps(command, ensure_ascii=False) + "\n").encode())
-        await self.process.stdin.drain()
-        return dict(json.loads(await self.process.stdout.readline()))
-
-    async def stop(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(b'{"op": "stop"}\n')
-        await self.process.stdin.drain()
-        await self.process.wait()
 
 
 def waves(total: int, chats: int) -> list[list[dict[str, Any]]]:
@@ -193,17 +152,10 @@ def timed(
     return wrapper
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
 async def run(
     concurrency: int, total: int, chats: int, *, gate: bool = True, database_url: str = ""
 ) -> dict[str, Any]:
-    fake = await FakeServer.start()
+    fake = await FakeServer.start(FAKE_SERVER, TOKEN)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             database_url=database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -53,10 +53,10 @@ class Catalog:
         self.stores: tuple[Store, ...] = tuple(sorted(stores, key=lambda s: (s.name, s.id)))
         self._listings = tuple(sorted(listings, key=lambda o: (o.platform, o.id)))
         self.platforms: tuple[OnlineListing, ...] = tuple(o for o in self._listings if o.product_id is None)
-        self._listings_of: dict[int, tuple[OnlineListing, ...]] = {}
+        self._listings_of: dict[int, list[OnlineListing]] = defaultdict(list)
         for listing in self._listings:
             if listing.product_id is not None:
-                self._listings_of[listing.product_id] = (*self._listings_of.get(listing.product_id, ()), listing)
+                self._listings_of[listing.product_id].append(listing)
         self._stores_of = {p.id: tuple(sorted(p.stores, key=lambda s: (s.name, s.id))) for p in self.products}
         self.contacts: tuple[Contact, ...] = tuple(sorted(contacts, key=lambda c: (not c.current, c.id)))
         self.index = SearchIndex([product_doc(p) for p in self.products])
