@@ -83,6 +83,7 @@ class ProductDoc:
     commune: str
     district: str
     province: str
+    uses: tuple[str, ...] = ()  # use and occasion tags (gift, health, tet…): see catalog/data/uses.json
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ProductDoc:
@@ -96,6 +97,10 @@ class ProductDoc:
         if isinstance(raw_aliases, str):
             raw_aliases = raw_aliases.split("|")
         aliases = tuple(a for a in (str(x).strip() for x in raw_aliases) if a)
+        raw_uses = row.get("uses") or ()
+        if isinstance(raw_uses, str):
+            raw_uses = raw_uses.split("|")
+        uses = tuple(u for u in (str(x).strip().lower() for x in raw_uses) if u)
         stars_raw = row.get("stars")
         try:
             stars = int(stars_raw) if stars_raw not in (None, "") else None
@@ -112,6 +117,7 @@ class ProductDoc:
             commune=text("commune"),
             district=text("district"),
             province=text("province"),
+            uses=uses,
         )
 
 
