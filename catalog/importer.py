@@ -287,8 +287,8 @@ async def _apply_tables(session: AsyncSession, clean: dict[str, list[dict[str, A
             product = existing.get(row["slug"]) or Product(slug=row["slug"])
             session.add(product)
             product.producer = await _producer_for(session, row, producers)
-            for key in ("name_vi", "name_en", "aliases", "category", "stars", "year", "commune", "district",
-                        "province", "description_vi", "description_en", "sources"):
+            for key in ("name_vi", "name_en", "aliases", "uses", "category", "stars", "year", "commune",
+                        "district", "province", "description_vi", "description_en", "sources"):
                 setattr(product, key, row.get(key))
         await session.flush()
         used = select(Product.producer_id).where(Product.producer_id.is_not(None))

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -95,6 +96,8 @@ class Product(Base):
     name_vi: Mapped[str] = mapped_column(String(300))
     name_en: Mapped[str] = mapped_column(String(300), default="")
     aliases: Mapped[list[Any]] = mapped_column(default=list)
+    # Use and occasion tags (gift, tet, health…), codes from catalog/data/uses.json; checked on import.
+    uses: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
     category: Mapped[str] = mapped_column(String(20), index=True)
     stars: Mapped[int | None] = mapped_column(Integer, index=True)
     year: Mapped[int | None] = mapped_column(Integer)

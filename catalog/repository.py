@@ -28,6 +28,7 @@ def product_doc(p: Product) -> ProductDoc:
         commune=p.commune or "",
         district=p.district or "",
         province=p.province or "",
+        uses=tuple(p.uses or ()),
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from catalog.models import CATEGORIES, PRODUCER_KINDS, STORE_KINDS, Contact, OnlineListing, Product, Store
+from catalog.uses import use_codes
 
 LIST_SEPARATOR = "|"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -142,6 +143,20 @@ def _list_of(item: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
     return parse
 
 
+def _uses(value: Any) -> list[str]:
+    """Use and occasion tags: codes from catalog/data/uses.json, lowercased, each once, in the vocabulary's order."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else str(value).split(LIST_SEPARATOR)
+    codes = use_codes()
+    given = {text for text in (_text(40)("" if v is None else v).lower() for v in items) if text}
+    unknown = sorted(given - set(codes))
+    if unknown:
+        names = ", ".join(repr(u) for u in unknown)
+        raise CellError(f"unknown use tag {names}; expected one of: {', '.join(codes)}")
+    return [code for code in codes if code in given]
+
+
 _DESC = _text(2000)
 _SOURCES = Column("sources", _list_of(_url), is_list=True)
 
@@ -151,6 +166,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("name_vi", _text(300), required=True),
         Column("name_en", _text(300)),
         Column("aliases", _list_of(_text(200)), is_list=True),
+        Column("uses", _uses, is_list=True),
         Column("category", _choice(CATEGORIES), required=True),
         Column("stars", _int_in(3, 5, "stars")),
         Column("year", _int_in(1990, 2100, "year")),
@@ -282,6 +298,7 @@ def product_row(p: Product) -> dict[str, Any]:
         "name_vi": p.name_vi,
         "name_en": p.name_en,
         "aliases": list(p.aliases or []),
+        "uses": list(p.uses or []),
         "category": p.category,
         "stars": p.stars,
         "year": p.year,

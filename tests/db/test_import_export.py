@@ -63,7 +63,8 @@ async def test_csv_import_adds_updates_and_removes(db: Database, tmp_path: Path)
     before = await snapshot(db)
     keep_slug = next(iter(before["products"]))
     kept = dict(before["products"][keep_slug])
-    kept.update(aliases="|".join(kept["aliases"]), sources="|".join(kept["sources"]), name_en="Renamed")
+    kept.update(aliases="|".join(kept["aliases"]), uses="|".join(kept["uses"]), sources="|".join(kept["sources"]),
+                name_en="Renamed")
     rows = [PRODUCT, {k: ("" if v is None else v) for k, v in kept.items()}]
     path = write_csv(tmp_path / "p.csv", rows, columns_of("products"), bom=True)
 

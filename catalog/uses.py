@@ -1,0 +1,32 @@
+"""The closed vocabulary of use and occasion tags (catalog/data/uses.json) that products carry in `uses`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+
+@dataclass(frozen=True, slots=True)
+class UseTag:
+    """One tag: its code, whether it rests on sources or on the team's rule by type, labels and rule."""
+
+    code: str
+    basis: str  # "sourced" (health claims, only from descriptions/sources) or "curated" (by product type)
+    label_vi: str
+    label_en: str
+    rule: str
+
+
+@cache
+def use_tags() -> tuple[UseTag, ...]:
+    """Every tag, in the file's order (the order tags are stored and exported in)."""
+    doc = json.loads(resources.files("catalog.data").joinpath("uses.json").read_text(encoding="utf-8"))
+    return tuple(
+        UseTag(t["code"], t["basis"], t["label_vi"], t["label_en"], t["rule"]) for t in doc["tags"]
+    )
+
+
+def use_codes() -> tuple[str, ...]:
+    return tuple(t.code for t in use_tags())

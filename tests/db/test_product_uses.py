@@ -1,0 +1,179 @@
+"""Product use and occasion tags (`uses`): the vocabulary, import/export, the migration."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+
+from catalog.db import Database, alembic_config
+from catalog.exporter import export_catalog
+from catalog.importer import ImportFailed, import_file
+from catalog.models import Product
+from catalog.rows import columns_of
+from catalog.uses import use_codes, use_tags
+from tests.db.test_import_export import PRODUCT, snapshot, write_csv
+
+SOURCED = {"health", "joints", "liver"}
+CURATED = {"gift", "tet", "wedding", "party"}
+
+
+def test_vocabulary_is_small_closed_and_labelled() -> None:
+    tags = use_tags()
+    assert set(use_codes()) == SOURCED | CURATED
+    assert len(use_codes()) == len(set(use_codes()))
+    for tag in tags:
+        assert tag.code == tag.code.lower() and tag.code.isascii()
+        assert tag.basis == ("sourced" if tag.code in SOURCED else "curated")
+        assert tag.label_vi and tag.label_en and tag.rule
+
+
+# --- import and export
+
+TAGGED = dict(PRODUCT, uses="Party| gift|TET|gift")  # mixed case, spaces, a repeat, out of order
+UNTAGGED = dict(PRODUCT, slug="mat-ong-khac", uses="")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".json"])
+async def test_uses_round_trip_through_export_and_import(db: Database, tmp_path: Path, suffix: str) -> None:
+    await import_file(db, write_csv(tmp_path / "in.csv", [TAGGED, UNTAGGED], columns_of("products")))
+    tagged = await snapshot(db)
+    # Lowercased, each once, in the vocabulary's order.
+    assert tagged["products"]["mat-ong-thu"]["uses"] == ["gift", "tet", "party"]
+    assert tagged["products"]["mat-ong-khac"]["uses"] == []
+
+    path = tmp_path / f"out{suffix}"
+    await export_catalog(db, path)
+    if suffix == ".csv":
+        rows = {r["slug"]: r for r in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))}
+        assert rows["mat-ong-thu"]["uses"] == "gift|tet|party" and rows["mat-ong-khac"]["uses"] == ""
+    elif suffix == ".xlsx":
+        sheet = load_workbook(path)["products"]
+        header = [c.value for c in sheet[1]]
+        cells = {r[0]: r[header.index("uses")] for r in sheet.iter_rows(min_row=2, values_only=True)}
+        assert cells["mat-ong-thu"] == "gift|tet|party" and cells["mat-ong-khac"] in ("", None)
+    else:
+        exported = {r["slug"]: r for r in json.loads(path.read_text(encoding="utf-8"))["products"]}
+        assert exported["mat-ong-thu"]["uses"] == ["gift", "tet", "party"] and exported["mat-ong-khac"]["uses"] == []
+
+    # Clear the tags, then bring them back from the export.
+    cleared = [dict(TAGGED, uses=""), UNTAGGED]
+    await import_file(db, write_csv(tmp_path / "cleared.csv", cleared, columns_of("products")))
+    assert (await snapshot(db))["products"]["mat-ong-thu"]["uses"] == []
+    report = await import_file(db, path)
+    assert report.tables["products"].changed == {"mat-ong-thu": ["uses"]}
+    assert await snapshot(db) == tagged
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """The rows as a products file in the format named by the path's suffix."""
+    header = columns_of("products")
+    if path.suffix == ".csv":
+        return write_csv(path, rows, header)
+    if path.suffix == ".xlsx":
+        book = Workbook()
+        sheet = book.active
+        sheet.title = "products"
+        sheet.append(header)
+        for row in rows:
+            sheet.append([row.get(c, "") for c in header])
+        book.save(path)
+        return path
+    as_lists = [dict(r, uses=[u for u in r.get("uses", "").split("|") if u]) for r in rows]
+    path.write_text(json.dumps({"products": as_lists}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("suffix", "bad_row"), [(".csv", 3), (".xlsx", 3), (".json", 2)])
+async def test_unknown_use_tag_is_a_row_error_and_changes_nothing(
+    db: Database, tmp_path: Path, suffix: str, bad_row: int
+) -> None:
+    before = await snapshot(db)
+    rows = [dict(PRODUCT, slug="good-one", uses="gift"), dict(PRODUCT, uses="gift|Xmas|quà biếu")]
+    with pytest.raises(ImportFailed) as failed:
+        await import_file(db, _write(tmp_path / f"bad{suffix}", rows))
+    errors = failed.value.errors
+    assert [(e.table, e.row, e.column) for e in errors] == [("products", bad_row, "uses")]
+    message = str(errors[0])
+    assert message.startswith(f"products row {bad_row}, column uses: unknown use tag")
+    assert "'xmas'" in message and "'quà biếu'" in message
+    assert "expected one of: " + ", ".join(use_codes()) in message
+    assert await snapshot(db) == before
+
+
+async def test_file_without_uses_column_imports_with_empty_tags(db: Database, tmp_path: Path) -> None:
+    await import_file(db, write_csv(tmp_path / "tagged.csv", [TAGGED], columns_of("products")))
+    assert (await snapshot(db))["products"]["mat-ong-thu"]["uses"] == ["gift", "tet", "party"]
+    without = [k for k in columns_of("products") if k != "uses"]
+    await import_file(db, write_csv(tmp_path / "old.csv", [PRODUCT], without))
+    assert {slug: row["uses"] for slug, row in (await snapshot(db))["products"].items()} == {"mat-ong-thu": []}
+
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"products": [dict(PRODUCT, slug="mat-ong-json")]}), encoding="utf-8")
+    await import_file(db, path)
+    assert (await snapshot(db))["products"]["mat-ong-json"]["uses"] == []
+
+
+# --- the migration
+
+
+async def _migrate(db: Database, direction: str, revision: str) -> None:
+    cfg = alembic_config(db.url)
+
+    def run(connection: Any) -> None:
+        cfg.attributes["connection"] = connection
+        getattr(command, direction)(cfg, revision)
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def _product_columns(db: Database) -> set[str]:
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(lambda c: {col["name"] for col in sa.inspect(c).get_columns("products")})
+
+
+async def test_migration_adds_uses_with_empty_lists_for_existing_products(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        await _migrate(db, "upgrade", "0002")
+        assert "uses" not in await _product_columns(db)
+        old_products = sa.table(
+            "products", *(sa.column(c) for c in ("slug", "name_vi", "name_en", "category", "commune", "district",
+                                                 "province", "description_vi", "description_en")),
+            sa.column("aliases", sa.JSON), sa.column("sources", sa.JSON), sa.column("updated_at", sa.DateTime),
+        )
+        texts = dict(name_en="", commune="", district="", province="", description_vi="", description_en="",
+                     updated_at=dt.datetime(2026, 1, 1))
+        async with db.engine.begin() as conn:
+            await conn.execute(sa.insert(old_products), [
+                dict(texts, slug="vai-cu", name_vi="Vải cũ", category="food", aliases=["vải"], sources=[]),
+                dict(texts, slug="ruou-cu", name_vi="Rượu cũ", category="beverage", aliases=[], sources=[]),
+            ])
+
+        assert await db.upgrade()
+        assert await db.current_revision() == db.head_revision() == "0003_product_uses"
+        async with db.session() as session:
+            assert dict((await session.execute(select(Product.slug, Product.uses))).all()) == {
+                "vai-cu": [], "ruou-cu": []
+            }
+            product = await session.scalar(select(Product).where(Product.slug == "ruou-cu"))
+            product.uses = ["gift", "party"]
+        async with db.session() as session:
+            assert await session.scalar(select(Product.uses).where(Product.slug == "ruou-cu")) == ["gift", "party"]
+
+        await _migrate(db, "downgrade", "0002")
+        assert "uses" not in await _product_columns(db)
+        await _migrate(db, "upgrade", "head")
+        assert "uses" in await _product_columns(db)
+    finally:
+        await db.dispose()
