@@ -1,4 +1,4 @@
-"""Product use and occasion tags (`uses`): the vocabulary, import/export, the migration."""
+"""Product use and occasion tags (`uses`): the vocabulary, the demo tags, import/export, the migration."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from sqlalchemy import select
 
 from catalog.db import Database, alembic_config
 from catalog.exporter import export_catalog
-from catalog.importer import ImportFailed, import_file
+from catalog.importer import ImportFailed, demo_catalog_bytes, import_file
 from catalog.models import Product
+from catalog.repository import load_search_docs, product_doc
 from catalog.rows import columns_of
+from catalog.snapshot import load_catalog
 from catalog.uses import use_codes, use_tags
 from tests.db.test_import_export import PRODUCT, snapshot, write_csv
 
@@ -35,6 +37,42 @@ def test_vocabulary_is_small_closed_and_labelled() -> None:
         assert tag.code == tag.code.lower() and tag.code.isascii()
         assert tag.basis == ("sourced" if tag.code in SOURCED else "curated")
         assert tag.label_vi and tag.label_en and tag.rule
+
+
+# --- the demo catalogue
+
+
+async def test_demo_products_carry_their_tags(db: Database) -> None:
+    products = (await snapshot(db))["products"]
+    shipped = json.loads(demo_catalog_bytes())["products"]
+    assert all(isinstance(p.get("uses"), list) for p in shipped)  # every product says, even if []
+    assert {p["slug"]: p["uses"] for p in shipped} == {slug: row["uses"] for slug, row in products.items()}
+
+    by_name = {row["name_vi"]: row for row in products.values()}
+    assert "liver" in by_name["An Xoa giải độc gan Khánh Hoa"]["uses"]
+    assert "joints" in by_name["Thanh Ngâm xương khớp Khánh Hoa"]["uses"]
+    wines = [row for row in products.values() if row["category"] == "beverage" and "rượu" in row["name_vi"].lower()]
+    assert len(wines) >= 10 and all("gift" in row["uses"] for row in wines)
+    # Health claims only where the catalogue's own text makes them: these two products, nothing else.
+    claimed = {row["name_vi"] for row in products.values() if SOURCED & set(row["uses"])}
+    assert claimed == {"An Xoa giải độc gan Khánh Hoa", "Thanh Ngâm xương khớp Khánh Hoa"}
+    for row in products.values():
+        assert set(row["uses"]) <= set(use_codes())
+        if {"joints", "liver"} & set(row["uses"]):
+            assert "health" in row["uses"]
+    # Fresh fruit keeps days, not weeks: never a gift by the rule.
+    assert not any("gift" in row["uses"] for row in products.values() if row["name_vi"].startswith(("Vải", "Ổi")))
+
+
+async def test_search_documents_and_snapshot_carry_the_tags(db: Database) -> None:
+    tables = await snapshot(db)
+    async with db.session() as session:
+        docs = await load_search_docs(session)
+        catalog = await load_catalog(session)
+    assert {d.slug: list(d.uses) for d in docs} == {slug: row["uses"] for slug, row in tables["products"].items()}
+    for product in catalog.products:
+        assert list(product.uses) == tables["products"][product.slug]["uses"]
+        assert product_doc(product).uses == tuple(tables["products"][product.slug]["uses"])
 
 
 # --- import and export
