@@ -1,0 +1,312 @@
+"""The search itself: a query read, matched under its filters, ranked; or a slice of the catalogue; or suggestions."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
+from operator import itemgetter
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from catalog.lexicon import Exclusion, Key, Lexicon
+from catalog.search.matching import Matcher
+from catalog.search.model import (
+    ACCENT_MISMATCH,
+    BONUS_CAP,
+    CONFIDENT,
+    KIN,
+    LEXICON_ALT,
+    LIST_RATIO,
+    NAME,
+    OPTIONAL_POINTS,
+    RERANK,
+    RESULT_MARGIN,
+    SOFT_POINTS,
+    SUGGEST_MISMATCH,
+    SUGGESTIONS,
+    Alt,
+    ParsedQuery,
+    PlaceName,
+    ProductDoc,
+    SearchAnswer,
+    SearchHit,
+    Unit,
+)
+from catalog.search.parser import QueryParser
+from catalog.search.postings import Postings
+
+
+class SearchIndex:
+    """Everything needed to answer a query, built once from the catalogue's products (rebuild = new index)."""
+
+    def __init__(self, docs: Iterable[ProductDoc], lexicon: Lexicon | None = None) -> None:
+        self.ix = Postings(docs, lexicon)
+        self.docs = self.ix.docs
+        self.lexicon = self.ix.lexicon
+        self.parser = QueryParser(self.ix)
+        self.matcher = Matcher(self.ix)
+        self._named_cache: dict[str, set[int]] = {}
+        self._excluded_cache: dict[Key, frozenset[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def search(self, query: str, limit: int = 10) -> SearchAnswer:
+        """Answer one buyer query: confident results, or none and some suggestions."""
+        query = "" if query is None else str(query)
+        limit = max(1, int(limit))
+        parsed = self.parser.parse(query)
+        content = [u for u in parsed.units if u.role in ("content", "elsewhere")]
+        soft = [u for u in parsed.units if u.role == "soft"]
+        optional = [u for u in parsed.units if u.role == "optional"]
+        filters: dict[str, Any] = {}
+        if parsed.stars is not None:
+            filters["min_stars" if parsed.min_stars else "stars"] = parsed.stars
+        has_filters = parsed.stars is not None or bool(parsed.categories) or bool(parsed.places)
+        guessed = not content and bool(soft) and not has_filters
+        if guessed:
+            # Only ambiguous words (`my`, `ban`): read them as product words after all (but a lone "the" is
+            # an English word, not worth a did-you-mean).
+            content, soft = [Unit(u.text, u.weight, u.alts, "content") for u in soft], []
+        terms = " ".join(u.text for u in content)
+        if not content:
+            if not has_filters:
+                return SearchAnswer(query, [], [], filters, terms)
+            return self._slice(query, parsed, filters, limit)
+
+        # Words the query mentions, typo corrections included: a compound part counts as that compound when
+        # its partner is among them ("mat ong hao vai": "hao" → "hoa", so "vải" is in "hoa vải").
+        qkeys = frozenset(
+            k for u in parsed.units for a in u.alts if not a.sound and len(a.key) == 1 for k in a.key
+        )
+        # Stars are a hard filter. Places and product groups next to product words narrow the answer when
+        # that leaves anything ("vải thiều Lục Ngạn"), and are only a preference otherwise ("gà đồi Lục Ngạn"
+        # still finds Yên Thế's): try the narrowest reading first, so most queries score a small set.
+        starred = self._starred(parsed)
+        excluded = self._excluded(parsed.excluded)
+        disliked = self._excluded(parsed.excluded, soft=True)
+        scores: dict[int, float] = {}
+        for within, applied in self._readings(parsed):
+            if starred is not None:
+                within = starred if within is None else within & starred
+            scores = self.matcher.cover(content, soft, qkeys, CONFIDENT, within=within)
+            if excluded:
+                scores = {d: v for d, v in scores.items() if d not in excluded}
+            if disliked and scores.keys() - disliked:
+                scores = {d: v for d, v in scores.items() if d not in disliked}
+            if scores:
+                filters.update(applied)
+                break
+        if not scores:
+            suggestions = [] if guessed else self._suggest(content, soft, qkeys, excluded)
+            return SearchAnswer(query, [], suggestions, filters, terms)
+        hits = self._rank(scores, optional, soft, parsed, limit, qkeys)
+        best = hits[0].score
+        results = [h for h in hits if h.score >= best - RESULT_MARGIN][:limit]
+        return SearchAnswer(query, results, [], filters, terms)
+
+    def _named(self, key: str) -> set[int]:
+        """Products with this word in a name, alias or English name (cached per index)."""
+        found = self._named_cache.get(key)
+        if found is None:
+            found = {d for d, w in self.ix.post.get(key, {}).items() if w >= NAME}
+            self._named_cache[key] = found
+        return found
+
+    def _in_places(self, places: list[PlaceName], named: bool = True) -> set[int]:
+        """Products in the places named: any of those of one kind, and all kinds ("Lục Ngạn, Bắc Giang").
+
+        With `named`, a product named after a place belongs to it for a buyer ("Mỳ Chũ" to Chũ, wherever
+        its cooperative sits).
+        """
+        out: set[int] | None = None
+        for kind in ("province", "district", "commune"):
+            group = [p for p in places if p.kind == kind]
+            if not group:
+                continue
+            found: set[int] = set()
+            for p in group:
+                found |= self.ix.facet.get((p.kind, p.key), set())
+                if named and p.key:
+                    found |= set.intersection(*(self._named(k) for k in p.key))
+            out = found if out is None else out & found
+        return out if out is not None else set()
+
+    def _excluded(self, exclusions: list[Exclusion], soft: bool = False) -> frozenset[int]:
+        """Products ruled out (or, with `soft`, ruled out where others are left): those named by the product
+        words the exclusions name or by their concepts (names only, not producers)."""
+        out: frozenset[int] = frozenset()
+        for target in {x.target for x in exclusions if x.soft == soft}:
+            found = self._excluded_cache.get(target)
+            if found is None:
+                alts = [Alt(target, 1.0, (None,) * len(target)), *self.parser.concept_alts(target, True, 1.0)]
+                listed = self.matcher.merge(
+                    [m for m in (self.matcher.alt_map(a, ACCENT_MISMATCH) for a in alts) if m]
+                )
+                found = frozenset(d for d, q in listed.items() if q >= LEXICON_ALT * NAME)
+                self._excluded_cache[target] = found
+            out |= found
+        return out
+
+    def _starred(self, parsed: ParsedQuery) -> set[int] | None:
+        if parsed.stars is None:
+            return None
+        levels = [
+            n for n in self.ix.by_stars if (n >= parsed.stars if parsed.min_stars else n == parsed.stars)
+        ]
+        return set().union(*(self.ix.by_stars[n] for n in levels))
+
+    def _readings(self, parsed: ParsedQuery) -> list[tuple[set[int] | None, dict[str, Any]]]:
+        """Candidate restrictions from narrowest to none, each with the filters it amounts to."""
+        places = self._in_places(parsed.places) if parsed.places else None
+        groups = (
+            set().union(*(self.ix.by_category.get(c, set()) for c in parsed.categories))
+            if parsed.categories
+            else None
+        )
+        place_filters = filters_of_places(parsed.places)
+        group_filters = {"category": one_or_list(parsed.categories)} if parsed.categories else {}
+        out: list[tuple[set[int] | None, dict[str, Any]]] = []
+        if places is not None and groups is not None:
+            out.append((places & groups, {**place_filters, **group_filters}))
+        if places is not None:
+            out.append((places, place_filters))
+        if groups is not None:
+            out.append((groups, group_filters))
+        out.append((None, {}))
+        if parsed.categories and all(c in KIN for c in parsed.categories):
+            # A textile word says what the product is made of: with it "vải" is cloth, and lychee no answer
+            # even when the catalogue has no cloth.
+            kin = set().union(*(self.ix.by_category.get(k, set()) for c in parsed.categories for k in KIN[c]))
+            out = [(kin if within is None else within & kin, applied) for within, applied in out]
+        return out
+
+    def _rank(
+        self,
+        scores: dict[int, float],
+        optional: list[Unit],
+        soft: list[Unit],
+        parsed: ParsedQuery,
+        limit: int,
+        qkeys: frozenset[str],
+    ) -> list[SearchHit]:
+        """Order confident products: coverage first, then extra words found, name closeness, stars."""
+        budget = LIST_RATIO * len(scores)
+        bonus: dict[int, float] = {}
+        for units, points in ((soft, SOFT_POINTS), (optional, OPTIONAL_POINTS)):
+            for u in units:
+                look = self.matcher.lookup(u, qkeys, budget)
+                hit = (
+                    scores.keys() & look.keys()
+                    if isinstance(look, dict)
+                    else [d for d in scores if look(d) > 0.0]
+                )
+                for d in hit:
+                    bonus[d] = bonus.get(d, 0.0) + points
+        docs = self.ix.docs
+        # One float per product so the selection runs in C: coverage and bonus, then stars, then catalogue order.
+        tiebreak = self.ix.tiebreak
+        keyed = {d: c * 86.0 + tiebreak[d] for d, c in scores.items()}
+        for d, b in bonus.items():
+            keyed[d] += min(b, BONUS_CAP)
+        top = [d for d, _ in heapq.nlargest(max(RERANK, limit), keyed.items(), key=itemgetter(1))]
+        # token_sort_ratio is ratio over sorted words; the products' names were sorted once, at build.
+        words = " ".join(sorted(parsed.words))
+        hits: list[SearchHit] = []
+        for d in top:
+            best = process.extractOne(words, self.ix.name_forms[d], scorer=fuzz.ratio)
+            sim = best[1] if best else 0.0
+            extra = min(bonus.get(d, 0.0), BONUS_CAP)
+            score = 86.0 * scores[d] + 0.08 * sim + extra + 0.3 * (docs[d].stars or 0)
+            hits.append(SearchHit(docs[d], round(min(100.0, score), 3)))
+        hits.sort(key=lambda h: -h.score)
+        return hits
+
+    def _slice(self, query: str, parsed: ParsedQuery, filters: dict[str, Any], limit: int) -> SearchAnswer:
+        """A request for part of the catalogue (`4 sao Lục Ngạn`, `beverages`): every product that fits."""
+        if parsed.categories:
+            filters["category"] = one_or_list(parsed.categories)
+        if parsed.places:
+            filters.update(filters_of_places(parsed.places))
+        sets: list[set[int]] = []
+        if parsed.categories:
+            sets.append(set().union(*(self.ix.by_category.get(c, set()) for c in parsed.categories)))
+        if parsed.places:
+            sets.append(self._in_places(parsed.places, named=False))
+        without_stars = set.intersection(*sets) if sets else None
+        excluded = self._excluded(parsed.excluded)  # "đồ uống không cồn": drinks, but no rượu
+        if excluded and without_stars is not None:
+            without_stars = without_stars - excluded
+        if parsed.stars is not None:
+            levels = [
+                n for n in self.ix.by_stars if (n >= parsed.stars if parsed.min_stars else n == parsed.stars)
+            ]
+            starred: set[int] = set().union(*(self.ix.by_stars[n] for n in levels))
+            found = (starred if without_stars is None else starred & without_stars) - excluded
+        else:
+            found = without_stars if without_stars is not None else set()
+        disliked = self._excluded(parsed.excluded, soft=True)  # "healthy drinks": no rượu, if others are left
+        if disliked:
+            if found - disliked:
+                found = found - disliked
+            if without_stars and without_stars - disliked:
+                without_stars = without_stars - disliked
+        results = [SearchHit(self.ix.docs[d], 100.0) for d in self._best_first(found, limit)]
+        suggestions: list[SearchHit] = []
+        if not results and parsed.stars is not None and without_stars:
+            # Nothing at that star level here: offer what the place or group does have.
+            suggestions = [
+                SearchHit(self.ix.docs[d], 50.0) for d in self._best_first(without_stars, SUGGESTIONS)
+            ]
+        return SearchAnswer(query, results, suggestions, filters, "")
+
+    def _best_first(self, docs: set[int], limit: int) -> list[int]:
+        if len(docs) * 8 < len(self.ix.ranked):
+            return heapq.nsmallest(limit, docs, key=self.ix.rank_of.__getitem__)
+        out: list[int] = []
+        for d in self.ix.ranked:  # dense: walking the global order stops early
+            if d in docs:
+                out.append(d)
+                if len(out) == limit:
+                    break
+        return out
+
+    def _suggest(
+        self,
+        content: list[Unit],
+        soft: list[Unit],
+        qkeys: frozenset[str],
+        excluded: AbstractSet[int] = frozenset(),
+    ) -> list[SearchHit]:
+        """Did-you-mean: products that have part of what was asked (typos included via the fuzzy alternatives).
+
+        Either half the words with one of them clearly there ("vải thiều" in "vải thiều Thanh Hà"), or most of
+        them, counting marks that disagree as a different word: "đường" (sugar) is no misspelt "Dương".
+        """
+        loose = self.matcher.cover(content, soft, qkeys, 0.5, max_candidates=200)
+        picked: list[tuple[int, float]] = []
+        total = sum(u.weight for u in content)
+        for d, _ in heapq.nlargest(SUGGESTIONS * 4, loose.items(), key=lambda x: (x[1], -x[0])):
+            if d in excluded:  # "rượu không cồn": no rượu, not even as a did-you-mean
+                continue
+            qs = [self.matcher.unit_q(u, d, qkeys, SUGGEST_MISMATCH) for u in content]
+            c = sum(u.weight * q for u, q in zip(content, qs, strict=True)) / total
+            if c >= 0.6 or (c >= 0.5 and max(qs) >= 0.9):
+                picked.append((d, c))
+        picked.sort(key=lambda x: (-x[1], self.ix.rank_of[x[0]]))
+        return [SearchHit(self.ix.docs[d], round(60.0 * c, 1)) for d, c in picked[:SUGGESTIONS]]
+
+
+def filters_of_places(places: list[PlaceName]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kind in ("province", "district", "commune"):
+        values = [p.value for p in places if p.kind == kind]
+        if values:
+            out[kind] = one_or_list(values)
+    return out
+
+
+def one_or_list(values: list[str]) -> str | list[str]:
+    return values[0] if len(values) == 1 else list(values)

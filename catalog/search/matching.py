@@ -1,0 +1,362 @@
+"""Matching: which products each query unit is found in, at what quality, and which cover enough of the query."""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+from collections import OrderedDict
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
+
+from catalog.search.marks import accent_fits
+from catalog.search.model import ACCENT_MISMATCH, BOUND, LIST_RATIO, MAP_CACHE_ENTRIES, Alt, Unit
+from catalog.search.postings import Postings
+
+
+class Matcher:
+    """Finds and scores the products a parsed query covers, against one Postings (with its own caches)."""
+
+    def __init__(self, ix: Postings) -> None:
+        self.ix = ix
+        self.mismatch_cache: dict[tuple[str, str, bool], frozenset[int]] = {}
+        self.map_cached = 0
+        self.map_cache: OrderedDict[tuple[tuple[Alt, ...], float, frozenset[str]], dict[int, float]] = (
+            OrderedDict()
+        )
+
+    def mismatch(self, key: str, typed: str, sound: bool = False) -> frozenset[int]:
+        """Products that write `key` with marks, none of which fit the marks the buyer typed.
+
+        With `sound`, `key` is a regional-spelling key and `typed` a `sound_accent`.
+        """
+        cache_key = (key, typed, sound)
+        cached = self.mismatch_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        spellings = (self.ix.sound_marked if sound else self.ix.marked).get(key)
+        out: frozenset[int] = frozenset()
+        if spellings:
+            fits: set[int] = set()
+            marked: set[int] = set()
+            for written, docs in spellings.items():
+                marked |= docs
+                if accent_fits(typed, written):
+                    fits |= docs
+            out = frozenset(marked - fits)
+        if len(self.mismatch_cache) > 50_000:
+            self.mismatch_cache.clear()
+        self.mismatch_cache[cache_key] = out
+        return out
+
+    def alt_q(self, alt: Alt, d: int, qkeys: frozenset[str], penalty: float) -> float:
+        """How well one alternative is found in one product (0 if not at all)."""
+        table = self.ix.table(alt)
+        if len(alt.key) > 1 and d not in self.ix.phrase_docs(alt.key):
+            return 0.0
+        w = 1.0
+        for k in alt.key:
+            post = table.get(k)
+            fw = post.get(d) if post is not None else None
+            if fw is None:
+                return 0.0
+            if fw < w:
+                w = fw
+        q = alt.q * w
+        if len(alt.key) == 1 and not alt.sound and not alt.free:
+            partners = self.ix.bound.get(alt.key[0], {}).get(d)
+            if partners is not None and not partners & qkeys:
+                q *= BOUND
+        for k, typed in zip(alt.key, alt.accents, strict=True):
+            if typed is not None and d in self.mismatch(k, typed, alt.sound):
+                # A regional spelling with other marks than the word's is another word ("sợi" is no "xôi").
+                return 0.0 if alt.sound else q * penalty
+        return q
+
+    def alt_map(self, alt: Alt, penalty: float) -> dict[int, float]:
+        """Every product where one alternative is found, with its quality there (marks checked)."""
+        table = self.ix.table(alt)
+        posts = [table.get(k) for k in alt.key]
+        if any(p is None for p in posts):
+            return {}
+        found: dict[int, float]
+        if len(posts) == 1:
+            found = posts[0]  # type: ignore[assignment]
+            if alt.q != 1.0:
+                found = {d: w * alt.q for d, w in found.items()}
+        else:
+            common = self.ix.phrase_docs(alt.key)
+            ordered: list[dict[int, float]] = posts  # type: ignore[assignment]
+            if len(ordered) == 2:
+                first, second = ordered
+                found = {d: min(first[d], second[d]) * alt.q for d in common}
+            else:
+                found = {d: min(p[d] for p in ordered) * alt.q for d in common}
+        mismatched: set[int] = set()
+        for k, typed in zip(alt.key, alt.accents, strict=True):
+            if typed is not None:
+                mismatched |= self.mismatch(k, typed, alt.sound)
+        hit = mismatched & found.keys() if mismatched else ()
+        if hit:
+            if found is posts[0]:
+                found = dict(found)
+            if alt.sound:
+                for d in hit:
+                    del found[d]
+            else:
+                for d in hit:
+                    found[d] *= penalty
+        return found
+
+    def unit_map(self, unit: Unit, qkeys: frozenset[str], penalty: float) -> dict[int, float]:
+        """Every product where a unit is found, with its best quality there.
+
+        Cached per index: the listing depends only on the unit's alternatives (the lexicon and typo expansion
+        of the words) and, for parts of opaque compounds, on which compound partners the query mentions.
+        """
+        if penalty == ACCENT_MISMATCH and unit.found is not None:
+            return unit.found
+        partners: set[str] = set()
+        for alt in unit.alts:
+            if len(alt.key) == 1 and not alt.sound and not alt.free and alt.key[0] in self.ix.bound_partners:
+                partners |= self.ix.bound_partners[alt.key[0]]
+        cache_key = (tuple(unit.alts), penalty, frozenset(partners & qkeys))
+        found = self.map_cache.get(cache_key)
+        if found is not None:
+            with contextlib.suppress(KeyError):  # another thread may have evicted it meanwhile
+                self.map_cache.move_to_end(cache_key)
+        else:
+            found = self.merge([m for m in (self.alt_map(a, penalty) for a in unit.alts) if m])
+            if partners:
+                affected: set[int] = set()
+                for alt in unit.alts:
+                    if len(alt.key) == 1 and not alt.sound and not alt.free:
+                        bound = self.ix.bound.get(alt.key[0], {})
+                        affected.update(d for d, words in bound.items() if not words & qkeys)
+                hit = affected & found.keys()
+                if hit:
+                    # Alone, a part of an opaque compound means something else ("sữa" is milk, not star
+                    # apple); with the compound's other words in the query it is that compound after all.
+                    found = dict(found)
+                    for d in hit:
+                        found[d] = self.unit_q(unit, d, qkeys, penalty)
+            self.map_cache[cache_key] = found
+            self.map_cached += len(found)
+            while self.map_cached > MAP_CACHE_ENTRIES and len(self.map_cache) > 1:
+                with contextlib.suppress(KeyError):
+                    _, evicted = self.map_cache.popitem(last=False)
+                    self.map_cached -= len(evicted)
+        if penalty == ACCENT_MISMATCH:
+            unit.found = found
+        return found
+
+    @staticmethod
+    def merge(maps: list[dict[int, float]]) -> dict[int, float]:
+        if not maps:
+            return {}
+        if len(maps) == 1:
+            return maps[0]
+        maps.sort(key=len, reverse=True)
+        out = dict(maps[0])
+        for m in maps[1:]:
+            get = out.get
+            out.update({d: v for d, v in m.items() if v > get(d, 0.0)})
+        return out
+
+    def unit_q(self, unit: Unit, d: int, qkeys: frozenset[str], penalty: float = ACCENT_MISMATCH) -> float:
+        best = 0.0
+        for alt in unit.alts:
+            if alt.q > best:
+                q = self.alt_q(alt, d, qkeys, penalty)
+                if q > best:
+                    best = q
+        return best
+
+    def estimate(self, unit: Unit) -> int:
+        """Roughly how many products a unit's alternatives reach (overlaps counted twice): the cost of listing."""
+        return sum(self.ix.size(alt) for alt in unit.alts)
+
+    def lookup(
+        self, unit: Unit, qkeys: frozenset[str], budget: int
+    ) -> dict[int, float] | Callable[[int], float]:
+        """A unit's quality per product: a full listing when that is cheap, else a product-by-product lookup."""
+        if unit.found is not None or self.estimate(unit) <= budget:
+            return self.unit_map(unit, qkeys, ACCENT_MISMATCH)
+        return self.asker(unit, qkeys, ACCENT_MISMATCH)
+
+    def asker(self, unit: Unit, qkeys: frozenset[str], penalty: float) -> Callable[[int], float]:
+        """A product → quality function for one unit, its alternatives prepared once (best first)."""
+        specs: list[
+            tuple[float, list[dict[int, float]], AbstractSet[int], AbstractSet[int], set[int] | None, float]
+        ] = []
+        for alt in sorted(unit.alts, key=lambda a: -a.q):
+            table = self.ix.table(alt)
+            posts = [table.get(k) for k in alt.key]
+            if any(p is None for p in posts):
+                continue
+            mismatched: set[int] = set()
+            for k, typed in zip(alt.key, alt.accents, strict=True):
+                if typed is not None:
+                    mismatched |= self.mismatch(k, typed, alt.sound)
+            bound: set[int] = set()
+            if len(alt.key) == 1 and not alt.sound and not alt.free and alt.key[0] in self.ix.bound:
+                bound = {d for d, partners in self.ix.bound[alt.key[0]].items() if not partners & qkeys}
+            phrase = self.ix.phrase_docs(alt.key) if len(alt.key) > 1 else None
+            off = 0.0 if alt.sound else penalty  # a regional spelling with other marks is another word
+            specs.append((alt.q, posts, mismatched, bound, phrase, off))  # type: ignore[arg-type]
+
+        def quality(d: int) -> float:
+            best = 0.0
+            for q, posts, mismatched, bound, phrase, off in specs:
+                if q <= best:
+                    break
+                if phrase is not None and d not in phrase:
+                    continue
+                w = 1.0
+                for post in posts:
+                    fw = post.get(d)
+                    if fw is None:
+                        w = 0.0
+                        break
+                    if fw < w:
+                        w = fw
+                if w:
+                    v = q * w
+                    if d in bound:
+                        v *= BOUND
+                    if d in mismatched:
+                        v *= off
+                    if v > best:
+                        best = v
+            return best
+
+        return quality
+
+    def cover(
+        self,
+        content: list[Unit],
+        soft: list[Unit],
+        qkeys: frozenset[str],
+        threshold: float,
+        max_candidates: int | None = None,
+        within: set[int] | None = None,
+    ) -> dict[int, float]:
+        """Products whose names cover at least `threshold` of the product words, with that coverage.
+
+        Coverage is (content found + soft found) / (content asked + soft found): soft units (ambiguous words,
+        places, product groups) count only where they are found. Equivalently a product passes when
+        Σ content w·q + (1 − threshold)·Σ soft w·q ≥ threshold·Σ content w: a sum of per-unit parts, each at
+        most its weight times its best alternative's quality. Listing an alternative's products lowers what
+        an unlisted product can still reach; the cheapest such listings are made until no unlisted product
+        can reach the bar. The listed products are then scored unit by unit, the weightiest first, and
+        dropped as soon as what is left cannot lift them over the bar.
+        """
+        total = sum(u.weight for u in content)
+        bar = threshold * total - 1e-9
+        parts: list[tuple[Unit, float, bool, list[tuple[float, int, Alt]]]] = []
+        for u, w, is_soft in [(u, u.weight, False) for u in content] + [
+            (u, u.weight * (1.0 - threshold), True) for u in soft
+        ]:
+            alts = []
+            for alt in u.alts:
+                size = self.ix.size(alt)
+                if size:
+                    alts.append((alt.q, size, alt))
+            if alts:
+                alts.sort(key=lambda a: -a[0])
+                parts.append((u, w, is_soft, alts))
+        # Each part's ceiling is its weight times the best quality among alternatives not yet listed.
+        ceiling = {id(u): w * alts[0][0] for u, w, _s, alts in parts}
+        room = sum(ceiling.values())
+        if room < bar:
+            return {}
+        if len(parts) == 1 and not parts[0][2] and not max_candidates:
+            # One product word, nothing else: its own listing is the answer (the usual short query).
+            # (Words found nowhere were dropped from `parts` but still count in `total`.)
+            found = self.unit_map(parts[0][0], qkeys, ACCENT_MISMATCH)
+            need = bar / parts[0][1]  # the quality that reaches the bar
+            share = parts[0][1] / total
+            keys = found.keys() if within is None else found.keys() & within
+            return {d: min(found[d] * share, 1.0) for d in keys if found[d] >= need}
+        cursor = {id(u): 0 for u, *_ in parts}
+        candidates: set[int] = set()
+        while room >= bar:
+            # (cost per unit of ceiling removed, part, next cursor)
+            best: tuple[float, int, int] | None = None
+            for n, (u, w, _s, alts) in enumerate(parts):
+                i = cursor[id(u)]
+                if i >= len(alts):
+                    continue
+                q, cost, j = alts[i][0], 0, i
+                while j < len(alts) and alts[j][0] == q:  # equal-quality alternatives go together
+                    cost += alts[j][1]
+                    j += 1
+                drop = w * (q - (alts[j][0] if j < len(alts) else 0.0))
+                # Either the next quality level, or all that is left of this unit at once.
+                options = [(cost / drop, j), (sum(a[1] for a in alts[i:]) / (w * q), len(alts))]
+                ratio, stop = min(options)
+                if best is None or ratio < best[0]:
+                    best = (ratio, n, stop)
+            if best is None:
+                break
+            _, n, j = best
+            u, w, _s, alts = parts[n]
+            if max_candidates and sum(a[1] for a in alts[cursor[id(u)] : j]) > 10 * max_candidates:
+                # Did-you-mean only: a word found in thousands of products suggests nothing in particular.
+                break
+            for _q, _size, alt in alts[cursor[id(u)] : j]:
+                candidates.update(self.ix.alt_reach(alt))
+            cursor[id(u)] = j
+            room -= ceiling[id(u)]
+            ceiling[id(u)] = w * (alts[j][0] if j < len(alts) else 0.0)
+            room += ceiling[id(u)]
+            if max_candidates and len(candidates) > max_candidates:
+                # Enough to choose from (did-you-mean only): keep the first in catalogue order.
+                candidates = set(heapq.nsmallest(max_candidates, candidates))
+                break
+        if within is not None:
+            candidates &= within
+        acc: dict[int, float] | None = None  # product → Σ parts so far, None until the first part
+        lift: dict[int, float] = {}
+        parts.sort(key=lambda p: -p[1] * p[3][0][0])
+        room = sum(w * alts[0][0] for _u, w, _s, alts in parts)
+        listed = {key for key, at in cursor.items() if at > 0}
+        for u, w, is_soft, alts in parts:
+            room -= w * alts[0][0]
+            floor = bar - room
+            size = len(candidates) if acc is None else len(acc)
+            # A unit whose products were listed anyway is cheapest as a full listing (cached per index).
+            budget = self.estimate(u) if id(u) in listed else LIST_RATIO * size
+            look = self.lookup(u, qkeys, budget)
+            if acc is None:
+                get = look.get if isinstance(look, dict) else look
+                acc = {d: v for d in candidates if (v := w * (get(d) or 0.0)) >= floor}
+                if is_soft:
+                    lift = {d: v / (1.0 - threshold) for d, v in acc.items() if v}
+            elif is_soft and isinstance(look, dict):
+                # Soft words only ever add: update the products that have them; the bar is checked at the end.
+                for d in acc.keys() & look.keys():
+                    v = look[d]
+                    lift[d] = lift.get(d, 0.0) + u.weight * v
+                    acc[d] += w * v
+                continue
+            elif isinstance(look, dict):
+                get = look.get
+                acc = {d: v for d, a in acc.items() if (v := a + w * get(d, 0.0)) >= floor}
+            else:
+                values = {d: look(d) for d in acc}
+                if is_soft:
+                    for d, v in values.items():
+                        if v:
+                            lift[d] = lift.get(d, 0.0) + u.weight * v
+                acc = {d: v for d, a in acc.items() if (v := a + w * values[d]) >= floor}
+            if not acc:
+                return {}
+        if not acc:
+            return {}
+        inv = 1.0 / total
+        out = {d: (a * inv if a < total else 1.0) for d, a in acc.items() if a >= bar}
+        for d, s in lift.items():
+            if d in out:
+                content_part = acc[d] - (1.0 - threshold) * s  # back from the bar's units to plain coverage
+                out[d] = min((content_part + s) / (total + s), 1.0)
+        return out

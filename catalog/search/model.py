@@ -1,0 +1,217 @@
+"""Search data: the public answer types, the query model the parser builds, and the ranking weights."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalog.lexicon import Exclusion, Key
+from catalog.text import Token
+
+# A product is an answer only when the query's product words are this well covered by its names
+# (weighted: exact 1.0, a producer or place field 0.8, a regional spelling 0.7-0.9, a typo 0.4-0.85).
+CONFIDENT = 0.75
+# Answers scoring this far below the best are noise around the real answer, not answers.
+RESULT_MARGIN = 12.0
+# How many of the best-covered candidates get the (costlier) rapidfuzz name comparison.
+RERANK = 30
+MAX_QUERY_TOKENS = 32
+SUGGESTIONS = 3
+
+NAME, PRODUCER, PLACE, PROVINCE = 1.0, 0.8, 0.8, 0.5
+ACCENT_MISMATCH = 0.7  # the buyer typed marks and this product's word has other marks: probably another word
+BOUND = 0.6  # the word is in this product only as part of a compound that means something else
+SUGGEST_MISMATCH = 0.4  # for did-you-mean, marks that disagree mean another word all the more
+# Ranking points for words found beyond the product words: an ambiguous word, place or product group the
+# product has (soft) says more than a scaffolding word it happens to contain (optional).
+SOFT_POINTS, OPTIONAL_POINTS, BONUS_CAP = 3.0, 1.0, 8.0
+# List a unit's products in full when that is at most this many times the products still in the running;
+# past that, asking product by product is cheaper.
+LIST_RATIO = 10
+# Listings of expanded words kept per index, in (product, quality) entries: about 70 MB at most, and a few
+# hundred kB for the demo catalogue.
+MAP_CACHE_ENTRIES = 1_000_000
+# Product groups whose words say what a product is made of: with them a product word from another group is
+# another thing of the same name ("vải dệt" is woven cloth, not lychee).
+KIN = {"textile": ("textile", "handicraft")}
+# A word read with the other final (-n/-ng, -c/-t): never an answer alone, as many real words differ just
+# there; below a catalogue word typed as it is.
+FINAL_SWAP, FINAL_SWAP_KNOWN = 0.7, 0.6
+LEXICON_ALT = 0.95  # a synonym or translation ranks just below the words the buyer actually typed
+NEAR_PHRASE = 0.9  # a known phrase with one word mistyped
+STAR_SYMBOL = re.compile(r"(\d)\s*(?:\*|★|⭐|☆)+")
+LETTERS_DIGITS = re.compile(r"[a-z]+|[0-9]+")
+
+
+# --------------------------------------------------------------------------------------------- public types
+
+
+@dataclass(frozen=True, slots=True)
+class ProductDoc:
+    """The searchable fields of one product, as written in the catalogue."""
+
+    slug: str
+    name_vi: str
+    name_en: str
+    aliases: tuple[str, ...]
+    category: str
+    stars: int | None
+    producer: str
+    commune: str
+    district: str
+    province: str
+    uses: tuple[str, ...] = ()  # use and occasion tags (gift, health, tet…): see catalog/data/uses.json
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> ProductDoc:
+        """From a `products` row of the catalogue format: aliases as a list or a `|`-separated string."""
+
+        def text(key: str) -> str:
+            value = row.get(key)
+            return "" if value is None else str(value).strip()
+
+        raw_aliases = row.get("aliases") or ()
+        if isinstance(raw_aliases, str):
+            raw_aliases = raw_aliases.split("|")
+        aliases = tuple(a for a in (str(x).strip() for x in raw_aliases) if a)
+        raw_uses = row.get("uses") or ()
+        if isinstance(raw_uses, str):
+            raw_uses = raw_uses.split("|")
+        uses = tuple(u for u in (str(x).strip().lower() for x in raw_uses) if u)
+        stars_raw = row.get("stars")
+        try:
+            stars = int(stars_raw) if stars_raw not in (None, "") else None
+        except (TypeError, ValueError):
+            stars = None
+        return cls(
+            slug=text("slug"),
+            name_vi=text("name_vi"),
+            name_en=text("name_en"),
+            aliases=aliases,
+            category=text("category").lower(),
+            stars=stars,
+            producer=text("producer"),
+            commune=text("commune"),
+            district=text("district"),
+            province=text("province"),
+            uses=uses,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One product found, with how well it matches (0..100, comparable within one answer)."""
+
+    doc: ProductDoc
+    score: float  # 0..100
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.doc
+        return {
+            "slug": d.slug,
+            "name_vi": d.name_vi,
+            "name_en": d.name_en,
+            "producer": d.producer,
+            "commune": d.commune,
+            "district": d.district,
+            "stars": d.stars,
+            "category": d.category,
+            "score": round(float(self.score), 1),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SearchAnswer:
+    """What the search understood of a query and what it found."""
+
+    query: str
+    results: list[SearchHit]  # what the bot presents as the answer, best first; [] when nothing matches
+    suggestions: list[SearchHit]  # "did you mean", only when results is empty
+    filters: dict[str, Any]  # recognised filters: stars, min_stars, district, commune, province, category
+    terms: str  # folded product words left after scaffolding and filters were taken out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "results": [h.to_json() for h in self.results],
+            "suggestions": [h.to_json() for h in self.suggestions],
+            "filters": dict(self.filters),
+        }
+
+
+# ------------------------------------------------------------------------------------------ query analysis
+
+
+@dataclass(frozen=True, slots=True)
+class Alt:
+    """One way a query unit can be found in a product: these tokens, at this quality."""
+
+    key: Key
+    q: float
+    accents: tuple[str | None, ...]  # accent the product's word should have, per token (None: any)
+    sound: bool = False  # look the tokens up by regional-spelling key rather than exactly
+    free: bool = False  # only where the word stands on its own, not inside a place name or opaque compound
+
+
+@dataclass(slots=True)
+class Unit:
+    """One thing the query asks for (a word or a known phrase) and the ways it may appear in a product."""
+
+    text: str
+    weight: float
+    alts: list[Alt]
+    role: str  # "content" (must be found), "soft" (counts where found), "optional" (bonus), "elsewhere"
+    found: dict[int, float] | None = None  # products and qualities, once listed for this query
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceName:
+    """A place the catalogue names (a province, a former district or a commune)."""
+
+    kind: str  # "district", "commune" or "province"
+    value: str  # as written in the catalogue
+    key: Key  # the place's own name tokens, without prefix
+
+
+@dataclass(frozen=True, slots=True)
+class FieldText:
+    """One catalogue text analysed for indexing (cached: places and producers repeat across products)."""
+
+    keys: list[str]
+    marked: list[tuple[str, str]]  # (word, how it is marked) for words written with marks
+    pairs: list[tuple[str, str]]  # adjacent words
+    inside: dict[int, set[str]]
+    syllables: list[str]
+    bigrams: list[tuple[str, str]]
+    sorted_words: str  # folded words in sorted order, for token-sort similarity
+
+
+@dataclass(frozen=True, slots=True)
+class QueryWords:
+    """A query's words as the parser walks them: tokens, folded keys, typed marks, sound keys, unknown flags."""
+
+    toks: list[Token]
+    keys: list[str]
+    marked: list[str | None]
+    sounds: list[str]
+    unknown: list[bool]
+
+
+@dataclass(slots=True)
+class ParsedQuery:
+    """A query read: the units it asks for and the filters it names."""
+
+    units: list[Unit] = field(default_factory=list)
+    stars: int | None = None
+    min_stars: bool = False
+    categories: list[str] = field(default_factory=list)
+    places: list[PlaceName] = field(default_factory=list)
+    excluded: list[Exclusion] = field(default_factory=list)  # product words ruled out ("không cồn": not rượu)
+    words: list[str] = field(default_factory=list)  # folded product and place words, for name similarity
+
+
+def phrase_weight(words: int) -> float:
+    """A phrase the lexicon knows ("đông trùng hạ thảo") is one thing asked for, if a weightier one than a word."""
+    return 1.0 + 0.5 * (words - 1)

@@ -1,0 +1,455 @@
+"""Query reading: tokens resolved (Telex, run-together words), then stars, places, known phrases, scaffolding and product words."""
+
+from __future__ import annotations
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from catalog.lexicon import Key, Phrase
+from catalog.search.marks import TONE_CLASS, accent_fits, marks_are, marks_fit, same_marks
+from catalog.search.model import (
+    FINAL_SWAP,
+    FINAL_SWAP_KNOWN,
+    LETTERS_DIGITS,
+    LEXICON_ALT,
+    MAX_QUERY_TOKENS,
+    NEAR_PHRASE,
+    STAR_SYMBOL,
+    Alt,
+    ParsedQuery,
+    PlaceName,
+    QueryWords,
+    Unit,
+    phrase_weight,
+)
+from catalog.search.postings import Postings
+from catalog.telex import decode_keystrokes, well_formed
+from catalog.text import (
+    Token,
+    accent_key,
+    clean,
+    english_stem,
+    fold,
+    has_marks,
+    other_final,
+    sound_accent,
+    sound_key,
+    tokenize,
+    tone_only,
+)
+
+
+class QueryParser:
+    """Turns a buyer message into the units it asks for and the filters it names, against one Postings."""
+
+    def __init__(self, ix: Postings) -> None:
+        self.ix = ix
+        self.lexicon = ix.lexicon
+        self.token_cache: dict[tuple[str, str], list[Alt]] = {}
+        self.resolve_cache: dict[Token, list[Token]] = {}
+        # Known multi-word phrases the catalogue has, by regional-spelling key and with one word blanked out,
+        # to recognise them misspelt. (A misspelling of a phrase the catalogue lacks finds nothing either way.)
+        sold = [k for k in self.lexicon.concept_index if len(k) >= 2 and ix.phrase_docs(k)]
+        self.sound_phrases: dict[Key, Key] = {}
+        for phrase in sold:
+            self.sound_phrases.setdefault(tuple(sound_key(k, finals=True) for k in phrase), phrase)
+        self.phrase_holes: dict[Key, list[Key]] = {}
+        for phrase in sold + [k for k in ix.places if len(k) >= 2]:
+            for j in range(len(phrase)):
+                hole = (*phrase[:j], "", *phrase[j + 1 :])
+                self.phrase_holes.setdefault(hole, []).append(phrase)
+
+    def match_place(self, q: QueryWords, i: int) -> tuple[PlaceName, int] | None:
+        """The place named at position i (with or without a prefix word) and how many tokens it takes.
+
+        Marks the buyer typed must fit the place's ("bán đông" is not "bản Đông"); a regional spelling
+        ("nục nam" for "Lục Nam") only needs its tones to fit.
+        """
+        keys, marked, sounds = q.keys, q.marked, q.sounds
+        prefixes = self.ix.lexicon.place_prefixes
+        # Unprefixed first, so a spelling that includes its prefix ("TP Bắc Giang") beats the bare name after it
+        # ("Bắc Giang", the province); then the names that are only places when a prefix says so ("TT Chũ").
+        starts = [(i, False)]
+        for n in (2, 1):
+            variants = prefixes.get(tuple(keys[i : i + n]))
+            if variants and i + n < len(keys) and any(marks_fit(marked, i, a) for a in variants):
+                starts.append((i + n, True))
+                break
+        for start, prefixed in starts:
+            for n in range(min(self.ix.longest_place, len(keys) - start), 0, -1):
+                found: tuple[PlaceName, tuple[str | None, ...]] | None = None
+                tones_only = False
+                if n >= 2:
+                    found = self.ix.places.get(tuple(keys[start : start + n]))
+                    if found is None:
+                        found = self.ix.sound_places.get(tuple(sounds[start : start + n]))
+                        tones_only = True
+                elif prefixed:
+                    found = self.ix.prefixed_places.get((keys[start],))
+                if found is not None and marks_fit(marked, start, found[1], tones_only):
+                    return found[0], start + n - i
+        return None
+
+    def resolve(self, tok: Token) -> list[Token]:
+        """Telex/VNI leftovers decoded, words run together split, letters glued to digits separated."""
+        cached = self.resolve_cache.get(tok)
+        if cached is not None:
+            return cached
+        out = self.resolve_uncached(tok)
+        if len(self.resolve_cache) > 50_000:
+            self.resolve_cache.clear()
+        self.resolve_cache[tok] = out
+        return out
+
+    def resolve_uncached(self, tok: Token) -> list[Token]:
+        f = tok.folded
+        if english_stem(f) in self.ix.known or f.isdigit():
+            return [tok]
+        if tok.raw.isascii():
+            decoded = decode_keystrokes(f)
+            # Accepted only as a word the catalogue or lexicon writes with that tone: "taxi" spells "tãi",
+            # but no product has a "tãi", so it stays an (unknown) English word.
+            if decoded:
+                plain = tone_only(decoded)
+                typed = accent_key(plain)
+                if any(accent_fits(typed, w) for w in self.ix.spellings.get(fold(decoded), ())):
+                    return [Token(plain, fold(decoded))]
+        if not f.isalpha() and not f.isdigit():
+            out: list[Token] = []
+            for part in LETTERS_DIGITS.findall(f):
+                out.extend(self.resolve(Token(part, part)))
+            return out
+        pieces = self.segment(f)
+        if pieces:
+            return [Token(p, p) for p in pieces]
+        return [tok]
+
+    def segment(self, word: str) -> list[str] | None:
+        """Split words typed together (`matong`) into catalogue syllables that follow each other in the catalogue."""
+        n = len(word)
+        if not 4 <= n <= 28:
+            return None
+        best: list[list[str] | None] = [None] * (n + 1)
+        best[0] = []
+        for i in range(n):
+            path = best[i]
+            if path is None:
+                continue
+            for j in range(i + 2, min(n, i + 7) + 1):
+                piece = word[i:j]
+                if piece not in self.ix.syllables:
+                    continue
+                if path and (path[-1], piece) not in self.ix.bigrams:
+                    continue
+                cur = best[j]
+                if cur is None or len(path) + 1 < len(cur):
+                    best[j] = [*path, piece]
+        result = best[n]
+        return result if result and len(result) >= 2 else None
+
+    def concept_alts(self, key: Key, typed_vi: bool, q: float) -> list[Alt]:
+        alts: list[Alt] = []
+        for idx, is_vi in self.ix.lexicon.concept_index.get(key, ()):
+            concept = self.ix.lexicon.concepts[idx]
+            # A Vietnamese word stands for its Vietnamese variants; an English word for both languages
+            # (products have Vietnamese names; English names alone would miss most of the catalogue).
+            phrases: tuple[Phrase, ...] = concept.vi if (is_vi and typed_vi) else concept.vi + concept.en
+            phrases += concept.members
+            for p in phrases:
+                # The phrase itself as the lexicon writes it, too: within a known phrase a wrong mark is
+                # more likely a slip than another word ("mật ong rưng").
+                alts.append(Alt(p.key, q * LEXICON_ALT, p.accents))
+        return [a for a in alts if a.key != key or any(a.accents)]
+
+    def token_alts(self, key: str, accent: str | None) -> list[Alt]:
+        """How one product word of the query may appear in a product: exactly, by regional spelling, by typo."""
+        cache_key = (key, accent or "")
+        cached = self.token_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        alts = [Alt((key,), 1.0, (accent,))]
+        in_catalogue = key in self.ix.post
+        sk = sound_key(key)
+        if sk in self.ix.sound_post:
+            # The sound key's postings hold the other spellings too (`tra` under `cha`), so always look;
+            # the buyer's marks still apply, under the same rules (`trè` fits `chè`, `sợi` no `xôi`).
+            marks = sound_accent(accent) if accent else None
+            alts.append(Alt((sk,), 0.7 if in_catalogue else 0.9, (marks,), sound=True))
+        swapped = other_final(key)
+        if swapped is not None and sound_key(swapped) in self.ix.sound_post:
+            # The south's -n/-ng and -c/-t ("mật on", "trà hoa cút"): a weak reading, found only beside other
+            # words, as so many real words differ just there (cút, quail; sắt, iron; hồn, soul).
+            base = other_final(accent[:-1]) if accent else None
+            marks = sound_accent(base + accent[-1]) if accent and base else None
+            q = FINAL_SWAP_KNOWN if in_catalogue else FINAL_SWAP
+            alts.append(Alt((sound_key(swapped),), q, (marks,), sound=True))
+        if not in_catalogue and len(alts) == 1 and key.isalpha():
+            # A word the lexicon knows but the catalogue lacks (bia, cà phê) is most likely what it says,
+            # not a typo of some catalogue word: its fuzzy matches count for half.
+            damp = 0.5 if key in self.ix.lexicon.words else 1.0
+            for cand, q in self.fuzzy(key):
+                if not self.could_be_typo(accent, cand):
+                    continue
+                if cand in self.ix.post:
+                    alts.append(Alt((cand,), q * damp, (None,)))
+                if len(key) >= 5:  # "lichee" → lychee's translations; "hao" → "ham" would be noise
+                    alts.extend(self.concept_alts((cand,), False, q * damp))
+        if len(self.token_cache) > 50_000:
+            self.token_cache.clear()
+        self.token_cache[cache_key] = alts
+        return alts
+
+    def could_be_typo(self, typed: str | None, word: str) -> bool:
+        """Could a word typed with these marks be a slip for `word`, whose letters differ?
+
+        A well-formed syllable typed with marks is taken for a typo only of a word marked the same way (same
+        tone and letter marks: `rượi` for `rượu`); with other marks it is a word of its own (`sợi`, thread,
+        is no `sớm`). Unmarked words and misspelt syllables (`thiềuu`) may be typos of anything.
+        """
+        if typed is None or not well_formed(typed[:-1], int(typed[-1])):
+            return True
+        return any(same_marks(typed, w) for w in self.ix.spellings.get(word, ()))
+
+    def fuzzy(self, word: str) -> list[tuple[str, float]]:
+        n = len(word)
+        if n < 3:
+            return []
+        max_d = 2 if n >= 7 else 1
+        found = process.extract(word, self.ix.fuzzy_vocab, scorer=OSA.distance, score_cutoff=max_d, limit=40)
+        ranked: list[tuple[float, int, int, int, str]] = []
+        letters = sorted(word)
+        for cand, d, _ in found:
+            if d == 0:
+                continue
+            q = {3: 0.4, 4: 0.7, 5: 0.7}.get(n, 0.85) if d == 1 else 0.6
+            if cand[0] != word[0]:
+                q *= 0.8  # first letters are rarely mistyped
+            # Among equals: swapped letters (hao→hoa), then a letter missed (huog→huong), then one too many;
+            # then the commoner word.
+            kind = 0 if sorted(cand) == letters else 1 if len(cand) > n else 2 if len(cand) == n else 3
+            ranked.append((-q, kind, -len(self.ix.post.get(cand) or ()), len(ranked), cand))
+        ranked.sort()
+        return [(cand, -negq) for negq, _k, _f, _i, cand in ranked[:6]]
+
+    def parse(self, query: str) -> ParsedQuery:
+        text = STAR_SYMBOL.sub(r"\1 sao ", clean(query))
+        toks: list[Token] = []
+        for t in tokenize(text)[:MAX_QUERY_TOKENS]:
+            toks.extend(self.resolve(t))
+        toks = toks[:MAX_QUERY_TOKENS]
+        keys = [english_stem(t.folded) for t in toks]
+        marked = [accent_key(t.raw) if has_marks(t.raw) else None for t in toks]
+        out = ParsedQuery()
+        sounds = [sound_key(k, finals=True) for k in keys]
+        q = QueryWords(toks, keys, marked, sounds, [k not in self.ix.known for k in keys])
+        i, n = 0, len(toks)
+        while i < n:
+            i += self.parse_at(q, i, out)
+        # A word said twice ("Hảo Hảo", "mật ong mật ong") is one thing asked for, not two.
+        seen: set[tuple[str, str]] = set()
+        units = []
+        for u in out.units:
+            if (u.role, u.text) not in seen:
+                seen.add((u.role, u.text))
+                units.append(u)
+        out.units = units
+        return out
+
+    def accent_agrees(self, marked: list[str | None], i: int, accents: tuple[str | None, ...]) -> bool:
+        """Do the buyer's marks on tokens i.. fit the lexicon phrase's marks (unmarked on either side fits)?"""
+        for k, want in enumerate(accents):
+            got = marked[i + k]
+            if got is None:
+                continue
+            # A word typed with marks is not an unmarked (English, abbreviated) lexicon word: "mỳ" is not "my".
+            if want is None or not accent_fits(got, want):
+                return False
+        return True
+
+    def parse_at(self, q: QueryWords, i: int, out: ParsedQuery) -> int:
+        """Read what starts at token i (stars, a place, a phrase, scaffolding, a word); return tokens taken."""
+        lex = self.ix.lexicon
+        toks, keys, marked, sounds, unknown = q.toks, q.keys, q.marked, q.sounds, q.unknown
+        n = len(keys)
+        # Stars: "4 sao", "bốn sao", "4-star", "từ 4 sao trở lên", "at least 4 stars".
+        before = 0
+        for m in (2, 1):
+            if tuple(keys[i : i + m]) in lex.at_least_before and i + m + 1 < n:
+                before = m
+                break
+        j = i + before
+        if j + 1 < n and keys[j] in lex.star_numbers and (keys[j + 1],) in lex.star_markers:
+            value = lex.star_numbers[keys[j]]
+            if not (marked[j] and keys[j] == "nam" and marked[j] != accent_key("năm")):
+                out.stars = value
+                step = before + 2
+                for m in (2, 1):
+                    if tuple(keys[i + step : i + step + m]) in lex.at_least_after:
+                        out.min_stars = True
+                        step += m
+                        break
+                out.min_stars = out.min_stars or before > 0
+                return step
+        place = self.match_place(q, i)
+        longest = min(lex.max_phrase + 2, n - i)
+        here = self.concept_length(keys, i)
+        for j in range(i + 1, i + here):
+            if j + self.concept_length(keys, j) > i + here:
+                # A longer known phrase starts inside this one ("gạo | nếp cái hoa vàng"): let it.
+                longest = j - i
+                break
+        for m in range(longest, 0, -1):
+            span = tuple(keys[i : i + m])
+            words = " ".join(keys[i : i + m])
+            if place is not None and place[1] == m:
+                self.take_place(place[0], out)
+                return m
+            if span in lex.elsewhere:
+                out.units.append(Unit(words, phrase_weight(m), [Alt(span, 1.0, (None,) * m)], "elsewhere"))
+                out.words.extend(span)
+                return m
+            ruled_out = [x for a, x in lex.without.get(span, ()) if marks_are(marked[i : i + m], a)]
+            if ruled_out:
+                # "không cồn", "non-alcoholic": not rượu, and (being said of drinks) the drinks group. Marks
+                # must be the phrase's own: "không còn" (no more) is another phrase.
+                for x in ruled_out:
+                    if x not in out.excluded:
+                        out.excluded.append(x)
+                    if x.category and x.category not in out.categories:
+                        out.categories.append(x.category)
+                return m
+            if span in lex.categories:
+                code = lex.categories[span]
+                if code not in out.categories:
+                    out.categories.append(code)
+                out.units.append(
+                    Unit(words, phrase_weight(m), [Alt(span, 1.0, tuple(marked[i : i + m]))], "soft")
+                )
+                out.words.extend(span)
+                return m
+            if m >= 2 and span in lex.concept_index:
+                self.take_concept(span, span, 1.0, words, marked[i : i + m], out)
+                return m
+            if span in lex.scaffolding and any(
+                self.accent_agrees(marked, i, a) for a in lex.scaffolding[span]
+            ):
+                if m == 1 and span[0] in self.ix.post and not marked[i]:
+                    # Typed without marks, a scaffolding word the catalogue also uses may be part of a name
+                    # (`my`: my/mỳ, `ban`: bán/bản, `co`: có/cơ): it counts for a product that has it and
+                    # is left out of the sums for one that hasn't.
+                    # Not where it is only part of a place name or an opaque compound, though: an English "the"
+                    # is no "Thế" of "Yên Thế".
+                    out.units.append(Unit(words, 1.0, [Alt(span, 1.0, (None,), free=True)], "soft"))
+                    out.words.append(span[0])
+                elif m >= 2 or span[0] in self.ix.post:
+                    out.units.append(Unit(words, 0.0, [Alt(span, 1.0, tuple(marked[i : i + m]))], "optional"))
+                return m
+            if m >= 2:
+                # A known phrase in a regional spelling ("trả nụa" for "chả lụa"), or with one word mistyped
+                # ("dong trung ha thoa", "luc ngna"): still that phrase.
+                spoken = self.sound_phrases.get(tuple(sounds[i : i + m])) if any(unknown[i : i + m]) else None
+                if spoken is not None and self.sounds_fit(marked[i : i + m], spoken):
+                    self.take_concept(span, spoken, NEAR_PHRASE, words, marked[i : i + m], out)
+                    return m
+                near = (
+                    self.near_phrase(span, marked[i : i + m]) if unknown[i : i + m].count(True) == 1 else None
+                )
+                if isinstance(near, PlaceName):
+                    self.take_place(near, out)
+                    return m
+                if near is not None:
+                    self.take_concept(span, near, NEAR_PHRASE, words, marked[i : i + m], out)
+                    return m
+        # A plain product word; a bare number (10kg, 1 con) that is no star rating says nothing about the product.
+        key = keys[i]
+        if key.isdigit():
+            return 1
+        alts = list(self.token_alts(key, marked[i]))
+        if (key,) in lex.concept_index and self.tone_fits(marked[i], key):
+            alts += self.concept_alts((key,), bool(marked[i]) or self.looks_vietnamese((key,)), 1.0)
+        out.units.append(Unit(toks[i].folded, 1.0, alts, "content"))
+        out.words.append(key)
+        return 1
+
+    def tone_fits(self, typed: str | None, key: str) -> bool:
+        """Is a word typed with these marks the lexicon's word `key`, as far as its tone goes?
+
+        A letter mark is easily slipped ("ruợu" is still rượu) and a tone forgotten ("bươi"), but a tone typed
+        is meant: "mãn" (content) is no "mận".
+        """
+        if typed is None or typed[-1] == "0":
+            return True
+        written = [
+            p.accents[0]
+            for idx, _ in self.ix.lexicon.concept_index[(key,)]
+            for p in self.ix.lexicon.concepts[idx].vi
+            if p.key == (key,) and p.accents[0] is not None
+        ]
+        tone = TONE_CLASS.get(typed[-1], typed[-1])
+        return not written or any(TONE_CLASS.get(w[-1], w[-1]) == tone for w in written)
+
+    def concept_length(self, keys: list[str], i: int) -> int:
+        """Length of the longest lexicon phrase (two words or more) starting at position i, else 0."""
+        index = self.ix.lexicon.concept_index
+        for m in range(min(self.ix.lexicon.max_phrase, len(keys) - i), 1, -1):
+            if tuple(keys[i : i + m]) in index:
+                return m
+        return 0
+
+    def take_place(self, place: PlaceName, out: ParsedQuery) -> None:
+        if place not in out.places:
+            out.places.append(place)
+        # Also product words: "Na Lục Nam" and "Mỳ Chũ" are named after their places.
+        alt = Alt(place.key, 1.0, (None,) * len(place.key))
+        out.units.append(Unit(" ".join(place.key), phrase_weight(len(place.key)), [alt], "soft"))
+        out.words.extend(place.key)
+
+    def take_concept(
+        self, span: Key, key: Key, q: float, words: str, marks: list[str | None], out: ParsedQuery
+    ) -> None:
+        typed_vi = any(marks) or self.looks_vietnamese(key)
+        accents = tuple(marks) if key == span else (None,) * len(key)
+        alts = [Alt(key, q, accents), *self.concept_alts(key, typed_vi, q)]
+        out.units.append(Unit(words, phrase_weight(len(span)), alts, "content"))
+        out.words.extend(key)
+
+    def near_phrase(self, span: Key, marks: list[str | None]) -> Key | PlaceName | None:
+        """A lexicon phrase or place name that `span` spells with one word off by one letter, if just one.
+
+        Only a word neither the catalogue nor the lexicon knows is taken for a typo: "đang" is a word, not
+        a misspelt "Đông"; nor is a syllable typed with marks other than the phrase's: "vải sợi" (yarn)
+        is not "vải sớm".
+        """
+        found: list[Key] = []
+        for j, word in enumerate(span):
+            if len(word) < 3 or word in self.ix.known:
+                continue
+            pattern = (*span[:j], "", *span[j + 1 :])
+            for cand in self.phrase_holes.get(pattern, ()):
+                other = cand[j]
+                # In a three-letter word a different first letter is a different word ("xèo" is not "dẻo"),
+                # unless the two only differ as regional spellings do.
+                if len(word) == 3 and sound_key(word)[0] != sound_key(other)[0]:
+                    continue
+                if not self.could_be_typo(marks[j], other):
+                    continue
+                if OSA.distance(word, other, score_cutoff=1) <= 1 and cand not in found:
+                    found.append(cand)
+        if len(found) != 1:
+            return None
+        entry = self.ix.places.get(found[0])
+        return entry[0] if entry is not None else found[0]
+
+    def sounds_fit(self, marks: list[str | None], phrase: Key) -> bool:
+        """Do the marks typed on a phrase in a regional spelling fit the phrase's words under the same rules?"""
+        for typed, word in zip(marks, phrase, strict=True):
+            spellings = self.ix.spellings.get(word)
+            if typed is None or not spellings:
+                continue
+            mine = sound_accent(typed, finals=True)
+            if not any(accent_fits(mine, sound_accent(w, finals=True)) for w in spellings):
+                return False
+        return True
+
+    def looks_vietnamese(self, key: Key) -> bool:
+        return all(k in self.ix.syllables for k in key)

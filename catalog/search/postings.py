@@ -1,0 +1,294 @@
+"""The index proper: postings of every catalogue word, places, facets, built once from the products."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
+
+from catalog.lexicon import Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
+from catalog.search.model import NAME, PLACE, PRODUCER, PROVINCE, Alt, FieldText, PlaceName, ProductDoc
+from catalog.text import accent_key, english_stem, sound_accent, sound_key, tokenize
+
+
+class Postings:
+    """Lookup tables over the products, built once (a catalogue change builds new ones)."""
+
+    def __init__(self, docs: Iterable[ProductDoc], lexicon: Lexicon | None = None) -> None:
+        self.docs: list[ProductDoc] = list(docs)
+        self.lexicon = lexicon or default_lexicon()
+        lex = self.lexicon
+        self.compounds = lex.compounds
+        self.compound_heads = {k[0] for k in lex.compounds}
+        self.post: dict[str, dict[int, float]] = {}  # word → product → best field weight it appears in
+        self.sound_post: dict[str, dict[int, float]] = {}  # the same under regional-spelling keys
+        self.marked: dict[str, dict[str, set[int]]] = {}  # word → how it is marked → products writing it so
+        # Words a product has only inside an opaque compound ("sữa" in "vú sữa", "vải" in "mật ong hoa vải"):
+        # word → product → the compound's other words.
+        self.bound: dict[str, dict[int, frozenset[str]]] = {}
+        self.bound_partners: dict[str, set[str]] = {}  # word → every compound partner it has anywhere
+        self.name_keys: list[frozenset[str]] = []
+        self.name_forms: list[tuple[str, ...]] = []
+        self.syllables: set[str] = set()
+        self.bigrams: set[tuple[str, str]] = set()
+        # Adjacent words → products where they stand side by side: a phrase is found only as a phrase
+        # ("rượu vang" is not in "Rượu nếp cái hoa vàng").
+        self.pairs: dict[tuple[str, str], set[int]] = {}
+        analysed: dict[str, FieldText] = {}  # catalogues repeat places and producers: analyse each text once
+        seen_vi: set[tuple[str, bool]] = set()
+        post_table, marked_table, pair_table = self.post, self.marked, self.pairs
+        for i, doc in enumerate(self.docs):
+            names: set[str] = set()
+            free: set[str] = set()
+            bound: dict[str, set[str]] = {}
+            fields = [
+                (doc.name_vi, NAME, True),
+                *((a, NAME, True) for a in doc.aliases),
+                (doc.name_en, NAME, False),
+            ]
+            fields += [
+                (doc.producer, PRODUCER, True),
+                (doc.commune, PLACE, True),
+                (doc.district, PLACE, True),
+            ]
+            fields += [(doc.province, PROVINCE, True)]
+            for text, weight, vietnamese in fields:
+                if not text:
+                    continue
+                info = analysed.get(text)
+                if info is None:
+                    info = analysed[text] = self.analyse(text)
+                if vietnamese and (text, True) not in seen_vi:
+                    seen_vi.add((text, True))
+                    self.syllables.update(info.syllables)
+                    self.bigrams.update(info.bigrams)
+                for key in info.keys:
+                    post = post_table.get(key)
+                    if post is None:
+                        post = post_table[key] = {}
+                    if post.get(i, 0.0) < weight:
+                        post[i] = weight
+                for key, accent in info.marked:
+                    marked_table.setdefault(key, {}).setdefault(accent, set()).add(i)
+                if info.inside:
+                    for pos, key in enumerate(info.keys):
+                        if pos in info.inside:
+                            bound.setdefault(key, set()).update(info.inside[pos])
+                        else:
+                            free.add(key)
+                else:
+                    free.update(info.keys)
+                for pair in info.pairs:
+                    pairs = pair_table.get(pair)
+                    if pairs is None:
+                        pairs = pair_table[pair] = set()
+                    pairs.add(i)
+                if weight == NAME:
+                    names.update(info.keys)
+            for key, partners in bound.items():
+                if key not in free:
+                    self.bound.setdefault(key, {})[i] = frozenset(partners)
+                    self.bound_partners.setdefault(key, set()).update(partners)
+            self.name_keys.append(frozenset(names))
+            forms = (analysed[x].sorted_words for x in (doc.name_vi, *doc.aliases, doc.name_en) if x)
+            self.name_forms.append(tuple(dict.fromkeys(f for f in forms if f)))
+        for key, post in self.post.items():
+            merged = self.sound_post.setdefault(sound_key(key), {})
+            for i, w in post.items():
+                if merged.get(i, 0.0) < w:
+                    merged[i] = w
+        for concept in lex.concepts:
+            for p in concept.vi:
+                self.bigrams.update(zip(p.key, p.key[1:], strict=False))
+        self.known = set(self.post) | lex.words
+        # How products mark each word, under the regional spelling rules: a regional spelling must still carry
+        # the marks of the word it stands for ("sôi" is "xôi", "sợi" is not).
+        self.sound_marked: dict[str, dict[str, set[int]]] = {}
+        for key, spellings in self.marked.items():
+            table = self.sound_marked.setdefault(sound_key(key), {})
+            for accent, docs in spellings.items():
+                table.setdefault(sound_accent(accent), set()).update(docs)
+        # Every way the catalogue and the lexicon mark each word, so decoded Telex can be checked against it.
+        self.spellings: dict[str, set[str]] = {k: set(v) for k, v in self.marked.items()}
+        lexicon_phrases = [p for c in lex.concepts for p in c.vi + c.members]
+        lexicon_phrases += [Phrase(k, a, True) for k, variants in lex.scaffolding.items() for a in variants]
+        for phrase in lexicon_phrases:
+            for k, a in zip(phrase.key, phrase.accents, strict=False):
+                if a is not None:
+                    self.spellings.setdefault(k, set()).add(a)
+        self.fuzzy_vocab = sorted(
+            {k for k in self.post if len(k) >= 2 and k.isalpha()}
+            | {k[0] for k in lex.concept_index if len(k) == 1 and len(k[0]) >= 3}
+        )
+        # Place spellings → (place, the spelling's marks); one-syllable names are places only after "xã", "TT"...
+        self.places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
+        self.sound_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
+        self.prefixed_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
+        self.build_places()
+        self.longest_place = max((len(k) for k in self.places), default=1)
+        self.free_post: dict[str, dict[int, float]] = self.build_free_post(analysed)
+        self.reach_cache: dict[Key, set[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def build_free_post(self, analysed: Mapping[str, FieldText]) -> dict[str, dict[int, float]]:
+        """Postings of the scaffolding words the catalogue also has (`my`, `ban`, `the`), read as product words:
+        only the products where the word stands on its own, not only inside a place name of several words
+        ("Yên Thế") or an opaque compound ("phu thê", "men lá")."""
+        words = {k[0] for k in self.lexicon.scaffolding if len(k) == 1 and k[0] in self.post}
+        names = self.place_names()
+        longest = max(map(len, names), default=0)
+        placed = {k for name in names for k in name} & words
+        out: dict[str, dict[int, float]] = {}
+        for word in words:
+            post = self.post[word]
+            drop = set(self.bound.get(word, ()))
+            if word in placed:
+                for d in post.keys() - drop:
+                    doc = self.docs[d]
+                    texts = (doc.name_vi, *doc.aliases, doc.name_en, doc.producer, doc.commune, doc.district)
+                    if not any(
+                        k == word and not inside(keys, pos, names, longest)
+                        for keys in (analysed[t].keys for t in texts if t)
+                        for pos, k in enumerate(keys)
+                    ):
+                        drop.add(d)
+            out[word] = {d: w for d, w in post.items() if d not in drop} if drop else post
+        return out
+
+    def place_names(self) -> set[Key]:
+        """The catalogue's place names of two words or more, without prefix ("Yên Thế", "Lục Ngạn")."""
+        values = {v for doc in self.docs for v in (doc.commune, doc.district, doc.province) if v}
+        keys = (self.strip_prefix(phrase_key(v)) for v in values)
+        return {k for k in keys if len(k) >= 2}
+
+    def analyse(self, text: str) -> FieldText:
+        toks = tokenize(text)
+        keys = [english_stem(t.folded) for t in toks]
+        # A token's raw form folds to one ASCII word, so a non-ASCII raw form is one written with marks.
+        accents = [None if t.raw.isascii() else accent_key(t.raw) for t in toks]
+        syllables = [t.folded for t in toks if t.folded.isalpha()]
+        return FieldText(
+            keys=keys,
+            marked=[(k, a) for k, a in zip(keys, accents, strict=True) if a is not None],
+            pairs=list(zip(keys, keys[1:], strict=False)),
+            inside=self.compound_spans(keys),
+            syllables=syllables,
+            bigrams=list(zip(syllables, syllables[1:], strict=False)),
+            sorted_words=" ".join(sorted(t.folded for t in toks)),
+        )
+
+    def compound_spans(self, keys: list[str]) -> dict[int, set[str]]:
+        """Positions of `keys` that sit inside an opaque compound, each with the compound's other words."""
+        out: dict[int, set[str]] = {}
+        if not self.compounds or len(keys) < 2:
+            return out
+        for start in range(len(keys) - 1):
+            if keys[start] not in self.compound_heads:
+                continue
+            for length in range(2, min(5, len(keys) - start) + 1):
+                span = tuple(keys[start : start + length])
+                if span in self.compounds:
+                    for pos in range(start, start + length):
+                        out.setdefault(pos, set()).update(k for k in span if k != keys[pos])
+        return out
+
+    def strip_prefix(self, key: Key) -> Key:
+        for n in (2, 1):
+            if len(key) > n and key[:n] in self.lexicon.place_prefixes:
+                return key[n:]
+        return key
+
+    def add_place(self, place: PlaceName, spelling: str) -> None:
+        key = phrase_key(spelling)
+        accents = phrase_accents(spelling)
+        stripped = self.strip_prefix(key)
+        for k in {key, stripped}:
+            if not k:
+                continue
+            marks = accents[len(key) - len(k) :]
+            table = self.places if len(k) >= 2 else self.prefixed_places
+            table.setdefault(k, (place, marks))
+            if len(k) >= 2:
+                self.sound_places.setdefault(tuple(sound_key(x, finals=True) for x in k), (place, marks))
+
+    def build_places(self) -> None:
+        # Facets for slices and narrowing: (kind, place key) → products; category → products; stars → products.
+        self.facet: dict[tuple[str, Key], set[int]] = {}
+        self.by_category: dict[str, set[int]] = {}
+        self.by_stars: dict[int, set[int]] = {}
+        keys: dict[str, Key] = {}
+        for d, doc in enumerate(self.docs):
+            for kind in ("province", "district", "commune"):
+                value = getattr(doc, kind)
+                if value:
+                    if value not in keys:
+                        keys[value] = self.strip_prefix(phrase_key(value))
+                    self.facet.setdefault((kind, keys[value]), set()).add(d)
+            self.by_category.setdefault(doc.category, set()).add(d)
+            if doc.stars is not None:
+                self.by_stars.setdefault(doc.stars, set()).add(d)
+        # Slices list the best-rated first, then in catalogue order (the department lists flagships first).
+        self.stars = [doc.stars or 0 for doc in self.docs]
+        self.tiebreak = [stars * 1e-3 - d * 1e-10 for d, stars in enumerate(self.stars)]
+        self.ranked = sorted(range(len(self.docs)), key=lambda d: (-self.stars[d], d))
+        self.rank_of = {d: r for r, d in enumerate(self.ranked)}
+        by_value: dict[str, PlaceName] = {}
+        # Provinces first, then districts, then communes: when "Bắc Giang" could be the province or
+        # "TP Bắc Giang" without its prefix, the wider reading wins unless the buyer wrote the prefix.
+        for kind in ("province", "district", "commune"):
+            for doc in self.docs:
+                value = getattr(doc, kind)
+                if not value or value in by_value:
+                    continue
+                key = phrase_key(value)
+                place = PlaceName(kind, value, self.strip_prefix(key))
+                by_value[value] = place
+                self.add_place(place, value)
+        for value, spellings in self.lexicon.place_aliases.items():
+            place = by_value.get(value)
+            if place is None:
+                continue
+            for spelling in spellings:
+                self.add_place(place, spelling)
+
+    def phrase_docs(self, key: Key) -> set[int]:
+        """Products where the phrase's words stand side by side (cached: phrases come from the lexicon)."""
+        found = self.reach_cache.get(key)
+        if found is None:
+            sets = [self.pairs.get(pair) for pair in zip(key, key[1:], strict=False)]
+            if any(x is None for x in sets):
+                found = set()
+            else:
+                ordered = sorted(sets, key=len)  # type: ignore[arg-type]
+                found = set(ordered[0]).intersection(*ordered[1:])  # type: ignore[arg-type]
+            if len(self.reach_cache) > 20_000:
+                self.reach_cache.clear()
+            self.reach_cache[key] = found
+        return found
+
+    def table(self, alt: Alt) -> dict[str, dict[int, float]]:
+        """The postings an alternative is looked up in."""
+        return self.sound_post if alt.sound else self.free_post if alt.free else self.post
+
+    def size(self, alt: Alt) -> int:
+        """How many products an alternative reaches."""
+        if len(alt.key) > 1:
+            return len(self.phrase_docs(alt.key))
+        return len(self.table(alt).get(alt.key[0]) or ())
+
+    def alt_reach(self, alt: Alt) -> set[int] | dict[int, float]:
+        """The products an alternative is found in (keys only matter)."""
+        table = self.table(alt)
+        if len(alt.key) == 1:
+            return table.get(alt.key[0]) or set()
+        return self.phrase_docs(alt.key)
+
+
+def inside(keys: list[str], pos: int, names: AbstractSet[Key], longest: int) -> bool:
+    """Is the word at `pos` part of one of these names (of at most `longest` words), written out in full?"""
+    for size in range(2, min(longest, len(keys)) + 1):
+        for start in range(max(0, pos - size + 1), min(pos, len(keys) - size) + 1):
+            if tuple(keys[start : start + size]) in names:
+                return True
+    return False
