@@ -73,6 +73,12 @@ class Lexicon:
     elsewhere: set[Key] = field(default_factory=set)
     without: dict[Key, list[tuple[tuple[str | None, ...], Exclusion]]] = field(default_factory=dict)
     compounds: set[Key] = field(default_factory=set)
+    # Needs and occasions ("quà biếu", "xương khớp", "nhậu") → the use tags products carry (catalog/data/uses.json).
+    uses: dict[Key, list[tuple[tuple[str | None, ...], str]]] = field(default_factory=dict)
+    # What a message asks about a product beside naming it: price, delivery, wholesale (scaffolding too).
+    asks: dict[Key, list[tuple[tuple[str | None, ...], str]]] = field(default_factory=dict)
+    # Words after which a place is where the goods go, not where they come from ("ship ra Hà Nội").
+    destination_cues: set[Key] = field(default_factory=set)
     words: set[str] = field(default_factory=set)  # every folded token the lexicon knows
     max_phrase: int = 1
 
@@ -139,6 +145,18 @@ class Lexicon:
                 if key:
                     lex.without.setdefault(note(key), []).append((phrase_accents(text), exclusion))
         lex.compounds = {note(k) for k in map(phrase_key, data.get("opaque_compounds", ())) if len(k) >= 2}
+        for code, names in data.get("uses", {}).items():
+            for text in (*names.get("vi", ()), *names.get("en", ())):
+                key = phrase_key(text)
+                if key:
+                    lex.uses.setdefault(note(key), []).append((phrase_accents(text), code))
+        for kind, texts in data.get("asks", {}).items():
+            for text in texts:
+                key = phrase_key(text)
+                if key:
+                    lex.asks.setdefault(key, []).append((phrase_accents(text), kind))
+                    lex.scaffolding.setdefault(note(key), []).append(phrase_accents(text))
+        lex.destination_cues = {note(k) for k in map(phrase_key, data.get("destination_cues", ())) if k}
         return lex
 
     @classmethod

@@ -61,19 +61,36 @@ class SearchIndex:
         content = [u for u in parsed.units if u.role in ("content", "elsewhere")]
         soft = [u for u in parsed.units if u.role == "soft"]
         optional = [u for u in parsed.units if u.role == "optional"]
+        asks = tuple(parsed.asks)
         filters: dict[str, Any] = {}
         if parsed.stars is not None:
             filters["min_stars" if parsed.min_stars else "stars"] = parsed.stars
-        has_filters = parsed.stars is not None or bool(parsed.categories) or bool(parsed.places)
+        has_filters = (
+            parsed.stars is not None or bool(parsed.categories) or bool(parsed.places) or bool(parsed.uses)
+        )
+        if content and all(u.stray for u in content):
+            # Nothing but words nobody listed: those that reach a product are read as product words after all
+            # (a typo: "chiken", "lichee"); the rest say nothing the catalogue could answer.
+            reaching = [u for u in content if self.matcher.reaches(u, CONFIDENT)]
+            if reaching:
+                content = [Unit(u.text, 1.0, u.alts, "content", stray=True) for u in reaching]
+            else:
+                content = []
+                if has_filters and not (parsed.categories or parsed.uses):
+                    # A place or a star rating beside unknown words ("sầu riêng Lục Ngạn"): probably a product
+                    # the catalogue does not have; what the place has is a suggestion, not the answer.
+                    sliced = self._slice(query, parsed, dict(filters), SUGGESTIONS)
+                    hints = [SearchHit(h.doc, 50.0) for h in (sliced.results or sliced.suggestions)]
+                    return SearchAnswer(query, [], hints, filters, "", asks)
         guessed = not content and bool(soft) and not has_filters
         if guessed:
             # Only ambiguous words (`my`, `ban`): read them as product words after all (but a lone "the" is
             # an English word, not worth a did-you-mean).
             content, soft = [Unit(u.text, u.weight, u.alts, "content") for u in soft], []
-        terms = " ".join(u.text for u in content)
+        terms = " ".join(u.text for u in content if not u.stray)
         if not content:
             if not has_filters:
-                return SearchAnswer(query, [], [], filters, terms)
+                return SearchAnswer(query, [], [], filters, terms, asks)
             return self._slice(query, parsed, filters, limit)
 
         # Words the query mentions, typo corrections included: a compound part counts as that compound when
@@ -101,11 +118,11 @@ class SearchIndex:
                 break
         if not scores:
             suggestions = [] if guessed else self._suggest(content, soft, qkeys, excluded)
-            return SearchAnswer(query, [], suggestions, filters, terms)
+            return SearchAnswer(query, [], suggestions, filters, terms, asks)
         hits = self._rank(scores, optional, soft, parsed, limit, qkeys)
         best = hits[0].score
         results = [h for h in hits if h.score >= best - RESULT_MARGIN][:limit]
-        return SearchAnswer(query, results, [], filters, terms)
+        return SearchAnswer(query, results, [], filters, terms, asks)
 
     def _named(self, key: str) -> set[int]:
         """Products with this word in a name, alias or English name (cached per index)."""
@@ -150,6 +167,13 @@ class SearchIndex:
             out |= found
         return out
 
+    def _used(self, uses: list[str]) -> set[int]:
+        """Products that serve every need named ("quà tết": gift and Tết), else any of them."""
+        sets = [self.ix.by_use.get(u, set()) for u in uses]
+        if not sets:
+            return set()
+        return set.intersection(*sets) or set().union(*sets)
+
     def _starred(self, parsed: ParsedQuery) -> set[int] | None:
         if parsed.stars is None:
             return None
@@ -176,6 +200,15 @@ class SearchIndex:
         if groups is not None:
             out.append((groups, group_filters))
         out.append((None, {}))
+        used = self._used(parsed.uses)
+        if used:
+            # A need or occasion beside product words is the narrowest preference ("rượu làm quà": the wines
+            # kept as gifts), never a requirement ("vải thiều làm quà" still finds the lychee).
+            applied_use = {"use": one_or_list(parsed.uses)}
+            out = [
+                (used if within is None else within & used, {**applied, **applied_use})
+                for within, applied in out
+            ] + out
         if parsed.categories and all(c in KIN for c in parsed.categories):
             # A textile word says what the product is made of: with it "vải" is cloth, and lychee no answer
             # even when the catalogue has no cloth.
@@ -230,7 +263,11 @@ class SearchIndex:
             filters["category"] = one_or_list(parsed.categories)
         if parsed.places:
             filters.update(filters_of_places(parsed.places))
+        if parsed.uses:
+            filters["use"] = one_or_list(parsed.uses)
         sets: list[set[int]] = []
+        if parsed.uses:
+            sets.append(self._used(parsed.uses))
         if parsed.categories:
             sets.append(set().union(*(self.ix.by_category.get(c, set()) for c in parsed.categories)))
         if parsed.places:
@@ -260,7 +297,7 @@ class SearchIndex:
             suggestions = [
                 SearchHit(self.ix.docs[d], 50.0) for d in self._best_first(without_stars, SUGGESTIONS)
             ]
-        return SearchAnswer(query, results, suggestions, filters, "")
+        return SearchAnswer(query, results, suggestions, filters, "", tuple(parsed.asks))
 
     def _best_first(self, docs: set[int], limit: int) -> list[int]:
         if len(docs) * 8 < len(self.ix.ranked):

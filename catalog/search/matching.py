@@ -171,6 +171,13 @@ class Matcher:
                     best = q
         return best
 
+    def reaches(self, unit: Unit, quality: float = 0.0) -> bool:
+        """Is a unit found in some product at least this well (a typo or marks that disagree count less)?"""
+        if not any(alt.q >= quality and self.ix.size(alt) for alt in unit.alts):
+            return False
+        found = self.unit_map(unit, frozenset(), ACCENT_MISMATCH)
+        return bool(found) and max(found.values()) >= quality
+
     def estimate(self, unit: Unit) -> int:
         """Roughly how many products a unit's alternatives reach (overlaps counted twice): the cost of listing."""
         return sum(self.ix.size(alt) for alt in unit.alts)

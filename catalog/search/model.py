@@ -129,8 +129,11 @@ class SearchAnswer:
     query: str
     results: list[SearchHit]  # what the bot presents as the answer, best first; [] when nothing matches
     suggestions: list[SearchHit]  # "did you mean", only when results is empty
-    filters: dict[str, Any]  # recognised filters: stars, min_stars, district, commune, province, category
+    filters: dict[
+        str, Any
+    ]  # recognised filters: stars, min_stars, district, commune, province, category, use
     terms: str  # folded product words left after scaffolding and filters were taken out
+    asks: tuple[str, ...] = ()  # what else the message asks about: "price", "delivery", "wholesale"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -138,6 +141,7 @@ class SearchAnswer:
             "results": [h.to_json() for h in self.results],
             "suggestions": [h.to_json() for h in self.suggestions],
             "filters": dict(self.filters),
+            "asks": list(self.asks),
         }
 
 
@@ -164,6 +168,9 @@ class Unit:
     alts: list[Alt]
     role: str  # "content" (must be found), "soft" (counts where found), "optional" (bonus), "elsewhere"
     found: dict[int, float] | None = None  # products and qualities, once listed for this query
+    # A word neither the catalogue nor the vocabulary knows: content, weighed by how much it could be a
+    # product word (catalog/search/register.py) rather than vetoing the words the search can place.
+    stray: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +188,7 @@ class FieldText:
 
     keys: list[str]
     marked: list[tuple[str, str]]  # (word, how it is marked) for words written with marks
+    plain: list[str]  # words written without marks
     pairs: list[tuple[str, str]]  # adjacent words
     inside: dict[int, set[str]]
     syllables: list[str]
@@ -197,6 +205,7 @@ class QueryWords:
     marked: list[str | None]
     sounds: list[str]
     unknown: list[bool]
+    words: int = 0  # how many words the message has (its length, for weighing unknown words)
 
 
 @dataclass(slots=True)
@@ -209,6 +218,10 @@ class ParsedQuery:
     categories: list[str] = field(default_factory=list)
     places: list[PlaceName] = field(default_factory=list)
     excluded: list[Exclusion] = field(default_factory=list)  # product words ruled out ("không cồn": not rượu)
+    uses: list[str] = field(default_factory=list)  # needs and occasions named ("quà biếu": gift), as use tags
+    asks: list[str] = field(
+        default_factory=list
+    )  # price, delivery, wholesale: asked about, not product words
     words: list[str] = field(default_factory=list)  # folded product and place words, for name similarity
 
 

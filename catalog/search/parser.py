@@ -23,6 +23,7 @@ from catalog.search.model import (
     phrase_weight,
 )
 from catalog.search.postings import Postings
+from catalog.search.register import is_stopword, stray_weight
 from catalog.telex import decode_keystrokes, well_formed
 from catalog.text import (
     Token,
@@ -37,6 +38,9 @@ from catalog.text import (
     tokenize,
     tone_only,
 )
+
+# Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
+_MONEY_UNITS = frozenset({"k", "tr", "trieu", "nghin", "ngan", "d", "dong", "vnd", "usd"})
 
 
 class QueryParser:
@@ -241,7 +245,14 @@ class QueryParser:
         marked = [accent_key(t.raw) if has_marks(t.raw) else None for t in toks]
         out = ParsedQuery()
         sounds = [sound_key(k, finals=True) for k in keys]
-        q = QueryWords(toks, keys, marked, sounds, [k not in self.ix.known for k in keys])
+        words = sum(1 for t in toks if t.folded.isalpha())
+        q = QueryWords(toks, keys, marked, sounds, [k not in self.ix.known for k in keys], words)
+        asks = self.ix.lexicon.asks
+        for m in range(1, min(3, len(keys)) + 1):
+            for i in range(len(keys) - m + 1):
+                for accents, kind in asks.get(tuple(keys[i : i + m]), ()):
+                    if kind not in out.asks and self.accent_agrees(marked, i, accents):
+                        out.asks.append(kind)
         i, n = 0, len(toks)
         while i < n:
             i += self.parse_at(q, i, out)
@@ -305,6 +316,8 @@ class QueryParser:
                 self.take_place(place[0], out)
                 return m
             if span in lex.elsewhere:
+                if self.after_destination_cue(keys, i):
+                    return m  # "ship ra Hà Nội", "send a box to Hanoi": where it goes, not what it is
                 out.units.append(Unit(words, phrase_weight(m), [Alt(span, 1.0, (None,) * m)], "elsewhere"))
                 out.words.extend(span)
                 return m
@@ -326,6 +339,11 @@ class QueryParser:
                     Unit(words, phrase_weight(m), [Alt(span, 1.0, tuple(marked[i : i + m]))], "soft")
                 )
                 out.words.extend(span)
+                return m
+            use = self.use_named(span, toks[i : i + m], marked[i : i + m])
+            if use is not None:
+                if use not in out.uses:
+                    out.uses.append(use)
                 return m
             if m >= 2 and span in lex.concept_index:
                 self.take_concept(span, span, 1.0, words, marked[i : i + m], out)
@@ -363,13 +381,52 @@ class QueryParser:
         # A plain product word; a bare number (10kg, 1 con) that is no star rating says nothing about the product.
         key = keys[i]
         if key.isdigit():
+            if i + 1 < n and keys[i + 1] in _MONEY_UNITS and "price" not in out.asks:
+                out.asks.append("price")  # "200k", "1 triệu"
             return 1
         alts = list(self.token_alts(key, marked[i]))
+        if self.is_stray(key, marked[i]):
+            weight = stray_weight(toks[i].raw, toks[i].folded, q.words)
+            out.units.append(Unit(toks[i].folded, weight, alts, "content", stray=True))
+            out.words.append(key)
+            return 1
         if (key,) in lex.concept_index and self.tone_fits(marked[i], key):
             alts += self.concept_alts((key,), bool(marked[i]) or self.looks_vietnamese((key,)), 1.0)
         out.units.append(Unit(toks[i].folded, 1.0, alts, "content"))
         out.words.append(key)
         return 1
+
+    def is_stray(self, key: str, typed: str | None) -> bool:
+        """Is a query word one the catalogue and the lexicon cannot place as a product word?
+
+        Unknown words; words only the English product names use ("wife", "golden"); and words typed with marks
+        that fit none of the ways the catalogue or lexicon marks them ("mẹ" is no "mè", "hỗ" no "Hồ").
+        """
+        if key not in self.ix.product_words or key in self.ix.english_only:
+            return True
+        if typed is None or key in self.ix.unmarked:
+            return False
+        spellings = self.ix.spellings.get(key)
+        return bool(spellings) and not any(accent_fits(typed, w) for w in spellings)
+
+    def after_destination_cue(self, keys: list[str], i: int) -> bool:
+        """Do the words just before position i say where goods go ("ship ra", "gửi về", "deliver to")?"""
+        cues = self.ix.lexicon.destination_cues
+        return any(i - m >= 0 and tuple(keys[i - m : i]) in cues for m in (1, 2))
+
+    def use_named(self, span: Key, toks: list[Token], marks: list[str | None]) -> str | None:
+        """The use tag a need or occasion names ("quà biếu": gift, "xương khớp": joints), if `span` is one.
+
+        A single word typed without marks that is also a common word is not taken for one: "qua" (through)
+        is no "quà" (gift).
+        """
+        for accents, code in self.ix.lexicon.uses.get(span, ()):
+            if not self.accent_agrees(marks, 0, accents):
+                continue
+            if len(span) == 1 and marks[0] is None and any(accents) and is_stopword(toks[0].raw, span[0]):
+                continue
+            return code
+        return None
 
     def tone_fits(self, typed: str | None, key: str) -> bool:
         """Is a word typed with these marks the lexicon's word `key`, as far as its tone goes?

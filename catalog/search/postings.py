@@ -7,6 +7,7 @@ from collections.abc import Set as AbstractSet
 
 from catalog.lexicon import Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
 from catalog.search.model import NAME, PLACE, PRODUCER, PROVINCE, Alt, FieldText, PlaceName, ProductDoc
+from catalog.telex import well_formed
 from catalog.text import accent_key, english_stem, sound_accent, sound_key, tokenize
 
 
@@ -35,6 +36,9 @@ class Postings:
         self.pairs: dict[tuple[str, str], set[int]] = {}
         analysed: dict[str, FieldText] = {}  # catalogues repeat places and producers: analyse each text once
         seen_vi: set[tuple[str, bool]] = set()
+        # Words the catalogue writes without marks somewhere (English, brands): marks typed on them prove nothing.
+        self.unmarked: set[str] = set()
+        unmarked = self.unmarked
         post_table, marked_table, pair_table = self.post, self.marked, self.pairs
         for i, doc in enumerate(self.docs):
             names: set[str] = set()
@@ -57,6 +61,7 @@ class Postings:
                 info = analysed.get(text)
                 if info is None:
                     info = analysed[text] = self.analyse(text)
+                unmarked.update(info.plain)
                 if vietnamese and (text, True) not in seen_vi:
                     seen_vi.add((text, True))
                     self.syllables.update(info.syllables)
@@ -100,6 +105,26 @@ class Postings:
             for p in concept.vi:
                 self.bigrams.update(zip(p.key, p.key[1:], strict=False))
         self.known = set(self.post) | lex.words
+        # Words that can name a product: the catalogue's, and the lexicon's product words, product groups and
+        # places (not its question, politeness, need or price words: "sếp" of "biếu sếp" names no product).
+        # An English word counts only where the lexicon has it alone: "wife" of "husband and wife cake" does not.
+        lexicon_products = {
+            k
+            for c in lex.concepts
+            for p in (*c.vi, *c.members, *c.en)
+            if p.vietnamese or len(p.key) == 1
+            for k in p.key
+        }
+        lexicon_products |= {k for key in (*lex.elsewhere, *lex.categories) for k in key}
+        self.product_words = set(self.post) | lexicon_products
+        # English words of the catalogue that the lexicon does not translate ("wife" of "husband and wife
+        # cake", "queen", "joy"): never written with marks, no Vietnamese syllable. They describe more than
+        # they name, so a query weighs them as it weighs words nobody listed.
+        self.english_only = {
+            k
+            for k in self.post.keys() - self.marked.keys() - lexicon_products
+            if k.isalpha() and not (well_formed(k, 0) or well_formed(k, 1))
+        }
         # How products mark each word, under the regional spelling rules: a regional spelling must still carry
         # the marks of the word it stands for ("sôi" is "xôi", "sợi" is not).
         self.sound_marked: dict[str, dict[str, set[int]]] = {}
@@ -171,6 +196,7 @@ class Postings:
         return FieldText(
             keys=keys,
             marked=[(k, a) for k, a in zip(keys, accents, strict=True) if a is not None],
+            plain=[k for k, a in zip(keys, accents, strict=True) if a is None],
             pairs=list(zip(keys, keys[1:], strict=False)),
             inside=self.compound_spans(keys),
             syllables=syllables,
@@ -216,6 +242,7 @@ class Postings:
         # Facets for slices and narrowing: (kind, place key) → products; category → products; stars → products.
         self.facet: dict[tuple[str, Key], set[int]] = {}
         self.by_category: dict[str, set[int]] = {}
+        self.by_use: dict[str, set[int]] = {}
         self.by_stars: dict[int, set[int]] = {}
         keys: dict[str, Key] = {}
         for d, doc in enumerate(self.docs):
@@ -226,6 +253,8 @@ class Postings:
                         keys[value] = self.strip_prefix(phrase_key(value))
                     self.facet.setdefault((kind, keys[value]), set()).add(d)
             self.by_category.setdefault(doc.category, set()).add(d)
+            for use in doc.uses:
+                self.by_use.setdefault(use, set()).add(d)
             if doc.stars is not None:
                 self.by_stars.setdefault(doc.stars, set()).add(d)
         # Slices list the best-rated first, then in catalogue order (the department lists flagships first).
