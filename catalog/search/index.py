@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
+from dataclasses import replace
 from operator import itemgetter
 from typing import Any
 
@@ -21,11 +22,13 @@ from catalog.search.model import (
     LIST_RATIO,
     NAME,
     OPTIONAL_POINTS,
+    PARTIAL,
     RERANK,
     RESULT_MARGIN,
     SOFT_POINTS,
     SUGGEST_MISMATCH,
     SUGGESTIONS,
+    TELLING,
     Alt,
     ParsedQuery,
     PlaceName,
@@ -36,6 +39,7 @@ from catalog.search.model import (
 )
 from catalog.search.parser import QueryParser
 from catalog.search.postings import Postings
+from catalog.search.register import STRAY_SHARE, STRAY_VIETNAMESE
 
 
 class SearchIndex:
@@ -71,22 +75,38 @@ class SearchIndex:
         if content and all(u.stray for u in content):
             # Nothing but words nobody listed: those that reach a product are read as product words after all
             # (a typo: "chiken", "lichee"); the rest say nothing the catalogue could answer.
-            reaching = [u for u in content if self.matcher.reaches(u, CONFIDENT)]
+            # Not an English word of the English names beside a need or group ("what do Vietnamese eat for Tet"),
+            # nor a name the catalogue does not know.
+            wanted = bool(parsed.categories or parsed.uses)
+            reaching = [
+                u
+                for u in content
+                if u.role == "content"
+                and not (wanted and u.text in self.ix.english_only)
+                and self.matcher.reaches(u, CONFIDENT)
+            ]
             if reaching:
-                content = [Unit(u.text, 1.0, u.alts, "content", stray=True) for u in reaching]
+                content = [replace(u, weight=1.0) for u in reaching]
             else:
                 content = []
-                if has_filters and not (parsed.categories or parsed.uses):
-                    # A place or a star rating beside unknown words ("sầu riêng Lục Ngạn"): probably a product
-                    # the catalogue does not have; what the place has is a suggestion, not the answer.
+                unplaced = sum(u.weight for u in content)
+                if (
+                    parsed.places
+                    and not (parsed.categories or parsed.uses or parsed.stars)
+                    and unplaced >= STRAY_VIETNAMESE
+                ):
+                    # A place beside an unknown word of weight ("bơ Lục Ngạn"): probably a product the catalogue
+                    # does not have; what the place has is a suggestion, not the answer.
                     sliced = self._slice(query, parsed, dict(filters), SUGGESTIONS)
                     hints = [SearchHit(h.doc, 50.0) for h in (sliced.results or sliced.suggestions)]
                     return SearchAnswer(query, [], hints, filters, "", asks)
+        elif parsed.long:
+            content = _cap_strays(content)
         guessed = not content and bool(soft) and not has_filters
         if guessed:
             # Only ambiguous words (`my`, `ban`): read them as product words after all (but a lone "the" is
             # an English word, not worth a did-you-mean).
-            content, soft = [Unit(u.text, u.weight, u.alts, "content") for u in soft], []
+            content, soft = [replace(u, role="content") for u in soft], []
         terms = " ".join(u.text for u in content if not u.stray)
         if not content:
             if not has_filters:
@@ -98,24 +118,27 @@ class SearchIndex:
         qkeys = frozenset(
             k for u in parsed.units for a in u.alts if not a.sound and len(a.key) == 1 for k in a.key
         )
-        # Stars are a hard filter. Places and product groups next to product words narrow the answer when
-        # that leaves anything ("vải thiều Lục Ngạn"), and are only a preference otherwise ("gà đồi Lục Ngạn"
-        # still finds Yên Thế's): try the narrowest reading first, so most queries score a small set.
-        starred = self._starred(parsed)
         excluded = self._excluded(parsed.excluded)
-        disliked = self._excluded(parsed.excluded, soft=True)
-        scores: dict[int, float] = {}
-        for within, applied in self._readings(parsed):
-            if starred is not None:
-                within = starred if within is None else within & starred
-            scores = self.matcher.cover(content, soft, qkeys, CONFIDENT, within=within)
-            if excluded:
-                scores = {d: v for d, v in scores.items() if d not in excluded}
-            if disliked and scores.keys() - disliked:
-                scores = {d: v for d, v in scores.items() if d not in disliked}
-            if scores:
-                filters.update(applied)
-                break
+        scores, applied = self._score(content, soft, qkeys, parsed, CONFIDENT, excluded)
+        if not scores and parsed.joins:
+            # Two things asked for at once ("bánh chưng Vân với giò mỡ", "rượu và trà"): each is an answer.
+            scores, applied = self._either(content, soft, qkeys, parsed, excluded)
+        if not scores and parsed.long and not any(u.role == "elsewhere" for u in content):
+            # A long message whose product words no product covers in full: the chat around a product names
+            # other catalogue words too ("… ngâm rượu được không", "… ngọt quá trời"). Take the product that
+            # covers most of it, when that is at least half and a telling part: a known phrase.
+            partial, applied = self._score(content, soft, qkeys, parsed, PARTIAL, excluded)
+            scores = {d: c for d, c in partial.items() if self._tells(d, content, soft, qkeys, parsed)}
+        filters.update(applied)
+        if (
+            not scores
+            and parsed.long
+            and (parsed.uses or parsed.categories)
+            and not any(u.role == "elsewhere" or (u.weight >= TELLING and not u.stray) for u in content)
+        ):
+            # A long message naming a need or a product group, whose other words no product has: those were
+            # chat ("biếu thầy giáo cũ món gì ý nghĩa"); the need is the question.
+            return self._slice(query, parsed, filters, limit)
         if not scores:
             suggestions = [] if guessed else self._suggest(content, soft, qkeys, excluded)
             return SearchAnswer(query, [], suggestions, filters, terms, asks)
@@ -123,6 +146,83 @@ class SearchIndex:
         best = hits[0].score
         results = [h for h in hits if h.score >= best - RESULT_MARGIN][:limit]
         return SearchAnswer(query, results, [], filters, terms, asks)
+
+    def _score(
+        self,
+        content: list[Unit],
+        soft: list[Unit],
+        qkeys: frozenset[str],
+        parsed: ParsedQuery,
+        threshold: float,
+        excluded: frozenset[int],
+    ) -> tuple[dict[int, float], dict[str, Any]]:
+        """Products covering at least `threshold` of the query, under the narrowest reading that has any.
+
+        Stars are a hard filter. Places and product groups next to product words narrow the answer when that
+        leaves anything ("vải thiều Lục Ngạn"), and are only a preference otherwise ("gà đồi Lục Ngạn" still
+        finds Yên Thế's): the narrowest reading is tried first, so most queries score a small set.
+        """
+        starred = self._starred(parsed)
+        disliked = self._excluded(parsed.excluded, soft=True)
+        for within, applied in self._readings(parsed):
+            if starred is not None:
+                within = starred if within is None else within & starred
+            scores = self.matcher.cover(content, soft, qkeys, threshold, within=within)
+            if excluded:
+                scores = {d: v for d, v in scores.items() if d not in excluded}
+            if disliked and scores.keys() - disliked:
+                scores = {d: v for d, v in scores.items() if d not in disliked}
+            if scores:
+                return scores, applied
+        return {}, {}
+
+    def _either(
+        self,
+        content: list[Unit],
+        soft: list[Unit],
+        qkeys: frozenset[str],
+        parsed: ParsedQuery,
+        excluded: frozenset[int],
+    ) -> tuple[dict[int, float], dict[str, Any]]:
+        """The products of each part of a query joined by "và", "hoặc", "and", "or", taking turns best-first."""
+        groups: list[list[Unit]] = [[]]
+        joins = iter(sorted(parsed.joins))
+        edge = next(joins, None)
+        for u in sorted(content, key=lambda u: u.at):
+            while edge is not None and u.at > edge:
+                groups.append([])
+                edge = next(joins, None)
+            groups[-1].append(u)
+        groups = [g for g in groups if any(not u.stray for u in g)]
+        if len(groups) < 2:
+            return {}, {}
+        merged: dict[int, float] = {}
+        applied: dict[str, Any] = {}
+        for group in groups:
+            scores, group_applied = self._score(group, soft, qkeys, parsed, CONFIDENT, excluded)
+            applied = applied or group_applied
+            for d, c in scores.items():
+                merged[d] = max(merged.get(d, 0.0), c)
+        return merged, applied
+
+    def _tells(
+        self, d: int, content: list[Unit], soft: list[Unit], qkeys: frozenset[str], parsed: ParsedQuery
+    ) -> bool:
+        """Is a partial match telling: does product d have every known product phrase the query names ("bánh đa
+        nem Thổ Hà" is no "Rượu … hạ thổ") and every word written as a name ("… Tây Tạng" is not ours), and
+        beyond that a known phrase, a place, two words side by side, or the need the message names?"""
+        found = [u for u in content if self.matcher.unit_q(u, d, qkeys) > 0.0]
+        needed = [u for u in content if (u.weight >= TELLING and not u.stray) or u.text in parsed.names]
+        if any(u not in found for u in needed):
+            return False
+        if any(u.weight >= TELLING and not u.stray for u in found):
+            return True
+        if any(u.weight >= TELLING and self.matcher.unit_q(u, d, qkeys) > 0.0 for u in soft):
+            return True
+        at = sorted(u.at for u in found if not u.stray)
+        if any(b - a == 1 for a, b in zip(at, at[1:], strict=False)):
+            return True
+        return bool(found) and any(use in self.ix.docs[d].uses for use in parsed.uses)
 
     def _named(self, key: str) -> set[int]:
         """Products with this word in a name, alias or English name (cached per index)."""
@@ -200,15 +300,6 @@ class SearchIndex:
         if groups is not None:
             out.append((groups, group_filters))
         out.append((None, {}))
-        used = self._used(parsed.uses)
-        if used:
-            # A need or occasion beside product words is the narrowest preference ("rượu làm quà": the wines
-            # kept as gifts), never a requirement ("vải thiều làm quà" still finds the lychee).
-            applied_use = {"use": one_or_list(parsed.uses)}
-            out = [
-                (used if within is None else within & used, {**applied, **applied_use})
-                for within, applied in out
-            ] + out
         if parsed.categories and all(c in KIN for c in parsed.categories):
             # A textile word says what the product is made of: with it "vải" is cloth, and lychee no answer
             # even when the catalogue has no cloth.
@@ -228,6 +319,12 @@ class SearchIndex:
         """Order confident products: coverage first, then extra words found, name closeness, stars."""
         budget = LIST_RATIO * len(scores)
         bonus: dict[int, float] = {}
+        docs = self.ix.docs
+        if parsed.uses:
+            # A need beside product words is a preference among the products found ("mật ong làm quà").
+            for d in scores:
+                if any(u in docs[d].uses for u in parsed.uses):
+                    bonus[d] = SOFT_POINTS
         for units, points in ((soft, SOFT_POINTS), (optional, OPTIONAL_POINTS)):
             for u in units:
                 look = self.matcher.lookup(u, qkeys, budget)
@@ -290,7 +387,8 @@ class SearchIndex:
                 found = found - disliked
             if without_stars and without_stars - disliked:
                 without_stars = without_stars - disliked
-        results = [SearchHit(self.ix.docs[d], 100.0) for d in self._best_first(found, limit)]
+        picked = self._for_needs(found, parsed.uses, limit) if parsed.uses else self._best_first(found, limit)
+        results = [SearchHit(self.ix.docs[d], 100.0) for d in picked]
         suggestions: list[SearchHit] = []
         if not results and parsed.stars is not None and without_stars:
             # Nothing at that star level here: offer what the place or group does have.
@@ -298,6 +396,23 @@ class SearchIndex:
                 SearchHit(self.ix.docs[d], 50.0) for d in self._best_first(without_stars, SUGGESTIONS)
             ]
         return SearchAnswer(query, results, suggestions, filters, "", tuple(parsed.asks))
+
+    def _for_needs(self, docs: set[int], uses: list[str], limit: int) -> list[int]:
+        """A short, varied selection for needs: products serving the rarer needs named first ("tặng gì cho người
+        ốm": health before gift), then the best-rated; one of a kind (one wine, one tea…) before a second."""
+        weight = {u: 1.0 / max(1, len(self.ix.by_use.get(u, ()))) for u in uses}
+        rank_of = self.ix.rank_of
+        ordered = sorted(
+            docs, key=lambda d: (-sum(weight[u] for u in uses if u in self.ix.docs[d].uses), rank_of[d])
+        )
+        first: list[int] = []
+        later: list[int] = []
+        kinds: set[Key] = set()
+        for d in ordered:
+            kind = self.ix.kind_of[d]
+            (later if kind in kinds else first).append(d)
+            kinds.add(kind)
+        return (first + later)[:limit]
 
     def _best_first(self, docs: set[int], limit: int) -> list[int]:
         if len(docs) * 8 < len(self.ix.ranked):
@@ -347,3 +462,13 @@ def filters_of_places(places: list[PlaceName]) -> dict[str, Any]:
 
 def one_or_list(values: list[str]) -> str | list[str]:
     return values[0] if len(values) == 1 else list(values)
+
+
+def _cap_strays(content: list[Unit]) -> list[Unit]:
+    """In a long message, words nobody listed never outweigh the placed product words (STRAY_SHARE)."""
+    placed = sum(u.weight for u in content if not u.stray)
+    strays = sum(u.weight for u in content if u.stray and u.role == "content")
+    if not placed or strays <= STRAY_SHARE * placed:
+        return content
+    f = STRAY_SHARE * placed / strays
+    return [replace(u, weight=u.weight * f) if u.stray and u.role == "content" else u for u in content]

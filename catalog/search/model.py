@@ -13,6 +13,11 @@ from catalog.text import Token
 # A product is an answer only when the query's product words are this well covered by its names
 # (weighted: exact 1.0, a producer or place field 0.8, a regional spelling 0.7-0.9, a typo 0.4-0.85).
 CONFIDENT = 0.75
+# In a long message, failing that, a product covering this much of it, with at least this weight covered
+# (a known two-word phrase, or two words), is still the answer: the rest is chat.
+PARTIAL, TELLING = 0.5, 1.5
+# A message of more than this many words is long: chat around the product words rather than a query.
+LONG_MESSAGE = 4
 # Answers scoring this far below the best are noise around the real answer, not answers.
 RESULT_MARGIN = 12.0
 # How many of the best-covered candidates get the (costlier) rapidfuzz name comparison.
@@ -171,6 +176,7 @@ class Unit:
     # A word neither the catalogue nor the vocabulary knows: content, weighed by how much it could be a
     # product word (catalog/search/register.py) rather than vetoing the words the search can place.
     stray: bool = False
+    at: int = -1  # position in the query of its first word
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +212,8 @@ class QueryWords:
     sounds: list[str]
     unknown: list[bool]
     words: int = 0  # how many words the message has (its length, for weighing unknown words)
+    coded: list[bool] = field(default_factory=list)  # per token: part of a letters-and-digits code
+    named: frozenset[str] = frozenset()  # folded words written as names mid-sentence ("Diễn", "Zealand")
 
 
 @dataclass(slots=True)
@@ -218,6 +226,9 @@ class ParsedQuery:
     categories: list[str] = field(default_factory=list)
     places: list[PlaceName] = field(default_factory=list)
     excluded: list[Exclusion] = field(default_factory=list)  # product words ruled out ("không cồn": not rượu)
+    joins: list[int] = field(default_factory=list)  # positions of "và", "hoặc", "and", "or"
+    long: bool = False  # more than LONG_MESSAGE words: a chat message, not a typed query
+    names: frozenset[str] = frozenset()  # folded words written as names mid-sentence
     uses: list[str] = field(default_factory=list)  # needs and occasions named ("quà biếu": gift), as use tags
     asks: list[str] = field(
         default_factory=list

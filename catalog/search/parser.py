@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from catalog.lexicon import Key, Phrase
-from catalog.search.marks import TONE_CLASS, accent_fits, marks_are, marks_fit, same_marks
+from catalog.search.marks import LETTER_MARKS, TONE_CLASS, accent_fits, marks_are, marks_fit, same_marks
 from catalog.search.model import (
     FINAL_SWAP,
     FINAL_SWAP_KNOWN,
     LETTERS_DIGITS,
     LEXICON_ALT,
+    LONG_MESSAGE,
     MAX_QUERY_TOKENS,
     NEAR_PHRASE,
     STAR_SYMBOL,
@@ -39,8 +42,26 @@ from catalog.text import (
     tone_only,
 )
 
+# Words that join two things asked for ("mỳ chũ và vải thiều", "rượu hoặc chè", "honey or tea").
+_JOINS = frozenset({"va", "hoac", "and", "or"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
 _MONEY_UNITS = frozenset({"k", "tr", "trieu", "nghin", "ngan", "d", "dong", "vnd", "usd"})
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n])[^\w]*([^\W\d_]+)")
+
+
+def _names_within(text: str) -> frozenset[str]:
+    """Folded words written as names (capital first, then small letters) that do not start a sentence."""
+    starts = {m.start(1) for m in _SENTENCE_START.finditer(text)}
+    return frozenset(
+        fold(m.group(0))
+        for m in _WORD.finditer(text)
+        if m.start() not in starts
+        and m.group(0)[0].isupper()
+        and (len(m.group(0)) == 1 or m.group(0)[1:].islower())
+    )
 
 
 class QueryParser:
@@ -238,24 +259,36 @@ class QueryParser:
     def parse(self, query: str) -> ParsedQuery:
         text = STAR_SYMBOL.sub(r"\1 sao ", clean(query))
         toks: list[Token] = []
+        coded: list[bool] = []  # from a token of letters and digits ("ST25", "10kg")
         for t in tokenize(text)[:MAX_QUERY_TOKENS]:
-            toks.extend(self.resolve(t))
-        toks = toks[:MAX_QUERY_TOKENS]
+            parts = self.resolve(t)
+            toks.extend(parts)
+            coded.extend([any(c.isdigit() for c in t.folded) and not t.folded.isdigit()] * len(parts))
+        toks, coded = toks[:MAX_QUERY_TOKENS], coded[:MAX_QUERY_TOKENS]
         keys = [english_stem(t.folded) for t in toks]
         marked = [accent_key(t.raw) if has_marks(t.raw) else None for t in toks]
         out = ParsedQuery()
         sounds = [sound_key(k, finals=True) for k in keys]
         words = sum(1 for t in toks if t.folded.isalpha())
-        q = QueryWords(toks, keys, marked, sounds, [k not in self.ix.known for k in keys], words)
+        named = _names_within(query)
+        q = QueryWords(
+            toks, keys, marked, sounds, [k not in self.ix.known for k in keys], words, coded, named
+        )
         asks = self.ix.lexicon.asks
         for m in range(1, min(3, len(keys)) + 1):
             for i in range(len(keys) - m + 1):
                 for accents, kind in asks.get(tuple(keys[i : i + m]), ()):
                     if kind not in out.asks and self.accent_agrees(marked, i, accents):
                         out.asks.append(kind)
+        out.long, out.names = words > LONG_MESSAGE, named
+        out.joins = [j for j, k in enumerate(keys) if k in _JOINS]
         i, n = 0, len(toks)
         while i < n:
-            i += self.parse_at(q, i, out)
+            first = len(out.units)
+            step = self.parse_at(q, i, out)
+            for unit in out.units[first:]:
+                unit.at = i
+            i += step
         # A word said twice ("Hảo Hảo", "mật ong mật ong") is one thing asked for, not two.
         seen: set[tuple[str, str]] = set()
         units = []
@@ -386,12 +419,25 @@ class QueryParser:
             return 1
         alts = list(self.token_alts(key, marked[i]))
         if self.is_stray(key, marked[i]):
-            weight = stray_weight(toks[i].raw, toks[i].folded, q.words)
+            if toks[i].folded in q.named and not self.after_destination_cue(keys, i):
+                # A name the catalogue does not know, written as a name mid-sentence ("bưởi Diễn", "xúc xích
+                # Đức", "from New Zealand"): another place or maker, as decisive as a place it lists elsewhere.
+                alt = Alt((key,), 1.0, (marked[i],))
+                out.units.append(Unit(toks[i].folded, 1.0, [alt], "elsewhere", stray=True))
+                out.words.append(key)
+                return 1
+            weight = stray_weight(toks[i].raw, toks[i].folded, q.words, q.coded[i])
             out.units.append(Unit(toks[i].folded, weight, alts, "content", stray=True))
             out.words.append(key)
             return 1
         if (key,) in lex.concept_index and self.tone_fits(marked[i], key):
             alts += self.concept_alts((key,), bool(marked[i]) or self.looks_vietnamese((key,)), 1.0)
+        if out.long and is_stopword(toks[i].raw, toks[i].folded):
+            # A common word of chat that a product name happens to have ("ngọt", "nhà", "quá"): in a long
+            # message it counts where found, it is not asked for.
+            out.units.append(Unit(toks[i].folded, 1.0, alts, "soft"))
+            out.words.append(key)
+            return 1
         out.units.append(Unit(toks[i].folded, 1.0, alts, "content"))
         out.words.append(key)
         return 1
@@ -400,14 +446,23 @@ class QueryParser:
         """Is a query word one the catalogue and the lexicon cannot place as a product word?
 
         Unknown words; words only the English product names use ("wife", "golden"); and words typed with marks
-        that fit none of the ways the catalogue or lexicon marks them ("mẹ" is no "mè", "hỗ" no "Hồ").
+        with a tone or a letter mark none of the ways the catalogue or lexicon writes them has.
         """
         if key not in self.ix.product_words or key in self.ix.english_only:
             return True
         if typed is None or key in self.ix.unmarked:
             return False
-        spellings = self.ix.spellings.get(key)
-        return bool(spellings) and not any(accent_fits(typed, w) for w in spellings)
+        # A tone typed is meant, and so is a letter mark typed (one left out is a slip): "mẹ" is no "mè",
+        # "giờ" no "giò", "nhân" no "nhãn".
+        spellings = self.ix.product_spellings.get(key)
+        if not spellings:
+            return False
+        tone = TONE_CLASS.get(typed[-1], typed[-1])
+        letters = {c for c in typed[:-1] if c in LETTER_MARKS}
+        return all(
+            (tone != "0" and TONE_CLASS.get(w[-1], w[-1]) != tone) or not letters <= set(w[:-1])
+            for w in spellings
+        )
 
     def after_destination_cue(self, keys: list[str], i: int) -> bool:
         """Do the words just before position i say where goods go ("ship ra", "gửi về", "deliver to")?"""

@@ -107,16 +107,18 @@ class Postings:
         self.known = set(self.post) | lex.words
         # Words that can name a product: the catalogue's, and the lexicon's product words, product groups and
         # places (not its question, politeness, need or price words: "sếp" of "biếu sếp" names no product).
-        # An English word counts only where the lexicon has it alone: "wife" of "husband and wife cake" does not.
-        lexicon_products = {
-            k
-            for c in lex.concepts
-            for p in (*c.vi, *c.members, *c.en)
-            if p.vietnamese or len(p.key) == 1
-            for k in p.key
-        }
+        # A word of a longer phrase counts only where the lexicon has it alone: "wife" of "husband and wife
+        # cake" names no product, nor "thăm" of "tham quan".
+        single = [p for c in lex.concepts for p in (*c.vi, *c.members, *c.en) if len(p.key) == 1]
+        lexicon_products = {p.key[0] for p in single}
         lexicon_products |= {k for key in (*lex.elsewhere, *lex.categories) for k in key}
         self.product_words = set(self.post) | lexicon_products
+        # How the catalogue and the lexicon's product words mark each word (not its chat words: "hông").
+        self.product_spellings: dict[str, set[str]] = {k: set(v) for k, v in self.marked.items()}
+        for phrase in (p for c in lex.concepts for p in (*c.vi, *c.members)):
+            for k, a in zip(phrase.key, phrase.accents, strict=False):
+                if a is not None:
+                    self.product_spellings.setdefault(k, set()).add(a)
         # English words of the catalogue that the lexicon does not translate ("wife" of "husband and wife
         # cake", "queen", "joy"): never written with marks, no Vietnamese syllable. They describe more than
         # they name, so a query weighs them as it weighs words nobody listed.
@@ -243,6 +245,7 @@ class Postings:
         self.facet: dict[tuple[str, Key], set[int]] = {}
         self.by_category: dict[str, set[int]] = {}
         self.by_use: dict[str, set[int]] = {}
+        self.kind_of: list[Key] = []
         self.by_stars: dict[int, set[int]] = {}
         keys: dict[str, Key] = {}
         for d, doc in enumerate(self.docs):
@@ -255,6 +258,8 @@ class Postings:
             self.by_category.setdefault(doc.category, set()).add(d)
             for use in doc.uses:
                 self.by_use.setdefault(use, set()).add(d)
+            # What kind of thing it is, for varied selections: its name's first word ("rượu", "mật", "chè").
+            self.kind_of.append(phrase_key(doc.name_vi)[:1])
             if doc.stars is not None:
                 self.by_stars.setdefault(doc.stars, set()).add(d)
         # Slices list the best-rated first, then in catalogue order (the department lists flagships first).

@@ -6,7 +6,8 @@ lexicon knows (a *stray*) is therefore not a veto: it stays in the query as a pr
 weight, so one clear product word in a long message still wins, while a short query whose other word
 is unknown ("bánh pía", "durian chips") stays unanswered:
 
-- a function word of either language (the stopwords-iso lists, via `stopwordsiso`) weighs little;
+- a function word of either language (the stopwords-iso lists, via `stopwordsiso`) weighs little, except
+  a Vietnamese one in a short query: that list holds classifiers and nouns too ("bánh cuốn");
 - a word that could be a Vietnamese syllable weighs most: the catalogue is Vietnamese, and an unknown
   Vietnamese word next to a product word usually names another product ("bánh pía");
 - an English-looking word or shorthand (not a Vietnamese syllable) weighs less: every English product
@@ -23,14 +24,16 @@ import stopwordsiso
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from catalog.search.model import LONG_MESSAGE
 from catalog.telex import well_formed
 from catalog.text import accent_key, fold, has_marks
 
 STRAY_VIETNAMESE = 0.6
 STRAY_FOREIGN = 0.35
 STRAY_STOPWORD = 0.1
-# Messages up to this many words weigh their strays in full; longer ones divide by length / this.
-SHORT_MESSAGE = 4
+# In a long message, all strays together weigh at most this share of the words the search could place: so
+# they never veto a product that has every one of those (1 / (1 + 0.3) is above CONFIDENT).
+STRAY_SHARE = 0.3
 
 
 @cache
@@ -72,9 +75,12 @@ def could_be_vietnamese(raw: str, folded: str) -> bool:
     return folded.isalpha() and (well_formed(folded, 0) or well_formed(folded, 1))
 
 
-def stray_weight(raw: str, folded: str, message_words: int) -> float:
+def stray_weight(raw: str, folded: str, message_words: int, code: bool = False) -> float:
     """How much an unknown word counts among a query's product words (a known one counts 1)."""
-    if is_stopword(raw, folded):
+    short = message_words <= LONG_MESSAGE
+    if code:
+        base = STRAY_VIETNAMESE  # part of a code of letters and digits ("ST25") names a particular thing
+    elif is_stopword(raw, folded) and not (short and could_be_vietnamese(raw, folded)):
         base = STRAY_STOPWORD
     elif could_be_vietnamese(raw, folded):
         base = STRAY_VIETNAMESE
@@ -82,4 +88,4 @@ def stray_weight(raw: str, folded: str, message_words: int) -> float:
         base = STRAY_STOPWORD
     else:
         base = STRAY_FOREIGN
-    return base * min(1.0, SHORT_MESSAGE / max(message_words, 1))
+    return base * min(1.0, LONG_MESSAGE / max(message_words, 1))
