@@ -17,6 +17,9 @@ class UseTag:
     label_vi: str
     label_en: str
     rule: str
+    # OCOP product groups whose products also answer this need, listed after the tagged ones, as that group
+    # and not as a claim about each product ("health": the herbal group, thảo dược).
+    groups: tuple[str, ...] = ()
 
 
 @cache
@@ -24,7 +27,8 @@ def use_tags() -> tuple[UseTag, ...]:
     """Every tag, in the file's order (the order tags are stored and exported in)."""
     doc = json.loads(resources.files("catalog.data").joinpath("uses.json").read_text(encoding="utf-8"))
     return tuple(
-        UseTag(t["code"], t["basis"], t["label_vi"], t["label_en"], t["rule"]) for t in doc["tags"]
+        UseTag(t["code"], t["basis"], t["label_vi"], t["label_en"], t["rule"], tuple(t.get("groups", ())))
+        for t in doc["tags"]
     )
 
 

@@ -269,7 +269,7 @@ class SearchIndex:
 
     def _used(self, uses: list[str]) -> set[int]:
         """Products that serve every need named ("quà tết": gift and Tết), else any of them."""
-        sets = [self.ix.by_use.get(u, set()) for u in uses]
+        sets = [self.ix.by_use.get(u, set()) | self.ix.by_group_use.get(u, set()) for u in uses]
         if not sets:
             return set()
         return set.intersection(*sets) or set().union(*sets)
@@ -401,10 +401,13 @@ class SearchIndex:
         """A short, varied selection for needs: products serving the rarer needs named first ("tặng gì cho người
         ốm": health before gift), then the best-rated; one of a kind (one wine, one tea…) before a second."""
         weight = {u: 1.0 / max(1, len(self.ix.by_use.get(u, ()))) for u in uses}
-        rank_of = self.ix.rank_of
-        ordered = sorted(
-            docs, key=lambda d: (-sum(weight[u] for u in uses if u in self.ix.docs[d].uses), rank_of[d])
-        )
+        rank_of, docs_of, grouped = self.ix.rank_of, self.ix.docs, self.ix.by_group_use
+
+        def serves(d: int) -> float:
+            tagged = sum(weight[u] for u in uses if u in docs_of[d].uses)
+            return tagged + sum(0.5 * weight[u] for u in uses if d in grouped.get(u, ()))
+
+        ordered = sorted(docs, key=lambda d: (-serves(d), rank_of[d]))
         first: list[int] = []
         later: list[int] = []
         kinds: set[Key] = set()

@@ -214,6 +214,7 @@ class QueryWords:
     words: int = 0  # how many words the message has (its length, for weighing unknown words)
     coded: list[bool] = field(default_factory=list)  # per token: part of a letters-and-digits code
     named: frozenset[str] = frozenset()  # folded words written as names mid-sentence ("Diễn", "Zealand")
+    diacritics: bool = False  # the message is written with Vietnamese marks
 
 
 @dataclass(slots=True)

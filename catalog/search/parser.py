@@ -42,8 +42,8 @@ from catalog.text import (
     tone_only,
 )
 
-# Words that join two things asked for ("mỳ chũ và vải thiều", "rượu hoặc chè", "honey or tea").
-_JOINS = frozenset({"va", "hoac", "and", "or"})
+# Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
+_JOINS = frozenset({"va", "voi", "hoac", "and", "or"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
 _MONEY_UNITS = frozenset({"k", "tr", "trieu", "nghin", "ngan", "d", "dong", "vnd", "usd"})
 
@@ -271,9 +271,8 @@ class QueryParser:
         sounds = [sound_key(k, finals=True) for k in keys]
         words = sum(1 for t in toks if t.folded.isalpha())
         named = _names_within(query)
-        q = QueryWords(
-            toks, keys, marked, sounds, [k not in self.ix.known for k in keys], words, coded, named
-        )
+        unknown = [k not in self.ix.known for k in keys]
+        q = QueryWords(toks, keys, marked, sounds, unknown, words, coded, named, any(marked))
         asks = self.ix.lexicon.asks
         for m in range(1, min(3, len(keys)) + 1):
             for i in range(len(keys) - m + 1):
@@ -432,9 +431,10 @@ class QueryParser:
             return 1
         if (key,) in lex.concept_index and self.tone_fits(marked[i], key):
             alts += self.concept_alts((key,), bool(marked[i]) or self.looks_vietnamese((key,)), 1.0)
-        if out.long and is_stopword(toks[i].raw, toks[i].folded):
+        if out.long and (marked[i] or q.diacritics) and is_stopword(toks[i].raw, toks[i].folded):
             # A common word of chat that a product name happens to have ("ngọt", "nhà", "quá"): in a long
-            # message it counts where found, it is not asked for.
+            # message it counts where found, it is not asked for. (Typed plain, it is that word only in a
+            # message written with marks: "cao" there is high, in "cao ngua bach" maybe a herbal paste.)
             out.units.append(Unit(toks[i].folded, 1.0, alts, "soft"))
             out.words.append(key)
             return 1
@@ -450,7 +450,7 @@ class QueryParser:
         """
         if key not in self.ix.product_words or key in self.ix.english_only:
             return True
-        if typed is None or key in self.ix.unmarked:
+        if typed is None:
             return False
         # A tone typed is meant, and so is a letter mark typed (one left out is a slip): "mẹ" is no "mè",
         # "giờ" no "giò", "nhân" no "nhãn".

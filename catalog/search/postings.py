@@ -9,6 +9,7 @@ from catalog.lexicon import Key, Lexicon, Phrase, default_lexicon, phrase_accent
 from catalog.search.model import NAME, PLACE, PRODUCER, PROVINCE, Alt, FieldText, PlaceName, ProductDoc
 from catalog.telex import well_formed
 from catalog.text import accent_key, english_stem, sound_accent, sound_key, tokenize
+from catalog.uses import use_tags
 
 
 class Postings:
@@ -36,9 +37,7 @@ class Postings:
         self.pairs: dict[tuple[str, str], set[int]] = {}
         analysed: dict[str, FieldText] = {}  # catalogues repeat places and producers: analyse each text once
         seen_vi: set[tuple[str, bool]] = set()
-        # Words the catalogue writes without marks somewhere (English, brands): marks typed on them prove nothing.
-        self.unmarked: set[str] = set()
-        unmarked = self.unmarked
+        plain: set[str] = set()  # words the catalogue writes without marks somewhere ("phu" thê, "global")
         post_table, marked_table, pair_table = self.post, self.marked, self.pairs
         for i, doc in enumerate(self.docs):
             names: set[str] = set()
@@ -61,7 +60,7 @@ class Postings:
                 info = analysed.get(text)
                 if info is None:
                     info = analysed[text] = self.analyse(text)
-                unmarked.update(info.plain)
+                plain.update(info.plain)
                 if vietnamese and (text, True) not in seen_vi:
                     seen_vi.add((text, True))
                     self.syllables.update(info.syllables)
@@ -115,6 +114,8 @@ class Postings:
         self.product_words = set(self.post) | lexicon_products
         # How the catalogue and the lexicon's product words mark each word (not its chat words: "hông").
         self.product_spellings: dict[str, set[str]] = {k: set(v) for k, v in self.marked.items()}
+        for k in plain:
+            self.product_spellings.setdefault(k, set()).add(k + "0")  # written plain: no tone, no letter mark
         for phrase in (p for c in lex.concepts for p in (*c.vi, *c.members)):
             for k, a in zip(phrase.key, phrase.accents, strict=False):
                 if a is not None:
@@ -246,6 +247,12 @@ class Postings:
         self.by_category: dict[str, set[int]] = {}
         self.by_use: dict[str, set[int]] = {}
         self.kind_of: list[Key] = []
+        # Needs a whole product group also answers (health: the herbal group), product by product.
+        self.by_group_use: dict[str, set[int]] = {}
+        need_groups: dict[str, list[str]] = {}
+        for tag in use_tags():
+            for group in tag.groups:
+                need_groups.setdefault(group, []).append(tag.code)
         self.by_stars: dict[int, set[int]] = {}
         keys: dict[str, Key] = {}
         for d, doc in enumerate(self.docs):
@@ -258,6 +265,8 @@ class Postings:
             self.by_category.setdefault(doc.category, set()).add(d)
             for use in doc.uses:
                 self.by_use.setdefault(use, set()).add(d)
+            for use in need_groups.get(doc.category, ()):
+                self.by_group_use.setdefault(use, set()).add(d)
             # What kind of thing it is, for varied selections: its name's first word ("rượu", "mật", "chè").
             self.kind_of.append(phrase_key(doc.name_vi)[:1])
             if doc.stars is not None:
