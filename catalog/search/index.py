@@ -72,34 +72,15 @@ class SearchIndex:
         has_filters = (
             parsed.stars is not None or bool(parsed.categories) or bool(parsed.places) or bool(parsed.uses)
         )
+        unplaced: list[Unit] = []
         if content and all(u.stray for u in content):
-            # Nothing but words nobody listed: those that reach a product are read as product words after all
-            # (a typo: "chiken", "lichee"); the rest say nothing the catalogue could answer.
-            # Not an English word of the English names beside a need or group ("what do Vietnamese eat for Tet"),
-            # nor a name the catalogue does not know.
-            wanted = bool(parsed.categories or parsed.uses)
-            reaching = [
-                u
-                for u in content
-                if u.role == "content"
-                and not (wanted and u.text in self.ix.english_only)
-                and self.matcher.reaches(u, CONFIDENT)
-            ]
-            if reaching:
-                content = [replace(u, weight=1.0) for u in reaching]
-            else:
-                content = []
-                unplaced = sum(u.weight for u in content)
-                if (
-                    parsed.places
-                    and not (parsed.categories or parsed.uses or parsed.stars)
-                    and unplaced >= STRAY_VIETNAMESE
-                ):
-                    # A place beside an unknown word of weight ("bơ Lục Ngạn"): probably a product the catalogue
-                    # does not have; what the place has is a suggestion, not the answer.
-                    sliced = self._slice(query, parsed, dict(filters), SUGGESTIONS)
-                    hints = [SearchHit(h.doc, 50.0) for h in (sliced.results or sliced.suggestions)]
-                    return SearchAnswer(query, [], hints, filters, "", asks)
+            unplaced, content = content, self._typos(content, parsed)
+            if not content and self._beside_place(unplaced, parsed):
+                # A place beside an unknown word of weight ("bơ Lục Ngạn"): probably a product the catalogue
+                # does not have; what the place has is a suggestion, not the answer.
+                sliced = self._slice(query, parsed, dict(filters), SUGGESTIONS)
+                hints = [SearchHit(h.doc, 50.0) for h in (sliced.results or sliced.suggestions)]
+                return SearchAnswer(query, [], hints, filters, "", asks)
         elif parsed.long:
             content = _cap_strays(content)
         guessed = not content and bool(soft) and not has_filters
@@ -109,15 +90,14 @@ class SearchIndex:
             content, soft = [replace(u, role="content") for u in soft], []
         terms = " ".join(u.text for u in content if not u.stray)
         if not content:
-            if not has_filters:
-                return SearchAnswer(query, [], [], filters, terms, asks)
-            return self._slice(query, parsed, filters, limit)
+            if has_filters:
+                return self._slice(query, parsed, filters, limit)
+            # Unknown words alone: what they might be misspelling is a suggestion ("chuu": mỳ Chũ?).
+            typed = [replace(u, weight=1.0) for u in unplaced if u.role == "content"]
+            suggestions = self._suggest(typed, soft, _mentioned(parsed)) if typed else []
+            return SearchAnswer(query, [], suggestions, filters, terms, asks)
 
-        # Words the query mentions, typo corrections included: a compound part counts as that compound when
-        # its partner is among them ("mat ong hao vai": "hao" → "hoa", so "vải" is in "hoa vải").
-        qkeys = frozenset(
-            k for u in parsed.units for a in u.alts if not a.sound and len(a.key) == 1 for k in a.key
-        )
+        qkeys = _mentioned(parsed)
         excluded = self._excluded(parsed.excluded)
         scores, applied = self._score(content, soft, qkeys, parsed, CONFIDENT, excluded)
         if not scores and parsed.joins:
@@ -175,6 +155,26 @@ class SearchIndex:
             if scores:
                 return scores, applied
         return {}, {}
+
+    def _typos(self, strays: list[Unit], parsed: ParsedQuery) -> list[Unit]:
+        """Of a query made only of words nobody listed, those that reach a product well, read as product words
+        after all (typos: "chiken", "lichee"). Not an English word of the English names beside a need or a
+        group ("what do Vietnamese eat for Tet"), nor a name the catalogue does not know."""
+        wanted = bool(parsed.categories or parsed.uses)
+        return [
+            replace(u, weight=1.0)
+            for u in strays
+            if u.role == "content"
+            and not (wanted and u.text in self.ix.english_only)
+            and self.matcher.reaches(u, CONFIDENT)
+        ]
+
+    @staticmethod
+    def _beside_place(strays: list[Unit], parsed: ParsedQuery) -> bool:
+        """Are unknown words of weight all the query has beside a place (no group, need or star rating)?"""
+        if not parsed.places or parsed.categories or parsed.uses or parsed.stars is not None:
+            return False
+        return sum(u.weight for u in strays) >= STRAY_VIETNAMESE
 
     def _either(
         self,
@@ -475,3 +475,11 @@ def _cap_strays(content: list[Unit]) -> list[Unit]:
         return content
     f = STRAY_SHARE * placed / strays
     return [replace(u, weight=u.weight * f) if u.stray and u.role == "content" else u for u in content]
+
+
+def _mentioned(parsed: ParsedQuery) -> frozenset[str]:
+    """Words the query mentions, typo corrections included: a compound part counts as that compound when its
+    partner is among them ("mat ong hao vai": "hao" → "hoa", so "vải" is in "hoa vải")."""
+    return frozenset(
+        k for u in parsed.units for a in u.alts if not a.sound and len(a.key) == 1 for k in a.key
+    )
