@@ -1,13 +1,15 @@
 """Benchmark catalogue search against SQLite FTS5 and plain rapidfuzz: latency at demo and national size, quality.
 
 Run from the project root:  PYTHONPATH=. python benchmarks/bench_search.py [--rounds 20] [--size 20000]
+                                [--cases tests/data/search_chat.jsonl ...]
 
 Latency is per query, on one core (the process is pinned when the OS allows), over the dev and extra query
 sets: "cold" is each query's first run on a fresh index (token caches empty), the others warm runs. The
 figures are CPU time of the searching thread, so a busy shared machine does not inflate them; wall-clock p99
 is printed beside them.
 Quality is the dev set's hit@3 / top-1 / filter / no-match on the demo catalogue, scored like
-shared/eval/score_search.py.
+shared/eval/score_search.py; each `--cases` file is scored for every searcher too, and its queries join the
+timed set.
 """
 
 from __future__ import annotations
@@ -321,15 +323,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=20, help="warm passes over the query set")
     ap.add_argument("--size", type=int, default=20_000, help="products in the synthetic national catalogue")
     ap.add_argument("--budget", type=float, default=20.0, help="seconds of warm rounds per searcher and size")
+    ap.add_argument("--cases", type=Path, action="append", default=[], help="more labelled queries to score")
     args = ap.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the issue asks
     demo = demo_docs()
     national = demo + synthetic_catalogue(args.size - len(demo))
     dev, extra = load_cases(DEV), load_cases(EXTRA)
-    queries = [c["q"] for c in dev + extra]
+    more = {path.name: load_cases(path) for path in args.cases}
+    queries = [c["q"] for c in dev + extra + [c for cases in more.values() for c in cases]]
     print(
-        f"{len(queries)} queries (dev {len(dev)} + extra {len(extra)}), {args.rounds} warm rounds, one core\n"
+        f"{len(queries)} queries (dev {len(dev)} + extra {len(extra)}"
+        + "".join(f" + {name} {len(cases)}" for name, cases in more.items())
+        + f"), {args.rounds} warm rounds, one core\n"
     )
 
     makers: dict[str, Callable[[Sequence[ProductDoc]], Searcher]] = {
@@ -363,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
         "\nocop search on the extra set (demo catalogue): "
         + "  ".join(f"{k} {v:.3f}" for k, v in extra_quality.items())
     )
+    for name, cases in more.items():
+        for searcher, make in makers.items():
+            q = score(cases, make(demo))
+            print(f"{name} ({len(cases)}), {searcher}: " + "  ".join(f"{k} {v:.3f}" for k, v in q.items()))
     print("targets: p99 <= 1 ms at demo size, <= 2 ms at national size; hit@3 above both baselines")
     return 0
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from catalog.models import Product
 from catalog.search import SearchAnswer
 from catalog.text import fold
-from handlers import browse, cards, intent
+from handlers import browse, cards, intent, needs
 from handlers.context import Context
 from handlers.messages import Button, Reply, h
 
@@ -145,6 +145,11 @@ async def search_replies(ctx: Context, text: str) -> list[Reply]:
         if not answer.terms and not answer.filters:
             return not_understood(ctx)
         return await no_match(ctx, text, answer)
+    notes = needs.asks_notes(t, answer.asks)
+    if not answer.terms and needs.needs_of(answer):
+        # "quà biếu tết cho sếp", "đau xương khớp": a short selection for the need, with its basis.
+        title = "\n".join([needs.needs_title(t, needs.needs_of(answer)), *notes])
+        return await show_list(ctx, [hit.doc.slug for hit in answer.results][: needs.SELECTION], title)
     if not answer.terms and answer.filters:
         # "OCOP 4 sao Lục Ngạn", "đồ uống": a part of the catalogue, paged like browsing.
         flt = browse.Filter.from_search(answer.filters)
@@ -158,14 +163,15 @@ async def search_replies(ctx: Context, text: str) -> list[Reply]:
         if product is not None:
             ctx.remember_results(slugs)
             ctx.state_set("back", None)
+            extra = "\n".join(notes)
             if len(slugs) > 1:
                 remember_list(ctx, slugs, t._("Products matching “{query}”:", query=quoted(text)))
                 more = [[Button(t._("See all {n} matches", n=t.number(len(slugs))), "l:0")]]
-                return [await card_reply(ctx, product, more=more)]
-            return [await card_reply(ctx, product)]
+                return [await card_reply(ctx, product, extra, more=more)]
+            return [await card_reply(ctx, product, extra)]
     title = t.n_("I found {n} product for “{query}”:", "I found {n} products for “{query}”:", len(slugs),
                  query=quoted(text))
-    return await show_list(ctx, slugs, title)
+    return await show_list(ctx, slugs, "\n".join([title, *notes]))
 
 
 # --- follow-ups -----------------------------------------------------------------------------------------

@@ -95,14 +95,16 @@ class SearchIndex:
             # Unknown words alone: what they might be misspelling is a suggestion ("chuu": mỳ Chũ?).
             typed = [replace(u, weight=1.0) for u in unplaced if u.role == "content"]
             suggestions = self._suggest(typed, soft, _mentioned(parsed)) if typed else []
-            return SearchAnswer(query, [], suggestions, filters, terms, asks)
+            asked = " ".join(u.text for u in unplaced)  # what was asked for, though nothing could place it
+            return SearchAnswer(query, [], suggestions, filters, asked, asks)
 
         qkeys = _mentioned(parsed)
         excluded = self._excluded(parsed.excluded)
         scores, applied = self._score(content, soft, qkeys, parsed, CONFIDENT, excluded)
+        part_of: dict[int, int] = {}
         if not scores and parsed.joins:
             # Two things asked for at once ("bánh chưng Vân với giò mỡ", "rượu và trà"): each is an answer.
-            scores, applied = self._either(content, soft, qkeys, parsed, excluded)
+            scores, applied, part_of = self._either(content, soft, qkeys, parsed, excluded)
         if not scores and parsed.long and not any(u.role == "elsewhere" for u in content):
             # A long message whose product words no product covers in full: the chat around a product names
             # other catalogue words too ("… ngâm rượu được không", "… ngọt quá trời"). Take the product that
@@ -123,6 +125,10 @@ class SearchIndex:
             suggestions = [] if guessed else self._suggest(content, soft, qkeys, excluded)
             return SearchAnswer(query, [], suggestions, filters, terms, asks)
         hits = self._rank(scores, optional, soft, parsed, limit, qkeys)
+        if part_of:
+            part = {self.ix.docs[d].slug: n for d, n in part_of.items()}
+            results = _taking_turns(hits, part)[:limit]
+            return SearchAnswer(query, results, [], filters, terms, asks)
         best = hits[0].score
         results = [h for h in hits if h.score >= best - RESULT_MARGIN][:limit]
         return SearchAnswer(query, results, [], filters, terms, asks)
@@ -183,8 +189,9 @@ class SearchIndex:
         qkeys: frozenset[str],
         parsed: ParsedQuery,
         excluded: frozenset[int],
-    ) -> tuple[dict[int, float], dict[str, Any]]:
-        """The products of each part of a query joined by "và", "hoặc", "and", "or", taking turns best-first."""
+    ) -> tuple[dict[int, float], dict[str, Any], dict[int, int]]:
+        """The products of each part of a query joined by "và", "hoặc", "and", "or", and which part each
+        answers (so the answer can take turns: one wine, one tea, …)."""
         groups: list[list[Unit]] = [[]]
         joins = iter(sorted(parsed.joins))
         edge = next(joins, None)
@@ -195,15 +202,18 @@ class SearchIndex:
             groups[-1].append(u)
         groups = [g for g in groups if any(not u.stray for u in g)]
         if len(groups) < 2:
-            return {}, {}
+            return {}, {}, {}
         merged: dict[int, float] = {}
         applied: dict[str, Any] = {}
-        for group in groups:
-            scores, group_applied = self._score(group, soft, qkeys, parsed, CONFIDENT, excluded)
+        part_of: dict[int, int] = {}
+        for n, group in enumerate(groups):
+            part = _cap_strays(group) if parsed.long else group
+            scores, group_applied = self._score(part, soft, qkeys, parsed, CONFIDENT, excluded)
             applied = applied or group_applied
             for d, c in scores.items():
-                merged[d] = max(merged.get(d, 0.0), c)
-        return merged, applied
+                if c > merged.get(d, 0.0):
+                    merged[d], part_of[d] = c, n
+        return merged, applied, part_of
 
     def _tells(
         self, d: int, content: list[Unit], soft: list[Unit], qkeys: frozenset[str], parsed: ParsedQuery
@@ -483,3 +493,16 @@ def _mentioned(parsed: ParsedQuery) -> frozenset[str]:
     return frozenset(
         k for u in parsed.units for a in u.alts if not a.sound and len(a.key) == 1 for k in a.key
     )
+
+
+def _taking_turns(hits: list[SearchHit], part: dict[str, int]) -> list[SearchHit]:
+    """Hits of a query in parts ("rượu và trà"), one of each part in turn, each part best first."""
+    queues: dict[int, list[SearchHit]] = {}
+    for hit in hits:
+        queues.setdefault(part[hit.doc.slug], []).append(hit)
+    out: list[SearchHit] = []
+    while any(queues.values()):
+        for queue in queues.values():
+            if queue:
+                out.append(queue.pop(0))
+    return out

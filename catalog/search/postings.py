@@ -118,8 +118,7 @@ class Postings:
             self.product_spellings.setdefault(k, set()).add(k + "0")  # written plain: no tone, no letter mark
         for phrase in (p for c in lex.concepts for p in (*c.vi, *c.members)):
             for k, a in zip(phrase.key, phrase.accents, strict=False):
-                if a is not None:
-                    self.product_spellings.setdefault(k, set()).add(a)
+                self.product_spellings.setdefault(k, set()).add(a if a is not None else k + "0")
         # English words of the catalogue that the lexicon does not translate ("wife" of "husband and wife
         # cake", "queen", "joy"): never written with marks, no Vietnamese syllable. They describe more than
         # they name, so a query weighs them as it weighs words nobody listed.

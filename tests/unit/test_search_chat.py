@@ -1,0 +1,129 @@
+"""Search in the chat register: words nobody listed, needs and occasions, price and delivery words, lists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from catalog.search import ProductDoc, SearchAnswer, SearchIndex
+from catalog.search.register import STRAY_FOREIGN, STRAY_STOPWORD, STRAY_VIETNAMESE, stray_weight
+
+DEMO = Path(__file__).resolve().parents[2] / "catalog" / "data" / "demo_catalog.json"
+
+
+@pytest.fixture(scope="module")
+def demo() -> SearchIndex:
+    with open(DEMO, encoding="utf-8") as fh:
+        return SearchIndex(ProductDoc.from_row(r) for r in json.load(fh)["products"])
+
+
+def slugs(answer: SearchAnswer) -> list[str]:
+    return [h.doc.slug for h in answer.results]
+
+
+def names(answer: SearchAnswer) -> list[str]:
+    return [h.doc.name_vi for h in answer.results]
+
+
+def test_unknown_words_weigh_by_how_much_they_could_be_product_words() -> None:
+    assert stray_weight("pía", "pia", 2) == pytest.approx(STRAY_VIETNAMESE)  # a Vietnamese syllable
+    assert stray_weight("durian", "durian", 2) == pytest.approx(STRAY_FOREIGN)  # English-looking
+    assert stray_weight("whatever", "whatever", 2) == pytest.approx(STRAY_STOPWORD)  # a function word
+    assert stray_weight("wher", "wher", 2) == pytest.approx(STRAY_STOPWORD)  # one slipped letter from "where"
+    assert stray_weight("cuốn", "cuon", 2) == pytest.approx(STRAY_VIETNAMESE)  # short query: a word, not chat
+    assert stray_weight("st", "st", 2, code=True) == pytest.approx(STRAY_VIETNAMESE)  # part of "ST25"
+    # The longer the message, the less each weighs.
+    assert stray_weight("pía", "pia", 12) < stray_weight("pía", "pia", 4)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("vải thiều ship hn dc ko", "vai-thieu"),
+        ("mk cần 10kg mỳ chũ", "my-"),
+        ("🐓 gà đồi thả vườn", "ga-doi-yen-the"),
+        ("cheap honey under 200k", "mat-ong"),
+        ("wher to buy chiken", "ga"),
+        ("were can i by lichee", "vai"),
+        ("my wife is crazy about lychees, can you ship a box to Hanoi?", "vai"),
+        ("Cho tôi hỏi sâm nam núi Dành loại khô này mua về ngâm rượu được không", "sam-nam-nui-danh-kho"),
+    ],
+)
+def test_a_word_the_search_cannot_place_does_not_veto_the_ones_it_can(
+    demo: SearchIndex, query: str, expected: str
+) -> None:
+    found = slugs(demo.search(query))
+    assert found and any(expected in s for s in found[:3]), (query, found)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "bánh pía",  # a known product word beside an unknown Vietnamese one: another product
+        "bánh cuốn",
+        "gạo ST25",  # a variety code
+        "bưởi Diễn loại to ship hn ko",  # a name written as a name: another place's pomelo
+        "xúc xích Đức nhập khẩu",
+        "manuka honey from New Zealand",
+        "đông trùng hạ thảo Tây Tạng hàng xách tay",
+        "nước mắm Phú Quốc",
+        "trà hoa cúc Hưng Yên",
+        "bánh đa nem Thổ Hà",
+    ],
+)
+def test_what_the_catalogue_lacks_stays_not_found(demo: SearchIndex, query: str) -> None:
+    assert demo.search(query).results == [], query
+
+
+def test_a_place_the_goods_go_to_is_not_what_they_are(demo: SearchIndex) -> None:
+    assert slugs(demo.search("ship COD mật ong rừng về Hà Nội"))[:1] == ["mat-ong-rung-son-dong"]
+    assert demo.search("mật ong rừng Hà Nội").results == []  # no cue: Hà Nội's honey
+
+
+def test_a_need_is_answered_with_a_short_varied_selection(demo: SearchIndex) -> None:
+    gift = demo.search("quà biếu tết cho sếp")
+    assert gift.filters["use"] == ["gift", "tet"] and gift.terms == ""
+    docs = [h.doc for h in gift.results]
+    assert docs and all({"gift", "tet"} <= set(d.uses) for d in docs)
+    kinds = [d.name_vi.split()[0] for d in docs[:4]]
+    assert len(set(kinds)) == len(kinds), kinds  # one of a kind first
+    joints = demo.search("mẹ em hay đau xương khớp, bên mình có sản phẩm thảo dược nào hỗ trợ không")
+    assert slugs(joints)[:1] == ["thanh-ngam-xuong-khop-khanh-hoa"]
+    assert slugs(demo.search("drinking too much at work parties, anything for the liver?"))[:1] == [
+        "an-xoa-giai-doc-gan-khanh-hoa"
+    ]
+
+
+def test_health_lists_sourced_products_before_the_herbal_group(demo: SearchIndex) -> None:
+    found = [h.doc for h in demo.search("đồ bồi bổ cho người mới ốm dậy").results]
+    tagged = [d for d in found if "health" in d.uses]
+    assert tagged and found[: len(tagged)] == tagged
+    assert all(d.category == "herbal" for d in found[len(tagged) :])
+
+
+def test_a_need_beside_a_product_is_a_preference_not_a_filter(demo: SearchIndex) -> None:
+    assert any("vai" in s for s in slugs(demo.search("vải thiều làm quà"))[:3])  # fresh fruit is no "gift"
+    wine = demo.search("rượu làm quà biếu")
+    assert wine.results and all("gift" in h.doc.uses for h in wine.results[:3])
+
+
+def test_price_delivery_and_wholesale_words_are_asked_not_searched(demo: SearchIndex) -> None:
+    answer = demo.search("giá mật ong hoa vải bao nhiêu 1 lít, ship cod được không, mình lấy sỉ")
+    assert slugs(answer)[:1] == ["mat-ong-hoa-vai-hang-hieu"]
+    assert set(answer.asks) == {"price", "delivery", "wholesale"}
+    assert demo.search("sầu riêng Lục Ngạn").asks == ()  # "Ngạn" is no "ngàn" (thousand)
+    assert "price" in demo.search("mật ong dưới 200k").asks
+
+
+def test_two_things_joined_are_both_answers(demo: SearchIndex) -> None:
+    found = names(demo.search("nhờ shop gói giỏ quà Tết có rượu và trà"))
+    assert any(n.startswith("Rượu") for n in found) and any(n.startswith(("Trà", "Chè")) for n in found)
+
+
+def test_unknown_words_alone_say_what_was_asked_and_suggest(demo: SearchIndex) -> None:
+    pizza = demo.search("pizza")
+    assert pizza.results == [] and pizza.terms == "pizza"
+    chuu = demo.search("chuu")
+    assert chuu.results == [] and chuu.suggestions
