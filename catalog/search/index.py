@@ -39,7 +39,7 @@ from catalog.search.model import (
 )
 from catalog.search.parser import QueryParser
 from catalog.search.postings import Postings
-from catalog.search.register import STRAY_SHARE, STRAY_VIETNAMESE
+from catalog.search.register import STRAY_SHARE, STRAY_STOPWORD, STRAY_VIETNAMESE
 
 
 class SearchIndex:
@@ -75,9 +75,8 @@ class SearchIndex:
         unplaced: list[Unit] = []
         if content and all(u.stray for u in content):
             unplaced, content = content, self._typos(content, parsed)
-            if not content and self._beside_place(unplaced, parsed):
-                # A place beside an unknown word of weight ("bơ Lục Ngạn"): probably a product the catalogue
-                # does not have; what the place has is a suggestion, not the answer.
+            if not content and self._beside_filter(unplaced, parsed):
+                # What the place or group has is a suggestion, not the answer.
                 sliced = self._slice(query, parsed, dict(filters), SUGGESTIONS)
                 hints = [SearchHit(h.doc, 50.0) for h in (sliced.results or sliced.suggestions)]
                 return SearchAnswer(query, [], hints, filters, "", asks)
@@ -117,6 +116,13 @@ class SearchIndex:
             and parsed.long
             and (parsed.uses or parsed.categories)
             and not any(u.role == "elsewhere" or (u.weight >= TELLING and not u.stray) for u in content)
+            # A product word beside a name ("khăn lụa Vạn Phúc") asks for that place's product, not for gifts.
+            and not (
+                any(u.text in parsed.names for u in content)
+                and any(
+                    not u.stray and u.text not in parsed.names and self.matcher.reaches(u) for u in content
+                )
+            )
         ):
             # A long message naming a need or a product group, whose other words no product has: those were
             # chat ("biếu thầy giáo cũ món gì ý nghĩa"); the need is the question.
@@ -165,22 +171,31 @@ class SearchIndex:
     def _typos(self, strays: list[Unit], parsed: ParsedQuery) -> list[Unit]:
         """Of a query made only of words nobody listed, those that reach a product well, read as product words
         after all (typos: "chiken", "lichee"). Not an English word of the English names beside a need or a
-        group ("what do Vietnamese eat for Tet"), nor a name the catalogue does not know."""
+        group ("what do Vietnamese eat for Tet"), nor a name the catalogue does not know. When some are, the
+        unknown Vietnamese words beside them still count ("thực phẩm chức năng" is no misspelt "đinh lăng")."""
         wanted = bool(parsed.categories or parsed.uses)
-        return [
-            replace(u, weight=1.0)
+        typos = [
+            u
             for u in strays
             if u.role == "content"
-            and not (wanted and u.text in self.ix.english_only)
+            and u.stray > STRAY_STOPWORD  # a function word ("chỉ") is no typo of a product word ("chi")
+            # A catalogue word typed with other marks is another word ("trai" of "nhà trai" is no "Trại").
+            and (u.text not in self.ix.product_words or (u.text in self.ix.english_only and not wanted))
             and self.matcher.reaches(u, CONFIDENT)
         ]
+        if not typos:
+            return []
+        others = [u for u in strays if u not in typos and u.role == "content" and u.stray >= STRAY_VIETNAMESE]
+        return [replace(u, weight=1.0) for u in typos] + others
 
     @staticmethod
-    def _beside_place(strays: list[Unit], parsed: ParsedQuery) -> bool:
-        """Are unknown words of weight all the query has beside a place (no group, need or star rating)?"""
-        if not parsed.places or parsed.categories or parsed.uses or parsed.stars is not None:
+    def _beside_filter(strays: list[Unit], parsed: ParsedQuery) -> bool:
+        """Is an unknown word of weight all the query has beside a place or a product group ("bơ Lục Ngạn",
+        "thực phẩm chức năng")? Then it probably names a product the catalogue does not have. (Beside a need
+        or a star rating, unknown words are more likely chat: "quà cho thầy giáo", "5 sao thôi".)"""
+        if not (parsed.places or parsed.categories) or parsed.uses or parsed.stars is not None:
             return False
-        return sum(u.weight for u in strays) >= STRAY_VIETNAMESE
+        return sum(u.weight for u in strays if u.stray >= STRAY_VIETNAMESE) >= STRAY_VIETNAMESE
 
     def _either(
         self,
@@ -224,6 +239,9 @@ class SearchIndex:
         found = [u for u in content if self.matcher.unit_q(u, d, qkeys) > 0.0]
         needed = [u for u in content if (u.weight >= TELLING and not u.stray) or u.text in parsed.names]
         if any(u not in found for u in needed):
+            return False
+        # Names of several words must be the product's as written: "rượu ngô Bắc Hà" is no "… Vân Hà, Bắc Giang".
+        if any(d not in self.ix.phrase_docs(name) for name in parsed.name_phrases):
             return False
         if any(u.weight >= TELLING and not u.stray for u in found):
             return True

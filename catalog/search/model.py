@@ -174,8 +174,9 @@ class Unit:
     role: str  # "content" (must be found), "soft" (counts where found), "optional" (bonus), "elsewhere"
     found: dict[int, float] | None = None  # products and qualities, once listed for this query
     # A word neither the catalogue nor the vocabulary knows: content, weighed by how much it could be a
-    # product word (catalog/search/register.py) rather than vetoing the words the search can place.
-    stray: bool = False
+    # product word (catalog/search/register.py) rather than vetoing the words the search can place. The
+    # weight before the message's length was counted (STRAY_STOPWORD, _FOREIGN, _VIETNAMESE); 0: not a stray.
+    stray: float = 0.0
     at: int = -1  # position in the query of its first word
 
 
@@ -230,6 +231,7 @@ class ParsedQuery:
     joins: list[int] = field(default_factory=list)  # positions of "và", "hoặc", "and", "or"
     long: bool = False  # more than LONG_MESSAGE words: a chat message, not a typed query
     names: frozenset[str] = frozenset()  # folded words written as names mid-sentence
+    name_phrases: list[Key] = field(default_factory=list)  # consecutive such words ("bac ha", "u minh")
     uses: list[str] = field(default_factory=list)  # needs and occasions named ("quà biếu": gift), as use tags
     asks: list[str] = field(
         default_factory=list

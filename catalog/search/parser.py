@@ -26,7 +26,13 @@ from catalog.search.model import (
     phrase_weight,
 )
 from catalog.search.postings import Postings
-from catalog.search.register import is_stopword, stray_weight
+from catalog.search.register import (
+    STRAY_VIETNAMESE,
+    is_english_stopword,
+    is_stopword,
+    length_factor,
+    stray_base,
+)
 from catalog.telex import decode_keystrokes, well_formed
 from catalog.text import (
     Token,
@@ -52,15 +58,29 @@ _WORD = re.compile(r"[^\W\d_]+")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\n])[^\w]*([^\W\d_]+)")
 
 
+def _runs(keys: list[str | None]) -> list[Key]:
+    """Runs of two or more consecutive keys (None breaks a run)."""
+    runs: list[Key] = []
+    current: list[str] = []
+    for key in [*keys, None]:
+        if key is not None:
+            current.append(key)
+            continue
+        if len(current) >= 2:
+            runs.append(tuple(current))
+        current = []
+    return runs
+
+
 def _names_within(text: str) -> frozenset[str]:
-    """Folded words written as names (capital first, then small letters) that do not start a sentence."""
+    """Folded words written as names (capital first, then small letters) that do not start a sentence, and
+    are no English function word ("I", "The")."""
     starts = {m.start(1) for m in _SENTENCE_START.finditer(text)}
+    found = (m.group(0) for m in _WORD.finditer(text) if m.start() not in starts)
     return frozenset(
-        fold(m.group(0))
-        for m in _WORD.finditer(text)
-        if m.start() not in starts
-        and m.group(0)[0].isupper()
-        and (len(m.group(0)) == 1 or m.group(0)[1:].islower())
+        fold(w)
+        for w in found
+        if w[0].isupper() and (len(w) == 1 or w[1:].islower()) and not is_english_stopword(w)
     )
 
 
@@ -288,6 +308,18 @@ class QueryParser:
             for unit in out.units[first:]:
                 unit.at = i
             i += step
+        asked_at = {
+            u.at + j
+            for u in out.units
+            if u.role in ("content", "elsewhere")
+            for j in range(len(u.text.split()))
+        }
+        out.name_phrases = _runs(
+            [
+                k if t.folded in named and j in asked_at else None
+                for j, (t, k) in enumerate(zip(toks, keys, strict=True))
+            ]
+        )
         # A word said twice ("Hảo Hảo", "mật ong mật ong") is one thing asked for, not two.
         seen: set[tuple[str, str]] = set()
         units = []
@@ -380,8 +412,10 @@ class QueryParser:
             if m >= 2 and span in lex.concept_index:
                 self.take_concept(span, span, 1.0, words, marked[i : i + m], out)
                 return m
-            if span in lex.scaffolding and any(
-                self.accent_agrees(marked, i, a) for a in lex.scaffolding[span]
+            if (
+                span in lex.scaffolding
+                and not (m == 1 and toks[i].folded in q.named)  # "Minh", "U" written as names are names
+                and any(self.accent_agrees(marked, i, a) for a in lex.scaffolding[span])
             ):
                 if m == 1 and span[0] in self.ix.post and not marked[i]:
                     # Typed without marks, a scaffolding word the catalogue also uses may be part of a name
@@ -417,21 +451,27 @@ class QueryParser:
                 out.asks.append("price")  # "200k", "1 triệu"
             return 1
         alts = list(self.token_alts(key, marked[i]))
-        if self.is_stray(key, marked[i]):
-            if toks[i].folded in q.named and not self.after_destination_cue(keys, i):
+        strict = q.diacritics and out.long
+        if self.is_stray(key, toks[i].raw, strict):
+            if (
+                toks[i].folded in q.named
+                and key not in self.ix.post
+                and not self.after_destination_cue(keys, i)
+            ):
                 # A name the catalogue does not know, written as a name mid-sentence ("bưởi Diễn", "xúc xích
                 # Đức", "from New Zealand"): another place or maker, as decisive as a place it lists elsewhere.
                 alt = Alt((key,), 1.0, (marked[i],))
-                out.units.append(Unit(toks[i].folded, 1.0, [alt], "elsewhere", stray=True))
+                out.units.append(Unit(toks[i].folded, 1.0, [alt], "elsewhere", stray=STRAY_VIETNAMESE))
                 out.words.append(key)
                 return 1
-            weight = stray_weight(toks[i].raw, toks[i].folded, q.words, q.coded[i])
-            out.units.append(Unit(toks[i].folded, weight, alts, "content", stray=True))
+            base = stray_base(toks[i].raw, toks[i].folded, q.words, q.coded[i])
+            weight = base * length_factor(q.words)
+            out.units.append(Unit(toks[i].folded, weight, alts, "content", stray=base))
             out.words.append(key)
             return 1
         if (key,) in lex.concept_index and self.tone_fits(marked[i], key):
             alts += self.concept_alts((key,), bool(marked[i]) or self.looks_vietnamese((key,)), 1.0)
-        if out.long and (marked[i] or q.diacritics) and is_stopword(toks[i].raw, toks[i].folded):
+        if out.long and (marked[i] or q.diacritics) and is_stopword(toks[i].raw, toks[i].folded, strict):
             # A common word of chat that a product name happens to have ("ngọt", "nhà", "quá"): in a long
             # message it counts where found, it is not asked for. (Typed plain, it is that word only in a
             # message written with marks: "cao" there is high, in "cao ngua bach" maybe a herbal paste.)
@@ -442,25 +482,27 @@ class QueryParser:
         out.words.append(key)
         return 1
 
-    def is_stray(self, key: str, typed: str | None) -> bool:
+    def is_stray(self, key: str, raw: str, strict: bool) -> bool:
         """Is a query word one the catalogue and the lexicon cannot place as a product word?
 
-        Unknown words; words only the English product names use ("wife", "golden"); and words typed with marks
-        with a tone or a letter mark none of the ways the catalogue or lexicon writes them has.
+        Unknown words; words only the English product names use ("wife", "golden"); and words typed with a
+        tone or a letter mark none of the ways the catalogue or lexicon writes them has: a tone typed is meant,
+        and so is a letter mark ("mẹ" is no "mè", "giờ" no "giò", "nhân" no "nhãn"), while one left out is a
+        slip ("bươi" is bưởi). With `strict` (a long message written with marks) no tone is a tone too: there
+        "đau" is no "đầu", "trai" no "Trại".
         """
         if key not in self.ix.product_words or key in self.ix.english_only:
             return True
-        if typed is None:
+        if not has_marks(raw) and not strict:
             return False
-        # A tone typed is meant, and so is a letter mark typed (one left out is a slip): "mẹ" is no "mè",
-        # "giờ" no "giò", "nhân" no "nhãn".
         spellings = self.ix.product_spellings.get(key)
         if not spellings:
             return False
+        typed = accent_key(raw)
         tone = TONE_CLASS.get(typed[-1], typed[-1])
         letters = {c for c in typed[:-1] if c in LETTER_MARKS}
         return all(
-            (tone != "0" and TONE_CLASS.get(w[-1], w[-1]) != tone) or not letters <= set(w[:-1])
+            ((strict or tone != "0") and TONE_CLASS.get(w[-1], w[-1]) != tone) or not letters <= set(w[:-1])
             for w in spellings
         )
 

@@ -37,7 +37,8 @@ class Postings:
         self.pairs: dict[tuple[str, str], set[int]] = {}
         analysed: dict[str, FieldText] = {}  # catalogues repeat places and producers: analyse each text once
         seen_vi: set[tuple[str, bool]] = set()
-        plain: set[str] = set()  # words the catalogue writes without marks somewhere ("phu" thê, "global")
+        plain: set[str] = set()  # words written plain in a text with marks: toneless ("phu" of "phu thê")
+        named_vi: set[str] = set()  # words of Vietnamese names, producers and places (not aliases, English)
         post_table, marked_table, pair_table = self.post, self.marked, self.pairs
         for i, doc in enumerate(self.docs):
             names: set[str] = set()
@@ -60,7 +61,10 @@ class Postings:
                 info = analysed.get(text)
                 if info is None:
                     info = analysed[text] = self.analyse(text)
-                plain.update(info.plain)
+                if info.marked:  # a text written with marks: its plain words are toneless, not unaccented
+                    plain.update(info.plain)
+                if weight != NAME or text == doc.name_vi:
+                    named_vi.update(info.keys)
                 if vietnamese and (text, True) not in seen_vi:
                     seen_vi.add((text, True))
                     self.syllables.update(info.syllables)
@@ -110,7 +114,7 @@ class Postings:
         # cake" names no product, nor "thăm" of "tham quan".
         single = [p for c in lex.concepts for p in (*c.vi, *c.members, *c.en) if len(p.key) == 1]
         lexicon_products = {p.key[0] for p in single}
-        lexicon_products |= {k for key in (*lex.elsewhere, *lex.categories) for k in key}
+        lexicon_products |= {key[0] for key in (*lex.elsewhere, *lex.categories) if len(key) == 1}
         self.product_words = set(self.post) | lexicon_products
         # How the catalogue and the lexicon's product words mark each word (not its chat words: "hông").
         self.product_spellings: dict[str, set[str]] = {k: set(v) for k, v in self.marked.items()}
@@ -119,12 +123,13 @@ class Postings:
         for phrase in (p for c in lex.concepts for p in (*c.vi, *c.members)):
             for k, a in zip(phrase.key, phrase.accents, strict=False):
                 self.product_spellings.setdefault(k, set()).add(a if a is not None else k + "0")
-        # English words of the catalogue that the lexicon does not translate ("wife" of "husband and wife
-        # cake", "queen", "joy"): never written with marks, no Vietnamese syllable. They describe more than
-        # they name, so a query weighs them as it weighs words nobody listed.
+        # English words of English names and aliases that the lexicon does not translate ("wife" of "husband
+        # and wife cake", "queen"): never written with marks, no Vietnamese syllable, in no Vietnamese name or
+        # producer (brands like "Vifoco" are). They describe more than they name, so a query weighs them as
+        # it weighs words nobody listed.
         self.english_only = {
             k
-            for k in self.post.keys() - self.marked.keys() - lexicon_products
+            for k in self.post.keys() - self.marked.keys() - lexicon_products - named_vi
             if k.isalpha() and not (well_formed(k, 0) or well_formed(k, 1))
         }
         # How products mark each word, under the regional spelling rules: a regional spelling must still carry

@@ -52,13 +52,20 @@ def _english_stopwords() -> list[str]:
     return sorted(w for w in _stopwords()[1] if len(w) >= 4)
 
 
-def is_stopword(raw: str, folded: str) -> bool:
-    """A function word of Vietnamese or English; a word typed with marks must carry a stopword's marks."""
+def is_stopword(raw: str, folded: str, strict: bool = False) -> bool:
+    """A function word of Vietnamese or English; a word typed with marks must carry a stopword's marks, and
+    with `strict` (a message written with marks) so must one typed without: "Minh" there is no "mình"."""
     vi, en = _stopwords()
     accents = vi.get(folded)
     if not has_marks(raw):
+        if strict and accents is not None:
+            return None in accents or accent_key(raw) in accents or folded in en
         return accents is not None or folded in en
     return accents is not None and accent_key(raw) in accents
+
+
+def is_english_stopword(raw: str) -> bool:
+    return raw.isascii() and raw.lower() in _stopwords()[1]
 
 
 def near_english_stopword(folded: str) -> bool:
@@ -75,17 +82,25 @@ def could_be_vietnamese(raw: str, folded: str) -> bool:
     return folded.isalpha() and (well_formed(folded, 0) or well_formed(folded, 1))
 
 
-def stray_weight(raw: str, folded: str, message_words: int, code: bool = False) -> float:
-    """How much an unknown word counts among a query's product words (a known one counts 1)."""
+def stray_base(raw: str, folded: str, message_words: int, code: bool = False) -> float:
+    """How much an unknown word could be a product word, whatever the message's length."""
     short = message_words <= LONG_MESSAGE
     if code:
-        base = STRAY_VIETNAMESE  # part of a code of letters and digits ("ST25") names a particular thing
-    elif is_stopword(raw, folded) and not (short and could_be_vietnamese(raw, folded)):
-        base = STRAY_STOPWORD
-    elif could_be_vietnamese(raw, folded):
-        base = STRAY_VIETNAMESE
-    elif near_english_stopword(folded):
-        base = STRAY_STOPWORD
-    else:
-        base = STRAY_FOREIGN
-    return base * min(1.0, LONG_MESSAGE / max(message_words, 1))
+        return STRAY_VIETNAMESE  # part of a code of letters and digits ("ST25") names a particular thing
+    if is_stopword(raw, folded) and not (short and could_be_vietnamese(raw, folded)):
+        return STRAY_STOPWORD
+    if could_be_vietnamese(raw, folded):
+        return STRAY_VIETNAMESE
+    if near_english_stopword(folded):
+        return STRAY_STOPWORD
+    return STRAY_FOREIGN
+
+
+def stray_weight(raw: str, folded: str, message_words: int, code: bool = False) -> float:
+    """How much an unknown word counts among a query's product words (a known one counts 1)."""
+    return stray_base(raw, folded, message_words, code) * length_factor(message_words)
+
+
+def length_factor(message_words: int) -> float:
+    """Each unknown word of a long message weighs less: it is more likely chat around the product."""
+    return min(1.0, LONG_MESSAGE / max(message_words, 1))

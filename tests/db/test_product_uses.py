@@ -180,6 +180,9 @@ async def _product_columns(db: Database) -> set[str]:
         return await conn.run_sync(lambda c: {col["name"] for col in sa.inspect(c).get_columns("products")})
 
 
+DEMO_TAGS = ['gift', 'tet', 'wedding', 'party']
+
+
 async def test_migration_adds_uses_with_empty_lists_for_existing_products(db_url: str) -> None:
     db = Database(db_url)
     try:
@@ -196,13 +199,18 @@ async def test_migration_adds_uses_with_empty_lists_for_existing_products(db_url
             await conn.execute(sa.insert(old_products), [
                 dict(texts, slug="vai-cu", name_vi="Vải cũ", category="food", aliases=["vải"], sources=[]),
                 dict(texts, slug="ruou-cu", name_vi="Rượu cũ", category="beverage", aliases=[], sources=[]),
+                # The packaged demo's own products get its tags; a product that only shares a slug does not.
+                dict(texts, slug="ruou-men-la-kien-thanh", name_vi="Rượu men lá Kiên Thành", category="beverage",
+                     aliases=[], sources=[]),
+                dict(texts, slug="mat-ong-yen-my", name_vi="Mật ong của một HTX khác", category="food",
+                     aliases=[], sources=[]),
             ])
 
         assert await db.upgrade()
         assert await db.current_revision() == db.head_revision() == "0003_product_uses"
         async with db.session() as session:
             assert dict((await session.execute(select(Product.slug, Product.uses))).all()) == {
-                "vai-cu": [], "ruou-cu": []
+                "vai-cu": [], "ruou-cu": [], "ruou-men-la-kien-thanh": DEMO_TAGS, "mat-ong-yen-my": []
             }
             product = await session.scalar(select(Product).where(Product.slug == "ruou-cu"))
             product.uses = ["gift", "party"]
