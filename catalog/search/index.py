@@ -111,19 +111,7 @@ class SearchIndex:
             partial, applied = self._score(content, soft, qkeys, parsed, PARTIAL, excluded)
             scores = {d: c for d, c in partial.items() if self._tells(d, content, soft, qkeys, parsed)}
         filters.update(applied)
-        if (
-            not scores
-            and parsed.long
-            and (parsed.uses or parsed.categories)
-            and not any(u.role == "elsewhere" or (u.weight >= TELLING and not u.stray) for u in content)
-            # A product word beside a name ("khăn lụa Vạn Phúc") asks for that place's product, not for gifts.
-            and not (
-                any(u.text in parsed.names for u in content)
-                and any(
-                    not u.stray and u.text not in parsed.names and self.matcher.reaches(u) for u in content
-                )
-            )
-        ):
+        if not scores and self._need_is_the_question(content, parsed):
             # A long message naming a need or a product group, whose other words no product has: those were
             # chat ("biếu thầy giáo cũ món gì ý nghĩa"); the need is the question.
             return self._slice(query, parsed, filters, limit)
@@ -138,6 +126,19 @@ class SearchIndex:
         best = hits[0].score
         results = [h for h in hits if h.score >= best - RESULT_MARGIN][:limit]
         return SearchAnswer(query, results, [], filters, terms, asks)
+
+    def _need_is_the_question(self, content: list[Unit], parsed: ParsedQuery) -> bool:
+        """In a long message naming a need or a product group, are the unmatched words chat? Not when they hold
+        a known product phrase, another place, or a product word beside a name ("khăn lụa Vạn Phúc làm quà")."""
+        if not (parsed.long and (parsed.uses or parsed.categories)):
+            return False
+        if any(u.role == "elsewhere" or (u.weight >= TELLING and not u.stray) for u in content):
+            return False
+        named = any(u.text in parsed.names for u in content)
+        return not (
+            named
+            and any(not u.stray and u.text not in parsed.names and self.matcher.reaches(u) for u in content)
+        )
 
     def _score(
         self,
