@@ -109,7 +109,8 @@ class SearchIndex:
             # other catalogue words too ("… ngâm rượu được không", "… ngọt quá trời"). Take the product that
             # covers most of it, when that is at least half and a telling part: a known phrase.
             partial, applied = self._score(content, soft, qkeys, parsed, PARTIAL, excluded)
-            scores = {d: c for d, c in partial.items() if self._tells(d, content, soft, qkeys, parsed)}
+            best = heapq.nlargest(RERANK, partial.items(), key=itemgetter(1))  # a telling few, best first
+            scores = {d: c for d, c in best if self._tells(d, content, soft, qkeys, parsed)}
         filters.update(applied)
         if not scores and self._need_is_the_question(content, parsed):
             # A long message naming a need or a product group, whose other words no product has: those were
@@ -427,16 +428,21 @@ class SearchIndex:
         return SearchAnswer(query, results, suggestions, filters, "", tuple(parsed.asks))
 
     def _for_needs(self, docs: set[int], uses: list[str], limit: int) -> list[int]:
-        """A short, varied selection for needs: products serving the rarer needs named first ("tặng gì cho người
-        ốm": health before gift), then the best-rated; one of a kind (one wine, one tea…) before a second."""
+        """A short, varied selection for needs: products tagged with the rarer needs named first ("tặng gì cho
+        người ốm": health before gift), then those of a group that answers the need (the herbal group), then the
+        rest, each best-rated first; one of a kind (one wine, one tea…) before a second."""
         weight = {u: 1.0 / max(1, len(self.ix.by_use.get(u, ()))) for u in uses}
-        rank_of, docs_of, grouped = self.ix.rank_of, self.ix.docs, self.ix.by_group_use
-
-        def serves(d: int) -> float:
-            tagged = sum(weight[u] for u in uses if u in docs_of[d].uses)
-            return tagged + sum(0.5 * weight[u] for u in uses if d in grouped.get(u, ()))
-
-        ordered = sorted(docs, key=lambda d: (-serves(d), rank_of[d]))
+        tagged: dict[int, float] = {}
+        for u in uses:
+            for d in self.ix.by_use.get(u, set()) & docs:
+                tagged[d] = tagged.get(d, 0.0) + weight[u]
+        grouped = set().union(*(self.ix.by_group_use.get(u, set()) for u in uses)) & docs
+        grouped -= tagged.keys()
+        rest = docs - tagged.keys() - grouped
+        rank_of = self.ix.rank_of
+        depth = limit * 8  # enough to find `limit` kinds of product in practice
+        ordered = sorted(tagged, key=lambda d: (-tagged[d], rank_of[d]))
+        ordered += self._best_first(grouped, depth) + self._best_first(rest, depth)
         first: list[int] = []
         later: list[int] = []
         kinds: set[Key] = set()
@@ -444,6 +450,8 @@ class SearchIndex:
             kind = self.ix.kind_of[d]
             (later if kind in kinds else first).append(d)
             kinds.add(kind)
+            if len(first) >= limit:
+                break
         return (first + later)[:limit]
 
     def _best_first(self, docs: set[int], limit: int) -> list[int]:

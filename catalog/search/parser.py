@@ -91,6 +91,7 @@ class QueryParser:
         self.ix = ix
         self.lexicon = ix.lexicon
         self.token_cache: dict[tuple[str, str], list[Alt]] = {}
+        self.ask_heads = {key[0] for key in self.lexicon.asks}
         self.resolve_cache: dict[Token, list[Token]] = {}
         # Known multi-word phrases the catalogue has, by regional-spelling key and with one word blanked out,
         # to recognise them misspelt. (A misspelling of a phrase the catalogue lacks finds nothing either way.)
@@ -294,8 +295,8 @@ class QueryParser:
         unknown = [k not in self.ix.known for k in keys]
         q = QueryWords(toks, keys, marked, sounds, unknown, words, coded, named, any(marked))
         asks = self.ix.lexicon.asks
-        for m in range(1, min(3, len(keys)) + 1):
-            for i in range(len(keys) - m + 1):
+        for i in (j for j, k in enumerate(keys) if k in self.ask_heads):
+            for m in range(1, min(3, len(keys) - i) + 1):
                 for accents, kind in asks.get(tuple(keys[i : i + m]), ()):
                     if kind not in out.asks and self.accent_agrees(marked, i, accents):
                         out.asks.append(kind)
