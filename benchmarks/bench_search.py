@@ -324,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=20_000, help="products in the synthetic national catalogue")
     ap.add_argument("--budget", type=float, default=20.0, help="seconds of warm rounds per searcher and size")
     ap.add_argument("--cases", type=Path, action="append", default=[], help="more labelled queries to score")
+    ap.add_argument("--only", action="append", default=[], help="run only these searchers (ocop, fts5, rapidfuzz)")
     args = ap.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the issue asks
@@ -343,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         "sqlite fts5 trigram": fts5,
         "rapidfuzz WRatio": plain_rapidfuzz,
     }
+    if args.only:
+        makers = {name: make for name, make in makers.items() if any(o in name for o in args.only)}
     head = (
         f"{'searcher':<20} {'products':>8} {'build s':>7} {'median':>7} {'p99':>7} {'cold p99':>8}"
         f" {'wall p99':>8}   {'hit@3':>5} {'top-1':>5} {'filter':>6} {'no-match':>8}"
