@@ -77,11 +77,6 @@ def small() -> SearchIndex:
     return SearchIndex(SMALL)
 
 
-@pytest.fixture(scope="module")
-def demo() -> SearchIndex:
-    with open(DEMO, encoding="utf-8") as fh:
-        return SearchIndex(ProductDoc.from_row(r) for r in json.load(fh)["products"])
-
 
 def slugs(answer: SearchAnswer) -> list[str]:
     return [h.doc.slug for h in answer.results]

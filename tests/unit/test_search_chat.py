@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from catalog.search import ProductDoc, SearchAnswer, SearchIndex
+from catalog.search import SearchAnswer, SearchIndex
 from catalog.search.register import STRAY_FOREIGN, STRAY_STOPWORD, STRAY_VIETNAMESE, stray_weight
 
 DEMO = Path(__file__).resolve().parents[2] / "catalog" / "data" / "demo_catalog.json"
 
-
-@pytest.fixture(scope="module")
-def demo() -> SearchIndex:
-    with open(DEMO, encoding="utf-8") as fh:
-        return SearchIndex(ProductDoc.from_row(r) for r in json.load(fh)["products"])
 
 
 def slugs(answer: SearchAnswer) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from catalog.search import ProductDoc, SearchIndex
+from catalog.search import SearchIndex
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -77,11 +77,6 @@ def score(index: SearchIndex, cases: list[dict[str, Any]]) -> tuple[dict[str, fl
     }
     return figures, misses
 
-
-@pytest.fixture(scope="module")
-def demo() -> SearchIndex:
-    with open(ROOT / "catalog" / "data" / "demo_catalog.json", encoding="utf-8") as fh:
-        return SearchIndex(ProductDoc.from_row(r) for r in json.load(fh)["products"])
 
 
 @pytest.mark.parametrize("name", ["search_dev.jsonl", "search_extra.jsonl"])
