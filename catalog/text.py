@@ -74,6 +74,7 @@ def tone_only(word: str) -> str:
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if ch not in _SHAPE_MARKS))
 
 
+@lru_cache(maxsize=65536)
 def has_marks(word: str) -> bool:
     """True when the word carries any Vietnamese diacritic (so its accents say something about intent)."""
     return not word.isascii() and fold(word) != word.lower()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -54,7 +55,9 @@ _JOINS = frozenset({"va", "voi", "hoac", "and", "or"})
 _MONEY_UNITS = frozenset({"k", "tr", "trieu", "nghin", "ngan", "d", "dong", "vnd", "usd"})
 
 
-_WORD = re.compile(r"[^\W\d_]+")
+# Upper-case letters of Vietnamese and English (NFC): the first letter of a word written as a name.
+_UPPER = "A-Z" + "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬĐÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
+_CAPITALISED = re.compile(rf"(?<![^\W\d_])[{_UPPER}][^\W\d_]*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\n])[^\w]*([^\W\d_]+)")
 
 
@@ -75,13 +78,24 @@ def _runs(keys: list[str | None]) -> list[Key]:
 def _names_within(text: str) -> frozenset[str]:
     """Folded words written as names (capital first, then small letters) that do not start a sentence, and
     are no English function word ("I", "The")."""
+    if text.lower() == text:
+        return frozenset()
     starts = {m.start(1) for m in _SENTENCE_START.finditer(text)}
-    found = (m.group(0) for m in _WORD.finditer(text) if m.start() not in starts)
     return frozenset(
-        fold(w)
-        for w in found
-        if w[0].isupper() and (len(w) == 1 or w[1:].islower()) and not is_english_stopword(w)
+        _name_key(m.group(0))
+        for m in _CAPITALISED.finditer(text)
+        if m.start() not in starts and _is_name(m.group(0))
     )
+
+
+@lru_cache(maxsize=16384)
+def _is_name(word: str) -> bool:
+    return (len(word) == 1 or word[1:].islower()) and not is_english_stopword(word)
+
+
+@lru_cache(maxsize=16384)
+def _name_key(word: str) -> str:
+    return fold(word)
 
 
 class QueryParser:
@@ -93,6 +107,21 @@ class QueryParser:
         self.token_cache: dict[tuple[str, str], list[Alt]] = {}
         self.ask_heads = {key[0] for key in self.lexicon.asks}
         self.resolve_cache: dict[Token, list[Token]] = {}
+        # First words of the phrases of two words or more that parse_at looks up, also by regional spelling.
+        lex = self.lexicon
+        phrases = (
+            *lex.concept_index,
+            *lex.scaffolding,
+            *lex.elsewhere,
+            *lex.without,
+            *lex.categories,
+            *lex.uses,
+        )
+        self.heads = {k[0] for k in (*phrases, *ix.places) if len(k) >= 2}
+        self.sound_heads = {sound_key(k, finals=True) for k in self.heads}
+        self.concept_heads = {k[0] for k in lex.concept_index if len(k) >= 2}
+        self.place_heads = {k[0] for k in (*ix.places, *ix.prefixed_places, *lex.place_prefixes)}
+        self.place_sound_heads = {k[0] for k in ix.sound_places}
         # Known multi-word phrases the catalogue has, by regional-spelling key and with one word blanked out,
         # to recognise them misspelt. (A misspelling of a phrase the catalogue lacks finds nothing either way.)
         sold = [k for k in self.lexicon.concept_index if len(k) >= 2 and ix.phrase_docs(k)]
@@ -112,6 +141,8 @@ class QueryParser:
         ("nục nam" for "Lục Nam") only needs its tones to fit.
         """
         keys, marked, sounds = q.keys, q.marked, q.sounds
+        if keys[i] not in self.place_heads and sounds[i] not in self.place_sound_heads:
+            return None  # no place name, spelling of one, or place prefix starts with this word
         prefixes = self.ix.lexicon.place_prefixes
         # Unprefixed first, so a spelling that includes its prefix ("TP Bắc Giang") beats the bare name after it
         # ("Bắc Giang", the province); then the names that are only places when a prefix says so ("TT Chũ").
@@ -278,24 +309,29 @@ class QueryParser:
         return [(cand, -negq) for negq, _k, _f, _i, cand in ranked[:6]]
 
     def parse(self, query: str) -> ParsedQuery:
-        text = STAR_SYMBOL.sub(r"\1 sao ", clean(query))
+        cleaned = clean(query)
+        text = STAR_SYMBOL.sub(r"\1 sao ", cleaned)
         toks: list[Token] = []
         coded: list[bool] = []  # from a token of letters and digits ("ST25", "10kg")
         for t in tokenize(text)[:MAX_QUERY_TOKENS]:
             parts = self.resolve(t)
             toks.extend(parts)
-            coded.extend([any(c.isdigit() for c in t.folded) and not t.folded.isdigit()] * len(parts))
+            coded.extend([not t.folded.isalpha() and not t.folded.isdigit()] * len(parts))
         toks, coded = toks[:MAX_QUERY_TOKENS], coded[:MAX_QUERY_TOKENS]
         keys = [english_stem(t.folded) for t in toks]
         marked = [accent_key(t.raw) if has_marks(t.raw) else None for t in toks]
         out = ParsedQuery()
         sounds = [sound_key(k, finals=True) for k in keys]
-        words = sum(1 for t in toks if t.folded.isalpha())
-        named = _names_within(query)
+        words = sum(t.folded.isalpha() for t in toks)
+        named = _names_within(cleaned)
         unknown = [k not in self.ix.known for k in keys]
         q = QueryWords(toks, keys, marked, sounds, unknown, words, coded, named, any(marked))
         asks = self.ix.lexicon.asks
-        for i in (j for j, k in enumerate(keys) if k in self.ask_heads):
+        for i in (
+            [j for j, k in enumerate(keys) if k in self.ask_heads]
+            if not self.ask_heads.isdisjoint(keys)
+            else ()
+        ):
             for m in range(1, min(3, len(keys) - i) + 1):
                 for accents, kind in asks.get(tuple(keys[i : i + m]), ()):
                     if kind not in out.asks and self.accent_agrees(marked, i, accents):
@@ -309,18 +345,18 @@ class QueryParser:
             for unit in out.units[first:]:
                 unit.at = i
             i += step
-        asked_at = {
-            u.at + j
-            for u in out.units
-            if u.role in ("content", "elsewhere")
-            for j in range(len(u.text.split()))
-        }
-        out.name_phrases = _runs(
-            [
+        if named:
+            asked_at = {
+                u.at + j
+                for u in out.units
+                if u.role in ("content", "elsewhere")
+                for j in range(len(u.text.split()))
+            }
+            runs = [
                 k if t.folded in named and j in asked_at else None
                 for j, (t, k) in enumerate(zip(toks, keys, strict=True))
             ]
-        )
+            out.name_phrases = _runs(runs)
         # A word said twice ("Hảo Hảo", "mật ong mật ong") is one thing asked for, not two.
         seen: set[tuple[str, str]] = set()
         units = []
@@ -368,6 +404,8 @@ class QueryParser:
                 return step
         place = self.match_place(q, i)
         longest = min(lex.max_phrase + 2, n - i)
+        if not unknown[i] and keys[i] not in self.heads and sounds[i] not in self.sound_heads:
+            longest = 1  # no phrase of the lexicon or place name starts with this word, however spelt
         here = self.concept_length(keys, i)
         for j in range(i + 1, i + here):
             if j + self.concept_length(keys, j) > i + here:
@@ -405,7 +443,7 @@ class QueryParser:
                 )
                 out.words.extend(span)
                 return m
-            use = self.use_named(span, toks[i : i + m], marked[i : i + m])
+            use = self.use_named(span, toks[i : i + m], marked[i : i + m]) if span in lex.uses else None
             if use is not None:
                 if use not in out.uses:
                     out.uses.append(use)
@@ -453,7 +491,7 @@ class QueryParser:
             return 1
         alts = list(self.token_alts(key, marked[i]))
         strict = q.diacritics and out.long
-        if self.is_stray(key, toks[i].raw, strict):
+        if self.is_stray(key, toks[i].raw, marked[i], strict):
             if (
                 toks[i].folded in q.named
                 and key not in self.ix.post
@@ -483,7 +521,7 @@ class QueryParser:
         out.words.append(key)
         return 1
 
-    def is_stray(self, key: str, raw: str, strict: bool) -> bool:
+    def is_stray(self, key: str, raw: str, typed: str | None, strict: bool) -> bool:
         """Is a query word one the catalogue and the lexicon cannot place as a product word?
 
         Unknown words; words only the English product names use ("wife", "golden"); and words typed with a
@@ -494,12 +532,12 @@ class QueryParser:
         """
         if key not in self.ix.product_words or key in self.ix.english_only:
             return True
-        if not has_marks(raw) and not strict:
+        if typed is None and not strict:
             return False
         spellings = self.ix.product_spellings.get(key)
         if not spellings:
             return False
-        typed = accent_key(raw)
+        typed = typed or accent_key(raw)
         tone = TONE_CLASS.get(typed[-1], typed[-1])
         letters = {c for c in typed[:-1] if c in LETTER_MARKS}
         return all(
@@ -545,6 +583,8 @@ class QueryParser:
 
     def concept_length(self, keys: list[str], i: int) -> int:
         """Length of the longest lexicon phrase (two words or more) starting at position i, else 0."""
+        if keys[i] not in self.concept_heads:
+            return 0
         index = self.ix.lexicon.concept_index
         for m in range(min(self.ix.lexicon.max_phrase, len(keys) - i), 1, -1):
             if tuple(keys[i : i + m]) in index:

@@ -18,7 +18,7 @@ is unknown ("bánh pía", "durian chips") stays unanswered:
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import stopwordsiso
 from rapidfuzz import process
@@ -52,6 +52,7 @@ def _english_stopwords() -> list[str]:
     return sorted(w for w in _stopwords()[1] if len(w) >= 4)
 
 
+@lru_cache(maxsize=65536)
 def is_stopword(raw: str, folded: str, strict: bool = False) -> bool:
     """A function word of Vietnamese or English; a word typed with marks must carry a stopword's marks, and
     with `strict` (a message written with marks) so must one typed without: "Minh" there is no "mình"."""
@@ -68,6 +69,7 @@ def is_english_stopword(raw: str) -> bool:
     return raw.isascii() and raw.lower() in _stopwords()[1]
 
 
+@lru_cache(maxsize=65536)
 def near_english_stopword(folded: str) -> bool:
     """An English function word with one letter slipped ("wher", "whta", "becuase")."""
     if len(folded) < 4 or not folded.isascii():
@@ -75,6 +77,7 @@ def near_english_stopword(folded: str) -> bool:
     return process.extractOne(folded, _english_stopwords(), scorer=OSA.distance, score_cutoff=1) is not None
 
 
+@lru_cache(maxsize=65536)
 def could_be_vietnamese(raw: str, folded: str) -> bool:
     """Typed with Vietnamese marks, or letters that can spell a Vietnamese syllable (`pia` yes, `wife` no)."""
     if has_marks(raw):
