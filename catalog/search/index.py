@@ -104,11 +104,12 @@ class SearchIndex:
         if not scores and parsed.joins:
             # Two things asked for at once ("bánh chưng Vân với giò mỡ", "rượu và trà"): each is an answer.
             scores, applied, part_of = self._either(content, soft, qkeys, parsed, excluded)
-        if not scores and parsed.long and not any(u.role == "elsewhere" for u in content):
+        route = self._telling_route(content, soft, parsed) if not scores and parsed.long else None
+        if route is not None:
             # A long message whose product words no product covers in full: the chat around a product names
             # other catalogue words too ("… ngâm rượu được không", "… ngọt quá trời"). Take the product that
-            # covers most of it, when that is at least half and a telling part: a known phrase.
-            partial, applied = self._score(content, soft, qkeys, parsed, PARTIAL, excluded)
+            # covers most of it, when that is at least half and a telling part (see _tells).
+            partial, applied = self._score(content, soft, qkeys, parsed, PARTIAL, excluded, route or None)
             best = heapq.nlargest(RERANK, partial.items(), key=itemgetter(1))  # a telling few, best first
             scores = {d: c for d, c in best if self._tells(d, content, soft, qkeys, parsed)}
         filters.update(applied)
@@ -149,8 +150,10 @@ class SearchIndex:
         parsed: ParsedQuery,
         threshold: float,
         excluded: frozenset[int],
+        among: set[int] | None = None,
     ) -> tuple[dict[int, float], dict[str, Any]]:
-        """Products covering at least `threshold` of the query, under the narrowest reading that has any.
+        """Products covering at least `threshold` of the query (among `among`, if given), under the narrowest
+        reading that has any.
 
         Stars are a hard filter. Places and product groups next to product words narrow the answer when that
         leaves anything ("vải thiều Lục Ngạn"), and are only a preference otherwise ("gà đồi Lục Ngạn" still
@@ -161,6 +164,8 @@ class SearchIndex:
         for within, applied in self._readings(parsed):
             if starred is not None:
                 within = starred if within is None else within & starred
+            if among is not None:
+                within = among if within is None else within & among
             scores = self.matcher.cover(content, soft, qkeys, threshold, within=within)
             if excluded:
                 scores = {d: v for d, v in scores.items() if d not in excluded}
@@ -231,6 +236,24 @@ class SearchIndex:
                 if c > merged.get(d, 0.0):
                     merged[d], part_of[d] = c, n
         return merged, applied, part_of
+
+    def _telling_route(self, content: list[Unit], soft: list[Unit], parsed: ParsedQuery) -> set[int] | None:
+        """Can a partial match be telling at all, and among which products? An empty set: any product (a known
+        phrase, a place, two words side by side); the products serving the need named, when only that could
+        make one telling; None: no partial match can be (nor is one wanted beside another place's name)."""
+        if any(u.role == "elsewhere" for u in content):
+            return None
+        placed = [u for u in content if not u.stray]
+        at = sorted(u.at for u in placed)
+        if (
+            any(u.weight >= TELLING for u in placed)
+            or any(u.weight >= TELLING for u in soft)
+            or any(b - a == 1 for a, b in zip(at, at[1:], strict=False))
+        ):
+            return set()
+        if parsed.uses and placed:
+            return self._used(parsed.uses) or None
+        return None
 
     def _tells(
         self, d: int, content: list[Unit], soft: list[Unit], qkeys: frozenset[str], parsed: ParsedQuery
