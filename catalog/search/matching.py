@@ -173,14 +173,20 @@ class Matcher:
 
     def reaches(self, unit: Unit, quality: float = 0.0) -> bool:
         """Is a unit found in some product at least this well (a typo or marks that disagree count less)?"""
-        if not any(alt.q >= quality and self.ix.size(alt) for alt in unit.alts):
+        if not any(alt.q >= quality and size for alt, size in zip(unit.alts, self.sizes(unit), strict=True)):
             return False
         found = self.unit_map(unit, frozenset(), ACCENT_MISMATCH)
         return bool(found) and max(found.values()) >= quality
 
+    def sizes(self, unit: Unit) -> list[int]:
+        """How many products each of a unit's alternatives reaches (kept on the unit: asked again and again)."""
+        if unit.sizes is None:
+            unit.sizes = [self.ix.size(alt) for alt in unit.alts]
+        return unit.sizes
+
     def estimate(self, unit: Unit) -> int:
         """Roughly how many products a unit's alternatives reach (overlaps counted twice): the cost of listing."""
-        return sum(self.ix.size(alt) for alt in unit.alts)
+        return sum(self.sizes(unit))
 
     def lookup(
         self, unit: Unit, qkeys: frozenset[str], budget: int
@@ -263,11 +269,7 @@ class Matcher:
         for u, w, is_soft in [(u, u.weight, False) for u in content] + [
             (u, u.weight * (1.0 - threshold), True) for u in soft
         ]:
-            alts = []
-            for alt in u.alts:
-                size = self.ix.size(alt)
-                if size:
-                    alts.append((alt.q, size, alt))
+            alts = [(alt.q, size, alt) for alt, size in zip(u.alts, self.sizes(u), strict=True) if size]
             if alts:
                 alts.sort(key=lambda a: -a[0])
                 parts.append((u, w, is_soft, alts))

@@ -173,6 +173,7 @@ class Unit:
     alts: list[Alt]
     role: str  # "content" (must be found), "soft" (counts where found), "optional" (bonus), "elsewhere"
     found: dict[int, float] | None = None  # products and qualities, once listed for this query
+    sizes: list[int] | None = None  # how many products each alternative reaches, once counted
     # A word neither the catalogue nor the vocabulary knows: content, weighed by how much it could be a
     # product word (catalog/search/register.py) rather than vetoing the words the search can place. The
     # weight before the message's length was counted (STRAY_STOPWORD, _FOREIGN, _VIETNAMESE); 0: not a stray.

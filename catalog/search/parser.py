@@ -57,8 +57,8 @@ _MONEY_UNITS = frozenset({"k", "tr", "trieu", "nghin", "ngan", "d", "dong", "vnd
 
 # Upper-case letters of Vietnamese and English (NFC): the first letter of a word written as a name.
 _UPPER = "A-Z" + "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬĐÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
-_CAPITALISED = re.compile(rf"(?<![^\W\d_])[{_UPPER}][^\W\d_]*")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n])[^\w]*([^\W\d_]+)")
+_CAPITALISED = re.compile(rf"\b[{_UPPER}]\w*")
+_SENTENCE_ENDS = ".!?:;\n"
 
 
 def _runs(keys: list[str | None]) -> list[Key]:
@@ -80,22 +80,28 @@ def _names_within(text: str) -> frozenset[str]:
     are no English function word ("I", "The")."""
     if text.lower() == text:
         return frozenset()
-    starts = {m.start(1) for m in _SENTENCE_START.finditer(text)}
-    return frozenset(
-        _name_key(m.group(0))
-        for m in _CAPITALISED.finditer(text)
-        if m.start() not in starts and _is_name(m.group(0))
-    )
+    names = set()
+    for m in _CAPITALISED.finditer(text):
+        key = _name_key(m.group(0))
+        if key is not None and not _starts_sentence(text, m.start()):
+            names.add(key)
+    return frozenset(names)
 
 
 @lru_cache(maxsize=16384)
-def _is_name(word: str) -> bool:
-    return (len(word) == 1 or word[1:].islower()) and not is_english_stopword(word)
+def _name_key(word: str) -> str | None:
+    """The folded word if it is written as a name and is no English function word, else None."""
+    if (len(word) == 1 or word[1:].islower()) and not is_english_stopword(word):
+        return fold(word)
+    return None
 
 
-@lru_cache(maxsize=16384)
-def _name_key(word: str) -> str:
-    return fold(word)
+def _starts_sentence(text: str, at: int) -> bool:
+    """Is the word at `at` the first of the text or of a sentence (only non-word signs since . ! ? : ;)?"""
+    j = at - 1
+    while j >= 0 and not (text[j].isalnum() or text[j] in _SENTENCE_ENDS):
+        j -= 1
+    return j < 0 or not text[j].isalnum()
 
 
 class QueryParser:
