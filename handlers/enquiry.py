@@ -414,8 +414,11 @@ def advance(ctx: Context, form: EnquiryForm, before: str) -> list[Reply]:
     return show(ctx, form, before=before)
 
 
-async def confirm(ctx: Context, form: EnquiryForm) -> list[Reply]:
-    """The lead and its staff-card outbox entry, in the router's one transaction; the buyer gets the reference."""
+async def confirm(ctx: Context, form: EnquiryForm, *, again: bool = False) -> list[Reply]:
+    """The lead and its staff-card outbox entry, in the router's one transaction; the buyer gets the reference.
+
+    The same products from the same phone within 24 hours are asked about first (`again` once confirmed),
+    so that a double tap or an impatient resend does not become a second lead."""
     t = form_t(ctx, form)
     data = form.data
     missing = [name for name in FIELDS if name not in OPTIONAL and not data.get(name)]
@@ -425,6 +428,14 @@ async def confirm(ctx: Context, form: EnquiryForm) -> list[Reply]:
     if await over_daily_limit(ctx):
         discard_form(ctx)
         return [limit_reply(ctx)]
+    if not again and (earlier := await lead_book.recent_duplicate(ctx.session, data.phone, data.products)):
+        form.confirming = "duplicate"
+        save_form(ctx, form)
+        text = t._("You already sent this enquiry (same products, same phone) as {ref} on {when}; the trade "
+                   "department has it. Send it again as a new enquiry?", ref=earlier.ref,
+                   when=t.datetime(earlier.created_at))
+        return [Reply(h(text), [[Button(t._("Send it again"), "enq:confirm:again"),
+                                 Button(t._("No, cancel this one"), "enq:cancel")]])]
     incoming = ctx.incoming
     draft = lead_book.LeadDraft(
         channel=incoming.channel, chat_id=incoming.chat_id, user_id=incoming.user_id, language=t.language,
@@ -946,7 +957,7 @@ async def on_button(ctx: Context, data: Enquiry) -> list[Reply]:
     if action == "consent" and step == "consent":
         return give_consent(ctx, form) if arg == "yes" else ask_discard(ctx, form)
     if action == "confirm" and step == "summary":
-        return await confirm(ctx, form)
+        return await confirm(ctx, form, again=arg == "again" and confirming == "duplicate")
     if action == "edit" and step in ("summary", "edit"):
         form.step = "edit"
         return show(ctx, form)

@@ -453,3 +453,24 @@ async def test_other_features_still_answer_while_a_form_waits(db: Database, chat
     assert replies and "enq:" not in "".join(payloads(replies, "enq:ed"))
     form = await stored_form(db, chat)
     assert form is not None and form["step"] == "place", "the form waits for the next answer"
+
+
+async def test_a_repeated_enquiry_is_asked_about_first(db: Database, chat: ChatHarness, lang: str) -> None:
+    """The same products from the same phone within 24 hours: asked before it becomes a second lead."""
+    await fill_form(chat, lang)
+    first = await confirm(chat)
+    await fill_form(chat, lang)
+    replies = await chat.click("enq:confirm")
+    assert first in chat.text(replies) and {"enq:confirm:again", "enq:cancel"} <= set(payloads(replies))
+    assert await count(db, Lead) == 1
+    replies = await chat.send("xác nhận" if lang == "vi" else "confirm")  # typing confirm asks again
+    assert "enq:confirm:again" in payloads(replies) and await count(db, Lead) == 1
+    await chat.click("enq:cancel")
+    assert await count(db, Lead) == 1 and await stored_form(db, chat) is None
+    await fill_form(chat, lang)
+    await chat.click("enq:confirm")
+    replies = await chat.click("enq:confirm:again")
+    assert REF.search(chat.text(replies)) and await count(db, Lead) == 2
+    await fill_form(chat, lang, phone="0987 111 222")  # another phone: not a repeat
+    replies = await chat.click("enq:confirm")
+    assert REF.search(chat.text(replies)) and await count(db, Lead) == 3
