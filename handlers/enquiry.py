@@ -6,11 +6,17 @@ stateDiagram-v2
     [*] --> quantity: enq:start:<slug> (product pre-filled)
     products --> quantity --> place --> time --> name --> organisation --> phone --> email --> notes --> consent
     consent --> summary: I agree
-    consent --> [*]: No (nothing stored)
+    consent --> discard: No
+    discard --> consent: No, go back
+    discard --> [*]: Yes, discard (nothing stored)
     summary --> edit: Edit a field
     edit --> summary: field answered
+    summary --> repeat: same products and phone within 24 h
+    repeat --> [*]: Send it again · Cancel
     summary --> [*]: Confirm (lead + outbox entry, one transaction)
+    draft --> products: Continue (enq:resume), until it expires
     note right of summary: every step: back · cancel; bad answers are explained and asked again
+    note left of draft: /start, menu or a greeting leave any step as a draft; help, a language switch and questions are answered and the step waits
 ```
 
 Progress lives in `ChatSession.form` (an `EnquiryForm`, stored as JSON) and `form_updated_at`, so a restarted bot
