@@ -340,8 +340,10 @@ def take_place(ws: list[Word]) -> tuple[list[Word], str | None]:
     return ws, None
 
 
+@lru_cache(maxsize=2048)
 def parse(text: str) -> Intent:
-    """What a free-text message asks for. Pure; the router reads it once per message (`Context.intent`)."""
+    """What a free-text message asks for. Pure, so cached across messages (the same few questions come often);
+    within a message the router reads it once (`Context.intent`)."""
     ws = words(text)
     if not ws:
         return Intent(PRODUCT, "")

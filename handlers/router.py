@@ -153,9 +153,9 @@ async def on_text(ctx: Context, menu_waiting: str | None) -> list[Reply]:
     text = ctx.incoming.text or ""
     if asked.kind == intent.PRODUCT and menu_waiting in MENU_WAITING:
         return await MENU_WAITING[menu_waiting](ctx, intent.Intent(MENU_WAITING_KINDS[menu_waiting], asked.query))
-    if asked.kind not in (intent.CONTACT, intent.LANGUAGE) and not enquiry.asks_question(ctx, text):
+    if asked.kind not in (intent.CONTACT, intent.LANGUAGE):
         wanted, rest = enquiry.is_trigger(text)
-        if wanted:
+        if wanted and not enquiry.asks_question(ctx, text):  # "mua sỉ thì liên hệ ai?" is a question
             return await enquiry.on_wholesale_words(ctx, rest)
     answer = await INTENTS.get(asked.kind, products.on_search)(ctx, asked)
     return answer if answer is not None else products.not_understood(ctx)
