@@ -21,8 +21,8 @@ from telegram.ext import Application
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramDeliverer, build_application
 from bot.channels.zalo import ZaloChannel
 from bot.channels.zalo_api import ZaloAuthError
-from bot.cli import open_database
 from bot.config import Settings
+from bot.database import open_database
 from bot.delivery import DeliveryWorker
 from catalog.db import Database
 from handlers.context import Services

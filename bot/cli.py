@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,17 +14,11 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.database import open_database
 from catalog.db import Database
 from catalog.rows import TABLE_ORDER
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
-
-
-async def open_database(settings: Settings, *, seed: bool = True) -> Database:
-    """The database, migrated and (when empty) seeded with the demo catalogue."""
-    db = Database(settings.database_url)
-    await db.prepare(seed=seed)
-    return db
 
 
 async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -135,16 +130,32 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _lazy(path: str) -> Command:
-    """A command implemented in a module that is imported only when it runs."""
+# The commands below live in modules that load Telegram, Zalo or the chat loop: imported when the command
+# runs, so that `ocop-bot search` or `ocop-bot leads list` starts without them. None of them imports this module.
 
-    async def run(args: argparse.Namespace, settings: Settings) -> int:
-        module_name, _, func_name = path.partition(":")
-        module = __import__(module_name, fromlist=[func_name])
-        result: int = await getattr(module, func_name)(args, settings)
-        return result
 
-    return run
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import app
+
+    return await app.cmd_run(args, settings)
+
+
+async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.channels import console
+
+    return await console.cmd_chat(args, settings)
+
+
+async def cmd_leads_list(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import leads_cli
+
+    return await leads_cli.cmd_leads_list(args, settings)
+
+
+async def cmd_leads_export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import leads_cli
+
+    return await leads_cli.cmd_leads_export(args, settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,11 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--webhook-url", help="Telegram webhook mode: the public HTTPS URL Telegram posts to")
     p.add_argument("--listen", default="127.0.0.1", help="webhook mode: address to listen on")
     p.add_argument("--port", type=int, default=8443, help="webhook mode: port to listen on")
-    p.set_defaults(func=_lazy("bot.app:cmd_run"))
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("chat", help="chat with the bot in the terminal")
     p.add_argument("--lang", choices=("vi", "en"), help="language to start in")
-    p.set_defaults(func=_lazy("bot.channels.console:cmd_chat"))
+    p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("search", help="search the catalogue")
     p.add_argument("query", nargs="?", help="what a buyer would type")
@@ -192,10 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     leads_sub = leads.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = leads_sub.add_parser("list", help="list leads")
     p.add_argument("--status", help="only leads with this status")
-    p.set_defaults(func=_lazy("bot.leads_cli:cmd_leads_list"))
+    p.set_defaults(func=cmd_leads_list)
     p = leads_sub.add_parser("export", help="write leads to a CSV file")
     p.add_argument("file")
-    p.set_defaults(func=_lazy("bot.leads_cli:cmd_leads_export"))
+    p.set_defaults(func=cmd_leads_export)
     return parser
 
 
@@ -216,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(args.func(args, settings))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`ocop-bot leads list | head -1`): not a database problem. Point stdout at
+        # /dev/null so that flushing it at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (OSError, SQLAlchemyError) as exc:
         # e.g. the database server is down or the data directory is not writable
         reason = getattr(exc, "orig", None) or exc

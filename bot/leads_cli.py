@@ -7,8 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bot.cli import open_database
 from bot.config import Settings
+from bot.database import open_database
 from catalog import leads as lead_book
 from catalog.models import LEAD_STATUSES
 from locales import translator

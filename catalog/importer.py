@@ -9,15 +9,17 @@ import logging
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from catalog.db import Database
 from catalog.models import CatalogState, Contact, OnlineListing, Producer, Product, Store
 from catalog.rows import TABLE_ORDER, TABLES, columns_of, guess_table, parse_row, read_tables
+
+if TYPE_CHECKING:  # catalog.db seeds the demo catalogue through this module: only a type here, not a circle
+    from catalog.db import Database
 
 log = logging.getLogger(__name__)
 FORMATS = (".csv", ".xlsx", ".json")

@@ -284,6 +284,27 @@ async def buyer_leads(session: AsyncSession, channel: str, user_id: str, limit: 
     return list((await session.scalars(query)).all())
 
 
+DUPLICATE_WINDOW = dt.timedelta(hours=24)
+
+
+def product_keys(products: Iterable[dict[str, Any]]) -> frozenset[str]:
+    """What makes two product lists the same enquiry: catalogue slugs, or the words as typed (case-folded)."""
+    return frozenset(p.get("slug") or "text:" + str(p.get("text", "")).casefold() for p in products)
+
+
+async def recent_duplicate(session: AsyncSession, phone: str, products: Iterable[dict[str, Any]],
+                           now: dt.datetime | None = None) -> Lead | None:
+    """A lead with the same phone and the same products made in the last 24 hours (the newest), or None."""
+    since = (now or utcnow()) - DUPLICATE_WINDOW
+    wanted = product_keys(products)
+    query = (select(Lead).where(Lead.phone == phone, Lead.created_at >= since, Lead.anonymised_at.is_(None))
+             .order_by(Lead.id.desc()).limit(50))
+    for lead in (await session.scalars(query)).all():
+        if product_keys(lead.products or []) == wanted:
+            return lead
+    return None
+
+
 async def all_leads(session: AsyncSession) -> list[Lead]:
     return list((await session.scalars(select(Lead).order_by(Lead.id))).all())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -281,3 +282,129 @@ def parse_email(text: str) -> str | None:
     if not re.fullmatch(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}", labels[-1]):
         return None
     return f"{local}@{domain.lower()}"
+
+
+# --- time frames ("tháng 3/2027", "15/1/2027", "June 2027", "tuần sau", "mùa vải") -------------------------
+
+class TimeProblem(StrEnum):
+    PAST = "past"
+    TOO_FAR = "too_far"
+    MEANINGLESS = "meaningless"
+    BAD_DATE = "bad_date"
+
+
+MONTHS_EN = {m: i for i, m in enumerate(
+    ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"), 1)}
+MONTHS_EN |= {name[:3]: i for name, i in list(MONTHS_EN.items())} | {"sept": 9}
+# Words that make a phrase a time frame even without a date: periods, seasons, relative days.
+TIME_WORDS = frozenset(fold(w) for w in (
+    "ngày", "tuần", "tháng", "năm", "quý", "mùa", "vụ", "tết", "sớm", "ngay", "gấp", "mai", "hôm", "nay", "sau",
+    "tới", "cuối", "đầu", "giữa", "trước", "xuân", "hè", "thu", "đông", "asap", "soon", "now", "today",
+    "tomorrow", "day", "days", "week", "weeks", "month", "months", "year", "years", "quarter", "season", "harvest",
+    "spring", "summer", "autumn", "fall", "winter", "before", "after", "next", "end", "early", "mid", "late",
+    "urgent", "immediately", "flexible", "anytime", "linh", "hoạt", "bất", "kỳ", "lúc", "nào",
+    *MONTHS_EN,
+))
+MAX_YEARS_AHEAD = 3
+_DATE = re.compile(r"\b(\d{1,2})\s*[/.-]\s*(\d{1,2})(?:\s*[/.-]\s*(\d{2,4}))?\b")
+_ISO = re.compile(r"\b(\d{4})-(\d{1,2})(?:-(\d{1,2}))?\b")
+_MONTH_YEAR = re.compile(r"\bthang\s+(\d{1,2})(?:\s*(?:/|nam|-)\s*(\d{4}))?\b")
+_QUARTER = re.compile(r"\b(?:quy|q)\s*([1-4])(?:\s*(?:/|nam|-)?\s*(\d{4}))?\b")
+_SHORT_MONTH_YEAR = re.compile(r"\b(\d{1,2})\s*[/.-]\s*(\d{4})\b")
+_YEAR = re.compile(r"\b(20\d{2}|19\d{2})\b")
+
+
+class TimeFrameError(ValueError):
+    def __init__(self, problem: TimeProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+def _check_month(year: int, month: int, today: dt.date) -> None:
+    if not 1 <= month <= 12:
+        raise TimeFrameError(TimeProblem.BAD_DATE)
+    if (year, month) < (today.year, today.month):
+        raise TimeFrameError(TimeProblem.PAST)
+    if year > today.year + MAX_YEARS_AHEAD:
+        raise TimeFrameError(TimeProblem.TOO_FAR)
+
+
+def _next_year_for(month: int, today: dt.date) -> int:
+    """A month named without a year: this year's, or next year's once this year's has passed."""
+    return today.year if month >= today.month else today.year + 1
+
+
+def parse_time_frame(text: str, today: dt.date) -> str:
+    """The time frame as written (cleaned) when it names a date, month, quarter, season or period that has not
+    passed; raises TimeFrameError for a past or far-off date, an impossible one, or words that name no time."""
+    value = clean(text)
+    folded = _unmarked(value)
+    if (m := _ISO.search(folded)) is not None:
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+        _check_date(year, month, day, today) if day else _check_month(year, month, today)
+        return value
+    if (m := _MONTH_YEAR.search(folded)) is not None:
+        month = int(m.group(1))
+        year = int(m.group(2)) if m.group(2) else _next_year_for(month, today) if 1 <= month <= 12 else today.year
+        _check_month(year, month, today)
+        return value
+    if (m := _QUARTER.search(folded)) is not None:
+        quarter = int(m.group(1))
+        year = int(m.group(2)) if m.group(2) else today.year if quarter * 3 >= today.month else today.year + 1
+        _check_month(year, quarter * 3, today)
+        return value
+    if (m := _DATE.search(folded)) is not None:
+        a, b, c = int(m.group(1)), int(m.group(2)), m.group(3)
+        if c is None and b > 12 and 1 <= a <= 12:
+            raise TimeFrameError(TimeProblem.BAD_DATE)
+        if c is None:  # "15/1": a day and month, the next one to come
+            year = today.year if (b, a) >= (today.month, today.day) else today.year + 1
+            _check_date(year, b, a, today)
+        else:
+            _check_date(2000 + int(c) if len(c) == 2 else int(c), b, a, today)
+        return value
+    if (m := _SHORT_MONTH_YEAR.search(folded)) is not None:  # "6/2027"
+        _check_month(int(m.group(2)), int(m.group(1)), today)
+        return value
+    words = fold(value).split()
+    for word in words:
+        if word in MONTHS_EN and (word not in ("may", "mar") or len(words) <= 3):
+            year_match = _YEAR.search(folded)
+            month = MONTHS_EN[word]
+            year = int(year_match.group(1)) if year_match else _next_year_for(month, today)
+            _check_month(year, month, today)
+            return value
+    if (m := _YEAR.search(folded)) is not None:
+        year = int(m.group(1))
+        if year < today.year:
+            raise TimeFrameError(TimeProblem.PAST)
+        if year > today.year + MAX_YEARS_AHEAD:
+            raise TimeFrameError(TimeProblem.TOO_FAR)
+        return value
+    if any(w in TIME_WORDS for w in words):
+        return value
+    raise TimeFrameError(TimeProblem.MEANINGLESS)
+
+
+def _unmarked(text: str) -> str:
+    """Lowercase without marks ("tháng 1/2020" → "thang 1/2020"), punctuation kept (fold drops it)."""
+    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _check_date(year: int, month: int, day: int, today: dt.date) -> None:
+    try:
+        when = dt.date(year, month, day)
+    except ValueError:
+        raise TimeFrameError(TimeProblem.BAD_DATE) from None
+    if when < today:
+        raise TimeFrameError(TimeProblem.PAST)
+    if year > today.year + MAX_YEARS_AHEAD:
+        raise TimeFrameError(TimeProblem.TOO_FAR)
+
+
+def example_month(today: dt.date, months_ahead: int = 2) -> dt.date:
+    """A month a little ahead of today, for the time-frame question's example (never a stale one)."""
+    index = today.year * 12 + today.month - 1 + months_ahead
+    return dt.date(index // 12, index % 12 + 1, 1)

@@ -10,7 +10,9 @@ from typing import Any
 from catalog.models import CATEGORIES, Product
 from handlers import cards, intent
 from handlers.context import Context
+from handlers.lookup import remember_list, search
 from handlers.messages import Button, Reply, h, link
+from handlers.payloads import Browse
 from locales import Translator
 
 MAX_PAGE = 9999  # page numbers in payloads are clamped to the real last page; this only bounds parsing
@@ -148,7 +150,7 @@ async def filter_page(ctx: Context, flt: Filter, page: int, *, edit: bool = Fals
     page = min(max(page, 0), pages - 1)
     shown = matching[page * cards.PAGE_SIZE : (page + 1) * cards.PAGE_SIZE]
     ctx.remember_results([p.slug for p in shown])
-    ctx.state_set("back", flt.payload(page))  # where "« List" on a product card returns to
+    ctx.memory.back = flt.payload(page)  # where "« List" on a product card returns to
     head = f"📚 <b>{h(flt.describe(t))}</b>: " + t.n_("{n} product", "{n} products", total)
     if pages > 1:
         head += " " + t._("(page {page} of {pages})", page=t.number(page + 1), pages=t.number(pages))
@@ -207,8 +209,6 @@ def reported_sentence(t: Translator) -> str:
 
 async def how_many(ctx: Context, query: str) -> list[Reply]:
     """Count products in the catalogue by what was asked (stars, group, district, or product words)."""
-    from handlers.products import remember_list, search
-
     t = ctx.t
     answer = await search(ctx, query, limit=1000) if query.strip() else None
     buttons: list[list[Button]] = []
@@ -236,39 +236,29 @@ async def how_many(ctx: Context, query: str) -> list[Reply]:
     return [Reply("\n".join(lines), buttons)]
 
 
-async def handle(ctx: Context) -> list[Reply] | None:
-    """`b:…` browse buttons, `m:count`, `/browse`, "browse" / "danh mục", and "how many …" questions."""
-    replies = await _answer(ctx)
-    if replies is not None:
-        ctx.state_set("menu", None)  # the user moved on from "Where to buy" / "Contacts" in the menu
-    return replies
-
-
-async def _answer(ctx: Context) -> list[Reply] | None:
-    incoming = ctx.incoming
-    if incoming.payload:
-        payload = incoming.payload
-        if payload == "m:count":
-            return await how_many(ctx, "")
-        if payload == "b:menu":
-            return await browse_menu(ctx)
-        if not payload.startswith("b:"):
-            return None
-        parsed = await parse_payload(ctx, payload.split(":")[1:])
-        if parsed is None:
-            t = ctx.t
-            return [Reply(t._("That list is no longer available. Choose again:"), notice=t._("List not available"))
-                    ] + await browse_menu(ctx)
-        flt, page = parsed
-        return await filter_page(ctx, flt, page, edit=cards.edit_if_tapped(ctx))
-    if not incoming.text:
-        return None
-    if incoming.is_command:
-        command, _ = incoming.command()
-        return await browse_menu(ctx) if command in ("/browse", "/danhmuc") else None
-    asked = intent.parse(incoming.text)
-    if asked.kind == intent.BROWSE:
+async def on_browse_button(ctx: Context, data: Browse) -> list[Reply]:
+    """`b:menu` and the `b:…` pages of a product group, district or star rating."""
+    if data.parts == ("menu",):
         return await browse_menu(ctx)
-    if asked.kind == intent.HOW_MANY:
-        return await how_many(ctx, asked.query)
-    return None
+    parsed = await parse_payload(ctx, list(data.parts))
+    if parsed is None:
+        t = ctx.t
+        return [Reply(t._("That list is no longer available. Choose again:"), notice=t._("List not available"))
+                ] + await browse_menu(ctx)
+    flt, page = parsed
+    return await filter_page(ctx, flt, page, edit=cards.edit_if_tapped(ctx))
+
+
+async def on_browse(ctx: Context, *_: object) -> list[Reply]:
+    """`/browse`, "browse", "danh mục": the browse menu."""
+    return await browse_menu(ctx)
+
+
+async def on_count(ctx: Context) -> list[Reply]:
+    """`m:count`: how many products the catalogue lists."""
+    return await how_many(ctx, "")
+
+
+async def on_how_many(ctx: Context, asked: intent.Intent) -> list[Reply]:
+    """"bao nhiêu sản phẩm OCOP 4 sao", "how many lychee products"."""
+    return await how_many(ctx, asked.query)

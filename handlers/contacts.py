@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from catalog.models import Contact, Product
+from catalog.text import fold
 from handlers import cards, intent
 from handlers.context import Context
+from handlers.lookup import PRONOUNS, confident, list_item, load_product, not_found, search
 from handlers.messages import Button, Reply, h
+from handlers.payloads import ContactFor
 from locales import Translator
 
 BODIES_WITH_PRODUCT = 4  # trade bodies shown under a producer: the current ones and a few former ones
@@ -48,7 +51,7 @@ def producer_lines(t: Translator, product: Product) -> list[str]:
 async def contact_for_product(ctx: Context, product: Product) -> list[Reply]:
     """The producer's published contact, then the bodies that can put a buyer in touch."""
     t = ctx.t
-    ctx.state_set("product", product.slug)
+    ctx.memory.product = product.slug
     lines = [t._("📞 <b>Whom to contact about {name}</b>", name=h(product.name_vi))]
     lines += producer_lines(t, product)
     bodies = _useful_first(list((await ctx.catalog()).contacts))[:BODIES_WITH_PRODUCT]
@@ -93,29 +96,41 @@ async def contact_for_several(ctx: Context, query: str, products: list[Product])
         lines.append(f"{n}. <b>{h(p.name_vi)}</b> — {maker}")
     lines += ["", t._("Pick a product for its producer's contact details.")]
     ctx.remember_results([p.slug for p in products])
-    ctx.state_set("back", None)  # this list is not one a card can return to
+    ctx.memory.back = None  # this list is not one a card can return to
     buttons = cards.numbered_buttons(products, t.language, prefix="contact") + [
         [Button(t._("📞 Trade bodies"), "m:contacts")] + cards.menu_row(t)
     ]
     return [Reply(cards.clip("\n".join(lines)), buttons)]
 
 
+# Words of a producer's name that do not tell producers apart.
+PRODUCER_WORDS = frozenset(fold(w) for w in (
+    "htx", "hợp", "tác", "xã", "cooperative", "co-op", "coop", "company", "công", "ty", "tnhh", "cổ", "phần",
+    "cơ", "sở", "hộ", "kinh", "doanh", "the", "of", "ltd", "household", "producer",
+))
+
+
+def producer_named(products: list[Product], query: str) -> list[Product]:
+    """The products of the one producer whose name holds every telling word of `query` ("Hong Xuan
+    cooperative"), or [] when none or several producers match."""
+    words = [w for w in fold(query).split() if w not in PRODUCER_WORDS]
+    if not words:
+        return []
+    made = [p for p in products if p.producer is not None
+            and all(w in fold(p.producer.name).split() for w in words)]
+    return made if len({p.producer_id for p in made}) == 1 else []
+
+
 async def answer_contact(ctx: Context, asked: intent.Intent) -> list[Reply]:
     """Whom to contact about what the user named: one product, several, the one on screen, or in general."""
-    from handlers.products import CARD_MARGIN, load_product, search
-    from handlers.stores import PRONOUNS
-
     query = asked.query.strip()
     ordinal = intent.parse_ordinal(query) if query else None
-    last = [s for s in (ctx.chat.last_results or []) if isinstance(s, str)]
-    if ordinal is not None and last:
-        index = len(last) - 1 if ordinal == intent.LAST else ordinal - 1
-        if 0 <= index < len(last) and (product := await load_product(ctx, last[index])):
-            return await contact_for_product(ctx, product)
+    if ordinal is not None and (slug := list_item(ctx, ordinal)) and (product := await load_product(ctx, slug)):
+        return await contact_for_product(ctx, product)
     ws = intent.words(query)
     if not ws or intent.has_any(ws, PRONOUNS):
-        slug = ctx.state_get("product")
-        if ws and isinstance(slug, str) and (product := await load_product(ctx, slug)):
+        slug = ctx.memory.product
+        if ws and slug and (product := await load_product(ctx, slug)):
             return await contact_for_product(ctx, product)
         return await all_bodies(ctx)
     answer = await search(ctx, query, limit=8)
@@ -124,35 +139,28 @@ async def answer_contact(ctx: Context, asked: intent.Intent) -> list[Reply]:
         if answer.terms:
             intro = ctx.t._("I couldn't find “{query}” in the catalogue.", query=h(cards.short_label(query, 60)))
         return await all_bodies(ctx, intro)
-    results = answer.results
-    if (len(results) == 1 or results[0].score - results[1].score >= CARD_MARGIN) and (
-        product := await load_product(ctx, results[0].doc.slug)
-    ):
+    if confident(answer) and (product := await load_product(ctx, answer.results[0].doc.slug)):
         return await contact_for_product(ctx, product)
-    return await contact_for_several(ctx, query, (await ctx.catalog()).products_by_slug(r.doc.slug for r in results))
+    made_by = producer_named(list((await ctx.catalog()).products), query)
+    if made_by:
+        return await contact_for_product(ctx, made_by[0])
+    return await contact_for_several(ctx, query, (await ctx.catalog()).products_by_slug(
+        r.doc.slug for r in answer.results))
 
 
-async def handle(ctx: Context) -> list[Reply] | None:
-    """`contact:<slug>`, `m:contacts`, and "liên hệ …", "who makes …", "HTX nào làm …"."""
-    incoming = ctx.incoming
-    if incoming.payload:
-        kind, _, arg = incoming.payload.partition(":")
-        if kind == "contact":
-            from handlers.products import load_product, not_found
+async def on_contact(ctx: Context, asked: intent.Intent) -> list[Reply]:
+    """"liên hệ …", "who makes …", "HTX nào làm …", "phone number of …"."""
+    return await answer_contact(ctx, asked)
 
-            product = await load_product(ctx, arg)
-            return await contact_for_product(ctx, product) if product else not_found(ctx)
-        if incoming.payload == "m:contacts":
-            ctx.state_set("menu", "contact")
-            return await all_bodies(ctx)
-        return None
-    if not incoming.text or incoming.is_command:
-        return None
-    asked = intent.parse(incoming.text)
-    if asked.kind == intent.CONTACT:
-        ctx.state_set("menu", None)
-        return await answer_contact(ctx, asked)
-    if asked.kind == intent.PRODUCT and ctx.state_get("menu") == "contact":
-        ctx.state_set("menu", None)
-        return await answer_contact(ctx, intent.Intent(intent.CONTACT, asked.query))
-    return None
+
+async def on_contact_button(ctx: Context, data: ContactFor) -> list[Reply]:
+    """`contact:<slug>`."""
+    product = await load_product(ctx, data.slug)
+    return await contact_for_product(ctx, product) if product else not_found(ctx)
+
+
+async def on_all_contacts(ctx: Context) -> list[Reply]:
+    """`m:contacts`: the trade bodies; the next product name typed asks whom to contact about it."""
+    replies = await all_bodies(ctx)
+    ctx.memory.menu = "contact"
+    return replies

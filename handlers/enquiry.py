@@ -6,21 +6,32 @@ stateDiagram-v2
     [*] --> quantity: enq:start:<slug> (product pre-filled)
     products --> quantity --> place --> time --> name --> organisation --> phone --> email --> notes --> consent
     consent --> summary: I agree
-    consent --> [*]: No (nothing stored)
+    consent --> discard: No
+    discard --> consent: No, go back
+    discard --> [*]: Yes, discard (nothing stored)
     summary --> edit: Edit a field
     edit --> summary: field answered
+    summary --> repeat: same products and phone within 24 h
+    repeat --> [*]: Send it again · Cancel
     summary --> [*]: Confirm (lead + outbox entry, one transaction)
+    draft --> products: Continue (enq:resume), until it expires
     note right of summary: every step: back · cancel; bad answers are explained and asked again
+    note left of draft: /start, menu or a greeting leave any step as a draft; help, a language switch and questions are answered and the step waits
 ```
 
-Progress lives in `ChatSession.form` (JSON) and `form_updated_at`, so a restarted bot continues where the buyer
-was; a form left longer than OCOP_ENQUIRY_EXPIRY_HOURS is discarded (and the buyer told) on their next message.
+Progress lives in `ChatSession.form` (an `EnquiryForm`, stored as JSON) and `form_updated_at`, so a restarted bot
+continues where the buyer was; a form left longer than OCOP_ENQUIRY_EXPIRY_HOURS is discarded (and the buyer
+told) on their next message.
+
+While a form is open it gets the first look at what the buyer types (`first_look`), but it only keeps an
+answer that fits its question: `/start`, the menu and greetings leave it (kept as a draft to resume);
+help, a language switch and questions are answered by the rest of the bot, and the form waits.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
+from enum import Enum
 from typing import Any
 
 from catalog import leads as lead_book
@@ -29,18 +40,23 @@ from catalog.text import clean
 from catalog.validation import (
     QuantityError,
     QuantityProblem,
+    TimeFrameError,
+    TimeProblem,
     display_phone,
+    example_month,
     parse_email,
     parse_phone,
     parse_quantity,
+    parse_time_frame,
 )
 from handlers import cards, intent
 from handlers.context import Context
 from handlers.messages import Button, Reply, h, reply_to_json
+from handlers.payloads import Enquiry
 from handlers.staff import anonymised_card_payload, card_reply
+from handlers.state import EnquiryForm, ErasedToday
 from locales import N_, Translator, translator
 
-FORM_KIND = "enquiry"
 STEPS = ("products", "quantity", "place", "time", "name", "organisation", "phone", "email", "notes", "consent")
 FIELDS = STEPS[:-1]  # what the summary's "Edit a field" offers
 OPTIONAL = frozenset({"organisation", "email", "notes"})
@@ -63,7 +79,7 @@ QUESTIONS = {
     "quantity": N_("How much do you need? Write the amount and the unit, e.g. <i>2 tấn</i>, <i>500 kg</i>, "
                    "<i>300 thùng</i> or <i>200 con</i>."),
     "place": N_("Where should the goods be delivered? Province or city, district, or a full address."),
-    "time": N_("When do you need the goods? Tap a choice or type a date or period (e.g. <i>June 2026</i>)."),
+    "time": N_("When do you need the goods? Tap a choice or type a date or period (e.g. <i>{example}</i>)."),
     "name": N_("What is your name?"),
     "organisation": N_("Which company, shop or organisation are you buying for? (optional)"),
     "phone": N_("Which phone number can the trade department call you on? Type it (e.g. <i>0912 345 678</i> or "
@@ -85,6 +101,26 @@ QUANTITY_PROBLEMS = {
     QuantityProblem.BAD_RANGE: N_("For a range, put the smaller number first, e.g. 2-3 tấn."),
 }
 
+TIME_PROBLEMS = {
+    TimeProblem.PAST: N_("That date has already passed (today is {today}). When do you need the goods?"),
+    TimeProblem.TOO_FAR: N_("That is more than three years ahead; please give a nearer date, or tap Flexible."),
+    TimeProblem.BAD_DATE: N_("That date does not exist; please check the day and the month."),
+    TimeProblem.MEANINGLESS: N_("Please tell me when you need the goods: a date, a month, a season or a period "
+                                "such as “next month”, or tap one of the choices."),
+}
+
+
+def local_today() -> dt.date:
+    """Today in Vietnam, where the buyer and the trade department are."""
+    return dt.datetime.now(lead_book.LOCAL_ZONE).date()
+
+
+def time_example(t: Translator) -> str:
+    """A month a little ahead, so the question's example is never already past."""
+    month = example_month(local_today())
+    return f"tháng {month.month}/{month.year}" if t.language == "vi" else month.strftime("%B %Y")
+
+
 # Words typed instead of tapping a button, in both languages, compared after lower-casing (marks kept, so
 # "hủy" cancels but the name "Huy" does not).
 BACK_WORDS = frozenset({"back", "go back", "previous", "quay lại", "trở lại", "lùi lại", "quay lai", "tro lai",
@@ -101,12 +137,10 @@ NO_WORDS = frozenset({"no", "n", "i do not agree", "i don't agree", "disagree", 
                       "không đồng ý", "khong dong y"})
 CONFIRM_WORDS = frozenset({"confirm", "send", "ok", "yes", "xác nhận", "xac nhan", "gửi", "gui", "đồng ý", "có"})
 
-TRIGGERS = (
-    "mua sỉ", "bán sỉ", "giá sỉ", "lấy sỉ", "nhập sỉ", "đặt sỉ", "mua buôn", "bán buôn", "giá buôn",
-    "số lượng lớn", "đặt hàng số lượng lớn", "mua số lượng lớn", "đặt hàng sỉ", "nhập hàng", "làm đại lý",
-    "wholesale", "bulk", "bulk order", "bulk buy", "buy in bulk", "in bulk", "bulk purchase", "bulk enquiry",
-    "bulk inquiry", "large order", "large quantity", "large quantities",
-)
+TRIGGERS = intent.WHOLESALE_PHRASES
+# Typed while a form is open, these leave it (kept as a draft), as /start and the menu button do.
+MENU_WORDS = frozenset({"menu", "main menu", "menu chính", "bắt đầu", "bắt đầu lại", "start", "home", "trang chủ",
+                        "/menu"})
 TRIGGER_FILLERS = intent.POLITE + (
     "muốn", "cần", "tôi muốn", "mình muốn", "em muốn", "đặt hàng", "đặt", "mua", "hàng", "về", "i", "want", "to",
     "would", "like", "buy", "order", "an", "of", "for", "make", "place", "we", "need", "enquiry", "inquiry",
@@ -120,19 +154,16 @@ def _now() -> dt.datetime:
     return utcnow()
 
 
-def load_form(ctx: Context) -> dict[str, Any] | None:
-    """The form in progress in this chat (a copy), or None."""
-    form = ctx.chat.form
-    if not isinstance(form, dict) or form.get("kind") != FORM_KIND:
-        return None
-    return copy.deepcopy(form)  # changed freely, then saved whole: the stored value is never mutated in place
+def load_form(ctx: Context) -> EnquiryForm | None:
+    """The form in this chat (a fresh object, changed freely and saved whole), open or paused, or None."""
+    return EnquiryForm.from_json(ctx.chat.form)
 
 
-def save_form(ctx: Context, form: dict[str, Any]) -> None:
-    """Store the form and when it was last answered."""
-    # A fresh copy each time: SQLAlchemy compares the new value with the loaded one to see the JSON change.
-    ctx.chat.form = copy.deepcopy(form)
-    ctx.chat.form_updated_at = _now()
+def save_form(ctx: Context, form: EnquiryForm, *, touch: bool = True) -> None:
+    """Store the form and (unless `touch` is False) when it was last answered."""
+    ctx.chat.form = form.to_json()
+    if touch or ctx.chat.form_updated_at is None:
+        ctx.chat.form_updated_at = _now()
 
 
 def discard_form(ctx: Context) -> None:
@@ -149,13 +180,13 @@ def expired(ctx: Context) -> bool:
     return _now() - updated > dt.timedelta(hours=ctx.settings.enquiry_expiry_hours)
 
 
-def form_t(ctx: Context, form: dict[str, Any]) -> Translator:
+def form_t(ctx: Context, form: EnquiryForm) -> Translator:
     """The form keeps the language it started in (a name typed in Vietnamese does not switch an English form),
     unless the user chose another language explicitly meanwhile."""
     chosen = ctx.chat.language
-    if chosen and chosen != form.get("lang"):
-        form["lang"] = chosen
-    return translator(form.get("lang") or ctx.language)
+    if chosen and chosen != form.lang:
+        form.lang = chosen
+    return translator(form.lang or ctx.language)
 
 
 def _key(text: str) -> str:
@@ -165,28 +196,29 @@ def _key(text: str) -> str:
 # --- replies
 
 
-def nav_row(t: Translator, form: dict[str, Any], step: str) -> list[Button]:
+def nav_row(t: Translator, form: EnquiryForm, step: str) -> list[Button]:
     """Back (or back to the summary when editing) and Cancel."""
-    back_label = t._("« Back to summary") if form.get("editing") else t._("« Back")
-    row = [Button(back_label, "enq:back")] if (form.get("editing") or step != STEPS[0]) else []
+    back_label = t._("« Back to summary") if form.editing else t._("« Back")
+    row = [Button(back_label, "enq:back")] if (form.editing or step != STEPS[0]) else []
     return row + [Button(t._("✖ Cancel"), "enq:cancel")]
 
 
-def product_names(form: dict[str, Any], language: str) -> str:
+def product_names(form: EnquiryForm, language: str) -> str:
     """The products listed so far, in the reader's language."""
-    return "; ".join(lead_book.product_label(p, language) for p in form["data"].get("products", []))
+    return "; ".join(lead_book.product_label(p, language) for p in form.data.products)
 
 
-def question(ctx: Context, form: dict[str, Any], step: str, *, before: str = "") -> Reply:
+def question(ctx: Context, form: EnquiryForm, step: str, *, before: str = "") -> Reply:
     """The question for `step`, with its own buttons and back/cancel; `before` (already HTML) goes first."""
     t = form_t(ctx, form)
     heading = t._("📦 Wholesale enquiry · question {n} of {total}", n=STEPS.index(step) + 1, total=len(STEPS))
     lines = [before] if before else []
-    lines += [f"<b>{h(heading)}</b>", t._(QUESTIONS[step])]
+    asked = t._(QUESTIONS[step], example=h(time_example(t))) if step == "time" else t._(QUESTIONS[step])
+    lines += [f"<b>{h(heading)}</b>", asked]
     buttons: list[list[Button]] = []
     keyboard: list[list[Button]] = []
-    data = form["data"]
-    if step == "products" and data.get("products"):
+    data = form.data
+    if step == "products" and data.products:
         lines = ([before] if before else []) + [
             f"<b>{h(heading)}</b>",
             t._("Products so far: {products}", products=h(product_names(form, t.language))),
@@ -206,25 +238,25 @@ def question(ctx: Context, form: dict[str, Any], step: str, *, before: str = "")
     if step in OPTIONAL:
         buttons.append([Button(t._("Skip »"), "enq:skip")])
     buttons.append(nav_row(t, form, step))
-    form["keyboard"] = step == "phone"
+    form.keyboard = step == "phone"
     return Reply("\n".join(lines), buttons, keyboard=keyboard)
 
 
-def field_value(form: dict[str, Any], name: str, t: Translator) -> str:
+def field_value(form: EnquiryForm, name: str, t: Translator) -> str:
     """One answer as the summary shows it."""
-    data = form["data"]
+    data = form.data
     if name == "products":
         return product_names(form, t.language)
     if name == "quantity":
-        return lead_book.format_quantity(data.get("quantity", ""), t)
+        return lead_book.format_quantity(data.quantity, t)
     if name == "time":
-        return lead_book.time_frame_label(data.get("time", ""), t)
+        return lead_book.time_frame_label(data.time, t)
     if name == "phone":
-        return display_phone(data["phone"]) if data.get("phone") else ""
-    return str(data.get(name, ""))
+        return display_phone(data.phone) if data.phone else ""
+    return str(data.get(name))
 
 
-def summary(ctx: Context, form: dict[str, Any], *, before: str = "") -> Reply:
+def summary(ctx: Context, form: EnquiryForm, *, before: str = "") -> Reply:
     """Every answer, with Confirm · Edit a field · Cancel."""
     t = form_t(ctx, form)
     lines = [before] if before else []
@@ -240,7 +272,7 @@ def summary(ctx: Context, form: dict[str, Any], *, before: str = "") -> Reply:
     return Reply("\n".join(lines), buttons)
 
 
-def edit_picker(ctx: Context, form: dict[str, Any]) -> Reply:
+def edit_picker(ctx: Context, form: EnquiryForm) -> Reply:
     """Which answer to change."""
     t = form_t(ctx, form)
     fields = [Button(t._(FIELD_LABELS[name]), f"enq:ed:{name}") for name in FIELDS]
@@ -249,16 +281,16 @@ def edit_picker(ctx: Context, form: dict[str, Any]) -> Reply:
     return Reply(h(t._("Which field would you like to change?")), rows)
 
 
-def show(ctx: Context, form: dict[str, Any], *, before: str = "") -> list[Reply]:
+def show(ctx: Context, form: EnquiryForm, *, before: str = "") -> list[Reply]:
     """Whatever the form is waiting for now: a question, the summary or the field picker."""
     replies: list[Reply] = []
-    step = form["step"]
-    if form.get("keyboard") and step != "phone":
+    step = form.step
+    if form.keyboard and step != "phone":
         # The share-contact keyboard goes away with a message of its own (a message has one keyboard).
         t = form_t(ctx, form)
         replies.append(Reply(before or h(t._("Thank you.")), remove_keyboard=True))
         before = ""
-        form["keyboard"] = False
+        form.keyboard = False
     if step == "summary":
         replies.append(summary(ctx, form, before=before))
     elif step == "edit":
@@ -294,19 +326,14 @@ def closing(t: Translator, text: str, had_keyboard: bool, *, offer_new: bool = T
 # --- starting, leaving and finishing
 
 
-ERASED_TODAY = "erased_today"  # chat state: {"day": "2026-11-30", "count": n}, today's enquiries /forget erased
-
-
 def _today() -> str:
     return lead_book.start_of_local_day().isoformat()
 
 
 def _erased_today(ctx: Context) -> int:
     """Enquiries confirmed today whose lead no longer names the buyer (they sent /forget since)."""
-    erased = ctx.state_get(ERASED_TODAY)
-    if isinstance(erased, dict) and erased.get("day") == _today() and isinstance(erased.get("count"), int):
-        return int(erased["count"])
-    return 0
+    erased = ctx.memory.erased_today
+    return erased.count if erased is not None and erased.day == _today() else 0
 
 
 async def over_daily_limit(ctx: Context) -> bool:
@@ -333,15 +360,12 @@ async def start(ctx: Context, *, slug: str = "", text: str = "", before: str = "
     """A new form: refused politely over the daily limit; a product may come pre-filled (button or words)."""
     if await over_daily_limit(ctx):
         return [limit_reply(ctx)]
-    form: dict[str, Any] = {
-        "kind": FORM_KIND, "step": "products", "lang": ctx.language, "editing": False,
-        "data": {"products": []}, "candidates": [], "pending": "", "started": _now().isoformat(),
-    }
+    form = EnquiryForm(lang=ctx.language, started=_now().isoformat())
     if slug and cards.valid_slug(slug):
         found = (await ctx.catalog()).products_by_slug([slug])
         if found:
-            form["data"]["products"].append(_catalogue_item(found[0]))
-            form["step"] = "quantity"
+            form.data.products.append(_catalogue_item(found[0]))
+            form.step = "quantity"
             t = form_t(ctx, form)
             intro = t._("Wholesale enquiry for <b>{product}</b>. You can add more products at the end.",
                         product=h(product_names(form, t.language)))
@@ -358,61 +382,72 @@ async def start(ctx: Context, *, slug: str = "", text: str = "", before: str = "
     return show(ctx, form, before=(before + "\n" if before else "") + intro)
 
 
-def cancel(ctx: Context, form: dict[str, Any] | None) -> list[Reply]:
+def cancel(ctx: Context, form: EnquiryForm | None) -> list[Reply]:
     """Discard the form; nothing is stored."""
     t = form_t(ctx, form) if form else ctx.t
     discard_form(ctx)
     text = t._("Your enquiry has been cancelled and nothing was stored. You can start again any time.")
-    return closing(t, h(text), bool(form and form.get("keyboard")))
+    return closing(t, h(text), bool(form and form.keyboard))
 
 
-def go_back(ctx: Context, form: dict[str, Any]) -> list[Reply]:
+def go_back(ctx: Context, form: EnquiryForm) -> list[Reply]:
     """The previous question (or the summary, when editing a field)."""
     t = form_t(ctx, form)
-    step = form["step"]
-    if form.get("editing") or step == "edit":
-        form["editing"] = False
-        form["step"] = "summary"
+    step = form.step
+    if form.editing or step == "edit":
+        form.editing = False
+        form.step = "summary"
         return show(ctx, form)
     if step == "summary":
-        form["step"] = "consent"
+        form.step = "consent"
         return show(ctx, form)
     index = STEPS.index(step)
     if index == 0:
         return show(ctx, form, before=problem(t, t._("This is the first question.")))
-    form["step"] = STEPS[index - 1]
-    form["candidates"], form["pending"] = [], ""
+    form.step = STEPS[index - 1]
+    form.candidates, form.pending = [], ""
     return show(ctx, form)
 
 
-def advance(ctx: Context, form: dict[str, Any], before: str) -> list[Reply]:
+def advance(ctx: Context, form: EnquiryForm, before: str) -> list[Reply]:
     """After a good answer: the next question, or back to the summary when editing a field."""
-    if form.get("editing"):
-        form["editing"] = False
-        form["step"] = "summary"
+    if form.editing:
+        form.editing = False
+        form.step = "summary"
     else:
-        form["step"] = STEPS[STEPS.index(form["step"]) + 1]
-    form["candidates"], form["pending"] = [], ""
+        form.step = STEPS[STEPS.index(form.step) + 1]
+    form.candidates, form.pending = [], ""
     return show(ctx, form, before=before)
 
 
-async def confirm(ctx: Context, form: dict[str, Any]) -> list[Reply]:
-    """The lead and its staff-card outbox entry, in the router's one transaction; the buyer gets the reference."""
+async def confirm(ctx: Context, form: EnquiryForm, *, again: bool = False) -> list[Reply]:
+    """The lead and its staff-card outbox entry, in the router's one transaction; the buyer gets the reference.
+
+    The same products from the same phone within 24 hours are asked about first (`again` once confirmed),
+    so that a double tap or an impatient resend does not become a second lead."""
     t = form_t(ctx, form)
-    data = form["data"]
+    data = form.data
     missing = [name for name in FIELDS if name not in OPTIONAL and not data.get(name)]
-    if missing or not data.get("consent"):
-        form["step"] = missing[0] if missing else "consent"
+    if missing or not data.consent:
+        form.step = missing[0] if missing else "consent"
         return show(ctx, form, before=problem(t, t._("A required answer is missing.")))
     if await over_daily_limit(ctx):
         discard_form(ctx)
         return [limit_reply(ctx)]
+    if not again and (earlier := await lead_book.recent_duplicate(ctx.session, data.phone, data.products)):
+        form.confirming = "duplicate"
+        save_form(ctx, form)
+        text = t._("You already sent this enquiry (same products, same phone) as {ref} on {when}; the trade "
+                   "department has it. Send it again as a new enquiry?", ref=earlier.ref,
+                   when=t.datetime(earlier.created_at))
+        return [Reply(h(text), [[Button(t._("Send it again"), "enq:confirm:again"),
+                                 Button(t._("No, cancel this one"), "enq:cancel")]])]
     incoming = ctx.incoming
     draft = lead_book.LeadDraft(
         channel=incoming.channel, chat_id=incoming.chat_id, user_id=incoming.user_id, language=t.language,
-        products=list(data["products"]), quantity=data["quantity"], delivery_place=data["place"],
-        time_frame=data["time"], buyer_name=data["name"], phone=data["phone"],
-        organisation=data.get("organisation", ""), email=data.get("email", ""), notes=data.get("notes", ""),
+        products=[dict(p) for p in data.products], quantity=data.quantity, delivery_place=data.place,
+        time_frame=data.time, buyer_name=data.name, phone=data.phone,
+        organisation=data.organisation, email=data.email, notes=data.notes,
     )
     lead = await lead_book.create_lead(ctx.session, draft)
     staff_chat = ctx.settings.staff_chat_id
@@ -420,7 +455,7 @@ async def confirm(ctx: Context, form: dict[str, Any]) -> list[Reply]:
     lead_book.enqueue(ctx.session, kind=lead_book.KIND_LEAD_CARD, channel="telegram",
                       chat_id="" if staff_chat is None else str(staff_chat), payload=reply_to_json(card),
                       lead_id=lead.id, notify=ctx.services.on_outbox)
-    had_keyboard = bool(form.get("keyboard"))
+    had_keyboard = form.keyboard
     discard_form(ctx)
     text = t._("✅ Thank you! Your enquiry <b>{ref}</b> has been sent to the Bắc Giang trade department. "
                "Staff will contact you; I will also let you know here when they take it up.", ref=h(lead.ref))
@@ -441,9 +476,9 @@ def _catalogue_item(product: Any) -> dict[str, str]:
     return {"slug": product.slug, "name_vi": product.name_vi, "name_en": product.name_en or ""}
 
 
-def _add_product(form: dict[str, Any], item: dict[str, str]) -> bool:
+def _add_product(form: EnquiryForm, item: dict[str, str]) -> bool:
     """Add unless already listed; False when it was a duplicate."""
-    products = form["data"].setdefault("products", [])
+    products = form.data.products
     key = item.get("slug") or "text:" + item.get("text", "").casefold()
     if any((p.get("slug") or "text:" + p.get("text", "").casefold()) == key for p in products):
         return False
@@ -451,11 +486,15 @@ def _add_product(form: dict[str, Any], item: dict[str, str]) -> bool:
     return True
 
 
-async def answer_products(ctx: Context, form: dict[str, Any], text: str) -> list[Reply]:
+async def answer_products(ctx: Context, form: EnquiryForm, text: str) -> list[Reply]:
     """A product typed: offer the catalogue matches as buttons, or keep the words when nothing matches."""
     t = form_t(ctx, form)
-    products = form["data"].setdefault("products", [])
+    products = form.data.products
     if _key(text) in DONE_WORDS:
+        if form.pending and form.candidates:
+            # A choice is still open: continuing now would silently drop the product typed.
+            return await _offer_matches(ctx, form, form.pending, before=problem(t, t._(
+                "First tap the product you meant, or keep your own words.")))
         return next_from_products(ctx, form)
     text = clean(text)
     if len(text) < 2 or not any(c.isalnum() for c in text):
@@ -466,6 +505,16 @@ async def answer_products(ctx: Context, form: dict[str, Any], text: str) -> list
     if len(products) >= lead_book.MAX_PRODUCTS:
         return show(ctx, form, before=problem(t, t._("You can list up to {limit} products in one enquiry; "
                                                       "tap Continue.", limit=lead_book.MAX_PRODUCTS)))
+    answer = (await ctx.catalog()).index.search(text, limit=4)
+    if len(answer.results) == 1 and answer.terms:
+        # One product, named exactly: no need to ask "which one?" with a single choice.
+        return await pick_product(ctx, form, answer.results[0].doc.slug)
+    return await _offer_matches(ctx, form, text)
+
+
+async def _offer_matches(ctx: Context, form: EnquiryForm, text: str, *, before: str = "") -> list[Reply]:
+    """The catalogue matches for the typed words as buttons, or the words kept when nothing matches."""
+    t = form_t(ctx, form)
     answer = (await ctx.catalog()).index.search(text, limit=4)
     hits = (answer.results or answer.suggestions)[:4]
     buttons: list[list[Button]] = []
@@ -478,48 +527,49 @@ async def answer_products(ctx: Context, form: dict[str, Any], text: str) -> list
         _add_product(form, {"slug": "", "text": text})
         before = "✓ " + h(t._("“{text}” is not in our catalogue; I will pass it on as you wrote it.", text=text))
         return show(ctx, form, before=before)
-    form["candidates"] = [hit.doc.slug for hit in hits]
-    form["pending"] = text
+    form.candidates = [hit.doc.slug for hit in hits]
+    form.pending = text
     buttons.append([Button(cards.short_label(t._("Keep “{text}” as written", text=text)), "enq:pt")])
     buttons.append(nav_row(t, form, "products"))
     save_form(ctx, form)
-    return [Reply(h(t._("Which product do you mean? Tap one, or keep your own words.")), buttons)]
+    ask = h(t._("Which product do you mean? Tap one, or keep your own words."))
+    return [Reply(f"{before}\n{ask}" if before else ask, buttons)]
 
 
-def next_from_products(ctx: Context, form: dict[str, Any]) -> list[Reply]:
+def next_from_products(ctx: Context, form: EnquiryForm) -> list[Reply]:
     """Continue once at least one product is listed."""
     t = form_t(ctx, form)
-    if not form["data"].get("products"):
+    if not form.data.products:
         return show(ctx, form, before=problem(t, t._("Please name at least one product first.")))
     return advance(ctx, form, noted(t, "products", product_names(form, t.language)))
 
 
-async def pick_product(ctx: Context, form: dict[str, Any], slug: str) -> list[Reply]:
+async def pick_product(ctx: Context, form: EnquiryForm, slug: str) -> list[Reply]:
     """A catalogue match tapped: add it to the list."""
     t = form_t(ctx, form)
-    if form["step"] != "products":
+    if form.step != "products":
         return show(ctx, form)
-    if len(form["data"].get("products", [])) >= lead_book.MAX_PRODUCTS:
+    if len(form.data.products) >= lead_book.MAX_PRODUCTS:
         return show(ctx, form, before=problem(t, t._("You can list up to {limit} products in one enquiry; "
                                                       "tap Continue.", limit=lead_book.MAX_PRODUCTS)))
     found = (await ctx.catalog()).products_by_slug([slug]) if cards.valid_slug(slug) else []
     if not found:
         return show(ctx, form, before=problem(t, t._("That product is no longer in the catalogue.")))
     added = _add_product(form, _catalogue_item(found[0]))
-    form["candidates"], form["pending"] = [], ""
+    form.candidates, form.pending = [], ""
     label = lead_book.product_label(_catalogue_item(found[0]), t.language)
     before = "✓ " + h(t._("Added: {product}", product=label) if added else t._("Already listed: {product}", product=label))
     return show(ctx, form, before=before)
 
 
-def keep_typed_product(ctx: Context, form: dict[str, Any]) -> list[Reply]:
+def keep_typed_product(ctx: Context, form: EnquiryForm) -> list[Reply]:
     """Add the buyer's own words as a product."""
     t = form_t(ctx, form)
-    pending = form.get("pending") or ""
-    if form["step"] != "products" or not pending:
+    pending = form.pending
+    if form.step != "products" or not pending:
         return show(ctx, form)
     _add_product(form, {"slug": "", "text": pending})
-    form["candidates"], form["pending"] = [], ""
+    form.candidates, form.pending = [], ""
     return show(ctx, form, before="✓ " + h(t._("Added: {product}", product=pending)))
 
 
@@ -531,44 +581,47 @@ def _bounded_text(t: Translator, text: str, limit: int) -> tuple[str, str]:
     return value, ""
 
 
-def answer_text(ctx: Context, form: dict[str, Any], text: str) -> list[Reply]:
+def answer_text(ctx: Context, form: EnquiryForm, text: str) -> list[Reply]:
     """A typed answer to the current question (products are handled by `answer_products`)."""
     t = form_t(ctx, form)
-    step = form["step"]
-    data = form["data"]
+    step = form.step
+    data = form.data
     key = _key(text)
     if step in OPTIONAL and key in SKIP_WORDS:
-        data[step] = ""
+        data.set(step, "")
         return advance(ctx, form, "✓ " + h(t._("Skipped.")))
     if step == "quantity":
         try:
             quantity = parse_quantity(text, t.language)
         except QuantityError as error:
             return show(ctx, form, before=problem(t, t._(QUANTITY_PROBLEMS[error.problem])))
-        data["quantity"] = quantity.canonical()
-        return advance(ctx, form, noted(t, "quantity", lead_book.format_quantity(data["quantity"], t)))
+        data.quantity = quantity.canonical()
+        return advance(ctx, form, noted(t, "quantity", lead_book.format_quantity(data.quantity, t)))
     if step == "place":
         value, error = _bounded_text(t, text, lead_book.MAX_PLACE)
         if not error and (len(value) < 2 or not any(c.isalpha() for c in value)):
             error = t._("Please write the delivery place, e.g. a province, district or address.")
         if error:
             return show(ctx, form, before=problem(t, error))
-        data["place"] = value
+        data.place = value
         return advance(ctx, form, noted(t, "place", value))
     if step == "time":
         value, error = _bounded_text(t, text, lead_book.MAX_TIME_FRAME)
-        if not error and (len(value) < 2 or not any(c.isalnum() for c in value)):
-            error = t._("Please tell me when you need the goods, or tap one of the choices.")
+        if not error:
+            try:
+                value = parse_time_frame(value, local_today())
+            except TimeFrameError as refused:
+                error = t._(TIME_PROBLEMS[refused.problem], today=t.date(local_today()))
         if error:
             return show(ctx, form, before=problem(t, error))
-        data["time"] = value
+        data.time = value
         return advance(ctx, form, noted(t, "time", value))
     if step == "name":
         value = clean(text)
         if not valid_name(value):
             return show(ctx, form, before=problem(t, t._("Please write your name (2 to {limit} characters, letters).",
                                                           limit=lead_book.MAX_NAME)))
-        data["name"] = value
+        data.name = value
         return advance(ctx, form, noted(t, "name", value))
     if step == "organisation":
         value, error = _bounded_text(t, text, lead_book.MAX_ORGANISATION)
@@ -576,7 +629,7 @@ def answer_text(ctx: Context, form: dict[str, Any], text: str) -> list[Reply]:
             error = t._("Please write the name of your company or shop, or tap Skip.")
         if error:
             return show(ctx, form, before=problem(t, error))
-        data["organisation"] = value
+        data.organisation = value
         return advance(ctx, form, noted(t, "organisation", value))
     if step == "phone":
         return answer_phone(ctx, form, text)
@@ -585,19 +638,19 @@ def answer_text(ctx: Context, form: dict[str, Any], text: str) -> list[Reply]:
         if email is None:
             return show(ctx, form, before=problem(t, t._("That does not look like an e-mail address (like "
                                                           "name@example.com). Please check it, or tap Skip.")))
-        data["email"] = email
+        data.email = email
         return advance(ctx, form, noted(t, "email", email))
     if step == "notes":
         value, error = _bounded_text(t, text, lead_book.MAX_NOTES)
         if error:
             return show(ctx, form, before=problem(t, error))
-        data["notes"] = value
+        data.notes = value
         return advance(ctx, form, noted(t, "notes", value))
     if step == "consent":
         if key in YES_WORDS:
             return give_consent(ctx, form)
         if key in NO_WORDS:
-            return refuse_consent(ctx, form)
+            return ask_discard(ctx, form)
         return show(ctx, form, before=problem(t, t._("Please tap “I agree” or “No”.")))
     if step == "summary":
         return show(ctx, form, before=problem(t, t._("Tap Confirm to send, Edit a field to change something, "
@@ -605,7 +658,7 @@ def answer_text(ctx: Context, form: dict[str, Any], text: str) -> list[Reply]:
     return show(ctx, form)
 
 
-def answer_phone(ctx: Context, form: dict[str, Any], text: str, *, shared: bool = False) -> list[Reply]:
+def answer_phone(ctx: Context, form: EnquiryForm, text: str, *, shared: bool = False) -> list[Reply]:
     """A typed or shared phone number, validated with phonenumbers (Vietnam by default)."""
     t = form_t(ctx, form)
     phone = parse_phone(text)
@@ -614,22 +667,33 @@ def answer_phone(ctx: Context, form: dict[str, Any], text: str, *, shared: bool 
                else t._("That does not look like a valid phone number. Please type it like 0912 345 678 or "
                         "+84 912 345 678, or tap “Share my phone number”."))
         return show(ctx, form, before=problem(t, why))
-    form["data"]["phone"] = phone
+    form.data.phone = phone
     return advance(ctx, form, noted(t, "phone", display_phone(phone)))
 
 
-def give_consent(ctx: Context, form: dict[str, Any]) -> list[Reply]:
+def give_consent(ctx: Context, form: EnquiryForm) -> list[Reply]:
     """Consent given: on to the summary."""
-    form["data"]["consent"] = True
-    form["step"] = "summary"
-    form["editing"] = False
+    form.data.consent = True
+    form.step = "summary"
+    form.editing = False
     return show(ctx, form)
 
 
-def refuse_consent(ctx: Context, form: dict[str, Any]) -> list[Reply]:
-    """No consent: the form is discarded and nothing is stored."""
+def ask_discard(ctx: Context, form: EnquiryForm) -> list[Reply]:
+    """"No" at consent would throw every answer away: ask first."""
     t = form_t(ctx, form)
-    had_keyboard = bool(form.get("keyboard"))
+    form.confirming = "discard"
+    save_form(ctx, form)
+    text = t._("Without your consent the enquiry cannot be sent, and all your answers will be discarded. "
+               "Discard the enquiry?")
+    return [Reply(h(text), [[Button(t._("Yes, discard it"), "enq:discard"),
+                             Button(t._("No, go back"), "enq:resume")]])]
+
+
+def refuse_consent(ctx: Context, form: EnquiryForm) -> list[Reply]:
+    """No consent, confirmed: the form is discarded and nothing is stored."""
+    t = form_t(ctx, form)
+    had_keyboard = form.keyboard
     discard_form(ctx)
     text = t._("Understood. Without your consent I cannot pass the enquiry on, so nothing has been stored. "
                "You can still find products, shops and the department's contacts here.")
@@ -658,17 +722,26 @@ async def my_enquiries(ctx: Context) -> list[Reply]:
     return [Reply("\n".join(lines), [cards.menu_row(t)])]
 
 
+async def ask_forget(ctx: Context, rest: str = "") -> list[Reply]:
+    """/forget: say what will be erased and ask before erasing anything."""
+    t = ctx.t
+    text = t._("This erases your name, organisation, phone number, e-mail, notes and chat details from your "
+               "wholesale enquiries, and any enquiry you have started. It cannot be undone. Erase them?")
+    return [Reply(h(text), [[Button(t._("Yes, erase my details"), "enq:forget"),
+                             Button(t._("No, keep them"), "m:start")]])]
+
+
 async def forget(ctx: Context) -> list[Reply]:
     """Erase the buyer's personal data from their leads (kept, anonymised, for statistics) and any open form."""
     t = ctx.t
     open_form = load_form(ctx)
     had_form = open_form is not None
-    had_keyboard = bool(open_form and open_form.get("keyboard"))
+    had_keyboard = bool(open_form and open_form.keyboard)
     discard_form(ctx)
     # Only a number and a date stay behind, so that erasing does not reset the daily enquiry limit.
     today = await lead_book.leads_today(ctx.session, ctx.incoming.channel, ctx.incoming.user_id)
     if today:
-        ctx.state_set(ERASED_TODAY, {"day": _today(), "count": _erased_today(ctx) + today})
+        ctx.memory.erased_today = ErasedToday(_today(), _erased_today(ctx) + today)
     erased = await lead_book.forget_buyer(ctx.session, ctx.incoming.channel, ctx.incoming.user_id)
     for lead in erased:
         payload = anonymised_card_payload(lead, ctx.settings.staff_language)
@@ -688,7 +761,129 @@ async def forget(ctx: Context) -> list[Reply]:
     return closing(t, h(text), had_keyboard, offer_new=False)
 
 
-# --- routing
+# --- what the router sends here
+
+
+class Turn(Enum):
+    """What an open form says of a message that is not its answer."""
+
+    LEAVE = "leave"  # /start, the menu, a greeting: the form is kept as a draft and the rest of the bot answers
+    YIELD = "yield"  # help, a language switch, a question: the rest of the bot answers and the form waits
+
+
+# Words that make a typed message a question rather than an answer, whatever the step (accent-aware: "ở đâu").
+QUESTION_CUES = (
+    "liên hệ ai", "hỏi ai", "gặp ai", "ai bán", "ai làm", "ở đâu", "chỗ nào", "nơi nào", "bao nhiêu", "là gì",
+    "thế nào", "như thế nào", "ra sao", "tại sao", "vì sao", "được không", "có không", "phải không",
+    "who", "where", "how much", "how many", "what is", "what are", "what's", "which", "why", "how do", "how can",
+    "do you", "can i", "is there", "are there",
+)
+# Intents that are never an answer to a form question.
+_NEVER_AN_ANSWER = (intent.STARS, intent.WHAT_IS_OCOP, intent.HOW_MANY, intent.BROWSE, intent.THANKS, intent.HELP)
+# Steps whose answers are free text, where contact words can be part of the answer ("liên hệ qua Zalo").
+_FREE_TEXT_STEPS = ("place", "name", "organisation", "notes")
+
+
+def asks_question(ctx: Context, text: str) -> bool:
+    """Worded as a question: a question word ("ở đâu", "who", "how much"), or "?" after more than a product name."""
+    if intent.has_any(intent.words(text), QUESTION_CUES):
+        return True
+    return "?" in text and ctx.intent.kind not in (intent.PRODUCT, intent.ORDINAL)
+
+
+def is_question(ctx: Context, text: str) -> bool:
+    """Something to answer in the middle of the form ("mua vải thiều ở đâu?", "what do the stars mean")."""
+    return ctx.intent.kind in _NEVER_AN_ANSWER or asks_question(ctx, text)
+
+
+def open_form(ctx: Context) -> EnquiryForm | None:
+    """The form the buyer is answering now (not a paused draft)."""
+    form = load_form(ctx)
+    return form if form is not None and not form.paused else None
+
+
+async def expire(ctx: Context) -> list[Reply] | None:
+    """A form left longer than OCOP_ENQUIRY_EXPIRY_HOURS is discarded and the buyer told (or a new one started,
+    when that is what they tapped); None when there is no such form."""
+    form = load_form(ctx)
+    if form is None or not expired(ctx):
+        return None
+    t = form_t(ctx, form)
+    discard_form(ctx)
+    hours = ctx.settings.enquiry_expiry_hours
+    note = t._("Your unfinished wholesale enquiry expired after {hours} hours without an answer and was "
+               "discarded; nothing was sent.", hours=t.number(hours))
+    data = Enquiry.unpack(ctx.incoming.payload or "")
+    if data is not None and data.action in ("start", "restart"):
+        return await start(ctx, slug=data.arg, before="⚠️ " + h(note))
+    return closing(t, "⚠️ " + h(note), form.keyboard)
+
+
+def pause(ctx: Context) -> None:
+    """Leave the open form as a draft (its age is not reset: it still expires on time)."""
+    form = load_form(ctx)
+    if form is not None and not form.paused:
+        form.paused = True
+        form.confirming = ""
+        save_form(ctx, form, touch=False)
+
+
+def waiting(ctx: Context, *, left: bool = False) -> Reply | None:
+    """Under an answer given while a form waits: the way back to it."""
+    form = load_form(ctx)
+    if form is None:
+        return None
+    t = form_t(ctx, form)
+    text = (t._("Your bulk enquiry is kept as a draft; you can go on with it later.") if left
+            else t._("Continue your bulk enquiry?"))
+    return Reply(h(text), [[Button(t._("Continue »"), "enq:resume")]])
+
+
+async def first_look(ctx: Context, form: EnquiryForm) -> list[Reply] | Turn:
+    """A message while the form is open: its answer (taken, or explained and asked again), or what else it is."""
+    incoming = ctx.incoming
+    step = form.step
+    t = form_t(ctx, form)
+    if incoming.contact is not None:
+        if step == "phone":
+            return answer_phone(ctx, form, incoming.contact.phone, shared=True)
+        return show(ctx, form)
+    if incoming.location is not None:
+        if step == "place":
+            location = incoming.location
+            form.data.place = f"📍 {location.latitude:.5f}, {location.longitude:.5f}"
+            return advance(ctx, form, noted(t, "place", form.data.place))
+        return Turn.YIELD
+    text = incoming.text or ""
+    if not text.strip():
+        return show(ctx, form)
+    if len(text) > MAX_ANSWER_CHARS:
+        return show(ctx, form, before=problem(t, t._("That is too long: please keep it under {limit} characters.",
+                                                      limit=MAX_ANSWER_CHARS)))
+    key = _key(text)
+    if key in CANCEL_WORDS:
+        return cancel(ctx, form)
+    if key in BACK_WORDS:
+        return go_back(ctx, form)
+    if form.confirming == "discard":
+        if key in YES_WORDS:
+            return refuse_consent(ctx, form)
+        form.confirming = ""
+        if key in NO_WORDS:
+            return show(ctx, form)
+    if key in MENU_WORDS or ctx.intent.kind == intent.GREETING:
+        return Turn.LEAVE
+    if ctx.intent.kind == intent.LANGUAGE and len(text) <= 40:
+        return Turn.YIELD  # the language feature switches; the form continues in the new language
+    if is_question(ctx, text) or (ctx.intent.kind == intent.CONTACT and step not in _FREE_TEXT_STEPS):
+        return Turn.YIELD
+    if step == "products":
+        return await answer_products(ctx, form, text)
+    if step == "edit":
+        return show(ctx, form)
+    if step == "summary" and key in CONFIRM_WORDS:
+        return await confirm(ctx, form)
+    return answer_text(ctx, form, text)
 
 
 def is_trigger(text: str) -> tuple[bool, str]:
@@ -700,17 +895,31 @@ def is_trigger(text: str) -> tuple[bool, str]:
     return True, intent.rejoin(rest)
 
 
-async def on_payload(ctx: Context, form: dict[str, Any] | None, payload: str) -> list[Reply]:
+def in_progress(ctx: Context, form: EnquiryForm, slug: str = "") -> list[Reply]:
+    """A new enquiry asked for while one is open or kept as a draft: continue it, or start again?"""
+    t = form_t(ctx, form)
+    restart = f"enq:restart:{slug}" if slug and len(f"enq:restart:{slug}".encode()) <= 64 else "enq:restart"
+    return [Reply(h(t._("You already have an enquiry in progress. Continue it, or start a new one?")),
+                  [[Button(t._("Continue"), "enq:resume"), Button(t._("Start a new one"), restart)]])]
+
+
+async def on_wholesale_words(ctx: Context, rest: str) -> list[Reply]:
+    """"mua sỉ", "bulk order": a new form (the product words in the message already looked up)."""
+    form = load_form(ctx)
+    if form is not None:
+        return in_progress(ctx, form)
+    return await start(ctx, text=rest)
+
+
+async def on_button(ctx: Context, data: Enquiry) -> list[Reply]:
     """`enq:*` buttons."""
-    parts = payload.split(":")
-    action = parts[1] if len(parts) > 1 else ""
-    arg = ":".join(parts[2:])
+    action, arg = data.action, data.arg
+    form = load_form(ctx)
+    if action == "forget":
+        return await forget(ctx)
     if action == "start":
         if form is not None:
-            t = form_t(ctx, form)
-            restart = f"enq:restart:{arg}" if arg and len(f"enq:restart:{arg}".encode()) <= 64 else "enq:restart"
-            return [Reply(h(t._("You already have an enquiry in progress. Continue it, or start a new one?")),
-                          [[Button(t._("Continue"), "enq:resume"), Button(t._("Start a new one"), restart)]])]
+            return in_progress(ctx, form, arg)
         return await start(ctx, slug=arg)
     if action == "restart":
         discard_form(ctx)
@@ -719,120 +928,71 @@ async def on_payload(ctx: Context, form: dict[str, Any] | None, payload: str) ->
         t = ctx.t
         return [Reply(h(t._("That enquiry form is no longer open.")),
                       [[Button(t._("📦 New enquiry"), "enq:start")], cards.menu_row(t)], notice="")]
+    form.paused = False  # a button of the form brings it back
+    confirming, form.confirming = form.confirming, ""
     if action == "cancel":
         return cancel(ctx, form)
     if action == "back":
         return go_back(ctx, form)
     if action == "resume":
         return show(ctx, form)
-    step = form["step"]
+    if action == "discard" and confirming == "discard":
+        return refuse_consent(ctx, form)
+    step = form.step
     t = form_t(ctx, form)
     if action == "p" and arg:
         return await pick_product(ctx, form, arg)
     if action == "pt":
         return keep_typed_product(ctx, form)
     if action == "pclear" and step == "products":
-        form["data"]["products"] = []
+        form.data.products = []
         return show(ctx, form)
     if action == "next" and step == "products":
         return next_from_products(ctx, form)
     if action == "tf" and step == "time" and arg in lead_book.TIME_FRAMES:
-        form["data"]["time"] = arg
+        form.data.time = arg
         return advance(ctx, form, noted(t, "time", lead_book.time_frame_label(arg, t)))
     if action == "name" and step == "name":
         own = clean(ctx.incoming.display_name)
         if valid_name(own):
-            form["data"]["name"] = own
+            form.data.name = own
             return advance(ctx, form, noted(t, "name", own))
     if action == "skip" and step in OPTIONAL:
-        form["data"][step] = ""
+        form.data.set(step, "")
         return advance(ctx, form, "✓ " + h(t._("Skipped.")))
     if action == "consent" and step == "consent":
-        return give_consent(ctx, form) if arg == "yes" else refuse_consent(ctx, form)
+        return give_consent(ctx, form) if arg == "yes" else ask_discard(ctx, form)
     if action == "confirm" and step == "summary":
-        return await confirm(ctx, form)
+        return await confirm(ctx, form, again=arg == "again" and confirming == "duplicate")
     if action == "edit" and step in ("summary", "edit"):
-        form["step"] = "edit"
+        form.step = "edit"
         return show(ctx, form)
     if action == "summary" and step in ("edit", "summary"):
-        form["step"] = "summary"
+        form.step = "summary"
         return show(ctx, form)
     if action == "ed" and step == "edit" and arg in FIELDS:
-        form["step"] = arg
-        form["editing"] = True
+        form.step = arg
+        form.editing = True
         return show(ctx, form)
     # A button from an earlier message that no longer fits: show where the form is now.
     return show(ctx, form)
 
 
-async def handle(ctx: Context) -> list[Reply] | None:
-    """The form's buttons and answers, the wholesale triggers, /myenquiries and /forget."""
-    incoming = ctx.incoming
-    command = incoming.command()[0] if incoming.is_command else ""
-    if command in ("/myenquiries", "/enquiries", "/yeucau"):
-        return await my_enquiries(ctx)
-    if command in ("/forget", "/xoadulieu"):
-        return await forget(ctx)
+async def on_my_enquiries(ctx: Context, rest: str = "") -> list[Reply]:
+    """/myenquiries."""
+    return await my_enquiries(ctx)
+
+
+async def on_cancel_command(ctx: Context, rest: str = "") -> list[Reply] | None:
+    """/cancel: cancel the open form (None when there is none)."""
     form = load_form(ctx)
-    payload = incoming.payload or ""
-    starting = payload.startswith(("enq:start", "enq:restart"))
-    if form is not None and expired(ctx):
-        t = form_t(ctx, form)
-        had_keyboard = bool(form.get("keyboard"))
-        discard_form(ctx)
-        hours = ctx.settings.enquiry_expiry_hours
-        note = t._("Your unfinished wholesale enquiry expired after {hours} hours without an answer and was "
-                   "discarded; nothing was sent.", hours=t.number(hours))
-        if starting:
-            return await start(ctx, slug=payload.split(":", 2)[2] if payload.count(":") >= 2 else "",
-                               before="⚠️ " + h(note))
-        return closing(t, "⚠️ " + h(note), had_keyboard)
-    if payload.startswith("enq:"):
-        return await on_payload(ctx, form, payload)
+    return cancel(ctx, form) if form is not None else None
+
+
+async def on_back_command(ctx: Context, rest: str = "") -> list[Reply] | None:
+    """/back: the previous question of the open form (None when there is none)."""
+    form = load_form(ctx)
     if form is None:
-        if incoming.text and not incoming.is_command:
-            wanted, rest = is_trigger(incoming.text)
-            if wanted:
-                return await start(ctx, text=rest)
         return None
-    if command:
-        if command in ("/cancel", "/huy"):
-            return cancel(ctx, form)
-        if command in ("/back", "/quaylai"):
-            return go_back(ctx, form)
-        return None  # /start, /help…: the form waits and continues with the next answer
-    if payload:
-        return None  # another feature's button: the form waits
-    step = form["step"]
-    if incoming.contact is not None:
-        if step == "phone":
-            return answer_phone(ctx, form, incoming.contact.phone, shared=True)
-        return show(ctx, form)
-    if incoming.location is not None:
-        if step == "place":
-            location = incoming.location
-            form["data"]["place"] = f"📍 {location.latitude:.5f}, {location.longitude:.5f}"
-            t = form_t(ctx, form)
-            return advance(ctx, form, noted(t, "place", form["data"]["place"]))
-        return None
-    text = incoming.text or ""
-    if not text.strip():
-        return show(ctx, form)
-    t = form_t(ctx, form)
-    if len(text) > MAX_ANSWER_CHARS:
-        return show(ctx, form, before=problem(t, t._("That is too long: please keep it under {limit} characters.",
-                                                      limit=MAX_ANSWER_CHARS)))
-    key = _key(text)
-    if key in CANCEL_WORDS:
-        return cancel(ctx, form)
-    if key in BACK_WORDS:
-        return go_back(ctx, form)
-    if len(text) <= 40 and intent.parse(text).kind == intent.LANGUAGE:
-        return None  # "English please": the language feature switches; the form continues in the new language
-    if step == "products":
-        return await answer_products(ctx, form, text)
-    if step == "edit":
-        return show(ctx, form)
-    if step == "summary" and key in CONFIRM_WORDS:
-        return await confirm(ctx, form)
-    return answer_text(ctx, form, text)
+    form.paused = False
+    return go_back(ctx, form)

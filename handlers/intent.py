@@ -158,6 +158,14 @@ LANGUAGE_FILLERS = (
     "ok", "thôi", "lại", "the",
 )
 
+# A wholesale enquiry asked for in words ("mua sỉ", "bulk order").
+WHOLESALE_PHRASES = (
+    "mua sỉ", "bán sỉ", "giá sỉ", "lấy sỉ", "nhập sỉ", "đặt sỉ", "mua buôn", "bán buôn", "giá buôn",
+    "số lượng lớn", "đặt hàng số lượng lớn", "mua số lượng lớn", "đặt hàng sỉ", "nhập hàng", "làm đại lý",
+    "wholesale", "bulk", "bulk order", "bulk buy", "buy in bulk", "in bulk", "bulk purchase", "bulk enquiry",
+    "bulk inquiry", "large order", "large quantity", "large quantities",
+)
+
 WHERE_CUES = (
     "ở đâu", "ở chỗ nào", "chỗ nào", "nơi nào", "tại đâu", "đâu bán", "đâu có bán", "mua ở đâu", "bán ở đâu",
     "có bán", "bán ở", "mua ở", "mua tại", "mua", "muốn mua", "cần mua", "tìm mua", "đặt mua", "đi mua", "nơi bán",
@@ -284,6 +292,8 @@ def _is_where(ws: list[Word]) -> bool:
 
 
 def _is_how_many(ws: list[Word]) -> bool:
+    if has_any(ws, ("phone number", "phone", "telephone", "số điện thoại", "hotline")):
+        return False  # "phone number of Hong Xuan cooperative" asks for a contact, not a count
     if has_any(ws, ("how many", "number of", "có bao nhiêu", "bao nhiêu sản phẩm", "bao nhiêu sp", "mấy sản phẩm",
                     "mấy sp", "số lượng", "tổng số", "có mấy", "bao nhiêu loại", "mấy loại", "how much products")):
         return not has_any(ws, _PRICE_WORDS) or has_any(ws, ("sản phẩm", "products", "ocop"))
@@ -332,7 +342,8 @@ def take_place(ws: list[Word]) -> tuple[list[Word], str | None]:
 
 @lru_cache(maxsize=2048)
 def parse(text: str) -> Intent:
-    """What a free-text message asks for. Pure and cached: every feature may call it for the same message."""
+    """What a free-text message asks for. Pure, so cached across messages (the same few questions come often);
+    within a message the router reads it once (`Context.intent`)."""
     ws = words(text)
     if not ws:
         return Intent(PRODUCT, "")

@@ -9,6 +9,7 @@ from catalog.text import clean, fold
 from handlers import cards, intent
 from handlers.context import Context
 from handlers.messages import Button, Reply
+from handlers.payloads import Language
 from locales import LANGUAGES
 
 # Letters only Vietnamese uses (ă đ ĩ ũ ơ ư and the tone-marked vowels of Latin Extended Additional);
@@ -94,31 +95,23 @@ def switched(ctx: Context, language: str) -> list[Reply]:
     return [Reply(text + "\n" + t._("What would you like to do?"), cards.main_menu(t), remove_keyboard=False)]
 
 
-async def handle(ctx: Context) -> list[Reply] | None:
-    """`/lang`, `lang:vi|en|menu` buttons and "English please" / "tiếng Việt" messages."""
-    incoming = ctx.incoming
-    if incoming.payload:
-        if incoming.payload == "lang:menu":
-            return [language_menu(ctx)]
-        if incoming.payload.startswith("lang:"):
-            language = incoming.payload.removeprefix("lang:")
-            if language in LANGUAGES:
-                return switched(ctx, language)
-            return [language_menu(ctx)]
-        return None
-    if not incoming.text:
-        return None
-    if incoming.is_command:
-        command, rest = incoming.command()
-        if command not in ("/lang", "/language", "/ngonngu"):
-            return None
-        choice = intent.parse(rest) if rest else None
-        if choice and choice.kind == intent.LANGUAGE and choice.language:
-            return switched(ctx, choice.language)
-        if rest.strip().lower() in LANGUAGES:
-            return switched(ctx, rest.strip().lower())
-        return [language_menu(ctx)]
-    asked = intent.parse(incoming.text)
-    if asked.kind == intent.LANGUAGE and asked.language:
-        return switched(ctx, asked.language)
-    return None
+async def on_command(ctx: Context, rest: str = "") -> list[Reply]:
+    """`/lang`, `/lang en`, `/ngonngu tiếng Việt`."""
+    choice = intent.parse(rest) if rest else None
+    if choice and choice.kind == intent.LANGUAGE and choice.language:
+        return switched(ctx, choice.language)
+    if rest.strip().lower() in LANGUAGES:
+        return switched(ctx, rest.strip().lower())
+    return [language_menu(ctx)]
+
+
+async def on_button(ctx: Context, data: Language) -> list[Reply]:
+    """`lang:vi`, `lang:en`, `lang:menu`."""
+    if data.action in LANGUAGES and not data.arg:
+        return switched(ctx, data.action)
+    return [language_menu(ctx)]
+
+
+async def on_intent(ctx: Context, asked: intent.Intent) -> list[Reply]:
+    """"English please", "tiếng Việt"."""
+    return switched(ctx, asked.language) if asked.language else [language_menu(ctx)]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from handlers import cards, intent
+from handlers import cards
 from handlers.context import Context
 from handlers.messages import Button, Reply, h
-
-START_COMMANDS = ("/start", "/menu")
-HELP_COMMANDS = ("/help", "/huongdan", "/trogiup")
+from handlers.products import product_replies
 
 
 def welcome(ctx: Context) -> list[Reply]:
@@ -26,12 +24,12 @@ def welcome(ctx: Context) -> list[Reply]:
     return [Reply(text, cards.main_menu(t), remove_keyboard=True)]
 
 
-def main_menu(ctx: Context) -> list[Reply]:
+async def main_menu(ctx: Context) -> list[Reply]:
     t = ctx.t
     return [Reply(t._("What would you like to do?"), cards.main_menu(t), remove_keyboard=True)]
 
 
-def help_text(ctx: Context) -> list[Reply]:
+async def help_text(ctx: Context) -> list[Reply]:
     t = ctx.t
     lines = [
         t._("<b>How to use OCOP Bot</b>"),
@@ -47,9 +45,9 @@ def help_text(ctx: Context) -> list[Reply]:
     return [Reply("\n".join(lines), cards.main_menu(t))]
 
 
-def prompt_find(ctx: Context) -> list[Reply]:
+async def prompt_find(ctx: Context) -> list[Reply]:
     t = ctx.t
-    ctx.state_set("menu", "find")
+    ctx.memory.menu = "find"
     return [Reply(
         t._("Type the name of a product, a place or a product group, for example <i>Chu noodles</i>, <i>Luc Ngan</i> or "
             "<i>drinks</i>. No diacritics needed."),
@@ -57,7 +55,7 @@ def prompt_find(ctx: Context) -> list[Reply]:
     )]
 
 
-def stars_meaning(ctx: Context) -> list[Reply]:
+async def stars_meaning(ctx: Context) -> list[Reply]:
     """What 3, 4 and 5 OCOP stars mean, who grants them, and how long a certificate lasts."""
     t = ctx.t
     lines = [
@@ -76,7 +74,7 @@ def stars_meaning(ctx: Context) -> list[Reply]:
     return [Reply("\n".join(lines), buttons)]
 
 
-def what_is_ocop(ctx: Context) -> list[Reply]:
+async def what_is_ocop(ctx: Context) -> list[Reply]:
     t = ctx.t
     lines = [
         t._("<b>What is OCOP?</b>"),
@@ -92,7 +90,7 @@ def what_is_ocop(ctx: Context) -> list[Reply]:
     return [Reply("\n".join(lines), buttons)]
 
 
-def thanks(ctx: Context) -> list[Reply]:
+async def thanks(ctx: Context) -> list[Reply]:
     t = ctx.t
     return [Reply(t._("You're welcome! Anything else? Type a product name or use the menu."), [cards.menu_row(t)])]
 
@@ -106,54 +104,19 @@ def unknown_command(ctx: Context, command: str) -> list[Reply]:
     )]
 
 
-async def handle(ctx: Context) -> list[Reply] | None:
-    """Start, help, the main menu, greetings and the OCOP explainers."""
-    replies = await _answer(ctx)
-    if replies is not None and ctx.incoming.payload != "m:find":
-        ctx.state_set("menu", None)  # the user moved on from "Where to buy" / "Contacts" in the menu
+async def on_start(ctx: Context, rest: str = "") -> list[Reply]:
+    """`/start` (and `/menu`): the greeting and the menu; `/start <slug>` (a deep link) opens that product."""
+    replies = welcome(ctx)
+    if rest and cards.valid_slug(rest.lower()):
+        replies += await product_replies(ctx, rest.lower(), quiet=True)
     return replies
 
 
-async def _answer(ctx: Context) -> list[Reply] | None:
-    incoming = ctx.incoming
-    payload = incoming.payload
-    if payload:
-        if payload == "m:start":
-            return main_menu(ctx)
-        if payload == "m:help":
-            return help_text(ctx)
-        if payload == "m:find":
-            return prompt_find(ctx)
-        if payload == "m:stars":
-            return stars_meaning(ctx)
-        if payload == "m:ocop":
-            return what_is_ocop(ctx)
-        return None
-    text = incoming.text
-    if not text:
-        return None
-    if incoming.is_command:
-        command, rest = incoming.command()
-        if command in START_COMMANDS:
-            replies = welcome(ctx)
-            if rest and cards.valid_slug(rest.lower()):
-                # A deep link (t.me/bot?start=<slug>, shared from inline mode) opens that product.
-                from handlers.products import product_replies
+async def on_help(ctx: Context, rest: str = "") -> list[Reply]:
+    """`/help`."""
+    return await help_text(ctx)
 
-                replies += await product_replies(ctx, rest.lower(), quiet=True)
-            return replies
-        if command in HELP_COMMANDS:
-            return help_text(ctx)
-        return None
-    asked = intent.parse(text)
-    if asked.kind == intent.GREETING:
-        return welcome(ctx)
-    if asked.kind == intent.HELP:
-        return help_text(ctx)
-    if asked.kind == intent.THANKS:
-        return thanks(ctx)
-    if asked.kind == intent.STARS:
-        return stars_meaning(ctx)
-    if asked.kind == intent.WHAT_IS_OCOP:
-        return what_is_ocop(ctx)
-    return None
+
+async def on_greeting(ctx: Context, *_: object) -> list[Reply]:
+    """"xin chào", "hello": the greeting and the menu."""
+    return welcome(ctx)

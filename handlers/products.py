@@ -1,6 +1,6 @@
 """Product questions: catalogue search, the product card, short lists to pick from, follow-ups, "more like this".
 
-The catch-all feature: asked last, it answers any text the others left, and any button nobody knew.
+The catch-all: the router sends here any text no other intent took, and any button nobody knew.
 """
 
 from __future__ import annotations
@@ -10,26 +10,11 @@ from catalog.search import SearchAnswer
 from catalog.text import fold
 from handlers import browse, cards, intent, needs
 from handlers.context import Context
+from handlers.lookup import CARD_MARGIN, LIST_LIMIT, load_product, not_found, remember_list, search
 from handlers.messages import Button, Reply, h
+from handlers.payloads import ListPage, MoreLike, ProductCard
 
-# A single result is shown as a card straight away when it beats the next one by this many points.
-CARD_MARGIN = 5.0
-LIST_LIMIT = 40  # results kept for paging through a long answer
-
-
-async def load_product(ctx: Context, slug: str) -> Product | None:
-    """The product by slug, or None for unknown or forged slugs."""
-    if not cards.valid_slug(slug):
-        return None
-    return (await ctx.catalog()).product(slug)
-
-
-def not_found(ctx: Context) -> list[Reply]:
-    t = ctx.t
-    return [Reply(
-        t._("That product is no longer in the catalogue. Type its name to search again."),
-        [[Button(t._("📚 Browse"), "b:menu")] + cards.menu_row(t)],
-    )]
+__all__ = ["CARD_MARGIN", "LIST_LIMIT", "load_product", "not_found", "remember_list", "search"]
 
 
 async def card_reply(ctx: Context, product: Product, extra: str = "",
@@ -40,12 +25,12 @@ async def card_reply(ctx: Context, product: Product, extra: str = "",
     text = cards.product_card(t, product, catalog.stores_selling(product), catalog.online_platforms(product))
     if extra:
         text = cards.clip(text + "\n\n" + extra)
-    ctx.state_set("product", product.slug)
+    ctx.memory.product = product.slug
     buttons = cards.product_buttons(t, product.slug)
     if more:
         buttons = buttons[:-1] + more + buttons[-1:]
-    back = ctx.state_get("back")
-    if isinstance(back, str) and (button := cards.payload_button(t._("« List"), back)):
+    back = ctx.memory.back
+    if back and (button := cards.payload_button(t._("« List"), back)):
         buttons[-1] = [button, *buttons[-1]]
     return Reply(text, buttons)
 
@@ -59,28 +44,20 @@ async def product_replies(ctx: Context, slug: str, *, quiet: bool = False) -> li
 
 # --- lists ----------------------------------------------------------------------------------------------
 
-def remember_list(ctx: Context, slugs: list[str], title: str) -> None:
-    """Keep a long answer to page through (`l:<page>`); the page on screen is what "số 2" refers to.
-
-    `title` is reply HTML (user words in it already escaped); it is stored as is and shown again on each page.
-    """
-    ctx.state_set("list", {"slugs": slugs[:LIST_LIMIT], "title": title})
-
-
 async def list_page(ctx: Context, page: int, *, edit: bool = False) -> list[Reply]:
     """One page of the remembered list, numbered from 1, with buttons to open each product."""
     t = ctx.t
-    saved = ctx.state_get("list") or {}
-    slugs = [s for s in saved.get("slugs", []) if isinstance(s, str)] if isinstance(saved, dict) else []
-    if not slugs:
+    saved = ctx.memory.saved_list
+    slugs = saved.slugs if saved else []
+    if saved is None or not slugs:
         return [Reply(t._("That list is no longer available. Type a product name to search again."),
                       [cards.menu_row(t)])]
     pages = max(1, -(-len(slugs) // cards.PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     shown = (await ctx.catalog()).products_by_slug(slugs[page * cards.PAGE_SIZE : (page + 1) * cards.PAGE_SIZE])
     ctx.remember_results([p.slug for p in shown])
-    ctx.state_set("back", f"l:{page}")
-    lines = [str(saved.get("title", ""))]  # reply HTML we wrote ourselves, user words already escaped
+    ctx.memory.back = f"l:{page}"
+    lines = [saved.title]  # reply HTML we wrote ourselves, user words already escaped
     if pages > 1:
         lines[0] += " " + t._("(page {page} of {pages})", page=t.number(page + 1), pages=t.number(pages))
     lines += [cards.product_line(t, p, n) for n, p in enumerate(shown, 1)]
@@ -100,10 +77,6 @@ async def show_list(ctx: Context, slugs: list[str], title: str) -> list[Reply]:
 
 # --- search ---------------------------------------------------------------------------------------------
 
-async def search(ctx: Context, text: str, limit: int = LIST_LIMIT) -> SearchAnswer:
-    return (await ctx.catalog()).index.search(text, limit=limit)
-
-
 def quoted(text: str, limit: int = 60) -> str:
     return h(cards.short_label(text, limit))
 
@@ -111,7 +84,7 @@ def quoted(text: str, limit: int = 60) -> str:
 async def no_match(ctx: Context, text: str, answer: SearchAnswer) -> list[Reply]:
     """Nothing matched: say so, offer the near misses, and say plainly the catalogue is a demo."""
     t = ctx.t
-    ctx.state_set("back", None)
+    ctx.memory.back = None
     lines = [t._("I couldn't find “{query}” in the OCOP catalogue.", query=quoted(text))]
     buttons: list[list[Button]] = []
     if answer.suggestions:
@@ -162,7 +135,7 @@ async def search_replies(ctx: Context, text: str) -> list[Reply]:
         product = await load_product(ctx, slugs[0])
         if product is not None:
             ctx.remember_results(slugs)
-            ctx.state_set("back", None)
+            ctx.memory.back = None
             extra = "\n".join(notes)
             if len(slugs) > 1:
                 remember_list(ctx, slugs, t._("Products matching “{query}”:", query=quoted(text)))
@@ -179,9 +152,10 @@ async def search_replies(ctx: Context, text: str) -> list[Reply]:
 async def pick(ctx: Context, ordinal: int) -> list[Reply]:
     """"số 2", "the second one": the product at that place in the list on screen."""
     t = ctx.t
-    last = [s for s in (ctx.chat.last_results or []) if isinstance(s, str)]
+    last = ctx.memory.shown
     if not last:
         return [Reply(t._("There is no list to choose from yet. Type a product name first."), cards.main_menu(t))]
+    ctx.keep_list()  # the list stays on screen: the next number still refers to it
     index = len(last) - 1 if ordinal == intent.LAST else ordinal - 1
     if not 0 <= index < len(last):
         return [Reply(t.n_("The last list has only {n} item. Type a number from the list.",
@@ -217,7 +191,7 @@ async def more_like(ctx: Context, slug: str) -> list[Reply]:
     return await show_list(ctx, similar, t._("Products like {name}:", name=cards.bold(base.name_vi)))
 
 
-# --- the catch-all --------------------------------------------------------------------------------------
+# --- what the router sends here ------------------------------------------------------------------------
 
 def unknown_button(ctx: Context) -> list[Reply]:
     t = ctx.t
@@ -225,33 +199,36 @@ def unknown_button(ctx: Context) -> list[Reply]:
                   notice=t._("This button is no longer valid."))]
 
 
-async def handle(ctx: Context) -> list[Reply] | None:
-    """Product cards, lists and search; last in line, so it also answers whatever nobody else took."""
-    incoming = ctx.incoming
-    t = ctx.t
-    ctx.state_set("menu", None)
-    if incoming.payload:
-        kind, _, arg = incoming.payload.partition(":")
-        if kind == "p":
-            return await product_replies(ctx, arg)
-        if kind == "more":
-            return await more_like(ctx, arg)
-        if kind == "l" and arg.isascii() and arg.isdigit() and len(arg) <= 4:
-            return await list_page(ctx, int(arg), edit=cards.edit_if_tapped(ctx))
-        return unknown_button(ctx)
-    if incoming.contact is not None:
-        return [Reply(t._("Thank you. I only need a phone number for a bulk enquiry: tap “Bulk enquiry” to start one."),
-                      cards.main_menu(t), remove_keyboard=True)]
-    if incoming.location is not None:
-        return None
-    text = incoming.text or ""
-    if incoming.is_command:
-        from handlers.menu import unknown_command
+async def on_product_button(ctx: Context, data: ProductCard) -> list[Reply]:
+    """`p:<slug>`: the product card."""
+    return await product_replies(ctx, data.slug)
 
-        return unknown_command(ctx, incoming.command()[0])
+
+async def on_more_button(ctx: Context, data: MoreLike) -> list[Reply]:
+    """`more:<slug>`: products like it."""
+    return await more_like(ctx, data.slug)
+
+
+async def on_list_page(ctx: Context, data: ListPage) -> list[Reply]:
+    """`l:<page>`: a page of the remembered long answer."""
+    return await list_page(ctx, data.page, edit=cards.edit_if_tapped(ctx))
+
+
+async def on_shared_contact(ctx: Context) -> list[Reply]:
+    """A phone number shared outside an enquiry: it is not kept."""
+    t = ctx.t
+    return [Reply(t._("Thank you. I only need a phone number for a bulk enquiry: tap “Bulk enquiry” to start one."),
+                  cards.main_menu(t), remove_keyboard=True)]
+
+
+async def on_ordinal(ctx: Context, asked: intent.Intent) -> list[Reply]:
+    """"số 2", "the second one": an item of the list on screen."""
+    return await pick(ctx, asked.ordinal if asked.ordinal is not None else 1)
+
+
+async def on_search(ctx: Context, asked: intent.Intent) -> list[Reply]:
+    """Any other text: a catalogue search."""
+    text = ctx.incoming.text or ""
     if not text.strip():
         return not_understood(ctx)
-    asked = intent.parse(text)
-    if asked.kind == intent.ORDINAL and asked.ordinal is not None:
-        return await pick(ctx, asked.ordinal)
     return await search_replies(ctx, asked.query or text)

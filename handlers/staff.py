@@ -23,6 +23,8 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from catalog import leads as lead_book
 from catalog.leads import ACTIONS, CLOSED_STATUSES, STATUS_LABELS, TransitionRefused
 from catalog.models import Lead, LeadEvent, utcnow
@@ -30,6 +32,7 @@ from catalog.text import clean
 from catalog.validation import display_phone
 from handlers.context import Context
 from handlers.messages import Button, Document, Reply, h, reply_to_json
+from handlers.payloads import LeadAction
 from locales import N_, Translator, translator
 
 STAFF_CHANNEL = "telegram"  # OCOP_STAFF_USER_IDS are Telegram user ids
@@ -306,24 +309,30 @@ async def cmd_stats(ctx: Context, rest: str) -> list[Reply]:
     return [Reply("\n".join(lines))]
 
 
-COMMANDS = {"/leads": cmd_leads, "/lead": cmd_lead, "/reply": cmd_reply, "/export": cmd_export, "/stats": cmd_stats}
+async def on_lead_button(ctx: Context, data: LeadAction) -> list[Reply]:
+    """`lead:<action>:<ref>` on a card in the staff chat; anyone not on the staff list is refused."""
+    if not is_staff(ctx):
+        return [Reply(notice=refusal(ctx))]
+    return await on_button(ctx, data.pack())
 
 
-async def handle(ctx: Context) -> list[Reply] | None:
-    """Lead buttons and staff commands; anyone not on the staff list is refused politely and nothing changes."""
-    incoming = ctx.incoming
-    if incoming.payload and incoming.payload.startswith("lead:"):
+def staff_only(command: Callable[[Context, str], Awaitable[list[Reply]]]) -> Callable[[Context, str], Awaitable[list[Reply]]]:
+    """A staff command; anyone else gets a polite refusal and nothing changes."""
+
+    async def guarded(ctx: Context, rest: str) -> list[Reply]:
         if not is_staff(ctx):
-            text = refusal(ctx)
-            return [Reply(notice=text)]
-        return await on_button(ctx, incoming.payload)
-    if incoming.is_command:
-        command, rest = incoming.command()
-        if command in COMMANDS:
-            if not is_staff(ctx):
-                return [Reply(h(ctx.t._("Sorry, that command is only for trade-department staff.")))]
-            return await COMMANDS[command](ctx, rest)
-    return None
+            return [Reply(h(ctx.t._("Sorry, that command is only for trade-department staff.")))]
+        return await command(ctx, rest)
+
+    guarded.__doc__ = command.__doc__
+    return guarded
+
+
+on_leads = staff_only(cmd_leads)
+on_lead = staff_only(cmd_lead)
+on_reply = staff_only(cmd_reply)
+on_export = staff_only(cmd_export)
+on_stats = staff_only(cmd_stats)
 
 
 def anonymised_card_payload(lead: Lead, staff_language: str) -> dict[str, object]:

@@ -15,13 +15,13 @@ from catalog.places import district_centre
 from catalog.repository import distance_km
 from handlers import cards, intent
 from handlers.context import Context
+from handlers.lookup import confident, list_item, load_product, not_found, refers_back, search
 from handlers.messages import Button, Reply, Venue, h, link
+from handlers.payloads import WhereToBuy
 from locales import Translator
 
 NEAREST = 5
 FAR_KM = 80.0  # farther than this from every store: the user is probably not in Bắc Giang
-PRONOUNS = ("it", "this", "that", "them", "these", "this one", "that one", "nó", "này", "đó", "kia", "cái này",
-            "cái đó", "sản phẩm này", "sản phẩm đó", "sp này", "món này", "loại này", "hàng này")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,7 @@ def where_buttons(ctx: Context, product: Product | None) -> list[list[Button]]:
 async def where_for_product(ctx: Context, product: Product, place: str | None = None) -> list[Reply]:
     """Stores that carry the product, then the general OCOP stores (same district first), then online."""
     t = ctx.t
-    ctx.state_set("product", product.slug)
+    ctx.memory.product = product.slug
     catalog = await ctx.catalog()
     carrying = catalog.stores_selling(product)
     lines = [t._("🏪 <b>Where to buy {name}</b>", name=h(product.name_vi))]
@@ -131,7 +131,7 @@ async def where_for_several(ctx: Context, query: str, products: list[Product], p
     lines += ["", t._("Several products match. Pick one to see where it is sold:")]
     lines += [cards.product_line(t, p, n) for n, p in enumerate(products, 1)]
     ctx.remember_results([p.slug for p in products])
-    ctx.state_set("back", None)  # this list is not one a card can return to
+    ctx.memory.back = None  # this list is not one a card can return to
     buttons = cards.numbered_buttons(products, t.language, prefix="where") + [cards.menu_row(t)]
     return [Reply(cards.clip("\n".join(lines)), buttons, keyboard=cards.location_keyboard(t))]
 
@@ -188,9 +188,9 @@ async def nearest(ctx: Context, lat: float, lon: float) -> list[Reply]:
     ranked = rank_stores(stores, lat, lon)
     placed = [r for r in ranked if r.km is not None][:NEAREST]
     unplaced = [r for r in ranked if r.km is None]
-    product_slug = ctx.state_get("product")
+    product_slug = ctx.memory.product
     carrying: set[int] = set()
-    if isinstance(product_slug, str) and cards.valid_slug(product_slug):
+    if product_slug and cards.valid_slug(product_slug):
         product = catalog.product(product_slug)
         if product is not None:
             carrying = {s.id for s in catalog.stores_selling(product)}
@@ -219,31 +219,21 @@ async def nearest(ctx: Context, lat: float, lon: float) -> list[Reply]:
     return replies
 
 
-# --- routing --------------------------------------------------------------------------------------------
-
-def _refers_back(query: str) -> bool:
-    ws = intent.words(query)
-    return bool(ws) and intent.has_any(ws, PRONOUNS)
-
+# --- what the router sends here ------------------------------------------------------------------------
 
 async def answer_where(ctx: Context, asked: intent.Intent) -> list[Reply]:
     """Where to buy what the user named: one product, several, the one on screen, or stores in general."""
-    from handlers.products import load_product, search
-
     if asked.near and not asked.query.strip():
         return location_prompt(ctx)
     query = asked.query.strip()
     ordinal = intent.parse_ordinal(query) if query else None
-    last = [s for s in (ctx.chat.last_results or []) if isinstance(s, str)]
-    if ordinal is not None and last:
-        index = len(last) - 1 if ordinal == intent.LAST else ordinal - 1
-        if 0 <= index < len(last):
-            product = await load_product(ctx, last[index])
-            if product is not None:
-                return await where_for_product(ctx, product, asked.place)
-    if not query or _refers_back(query):
-        slug = ctx.state_get("product")
-        if query and isinstance(slug, str):
+    if ordinal is not None and (slug := list_item(ctx, ordinal)):
+        product = await load_product(ctx, slug)
+        if product is not None:
+            return await where_for_product(ctx, product, asked.place)
+    if not query or refers_back(query):
+        slug = ctx.memory.product
+        if query and slug:
             product = await load_product(ctx, slug)
             if product is not None:
                 return await where_for_product(ctx, product, asked.place)
@@ -255,14 +245,11 @@ async def answer_where(ctx: Context, asked: intent.Intent) -> list[Reply]:
             intro = ctx.t._("I couldn't find “{query}” in the catalogue, but these stores sell OCOP products:",
                             query=h(cards.short_label(query, 60))) + "\n"
         return await where_general(ctx, asked.place or _district(answer.filters), intro)
-    results = answer.results
-    from handlers.products import CARD_MARGIN
-
-    if len(results) == 1 or results[0].score - results[1].score >= CARD_MARGIN:
-        product = await load_product(ctx, results[0].doc.slug)
+    if confident(answer):
+        product = await load_product(ctx, answer.results[0].doc.slug)
         if product is not None:
             return await where_for_product(ctx, product, asked.place)
-    products = (await ctx.catalog()).products_by_slug(r.doc.slug for r in results)
+    products = (await ctx.catalog()).products_by_slug(r.doc.slug for r in answer.results)
     return await where_for_several(ctx, query, products, asked.place)
 
 
@@ -271,31 +258,31 @@ def _district(filters: dict) -> str | None:
     return value if isinstance(value, str) else None
 
 
-async def handle(ctx: Context) -> list[Reply] | None:
-    """`where:<slug>`, `m:where`, a shared location, and "where can I buy …" in either language."""
-    incoming = ctx.incoming
-    if incoming.location is not None:
-        return await nearest(ctx, incoming.location.latitude, incoming.location.longitude)
-    if incoming.payload:
-        kind, _, arg = incoming.payload.partition(":")
-        if kind == "where":
-            from handlers.products import load_product, not_found
+async def on_where(ctx: Context, asked: intent.Intent) -> list[Reply]:
+    """"mua mỳ chũ ở đâu", "where can I buy lychee"."""
+    return await answer_where(ctx, asked)
 
-            product = await load_product(ctx, arg)
-            return await where_for_product(ctx, product) if product else not_found(ctx)
-        if incoming.payload == "m:where":
-            ctx.state_set("menu", "where")
-            return await where_general(ctx)
-        if incoming.payload == "m:near":
-            return location_prompt(ctx)
-        return None
-    if not incoming.text or incoming.is_command:
-        return None
-    asked = intent.parse(incoming.text)
-    if asked.kind == intent.WHERE:
-        ctx.state_set("menu", None)
-        return await answer_where(ctx, asked)
-    if asked.kind == intent.PRODUCT and ctx.state_get("menu") == "where":
-        ctx.state_set("menu", None)
-        return await answer_where(ctx, intent.Intent(intent.WHERE, asked.query))
-    return None
+
+async def on_where_button(ctx: Context, data: WhereToBuy) -> list[Reply]:
+    """`where:<slug>`."""
+    product = await load_product(ctx, data.slug)
+    return await where_for_product(ctx, product) if product else not_found(ctx)
+
+
+async def on_all_stores(ctx: Context) -> list[Reply]:
+    """`m:where`: every store; the next product name typed asks where to buy it."""
+    replies = await where_general(ctx)
+    ctx.memory.menu = "where"
+    return replies
+
+
+async def on_near(ctx: Context) -> list[Reply]:
+    """`m:near`: ask for the location."""
+    return location_prompt(ctx)
+
+
+async def on_location(ctx: Context) -> list[Reply]:
+    """A shared location: the nearest stores."""
+    location = ctx.incoming.location
+    assert location is not None
+    return await nearest(ctx, location.latitude, location.longitude)

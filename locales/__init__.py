@@ -9,7 +9,7 @@ from functools import cache
 from importlib import resources
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -65,6 +65,9 @@ class Translator:
         if digits is not None:
             value = round(value, digits)
         return format_decimal(value, locale=self.locale)
+
+    def date(self, value: dt.date) -> str:
+        return format_date(value, "medium", locale=self.locale)
 
     def datetime(self, value: dt.datetime) -> str:
         return format_datetime(value, "short", tzinfo=TIMEZONE, locale=self.locale)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings
+from bot.database import open_database
 from catalog.sessions import load_chat, save_chat
 from handlers.context import Services
 from handlers.messages import Button, Incoming, Location, Reply, SharedContact, to_plain
@@ -156,8 +157,6 @@ async def _read_line(prompt: str, interactive: bool) -> str | None:
 
 async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     """`ocop-bot chat [--lang vi|en]`: talk to the bot in this terminal, or script it through a pipe."""
-    from bot.cli import open_database
-
     _utf8(sys.stdout)
     _utf8(sys.stdin)
     interactive = sys.stdin.isatty()

@@ -16,11 +16,19 @@ Every step is also checked for valid reply markup, payload sizes and the absence
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 Script = dict[str, Any]
 
 HONG_XUAN = "vai-thieu-hong-xuan"
+# Dates in scripts are derived from today (Vietnam time), never written out: a written month goes stale.
+TODAY = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+NEXT_YEAR = TODAY.year + 1
+LAST_YEAR = TODAY.year - 1
+_AHEAD = TODAY.year * 12 + TODAY.month + 1  # two months ahead, as the time-frame question's example
+EXAMPLE_MONTH = dt.date(_AHEAD // 12, _AHEAD % 12 + 1, 1)
 
 SCRIPTS: list[Script] = [
     # ---------------------------------------------------------------- Vietnamese
@@ -342,3 +350,162 @@ SCRIPTS: list[Script] = [
         ],
     },
 ]
+
+# ---------------------------------------------------------------- the wholesale form yields (issue 11)
+# While a form is open, a typed message is first checked for what else it is; only an answer that fits the
+# question is taken. Questions are answered and the form waits; /start and the menu leave it as a draft.
+FORM_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_form_answers_questions_and_waits",
+        "language_hint": "vi",
+        "steps": [
+            {"click": "enq:start", "expect_contains": ["Yêu cầu mua sỉ · câu 1/10"]},
+            {"send": "cho hỏi muốn mua sỉ thì liên hệ ai?",
+             "expect_contains": ["Liên hệ xúc tiến thương mại và OCOP", "Tiếp tục yêu cầu mua sỉ?"],
+             "expect_payloads": ["enq:resume"],
+             "expect_not": ["Bạn muốn nói sản phẩm nào", "liên hệ ai”", "Mình chưa tìm thấy"]},
+            {"click": "enq:resume", "expect_contains": ["câu 1/10"]},
+            {"click": "enq:p:vai-thieu-hong-xuan", "expect_contains": ["Vải thiều Hồng Xuân Lục Ngạn"]},
+            {"click": "enq:next", "expect_contains": ["câu 2/10"]},
+            {"send": "2 tấn", "expect_contains": ["câu 3/10"]},
+            {"send": "mua vải thiều ở đâu?",
+             "expect_contains": ["Nơi mua", "Tiếp tục yêu cầu mua sỉ?"], "expect_payloads": ["enq:resume"],
+             "expect_not": ["Nơi giao hàng: mua vải thiều", "câu 4/10"]},
+            {"send": "Chợ Long Biên, Hà Nội", "expect_contains": ["✓ Nơi giao hàng: Chợ Long Biên, Hà Nội",
+                                                                  "câu 4/10"]},
+            {"send": "sao OCOP nghĩa là gì", "expect_contains": ["Ý nghĩa hạng sao OCOP", "Tiếp tục yêu cầu mua sỉ?"],
+             "expect_not": ["câu 5/10"]},
+            {"click": "enq:resume", "expect_contains": ["câu 4/10"]},
+        ],
+    },
+    {
+        "name": "vi_start_and_menu_leave_the_form_as_a_draft",
+        "language_hint": "vi",
+        "steps": [
+            {"click": "enq:start", "expect_contains": ["câu 1/10"]},
+            {"send": "/start", "expect_contains": ["Xin chào", "giữ lại dạng nháp"], "expect_payloads": ["enq:resume"]},
+            {"send": "mỳ chũ", "expect_contains": ["Mỳ gạo Chũ"], "expect_not": ["Bạn muốn nói sản phẩm nào"],
+             "expect_prefixes": ["p:"]},
+            {"click": "enq:resume", "expect_contains": ["câu 1/10"]},
+            {"send": "menu", "expect_contains": ["giữ lại dạng nháp"], "expect_payloads": ["enq:resume", "m:find"],
+             "expect_not": ["Sản phẩm đã chọn", "“menu”"]},
+            {"restart": True},
+            {"send": "mật ong", "expect_contains": ["Mật ong Yên Mỹ"], "expect_not": ["Bạn muốn nói sản phẩm nào"]},
+            {"click": "enq:start", "expect_contains": ["tiếp tục"], "expect_payloads": ["enq:resume", "enq:restart"]},
+            {"click": "enq:resume", "expect_contains": ["câu 1/10"]},
+            {"send": "mật ong", "expect_contains": ["Bạn muốn nói sản phẩm nào"], "expect_prefixes": ["enq:p:"]},
+        ],
+    },
+    {
+        "name": "en_form_answers_questions_and_waits",
+        "language_hint": "en",
+        "steps": [
+            {"click": "enq:start", "expect_contains": ["Wholesale enquiry · question 1 of 10"]},
+            {"send": "who should I contact about wholesale?",
+             "expect_contains": ["Trade-promotion and OCOP contacts", "Continue your bulk enquiry?"],
+             "expect_payloads": ["enq:resume"],
+             "expect_not": ["Which product do you mean", "who should contact about", "I couldn't find"]},
+            {"click": "enq:resume", "expect_contains": ["question 1 of 10"]},
+            {"click": "enq:p:vai-thieu-hong-xuan", "expect_contains": ["Luc Ngan lychee"]},
+            {"click": "enq:next", "expect_contains": ["question 2 of 10"]},
+            {"send": "2 tonnes", "expect_contains": ["question 3 of 10"]},
+            {"send": "where can I buy lychee?",
+             "expect_contains": ["Where to buy", "Continue your bulk enquiry?"], "expect_payloads": ["enq:resume"],
+             "expect_not": ["Delivery place: where", "question 4 of 10"]},
+            {"send": "how much is the lychee honey?", "expect_contains": ["Continue your bulk enquiry?"],
+             "expect_not": ["Delivery place: how much", "question 4 of 10"]},
+            {"send": "Hai Phong port", "expect_contains": ["✓ Delivery place: Hai Phong port", "question 4 of 10"]},
+            {"send": "help", "expect_contains": ["How to use OCOP Bot", "Continue your bulk enquiry?"]},
+            {"click": "enq:resume", "expect_contains": ["question 4 of 10"]},
+        ],
+    },
+    {
+        "name": "en_start_and_menu_leave_the_form_as_a_draft",
+        "language_hint": "en",
+        "steps": [
+            {"click": "enq:start", "expect_contains": ["question 1 of 10"]},
+            {"send": "/start", "expect_contains": ["Hello", "kept as a draft"], "expect_payloads": ["enq:resume"]},
+            {"send": "chu noodles", "expect_contains": ["Xuan Truong Chu rice noodles"],
+             "expect_not": ["Which product do you mean"]},
+            {"click": "enq:resume", "expect_contains": ["question 1 of 10"]},
+            {"click": "m:start", "expect_contains": ["What would you like to do?", "kept as a draft"]},
+            {"send": "honey", "expect_contains": ["Yen My honey"], "expect_not": ["Which product do you mean"]},
+            {"send": "wholesale", "expect_contains": ["Continue"], "expect_payloads": ["enq:resume", "enq:restart"]},
+        ],
+    },
+    {
+        "name": "en_phone_number_of_a_producer",
+        "language_hint": "en",
+        "steps": [
+            {"send": "phone number of Hong Xuan cooperative",
+             "expect_contains": ["Whom to contact about", "Hồng Xuân"], "expect_not": ["OCOP products", "334"]},
+            {"send": "what is the phone number of the Hong Xuan cooperative?",
+             "expect_contains": ["Hồng Xuân"], "expect_not": ["334"]},
+        ],
+    },
+    {
+        "name": "vi_phone_number_of_a_producer",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "số điện thoại HTX Hồng Xuân", "expect_contains": ["Liên hệ về", "Hồng Xuân"],
+             "expect_not": ["334"]},
+        ],
+    },
+    {
+        "name": "vi_numbers_only_refer_to_the_list_on_screen",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "mật ong", "expect_contains": ["Mật ong Yên Mỹ"], "expect_prefixes": ["p:"]},
+            {"send": "số 2", "expect_pick": 2},
+            {"send": "số 3", "expect_pick": 3},  # a card picked from the list leaves the list on screen
+            {"click": "b:menu", "expect_contains": ["Duyệt danh mục"]},
+            {"send": "4", "expect_contains": ["Chưa có danh sách nào để chọn"]},
+        ],
+    },
+    {
+        "name": "en_numbers_only_refer_to_the_list_on_screen",
+        "language_hint": "en",
+        "steps": [
+            {"send": "honey", "expect_contains": ["Yen My honey"], "expect_prefixes": ["p:"]},
+            {"send": "what do the stars mean", "expect_contains": ["What the OCOP stars mean"]},
+            {"send": "the second one", "expect_contains": ["no list to choose from"]},
+        ],
+    },
+]
+FORM_SCRIPTS += [
+    {
+        "name": "vi_form_fixes_time_exact_match_pending_choice",
+        "language_hint": "vi",
+        "steps": [
+            {"click": "enq:start", "expect_contains": ["câu 1/10"]},
+            {"send": "mật ong", "expect_contains": ["Bạn muốn nói sản phẩm nào"], "expect_prefixes": ["enq:p:"]},
+            {"send": "tiếp tục", "expect_contains": ["Bạn hãy chọn sản phẩm bạn muốn nói trước"],
+             "expect_prefixes": ["enq:p:"], "expect_not": ["câu 2/10"]},
+            {"send": "Vải thiều Hồng Xuân Lục Ngạn", "expect_contains": ["Đã thêm: Vải thiều Hồng Xuân Lục Ngạn"],
+             "expect_payloads": ["enq:next"], "expect_not": ["Bạn muốn nói sản phẩm nào"]},
+            {"click": "enq:next", "expect_contains": ["câu 2/10"]},
+            {"send": "2 tấn", "expect_contains": ["câu 3/10"]},
+            {"send": "Hà Nội", "expect_contains": ["câu 4/10", f"ví dụ tháng {EXAMPLE_MONTH.month}/{EXAMPLE_MONTH.year}"]},
+            {"send": "abc xyz", "expect_contains": ["⚠️", "Bạn hãy cho biết khi nào bạn cần hàng"],
+             "expect_not": ["câu 5/10"]},
+            {"send": f"tháng 1/{LAST_YEAR}", "expect_contains": ["⚠️", "đã qua"], "expect_not": ["câu 5/10"]},
+            {"send": f"tháng 3/{NEXT_YEAR}", "expect_contains": [f"✓ Thời gian cần hàng: tháng 3/{NEXT_YEAR}", "câu 5/10"]},
+        ],
+    },
+    {
+        "name": "en_form_fixes_time_frame",
+        "language_hint": "en",
+        "steps": [
+            {"click": f"enq:start:{HONG_XUAN}", "expect_contains": ["question 2 of 10"]},
+            {"send": "2 tonnes", "expect_contains": ["question 3 of 10"]},
+            {"send": "Hai Phong port",
+             "expect_contains": ["question 4 of 10", f"e.g. {EXAMPLE_MONTH.strftime('%B %Y')}"]},
+            {"send": "whenever lol", "expect_contains": ["⚠️", "Please tell me when you need the goods"]},
+            {"send": f"March {LAST_YEAR}", "expect_contains": ["⚠️", "already passed"]},
+            {"send": f"{TODAY.year + 9}", "expect_contains": ["⚠️", "more than three years"]},
+            {"send": "31/2/" + str(NEXT_YEAR), "expect_contains": ["⚠️", "does not exist"]},
+            {"send": f"June {NEXT_YEAR}", "expect_contains": [f"June {NEXT_YEAR}", "question 5 of 10"]},
+        ],
+    },
+]
+SCRIPTS += FORM_SCRIPTS

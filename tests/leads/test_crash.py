@@ -38,7 +38,7 @@ ANSWER_WAIT = 3.0  # a buyer acts again when the bot has not answered in this lo
 DEADLINE = 150.0
 
 MARKERS = ("question", "Which product do you mean", "Please check your enquiry", "has been sent",
-           "no longer open", "already have an enquiry", "cancelled", "expired")
+           "no longer open", "already have an enquiry", "cancelled", "expired", "already sent this enquiry")
 QUESTION = re.compile(r"question (\d+) of 10")
 
 
@@ -127,6 +127,8 @@ class Buyer:
             return
         if "already have an enquiry" in text:
             self.tap(message, "enq:resume")
+        elif "already sent this enquiry" in text:  # the same products and phone again: yes, send it again
+            self.tap(message, "enq:confirm:again")
         elif "Which product do you mean" in text:
             self.tap(message, next(p for p in buttons if p.startswith("enq:p:")))
         elif "Please check your enquiry" in text:

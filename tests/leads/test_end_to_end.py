@@ -166,7 +166,8 @@ async def test_forget_edits_the_card_in_the_staff_chat(app: RunningBot, api: Fak
     card = await until(api, lambda: next((m for m in api.bot_messages(STAFF_CHAT) if ref in m.get("text", "")), None),
                        "the lead card reached the staff chat")
     assert "Jane Smith" in card["text"]
-    await answer(api, "/forget", "erased")
+    await answer(api, "/forget", "Erase them?")  # asked first: erasing cannot be undone
+    await tap(api, BUYER, "enq:forget", "erased")
     await until(api, lambda: "xoá theo yêu cầu" in api.message(STAFF_CHAT, card["message_id"])["text"],
                 "the card in the staff chat was edited")
     now = api.message(STAFF_CHAT, card["message_id"])["text"]

@@ -311,11 +311,18 @@ async def test_edit_a_field_from_the_summary(db: Database, chat: ChatHarness, la
 async def test_consent_refusal_stores_nothing(db: Database, chat: ChatHarness, lang: str) -> None:
     await answer_until(chat, "consent", lang)
     replies = await chat.send("không" if lang == "vi" else "no")
+    assert {"enq:discard", "enq:resume"} <= set(payloads(replies)), "asked before ten answers are thrown away"
+    assert (await stored_form(db, chat) or {}).get("step") == "consent"
+    replies = await chat.send("có" if lang == "vi" else "yes")  # yes, discard it
     assert "enq:start" in payloads(replies)
     assert await stored_form(db, chat) is None
     assert await count(db, Lead) == 0 and await count(db, OutboxMessage) == 0 and await count(db, LeadEvent) == 0
     await answer_until(chat, "consent", lang)
     await chat.click("enq:consent:no")
+    replies = await chat.click("enq:resume")  # changed their mind: back to the consent question
+    assert "enq:consent:yes" in payloads(replies) and await stored_form(db, chat) is not None
+    await chat.click("enq:consent:no")
+    await chat.click("enq:discard")
     assert await stored_form(db, chat) is None and await count(db, Lead) == 0
 
 
@@ -385,7 +392,8 @@ async def test_daily_limit(db: Database, settings: Settings) -> None:
     assert QUESTION["en"].format(n=1) in other.text(replies)
     assert await count(db, Lead) == 2
     # Erasing one's data does not reset the limit: only the count and the day stay behind.
-    replies = await chat.send("/forget")
+    await chat.send("/forget")
+    replies = await chat.click("enq:forget")
     assert "erased" in chat.text(replies)
     replies = await chat.click("enq:start")
     assert "most we accept" in chat.text(replies)
@@ -445,3 +453,24 @@ async def test_other_features_still_answer_while_a_form_waits(db: Database, chat
     assert replies and "enq:" not in "".join(payloads(replies, "enq:ed"))
     form = await stored_form(db, chat)
     assert form is not None and form["step"] == "place", "the form waits for the next answer"
+
+
+async def test_a_repeated_enquiry_is_asked_about_first(db: Database, chat: ChatHarness, lang: str) -> None:
+    """The same products from the same phone within 24 hours: asked before it becomes a second lead."""
+    await fill_form(chat, lang)
+    first = await confirm(chat)
+    await fill_form(chat, lang)
+    replies = await chat.click("enq:confirm")
+    assert first in chat.text(replies) and {"enq:confirm:again", "enq:cancel"} <= set(payloads(replies))
+    assert await count(db, Lead) == 1
+    replies = await chat.send("xác nhận" if lang == "vi" else "confirm")  # typing confirm asks again
+    assert "enq:confirm:again" in payloads(replies) and await count(db, Lead) == 1
+    await chat.click("enq:cancel")
+    assert await count(db, Lead) == 1 and await stored_form(db, chat) is None
+    await fill_form(chat, lang)
+    await chat.click("enq:confirm")
+    replies = await chat.click("enq:confirm:again")
+    assert REF.search(chat.text(replies)) and await count(db, Lead) == 2
+    await fill_form(chat, lang, phone="0987 111 222")  # another phone: not a repeat
+    replies = await chat.click("enq:confirm")
+    assert REF.search(chat.text(replies)) and await count(db, Lead) == 3

@@ -260,6 +260,9 @@ async def test_forget_erases_personal_data_but_keeps_the_lead(db: Database, sett
     await buyer.send("mật ong")
 
     replies = await buyer.send("/forget")
+    assert "Erase them?" in buyer.text(replies) and "enq:forget" in buyer.payloads(replies)
+    assert (await lead_by_ref(db, first)).anonymised_at is None, "nothing is erased before the buyer confirms"
+    replies = await buyer.click("enq:forget")
     assert "erased" in buyer.text(replies) and "2 enquiries" in buyer.text(replies)
     for ref in (first, second):
         lead = await lead_by_ref(db, ref)
@@ -289,7 +292,8 @@ async def test_forget_erases_personal_data_but_keeps_the_lead(db: Database, sett
     assert "đã xoá thông tin" in staff.text(replies)
     replies = await staff.send(f"/lead {first}")
     assert "Jane Smith" not in staff.text(replies) and "xoá theo yêu cầu" in staff.text(replies)
-    replies = await buyer.send("/forget")
+    await buyer.send("/forget")
+    replies = await buyer.click("enq:forget")
     assert "no enquiry details" in buyer.text(replies)
     replies = await staff.click(f"lead:won:{first}")  # still workable, but nobody to tell
     assert (await lead_by_ref(db, first)).status == "won"

@@ -1,0 +1,69 @@
+"""Finding the product a message means: by slug, by the message's one search, or in the list on screen.
+
+Shared by the features that answer about a product (cards, where to buy, contacts, counts), so that none of
+them has to import another feature to find one.
+"""
+
+from __future__ import annotations
+
+from catalog.models import Product
+from catalog.search import SearchAnswer
+from handlers import cards, intent
+from handlers.context import Context
+from handlers.messages import Button, Reply
+from handlers.state import SavedList
+
+# A single result is taken as the answer when it beats the next one by this many points.
+CARD_MARGIN = 5.0
+LIST_LIMIT = 40  # results kept for paging through a long answer
+
+# Words that point back at the product on screen ("where can I buy it", "ai làm sản phẩm này").
+PRONOUNS = ("it", "this", "that", "them", "these", "this one", "that one", "nó", "này", "đó", "kia", "cái này",
+            "cái đó", "sản phẩm này", "sản phẩm đó", "sp này", "món này", "loại này", "hàng này")
+
+
+async def load_product(ctx: Context, slug: str) -> Product | None:
+    """The product by slug, or None for unknown or forged slugs."""
+    if not cards.valid_slug(slug):
+        return None
+    return (await ctx.catalog()).product(slug)
+
+
+async def search(ctx: Context, text: str, limit: int = LIST_LIMIT) -> SearchAnswer:
+    """The catalogue search for `text`; asked twice in one message for the same words, it searches once."""
+    return await ctx.search(text, limit)
+
+
+def confident(answer: SearchAnswer) -> bool:
+    """One result clearly ahead of the others: it is the product meant."""
+    results = answer.results
+    return bool(results) and (len(results) == 1 or results[0].score - results[1].score >= CARD_MARGIN)
+
+
+def refers_back(query: str) -> bool:
+    """"it", "sản phẩm này": the product on screen."""
+    ws = intent.words(query)
+    return bool(ws) and intent.has_any(ws, PRONOUNS)
+
+
+def list_item(ctx: Context, ordinal: int) -> str | None:
+    """The slug at that place in the list on screen (1-based, or intent.LAST), or None."""
+    last = ctx.memory.shown
+    index = len(last) - 1 if ordinal == intent.LAST else ordinal - 1
+    return last[index] if 0 <= index < len(last) else None
+
+
+def remember_list(ctx: Context, slugs: list[str], title: str) -> None:
+    """Keep a long answer to page through (`l:<page>`); the page on screen is what "số 2" refers to.
+
+    `title` is reply HTML (user words in it already escaped); it is stored as is and shown again on each page.
+    """
+    ctx.memory.saved_list = SavedList(list(slugs[:LIST_LIMIT]), title)
+
+
+def not_found(ctx: Context) -> list[Reply]:
+    t = ctx.t
+    return [Reply(
+        t._("That product is no longer in the catalogue. Type its name to search again."),
+        [[Button(t._("📚 Browse"), "b:menu")] + cards.menu_row(t)],
+    )]
