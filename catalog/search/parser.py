@@ -49,6 +49,10 @@ from catalog.text import (
     tone_only,
 )
 
+# Verbs that say where goods go only when nothing but chat follows the place ("ship hn", not "ship Dalat X").
+_BARE_CUES = frozenset(
+    {("ship",), ("giao",), ("gui",), ("chuyen",), ("send",), ("deliver",), ("cod",), ("di",)}
+)
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
@@ -425,9 +429,11 @@ class QueryParser:
                 self.take_place(place[0], out)
                 return m
             if span in lex.elsewhere:
-                if self.after_destination_cue(keys, i):
+                if self.after_destination_cue(keys, i, m):
                     return m  # "ship ra Hà Nội", "send a box to Hanoi": where it goes, not what it is
-                out.units.append(Unit(words, phrase_weight(m), [Alt(span, 1.0, (None,) * m)], "elsewhere"))
+                # As typed: "Khánh Hòa" (the province) is no "Khánh Hoa" (a producer).
+                alt = Alt(span, 1.0, tuple(marked[i : i + m]))
+                out.units.append(Unit(words, phrase_weight(m), [alt], "elsewhere"))
                 out.words.extend(span)
                 return m
             ruled_out = [x for a, x in lex.without.get(span, ()) if marks_are(marked[i : i + m], a)]
@@ -551,10 +557,27 @@ class QueryParser:
             for w in spellings
         )
 
-    def after_destination_cue(self, keys: list[str], i: int) -> bool:
-        """Do the words just before position i say where goods go ("ship ra", "gửi về", "deliver to")?"""
+    def after_destination_cue(self, keys: list[str], i: int, m: int = 1) -> bool:
+        """Do the words just before the place at i..i+m say where goods go ("ship ra", "gửi về", "deliver to")?
+
+        A bare verb ("ship", "gửi") says so only when nothing but chat follows the place: "ship hn dc ko" goes
+        to Hà Nội, "ship Dalat strawberries to Bac Giang" asks for Đà Lạt's strawberries.
+        """
         cues = self.ix.lexicon.destination_cues
-        return any(i - m >= 0 and tuple(keys[i - m : i]) in cues for m in (1, 2))
+        cue = next(
+            (tuple(keys[i - n : i]) for n in (2, 1) if i - n >= 0 and tuple(keys[i - n : i]) in cues), None
+        )
+        if cue is None:
+            return False
+        if cue not in _BARE_CUES:
+            return True
+        after = keys[i + m : i + m + 1]
+        return (
+            not after
+            or after[0].isdigit()
+            or after[0] in _JOINS
+            or (after[0],) in self.ix.lexicon.scaffolding
+        )
 
     def use_named(self, span: Key, toks: list[Token], marks: list[str | None]) -> str | None:
         """The use tag a need or occasion names ("quà biếu": gift, "xương khớp": joints), if `span` is one.
