@@ -24,12 +24,14 @@ class Matcher:
             OrderedDict()
         )
 
-    def mismatch(self, key: str, typed: str, sound: bool = False) -> frozenset[int]:
+    def mismatch(self, key: str, typed: str, sound: bool = False, exact: bool = False) -> frozenset[int]:
         """Products that write `key` with marks, none of which fit the marks the buyer typed.
 
-        With `sound`, `key` is a regional-spelling key and `typed` a `sound_accent`.
+        With `sound`, `key` is a regional-spelling key and `typed` a `sound_accent`. With `exact`, also the
+        products that write it plain when the buyer typed a tone or letter mark ("Khánh Hòa" vs "Khánh Hoa").
         """
-        cache_key = (key, typed, sound)
+        fits_plain = not exact or (typed[:-1].isascii() and typed[-1] == "0")
+        cache_key = (key, typed, sound, fits_plain)
         cached = self.mismatch_cache.get(cache_key)
         if cached is not None:
             return cached
@@ -43,6 +45,11 @@ class Matcher:
                 if accent_fits(typed, written):
                     fits |= docs
             out = frozenset(marked - fits)
+        if not fits_plain:
+            written_plain = (self.ix.sound_post if sound else self.ix.post).get(key, {}).keys() - {
+                d for docs in (spellings or {}).values() for d in docs
+            }
+            out = out | written_plain
         if len(self.mismatch_cache) > 50_000:
             self.mismatch_cache.clear()
         self.mismatch_cache[cache_key] = out
@@ -67,9 +74,9 @@ class Matcher:
             if partners is not None and not partners & qkeys:
                 q *= BOUND
         for k, typed in zip(alt.key, alt.accents, strict=True):
-            if typed is not None and d in self.mismatch(k, typed, alt.sound):
+            if typed is not None and d in self.mismatch(k, typed, alt.sound, alt.exact):
                 # A regional spelling with other marks than the word's is another word ("sợi" is no "xôi").
-                return 0.0 if alt.sound else q * penalty
+                return 0.0 if alt.sound or alt.exact else q * penalty
         return q
 
     def alt_map(self, alt: Alt, penalty: float) -> dict[int, float]:
@@ -94,12 +101,12 @@ class Matcher:
         mismatched: set[int] = set()
         for k, typed in zip(alt.key, alt.accents, strict=True):
             if typed is not None:
-                mismatched |= self.mismatch(k, typed, alt.sound)
+                mismatched |= self.mismatch(k, typed, alt.sound, alt.exact)
         hit = mismatched & found.keys() if mismatched else ()
         if hit:
             if found is posts[0]:
                 found = dict(found)
-            if alt.sound:
+            if alt.sound or alt.exact:
                 for d in hit:
                     del found[d]
             else:
@@ -209,12 +216,14 @@ class Matcher:
             mismatched: set[int] = set()
             for k, typed in zip(alt.key, alt.accents, strict=True):
                 if typed is not None:
-                    mismatched |= self.mismatch(k, typed, alt.sound)
+                    mismatched |= self.mismatch(k, typed, alt.sound, alt.exact)
             bound: set[int] = set()
             if len(alt.key) == 1 and not alt.sound and not alt.free and alt.key[0] in self.ix.bound:
                 bound = {d for d, partners in self.ix.bound[alt.key[0]].items() if not partners & qkeys}
             phrase = self.ix.phrase_docs(alt.key) if len(alt.key) > 1 else None
-            off = 0.0 if alt.sound else penalty  # a regional spelling with other marks is another word
+            off = (
+                0.0 if alt.sound or alt.exact else penalty
+            )  # a regional spelling with other marks is another word
             specs.append((alt.q, posts, mismatched, bound, phrase, off))  # type: ignore[arg-type]
 
         def quality(d: int) -> float:

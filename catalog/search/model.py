@@ -162,6 +162,7 @@ class Alt:
     accents: tuple[str | None, ...]  # accent the product's word should have, per token (None: any)
     sound: bool = False  # look the tokens up by regional-spelling key rather than exactly
     free: bool = False  # only where the word stands on its own, not inside a place name or opaque compound
+    exact: bool = False  # only where the product writes it with the marks typed (another place's name)
 
 
 @dataclass(slots=True)

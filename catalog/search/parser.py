@@ -431,8 +431,8 @@ class QueryParser:
             if span in lex.elsewhere:
                 if self.after_destination_cue(keys, i, m):
                     return m  # "ship ra Hà Nội", "send a box to Hanoi": where it goes, not what it is
-                # As typed: "Khánh Hòa" (the province) is no "Khánh Hoa" (a producer).
-                alt = Alt(span, 1.0, tuple(marked[i : i + m]))
+                # Found in a product only as typed: "Khánh Hòa" (the province) is no "Khánh Hoa" (a producer).
+                alt = Alt(span, 1.0, tuple(marked[i : i + m]), exact=True)
                 out.units.append(Unit(words, phrase_weight(m), [alt], "elsewhere"))
                 out.words.extend(span)
                 return m

@@ -65,6 +65,8 @@ def test_a_word_the_search_cannot_place_does_not_veto_the_ones_it_can(
         "nước mắm Phú Quốc",
         "trà hoa cúc Hưng Yên",
         "bánh đa nem Thổ Hà",
+        "yến sào Khánh Hòa hộp quà",  # another province, not the producer "Khánh Hoa" spelt alike
+        "can u ship Dalat strawberries to Bac Giang?",  # Đà Lạt's strawberries, not a destination
     ],
 )
 def test_what_the_catalogue_lacks_stays_not_found(demo: SearchIndex, query: str) -> None:
