@@ -216,7 +216,7 @@ class QueryWords:
     unknown: list[bool]
     words: int = 0  # how many words the message has (its length, for weighing unknown words)
     coded: list[bool] = field(default_factory=list)  # per token: part of a letters-and-digits code
-    named: frozenset[str] = frozenset()  # folded words written as names mid-sentence ("Diễn", "Zealand")
+    named: Any = None  # the words written as names mid-sentence ("Diễn", "Zealand"), read on demand: .get()
     diacritics: bool = False  # the message is written with Vietnamese marks
 
 

@@ -79,6 +79,25 @@ def _runs(keys: list[str | None]) -> list[Key]:
     return runs
 
 
+class _Names:
+    """The words a message writes as names, read the first time they are asked for (most messages never are)."""
+
+    __slots__ = ("text", "value")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.value: frozenset[str] | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None
+
+    def get(self) -> frozenset[str]:
+        if self.value is None:
+            self.value = _names_within(self.text)
+        return self.value
+
+
 def _names_within(text: str) -> frozenset[str]:
     """Folded words written as names (capital first, then small letters) that do not start a sentence, and
     are no English function word ("I", "The")."""
@@ -333,7 +352,7 @@ class QueryParser:
         out = ParsedQuery()
         sounds = [sound_key(k, finals=True) for k in keys]
         words = sum(t.folded.isalpha() for t in toks)
-        named = _names_within(cleaned)
+        named = _Names(cleaned)
         unknown = [k not in self.ix.known for k in keys]
         q = QueryWords(toks, keys, marked, sounds, unknown, words, coded, named, any(marked))
         asks = self.ix.lexicon.asks
@@ -346,7 +365,7 @@ class QueryParser:
                 for accents, kind in asks.get(tuple(keys[i : i + m]), ()):
                     if kind not in out.asks and self.accent_agrees(marked, i, accents):
                         out.asks.append(kind)
-        out.long, out.names = words > LONG_MESSAGE, named
+        out.long = words > LONG_MESSAGE
         out.joins = [j for j, k in enumerate(keys) if k in _JOINS]
         i, n = 0, len(toks)
         while i < n:
@@ -355,7 +374,10 @@ class QueryParser:
             for unit in out.units[first:]:
                 unit.at = i
             i += step
-        if named:
+        # What is written as names matters to a long message's partial match: read them for those only (and
+        # wherever parse_at needed them already).
+        out.names = named.get() if out.long or named.known else frozenset()
+        if out.names:
             asked_at = {
                 u.at + j
                 for u in out.units
@@ -363,7 +385,7 @@ class QueryParser:
                 for j in range(len(u.text.split()))
             }
             runs = [
-                k if t.folded in named and j in asked_at else None
+                k if t.folded in out.names and j in asked_at else None
                 for j, (t, k) in enumerate(zip(toks, keys, strict=True))
             ]
             out.name_phrases = _runs(runs)
@@ -465,7 +487,8 @@ class QueryParser:
                 return m
             if (
                 span in lex.scaffolding
-                and not (m == 1 and toks[i].folded in q.named)  # "Minh", "U" written as names are names
+                # "Minh", "U" written as names are names, not "mình" or a "u" of "vải u hồng"
+                and not (m == 1 and span[0] in self.ix.post and toks[i].folded in q.named.get())
                 and any(self.accent_agrees(marked, i, a) for a in lex.scaffolding[span])
             ):
                 if m == 1 and span[0] in self.ix.post and not marked[i]:
@@ -505,7 +528,7 @@ class QueryParser:
         strict = q.diacritics and out.long
         if self.is_stray(key, toks[i].raw, marked[i], strict):
             if (
-                toks[i].folded in q.named
+                toks[i].folded in q.named.get()
                 and key not in self.ix.post
                 and not self.after_destination_cue(keys, i)
             ):
