@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 MEMORY_VERSION = 1
-FORM_VERSION = 2
+FORM_VERSION = 3  # 3: each product keeps its own quantity (products[i]["quantity"])
 FORM_KIND = "enquiry"
 
 
@@ -97,8 +97,11 @@ class ChatMemory:
 class FormData:
     """The buyer's answers; "" is not answered (or skipped, for the optional ones)."""
 
-    products: list[dict[str, str]] = field(default_factory=list)  # {"slug", "name_vi", "name_en"} or {"slug": "", "text"}
-    quantity: str = ""  # canonical ("1.5 tonne"), or one per product: "1.5 tonne vai-thieu; 500 kg text:mỳ"
+    # {"slug", "name_vi", "name_en"} or {"slug": "", "text"}, each with its own canonical "quantity" once given
+    products: list[dict[str, str]] = field(default_factory=list)
+    # The lead's quantity: the one product's canonical ("1.5 tonne") or every product's joined ("1.5 tonne;
+    # 500 kg"), "" while one is missing. Forms of version 2 or older kept one quantity shared by every product.
+    quantity: str = ""
     place: str = ""
     time: str = ""
     name: str = ""
@@ -152,7 +155,8 @@ class EnquiryForm:
         """The stored form of any version, or None when there is none (or it is not an enquiry)."""
         if not isinstance(data, dict) or data.get("kind") != FORM_KIND:
             return None
-        return cls(
+        version = data.get("version")
+        form = cls(
             step=_str(data.get("step"), "products") or "products",
             lang=_str(data.get("lang"), "vi") or "vi",
             data=FormData.from_json(data.get("data")),
@@ -164,6 +168,9 @@ class EnquiryForm:
             paused=data.get("paused") is True,
             confirming=_str(data.get("confirming")),
         )
+        if not isinstance(version, int) or version < 3:
+            _migrate_to_v3(form.data)
+        return form
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -172,3 +179,10 @@ class EnquiryForm:
             "pending": self.pending, "started": self.started, "keyboard": self.keyboard, "paused": self.paused,
             "confirming": self.confirming,
         }
+
+
+def _migrate_to_v3(data: FormData) -> None:
+    """Version 2 kept one quantity for the whole form. With one product it becomes that product's own; with
+    several it stays the shared quantity the buyer gave (it cannot be split after the fact)."""
+    if data.quantity and len(data.products) == 1 and not data.products[0].get("quantity"):
+        data.products[0]["quantity"] = data.quantity

@@ -509,3 +509,51 @@ FORM_SCRIPTS += [
     },
 ]
 SCRIPTS += FORM_SCRIPTS
+
+# Quantity per product: one answer naming each product, or one question per product.
+QUANTITY_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_form_quantity_per_product",
+        "language_hint": "vi",
+        "steps": [
+            {"click": "enq:start", "expect_contains": ["câu 1/10"]},
+            {"click": "enq:p:vai-thieu-hong-xuan", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:p:my-gao-chu-xuan-truong", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:next", "expect_contains": ["câu 2/10", "Bạn cần bao nhiêu Vải thiều Hồng Xuân Lục Ngạn?",
+                                                     "Hoặc ghi cho mọi sản phẩm một lần"]},
+            {"send": "1,5 tấn vải và 500 kg mỳ",
+             "expect_contains": ["Vải thiều Hồng Xuân Lục Ngạn: 1,5 tấn; Mỳ gạo Chũ Xuân Trường: 500 kg", "câu 3/10"],
+             "expect_not": ["(vải và 500 kg mỳ)"]},
+            {"click": "enq:start", "expect_contains": ["tiếp tục"]},
+            {"click": "enq:restart", "expect_contains": ["câu 1/10"]},
+            {"click": "enq:p:ruou-men-la-kien-thanh", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:p:ga-doi-yen-the", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:next", "expect_contains": ["Bạn cần bao nhiêu Rượu men lá Kiên Thành?"]},
+            {"send": "300 chai", "expect_contains": ["✓ Rượu men lá Kiên Thành: 300 chai", "câu 2/10",
+                                                     "Bạn cần bao nhiêu Gà đồi Yên Thế?"]},
+            {"send": "200 con", "expect_contains": ["Rượu men lá Kiên Thành: 300 chai; Gà đồi Yên Thế: 200 con",
+                                                    "câu 3/10"],
+             "expect_not": ["Gà đồi Yên Thế: 300 chai"]},
+        ],
+    },
+    {
+        "name": "en_form_quantity_per_product",
+        "language_hint": "en",
+        "steps": [
+            {"click": "enq:start", "expect_contains": ["question 1 of 10"]},
+            {"click": "enq:p:vai-thieu-hong-xuan", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:p:my-gao-chu-xuan-truong", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:next", "expect_contains": ["How much Luc Ngan lychee (Hong Xuan) do you need?",
+                                                     "Or every product at once"]},
+            {"send": "1.5 tonnes of lychee and 500 kg of noodles",
+             "expect_contains": ["Luc Ngan lychee (Hong Xuan): 1.5 tonnes; Xuan Truong Chu rice noodles: 500 kg",
+                                 "question 3 of 10"]},
+            {"click": "enq:back", "expect_contains": ["How much Luc Ngan lychee (Hong Xuan) do you need?"]},
+            {"send": "2 tonnes of tea and 3 tonnes of honey",
+             "expect_contains": ["I could not tell which product each amount is for", "question 2 of 10"]},
+            {"send": "300 bottles", "expect_contains": ["✓ Luc Ngan lychee (Hong Xuan): 300 bottles",
+                                                        "How much Xuan Truong Chu rice noodles do you need?"]},
+        ],
+    },
+]
+SCRIPTS += QUANTITY_SCRIPTS
