@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-MEMORY_VERSION = 1
+MEMORY_VERSION = 2  # 2: the stores behind a where-to-buy answer's "More stores" button
 FORM_VERSION = 3  # 3: each product keeps its own quantity (products[i]["quantity"])
 FORM_KIND = "enquiry"
 
@@ -60,6 +60,7 @@ class ChatMemory:
     saved_list: SavedList | None = None  # stored under "list"
     erased_today: ErasedToday | None = None
     shown: list[str] = field(default_factory=list)  # the numbered list on screen (its own column: last_results)
+    stores: list[str] = field(default_factory=list)  # store slugs behind "More stores" (`ws:<page>`)
 
     @classmethod
     def from_json(cls, data: Any, shown: Any = None) -> ChatMemory:
@@ -77,6 +78,7 @@ class ChatMemory:
             if isinstance(erased, dict) and isinstance(erased.get("day"), str)
             and isinstance(erased.get("count"), int) and not isinstance(erased.get("count"), bool) else None,
             shown=_strs(shown),
+            stores=_strs(data.get("stores")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -90,6 +92,8 @@ class ChatMemory:
             out["list"] = self.saved_list.to_json()
         if self.erased_today is not None:
             out["erased_today"] = self.erased_today.to_json()
+        if self.stores:
+            out["stores"] = list(self.stores)
         return out
 
 

@@ -73,13 +73,13 @@ SCRIPTS: list[Script] = [
         "language_hint": "vi",
         "steps": [
             {"send": "mua mỳ chũ ở đâu",
-             "expect_contains": ["Nơi mua “mỳ chũ”", "số 108 đường Đào Sư Tích, TP Bắc Giang", "chưa có địa chỉ",
-                                 "Postmart", "Mỳ gạo Chũ Xuân Trường"],
+             "expect_contains": ["Nơi mua “mỳ chũ”", "số 108 đường Đào Sư Tích, TP Bắc Giang", "chưa có địa chỉ"],
+             "expect_labels": ["Tìm trên Postmart", "Mỳ gạo Chũ Xuân Trường"],
              "expect_prefixes": ["where:"], "expect_keyboard": "location"},
             {"send": "số 2", "expect_pick": 2},
             {"click": "where:oi-quyen-phong",
-             "expect_contains": ["Nơi mua Ổi Quyền Phong", "Cửa hàng báo có bán sản phẩm này",
-                                 "Cửa hàng nông sản tiêu biểu huyện Việt Yên", "Các cửa hàng OCOP khác"],
+             "expect_contains": ["Nơi mua Ổi Quyền Phong", "Cửa hàng có dấu ✓ báo có bán sản phẩm này",
+                                 "agricultural products) ✓"],
              "expect_payloads": ["contact:oi-quyen-phong", "enq:start:oi-quyen-phong", "p:oi-quyen-phong"],
              "expect_keyboard": "location"},
             {"location": [21.273, 106.194],
@@ -218,10 +218,11 @@ SCRIPTS: list[Script] = [
         "language_hint": "en",
         "steps": [
             {"send": "where can I buy lychee",
-             "expect_contains": ["Where to buy", "address not listed", "Postmart", "Pick one"],
+             "expect_contains": ["Where to buy", "address not listed", "tap one"],
+             "expect_labels": ["Search Postmart"],
              "expect_prefixes": ["where:"], "expect_keyboard": "location"},
             {"click": f"where:{HONG_XUAN}",
-             "expect_contains": ["Where to buy Vải thiều Hồng Xuân Lục Ngạn", "No shop has reported carrying it yet",
+             "expect_contains": ["Where to buy Luc Ngan lychee (Hong Xuan)", "No shop has reported carrying it yet",
                                  "số 454 đường Lê Lợi"],
              "expect_keyboard": "location"},
             {"location": [21.37, 106.57],
@@ -557,3 +558,48 @@ QUANTITY_SCRIPTS: list[Script] = [
     },
 ]
 SCRIPTS += QUANTITY_SCRIPTS
+
+# Where to buy, short: carriers first, then what the buyer named (a street, a district), no address last;
+# at most 12 lines; platform buttons search the platform for the product; headers name the product or place.
+LE_LOI = "Gian trưng bày OCOP – hộ kinh doanh Nguyễn Thị Chinh"
+WHERE_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_where_to_buy_short",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "cửa hàng OCOP gần Lê Lợi",
+             "expect_contains": ["Cửa hàng OCOP gần Lê Lợi"],
+             "expect_order": [LE_LOI, "số 454 đường Lê Lợi", "số 108 đường Đào Sư Tích", "Cửa hàng OCOP huyện Hiệp Hòa"],
+             "expect_not": ["Mình chưa tìm thấy"], "expect_max_lines": 12},
+            {"send": "cho em hỏi vải thiều mua ở đâu",
+             "expect_contains": ["Nơi mua “vải thiều”"], "expect_not": ["cho em hỏi"], "expect_max_lines": 12,
+             "expect_prefixes": ["where:"]},
+            {"click": f"where:{HONG_XUAN}",
+             "expect_contains": ["Nơi mua Vải thiều Hồng Xuân Lục Ngạn"], "expect_max_lines": 12,
+             "expect_urls": ["https://shopee.vn/search?keyword=V%E1%BA%A3i%20thi%E1%BB%81u"],
+             "expect_no_urls": ["https://postmart.vn", "https://shopee.vn"], "expect_labels": ["🔎 Tìm trên Shopee"]},
+            {"send": "mua vải thiều Hồng Xuân gần Lê Lợi",
+             "expect_order": ["Nơi mua Vải thiều Hồng Xuân Lục Ngạn", LE_LOI, "Điểm bán sản phẩm OCOP"],
+             "expect_max_lines": 12},
+            {"send": "cửa hàng OCOP ở Hiệp Hòa",
+             "expect_order": ["Cửa hàng OCOP ở Hiệp Hòa", "Cửa hàng OCOP huyện Hiệp Hòa", "số 108 đường Đào Sư Tích"]},
+        ],
+    },
+    {
+        "name": "en_where_to_buy_short",
+        "language_hint": "en",
+        "steps": [
+            {"send": "OCOP shops near Le Loi",
+             "expect_contains": ["OCOP stores near Lê Lợi"],
+             "expect_order": [LE_LOI, "số 454 đường Lê Lợi", "số 108 đường Đào Sư Tích", "Cửa hàng OCOP huyện Hiệp Hòa"],
+             "expect_not": ["I couldn't find"], "expect_max_lines": 12},
+            {"send": "could you tell me where I can buy lychee",
+             "expect_contains": ["Where to buy “lychee”"], "expect_not": ["could you tell me"],
+             "expect_max_lines": 12, "expect_prefixes": ["where:"]},
+            {"click": f"where:{HONG_XUAN}", "expect_max_lines": 12,
+             "expect_urls": ["https://shopee.vn/search?keyword=V%E1%BA%A3i%20thi%E1%BB%81u"],
+             "expect_no_urls": ["https://postmart.vn", "https://shopee.vn"], "expect_labels": ["🔎 Search Shopee"]},
+        ],
+    },
+]
+SCRIPTS += WHERE_SCRIPTS
