@@ -5,6 +5,7 @@ The catch-all: the router sends here any text no other intent took, and any butt
 
 from __future__ import annotations
 
+from catalog.collation import collation_key
 from catalog.models import Product
 from catalog.search import SearchAnswer
 from catalog.text import fold
@@ -183,7 +184,7 @@ async def more_like(ctx: Context, slug: str) -> list[Reply]:
     if base is None:
         return not_found(ctx)
     others = [p for p in (await ctx.catalog()).products if p.id != base.id]
-    ranked = sorted(others, key=lambda p: (-_similarity(base, p), p.name_vi))
+    ranked = sorted(others, key=lambda p: (-_similarity(base, p), collation_key(p.name_vi)))
     similar = [p.slug for p in ranked if _similarity(base, p) >= 1.5][:16]
     if not similar:
         return [Reply(t._("I have nothing similar to {name} in the catalogue yet.", name=cards.bold(base.name_vi)),

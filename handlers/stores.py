@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from catalog.collation import collation_key, sort_names
 from catalog.models import OnlineListing, Product, Store
 from catalog.places import district_centre
 from catalog.repository import distance_km
@@ -112,7 +113,7 @@ def rank_named(stores: Iterable[Store], named: Named, first: set[int] | None = N
 
     def key(store: Store) -> tuple[bool, bool, bool, bool, tuple]:
         return (store.id not in first, not (named.street and street_in(store.address, named.street)),
-                not (district and fold(store.district) == district), not store.address, store.name)
+                not (district and fold(store.district) == district), not store.address, collation_key(store.name))
 
     return sorted(stores, key=key)
 
@@ -267,7 +268,7 @@ async def where_for_several(ctx: Context, query: str, products: list[Product], p
     named = Named(street, place or (min(districts) if len(districts) == 1 else ""))
     stores = rank_named([*(s for s, _ in carried.values()),
                          *(s for s in catalog.general_stores() if s.id not in carried)], named, set(carried))
-    notes = {key: "✓ " + h(", ".join(sorted(names)[:2])) for key, (_, names) in carried.items()}
+    notes = {key: "✓ " + h(", ".join(sort_names(names)[:2])) for key, (_, names) in carried.items()}
     footer = [t._("🔎 Search the online platforms with the buttons below, or share your location for the "
                   "nearest store.")]
     lines, more = fit_stores(ctx, lines, stores, footer, notes)
@@ -318,7 +319,7 @@ def rank_stores(stores: list[Store], lat: float, lon: float) -> list[Ranked]:
         centre = district_centre(store.district)
         km = distance_km(lat, lon, centre.latitude, centre.longitude) if centre else None
         ranked.append(Ranked(store, km, False))
-    return sorted(ranked, key=lambda r: (r.km is None, r.km or 0.0, r.store.name))
+    return sorted(ranked, key=lambda r: (r.km is None, r.km or 0.0, collation_key(r.store.name)))
 
 
 def distance_text(t: Translator, r: Ranked) -> str:

@@ -83,7 +83,8 @@ SCRIPTS: list[Script] = [
              "expect_payloads": ["contact:oi-quyen-phong", "enq:start:oi-quyen-phong", "p:oi-quyen-phong"],
              "expect_keyboard": "location"},
             {"location": [21.273, 106.194],
-             "expect_contains": ["Cửa hàng OCOP gần bạn nhất", "1. Gian trưng bày OCOP", "ước tính",
+             "expect_contains": ["Cửa hàng OCOP gần bạn nhất", "1. Điểm bán sản phẩm OCOP", "2. Gian trưng bày OCOP",
+                                 "ước tính",
                                  "google.com/maps/search", "có bán sản phẩm bạn vừa xem",
                                  "Cửa hàng chưa có thông tin vị trí"],
              "expect_venue": False},
@@ -603,3 +604,31 @@ WHERE_SCRIPTS: list[Script] = [
     },
 ]
 SCRIPTS += WHERE_SCRIPTS
+
+# Vietnamese alphabetical order in every list: Chả < Chè < Gà < Giò; Đ after D (not after X).
+ORDER_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_lists_in_vietnamese_order",
+        "language_hint": "vi",
+        "steps": [
+            {"click": "b:x:4:food:yen-the:0",
+             "expect_order": ["Chả gà Yên Thế", "Chè xanh Bản Ven", "Gà đồi Yên Thế", "Giò gà Yên Thế"]},
+            {"click": "b:x:3:-:lang-giang:0",
+             "expect_order": ["Bưởi Quang Thịnh", "Đông trùng hạ thảo Adenco", "Giò lụa Thao Thanh", "Mật ong Tân Hưng"]},
+            {"send": "cửa hàng OCOP",
+             "expect_order": ["Cửa hàng nông sản tiêu biểu", "Điểm bán sản phẩm OCOP", "Gian trưng bày OCOP",
+                              "Cửa hàng OCOP HTX sản xuất dược liệu Lưu Chanh", "Cửa hàng OCOP huyện Hiệp Hòa",
+                              "Điểm trưng bày, giới thiệu"]},
+        ],
+    },
+    {
+        "name": "en_lists_in_alphabetical_order",
+        "language_hint": "en",
+        "steps": [
+            {"click": "b:x:3:-:lang-giang:0",
+             "expect_order": ["Adenco cordyceps", "Dong Thinh straw mushrooms", "Huong Lac rice noodles",
+                              "Huong Son multi-coloured sticky rice"]},
+        ],
+    },
+]
+SCRIPTS += ORDER_SCRIPTS
