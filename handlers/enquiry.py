@@ -79,10 +79,10 @@ FIELD_LABELS = {
     "notes": N_("Notes"),
 }
 QUESTIONS = {
-    "products": N_("Which product would you like to buy in bulk? Type its name, e.g. <i>vải thiều Lục Ngạn</i> "
-                   "or <i>mỳ Chũ</i>."),
-    "quantity": N_("How much do you need? Write the amount and the unit, e.g. <i>2 tấn</i>, <i>500 kg</i>, "
-                   "<i>300 thùng</i> or <i>200 con</i>."),
+    "products": N_("Which product would you like to buy in bulk? Type its name, e.g. <i>Luc Ngan lychee</i> "
+                   "or <i>Chu noodles</i>."),
+    "quantity": N_("How much do you need? Write the amount and the unit, e.g. <i>2 tonnes</i>, <i>500 kg</i>, "
+                   "<i>300 cartons</i> or <i>200 head</i>."),
     "place": N_("Where should the goods be delivered? Province or city, district, or a full address."),
     "time": N_("When do you need the goods? Tap a choice or type a date or period (e.g. <i>{example}</i>)."),
     "name": N_("What is your name?"),
@@ -96,14 +96,14 @@ QUESTIONS = {
                   "you can erase them at any time with /forget."),
 }
 QUANTITY_PROBLEMS = {
-    QuantityProblem.EMPTY: N_("Please write the amount with its unit, e.g. 2 tấn or 500 kg."),
-    QuantityProblem.TOO_LONG: N_("Please keep the quantity short (up to 100 characters), e.g. 2 tấn or 500 kg."),
+    QuantityProblem.EMPTY: N_("Please write the amount with its unit, e.g. 2 tonnes or 500 kg."),
+    QuantityProblem.TOO_LONG: N_("Please keep the quantity short (up to 100 characters), e.g. 2 tonnes or 500 kg."),
     QuantityProblem.NO_NUMBER: N_("I could not find a number. Please write the amount with its unit, "
-                                  "e.g. 2 tấn, 1,5 tấn or 500 kg."),
-    QuantityProblem.NO_UNIT: N_("Please add the unit after the number, e.g. 500 kg, 2 tấn or 300 thùng."),
+                                  "e.g. 2 tonnes, 1.5 tonnes or 500 kg."),
+    QuantityProblem.NO_UNIT: N_("Please add the unit after the number, e.g. 500 kg, 2 tonnes or 300 cartons."),
     QuantityProblem.NOT_POSITIVE: N_("The amount must be more than zero."),
     QuantityProblem.TOO_LARGE: N_("That amount is larger than we can handle (at most 10 million); please check it."),
-    QuantityProblem.BAD_RANGE: N_("For a range, put the smaller number first, e.g. 2-3 tấn."),
+    QuantityProblem.BAD_RANGE: N_("For a range, put the smaller number first, e.g. 2-3 tonnes."),
 }
 
 TIME_PROBLEMS = {
@@ -254,11 +254,11 @@ def question(ctx: Context, form: EnquiryForm, step: str, *, before: str = "") ->
     keyboard: list[list[Button]] = []
     data = form.data
     if step == "quantity" and per_product(form) and (wanted := quantity_wanted(form)) is not None:
-        lines[-1] = t._("How much <b>{product}</b> do you need? Write the amount and the unit, e.g. <i>2 tấn</i>, "
-                        "<i>500 kg</i>, <i>300 thùng</i> or <i>200 con</i>.",
+        lines[-1] = t._("How much <b>{product}</b> do you need? Write the amount and the unit, e.g. <i>2 tonnes</i>, "
+                        "<i>500 kg</i>, <i>300 cartons</i> or <i>200 head</i>.",
                         product=h(lead_book.product_label(wanted, t.language, quantity=False)))
         if not any(p.get("quantity") for p in data.products):
-            lines.append(t._("Or every product at once, e.g. <i>1,5 tấn vải, 500 kg mỳ</i>."))
+            lines.append(t._("Or every product at once, e.g. <i>1.5 tonnes of lychee, 500 kg of noodles</i>."))
     if step == "products" and data.products:
         lines = ([before] if before else []) + [
             f"<b>{h(heading)}</b>",
@@ -733,7 +733,7 @@ def answer_quantities(ctx: Context, form: EnquiryForm, text: str) -> list[Reply]
         if len(left) != len(unnamed) or any(name_words(pieces[i].words) for i in unnamed):
             return show(ctx, form, before=problem(t, t._(
                 "I could not tell which product each amount is for. Please name the product after each amount, "
-                "e.g. <i>1,5 tấn vải, 500 kg mỳ</i>, or answer for one product at a time.")))
+                "e.g. <i>1.5 tonnes of lychee, 500 kg of noodles</i>, or answer for one product at a time.")))
         for piece_index, product_index in zip(unnamed, left, strict=True):
             chosen[piece_index] = product_index
     if len(set(chosen)) != len(chosen):

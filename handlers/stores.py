@@ -167,6 +167,11 @@ def where_buttons(ctx: Context, product: Product | None) -> list[list[Button]]:
     )
 
 
+def data_language(t: Translator) -> list[str]:
+    """The catalogue has store names and addresses in Vietnamese only: said so to readers of other languages."""
+    return [] if t.language == "vi" else [t._("(Store names and addresses are in Vietnamese, as listed.)")]
+
+
 def fit_stores(ctx: Context, lines: list[str], stores: list[Store], footer: list[str],
                notes: dict[int, str] | None = None, *, heading_after: tuple[int, str] | None = None
                ) -> tuple[list[str], list[list[Button]]]:
@@ -205,7 +210,7 @@ async def where_for_product(ctx: Context, product: Product, place: str | None = 
                         {s.id for s in carrying})
     footer = own_listings_line(t, catalog.online_platforms(product), product)
     footer += [t._("🔎 Search the online platforms with the buttons below, or share your location for the "
-                   "nearest store.")]
+                   "nearest store.")] + data_language(t)
     notes = {s.id: "✓" for s in carrying}
     lines, more = fit_stores(ctx, lines, ranked, footer, notes)
     buttons = more + platform_buttons(t, catalog, product.name_vi) + where_buttons(ctx, product)
@@ -238,6 +243,7 @@ async def where_general(ctx: Context, place: str | None = None, intro: str = "",
     stores = rank_named(catalog.general_stores(), named)
     lines = ([intro] if intro else []) + named_header(t, stores, named)
     footer = [t._("Type a product name to see where it is sold, or share your location for the nearest store.")]
+    footer += data_language(t)
     lines, more = fit_stores(ctx, lines, stores, footer)
     buttons = more + platform_buttons(t, catalog, "") + where_buttons(ctx, None)
     return [Reply(cards.clip("\n".join(lines)), buttons, keyboard=cards.location_keyboard(t))]
@@ -270,7 +276,7 @@ async def where_for_several(ctx: Context, query: str, products: list[Product], p
                          *(s for s in catalog.general_stores() if s.id not in carried)], named, set(carried))
     notes = {key: "✓ " + h(", ".join(sort_names(names)[:2])) for key, (_, names) in carried.items()}
     footer = [t._("🔎 Search the online platforms with the buttons below, or share your location for the "
-                  "nearest store.")]
+                  "nearest store.")] + data_language(t)
     lines, more = fit_stores(ctx, lines, stores, footer, notes)
     ctx.remember_results([p.slug for p in products])
     ctx.memory.back = None  # this list is not one a card can return to

@@ -79,7 +79,7 @@ SCRIPTS: list[Script] = [
             {"send": "số 2", "expect_pick": 2},
             {"click": "where:oi-quyen-phong",
              "expect_contains": ["Nơi mua Ổi Quyền Phong", "Cửa hàng có dấu ✓ báo có bán sản phẩm này",
-                                 "agricultural products) ✓"],
+                                 "Cửa hàng nông sản tiêu biểu huyện Việt Yên ✓"],
              "expect_payloads": ["contact:oi-quyen-phong", "enq:start:oi-quyen-phong", "p:oi-quyen-phong"],
              "expect_keyboard": "location"},
             {"location": [21.273, 106.194],
@@ -247,11 +247,11 @@ SCRIPTS: list[Script] = [
             {"click": "contact:ruou-men-la-kien-thanh",
              "expect_contains": ["The producer is not named in our sources.",
                                  "No phone or e-mail is published for this producer yet."]},
-            {"send": "who makes it", "expect_contains": ["Whom to contact about Rượu men lá Kiên Thành"]},
+            {"send": "who makes it", "expect_contains": ["Whom to contact about Kien Thanh leaf-yeast rice wine"]},
             {"send": "contact", "expect_contains": ["Trade-promotion and OCOP contacts",
                                                     "Bac Ninh Department of Agriculture and Environment"]},
             {"click": "m:contacts", "expect_contains": ["Trade-promotion and OCOP contacts"]},
-            {"send": "lychee honey", "expect_contains": ["Whom to contact about Mật ong hoa vải Hằng Hiếu"]},
+            {"send": "lychee honey", "expect_contains": ["Whom to contact about Hang Hieu lychee-flower honey"]},
             {"click": "m:contacts", "expect_contains": ["Trade-promotion and OCOP contacts"]},
             {"send": "how many 4 star products", "expect_contains": ["27 OCOP products"]},
             {"send": "lychee honey", "expect_contains": ["Hang Hieu lychee-flower honey", "Product group: Food"],
@@ -292,7 +292,7 @@ SCRIPTS: list[Script] = [
             {"restart": True},
             {"send": "the third one", "expect_pick": 3},
             {"restart": True},
-            {"click": "more:mat-ong-yen-my", "expect_contains": ["Products like Mật ong Yên Mỹ"]},
+            {"click": "more:mat-ong-yen-my", "expect_contains": ["Products like Yen My honey"]},
             {"restart": True},
             {"send": "1", "expect_pick": 1},
         ],
@@ -632,3 +632,40 @@ ORDER_SCRIPTS: list[Script] = [
     },
 ]
 SCRIPTS += ORDER_SCRIPTS
+
+# Each language's answer in that language where the data has it; the data's own language marked where not.
+VIET_YEN_STORE = "349 đường Thân Nhân Trung, thị trấn Bích Động"
+LANGUAGE_SCRIPTS: list[Script] = [
+    {
+        "name": "en_answers_in_english",
+        "language_hint": "en",
+        "steps": [
+            {"send": "Hong Xuan lychee",
+             "expect_order": ["Luc Ngan lychee (Hong Xuan)", "Vải thiều Hồng Xuân Lục Ngạn", "Product group: Food"]},
+            {"click": f"contact:{HONG_XUAN}", "expect_contains": ["Whom to contact about Luc Ngan lychee (Hong Xuan)"]},
+            {"click": f"more:{HONG_XUAN}", "expect_contains": ["Products like Luc Ngan lychee (Hong Xuan)"]},
+            {"click": f"where:{HONG_XUAN}",
+             "expect_contains": ["Where to buy Luc Ngan lychee (Hong Xuan)", "in Vietnamese"]},
+            {"click": "enq:start", "expect_contains": ["e.g. Luc Ngan lychee"],
+             "expect_not": ["vải thiều Lục Ngạn"]},
+            {"click": "enq:p:vai-thieu-hong-xuan", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:next", "expect_contains": ["2 tonnes", "300 cartons", "200 head"],
+             "expect_not": ["2 tấn", "thùng", "200 con"]},
+            {"send": "300", "expect_contains": ["300 cartons"], "expect_not": ["thùng", "tấn"]},
+        ],
+    },
+    {
+        "name": "vi_answers_in_vietnamese",
+        "language_hint": "vi",
+        "steps": [
+            {"click": "m:where", "expect_contains": [VIET_YEN_STORE],
+             "expect_not": ["street", "township", "agricultural products"]},
+            {"location": [21.273, 106.194], "expect_contains": ["tới trung tâm TP Bắc Giang"],
+             "expect_not": ["trung tâm thị trấn TP Bắc Giang", "street", "township"]},
+            {"click": "enq:start", "expect_contains": ["vải thiều Lục Ngạn"]},
+            {"click": "enq:p:vai-thieu-hong-xuan", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:next", "expect_contains": ["2 tấn", "300 thùng", "200 con"]},
+        ],
+    },
+]
+SCRIPTS += LANGUAGE_SCRIPTS

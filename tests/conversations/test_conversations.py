@@ -181,3 +181,21 @@ async def test_a_long_store_list_stops_at_twelve_lines_behind_a_more_button(
     no_address = [i for i, line in enumerate(seen) if "📍 " + ("chưa có địa chỉ" if lang == "vi"
                                                                  else "address not listed") in line]
     assert no_address == list(range(len(seen) - len(no_address), len(seen))), "stores without an address last"
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_a_description_shown_in_another_language_says_so(db: Database, settings: Settings, lang: str) -> None:
+    """Without an English description, English readers get the Vietnamese one, marked as Vietnamese."""
+    from sqlalchemy import select
+
+    from catalog.models import Product
+
+    async with db.session() as session:
+        product = await session.scalar(select(Product).where(Product.slug == "vai-thieu-hong-xuan"))
+        assert product is not None
+        product.description_en = ""
+    chat = ChatHarness(db, settings, language_hint=lang)
+    replies = await chat.click("p:vai-thieu-hong-xuan")
+    text = ChatHarness.text(replies)
+    assert "Vải thiều Lục Ngạn tươi của HTX Hồng Xuân" in text
+    assert ("(in Vietnamese)" in text) is (lang == "en") and "(bằng tiếng Việt)" not in text
