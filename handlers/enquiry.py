@@ -236,8 +236,9 @@ def sync_quantity(form: EnquiryForm) -> None:
 
 
 def clear_quantities(form: EnquiryForm) -> None:
-    """Asked again from the start (back to the question, or editing it from the summary)."""
-    if per_product(form):
+    """Asked again from the start (back to the question, or editing it from the summary); a version 2 form's
+    one quantity shared by several products becomes one question per product."""
+    if len(form.data.products) > 1:
         for item in form.data.products:
             item.pop("quantity", None)
         form.data.quantity = ""

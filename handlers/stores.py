@@ -64,23 +64,27 @@ def store_line(t: Translator, store: Store, note: str = "") -> str:
 
 # --- what the buyer named: a street ("gần Lê Lợi", "near Le Loi", "đường Lê Lợi")
 
-STREET_CUES = frozenset({"gan", "near", "duong", "pho", "quanh", "canh", "around", "by"})
+# "gần X", "near X": always a place. "đường X", "phố X" only when a store's address names X ("đường" is also
+# sugar, "đường phèn" a product).
+NEAR_WORDS = frozenset({"gan", "near", "quanh", "canh", "around"})
+STREET_WORDS = frozenset({"duong", "pho", "street", "road"})
 STREET_TAIL = frozenset({"street", "road", "st", "duong", "pho"})
 
 
-def split_street(query: str) -> tuple[str, str]:
+def split_street(query: str, stores: Iterable[Store] = ()) -> tuple[str, str]:
     """('vải thiều', 'lê lợi') for 'vải thiều gần lê lợi': the words after a street cue, and the rest."""
     raw = query.split()
     folded = [fold(w) for w in raw]
     for i, word in enumerate(folded):
-        if word in STREET_CUES and i + 1 < len(raw):
+        if (word in NEAR_WORDS or word in STREET_WORDS) and i + 1 < len(raw):
             street = raw[i + 1:]
             while street and fold(street[-1]) in STREET_TAIL:
                 street = street[:-1]
-            while street and fold(street[0]) in STREET_CUES:
+            while street and fold(street[0]) in NEAR_WORDS | STREET_WORDS:
                 street = street[1:]
-            if street:
-                return " ".join(raw[:i]), " ".join(street)
+            words = " ".join(street)
+            if words and (word in NEAR_WORDS or any(street_in(s.address, words) for s in stores)):
+                return " ".join(raw[:i]), words
     return query, ""
 
 
@@ -392,7 +396,7 @@ async def answer_where(ctx: Context, asked: intent.Intent) -> list[Reply]:
     """Where to buy what the user named: one product, several, the one on screen, or stores in general."""
     if asked.near and not asked.query.strip():
         return location_prompt(ctx)
-    query, street = split_street(asked.query.strip())
+    query, street = split_street(asked.query.strip(), (await ctx.catalog()).stores)
     ordinal = intent.parse_ordinal(query) if query else None
     if ordinal is not None and (slug := list_item(ctx, ordinal)):
         product = await load_product(ctx, slug)

@@ -573,3 +573,22 @@ async def test_a_stored_version_2_form_still_loads(db: Database, chat: ChatHarne
     legacy = EnquiryForm.from_json(shared)
     assert legacy is not None and legacy.data.quantity == "1.5 tonne", "one shared quantity of old is kept"
     assert all("quantity" not in p for p in legacy.data.products)
+
+
+@pytest.mark.parametrize("lang", ["vi"])
+async def test_editing_an_old_shared_quantity_asks_per_product(db: Database, chat: ChatHarness, lang: str) -> None:
+    """A version 2 form kept one quantity for several products; editing it asks for each product's own."""
+    await _two_products(chat, "vai-thieu-hong-xuan", "my-gao-chu-xuan-truong")
+    async with db.session() as session:
+        row = await session.scalar(select(ChatSession).where(ChatSession.chat_id == chat.chat_id))
+        assert row is not None and row.form is not None
+        old = dict(row.form)
+        old["version"], old["step"] = 2, "edit"
+        old["data"] = {**old["data"], "quantity": "2 tonne",
+                       "products": [{k: v for k, v in p.items() if k != "quantity"} for p in old["data"]["products"]]}
+        row.form = old
+    replies = await chat.click("enq:ed:quantity")
+    assert "Vải thiều Hồng Xuân Lục Ngạn" in chat.text(replies) and "enq:back" in payloads(replies)
+    await chat.send("1,5 tấn vải và 500 kg mỳ")
+    form = await stored_form(db, chat)
+    assert form is not None and form["data"]["quantity"] == "1.5 tonne; 500 kg"
