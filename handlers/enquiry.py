@@ -5,6 +5,7 @@ stateDiagram-v2
     [*] --> products: enq:start · "mua sỉ" · "bulk order"
     [*] --> quantity: enq:start:<slug> (product pre-filled)
     products --> quantity --> place --> time --> name --> organisation --> phone --> email --> notes --> consent
+    quantity --> quantity: several products, one still without its own quantity ("How much <product>?")
     consent --> summary: I agree
     consent --> discard: No
     discard --> consent: No, go back
