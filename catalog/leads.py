@@ -18,13 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalog.models import Lead, LeadEvent, OutboxMessage, utcnow
 from catalog.rows import neutralise_formula
 from catalog.validation import UNIT_WORDS, display_phone, quantity_from_canonical
-from locales import N_, TIMEZONE, Translator
+from locales import N_, TIMEZONE, Translator, translator
 
 LOCAL_ZONE = ZoneInfo(TIMEZONE)
 REF_PREFIX = "BG"
 _REF = re.compile(r"^\s*#?BG[-\s]?(\d{4})[-\s]?(\d{1,9})\s*$", re.I)
 
 # Field limits (characters), kept in step with the columns in catalog/models.py.
+MAX_QUANTITY = 100  # the column's width: each product's quantity joined must fit
+QUANTITY_JOIN = "; "
 MAX_PRODUCTS = 5
 MAX_PRODUCT_TEXT = 120
 MAX_PLACE = 300
@@ -365,17 +367,35 @@ async def replace_card_payloads(session: AsyncSession, lead: Lead, payload: dict
 # --- showing a lead in a language
 
 
-def product_label(item: dict[str, Any], language: str) -> str:
-    """A product of the lead in the reader's language: the catalogue name, or the buyer's own words."""
+def product_label(item: dict[str, Any], language: str, *, quantity: bool = True) -> str:
+    """A product of the lead in the reader's language: the catalogue name, or the buyer's own words; with its
+    own quantity when the enquiry gave one per product ("Vải thiều …: 1,5 tấn") unless `quantity` is False."""
     if item.get("slug"):
-        if language == "en" and item.get("name_en"):
-            return str(item["name_en"])
-        return str(item.get("name_vi") or item["slug"])
-    return str(item.get("text", ""))
+        label = str(item["name_en"]) if language == "en" and item.get("name_en") else str(
+            item.get("name_vi") or item["slug"])
+    else:
+        label = str(item.get("text", ""))
+    if quantity and item.get("quantity"):
+        label += ": " + format_quantity(str(item["quantity"]), translator(language))
+    return label
+
+
+def join_quantities(canonicals: list[str]) -> str:
+    """Each product's quantity as the lead stores it: '1.5 tonne; 500 kg' (at most MAX_QUANTITY characters:
+    notes are dropped first, then the end is cut)."""
+    joined = QUANTITY_JOIN.join(canonicals)
+    if len(joined) > MAX_QUANTITY:
+        joined = QUANTITY_JOIN.join(re.sub(r" \(.*\)$", "", c) for c in canonicals)
+    return joined if len(joined) <= MAX_QUANTITY else joined[:MAX_QUANTITY - 1] + "…"
 
 
 def format_quantity(canonical: str, t: Translator) -> str:
-    """'1.5 tonne' → '1,5 tấn' (vi) or '1.5 tonnes' (en); anything unparsed is shown as stored."""
+    """'1.5 tonne' → '1,5 tấn' (vi) or '1.5 tonnes' (en), '1.5 tonne; 500 kg' → '1,5 tấn; 500 kg'; anything
+    unparsed is shown as stored."""
+    if QUANTITY_JOIN in canonical:
+        parts = canonical.split(QUANTITY_JOIN)
+        if all(quantity_from_canonical(part) is not None for part in parts):
+            return QUANTITY_JOIN.join(format_quantity(part, t) for part in parts)
     quantity = quantity_from_canonical(canonical)
     if quantity is None:
         return canonical
@@ -431,7 +451,7 @@ async def lead_stats(session: AsyncSession, *, top_products: int = 10, weeks: in
         for item in items or []:
             key = item.get("slug") or "text:" + str(item.get("text", "")).casefold()
             products[key] += 1
-            examples.setdefault(key, item)
+            examples.setdefault(key, {k: v for k, v in item.items() if k != "quantity"})
     stats.by_status = {s: statuses[s] for s in STATUS_LABELS if statuses[s]}
     stats.by_product = [(examples[k], n) for k, n in products.most_common(top_products)]
     stats.by_week = sorted(per_week.items(), reverse=True)[:weeks]

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, raiseload, selectinload
 
+from catalog.collation import collation_key
 from catalog.models import Contact, OnlineListing, Product, Store
 from catalog.repository import catalog_version, product_doc
 from catalog.search import SearchIndex
@@ -45,24 +46,33 @@ class Catalog:
         self.version = version
         self.products: tuple[Product, ...] = tuple(products)  # in id order, as imported
         self._by_slug = {p.slug: p for p in self.products}
-        # How browsing lists products: best rated first (unrated last), then by name; sorted once here,
-        # so a page of a 20,000-product catalogue is a filter, not a sort.
+        # How browsing lists products: best rated first (unrated last), then in alphabetical order of the
+        # name the reader sees (Vietnamese order: catalog/collation.py); sorted once here, so a page of a
+        # 20,000-product catalogue is a filter, not a sort.
         self.best_first: tuple[Product, ...] = tuple(
-            sorted(self.products, key=lambda p: (-(p.stars or 0), p.name_vi, p.id))
+            sorted(self.products, key=lambda p: (-(p.stars or 0), collation_key(p.name_vi), p.id))
         )
-        self.stores: tuple[Store, ...] = tuple(sorted(stores, key=lambda s: (s.name, s.id)))
-        self._listings = tuple(sorted(listings, key=lambda o: (o.platform, o.id)))
+        self.best_first_en: tuple[Product, ...] = tuple(
+            sorted(self.products, key=lambda p: (-(p.stars or 0), collation_key(p.name_en or p.name_vi), p.id))
+        )
+        self.stores: tuple[Store, ...] = tuple(sorted(stores, key=lambda s: (collation_key(s.name), s.id)))
+        self._listings = tuple(sorted(listings, key=lambda o: (collation_key(o.platform), o.id)))
         self.platforms: tuple[OnlineListing, ...] = tuple(o for o in self._listings if o.product_id is None)
         self._listings_of: dict[int, list[OnlineListing]] = defaultdict(list)
         for listing in self._listings:
             if listing.product_id is not None:
                 self._listings_of[listing.product_id].append(listing)
-        self._stores_of = {p.id: tuple(sorted(p.stores, key=lambda s: (s.name, s.id))) for p in self.products}
+        self._stores_of = {p.id: tuple(sorted(p.stores, key=lambda s: (collation_key(s.name), s.id)))
+                           for p in self.products}
         self.contacts: tuple[Contact, ...] = tuple(sorted(contacts, key=lambda c: (not c.current, c.id)))
         self.index = SearchIndex([product_doc(p) for p in self.products])
         self.districts: dict[str, int] = dict(Counter(p.district for p in self.products if p.district))
 
     # --- products
+
+    def best_first_in(self, language: str) -> tuple[Product, ...]:
+        """Browsing order for a reader of `language` (English names sort in English mode)."""
+        return self.best_first_en if language == "en" else self.best_first
 
     def product(self, slug: str) -> Product | None:
         return self._by_slug.get(slug)

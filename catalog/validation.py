@@ -408,3 +408,74 @@ def example_month(today: dt.date, months_ahead: int = 2) -> dt.date:
     """A month a little ahead of today, for the time-frame question's example (never a stale one)."""
     index = today.year * 12 + today.month - 1 + months_ahead
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+# --- several products in one answer: "1,5 tấn vải và 500 kg mỳ"
+
+# Between two amounts: ";", "+", "&", a new line, a comma that is not a decimal mark, "và", "and"
+# (not "and a half").
+_PIECE_JOIN = re.compile(r"\s*(?:;|\+|&|\n|,(?!\d)|\b(?:và|va|cùng|and|plus)\b(?!\s+a\s+half))\s*", re.I)
+# Words that join an amount to a product's name and name nothing themselves (folded).
+_JOINING_WORDS = frozenset({"of", "for", "cua", "loai", "hang", "san", "pham", "the"})
+
+
+@dataclass(frozen=True, slots=True)
+class QuantityPiece:
+    """One amount of a longer answer and the words written around it (perhaps a product's name)."""
+
+    quantity: Quantity
+    words: str
+
+
+def name_words(text: str) -> frozenset[str]:
+    """The folded words of a product's names that can tell it apart (two letters or more)."""
+    return frozenset(w for w in re.findall(r"\w+", fold(text)) if len(w) >= 2 and not w.isdigit()) - _JOINING_WORDS
+
+
+def split_quantities(text: str, language: str = "vi") -> list[QuantityPiece]:
+    """'1,5 tấn vải và 500 kg mỳ' → [1.5 tonne · 'vải', 500 kg · 'mỳ']; one piece for a single amount.
+
+    Words before or after an amount stay with it; a part without a number joins the amount before it.
+    Raises QuantityError (of the first piece that fails) like `parse_quantity`.
+    """
+    text = clean(text)
+    if not text:
+        raise QuantityError(QuantityProblem.EMPTY)
+    if len(text) > MAX_QUANTITY_CHARS:
+        raise QuantityError(QuantityProblem.TOO_LONG)
+    pieces: list[str] = []
+    for part in _PIECE_JOIN.split(text):
+        part = part.strip()
+        if not part:
+            continue
+        if pieces and not re.search(r"\d", part):
+            pieces[-1] += " " + part
+        elif pieces and not re.search(r"\d", pieces[-1]):
+            pieces[-1] += " " + part  # "vải thiều, 2 tấn": the name comes first
+        else:
+            pieces.append(part)
+    out: list[QuantityPiece] = []
+    for piece in pieces or [text]:
+        start = re.search(r"\d", piece)
+        quantity = parse_quantity(piece, language)
+        before = piece[:start.start()].strip() if start else ""
+        out.append(QuantityPiece(quantity, " ".join(w for w in (before, quantity.note) if w)))
+    return out
+
+
+def named_product(words: str, names: list[frozenset[str]]) -> int | None:
+    """The one product (index into `names`, from `name_words`) the words name best, or None (none or a tie)."""
+    wanted = name_words(words)
+    if not wanted:
+        return None
+    scores = [len(wanted & name) for name in names]
+    best = max(scores, default=0)
+    if best == 0 or scores.count(best) > 1:
+        return None
+    return scores.index(best)
+
+
+def without_name(quantity: Quantity, name: frozenset[str]) -> Quantity:
+    """The quantity without the product's name (and joining words) in its note: '500 kg mỳ' → '500 kg'."""
+    kept = [w for w in quantity.note.split() if fold(w).strip(".,;:") not in name | _JOINING_WORDS]
+    return Quantity(quantity.amount, quantity.unit, quantity.amount_max, " ".join(kept))

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from catalog.collation import collation_key
 from catalog.models import CATEGORIES, Product
 from handlers import cards, intent
 from handlers.context import Context
@@ -141,7 +142,7 @@ async def count(ctx: Context, flt: Filter) -> int:
 async def filter_page(ctx: Context, flt: Filter, page: int, *, edit: bool = False) -> list[Reply]:
     """One page of a part of the catalogue, best rated first, numbered from 1, with prev/next buttons."""
     t = ctx.t
-    matching = flt.select((await ctx.catalog()).best_first)
+    matching = flt.select((await ctx.catalog()).best_first_in(ctx.t.language))
     total = len(matching)
     if total == 0:
         return [Reply(t._("No products in the catalogue match: {what}.", what=h(flt.describe(t))),
@@ -186,7 +187,7 @@ async def browse_menu(ctx: Context, *, edit: bool = False) -> list[Reply]:
              for s in (5, 4, 3, 2, 1) if by_stars.get(s)]
     if by_stars.get(None):
         stars.append(Button(t._("Not rated ({n})", n=t.number(by_stars[None])), "b:s:0:0"))
-    places = [b for d, n in sorted(by_district, key=lambda r: (-r[1], r[0]))
+    places = [b for d, n in sorted(by_district, key=lambda r: (-r[1], collation_key(r[0])))
               if (b := cards.payload_button(f"{d} ({t.number(n)})", f"b:d:{cards.district_slug(d)}:0"))]
     buttons = _chunk(groups, 2) + _chunk(stars, 4) + _chunk(places, 3) + [cards.menu_row(t)]
     return [Reply(text, buttons, edit=edit)]

@@ -157,6 +157,11 @@ def description(product: Product | Store | OnlineListing, language: str) -> str:
     return text or product.description_vi or ""
 
 
+def in_own_language(t: Translator, product: Product | Store | OnlineListing) -> bool:
+    """False when the reader's language has no description of its own and the Vietnamese one is shown."""
+    return t.language != "en" or bool(product.description_en) or not product.description_vi
+
+
 def map_url(latitude: float, longitude: float) -> str:
     return "https://www.google.com/maps/search/?" + urlencode({"api": "1", "query": f"{latitude:.6f},{longitude:.6f}"})
 
@@ -266,9 +271,10 @@ def product_card(
 ) -> str:
     """The product card: names, stars, group, producer, place, a short description, where to buy, contact."""
     lang = t.language
-    lines = [f"<b>{h(product.name_vi)}</b>"]
-    if product.name_en:
-        lines.append(f"<i>{h(product.name_en)}</i>")
+    if lang == "en" and product.name_en:  # the reader's language first, the other name after it
+        lines = [f"<b>{h(product.name_en)}</b>", f"<i>{h(product.name_vi)}</i>"]
+    else:
+        lines = [f"<b>{h(product.name_vi)}</b>"] + ([f"<i>{h(product.name_en)}</i>"] if product.name_en else [])
     lines.append(stars_text(t, product.stars, product.year))
     lines.append(t._("Product group: {group}", group=h(category_name(t, product.category))))
     producer = product.producer
@@ -281,6 +287,8 @@ def product_card(
     text = description(product, lang)
     if text:
         lines += ["", h(shorten(text, 420))]
+        if not in_own_language(t, product):
+            lines[-1] += " " + h(t._("(in Vietnamese)"))
     lines.append("")
     if stores:
         names = ", ".join(h(s.name) for s in stores[:3])

@@ -52,7 +52,7 @@ async def contact_for_product(ctx: Context, product: Product) -> list[Reply]:
     """The producer's published contact, then the bodies that can put a buyer in touch."""
     t = ctx.t
     ctx.memory.product = product.slug
-    lines = [t._("📞 <b>Whom to contact about {name}</b>", name=h(product.name_vi))]
+    lines = [t._("📞 <b>Whom to contact about {name}</b>", name=h(cards.product_name(product, t.language)))]
     lines += producer_lines(t, product)
     bodies = _useful_first(list((await ctx.catalog()).contacts))[:BODIES_WITH_PRODUCT]
     if bodies:
@@ -93,7 +93,7 @@ async def contact_for_several(ctx: Context, query: str, products: list[Product])
     lines = [t._("📞 <b>Producers of “{query}”</b>", query=h(cards.short_label(query, 60)))]
     for n, p in enumerate(products, 1):
         maker = h(p.producer.name) if p.producer else t._("producer not named")
-        lines.append(f"{n}. <b>{h(p.name_vi)}</b> — {maker}")
+        lines.append(f"{n}. <b>{h(cards.product_name(p, t.language))}</b> — {maker}")
     lines += ["", t._("Pick a product for its producer's contact details.")]
     ctx.remember_results([p.slug for p in products])
     ctx.memory.back = None  # this list is not one a card can return to

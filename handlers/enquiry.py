@@ -5,6 +5,7 @@ stateDiagram-v2
     [*] --> products: enq:start · "mua sỉ" · "bulk order"
     [*] --> quantity: enq:start:<slug> (product pre-filled)
     products --> quantity --> place --> time --> name --> organisation --> phone --> email --> notes --> consent
+    quantity --> quantity: several products, one still without its own quantity ("How much <product>?")
     consent --> summary: I agree
     consent --> discard: No
     discard --> consent: No, go back
@@ -38,16 +39,21 @@ from catalog import leads as lead_book
 from catalog.models import utcnow
 from catalog.text import clean
 from catalog.validation import (
+    Quantity,
     QuantityError,
     QuantityProblem,
     TimeFrameError,
     TimeProblem,
     display_phone,
     example_month,
+    name_words,
+    named_product,
     parse_email,
     parse_phone,
     parse_quantity,
     parse_time_frame,
+    split_quantities,
+    without_name,
 )
 from handlers import cards, intent
 from handlers.context import Context
@@ -74,10 +80,10 @@ FIELD_LABELS = {
     "notes": N_("Notes"),
 }
 QUESTIONS = {
-    "products": N_("Which product would you like to buy in bulk? Type its name, e.g. <i>vải thiều Lục Ngạn</i> "
-                   "or <i>mỳ Chũ</i>."),
-    "quantity": N_("How much do you need? Write the amount and the unit, e.g. <i>2 tấn</i>, <i>500 kg</i>, "
-                   "<i>300 thùng</i> or <i>200 con</i>."),
+    "products": N_("Which product would you like to buy in bulk? Type its name, e.g. <i>Luc Ngan lychee</i> "
+                   "or <i>Chu noodles</i>."),
+    "quantity": N_("How much do you need? Write the amount and the unit, e.g. <i>2 tonnes</i>, <i>500 kg</i>, "
+                   "<i>300 cartons</i> or <i>200 head</i>."),
     "place": N_("Where should the goods be delivered? Province or city, district, or a full address."),
     "time": N_("When do you need the goods? Tap a choice or type a date or period (e.g. <i>{example}</i>)."),
     "name": N_("What is your name?"),
@@ -91,14 +97,14 @@ QUESTIONS = {
                   "you can erase them at any time with /forget."),
 }
 QUANTITY_PROBLEMS = {
-    QuantityProblem.EMPTY: N_("Please write the amount with its unit, e.g. 2 tấn or 500 kg."),
-    QuantityProblem.TOO_LONG: N_("Please keep the quantity short (up to 100 characters), e.g. 2 tấn or 500 kg."),
+    QuantityProblem.EMPTY: N_("Please write the amount with its unit, e.g. 2 tonnes or 500 kg."),
+    QuantityProblem.TOO_LONG: N_("Please keep the quantity short (up to 100 characters), e.g. 2 tonnes or 500 kg."),
     QuantityProblem.NO_NUMBER: N_("I could not find a number. Please write the amount with its unit, "
-                                  "e.g. 2 tấn, 1,5 tấn or 500 kg."),
-    QuantityProblem.NO_UNIT: N_("Please add the unit after the number, e.g. 500 kg, 2 tấn or 300 thùng."),
+                                  "e.g. 2 tonnes, 1.5 tonnes or 500 kg."),
+    QuantityProblem.NO_UNIT: N_("Please add the unit after the number, e.g. 500 kg, 2 tonnes or 300 cartons."),
     QuantityProblem.NOT_POSITIVE: N_("The amount must be more than zero."),
     QuantityProblem.TOO_LARGE: N_("That amount is larger than we can handle (at most 10 million); please check it."),
-    QuantityProblem.BAD_RANGE: N_("For a range, put the smaller number first, e.g. 2-3 tấn."),
+    QuantityProblem.BAD_RANGE: N_("For a range, put the smaller number first, e.g. 2-3 tonnes."),
 }
 
 TIME_PROBLEMS = {
@@ -205,7 +211,38 @@ def nav_row(t: Translator, form: EnquiryForm, step: str) -> list[Button]:
 
 def product_names(form: EnquiryForm, language: str) -> str:
     """The products listed so far, in the reader's language."""
-    return "; ".join(lead_book.product_label(p, language) for p in form.data.products)
+    return "; ".join(lead_book.product_label(p, language, quantity=False) for p in form.data.products)
+
+
+def per_product(form: EnquiryForm) -> bool:
+    """Several products: each gets its own quantity (forms of version 2 may still hold one shared quantity)."""
+    products = form.data.products
+    return len(products) > 1 and (any(p.get("quantity") for p in products) or not form.data.quantity)
+
+
+def quantity_wanted(form: EnquiryForm) -> dict[str, str] | None:
+    """The product whose quantity the question asks for: the first without one (or the first of all)."""
+    products = form.data.products
+    return next((p for p in products if not p.get("quantity")), products[0] if products else None)
+
+
+def sync_quantity(form: EnquiryForm) -> None:
+    """The lead's quantity from each product's: joined when all are given, "" while one is missing."""
+    data = form.data
+    given = [p.get("quantity", "") for p in data.products]
+    if given and all(given):
+        data.quantity = lead_book.join_quantities(given) if len(given) > 1 else given[0]
+    elif any(given):
+        data.quantity = ""
+
+
+def clear_quantities(form: EnquiryForm) -> None:
+    """Asked again from the start (back to the question, or editing it from the summary); a version 2 form's
+    one quantity shared by several products becomes one question per product."""
+    if len(form.data.products) > 1:
+        for item in form.data.products:
+            item.pop("quantity", None)
+        form.data.quantity = ""
 
 
 def question(ctx: Context, form: EnquiryForm, step: str, *, before: str = "") -> Reply:
@@ -218,6 +255,12 @@ def question(ctx: Context, form: EnquiryForm, step: str, *, before: str = "") ->
     buttons: list[list[Button]] = []
     keyboard: list[list[Button]] = []
     data = form.data
+    if step == "quantity" and per_product(form) and (wanted := quantity_wanted(form)) is not None:
+        lines[-1] = t._("How much <b>{product}</b> do you need? Write the amount and the unit, e.g. <i>2 tonnes</i>, "
+                        "<i>500 kg</i>, <i>300 cartons</i> or <i>200 head</i>.",
+                        product=h(lead_book.product_label(wanted, t.language, quantity=False)))
+        if not any(p.get("quantity") for p in data.products):
+            lines.append(t._("Or every product at once, e.g. <i>1.5 tonnes of lychee, 500 kg of noodles</i>."))
     if step == "products" and data.products:
         lines = ([before] if before else []) + [
             f"<b>{h(heading)}</b>",
@@ -248,6 +291,8 @@ def field_value(form: EnquiryForm, name: str, t: Translator) -> str:
     if name == "products":
         return product_names(form, t.language)
     if name == "quantity":
+        if per_product(form):
+            return "; ".join(lead_book.product_label(p, t.language) for p in data.products if p.get("quantity"))
         return lead_book.format_quantity(data.quantity, t)
     if name == "time":
         return lead_book.time_frame_label(data.time, t)
@@ -284,6 +329,7 @@ def edit_picker(ctx: Context, form: EnquiryForm) -> Reply:
 def show(ctx: Context, form: EnquiryForm, *, before: str = "") -> list[Reply]:
     """Whatever the form is waiting for now: a question, the summary or the field picker."""
     replies: list[Reply] = []
+    sync_quantity(form)
     step = form.step
     if form.keyboard and step != "phone":
         # The share-contact keyboard goes away with a message of its own (a message has one keyboard).
@@ -406,6 +452,8 @@ def go_back(ctx: Context, form: EnquiryForm) -> list[Reply]:
         return show(ctx, form, before=problem(t, t._("This is the first question.")))
     form.step = STEPS[index - 1]
     form.candidates, form.pending = [], ""
+    if form.step == "quantity":
+        clear_quantities(form)
     return show(ctx, form)
 
 
@@ -427,6 +475,7 @@ async def confirm(ctx: Context, form: EnquiryForm, *, again: bool = False) -> li
     so that a double tap or an impatient resend does not become a second lead."""
     t = form_t(ctx, form)
     data = form.data
+    sync_quantity(form)
     missing = [name for name in FIELDS if name not in OPTIONAL and not data.get(name)]
     if missing or not data.consent:
         form.step = missing[0] if missing else "consent"
@@ -591,11 +640,15 @@ def answer_text(ctx: Context, form: EnquiryForm, text: str) -> list[Reply]:
         data.set(step, "")
         return advance(ctx, form, "✓ " + h(t._("Skipped.")))
     if step == "quantity":
+        if per_product(form):
+            return answer_quantities(ctx, form, text)
         try:
             quantity = parse_quantity(text, t.language)
         except QuantityError as error:
             return show(ctx, form, before=problem(t, t._(QUANTITY_PROBLEMS[error.problem])))
         data.quantity = quantity.canonical()
+        if len(data.products) == 1:
+            data.products[0]["quantity"] = data.quantity
         return advance(ctx, form, noted(t, "quantity", lead_book.format_quantity(data.quantity, t)))
     if step == "place":
         value, error = _bounded_text(t, text, lead_book.MAX_PLACE)
@@ -658,6 +711,49 @@ def answer_text(ctx: Context, form: EnquiryForm, text: str) -> list[Reply]:
     return show(ctx, form)
 
 
+def answer_quantities(ctx: Context, form: EnquiryForm, text: str) -> list[Reply]:
+    """Several products: each amount goes to the product it names ("1,5 tấn vải và 500 kg mỳ"); one amount
+    naming none goes to the product asked about; the next product without a quantity is asked next."""
+    t = form_t(ctx, form)
+    products = form.data.products
+    try:
+        pieces = split_quantities(text, t.language)
+    except QuantityError as error:
+        return show(ctx, form, before=problem(t, t._(QUANTITY_PROBLEMS[error.problem])))
+    names = [name_words(" ".join((p.get("name_vi", ""), p.get("name_en", ""), p.get("text", ""))))
+             for p in products]
+    chosen = [named_product(piece.words, names) for piece in pieces]
+    wanted = quantity_wanted(form)
+    if len(pieces) == 1 and chosen[0] is None and wanted is not None:
+        chosen = [products.index(wanted)]  # an amount that names no product: the one asked about
+    unnamed = [i for i, c in enumerate(chosen) if c is None]
+    if unnamed:
+        # Several amounts, some naming no product: bare amounts ("300 chai, 200 con") go in the order of the
+        # products still without one, if they are exactly as many; otherwise (or when their words name
+        # something not listed) which amount is for which product is not clear.
+        left = [i for i, p in enumerate(products) if not p.get("quantity") and i not in chosen]
+        if len(left) != len(unnamed) or any(name_words(pieces[i].words) for i in unnamed):
+            return show(ctx, form, before=problem(t, t._(
+                "I could not tell which product each amount is for. Please name the product after each amount, "
+                "e.g. <i>1.5 tonnes of lychee, 500 kg of noodles</i>, or answer for one product at a time.")))
+        for piece_index, product_index in zip(unnamed, left, strict=True):
+            chosen[piece_index] = product_index
+    if len(set(chosen)) != len(chosen):
+        return show(ctx, form, before=problem(t, t._(
+            "Two amounts seem to be for the same product. Please give one amount per product.")))
+    taken: list[str] = []
+    for piece, index in zip(pieces, chosen, strict=True):
+        assert index is not None
+        quantity: Quantity = without_name(piece.quantity, names[index])
+        products[index]["quantity"] = quantity.canonical()
+        taken.append(lead_book.product_label(products[index], t.language))
+    sync_quantity(form)
+    if any(not p.get("quantity") for p in products):
+        form.candidates, form.pending = [], ""
+        return show(ctx, form, before="✓ " + h("; ".join(taken)))
+    return advance(ctx, form, noted(t, "quantity", field_value(form, "quantity", t)))
+
+
 def answer_phone(ctx: Context, form: EnquiryForm, text: str, *, shared: bool = False) -> list[Reply]:
     """A typed or shared phone number, validated with phonenumbers (Vietnam by default)."""
     t = form_t(ctx, form)
@@ -715,7 +811,7 @@ async def my_enquiries(ctx: Context) -> list[Reply]:
         status = lead.status if lead.status in ("new", "claimed", "contacted") else "closed"
         state = {"new": t._("received"), "claimed": t._("being handled"), "contacted": t._("being handled"),
                  "closed": t._("closed")}[status]
-        products = ", ".join(lead_book.product_label(p, t.language) for p in lead.products or [])
+        products = ", ".join(lead_book.product_label(p, t.language, quantity=False) for p in lead.products or [])
         lines.append(f"• <b>{h(lead.ref)}</b> · {h(t.datetime(lead.created_at))} · {h(products)} · "
                      f"{h(lead_book.format_quantity(lead.quantity, t))} · {h(state)}")
     lines += ["", h(t._("To erase your name and contact details from them, send /forget."))]
@@ -973,6 +1069,8 @@ async def on_button(ctx: Context, data: Enquiry) -> list[Reply]:
     if action == "ed" and step == "edit" and arg in FIELDS:
         form.step = arg
         form.editing = True
+        if arg == "quantity":
+            clear_quantities(form)
         return show(ctx, form)
     # A button from an earlier message that no longer fits: show where the form is now.
     return show(ctx, form)

@@ -99,6 +99,13 @@ class ListPage(CallbackData):
 
 
 @dataclass(frozen=True, slots=True)
+class StorePage(ListPage):
+    """`ws:<page>`: the stores of the last where-to-buy answer that did not fit in it."""
+
+    prefix: ClassVar[str] = "ws"
+
+
+@dataclass(frozen=True, slots=True)
 class Browse(CallbackData):
     """`b:menu`, `b:c:food:2`, `b:d:<district>:0`, `b:s:4:1`, `b:x:4+:food:luc-ngan:0` (read by browse)."""
 

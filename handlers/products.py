@@ -5,6 +5,7 @@ The catch-all: the router sends here any text no other intent took, and any butt
 
 from __future__ import annotations
 
+from catalog.collation import collation_key
 from catalog.models import Product
 from catalog.search import SearchAnswer
 from catalog.text import fold
@@ -183,12 +184,13 @@ async def more_like(ctx: Context, slug: str) -> list[Reply]:
     if base is None:
         return not_found(ctx)
     others = [p for p in (await ctx.catalog()).products if p.id != base.id]
-    ranked = sorted(others, key=lambda p: (-_similarity(base, p), p.name_vi))
+    ranked = sorted(others, key=lambda p: (-_similarity(base, p), collation_key(cards.product_name(p, t.language))))
     similar = [p.slug for p in ranked if _similarity(base, p) >= 1.5][:16]
     if not similar:
-        return [Reply(t._("I have nothing similar to {name} in the catalogue yet.", name=cards.bold(base.name_vi)),
+        return [Reply(t._("I have nothing similar to {name} in the catalogue yet.", name=cards.bold(cards.product_name(base, t.language))),
                       [cards.menu_row(t)])]
-    return await show_list(ctx, similar, t._("Products like {name}:", name=cards.bold(base.name_vi)))
+    return await show_list(ctx, similar, t._("Products like {name}:",
+                                              name=cards.bold(cards.product_name(base, t.language))))
 
 
 # --- what the router sends here ------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from handlers.payloads import (
     Menu,
     MoreLike,
     ProductCard,
+    StorePage,
     WhereToBuy,
     prefix_of,
 )
@@ -66,6 +67,7 @@ BUTTONS: dict[type[CallbackData], Callable[[Context, Any], Answer]] = {
     MoreLike: products.on_more_button,  # more:<slug>
     ListPage: products.on_list_page,  # l:<page>
     WhereToBuy: stores.on_where_button,  # where:<slug>
+    StorePage: stores.on_more_stores,  # ws:<page>
     ContactFor: contacts.on_contact_button,  # contact:<slug>
     Browse: browse.on_browse_button,  # b:menu, b:c:<group>:<page>, b:d:…, b:s:…, b:x:…
     Language: language.on_button,  # lang:vi, lang:en, lang:menu

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-MEMORY_VERSION = 1
-FORM_VERSION = 2
+MEMORY_VERSION = 2  # 2: the stores behind a where-to-buy answer's "More stores" button
+FORM_VERSION = 3  # 3: each product keeps its own quantity (products[i]["quantity"])
 FORM_KIND = "enquiry"
 
 
@@ -60,6 +60,7 @@ class ChatMemory:
     saved_list: SavedList | None = None  # stored under "list"
     erased_today: ErasedToday | None = None
     shown: list[str] = field(default_factory=list)  # the numbered list on screen (its own column: last_results)
+    stores: list[str] = field(default_factory=list)  # store slugs behind "More stores" (`ws:<page>`)
 
     @classmethod
     def from_json(cls, data: Any, shown: Any = None) -> ChatMemory:
@@ -77,6 +78,7 @@ class ChatMemory:
             if isinstance(erased, dict) and isinstance(erased.get("day"), str)
             and isinstance(erased.get("count"), int) and not isinstance(erased.get("count"), bool) else None,
             shown=_strs(shown),
+            stores=_strs(data.get("stores")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -90,6 +92,8 @@ class ChatMemory:
             out["list"] = self.saved_list.to_json()
         if self.erased_today is not None:
             out["erased_today"] = self.erased_today.to_json()
+        if self.stores:
+            out["stores"] = list(self.stores)
         return out
 
 
@@ -97,8 +101,11 @@ class ChatMemory:
 class FormData:
     """The buyer's answers; "" is not answered (or skipped, for the optional ones)."""
 
-    products: list[dict[str, str]] = field(default_factory=list)  # {"slug", "name_vi", "name_en"} or {"slug": "", "text"}
-    quantity: str = ""  # canonical ("1.5 tonne"), or one per product: "1.5 tonne vai-thieu; 500 kg text:mỳ"
+    # {"slug", "name_vi", "name_en"} or {"slug": "", "text"}, each with its own canonical "quantity" once given
+    products: list[dict[str, str]] = field(default_factory=list)
+    # The lead's quantity: the one product's canonical ("1.5 tonne") or every product's joined ("1.5 tonne;
+    # 500 kg"), "" while one is missing. Forms of version 2 or older kept one quantity shared by every product.
+    quantity: str = ""
     place: str = ""
     time: str = ""
     name: str = ""
@@ -152,7 +159,8 @@ class EnquiryForm:
         """The stored form of any version, or None when there is none (or it is not an enquiry)."""
         if not isinstance(data, dict) or data.get("kind") != FORM_KIND:
             return None
-        return cls(
+        version = data.get("version")
+        form = cls(
             step=_str(data.get("step"), "products") or "products",
             lang=_str(data.get("lang"), "vi") or "vi",
             data=FormData.from_json(data.get("data")),
@@ -164,6 +172,9 @@ class EnquiryForm:
             paused=data.get("paused") is True,
             confirming=_str(data.get("confirming")),
         )
+        if not isinstance(version, int) or version < 3:
+            _migrate_to_v3(form.data)
+        return form
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -172,3 +183,10 @@ class EnquiryForm:
             "pending": self.pending, "started": self.started, "keyboard": self.keyboard, "paused": self.paused,
             "confirming": self.confirming,
         }
+
+
+def _migrate_to_v3(data: FormData) -> None:
+    """Version 2 kept one quantity for the whole form. With one product it becomes that product's own; with
+    several it stays the shared quantity the buyer gave (it cannot be split after the fact)."""
+    if data.quantity and len(data.products) == 1 and not data.products[0].get("quantity"):
+        data.products[0]["quantity"] = data.quantity

@@ -8,19 +8,26 @@ never made up for a store, and a map point (Venue) is only sent for a store that
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
 
+from catalog.collation import collation_key, sort_names
 from catalog.models import OnlineListing, Product, Store
 from catalog.places import district_centre
 from catalog.repository import distance_km
+from catalog.snapshot import Catalog
+from catalog.text import fold
 from handlers import cards, intent
 from handlers.context import Context
 from handlers.lookup import confident, list_item, load_product, not_found, refers_back, search
 from handlers.messages import Button, Reply, Venue, h, link
-from handlers.payloads import WhereToBuy
+from handlers.payloads import StorePage, WhereToBuy
 from locales import Translator
 
 NEAREST = 5
+MAX_LINES = 12  # a where-to-buy answer; the stores that do not fit are behind a "More stores" button
 FAR_KM = 80.0  # farther than this from every store: the user is probably not in Bắc Giang
 
 
@@ -44,18 +51,112 @@ def store_block(t: Translator, store: Store, note: str = "") -> str:
     return "\n".join(lines)
 
 
-def online_lines(ctx: Context, listings: list[OnlineListing], product: Product | None) -> list[str]:
-    t = ctx.t
-    own = [o for o in listings if product is not None and o.product_id == product.id]
-    general = [o for o in listings if o.product_id is None]
-    lines = []
-    if own:
-        lines.append(t._("🛒 <b>Online listings of this product:</b>"))
-        lines += [f"• {link(o.url, o.platform)}" for o in own]
-    if general:
-        lines.append(t._("🛒 <b>Online platforms selling OCOP products:</b>"))
-        lines.append(", ".join(link(o.url, o.platform) for o in general))
-    return lines
+def store_line(t: Translator, store: Store, note: str = "") -> str:
+    """A store on one line: bold name, printed address (or that none is listed), phone and map link if any."""
+    parts = [f"• <b>{h(store.name)}</b>" + (f" {note}" if note else ""), "📍 " + cards.store_address(t, store)]
+    if store.phone:
+        parts.append("☎ " + h(store.phone))
+    url = cards.store_map_url(store)
+    if url:
+        parts.append(link(url, t._("Map")))
+    return " · ".join(parts)
+
+
+# --- what the buyer named: a street ("gần Lê Lợi", "near Le Loi", "đường Lê Lợi")
+
+# "gần X", "near X": always a place. "đường X", "phố X" only when a store's address names X ("đường" is also
+# sugar, "đường phèn" a product).
+NEAR_WORDS = frozenset({"gan", "near", "quanh", "canh", "around"})
+STREET_WORDS = frozenset({"duong", "pho", "street", "road"})
+STREET_TAIL = frozenset({"street", "road", "st", "duong", "pho"})
+
+
+def split_street(query: str, stores: Iterable[Store] = ()) -> tuple[str, str]:
+    """('vải thiều', 'lê lợi') for 'vải thiều gần lê lợi': the words after a street cue, and the rest."""
+    raw = query.split()
+    folded = [fold(w) for w in raw]
+    for i, word in enumerate(folded):
+        if (word in NEAR_WORDS or word in STREET_WORDS) and i + 1 < len(raw):
+            street = raw[i + 1:]
+            while street and fold(street[-1]) in STREET_TAIL:
+                street = street[:-1]
+            while street and fold(street[0]) in NEAR_WORDS | STREET_WORDS:
+                street = street[1:]
+            words = " ".join(street)
+            if words and (word in NEAR_WORDS or any(street_in(s.address, words) for s in stores)):
+                return " ".join(raw[:i]), words
+    return query, ""
+
+
+def street_in(address: str, street: str) -> str:
+    """The street as the address writes it ('Lê Lợi' for 'le loi'), or '' when the address does not name it."""
+    wanted = fold(street).split()
+    if not wanted or not address:
+        return ""
+    words = re.findall(r"[^\W_]+", address)
+    folded = [fold(w) for w in words]
+    for i in range(len(words) - len(wanted) + 1):
+        if folded[i:i + len(wanted)] == wanted:
+            return " ".join(words[i:i + len(wanted)])
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """What the buyer named to rank stores by: a street and a former district (either may be empty)."""
+
+    street: str = ""
+    district: str = ""
+
+
+def rank_named(stores: Iterable[Store], named: Named, first: set[int] | None = None) -> list[Store]:
+    """Stores in `first` (those carrying the product), then on the named street, then in the named district,
+    then the others with an address, then those without one; alphabetically within each."""
+    first = first or set()
+    district = fold(named.district)
+
+    def key(store: Store) -> tuple[bool, bool, bool, bool, tuple]:
+        return (store.id not in first, not (named.street and street_in(store.address, named.street)),
+                not (district and fold(store.district) == district), not store.address, collation_key(store.name))
+
+    return sorted(stores, key=key)
+
+
+# --- platforms
+
+# Each platform's own search page, where we know it; any other is searched through a web search of its site.
+PLATFORM_SEARCH = {
+    "shopee.vn": "https://shopee.vn/search?keyword={q}",
+    "tiki.vn": "https://tiki.vn/search?q={q}",
+}
+
+
+def platform_search_url(home: str, words: str) -> str:
+    host = urlsplit(home).hostname or ""
+    host = host.removeprefix("www.")
+    if host in PLATFORM_SEARCH:
+        return PLATFORM_SEARCH[host].format(q=quote(words, safe=""))
+    return "https://www.google.com/search?q=" + quote(f"site:{host} {words}", safe="")
+
+
+def platform_buttons(t: Translator, catalog: Catalog, words: str) -> list[list[Button]]:
+    """A button per platform that searches it for `words` (labelled as a search: it is not a listing), or the
+    platform's home page when there is nothing to search for."""
+    buttons = []
+    for platform in catalog.platforms:
+        if words:
+            buttons.append(Button(cards.short_label(t._("🔎 Search {platform}", platform=platform.platform)),
+                                  url=platform_search_url(platform.url, words), kind="url"))
+        else:
+            buttons.append(Button(cards.short_label("🛒 " + platform.platform), url=platform.url, kind="url"))
+    return [buttons[i:i + 3] for i in range(0, len(buttons), 3)]
+
+
+def own_listings_line(t: Translator, listings: list[OnlineListing], product: Product) -> list[str]:
+    own = [o for o in listings if o.product_id == product.id]
+    if not own:
+        return []
+    return [t._("🛒 Online listings of this product: {links}", links=", ".join(link(o.url, o.platform) for o in own))]
 
 
 def where_buttons(ctx: Context, product: Product | None) -> list[list[Button]]:
@@ -70,70 +171,140 @@ def where_buttons(ctx: Context, product: Product | None) -> list[list[Button]]:
     )
 
 
-async def where_for_product(ctx: Context, product: Product, place: str | None = None) -> list[Reply]:
-    """Stores that carry the product, then the general OCOP stores (same district first), then online."""
+def data_language(t: Translator) -> list[str]:
+    """The catalogue has store names and addresses in Vietnamese only: said so to readers of other languages."""
+    return [] if t.language == "vi" else [t._("(Store names and addresses are in Vietnamese, as listed.)")]
+
+
+def fit_stores(ctx: Context, lines: list[str], stores: list[Store], footer: list[str],
+               notes: dict[int, str] | None = None, *, heading_after: tuple[int, str] | None = None
+               ) -> tuple[list[str], list[list[Button]]]:
+    """The store lines that fit in MAX_LINES with the lines before and after; the rest behind "More stores"."""
+    t = ctx.t
+    notes = notes or {}
+    room = MAX_LINES - len(lines) - len(footer) - (1 if heading_after else 0)
+    shown = stores if len(stores) <= room else stores[:max(room, 1)]
+    out = list(lines)
+    for n, store in enumerate(shown):
+        if heading_after and n == heading_after[0] and n > 0:
+            out.append(heading_after[1])
+        out.append(store_line(t, store, notes.get(store.id, "")))
+    out += footer
+    rest = [s.slug for s in stores[len(shown):]]
+    ctx.memory.stores = rest
+    more = [[Button(t._("More stores ({n}) »", n=t.number(len(rest))), "ws:0")]] if rest else []
+    return out, more
+
+
+async def where_for_product(ctx: Context, product: Product, place: str | None = None, street: str = "") -> list[Reply]:
+    """Stores that carry the product, then the others ranked by what the buyer named, then online."""
     t = ctx.t
     ctx.memory.product = product.slug
     catalog = await ctx.catalog()
     carrying = catalog.stores_selling(product)
-    lines = [t._("🏪 <b>Where to buy {name}</b>", name=h(product.name_vi))]
+    name = cards.product_name(product, t.language)
+    lines = [t._("🏪 <b>Where to buy {name}</b>", name=h(name))]
     if carrying:
-        lines.append(t._("Shops that report carrying it:"))
-        lines += [store_block(t, s) for s in carrying]
+        lines.append(t._("Shops marked ✓ report carrying it; they come first:"))
     else:
-        lines.append(t._("No shop has reported carrying it yet. These OCOP stores sell Bac Giang OCOP products in "
-                         "general; ask them about it:"))
-    known = {s.id for s in carrying}
-    others = [s for s in catalog.general_stores(place or product.district) if s.id not in known]
-    if others:
-        if carrying:
-            lines += ["", t._("Other OCOP stores:")]
-        lines += [store_block(t, s) for s in others]
-    lines += [""] + online_lines(ctx, catalog.online_platforms(product), product)
-    lines += ["", t._("📍 Share your location to see the nearest store.")]
-    return [Reply(cards.clip("\n".join(lines)), where_buttons(ctx, product), keyboard=cards.location_keyboard(t))]
+        lines.append(t._("No shop has reported carrying it yet; these OCOP stores sell Bac Giang OCOP products "
+                         "in general, ask them about it:"))
+    named = Named(street, place or product.district or "")
+    ranked = rank_named([*carrying, *(s for s in catalog.general_stores() if s not in carrying)], named,
+                        {s.id for s in carrying})
+    footer = own_listings_line(t, catalog.online_platforms(product), product)
+    footer += [t._("🔎 Search the online platforms with the buttons below, or share your location for the "
+                   "nearest store.")] + data_language(t)
+    notes = {s.id: "✓" for s in carrying}
+    lines, more = fit_stores(ctx, lines, ranked, footer, notes)
+    buttons = more + platform_buttons(t, catalog, product.name_vi) + where_buttons(ctx, product)
+    return [Reply(cards.clip("\n".join(lines)), buttons, keyboard=cards.location_keyboard(t))]
 
 
-async def where_general(ctx: Context, place: str | None = None, intro: str = "") -> list[Reply]:
-    """All OCOP stores (the user's district first) and the online platforms."""
+def named_header(t: Translator, stores: list[Store], named: Named) -> list[str]:
+    """The header of a general store list: naming the street or district asked about when a store is there,
+    else saying none is listed there."""
+    if named.street:
+        found = next((w for s in stores if (w := street_in(s.address, named.street))), "")
+        if found:
+            return [t._("🏪 <b>OCOP stores near {street}</b>", street=h(found))]
+        return [t._("🏪 <b>OCOP stores and sales points</b>"),
+                t._("No store is listed near “{street}”; here are all of them:",
+                    street=h(cards.short_label(named.street, 40)))]
+    if named.district:
+        if any(fold(s.district) == fold(named.district) for s in stores):
+            return [t._("🏪 <b>OCOP stores in {place}</b>", place=h(named.district))]
+        return [t._("🏪 <b>OCOP stores and sales points</b>"),
+                t._("No store is listed in {place}; here are all of them:", place=h(named.district))]
+    return [t._("🏪 <b>OCOP stores and sales points</b>")]
+
+
+async def where_general(ctx: Context, place: str | None = None, intro: str = "", street: str = "") -> list[Reply]:
+    """The OCOP stores, ranked by the street or district named, and the online platforms."""
     t = ctx.t
     catalog = await ctx.catalog()
-    lines = [intro] if intro else []
-    lines.append(t._("🏪 <b>OCOP stores and sales points</b>"))
-    lines += [store_block(t, s) for s in catalog.general_stores(place)]
-    lines += [""] + online_lines(ctx, catalog.online_platforms(), None)
-    lines += ["", t._("Type a product name to see where it is sold, or share your location for the nearest store.")]
-    return [Reply(cards.clip("\n".join(lines)), where_buttons(ctx, None), keyboard=cards.location_keyboard(t))]
+    named = Named(street, place or "")
+    stores = rank_named(catalog.general_stores(), named)
+    lines = ([intro] if intro else []) + named_header(t, stores, named)
+    footer = [t._("Type a product name to see where it is sold, or share your location for the nearest store.")]
+    footer += data_language(t)
+    lines, more = fit_stores(ctx, lines, stores, footer)
+    buttons = more + platform_buttons(t, catalog, "") + where_buttons(ctx, None)
+    return [Reply(cards.clip("\n".join(lines)), buttons, keyboard=cards.location_keyboard(t))]
 
 
-async def where_for_several(ctx: Context, query: str, products: list[Product], place: str | None) -> list[Reply]:
-    """Several products match: where any of them is carried, the general stores, and a pick list."""
+def words_meant(query: str, terms: str) -> str:
+    """The buyer's words from the first the search took as a product word on ('vải thiều' of 'cho em hỏi vải
+    thiều'): the question's leftovers before it are not repeated back."""
+    wanted = set(terms.split())
+    raw = query.split()
+    first = next((i for i, w in enumerate(raw) if fold(w) in wanted), 0)
+    return " ".join(raw[first:])
+
+
+async def where_for_several(ctx: Context, query: str, products: list[Product], place: str | None,
+                            street: str = "", terms: str = "") -> list[Reply]:
+    """Several products match: a pick list (buttons), stores carrying any of them first, then the others."""
     t = ctx.t
-    lines = [t._("🏪 <b>Where to buy “{query}”</b>", query=h(cards.short_label(query, 60)))]
+    words = cards.short_label(words_meant(query, terms), 60)
+    lines = [t._("🏪 <b>Where to buy “{query}”</b>", query=h(words)),
+             t._("Several products match; tap one to see where it is sold.")]
     catalog = await ctx.catalog()
     carried: dict[int, tuple[Store, list[str]]] = {}
     for product in products:
         for store in catalog.stores_selling(product):
-            carried.setdefault(store.id, (store, []))[1].append(product.name_vi)
-    carriers = {key: (store, sorted(names)) for key, (store, names) in
-                sorted(carried.items(), key=lambda item: (item[1][0].name, item[0]))}
-    if carriers:
-        lines.append(t._("Shops that report carrying some of them:"))
-        lines += [store_block(t, s, "— " + h(", ".join(names[:3]))) for s, names in carriers.values()]
-        lines += ["", t._("Other OCOP stores:")]
-    else:
-        lines.append(t._("No shop has reported carrying these yet. These OCOP stores sell Bac Giang OCOP products in "
-                         "general; ask them:"))
+            carried.setdefault(store.id, (store, []))[1].append(cards.product_name(product, t.language))
     districts = {p.district for p in products if p.district}
-    lines += [store_block(t, s) for s in catalog.general_stores(place or (min(districts) if len(districts) == 1 else None))
-              if s.id not in carriers]
-    lines += [""] + online_lines(ctx, catalog.online_platforms(), None)
-    lines += ["", t._("Several products match. Pick one to see where it is sold:")]
-    lines += [cards.product_line(t, p, n) for n, p in enumerate(products, 1)]
+    named = Named(street, place or (min(districts) if len(districts) == 1 else ""))
+    stores = rank_named([*(s for s, _ in carried.values()),
+                         *(s for s in catalog.general_stores() if s.id not in carried)], named, set(carried))
+    notes = {key: "✓ " + h(", ".join(sort_names(names)[:2])) for key, (_, names) in carried.items()}
+    footer = [t._("🔎 Search the online platforms with the buttons below, or share your location for the "
+                  "nearest store.")] + data_language(t)
+    lines, more = fit_stores(ctx, lines, stores, footer, notes)
     ctx.remember_results([p.slug for p in products])
     ctx.memory.back = None  # this list is not one a card can return to
-    buttons = cards.numbered_buttons(products, t.language, prefix="where") + [cards.menu_row(t)]
+    buttons = (cards.numbered_buttons(products, t.language, prefix="where") + more
+               + platform_buttons(t, catalog, words) + [cards.menu_row(t)])
     return [Reply(cards.clip("\n".join(lines)), buttons, keyboard=cards.location_keyboard(t))]
+
+
+async def on_more_stores(ctx: Context, data: StorePage) -> list[Reply]:
+    """`ws:<page>`: the stores that did not fit, MAX_LINES at a time, in the order they were ranked."""
+    t = ctx.t
+    catalog = await ctx.catalog()
+    by_slug = {s.slug: s for s in catalog.stores}
+    stores = [by_slug[slug] for slug in ctx.memory.stores if slug in by_slug]
+    start = data.page * (MAX_LINES - 1)
+    page = stores[start:start + MAX_LINES - 1]
+    if not page:
+        return await where_general(ctx)
+    lines = [t._("🏪 <b>More stores</b>")] + [store_line(t, s) for s in page]
+    buttons = []
+    if start + len(page) < len(stores):
+        buttons.append([Button(t._("More stores ({n}) »", n=t.number(len(stores) - start - len(page))),
+                               f"ws:{data.page + 1}")])
+    return [Reply("\n".join(lines), buttons + [[Button(t._("🏪 All stores"), "m:where")] + cards.menu_row(t)])]
 
 
 def location_prompt(ctx: Context) -> list[Reply]:
@@ -158,7 +329,7 @@ def rank_stores(stores: list[Store], lat: float, lon: float) -> list[Ranked]:
         centre = district_centre(store.district)
         km = distance_km(lat, lon, centre.latitude, centre.longitude) if centre else None
         ranked.append(Ranked(store, km, False))
-    return sorted(ranked, key=lambda r: (r.km is None, r.km or 0.0, r.store.name))
+    return sorted(ranked, key=lambda r: (r.km is None, r.km or 0.0, collation_key(r.store.name)))
 
 
 def distance_text(t: Translator, r: Ranked) -> str:
@@ -225,32 +396,32 @@ async def answer_where(ctx: Context, asked: intent.Intent) -> list[Reply]:
     """Where to buy what the user named: one product, several, the one on screen, or stores in general."""
     if asked.near and not asked.query.strip():
         return location_prompt(ctx)
-    query = asked.query.strip()
+    query, street = split_street(asked.query.strip(), (await ctx.catalog()).stores)
     ordinal = intent.parse_ordinal(query) if query else None
     if ordinal is not None and (slug := list_item(ctx, ordinal)):
         product = await load_product(ctx, slug)
         if product is not None:
-            return await where_for_product(ctx, product, asked.place)
+            return await where_for_product(ctx, product, asked.place, street)
     if not query or refers_back(query):
         slug = ctx.memory.product
         if query and slug:
             product = await load_product(ctx, slug)
             if product is not None:
-                return await where_for_product(ctx, product, asked.place)
-        return await where_general(ctx, asked.place)
+                return await where_for_product(ctx, product, asked.place, street)
+        return await where_general(ctx, asked.place, street=street)
     answer = await search(ctx, query, limit=8)
     if not answer.results or not answer.terms:
         intro = ""
         if answer.terms:
             intro = ctx.t._("I couldn't find “{query}” in the catalogue, but these stores sell OCOP products:",
-                            query=h(cards.short_label(query, 60))) + "\n"
-        return await where_general(ctx, asked.place or _district(answer.filters), intro)
+                            query=h(cards.short_label(words_meant(query, answer.terms), 60)))
+        return await where_general(ctx, asked.place or _district(answer.filters), intro, street)
     if confident(answer):
         product = await load_product(ctx, answer.results[0].doc.slug)
         if product is not None:
-            return await where_for_product(ctx, product, asked.place)
+            return await where_for_product(ctx, product, asked.place, street)
     products = (await ctx.catalog()).products_by_slug(r.doc.slug for r in answer.results)
-    return await where_for_several(ctx, query, products, asked.place)
+    return await where_for_several(ctx, query, products, asked.place, street, answer.terms)
 
 
 def _district(filters: dict) -> str | None:

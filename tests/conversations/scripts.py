@@ -73,17 +73,18 @@ SCRIPTS: list[Script] = [
         "language_hint": "vi",
         "steps": [
             {"send": "mua mỳ chũ ở đâu",
-             "expect_contains": ["Nơi mua “mỳ chũ”", "số 108 đường Đào Sư Tích, TP Bắc Giang", "chưa có địa chỉ",
-                                 "Postmart", "Mỳ gạo Chũ Xuân Trường"],
+             "expect_contains": ["Nơi mua “mỳ chũ”", "số 108 đường Đào Sư Tích, TP Bắc Giang", "chưa có địa chỉ"],
+             "expect_labels": ["Tìm trên Postmart", "Mỳ gạo Chũ Xuân Trường"],
              "expect_prefixes": ["where:"], "expect_keyboard": "location"},
             {"send": "số 2", "expect_pick": 2},
             {"click": "where:oi-quyen-phong",
-             "expect_contains": ["Nơi mua Ổi Quyền Phong", "Cửa hàng báo có bán sản phẩm này",
-                                 "Cửa hàng nông sản tiêu biểu huyện Việt Yên", "Các cửa hàng OCOP khác"],
+             "expect_contains": ["Nơi mua Ổi Quyền Phong", "Cửa hàng có dấu ✓ báo có bán sản phẩm này",
+                                 "Cửa hàng nông sản tiêu biểu huyện Việt Yên ✓"],
              "expect_payloads": ["contact:oi-quyen-phong", "enq:start:oi-quyen-phong", "p:oi-quyen-phong"],
              "expect_keyboard": "location"},
             {"location": [21.273, 106.194],
-             "expect_contains": ["Cửa hàng OCOP gần bạn nhất", "1. Gian trưng bày OCOP", "ước tính",
+             "expect_contains": ["Cửa hàng OCOP gần bạn nhất", "1. Điểm bán sản phẩm OCOP", "2. Gian trưng bày OCOP",
+                                 "ước tính",
                                  "google.com/maps/search", "có bán sản phẩm bạn vừa xem",
                                  "Cửa hàng chưa có thông tin vị trí"],
              "expect_venue": False},
@@ -218,10 +219,11 @@ SCRIPTS: list[Script] = [
         "language_hint": "en",
         "steps": [
             {"send": "where can I buy lychee",
-             "expect_contains": ["Where to buy", "address not listed", "Postmart", "Pick one"],
+             "expect_contains": ["Where to buy", "address not listed", "tap one"],
+             "expect_labels": ["Search Postmart"],
              "expect_prefixes": ["where:"], "expect_keyboard": "location"},
             {"click": f"where:{HONG_XUAN}",
-             "expect_contains": ["Where to buy Vải thiều Hồng Xuân Lục Ngạn", "No shop has reported carrying it yet",
+             "expect_contains": ["Where to buy Luc Ngan lychee (Hong Xuan)", "No shop has reported carrying it yet",
                                  "số 454 đường Lê Lợi"],
              "expect_keyboard": "location"},
             {"location": [21.37, 106.57],
@@ -245,11 +247,11 @@ SCRIPTS: list[Script] = [
             {"click": "contact:ruou-men-la-kien-thanh",
              "expect_contains": ["The producer is not named in our sources.",
                                  "No phone or e-mail is published for this producer yet."]},
-            {"send": "who makes it", "expect_contains": ["Whom to contact about Rượu men lá Kiên Thành"]},
+            {"send": "who makes it", "expect_contains": ["Whom to contact about Kien Thanh leaf-yeast rice wine"]},
             {"send": "contact", "expect_contains": ["Trade-promotion and OCOP contacts",
                                                     "Bac Ninh Department of Agriculture and Environment"]},
             {"click": "m:contacts", "expect_contains": ["Trade-promotion and OCOP contacts"]},
-            {"send": "lychee honey", "expect_contains": ["Whom to contact about Mật ong hoa vải Hằng Hiếu"]},
+            {"send": "lychee honey", "expect_contains": ["Whom to contact about Hang Hieu lychee-flower honey"]},
             {"click": "m:contacts", "expect_contains": ["Trade-promotion and OCOP contacts"]},
             {"send": "how many 4 star products", "expect_contains": ["27 OCOP products"]},
             {"send": "lychee honey", "expect_contains": ["Hang Hieu lychee-flower honey", "Product group: Food"],
@@ -290,7 +292,7 @@ SCRIPTS: list[Script] = [
             {"restart": True},
             {"send": "the third one", "expect_pick": 3},
             {"restart": True},
-            {"click": "more:mat-ong-yen-my", "expect_contains": ["Products like Mật ong Yên Mỹ"]},
+            {"click": "more:mat-ong-yen-my", "expect_contains": ["Products like Yen My honey"]},
             {"restart": True},
             {"send": "1", "expect_pick": 1},
         ],
@@ -509,3 +511,164 @@ FORM_SCRIPTS += [
     },
 ]
 SCRIPTS += FORM_SCRIPTS
+
+# Quantity per product: one answer naming each product, or one question per product.
+QUANTITY_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_form_quantity_per_product",
+        "language_hint": "vi",
+        "steps": [
+            {"click": "enq:start", "expect_contains": ["câu 1/10"]},
+            {"click": "enq:p:vai-thieu-hong-xuan", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:p:my-gao-chu-xuan-truong", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:next", "expect_contains": ["câu 2/10", "Bạn cần bao nhiêu Vải thiều Hồng Xuân Lục Ngạn?",
+                                                     "Hoặc ghi cho mọi sản phẩm một lần"]},
+            {"send": "1,5 tấn vải và 500 kg mỳ",
+             "expect_contains": ["Vải thiều Hồng Xuân Lục Ngạn: 1,5 tấn; Mỳ gạo Chũ Xuân Trường: 500 kg", "câu 3/10"],
+             "expect_not": ["(vải và 500 kg mỳ)"]},
+            {"click": "enq:start", "expect_contains": ["tiếp tục"]},
+            {"click": "enq:restart", "expect_contains": ["câu 1/10"]},
+            {"click": "enq:p:ruou-men-la-kien-thanh", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:p:ga-doi-yen-the", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:next", "expect_contains": ["Bạn cần bao nhiêu Rượu men lá Kiên Thành?"]},
+            {"send": "300 chai", "expect_contains": ["✓ Rượu men lá Kiên Thành: 300 chai", "câu 2/10",
+                                                     "Bạn cần bao nhiêu Gà đồi Yên Thế?"]},
+            {"send": "200 con", "expect_contains": ["Rượu men lá Kiên Thành: 300 chai; Gà đồi Yên Thế: 200 con",
+                                                    "câu 3/10"],
+             "expect_not": ["Gà đồi Yên Thế: 300 chai"]},
+        ],
+    },
+    {
+        "name": "en_form_quantity_per_product",
+        "language_hint": "en",
+        "steps": [
+            {"click": "enq:start", "expect_contains": ["question 1 of 10"]},
+            {"click": "enq:p:vai-thieu-hong-xuan", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:p:my-gao-chu-xuan-truong", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:next", "expect_contains": ["How much Luc Ngan lychee (Hong Xuan) do you need?",
+                                                     "Or every product at once"]},
+            {"send": "1.5 tonnes of lychee and 500 kg of noodles",
+             "expect_contains": ["Luc Ngan lychee (Hong Xuan): 1.5 tonnes; Xuan Truong Chu rice noodles: 500 kg",
+                                 "question 3 of 10"]},
+            {"click": "enq:back", "expect_contains": ["How much Luc Ngan lychee (Hong Xuan) do you need?"]},
+            {"send": "2 tonnes of tea and 3 tonnes of honey",
+             "expect_contains": ["I could not tell which product each amount is for", "question 2 of 10"]},
+            {"send": "300 bottles", "expect_contains": ["✓ Luc Ngan lychee (Hong Xuan): 300 bottles",
+                                                        "How much Xuan Truong Chu rice noodles do you need?"]},
+        ],
+    },
+]
+SCRIPTS += QUANTITY_SCRIPTS
+
+# Where to buy, short: carriers first, then what the buyer named (a street, a district), no address last;
+# at most 12 lines; platform buttons search the platform for the product; headers name the product or place.
+LE_LOI = "Gian trưng bày OCOP – hộ kinh doanh Nguyễn Thị Chinh"
+WHERE_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_where_to_buy_short",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "cửa hàng OCOP gần Lê Lợi",
+             "expect_contains": ["Cửa hàng OCOP gần Lê Lợi"],
+             "expect_order": [LE_LOI, "số 454 đường Lê Lợi", "số 108 đường Đào Sư Tích", "Cửa hàng OCOP huyện Hiệp Hòa"],
+             "expect_not": ["Mình chưa tìm thấy"], "expect_max_lines": 12},
+            {"send": "cho em hỏi vải thiều mua ở đâu",
+             "expect_contains": ["Nơi mua “vải thiều”"], "expect_not": ["cho em hỏi"], "expect_max_lines": 12,
+             "expect_prefixes": ["where:"]},
+            {"click": f"where:{HONG_XUAN}",
+             "expect_contains": ["Nơi mua Vải thiều Hồng Xuân Lục Ngạn"], "expect_max_lines": 12,
+             "expect_urls": ["https://shopee.vn/search?keyword=V%E1%BA%A3i%20thi%E1%BB%81u"],
+             "expect_no_urls": ["https://postmart.vn", "https://shopee.vn"], "expect_labels": ["🔎 Tìm trên Shopee"]},
+            {"send": "mua vải thiều Hồng Xuân gần Lê Lợi",
+             "expect_order": ["Nơi mua Vải thiều Hồng Xuân Lục Ngạn", LE_LOI, "Điểm bán sản phẩm OCOP"],
+             "expect_max_lines": 12},
+            {"send": "cửa hàng OCOP ở Hiệp Hòa",
+             "expect_order": ["Cửa hàng OCOP ở Hiệp Hòa", "Cửa hàng OCOP huyện Hiệp Hòa", "số 108 đường Đào Sư Tích"]},
+        ],
+    },
+    {
+        "name": "en_where_to_buy_short",
+        "language_hint": "en",
+        "steps": [
+            {"send": "OCOP shops near Le Loi",
+             "expect_contains": ["OCOP stores near Lê Lợi"],
+             "expect_order": [LE_LOI, "số 454 đường Lê Lợi", "số 108 đường Đào Sư Tích", "Cửa hàng OCOP huyện Hiệp Hòa"],
+             "expect_not": ["I couldn't find"], "expect_max_lines": 12},
+            {"send": "could you tell me where I can buy lychee",
+             "expect_contains": ["Where to buy “lychee”"], "expect_not": ["could you tell me"],
+             "expect_max_lines": 12, "expect_prefixes": ["where:"]},
+            {"click": f"where:{HONG_XUAN}", "expect_max_lines": 12,
+             "expect_urls": ["https://shopee.vn/search?keyword=V%E1%BA%A3i%20thi%E1%BB%81u"],
+             "expect_no_urls": ["https://postmart.vn", "https://shopee.vn"], "expect_labels": ["🔎 Search Shopee"]},
+        ],
+    },
+]
+SCRIPTS += WHERE_SCRIPTS
+
+# Vietnamese alphabetical order in every list: Chả < Chè < Gà < Giò; Đ after D (not after X).
+ORDER_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_lists_in_vietnamese_order",
+        "language_hint": "vi",
+        "steps": [
+            {"click": "b:x:4:food:yen-the:0",
+             "expect_order": ["Chả gà Yên Thế", "Chè xanh Bản Ven", "Gà đồi Yên Thế", "Giò gà Yên Thế"]},
+            {"click": "b:x:3:-:lang-giang:0",
+             "expect_order": ["Bưởi Quang Thịnh", "Đông trùng hạ thảo Adenco", "Giò lụa Thao Thanh", "Mật ong Tân Hưng"]},
+            {"send": "cửa hàng OCOP",
+             "expect_order": ["Cửa hàng nông sản tiêu biểu", "Điểm bán sản phẩm OCOP", "Gian trưng bày OCOP",
+                              "Cửa hàng OCOP HTX sản xuất dược liệu Lưu Chanh", "Cửa hàng OCOP huyện Hiệp Hòa",
+                              "Điểm trưng bày, giới thiệu"]},
+        ],
+    },
+    {
+        "name": "en_lists_in_alphabetical_order",
+        "language_hint": "en",
+        "steps": [
+            {"click": "b:x:3:-:lang-giang:0",
+             "expect_order": ["Adenco cordyceps", "Dong Thinh straw mushrooms", "Huong Lac rice noodles",
+                              "Huong Son multi-coloured sticky rice"]},
+        ],
+    },
+]
+SCRIPTS += ORDER_SCRIPTS
+
+# Each language's answer in that language where the data has it; the data's own language marked where not.
+VIET_YEN_STORE = "349 đường Thân Nhân Trung, thị trấn Bích Động"
+LANGUAGE_SCRIPTS: list[Script] = [
+    {
+        "name": "en_answers_in_english",
+        "language_hint": "en",
+        "steps": [
+            {"send": "Hong Xuan lychee",
+             "expect_order": ["Luc Ngan lychee (Hong Xuan)", "Vải thiều Hồng Xuân Lục Ngạn", "Product group: Food"]},
+            {"click": f"contact:{HONG_XUAN}", "expect_contains": ["Whom to contact about Luc Ngan lychee (Hong Xuan)"]},
+            {"click": f"more:{HONG_XUAN}", "expect_contains": ["Products like Luc Ngan lychee (Hong Xuan)"]},
+            {"click": f"where:{HONG_XUAN}",
+             "expect_contains": ["Where to buy Luc Ngan lychee (Hong Xuan)", "in Vietnamese"]},
+            {"click": "enq:start", "expect_contains": ["e.g. Luc Ngan lychee"],
+             "expect_not": ["vải thiều Lục Ngạn"]},
+            {"click": "enq:p:vai-thieu-hong-xuan", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:next", "expect_contains": ["2 tonnes", "300 cartons", "200 head"],
+             "expect_not": ["2 tấn", "thùng", "200 con"]},
+            {"send": "300", "expect_contains": ["300 cartons"], "expect_not": ["thùng", "tấn"]},
+        ],
+    },
+    {
+        "name": "vi_answers_in_vietnamese",
+        "language_hint": "vi",
+        "steps": [
+            {"click": "m:where", "expect_contains": [VIET_YEN_STORE],
+             "expect_not": ["street", "township", "agricultural products"]},
+            {"location": [21.273, 106.194], "expect_contains": ["tới trung tâm TP Bắc Giang"],
+             "expect_not": ["trung tâm thị trấn TP Bắc Giang", "street", "township"]},
+            {"click": "enq:start", "expect_contains": ["vải thiều Lục Ngạn"]},
+            {"click": "enq:p:vai-thieu-hong-xuan", "expect_prefixes": ["enq:next"]},
+            {"click": "enq:next", "expect_contains": ["2 tấn", "300 thùng", "200 con"]},
+        ],
+    },
+]
+SCRIPTS += LANGUAGE_SCRIPTS
+WHERE_SCRIPTS[0]["steps"].append(
+    # "đường" is also sugar: a street only when a store's address names it.
+    {"send": "mua đường phèn ở đâu", "expect_not": ["Chưa có cửa hàng nào gần", "Cửa hàng OCOP gần"]})

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import Settings
 from catalog.db import Database
-from handlers.messages import Reply
+from handlers.messages import Reply, to_plain
 from locales import translator
 from tests.conversations.markup import reply_errors
 from tests.conversations.scripts import SCRIPTS
@@ -58,6 +58,22 @@ def check_step(step: dict[str, Any], replies: list[Reply], last_list: list[str])
         assert payload in payloads, f"button {payload!r} missing for {where}: {payloads}"
     for prefix in step.get("expect_prefixes", []):
         assert any(p.startswith(prefix) for p in payloads), f"no {prefix!r} button for {where}: {payloads}"
+    at = 0
+    for wanted in step.get("expect_order", []):  # substrings that must appear in this order
+        found = text.find(wanted, at)
+        assert found >= 0, f"{wanted!r} missing or out of order for {where}:\n{text}"
+        at = found + len(wanted)
+    if "expect_max_lines" in step:
+        lines = to_plain(replies[0].text).splitlines()
+        assert len(lines) <= step["expect_max_lines"], f"{len(lines)} lines for {where}:\n{text}"
+    urls = [b.url for r in replies for row in r.buttons for b in row if b.url]
+    for wanted in step.get("expect_urls", []):
+        assert any(wanted in u for u in urls), f"no URL button with {wanted!r} for {where}: {urls}"
+    for unwanted in step.get("expect_no_urls", []):  # URL buttons that must not be offered (exactly)
+        assert unwanted not in urls, f"URL button {unwanted!r} for {where}: {urls}"
+    labels = [b.label for r in replies for row in r.buttons for b in row]
+    for wanted in step.get("expect_labels", []):
+        assert any(wanted in label for label in labels), f"no button labelled {wanted!r} for {where}: {labels}"
     if "expect_edit" in step:
         assert replies[0].edit is step["expect_edit"], f"edit flag for {where}"
     if step.get("expect_keyboard") == "location":
@@ -101,7 +117,8 @@ async def test_users_do_not_share_state(db: Database, settings: Settings) -> Non
 def test_every_script_step_has_a_check() -> None:
     """A step that only acts (and is not a restart) must still assert something about the reply."""
     checks = {"expect_contains", "expect_not", "expect_payloads", "expect_prefixes", "expect_edit",
-              "expect_keyboard", "expect_venue", "expect_pick"}
+              "expect_keyboard", "expect_venue", "expect_pick", "expect_order", "expect_max_lines", "expect_urls",
+              "expect_no_urls", "expect_labels"}
     for script in SCRIPTS:
         for step in script["steps"]:
             if step.get("restart"):
@@ -132,3 +149,53 @@ async def test_a_store_with_real_coordinates_gets_an_exact_distance_and_a_map_po
     assert "ước tính" in second  # the others are still ranked by their town centre
     venues = [r.venue for r in replies if r.venue is not None]
     assert [(v.latitude, v.longitude, v.title) for v in venues] == [(21.3512, 105.9731, "Cửa hàng OCOP huyện Hiệp Hòa")]
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_a_long_store_list_stops_at_twelve_lines_behind_a_more_button(
+    db: Database, settings: Settings, lang: str
+) -> None:
+    """Twenty more stores: the answer keeps to 12 lines, the rest follow in their ranked order on "More"."""
+    from catalog.models import Store
+
+    async with db.session() as session:
+        for n in range(20):
+            session.add(Store(slug=f"test-store-{n:02d}", name=f"Test store {n:02d}", kind="ocop_store",
+                              address=f"số {n + 1} đường Test" if n % 2 else "", district="Yên Dũng",
+                              province="Bắc Giang", latitude=None, longitude=None))
+    chat = ChatHarness(db, settings, language_hint=lang)
+    replies = await chat.send("cửa hàng OCOP gần Lê Lợi")
+    check_step({"send": "…", "expect_max_lines": 12,
+                "expect_order": ["số 454 đường Lê Lợi", "Test store 01"]}, replies, [])
+    assert "ws:0" in ChatHarness.payloads(replies)
+    first = ChatHarness.text(replies)
+    seen: list[str] = [line for line in first.splitlines() if line.startswith("• ")]
+    page = 0
+    while f"ws:{page}" in ChatHarness.payloads(replies):
+        replies = await chat.click(f"ws:{page}")
+        check_step({"click": "…", "expect_max_lines": 12}, replies, [])
+        seen += [line for line in ChatHarness.text(replies).splitlines() if line.startswith("• ")]
+        page += 1
+    names = [line.split(" · ")[0] for line in seen]
+    assert len(names) == len(set(names)) == 26, "every store once, none repeated or lost"
+    no_address = [i for i, line in enumerate(seen) if "📍 " + ("chưa có địa chỉ" if lang == "vi"
+                                                                 else "address not listed") in line]
+    assert no_address == list(range(len(seen) - len(no_address), len(seen))), "stores without an address last"
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_a_description_shown_in_another_language_says_so(db: Database, settings: Settings, lang: str) -> None:
+    """Without an English description, English readers get the Vietnamese one, marked as Vietnamese."""
+    from sqlalchemy import select
+
+    from catalog.models import Product
+
+    async with db.session() as session:
+        product = await session.scalar(select(Product).where(Product.slug == "vai-thieu-hong-xuan"))
+        assert product is not None
+        product.description_en = ""
+    chat = ChatHarness(db, settings, language_hint=lang)
+    replies = await chat.click("p:vai-thieu-hong-xuan")
+    text = ChatHarness.text(replies)
+    assert "Vải thiều Lục Ngạn tươi của HTX Hồng Xuân" in text
+    assert ("(in Vietnamese)" in text) is (lang == "en") and "(bằng tiếng Việt)" not in text

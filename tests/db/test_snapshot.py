@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import InvalidRequestError
 
+from catalog.collation import collation_key, sort_names
 from catalog.db import Database
 from catalog.importer import import_file
 from catalog.rows import columns_of, read_tables
@@ -29,7 +30,7 @@ async def test_snapshot_matches_the_database(db: Database) -> None:
         assert (product.producer.name if product.producer else "") == row["producer"]
         carrying = [s.slug for s in catalog.stores_selling(product)]
         assert set(carrying) == {slug for slug, s in tables["stores"].items() if product.slug in s["products"]}
-        assert [s.name for s in catalog.stores_selling(product)] == sorted(s.name for s in catalog.stores_selling(product))
+        assert [s.name for s in catalog.stores_selling(product)] == sort_names(s.name for s in catalog.stores_selling(product))
         listings = catalog.online_platforms(product)
         own = [o.slug for o in listings if o.product_id is not None]
         assert own == [o.slug for o in listings[: len(own)]]  # the product's own listings come first
@@ -42,10 +43,12 @@ async def test_snapshot_matches_the_database(db: Database) -> None:
     assert all(c.current for c in catalog.current_contacts())
     assert sum(catalog.districts.values()) == sum(1 for p in tables["products"].values() if p["district"])
     assert all(s.kind != "fair" for s in catalog.general_stores())
-    # Browsing order: best rated first, unrated last, then by name.
+    # Browsing order: best rated first, unrated last, then by name in Vietnamese order (English names in English).
     assert sorted(catalog.best_first, key=lambda p: p.id) == sorted(catalog.products, key=lambda p: p.id)
-    ranks = [(-(p.stars or 0), p.name_vi) for p in catalog.best_first]
+    ranks = [(-(p.stars or 0), collation_key(p.name_vi)) for p in catalog.best_first]
     assert ranks == sorted(ranks) and catalog.best_first[-1].stars is None
+    ranks_en = [(-(p.stars or 0), collation_key(p.name_en or p.name_vi)) for p in catalog.best_first_in("en")]
+    assert ranks_en == sorted(ranks_en) and catalog.best_first_in("vi") is catalog.best_first
     # A search over the snapshot finds the snapshot's products.
     hit = catalog.index.search("mỳ chũ", limit=3).results[0]
     assert catalog.product(hit.doc.slug) is not None

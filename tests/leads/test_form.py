@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.config import Settings
 from catalog.db import Database
 from catalog.models import ChatSession, Lead, LeadEvent, OutboxMessage
+from handlers.messages import Reply
 from tests.fakes.telegram_api import parse_html
 from tests.harness import ChatHarness
 from tests.leads.helpers import ANSWERS, REF, confirm, count, fill_form, payloads, pick_first_product
@@ -474,3 +475,120 @@ async def test_a_repeated_enquiry_is_asked_about_first(db: Database, chat: ChatH
     await fill_form(chat, lang, phone="0987 111 222")  # another phone: not a repeat
     replies = await chat.click("enq:confirm")
     assert REF.search(chat.text(replies)) and await count(db, Lead) == 3
+
+
+PER_PRODUCT = {
+    # (products tapped, the one answer naming each product, what the summary and the staff card show)
+    "vi": ("1,5 tấn vải và 500 kg mỳ",
+           "Vải thiều Hồng Xuân Lục Ngạn: 1,5 tấn; Mỳ gạo Chũ Xuân Trường: 500 kg"),
+    "en": ("1.5 tonnes of lychee and 500 kg of noodles",
+           "Luc Ngan lychee (Hong Xuan): 1.5 tonnes; Xuan Truong Chu rice noodles: 500 kg"),
+}
+
+
+async def _two_products(chat: ChatHarness, first: str, second: str) -> list[Reply]:
+    await chat.click("enq:start")
+    await chat.click(f"enq:p:{first}")
+    await chat.click(f"enq:p:{second}")
+    return await chat.click("enq:next")
+
+
+async def _finish(chat: ChatHarness, lang: str) -> str:
+    await chat.send(ANSWERS[lang]["place"])
+    await chat.click("enq:tf:within_month")
+    await chat.send(ANSWERS[lang]["name"])
+    await chat.click("enq:skip")
+    await chat.send(ANSWERS[lang]["phone"])
+    await chat.click("enq:skip")
+    await chat.click("enq:skip")
+    await chat.click("enq:consent:yes")
+    return await confirm(chat)
+
+
+async def staff_card(db: Database, ref: str) -> tuple[Lead, str]:
+    async with db.session() as session:
+        lead = await session.scalar(select(Lead).where(Lead.ref == ref))
+        assert lead is not None
+        card = await session.scalar(select(OutboxMessage).where(OutboxMessage.lead_id == lead.id))
+        assert card is not None
+        return lead, str(card.payload["text"])
+
+
+async def test_one_answer_gives_each_product_its_own_quantity(db: Database, chat: ChatHarness, lang: str) -> None:
+    replies = await _two_products(chat, "vai-thieu-hong-xuan", "my-gao-chu-xuan-truong")
+    assert QUESTION[lang].format(n=2) in chat.text(replies)
+    answer, shown = PER_PRODUCT[lang]
+    replies = await chat.send(answer)
+    assert shown in chat.text(replies), "each product is noted with its own quantity"
+    assert QUESTION[lang].format(n=3) in chat.text(replies)
+    ref = await _finish(chat, lang)
+    lead, card = await staff_card(db, ref)
+    assert [p.get("quantity") for p in lead.products] == ["1.5 tonne", "500 kg"]
+    assert lead.quantity == "1.5 tonne; 500 kg"
+    assert "Vải thiều Hồng Xuân Lục Ngạn: 1,5 tấn; Mỳ gạo Chũ Xuân Trường: 500 kg" in card  # staff read vi
+
+
+async def test_one_quantity_for_several_products_is_asked_per_product(db: Database, chat: ChatHarness,
+                                                                       lang: str) -> None:
+    replies = await _two_products(chat, "ruou-men-la-kien-thanh", "ga-doi-yen-the")
+    wine = "Rượu men lá Kiên Thành" if lang == "vi" else "Kien Thanh leaf-yeast rice wine"
+    chicken = "Gà đồi Yên Thế" if lang == "vi" else "Yen The hill chicken"
+    assert wine in chat.text(replies), "the question names the product it asks about"
+    replies = await chat.send("300 chai" if lang == "vi" else "300 bottles")
+    assert QUESTION[lang].format(n=2) in chat.text(replies) and chicken in chat.text(replies)
+    replies = await chat.send("200 con" if lang == "vi" else "200 head")
+    assert QUESTION[lang].format(n=3) in chat.text(replies)
+    assert (f"{wine}: 300 chai; {chicken}: 200 con" if lang == "vi"
+            else f"{wine}: 300 bottles; {chicken}: 200 head") in chat.text(replies)
+    ref = await _finish(chat, lang)
+    lead, card = await staff_card(db, ref)
+    assert "Rượu men lá Kiên Thành: 300 chai; Gà đồi Yên Thế: 200 con" in card
+    assert "Gà đồi Yên Thế: 300 chai" not in card
+
+
+@pytest.mark.parametrize("lang", ["vi"])
+async def test_an_amount_naming_no_listed_product_is_asked_again(db: Database, chat: ChatHarness,
+                                                                 lang: str) -> None:
+    await _two_products(chat, "vai-thieu-hong-xuan", "my-gao-chu-xuan-truong")
+    replies = await chat.send("1,5 tấn vải")  # the lychee's amount; the noodles' is still to come
+    assert "Vải thiều Hồng Xuân Lục Ngạn: 1,5 tấn" in chat.text(replies)
+    assert QUESTION[lang].format(n=2) in chat.text(replies) and "Mỳ gạo Chũ Xuân Trường" in chat.text(replies)
+    replies = await chat.send("2 tấn chè và 3 tấn mật ong")  # two amounts, neither for the noodles
+    assert QUESTION[lang].format(n=2) in chat.text(replies) and "Mỳ gạo Chũ Xuân Trường" in chat.text(replies)
+    form = await stored_form(db, chat)
+    assert form is not None and "quantity" not in form["data"]["products"][1]
+
+
+async def test_a_stored_version_2_form_still_loads(db: Database, chat: ChatHarness, lang: str) -> None:
+    from handlers.state import FORM_VERSION, EnquiryForm
+
+    old = {"kind": "enquiry", "version": 2, "step": "place", "lang": lang,
+           "data": {"products": [{"slug": "vai-thieu-hong-xuan", "name_vi": "Vải thiều Hồng Xuân Lục Ngạn",
+                                  "name_en": "Luc Ngan lychee (Hong Xuan)"}], "quantity": "1.5 tonne"}}
+    form = EnquiryForm.from_json(old)
+    assert form is not None and form.version == FORM_VERSION > 2
+    assert form.data.products[0]["quantity"] == "1.5 tonne" and form.data.quantity == "1.5 tonne"
+    shared = {**old, "data": {**old["data"], "products": old["data"]["products"] * 2}}
+    shared["data"]["products"] = [dict(shared["data"]["products"][0]), {"slug": "", "text": "mỳ"}]
+    legacy = EnquiryForm.from_json(shared)
+    assert legacy is not None and legacy.data.quantity == "1.5 tonne", "one shared quantity of old is kept"
+    assert all("quantity" not in p for p in legacy.data.products)
+
+
+@pytest.mark.parametrize("lang", ["vi"])
+async def test_editing_an_old_shared_quantity_asks_per_product(db: Database, chat: ChatHarness, lang: str) -> None:
+    """A version 2 form kept one quantity for several products; editing it asks for each product's own."""
+    await _two_products(chat, "vai-thieu-hong-xuan", "my-gao-chu-xuan-truong")
+    async with db.session() as session:
+        row = await session.scalar(select(ChatSession).where(ChatSession.chat_id == chat.chat_id))
+        assert row is not None and row.form is not None
+        old = dict(row.form)
+        old["version"], old["step"] = 2, "edit"
+        old["data"] = {**old["data"], "quantity": "2 tonne",
+                       "products": [{k: v for k, v in p.items() if k != "quantity"} for p in old["data"]["products"]]}
+        row.form = old
+    replies = await chat.click("enq:ed:quantity")
+    assert "Vải thiều Hồng Xuân Lục Ngạn" in chat.text(replies) and "enq:back" in payloads(replies)
+    await chat.send("1,5 tấn vải và 500 kg mỳ")
+    form = await stored_form(db, chat)
+    assert form is not None and form["data"]["quantity"] == "1.5 tonne; 500 kg"

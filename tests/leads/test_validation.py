@@ -15,11 +15,15 @@ from catalog.validation import (
     QuantityError,
     QuantityProblem,
     display_phone,
+    name_words,
+    named_product,
     parse_email,
     parse_number,
     parse_phone,
     parse_quantity,
     quantity_from_canonical,
+    split_quantities,
+    without_name,
 )
 from locales import translator
 
@@ -135,3 +139,24 @@ def test_references() -> None:
     assert normalise_ref(" #BG 2026 000042 ") == "BG-2026-000042"
     assert normalise_ref("BG-26-42") is None
     assert normalise_ref("hello") is None
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    ("1,5 tấn vải và 500 kg mỳ", "vi", [("1.5 tonne", "vải"), ("500 kg", "mỳ")]),
+    ("vải 1,5 tấn, mỳ 500kg", "vi", [("1.5 tonne", "vải"), ("500 kg", "mỳ")]),
+    ("1.5 tonnes of lychee and 500 kg of noodles", "en", [("1.5 tonne", "of lychee"), ("500 kg", "of noodles")]),
+    ("2 tonnes and a half", "en", [("2.5 tonne", "")]),
+    ("1.000 chai; 200 con", "vi", [("1000 bottle", ""), ("200 head", "")]),
+    ("300 thùng", "vi", [("300 carton", "")]),
+])
+def test_split_quantities(text: str, language: str, expected: list[tuple[str, str]]) -> None:
+    pieces = split_quantities(text, language)
+    assert [(p.quantity.canonical().split(" (")[0], p.words) for p in pieces] == expected
+
+
+def test_named_product_and_note_without_the_name() -> None:
+    names = [name_words("Vải thiều Hồng Xuân Lục Ngạn Luc Ngan lychee"), name_words("Mỳ gạo Chũ noodles")]
+    assert named_product("vải", names) == 0 and named_product("of noodles", names) == 1
+    assert named_product("chè", names) is None and named_product("", names) is None
+    piece = split_quantities("500 kg mỳ mỗi tháng")[0]
+    assert without_name(piece.quantity, names[1]).canonical() == "500 kg (mỗi tháng)"

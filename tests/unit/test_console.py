@@ -44,7 +44,7 @@ def test_scripted_conversation_in_english_with_a_location(tmp_path: Path) -> Non
     result = chat(tmp_path, "where can I buy lychee\n21.273,106.194\n", "--lang", "en")
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr.decode()
-    assert "Where to buy" in out and "Postmart (https://postmart.vn)" in out  # links spelled out
+    assert "Where to buy" in out and "↗ 🔎 Search Postmart: https://www.google.com/search?q=site%3Apostmart.vn" in out
     assert "📍 Send my location — Type your location as lat,lon" in out
     assert "OCOP stores nearest to you" in out and "km" in out and "approximate" in out
 
