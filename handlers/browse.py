@@ -1,4 +1,20 @@
-"""Browsing the catalogue by product group, former district and stars, page by page; and "how many products…"."""
+"""Browsing the catalogue by product group, former district and stars, page by page; and "how many products…".
+
+```mermaid
+stateDiagram-v2
+    [*] --> menu: /browse · "danh mục" · b:menu
+    [*] --> page: a search that names only a part ("OCOP 4 sao Lục Ngạn", "đồ uống") · "how many …" → Show them
+    menu --> page: b:c:<group>:0 · b:d:<district>:0 · b:s:<stars>:0
+    page --> page: ‹ Previous · Next › (b:…:<page>, the message is edited)
+    page --> card: a product's button (p:<slug>) or its number typed
+    card --> page: « List
+    page --> menu: 📚 Browse
+    note right of page: a forged or stale payload answers "no longer available" and shows the menu
+```
+
+Pages hold `cards.PAGE_SIZE` products in Vietnamese alphabetical order (English names in English); the page on
+screen is what a typed number refers to.
+"""
 
 from __future__ import annotations
 
