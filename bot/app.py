@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
-from bot.channels.telegram import ALLOWED_UPDATES, TelegramDeliverer, build_application
+from bot.channels.telegram import TelegramDeliverer, build_application
+from bot.channels.telegram_inbox import TelegramInbox
 from bot.channels.zalo import ZaloChannel
 from bot.channels.zalo_api import ZaloAuthError
 from bot.config import Settings
@@ -68,6 +69,7 @@ class RunningBot:
     telegram: Application | None = None  # type: ignore[type-arg]
     zalo: ZaloChannel | None = None
     worker: DeliveryWorker | None = None
+    telegram_inbox: TelegramInbox | None = None
 
     @property
     def channels(self) -> list[str]:
@@ -95,8 +97,9 @@ def channels_to_run(settings: Settings, only: str | None) -> tuple[bool, bool]:
 
 
 async def _start_telegram(
-    stack: AsyncExitStack, application: Application, webhook: Webhook | None  # type: ignore[type-arg]
-) -> None:
+    stack: AsyncExitStack, application: Application, webhook: Webhook | None,  # type: ignore[type-arg]
+    slots: int = 8,
+) -> TelegramInbox:
     """initialize → start → polling/webhook, with the matching stops registered on `stack`."""
     # initialize() opens the HTTP connection pools before its getMe; they are closed even if that fails.
     stack.push_async_callback(application.bot.shutdown)
@@ -111,29 +114,19 @@ async def _start_telegram(
         await application.post_init(application)
     await application.start()
     stack.push_async_callback(application.stop)
-    updater = application.updater
-    assert updater is not None
+    # Updates go through the durable inbox, not PTB's Updater (which confirms them before they are handled).
+    receiver = TelegramInbox(application.bot_data["channel"], application.bot, slots=slots)
+    stack.push_async_callback(receiver.stop)
     try:
         if webhook is None:
-            await updater.start_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+            await receiver.start_polling()
         else:
-            await updater.start_webhook(
-                listen=webhook.listen,
-                port=webhook.port,
-                url_path=webhook.url_path,
-                webhook_url=webhook.url,
-                secret_token=webhook.secret,
-                allowed_updates=ALLOWED_UPDATES,
-                drop_pending_updates=False,
-            )
+            await receiver.start_webhook(webhook.listen, webhook.port, webhook.url_path, webhook.url, webhook.secret)
     except TelegramError as exc:
         raise StartupError(f"ocop-bot: Telegram refused to start receiving updates: {exc}", 1) from exc
-    stack.push_async_callback(_stop_updater, application)
-
-
-async def _stop_updater(application: Application) -> None:  # type: ignore[type-arg]
-    if application.updater is not None and application.updater.running:
-        await application.updater.stop()
+    except OSError as exc:
+        raise StartupError(f"ocop-bot: cannot start the Telegram webhook: {exc}", 1) from exc
+    return receiver
 
 
 @asynccontextmanager
@@ -169,8 +162,10 @@ async def running_bot(
             deliverers["zalo"] = bot.zalo.deliverer
 
         if want_telegram:
-            bot.telegram = build_application(settings, services, router, **(telegram_options or {}))
-            await _start_telegram(stack, bot.telegram, webhook)
+            options = dict(telegram_options or {})
+            bot.telegram = build_application(settings, services, router, **options)
+            bot.telegram_inbox = await _start_telegram(stack, bot.telegram, webhook,
+                                                       max(1, options.get("concurrent_updates", 8)))
             deliverers["telegram"] = TelegramDeliverer(bot.telegram.bot)
 
         bot.worker = DeliveryWorker(db, deliverers, settings)

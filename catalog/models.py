@@ -292,3 +292,30 @@ class ProcessedEvent(Base):
     channel: Mapped[str] = mapped_column(String(20))
     event_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class InboxEntry(Base):
+    """An update or event as received, committed before the channel is told it arrived (the durable inbox).
+
+    pending ──handled (same transaction as the handler's changes; the replies stored)──► handled
+    handled ──replies sent──► done (payload and replies blanked, the key kept to refuse a redelivery)
+    pending/handled ──failed N times──► parked (kept for `ocop-bot doctor`)
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "key", name="uq_inbox_channel_key"),
+        Index("ix_inbox_status", "status", "channel"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(128))  # Telegram update_id, Zalo message/event key
+    chat_key: Mapped[str] = mapped_column(String(64), default="")  # whose updates must keep their order
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    owner: Mapped[str] = mapped_column(String(100), default="")  # "host:pid:token" of the process on it
+    replies: Mapped[list[Any] | None] = mapped_column(nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog.sessions import load_chat, save_chat
 from handlers import browse, contacts, enquiry, intent, language, menu, products, staff, stores
@@ -35,12 +35,16 @@ from handlers.payloads import (
 )
 from locales import normalise_language, translator
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
 log = logging.getLogger(__name__)
 
 Answer = Awaitable[list[Reply] | None]
 CommandHandler = Callable[[Context, str], Answer]
 IntentHandler = Callable[[Context, intent.Intent], Answer]
 PlainHandler = Callable[[Context], Answer]
+Finish = Callable[["AsyncSession", list[Reply]], Awaitable[None]]
 
 # --- the table ------------------------------------------------------------------------------------------
 
@@ -220,7 +224,12 @@ class Router:
             return detected  # a message clearly in the other language is answered in it
         return stored or normalise_language(incoming.language_hint) or self.services.settings.default_language
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
+    async def handle(self, incoming: Incoming, *, finish: Finish | None = None) -> list[Reply]:
+        """The replies to one message, its changes committed in one transaction.
+
+        `finish(session, replies)` runs inside that transaction (the durable inbox marks its entry handled
+        there); with it, a failure is raised to the caller, who counts it, instead of answered with a sorry.
+        """
         try:
             async with self.services.db.session() as session:
                 chat = await load_chat(session, incoming.channel, incoming.chat_id, incoming.user_id)
@@ -230,8 +239,12 @@ class Router:
                 replies = await dispatch(ctx)
                 ctx.store_memory()
                 await save_chat(session, ctx.chat)
+                if finish is not None:
+                    await finish(session, replies)
                 return replies
         except Exception:
+            if finish is not None:
+                raise
             # The transaction is rolled back: nothing half-done is stored. The user gets a polite answer.
             log.exception("handler failed for %s chat %s", incoming.channel, incoming.chat_id)
             t = translator(normalise_language(incoming.language_hint) or self.services.settings.default_language)

@@ -61,7 +61,7 @@ from catalog.search import ProductDoc
 from handlers import cards
 from handlers.context import Services
 from handlers.messages import Button, Incoming, Location, Reply, SharedContact, h
-from handlers.router import Router
+from handlers.router import Finish, Router
 from locales import N_, Translator, normalise_language, translator
 
 log = logging.getLogger(__name__)
@@ -435,13 +435,13 @@ class TelegramChannel:
         self.router = router
         # On SQLite two write transactions at once can fail instead of waiting, so while updates of
         # different chats run concurrently, their database work still goes one at a time.
-        self._db_gate: AbstractAsyncContextManager[Any] = (
+        self.db_gate: AbstractAsyncContextManager[Any] = (
             asyncio.Lock() if concurrent and settings.is_sqlite else nullcontext()
         )
 
-    async def route(self, incoming: Incoming) -> list[Reply]:
-        async with self._db_gate:
-            return await self.router.handle(incoming)
+    async def route(self, incoming: Incoming, *, finish: Finish | None = None) -> list[Reply]:
+        async with self.db_gate:
+            return await self.router.handle(incoming, finish=finish)
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Text, commands, a shared location or contact."""
