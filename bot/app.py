@@ -106,7 +106,8 @@ async def _start_telegram(
     try:
         await application.initialize()
     except InvalidToken as exc:
-        raise StartupError(f"ocop-bot: Telegram rejected OCOP_TELEGRAM_TOKEN ({exc})", 2) from exc
+        # Not PTB's message: it quotes the token.
+        raise StartupError("ocop-bot: Telegram rejected OCOP_TELEGRAM_TOKEN (check it with @BotFather)", 2) from exc
     except NetworkError as exc:
         raise StartupError(f"ocop-bot: cannot reach the Telegram Bot API: {exc}", 1) from exc
     stack.push_async_callback(application.shutdown)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+import tracemalloc
 
 import httpx
 from sqlalchemy import func, select
@@ -263,5 +264,33 @@ async def test_start_refuses_a_port_in_use(db: Database, zalo: FakeZaloAPI, zalo
         assert f"127.0.0.1:{channel.port}" in str(exc)
     else:
         raise AssertionError("a second channel started on a port already in use")
+    finally:
+        await channel.stop()
+
+
+async def test_an_endless_chunked_body_is_refused_before_it_is_read_whole(
+    db: Database, zalo_settings: Settings, zalo: FakeZaloAPI
+) -> None:
+    channel, router = await recording_channel(db, zalo_settings, zalo)
+    async def endless():  # type: ignore[no-untyped-def]
+        for _ in range(2000):  # 128 MB, chunked (no Content-Length)
+            yield b"[" * 65536
+
+    try:
+        async with httpx.AsyncClient() as client:
+            url = zalo.webhook_url or ""
+            tracemalloc.start()
+            try:
+                resp = await client.post(url, content=endless())
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            assert resp.status_code == 413
+            assert peak < 16 * 1024 * 1024  # the server kept at most the cap, not the 128 MB sent
+            deep = await client.post(url, content=b"[" * 100_000 + b"]" * 100_000)
+            assert deep.status_code == 400
+            nested = await client.post(url, content=b'{"a":' * 1000 + b"1" + b"}" * 1000)
+            assert nested.status_code == 400
+        assert router.seen == []
     finally:
         await channel.stop()
