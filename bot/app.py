@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from bot.channels.telegram import TelegramDeliverer, build_application
@@ -25,6 +25,7 @@ from bot.channels.zalo_api import ZaloAuthError
 from bot.config import Settings
 from bot.database import open_database
 from bot.delivery import DeliveryWorker
+from catalog import chat_moves
 from catalog.db import Database
 from handlers.context import Services
 from handlers.router import Router
@@ -70,6 +71,7 @@ class RunningBot:
     zalo: ZaloChannel | None = None
     worker: DeliveryWorker | None = None
     telegram_inbox: TelegramInbox | None = None
+    staff_chat_problem: str = ""  # why the staff chat cannot receive cards (empty when it can)
 
     @property
     def channels(self) -> list[str]:
@@ -146,6 +148,7 @@ async def running_bot(
         if db is None:
             db = await open_database(settings)
             stack.push_async_callback(db.dispose)
+        settings = await follow_staff_chat_moves(db, settings)
         services = Services(db, settings)
         router = Router(services)
         bot = RunningBot(db, services, router)
@@ -168,12 +171,49 @@ async def running_bot(
             bot.telegram_inbox = await _start_telegram(stack, bot.telegram, webhook,
                                                        max(1, options.get("concurrent_updates", 8)))
             deliverers["telegram"] = TelegramDeliverer(bot.telegram.bot)
+            bot.staff_chat_problem = await check_staff_chat(bot.telegram.bot, settings, db)
 
         bot.worker = DeliveryWorker(db, deliverers, settings)
         services.on_outbox = bot.worker.wake  # a committed enquiry is sent at once, not at the next poll
         await bot.worker.start()
         stack.push_async_callback(bot.worker.stop)
         yield bot
+
+
+async def follow_staff_chat_moves(db: Database, settings: Settings) -> Settings:
+    """OCOP_STAFF_CHAT_ID as it is now: a group upgraded to a supergroup since (stored when Telegram said so)."""
+    if settings.staff_chat_id is None:
+        return settings
+    now = await chat_moves.resolve(db, "telegram", str(settings.staff_chat_id))
+    if now == str(settings.staff_chat_id):
+        return settings
+    log.warning("the staff chat %s became %s (a supergroup); using the new id: set OCOP_STAFF_CHAT_ID=%s",
+                settings.staff_chat_id, now, now)
+    return settings.model_copy(update={"staff_chat_id": int(now)})
+
+
+async def check_staff_chat(bot: Any, settings: Settings, db: Database) -> str:
+    """Can the bot post in the staff chat? Said loudly at start when not (leads are still recorded and queued)."""
+    if settings.staff_chat_id is None:
+        log.info("OCOP_STAFF_CHAT_ID is not set: enquiries are recorded and queued until it is")
+        return "OCOP_STAFF_CHAT_ID is not set"
+    try:
+        await bot.get_chat(settings.staff_chat_id)
+    except ChatMigrated as exc:
+        async with db.session() as session:
+            await chat_moves.record(session, "telegram", str(settings.staff_chat_id), str(exc.new_chat_id))
+        log.error("the staff chat %s was upgraded to a supergroup %s: using the new id; set OCOP_STAFF_CHAT_ID=%s",
+                  settings.staff_chat_id, exc.new_chat_id, exc.new_chat_id)
+        settings.staff_chat_id = int(exc.new_chat_id)
+        return ""
+    except (Forbidden, BadRequest) as exc:
+        problem = (f"the staff chat OCOP_STAFF_CHAT_ID={settings.staff_chat_id} cannot be reached "
+                   f"({type(exc).__name__}: {exc.message}): add the bot to it again or fix the id")
+        log.error("%s; enquiries are recorded and queued, see `ocop-bot doctor`", problem)
+        return problem
+    except TelegramError as exc:
+        log.warning("could not check the staff chat now (%s)", type(exc).__name__)
+    return ""
 
 
 def freeze_startup_objects() -> None:

@@ -158,6 +158,12 @@ async def cmd_leads_export(args: argparse.Namespace, settings: Settings) -> int:
     return await leads_cli.cmd_leads_export(args, settings)
 
 
+async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import doctor
+
+    return await doctor.cmd_doctor(args, settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ocop-bot", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -180,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--json", action="store_true", help="one JSON object per query")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("doctor", help="parked updates, failed messages, the staff chat: what needs a person")
+    p.set_defaults(func=cmd_doctor)
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True, metavar="ACTION")
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)

@@ -319,3 +319,15 @@ class InboxEntry(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ChatMigration(Base):
+    """A chat that moved (a Telegram group upgraded to a supergroup gets a new id): old id → new id."""
+
+    __tablename__ = "chat_migrations"
+    __table_args__ = (UniqueConstraint("channel", "old_chat_id", name="uq_chat_migrations_channel_old"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    old_chat_id: Mapped[str] = mapped_column(String(64))
+    new_chat_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -314,7 +314,9 @@ class TelegramDeliverer:
             message = await render_reply(self.bot, chat_id, reply, edit_message_id=edit_message_id)
         except RetryAfter as error:
             raise DeliveryError(str(error), retry_after=_retry_after(error)) from error
-        except (BadRequest, Forbidden, ChatMigrated, InvalidToken, EndPointNotFound) as error:
+        except ChatMigrated as error:
+            raise DeliveryError(f"ChatMigrated: {error}", migrated_to=str(error.new_chat_id)) from error
+        except (BadRequest, Forbidden, InvalidToken, EndPointNotFound) as error:
             raise DeliveryError(f"{type(error).__name__}: {error}", permanent=True) from error
         except NetworkError as error:  # includes TimedOut
             raise DeliveryError(f"{type(error).__name__}: {error}") from error

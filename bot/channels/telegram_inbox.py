@@ -49,7 +49,7 @@ from bot.channels.telegram import (
 )
 from bot.inbox import InboxProcessor, Unreadable
 from bot.webhooks import BadBody, BodyTooLarge, parse_object, read_body
-from catalog import inbox
+from catalog import chat_moves, inbox
 from catalog.inbox import Accepted
 from handlers.messages import Reply, h, reply_dump, reply_load
 from locales import translator
@@ -255,6 +255,18 @@ class TelegramInbox:
             await inbox.mark_handled(session, entry.id, [reply_dump(r) for r in replies])
 
         incoming = None
+        message = update.message
+        if message is not None and message.migrate_to_chat_id:
+            # "this group is now a supergroup": where its messages (the staff chat's cards) go from now on
+            async with self.db.session() as session:
+                await chat_moves.record(session, CHANNEL, str(message.chat.id), str(message.migrate_to_chat_id))
+                await finish(session, [])
+            settings = self.channel.settings
+            if str(settings.staff_chat_id) == str(message.chat.id):
+                settings.staff_chat_id = message.migrate_to_chat_id
+                log.error("the staff chat %s became the supergroup %s: using the new id; set OCOP_STAFF_CHAT_ID=%s",
+                          message.chat.id, message.migrate_to_chat_id, message.migrate_to_chat_id)
+            return []
         if update.message is not None:
             incoming = incoming_from_message(update.message)
             if incoming is None and update.message.chat.type == "private":

@@ -1,4 +1,4 @@
-"""the durable inbox: updates and events stored before they are acknowledged
+"""the durable inbox: updates and events stored before they are acknowledged; chat migrations
 
 Revision ID: 0004_inbox
 Revises: 0003_product_uses
@@ -38,9 +38,20 @@ def upgrade() -> None:
     with op.batch_alter_table("inbox", schema=None) as batch_op:
         batch_op.create_index("ix_inbox_status", ["status", "channel"], unique=False)
         batch_op.create_index(batch_op.f("ix_inbox_created_at"), ["created_at"], unique=False)
+    op.create_table(
+        "chat_migrations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("old_chat_id", sa.String(length=64), nullable=False),
+        sa.Column("new_chat_id", sa.String(length=64), nullable=False),
+        sa.Column("created_at", catalog.models.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_migrations")),
+        sa.UniqueConstraint("channel", "old_chat_id", name="uq_chat_migrations_channel_old"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("chat_migrations")
     with op.batch_alter_table("inbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inbox_created_at"))
         batch_op.drop_index("ix_inbox_status")
