@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
 from collections import Counter
@@ -12,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.models import Lead, LeadEvent, OutboxMessage, utcnow
+from catalog.models import ErasedCount, Lead, LeadEvent, OutboxMessage, utcnow
 from catalog.rows import neutralise_formula
 from catalog.validation import UNIT_WORDS, display_phone, quantity_from_canonical
 from locales import N_, TIMEZONE, Translator
@@ -155,6 +156,31 @@ async def leads_today(session: AsyncSession, channel: str, user_id: str, now: dt
         Lead.channel == channel, Lead.user_id == user_id, Lead.created_at >= since
     )
     return int(await session.scalar(query) or 0)
+
+
+def _user_key(channel: str, user_id: str) -> str:
+    return hashlib.sha256(f"ocop-erased:{channel}:{user_id}".encode()).hexdigest()
+
+
+async def erased_today(session: AsyncSession, channel: str, user_id: str, now: dt.datetime | None = None) -> int:
+    """Enquiries this user confirmed today and erased since (with /forget, from any chat)."""
+    day = start_of_local_day(now).isoformat()
+    found = await session.scalar(select(ErasedCount.count).where(
+        ErasedCount.user_key == _user_key(channel, user_id), ErasedCount.day == day))
+    return int(found or 0)
+
+
+async def add_erased_today(session: AsyncSession, channel: str, user_id: str, n: int,
+                           now: dt.datetime | None = None) -> None:
+    """Remember that `n` more of today's enquiries were erased (and forget earlier days' numbers)."""
+    day = start_of_local_day(now).isoformat()
+    key = _user_key(channel, user_id)
+    await session.execute(delete(ErasedCount).where(ErasedCount.day != day))
+    row = await session.scalar(select(ErasedCount).where(ErasedCount.user_key == key, ErasedCount.day == day))
+    if row is None:
+        session.add(ErasedCount(user_key=key, day=day, count=n))
+    else:
+        row.count += n
 
 
 async def create_lead(session: AsyncSession, draft: LeadDraft) -> Lead:

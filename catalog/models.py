@@ -331,3 +331,15 @@ class ChatMigration(Base):
     old_chat_id: Mapped[str] = mapped_column(String(64))
     new_chat_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ErasedCount(Base):
+    """How many of a user's enquiries of one day /forget erased: only a keyed hash of the user, a day and a
+    number, so that erasing (in any chat) does not reset the daily enquiry limit. Older days are deleted."""
+
+    __tablename__ = "erased_counts"
+    __table_args__ = (UniqueConstraint("user_key", "day", name="uq_erased_counts_user_day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_key: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str] = mapped_column(String(40))
+    count: Mapped[int] = mapped_column(Integer, default=0)

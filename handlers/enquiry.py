@@ -54,7 +54,7 @@ from handlers.context import Context
 from handlers.messages import Button, Reply, h, reply_to_json
 from handlers.payloads import Enquiry
 from handlers.staff import anonymised_card_payload, card_reply
-from handlers.state import EnquiryForm, ErasedToday
+from handlers.state import EnquiryForm
 from locales import N_, Translator, translator
 
 STEPS = ("products", "quantity", "place", "time", "name", "organisation", "phone", "email", "notes", "consent")
@@ -339,8 +339,10 @@ def _erased_today(ctx: Context) -> int:
 async def over_daily_limit(ctx: Context) -> bool:
     """This user already confirmed OCOP_ENQUIRIES_PER_DAY enquiries today (erased ones count too, or
     /forget would reset the limit)."""
-    count = await lead_book.leads_today(ctx.session, ctx.incoming.channel, ctx.incoming.user_id)
-    return count + _erased_today(ctx) >= ctx.settings.enquiries_per_day
+    incoming = ctx.incoming
+    count = await lead_book.leads_today(ctx.session, incoming.channel, incoming.user_id)
+    erased = await lead_book.erased_today(ctx.session, incoming.channel, incoming.user_id)  # per user, any chat
+    return count + max(erased, _erased_today(ctx)) >= ctx.settings.enquiries_per_day
 
 
 def limit_reply(ctx: Context) -> Reply:
@@ -741,7 +743,7 @@ async def forget(ctx: Context) -> list[Reply]:
     # Only a number and a date stay behind, so that erasing does not reset the daily enquiry limit.
     today = await lead_book.leads_today(ctx.session, ctx.incoming.channel, ctx.incoming.user_id)
     if today:
-        ctx.memory.erased_today = ErasedToday(_today(), _erased_today(ctx) + today)
+        await lead_book.add_erased_today(ctx.session, ctx.incoming.channel, ctx.incoming.user_id, today)
     erased = await lead_book.forget_buyer(ctx.session, ctx.incoming.channel, ctx.incoming.user_id)
     for lead in erased:
         payload = anonymised_card_payload(lead, ctx.settings.staff_language)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from catalog.db import Database
-from catalog.models import ChatSession, Lead, LeadEvent, OutboxMessage
+from catalog.models import ChatSession, ErasedCount, Lead, LeadEvent, OutboxMessage
 from tests.fakes.telegram_api import parse_html
 from tests.harness import ChatHarness
 from tests.leads.helpers import ANSWERS, REF, confirm, count, fill_form, payloads, pick_first_product
@@ -398,9 +398,23 @@ async def test_daily_limit(db: Database, settings: Settings) -> None:
     replies = await chat.click("enq:start")
     assert "most we accept" in chat.text(replies)
     async with db.session() as session:
-        row = await session.scalar(select(ChatSession).where(ChatSession.chat_id == chat.chat_id))
-        assert row is not None and row.state["erased_today"]["count"] == 2
-        assert set(row.state["erased_today"]) == {"day", "count"}
+        kept = (await session.scalars(select(ErasedCount))).all()
+        assert [(len(k.user_key), k.count) for k in kept] == [(64, 2)]  # a keyed hash, a day, a number
+
+
+async def test_daily_limit_is_per_user_whatever_chat_the_forget_came_from(db: Database, settings: Settings) -> None:
+    """/forget sent in a group (a chat of its own) must not reset the limit in the user's private chat."""
+    limited = settings.model_copy(update={"enquiries_per_day": 2})
+    chat = ChatHarness(db, limited, channel="telegram", chat_id="300", user_id="300", language_hint="en")
+    for _ in range(2):
+        await fill_form(chat, "en")
+        await confirm(chat)
+    group = chat.as_user("-4242", "300", language_hint="en")
+    for _ in range(3):
+        await group.send("/forget")
+        await group.click("enq:forget")
+    replies = await chat.click("enq:start")
+    assert "most we accept" in chat.text(replies)
 
 
 async def test_user_text_is_escaped_in_every_reply_and_card(db: Database, settings: Settings) -> None:

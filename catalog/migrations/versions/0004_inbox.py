@@ -1,4 +1,4 @@
-"""the durable inbox: updates and events stored before they are acknowledged; chat migrations
+"""the durable inbox: updates and events stored before they are acknowledged; chat migrations; erased counts
 
 Revision ID: 0004_inbox
 Revises: 0003_product_uses
@@ -48,9 +48,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_migrations")),
         sa.UniqueConstraint("channel", "old_chat_id", name="uq_chat_migrations_channel_old"),
     )
+    op.create_table(
+        "erased_counts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_key", sa.String(length=64), nullable=False),
+        sa.Column("day", sa.String(length=40), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_erased_counts")),
+        sa.UniqueConstraint("user_key", "day", name="uq_erased_counts_user_day"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("erased_counts")
     op.drop_table("chat_migrations")
     with op.batch_alter_table("inbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inbox_created_at"))
