@@ -35,14 +35,14 @@ from bot.config import Settings
 from bot.outbound import Deliverer, DeliveryError
 from catalog import chat_moves
 from catalog.db import Database
-from catalog.leads import KIND_BUYER_NOTICE, KIND_CARD_EDIT, KIND_LEAD_CARD, enqueue
+from catalog.leads import KIND_BUYER_NOTICE, KIND_CARD_EDIT, KIND_CARD_ERASE, KIND_LEAD_CARD, enqueue
 from catalog.models import Lead, OutboxMessage, utcnow
 from handlers.messages import Reply, h, reply_from_json, reply_to_json
 from locales import translator
 
 log = logging.getLogger(__name__)
 
-STAFF_KINDS = (KIND_LEAD_CARD, KIND_CARD_EDIT)
+STAFF_KINDS = (KIND_LEAD_CARD, KIND_CARD_EDIT, KIND_CARD_ERASE)
 UNSENT = ("pending", "sending")
 RECOVERY_INTERVAL = 30.0  # seconds between looks for entries a dead process on this host was sending
 
@@ -287,6 +287,8 @@ class DeliveryWorker:
                     await self._retry(entry, "waiting for the lead card to be posted", 5.0)
                 return
             edit_id = str(staff_message_id)
+        elif entry.kind == KIND_CARD_ERASE:
+            edit_id = str(entry.payload.get("message_id", ""))
         try:
             reply = reply_from_json(entry.payload)
             reply.edit = edit_id is not None
@@ -335,10 +337,19 @@ class DeliveryWorker:
             if result.rowcount != 1:
                 log.warning("outbox entry %s was sent but its lease had been taken over", entry.id)
                 return
-            if entry.kind == KIND_LEAD_CARD and entry.lead_id is not None and message_id.isdigit():
+            last = message_id.split(",")[-1]  # a card too long for one message: its buttons are on the last
+            if entry.kind == KIND_LEAD_CARD and entry.lead_id is not None and last.isdigit():
                 await session.execute(
-                    update(Lead).where(Lead.id == entry.lead_id).values(staff_message_id=int(message_id))
+                    update(Lead).where(Lead.id == entry.lead_id).values(staff_message_id=int(last))
                 )
+            if entry.kind in (KIND_LEAD_CARD, KIND_CARD_EDIT) and entry.lead_id is not None and "," in message_id:
+                lead = await session.get(Lead, entry.lead_id)
+                if lead is not None and lead.anonymised_at is not None:
+                    # /forget came while this card was on its way: its other parts are blanked too.
+                    for part in message_id.split(",")[:-1]:
+                        enqueue(session, kind=KIND_CARD_ERASE, channel=entry.channel, chat_id=chat_id,
+                                payload={"text": "🗑", "buttons": [], "message_id": part}, lead_id=lead.id,
+                                notify=self.wake)
 
     async def _retry(self, entry: OutboxMessage, error: str, retry_after: float | None) -> None:
         if retry_after is not None:

@@ -48,6 +48,7 @@ CLOSED_STATUSES = frozenset({"won", "lost", "spam"})
 # Outbox kinds: the card to the staff chat, its later edits, and messages to the buyer.
 KIND_LEAD_CARD = "lead_card"
 KIND_CARD_EDIT = "lead_card_edit"
+KIND_CARD_ERASE = "lead_card_erase"  # one more message of a card (a split part, a repost) blanked on /forget
 KIND_BUYER_NOTICE = "buyer_notice"
 KIND_STAFF_REPLY = "staff_reply"
 BUYER_KINDS = (KIND_BUYER_NOTICE, KIND_STAFF_REPLY)
@@ -349,6 +350,7 @@ async def forget_buyer(session: AsyncSession, channel: str, user_id: str) -> lis
     for lead in leads:
         buyer_chat = lead.chat_id
         lead.buyer_name = lead.organisation = lead.phone = lead.email = lead.notes = ""
+        lead.delivery_place = ""  # a full address, or the GPS point shared with the form
         lead.chat_id = lead.user_id = ""
         lead.anonymised_at = now
         lead.updated_at = now
@@ -376,7 +378,11 @@ async def replace_card_payloads(session: AsyncSession, lead: Lead, payload: dict
     cards = (await session.scalars(select(OutboxMessage).where(
         OutboxMessage.lead_id == lead.id, OutboxMessage.kind.in_((KIND_LEAD_CARD, KIND_CARD_EDIT))))).all()
     posted = False
+    others: list[tuple[str, str]] = []  # (chat, message id) of every card message but the one edited below
     for entry in cards:
+        for message_id in (entry.sent_message_id or "").split(","):
+            if message_id.isdigit() and message_id != str(lead.staff_message_id) and entry.status == "sent":
+                others.append((entry.chat_id, message_id))
         if entry.kind == KIND_LEAD_CARD and entry.status in ("sent", "sending"):
             posted = True
         if entry.kind == KIND_CARD_EDIT and entry.status == "pending":
@@ -386,6 +392,11 @@ async def replace_card_payloads(session: AsyncSession, lead: Lead, payload: dict
         staff_chat = next(e.chat_id for e in cards if e.kind == KIND_LEAD_CARD)
         enqueue(session, kind=KIND_CARD_EDIT, channel="telegram", chat_id=staff_chat, payload=dict(payload),
                 lead_id=lead.id, notify=notify)
+    for chat, message_id in dict.fromkeys(others):
+        # The first parts of a card too long for one message, and copies posted when an edit failed: each
+        # still shows the buyer's details, so each is edited to a bare mark.
+        enqueue(session, kind=KIND_CARD_ERASE, channel="telegram", chat_id=chat,
+                payload={"text": "🗑", "buttons": [], "message_id": message_id}, lead_id=lead.id, notify=notify)
 
 
 # --- showing a lead in a language

@@ -309,9 +309,11 @@ class TelegramDeliverer:
         self.bot = bot
 
     async def deliver(self, chat_id: str, reply: Reply, *, edit_message_id: str | None = None) -> str:
-        """Send (or edit) and return Telegram's message id; raise DeliveryError on failure."""
+        """Send (or edit) and return Telegram's message id (ids, comma-separated, when the reply took several
+        messages: all of them may have to be erased later); raise DeliveryError on failure."""
+        recorder = _Recorder(self.bot)
         try:
-            message = await render_reply(self.bot, chat_id, reply, edit_message_id=edit_message_id)
+            message = await render_reply(recorder, chat_id, reply, edit_message_id=edit_message_id)  # type: ignore[arg-type]
         except RetryAfter as error:
             raise DeliveryError(str(error), retry_after=_retry_after(error)) from error
         except ChatMigrated as error:
@@ -326,7 +328,29 @@ class TelegramDeliverer:
             if reply.edit and edit_message_id:
                 return str(edit_message_id)  # already showing this content
             raise DeliveryError("nothing to send: the reply is empty", permanent=True)
-        return str(message.message_id)
+        ids = [str(i) for i in recorder.sent if i != message.message_id] + [str(message.message_id)]
+        return ",".join(ids)
+
+
+class _Recorder:
+    """The bot, noting the id of every message it sends (render_reply returns only the last)."""
+
+    def __init__(self, bot: TelegramBot) -> None:
+        self._bot = bot
+        self.sent: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._bot, name)
+        if not name.startswith("send_"):
+            return attribute
+
+        async def sending(*args: Any, **kwargs: Any) -> Any:
+            message = await attribute(*args, **kwargs)
+            if isinstance(message, Message):
+                self.sent.append(message.message_id)
+            return message
+
+        return sending
 
 
 def _seconds(value: Any) -> float:

@@ -17,9 +17,10 @@ from bot.channels.telegram import TelegramDeliverer
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from catalog.db import Database
-from catalog.models import ChatMigration, OutboxMessage
+from catalog.models import ChatMigration, Lead, OutboxMessage
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.leads.helpers import REF, make_leads
+from tests.harness import ChatHarness
+from tests.leads.helpers import REF, confirm, fill_form, make_leads
 
 TOKEN = "525252:STAFF-CHAT"
 STAFF_CHAT = -1000
@@ -91,3 +92,36 @@ async def test_a_staff_chat_the_bot_was_removed_from_is_reported_and_the_buyer_t
     assert notice.kind == "buyer_notice" and notice.status == "sent"
     told = api.messages_to(6100)[-1]
     assert "not reached the trade department" in told or "chưa đến" in told
+
+
+async def test_forget_blanks_every_part_of_a_split_card_and_the_delivery_place(
+    db: Database, settings: Settings, api: FakeTelegramAPI, bot: ExtBot,  # type: ignore[type-arg]
+) -> None:
+    settings = settings.model_copy(update={"staff_chat_id": STAFF_CHAT})
+    buyer = ChatHarness(db, settings, channel="telegram", chat_id="6200", user_id="6200", language_hint="en",
+                        display_name="Jane Smith")
+    await fill_form(buyer, "en", name="Jane Smith", place="12 Hàng Bông, Hoàn Kiếm, Hà Nội",
+                    email="jane@example.org", notes="&" * 990)  # '&' → '&amp;': a card in several messages
+    ref = await confirm(buyer)
+    worker = DeliveryWorker(db, {"telegram": TelegramDeliverer(bot)}, settings, rng=random.Random(1), **FAST)
+    await worker.start()
+    try:
+        await api.wait_for(lambda: len(api.bot_messages(STAFF_CHAT)) >= 2, WAIT)
+        await api.wait_for(lambda: any(ref in m.get("text", "") for m in api.bot_messages(STAFF_CHAT)), WAIT)
+        assert any("Jane" in m.get("text", "") for m in api.bot_messages(STAFF_CHAT)[:-1])  # an early part
+        await buyer.send("/forget")
+        await buyer.click("enq:forget")
+        worker.wake()
+
+        def shown() -> str:
+            return "\n".join(m.get("text", "") for m in api.bot_messages(STAFF_CHAT))
+
+        await api.wait_for(lambda: all(w not in shown() for w in ("Jane", "jane@", "0912", "Hàng Bông")), WAIT,
+                           message="the buyer's details are still on a card in the staff chat")
+    finally:
+        await worker.stop()
+    async with db.session() as session:
+        lead = await session.scalar(select(Lead).where(Lead.ref == ref))
+        assert lead is not None and lead.delivery_place == "" and lead.buyer_name == ""
+        stored = " ".join(str(e.payload) for e in (await session.scalars(select(OutboxMessage))).all())
+    assert "Hàng Bông" not in stored and "Jane" not in stored
