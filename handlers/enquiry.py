@@ -360,6 +360,11 @@ def limit_reply(ctx: Context) -> Reply:
 
 async def start(ctx: Context, *, slug: str = "", text: str = "", before: str = "") -> list[Reply]:
     """A new form: refused politely over the daily limit; a product may come pre-filled (button or words)."""
+    if ctx.incoming.chat_id != ctx.incoming.user_id:
+        # A group chat: one form would collect everybody's answers, and the phone number would be seen by all.
+        return [Reply(h(ctx.t._("Wholesale enquiries are made in a private chat, so that your contact details "
+                                "stay between you and the trade department: write to me privately and tap "
+                                "Bulk enquiry there.")))]
     if await over_daily_limit(ctx):
         return [limit_reply(ctx)]
     form = EnquiryForm(lang=ctx.language, started=_now().isoformat())

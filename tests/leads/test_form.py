@@ -488,3 +488,14 @@ async def test_a_repeated_enquiry_is_asked_about_first(db: Database, chat: ChatH
     await fill_form(chat, lang, phone="0987 111 222")  # another phone: not a repeat
     replies = await chat.click("enq:confirm")
     assert REF.search(chat.text(replies)) and await count(db, Lead) == 3
+
+
+async def test_enquiries_are_refused_in_group_chats_with_a_hint(db: Database, settings: Settings) -> None:
+    """In a group one form would take every member's answers (and show everyone the phone number)."""
+    alice = ChatHarness(db, settings, channel="telegram", chat_id="-3030", user_id="31", language_hint="en")
+    bob = alice.as_user("-3030", "32", language_hint="en")
+    for replies in (await alice.click("enq:start"), await alice.send("wholesale lychee")):
+        assert "private chat" in alice.text(replies)
+    await bob.send("2 tonnes")
+    assert await stored_form(db, alice) is None
+    assert await count(db, Lead) == 0
