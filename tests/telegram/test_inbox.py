@@ -98,3 +98,15 @@ async def test_replies_survive_a_burst_of_server_errors_and_a_stall(bot: Running
 @pytest.fixture(autouse=True)
 def _log_level(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
+
+
+async def test_a_flooding_chat_does_not_keep_others_waiting(bot: RunningBot, api: FakeTelegramAPI) -> None:
+    """One chat sends 300 messages, then another chat one: that one is answered long before the flood is.
+    (Ordering, not timing: how many of the flood's answers went out before the other chat's first.)"""
+    for n in range(300):
+        api.push_message(621, "cảm ơn" if n % 2 else "/help", language_code="en")
+    api.push_message(622, "/help", language_code="en")
+    await api.wait_for(lambda: len(api.messages_to(622)) >= 1, WAIT * 3)
+    sends = [c.params.get("chat_id") for c in api.calls("sendMessage")]
+    before = sends[: sends.index(622)].count(621)
+    assert before < 30, f"{before} answers to the flooding chat went out before the other chat's first"
