@@ -11,9 +11,12 @@ menu) is left as a draft to resume.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
 
 from catalog.sessions import load_chat, save_chat
 from handlers import browse, contacts, enquiry, intent, language, menu, products, staff, stores
@@ -211,6 +214,21 @@ async def _while_form_waits(ctx: Context, replies: list[Reply], *, leave: bool) 
     return replies + [prompt] if prompt is not None else replies
 
 
+def chat_lock_key(channel: str, chat_id: str) -> int:
+    """A signed 64-bit key for PostgreSQL's advisory locks, the same in every process."""
+    digest = hashlib.blake2b(f"{channel}:{chat_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def lock_chat(session: AsyncSession, channel: str, chat_id: str) -> None:
+    """On PostgreSQL, one message of a chat at a time across every process (webhooks behind a round-robin
+    proxy): a transaction-level advisory lock, released by the commit. So a double-tapped Confirm reaching
+    two processes makes one lead, and two quick answers cannot both edit the same form state. (On SQLite
+    one process writes at a time already.)"""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": chat_lock_key(channel, chat_id)})
+
+
 class Router:
     """Channel-neutral entry point: `await router.handle(incoming)` → replies to send back."""
 
@@ -232,6 +250,7 @@ class Router:
         """
         try:
             async with self.services.db.session() as session:
+                await lock_chat(session, incoming.channel, incoming.chat_id)
                 chat = await load_chat(session, incoming.channel, incoming.chat_id, incoming.user_id)
                 ctx = Context(
                     self.services, session, chat, incoming, translator(self.pick_language(chat.language, incoming))

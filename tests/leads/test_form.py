@@ -499,3 +499,22 @@ async def test_enquiries_are_refused_in_group_chats_with_a_hint(db: Database, se
     await bob.send("2 tonnes")
     assert await stored_form(db, alice) is None
     assert await count(db, Lead) == 0
+
+
+async def test_a_double_tapped_confirm_at_two_processes_makes_one_lead(db: Database, settings: Settings) -> None:
+    """Two processes on one database (webhooks behind a round-robin proxy) each get one of the two taps."""
+    import asyncio
+
+    other_db = Database(db.url)  # its own engine and pool, like another process
+    try:
+        chats = [ChatHarness(db, settings, channel="telegram", chat_id=str(7100 + n), user_id=str(7100 + n),
+                             language_hint="en") for n in range(10)]
+        for chat in chats:
+            await fill_form(chat, "en", phone=f"09123456{chat.chat_id[-2:]}")
+        twins = [ChatHarness(other_db, settings, channel="telegram", chat_id=c.chat_id, user_id=c.user_id,
+                             language_hint="en") for c in chats]
+        await asyncio.gather(*(tap for c, twin in zip(chats, twins, strict=True)
+                               for tap in (c.click("enq:confirm"), twin.click("enq:confirm"))))
+        assert await count(db, Lead) == len(chats)
+    finally:
+        await other_db.dispose()
