@@ -19,7 +19,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, Ne
 from telegram.ext import Application
 
 from bot.channels.telegram import TelegramDeliverer, build_application
-from bot.channels.telegram_inbox import TelegramInbox
+from bot.channels.telegram_inbox import PollingTaken, TelegramInbox
 from bot.channels.zalo import ZaloChannel
 from bot.channels.zalo_api import ZaloAuthError
 from bot.config import Settings
@@ -125,6 +125,11 @@ async def _start_telegram(
             await receiver.start_polling()
         else:
             await receiver.start_webhook(webhook.listen, webhook.port, webhook.url_path, webhook.url, webhook.secret)
+    except PollingTaken as exc:
+        host, _, rest = exc.holder.partition(":")
+        raise StartupError(
+            f"ocop-bot: another process (pid {rest.partition(':')[0]} on {host}) is already receiving this bot's "
+            "updates by long polling; run one polling process per bot, or several with --webhook-url", 1) from exc
     except TelegramError as exc:
         raise StartupError(f"ocop-bot: Telegram refused to start receiving updates: {exc}", 1) from exc
     except OSError as exc:

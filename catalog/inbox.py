@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.db import Database
-from catalog.models import InboxEntry, utcnow
+from catalog.models import InboxEntry, ProcessLease, utcnow
 
 UNFINISHED = ("pending", "handled")
 MAX_ATTEMPTS = 5  # an entry whose handling failed this many times is parked
@@ -211,3 +212,31 @@ async def parked(db: Database, limit: int = 50) -> list[InboxEntry]:
         return list((await session.scalars(
             select(InboxEntry).where(InboxEntry.status == "parked").order_by(InboxEntry.id.desc()).limit(limit)
         )).all())
+
+
+async def hold_lease(db: Database, name: str, owner: str, live_owners: set[str], seconds: float) -> str:
+    """Take or renew the lease `name` for `seconds`; returns "" when held, else the owner that holds it.
+
+    A lease whose time ran out, or whose owner process on this host is gone, is taken over.
+    """
+    now = utcnow()
+    until = now + dt.timedelta(seconds=seconds)
+    async with db.session() as session:
+        lease = await session.get(ProcessLease, name, populate_existing=True, with_for_update=True)
+        if lease is None:
+            try:
+                async with session.begin_nested():
+                    session.add(ProcessLease(name=name, owner=owner, expires_at=until))
+                return ""
+            except IntegrityError:
+                lease = await session.get(ProcessLease, name, populate_existing=True, with_for_update=True)
+                assert lease is not None
+        if lease.owner == owner or lease.expires_at < now or owner_gone(lease.owner, live_owners):
+            lease.owner, lease.expires_at = owner, until
+            return ""
+        return lease.owner
+
+
+async def release_lease(db: Database, name: str, owner: str) -> None:
+    async with db.session() as session:
+        await session.execute(delete(ProcessLease).where(ProcessLease.name == name, ProcessLease.owner == owner))

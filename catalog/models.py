@@ -343,3 +343,12 @@ class ErasedCount(Base):
     user_key: Mapped[str] = mapped_column(String(64))
     day: Mapped[str] = mapped_column(String(40))
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProcessLease(Base):
+    """A role only one process may hold at a time (e.g. long polling one bot token), renewed while held."""
+
+    __tablename__ = "process_leases"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[dt.datetime] = mapped_column()

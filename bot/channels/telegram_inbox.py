@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 25  # seconds a getUpdates long poll waits
+POLL_LEASE = 90.0  # seconds the polling lease lasts; renewed every 30 s while polling
 MAX_UPDATE_BYTES = 1024 * 1024
 SEND_ATTEMPTS = 6  # a reply is tried this often (0.5, 1, 2, 4, 8 s apart) before the entry counts a failure
 T = TypeVar("T")
@@ -100,6 +101,14 @@ async def with_retries(call: Callable[[], Awaitable[T]], *, attempts: int = SEND
     raise AssertionError("unreachable")
 
 
+class PollingTaken(Exception):
+    """Another live process already receives this bot's updates by long polling."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(holder)
+        self.holder = holder
+
+
 class TelegramInbox:
     """Receives updates into the inbox and handles them from there."""
 
@@ -113,7 +122,8 @@ class TelegramInbox:
         self._server_task: asyncio.Task[None] | None = None
         self._stopping = False
         self.offset: int | None = None
-        self._progress: dict[int, int] = {}  # entry id → replies already sent (for a retry in this process)
+        self._progress: dict[int, int] = {}
+        self._leased_at: float | None = None  # entry id → replies already sent (for a retry in this process)
 
     # ------------------------------------------------------------------------------- receiving
 
@@ -127,7 +137,18 @@ class TelegramInbox:
             self.processor.submit(entry)
         return len(accepted)
 
+    @property
+    def _lease_name(self) -> str:
+        return f"telegram-polling:{self.bot.id}"  # the bot's id (the token's first part), not the token
+
     async def start_polling(self) -> None:
+        """Refuse (PollingTaken) when another live process already polls this bot: Telegram would answer
+        both with 409 Conflict, each taking the other's updates."""
+        holder = await inbox.hold_lease(self.db, self._lease_name, self.processor.owner,
+                                        self.processor.live_owners, POLL_LEASE)
+        if holder:
+            raise PollingTaken(holder)
+        self._leased_at = asyncio.get_running_loop().time()
         await self.processor.start()
         await self.bot.delete_webhook(drop_pending_updates=False)
         self._poll_task = asyncio.create_task(self._poll(), name="telegram-inbox-polling")
@@ -155,6 +176,7 @@ class TelegramInbox:
                     # Only now, with the batch committed, may the next request confirm it.
                     self.offset = max(ids) + 1
                 delay, conflict_reported = 1.0, False
+                await self._renew_lease()
             except asyncio.CancelledError:
                 raise
             except Conflict:
@@ -176,6 +198,18 @@ class TelegramInbox:
                           type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
+
+    async def _renew_lease(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._leased_at < POLL_LEASE / 3:
+            return
+        holder = await inbox.hold_lease(self.db, self._lease_name, self.processor.owner,
+                                        self.processor.live_owners, POLL_LEASE)
+        if holder:
+            log.error("another process (%s) took over polling this bot; this one stops receiving updates", holder)
+            self._stopping = True
+            return
+        self._leased_at = loop.time()
 
     async def start_webhook(self, listen: str, port: int, url_path: str, url: str, secret: str) -> None:
         await self.processor.start()
@@ -230,6 +264,9 @@ class TelegramInbox:
     async def stop(self) -> None:
         await self.stop_receiving()
         await self.processor.stop()
+        if self._leased_at is not None:
+            with contextlib.suppress(Exception):
+                await inbox.release_lease(self.db, self._lease_name, self.processor.owner)
 
     # ------------------------------------------------------------------------------- handling
 

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.app import RunningBot, running_bot
+from bot.app import RunningBot, StartupError, running_bot
 from bot.config import Settings
 from bot.doctor import cmd_doctor
 from catalog.db import Database
@@ -110,3 +110,20 @@ async def test_a_flooding_chat_does_not_keep_others_waiting(bot: RunningBot, api
     sends = [c.params.get("chat_id") for c in api.calls("sendMessage")]
     before = sends[: sends.index(622)].count(621)
     assert before < 30, f"{before} answers to the flooding chat went out before the other chat's first"
+
+
+async def test_a_second_polling_process_is_refused_with_one_clear_line(
+    bot: RunningBot, tg_settings: Settings, db: Database, api: FakeTelegramAPI
+) -> None:
+    other_db = Database(db.url)  # another process's engine on the same database
+    try:
+        with pytest.raises(StartupError) as refused:
+            async with running_bot(tg_settings, channel="telegram", db=other_db):
+                pass
+    finally:
+        await other_db.dispose()
+    message = str(refused.value)
+    assert "already receiving this bot's updates" in message and "\n" not in message
+    assert not [c for c in api.failed_calls("getUpdates") if c.status == 409]  # no Conflict fight
+    api.push_message(631, "/help", language_code="en")
+    assert await api.wait_for_messages(631, 1, timeout=WAIT)  # the first one goes on

@@ -1,4 +1,5 @@
-"""the durable inbox: updates and events stored before they are acknowledged; chat migrations; erased counts
+"""the durable inbox: updates and events stored before they are acknowledged; chat migrations; erased counts;
+process leases
 
 Revision ID: 0004_inbox
 Revises: 0003_product_uses
@@ -59,7 +60,17 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "process_leases",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("owner", sa.String(length=100), nullable=False),
+        sa.Column("expires_at", catalog.models.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_process_leases")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("process_leases")
     op.drop_table("erased_counts")
     op.drop_table("chat_migrations")
     with op.batch_alter_table("inbox", schema=None) as batch_op:
