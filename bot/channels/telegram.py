@@ -626,6 +626,16 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         log.warning("could not set the command menus: %s", error)
 
 
+def rate_limiter(settings: Settings, overall_max_rate: float) -> AIORateLimiter:
+    """Telegram's limits: per process, or (OCOP_REDIS_URL) one overall limit shared by every process."""
+    if settings.redis_url and overall_max_rate > 0 and settings.telegram_token is not None:
+        from bot.shared_rate import SharedRateLimiter
+
+        bot_key = settings.telegram_token.get_secret_value().partition(":")[0]  # the bot's id, not the secret
+        return SharedRateLimiter(settings.redis_url, bot_key, per_second=overall_max_rate, max_retries=3)
+    return AIORateLimiter(overall_max_rate=overall_max_rate, max_retries=3)
+
+
 def build_application(
     settings: Settings,
     services: Services,
@@ -647,7 +657,7 @@ def build_application(
         Application.builder()
         .token(settings.telegram_token.get_secret_value())
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter(overall_max_rate=overall_max_rate, max_retries=3))
+        .rate_limiter(rate_limiter(settings, overall_max_rate))
         # aiohttp instead of PTB's default httpx: half the client CPU per Bot API call (see the module)
         .request(AiohttpRequest())
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
