@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,8 @@ from catalog.inbox import Accepted
 
 log = logging.getLogger(__name__)
 
+KEEP_DONE = dt.timedelta(days=2)  # Telegram keeps unconfirmed updates 24 h; Zalo retries for up to 12 h
+PRUNE_INTERVAL = 600.0
 Handler = Callable[[Accepted], Awaitable[None]]
 OnParked = Callable[[Accepted], Awaitable[None]]
 
@@ -57,13 +60,29 @@ class InboxProcessor:
         self.owner = owner or inbox.new_owner()
         self._queues: dict[str, deque[Accepted]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._housekeeping: asyncio.Task[None] | None = None
         self.handled = 0
         self.parked = 0
 
     async def start(self) -> int:
         """Become a live owner and take over (and queue) what a stopped process left unfinished."""
         self.live_owners.add(self.owner)
+        await self.prune()
+        self._housekeeping = asyncio.create_task(self._prune_now_and_then(), name=f"inbox-{self.channel}-prune")
         return await self.resume()
+
+    async def prune(self) -> int:
+        """Forget done entries older than KEEP_DONE: their ids only guarded against late redeliveries."""
+        try:
+            return await inbox.prune(self.db, self.channel, KEEP_DONE)
+        except Exception as exc:
+            log.warning("could not prune the %s inbox (%s)", self.channel, type(exc).__name__)
+            return 0
+
+    async def _prune_now_and_then(self) -> None:
+        while True:
+            await asyncio.sleep(PRUNE_INTERVAL)
+            await self.prune()
 
     async def resume(self) -> int:
         taken = await inbox.take_over(self.db, self.channel, self.owner, self.live_owners)
@@ -75,6 +94,11 @@ class InboxProcessor:
 
     async def stop(self, grace: float = 10.0) -> None:
         """Finish what is queued (up to `grace` seconds); the rest stays in the table for the next start."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+            self._housekeeping = None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.drain(), grace)
         for task in list(self._tasks.values()):
