@@ -83,6 +83,10 @@ class InboxProcessor:
         while True:
             await asyncio.sleep(PRUNE_INTERVAL)
             await self.prune()
+            try:  # what another host left when it stopped (its entries, untouched for inbox.LEASE)
+                await self.resume()
+            except Exception as exc:
+                log.warning("could not look for unfinished %s updates (%s)", self.channel, type(exc).__name__)
 
     async def resume(self) -> int:
         taken = await inbox.take_over(self.db, self.channel, self.owner, self.live_owners)
@@ -137,6 +141,8 @@ class InboxProcessor:
                 return
             except asyncio.CancelledError:
                 raise
+            except inbox.AlreadyHandled:
+                return  # another process took it over and handled it: nothing of ours was committed
             except Unreadable as exc:
                 await inbox.park(self.db, entry.id, f"unreadable: {exc}")
                 self._log_parked(entry, exc)

@@ -99,12 +99,19 @@ async def accept(
             for key in dict.fromkeys(row["key"] for row in rows) if key in inserted]
 
 
+class AlreadyHandled(Exception):
+    """Another process handled this entry meanwhile (it took it over): this transaction must not commit."""
+
+
 async def mark_handled(session: AsyncSession, entry_id: int, replies: list[Any]) -> None:
-    """In the handler's transaction: the entry is handled and these replies are owed."""
-    await session.execute(
+    """In the handler's transaction: the entry is handled and these replies are owed. Raises AlreadyHandled
+    (rolling the handler's changes back) when it is no longer pending, so its effects happen once."""
+    result = await session.execute(
         update(InboxEntry).where(InboxEntry.id == entry_id, InboxEntry.status == "pending")
         .values(status="handled", replies=replies, updated_at=utcnow())
     )
+    if result.rowcount != 1:
+        raise AlreadyHandled(entry_id)
 
 
 async def mark_done(db: Database, entry_id: int, error: str = "") -> None:

@@ -102,3 +102,23 @@ async def test_done_inbox_entries_are_pruned_after_two_days(db: Database) -> Non
     async with db.session() as session:
         kept = sorted((await session.scalars(select(InboxEntry.key))).all())
     assert kept == ["2", "3"]  # the recent done one, and the old one still unfinished
+
+
+async def test_an_entry_handled_elsewhere_meanwhile_commits_nothing_here(db: Database) -> None:
+    """Taken over by another process while this one still had it queued: only one handling takes effect."""
+    import pytest
+    from sqlalchemy import func, select
+
+    from catalog import inbox
+    from catalog.models import ProcessedEvent
+
+    (entry,) = await inbox.accept(db, "zalo", [("m1", "u1", {})], "x:1:y")
+    async with db.session() as session:
+        session.add(ProcessedEvent(channel="zalo", event_id="first"))
+        await inbox.mark_handled(session, entry.id, [])
+    with pytest.raises(inbox.AlreadyHandled):
+        async with db.session() as session:
+            session.add(ProcessedEvent(channel="zalo", event_id="second"))
+            await inbox.mark_handled(session, entry.id, [])
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1
