@@ -38,6 +38,7 @@ class SharedRateLimiter(AIORateLimiter):
         self.per_second = max(1, int(per_second))
         self._down_until = 0.0
         self.shared = 0  # requests that took a shared slot (for tests and logs)
+        self.granted: list[float] = []  # when each slot was granted (the last 1,000, for tests)
 
     async def shutdown(self) -> None:
         await super().shutdown()
@@ -61,6 +62,7 @@ class SharedRateLimiter(AIORateLimiter):
                 return
             if count <= self.per_second:
                 self.shared += 1
+                self.granted = [*self.granted[-999:], now]
                 return
             await asyncio.sleep(max(0.001, second + 1 - time.time()))
 
