@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
-from bot.channels.telegram import ALLOWED_UPDATES, TelegramDeliverer, build_application
+from bot.channels.telegram import TelegramDeliverer, build_application
+from bot.channels.telegram_inbox import PollingTaken, TelegramInbox
 from bot.channels.zalo import ZaloChannel
 from bot.channels.zalo_api import ZaloAuthError
 from bot.config import Settings
 from bot.database import open_database
 from bot.delivery import DeliveryWorker
+from catalog import chat_moves
 from catalog.db import Database
 from handlers.context import Services
 from handlers.router import Router
@@ -68,6 +70,8 @@ class RunningBot:
     telegram: Application | None = None  # type: ignore[type-arg]
     zalo: ZaloChannel | None = None
     worker: DeliveryWorker | None = None
+    telegram_inbox: TelegramInbox | None = None
+    staff_chat_problem: str = ""  # why the staff chat cannot receive cards (empty when it can)
 
     @property
     def channels(self) -> list[str]:
@@ -95,15 +99,17 @@ def channels_to_run(settings: Settings, only: str | None) -> tuple[bool, bool]:
 
 
 async def _start_telegram(
-    stack: AsyncExitStack, application: Application, webhook: Webhook | None  # type: ignore[type-arg]
-) -> None:
+    stack: AsyncExitStack, application: Application, webhook: Webhook | None,  # type: ignore[type-arg]
+    slots: int = 8,
+) -> TelegramInbox:
     """initialize → start → polling/webhook, with the matching stops registered on `stack`."""
     # initialize() opens the HTTP connection pools before its getMe; they are closed even if that fails.
     stack.push_async_callback(application.bot.shutdown)
     try:
         await application.initialize()
     except InvalidToken as exc:
-        raise StartupError(f"ocop-bot: Telegram rejected OCOP_TELEGRAM_TOKEN ({exc})", 2) from exc
+        # Not PTB's message: it quotes the token.
+        raise StartupError("ocop-bot: Telegram rejected OCOP_TELEGRAM_TOKEN (check it with @BotFather)", 2) from exc
     except NetworkError as exc:
         raise StartupError(f"ocop-bot: cannot reach the Telegram Bot API: {exc}", 1) from exc
     stack.push_async_callback(application.shutdown)
@@ -111,29 +117,24 @@ async def _start_telegram(
         await application.post_init(application)
     await application.start()
     stack.push_async_callback(application.stop)
-    updater = application.updater
-    assert updater is not None
+    # Updates go through the durable inbox, not PTB's Updater (which confirms them before they are handled).
+    receiver = TelegramInbox(application.bot_data["channel"], application.bot, slots=slots)
+    stack.push_async_callback(receiver.stop)
     try:
         if webhook is None:
-            await updater.start_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+            await receiver.start_polling()
         else:
-            await updater.start_webhook(
-                listen=webhook.listen,
-                port=webhook.port,
-                url_path=webhook.url_path,
-                webhook_url=webhook.url,
-                secret_token=webhook.secret,
-                allowed_updates=ALLOWED_UPDATES,
-                drop_pending_updates=False,
-            )
+            await receiver.start_webhook(webhook.listen, webhook.port, webhook.url_path, webhook.url, webhook.secret)
+    except PollingTaken as exc:
+        host, _, rest = exc.holder.partition(":")
+        raise StartupError(
+            f"ocop-bot: another process (pid {rest.partition(':')[0]} on {host}) is already receiving this bot's "
+            "updates by long polling; run one polling process per bot, or several with --webhook-url", 1) from exc
     except TelegramError as exc:
         raise StartupError(f"ocop-bot: Telegram refused to start receiving updates: {exc}", 1) from exc
-    stack.push_async_callback(_stop_updater, application)
-
-
-async def _stop_updater(application: Application) -> None:  # type: ignore[type-arg]
-    if application.updater is not None and application.updater.running:
-        await application.updater.stop()
+    except OSError as exc:
+        raise StartupError(f"ocop-bot: cannot start the Telegram webhook: {exc}", 1) from exc
+    return receiver
 
 
 @asynccontextmanager
@@ -152,6 +153,7 @@ async def running_bot(
         if db is None:
             db = await open_database(settings)
             stack.push_async_callback(db.dispose)
+        settings = await follow_staff_chat_moves(db, settings)
         services = Services(db, settings)
         router = Router(services)
         bot = RunningBot(db, services, router)
@@ -169,15 +171,54 @@ async def running_bot(
             deliverers["zalo"] = bot.zalo.deliverer
 
         if want_telegram:
-            bot.telegram = build_application(settings, services, router, **(telegram_options or {}))
-            await _start_telegram(stack, bot.telegram, webhook)
+            options = dict(telegram_options or {})
+            bot.telegram = build_application(settings, services, router, **options)
+            bot.telegram_inbox = await _start_telegram(stack, bot.telegram, webhook,
+                                                       max(1, options.get("concurrent_updates", 8)))
             deliverers["telegram"] = TelegramDeliverer(bot.telegram.bot)
+            bot.staff_chat_problem = await check_staff_chat(bot.telegram.bot, settings, db)
 
         bot.worker = DeliveryWorker(db, deliverers, settings)
         services.on_outbox = bot.worker.wake  # a committed enquiry is sent at once, not at the next poll
         await bot.worker.start()
         stack.push_async_callback(bot.worker.stop)
         yield bot
+
+
+async def follow_staff_chat_moves(db: Database, settings: Settings) -> Settings:
+    """OCOP_STAFF_CHAT_ID as it is now: a group upgraded to a supergroup since (stored when Telegram said so)."""
+    if settings.staff_chat_id is None:
+        return settings
+    now = await chat_moves.resolve(db, "telegram", str(settings.staff_chat_id))
+    if now == str(settings.staff_chat_id):
+        return settings
+    log.warning("the staff chat %s became %s (a supergroup); using the new id: set OCOP_STAFF_CHAT_ID=%s",
+                settings.staff_chat_id, now, now)
+    return settings.model_copy(update={"staff_chat_id": int(now)})
+
+
+async def check_staff_chat(bot: Any, settings: Settings, db: Database) -> str:
+    """Can the bot post in the staff chat? Said loudly at start when not (leads are still recorded and queued)."""
+    if settings.staff_chat_id is None:
+        log.info("OCOP_STAFF_CHAT_ID is not set: enquiries are recorded and queued until it is")
+        return "OCOP_STAFF_CHAT_ID is not set"
+    try:
+        await bot.get_chat(settings.staff_chat_id)
+    except ChatMigrated as exc:
+        async with db.session() as session:
+            await chat_moves.record(session, "telegram", str(settings.staff_chat_id), str(exc.new_chat_id))
+        log.error("the staff chat %s was upgraded to a supergroup %s: using the new id; set OCOP_STAFF_CHAT_ID=%s",
+                  settings.staff_chat_id, exc.new_chat_id, exc.new_chat_id)
+        settings.staff_chat_id = int(exc.new_chat_id)
+        return ""
+    except (Forbidden, BadRequest) as exc:
+        problem = (f"the staff chat OCOP_STAFF_CHAT_ID={settings.staff_chat_id} cannot be reached "
+                   f"({type(exc).__name__}: {exc.message}): add the bot to it again or fix the id")
+        log.error("%s; enquiries are recorded and queued, see `ocop-bot doctor`", problem)
+        return problem
+    except TelegramError as exc:
+        log.warning("could not check the staff chat now (%s)", type(exc).__name__)
+    return ""
 
 
 def freeze_startup_objects() -> None:

@@ -158,6 +158,12 @@ async def cmd_leads_export(args: argparse.Namespace, settings: Settings) -> int:
     return await leads_cli.cmd_leads_export(args, settings)
 
 
+async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import doctor
+
+    return await doctor.cmd_doctor(args, settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ocop-bot", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -180,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--json", action="store_true", help="one JSON object per query")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("doctor", help="parked updates, failed messages, the staff chat: what needs a person")
+    p.set_defaults(func=cmd_doctor)
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True, metavar="ACTION")
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
@@ -232,11 +241,22 @@ def main(argv: list[str] | None = None) -> int:
         # /dev/null so that flushing it at exit does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (OSError, SQLAlchemyError) as exc:
-        # e.g. the database server is down or the data directory is not writable
+    except Exception as exc:
+        if not _database_error(exc):
+            raise
+        # e.g. the database server is down, the database does not exist, the data directory is not writable
         reason = getattr(exc, "orig", None) or exc
-        print(f"ocop-bot: cannot use the database: {str(reason).splitlines()[0]}", file=sys.stderr)
+        line = (str(reason).splitlines() or [type(reason).__name__])[0]
+        hint = " (create it, e.g. `createdb NAME`, or fix OCOP_DATABASE_URL)" if "does not exist" in line else ""
+        print(f"ocop-bot: cannot use the database: {line}{hint}", file=sys.stderr)
         return 1
+
+
+def _database_error(exc: BaseException) -> bool:
+    """An error from the database or its driver (asyncpg's own errors are not SQLAlchemy's when connecting)."""
+    if isinstance(exc, OSError | SQLAlchemyError):
+        return True
+    return type(exc).__module__.split(".")[0] in ("asyncpg", "psycopg", "sqlite3")
 
 
 if __name__ == "__main__":

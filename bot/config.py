@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     staff_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     staff_language: Literal["vi", "en"] = "vi"
 
+    # Redis for one outbound rate limit shared by every process of a bot (bot/shared_rate.py); none = per process
+    redis_url: str | None = None
+
     enquiry_expiry_hours: float = Field(default=24.0, gt=0)
     enquiries_per_day: int = Field(default=5, ge=1)
 

@@ -28,18 +28,21 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.config import Settings
 from bot.outbound import Deliverer, DeliveryError
+from catalog import chat_moves
 from catalog.db import Database
-from catalog.leads import KIND_CARD_EDIT, KIND_LEAD_CARD
+from catalog.leads import KIND_BUYER_NOTICE, KIND_CARD_EDIT, KIND_CARD_ERASE, KIND_LEAD_CARD, enqueue
 from catalog.models import Lead, OutboxMessage, utcnow
-from handlers.messages import reply_from_json
+from handlers.messages import Reply, h, reply_from_json, reply_to_json
+from locales import translator
 
 log = logging.getLogger(__name__)
 
-STAFF_KINDS = (KIND_LEAD_CARD, KIND_CARD_EDIT)
+STAFF_KINDS = (KIND_LEAD_CARD, KIND_CARD_EDIT, KIND_CARD_ERASE)
 UNSENT = ("pending", "sending")
 RECOVERY_INTERVAL = 30.0  # seconds between looks for entries a dead process on this host was sending
 
@@ -284,6 +287,8 @@ class DeliveryWorker:
                     await self._retry(entry, "waiting for the lead card to be posted", 5.0)
                 return
             edit_id = str(staff_message_id)
+        elif entry.kind == KIND_CARD_ERASE:
+            edit_id = str(entry.payload.get("message_id", ""))
         try:
             reply = reply_from_json(entry.payload)
             reply.edit = edit_id is not None
@@ -291,7 +296,9 @@ class DeliveryWorker:
                 deliverer.deliver(chat_id, reply, edit_message_id=edit_id), self.send_timeout
             )
         except DeliveryError as exc:
-            if exc.permanent:
+            if exc.migrated_to:
+                await self._follow_move(entry, chat_id, exc.migrated_to)
+            elif exc.permanent:
                 await self._fail(entry, str(exc))
             else:
                 await self._retry(entry, str(exc), exc.retry_after)
@@ -330,10 +337,19 @@ class DeliveryWorker:
             if result.rowcount != 1:
                 log.warning("outbox entry %s was sent but its lease had been taken over", entry.id)
                 return
-            if entry.kind == KIND_LEAD_CARD and entry.lead_id is not None and message_id.isdigit():
+            last = message_id.split(",")[-1]  # a card too long for one message: its buttons are on the last
+            if entry.kind == KIND_LEAD_CARD and entry.lead_id is not None and last.isdigit():
                 await session.execute(
-                    update(Lead).where(Lead.id == entry.lead_id).values(staff_message_id=int(message_id))
+                    update(Lead).where(Lead.id == entry.lead_id).values(staff_message_id=int(last))
                 )
+            if entry.kind in (KIND_LEAD_CARD, KIND_CARD_EDIT) and entry.lead_id is not None and "," in message_id:
+                lead = await session.get(Lead, entry.lead_id)
+                if lead is not None and lead.anonymised_at is not None:
+                    # /forget came while this card was on its way: its other parts are blanked too.
+                    for part in message_id.split(",")[:-1]:
+                        enqueue(session, kind=KIND_CARD_ERASE, channel=entry.channel, chat_id=chat_id,
+                                payload={"text": "🗑", "buttons": [], "message_id": part}, lead_id=lead.id,
+                                notify=self.wake)
 
     async def _retry(self, entry: OutboxMessage, error: str, retry_after: float | None) -> None:
         if retry_after is not None:
@@ -349,12 +365,43 @@ class DeliveryWorker:
             )
 
     async def _fail(self, entry: OutboxMessage, error: str) -> None:
-        log.error("outbox entry %s (%s) to %s failed for good: %s", entry.id, entry.kind, entry.chat_id, error)
+        log.error("outbox entry %s (%s) to %s failed for good: %s; see `ocop-bot doctor`",
+                  entry.id, entry.kind, entry.chat_id, error)
         async with self.db.session() as session:
-            await session.execute(
+            result = await session.execute(
                 update(OutboxMessage).where(self._held(entry)).values(
                     status="failed", lease_owner="", last_error=error[:1000])
             )
+            if result.rowcount == 1 and entry.kind == KIND_LEAD_CARD and entry.lead_id is not None:
+                await self._tell_buyer_not_sent(session, entry.lead_id)
+
+    async def _tell_buyer_not_sent(self, session: AsyncSession, lead_id: int) -> None:
+        """The card could not be posted: the buyer, told it was sent, now hears the truth."""
+        lead = await session.get(Lead, lead_id)
+        if lead is None or not lead.ref or lead.anonymised_at is not None:
+            return
+        t = translator(lead.language)
+        text = t._("Your enquiry {ref} is saved, but it has not reached the trade department yet because of a "
+                   "problem on our side. We are fixing it; you do not need to send it again.", ref=lead.ref)
+        enqueue(session, kind=KIND_BUYER_NOTICE, channel=lead.channel, chat_id=lead.chat_id,
+                payload=reply_to_json(Reply(h(text))), lead_id=lead.id, notify=self.wake)
+
+    async def _follow_move(self, entry: OutboxMessage, old: str, new: str) -> None:
+        """The chat became a supergroup with a new id: store the move, send there (this entry at once)."""
+        async with self.db.session() as session:
+            moved = await chat_moves.record(session, entry.channel, old, new)
+            await session.execute(
+                update(OutboxMessage).where(self._held(entry)).values(
+                    status="pending", lease_owner="", chat_id=new, next_attempt_at=utcnow(),
+                    last_error=f"the chat moved from {old} to {new}")
+            )
+        if entry.channel == "telegram" and str(self.settings.staff_chat_id) == old:
+            self.settings.staff_chat_id = int(new)
+            log.error("the staff chat %s was upgraded to a supergroup with id %s: using the new id from now on "
+                      "(stored in the database); set OCOP_STAFF_CHAT_ID=%s", old, new, new)
+        else:
+            log.warning("chat %s moved to %s; %d queued message(s) follow it", old, new, moved)
+        self._wake.set()
 
     async def _release_own_leases(self) -> None:
         """On stop: what this worker was still sending goes back to pending for the next worker."""

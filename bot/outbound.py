@@ -11,10 +11,12 @@ class DeliveryError(Exception):
     """A send failed. `retry_after` (seconds) when the channel said when to retry; `permanent` when
     retrying cannot help (the user blocked the bot, the chat does not exist, the message is invalid)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False,
+                 migrated_to: str | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        self.migrated_to = migrated_to  # the chat moved to this id (a group became a supergroup)
 
 
 class Deliverer(Protocol):

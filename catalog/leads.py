@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
 from collections import Counter
@@ -12,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.models import Lead, LeadEvent, OutboxMessage, utcnow
+from catalog.models import ErasedCount, Lead, LeadEvent, OutboxMessage, utcnow
 from catalog.rows import neutralise_formula
 from catalog.validation import UNIT_WORDS, display_phone, quantity_from_canonical
 from locales import N_, TIMEZONE, Translator, translator
@@ -49,6 +50,7 @@ CLOSED_STATUSES = frozenset({"won", "lost", "spam"})
 # Outbox kinds: the card to the staff chat, its later edits, and messages to the buyer.
 KIND_LEAD_CARD = "lead_card"
 KIND_CARD_EDIT = "lead_card_edit"
+KIND_CARD_ERASE = "lead_card_erase"  # one more message of a card (a split part, a repost) blanked on /forget
 KIND_BUYER_NOTICE = "buyer_notice"
 KIND_STAFF_REPLY = "staff_reply"
 BUYER_KINDS = (KIND_BUYER_NOTICE, KIND_STAFF_REPLY)
@@ -157,6 +159,31 @@ async def leads_today(session: AsyncSession, channel: str, user_id: str, now: dt
         Lead.channel == channel, Lead.user_id == user_id, Lead.created_at >= since
     )
     return int(await session.scalar(query) or 0)
+
+
+def _user_key(channel: str, user_id: str) -> str:
+    return hashlib.sha256(f"ocop-erased:{channel}:{user_id}".encode()).hexdigest()
+
+
+async def erased_today(session: AsyncSession, channel: str, user_id: str, now: dt.datetime | None = None) -> int:
+    """Enquiries this user confirmed today and erased since (with /forget, from any chat)."""
+    day = start_of_local_day(now).isoformat()
+    found = await session.scalar(select(ErasedCount.count).where(
+        ErasedCount.user_key == _user_key(channel, user_id), ErasedCount.day == day))
+    return int(found or 0)
+
+
+async def add_erased_today(session: AsyncSession, channel: str, user_id: str, n: int,
+                           now: dt.datetime | None = None) -> None:
+    """Remember that `n` more of today's enquiries were erased (and forget earlier days' numbers)."""
+    day = start_of_local_day(now).isoformat()
+    key = _user_key(channel, user_id)
+    await session.execute(delete(ErasedCount).where(ErasedCount.day != day))
+    row = await session.scalar(select(ErasedCount).where(ErasedCount.user_key == key, ErasedCount.day == day))
+    if row is None:
+        session.add(ErasedCount(user_key=key, day=day, count=n))
+    else:
+        row.count += n
 
 
 async def create_lead(session: AsyncSession, draft: LeadDraft) -> Lead:
@@ -325,6 +352,7 @@ async def forget_buyer(session: AsyncSession, channel: str, user_id: str) -> lis
     for lead in leads:
         buyer_chat = lead.chat_id
         lead.buyer_name = lead.organisation = lead.phone = lead.email = lead.notes = ""
+        lead.delivery_place = ""  # a full address, or the GPS point shared with the form
         lead.chat_id = lead.user_id = ""
         lead.anonymised_at = now
         lead.updated_at = now
@@ -352,7 +380,11 @@ async def replace_card_payloads(session: AsyncSession, lead: Lead, payload: dict
     cards = (await session.scalars(select(OutboxMessage).where(
         OutboxMessage.lead_id == lead.id, OutboxMessage.kind.in_((KIND_LEAD_CARD, KIND_CARD_EDIT))))).all()
     posted = False
+    others: list[tuple[str, str]] = []  # (chat, message id) of every card message but the one edited below
     for entry in cards:
+        for message_id in (entry.sent_message_id or "").split(","):
+            if message_id.isdigit() and message_id != str(lead.staff_message_id) and entry.status == "sent":
+                others.append((entry.chat_id, message_id))
         if entry.kind == KIND_LEAD_CARD and entry.status in ("sent", "sending"):
             posted = True
         if entry.kind == KIND_CARD_EDIT and entry.status == "pending":
@@ -362,6 +394,11 @@ async def replace_card_payloads(session: AsyncSession, lead: Lead, payload: dict
         staff_chat = next(e.chat_id for e in cards if e.kind == KIND_LEAD_CARD)
         enqueue(session, kind=KIND_CARD_EDIT, channel="telegram", chat_id=staff_chat, payload=dict(payload),
                 lead_id=lead.id, notify=notify)
+    for chat, message_id in dict.fromkeys(others):
+        # The first parts of a card too long for one message, and copies posted when an edit failed: each
+        # still shows the buyer's details, so each is edited to a bare mark.
+        enqueue(session, kind=KIND_CARD_ERASE, channel="telegram", chat_id=chat,
+                payload={"text": "🗑", "buttons": [], "message_id": message_id}, lead_id=lead.id, notify=notify)
 
 
 # --- showing a lead in a language

@@ -292,3 +292,63 @@ class ProcessedEvent(Base):
     channel: Mapped[str] = mapped_column(String(20))
     event_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class InboxEntry(Base):
+    """An update or event as received, committed before the channel is told it arrived (the durable inbox).
+
+    pending ──handled (same transaction as the handler's changes; the replies stored)──► handled
+    handled ──replies sent──► done (payload and replies blanked, the key kept to refuse a redelivery)
+    pending/handled ──failed N times──► parked (kept for `ocop-bot doctor`)
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "key", name="uq_inbox_channel_key"),
+        Index("ix_inbox_status", "status", "channel"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(128))  # Telegram update_id, Zalo message/event key
+    chat_key: Mapped[str] = mapped_column(String(64), default="")  # whose updates must keep their order
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    owner: Mapped[str] = mapped_column(String(100), default="")  # "host:pid:token" of the process on it
+    replies: Mapped[list[Any] | None] = mapped_column(nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ChatMigration(Base):
+    """A chat that moved (a Telegram group upgraded to a supergroup gets a new id): old id → new id."""
+
+    __tablename__ = "chat_migrations"
+    __table_args__ = (UniqueConstraint("channel", "old_chat_id", name="uq_chat_migrations_channel_old"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    old_chat_id: Mapped[str] = mapped_column(String(64))
+    new_chat_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ErasedCount(Base):
+    """How many of a user's enquiries of one day /forget erased: only a keyed hash of the user, a day and a
+    number, so that erasing (in any chat) does not reset the daily enquiry limit. Older days are deleted."""
+
+    __tablename__ = "erased_counts"
+    __table_args__ = (UniqueConstraint("user_key", "day", name="uq_erased_counts_user_day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_key: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str] = mapped_column(String(40))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProcessLease(Base):
+    """A role only one process may hold at a time (e.g. long polling one bot token), renewed while held."""
+
+    __tablename__ = "process_leases"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[dt.datetime] = mapped_column()

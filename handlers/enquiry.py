@@ -60,7 +60,7 @@ from handlers.context import Context
 from handlers.messages import Button, Reply, h, reply_to_json
 from handlers.payloads import Enquiry
 from handlers.staff import anonymised_card_payload, card_reply
-from handlers.state import EnquiryForm, ErasedToday
+from handlers.state import EnquiryForm
 from locales import N_, Translator, translator
 
 STEPS = ("products", "quantity", "place", "time", "name", "organisation", "phone", "email", "notes", "consent")
@@ -385,8 +385,10 @@ def _erased_today(ctx: Context) -> int:
 async def over_daily_limit(ctx: Context) -> bool:
     """This user already confirmed OCOP_ENQUIRIES_PER_DAY enquiries today (erased ones count too, or
     /forget would reset the limit)."""
-    count = await lead_book.leads_today(ctx.session, ctx.incoming.channel, ctx.incoming.user_id)
-    return count + _erased_today(ctx) >= ctx.settings.enquiries_per_day
+    incoming = ctx.incoming
+    count = await lead_book.leads_today(ctx.session, incoming.channel, incoming.user_id)
+    erased = await lead_book.erased_today(ctx.session, incoming.channel, incoming.user_id)  # per user, any chat
+    return count + max(erased, _erased_today(ctx)) >= ctx.settings.enquiries_per_day
 
 
 def limit_reply(ctx: Context) -> Reply:
@@ -404,6 +406,11 @@ def limit_reply(ctx: Context) -> Reply:
 
 async def start(ctx: Context, *, slug: str = "", text: str = "", before: str = "") -> list[Reply]:
     """A new form: refused politely over the daily limit; a product may come pre-filled (button or words)."""
+    if ctx.incoming.chat_id != ctx.incoming.user_id:
+        # A group chat: one form would collect everybody's answers, and the phone number would be seen by all.
+        return [Reply(h(ctx.t._("Wholesale enquiries are made in a private chat, so that your contact details "
+                                "stay between you and the trade department: write to me privately and tap "
+                                "Bulk enquiry there.")))]
     if await over_daily_limit(ctx):
         return [limit_reply(ctx)]
     form = EnquiryForm(lang=ctx.language, started=_now().isoformat())
@@ -837,7 +844,7 @@ async def forget(ctx: Context) -> list[Reply]:
     # Only a number and a date stay behind, so that erasing does not reset the daily enquiry limit.
     today = await lead_book.leads_today(ctx.session, ctx.incoming.channel, ctx.incoming.user_id)
     if today:
-        ctx.memory.erased_today = ErasedToday(_today(), _erased_today(ctx) + today)
+        await lead_book.add_erased_today(ctx.session, ctx.incoming.channel, ctx.incoming.user_id, today)
     erased = await lead_book.forget_buyer(ctx.session, ctx.incoming.channel, ctx.incoming.user_id)
     for lead in erased:
         payload = anonymised_card_payload(lead, ctx.settings.staff_language)

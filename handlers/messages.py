@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from dataclasses import dataclass, field
@@ -136,4 +137,51 @@ def reply_from_json(data: dict[str, object]) -> Reply:
         text=str(data.get("text", "")),
         buttons=[[Button(b["label"], b.get("payload", ""), b.get("url", ""), b.get("kind", "payload"))
                   for b in row] for row in rows],
+    )
+
+
+def _rows(rows: list[list[Button]]) -> list[list[dict[str, str]]]:
+    return [[{"label": b.label, "payload": b.payload, "url": b.url, "kind": b.kind} for b in row] for row in rows]
+
+
+def _buttons(rows: object) -> list[list[Button]]:
+    assert isinstance(rows, list)
+    return [[Button(b["label"], b.get("payload", ""), b.get("url", ""), b.get("kind", "payload")) for b in row]
+            for row in rows]
+
+
+def reply_dump(reply: Reply) -> dict[str, object]:
+    """Everything in a reply as JSON, for the durable inbox (replies owed for a handled update)."""
+    data: dict[str, object] = {"text": reply.text, "buttons": _rows(reply.buttons)}
+    if reply.keyboard:
+        data["keyboard"] = _rows(reply.keyboard)
+    if reply.remove_keyboard:
+        data["remove_keyboard"] = True
+    if reply.edit:
+        data["edit"] = True
+    if reply.notice:
+        data["notice"] = reply.notice
+    if reply.venue is not None:
+        v = reply.venue
+        data["venue"] = {"latitude": v.latitude, "longitude": v.longitude, "title": v.title, "address": v.address}
+    if reply.document is not None:
+        d = reply.document
+        data["document"] = {"filename": d.filename, "data": base64.b64encode(d.data).decode(),
+                            "mime_type": d.mime_type, "caption": d.caption}
+    return data
+
+
+def reply_load(data: dict[str, object]) -> Reply:
+    venue = data.get("venue")
+    document = data.get("document")
+    return Reply(
+        text=str(data.get("text", "")),
+        buttons=_buttons(data.get("buttons") or []),
+        keyboard=_buttons(data.get("keyboard") or []),
+        remove_keyboard=bool(data.get("remove_keyboard")),
+        edit=bool(data.get("edit")),
+        notice=str(data.get("notice", "")),
+        venue=Venue(**venue) if isinstance(venue, dict) else None,
+        document=(Document(document["filename"], base64.b64decode(document["data"]), document["mime_type"],
+                           document["caption"]) if isinstance(document, dict) else None),
     )

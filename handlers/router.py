@@ -11,9 +11,12 @@ menu) is left as a draft to resume.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
 
 from catalog.sessions import load_chat, save_chat
 from handlers import browse, contacts, enquiry, intent, language, menu, products, staff, stores
@@ -36,12 +39,16 @@ from handlers.payloads import (
 )
 from locales import normalise_language, translator
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
 log = logging.getLogger(__name__)
 
 Answer = Awaitable[list[Reply] | None]
 CommandHandler = Callable[[Context, str], Answer]
 IntentHandler = Callable[[Context, intent.Intent], Answer]
 PlainHandler = Callable[[Context], Answer]
+Finish = Callable[["AsyncSession", list[Reply]], Awaitable[None]]
 
 # --- the table ------------------------------------------------------------------------------------------
 
@@ -209,6 +216,21 @@ async def _while_form_waits(ctx: Context, replies: list[Reply], *, leave: bool) 
     return replies + [prompt] if prompt is not None else replies
 
 
+def chat_lock_key(channel: str, chat_id: str) -> int:
+    """A signed 64-bit key for PostgreSQL's advisory locks, the same in every process."""
+    digest = hashlib.blake2b(f"{channel}:{chat_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def lock_chat(session: AsyncSession, channel: str, chat_id: str) -> None:
+    """On PostgreSQL, one message of a chat at a time across every process (webhooks behind a round-robin
+    proxy): a transaction-level advisory lock, released by the commit. So a double-tapped Confirm reaching
+    two processes makes one lead, and two quick answers cannot both edit the same form state. (On SQLite
+    one process writes at a time already.)"""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": chat_lock_key(channel, chat_id)})
+
+
 class Router:
     """Channel-neutral entry point: `await router.handle(incoming)` → replies to send back."""
 
@@ -222,9 +244,15 @@ class Router:
             return detected  # a message clearly in the other language is answered in it
         return stored or normalise_language(incoming.language_hint) or self.services.settings.default_language
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
+    async def handle(self, incoming: Incoming, *, finish: Finish | None = None) -> list[Reply]:
+        """The replies to one message, its changes committed in one transaction.
+
+        `finish(session, replies)` runs inside that transaction (the durable inbox marks its entry handled
+        there); with it, a failure is raised to the caller, who counts it, instead of answered with a sorry.
+        """
         try:
             async with self.services.db.session() as session:
+                await lock_chat(session, incoming.channel, incoming.chat_id)
                 chat = await load_chat(session, incoming.channel, incoming.chat_id, incoming.user_id)
                 ctx = Context(
                     self.services, session, chat, incoming, translator(self.pick_language(chat.language, incoming))
@@ -232,8 +260,12 @@ class Router:
                 replies = await dispatch(ctx)
                 ctx.store_memory()
                 await save_chat(session, ctx.chat)
+                if finish is not None:
+                    await finish(session, replies)
                 return replies
         except Exception:
+            if finish is not None:
+                raise
             # The transaction is rolled back: nothing half-done is stored. The user gets a polite answer.
             log.exception("handler failed for %s chat %s", incoming.channel, incoming.chat_id)
             t = translator(normalise_language(incoming.language_hint) or self.services.settings.default_language)

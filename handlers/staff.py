@@ -62,8 +62,14 @@ EVENT_LABELS = {
 
 
 def is_staff(ctx: Context) -> bool:
-    """Only Telegram users listed in OCOP_STAFF_USER_IDS (a Zalo or terminal user with the same number is not)."""
-    return ctx.incoming.channel == STAFF_CHANNEL and ctx.settings.is_staff(ctx.incoming.user_id)
+    """Only Telegram users listed in OCOP_STAFF_USER_IDS (a Zalo or terminal user with the same number is not),
+    and only in the staff chat or their own private chat with the bot: in any other group, what a staff
+    command shows (names, phones, the CSV of every lead) would reach people who must not see it."""
+    incoming = ctx.incoming
+    if incoming.channel != STAFF_CHANNEL or not ctx.settings.is_staff(incoming.user_id):
+        return False
+    staff_chat = ctx.settings.staff_chat_id
+    return incoming.chat_id == incoming.user_id or (staff_chat is not None and incoming.chat_id == str(staff_chat))
 
 
 def staff_translator(ctx: Context) -> Translator:

@@ -61,7 +61,7 @@ from catalog.search import ProductDoc
 from handlers import cards
 from handlers.context import Services
 from handlers.messages import Button, Incoming, Location, Reply, SharedContact, h
-from handlers.router import Router
+from handlers.router import Finish, Router
 from locales import N_, Translator, normalise_language, translator
 
 log = logging.getLogger(__name__)
@@ -309,12 +309,16 @@ class TelegramDeliverer:
         self.bot = bot
 
     async def deliver(self, chat_id: str, reply: Reply, *, edit_message_id: str | None = None) -> str:
-        """Send (or edit) and return Telegram's message id; raise DeliveryError on failure."""
+        """Send (or edit) and return Telegram's message id (ids, comma-separated, when the reply took several
+        messages: all of them may have to be erased later); raise DeliveryError on failure."""
+        recorder = _Recorder(self.bot)
         try:
-            message = await render_reply(self.bot, chat_id, reply, edit_message_id=edit_message_id)
+            message = await render_reply(recorder, chat_id, reply, edit_message_id=edit_message_id)  # type: ignore[arg-type]
         except RetryAfter as error:
             raise DeliveryError(str(error), retry_after=_retry_after(error)) from error
-        except (BadRequest, Forbidden, ChatMigrated, InvalidToken, EndPointNotFound) as error:
+        except ChatMigrated as error:
+            raise DeliveryError(f"ChatMigrated: {error}", migrated_to=str(error.new_chat_id)) from error
+        except (BadRequest, Forbidden, InvalidToken, EndPointNotFound) as error:
             raise DeliveryError(f"{type(error).__name__}: {error}", permanent=True) from error
         except NetworkError as error:  # includes TimedOut
             raise DeliveryError(f"{type(error).__name__}: {error}") from error
@@ -324,7 +328,29 @@ class TelegramDeliverer:
             if reply.edit and edit_message_id:
                 return str(edit_message_id)  # already showing this content
             raise DeliveryError("nothing to send: the reply is empty", permanent=True)
-        return str(message.message_id)
+        ids = [str(i) for i in recorder.sent if i != message.message_id] + [str(message.message_id)]
+        return ",".join(ids)
+
+
+class _Recorder:
+    """The bot, noting the id of every message it sends (render_reply returns only the last)."""
+
+    def __init__(self, bot: TelegramBot) -> None:
+        self._bot = bot
+        self.sent: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._bot, name)
+        if not name.startswith("send_"):
+            return attribute
+
+        async def sending(*args: Any, **kwargs: Any) -> Any:
+            message = await attribute(*args, **kwargs)
+            if isinstance(message, Message):
+                self.sent.append(message.message_id)
+            return message
+
+        return sending
 
 
 def _seconds(value: Any) -> float:
@@ -435,13 +461,13 @@ class TelegramChannel:
         self.router = router
         # On SQLite two write transactions at once can fail instead of waiting, so while updates of
         # different chats run concurrently, their database work still goes one at a time.
-        self._db_gate: AbstractAsyncContextManager[Any] = (
+        self.db_gate: AbstractAsyncContextManager[Any] = (
             asyncio.Lock() if concurrent and settings.is_sqlite else nullcontext()
         )
 
-    async def route(self, incoming: Incoming) -> list[Reply]:
-        async with self._db_gate:
-            return await self.router.handle(incoming)
+    async def route(self, incoming: Incoming, *, finish: Finish | None = None) -> list[Reply]:
+        async with self.db_gate:
+            return await self.router.handle(incoming, finish=finish)
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Text, commands, a shared location or contact."""
@@ -600,6 +626,16 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         log.warning("could not set the command menus: %s", error)
 
 
+def rate_limiter(settings: Settings, overall_max_rate: float) -> AIORateLimiter:
+    """Telegram's limits: per process, or (OCOP_REDIS_URL) one overall limit shared by every process."""
+    if settings.redis_url and overall_max_rate > 0 and settings.telegram_token is not None:
+        from bot.shared_rate import SharedRateLimiter
+
+        bot_key = settings.telegram_token.get_secret_value().partition(":")[0]  # the bot's id, not the secret
+        return SharedRateLimiter(settings.redis_url, bot_key, per_second=overall_max_rate, max_retries=3)
+    return AIORateLimiter(overall_max_rate=overall_max_rate, max_retries=3)
+
+
 def build_application(
     settings: Settings,
     services: Services,
@@ -621,7 +657,7 @@ def build_application(
         Application.builder()
         .token(settings.telegram_token.get_secret_value())
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter(overall_max_rate=overall_max_rate, max_retries=3))
+        .rate_limiter(rate_limiter(settings, overall_max_rate))
         # aiohttp instead of PTB's default httpx: half the client CPU per Bot API call (see the module)
         .request(AiohttpRequest())
         .get_updates_request(AiohttpRequest(connection_pool_size=1))

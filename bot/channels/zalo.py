@@ -7,7 +7,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 import socket
 import time
@@ -28,11 +27,26 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.channels.zalo_api import CHANNEL, ZaloAPI, ZaloAPIError, ZaloTokens, ZaloWindowError
+from bot.inbox import InboxProcessor
 from bot.outbound import DeliveryError
+from bot.webhooks import BadBody, BodyTooLarge, parse_object, read_body
+from catalog import inbox
+from catalog.inbox import Accepted
 from catalog.models import ProcessedEvent, utcnow
-from handlers.messages import Button, Incoming, Location, Reply, SharedContact, to_plain
+from handlers.messages import (
+    Button,
+    Incoming,
+    Location,
+    Reply,
+    SharedContact,
+    reply_dump,
+    reply_load,
+    to_plain,
+)
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from bot.config import Settings
     from handlers.context import Services
     from handlers.router import Router
@@ -358,6 +372,8 @@ class ZaloChannel:
         self._server_task: asyncio.Task[None] | None = None
         self._maintenance: asyncio.Task[None] | None = None
         self.handled = 0  # events handed to the router, for logs and tests
+        # Accepted events are committed to the durable inbox before the 200, then handled from there.
+        self.processor = InboxProcessor(self.db, CHANNEL, self._handle_entry)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -366,6 +382,7 @@ class ZaloChannel:
         try:
             await self.tokens.load()
             await self.prune_processed_events()
+            await self.processor.start()
             sock = _bind(self.settings.zalo_webhook_host, self.settings.zalo_webhook_port)
         except BaseException:
             if self._own_http:
@@ -397,7 +414,7 @@ class ZaloChannel:
             with contextlib.suppress(Exception):
                 await self._server_task
         self._server = self._server_task = None
-        await self.drain()
+        await self.processor.stop()
         if self._maintenance is not None:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -408,8 +425,7 @@ class ZaloChannel:
 
     async def drain(self) -> None:
         """Wait until every accepted event has been handled and answered."""
-        while self._workers:
-            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+        await self.processor.drain()
 
     async def _housekeeping(self) -> None:
         """Forget old processed-event ids and refresh the token ahead of expiry, every few minutes."""
@@ -439,18 +455,14 @@ class ZaloChannel:
 
     async def _webhook(self, request: Request) -> Response:
         """Check and accept one event; the handlers run after the 200 has gone back."""
-        declared = request.headers.get("content-length", "")
-        if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "too large"}, status_code=413)
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
+        try:
+            raw = await read_body(request, MAX_BODY_BYTES)
+        except BodyTooLarge:
             return JSONResponse({"error": "too large"}, status_code=413)
         try:
-            event = json.loads(raw)
-        except ValueError:
-            return JSONResponse({"error": "not JSON"}, status_code=400)
-        if not isinstance(event, dict):
-            return JSONResponse({"error": "not an event"}, status_code=400)
+            event = parse_object(raw)
+        except BadBody:
+            return JSONResponse({"error": "not a JSON event"}, status_code=400)
         timestamp = str(event.get("timestamp", ""))
         app_id = self.settings.zalo_app_id or ""
         secret = self.settings.zalo_oa_secret_key.get_secret_value() if self.settings.zalo_oa_secret_key else ""
@@ -474,12 +486,22 @@ class ZaloChannel:
         if key in self._recent:
             log.info("repeated Zalo event %s ignored", key)
             return JSONResponse({"status": "duplicate"})
+        # Committed before the 200: Zalo never resends an event it got a 200 for. The unique key makes a
+        # retry (to this or any other process) a duplicate.
+        try:
+            accepted = await inbox.accept(self.db, CHANNEL, [(key, incoming.user_id, event)], self.processor.owner)
+        except Exception as exc:
+            log.error("could not store a Zalo event (%s); answering 500 so that Zalo sends it again",
+                      type(exc).__name__)
+            return JSONResponse({"error": "try again"}, status_code=500)
         self._recent[key] = None
         while len(self._recent) > RECENT_KEYS:
             self._recent.popitem(last=False)
-        # The durable once-only check (processed_events) runs in the background: under load a database
-        # write could keep Zalo waiting past its 2 s, and it would retry the event.
-        self._enqueue(incoming, key)
+        if not accepted:
+            log.info("repeated Zalo event %s ignored", key)
+            return JSONResponse({"status": "duplicate"})
+        for entry in accepted:
+            self.processor.submit(entry)
         return JSONResponse({"status": "ok"})
 
     def _fresh(self, timestamp: str) -> bool:
@@ -501,42 +523,50 @@ class ZaloChannel:
 
     # ---------------------------------------------------------------- background handling
 
-    def _enqueue(self, incoming: Incoming, key: str) -> None:
-        queue = self._queues.get(incoming.user_id)
-        if queue is None:
-            queue = self._queues[incoming.user_id] = deque()
-            self._workers[incoming.user_id] = asyncio.create_task(
-                self._drain_user(incoming.user_id, queue), name=f"zalo-user-{incoming.user_id}"
-            )
-        queue.append((incoming, key))
-
-    async def _drain_user(self, user_id: str, queue: deque[tuple[Incoming, str]]) -> None:
-        """Handle one user's events in arrival order; the task ends when the queue is empty."""
-        try:
-            while queue:
-                await self._handle(*queue.popleft())
-        finally:
-            self._queues.pop(user_id, None)
-            self._workers.pop(user_id, None)
-
-    async def _handle(self, incoming: Incoming, key: str) -> None:
-        """Run one event through the router (unless any process already did) and send the replies."""
-        try:
-            if not await self._remember(key):
-                log.info("Zalo event %s was already handled; ignored", key)
-                return
+    async def _handle_entry(self, entry: Accepted) -> None:
+        """Handle one accepted event (unless done already) and send its replies; the entry is then done."""
+        event = entry.payload
+        incoming = event_to_incoming(event)
+        if incoming is None:
+            await inbox.mark_done(self.db, entry.id)
+            return
+        key = event_key(event)
+        if entry.replies is None:
             if not incoming.display_name:
                 incoming = replace(incoming, display_name=await self._display_name(incoming.user_id))
-            replies = await self.router.handle(incoming)
+
+            async def finish(session: AsyncSession, replies: list[Reply]) -> None:
+                await inbox.mark_handled(session, entry.id, [reply_dump(r) for r in replies])
+                session.add(ProcessedEvent(channel=CHANNEL, event_id=key))
+
+            replies = await self.router.handle(incoming, finish=finish)
             self.handled += 1
+        else:
+            replies = [reply_load(r) for r in entry.replies]
+        note = ""
+        try:
             for reply in replies:
-                await self.deliverer.deliver(incoming.chat_id, reply)
+                await self._deliver_patiently(incoming.chat_id, reply)
         except ZaloWindowError as exc:
             log.info("cannot message Zalo user %s now: %s", incoming.user_id, exc)
+            note = str(exc)
         except DeliveryError as exc:
+            if not exc.permanent:
+                raise  # counted by the inbox, tried again, parked after a few failures
             log.warning("reply to Zalo user %s not delivered: %s", incoming.user_id, exc)
-        except Exception:
-            log.exception("Zalo event %s for user %s failed", key, incoming.user_id)
+            note = str(exc)
+        await inbox.mark_done(self.db, entry.id, note)
+
+    async def _deliver_patiently(self, chat_id: str, reply: Reply, attempts: int = 5) -> None:
+        """Send one reply, retrying transient failures with back-off (and Zalo's retry-after)."""
+        for attempt in range(attempts):
+            try:
+                await self.deliverer.deliver(chat_id, reply)
+                return
+            except DeliveryError as exc:
+                if exc.permanent or attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(exc.retry_after if exc.retry_after is not None else 0.5 * 2 ** attempt)
 
     async def _display_name(self, user_id: str) -> str:
         """The user's Zalo name (webhooks carry none), fetched once per process; empty if unavailable."""

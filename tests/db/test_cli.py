@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +59,17 @@ def test_dry_run_prints_plan_and_writes_nothing(cli_env: str, tmp_path: Path, ca
     assert "Dry run" in out and "0 added, 0 changed, 1 removed" in out
     assert main(["catalog", "stats", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["products"] == len(lines) - 1
+
+
+def test_a_missing_postgresql_database_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 5432)) != 0:
+            pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCOP_")}
+    env.update({"OCOP_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/ocop_no_such_database",
+                "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "search", "mật ong"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "does not exist" in lines[0] and "Traceback" not in result.stderr, result.stderr

@@ -80,3 +80,45 @@ async def test_two_processes_meeting_a_new_chat_at_once_make_one_row(empty_db: D
         assert count == 1
     finally:
         await other.dispose()
+
+
+async def test_done_inbox_entries_are_pruned_after_two_days(db: Database) -> None:
+    import datetime as dt
+
+    from sqlalchemy import select, update
+
+    from bot.inbox import InboxProcessor
+    from catalog import inbox
+    from catalog.models import InboxEntry, utcnow
+
+    old, new = await inbox.accept(db, "telegram", [("1", "5", {}), ("2", "5", {})], "x:1:y")
+    pending = await inbox.accept(db, "telegram", [("3", "6", {})], "x:1:y")
+    for entry in (old, new):
+        await inbox.mark_done(db, entry.id)
+    async with db.session() as session:
+        await session.execute(update(InboxEntry).where(InboxEntry.id.in_([old.id, pending[0].id]))
+                              .values(created_at=utcnow() - dt.timedelta(days=3)))
+    assert await InboxProcessor(db, "telegram", lambda entry: None).prune() == 1  # type: ignore[arg-type,return-value]
+    async with db.session() as session:
+        kept = sorted((await session.scalars(select(InboxEntry.key))).all())
+    assert kept == ["2", "3"]  # the recent done one, and the old one still unfinished
+
+
+async def test_an_entry_handled_elsewhere_meanwhile_commits_nothing_here(db: Database) -> None:
+    """Taken over by another process while this one still had it queued: only one handling takes effect."""
+    import pytest
+    from sqlalchemy import func, select
+
+    from catalog import inbox
+    from catalog.models import ProcessedEvent
+
+    (entry,) = await inbox.accept(db, "zalo", [("m1", "u1", {})], "x:1:y")
+    async with db.session() as session:
+        session.add(ProcessedEvent(channel="zalo", event_id="first"))
+        await inbox.mark_handled(session, entry.id, [])
+    with pytest.raises(inbox.AlreadyHandled):
+        async with db.session() as session:
+            session.add(ProcessedEvent(channel="zalo", event_id="second"))
+            await inbox.mark_handled(session, entry.id, [])
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1

@@ -169,6 +169,7 @@ class _Fault:
     seconds: float | None = None
     description: str | None = None
     processed: bool = False
+    parameters: dict[str, Any] | None = None
 
 
 @dataclass
@@ -1303,8 +1304,11 @@ class FakeTelegramAPI:
         seconds: float | None = None,
         description: str | None = None,
         processed: bool = False,
+        parameters: dict[str, Any] | None = None,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail.
+
+        ``parameters``: the error's ResponseParameters, e.g. ``{"migrate_to_chat_id": -100…}``.
 
         kind:
           * ``"429"`` – HTTP 429 ``Too Many Requests: retry after N`` with
@@ -1335,7 +1339,7 @@ class FakeTelegramAPI:
             raise ValueError("processed=True only applies to 'timeout' and 'disconnect'")
         queue = self._faults.setdefault(canonical.lower(), deque())
         for _ in range(times):
-            queue.append(_Fault(kind, status, retry_after, seconds, description, processed))
+            queue.append(_Fault(kind, status, retry_after, seconds, description, processed, parameters))
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -2054,7 +2058,7 @@ class FakeTelegramAPI:
             self._notify()
             return Response(_BAD_GATEWAY_HTML, status_code=502, media_type="text/html")
         description = fault.description or _DEFAULT_ERROR_DESCRIPTIONS.get(status, "Error")
-        return self._fail(call, _ApiError(status, description), fault=str(status))
+        return self._fail(call, _ApiError(status, description, fault.parameters), fault=str(status))
 
     # ------------------------------------------------------------------ Bot API methods
     # Each _m_<methodName>(call, ctx) returns the JSON "result" or raises _ApiError.

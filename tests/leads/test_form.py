@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from catalog.db import Database
-from catalog.models import ChatSession, Lead, LeadEvent, OutboxMessage
+from catalog.models import ChatSession, ErasedCount, Lead, LeadEvent, OutboxMessage
 from handlers.messages import Reply
 from tests.fakes.telegram_api import parse_html
 from tests.harness import ChatHarness
@@ -399,9 +399,23 @@ async def test_daily_limit(db: Database, settings: Settings) -> None:
     replies = await chat.click("enq:start")
     assert "most we accept" in chat.text(replies)
     async with db.session() as session:
-        row = await session.scalar(select(ChatSession).where(ChatSession.chat_id == chat.chat_id))
-        assert row is not None and row.state["erased_today"]["count"] == 2
-        assert set(row.state["erased_today"]) == {"day", "count"}
+        kept = (await session.scalars(select(ErasedCount))).all()
+        assert [(len(k.user_key), k.count) for k in kept] == [(64, 2)]  # a keyed hash, a day, a number
+
+
+async def test_daily_limit_is_per_user_whatever_chat_the_forget_came_from(db: Database, settings: Settings) -> None:
+    """/forget sent in a group (a chat of its own) must not reset the limit in the user's private chat."""
+    limited = settings.model_copy(update={"enquiries_per_day": 2})
+    chat = ChatHarness(db, limited, channel="telegram", chat_id="300", user_id="300", language_hint="en")
+    for _ in range(2):
+        await fill_form(chat, "en")
+        await confirm(chat)
+    group = chat.as_user("-4242", "300", language_hint="en")
+    for _ in range(3):
+        await group.send("/forget")
+        await group.click("enq:forget")
+    replies = await chat.click("enq:start")
+    assert "most we accept" in chat.text(replies)
 
 
 async def test_user_text_is_escaped_in_every_reply_and_card(db: Database, settings: Settings) -> None:
@@ -592,3 +606,32 @@ async def test_editing_an_old_shared_quantity_asks_per_product(db: Database, cha
     await chat.send("1,5 tấn vải và 500 kg mỳ")
     form = await stored_form(db, chat)
     assert form is not None and form["data"]["quantity"] == "1.5 tonne; 500 kg"
+
+async def test_enquiries_are_refused_in_group_chats_with_a_hint(db: Database, settings: Settings) -> None:
+    """In a group one form would take every member's answers (and show everyone the phone number)."""
+    alice = ChatHarness(db, settings, channel="telegram", chat_id="-3030", user_id="31", language_hint="en")
+    bob = alice.as_user("-3030", "32", language_hint="en")
+    for replies in (await alice.click("enq:start"), await alice.send("wholesale lychee")):
+        assert "private chat" in alice.text(replies)
+    await bob.send("2 tonnes")
+    assert await stored_form(db, alice) is None
+    assert await count(db, Lead) == 0
+
+
+async def test_a_double_tapped_confirm_at_two_processes_makes_one_lead(db: Database, settings: Settings) -> None:
+    """Two processes on one database (webhooks behind a round-robin proxy) each get one of the two taps."""
+    import asyncio
+
+    other_db = Database(db.url)  # its own engine and pool, like another process
+    try:
+        chats = [ChatHarness(db, settings, channel="telegram", chat_id=str(7100 + n), user_id=str(7100 + n),
+                             language_hint="en") for n in range(10)]
+        for chat in chats:
+            await fill_form(chat, "en", phone=f"09123456{chat.chat_id[-2:]}")
+        twins = [ChatHarness(other_db, settings, channel="telegram", chat_id=c.chat_id, user_id=c.user_id,
+                             language_hint="en") for c in chats]
+        await asyncio.gather(*(tap for c, twin in zip(chats, twins, strict=True)
+                               for tap in (c.click("enq:confirm"), twin.click("enq:confirm"))))
+        assert await count(db, Lead) == len(chats)
+    finally:
+        await other_db.dispose()

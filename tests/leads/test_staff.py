@@ -319,3 +319,19 @@ async def test_cli_list_and_export(db: Database, settings: Settings, buyer: Chat
     assert rows[1]["organisation"] == "'=cmd"
     assert await cmd_leads_export(argparse.Namespace(file=str(tmp_path / "missing" / "x.csv")), settings) == 1
 
+
+
+async def test_staff_commands_work_only_in_the_staff_chat_or_privately(
+    db: Database, settings: Settings, buyer: ChatHarness, staff: ChatHarness
+) -> None:
+    """A staff member typing /export or /lead in some other group must not post leads there."""
+    ref = await new_lead(buyer)
+    elsewhere = staff.as_user("-555", "9001", display_name="Trần Thị Mai")
+    for command in ("/export", f"/lead {ref}", "/leads", "/stats", f"/reply {ref} hello"):
+        replies = await elsewhere.send(command)
+        assert all(r.document is None for r in replies)
+        shown = " ".join(r.text for r in replies)
+        assert ref not in shown and "Jane" not in shown and "chỉ dành cho cán bộ" in shown  # the refusal
+    privately = staff.as_user("9001", "9001", display_name="Trần Thị Mai")
+    assert ref in " ".join(r.text for r in await privately.send(f"/lead {ref}"))
+    assert any(r.document is not None for r in await staff.send("/export"))

@@ -249,6 +249,7 @@ async def test_a_rejected_token_stops_with_one_line(settings: Settings, db: Data
             pass
     assert stopped.value.exit_code == 2
     assert "OCOP_TELEGRAM_TOKEN" in str(stopped.value) and "\n" not in str(stopped.value)
+    assert "WRONG" not in str(stopped.value)  # the token is a secret: never printed
 
 
 async def test_a_tap_too_old_to_answer_still_gets_its_reply(bot: RunningBot, api: FakeTelegramAPI) -> None:

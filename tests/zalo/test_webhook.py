@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+import tracemalloc
 
 import httpx
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from catalog.db import Database
 from catalog.models import ProcessedEvent
 from handlers.context import Services
 from handlers.messages import Incoming, Reply
-from handlers.router import Router
+from handlers.router import Finish, Router
 from tests.fakes.zalo_api import FakeZaloAPI
 from tests.zalo.conftest import free_port
 
@@ -37,11 +38,15 @@ class RecordingRouter(Router):
         self.seen: list[Incoming] = []
         self.first_delay = first_delay
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
+    async def handle(self, incoming: Incoming, *, finish: Finish | None = None) -> list[Reply]:
         self.seen.append(incoming)
         if len(self.seen) == 1 and self.first_delay:
             await asyncio.sleep(self.first_delay)  # a slow first answer must not let later ones overtake it
-        return [Reply(text=f"echo {incoming.text or incoming.payload}")]
+        replies = [Reply(text=f"echo {incoming.text or incoming.payload}")]
+        if finish is not None:  # the real router's contract: the inbox's mark commits with the answer
+            async with self.services.db.session() as session:
+                await finish(session, replies)
+        return replies
 
 
 async def recording_channel(db: Database, settings: Settings, zalo: FakeZaloAPI,
@@ -114,8 +119,8 @@ async def test_a_replayed_event_is_handled_once_even_by_another_process(
     other_db = Database(db.url)
     second, second_router = await recording_channel(other_db, zalo_settings, zalo)
     try:
-        # This process has not seen it: it answers at once, and the stored id stops it in the background.
-        assert (await zalo.replay(pushed)).response == {"status": "ok"}
+        # This process has not seen it, but the inbox has: refused before the 200.
+        assert (await zalo.replay(pushed)).response == {"status": "duplicate"}
         follow = await zalo.follow(USER)
         assert (await zalo.replay(follow)).response == {"status": "duplicate"}  # no msg_id: name+user+time
         await second.drain()
@@ -259,5 +264,33 @@ async def test_start_refuses_a_port_in_use(db: Database, zalo: FakeZaloAPI, zalo
         assert f"127.0.0.1:{channel.port}" in str(exc)
     else:
         raise AssertionError("a second channel started on a port already in use")
+    finally:
+        await channel.stop()
+
+
+async def test_an_endless_chunked_body_is_refused_before_it_is_read_whole(
+    db: Database, zalo_settings: Settings, zalo: FakeZaloAPI
+) -> None:
+    channel, router = await recording_channel(db, zalo_settings, zalo)
+    async def endless():  # type: ignore[no-untyped-def]
+        for _ in range(2000):  # 128 MB, chunked (no Content-Length)
+            yield b"[" * 65536
+
+    try:
+        async with httpx.AsyncClient() as client:
+            url = zalo.webhook_url or ""
+            tracemalloc.start()
+            try:
+                resp = await client.post(url, content=endless())
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            assert resp.status_code == 413
+            assert peak < 16 * 1024 * 1024  # the server kept at most the cap, not the 128 MB sent
+            deep = await client.post(url, content=b"[" * 100_000 + b"]" * 100_000)
+            assert deep.status_code == 400
+            nested = await client.post(url, content=b'{"a":' * 1000 + b"1" + b"}" * 1000)
+            assert nested.status_code == 400
+        assert router.seen == []
     finally:
         await channel.stop()

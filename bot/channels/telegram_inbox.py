@@ -1,0 +1,388 @@
+"""Telegram updates through the durable inbox: received (long polling or webhook), committed, then handled.
+
+Polling asks for the next batch (whose offset tells Telegram the previous one arrived) only after the
+previous batch is committed to `inbox`; the webhook answers 200 only after the update is committed. Each
+update is then handled from the inbox (bot/inbox.py): the handler's changes and the replies it owes are
+committed together, the replies are sent (network errors and 5xx retried with back-off), and the entry
+is marked done. A SIGKILL at any moment loses nothing Telegram was told we have; after a restart the
+unfinished entries are handled (or their replies sent) again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from telegram import Bot as TelegramBot
+from telegram import Update
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from bot.channels.telegram import (
+    ALLOWED_UPDATES,
+    CHANNEL,
+    TelegramChannel,
+    _answer_tap,
+    _retry_after,
+    _toast,
+    incoming_from_callback,
+    incoming_from_message,
+    render_reply,
+)
+from bot.inbox import InboxProcessor, Unreadable
+from bot.webhooks import BadBody, BodyTooLarge, parse_object, read_body
+from catalog import chat_moves, inbox
+from catalog.inbox import Accepted
+from handlers.messages import Reply, h, reply_dump, reply_load
+from locales import translator
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT = 25  # seconds a getUpdates long poll waits
+POLL_LEASE = 90.0  # seconds the polling lease lasts; renewed every 30 s while polling
+MAX_UPDATE_BYTES = 1024 * 1024
+SEND_ATTEMPTS = 6  # a reply is tried this often (0.5, 1, 2, 4, 8 s apart) before the entry counts a failure
+T = TypeVar("T")
+
+
+def update_chat_key(update: dict[str, Any]) -> str:
+    """Whose updates keep their order: the chat's (a tap: the chat its message is in); inline queries none."""
+    for kind in ("message", "edited_message", "channel_post"):
+        body = update.get(kind)
+        if isinstance(body, dict) and isinstance(body.get("chat"), dict):
+            return str(body["chat"].get("id", ""))
+    query = update.get("callback_query")
+    if isinstance(query, dict):
+        message = query.get("message")
+        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+            return str(message["chat"].get("id", ""))
+        sender = query.get("from")
+        return str(sender.get("id", "")) if isinstance(sender, dict) else ""
+    return ""
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], *, attempts: int = SEND_ATTEMPTS, base: float = 0.5) -> T:
+    """`call()`, tried again after a network error, a timeout or a 5xx (back-off doubling from `base`), and
+    after a 429 once the time Telegram asked for has passed. Other errors are raised at once."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(_retry_after(exc))
+        except (BadRequest, Forbidden, ChatMigrated, InvalidToken, Conflict):
+            raise
+        except NetworkError:  # TimedOut, 5xx, a dropped connection
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(base * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
+class PollingTaken(Exception):
+    """Another live process already receives this bot's updates by long polling."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(holder)
+        self.holder = holder
+
+
+class TelegramInbox:
+    """Receives updates into the inbox and handles them from there."""
+
+    def __init__(self, channel: TelegramChannel, bot: TelegramBot, *, slots: int = 8) -> None:
+        self.channel = channel
+        self.bot = bot
+        self.db = channel.services.db
+        self.processor = InboxProcessor(self.db, CHANNEL, self.handle, slots=slots, on_parked=self._on_parked)
+        self._poll_task: asyncio.Task[None] | None = None
+        self._server: _Server | None = None
+        self._server_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.offset: int | None = None
+        self._progress: dict[int, int] = {}
+        self._leased_at: float | None = None  # entry id → replies already sent (for a retry in this process)
+
+    # ------------------------------------------------------------------------------- receiving
+
+    async def accept(self, updates: list[Any]) -> int:
+        """Commit a batch of raw updates; queue the new ones. Returns how many were new."""
+        items = [(str(u["update_id"]), update_chat_key(u), u) for u in updates
+                 if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+        async with self.channel.db_gate:
+            accepted = await inbox.accept(self.db, CHANNEL, items, self.processor.owner)
+        for entry in accepted:
+            self.processor.submit(entry)
+        return len(accepted)
+
+    @property
+    def _lease_name(self) -> str:
+        return f"telegram-polling:{self.bot.id}"  # the bot's id (the token's first part), not the token
+
+    async def start_polling(self) -> None:
+        """Refuse (PollingTaken) when another live process already polls this bot: Telegram would answer
+        both with 409 Conflict, each taking the other's updates."""
+        holder = await inbox.hold_lease(self.db, self._lease_name, self.processor.owner,
+                                        self.processor.live_owners, POLL_LEASE)
+        if holder:
+            raise PollingTaken(holder)
+        self._leased_at = asyncio.get_running_loop().time()
+        await self.processor.start()
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        self._poll_task = asyncio.create_task(self._poll(), name="telegram-inbox-polling")
+
+    async def _get_updates(self) -> list[Any]:
+        kwargs = {"timeout": POLL_TIMEOUT, "allowed_updates": ALLOWED_UPDATES, "limit": 100}
+        if self.offset is not None:
+            kwargs["offset"] = self.offset
+        # The raw JSON, not PTB's Update objects: an update PTB cannot parse is parked on its own instead of
+        # failing the whole batch again and again.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "use Bot.get_updates": on purpose
+            result = await self.bot.do_api_request("getUpdates", api_kwargs=kwargs, read_timeout=POLL_TIMEOUT + 10)
+        return result if isinstance(result, list) else []
+
+    async def _poll(self) -> None:
+        delay = 1.0
+        conflict_reported = False
+        while not self._stopping:
+            try:
+                updates = await self._get_updates()
+                ids = [u["update_id"] for u in updates if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+                if ids:
+                    await self.accept(updates)
+                    # Only now, with the batch committed, may the next request confirm it.
+                    self.offset = max(ids) + 1
+                delay, conflict_reported = 1.0, False
+                await self._renew_lease()
+            except asyncio.CancelledError:
+                raise
+            except Conflict:
+                if not conflict_reported:
+                    log.error("another process is receiving this bot's updates (409 Conflict): run one polling "
+                              "process per bot token, or use the webhook; retrying")
+                    conflict_reported = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+            except InvalidToken:
+                log.error("Telegram rejected the bot token while polling; stopped receiving updates")
+                return
+            except TelegramError as exc:
+                log.warning("getUpdates failed (%s); retrying in %.0f s", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+            except Exception as exc:  # the database refused the batch: it is asked for again, nothing confirmed
+                log.error("could not store received updates (%s: %s); asking again in %.0f s",
+                          type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _renew_lease(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._leased_at < POLL_LEASE / 3:
+            return
+        holder = await inbox.hold_lease(self.db, self._lease_name, self.processor.owner,
+                                        self.processor.live_owners, POLL_LEASE)
+        if holder:
+            log.error("another process (%s) took over polling this bot; this one stops receiving updates", holder)
+            self._stopping = True
+            return
+        self._leased_at = loop.time()
+
+    async def start_webhook(self, listen: str, port: int, url_path: str, url: str, secret: str) -> None:
+        await self.processor.start()
+        self._secret = secret
+        app = Starlette(routes=[Route("/" + url_path.strip("/"), self._webhook, methods=["POST"])])
+        config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False, server_header=False)
+        sock = socket.socket(socket.AF_INET6 if ":" in listen else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((listen, port))
+        self._server = _Server(config)
+        self._server_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="telegram-webhook")
+        while not self._server.started:
+            if self._server_task.done():
+                sock.close()
+                self._server_task.result()
+                raise OSError(f"the Telegram webhook server on {listen}:{port} stopped while starting")
+            await asyncio.sleep(0.01)
+        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
+                                   drop_pending_updates=False)
+
+    async def _webhook(self, request: Request) -> Response:
+        if request.headers.get("x-telegram-bot-api-secret-token") != self._secret:
+            return PlainTextResponse("forbidden", status_code=403)
+        try:
+            update = parse_object(await read_body(request, MAX_UPDATE_BYTES))
+        except BodyTooLarge:
+            return PlainTextResponse("too large", status_code=413)
+        except BadBody:
+            return PlainTextResponse("bad request", status_code=400)
+        if not isinstance(update.get("update_id"), int):
+            return PlainTextResponse("bad request", status_code=400)
+        try:
+            await self.accept([update])
+        except Exception as exc:  # not stored: Telegram must send it again
+            log.error("could not store a webhook update (%s); Telegram will resend it", type(exc).__name__)
+            return PlainTextResponse("try again", status_code=500)
+        return JSONResponse({"ok": True})
+
+    async def stop_receiving(self) -> None:
+        self._stopping = True
+        if self._poll_task is not None:
+            self._poll_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._poll_task
+            self._poll_task = None
+        if self._server is not None and self._server_task is not None:
+            self._server.should_exit = True
+            with contextlib.suppress(Exception):
+                await self._server_task
+            self._server = self._server_task = None
+
+    async def stop(self) -> None:
+        await self.stop_receiving()
+        await self.processor.stop()
+        if self._leased_at is not None:
+            with contextlib.suppress(Exception):
+                await inbox.release_lease(self.db, self._lease_name, self.processor.owner)
+
+    # ------------------------------------------------------------------------------- handling
+
+    async def handle(self, entry: Accepted) -> None:
+        try:
+            update = Update.de_json(entry.payload, self.bot)
+        except Exception as exc:
+            raise Unreadable(type(exc).__name__) from exc
+        if update.inline_query is not None:
+            with contextlib.suppress(TelegramError):  # a late answer to an inline query is useless anyway
+                await self.channel.on_inline_query(update, _Context(self.bot))
+            await inbox.mark_done(self.db, entry.id)
+            return
+        replies = await self._decide(update, entry) if entry.replies is None else [reply_load(r) for r in entry.replies]
+        error = await self._send(update, entry.id, replies)
+        self._progress.pop(entry.id, None)
+        await inbox.mark_done(self.db, entry.id, error)
+
+    async def _decide(self, update: Update, entry: Accepted) -> list[Reply]:
+        """Run the update through the router; its replies are committed with its changes."""
+
+        async def finish(session: AsyncSession, replies: list[Reply]) -> None:
+            await inbox.mark_handled(session, entry.id, [reply_dump(r) for r in replies])
+
+        incoming = None
+        message = update.message
+        if message is not None and message.migrate_to_chat_id:
+            # "this group is now a supergroup": where its messages (the staff chat's cards) go from now on
+            async with self.db.session() as session:
+                await chat_moves.record(session, CHANNEL, str(message.chat.id), str(message.migrate_to_chat_id))
+                await finish(session, [])
+            settings = self.channel.settings
+            if str(settings.staff_chat_id) == str(message.chat.id):
+                settings.staff_chat_id = message.migrate_to_chat_id
+                log.error("the staff chat %s became the supergroup %s: using the new id; set OCOP_STAFF_CHAT_ID=%s",
+                          message.chat.id, message.migrate_to_chat_id, message.migrate_to_chat_id)
+            return []
+        if update.message is not None:
+            incoming = incoming_from_message(update.message)
+            if incoming is None and update.message.chat.type == "private":
+                replies = [Reply(self.channel._cannot_read(update.message))]
+                async with self.db.session() as session:
+                    await finish(session, replies)
+                return replies
+        elif update.callback_query is not None:
+            incoming = incoming_from_callback(update.callback_query)
+        if incoming is None:
+            async with self.db.session() as session:
+                await finish(session, [])
+            return []
+        return await self.channel.route(incoming, finish=finish)
+
+    async def _send(self, update: Update, entry_id: int, replies: list[Reply]) -> str:
+        """Send the replies (from the first not yet sent); returns a note of what could not be sent."""
+        query = update.callback_query
+        chat = update.effective_chat
+        chat_id: int | str | None = chat.id if chat is not None else None
+        answered: asyncio.Future[None] | None = None
+        if query is not None:
+            notice = next((r.notice for r in replies if r.notice), "")
+            answered = asyncio.ensure_future(_answer_quietly(query, _toast(notice)))
+        edit_id = query.message.message_id if query is not None and query.message is not None else None
+        done = self._progress.get(entry_id, 0)
+        try:
+            for index, reply in enumerate(replies):
+                edit = edit_id if reply.edit else None
+                if reply.edit:
+                    edit_id = None
+                if index < done or chat_id is None:
+                    continue
+                try:
+                    await with_retries(lambda r=reply, e=edit, c=chat_id: render_reply(self.bot, c, r, edit_message_id=e))
+                except ChatMigrated as exc:  # the group became a supergroup: say it there
+                    chat_id = exc.new_chat_id
+                    await with_retries(lambda r=reply, c=chat_id: render_reply(self.bot, c, r))
+                except Forbidden:
+                    return "the user blocked the bot"
+                except BadRequest as exc:
+                    log.warning("Telegram refused a reply in chat %s: %s", chat_id, exc.message[:200])
+                    await self._sorry(update)
+                    return f"BadRequest: {exc.message[:200]}"
+                self._progress[entry_id] = index + 1
+        finally:
+            if answered is not None:
+                await answered
+        return ""
+
+    async def _sorry(self, update: Update) -> None:
+        user = update.effective_user
+        t = translator(self.channel._language(user.language_code if user else None))
+        sorry = t._("Sorry, something went wrong on our side. Please try again in a moment.")
+        with contextlib.suppress(TelegramError):
+            if update.effective_chat is not None:
+                await self.bot.send_message(update.effective_chat.id, h(sorry))
+
+    async def _on_parked(self, entry: Accepted) -> None:
+        """The update could not be handled: tell the user, when there is a chat to tell."""
+        with contextlib.suppress(Exception):
+            update = Update.de_json(entry.payload, self.bot)
+            if update.inline_query is None:
+                await self._sorry(update)
+
+
+async def _answer_quietly(query: Any, text: str) -> None:
+    with contextlib.suppress(TelegramError):
+        await _answer_tap(query, text)
+
+
+class _Context:
+    """What the channel's PTB callbacks read from their context: the bot."""
+
+    def __init__(self, bot: TelegramBot) -> None:
+        self.bot = bot
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[no-untyped-def,override]
+        yield  # the program handles SIGINT/SIGTERM itself

@@ -1,0 +1,80 @@
+"""`ocop-bot doctor`: what needs a person — parked updates, messages that failed for good, the staff chat.
+
+Prints ids, kinds, counts and errors, never a user's message. Exit code 0 when nothing needs attention, 1 when
+something does.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.database import open_database
+from catalog import inbox
+from catalog.models import OutboxMessage
+
+SHOW = 50
+
+
+async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import check_staff_chat, follow_staff_chat_moves, telegram_configured
+
+    db = await open_database(settings, seed=False)
+    problems = 0
+    try:
+        print(f"database: {db.dialect}, revision {await db.current_revision()}")
+        counts = await inbox.summary(db)
+        for channel, by_status in sorted(counts.items()):
+            print(f"inbox {channel}: " + ", ".join(f"{n} {status}" for status, n in sorted(by_status.items())))
+        parked = await inbox.parked(db, SHOW)
+        if parked:
+            problems += len(parked)
+            print(f"parked updates (failed {inbox.MAX_ATTEMPTS} times, kept, not retried): {len(parked)}"
+                  + (f" (newest {SHOW})" if len(parked) >= SHOW else ""))
+            for entry in parked:
+                print(f"  #{entry.id} {entry.channel} key {entry.key} chat {entry.chat_key or '-'} "
+                      f"{entry.created_at:%Y-%m-%d %H:%M} attempts {entry.attempts}: {entry.last_error[:200]}")
+        async with db.session() as session:
+            failed = (await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.status == "failed")
+                .order_by(OutboxMessage.id.desc()).limit(SHOW))).all()
+        if failed:
+            problems += len(failed)
+            print(f"outbox entries that failed for good: {len(failed)}" + (f" (newest {SHOW})" if len(failed) >= SHOW else ""))
+            for entry in failed:
+                print(f"  #{entry.id} {entry.kind} to {entry.channel} {entry.chat_id or '-'} "
+                      f"{entry.created_at:%Y-%m-%d %H:%M}: {entry.last_error[:200]}")
+        if telegram_configured(settings):
+            settings = await follow_staff_chat_moves(db, settings)
+            problem = await _staff_chat(settings, db, check_staff_chat)
+            if problem:
+                problems += 1
+                print(f"staff chat: {problem}")
+            else:
+                print(f"staff chat {settings.staff_chat_id}: reachable")
+    finally:
+        await db.dispose()
+    print("nothing needs attention" if not problems else f"{problems} thing(s) need attention")
+    return 1 if problems else 0
+
+
+async def _staff_chat(settings: Settings, db, check) -> str:  # type: ignore[no-untyped-def]
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    from bot.channels.telegram import bot_urls
+
+    assert settings.telegram_token is not None
+    kwargs = {}
+    if settings.telegram_base_url:
+        kwargs["base_url"], kwargs["base_file_url"] = bot_urls(settings.telegram_base_url)
+    bot = Bot(settings.telegram_token.get_secret_value(), **kwargs)
+    try:
+        await bot.initialize()
+        return str(await check(bot, settings, db))
+    except TelegramError as exc:
+        return f"cannot check it: {type(exc).__name__}"
+    finally:
+        await bot.shutdown()

@@ -1,0 +1,73 @@
+"""One outbound rate limit per bot token shared by every process, kept in Redis.
+
+Telegram allows a bot about 30 messages per second in all. python-telegram-bot's AIORateLimiter keeps that
+per process, so two processes send twice as much. With `OCOP_REDIS_URL` set, each Bot API request (but
+getUpdates) first takes a slot of the current second from a counter in Redis (`INCR` on a key per bot and
+second, expiring after 2 s); a request that finds the second full waits for the next one. The per-chat
+limits, and the retries after a 429, stay with AIORateLimiter in each process.
+
+When Redis cannot be reached the processes fall back to the per-process limit (each keeps ~30/s on its own
+again), log one warning, and try Redis again every 30 seconds; messages are never held back because Redis
+is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from telegram.ext import AIORateLimiter
+
+log = logging.getLogger(__name__)
+
+RETRY_REDIS_AFTER = 30.0
+UNCOUNTED = frozenset({"getUpdates", "getMe", "setWebhook", "deleteWebhook", "getWebhookInfo"})
+
+
+class SharedRateLimiter(AIORateLimiter):
+    """AIORateLimiter plus a global per-second budget shared through Redis."""
+
+    def __init__(self, redis_url: str, bot_key: str, *, per_second: float = 30, **kwargs: Any) -> None:
+        super().__init__(overall_max_rate=per_second, **kwargs)
+        import redis.asyncio as aioredis
+
+        self.redis = aioredis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
+        self.bot_key = bot_key
+        self.per_second = max(1, int(per_second))
+        self._down_until = 0.0
+        self.shared = 0  # requests that took a shared slot (for tests and logs)
+        self.granted: list[float] = []  # when each slot was granted (the last 1,000, for tests)
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        await self.redis.aclose()
+
+    async def _shared_slot(self) -> None:
+        while True:
+            now = time.time()
+            if now < self._down_until:
+                return  # Redis is down: the per-process limit alone applies
+            second = int(now)
+            key = f"ocop:rate:{self.bot_key}:{second}"
+            try:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    count, _ = await pipe.incr(key).expire(key, 2).execute()
+            except Exception as exc:  # redis.exceptions.ConnectionError, TimeoutError, …
+                if self._down_until == 0.0 or now - self._down_until > RETRY_REDIS_AFTER:
+                    log.warning("Redis is not reachable (%s): each process keeps the outbound rate limit on its own "
+                                "until it is back", type(exc).__name__)
+                self._down_until = now + RETRY_REDIS_AFTER
+                return
+            if count <= self.per_second:
+                self.shared += 1
+                self.granted = [*self.granted[-999:], now]
+                return
+            await asyncio.sleep(max(0.001, second + 1 - time.time()))
+
+    async def process_request(self, callback: Any, args: Any, kwargs: Any, endpoint: str, data: dict[str, Any],
+                              rate_limit_args: Any) -> Any:
+        if endpoint not in UNCOUNTED:
+            await self._shared_slot()
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)

@@ -1,0 +1,249 @@
+"""The durable inbox's table operations (`inbox`): accept, mark handled/done, count failures, park, resume.
+
+An update is *accepted* when its row is committed; only then is the channel told (the next `getUpdates`
+offset, the webhook's 200). The row is marked `handled`, with the replies to send, in the handler's own
+transaction, so either both the handler's changes and the mark are stored or neither; `done` once the
+replies went out. A process that starts takes over what a dead process on this host left unfinished.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalog.db import Database
+from catalog.models import InboxEntry, ProcessLease, utcnow
+
+UNFINISHED = ("pending", "handled")
+MAX_ATTEMPTS = 5  # an entry whose handling failed this many times is parked
+LEASE = dt.timedelta(minutes=5)  # another host's unfinished entry is taken over after this long untouched
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """One entry to handle: its row id, whose queue it joins, the update as received."""
+
+    id: int
+    chat_key: str
+    payload: dict[str, Any]
+    replies: list[Any] | None = None
+    attempts: int = 1
+
+
+def new_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(6)}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def owner_gone(owner: str, live_owners: set[str]) -> bool:
+    """True when the process named by `owner` (on this host) is no longer running or no longer owns it."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if not owner:
+        return True
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another host: its lease runs out on its own
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return owner not in live_owners
+    return not _pid_alive(pid)
+
+
+def _insert(db: Database):  # type: ignore[no-untyped-def]
+    return pg_insert(InboxEntry) if db.dialect == "postgresql" else sqlite_insert(InboxEntry)
+
+
+async def accept(
+    db: Database, channel: str, items: Sequence[tuple[str, str, dict[str, Any]]], owner: str
+) -> list[Accepted]:
+    """Store (key, chat_key, payload) items in one transaction; returns the ones not seen before, in order.
+
+    A key already in the inbox (a redelivery after a crash, Zalo's retry) is skipped, whatever its status.
+    """
+    if not items:
+        return []
+    now = utcnow()
+    rows = [
+        {"channel": channel, "key": key[:128], "chat_key": chat_key[:64], "payload": payload, "status": "pending",
+         "attempts": 1, "owner": owner, "replies": None, "last_error": "", "created_at": now, "updated_at": now}
+        for key, chat_key, payload in items
+    ]
+    statement = (
+        _insert(db).values(rows).on_conflict_do_nothing(index_elements=["channel", "key"])
+        .returning(InboxEntry.id, InboxEntry.key)
+    )
+    async with db.session() as session:
+        inserted = {key: entry_id for entry_id, key in (await session.execute(statement)).all()}
+    by_key = {row["key"]: row for row in rows}
+    return [Accepted(inserted[key], by_key[key]["chat_key"], by_key[key]["payload"])
+            for key in dict.fromkeys(row["key"] for row in rows) if key in inserted]
+
+
+class AlreadyHandled(Exception):
+    """Another process handled this entry meanwhile (it took it over): this transaction must not commit."""
+
+
+async def mark_handled(session: AsyncSession, entry_id: int, replies: list[Any]) -> None:
+    """In the handler's transaction: the entry is handled and these replies are owed. Raises AlreadyHandled
+    (rolling the handler's changes back) when it is no longer pending, so its effects happen once."""
+    result = await session.execute(
+        update(InboxEntry).where(InboxEntry.id == entry_id, InboxEntry.status == "pending")
+        .values(status="handled", replies=replies, updated_at=utcnow())
+    )
+    if result.rowcount != 1:
+        raise AlreadyHandled(entry_id)
+
+
+async def mark_done(db: Database, entry_id: int, error: str = "") -> None:
+    """The replies went out (or there was nobody to send them to): forget the content, keep the key."""
+    async with db.session() as session:
+        await session.execute(
+            update(InboxEntry).where(InboxEntry.id == entry_id, InboxEntry.status.in_(UNFINISHED))
+            .values(status="done", payload={}, replies=None, last_error=error[:1000], updated_at=utcnow())
+        )
+
+
+async def record_failure(db: Database, entry_id: int, error: str, max_attempts: int = MAX_ATTEMPTS) -> bool:
+    """Count a failed attempt; returns True when the entry is now parked (tried `max_attempts` times)."""
+    async with db.session() as session:
+        entry = await session.get(InboxEntry, entry_id, populate_existing=True)
+        if entry is None or entry.status not in UNFINISHED:
+            return True
+        entry.last_error = error[:1000]
+        entry.updated_at = utcnow()
+        if entry.attempts >= max_attempts:
+            entry.status = "parked"
+            return True
+        entry.attempts += 1
+        return False
+
+
+async def park(db: Database, entry_id: int, error: str) -> None:
+    """Set aside at once (an update that cannot even be read): kept, counted, never retried."""
+    async with db.session() as session:
+        await session.execute(
+            update(InboxEntry).where(InboxEntry.id == entry_id, InboxEntry.status.in_(UNFINISHED))
+            .values(status="parked", last_error=error[:1000], updated_at=utcnow())
+        )
+
+
+async def reload(db: Database, entry: Accepted) -> Accepted | None:
+    """The entry as stored now; None once it is no longer unfinished."""
+    async with db.session() as session:
+        row = await session.get(InboxEntry, entry.id, populate_existing=True)
+        if row is None or row.status not in UNFINISHED:
+            return None
+        return Accepted(row.id, row.chat_key, row.payload, row.replies, row.attempts)
+
+
+async def take_over(db: Database, channel: str, owner: str, live_owners: set[str]) -> list[Accepted]:
+    """Unfinished entries of `channel` whose process is gone (or silent past the lease): now ours, in order.
+
+    Each is claimed with a conditional UPDATE, so of two processes starting at once only one takes it;
+    a pending entry's attempt is counted now, so one that kills the process every time ends up parked.
+    """
+    taken: list[Accepted] = []
+    stale = utcnow() - LEASE
+    async with db.session() as session:
+        rows = (await session.execute(
+            select(InboxEntry.id, InboxEntry.owner, InboxEntry.status, InboxEntry.attempts, InboxEntry.updated_at)
+            .where(InboxEntry.channel == channel, InboxEntry.status.in_(UNFINISHED))
+            .order_by(InboxEntry.id)
+        )).all()
+    for entry_id, old_owner, status, attempts, updated_at in rows:
+        if old_owner == owner or not (owner_gone(old_owner, live_owners) or updated_at < stale):
+            continue
+        parked = status == "pending" and attempts >= MAX_ATTEMPTS
+        async with db.session() as session:
+            result = await session.execute(
+                update(InboxEntry)
+                .where(InboxEntry.id == entry_id, InboxEntry.owner == old_owner, InboxEntry.status == status,
+                       InboxEntry.attempts == attempts)
+                .values(owner=owner, updated_at=utcnow(),
+                        attempts=attempts + (1 if status == "pending" and not parked else 0),
+                        status="parked" if parked else status,
+                        last_error="the process handling it stopped" if parked else InboxEntry.last_error)
+            )
+            if result.rowcount != 1 or parked:
+                continue
+            entry = await session.get(InboxEntry, entry_id, populate_existing=True)
+            if entry is not None:
+                taken.append(Accepted(entry.id, entry.chat_key, entry.payload, entry.replies, entry.attempts))
+    return taken
+
+
+async def prune(db: Database, channel: str, older_than: dt.timedelta) -> int:
+    """Delete done entries older than `older_than` (their keys only guard against redeliveries)."""
+    async with db.session() as session:
+        result = await session.execute(
+            delete(InboxEntry).where(InboxEntry.channel == channel, InboxEntry.status == "done",
+                                     InboxEntry.created_at < utcnow() - older_than)
+        )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def summary(db: Database) -> dict[str, dict[str, int]]:
+    """{channel: {status: count}} for `ocop-bot doctor`."""
+    async with db.session() as session:
+        rows = (await session.execute(
+            select(InboxEntry.channel, InboxEntry.status, func.count()).group_by(InboxEntry.channel, InboxEntry.status)
+        )).all()
+    counts: dict[str, dict[str, int]] = {}
+    for channel, status, count in rows:
+        counts.setdefault(channel, {})[status] = int(count)
+    return counts
+
+
+async def parked(db: Database, limit: int = 50) -> list[InboxEntry]:
+    async with db.session() as session:
+        return list((await session.scalars(
+            select(InboxEntry).where(InboxEntry.status == "parked").order_by(InboxEntry.id.desc()).limit(limit)
+        )).all())
+
+
+async def hold_lease(db: Database, name: str, owner: str, live_owners: set[str], seconds: float) -> str:
+    """Take or renew the lease `name` for `seconds`; returns "" when held, else the owner that holds it.
+
+    A lease whose time ran out, or whose owner process on this host is gone, is taken over.
+    """
+    now = utcnow()
+    until = now + dt.timedelta(seconds=seconds)
+    async with db.session() as session:
+        lease = await session.get(ProcessLease, name, populate_existing=True, with_for_update=True)
+        if lease is None:
+            try:
+                async with session.begin_nested():
+                    session.add(ProcessLease(name=name, owner=owner, expires_at=until))
+                return ""
+            except IntegrityError:
+                lease = await session.get(ProcessLease, name, populate_existing=True, with_for_update=True)
+                assert lease is not None
+        if lease.owner == owner or lease.expires_at < now or owner_gone(lease.owner, live_owners):
+            lease.owner, lease.expires_at = owner, until
+            return ""
+        return lease.owner
+
+
+async def release_lease(db: Database, name: str, owner: str) -> None:
+    async with db.session() as session:
+        await session.execute(delete(ProcessLease).where(ProcessLease.name == name, ProcessLease.owner == owner))

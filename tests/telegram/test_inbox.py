@@ -1,0 +1,129 @@
+"""The durable inbox in the running bot: an update that cannot be handled is parked (kept, counted, logged once
+without its text) and the others go on; `ocop-bot doctor` lists it; replies survive 5xx bursts and timeouts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from bot.app import RunningBot, StartupError, running_bot
+from bot.config import Settings
+from bot.doctor import cmd_doctor
+from catalog.db import Database
+from catalog.models import InboxEntry
+from handlers import router as router_module
+from locales import translator
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+TOKEN = "434343:INBOX-TEST"
+WAIT = 20.0
+SECRET_WORDS = "my secret order for 77 tonnes"
+
+
+@pytest.fixture
+def tg_settings(settings: Settings, api: FakeTelegramAPI) -> Settings:
+    return settings.model_copy(update={"telegram_token": SecretStr(TOKEN), "telegram_base_url": api.base_url,
+                                       "staff_chat_id": -1000})
+
+
+@pytest.fixture
+async def bot(tg_settings: Settings, db: Database) -> AsyncIterator[RunningBot]:
+    async with running_bot(tg_settings, channel="telegram", db=db) as running:
+        assert running.telegram_inbox is not None
+        running.telegram_inbox.processor.base_delay = 0.01
+        yield running
+
+
+async def statuses(db: Database) -> dict[str, tuple[str, int]]:
+    async with db.session() as session:
+        return {e.key: (e.status, e.attempts) for e in (await session.scalars(select(InboxEntry))).all()}
+
+
+async def test_failing_and_unreadable_updates_are_parked_and_the_rest_answered(
+    bot: RunningBot, api: FakeTelegramAPI, db: Database, tg_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def boom(ctx, rest):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the handler broke")
+
+    monkeypatch.setitem(router_module.COMMANDS, "/boom", boom)
+    unreadable = api.push_update({"message": {"message_id": 1, "date": 1, "chat": "not a chat", "text": SECRET_WORDS}})
+    failing = api.push_message(601, f"/boom {SECRET_WORDS}", language_code="en")
+    fine = api.push_message(602, "/help", language_code="en")
+    after = api.push_message(601, "/help", language_code="en")  # the same chat goes on after the parked one
+    sorry = translator("en")._("Sorry, something went wrong on our side. Please try again in a moment.")
+    await api.wait_for(lambda: sorry in api.messages_to(601) and len(api.messages_to(601)) >= 2, WAIT)
+    await api.wait_for(lambda: len(api.messages_to(602)) >= 1, WAIT)
+
+    async def settled() -> dict[str, tuple[str, int]]:
+        for _ in range(200):
+            found = await statuses(db)
+            if all(found.get(str(u), ("",))[0] in ("done", "parked") for u in (unreadable, failing, fine, after)):
+                return found
+            await asyncio.sleep(0.05)
+        return await statuses(db)
+
+    found = await settled()
+    assert found[str(unreadable)] == ("parked", 1)
+    assert found[str(failing)] == ("parked", 5)
+    assert found[str(fine)][0] == found[str(after)][0] == "done"
+    parked_logs = [r for r in caplog.records if "parked" in r.getMessage()]
+    assert len(parked_logs) == 2  # once each
+    assert not any(SECRET_WORDS in r.getMessage() or SECRET_WORDS in (r.exc_text or "") for r in caplog.records)
+
+    code = await cmd_doctor(argparse.Namespace(), tg_settings)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "parked updates" in out and f"key {failing}" in out and f"key {unreadable}" in out
+    assert "RuntimeError" in out and SECRET_WORDS not in out
+
+
+async def test_replies_survive_a_burst_of_server_errors_and_a_stall(bot: RunningBot, api: FakeTelegramAPI) -> None:
+    api.fail_next("sendMessage", "502", times=2)
+    api.fail_next("sendMessage", "500")
+    api.fail_next("sendMessage", "disconnect")
+    api.push_message(611, "/help", language_code="en")
+    texts = await api.wait_for_messages(611, 1, timeout=WAIT)
+    sorry = translator("en")._("Sorry, something went wrong on our side. Please try again in a moment.")
+    assert texts and sorry not in texts
+    assert len(api.failed_calls("sendMessage")) == 4
+
+
+@pytest.fixture(autouse=True)
+def _log_level(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+
+
+async def test_a_flooding_chat_does_not_keep_others_waiting(bot: RunningBot, api: FakeTelegramAPI) -> None:
+    """One chat sends 300 messages, then another chat one: that one is answered long before the flood is.
+    (Ordering, not timing: how many of the flood's answers went out before the other chat's first.)"""
+    for n in range(300):
+        api.push_message(621, "cảm ơn" if n % 2 else "/help", language_code="en")
+    api.push_message(622, "/help", language_code="en")
+    await api.wait_for(lambda: len(api.messages_to(622)) >= 1, WAIT * 3)
+    sends = [c.params.get("chat_id") for c in api.calls("sendMessage")]
+    before = sends[: sends.index(622)].count(621)
+    assert before < 30, f"{before} answers to the flooding chat went out before the other chat's first"
+
+
+async def test_a_second_polling_process_is_refused_with_one_clear_line(
+    bot: RunningBot, tg_settings: Settings, db: Database, api: FakeTelegramAPI
+) -> None:
+    other_db = Database(db.url)  # another process's engine on the same database
+    try:
+        with pytest.raises(StartupError) as refused:
+            async with running_bot(tg_settings, channel="telegram", db=other_db):
+                pass
+    finally:
+        await other_db.dispose()
+    message = str(refused.value)
+    assert "already receiving this bot's updates" in message and "\n" not in message
+    assert not [c for c in api.failed_calls("getUpdates") if c.status == 409]  # no Conflict fight
+    api.push_message(631, "/help", language_code="en")
+    assert await api.wait_for_messages(631, 1, timeout=WAIT)  # the first one goes on
