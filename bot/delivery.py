@@ -35,6 +35,7 @@ from bot.config import Settings
 from bot.outbound import Deliverer, DeliveryError
 from catalog import chat_moves
 from catalog.db import Database
+from catalog.inbox import pid_alive
 from catalog.leads import KIND_BUYER_NOTICE, KIND_CARD_EDIT, KIND_CARD_ERASE, KIND_LEAD_CARD, enqueue
 from catalog.models import Lead, OutboxMessage, utcnow
 from handlers.messages import Reply, h, reply_from_json, reply_to_json
@@ -45,16 +46,6 @@ log = logging.getLogger(__name__)
 STAFF_KINDS = (KIND_LEAD_CARD, KIND_CARD_EDIT, KIND_CARD_ERASE)
 UNSENT = ("pending", "sending")
 RECOVERY_INTERVAL = 30.0  # seconds between looks for entries a dead process on this host was sending
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    return True
 
 
 def _waiting_behind():  # type: ignore[no-untyped-def]
@@ -218,7 +209,7 @@ class DeliveryWorker:
         pid = int(pid_text)
         if pid == os.getpid():
             return owner not in self._live_owners
-        return not _pid_alive(pid)
+        return not pid_alive(pid)
 
     def _deliverable(self):  # type: ignore[no-untyped-def]
         """Entries for the channels this process can deliver to. Another process's channel (a Zalo-only

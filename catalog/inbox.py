@@ -45,7 +45,8 @@ def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(6)}"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Is a process of this host with this id running (someone else's live process counts)?"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -66,7 +67,7 @@ def owner_gone(owner: str, live_owners: set[str]) -> bool:
     pid = int(pid_text)
     if pid == os.getpid():
         return owner not in live_owners
-    return not _pid_alive(pid)
+    return not pid_alive(pid)
 
 
 def _insert(db: Database):  # type: ignore[no-untyped-def]
