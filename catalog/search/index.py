@@ -139,7 +139,10 @@ class SearchIndex:
         named = any(u.text in parsed.names for u in content)
         return not (
             named
-            and any(not u.stray and u.text not in parsed.names and self.matcher.reaches(u) for u in content)
+            and any(
+                not u.stray and u.text not in parsed.names and self.matcher.reaches(u, _mentioned(parsed))
+                for u in content
+            )
         )
 
     def _score(
@@ -188,7 +191,7 @@ class SearchIndex:
             and u.stray > STRAY_STOPWORD  # a function word ("chỉ") is no typo of a product word ("chi")
             # A catalogue word typed with other marks is another word ("trai" of "nhà trai" is no "Trại").
             and (u.text not in self.ix.product_words or (u.text in self.ix.english_only and not wanted))
-            and self.matcher.reaches(u, CONFIDENT)
+            and self.matcher.reaches(u, _mentioned(parsed), CONFIDENT)
         ]
         if not typos:
             return []

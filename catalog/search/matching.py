@@ -178,11 +178,13 @@ class Matcher:
                     best = q
         return best
 
-    def reaches(self, unit: Unit, quality: float = 0.0) -> bool:
+    def reaches(self, unit: Unit, qkeys: frozenset[str], quality: float = 0.0) -> bool:
         """Is a unit found in some product at least this well (a typo or marks that disagree count less)?"""
         if not any(alt.q >= quality and size for alt, size in zip(unit.alts, self.sizes(unit), strict=True)):
             return False
-        found = self.unit_map(unit, frozenset(), ACCENT_MISMATCH)
+        found = self.unit_map(
+            unit, qkeys, ACCENT_MISMATCH
+        )  # the query's own words: the listing is kept on the unit
         return bool(found) and max(found.values()) >= quality
 
     def sizes(self, unit: Unit) -> list[int]:

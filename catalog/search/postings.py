@@ -28,7 +28,6 @@ class Postings:
         # word → product → the compound's other words.
         self.bound: dict[str, dict[int, frozenset[str]]] = {}
         self.bound_partners: dict[str, set[str]] = {}  # word → every compound partner it has anywhere
-        self.name_keys: list[frozenset[str]] = []
         self.name_forms: list[tuple[str, ...]] = []
         self.syllables: set[str] = set()
         self.bigrams: set[tuple[str, str]] = set()
@@ -41,7 +40,6 @@ class Postings:
         named_vi: set[str] = set()  # words of Vietnamese names, producers and places (not aliases, English)
         post_table, marked_table, pair_table = self.post, self.marked, self.pairs
         for i, doc in enumerate(self.docs):
-            names: set[str] = set()
             free: set[str] = set()
             bound: dict[str, set[str]] = {}
             fields = [
@@ -90,13 +88,10 @@ class Postings:
                     if pairs is None:
                         pairs = pair_table[pair] = set()
                     pairs.add(i)
-                if weight == NAME:
-                    names.update(info.keys)
             for key, partners in bound.items():
                 if key not in free:
                     self.bound.setdefault(key, {})[i] = frozenset(partners)
                     self.bound_partners.setdefault(key, set()).update(partners)
-            self.name_keys.append(frozenset(names))
             forms = (analysed[x].sorted_words for x in (doc.name_vi, *doc.aliases, doc.name_en) if x)
             self.name_forms.append(tuple(dict.fromkeys(f for f in forms if f)))
         for key, post in self.post.items():
