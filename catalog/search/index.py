@@ -63,7 +63,7 @@ class SearchIndex:
         limit = max(1, int(limit))
         parsed = self.parser.parse(query)
         content = [u for u in parsed.units if u.role in ("content", "elsewhere")]
-        soft = [u for u in parsed.units if u.role == "soft"]
+        soft = [u for u in parsed.units if u.role in ("soft", "common")]
         optional = [u for u in parsed.units if u.role == "optional"]
         asks = tuple(parsed.asks)
         filters: dict[str, Any] = {}
@@ -87,6 +87,13 @@ class SearchIndex:
             # Only ambiguous words (`my`, `ban`): read them as product words after all (but a lone "the" is
             # an English word, not worth a did-you-mean).
             content, soft = [replace(u, role="content") for u in soft], []
+        sliced_if_none = False
+        if not content and parsed.places and not parsed.uses:
+            # Only common words beside a place ("na Lục Nam đầu mùa có đắt không": na is a chat word too):
+            # the place's products that have them are the answer; without any, the place's slice.
+            words = [u for u in soft if u.role == "common"]
+            if words:
+                content, soft, sliced_if_none = [replace(u, role="content") for u in words], [], True
         terms = " ".join(u.text for u in content if not u.stray)
         if not content:
             if has_filters:
@@ -100,6 +107,9 @@ class SearchIndex:
         qkeys = _mentioned(parsed)
         excluded = self._excluded(parsed.excluded)
         scores, applied = self._score(content, soft, qkeys, parsed, CONFIDENT, excluded)
+        if sliced_if_none:
+            inside = self._in_places(parsed.places)
+            scores = {d: c for d, c in scores.items() if d in inside}
         part_of: dict[int, int] = {}
         if not scores and parsed.joins:
             # Two things asked for at once ("bánh chưng Vân với giò mỡ", "rượu và trà"): each is an answer.
@@ -116,6 +126,8 @@ class SearchIndex:
         if not scores and self._need_is_the_question(content, parsed):
             # A long message naming a need or a product group, whose other words no product has: those were
             # chat ("biếu thầy giáo cũ món gì ý nghĩa"); the need is the question.
+            return self._slice(query, parsed, filters, limit)
+        if not scores and sliced_if_none:
             return self._slice(query, parsed, filters, limit)
         if not scores:
             suggestions = [] if guessed else self._suggest(content, soft, qkeys, excluded)

@@ -172,7 +172,8 @@ class Unit:
     text: str
     weight: float
     alts: list[Alt]
-    role: str  # "content" (must be found), "soft" (counts where found), "optional" (bonus), "elsewhere"
+    role: str  # "content" (must be found), "soft" (counts where found), "common" (a soft chat word that a
+    # product name has too: asked for only when nothing else is), "optional" (bonus), "elsewhere"
     found: dict[int, float] | None = None  # products and qualities, once listed for this query
     sizes: list[int] | None = None  # how many products each alternative reaches, once counted
     # A word neither the catalogue nor the vocabulary knows: content, weighed by how much it could be a

@@ -549,7 +549,7 @@ class QueryParser:
             # A common word of chat that a product name happens to have ("ngọt", "nhà", "quá"): in a long
             # message it counts where found, it is not asked for. (Typed plain, it is that word only in a
             # message written with marks: "cao" there is high, in "cao ngua bach" maybe a herbal paste.)
-            out.units.append(Unit(toks[i].folded, 1.0, alts, "soft"))
+            out.units.append(Unit(toks[i].folded, 1.0, alts, "common"))
             out.words.append(key)
             return 1
         out.units.append(Unit(toks[i].folded, 1.0, alts, "content"))

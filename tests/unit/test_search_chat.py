@@ -123,3 +123,14 @@ def test_unknown_words_alone_say_what_was_asked_and_suggest(demo: SearchIndex) -
     assert pizza.results == [] and pizza.terms == "pizza"
     chuu = demo.search("chuu")
     assert chuu.results == [] and chuu.suggestions
+
+
+def test_a_common_word_beside_a_place_is_asked_for_within_that_place(demo: SearchIndex) -> None:
+    # "na" (custard apple) is also a chat word; in a long message it counts only where found, but beside a place
+    # and nothing else it is what the buyer asks for: the place's products that have it, not all of the place's.
+    answer = demo.search("na Lục Nam đầu mùa có đắt không")
+    assert names(answer) and all(n.startswith("Na ") for n in names(answer))
+    # "bác" (a form of address) beside a place finds nothing there: the place's slice, never another place's
+    # products that happen to have the word ("Đông Bắc", "Bắc Giang").
+    answer = demo.search("Cho bác hỏi huyện Tân Yên cũ có những sản phẩm OCOP nào?")
+    assert answer.results and {h.doc.district for h in answer.results} == {"Tân Yên"}
