@@ -116,6 +116,8 @@ async def search_replies(ctx: Context, text: str) -> list[Reply]:
     t = ctx.t
     answer = await search(ctx, text)
     if not answer.results:
+        if needs.beyond_catalogue(answer.asks):
+            return [Reply(needs.beyond_catalogue_note(t, answer.asks), cards.main_menu(t))]
         if not answer.terms and not answer.filters:
             return not_understood(ctx)
         return await no_match(ctx, text, answer)

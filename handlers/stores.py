@@ -19,7 +19,7 @@ from catalog.places import district_centre
 from catalog.repository import distance_km
 from catalog.snapshot import Catalog
 from catalog.text import fold
-from handlers import cards, intent
+from handlers import cards, intent, needs
 from handlers.context import Context
 from handlers.lookup import confident, list_item, load_product, not_found, refers_back, search
 from handlers.messages import Button, Reply, Venue, h, link
@@ -410,6 +410,8 @@ async def answer_where(ctx: Context, asked: intent.Intent) -> list[Reply]:
                 return await where_for_product(ctx, product, asked.place, street)
         return await where_general(ctx, asked.place, street=street)
     answer = await search(ctx, query, limit=8)
+    if not answer.results and needs.beyond_catalogue(answer.asks):  # "chỗ mua cây giống vải thiều"
+        return [Reply(needs.beyond_catalogue_note(ctx.t, answer.asks), cards.main_menu(ctx.t))]
     if not answer.results or not answer.terms:
         intro = ""
         if answer.terms:

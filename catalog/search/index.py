@@ -72,6 +72,11 @@ class SearchIndex:
         has_filters = (
             parsed.stars is not None or bool(parsed.categories) or bool(parsed.places) or bool(parsed.uses)
         )
+        if "supplies" in asks or ("service" in asks and (not content or any(u.stray for u in content))):
+            # Seedlings or fertiliser for a crop, a car to rent, an air conditioner to repair, a photographer
+            # for a wedding: whatever catalogue word, place or need comes with them, no product is the answer.
+            return SearchAnswer(query, [], [], filters, "", asks)
+        service = "service" in asks  # only a product named in full, never a guess, beside a service asked for
         unplaced: list[Unit] = []
         if content and all(u.stray for u in content):
             unplaced, content = content, self._typos(content, parsed)
@@ -114,7 +119,9 @@ class SearchIndex:
         if not scores and parsed.joins:
             # Two things asked for at once ("bánh chưng Vân với giò mỡ", "rượu và trà"): each is an answer.
             scores, applied, part_of = self._either(content, soft, qkeys, parsed, excluded)
-        route = self._telling_route(content, soft, parsed) if not scores and parsed.long else None
+        route = (
+            self._telling_route(content, soft, parsed) if not scores and parsed.long and not service else None
+        )
         if route is not None:
             # A long message whose product words no product covers in full: the chat around a product names
             # other catalogue words too ("… ngâm rượu được không", "… ngọt quá trời"). Take the product that
@@ -123,7 +130,7 @@ class SearchIndex:
             best = heapq.nlargest(RERANK, partial.items(), key=itemgetter(1))  # a telling few, best first
             scores = {d: c for d, c in best if self._tells(d, content, soft, qkeys, parsed)}
         filters.update(applied)
-        if not scores and self._need_is_the_question(content, parsed):
+        if not scores and not service and self._need_is_the_question(content, parsed):
             # A long message naming a need or a product group, whose other words no product has: those were
             # chat ("biếu thầy giáo cũ món gì ý nghĩa"); the need is the question.
             return self._slice(query, parsed, filters, limit)

@@ -672,3 +672,27 @@ SCRIPTS += LANGUAGE_SCRIPTS
 WHERE_SCRIPTS[0]["steps"].append(
     # "đường" is also sugar: a street only when a store's address names it.
     {"send": "mua đường phèn ở đâu", "expect_not": ["Chưa có cửa hàng nào gần", "Cửa hàng OCOP gần"]})
+
+# A service or farm supplies asked for beside catalogue words: said plainly, never a product.
+BEYOND_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_services_and_supplies_are_not_products",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "Sửa điều hòa tại nhà khu vực Lục Ngạn, gọi ai được ạ",
+             "expect_contains": ["không có thông tin về dịch vụ"], "expect_not": ["Trà hoa cúc"]},
+            {"send": "mn chỉ e chỗ mua cây giống vải thiều về trồng với",
+             "expect_contains": ["không có cây giống, phân bón"], "expect_not": ["Vải thiều Hồng Xuân"]},
+            {"send": "vải thiều Lục Ngạn", "expect_contains": ["Vải thiều"]},
+        ],
+    },
+    {
+        "name": "en_services_are_not_products",
+        "language_hint": "en",
+        "steps": [
+            {"send": "Is there anywhere to rent motorbikes near Bac Giang bus station?",
+             "expect_contains": ["does not know services"], "expect_not": ["longan"]},
+        ],
+    },
+]
+SCRIPTS += BEYOND_SCRIPTS

@@ -67,6 +67,9 @@ def test_a_word_the_search_cannot_place_does_not_veto_the_ones_it_can(
         "bánh đa nem Thổ Hà",
         "yến sào Khánh Hòa hộp quà",  # another province, not the producer "Khánh Hoa" spelt alike
         "can u ship Dalat strawberries to Bac Giang?",  # Đà Lạt's strawberries, not a destination
+        "cần thợ sửa máy bơm nước ở Lục Ngạn gấp",  # a service beside a place the catalogue knows
+        "we want to hire a photographer in Luc Nam for the wedding",  # a service beside a need
+        "bên mình có bán phân bón cho cây vải thiều không",  # supplies for a crop, whatever crop it is
     ],
 )
 def test_what_the_catalogue_lacks_stays_not_found(demo: SearchIndex, query: str) -> None:
