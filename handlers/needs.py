@@ -19,6 +19,7 @@ SELECTION = 8
 NEED_NAMES = {
     "gift": N_("gifts"),
     "tet": N_("Tết"),
+    "offering": N_("offerings at the altar (cúng, giỗ, rằm)"),
     "wedding": N_("weddings and engagements"),
     "party": N_("parties and get-togethers"),
     "health": N_("health and tonics"),

@@ -111,6 +111,14 @@ def not_understood(ctx: Context) -> list[Reply]:
     )]
 
 
+async def need_selection(ctx: Context, answer: SearchAnswer) -> list[Reply]:
+    """"quà biếu tết cho sếp", "đau xương khớp", "what should I buy for the altar": a short selection for the
+    need the search read, under a heading that says on what basis it was chosen."""
+    t = ctx.t
+    title = "\n".join([needs.needs_title(t, needs.needs_of(answer)), *needs.asks_notes(t, answer.asks)])
+    return await show_list(ctx, [hit.doc.slug for hit in answer.results][: needs.SELECTION], title)
+
+
 async def search_replies(ctx: Context, text: str) -> list[Reply]:
     """Answer a product question: one card, a short list to pick from, a part of the catalogue, or no match."""
     t = ctx.t
@@ -123,9 +131,7 @@ async def search_replies(ctx: Context, text: str) -> list[Reply]:
         return await no_match(ctx, text, answer)
     notes = needs.asks_notes(t, answer.asks)
     if not answer.terms and needs.needs_of(answer):
-        # "quà biếu tết cho sếp", "đau xương khớp": a short selection for the need, with its basis.
-        title = "\n".join([needs.needs_title(t, needs.needs_of(answer)), *notes])
-        return await show_list(ctx, [hit.doc.slug for hit in answer.results][: needs.SELECTION], title)
+        return await need_selection(ctx, answer)
     if not answer.terms and answer.filters:
         # "OCOP 4 sao Lục Ngạn", "đồ uống": a part of the catalogue, paged like browsing.
         flt = browse.Filter.from_search(answer.filters)

@@ -24,6 +24,7 @@ from handlers.context import Context
 from handlers.lookup import confident, list_item, load_product, not_found, refers_back, search
 from handlers.messages import Button, Reply, Venue, h, link
 from handlers.payloads import StorePage, WhereToBuy
+from handlers.products import need_selection
 from locales import Translator
 
 NEAREST = 5
@@ -412,6 +413,9 @@ async def answer_where(ctx: Context, asked: intent.Intent) -> list[Reply]:
     answer = await search(ctx, query, limit=8)
     if not answer.results and needs.beyond_catalogue(answer.asks):  # "chỗ mua cây giống vải thiều"
         return [Reply(needs.beyond_catalogue_note(ctx.t, answer.asks), cards.main_menu(ctx.t))]
+    if answer.results and not answer.terms and needs.needs_of(answer):
+        # "nên mua gì để cúng rằm", "what should I buy for my boss": a need, not a store, is the question.
+        return await need_selection(ctx, answer)
     if not answer.results or not answer.terms:
         intro = ""
         if answer.terms:

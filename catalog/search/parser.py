@@ -605,13 +605,18 @@ class QueryParser:
     def use_named(self, span: Key, toks: list[Token], marks: list[str | None]) -> str | None:
         """The use tag a need or occasion names ("quà biếu": gift, "xương khớp": joints), if `span` is one.
 
-        A single word typed without marks that is also a common word is not taken for one: "qua" (through)
-        is no "quà" (gift).
+        A single word typed without marks that is also a common word or a product word is not taken for one:
+        "qua" (through) is no "quà" (gift), "gio ga" is giò gà, not a death anniversary (giỗ).
         """
         for accents, code in self.ix.lexicon.uses.get(span, ()):
             if not self.accent_agrees(marks, 0, accents):
                 continue
-            if len(span) == 1 and marks[0] is None and any(accents) and is_stopword(toks[0].raw, span[0]):
+            if (
+                len(span) == 1
+                and marks[0] is None
+                and any(accents)
+                and (span[0] in self.ix.post or is_stopword(toks[0].raw, span[0]))
+            ):
                 continue
             return code
         return None

@@ -696,3 +696,27 @@ BEYOND_SCRIPTS: list[Script] = [
     },
 ]
 SCRIPTS += BEYOND_SCRIPTS
+
+# A need asked as "what should I buy…" is answered with the selection for it, not with the store list.
+NEED_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_offerings_and_what_to_buy",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "nhà mình sắp làm giỗ ông, cần sắm đồ lễ gì",
+             "expect_contains": ["Sản phẩm OCOP cho đồ cúng, đồ lễ"], "expect_prefixes": ["p:"]},
+            {"send": "nên mua gì làm quà biếu sếp", "expect_contains": ["Sản phẩm OCOP cho quà biếu"],
+             "expect_not": ["Cửa hàng và điểm bán"]},
+        ],
+    },
+    {
+        "name": "en_offerings_and_what_to_buy",
+        "language_hint": "en",
+        "steps": [
+            {"send": "what should I buy for my grandfather's death anniversary offering",
+             "expect_contains": ["OCOP products for offerings at the altar"],
+             "expect_not": ["OCOP stores and sales points"]},
+        ],
+    },
+]
+SCRIPTS += NEED_SCRIPTS

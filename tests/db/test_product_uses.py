@@ -26,7 +26,7 @@ from catalog.uses import use_codes, use_tags
 from tests.db.test_import_export import PRODUCT, snapshot, write_csv
 
 SOURCED = {"health", "joints", "liver"}
-CURATED = {"gift", "tet", "wedding", "party"}
+CURATED = {"gift", "tet", "offering", "wedding", "party"}
 
 
 def test_vocabulary_is_small_closed_and_labelled() -> None:
@@ -180,7 +180,7 @@ async def _product_columns(db: Database) -> set[str]:
         return await conn.run_sync(lambda c: {col["name"] for col in sa.inspect(c).get_columns("products")})
 
 
-DEMO_TAGS = ['gift', 'tet', 'wedding', 'party']
+DEMO_TAGS = ['gift', 'tet', 'offering', 'wedding', 'party']  # 0003 copies the demo's list
 
 
 async def test_migration_adds_uses_with_empty_lists_for_existing_products(db_url: str) -> None:
@@ -207,7 +207,7 @@ async def test_migration_adds_uses_with_empty_lists_for_existing_products(db_url
             ])
 
         assert await db.upgrade()
-        assert await db.current_revision() == db.head_revision() == "0004_inbox"
+        assert await db.current_revision() == db.head_revision()
         async with db.session() as session:
             assert dict((await session.execute(select(Product.slug, Product.uses))).all()) == {
                 "vai-cu": [], "ruou-cu": [], "ruou-men-la-kien-thanh": DEMO_TAGS, "mat-ong-yen-my": []
@@ -223,3 +223,47 @@ async def test_migration_adds_uses_with_empty_lists_for_existing_products(db_url
         assert "uses" in await _product_columns(db)
     finally:
         await db.dispose()
+
+
+async def test_migration_adds_the_offering_tag_to_demo_products_keeping_their_tags(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        await _migrate(db, "upgrade", "0004_inbox")
+        rows = sa.table("products", *(sa.column(c) for c in ("slug", "name_vi", "name_en", "category", "commune",
+                                                             "district", "province", "description_vi",
+                                                             "description_en")),
+                        sa.column("aliases", sa.JSON), sa.column("sources", sa.JSON), sa.column("uses", sa.JSON),
+                        sa.column("updated_at", sa.DateTime))
+        texts = dict(name_en="", commune="", district="", province="", description_vi="", description_en="",
+                     aliases=[], sources=[], updated_at=dt.datetime(2026, 1, 1))
+        async with db.engine.begin() as conn:
+            await conn.execute(sa.insert(rows), [
+                # Seeded from an earlier demo: its tags then, one removed by the department since.
+                dict(texts, slug="ruou-men-la-kien-thanh", name_vi="Rượu men lá Kiên Thành", category="beverage",
+                     uses=["gift", "party"]),
+                dict(texts, slug="huong-nen-bong-am", name_vi="Hương nến Bồng Am", category="handicraft",
+                     uses=[]),
+                # The department's own product under a demo slug, and one the demo never tags.
+                dict(texts, slug="na-luc-nam", name_vi="Na của HTX khác", category="food", uses=["gift"]),
+                dict(texts, slug="mat-ong-yen-my", name_vi="Mật ong Yên Mỹ", category="food", uses=["gift"]),
+            ])
+        assert await db.upgrade()
+        async with db.session() as session:
+            assert dict((await session.execute(select(Product.slug, Product.uses))).all()) == {
+                "ruou-men-la-kien-thanh": ["gift", "party", "offering"],
+                "huong-nen-bong-am": ["offering"],
+                "na-luc-nam": ["gift"],
+                "mat-ong-yen-my": ["gift"],
+            }
+        await _migrate(db, "downgrade", "0004_inbox")
+        async with db.session() as session:
+            assert (await session.scalar(select(Product.uses).where(Product.slug == "huong-nen-bong-am"))) == []
+    finally:
+        await db.dispose()
+
+
+def test_every_use_tag_has_a_name_the_bot_can_say() -> None:
+    # A tag the replies cannot name would be dropped and the buyer shown the whole catalogue instead.
+    from handlers.needs import NEED_NAMES
+
+    assert set(NEED_NAMES) == set(use_codes())
