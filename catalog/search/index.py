@@ -119,6 +119,8 @@ class SearchIndex:
         if not scores and parsed.joins:
             # Two things asked for at once ("bánh chưng Vân với giò mỡ", "rượu và trà"): each is an answer.
             scores, applied, part_of = self._either(content, soft, qkeys, parsed, excluded)
+        if not scores and parsed.long:
+            scores = self._named_in_full(parsed, content)
         route = (
             self._telling_route(content, soft, parsed) if not scores and parsed.long and not service else None
         )
@@ -258,6 +260,26 @@ class SearchIndex:
                 if c > merged.get(d, 0.0):
                     merged[d], part_of[d] = c, n
         return merged, applied, part_of
+
+    def _named_in_full(self, parsed: ParsedQuery, content: list[Unit]) -> dict[int, float]:
+        """Products a long message names in full, word by word ("… muốn mua na dai Nghĩa Phương mà sợ …", "…
+        stocking Huong Lac rice noodles …"): whatever else it says, that is the product meant, unless another
+        place's name, or a name the product lacks, stands beside it ("mật ong rừng U Minh" is not Sơn Động's). The
+        longest name wins."""
+        keys, qkeys = parsed.keys, _mentioned(parsed)
+        names = [u for u in content if u.role == "elsewhere" or u.text in parsed.names]
+        found: dict[int, int] = {}
+        for i, key in enumerate(keys):
+            for name, d in self.ix.full_names.get(key, ()):
+                end = i + len(name)
+                if tuple(keys[i:end]) != name:
+                    continue
+                beside = [u for u in names if (u.at - end if u.at >= end else i - u.at - len(u.text.split())) <= 1]
+                if any(u.role == "elsewhere" or self.matcher.unit_q(u, d, qkeys) <= 0.0 for u in beside):
+                    continue
+                found[d] = max(found.get(d, 0), len(name))
+        longest = max(found.values(), default=0)
+        return {d: 1.0 for d, n in found.items() if n == longest}
 
     def _telling_route(self, content: list[Unit], soft: list[Unit], parsed: ParsedQuery) -> set[int] | None:
         """Can a partial match be telling at all, and among which products? An empty set: any product (a known

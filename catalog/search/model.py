@@ -240,6 +240,7 @@ class ParsedQuery:
         default_factory=list
     )  # price, delivery, wholesale: asked about, not product words
     words: list[str] = field(default_factory=list)  # folded product and place words, for name similarity
+    keys: list[str] = field(default_factory=list)  # every word's key, in order (units' `at` index it)
 
 
 def phrase_weight(words: int) -> float:

@@ -137,3 +137,16 @@ def test_a_common_word_beside_a_place_is_asked_for_within_that_place(demo: Searc
     # products that happen to have the word ("Đông Bắc", "Bắc Giang").
     answer = demo.search("Cho bác hỏi huyện Tân Yên cũ có những sản phẩm OCOP nào?")
     assert answer.results and {h.doc.district for h in answer.results} == {"Tân Yên"}
+
+
+def test_a_product_named_in_full_in_a_long_message_is_the_answer(demo: SearchIndex) -> None:
+    # Where the buyer lives, how the goods should travel and other catalogue-like words ("đường", "đóng") do
+    # not hide a product whose whole name the message spells out.
+    answer = demo.search("Nhà em ở Biên Hòa, mẹ em thích na dai Nghĩa Phương lắm, đóng thùng gửi vào được không")
+    assert names(answer)[:1] == ["Na dai Nghĩa Phương"]
+    answer = demo.search("Con trai tôi đi làm bên Hàn Quốc, tôi muốn gửi ít mỳ gạo Chũ Xuân Trường sang cho nó")
+    assert names(answer)[:1] == ["Mỳ gạo Chũ Xuân Trường"]
+    answer = demo.search("I manage an Asian supermarket in Leeds and we would like to stock Huong Lac rice noodles")
+    assert slugs(answer)[:1] == ["mi-gao-huong-lac"]
+    # Another place's name, or a name the product lacks, beside the name: another product.
+    assert demo.search("bên mình có mật ong rừng U Minh chính gốc không ạ, mình mua biếu").results == []
