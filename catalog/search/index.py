@@ -119,6 +119,8 @@ class SearchIndex:
         if not scores and parsed.joins:
             # Two things asked for at once ("bánh chưng Vân với giò mỡ", "rượu và trà"): each is an answer.
             scores, applied, part_of = self._either(content, soft, qkeys, parsed, excluded)
+        if scores and self._by_chance(content, parsed, scores):
+            scores = {}
         if not scores and parsed.long:
             scores = self._named_in_full(parsed, content)
         route = (
@@ -260,6 +262,21 @@ class SearchIndex:
                 if c > merged.get(d, 0.0):
                     merged[d], part_of[d] = c, n
         return merged, applied, part_of
+
+    def _by_chance(self, content: list[Unit], parsed: ParsedQuery, scores: dict[int, float]) -> bool:
+        """In a long message naming a need, is the one product word found an ordinary word that product names
+        happen to share ("ôn thi đại học … bồi bổ": đại of Đại An; "bác sĩ bảo …": Bảo of Bảo Sơn)? Then the
+        need is the question, unless a product found serves it ("rượu làm quà biếu")."""
+        if not (parsed.long and parsed.uses):
+            return False
+        placed = [u for u in content if not u.stray]
+        if len(placed) != 1 or placed[0].role != "content" or placed[0].weight >= TELLING:
+            return False
+        if placed[0].text in parsed.names:
+            return False
+        ix = self.ix
+        served = set().union(*(ix.by_use.get(u, set()) | ix.by_group_use.get(u, set()) for u in parsed.uses))
+        return scores.keys().isdisjoint(served)
 
     def _named_in_full(self, parsed: ParsedQuery, content: list[Unit]) -> dict[int, float]:
         """Products a long message names in full, word by word ("… muốn mua na dai Nghĩa Phương mà sợ …", "…

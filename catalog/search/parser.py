@@ -93,14 +93,18 @@ class _Names:
         return self.value is not None
 
     def get(self) -> frozenset[str]:
+        """The names' words as written, in small letters ("nội" of "Hà Nội": not "nói", say)."""
         if self.value is None:
             self.value = _names_within(self.text)
         return self.value
 
+    def has(self, tok: Token) -> bool:
+        return tok.raw in self.get()
+
 
 def _names_within(text: str) -> frozenset[str]:
-    """Folded words written as names (capital first, then small letters) that do not start a sentence, and
-    are no English function word ("I", "The")."""
+    """Words written as names (capital first, then small letters) that do not start a sentence, and are no
+    English function word ("I", "The"), in small letters."""
     if text.lower() == text:
         return frozenset()
     names = set()
@@ -113,9 +117,9 @@ def _names_within(text: str) -> frozenset[str]:
 
 @lru_cache(maxsize=16384)
 def _name_key(word: str) -> str | None:
-    """The folded word if it is written as a name and is no English function word, else None."""
+    """The word in small letters if it is written as a name and is no English function word, else None."""
     if (len(word) == 1 or word[1:].islower()) and not is_english_stopword(word):
-        return fold(word)
+        return word.lower()
     return None
 
 
@@ -376,7 +380,9 @@ class QueryParser:
             i += step
         # What is written as names matters to a long message's partial match: read them for those only (and
         # wherever parse_at needed them already).
-        out.names = named.get() if out.long or named.known else frozenset()
+        out.names = (
+            frozenset(t.folded for t in toks if named.has(t)) if out.long or named.known else frozenset()
+        )
         if out.names:
             asked_at = {
                 u.at + j
@@ -488,7 +494,7 @@ class QueryParser:
             if (
                 span in lex.scaffolding
                 # "Minh", "U" written as names are names, not "mình" or a "u" of "vải u hồng"
-                and not (m == 1 and span[0] in self.ix.post and toks[i].folded in q.named.get())
+                and not (m == 1 and span[0] in self.ix.post and q.named.has(toks[i]))
                 and any(self.accent_agrees(marked, i, a) for a in lex.scaffolding[span])
             ):
                 if m == 1 and span[0] in self.ix.post and not marked[i]:
@@ -528,7 +534,7 @@ class QueryParser:
         strict = q.diacritics and out.long
         if self.is_stray(key, toks[i].raw, marked[i], strict):
             if (
-                toks[i].folded in q.named.get()
+                q.named.has(toks[i])
                 and key not in self.ix.post
                 and not self.after_destination_cue(keys, i)
             ):

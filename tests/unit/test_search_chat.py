@@ -150,3 +150,12 @@ def test_a_product_named_in_full_in_a_long_message_is_the_answer(demo: SearchInd
     assert slugs(answer)[:1] == ["mi-gao-huong-lac"]
     # Another place's name, or a name the product lacks, beside the name: another product.
     assert demo.search("bên mình có mật ong rừng U Minh chính gốc không ạ, mình mua biếu").results == []
+
+
+def test_one_ordinary_word_shared_with_a_name_does_not_beat_the_need(demo: SearchIndex) -> None:
+    # "bác sĩ bảo" (the doctor says) shares "Bảo" with Bảo Sơn's wine; the message asks for help with joints.
+    answer = demo.search("Mẹ tôi bị thoái hóa khớp, bác sĩ bảo nên uống thêm thảo dược, bên bạn có gì không")
+    assert names(answer)[:1] == ["Thanh Ngâm xương khớp Khánh Hoa"]
+    # A product word that serves the need named stays the answer.
+    answer = demo.search("cho mình hỏi rượu nào làm quà biếu bố vợ, ông hay tiếp khách lắm")
+    assert names(answer) and all("Rượu" in n for n in names(answer)[:3])
