@@ -51,18 +51,19 @@ def needs_title(t: Translator, needs: list[str]) -> str:
 
 
 def beyond_catalogue(asks: tuple[str, ...]) -> bool:
-    """Did the message ask for what no product can be: a service, or supplies for growing a crop?"""
+    """Did the message ask for what no product can be: a service or a job, or supplies (seedlings, machines,
+    packaging, cosmetics)?"""
     return "service" in asks or "supplies" in asks
 
 
 def beyond_catalogue_note(t: Translator, asks: tuple[str, ...]) -> str:
     """The answer to a request for a service or farm supplies (reply HTML): what the bot can and cannot help with."""
     if "supplies" in asks:
-        what = t._("This bot lists the OCOP certified products of Bắc Giang; it has no seedlings, fertiliser or "
-                   "other farm supplies.")
+        what = t._("This bot lists the OCOP certified products of Bắc Giang; it has no seedlings, fertiliser, "
+                   "machines, packaging or other goods that are not OCOP products.")
     else:
         what = t._("This bot lists the OCOP certified products of Bắc Giang; it does not know services such as "
-                   "repairs, rentals, transport or photography.")
+                   "repairs, rentals, transport, photography or jobs.")
     return "\n".join([h(what), h(t._("Ask me about a product instead, for example “vải thiều” or “mật ong”, "
                                        "or choose from the menu."))])
 

@@ -70,6 +70,9 @@ def test_a_word_the_search_cannot_place_does_not_veto_the_ones_it_can(
         "cần thợ sửa máy bơm nước ở Lục Ngạn gấp",  # a service beside a place the catalogue knows
         "we want to hire a photographer in Luc Nam for the wedding",  # a service beside a need
         "bên mình có bán phân bón cho cây vải thiều không",  # supplies for a crop, whatever crop it is
+        "shop có bán máy xay bột gạo để tự làm bánh cuốn không",  # equipment for making a product
+        "cần mua vỏ chai thủy tinh để đóng rượu men lá bán tết",  # packaging for a product
+        "tuyển người làm vườn vải ở Lục Ngạn, lương theo ngày",  # a job where a product grows
     ],
 )
 def test_what_the_catalogue_lacks_stays_not_found(demo: SearchIndex, query: str) -> None:
