@@ -79,7 +79,9 @@ class SearchIndex:
         service = "service" in asks  # only a product named in full, never a guess, beside a service asked for
         unplaced: list[Unit] = []
         if content and all(u.stray for u in content):
-            unplaced, content = content, self._typos(content, parsed)
+            # Unknown words alone may be slips for catalogue words ("chuu": Chũ), but not in a long message that
+            # names a need: there they are its chat ("chồng tôi làm kỹ sư … quà biếu": sư is no "xu xê").
+            unplaced, content = content, [] if parsed.long and parsed.uses else self._typos(content, parsed)
             if not content and self._beside_filter(unplaced, parsed):
                 # What the place or group has is a suggestion, not the answer.
                 sliced = self._slice(query, parsed, dict(filters), SUGGESTIONS)
@@ -157,7 +159,18 @@ class SearchIndex:
         a known product phrase, another place, or a product word beside a name ("khăn lụa Vạn Phúc làm quà")."""
         if not (parsed.long and (parsed.uses or parsed.categories)):
             return False
-        if any(u.role == "elsewhere" or (u.weight >= TELLING and not u.stray) for u in content):
+        if any(u.weight >= TELLING and not u.stray for u in content):
+            return False
+        # Another place's name beside the need or a product word asks for that place's goods ("đặc sản Đà Lạt
+        # làm quà"); elsewhere in the message it is where somebody lives or goes ("cháu đi làm ở Hàn Quốc, …
+        # muốn gói ít quà quê mang sang").
+        spans = [
+            *parsed.use_spans,
+            *((u.at, _end(u)) for u in content if u.role != "elsewhere" and not u.stray),
+        ]
+        if any(
+            u.role == "elsewhere" and any(_gap((u.at, _end(u)), span) <= 1 for span in spans) for u in content
+        ):
             return False
         named = any(u.text in parsed.names for u in content)
         return not (
@@ -291,7 +304,7 @@ class SearchIndex:
                 end = i + len(name)
                 if tuple(keys[i:end]) != name:
                     continue
-                beside = [u for u in names if (u.at - end if u.at >= end else i - u.at - len(u.text.split())) <= 1]
+                beside = [u for u in names if _gap((i, end), (u.at, _end(u))) <= 1]
                 if any(u.role == "elsewhere" or self.matcher.unit_q(u, d, qkeys) <= 0.0 for u in beside):
                     continue
                 found[d] = max(found.get(d, 0), len(name))
@@ -586,6 +599,15 @@ def filters_of_places(places: list[PlaceName]) -> dict[str, Any]:
 
 def one_or_list(values: list[str]) -> str | list[str]:
     return values[0] if len(values) == 1 else list(values)
+
+
+def _end(u: Unit) -> int:
+    return u.at + len(u.text.split())
+
+
+def _gap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    """Words between two spans of word positions (negative when they overlap)."""
+    return b[0] - a[1] if b[0] >= a[1] else a[0] - b[1]
 
 
 def _cap_strays(content: list[Unit]) -> list[Unit]:

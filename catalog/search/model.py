@@ -236,6 +236,7 @@ class ParsedQuery:
     names: frozenset[str] = frozenset()  # folded words written as names mid-sentence
     name_phrases: list[Key] = field(default_factory=list)  # consecutive such words ("bac ha", "u minh")
     uses: list[str] = field(default_factory=list)  # needs and occasions named ("quà biếu": gift), as use tags
+    use_spans: list[tuple[int, int]] = field(default_factory=list)  # where they were named (word positions)
     asks: list[str] = field(
         default_factory=list
     )  # price, delivery, wholesale: asked about, not product words

@@ -487,6 +487,7 @@ class QueryParser:
             if use is not None:
                 if use not in out.uses:
                     out.uses.append(use)
+                out.use_spans.append((i, i + m))
                 return m
             if m >= 2 and span in lex.concept_index:
                 self.take_concept(span, span, 1.0, words, marked[i : i + m], out)

@@ -162,3 +162,14 @@ def test_one_ordinary_word_shared_with_a_name_does_not_beat_the_need(demo: Searc
     # A product word that serves the need named stays the answer.
     answer = demo.search("cho mình hỏi rượu nào làm quà biếu bố vợ, ông hay tiếp khách lắm")
     assert names(answer) and all("Rượu" in n for n in names(answer)[:3])
+
+
+def test_chat_around_a_need_is_neither_a_typo_nor_an_origin(demo: SearchIndex) -> None:
+    # Unknown words in a long message naming a need are its chat, not slips for catalogue words ("sư" is no
+    # "xu xê" of bánh phu thê): the need is answered.
+    answer = demo.search("Chồng tôi làm kỹ sư ở Singapore mấy năm nay, Tết này về, tôi muốn chuẩn bị ít quà biếu "
+                         "cho đồng nghiệp của anh ấy")
+    assert answer.results and answer.filters.get("use") in (["tet", "gift"], ["gift", "tet"], "gift", "tet")
+    assert "Bánh phu thê Đa Mai" not in names(answer)
+    # Another place's name beside the need asks for that place's goods.
+    assert demo.search("Mình muốn mua đặc sản Đà Lạt làm quà biếu sếp nhân dịp cuối năm").results == []
