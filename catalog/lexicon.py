@@ -79,6 +79,8 @@ class Lexicon:
     asks: dict[Key, list[tuple[tuple[str | None, ...], str]]] = field(default_factory=dict)
     # Words after which a place is where the goods go, not where they come from ("ship ra Hà Nội").
     destination_cues: set[Key] = field(default_factory=set)
+    # Words that rule out the product word right after them ("ngoài ổi ra", "trừ rượu", "not tea").
+    negations: set[Key] = field(default_factory=set)
     words: set[str] = field(default_factory=set)  # every folded token the lexicon knows
     max_phrase: int = 1
 
@@ -157,6 +159,7 @@ class Lexicon:
                     lex.asks.setdefault(key, []).append((phrase_accents(text), kind))
                     lex.scaffolding.setdefault(note(key), []).append(phrase_accents(text))
         lex.destination_cues = {note(k) for k in map(phrase_key, data.get("destination_cues", ())) if k}
+        lex.negations = {note(k) for k in map(phrase_key, data.get("negations", ())) if k}
         return lex
 
     @classmethod

@@ -8,7 +8,7 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from catalog.lexicon import Key, Phrase
+from catalog.lexicon import Exclusion, Key, Phrase
 from catalog.search.marks import LETTER_MARKS, TONE_CLASS, accent_fits, marks_are, marks_fit, same_marks
 from catalog.search.model import (
     FINAL_SWAP,
@@ -378,6 +378,8 @@ class QueryParser:
             for unit in out.units[first:]:
                 unit.at = i
             i += step
+        if not self.lexicon.negations.isdisjoint((k,) for k in keys):
+            self.rule_out_negated(keys, out)
         # What is written as names matters to a long message's partial match: read them for those only (and
         # wherever parse_at needed them already).
         out.names = (
@@ -562,6 +564,32 @@ class QueryParser:
         out.units.append(Unit(toks[i].folded, 1.0, alts, "content"))
         out.words.append(key)
         return 1
+
+    def rule_out_negated(self, keys: list[str], out: ParsedQuery) -> None:
+        """"ngoài ổi ra còn trái gì", "trừ rượu", "not tea": the product word right after a negation is ruled
+        out, not asked for (a product group named so stays a group: only product words are ruled out)."""
+        negations = self.lexicon.negations
+        for i in range(len(keys)):
+            m = next((m for m in (3, 2, 1) if tuple(keys[i : i + m]) in negations), 0)
+            if not m:
+                continue
+            target = next(
+                (
+                    u
+                    for u in out.units
+                    if u.role in ("content", "soft", "common")
+                    and not u.stray
+                    and i + m <= u.at <= i + m + 1
+                    and u.alts[0].key not in self.lexicon.categories
+                ),
+                None,
+            )
+            if target is None:
+                continue
+            out.units.remove(target)
+            ruled_out = Exclusion(target.alts[0].key)
+            if ruled_out not in out.excluded:
+                out.excluded.append(ruled_out)
 
     def is_stray(self, key: str, raw: str, typed: str | None, strict: bool) -> bool:
         """Is a query word one the catalogue and the lexicon cannot place as a product word?

@@ -173,3 +173,11 @@ def test_chat_around_a_need_is_neither_a_typo_nor_an_origin(demo: SearchIndex) -
     assert "Bánh phu thê Đa Mai" not in names(answer)
     # Another place's name beside the need asks for that place's goods.
     assert demo.search("Mình muốn mua đặc sản Đà Lạt làm quà biếu sếp nhân dịp cuối năm").results == []
+
+
+def test_a_product_word_after_a_negation_is_ruled_out(demo: SearchIndex) -> None:
+    answer = demo.search("Lục Ngạn ngoài vải thiều ra còn có đặc sản gì được gắn sao không")
+    assert answer.results and not any(n.startswith("Vải") for n in names(answer))
+    assert {h.doc.district for h in answer.results} == {"Lục Ngạn"}
+    answer = demo.search("any drinks from Viet Yen? not wine please")
+    assert not any("Rượu" in n for n in names(answer))
