@@ -157,7 +157,7 @@ class SearchIndex:
     def _need_is_the_question(self, content: list[Unit], parsed: ParsedQuery) -> bool:
         """In a long message naming a need or a product group, are the unmatched words chat? Not when they hold
         a known product phrase, another place, or a product word beside a name ("khăn lụa Vạn Phúc làm quà")."""
-        if not (parsed.long and (parsed.uses or parsed.categories)):
+        if not (parsed.long and (parsed.uses or parsed.categories or parsed.places)):
             return False
         if any(u.weight >= TELLING and not u.stray for u in content):
             return False
@@ -280,7 +280,7 @@ class SearchIndex:
         """In a long message naming a need, is the one product word found an ordinary word that product names
         happen to share ("ôn thi đại học … bồi bổ": đại of Đại An; "bác sĩ bảo …": Bảo of Bảo Sơn)? Then the
         need is the question, unless a product found serves it ("rượu làm quà biếu")."""
-        if not (parsed.long and parsed.uses):
+        if not (parsed.long and (parsed.uses or parsed.places)):
             return False
         placed = [u for u in content if not u.stray]
         if len(placed) != 1 or placed[0].role != "content" or placed[0].weight >= TELLING:
@@ -289,7 +289,7 @@ class SearchIndex:
             return False
         ix = self.ix
         served = set().union(*(ix.by_use.get(u, set()) | ix.by_group_use.get(u, set()) for u in parsed.uses))
-        return scores.keys().isdisjoint(served)
+        return scores.keys().isdisjoint(served | self._in_places(parsed.places))
 
     def _named_in_full(self, parsed: ParsedQuery, content: list[Unit]) -> dict[int, float]:
         """Products a long message names in full, word by word ("… muốn mua na dai Nghĩa Phương mà sợ …", "…

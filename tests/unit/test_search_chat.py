@@ -181,3 +181,9 @@ def test_a_product_word_after_a_negation_is_ruled_out(demo: SearchIndex) -> None
     assert {h.doc.district for h in answer.results} == {"Lục Ngạn"}
     answer = demo.search("any drinks from Viet Yen? not wine please")
     assert not any("Rượu" in n for n in names(answer))
+
+
+def test_one_ordinary_word_does_not_beat_the_place_a_long_message_asks_about(demo: SearchIndex) -> None:
+    # "bảo" (said) shares a word with Bảo Sơn's wine, which is not in Sơn Động: the place is the question.
+    answer = demo.search("Thằng cháu đi bộ đội ở Sơn Động về, nó bảo trên đó nhiều đặc sản lắm, có những gì vậy")
+    assert answer.results and {h.doc.district for h in answer.results} == {"Sơn Động"}
