@@ -49,6 +49,9 @@ from catalog.text import (
     tone_only,
 )
 
+# Kinds of `asks` that rule out every product (see SearchIndex.search).
+_VETOES = frozenset({"service", "supplies"})
+
 # Verbs that say where goods go only when nothing but chat follows the place ("ship hn", not "ship Dalat X").
 _BARE_CUES = frozenset(
     {("ship",), ("giao",), ("gui",), ("chuyen",), ("send",), ("deliver",), ("cod",), ("di",)}
@@ -367,8 +370,21 @@ class QueryParser:
         ):
             for m in range(1, min(3, len(keys) - i) + 1):
                 for accents, kind in asks.get(tuple(keys[i : i + m]), ()):
-                    if kind not in out.asks and self.accent_agrees(marked, i, accents):
-                        out.asks.append(kind)
+                    if kind in out.asks or not self.accent_agrees(marked, i, accents):
+                        continue
+                    if (
+                        m == 1
+                        and marked[i] is None
+                        and any(accents)
+                        and (
+                            is_stopword(toks[i].raw, keys[i])
+                            or (kind in _VETOES and keys[i] in self.ix.post)
+                        )
+                    ):
+                        # Typed plain, a common word is that word ("muon" is muốn, want, not mướn, hire) and a
+                        # catalogue word may be the product ("vu sua" is vú sữa, not sửa, repair).
+                        continue
+                    out.asks.append(kind)
         out.long = words > LONG_MESSAGE
         out.joins = [j for j, k in enumerate(keys) if k in _JOINS]
         i, n = 0, len(toks)

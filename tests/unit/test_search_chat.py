@@ -187,3 +187,16 @@ def test_one_ordinary_word_does_not_beat_the_place_a_long_message_asks_about(dem
     # "bảo" (said) shares a word with Bảo Sơn's wine, which is not in Sơn Động: the place is the question.
     answer = demo.search("Thằng cháu đi bộ đội ở Sơn Động về, nó bảo trên đó nhiều đặc sản lắm, có những gì vậy")
     assert answer.results and {h.doc.district for h in answer.results} == {"Sơn Động"}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("cho minh hoi dua kim hoang hau yen dung co giao vao thang 5 ko, minh muon dat 2 thung", "dua-kim"),
+        ("mua vu sua tan yen ngon o dau shop oi", "vu-sua"),  # "sua" is vú sữa here, not sửa (repair)
+    ],
+)
+def test_plain_typed_common_words_are_not_services(demo: SearchIndex, query: str, expected: str) -> None:
+    # "muon" typed plain is muốn (want), not mướn (hire): no service is asked for, the product is found.
+    assert "service" not in demo.search(query).asks
+    assert slugs(demo.search(query))[:1] and slugs(demo.search(query))[0].startswith(expected)
