@@ -672,3 +672,49 @@ SCRIPTS += LANGUAGE_SCRIPTS
 WHERE_SCRIPTS[0]["steps"].append(
     # "đường" is also sugar: a street only when a store's address names it.
     {"send": "mua đường phèn ở đâu", "expect_not": ["Chưa có cửa hàng nào gần", "Cửa hàng OCOP gần"]})
+
+# A typed cancel ("huỷ", "thôi", "cancel", "stop", "never mind"…) asks before throwing the form away; "no"
+# resumes at the same question, a second cancel or "yes" discards it.
+CANCEL_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_typed_cancel_asks_first",
+        "language_hint": "vi",
+        "steps": [
+            {"click": f"enq:start:{HONG_XUAN}", "expect_contains": ["câu 2/10"]},
+            {"send": "2 tấn", "expect_contains": ["câu 3/10"]},
+            {"send": "huỷ", "expect_contains": ["Huỷ yêu cầu mua sỉ này?"],
+             "expect_payloads": ["enq:cancel:yes", "enq:resume"], "expect_not": ["Đã huỷ yêu cầu"]},
+            {"send": "không", "expect_contains": ["câu 3/10"], "expect_not": ["Đã huỷ yêu cầu"]},
+            {"send": "Hà Nội", "expect_contains": ["✓ Nơi giao hàng: Hà Nội", "câu 4/10"]},
+            {"send": "thôi", "expect_contains": ["Huỷ yêu cầu mua sỉ này?"], "expect_not": ["Đã huỷ yêu cầu"]},
+            {"click": "enq:resume", "expect_contains": ["câu 4/10"]},
+            {"send": "Hủy nhé!", "expect_contains": ["Huỷ yêu cầu mua sỉ này?"], "expect_not": ["Đã huỷ yêu cầu"]},
+            {"send": "có", "expect_contains": ["Đã huỷ yêu cầu"], "expect_payloads": ["enq:start"]},
+            {"click": "enq:start", "expect_contains": ["câu 1/10"]},
+            {"send": "thôi không mua nữa", "expect_contains": ["Đã huỷ yêu cầu"]},  # nothing answered: nothing to lose
+            {"click": f"enq:start:{HONG_XUAN}", "expect_contains": ["câu 2/10"]},
+            {"send": "dừng lại", "expect_contains": ["Huỷ yêu cầu mua sỉ này?"]},
+            {"click": "enq:cancel:yes", "expect_contains": ["Đã huỷ yêu cầu"]},
+        ],
+    },
+    {
+        "name": "en_typed_cancel_asks_first",
+        "language_hint": "en",
+        "steps": [
+            {"click": f"enq:start:{HONG_XUAN}", "expect_contains": ["question 2 of 10"]},
+            {"send": "2 tonnes", "expect_contains": ["question 3 of 10"]},
+            {"send": "cancel", "expect_contains": ["Cancel this bulk enquiry?"],
+             "expect_payloads": ["enq:cancel:yes", "enq:resume"], "expect_not": ["has been cancelled"]},
+            {"send": "no", "expect_contains": ["question 3 of 10"], "expect_not": ["has been cancelled"]},
+            {"send": "Stop please", "expect_contains": ["Cancel this bulk enquiry?"],
+             "expect_not": ["has been cancelled"]},
+            {"send": "Hai Phong port", "expect_contains": ["question 4 of 10"], "expect_not": ["has been cancelled"]},
+            {"click": "enq:cancel", "expect_contains": ["Cancel this bulk enquiry?"]},
+            {"send": "never mind", "expect_contains": ["has been cancelled"]},  # a second cancel means yes
+            {"click": f"enq:start:{HONG_XUAN}", "expect_contains": ["question 2 of 10"]},
+            {"send": "/cancel", "expect_contains": ["Cancel this bulk enquiry?"]},
+            {"send": "yes", "expect_contains": ["has been cancelled"], "expect_payloads": ["enq:start"]},
+        ],
+    },
+]
+SCRIPTS += CANCEL_SCRIPTS
