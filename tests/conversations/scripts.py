@@ -718,3 +718,36 @@ CANCEL_SCRIPTS: list[Script] = [
     },
 ]
 SCRIPTS += CANCEL_SCRIPTS
+
+# The nearest stores (a shared location, after "gần tôi" / "near me"): one line per store, nearest first, at
+# most 12 lines (the rest behind "More stores"), stores with no known position last.
+NEAREST_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_nearest_stores_short",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "cửa hàng gần tôi", "expect_contains": ["Gửi vị trí"], "expect_keyboard": "location"},
+            {"location": [21.273, 106.194], "expect_max_lines": 12,
+             "expect_order": ["Cửa hàng OCOP gần bạn nhất", "1. Điểm bán sản phẩm OCOP", "số 108 đường Đào Sư Tích",
+                              "2. Gian trưng bày OCOP", "3. Cửa hàng nông sản tiêu biểu huyện Việt Yên",
+                              "Cửa hàng chưa có thông tin vị trí", "Điểm trưng bày, giới thiệu"],
+             "expect_contains": ["tới trung tâm TP Bắc Giang"], "expect_venue": False},
+            {"send": "Vải thiều Hồng Xuân", "expect_contains": ["Vải thiều Hồng Xuân Lục Ngạn"]},
+            {"location": [21.37, 106.57], "expect_max_lines": 12,
+             "expect_order": ["1. Cửa hàng OCOP HTX sản xuất dược liệu Lưu Chanh", "khoảng", "2. "]},
+        ],
+    },
+    {
+        "name": "en_nearest_stores_short",
+        "language_hint": "en",
+        "steps": [
+            {"send": "OCOP shop near me", "expect_contains": ["Share your location"], "expect_keyboard": "location"},
+            {"location": [21.37, 106.57], "expect_max_lines": 12,
+             "expect_order": ["OCOP stores nearest to you", "1. Cửa hàng OCOP HTX sản xuất dược liệu Lưu Chanh",
+                              "about 20.2 km", "2. ", "Stores whose location is not listed",
+                              "in Vietnamese, as listed"]},
+            {"location": [10.78, 106.70], "expect_max_lines": 12, "expect_contains": ["far from you", "Postmart"]},
+        ],
+    },
+]
+SCRIPTS += NEAREST_SCRIPTS
