@@ -21,7 +21,7 @@ from catalog.snapshot import Catalog
 from catalog.text import fold
 from handlers import cards, intent
 from handlers.context import Context
-from handlers.lookup import confident, list_item, load_product, not_found, refers_back, search
+from handlers.lookup import confident, list_item, load_product, named_words, not_found, refers_back, search
 from handlers.messages import Button, Reply, Venue, h, link
 from handlers.payloads import StorePage, WhereToBuy
 from locales import Translator
@@ -255,12 +255,9 @@ async def where_general(ctx: Context, place: str | None = None, intro: str = "",
 
 
 def words_meant(query: str, terms: str) -> str:
-    """The buyer's words from the first the search took as a product word on ('vải thiều' of 'cho em hỏi vải
-    thiều'): the question's leftovers before it are not repeated back."""
-    wanted = set(terms.split())
-    raw = query.split()
-    first = next((i for i, w in enumerate(raw) if fold(w) in wanted), 0)
-    return " ".join(raw[first:])
+    """The buyer's product words ('vải thiều' of 'cho em hỏi vải thiều'): the question's leftovers around them
+    are not repeated back."""
+    return named_words(query, terms)
 
 
 async def where_for_several(ctx: Context, query: str, products: list[Product], place: str | None,

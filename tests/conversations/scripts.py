@@ -440,7 +440,7 @@ FORM_SCRIPTS: list[Script] = [
         "language_hint": "en",
         "steps": [
             {"send": "phone number of Hong Xuan cooperative",
-             "expect_contains": ["Whom to contact about", "Hồng Xuân"], "expect_not": ["OCOP products", "334"]},
+             "expect_contains": ["How to reach", "Hồng Xuân"], "expect_not": ["88", "334"]},
             {"send": "what is the phone number of the Hong Xuan cooperative?",
              "expect_contains": ["Hồng Xuân"], "expect_not": ["334"]},
         ],
@@ -449,7 +449,7 @@ FORM_SCRIPTS: list[Script] = [
         "name": "vi_phone_number_of_a_producer",
         "language_hint": "vi",
         "steps": [
-            {"send": "số điện thoại HTX Hồng Xuân", "expect_contains": ["Liên hệ về", "Hồng Xuân"],
+            {"send": "số điện thoại HTX Hồng Xuân", "expect_contains": ["Cách liên hệ", "Hồng Xuân"],
              "expect_not": ["334"]},
         ],
     },
@@ -751,3 +751,38 @@ NEAREST_SCRIPTS: list[Script] = [
     },
 ]
 SCRIPTS += NEAREST_SCRIPTS
+
+# The contact answer's header names the product the buyer meant or the producer they named, never the
+# question's leftovers around it ("cho hỏi", "thì ai", "vậy bạn", "please").
+HONG_XUAN_COOP = "HTX Nông nghiệp sản xuất và Kinh doanh dịch vụ tổng hợp Hồng Xuân"
+CONTACT_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_contact_header_names_the_product_or_producer",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "cho hỏi muốn mua mật ong thì liên hệ ai?", "expect_contains": ["Nhà sản xuất “mật ong”"],
+             "expect_not": ["cho hỏi", "thì ai", "muốn mua"]},
+            {"send": "liên hệ HTX nào bán mỳ chũ vậy bạn", "expect_contains": ["Nhà sản xuất “mỳ chũ”"],
+             "expect_not": ["vậy bạn", "bán mỳ"]},
+            {"send": "liên hệ ai để mua sô cô la ạ", "expect_contains": ["Mình chưa tìm thấy “sô cô la”"],
+             "expect_not": ["ai để mua", "la ạ"]},
+            {"send": "số điện thoại HTX Hồng Xuân",
+             "expect_contains": [f"Cách liên hệ {HONG_XUAN_COOP}", "Sản phẩm OCOP của đơn vị: Vải thiều Hồng Xuân"],
+             "expect_payloads": [f"where:{HONG_XUAN}"]},
+        ],
+    },
+    {
+        "name": "en_contact_header_names_the_product_or_producer",
+        "language_hint": "en",
+        "steps": [
+            {"send": "who should I contact about honey please?", "expect_contains": ["Producers of “honey”"],
+             "expect_not": ["about honey", "please"]},
+            {"send": "contact for lychee wine thanks", "expect_contains": ["I couldn't find “lychee wine”"],
+             "expect_not": ["thanks”"]},
+            {"send": "phone number of Hong Xuan cooperative",
+             "expect_contains": [f"How to reach {HONG_XUAN_COOP}", "Its OCOP products: Luc Ngan lychee (Hong Xuan)"],
+             "expect_not": ["Hong Xuan cooperative"]},
+        ],
+    },
+]
+SCRIPTS += CONTACT_SCRIPTS
