@@ -9,7 +9,7 @@ import logging
 import secrets
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +25,7 @@ from bot.channels.zalo_api import ZaloAuthError
 from bot.config import Settings
 from bot.database import open_database
 from bot.delivery import DeliveryWorker
+from bot.web.app import RouteProvider, WebServer, build_app
 from catalog import chat_moves
 from catalog.db import Database
 from handlers.context import Services
@@ -38,6 +39,11 @@ NO_CHANNEL = (
 )
 
 
+# Parts of the one web application beyond the webhooks and /healthz, each built from the services: the seam
+# for the staff console (bot/web/console*.py), mounted by adding its class here. See bot/web/app.py.
+WEB_PARTS: tuple[Callable[[Services], RouteProvider], ...] = ()
+
+
 class StartupError(Exception):
     """The bot cannot start; the message is one line for the user, the exit code says why."""
 
@@ -48,11 +54,12 @@ class StartupError(Exception):
 
 @dataclass(frozen=True)
 class Webhook:
-    """Telegram webhook mode: Telegram posts to `url`; we listen on `listen:port` at the URL's path."""
+    """Telegram webhook mode: Telegram posts to `url`, answered at the URL's path by the bot's one web server,
+    which listens on `listen:port` when given (else OCOP_WEB_HOST/OCOP_WEB_PORT, see Settings.web_address)."""
 
     url: str
-    listen: str = "127.0.0.1"
-    port: int = 8443
+    listen: str | None = None
+    port: int | None = None
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     @property
@@ -72,6 +79,10 @@ class RunningBot:
     worker: DeliveryWorker | None = None
     telegram_inbox: TelegramInbox | None = None
     staff_chat_problem: str = ""  # why the staff chat cannot receive cards (empty when it can)
+    web: WebServer | None = None  # the one web server (webhooks, /healthz), when something is served
+    web_address: tuple[str, int] | None = None  # where it listens (the port actually bound)
+    web_paths: list[str] = field(default_factory=list)
+    ready: bool = False  # everything started: /healthz answers 200
 
     @property
     def channels(self) -> list[str]:
@@ -123,8 +134,8 @@ async def _start_telegram(
     try:
         if webhook is None:
             await receiver.start_polling()
-        else:
-            await receiver.start_webhook(webhook.listen, webhook.port, webhook.url_path, webhook.url, webhook.secret)
+        else:  # answered by the one web server (running_bot), which then registers the URL with Telegram
+            await receiver.start_webhook(webhook.url_path, webhook.secret)
     except PollingTaken as exc:
         host, _, rest = exc.holder.partition(":")
         raise StartupError(
@@ -132,9 +143,24 @@ async def _start_telegram(
             "updates by long polling; run one polling process per bot, or several with --webhook-url", 1) from exc
     except TelegramError as exc:
         raise StartupError(f"ocop-bot: Telegram refused to start receiving updates: {exc}", 1) from exc
-    except OSError as exc:
-        raise StartupError(f"ocop-bot: cannot start the Telegram webhook: {exc}", 1) from exc
     return receiver
+
+
+async def _serve(stack: AsyncExitStack, bot: RunningBot, providers: list[RouteProvider],
+                 address: tuple[str, int]) -> None:
+    """Every provider's routes and /healthz on one Starlette app and one uvicorn server (bot/web/app.py)."""
+    try:
+        app = build_app(providers, ready=lambda: bot.ready)
+    except ValueError as exc:  # e.g. --webhook-url at OCOP_ZALO_WEBHOOK_PATH
+        raise StartupError(f"ocop-bot: {exc}", 2) from exc
+    bot.web = WebServer(app)
+    try:
+        port = await bot.web.start(*address)
+    except OSError as exc:  # e.g. the port is taken
+        raise StartupError(f"ocop-bot: cannot start the web server: {exc}", 1) from exc
+    stack.push_async_callback(bot.web.stop)
+    bot.web_address = (address[0], port)
+    bot.web_paths = [path for route in app.routes if (path := getattr(route, "path", ""))]
 
 
 @asynccontextmanager
@@ -145,9 +171,12 @@ async def running_bot(
     webhook: Webhook | None = None,
     db: Database | None = None,
     telegram_options: dict[str, Any] | None = None,
+    web_parts: Sequence[Callable[[Services], RouteProvider]] = (),
 ) -> AsyncIterator[RunningBot]:
     """Open the database and start every configured channel and the delivery worker; stop them all
-    (in reverse order) on exit. `ocop-bot run` and the end-to-end tests both use this."""
+    (in reverse order) on exit. `ocop-bot run` and the end-to-end tests both use this.
+
+    `web_parts` are more parts of the one web application (bot/web/app.py), each built from the services."""
     want_telegram, want_zalo = channels_to_run(settings, channel)
     async with AsyncExitStack() as stack:
         if db is None:
@@ -162,11 +191,9 @@ async def running_bot(
         if want_zalo:
             bot.zalo = ZaloChannel(services, router, settings)
             try:
-                await bot.zalo.start()
+                await bot.zalo.start(serve=False)  # its webhook is served by the one web server below
             except ZaloAuthError as exc:
                 raise StartupError(f"ocop-bot: Zalo refused the OA tokens: {exc}", 2) from exc
-            except OSError as exc:  # e.g. the webhook port is taken
-                raise StartupError(f"ocop-bot: cannot start the Zalo webhook: {exc}", 1) from exc
             stack.push_async_callback(bot.zalo.stop)
             deliverers["zalo"] = bot.zalo.deliverer
 
@@ -176,12 +203,38 @@ async def running_bot(
             bot.telegram_inbox = await _start_telegram(stack, bot.telegram, webhook,
                                                        max(1, options.get("concurrent_updates", 8)))
             deliverers["telegram"] = TelegramDeliverer(bot.telegram.bot)
+
+        # The one web application: every webhook (and /healthz) on one server. More parts, such as the staff
+        # console, are one more provider appended here (see bot/web/app.py).
+        providers: list[RouteProvider] = []
+        if bot.zalo is not None:
+            providers.append(bot.zalo)
+        if webhook is not None and bot.telegram_inbox is not None:
+            providers.append(bot.telegram_inbox)
+        providers.extend(part(services) for part in web_parts)
+        if providers:
+            host, port = settings.web_address
+            if webhook is not None:
+                host, port = webhook.listen or host, webhook.port or port
+            await _serve(stack, bot, providers, (host, port))
+            if bot.zalo is not None:
+                bot.zalo.port = bot.web_address[1]
+            log.info("web server on %s:%s serving %s", *bot.web_address, ", ".join(bot.web_paths))
+        stack.callback(setattr, bot, "ready", False)  # stopping: /healthz says so until the server closes
+
+        if bot.telegram is not None:
+            if webhook is not None and bot.telegram_inbox is not None:
+                try:
+                    await bot.telegram_inbox.register_webhook(webhook.url)
+                except TelegramError as exc:
+                    raise StartupError(f"ocop-bot: Telegram refused to start receiving updates: {exc}", 1) from exc
             bot.staff_chat_problem = await check_staff_chat(bot.telegram.bot, settings, db)
 
         bot.worker = DeliveryWorker(db, deliverers, settings)
         services.on_outbox = bot.worker.wake  # a committed enquiry is sent at once, not at the next poll
         await bot.worker.start()
         stack.push_async_callback(bot.worker.stop)
+        bot.ready = True
         yield bot
 
 
@@ -237,7 +290,11 @@ def _started_line(bot: RunningBot, webhook: Webhook | None) -> str:
         parts.append(f"Telegram @{bot.telegram.bot.username} ({how})")
     if bot.zalo is not None:
         parts.append("Zalo")
-    return "ocop-bot: running on " + " and ".join(parts) + "; press Ctrl+C to stop"
+    served = ""
+    if bot.web_address is not None:
+        host, port = bot.web_address
+        served = f", serving {', '.join(bot.web_paths)} on {host}:{port}"
+    return "ocop-bot: running on " + " and ".join(parts) + served + "; press Ctrl+C to stop"
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -248,9 +305,17 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"ocop-bot: --webhook-url must be an https:// URL, not {args.webhook_url!r}", file=sys.stderr)
             return 2
         secret = settings.telegram_webhook_secret
-        webhook = Webhook(args.webhook_url, args.listen, args.port)
+        webhook = Webhook(args.webhook_url)
         if secret is not None:
-            webhook = Webhook(args.webhook_url, args.listen, args.port, secret.get_secret_value())
+            webhook = Webhook(args.webhook_url, secret=secret.get_secret_value())
+    # --listen/--port: where the one web server (every webhook, /healthz) listens, over OCOP_WEB_HOST/PORT
+    listen, port = getattr(args, "listen", None), getattr(args, "port", None)
+    if port is not None and not 1 <= port <= 65535:
+        print(f"ocop-bot: --port must be between 1 and 65535, not {port}", file=sys.stderr)
+        return 2
+    overrides = {k: v for k, v in (("web_host", listen), ("web_port", port)) if v is not None}
+    if overrides:
+        settings = settings.model_copy(update=overrides)
     try:
         channels_to_run(settings, args.channel)  # fail fast, before touching the database
     except StartupError as exc:
@@ -263,7 +328,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         with suppress(NotImplementedError, RuntimeError):  # not on Windows
             loop.add_signal_handler(signum, stop.set)
     try:
-        async with running_bot(settings, channel=args.channel, webhook=webhook) as bot:
+        async with running_bot(settings, channel=args.channel, webhook=webhook, web_parts=WEB_PARTS) as bot:
             freeze_startup_objects()
             print(_started_line(bot, webhook), file=sys.stderr)
             await stop.wait()

@@ -172,8 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the bot on Telegram and/or Zalo")
     p.add_argument("--channel", choices=("telegram", "zalo"), help="run only this channel")
     p.add_argument("--webhook-url", help="Telegram webhook mode: the public HTTPS URL Telegram posts to")
-    p.add_argument("--listen", default="127.0.0.1", help="webhook mode: address to listen on")
-    p.add_argument("--port", type=int, default=8443, help="webhook mode: port to listen on")
+    p.add_argument("--listen", help="address the web server (every webhook, /healthz) listens on "
+                   "(default OCOP_WEB_HOST, else OCOP_ZALO_WEBHOOK_HOST, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port the web server listens on "
+                   "(default OCOP_WEB_PORT, else OCOP_ZALO_WEBHOOK_PORT, 8080)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("chat", help="chat with the bot in the terminal")

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     zalo_webhook_port: int = Field(default=8080, ge=1, le=65535)
     zalo_webhook_path: str = "/zalo/webhook"
 
+    # The one web server of `ocop-bot run` (webhooks, /healthz): unset, the OCOP_ZALO_WEBHOOK_* values
+    web_host: str | None = None
+    web_port: int | None = Field(default=None, ge=1, le=65535)
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -126,6 +130,11 @@ class Settings(BaseSettings):
             return user_id is not None and int(user_id) in self.staff_user_ids
         except (TypeError, ValueError):
             return False
+
+    @property
+    def web_address(self) -> tuple[str, int]:
+        """Where `ocop-bot run` serves its web application: OCOP_WEB_HOST/PORT, else the Zalo webhook's."""
+        return self.web_host or self.zalo_webhook_host, self.web_port or self.zalo_webhook_port
 
     @property
     def zalo_configured(self) -> bool:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from catalog.collation import sort_names
 from catalog.models import Contact, Product
 from catalog.text import fold
 from handlers import cards, intent
 from handlers.context import Context
-from handlers.lookup import PRONOUNS, confident, list_item, load_product, not_found, search
+from handlers.lookup import PRONOUNS, confident, list_item, load_product, named_words, not_found, search
 from handlers.messages import Button, Reply, h
 from handlers.payloads import ContactFor
 from locales import Translator
@@ -67,6 +68,39 @@ async def contact_for_product(ctx: Context, product: Product) -> list[Reply]:
     return [Reply(cards.clip("\n".join(lines)), buttons)]
 
 
+async def contact_for_producer(ctx: Context, products: list[Product]) -> list[Reply]:
+    """The buyer named a producer ("phone number of Hong Xuan cooperative"): that producer, its published
+    contact and its products, then the bodies that can put a buyer in touch."""
+    t = ctx.t
+    producer = products[0].producer
+    assert producer is not None
+    if len(products) == 1:
+        ctx.memory.product = products[0].slug
+    kind = t._(cards.PRODUCER_KINDS.get(producer.kind, cards.PRODUCER_KINDS["other"]))
+    lines = [t._("📞 <b>How to reach {producer}</b>", producer=h(producer.name)) + f" ({h(kind)})"]
+    lines += cards.contact_details(t, producer) or [t._("No phone or e-mail is published for this producer yet.")]
+    names = sort_names([cards.product_name(p, t.language) for p in products])
+    lines.append(t._("Its OCOP products: {names}", names=h("; ".join(names))))
+    bodies = _useful_first(list((await ctx.catalog()).contacts))[:BODIES_WITH_PRODUCT]
+    if bodies:
+        lines += ["", t._("Trade-promotion and OCOP bodies that can put you in touch:")]
+        lines += [body_block(t, b) for b in bodies]
+    lines += ["", t._("For a wholesale order, the Bulk enquiry button sends your request to the trade department.")]
+    if len(products) == 1:
+        slug = products[0].slug
+        buttons = cards.rows(
+            [cards.payload_button(t._("🏪 Where to buy"), f"where:{slug}"),
+             cards.payload_button(t._("📦 Bulk enquiry"), f"enq:start:{slug}")],
+            [cards.payload_button(t._("« Product"), f"p:{slug}")] + cards.menu_row(t),
+        )
+    else:
+        ctx.remember_results([p.slug for p in products])
+        ctx.memory.back = None
+        buttons = cards.numbered_buttons(products, t.language) + [
+            [Button(t._("📦 Bulk enquiry"), "enq:start")] + cards.menu_row(t)]
+    return [Reply(cards.clip("\n".join(lines)), buttons)]
+
+
 async def all_bodies(ctx: Context, intro: str = "") -> list[Reply]:
     """Every trade-promotion and OCOP body in the catalogue, the current ones first."""
     t = ctx.t
@@ -84,13 +118,14 @@ async def all_bodies(ctx: Context, intro: str = "") -> list[Reply]:
     return [Reply(cards.clip("\n".join(lines)), buttons)]
 
 
-async def contact_for_several(ctx: Context, query: str, products: list[Product]) -> list[Reply]:
-    """Several products match: each with its producer, to pick from."""
+async def contact_for_several(ctx: Context, named: str, products: list[Product]) -> list[Reply]:
+    """Several products match what the buyer named (`named`: their product words, not the whole question):
+    each with its producer, to pick from."""
     t = ctx.t
     producers = {p.producer_id for p in products}
     if len(producers) == 1 and None not in producers:
         return await contact_for_product(ctx, products[0])
-    lines = [t._("📞 <b>Producers of “{query}”</b>", query=h(cards.short_label(query, 60)))]
+    lines = [t._("📞 <b>Producers of “{query}”</b>", query=h(cards.short_label(named, 60)))]
     for n, p in enumerate(products, 1):
         maker = h(p.producer.name) if p.producer else t._("producer not named")
         lines.append(f"{n}. <b>{h(cards.product_name(p, t.language))}</b> — {maker}")
@@ -108,6 +143,15 @@ PRODUCER_WORDS = frozenset(fold(w) for w in (
     "htx", "hợp", "tác", "xã", "cooperative", "co-op", "coop", "company", "công", "ty", "tnhh", "cổ", "phần",
     "cơ", "sở", "hộ", "kinh", "doanh", "the", "of", "ltd", "household", "producer",
 ))
+
+
+# Words that say the buyer means a producer, not a product ("số điện thoại HTX Hồng Xuân").
+PRODUCER_CUES = ("htx", "hợp tác xã", "cooperative", "co-op", "coop", "công ty", "company", "cơ sở", "hộ kinh doanh",
+                 "household", "nhà sản xuất", "producer", "maker")
+
+
+def names_producer(query: str) -> bool:
+    return intent.has_any(intent.words(query), PRODUCER_CUES)
 
 
 def producer_named(products: list[Product], query: str) -> list[Product]:
@@ -134,17 +178,19 @@ async def answer_contact(ctx: Context, asked: intent.Intent) -> list[Reply]:
             return await contact_for_product(ctx, product)
         return await all_bodies(ctx)
     answer = await search(ctx, query, limit=8)
+    named = named_words(query, answer.terms)
     if not answer.results or not answer.terms:
         intro = ""
         if answer.terms:
-            intro = ctx.t._("I couldn't find “{query}” in the catalogue.", query=h(cards.short_label(query, 60)))
+            intro = ctx.t._("I couldn't find “{query}” in the catalogue.", query=h(cards.short_label(named, 60)))
         return await all_bodies(ctx, intro)
-    if confident(answer) and (product := await load_product(ctx, answer.results[0].doc.slug)):
+    sure = confident(answer)
+    made_by = producer_named(list((await ctx.catalog()).products), query) if names_producer(query) or not sure else []
+    if made_by:  # the buyer named a producer ("HTX Hồng Xuân"): answered with the producer
+        return await contact_for_producer(ctx, made_by)
+    if sure and (product := await load_product(ctx, answer.results[0].doc.slug)):
         return await contact_for_product(ctx, product)
-    made_by = producer_named(list((await ctx.catalog()).products), query)
-    if made_by:
-        return await contact_for_product(ctx, made_by[0])
-    return await contact_for_several(ctx, query, (await ctx.catalog()).products_by_slug(
+    return await contact_for_several(ctx, named, (await ctx.catalog()).products_by_slug(
         r.doc.slug for r in answer.results))
 
 

@@ -17,6 +17,10 @@ stateDiagram-v2
     summary --> [*]: Confirm (lead + outbox entry, one transaction)
     draft --> products: Continue (enq:resume), until it expires
     note right of summary: every step: back · cancel; bad answers are explained and asked again
+    state "Cancel this bulk enquiry?" as sure
+    products --> sure: cancel (✖, /cancel, typed "huỷ" / "thôi" / "stop"…) with answers given
+    sure --> products: No, continue (back at the same step)
+    sure --> [*]: Yes · a second cancel (nothing stored)
     note left of draft: /start, menu or a greeting leave any step as a draft; help, a language switch and questions are answered and the step waits
 ```
 
@@ -32,6 +36,8 @@ help, a language switch and questions are answered by the rest of the bot, and t
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from enum import Enum
 from typing import Any
 
@@ -131,8 +137,16 @@ def time_example(t: Translator) -> str:
 # "hủy" cancels but the name "Huy" does not).
 BACK_WORDS = frozenset({"back", "go back", "previous", "quay lại", "trở lại", "lùi lại", "quay lai", "tro lai",
                         "lui lai", "/back", "/quaylai"})
-CANCEL_WORDS = frozenset({"cancel", "stop", "quit", "abort", "hủy", "huỷ", "hủy bỏ", "huỷ bỏ", "huy bo", "thôi",
-                          "dừng", "dừng lại", "dung lai", "/cancel", "/huy", "cancel enquiry", "hủy yêu cầu"})
+# A typed cancel is read by `wants_to_cancel`: a short message made of a cancel word and only polite or
+# form words around it ("huỷ", "Hủy nhé!", "thôi không mua nữa", "stop please", "never mind").
+CANCEL_CUES = ("cancel", "stop", "quit", "abort", "exit", "never mind", "nevermind", "forget it", "hủy", "thôi",
+               "dừng", "ngừng", "thoát", "huy bo", "dung lai", "thoi")
+CANCEL_FILLERS = (
+    "bỏ", "lại", "luôn", "đã", "nữa", "không", "ko", "khong", "mua", "yêu cầu", "đơn", "đơn hàng", "hàng", "này",
+    "việc", "sỉ", "thôi", "nhé", "ạ", "à", "đi", "nha", "it", "this", "that", "my", "the", "enquiry", "inquiry",
+    "form", "order", "request", "everything", "all", "now", "please", "i", "want", "to", "bulk",
+)
+CANCEL_MAX_WORDS = 8
 SKIP_WORDS = frozenset({"skip", "none", "no", "n/a", "-", "bỏ qua", "bo qua", "không", "khong", "không có",
                         "khong co", "ko", "k"})
 DONE_WORDS = frozenset({"done", "next", "continue", "ok", "that's all", "xong", "tiếp", "tiếp tục", "tiep",
@@ -197,6 +211,52 @@ def form_t(ctx: Context, form: EnquiryForm) -> Translator:
 
 def _key(text: str) -> str:
     return clean(text).lower().strip(" .!?…")
+
+
+_TONES = {"\u0300": "`", "\u0301": "'", "\u0309": "?", "\u0303": "~", "\u0323": "."}
+
+
+def tone_key(word: str) -> str:
+    """A word with its tone moved to the end, so both tone placements are one word ("huỷ" and "hủy" →
+    "huy?") while another tone, or none, stays another word (the name "Huy")."""
+    parts = unicodedata.normalize("NFD", word)
+    tones = "".join(_TONES[c] for c in parts if c in _TONES)
+    return unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONES)) + tones
+
+
+def _keyed_words(text: str) -> list[str]:
+    return [tone_key(w) for w in re.findall(r"\w+", clean(text).lower())]
+
+
+_CANCEL_CUES = [_keyed_words(c) for c in CANCEL_CUES]
+_CANCEL_FILLERS = [_keyed_words(c) for c in CANCEL_FILLERS] + [_keyed_words(p) for p in intent.POLITE]
+
+
+def _without(words: list[str], phrases: list[list[str]]) -> tuple[list[str], bool]:
+    """`words` without every occurrence of the phrases (longest first); and whether any was there."""
+    found = False
+    for phrase in sorted(phrases, key=len, reverse=True):
+        i = 0
+        while i + len(phrase) <= len(words):
+            if phrase and words[i:i + len(phrase)] == phrase:
+                words = words[:i] + words[i + len(phrase):]
+                found = True
+            else:
+                i += 1
+    return words, found
+
+
+def wants_to_cancel(text: str) -> bool:
+    """Typed to stop the form: a cancel word ("huỷ", "thôi", "cancel", "stop", "never mind"; either tone
+    placement, with or without marks for multi-letter phrases) and nothing else but polite or form words."""
+    words = _keyed_words(text.removeprefix("/"))
+    if not words or len(words) > CANCEL_MAX_WORDS:
+        return False
+    rest, cued = _without(words, _CANCEL_CUES)
+    if not cued:
+        return False
+    rest, _ = _without(rest, _CANCEL_FILLERS)
+    return not rest
 
 
 # --- replies
@@ -435,6 +495,26 @@ async def start(ctx: Context, *, slug: str = "", text: str = "", before: str = "
     return show(ctx, form, before=(before + "\n" if before else "") + intro)
 
 
+def has_answers(form: EnquiryForm) -> bool:
+    """Something the buyer would lose if the form were thrown away."""
+    data = form.data
+    return bool(data.products or any(data.get(name) for name in FIELDS if name != "products"))
+
+
+def ask_cancel(ctx: Context, form: EnquiryForm) -> list[Reply]:
+    """Cancel typed, sent as /cancel or tapped: asked first when there are answers to lose ("No" resumes at the
+    same question); a form with nothing answered yet is cancelled at once."""
+    if not has_answers(form):
+        return cancel(ctx, form)
+    t = form_t(ctx, form)
+    form.paused = False
+    form.confirming = "cancel"
+    save_form(ctx, form)
+    text = t._("Cancel this bulk enquiry? All the answers you have given will be discarded.")
+    return [Reply(h(text), [[Button(t._("Yes, discard it"), "enq:cancel:yes"),
+                             Button(t._("No, continue"), "enq:resume")]])]
+
+
 def cancel(ctx: Context, form: EnquiryForm | None) -> list[Reply]:
     """Discard the form; nothing is stored."""
     t = form_t(ctx, form) if form else ctx.t
@@ -497,7 +577,7 @@ async def confirm(ctx: Context, form: EnquiryForm, *, again: bool = False) -> li
                    "department has it. Send it again as a new enquiry?", ref=earlier.ref,
                    when=t.datetime(earlier.created_at))
         return [Reply(h(text), [[Button(t._("Send it again"), "enq:confirm:again"),
-                                 Button(t._("No, cancel this one"), "enq:cancel")]])]
+                                 Button(t._("No, cancel this one"), "enq:cancel:yes")]])]
     incoming = ctx.incoming
     draft = lead_book.LeadDraft(
         channel=incoming.channel, chat_id=incoming.chat_id, user_id=incoming.user_id, language=t.language,
@@ -964,8 +1044,14 @@ async def first_look(ctx: Context, form: EnquiryForm) -> list[Reply] | Turn:
         return show(ctx, form, before=problem(t, t._("That is too long: please keep it under {limit} characters.",
                                                       limit=MAX_ANSWER_CHARS)))
     key = _key(text)
-    if key in CANCEL_WORDS:
-        return cancel(ctx, form)
+    if form.confirming == "cancel":  # "Cancel this bulk enquiry?" was asked
+        form.confirming = ""
+        if key in YES_WORDS or wants_to_cancel(text):
+            return cancel(ctx, form)
+        if key in NO_WORDS:
+            return show(ctx, form)
+    if wants_to_cancel(text):
+        return ask_cancel(ctx, form)
     if key in BACK_WORDS:
         return go_back(ctx, form)
     if form.confirming == "discard":
@@ -1033,8 +1119,8 @@ async def on_button(ctx: Context, data: Enquiry) -> list[Reply]:
                       [[Button(t._("📦 New enquiry"), "enq:start")], cards.menu_row(t)], notice="")]
     form.paused = False  # a button of the form brings it back
     confirming, form.confirming = form.confirming, ""
-    if action == "cancel":
-        return cancel(ctx, form)
+    if action == "cancel":  # the ✖ Cancel button asks first; "enq:cancel:yes" is the answer to a question
+        return cancel(ctx, form) if arg == "yes" else ask_cancel(ctx, form)
     if action == "back":
         return go_back(ctx, form)
     if action == "resume":
@@ -1089,9 +1175,9 @@ async def on_my_enquiries(ctx: Context, rest: str = "") -> list[Reply]:
 
 
 async def on_cancel_command(ctx: Context, rest: str = "") -> list[Reply] | None:
-    """/cancel: cancel the open form (None when there is none)."""
+    """/cancel: cancel the open form, asked first (None when there is none)."""
     form = load_form(ctx)
-    return cancel(ctx, form) if form is not None else None
+    return ask_cancel(ctx, form) if form is not None else None
 
 
 async def on_back_command(ctx: Context, rest: str = "") -> list[Reply] | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from catalog.models import Product
 from catalog.search import SearchAnswer
+from catalog.text import fold
 from handlers import cards, intent
 from handlers.context import Context
 from handlers.messages import Button, Reply
@@ -38,6 +39,33 @@ def confident(answer: SearchAnswer) -> bool:
     """One result clearly ahead of the others: it is the product meant."""
     results = answer.results
     return bool(results) and (len(results) == 1 or results[0].score - results[1].score >= CARD_MARGIN)
+
+
+# Chat words that trail a product name in a question ("mật ong thì ai", "rice noodles around here").
+TRAILING_CHAT = frozenset(fold(w) for p in (*intent.POLITE, *intent.NEAR_CUES, *intent.PLACE_PREPOSITIONS) for w in
+                          p.split()) | frozenset(fold(w) for w in (
+    "thì", "ai", "vậy", "thế", "nhỉ", "không", "ko", "khong", "hả", "hở", "chứ", "được", "đc", "dc", "nữa", "ạ",
+    "here", "there", "thanks", "thank", "you", "please", "for", "me", "us", "then", "now", "today", "ok", "liên",
+    "hệ", "contact", "who", "where", "đâu", "mua", "buy", "bán", "sell",
+))
+
+
+def named_words(query: str, terms: str) -> str:
+    """What the buyer named, as typed: the query from the first word the search took as a product word, less
+    the chat words trailing after the last ('mật ong' of 'cho hỏi muốn mua mật ong thì ai'), so the question's
+    leftovers are never repeated back. When no typed word is one of them (a Telex spelling, a translation),
+    the search's own words."""
+    wanted = set(terms.split())
+    raw = [w.strip(".,;:!?…\"'“”()") for w in query.split()]
+    raw = [w for w in raw if w]
+    folded = [fold(w) for w in raw]
+    hits = [i for i, w in enumerate(folded) if w in wanted]
+    if not hits:
+        return terms
+    end = len(raw)
+    while end > hits[-1] + 1 and folded[end - 1] in TRAILING_CHAT:
+        end -= 1
+    return " ".join(raw[hits[0]:end])
 
 
 def refers_back(query: str) -> bool:

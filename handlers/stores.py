@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -21,13 +21,12 @@ from catalog.snapshot import Catalog
 from catalog.text import fold
 from handlers import cards, intent, needs
 from handlers.context import Context
-from handlers.lookup import confident, list_item, load_product, not_found, refers_back, search
+from handlers.lookup import confident, list_item, load_product, named_words, not_found, refers_back, search
 from handlers.messages import Button, Reply, Venue, h, link
 from handlers.payloads import StorePage, WhereToBuy
 from handlers.products import need_selection
 from locales import Translator
 
-NEAREST = 5
 MAX_LINES = 12  # a where-to-buy answer; the stores that do not fit are behind a "More stores" button
 FAR_KM = 80.0  # farther than this from every store: the user is probably not in Bắc Giang
 
@@ -178,9 +177,11 @@ def data_language(t: Translator) -> list[str]:
 
 
 def fit_stores(ctx: Context, lines: list[str], stores: list[Store], footer: list[str],
-               notes: dict[int, str] | None = None, *, heading_after: tuple[int, str] | None = None
+               notes: dict[int, str] | None = None, *, heading_after: tuple[int, str] | None = None,
+               render: Callable[[int, Store], str] | None = None,
                ) -> tuple[list[str], list[list[Button]]]:
-    """The store lines that fit in MAX_LINES with the lines before and after; the rest behind "More stores"."""
+    """The store lines that fit in MAX_LINES with the lines before and after; the rest behind "More stores".
+    `render(n, store)` writes the n-th store's line (default: `store_line` with its note)."""
     t = ctx.t
     notes = notes or {}
     room = MAX_LINES - len(lines) - len(footer) - (1 if heading_after else 0)
@@ -189,7 +190,7 @@ def fit_stores(ctx: Context, lines: list[str], stores: list[Store], footer: list
     for n, store in enumerate(shown):
         if heading_after and n == heading_after[0] and n > 0:
             out.append(heading_after[1])
-        out.append(store_line(t, store, notes.get(store.id, "")))
+        out.append(render(n, store) if render else store_line(t, store, notes.get(store.id, "")))
     out += footer
     rest = [s.slug for s in stores[len(shown):]]
     ctx.memory.stores = rest
@@ -255,12 +256,9 @@ async def where_general(ctx: Context, place: str | None = None, intro: str = "",
 
 
 def words_meant(query: str, terms: str) -> str:
-    """The buyer's words from the first the search took as a product word on ('vải thiều' of 'cho em hỏi vải
-    thiều'): the question's leftovers before it are not repeated back."""
-    wanted = set(terms.split())
-    raw = query.split()
-    first = next((i for i, w in enumerate(raw) if fold(w) in wanted), 0)
-    return " ".join(raw[first:])
+    """The buyer's product words ('vải thiều' of 'cho em hỏi vải thiều'): the question's leftovers around them
+    are not repeated back."""
+    return named_words(query, terms)
 
 
 async def where_for_several(ctx: Context, query: str, products: list[Product], place: str | None,
@@ -348,8 +346,21 @@ def valid_point(lat: float, lon: float) -> bool:
     return math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
 
 
+def nearest_line(t: Translator, n: int, r: Ranked, carries: bool) -> str:
+    """One store of the nearest list on one line: number, name, distance, printed address, map link."""
+    mark = " ✓ " + t._("carries the product you looked at") if carries else ""
+    if r.km is None:  # neither the store nor its district has a position: listed after the others
+        return f"• <b>{h(r.store.name)}</b>{mark} · 📍 {cards.store_address(t, r.store)}"
+    parts = [f"{n}. <b>{h(r.store.name)}</b> — {distance_text(t, r)}{mark}", "📍 " + cards.store_address(t, r.store)]
+    url = cards.store_map_url(r.store)
+    if url:
+        parts.append("🗺 " + link(url, t._("Map")))
+    return " · ".join(parts)
+
+
 async def nearest(ctx: Context, lat: float, lon: float) -> list[Reply]:
-    """The nearest stores with their distance and a map link; stores with no known position after them."""
+    """The stores nearest first, one line each and at most MAX_LINES lines (the rest behind "More stores", in
+    the same order); stores with no known position after them. The location itself is not kept."""
     t = ctx.t
     if not valid_point(lat, lon):
         return [Reply(t._("That location does not look valid. Please share it again."), [cards.menu_row(t)])]
@@ -358,8 +369,8 @@ async def nearest(ctx: Context, lat: float, lon: float) -> list[Reply]:
     if not stores:
         return [Reply(t._("No stores are listed yet."), [cards.menu_row(t)], remove_keyboard=True)]
     ranked = rank_stores(stores, lat, lon)
-    placed = [r for r in ranked if r.km is not None][:NEAREST]
-    unplaced = [r for r in ranked if r.km is None]
+    placed = [r for r in ranked if r.km is not None]
+    by_id = {r.store.id: r for r in ranked}
     product_slug = ctx.memory.product
     carrying: set[int] = set()
     if product_slug and cards.valid_slug(product_slug):
@@ -367,24 +378,23 @@ async def nearest(ctx: Context, lat: float, lon: float) -> list[Reply]:
         if product is not None:
             carrying = {s.id for s in catalog.stores_selling(product)}
     lines = [t._("📍 <b>OCOP stores nearest to you</b>")]
-    for n, r in enumerate(placed, 1):
-        mark = " ✓ " + t._("carries the product you looked at") if r.store.id in carrying else ""
-        lines.append(f"{n}. <b>{h(r.store.name)}</b> — {distance_text(t, r)}{mark}")
-        lines.append("   📍 " + cards.store_address(t, r.store))
-        url = cards.store_map_url(r.store)
-        if url:
-            lines.append("   🗺 " + link(url, t._("Map")))
+    footer: list[str] = []
     if any(not r.exact for r in placed):
-        lines += ["", t._("Distances marked approximate are measured to the town centre of the store's former "
-                          "district, because the catalogue has no map position for the store; check its printed address.")]
+        footer.append(t._("Distances marked approximate are measured to the town centre of the store's former "
+                          "district, because the catalogue has no map position for the store; check its printed "
+                          "address."))
     if placed and (placed[0].km or 0.0) > FAR_KM:
-        lines += ["", t._("All listed stores are in Bac Giang, far from you. You can also buy online: {links}",
-                          links=", ".join(link(o.url, o.platform) for o in catalog.platforms))]
-    if unplaced:
-        lines += ["", t._("Stores whose location is not listed:")]
-        lines += [f"• <b>{h(r.store.name)}</b> — {cards.store_address(t, r.store)}" for r in unplaced]
-    replies = [Reply(cards.clip("\n".join(lines)), [[Button(t._("🏪 All stores"), "m:where")] + cards.menu_row(t)],
-                     remove_keyboard=True)]
+        footer.append(t._("All listed stores are in Bac Giang, far from you. You can also buy online: {links}",
+                          links=", ".join(link(o.url, o.platform) for o in catalog.platforms)))
+    footer += data_language(t)
+    heading = (len(placed), t._("Stores whose location is not listed:")) if len(placed) < len(ranked) else None
+
+    def render(n: int, store: Store) -> str:
+        return nearest_line(t, n + 1, by_id[store.id], store.id in carrying)
+
+    lines, more = fit_stores(ctx, lines, [r.store for r in ranked], footer, heading_after=heading, render=render)
+    buttons = more + [[Button(t._("🏪 All stores"), "m:where")] + cards.menu_row(t)]
+    replies = [Reply(cards.clip("\n".join(lines)), buttons, remove_keyboard=True)]
     for r in placed[:3]:
         if r.exact and r.store.latitude is not None and r.store.longitude is not None:
             replies.append(Reply(venue=Venue(r.store.latitude, r.store.longitude, r.store.name, r.store.address)))
@@ -395,7 +405,7 @@ async def nearest(ctx: Context, lat: float, lon: float) -> list[Reply]:
 
 async def answer_where(ctx: Context, asked: intent.Intent) -> list[Reply]:
     """Where to buy what the user named: one product, several, the one on screen, or stores in general."""
-    if asked.near and not asked.query.strip():
+    if asked.near and generic_only(asked.query):
         return location_prompt(ctx)
     query, street = split_street(asked.query.strip(), (await ctx.catalog()).stores)
     ordinal = intent.parse_ordinal(query) if query else None
@@ -428,6 +438,15 @@ async def answer_where(ctx: Context, asked: intent.Intent) -> list[Reply]:
             return await where_for_product(ctx, product, asked.place, street)
     products = (await ctx.catalog()).products_by_slug(r.doc.slug for r in answer.results)
     return await where_for_several(ctx, query, products, asked.place, street, answer.terms)
+
+
+# Words that name no product in "OCOP shop near me", "cửa hàng sản phẩm OCOP gần tôi".
+GENERIC_WORDS = frozenset({"ocop", "product", "products", "san", "pham", "sp", "dac"})
+
+
+def generic_only(query: str) -> bool:
+    """Nothing in the query but words that name no particular product (or nothing at all)."""
+    return all(fold(w) in GENERIC_WORDS for w in re.findall(r"[^\W_]+", query))
 
 
 def _district(filters: dict) -> str | None:

@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
-import socket
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from telegram import Bot as TelegramBot
 from telegram import Update
 from telegram.error import (
@@ -118,8 +116,8 @@ class TelegramInbox:
         self.db = channel.services.db
         self.processor = InboxProcessor(self.db, CHANNEL, self.handle, slots=slots, on_parked=self._on_parked)
         self._poll_task: asyncio.Task[None] | None = None
-        self._server: _Server | None = None
-        self._server_task: asyncio.Task[None] | None = None
+        self._secret = ""
+        self._webhook_path = ""
         self._stopping = False
         self.offset: int | None = None
         self._progress: dict[int, int] = {}
@@ -211,27 +209,27 @@ class TelegramInbox:
             return
         self._leased_at = loop.time()
 
-    async def start_webhook(self, listen: str, port: int, url_path: str, url: str, secret: str) -> None:
+    async def start_webhook(self, url_path: str, secret: str) -> None:
+        """Start handling from the inbox and answer webhook posts at `url_path` (served by the bot's one web
+        application, bot/web/app.py, through `routes()`); `register_webhook` then tells Telegram the URL."""
         await self.processor.start()
         self._secret = secret
-        app = Starlette(routes=[Route("/" + url_path.strip("/"), self._webhook, methods=["POST"])])
-        config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False, server_header=False)
-        sock = socket.socket(socket.AF_INET6 if ":" in listen else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((listen, port))
-        self._server = _Server(config)
-        self._server_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="telegram-webhook")
-        while not self._server.started:
-            if self._server_task.done():
-                sock.close()
-                self._server_task.result()
-                raise OSError(f"the Telegram webhook server on {listen}:{port} stopped while starting")
-            await asyncio.sleep(0.01)
-        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
+        self._webhook_path = "/" + url_path.strip("/")
+
+    def routes(self) -> list[BaseRoute]:
+        """The webhook route (after `start_webhook`), for the bot's one web application."""
+        if not self._webhook_path:
+            return []
+        return [Route(self._webhook_path, self._webhook, methods=["POST"], name="telegram-webhook")]
+
+    async def register_webhook(self, url: str) -> None:
+        """Ask Telegram to post updates to `url` (once the web application is listening)."""
+        await self.bot.set_webhook(url, secret_token=self._secret, allowed_updates=ALLOWED_UPDATES,
                                    drop_pending_updates=False)
 
     async def _webhook(self, request: Request) -> Response:
-        if request.headers.get("x-telegram-bot-api-secret-token") != self._secret:
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if not self._secret or not hmac.compare_digest(given.encode(), self._secret.encode()):
             return PlainTextResponse("forbidden", status_code=403)
         try:
             update = parse_object(await read_body(request, MAX_UPDATE_BYTES))
@@ -255,11 +253,6 @@ class TelegramInbox:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._poll_task
             self._poll_task = None
-        if self._server is not None and self._server_task is not None:
-            self._server.should_exit = True
-            with contextlib.suppress(Exception):
-                await self._server_task
-            self._server = self._server_task = None
 
     async def stop(self) -> None:
         await self.stop_receiving()
@@ -380,9 +373,3 @@ class _Context:
 
     def __init__(self, bot: TelegramBot) -> None:
         self.bot = bot
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[no-untyped-def,override]
-        yield  # the program handles SIGINT/SIGTERM itself

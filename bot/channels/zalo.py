@@ -8,7 +8,6 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-import socket
 import time
 import unicodedata
 import urllib.parse
@@ -18,17 +17,16 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import uvicorn
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from bot.channels.zalo_api import CHANNEL, ZaloAPI, ZaloAPIError, ZaloTokens, ZaloWindowError
 from bot.inbox import InboxProcessor
 from bot.outbound import DeliveryError
+from bot.web.app import WebServer, build_app
 from bot.webhooks import BadBody, BodyTooLarge, parse_object, read_body
 from catalog import inbox
 from catalog.inbox import Accepted
@@ -301,28 +299,6 @@ class ZaloDeliverer:
 # --------------------------------------------------------------------------- the channel
 
 
-class _Server(uvicorn.Server):
-    """uvicorn inside our event loop, leaving signal handling to the program that runs the channels."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-    except OSError as exc:
-        sock.close()
-        raise OSError(exc.errno, f"cannot listen for Zalo webhooks on {host}:{port}: {exc.strerror}") from exc
-    return sock
-
-
 class ZaloChannel:
     """The webhook server plus the API client. `await start()` / `await stop()`; `deliverer` for the outbox.
 
@@ -358,18 +334,13 @@ class ZaloChannel:
         self.tokens = ZaloTokens(self.db, settings, self.http)
         self.api = ZaloAPI(settings, self.tokens, self.http, rate_limit_backoff=rate_limit_backoff)
         self.deliverer = ZaloDeliverer(self.api)
-        self.app = Starlette(routes=[
-            Route(settings.zalo_webhook_path, self._webhook, methods=["POST"]),
-            Route("/healthz", self._healthz, methods=["GET"]),
-        ])
         self.ready = False
         self.port = settings.zalo_webhook_port
         self._queues: dict[str, deque[tuple[Incoming, str]]] = {}
         self._recent: OrderedDict[str, None] = OrderedDict()  # event keys seen by this process
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._names: dict[str, str] = {}
-        self._server: _Server | None = None
-        self._server_task: asyncio.Task[None] | None = None
+        self._server: WebServer | None = None  # only when the channel serves its own app (start(serve=True))
         self._maintenance: asyncio.Task[None] | None = None
         self.handled = 0  # events handed to the router, for logs and tests
         # Accepted events are committed to the durable inbox before the 200, then handled from there.
@@ -377,43 +348,41 @@ class ZaloChannel:
 
     # ---------------------------------------------------------------- lifecycle
 
-    async def start(self) -> None:
-        """Load the token pair, listen for webhooks, and start the housekeeping loop."""
+    def routes(self) -> list[BaseRoute]:
+        """The Zalo webhook, for the bot's one web application (bot/web/app.py)."""
+        return [Route(self.settings.zalo_webhook_path, self._webhook, methods=["POST"], name="zalo-webhook")]
+
+    async def start(self, *, serve: bool = True) -> None:
+        """Load the token pair, start handling from the inbox and the housekeeping loop.
+
+        `ocop-bot run` passes serve=False and mounts `routes()` into its one web application; on its own
+        (serve=True, as in tests) the channel serves them itself, with /healthz, on OCOP_ZALO_WEBHOOK_HOST/PORT.
+        """
         try:
             await self.tokens.load()
             await self.prune_processed_events()
             await self.processor.start()
-            sock = _bind(self.settings.zalo_webhook_host, self.settings.zalo_webhook_port)
+            if serve:
+                server = WebServer(build_app([self], ready=lambda: self.ready))
+                self.port = await server.start(self.settings.zalo_webhook_host, self.settings.zalo_webhook_port)
+                self._server = server
         except BaseException:
+            await self.processor.stop()
             if self._own_http:
                 await self.http.aclose()
             raise
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, lifespan="off", log_config=None, access_log=False, server_header=False,
-            proxy_headers=True, timeout_graceful_shutdown=5,
-        )
-        self._server = _Server(config)
-        self._server_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="zalo-webhook")
-        while not self._server.started:
-            if self._server_task.done():
-                sock.close()
-                self._server_task.result()
-                raise RuntimeError("the Zalo webhook server stopped while starting")
-            await asyncio.sleep(0.01)
         self._maintenance = asyncio.create_task(self._housekeeping(), name="zalo-housekeeping")
         self.ready = True
-        log.info("Zalo webhook listening on %s:%s%s", self.settings.zalo_webhook_host, self.port,
-                 self.settings.zalo_webhook_path)
+        if serve:
+            log.info("Zalo webhook listening on %s:%s%s", self.settings.zalo_webhook_host, self.port,
+                     self.settings.zalo_webhook_path)
 
     async def stop(self) -> None:
         """Stop taking events, finish the ones already accepted, and close connections."""
         self.ready = False
-        if self._server is not None and self._server_task is not None:
-            self._server.should_exit = True
-            with contextlib.suppress(Exception):
-                await self._server_task
-        self._server = self._server_task = None
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None
         await self.processor.stop()
         if self._maintenance is not None:
             self._maintenance.cancel()
@@ -449,9 +418,6 @@ class ZaloChannel:
         return int(getattr(result, "rowcount", 0) or 0)
 
     # ---------------------------------------------------------------- HTTP endpoints
-
-    async def _healthz(self, request: Request) -> Response:
-        return PlainTextResponse("ok" if self.ready else "starting", status_code=200 if self.ready else 503)
 
     async def _webhook(self, request: Request) -> Response:
         """Check and accept one event; the handlers run after the 200 has gone back."""

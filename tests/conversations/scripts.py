@@ -440,7 +440,7 @@ FORM_SCRIPTS: list[Script] = [
         "language_hint": "en",
         "steps": [
             {"send": "phone number of Hong Xuan cooperative",
-             "expect_contains": ["Whom to contact about", "Hồng Xuân"], "expect_not": ["OCOP products", "334"]},
+             "expect_contains": ["How to reach", "Hồng Xuân"], "expect_not": ["88", "334"]},
             {"send": "what is the phone number of the Hong Xuan cooperative?",
              "expect_contains": ["Hồng Xuân"], "expect_not": ["334"]},
         ],
@@ -449,7 +449,7 @@ FORM_SCRIPTS: list[Script] = [
         "name": "vi_phone_number_of_a_producer",
         "language_hint": "vi",
         "steps": [
-            {"send": "số điện thoại HTX Hồng Xuân", "expect_contains": ["Liên hệ về", "Hồng Xuân"],
+            {"send": "số điện thoại HTX Hồng Xuân", "expect_contains": ["Cách liên hệ", "Hồng Xuân"],
              "expect_not": ["334"]},
         ],
     },
@@ -720,3 +720,117 @@ NEED_SCRIPTS: list[Script] = [
     },
 ]
 SCRIPTS += NEED_SCRIPTS
+
+# A typed cancel ("huỷ", "thôi", "cancel", "stop", "never mind"…) asks before throwing the form away; "no"
+# resumes at the same question, a second cancel or "yes" discards it.
+CANCEL_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_typed_cancel_asks_first",
+        "language_hint": "vi",
+        "steps": [
+            {"click": f"enq:start:{HONG_XUAN}", "expect_contains": ["câu 2/10"]},
+            {"send": "2 tấn", "expect_contains": ["câu 3/10"]},
+            {"send": "huỷ", "expect_contains": ["Huỷ yêu cầu mua sỉ này?"],
+             "expect_payloads": ["enq:cancel:yes", "enq:resume"], "expect_not": ["Đã huỷ yêu cầu"]},
+            {"send": "không", "expect_contains": ["câu 3/10"], "expect_not": ["Đã huỷ yêu cầu"]},
+            {"send": "Hà Nội", "expect_contains": ["✓ Nơi giao hàng: Hà Nội", "câu 4/10"]},
+            {"send": "thôi", "expect_contains": ["Huỷ yêu cầu mua sỉ này?"], "expect_not": ["Đã huỷ yêu cầu"]},
+            {"click": "enq:resume", "expect_contains": ["câu 4/10"]},
+            {"send": "Hủy nhé!", "expect_contains": ["Huỷ yêu cầu mua sỉ này?"], "expect_not": ["Đã huỷ yêu cầu"]},
+            {"send": "có", "expect_contains": ["Đã huỷ yêu cầu"], "expect_payloads": ["enq:start"]},
+            {"click": "enq:start", "expect_contains": ["câu 1/10"]},
+            {"send": "thôi không mua nữa", "expect_contains": ["Đã huỷ yêu cầu"]},  # nothing answered: nothing to lose
+            {"click": f"enq:start:{HONG_XUAN}", "expect_contains": ["câu 2/10"]},
+            {"send": "dừng lại", "expect_contains": ["Huỷ yêu cầu mua sỉ này?"]},
+            {"click": "enq:cancel:yes", "expect_contains": ["Đã huỷ yêu cầu"]},
+        ],
+    },
+    {
+        "name": "en_typed_cancel_asks_first",
+        "language_hint": "en",
+        "steps": [
+            {"click": f"enq:start:{HONG_XUAN}", "expect_contains": ["question 2 of 10"]},
+            {"send": "2 tonnes", "expect_contains": ["question 3 of 10"]},
+            {"send": "cancel", "expect_contains": ["Cancel this bulk enquiry?"],
+             "expect_payloads": ["enq:cancel:yes", "enq:resume"], "expect_not": ["has been cancelled"]},
+            {"send": "no", "expect_contains": ["question 3 of 10"], "expect_not": ["has been cancelled"]},
+            {"send": "Stop please", "expect_contains": ["Cancel this bulk enquiry?"],
+             "expect_not": ["has been cancelled"]},
+            {"send": "Hai Phong port", "expect_contains": ["question 4 of 10"], "expect_not": ["has been cancelled"]},
+            {"click": "enq:cancel", "expect_contains": ["Cancel this bulk enquiry?"]},
+            {"send": "never mind", "expect_contains": ["has been cancelled"]},  # a second cancel means yes
+            {"click": f"enq:start:{HONG_XUAN}", "expect_contains": ["question 2 of 10"]},
+            {"send": "/cancel", "expect_contains": ["Cancel this bulk enquiry?"]},
+            {"send": "yes", "expect_contains": ["has been cancelled"], "expect_payloads": ["enq:start"]},
+        ],
+    },
+]
+SCRIPTS += CANCEL_SCRIPTS
+
+# The nearest stores (a shared location, after "gần tôi" / "near me"): one line per store, nearest first, at
+# most 12 lines (the rest behind "More stores"), stores with no known position last.
+NEAREST_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_nearest_stores_short",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "cửa hàng gần tôi", "expect_contains": ["Gửi vị trí"], "expect_keyboard": "location"},
+            {"location": [21.273, 106.194], "expect_max_lines": 12,
+             "expect_order": ["Cửa hàng OCOP gần bạn nhất", "1. Điểm bán sản phẩm OCOP", "số 108 đường Đào Sư Tích",
+                              "2. Gian trưng bày OCOP", "3. Cửa hàng nông sản tiêu biểu huyện Việt Yên",
+                              "Cửa hàng chưa có thông tin vị trí", "Điểm trưng bày, giới thiệu"],
+             "expect_contains": ["tới trung tâm TP Bắc Giang"], "expect_venue": False},
+            {"send": "Vải thiều Hồng Xuân", "expect_contains": ["Vải thiều Hồng Xuân Lục Ngạn"]},
+            {"location": [21.37, 106.57], "expect_max_lines": 12,
+             "expect_order": ["1. Cửa hàng OCOP HTX sản xuất dược liệu Lưu Chanh", "khoảng", "2. "]},
+        ],
+    },
+    {
+        "name": "en_nearest_stores_short",
+        "language_hint": "en",
+        "steps": [
+            {"send": "OCOP shop near me", "expect_contains": ["Share your location"], "expect_keyboard": "location"},
+            {"location": [21.37, 106.57], "expect_max_lines": 12,
+             "expect_order": ["OCOP stores nearest to you", "1. Cửa hàng OCOP HTX sản xuất dược liệu Lưu Chanh",
+                              "about 20.2 km", "2. ", "Stores whose location is not listed",
+                              "in Vietnamese, as listed"]},
+            {"location": [10.78, 106.70], "expect_max_lines": 12, "expect_contains": ["far from you", "Postmart"]},
+        ],
+    },
+]
+SCRIPTS += NEAREST_SCRIPTS
+
+# The contact answer's header names the product the buyer meant or the producer they named, never the
+# question's leftovers around it ("cho hỏi", "thì ai", "vậy bạn", "please").
+HONG_XUAN_COOP = "HTX Nông nghiệp sản xuất và Kinh doanh dịch vụ tổng hợp Hồng Xuân"
+CONTACT_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_contact_header_names_the_product_or_producer",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "cho hỏi muốn mua mật ong thì liên hệ ai?", "expect_contains": ["Nhà sản xuất “mật ong”"],
+             "expect_not": ["cho hỏi", "thì ai", "muốn mua"]},
+            {"send": "liên hệ HTX nào bán mỳ chũ vậy bạn", "expect_contains": ["Nhà sản xuất “mỳ chũ”"],
+             "expect_not": ["vậy bạn", "bán mỳ"]},
+            {"send": "liên hệ ai để mua sô cô la ạ", "expect_contains": ["Mình chưa tìm thấy “sô cô la”"],
+             "expect_not": ["ai để mua", "la ạ"]},
+            {"send": "số điện thoại HTX Hồng Xuân",
+             "expect_contains": [f"Cách liên hệ {HONG_XUAN_COOP}", "Sản phẩm OCOP của đơn vị: Vải thiều Hồng Xuân"],
+             "expect_payloads": [f"where:{HONG_XUAN}"]},
+        ],
+    },
+    {
+        "name": "en_contact_header_names_the_product_or_producer",
+        "language_hint": "en",
+        "steps": [
+            {"send": "who should I contact about honey please?", "expect_contains": ["Producers of “honey”"],
+             "expect_not": ["about honey", "please"]},
+            {"send": "contact for lychee wine thanks", "expect_contains": ["I couldn't find “lychee wine”"],
+             "expect_not": ["thanks”"]},
+            {"send": "phone number of Hong Xuan cooperative",
+             "expect_contains": [f"How to reach {HONG_XUAN_COOP}", "Its OCOP products: Luc Ngan lychee (Hong Xuan)"],
+             "expect_not": ["Hong Xuan cooperative"]},
+        ],
+    },
+]
+SCRIPTS += CONTACT_SCRIPTS

@@ -184,6 +184,38 @@ async def test_a_long_store_list_stops_at_twelve_lines_behind_a_more_button(
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_a_long_nearest_list_stops_at_twelve_lines_behind_a_more_button(
+    db: Database, settings: Settings, lang: str
+) -> None:
+    """Twenty more stores with a known district: the nearest answer keeps to 12 lines, nearest first, and the rest
+    follow in the same order on "More stores", each store once, the ones with no known position last."""
+    from catalog.models import Store
+
+    districts = ["Lục Ngạn", "Yên Dũng", "Hiệp Hòa", "Việt Yên"]
+    async with db.session() as session:
+        for n in range(20):
+            session.add(Store(slug=f"near-store-{n:02d}", name=f"Near store {n:02d}", kind="ocop_store",
+                              address=f"số {n + 1} đường Test", district=districts[n % 4],
+                              province="Bắc Giang", latitude=None, longitude=None))
+    chat = ChatHarness(db, settings, language_hint=lang)
+    replies = await chat.share_location(21.37, 106.57)  # near Lục Ngạn
+    check_step({"location": "…", "expect_max_lines": 12, "expect_order": ["1. ", "Near store 00", "2. "]},
+               replies, [])
+    assert "ws:0" in ChatHarness.payloads(replies)
+    lines = ChatHarness.text(replies).splitlines()
+    seen = [line.split(" — ")[0].split(". ", 1)[1] for line in lines if line[:1].isdigit()]
+    page = 0
+    while f"ws:{page}" in ChatHarness.payloads(replies):
+        replies = await chat.click(f"ws:{page}")
+        check_step({"click": "…", "expect_max_lines": 12}, replies, [])
+        seen += [line[2:].split(" · ")[0] for line in ChatHarness.text(replies).splitlines() if line.startswith("• ")]
+        page += 1
+    assert len(seen) == len(set(seen)) == 26, "every store once, none repeated or lost"
+    assert seen[:5] == ["Near store 00", "Near store 04", "Near store 08", "Near store 12", "Near store 16"]
+    assert seen[-1].startswith("Điểm trưng bày, giới thiệu"), "the store with no known position last"
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
 async def test_a_description_shown_in_another_language_says_so(db: Database, settings: Settings, lang: str) -> None:
     """Without an English description, English readers get the Vietnamese one, marked as Vietnamese."""
     from sqlalchemy import select

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.config import Settings
 from catalog.db import Database
 from catalog.models import ChatSession, ErasedCount, Lead, LeadEvent, OutboxMessage
+from handlers import enquiry
 from handlers.messages import Reply
 from tests.fakes.telegram_api import parse_html
 from tests.harness import ChatHarness
@@ -264,11 +265,15 @@ async def test_cancel_discards_everything(db: Database, settings: Settings) -> N
     for how in ("hủy", "huỷ", "cancel", "/cancel", "button", "Thôi"):
         await answer_until(chat, "phone")
         replies = await (chat.click("enq:cancel") if how == "button" else chat.send(how))
+        assert payloads(replies) == ["enq:cancel:yes", "enq:resume"], how  # asked first: answers would be lost
+        assert await stored_form(db, chat) is not None
+        replies = await chat.click("enq:cancel:yes")
         assert "enq:start" in payloads(replies), how
         assert await stored_form(db, chat) is None
         assert any(r.remove_keyboard for r in replies), "the share-contact keyboard is removed"
     await answer_until(chat, "quantity")
-    replies = await chat.click("enq:cancel")
+    await chat.click("enq:cancel")
+    replies = await chat.send("hủy")  # a second cancel is a yes
     assert not any(r.remove_keyboard for r in replies)
     assert await stored_form(db, chat) is None
     assert await count(db, Lead) == 0
@@ -476,11 +481,11 @@ async def test_a_repeated_enquiry_is_asked_about_first(db: Database, chat: ChatH
     first = await confirm(chat)
     await fill_form(chat, lang)
     replies = await chat.click("enq:confirm")
-    assert first in chat.text(replies) and {"enq:confirm:again", "enq:cancel"} <= set(payloads(replies))
+    assert first in chat.text(replies) and {"enq:confirm:again", "enq:cancel:yes"} <= set(payloads(replies))
     assert await count(db, Lead) == 1
     replies = await chat.send("xác nhận" if lang == "vi" else "confirm")  # typing confirm asks again
     assert "enq:confirm:again" in payloads(replies) and await count(db, Lead) == 1
-    await chat.click("enq:cancel")
+    await chat.click("enq:cancel:yes")
     assert await count(db, Lead) == 1 and await stored_form(db, chat) is None
     await fill_form(chat, lang)
     await chat.click("enq:confirm")
@@ -635,3 +640,16 @@ async def test_a_double_tapped_confirm_at_two_processes_makes_one_lead(db: Datab
         assert await count(db, Lead) == len(chats)
     finally:
         await other_db.dispose()
+
+
+@pytest.mark.parametrize("text", ["huỷ", "hủy", "Hủy nhé!", "HUỶ BỎ", "huy bo", "thôi", "thôi không mua nữa",
+                                  "dừng lại", "/cancel", "cancel", "Cancel the enquiry", "stop please", "never mind",
+                                  "forget it", "quit"])
+def test_typed_cancels_are_read_in_general(text: str) -> None:
+    assert enquiry.wants_to_cancel(text)
+
+
+@pytest.mark.parametrize("text", ["Huy", "Nguyễn Văn Huy", "bỏ qua", "không", "huỷ vải thiều", "stop by the depot",
+                                  "Hải Dương", "thôi thì 2 tấn", "cancel " + "please " * 10])
+def test_answers_that_contain_a_cancel_word_are_answers(text: str) -> None:
+    assert not enquiry.wants_to_cancel(text)
