@@ -70,33 +70,37 @@ def synthetic_rows(size: int, seed: int = 15) -> list[dict[str, Any]]:
                 province = rng.choice(PROVINCES)
                 district = rng.choice(other[province])
             label = rng.choice(KINDS)
-            kind = "cooperative" if label.startswith("HTX") else "company" if "Công ty" in label else "household"
+            kind = (
+                "cooperative" if label.startswith("HTX") else "company" if "Công ty" in label else "household"
+            )
             producers.append((f"{label} {place()} {len(producers) + 1}", kind, district, province))
         producer, kind, district, province = rng.choice(producers[-50:])
         vi, en, category = rng.choice(PRODUCTS)
         commune = place()
-        rows.append({
-            "slug": f"syn-{n}",
-            "name_vi": f"{vi} {commune} {district}",
-            "name_en": f"{en.capitalize()} ({commune}, {district})",
-            "aliases": [vi, f"{vi} {district}"],
-            "uses": rng.choice([[], [], ["gift"], ["gift", "tet"]]),
-            "category": category,
-            "stars": rng.choice([3, 3, 3, 4, 4, 5, None]),
-            "year": rng.choice([2021, 2022, 2023, 2024, 2025]),
-            "producer": producer,
-            "producer_kind": kind,
-            "producer_address": "",
-            "producer_phone": "",
-            "producer_email": "",
-            "producer_website": "",
-            "commune": f"xã {commune}",
-            "district": district,
-            "province": province,
-            "description_vi": f"{MARK} (dữ liệu tổng hợp để đo tốc độ).",
-            "description_en": f"{MARK}.",
-            "sources": [],
-        })
+        rows.append(
+            {
+                "slug": f"syn-{n}",
+                "name_vi": f"{vi} {commune} {district}",
+                "name_en": f"{en.capitalize()} ({commune}, {district})",
+                "aliases": [vi, f"{vi} {district}"],
+                "uses": rng.choice([[], [], ["gift"], ["gift", "tet"]]),
+                "category": category,
+                "stars": rng.choice([3, 3, 3, 4, 4, 5, None]),
+                "year": rng.choice([2021, 2022, 2023, 2024, 2025]),
+                "producer": producer,
+                "producer_kind": kind,
+                "producer_address": "",
+                "producer_phone": "",
+                "producer_email": "",
+                "producer_website": "",
+                "commune": f"xã {commune}",
+                "district": district,
+                "province": province,
+                "description_vi": f"{MARK} (dữ liệu tổng hợp để đo tốc độ).",
+                "description_en": f"{MARK}.",
+                "sources": [],
+            }
+        )
     return rows
 
 
@@ -136,25 +140,35 @@ async def one_round(url: str, files: dict[str, Path]) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--pg", default=os.environ.get("OCOP_BENCH_PG_URL", ""),
-                        help="PostgreSQL URL of a database of its own (its tables are dropped)")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("OCOP_BENCH_PG_URL", ""),
+        help="PostgreSQL URL of a database of its own (its tables are dropped)",
+    )
     parser.add_argument("--keep", metavar="FILE", help="also write the generated CSV here")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         rows = synthetic_rows(args.size)
-        files = {"import": Path(tmp) / "products.csv", "re-import": Path(tmp) / "products.csv",
-                 "edit 1 %": Path(tmp) / "edited.csv"}
+        files = {
+            "import": Path(tmp) / "products.csv",
+            "re-import": Path(tmp) / "products.csv",
+            "edit 1 %": Path(tmp) / "edited.csv",
+        }
         files["import"].write_bytes(write_csv(rows, "products"))
         files["edit 1 %"].write_bytes(write_csv(edited(rows), "products"))
         if args.keep:
             Path(args.keep).write_bytes(files["import"].read_bytes())
         producers = len({r["producer"] for r in rows})
-        print(f"{args.size} synthetic products, {producers} producers, "
-              f"{files['import'].stat().st_size / 1e6:.1f} MB CSV; medians of {args.rounds} rounds, seconds")
+        print(
+            f"{args.size} synthetic products, {producers} producers, "
+            f"{files['import'].stat().st_size / 1e6:.1f} MB CSV; medians of {args.rounds} rounds, seconds"
+        )
         urls = {"SQLite": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"}
         if args.pg:
             urls["PostgreSQL"] = args.pg

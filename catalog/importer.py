@@ -7,11 +7,13 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -86,14 +88,29 @@ def _check_header(table: str, header: list[str], errors: list[RowError]) -> None
             errors.append(RowError(table, 1, column.name, "required column missing"))
 
 
+def _csv_records(text: str) -> tuple[list[list[str]], str]:
+    """The CSV records up to the first one the csv module cannot read, and why it could not ("" if none)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[list[str]] = []
+    while True:
+        try:
+            rows.append(next(reader))
+        except StopIteration:
+            return rows, ""
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                limit = csv.field_size_limit()
+                return rows, f"a cell longer than {limit:,} characters, far too long for any column; nothing after it was read"
+            return rows, f"not readable as CSV ({exc}); nothing after it was read"
+
+
 def _read_csv(data: bytes, table: str | None, errors: list[RowError]) -> RawTables:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         errors.append(RowError(table or "file", 0, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"))
         return {}
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows = [r for r in reader]
+    rows, unreadable = _csv_records(text)
     while rows and not any(c.strip() for c in rows[-1]):
         rows.pop()
     if not rows:
@@ -105,7 +122,9 @@ def _read_csv(data: bytes, table: str | None, errors: list[RowError]) -> RawTabl
         errors.append(RowError("file", 1, "", "cannot tell which table this is; pass --table"))
         return {}
     _check_header(table, header, errors)
-    if len(rows) == 1:
+    if unreadable:
+        errors.append(RowError(table, len(rows) + 1, "", unreadable))
+    elif len(rows) == 1:
         errors.append(RowError(table, 0, "", "the file has a header but no rows"))
     out = []
     for number, cells in enumerate(rows[1:], start=2):
@@ -132,11 +151,15 @@ def _read_xlsx(data: bytes, errors: list[RowError]) -> RawTables:
         if name not in TABLES:
             errors.append(RowError(sheet.title, 0, "", f"unknown sheet; expected {', '.join(TABLE_ORDER)}"))
             continue
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        try:
+            rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        except Exception as exc:  # a damaged sheet fails only while it is read, again in many ways
+            errors.append(RowError(name, 0, "", f"the sheet cannot be read ({type(exc).__name__})"))
+            continue
         rows = [r for r in rows if any(c not in (None, "") for c in r)]
         if not rows:
             continue
-        header = [str(h).strip() if h is not None else "" for h in rows[0]]
+        header = [h.strip() if isinstance(h, str) else "" if h is None else repr(h) for h in rows[0]]
         while header and not header[-1]:
             header.pop()
         _check_header(name, header, errors)
@@ -150,14 +173,22 @@ def _read_xlsx(data: bytes, errors: list[RowError]) -> RawTables:
     return out
 
 
+def _json_int(text: str) -> int | Decimal:
+    # Python refuses to turn more than 4,300 digits into an int; the row check says the number is out of range.
+    return int(text) if len(text) <= 1000 else Decimal(text)
+
+
 def _read_json(data: bytes, errors: list[RowError]) -> RawTables:
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
+        doc = json.loads(data.decode("utf-8-sig"), parse_int=_json_int)
     except UnicodeDecodeError as exc:
         errors.append(RowError("file", 0, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"))
         return {}
     except json.JSONDecodeError as exc:
         errors.append(RowError("file", exc.lineno, "", f"not valid JSON: {exc.msg}"))
+        return {}
+    except RecursionError:
+        errors.append(RowError("file", 0, "", "not a catalogue: arrays or objects nested too deeply"))
         return {}
     if isinstance(doc, list):
         doc = {"products": doc}
@@ -346,7 +377,13 @@ async def import_raw(
             raise ImportFailed(errors)
         report = ImportReport({t: diff(current[t], clean[t]) for t in TABLE_ORDER if t in clean}, applied=not dry_run)
         if not dry_run:
-            await _apply(session, clean)
+            try:
+                await _apply(session, clean)
+            except (DataError, IntegrityError) as exc:
+                # The checks above should let nothing through that the database refuses; if one does, it is
+                # still the file's problem, reported as such (and rolled back), not "cannot use the database".
+                reason = (str(getattr(exc, "orig", exc)).splitlines() or [type(exc).__name__])[0]
+                raise ImportFailed([RowError("file", 0, "", f"the database refused the data: {reason}")]) from exc
     return report
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,9 +39,53 @@ class Column:
     is_list: bool = False
 
 
+# C0 control characters other than tab, newline and carriage return, and DEL: PostgreSQL refuses NUL in text,
+# and none of the others belongs in a catalogue cell.
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
+MAX_NUMBER_DIGITS = 100  # no cell needs a longer number; longer ones are refused before any conversion
+
+
+def _kind_of(value: Any) -> str:
+    """What a spreadsheet or JSON value is, in the words of an error message."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dt.datetime | dt.date | dt.time | dt.timedelta):
+        return "a date or time"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
+
+
+def _as_text(value: Any) -> str:
+    """A cell as text: strings as written, numbers as a spreadsheet shows them; anything else is refused."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, int | Decimal) and not isinstance(value, bool):
+        if isinstance(value, int) and value.bit_length() > 3 * MAX_NUMBER_DIGITS:
+            raise CellError("number too long")
+        text = str(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise CellError("expected text, not an infinite number")
+        text = str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    else:
+        raise CellError(f"expected text, not {_kind_of(value)}")
+    bad = CONTROL_RE.search(text)
+    if bad:
+        raise CellError(f"contains a control character (U+{ord(bad.group()):04X})")
+    if SURROGATE_RE.search(text):
+        raise CellError("contains an invalid character (a lone UTF-16 surrogate)")
+    return text.strip()
+
+
 def _text(limit: int) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
-        text = "" if value is None else str(value).strip()
+        text = _as_text(value)
         if len(text) > limit:
             raise CellError(f"longer than {limit} characters")
         return text
@@ -63,15 +110,43 @@ def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
     return parse
 
 
+def _number(value: Any, what: str, kind: str) -> Decimal | None:
+    """A cell as a number (None when empty), without float overflow: 10**400 is a number out of range."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise CellError(f"{what} must be {kind}, not {_kind_of(value)}")
+    if isinstance(value, int):
+        if value.bit_length() > 3 * MAX_NUMBER_DIGITS:
+            return Decimal(1 if value > 0 else -1).scaleb(MAX_NUMBER_DIGITS + 1)
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(value) if math.isfinite(value) else _not_finite(what, kind)
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else _not_finite(what, kind)
+    text = value.strip().replace(",", ".")
+    if len(text) > MAX_NUMBER_DIGITS:
+        digits = text.lstrip("+-")
+        if digits.isdigit():  # a whole number too long to be anything in range
+            return Decimal(-1 if text.startswith("-") else 1).scaleb(MAX_NUMBER_DIGITS + 1)
+        raise CellError(f"{what} must be {kind}")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise CellError(f"{what} must be {kind}") from None
+    return number if number.is_finite() else _not_finite(what, kind)
+
+
+def _not_finite(what: str, kind: str) -> Decimal:
+    raise CellError(f"{what} must be {kind}")
+
+
 def _int_in(low: int, high: int, what: str) -> Callable[[Any], int | None]:
     def parse(value: Any) -> int | None:
-        if value is None or (isinstance(value, str) and not value.strip()):
+        number = _number(value, what, "a whole number")
+        if number is None:
             return None
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise CellError(f"{what} must be a whole number") from None
-        if not number.is_integer():
+        if number != number.to_integral_value():
             raise CellError(f"{what} must be a whole number")
         if not low <= number <= high:
             raise CellError(f"{what} must be between {low} and {high}")
@@ -82,15 +157,12 @@ def _int_in(low: int, high: int, what: str) -> Callable[[Any], int | None]:
 
 def _coordinate(limit: float, what: str) -> Callable[[Any], float | None]:
     def parse(value: Any) -> float | None:
-        if value is None or (isinstance(value, str) and not value.strip()):
+        number = _number(value, what, "a decimal number")
+        if number is None:
             return None
-        try:
-            number = float(str(value).replace(",", "."))
-        except (TypeError, ValueError):
-            raise CellError(f"{what} must be a decimal number") from None
         if not -limit <= number <= limit:
             raise CellError(f"{what} out of range (−{limit:g}…{limit:g})")
-        return number
+        return float(number)
 
     return parse
 
@@ -132,11 +204,18 @@ def _flag(value: Any) -> bool:
     raise CellError("must be yes or no")
 
 
+def _items(value: Any) -> list[Any]:
+    """A list cell's items: a JSON list as it is, text split on `|`."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return _as_text(value).split(LIST_SEPARATOR)
+
+
 def _list_of(item: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
     def parse(value: Any) -> list[Any]:
-        if value is None:
-            return []
-        items = value if isinstance(value, list) else str(value).split(LIST_SEPARATOR)
+        items = _items(value)
         parsed = [item(v) for v in items]
         return [v for v in parsed if v not in ("", None)]
 
@@ -145,9 +224,7 @@ def _list_of(item: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
 
 def _uses(value: Any) -> list[str]:
     """Use and occasion tags: codes from catalog/data/uses.json, lowercased, each once, in the vocabulary's order."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else str(value).split(LIST_SEPARATOR)
+    items = _items(value)
     codes = use_codes()
     given = {text for text in (_text(40)("" if v is None else v).lower() for v in items) if text}
     unknown = sorted(given - set(codes))
