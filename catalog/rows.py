@@ -13,9 +13,18 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from catalog.models import CATEGORIES, PRODUCER_KINDS, STORE_KINDS, Contact, OnlineListing, Product, Store
+from catalog.models import (
+    CATEGORIES,
+    PRODUCER_KINDS,
+    STORE_KINDS,
+    Contact,
+    OnlineListing,
+    Producer,
+    Product,
+    Store,
+    store_products,
+)
 from catalog.uses import use_codes
 
 LIST_SEPARATOR = "|"
@@ -365,68 +374,85 @@ def parse_row(table: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[
     return clean, problems
 
 
-# Rows read back from the database, in the same shape as parsed file rows: the basis of export and diff.
+# Rows read back from the database, in the same shape as parsed file rows: the basis of export and diff. Read
+# with plain SELECTs (no ORM objects): a national catalogue of 20,000 products is read in a fraction of a second.
+
+PRODUCER_FIELDS = ("kind", "address", "phone", "email", "website")
 
 
-def product_row(p: Product) -> dict[str, Any]:
-    producer = p.producer
-    return {
-        "slug": p.slug,
-        "name_vi": p.name_vi,
-        "name_en": p.name_en,
-        "aliases": list(p.aliases or []),
-        "uses": list(p.uses or []),
-        "category": p.category,
-        "stars": p.stars,
-        "year": p.year,
-        "producer": producer.name if producer else "",
-        "producer_kind": producer.kind if producer else "",
-        "producer_address": producer.address if producer else "",
-        "producer_phone": producer.phone if producer else "",
-        "producer_email": producer.email if producer else "",
-        "producer_website": producer.website if producer else "",
-        "commune": p.commune,
-        "district": p.district,
-        "province": p.province,
-        "description_vi": p.description_vi,
-        "description_en": p.description_en,
-        "sources": list(p.sources or []),
-    }
+@dataclass
+class CatalogueRows:
+    """Every catalogue table as {slug: row} in file-row shape, and the database id behind each slug."""
+
+    tables: dict[str, dict[str, dict[str, Any]]]
+    ids: dict[str, dict[str, int]]
 
 
-def store_row(s: Store) -> dict[str, Any]:
-    row = {c: getattr(s, c) for c in columns_of("stores") if c != "products"}
-    row["sources"] = list(s.sources or [])
-    row["products"] = sorted(p.slug for p in s.products)
-    return {c: row[c] for c in columns_of("stores")}
+def _as_list(value: Any) -> list[Any]:
+    return list(value or [])
 
 
-def online_row(o: OnlineListing) -> dict[str, Any]:
-    row = {c: getattr(o, c) for c in columns_of("online") if c != "product"}
-    row["sources"] = list(o.sources or [])
-    row["product"] = o.product.slug if o.product else ""
-    return {c: row[c] for c in columns_of("online")}
+async def read_catalogue(session: AsyncSession) -> CatalogueRows:
+    products_t, producers_t = Product.__table__, Producer.__table__
+    stores_t, online_t, contacts_t = Store.__table__, OnlineListing.__table__, Contact.__table__
+    tables: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in TABLE_ORDER}
+    ids: dict[str, dict[str, int]] = {t: {} for t in TABLE_ORDER}
 
+    product_columns = [c for c in columns_of("products") if not c.startswith("producer")]
+    query = (
+        select(products_t.c.id, *(products_t.c[c] for c in product_columns), producers_t.c.name,
+               *(producers_t.c[f] for f in PRODUCER_FIELDS))
+        .select_from(products_t.outerjoin(producers_t, products_t.c.producer_id == producers_t.c.id))
+        .order_by(products_t.c.slug)
+    )
+    for row in await session.execute(query):
+        values = dict(zip(product_columns, row[1 : 1 + len(product_columns)], strict=True))
+        producer = row[1 + len(product_columns) :]
+        values["producer"] = producer[0] or ""
+        for field_name, value in zip(PRODUCER_FIELDS, producer[1:], strict=True):
+            values[f"producer_{field_name}"] = value if producer[0] else ""
+        for name in ("aliases", "uses", "sources"):
+            values[name] = _as_list(values[name])
+        tables["products"][values["slug"]] = {c: values[c] for c in columns_of("products")}
+        ids["products"][values["slug"]] = row[0]
 
-def contact_row(c: Contact) -> dict[str, Any]:
-    row = {name: getattr(c, name) for name in columns_of("contacts")}
-    row["sources"] = list(c.sources or [])
-    return row
+    linked: dict[int, list[str]] = {}
+    links = select(store_products.c.store_id, products_t.c.slug).join(
+        products_t, products_t.c.id == store_products.c.product_id)
+    for store_id, slug in await session.execute(links):
+        linked.setdefault(store_id, []).append(slug)
+    store_columns = [c for c in columns_of("stores") if c != "products"]
+    query = select(stores_t.c.id, *(stores_t.c[c] for c in store_columns)).order_by(stores_t.c.slug)
+    for row in await session.execute(query):
+        values = dict(zip(store_columns, row[1:], strict=True))
+        values["sources"] = _as_list(values["sources"])
+        values["products"] = sorted(linked.get(row[0], []))
+        tables["stores"][values["slug"]] = {c: values[c] for c in columns_of("stores")}
+        ids["stores"][values["slug"]] = row[0]
+
+    online_columns = [c for c in columns_of("online") if c != "product"]
+    query = (
+        select(online_t.c.id, *(online_t.c[c] for c in online_columns), products_t.c.slug)
+        .select_from(online_t.outerjoin(products_t, online_t.c.product_id == products_t.c.id))
+        .order_by(online_t.c.slug)
+    )
+    for row in await session.execute(query):
+        values = dict(zip(online_columns, row[1:-1], strict=True))
+        values["sources"] = _as_list(values["sources"])
+        values["product"] = row[-1] or ""
+        tables["online"][values["slug"]] = {c: values[c] for c in columns_of("online")}
+        ids["online"][values["slug"]] = row[0]
+
+    contact_columns = columns_of("contacts")
+    query = select(contacts_t.c.id, *(contacts_t.c[c] for c in contact_columns)).order_by(contacts_t.c.slug)
+    for row in await session.execute(query):
+        values = dict(zip(contact_columns, row[1:], strict=True))
+        values["sources"] = _as_list(values["sources"])
+        tables["contacts"][values["slug"]] = values
+        ids["contacts"][values["slug"]] = row[0]
+    return CatalogueRows(tables, ids)
 
 
 async def read_tables(session: AsyncSession) -> dict[str, dict[str, dict[str, Any]]]:
     """Every catalogue table as {slug: row}, in file-row shape."""
-    products = (await session.scalars(select(Product).order_by(Product.slug))).unique().all()
-    stores = (await session.scalars(select(Store).options(selectinload(Store.products)).order_by(Store.slug))).all()
-    online = (
-        await session.scalars(
-            select(OnlineListing).options(selectinload(OnlineListing.product)).order_by(OnlineListing.slug)
-        )
-    ).all()
-    contacts = (await session.scalars(select(Contact).order_by(Contact.slug))).all()
-    return {
-        "products": {p.slug: product_row(p) for p in products},
-        "stores": {s.slug: store_row(s) for s in stores},
-        "online": {o.slug: online_row(o) for o in online},
-        "contacts": {c.slug: contact_row(c) for c in contacts},
-    }
+    return (await read_catalogue(session)).tables
