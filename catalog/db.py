@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -36,6 +37,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# PostgreSQL connections live at most this long (seconds): retired before the idle timeouts of firewalls, NAT
+# and poolers can cut them silently, instead of pinging each one at every checkout.
+POOL_RECYCLE = 600
+# Transactions that change nothing but these tables (a chat's language, last results, menu, form) commit
+# without waiting for the WAL flush; see "PostgreSQL: what a message costs" in the README.
+CHAT_STATE_TABLES = frozenset({"chat_sessions"})
+_WRITES = "ocop_tables_written"
+_NEUTRAL = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK TO", "SHOW")
+
+
+def _replace_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Pool checkout: a connection the server has closed (restart, pg_terminate_backend, idle timeout) is
+    known to the driver already; raising DisconnectionError makes the pool open a fresh one in its place.
+    No round trip, unlike pool_pre_ping's BEGIN, ";" and ROLLBACK on every checkout."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    is_closed = getattr(driver, "is_closed", None)  # asyncpg
+    closed = is_closed() if callable(is_closed) else bool(getattr(driver, "closed", False))  # psycopg
+    if closed:
+        raise DisconnectionError("the server closed this pooled connection")
+
+
+def _forget_writes(conn: Any) -> None:
+    conn.info[_WRITES] = set()
+
+
+def _note_write(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    """Which tables the transaction changes: a DML statement's table, "*" for anything else not known harmless."""
+    writes = conn.info.setdefault(_WRITES, set())
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        table = getattr(getattr(context.compiled, "statement", None), "table", None)
+        writes.add(getattr(table, "name", "*"))
+    elif not statement.lstrip().upper().startswith(_NEUTRAL):
+        writes.add("*")
+
+
 def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
@@ -43,6 +79,17 @@ def alembic_config(url: str) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url)
     return cfg
+
+
+async def _commit_chat_state_lazily(session: AsyncSession) -> None:
+    """A transaction that changed only chat state commits without waiting for the WAL flush
+    (`SET LOCAL synchronous_commit = off`): a crash of the database server — not of the bot — may lose its
+    last ~0.2–0.6 s of such commits (a language choice, a page of results, a form answer). Leads, the
+    outbox, the inbox and staff actions always wait: any other table written keeps the commit synchronous."""
+    conn = await session.connection()  # the one in use; no round trip
+    writes = conn.info.get(_WRITES)
+    if writes and writes <= CHAT_STATE_TABLES:
+        await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
 
 
 def _alembic_head_revision(url: str) -> str | None:
@@ -91,10 +138,14 @@ class Database:
                 # would be a wasted statement on every message.
                 kwargs["pool_reset_on_return"] = None
         else:
-            kwargs.update(pool_pre_ping=True)
+            kwargs.update(pool_recycle=POOL_RECYCLE)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        elif parsed.get_backend_name() == "postgresql":
+            event.listen(self.engine.sync_engine.pool, "checkout", _replace_closed)
+            event.listen(self.engine.sync_engine, "begin", _forget_writes)
+            event.listen(self.engine.sync_engine, "before_cursor_execute", _note_write)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -108,6 +159,8 @@ class Database:
         try:
             async with session.begin():
                 yield session
+                if self.dialect == "postgresql":
+                    await _commit_chat_state_lazily(session)
         finally:
             if self.dialect == "sqlite":
                 # Closing only hands the connection back to the pool, without suspending (the SQLite
