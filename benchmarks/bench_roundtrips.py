@@ -11,7 +11,8 @@ message at a time, straight to the router (no Telegram, no network but the datab
           inbox entry marked in the handler's transaction, then marked done once "sent" (a third one).
 Round trips are counted with SQLAlchemy events: every statement sent, plus the BEGIN and COMMIT/ROLLBACK
 of each transaction that sent one (asyncpg sends BEGIN lazily, with the first statement), plus three for
-each pool pre-ping (BEGIN, ";" and ROLLBACK). Time is wall clock per message, medians of the rounds.
+each pool pre-ping (BEGIN, ";" and ROLLBACK). Printed per message, medians of the rounds: wall-clock p50
+(it includes the database server's WAL flushes, so a busy disk moves it) and the bot process's CPU.
 Run it with another checkout on PYTHONPATH to compare (e.g. main, which pings on every checkout).
 """
 
@@ -106,18 +107,20 @@ async def fresh(url: str) -> Database:
     return db
 
 
-async def run(url: str, mode: str, messages: int) -> tuple[dict[str, float], float]:
+async def run(url: str, mode: str, messages: int) -> tuple[dict[str, float], float, float]:
     db = await fresh(url)
     try:
         settings = Settings(database_url=url, staff_chat_id=-1000, staff_user_ids=frozenset({9001}))
         router = Router(Services(db, settings))
         for chat in range(10):  # warm up: chats exist, statements prepared, the search index built
-            await router.handle(
-                Incoming(channel="telegram", chat_id=str(chat), user_id=str(chat), text="/start")
-            )
+            for warm_up in ("/start", "mật ong"):
+                await router.handle(
+                    Incoming(channel="telegram", chat_id=str(chat), user_id=str(chat), text=warm_up)
+                )
         counter = RoundTrips(db)
         update_id = 0
         times = []
+        cpu = time.process_time()
         for n in range(messages):
             chat = str(n % 10)
             incoming = Incoming(
@@ -140,8 +143,9 @@ async def run(url: str, mode: str, messages: int) -> tuple[dict[str, float], flo
                 await router.handle(incoming, finish=finish)
                 await inbox.mark_done(db, entry.id)
             times.append(time.perf_counter() - started)
+        cpu = (time.process_time() - cpu) / messages
         figures = {k: v / messages for k, v in counter.snapshot().items()}
-        return figures, statistics.median(times) * 1000
+        return figures, statistics.median(times) * 1000, cpu * 1000
     finally:
         await db.dispose()
 
@@ -154,6 +158,7 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="also on a SQLite file")
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--modes", nargs="+", choices=("chat", "inbox"), default=["chat", "inbox"])
     parser.add_argument(
         "--sync-commit",
         action="store_true",
@@ -175,7 +180,7 @@ def main() -> None:
             f"{args.messages} messages by 10 chats, one at a time; per message, medians of {args.rounds} rounds"
         )
         for name, url in urls.items():
-            for mode in ("chat", "inbox"):
+            for mode in args.modes:
                 rounds = []
                 for _ in range(args.rounds):
                     if name == "SQLite":
@@ -184,8 +189,9 @@ def main() -> None:
                     rounds.append(asyncio.run(run(url, mode, args.messages)))
                 figures = {k: statistics.median(r[0][k] for r in rounds) for k in rounds[0][0]}
                 ms = statistics.median(r[1] for r in rounds)
+                cpu = statistics.median(r[2] for r in rounds)
                 cells = "  ".join(f"{k} {v:.2f}" for k, v in figures.items())
-                print(f"  {name:<10} {mode:<5}  {ms:6.2f} ms   {cells}")
+                print(f"  {name:<10} {mode:<5}  p50 {ms:6.2f} ms  bot CPU {cpu:5.2f} ms   {cells}")
 
 
 if __name__ == "__main__":
