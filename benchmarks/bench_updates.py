@@ -1,6 +1,7 @@
 """Benchmark: 2,000 Telegram updates through the real Application against a local fake Bot API server.
 
     python benchmarks/bench_updates.py [--updates 2000] [--chats 100] [--concurrency 1,8] [--no-gate] [--database-url URL]
+                                       [--no-echo]
 
 The fake Bot API server (tests/fakes/telegram_api.py) runs in a separate process, as Telegram would,
 so its work does not share the bot's event loop. The bot runs as `ocop-bot run` assembles it
@@ -13,6 +14,9 @@ of the bot's previous answer — sent in waves of one update per chat. Printed: 
 i.e. the handling of one update from the durable inbox: router.handle with the inbox mark in its transaction, the
 replies sent, the entry marked done — measured by wrapping it), plus router.handle alone. Storing each batch in the
 inbox before it is confirmed is part of the updates/s figure, not of the handler time.
+
+After each of the bot's runs the same waves go through a reference, a minimal python-telegram-bot echo bot
+built like ours (benchmarks/echo_bot.py), and the ratios ours/echo are printed (`--no-echo` skips it).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import sys
 import tempfile
@@ -250,6 +255,45 @@ async def run(
     }
 
 
+async def run_echo(concurrency: int, total: int, chats: int) -> dict[str, Any]:
+    """The same waves through the reference echo bot (benchmarks/echo_bot.py), rate limit as for ours."""
+    from benchmarks.echo_bot import build_echo_bot
+
+    fake = await FakeServer.start(FAKE_SERVER, TOKEN)
+    handled = expected = 0
+    wave_done = asyncio.Event()
+
+    def done() -> None:
+        nonlocal handled
+        handled += 1
+        if handled >= expected:
+            wave_done.set()
+
+    app = build_echo_bot(TOKEN, fake.base_url, concurrent_updates=concurrency, overall_max_rate=0, done=done)
+    await app.initialize()
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0)
+    gc.collect()
+    gc.freeze()  # as ours does once started
+    started, cpu_started, server_cpu_started = time.perf_counter(), time.process_time(), fake.cpu_seconds()
+    result: dict[str, Any] = {}
+    for wave in waves(total, chats):
+        expected += len(wave)
+        wave_done.clear()
+        result = await fake.send({"op": "push", "wave": wave})
+        await asyncio.wait_for(wave_done.wait(), timeout=120)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    server_cpu = fake.cpu_seconds() - server_cpu_started
+    await app.updater.stop()
+    await app.stop()
+    await app.shutdown()
+    await fake.stop()
+    return {"rate": handled / elapsed, "cpu_ms": cpu / max(handled, 1) * 1000,
+            "server_cpu_ms": server_cpu / max(handled, 1) * 1000, "bot_calls": result.get("bot_calls", 0),
+            "updates": handled}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=2000)
@@ -260,12 +304,17 @@ async def main() -> None:
                         help="also run without the SQLite one-transaction-at-a-time gate (to see what it costs)")
     parser.add_argument("--database-url", default="",
                         help="benchmark another database (e.g. an empty PostgreSQL one) instead of a temp SQLite file")
+    parser.add_argument("--no-echo", action="store_true",
+                        help="skip the reference echo bot (benchmarks/echo_bot.py) and the ratios to it")
     args = parser.parse_args()
     runs = [(int(c), True) for c in args.concurrency.split(",")]
     if args.no_gate:
         runs += [(c, False) for c, _ in runs if c > 1]
-    rows = [await run(c, args.updates, args.chats, gate=gate, database_url=args.database_url)
-            for c, gate in runs]
+    rows, echoes = [], {}
+    for c, gate in runs:  # ours and the echo bot take turns, so a change of load hits both alike
+        rows.append(await run(c, args.updates, args.chats, gate=gate, database_url=args.database_url))
+        if not args.no_echo and c not in echoes:
+            echoes[c] = await run_echo(c, args.updates, args.chats)
 
     backend = args.database_url.split(":", 1)[0] if args.database_url else "SQLite (temp file)"
     print(f"\n{args.updates} updates from {args.chats} chats, {backend}, python {sys.version.split()[0]}, "
@@ -290,7 +339,15 @@ async def main() -> None:
           "of it router = the CPU time spent inside router.handle (measurable only one update at a time);\n"
           "server CPU/update = CPU time of the fake Bot API server process per update (it has the other core);\n"
           "sorry = updates answered with the polite error reply")
-    print("targets: >= 300 updates/s, handler p99 <= 5 ms")
+    for r, (c, _gate) in zip(rows, runs, strict=True):
+        echo = echoes.get(c)
+        if echo is None:
+            continue
+        print(f"echo bot, {r['mode']}: {echo['rate']:.0f} updates/s, bot CPU/update {echo['cpu_ms']:.2f} ms, "
+              f"server CPU/update {echo['server_cpu_ms']:.2f} ms, API calls {echo['bot_calls']} -> ours/echo: "
+              f"updates/s {r['rate'] / echo['rate']:.2f}x, bot CPU/update {r['cpu_ms'] / echo['cpu_ms']:.2f}x, "
+              f"API calls {r['bot_calls'] / max(echo['bot_calls'], 1):.2f}x")
+    print("targets: >= 300 updates/s, handler p99 <= 5 ms; >= 0.8x the echo bot's updates/s one at a time")
 
 
 if __name__ == "__main__":

@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import SQLAlchemyError
+# Only the standard library at module level: `ocop-bot --help` must not pay for SQLAlchemy, Alembic, pydantic
+# or Telegram (≈0.5–2 s), nor asyncio. Each command imports what it uses when it runs.
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from catalog.db import Database
 
-from bot.config import Settings, SettingsError, load_settings
-from bot.database import open_database
-from catalog.db import Database
-from catalog.rows import TABLE_ORDER
+Command = Callable[[argparse.Namespace, "Settings"], Awaitable[int]]
+# The catalogue's tables (catalog.rows.TABLE_ORDER, which imports SQLAlchemy); tests/unit/test_imports.py
+# checks that the two agree.
+TABLES = ("products", "stores", "online", "contacts")
 
-Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+async def open_database(settings: Settings, *, seed: bool = True) -> Database:
+    from bot import database
+
+    return await database.open_database(settings, seed=seed)
 
 
 async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog.db import Database
+
     db = Database(settings.database_url)
     try:
         applied = await db.upgrade()
@@ -94,6 +104,8 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.batch:
         try:
+            import asyncio
+
             queries = (await asyncio.to_thread(Path(args.batch).read_text, encoding="utf-8-sig")).splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             print(f"Cannot read {args.batch}: {exc}", file=sys.stderr)
@@ -200,11 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = cat_sub.add_parser("import", help="replace the catalogue from a CSV, XLSX or JSON file")
     p.add_argument("file")
     p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
-    p.add_argument("--table", choices=TABLE_ORDER, help="which table a CSV file holds (guessed from its header)")
+    p.add_argument("--table", choices=TABLES, help="which table a CSV file holds (guessed from its header)")
     p.set_defaults(func=cmd_catalog_import)
     p = cat_sub.add_parser("export", help="write the catalogue to a CSV, XLSX or JSON file")
     p.add_argument("file")
-    p.add_argument("--table", choices=TABLE_ORDER, help="CSV only: which table (default products)")
+    p.add_argument("--table", choices=TABLES, help="CSV only: which table (default products)")
     p.set_defaults(func=cmd_catalog_export)
     p = cat_sub.add_parser("stats", help="counts by product group, stars and former district")
     p.add_argument("--json", action="store_true")
@@ -229,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     # httpx logs every request URL at INFO, and Telegram URLs carry the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    import asyncio
+
+    from bot.config import SettingsError, load_settings
+
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -256,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _database_error(exc: BaseException) -> bool:
     """An error from the database or its driver (asyncpg's own errors are not SQLAlchemy's when connecting)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     if isinstance(exc, OSError | SQLAlchemyError):
         return True
     return type(exc).__module__.split(".")[0] in ("asyncpg", "psycopg", "sqlite3")

@@ -7,16 +7,26 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from catalog.models import CatalogState, Contact, OnlineListing, Producer, Product, Store
-from catalog.rows import TABLE_ORDER, TABLES, columns_of, guess_table, parse_row, read_tables
+from catalog.models import CatalogState, Contact, OnlineListing, Producer, Product, Store, store_products
+from catalog.rows import (
+    PRODUCER_FIELDS,
+    TABLE_ORDER,
+    TABLES,
+    CatalogueRows,
+    columns_of,
+    guess_table,
+    parse_row,
+    read_catalogue,
+)
 
 if TYPE_CHECKING:  # catalog.db seeds the demo catalogue through this module: only a type here, not a circle
     from catalog.db import Database
@@ -86,14 +96,29 @@ def _check_header(table: str, header: list[str], errors: list[RowError]) -> None
             errors.append(RowError(table, 1, column.name, "required column missing"))
 
 
+def _csv_records(text: str) -> tuple[list[list[str]], str]:
+    """The CSV records up to the first one the csv module cannot read, and why it could not ("" if none)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[list[str]] = []
+    while True:
+        try:
+            rows.append(next(reader))
+        except StopIteration:
+            return rows, ""
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                limit = csv.field_size_limit()
+                return rows, f"a cell longer than {limit:,} characters, far too long for any column; nothing after it was read"
+            return rows, f"not readable as CSV ({exc}); nothing after it was read"
+
+
 def _read_csv(data: bytes, table: str | None, errors: list[RowError]) -> RawTables:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         errors.append(RowError(table or "file", 0, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"))
         return {}
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows = [r for r in reader]
+    rows, unreadable = _csv_records(text)
     while rows and not any(c.strip() for c in rows[-1]):
         rows.pop()
     if not rows:
@@ -105,7 +130,9 @@ def _read_csv(data: bytes, table: str | None, errors: list[RowError]) -> RawTabl
         errors.append(RowError("file", 1, "", "cannot tell which table this is; pass --table"))
         return {}
     _check_header(table, header, errors)
-    if len(rows) == 1:
+    if unreadable:
+        errors.append(RowError(table, len(rows) + 1, "", unreadable))
+    elif len(rows) == 1:
         errors.append(RowError(table, 0, "", "the file has a header but no rows"))
     out = []
     for number, cells in enumerate(rows[1:], start=2):
@@ -132,11 +159,15 @@ def _read_xlsx(data: bytes, errors: list[RowError]) -> RawTables:
         if name not in TABLES:
             errors.append(RowError(sheet.title, 0, "", f"unknown sheet; expected {', '.join(TABLE_ORDER)}"))
             continue
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        try:
+            rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        except Exception as exc:  # a damaged sheet fails only while it is read, again in many ways
+            errors.append(RowError(name, 0, "", f"the sheet cannot be read ({type(exc).__name__})"))
+            continue
         rows = [r for r in rows if any(c not in (None, "") for c in r)]
         if not rows:
             continue
-        header = [str(h).strip() if h is not None else "" for h in rows[0]]
+        header = [h.strip() if isinstance(h, str) else "" if h is None else repr(h) for h in rows[0]]
         while header and not header[-1]:
             header.pop()
         _check_header(name, header, errors)
@@ -150,14 +181,22 @@ def _read_xlsx(data: bytes, errors: list[RowError]) -> RawTables:
     return out
 
 
+def _json_int(text: str) -> int | Decimal:
+    # Python refuses to turn more than 4,300 digits into an int; the row check says the number is out of range.
+    return int(text) if len(text) <= 1000 else Decimal(text)
+
+
 def _read_json(data: bytes, errors: list[RowError]) -> RawTables:
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
+        doc = json.loads(data.decode("utf-8-sig"), parse_int=_json_int)
     except UnicodeDecodeError as exc:
         errors.append(RowError("file", 0, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"))
         return {}
     except json.JSONDecodeError as exc:
         errors.append(RowError("file", exc.lineno, "", f"not valid JSON: {exc.msg}"))
+        return {}
+    except RecursionError:
+        errors.append(RowError("file", 0, "", "not a catalogue: arrays or objects nested too deeply"))
         return {}
     if isinstance(doc, list):
         doc = {"products": doc}
@@ -257,81 +296,141 @@ def diff(current: dict[str, dict[str, Any]], incoming: list[dict[str, Any]]) -> 
     return changes
 
 
-async def _producer_for(session: AsyncSession, row: dict[str, Any], cache: dict[str, Producer]) -> Producer | None:
-    name = row.get("producer") or ""
-    if not name:
-        return None
-    producer = cache.get(name)
-    if producer is None:
-        producer = await session.scalar(select(Producer).where(Producer.name == name))
-        if producer is None:
-            producer = Producer(name=name)
-            session.add(producer)
-        cache[name] = producer
-    producer.kind = row.get("producer_kind") or producer.kind or "other"
-    for attr in ("address", "phone", "email", "website"):
-        setattr(producer, attr, row.get(f"producer_{attr}", ""))
-    return producer
+# Applying a validated file: plain Core statements (executemany), not ORM objects, and only for what the diff
+# says changed; removals by id in batches, never a NOT IN list of every slug kept.
+
+PRODUCT_COLUMNS = tuple(c for c in columns_of("products") if not c.startswith("producer"))
+STORE_COLUMNS = tuple(c for c in columns_of("stores") if c != "products")
+ONLINE_COLUMNS = tuple(c for c in columns_of("online") if c != "product")
+BATCH = 500  # ids per DELETE … IN (…): well under SQLite's and asyncpg's limits on bound parameters
 
 
-async def _apply(session: AsyncSession, clean: dict[str, list[dict[str, Any]]]) -> None:
-    with session.no_autoflush:  # rows are filled in before they may be flushed
-        await _apply_tables(session, clean)
+async def _delete_ids(conn: AsyncConnection, table: Table, ids: list[int]) -> None:
+    for start in range(0, len(ids), BATCH):
+        await conn.execute(delete(table).where(table.c.id.in_(ids[start : start + BATCH])))
 
 
-async def _apply_tables(session: AsyncSession, clean: dict[str, list[dict[str, Any]]]) -> None:
-    if "products" in clean:
-        keep = {r["slug"] for r in clean["products"]}
-        await session.execute(delete(Product).where(Product.slug.not_in(keep)))
-        existing = {p.slug: p for p in (await session.scalars(select(Product))).unique()}
-        producers: dict[str, Producer] = {}
-        for row in clean["products"]:
-            product = existing.get(row["slug"]) or Product(slug=row["slug"])
-            session.add(product)
-            product.producer = await _producer_for(session, row, producers)
-            for key in ("name_vi", "name_en", "aliases", "uses", "category", "stars", "year", "commune",
-                        "district", "province", "description_vi", "description_en", "sources"):
-                setattr(product, key, row.get(key))
-        await session.flush()
-        used = select(Product.producer_id).where(Product.producer_id.is_not(None))
-        await session.execute(delete(Producer).where(Producer.id.not_in(used)))
-    products = {p.slug: p for p in (await session.scalars(select(Product))).unique()}
+async def _update_by_id(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """UPDATE each row (a dict with `row_id` and the new column values) by id, as one executemany."""
+    if rows:
+        await conn.execute(update(table).where(table.c.id == bindparam("row_id")), rows)
+
+
+async def _slug_ids(conn: AsyncConnection, table: Table) -> dict[str, int]:
+    return {slug: row_id for row_id, slug in await conn.execute(select(table.c.id, table.c.slug))}
+
+
+async def _sync_producers(conn: AsyncConnection, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert or update the producers the product rows name (the last row naming one gives its details; an
+    empty kind keeps the one known); returns name → id. Only producers that differ are written."""
+    producers_t = Producer.__table__
+    known = {
+        row.name: row._asdict()
+        for row in await conn.execute(select(producers_t.c.id, producers_t.c.name, *(
+            producers_t.c[f] for f in PRODUCER_FIELDS)))
+    }
+    wanted: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        name = row.get("producer") or ""
+        if not name:
+            continue
+        before = wanted.get(name) or known.get(name) or {}
+        wanted[name] = {"kind": row.get("producer_kind") or before.get("kind") or "other"} | {
+            f: row.get(f"producer_{f}", "") for f in PRODUCER_FIELDS if f != "kind"
+        }
+    added = [{"name": name, **values} for name, values in wanted.items() if name not in known]
+    changed = [
+        {"row_id": known[name]["id"], **values}
+        for name, values in wanted.items()
+        if name in known and any(known[name][f] != v for f, v in values.items())
+    ]
+    if added:
+        await conn.execute(insert(producers_t), added)
+    await _update_by_id(conn, producers_t, changed)
+    if not added:
+        return {name: known[name]["id"] for name in wanted}
+    return {name: row_id for row_id, name in await conn.execute(select(producers_t.c.id, producers_t.c.name))}
+
+
+async def _apply(
+    session: AsyncSession, clean: dict[str, list[dict[str, Any]]], now: CatalogueRows, report: ImportReport
+) -> None:
+    conn = await session.connection()
+    if not any(not changes.empty for changes in report.tables.values()):
+        return  # an unchanged file changes nothing, not even the catalogue version
+    product_ids = now.ids["products"]
+    if "products" in clean and not report.tables["products"].empty:
+        changes = report.tables["products"]
+        rows = {r["slug"]: r for r in clean["products"]}
+        products_t = Product.__table__
+        await _delete_ids(conn, products_t, [product_ids[slug] for slug in changes.removed])
+        producer_ids = await _sync_producers(conn, clean["products"])
+
+        def values(slug: str) -> dict[str, Any]:
+            row = rows[slug]
+            out = {c: row.get(c) for c in PRODUCT_COLUMNS}
+            out["producer_id"] = producer_ids.get(row.get("producer") or "")
+            return out
+
+        await _update_by_id(conn, products_t, [{"row_id": product_ids[s], **values(s)} for s in changes.changed])
+        if changes.added:
+            await conn.execute(insert(products_t), [values(s) for s in changes.added])
+        # Producers no product names any more (a subquery, not a list).
+        used = select(products_t.c.producer_id).where(products_t.c.producer_id.is_not(None))
+        producers_t = Producer.__table__
+        await conn.execute(delete(producers_t).where(producers_t.c.id.not_in(used)))
+        if changes.added:
+            product_ids = await _slug_ids(conn, products_t)
     if "stores" in clean:
-        keep = {r["slug"] for r in clean["stores"]}
-        await session.execute(delete(Store).where(Store.slug.not_in(keep)))
-        existing_stores = {s.slug: s for s in await session.scalars(select(Store).options(selectinload(Store.products)))}
-        for row in clean["stores"]:
-            store = existing_stores.get(row["slug"]) or Store(slug=row["slug"])
-            session.add(store)
-            for key, value in row.items():
-                if key != "products":
-                    setattr(store, key, value)
-            store.products = [products[s] for s in row.get("products", [])]
+        changes = report.tables["stores"]
+        rows = {r["slug"]: r for r in clean["stores"]}
+        stores_t = Store.__table__
+        store_ids = now.ids["stores"]
+        await _delete_ids(conn, stores_t, [store_ids[slug] for slug in changes.removed])
+        await _update_by_id(
+            conn, stores_t,
+            [{"row_id": store_ids[s], **{c: rows[s].get(c) for c in STORE_COLUMNS}} for s in changes.changed],
+        )
+        if changes.added:
+            await conn.execute(insert(stores_t), [{c: rows[s].get(c) for c in STORE_COLUMNS} for s in changes.added])
+            store_ids = await _slug_ids(conn, stores_t)
+        relinked = [*changes.added, *(s for s, cols in changes.changed.items() if "products" in cols)]
+        for start in range(0, len(relinked), BATCH):
+            chunk = [store_ids[s] for s in relinked[start : start + BATCH]]
+            await conn.execute(delete(store_products).where(store_products.c.store_id.in_(chunk)))
+        links = [
+            {"store_id": store_ids[s], "product_id": product_ids[p]} for s in relinked for p in rows[s].get("products", [])
+        ]
+        if links:
+            await conn.execute(insert(store_products), links)
     if "online" in clean:
-        keep = {r["slug"] for r in clean["online"]}
-        await session.execute(delete(OnlineListing).where(OnlineListing.slug.not_in(keep)))
-        existing_online = {o.slug: o for o in await session.scalars(select(OnlineListing))}
-        for row in clean["online"]:
-            listing = existing_online.get(row["slug"]) or OnlineListing(slug=row["slug"])
-            session.add(listing)
-            for key, value in row.items():
-                if key != "product":
-                    setattr(listing, key, value)
-            listing.product = products.get(row.get("product") or "")
+        changes = report.tables["online"]
+        rows = {r["slug"]: r for r in clean["online"]}
+        online_t = OnlineListing.__table__
+        online_ids = now.ids["online"]
+
+        def listing(slug: str) -> dict[str, Any]:
+            out = {c: rows[slug].get(c) for c in ONLINE_COLUMNS}
+            out["product_id"] = product_ids.get(rows[slug].get("product") or "")
+            return out
+
+        await _delete_ids(conn, online_t, [online_ids[slug] for slug in changes.removed])
+        await _update_by_id(conn, online_t, [{"row_id": online_ids[s], **listing(s)} for s in changes.changed])
+        if changes.added:
+            await conn.execute(insert(online_t), [listing(s) for s in changes.added])
     if "contacts" in clean:
-        keep = {r["slug"] for r in clean["contacts"]}
-        await session.execute(delete(Contact).where(Contact.slug.not_in(keep)))
-        existing_contacts = {c.slug: c for c in await session.scalars(select(Contact))}
-        for row in clean["contacts"]:
-            contact = existing_contacts.get(row["slug"]) or Contact(slug=row["slug"])
-            session.add(contact)
-            for key, value in row.items():
-                setattr(contact, key, value)
-    state = await session.get(CatalogState, 1)
-    if state is None:
-        session.add(CatalogState(id=1, version=1))
-    else:
-        state.version += 1
+        changes = report.tables["contacts"]
+        rows = {r["slug"]: r for r in clean["contacts"]}
+        contacts_t = Contact.__table__
+        contact_ids = now.ids["contacts"]
+        await _delete_ids(conn, contacts_t, [contact_ids[slug] for slug in changes.removed])
+        await _update_by_id(conn, contacts_t, [{"row_id": contact_ids[s], **rows[s]} for s in changes.changed])
+        if changes.added:
+            await conn.execute(insert(contacts_t), [rows[s] for s in changes.added])
+    state_t = CatalogState.__table__
+    bumped = await conn.execute(update(state_t).where(state_t.c.id == 1).values(version=state_t.c.version + 1))
+    if bumped.rowcount == 0:
+        await conn.execute(insert(state_t).values(id=1, version=1))
 
 
 async def import_raw(
@@ -339,14 +438,21 @@ async def import_raw(
 ) -> ImportReport:
     """Validate and apply parsed tables in one transaction; raises ImportFailed listing every problem."""
     async with db.session() as session:
-        current = await read_tables(session)
+        now = await read_catalogue(session)
+        current = now.tables
         clean, errors = validate(raw, set(current["products"]))
         errors = [*(file_errors or []), *errors]
         if errors:
             raise ImportFailed(errors)
         report = ImportReport({t: diff(current[t], clean[t]) for t in TABLE_ORDER if t in clean}, applied=not dry_run)
         if not dry_run:
-            await _apply(session, clean)
+            try:
+                await _apply(session, clean, now, report)
+            except (DataError, IntegrityError) as exc:
+                # The checks above should let nothing through that the database refuses; if one does, it is
+                # still the file's problem, reported as such (and rolled back), not "cannot use the database".
+                reason = (str(getattr(exc, "orig", exc)).splitlines() or [type(exc).__name__])[0]
+                raise ImportFailed([RowError("file", 0, "", f"the database refused the data: {reason}")]) from exc
     return report
 
 

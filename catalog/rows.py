@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from catalog.models import CATEGORIES, PRODUCER_KINDS, STORE_KINDS, Contact, OnlineListing, Product, Store
+from catalog.models import (
+    CATEGORIES,
+    PRODUCER_KINDS,
+    STORE_KINDS,
+    Contact,
+    OnlineListing,
+    Producer,
+    Product,
+    Store,
+    store_products,
+)
 from catalog.uses import use_codes
 
 LIST_SEPARATOR = "|"
@@ -36,9 +48,53 @@ class Column:
     is_list: bool = False
 
 
+# C0 control characters other than tab, newline and carriage return, and DEL: PostgreSQL refuses NUL in text,
+# and none of the others belongs in a catalogue cell.
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
+MAX_NUMBER_DIGITS = 100  # no cell needs a longer number; longer ones are refused before any conversion
+
+
+def _kind_of(value: Any) -> str:
+    """What a spreadsheet or JSON value is, in the words of an error message."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dt.datetime | dt.date | dt.time | dt.timedelta):
+        return "a date or time"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
+
+
+def _as_text(value: Any) -> str:
+    """A cell as text: strings as written, numbers as a spreadsheet shows them; anything else is refused."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, int | Decimal) and not isinstance(value, bool):
+        if isinstance(value, int) and value.bit_length() > 3 * MAX_NUMBER_DIGITS:
+            raise CellError("number too long")
+        text = str(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise CellError("expected text, not an infinite number")
+        text = str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    else:
+        raise CellError(f"expected text, not {_kind_of(value)}")
+    bad = CONTROL_RE.search(text)
+    if bad:
+        raise CellError(f"contains a control character (U+{ord(bad.group()):04X})")
+    if SURROGATE_RE.search(text):
+        raise CellError("contains an invalid character (a lone UTF-16 surrogate)")
+    return text.strip()
+
+
 def _text(limit: int) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
-        text = "" if value is None else str(value).strip()
+        text = _as_text(value)
         if len(text) > limit:
             raise CellError(f"longer than {limit} characters")
         return text
@@ -63,15 +119,43 @@ def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
     return parse
 
 
+def _number(value: Any, what: str, kind: str) -> Decimal | None:
+    """A cell as a number (None when empty), without float overflow: 10**400 is a number out of range."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise CellError(f"{what} must be {kind}, not {_kind_of(value)}")
+    if isinstance(value, int):
+        if value.bit_length() > 3 * MAX_NUMBER_DIGITS:
+            return Decimal(1 if value > 0 else -1).scaleb(MAX_NUMBER_DIGITS + 1)
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(value) if math.isfinite(value) else _not_finite(what, kind)
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else _not_finite(what, kind)
+    text = value.strip().replace(",", ".")
+    if len(text) > MAX_NUMBER_DIGITS:
+        digits = text.lstrip("+-")
+        if digits.isdigit():  # a whole number too long to be anything in range
+            return Decimal(-1 if text.startswith("-") else 1).scaleb(MAX_NUMBER_DIGITS + 1)
+        raise CellError(f"{what} must be {kind}")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise CellError(f"{what} must be {kind}") from None
+    return number if number.is_finite() else _not_finite(what, kind)
+
+
+def _not_finite(what: str, kind: str) -> Decimal:
+    raise CellError(f"{what} must be {kind}")
+
+
 def _int_in(low: int, high: int, what: str) -> Callable[[Any], int | None]:
     def parse(value: Any) -> int | None:
-        if value is None or (isinstance(value, str) and not value.strip()):
+        number = _number(value, what, "a whole number")
+        if number is None:
             return None
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise CellError(f"{what} must be a whole number") from None
-        if not number.is_integer():
+        if number != number.to_integral_value():
             raise CellError(f"{what} must be a whole number")
         if not low <= number <= high:
             raise CellError(f"{what} must be between {low} and {high}")
@@ -82,15 +166,12 @@ def _int_in(low: int, high: int, what: str) -> Callable[[Any], int | None]:
 
 def _coordinate(limit: float, what: str) -> Callable[[Any], float | None]:
     def parse(value: Any) -> float | None:
-        if value is None or (isinstance(value, str) and not value.strip()):
+        number = _number(value, what, "a decimal number")
+        if number is None:
             return None
-        try:
-            number = float(str(value).replace(",", "."))
-        except (TypeError, ValueError):
-            raise CellError(f"{what} must be a decimal number") from None
         if not -limit <= number <= limit:
             raise CellError(f"{what} out of range (−{limit:g}…{limit:g})")
-        return number
+        return float(number)
 
     return parse
 
@@ -132,11 +213,18 @@ def _flag(value: Any) -> bool:
     raise CellError("must be yes or no")
 
 
+def _items(value: Any) -> list[Any]:
+    """A list cell's items: a JSON list as it is, text split on `|`."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return _as_text(value).split(LIST_SEPARATOR)
+
+
 def _list_of(item: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
     def parse(value: Any) -> list[Any]:
-        if value is None:
-            return []
-        items = value if isinstance(value, list) else str(value).split(LIST_SEPARATOR)
+        items = _items(value)
         parsed = [item(v) for v in items]
         return [v for v in parsed if v not in ("", None)]
 
@@ -145,9 +233,7 @@ def _list_of(item: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
 
 def _uses(value: Any) -> list[str]:
     """Use and occasion tags: codes from catalog/data/uses.json, lowercased, each once, in the vocabulary's order."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else str(value).split(LIST_SEPARATOR)
+    items = _items(value)
     codes = use_codes()
     given = {text for text in (_text(40)("" if v is None else v).lower() for v in items) if text}
     unknown = sorted(given - set(codes))
@@ -288,68 +374,85 @@ def parse_row(table: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[
     return clean, problems
 
 
-# Rows read back from the database, in the same shape as parsed file rows: the basis of export and diff.
+# Rows read back from the database, in the same shape as parsed file rows: the basis of export and diff. Read
+# with plain SELECTs (no ORM objects): a national catalogue of 20,000 products is read in a fraction of a second.
+
+PRODUCER_FIELDS = ("kind", "address", "phone", "email", "website")
 
 
-def product_row(p: Product) -> dict[str, Any]:
-    producer = p.producer
-    return {
-        "slug": p.slug,
-        "name_vi": p.name_vi,
-        "name_en": p.name_en,
-        "aliases": list(p.aliases or []),
-        "uses": list(p.uses or []),
-        "category": p.category,
-        "stars": p.stars,
-        "year": p.year,
-        "producer": producer.name if producer else "",
-        "producer_kind": producer.kind if producer else "",
-        "producer_address": producer.address if producer else "",
-        "producer_phone": producer.phone if producer else "",
-        "producer_email": producer.email if producer else "",
-        "producer_website": producer.website if producer else "",
-        "commune": p.commune,
-        "district": p.district,
-        "province": p.province,
-        "description_vi": p.description_vi,
-        "description_en": p.description_en,
-        "sources": list(p.sources or []),
-    }
+@dataclass
+class CatalogueRows:
+    """Every catalogue table as {slug: row} in file-row shape, and the database id behind each slug."""
+
+    tables: dict[str, dict[str, dict[str, Any]]]
+    ids: dict[str, dict[str, int]]
 
 
-def store_row(s: Store) -> dict[str, Any]:
-    row = {c: getattr(s, c) for c in columns_of("stores") if c != "products"}
-    row["sources"] = list(s.sources or [])
-    row["products"] = sorted(p.slug for p in s.products)
-    return {c: row[c] for c in columns_of("stores")}
+def _as_list(value: Any) -> list[Any]:
+    return list(value or [])
 
 
-def online_row(o: OnlineListing) -> dict[str, Any]:
-    row = {c: getattr(o, c) for c in columns_of("online") if c != "product"}
-    row["sources"] = list(o.sources or [])
-    row["product"] = o.product.slug if o.product else ""
-    return {c: row[c] for c in columns_of("online")}
+async def read_catalogue(session: AsyncSession) -> CatalogueRows:
+    products_t, producers_t = Product.__table__, Producer.__table__
+    stores_t, online_t, contacts_t = Store.__table__, OnlineListing.__table__, Contact.__table__
+    tables: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in TABLE_ORDER}
+    ids: dict[str, dict[str, int]] = {t: {} for t in TABLE_ORDER}
 
+    product_columns = [c for c in columns_of("products") if not c.startswith("producer")]
+    query = (
+        select(products_t.c.id, *(products_t.c[c] for c in product_columns), producers_t.c.name,
+               *(producers_t.c[f] for f in PRODUCER_FIELDS))
+        .select_from(products_t.outerjoin(producers_t, products_t.c.producer_id == producers_t.c.id))
+        .order_by(products_t.c.slug)
+    )
+    for row in await session.execute(query):
+        values = dict(zip(product_columns, row[1 : 1 + len(product_columns)], strict=True))
+        producer = row[1 + len(product_columns) :]
+        values["producer"] = producer[0] or ""
+        for field_name, value in zip(PRODUCER_FIELDS, producer[1:], strict=True):
+            values[f"producer_{field_name}"] = value if producer[0] else ""
+        for name in ("aliases", "uses", "sources"):
+            values[name] = _as_list(values[name])
+        tables["products"][values["slug"]] = {c: values[c] for c in columns_of("products")}
+        ids["products"][values["slug"]] = row[0]
 
-def contact_row(c: Contact) -> dict[str, Any]:
-    row = {name: getattr(c, name) for name in columns_of("contacts")}
-    row["sources"] = list(c.sources or [])
-    return row
+    linked: dict[int, list[str]] = {}
+    links = select(store_products.c.store_id, products_t.c.slug).join(
+        products_t, products_t.c.id == store_products.c.product_id)
+    for store_id, slug in await session.execute(links):
+        linked.setdefault(store_id, []).append(slug)
+    store_columns = [c for c in columns_of("stores") if c != "products"]
+    query = select(stores_t.c.id, *(stores_t.c[c] for c in store_columns)).order_by(stores_t.c.slug)
+    for row in await session.execute(query):
+        values = dict(zip(store_columns, row[1:], strict=True))
+        values["sources"] = _as_list(values["sources"])
+        values["products"] = sorted(linked.get(row[0], []))
+        tables["stores"][values["slug"]] = {c: values[c] for c in columns_of("stores")}
+        ids["stores"][values["slug"]] = row[0]
+
+    online_columns = [c for c in columns_of("online") if c != "product"]
+    query = (
+        select(online_t.c.id, *(online_t.c[c] for c in online_columns), products_t.c.slug)
+        .select_from(online_t.outerjoin(products_t, online_t.c.product_id == products_t.c.id))
+        .order_by(online_t.c.slug)
+    )
+    for row in await session.execute(query):
+        values = dict(zip(online_columns, row[1:-1], strict=True))
+        values["sources"] = _as_list(values["sources"])
+        values["product"] = row[-1] or ""
+        tables["online"][values["slug"]] = {c: values[c] for c in columns_of("online")}
+        ids["online"][values["slug"]] = row[0]
+
+    contact_columns = columns_of("contacts")
+    query = select(contacts_t.c.id, *(contacts_t.c[c] for c in contact_columns)).order_by(contacts_t.c.slug)
+    for row in await session.execute(query):
+        values = dict(zip(contact_columns, row[1:], strict=True))
+        values["sources"] = _as_list(values["sources"])
+        tables["contacts"][values["slug"]] = values
+        ids["contacts"][values["slug"]] = row[0]
+    return CatalogueRows(tables, ids)
 
 
 async def read_tables(session: AsyncSession) -> dict[str, dict[str, dict[str, Any]]]:
     """Every catalogue table as {slug: row}, in file-row shape."""
-    products = (await session.scalars(select(Product).order_by(Product.slug))).unique().all()
-    stores = (await session.scalars(select(Store).options(selectinload(Store.products)).order_by(Store.slug))).all()
-    online = (
-        await session.scalars(
-            select(OnlineListing).options(selectinload(OnlineListing.product)).order_by(OnlineListing.slug)
-        )
-    ).all()
-    contacts = (await session.scalars(select(Contact).order_by(Contact.slug))).all()
-    return {
-        "products": {p.slug: product_row(p) for p in products},
-        "stores": {s.slug: store_row(s) for s in stores},
-        "online": {o.slug: online_row(o) for o in online},
-        "contacts": {c.slug: contact_row(c) for c in contacts},
-    }
+    return (await read_catalogue(session)).tables

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-import phonenumbers
-
 from catalog.text import clean, fold
 
 MAX_AMOUNT = Decimal(10_000_000)
@@ -241,6 +239,8 @@ def parse_phone(text: str, region: str = "VN") -> str | None:
     digits = re.sub(r"\D", "", raw)
     if not raw.startswith("+") and digits.startswith("84") and len(digits) >= 11:
         candidates.append("+" + digits)  # "84912345678": the country code typed without its plus
+    import phonenumbers  # 58 modules: loaded by the first phone number, not by every start
+
     for candidate in candidates:
         try:
             number = phonenumbers.parse(candidate, region)
@@ -253,6 +253,8 @@ def parse_phone(text: str, region: str = "VN") -> str | None:
 
 def display_phone(e164: str) -> str:
     """'+84912345678' → '+84 912 345 678' for people to read (stored numbers are E.164)."""
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

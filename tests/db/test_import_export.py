@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from sqlalchemy import event, select, text
 
 from catalog.db import Database
 from catalog.exporter import export_catalog
 from catalog.importer import ImportFailed, import_file
+from catalog.models import Product
+from catalog.repository import catalog_version
 from catalog.rows import columns_of, read_tables
 
 PRODUCT = {
@@ -40,6 +43,11 @@ def write_csv(path: Path, rows: list[dict[str, str]], header: list[str] | None =
     writer.writerows(rows)
     path.write_bytes(("\ufeff" if bom else "").encode() + buffer.getvalue().encode("utf-8"))
     return path
+
+
+async def catalog_version_of(db: Database) -> int:
+    async with db.session() as session:
+        return await catalog_version(session)
 
 
 async def snapshot(db: Database) -> dict:
@@ -220,3 +228,104 @@ async def test_broken_json_and_xlsx_are_refused(db: Database, tmp_path: Path) ->
         with pytest.raises(ImportFailed):
             await import_file(db, path)
     assert await snapshot(db) == before
+
+
+class WriteCounter:
+    """Counts the statements that write (INSERT, UPDATE, DELETE) on a database's engine."""
+
+    def __init__(self, db: Database) -> None:
+        self.writes: list[str] = []
+        self.engine = db.engine.sync_engine
+        event.listen(self.engine, "before_cursor_execute", self.seen)
+
+    def seen(self, conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            self.writes.append(statement)
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self.seen)
+
+
+async def updated_at(db: Database) -> dict[str, object]:
+    async with db.session() as session:
+        return dict((await session.execute(select(Product.slug, Product.updated_at))).tuples().all())
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+async def test_reimporting_an_unchanged_file_writes_nothing(db: Database, tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"catalog{suffix}"
+    await export_catalog(db, path)
+    before, stamps, version = await snapshot(db), await updated_at(db), await catalog_version_of(db)
+    counter = WriteCounter(db)
+    try:
+        report = await import_file(db, path)
+    finally:
+        counter.close()
+    assert all(ch.empty for ch in report.tables.values())
+    assert counter.writes == []
+    assert await snapshot(db) == before and await updated_at(db) == stamps
+    assert await catalog_version_of(db) == version  # no search index is rebuilt for nothing
+
+
+async def test_an_edit_rewrites_only_the_rows_it_changes(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "catalog.json"
+    await export_catalog(db, path)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    makers = [p["producer"] for p in doc["products"]]
+    with_producer = next(i for i, name in enumerate(makers) if name and i > 0 and makers.count(name) == 1)
+    first, second = doc["products"][0]["slug"], doc["products"][with_producer]["slug"]
+    doc["products"][0]["name_en"] += " (new name)"
+    doc["products"][with_producer]["producer_address"] = "Thôn Thử, xã Thử"  # a producer's detail, on its row
+    referenced = {p for s in doc["stores"] for p in s["products"]} | {o["product"] for o in doc["online"]}
+    removed = next(p["slug"] for p in reversed(doc["products"]) if p["slug"] not in referenced)
+    doc["products"] = [p for p in doc["products"] if p["slug"] != removed]
+    doc["products"].append(dict(PRODUCT, aliases=["a"], sources=["https://example.org/a"]))
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    stamps, version = await updated_at(db), await catalog_version_of(db)
+    report = await import_file(db, path)
+    products = report.tables["products"]
+    assert products.added == ["mat-ong-thu"] and products.removed == [removed]
+    assert set(products.changed) >= {first, second}
+    after = await updated_at(db)
+    untouched = set(stamps) - set(products.changed) - {removed}
+    assert all(after[slug] == stamps[slug] for slug in untouched)
+    assert all(after[slug] > stamps[slug] for slug in (first, second))
+    tables = await snapshot(db)
+    assert tables["products"][second]["producer_address"] == "Thôn Thử, xã Thử"
+    assert tables["products"]["mat-ong-thu"]["producer"] == "HTX Thử"
+    assert await catalog_version_of(db) == version + 1
+    # export then import is still the identity after the edit
+    again = tmp_path / "again.json"
+    await export_catalog(db, again)
+    assert all(ch.empty for ch in (await import_file(db, again)).tables.values())
+
+
+async def test_a_database_refusal_halfway_leaves_everything_as_it_was(db: Database, tmp_path: Path) -> None:
+    """The stores are refused by the database after the products were written: the products roll back too."""
+    async with db.engine.begin() as conn:
+        if db.dialect == "sqlite":
+            await conn.execute(text(
+                "CREATE TRIGGER refuse_stores BEFORE INSERT ON stores BEGIN SELECT RAISE(ABORT, 'refused'); END"))
+        else:
+            await conn.execute(text(
+                "CREATE FUNCTION refuse_stores() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END $$"))
+            await conn.execute(text(
+                "CREATE TRIGGER refuse_stores BEFORE INSERT ON stores FOR EACH ROW EXECUTE FUNCTION refuse_stores()"))
+    path = tmp_path / "catalog.json"
+    await export_catalog(db, path)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["products"].append(dict(PRODUCT, aliases=[], sources=[]))
+    doc["products"][0]["name_vi"] += " (đổi tên)"
+    doc["stores"].append({"slug": "cua-hang-moi", "name": "Cửa hàng mới", "kind": "fair", "products": ["mat-ong-thu"]})
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    before, stamps, version = await snapshot(db), await updated_at(db), await catalog_version_of(db)
+    with pytest.raises(ImportFailed) as failed:
+        await import_file(db, path)
+    assert "the database refused the data" in failed.value.errors[0].reason
+    assert await snapshot(db) == before and await updated_at(db) == stamps
+    assert await catalog_version_of(db) == version
+    if db.dialect != "sqlite":
+        async with db.engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER refuse_stores ON stores"))
+            await conn.execute(text("DROP FUNCTION refuse_stores()"))

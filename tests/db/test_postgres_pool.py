@@ -1,0 +1,187 @@
+"""PostgreSQL without waste: no ping on every checkout, a connection the server killed replaced at checkout, and
+`SET LOCAL synchronous_commit = off` only in transactions that change nothing but chat state."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import event, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from bot.config import Settings, normalise_database_url
+from catalog import inbox
+from catalog.db import POOL_RECYCLE, Database, _replace_closed
+from catalog.models import ChatSession, InboxEntry, Lead
+from catalog.sessions import load_chat, save_chat
+from handlers.context import Services
+from handlers.messages import Incoming
+from handlers.router import Router
+from tests.conftest import PG_URL
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason="needs OCOP_TEST_DATABASE_URL (PostgreSQL)")
+
+
+@pytest.fixture
+def pg_url() -> str:
+    from tests.conftest import _reset_postgres
+
+    url = normalise_database_url(PG_URL)
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+async def pg(pg_url: str) -> AsyncIterator[Database]:
+    db = Database(pg_url)
+    await db.prepare()
+    yield db
+    await db.dispose()
+
+
+class Statements:
+    """Every statement sent through the engine, and how often the pool pinged."""
+
+    def __init__(self, db: Database) -> None:
+        self.sent: list[str] = []
+        self.pings = 0
+        self.engine = db.engine.sync_engine
+        event.listen(self.engine, "before_cursor_execute", self.seen)
+        dialect = db.engine.dialect
+        ping = dialect.do_ping
+
+        def counted_ping(dbapi_connection: object) -> bool:
+            self.pings += 1
+            return ping(dbapi_connection)
+
+        dialect.do_ping = counted_ping  # type: ignore[method-assign]
+
+    def seen(self, conn: object, cursor: object, statement: str, *args: object) -> None:
+        self.sent.append(statement)
+
+    @property
+    def async_commits(self) -> int:
+        return sum("synchronous_commit" in s for s in self.sent)
+
+    def clear(self) -> None:
+        self.sent.clear()
+
+
+async def backend_pid(db: Database) -> int:
+    async with db.session() as session:
+        return int(await session.scalar(text("SELECT pg_backend_pid()")))
+
+
+async def kill(url: str, pid: int) -> None:
+    """pg_terminate_backend from another connection; returns once the server has let the backend go."""
+    other = Database(url)
+    try:
+        async with other.session() as session:
+            assert await session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(100):
+            async with other.session() as session:
+                gone = not await session.scalar(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+                )
+            if gone:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await other.dispose()
+    await asyncio.sleep(0.05)  # the client end reads the server's goodbye on its next loop turn
+
+
+async def test_no_ping_on_checkout_and_connections_recycled(pg: Database) -> None:
+    counter = Statements(pg)
+    for _ in range(5):
+        await backend_pid(pg)
+    assert counter.pings == 0
+    assert pg.engine.sync_engine.pool._recycle == POOL_RECYCLE
+
+
+async def test_a_killed_connection_is_replaced_at_checkout(pg: Database, pg_url: str) -> None:
+    pid = await backend_pid(pg)
+    assert await backend_pid(pg) == pid  # the pool hands the same connection back
+    connects: list[object] = []
+    event.listen(pg.engine.sync_engine.pool, "connect", lambda *a: connects.append(a))
+    await kill(pg_url, pid)
+    fresh = await backend_pid(pg)  # no error: the dead connection was noticed and replaced
+    assert fresh != pid and len(connects) == 1
+    async with pg.session() as session:  # and the fresh one works for real work
+        assert await session.scalar(select(ChatSession.id).limit(1)) is None
+
+
+async def test_without_the_checkout_check_a_killed_connection_fails_its_next_use(pg_url: str) -> None:
+    """The contrast that shows the check is what saves the message (no pre-ping to fall back on)."""
+    db = Database(pg_url)
+    event.remove(db.engine.sync_engine.pool, "checkout", _replace_closed)
+    try:
+        pid = await backend_pid(db)
+        await kill(pg_url, pid)
+        with pytest.raises(DBAPIError):
+            await backend_pid(db)
+        assert await backend_pid(db) != pid  # the pool was invalidated: the next session reconnects
+    finally:
+        await db.dispose()
+
+
+async def test_async_commit_only_for_chat_state(pg: Database) -> None:
+    counter = Statements(pg)
+    async with pg.session() as session:  # chat state only: the chat's row created…
+        chat = await load_chat(session, "telegram", "42", "42")
+    async with pg.session() as session:  # … and changed
+        chat = await load_chat(session, "telegram", "42", "42")
+        chat.language = "en"
+        await save_chat(session, chat)
+    assert counter.async_commits == 2
+    assert counter.sent[-1] == "SET LOCAL synchronous_commit = off"
+
+    counter.clear()
+    async with pg.session() as session:  # reading only: nothing to commit lazily
+        await session.scalar(select(ChatSession.language))
+    async with pg.session() as session:  # chat state and the inbox: the inbox must be durable
+        chat = await load_chat(session, "telegram", "42", "42")
+        chat.language = "vi"
+        await save_chat(session, chat)
+        await session.execute(
+            insert(InboxEntry).values(channel="telegram", key="1", chat_key="42", payload={})
+        )
+    async with pg.session() as session:  # a lead
+        await session.execute(update(Lead).where(Lead.id == -1).values(status="spam"))
+    async with pg.session() as session:  # a statement whose effect is not known
+        await session.execute(text("UPDATE chat_sessions SET language = 'vi' WHERE id = -1"))
+    assert counter.async_commits == 0
+    async with pg.session() as session:
+        assert await session.scalar(select(ChatSession.language)) == "vi"
+
+
+async def test_a_failed_transaction_sets_nothing(pg: Database) -> None:
+    counter = Statements(pg)
+    with pytest.raises(RuntimeError):
+        async with pg.session() as session:
+            chat = await load_chat(session, "telegram", "7", "7")
+            chat.language = "en"
+            await save_chat(session, chat)
+            raise RuntimeError("handler failed")
+    assert counter.async_commits == 0
+
+
+async def test_router_message_commits_lazily_but_not_with_the_inbox(pg: Database) -> None:
+    settings = Settings(database_url=pg.url, staff_chat_id=-1000, staff_user_ids=frozenset({9001}))
+    router = Router(Services(pg, settings))
+    counter = Statements(pg)
+    message = Incoming(channel="telegram", chat_id="501", user_id="501", text="mật ong Lục Ngạn")
+    replies = await router.handle(message)
+    assert replies and counter.async_commits == 1
+
+    counter.clear()
+    (entry,) = await inbox.accept(pg, "telegram", [("9001", "501", {})], "test")
+
+    async def finish(session: object, answer: list[object]) -> None:
+        await inbox.mark_handled(session, entry.id, [])  # type: ignore[arg-type]
+
+    await router.handle(
+        Incoming(channel="telegram", chat_id="501", user_id="501", text="vải thiều"), finish=finish
+    )
+    assert counter.async_commits == 0
