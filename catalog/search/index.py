@@ -57,6 +57,10 @@ class SearchIndex:
     def __len__(self) -> int:
         return len(self.docs)
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without its caches (catalog/search/stored.py): they fill again as queries come."""
+        return {**self.__dict__, "_named_cache": {}, "_excluded_cache": {}}
+
     def search(self, query: str, limit: int = 10) -> SearchAnswer:
         """Answer one buyer query: confident results, or none and some suggestions."""
         query = "" if query is None else str(query)
@@ -291,7 +295,9 @@ class SearchIndex:
                 end = i + len(name)
                 if tuple(keys[i:end]) != name:
                     continue
-                beside = [u for u in names if (u.at - end if u.at >= end else i - u.at - len(u.text.split())) <= 1]
+                beside = [
+                    u for u in names if (u.at - end if u.at >= end else i - u.at - len(u.text.split())) <= 1
+                ]
                 if any(u.role == "elsewhere" or self.matcher.unit_q(u, d, qkeys) <= 0.0 for u in beside):
                     continue
                 found[d] = max(found.get(d, 0), len(name))

@@ -166,6 +166,9 @@ class Postings:
     def __len__(self) -> int:
         return len(self.docs)
 
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "reach_cache": {}}
+
     def build_free_post(self, analysed: Mapping[str, FieldText]) -> dict[str, dict[int, float]]:
         """Postings of the scaffolding words the catalogue also has (`my`, `ban`, `the`), read as product words:
         only the products where the word stands on its own, not only inside a place name of several words
