@@ -290,8 +290,8 @@ class SearchIndex:
         keys, qkeys = parsed.keys, _mentioned(parsed)
         names = [u for u in content if u.role == "elsewhere" or u.text in parsed.names]
         found: dict[int, int] = {}
-        for i, key in enumerate(keys):
-            for name, d in self.ix.full_names.get(key, ()):
+        for i, pair in enumerate(zip(keys, keys[1:], strict=False)):
+            for name, d in self.ix.full_names.get(pair, ()):
                 end = i + len(name)
                 if tuple(keys[i:end]) != name:
                     continue

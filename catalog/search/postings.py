@@ -31,9 +31,10 @@ class Postings:
         self.bound: dict[str, dict[int, frozenset[str]]] = {}
         self.bound_partners: dict[str, set[str]] = {}  # word → every compound partner it has anywhere
         self.name_forms: list[tuple[str, ...]] = []
-        # First word → (every word of a name, product): names of two words or more, as written in the product's
-        # name, aliases or English name ("na dai Nghĩa Phương", "Huong Lac rice noodles").
-        self.full_names: dict[str, list[tuple[Key, int]]] = {}
+        # First two words → (every word of a name, product): names of two words or more, as written in the
+        # product's name, aliases or English name ("na dai Nghĩa Phương", "Huong Lac rice noodles"). Keyed by
+        # two words, not one: in a national catalogue thousands of names start with "bánh" or "mật".
+        self.full_names: dict[tuple[str, str], list[tuple[Key, int]]] = {}
         self.syllables: set[str] = set()
         self.bigrams: set[tuple[str, str]] = set()
         # Adjacent words → products where they stand side by side: a phrase is found only as a phrase
@@ -99,7 +100,7 @@ class Postings:
                     self.bound_partners.setdefault(key, set()).update(partners)
             for name in {tuple(analysed[x].keys) for x in (doc.name_vi, *doc.aliases, doc.name_en) if x}:
                 if 2 <= len(name) <= MAX_FULL_NAME:
-                    self.full_names.setdefault(name[0], []).append((name, i))
+                    self.full_names.setdefault((name[0], name[1]), []).append((name, i))
             forms = (analysed[x].sorted_words for x in (doc.name_vi, *doc.aliases, doc.name_en) if x)
             self.name_forms.append(tuple(dict.fromkeys(f for f in forms if f)))
         for key, post in self.post.items():
