@@ -44,9 +44,9 @@ class Matcher:
             fits: set[int] = set()
             marked: set[int] = set()
             for written, docs in spellings.items():
-                marked.update(docs)
+                marked |= docs
                 if accent_fits(typed, written):
-                    fits.update(docs)
+                    fits |= docs
             out = frozenset(marked - fits)
         if not fits_plain:
             written_plain = (self.ix.sound_post if sound else self.ix.post).get(key, {}).keys() - {

@@ -26,8 +26,7 @@ class Postings:
         self.compound_heads = {k[0] for k in lex.compounds}
         self.post: dict[str, dict[int, float]] = {}  # word → product → best field weight it appears in
         self.sound_post: dict[str, dict[int, float]] = {}  # the same under regional-spelling keys
-        # Word → how it is marked → products writing it so (sets while building, then arrays: see compact).
-        self.marked: dict[str, dict[str, Collection[int]]] = {}
+        self.marked: dict[str, dict[str, set[int]]] = {}  # word → how it is marked → products writing it so
         # Words a product has only inside an opaque compound ("sữa" in "vú sữa", "vải" in "mật ong hoa vải"):
         # word → product → the compound's other words.
         self.bound: dict[str, dict[int, frozenset[str]]] = {}
@@ -83,7 +82,7 @@ class Postings:
                     if post.get(i, 0.0) < weight:
                         post[i] = weight
                 for key, accent in info.marked:
-                    marked_table.setdefault(key, {}).setdefault(accent, set()).add(i)  # type: ignore[union-attr]
+                    marked_table.setdefault(key, {}).setdefault(accent, set()).add(i)
                 if info.inside:
                     for pos, key in enumerate(info.keys):
                         if pos in info.inside:
@@ -142,11 +141,11 @@ class Postings:
         }
         # How products mark each word, under the regional spelling rules: a regional spelling must still carry
         # the marks of the word it stands for ("sôi" is "xôi", "sợi" is not).
-        self.sound_marked: dict[str, dict[str, Collection[int]]] = {}
+        self.sound_marked: dict[str, dict[str, set[int]]] = {}
         for key, spellings in self.marked.items():
             table = self.sound_marked.setdefault(sound_key(key), {})
             for accent, docs in spellings.items():
-                table.setdefault(sound_accent(accent), set()).update(docs)  # type: ignore[union-attr]
+                table.setdefault(sound_accent(accent), set()).update(docs)
         # Every way the catalogue and the lexicon mark each word, so decoded Telex can be checked against it.
         self.spellings: dict[str, set[str]] = {k: set(v) for k, v in self.marked.items()}
         lexicon_phrases = [p for c in lex.concepts for p in c.vi + c.members]
@@ -170,14 +169,11 @@ class Postings:
         self.compact()
 
     def compact(self) -> None:
-        """Once built, the product sets that are only ever read whole become sorted arrays of 4-byte ints:
-        ≈4 bytes a product instead of ≈30, and a stored index loads each as one block of bytes. (Phrases are
-        intersected into sets once and cached, `reach_cache`; spellings are checked once per word typed.)"""
+        """Once built, the products of each pair of adjacent words become a sorted array of 4-byte ints: ≈4
+        bytes a product instead of ≈30, and a stored index loads each as one block of bytes. They are only
+        read whole, when a phrase is first looked up (`phrase_docs`, whose sets are cached). (The spellings'
+        sets stay sets: `Matcher.mismatch` unites them, and boxing the ints of arrays made that slower.)"""
         self.pairs = {k: array("i", sorted(v)) for k, v in self.pairs.items()}
-        for table in (self.marked, self.sound_marked):
-            for spellings in table.values():
-                for accent, docs in spellings.items():
-                    spellings[accent] = array("i", sorted(docs))
 
     def __len__(self) -> int:
         return len(self.docs)
