@@ -9,7 +9,8 @@ the dev and extra labelled sets ("labelled"), producer names taken from the synt
 "htx", "nông sản"). "cold" is each query's first run on a fresh index (token caches empty), the others warm
 runs. The figures are CPU time of the searching thread, so a busy shared machine does not inflate them;
 wall-clock p99 is printed beside them. Each row also gives the build time (CPU seconds) and how much the
-process's resident memory grew while building (RSS, MB).
+process's resident memory grew while building (RSS, MB). "ocop stored" is the same search as a process
+starts it once the index is kept on disk (catalog/search/stored.py): its "build" is loading the file.
 Quality is the dev set's hit@3 / top-1 / filter / no-match on the demo catalogue, scored like
 shared/eval/score_search.py; each `--cases` file is scored for every searcher too, and its queries join the
 timed set.
@@ -22,9 +23,11 @@ import gc
 import json
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +36,8 @@ from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
-from catalog.search import ProductDoc, SearchIndex
+from catalog.search import ProductDoc, SearchIndex, stored
+from catalog.search.stored import IndexKey
 from catalog.text import fold
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,6 +187,27 @@ def as_result(doc: ProductDoc) -> dict[str, Any]:
 def ours(docs: Sequence[ProductDoc]) -> tuple[Searcher, SearchIndex]:
     index = SearchIndex(docs)
     return (lambda q: [h.to_json() for h in index.search(q).results]), index
+
+
+_STORED: dict[int, tuple[Path, IndexKey]] = {}
+
+
+def store(docs: Sequence[ProductDoc]) -> None:
+    """Build the index of `docs` and keep it on disk as a process does (catalog/search/stored.py)."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-search-"))
+    key = IndexKey("bench", 1, "", len(docs))
+    stored.save(SearchIndex(docs), folder / "index", key)
+    _STORED[id(docs)] = (folder / "index", key)
+
+
+def load_stored(docs: Sequence[ProductDoc]) -> Searcher:
+    """This search as a process starts it once the index is stored: loaded from disk, not built."""
+    if id(docs) not in _STORED:
+        store(docs)
+    path, key = _STORED[id(docs)]
+    index = stored.load(path, key)
+    assert index is not None, "the stored index did not load"
+    return lambda q: [h.to_json() for h in index.search(q).results]
 
 
 def fts5(docs: Sequence[ProductDoc]) -> Searcher:
@@ -407,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=20.0, help="seconds of warm rounds per searcher and size")
     ap.add_argument("--cases", type=Path, action="append", default=[], help="more labelled queries to score")
     ap.add_argument(
-        "--only", action="append", default=[], help="run only these searchers (ocop, fts5, rapidfuzz)"
+        "--only", action="append", default=[], help="run only these searchers (ocop, stored, fts5, rapidfuzz)"
     )
     ap.add_argument("--no-demo", action="store_true", help="skip the demo-size rows and the quality scores")
     args = ap.parse_args(argv)
@@ -434,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
 
     makers: dict[str, Callable[[Sequence[ProductDoc]], Searcher]] = {
         "ocop search": lambda docs: ours(docs)[0],
+        "ocop stored": load_stored,
         "sqlite fts5 trigram": fts5,
         "rapidfuzz WRatio": plain_rapidfuzz,
     }
@@ -454,6 +480,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, make in makers.items():
         quality = None if args.no_demo else score(dev, make(demo))
         for docs in catalogues:
+            if make is load_stored:
+                store(docs)  # built and written beforehand: the row times loading it
             t = latency(lambda docs=docs, make=make: make(docs), queries, args.rounds, args.budget)
             figures = ""
             if docs is demo and quality is not None:
@@ -469,6 +497,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             if docs is not demo:
                 slow.append(f"{name}, {len(docs)}: " + "; ".join(f"{ms:.1f} ms {q!r}" for ms, q in t.slowest))
+    for path, _key in _STORED.values():
+        shutil.rmtree(path.parent, ignore_errors=True)
     print("\nslowest first sights:\n" + "\n".join(slow))
     if not args.no_demo:
         extra_quality = score(extra, ours(demo)[0])
