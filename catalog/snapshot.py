@@ -133,11 +133,14 @@ async def index_key(session: AsyncSession) -> IndexKey | None:
 
 
 def search_index(docs: Sequence[ProductDoc], key: IndexKey | None) -> SearchIndex:
-    """The stored index of this catalogue version if there is a good one; else built, then stored."""
+    """The stored index of this catalogue version if there is a good one; else built, then stored.
+
+    A stored index is used only if it holds exactly these products' searchable fields: a product edited in
+    the database by hand, without an import to bump the version, is not searched under its old name."""
     path = stored.index_path(key.database) if key is not None else None
     if key is not None and path is not None:
         index = stored.load(path, key)
-        if index is not None and [d.slug for d in index.docs] == [d.slug for d in docs]:
+        if index is not None and index.docs == list(docs):
             return index
     index = SearchIndex(docs)
     if key is not None and path is not None and key.products == len(docs):

@@ -173,3 +173,23 @@ def test_the_import_command_builds_the_index_the_search_command_loads(
     assert main(["search", "mật ong thử", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert [r["slug"] for r in found["results"]] == ["mat-ong-thu"]
+
+
+async def test_a_product_edited_by_hand_is_not_searched_under_its_old_name(db: Database) -> None:
+    """An edit made in the database without an import keeps the version: the snapshot notices anyway."""
+    from sqlalchemy import update
+
+    from catalog.models import Product
+
+    async with db.session() as session:
+        await load_catalog(session)  # stores the index
+    async with db.session() as session:
+        await session.execute(
+            update(Product)
+            .where(Product.slug == "my-gao-luc-ngan-hang-hieu")
+            .values(name_vi="Mỳ gạo Chũ Xanh Lam")
+        )
+    async with db.session() as session:
+        catalog = await load_catalog(session)
+    hit = catalog.index.search("Mỳ gạo Chũ Xanh Lam", limit=1).results[0].doc
+    assert hit.name_vi == "Mỳ gạo Chũ Xanh Lam"
