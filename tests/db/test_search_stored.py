@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -119,7 +120,7 @@ async def test_a_verified_file_holding_something_else_is_not_used(db: Database) 
     assert path is not None
     stored.save(index, path, key)
     assert stored.load(path, key) is not None
-    other = stored.dumps(["not", "an", "index"])  # type: ignore[arg-type]
+    other = pickle.dumps((0, [])) + pickle.dumps(["not", "an", "index"])  # a well-formed file of a list
     head = {
         "format": stored.FORMAT,
         "code": stored.code_fingerprint(),
