@@ -185,3 +185,21 @@ async def test_a_failed_rebuild_keeps_the_old_snapshot_and_is_tried_again(
         assert await live.get(session) is old  # tried again, in the background
     new = await live.settled()
     assert new is not None and new.product("mat-ong-thu") is not None
+
+
+async def test_an_in_memory_database_also_loads_the_new_version_in_the_background(tmp_path: Path) -> None:
+    """Only the bot's own loop can reach an in-memory database: the rows are read there, the rest off it."""
+    db = Database("sqlite+aiosqlite://")
+    await db.prepare()
+    try:
+        live = LiveCatalog(recheck_seconds=0)
+        async with db.session() as session:
+            old = await live.get(session)
+        await import_file(db, write_csv(tmp_path / "p.csv", [PRODUCT], columns_of("products")))
+        async with db.session() as session:
+            assert await live.get(session) is old
+        new = await live.settled()
+        assert new is not None and new.version > old.version and new.product("mat-ong-thu") is not None
+        assert new.index.search("mật ong thử", limit=1).results[0].doc.slug == "mat-ong-thu"
+    finally:
+        await db.dispose()
