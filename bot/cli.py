@@ -47,6 +47,11 @@ async def cmd_catalog_import(args: argparse.Namespace, settings: Settings) -> in
     db = await open_database(settings)
     try:
         report = await import_file(db, Path(args.file), table=args.table, dry_run=args.dry_run)
+        if not args.dry_run:  # the search index built once here, so no process has to build it again
+            from catalog.snapshot import load_search_index
+
+            async with db.session() as session:
+                await load_search_index(session)
     except ImportFailed as failed:
         print(f"Import refused, nothing was changed: {len(failed.errors)} problem(s) in {args.file}", file=sys.stderr)
         for error in failed.errors:
@@ -99,8 +104,7 @@ async def cmd_catalog_stats(args: argparse.Namespace, settings: Settings) -> int
 
 
 async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from catalog.repository import load_search_docs
-    from catalog.search import SearchIndex
+    from catalog.snapshot import load_search_index
 
     if args.batch:
         try:
@@ -118,7 +122,7 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     db = await open_database(settings)
     try:
         async with db.session() as session:
-            index = SearchIndex(await load_search_docs(session))
+            index = await load_search_index(session)  # stored for this catalogue version, or built and stored
     finally:
         await db.dispose()
     for query in queries:

@@ -12,24 +12,34 @@ handler reads loaded up front and every other one set to raise, so a slip shows 
 tests instead of a silent query. Nothing may modify them: they are shared by all messages.
 
 Memory: the demo catalogue is a few hundred kilobytes; 20,000 products take tens of megabytes.
+
+The search index is the slow part to build (seconds at national size): it is kept on disk keyed by the
+catalogue version (catalog/search/stored.py), so only the first process after an import builds it and the
+others load it. A process that already serves a snapshot never makes a message wait for the next one:
+`LiveCatalog` loads the new version in a background thread (its own event loop and database connection)
+and swaps it in when it is complete; messages meanwhile are answered from the old snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import joinedload, raiseload, selectinload
 
 from catalog.collation import collation_key
-from catalog.models import Contact, OnlineListing, Product, Store
-from catalog.repository import catalog_version, product_doc
-from catalog.search import SearchIndex
+from catalog.models import CatalogState, Contact, OnlineListing, Product, Store
+from catalog.repository import catalog_version, load_search_docs, product_doc
+from catalog.search import ProductDoc, SearchIndex, stored
+from catalog.search.stored import IndexKey
 from catalog.text import fold
+
+log = logging.getLogger(__name__)
 
 
 class Catalog:
@@ -42,6 +52,7 @@ class Catalog:
         stores: Iterable[Store],
         listings: Iterable[OnlineListing],
         contacts: Iterable[Contact],
+        index: SearchIndex | None = None,
     ) -> None:
         self.version = version
         self.products: tuple[Product, ...] = tuple(products)  # in id order, as imported
@@ -65,7 +76,7 @@ class Catalog:
         self._stores_of = {p.id: tuple(sorted(p.stores, key=lambda s: (collation_key(s.name), s.id)))
                            for p in self.products}
         self.contacts: tuple[Contact, ...] = tuple(sorted(contacts, key=lambda c: (not c.current, c.id)))
-        self.index = SearchIndex([product_doc(p) for p in self.products])
+        self.index = index if index is not None else SearchIndex([product_doc(p) for p in self.products])
         self.districts: dict[str, int] = dict(Counter(p.district for p in self.products if p.district))
 
     # --- products
@@ -103,10 +114,62 @@ class Catalog:
         return [c for c in self.contacts if c.current]
 
 
-async def load_catalog(session: AsyncSession) -> Catalog:
+async def index_key(session: AsyncSession) -> IndexKey | None:
+    """Which catalogue the database holds now, to label (or find) a stored search index; None without a
+    catalogue version (nothing is stored then)."""
+    row = (
+        await session.execute(
+            select(
+                CatalogState.version,
+                CatalogState.updated_at,
+                select(func.count(Product.id)).scalar_subquery(),
+            ).where(CatalogState.id == 1)
+        )
+    ).first()
+    if row is None or session.bind is None:
+        return None
+    url = session.bind.url.render_as_string(hide_password=True)
+    return IndexKey(url, int(row[0] or 0), str(row[1]), int(row[2]))
+
+
+def search_index(docs: Sequence[ProductDoc], key: IndexKey | None) -> SearchIndex:
+    """The stored index of this catalogue version if there is a good one; else built, then stored.
+
+    A stored index is used only if it holds exactly these products' searchable fields: a product edited in
+    the database by hand, without an import to bump the version, is not searched under its old name."""
+    path = stored.index_path(key.database) if key is not None else None
+    if key is not None and path is not None:
+        index = stored.load(path, key)
+        if index is not None and index.docs == list(docs):
+            return index
+    index = SearchIndex(docs)
+    if key is not None and path is not None and key.products == len(docs):
+        try:
+            stored.save(index, path, key)
+        except OSError as exc:  # a read-only or full disk: the index still works, it is only not kept
+            log.warning("search index not stored at %s: %s", path, exc)
+    return index
+
+
+async def load_search_index(session: AsyncSession) -> SearchIndex:
+    """The search index alone (`ocop-bot search`, after `ocop-bot catalog import`): loaded from disk when
+    stored for the current catalogue version, else built from the products and stored."""
+    key = await index_key(session)
+    path = stored.index_path(key.database) if key is not None else None
+    if key is not None and path is not None:
+        index = await asyncio.to_thread(stored.load, path, key)
+        if index is not None:
+            return index
+    docs = await load_search_docs(session)
+    return await asyncio.to_thread(search_index, docs, key)
+
+
+async def load_catalog(session: AsyncSession, *, off_loop: bool = False) -> Catalog:
     """Everything a message may read, in five queries; the version is read first, so a snapshot is never
-    labelled newer than its contents."""
-    version = await catalog_version(session)
+    labelled newer than its contents. With `off_loop`, the building (sorting, the search index) runs on a
+    worker thread."""
+    key = await index_key(session)
+    version = key.version if key is not None else await catalog_version(session)
     products = (await session.scalars(
         select(Product).order_by(Product.id).options(
             joinedload(Product.producer).raiseload("*"),
@@ -117,7 +180,32 @@ async def load_catalog(session: AsyncSession) -> Catalog:
     stores = (await session.scalars(select(Store).options(raiseload("*")))).all()
     listings = (await session.scalars(select(OnlineListing).options(raiseload("*")))).all()
     contacts = (await session.scalars(select(Contact))).all()
-    return Catalog(version, products, stores, listings, contacts)
+
+    def build() -> Catalog:
+        index = search_index([product_doc(p) for p in products], key)
+        return Catalog(version, products, stores, listings, contacts, index)
+
+    return await asyncio.to_thread(build) if off_loop else build()
+
+
+def _load_catalog_in_thread(url: str) -> Catalog:
+    """Load a snapshot on this (background) thread, with its own event loop and database connection, so the
+    bot's event loop only hands over the CPU now and then instead of waiting seconds."""
+    from catalog.db import Database
+
+    async def load() -> Catalog:
+        db = Database(url)
+        try:
+            async with db.session() as session:
+                return await load_catalog(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(load())
+
+
+def _in_memory(engine: AsyncEngine) -> bool:
+    return engine.url.get_backend_name() == "sqlite" and (engine.url.database or ":memory:") == ":memory:"
 
 
 class LiveCatalog:
@@ -125,13 +213,20 @@ class LiveCatalog:
 
     The catalogue version is read at most once per `recheck_seconds`, so an import made by another
     process shows up within that time while a busy bot does not pay a query on every message.
+
+    The first snapshot is loaded while the message that asked waits (there is nothing else to answer from).
+    After that, a new version is loaded in the background (`background`, the default): messages are
+    answered from the old snapshot until the new one is complete, then it replaces the old one at once.
+    `settled()` waits for a load under way (tests, and a process that wants the newest before going on).
     """
 
-    def __init__(self, recheck_seconds: float = 1.0) -> None:
+    def __init__(self, recheck_seconds: float = 1.0, *, background: bool = True) -> None:
         self._catalog: Catalog | None = None
         self._checked_at = float("-inf")
         self._recheck = recheck_seconds
         self._lock = asyncio.Lock()
+        self._background = background
+        self._rebuild: asyncio.Task[None] | None = None
 
     async def get(self, session: AsyncSession) -> Catalog:
         now = time.monotonic()
@@ -142,7 +237,38 @@ class LiveCatalog:
         self._checked_at = now
         if current is not None and version == current.version:
             return current
+        engine = session.bind
+        if current is not None and self._background and isinstance(engine, AsyncEngine):
+            if self._rebuild is None or self._rebuild.done():
+                self._rebuild = asyncio.create_task(self._load_in_background(engine))
+            return current
         async with self._lock:
             if self._catalog is None or version != self._catalog.version:
                 self._catalog = await load_catalog(session)
         return self._catalog
+
+    async def settled(self) -> Catalog | None:
+        """The snapshot once any background load under way has finished."""
+        if self._rebuild is not None:
+            await asyncio.shield(self._rebuild)
+        return self._catalog
+
+    async def _load_in_background(self, engine: AsyncEngine) -> None:
+        try:
+            if _in_memory(engine):
+                # One shared connection: only this loop can reach that database. The rows are read here,
+                # everything else (sorting, the search index) off the event loop.
+                async with AsyncSession(engine, expire_on_commit=False) as session:
+                    catalog = await load_catalog(session, off_loop=True)
+            else:
+                catalog = await asyncio.to_thread(
+                    _load_catalog_in_thread, engine.url.render_as_string(hide_password=False)
+                )
+        except Exception:
+            log.exception("loading the new catalogue snapshot failed; still answering from the old one")
+            self._checked_at = float("-inf")  # try again on the next message
+            return
+        async with self._lock:
+            self._catalog = catalog
+        log.info("catalogue snapshot version %s in use (%s products)", catalog.version, len(catalog.products))
+

@@ -41,10 +41,18 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def search_index_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Stored search indexes (catalog/search/stored.py) go to the test's own folder, not the user's cache."""
+    folder = tmp_path / "search-indexes"
+    monkeypatch.setenv("OCOP_SEARCH_INDEX_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def settings(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     for name in list(os.environ):
-        if name.startswith("OCOP_") and name != "OCOP_TEST_DATABASE_URL":
+        if name.startswith("OCOP_") and name not in ("OCOP_TEST_DATABASE_URL", "OCOP_SEARCH_INDEX_DIR"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(Path(__file__).parent)  # no stray .env from the developer's checkout
     return Settings(

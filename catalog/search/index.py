@@ -57,6 +57,10 @@ class SearchIndex:
     def __len__(self) -> int:
         return len(self.docs)
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without its caches (catalog/search/stored.py): they fill again as queries come."""
+        return {**self.__dict__, "_named_cache": {}, "_excluded_cache": {}}
+
     def search(self, query: str, limit: int = 10) -> SearchAnswer:
         """Answer one buyer query: confident results, or none and some suggestions."""
         query = "" if query is None else str(query)
@@ -299,8 +303,8 @@ class SearchIndex:
         keys, qkeys = parsed.keys, _mentioned(parsed)
         names = [u for u in content if u.role == "elsewhere" or u.text in parsed.names]
         found: dict[int, int] = {}
-        for i, key in enumerate(keys):
-            for name, d in self.ix.full_names.get(key, ()):
+        for i, pair in enumerate(zip(keys, keys[1:], strict=False)):
+            for name, d in self.ix.full_names.get(pair, ()):
                 end = i + len(name)
                 if tuple(keys[i:end]) != name:
                     continue

@@ -24,6 +24,9 @@ class Matcher:
             OrderedDict()
         )
 
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "mismatch_cache": {}, "map_cached": 0, "map_cache": OrderedDict()}
+
     def mismatch(self, key: str, typed: str, sound: bool = False, exact: bool = False) -> frozenset[int]:
         """Products that write `key` with marks, none of which fit the marks the buyer typed.
 

@@ -170,6 +170,9 @@ class QueryParser:
                 hole = (*phrase[:j], "", *phrase[j + 1 :])
                 self.phrase_holes.setdefault(hole, []).append(phrase)
 
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "token_cache": {}, "resolve_cache": {}}
+
     def match_place(self, q: QueryWords, i: int) -> tuple[PlaceName, int] | None:
         """The place named at position i (with or without a prefix word) and how many tokens it takes.
 
@@ -552,11 +555,7 @@ class QueryParser:
         alts = list(self.token_alts(key, marked[i]))
         strict = q.diacritics and out.long
         if self.is_stray(key, toks[i].raw, marked[i], strict):
-            if (
-                q.named.has(toks[i])
-                and key not in self.ix.post
-                and not self.after_destination_cue(keys, i)
-            ):
+            if q.named.has(toks[i]) and key not in self.ix.post and not self.after_destination_cue(keys, i):
                 # A name the catalogue does not know, written as a name mid-sentence ("bưởi Diễn", "xúc xích
                 # Đức", "from New Zealand"): another place or maker, as decisive as a place it lists elsewhere.
                 alt = Alt((key,), 1.0, (marked[i],))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import InvalidRequestError
 
+import catalog.snapshot as snapshot
 from catalog.collation import collation_key, sort_names
 from catalog.db import Database
 from catalog.importer import import_file
@@ -83,9 +86,12 @@ async def test_live_catalog_follows_an_import(db: Database, tmp_path: Path) -> N
     await import_file(db, write_csv(tmp_path / "p.csv", [PRODUCT], columns_of("products")))
 
     async with db.session() as session:
-        after = await live.get(session)
+        assert await live.get(session) is before  # the new version loads in the background meanwhile
         assert await lazy.get(session) is cached  # within its recheck time a process keeps its snapshot
-    assert after.version > before.version
+    after = await live.settled()
+    assert after is not None and after.version > before.version
+    async with db.session() as session:
+        assert await live.get(session) is after
     assert [p.slug for p in after.products] == ["mat-ong-thu"]
     assert after.index.search("mật ong thử", limit=1).results[0].doc.slug == "mat-ong-thu"
     # The old snapshot is untouched: a message that started before the import finishes on it.
@@ -102,5 +108,98 @@ async def test_the_bot_answers_from_the_new_catalogue_after_an_import(db: Databa
 
     await import_file(db, write_csv(tmp_path / "p.csv", [PRODUCT], columns_of("products")))
 
+    await router.handle(ask)  # notices the import: the new snapshot loads in the background
+    await router.services.catalog.settled()
     card = (await router.handle(ask))[0].text
     assert "Mật ong thử" in card and "HTX Thử" in card
+
+
+async def test_a_message_during_a_rebuild_is_answered_from_the_old_snapshot(
+    db: Database, tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the new version loads (held here until the messages are answered), messages get the old one;
+    once it is complete it replaces the old one at once. Both loads run through the real code."""
+    from handlers.context import Services
+    from handlers.router import Router
+
+    started, release = threading.Event(), threading.Event()
+    real_load = snapshot._load_catalog_in_thread
+
+    def held_load(url: str):
+        started.set()
+        assert release.wait(60), "the test never released the load"
+        return real_load(url)
+
+    monkeypatch.setattr(snapshot, "_load_catalog_in_thread", held_load)
+    live = LiveCatalog(recheck_seconds=0)
+    router = Router(Services(db, settings, catalog=live))
+    ask = Incoming(channel="telegram", chat_id="78", user_id="78", text="mật ong thử")
+    old_answer = (await router.handle(ask))[0].text  # the first snapshot: loaded while the message waits
+    async with db.session() as session:
+        old = await live.get(session)
+    assert "Mật ong thử" not in old_answer
+
+    await import_file(db, write_csv(tmp_path / "p.csv", [PRODUCT], columns_of("products")))
+
+    try:
+        during = [(await router.handle(ask))[0].text]  # notices the new version, starts loading it
+        assert await asyncio.to_thread(started.wait, 30)
+        during += [(await router.handle(ask))[0].text for _ in range(3)]  # the load is still held
+        browse = (await router.handle(Incoming(channel="telegram", chat_id="78", user_id="78", text="/products")))
+        assert browse and all(r.text for r in browse)
+        async with db.session() as session:
+            assert await live.get(session) is old
+    finally:
+        release.set()
+    assert all(text == old_answer for text in during)
+    new = await live.settled()
+    assert new is not None and new is not old and new.version > old.version
+    card = (await router.handle(ask))[0].text
+    assert "Mật ong thử" in card and "HTX Thử" in card
+    assert old.product("mat-ong-thu") is None  # the old snapshot untouched
+
+
+async def test_a_failed_rebuild_keeps_the_old_snapshot_and_is_tried_again(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    real_load = snapshot._load_catalog_in_thread
+    failures = []
+
+    def failing_once(url: str):
+        if not failures:
+            failures.append(url)
+            raise OSError("disk went away")
+        return real_load(url)
+
+    monkeypatch.setattr(snapshot, "_load_catalog_in_thread", failing_once)
+    live = LiveCatalog(recheck_seconds=0)
+    async with db.session() as session:
+        old = await live.get(session)
+    await import_file(db, write_csv(tmp_path / "p.csv", [PRODUCT], columns_of("products")))
+
+    async with db.session() as session:
+        assert await live.get(session) is old
+    assert await live.settled() is old and failures
+    assert "still answering from the old one" in caplog.text
+    async with db.session() as session:
+        assert await live.get(session) is old  # tried again, in the background
+    new = await live.settled()
+    assert new is not None and new.product("mat-ong-thu") is not None
+
+
+async def test_an_in_memory_database_also_loads_the_new_version_in_the_background(tmp_path: Path) -> None:
+    """Only the bot's own loop can reach an in-memory database: the rows are read there, the rest off it."""
+    db = Database("sqlite+aiosqlite://")
+    await db.prepare()
+    try:
+        live = LiveCatalog(recheck_seconds=0)
+        async with db.session() as session:
+            old = await live.get(session)
+        await import_file(db, write_csv(tmp_path / "p.csv", [PRODUCT], columns_of("products")))
+        async with db.session() as session:
+            assert await live.get(session) is old
+        new = await live.settled()
+        assert new is not None and new.version > old.version and new.product("mat-ong-thu") is not None
+        assert new.index.search("mật ong thử", limit=1).results[0].doc.slug == "mat-ong-thu"
+    finally:
+        await db.dispose()
