@@ -320,6 +320,10 @@ class DeliveryWorker:
 
     async def _mark_sent(self, entry: OutboxMessage, chat_id: str, message_id: str) -> None:
         async with self.db.session() as session:
+            if entry.lead_id is not None:
+                # The lead's row first, as /forget and the staff actions take it (lead, then its outbox
+                # entries): the other order deadlocks against them on PostgreSQL.
+                await session.execute(select(Lead.id).where(Lead.id == entry.lead_id).with_for_update())
             result = await session.execute(
                 update(OutboxMessage).where(self._held(entry)).values(
                     status="sent", sent_at=utcnow(), sent_message_id=message_id[:64], chat_id=chat_id,
