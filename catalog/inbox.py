@@ -322,7 +322,8 @@ async def next_for_chat(
     db: Database, channel: str, chat_key: str, recent: dt.timedelta | None = None
 ) -> tuple[Accepted | None, int]:
     """The chat's unfinished entry that comes first (lowest `seq`, then the order of acceptance), or None;
-    with `recent`, also how many entries of the chat were accepted in that time up to it (done ones too)."""
+    with `recent`, also how many entries of the chat, up to this one, were accepted in that time before it
+    (done ones too)."""
     async with db.session() as session:
         row = await session.scalar(
             select(InboxEntry)
@@ -347,6 +348,8 @@ async def next_for_chat(
                 InboxEntry.chat_key == chat_key,
                 InboxEntry.created_at > row.created_at - recent,
                 InboxEntry.created_at <= row.created_at,
+                # up to this one in the chat's order (a polling batch is accepted all at one moment)
+                InboxEntry.seq <= row.seq,
             )
         )
         return entry, int(count or 0)
