@@ -25,6 +25,7 @@ from bot.channels.zalo_api import ZaloAuthError
 from bot.config import Settings
 from bot.database import open_database
 from bot.delivery import DeliveryWorker
+from bot.staff_watch import StaffChatWatch
 from catalog import chat_moves
 from catalog.db import Database
 from handlers.context import Services
@@ -72,6 +73,7 @@ class RunningBot:
     worker: DeliveryWorker | None = None
     telegram_inbox: TelegramInbox | None = None
     staff_chat_problem: str = ""  # why the staff chat cannot receive cards (empty when it can)
+    staff_watch: StaffChatWatch | None = None  # reminds the staff in private while it cannot
 
     @property
     def channels(self) -> list[str]:
@@ -180,6 +182,11 @@ async def running_bot(
 
         bot.worker = DeliveryWorker(db, deliverers, settings)
         services.on_outbox = bot.worker.wake  # a committed enquiry is sent at once, not at the next poll
+        if bot.telegram is not None:
+            bot.staff_watch = StaffChatWatch(bot.telegram.bot, settings, db, check_staff_chat)
+            await bot.staff_watch.start(bot.staff_chat_problem)
+            stack.push_async_callback(bot.staff_watch.stop)
+            bot.worker.on_card_failed = bot.staff_watch.wake
         await bot.worker.start()
         stack.push_async_callback(bot.worker.stop)
         yield bot
