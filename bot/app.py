@@ -25,6 +25,7 @@ from bot.channels.zalo_api import ZaloAuthError
 from bot.config import Settings
 from bot.database import open_database
 from bot.delivery import DeliveryWorker
+from bot.staff_watch import StaffChatWatch
 from bot.web.app import RouteProvider, WebServer, build_app
 from catalog import chat_moves
 from catalog.db import Database
@@ -83,6 +84,7 @@ class RunningBot:
     web_address: tuple[str, int] | None = None  # where it listens (the port actually bound)
     web_paths: list[str] = field(default_factory=list)
     ready: bool = False  # everything started: /healthz answers 200
+    staff_watch: StaffChatWatch | None = None  # reminds the staff in private while it cannot
 
     @property
     def channels(self) -> list[str]:
@@ -232,6 +234,11 @@ async def running_bot(
 
         bot.worker = DeliveryWorker(db, deliverers, settings)
         services.on_outbox = bot.worker.wake  # a committed enquiry is sent at once, not at the next poll
+        if bot.telegram is not None:
+            bot.staff_watch = StaffChatWatch(bot.telegram.bot, settings, db, check_staff_chat)
+            await bot.staff_watch.start(bot.staff_chat_problem)
+            stack.push_async_callback(bot.staff_watch.stop)
+            bot.worker.on_card_failed = bot.staff_watch.wake
         await bot.worker.start()
         stack.push_async_callback(bot.worker.stop)
         bot.ready = True

@@ -24,7 +24,7 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from sqlalchemy import and_, exists, func, select, update
@@ -95,6 +95,7 @@ class DeliveryWorker:
         self.host = socket.gethostname()
         self.owner = f"{self.host}:{os.getpid()}:{secrets.token_hex(6)}"
         self._wake = asyncio.Event()
+        self.on_card_failed: Callable[[], None] | None = None  # the staff chat refused a card for good
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
@@ -369,6 +370,8 @@ class DeliveryWorker:
             )
             if result.rowcount == 1 and entry.kind == KIND_LEAD_CARD and entry.lead_id is not None:
                 await self._tell_buyer_not_sent(session, entry.lead_id)
+        if entry.kind == KIND_LEAD_CARD and self.on_card_failed is not None:
+            self.on_card_failed()
 
     async def _tell_buyer_not_sent(self, session: AsyncSession, lead_id: int) -> None:
         """The card could not be posted: the buyer, told it was sent, now hears the truth."""

@@ -1,10 +1,19 @@
-"""Handling what the durable inbox accepted: one queue per chat, a few chats at a time, failures counted.
+"""Handling what the durable inbox accepted: each chat's updates in order, a few chats at a time, floods slowed.
 
-Each chat's entries are handled in the order they were accepted by one task of its own; a task takes one
-of the `slots` only while it handles an entry, so a chat that is waiting for its own earlier message holds
-no slot and a chat sending a flood takes its turn like everyone else (the slots are FIFO). An entry whose
-handling raises is tried again after a short back-off; after `max_attempts` it is parked (kept in the
-table, logged once with its id and the error's type, never the message) and the chat moves on.
+Each chat's entries are handled one at a time, in the chat's order (Telegram's update id, Zalo's event time),
+by whoever holds the chat's *turn*: on PostgreSQL a session-level advisory lock, so with several processes
+(webhooks behind a round-robin proxy) only one handles a chat at a time and always the chat's lowest
+unfinished entry, sending its replies before the next is taken. A process that receives an update of a chat
+another process is working on leaves it to that one (and looks again shortly, in case it had just finished).
+
+A chat's task takes one of the `slots` only for one entry at a time, so a chat waiting for its turn holds no
+slot and a chat sending a flood takes its turn like everyone else (the slots are FIFO). A chat that sends
+faster than a person (more than `flood_limit` updates accepted within `flood_window`) is told so once, in its
+language, and its further updates are handled one every `flood_pace` seconds: every one is kept and
+answered, in order, but at the pace Telegram lets a bot write to one chat anyway, so the flood costs others
+almost nothing. An entry whose handling raises is tried again after a back-off; after `max_attempts` it is
+parked (kept in the table, logged once with its id and the error's type, never the message) and the chat
+moves on.
 """
 
 from __future__ import annotations
@@ -14,19 +23,28 @@ import contextlib
 import datetime as dt
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import ClassVar
 
 from catalog import inbox
 from catalog.db import Database
 from catalog.inbox import Accepted
+from catalog.models import utcnow
 
 log = logging.getLogger(__name__)
 
 KEEP_DONE = dt.timedelta(days=2)  # Telegram keeps unconfirmed updates 24 h; Zalo retries for up to 12 h
 PRUNE_INTERVAL = 600.0
+FLOOD_LIMIT = 20  # more updates than this from one chat ...
+FLOOD_WINDOW = dt.timedelta(seconds=10)  # ... accepted within this time is faster than a person writes
+FLOOD_PACE = (
+    1.0  # seconds between a flooding chat's updates (Telegram lets a bot send ~1 message/s to a chat)
+)
+FLOOD_NOTICE_EVERY = dt.timedelta(hours=1)  # a flooding chat is told at most this often, by any process
+TURN_POLL = 0.05  # seconds between looks at a chat another process is working on
 Handler = Callable[[Accepted], Awaitable[None]]
 OnParked = Callable[[Accepted], Awaitable[None]]
+OnFlood = Callable[[Accepted], Awaitable[None]]
 
 
 class Unreadable(Exception):
@@ -48,6 +66,7 @@ class InboxProcessor:
         max_attempts: int = inbox.MAX_ATTEMPTS,
         base_delay: float = 0.2,
         on_parked: OnParked | None = None,
+        on_flood: OnFlood | None = None,
         owner: str | None = None,
     ) -> None:
         self.db = db
@@ -57,18 +76,31 @@ class InboxProcessor:
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.on_parked = on_parked
+        self.on_flood = on_flood
         self.owner = owner or inbox.new_owner()
-        self._queues: dict[str, deque[Accepted]] = {}
+        # Telegram webhooks: how long a fresh update waits for an earlier update id still on its way to another
+        # process (0: no waiting, as in long polling, where batches arrive whole and in order).
+        self.reorder_window = 0.0
+        self.flood_limit = FLOOD_LIMIT
+        self.flood_window = FLOOD_WINDOW
+        self.flood_pace = FLOOD_PACE
+        self._queues: dict[str, deque[Accepted]] = {}  # entries without a chat: handled as they come
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()  # chats given a new entry while their task was looking
+        self._last_done: dict[str, float] = {}  # chat → loop time its last entry was finished (for the pace)
+        self._told: dict[str, float] = {}  # chat → loop time this process last claimed its flood notice
         self._housekeeping: asyncio.Task[None] | None = None
         self.handled = 0
         self.parked = 0
+        self.flood_notices = 0
 
     async def start(self) -> int:
         """Become a live owner and take over (and queue) what a stopped process left unfinished."""
         self.live_owners.add(self.owner)
         await self.prune()
-        self._housekeeping = asyncio.create_task(self._prune_now_and_then(), name=f"inbox-{self.channel}-prune")
+        self._housekeeping = asyncio.create_task(
+            self._prune_now_and_then(), name=f"inbox-{self.channel}-prune"
+        )
         return await self.resume()
 
     async def prune(self) -> int:
@@ -91,7 +123,9 @@ class InboxProcessor:
     async def resume(self) -> int:
         taken = await inbox.take_over(self.db, self.channel, self.owner, self.live_owners)
         if taken:
-            log.warning("resuming %d %s update(s) accepted but not finished before a stop", len(taken), self.channel)
+            log.warning(
+                "resuming %d %s update(s) accepted but not finished before a stop", len(taken), self.channel
+            )
         for entry in taken:
             self.submit(entry)
         return len(taken)
@@ -115,61 +149,167 @@ class InboxProcessor:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     def submit(self, entry: Accepted) -> None:
-        key = entry.chat_key or f"#{entry.id}"
-        queue = self._queues.get(key)
-        if queue is None:
-            queue = self._queues[key] = deque()
-            self._tasks[key] = asyncio.create_task(self._run_chat(key, queue), name=f"inbox-{self.channel}-{key}")
-        queue.append(entry)
+        """An entry was accepted: its chat's task looks at the chat's unfinished entries (started if idle)."""
+        if not entry.chat_key:  # an inline query: no chat, no order to keep
+            key = f"#{entry.id}"
+            self._queues[key] = deque([entry])
+            self._tasks[key] = asyncio.create_task(
+                self._run_unordered(key), name=f"inbox-{self.channel}-{key}"
+            )
+            return
+        key = entry.chat_key
+        if key in self._tasks:
+            self._again.add(key)
+            return
+        self._tasks[key] = asyncio.create_task(self._run_chat(key), name=f"inbox-{self.channel}-{key}")
 
-    async def _run_chat(self, key: str, queue: deque[Accepted]) -> None:
+    async def _run_unordered(self, key: str) -> None:
         try:
+            queue = self._queues[key]
             while queue:
-                entry = queue.popleft()
-                await self._handle(entry)
+                entry: Accepted | None = queue.popleft()
+                while entry is not None:
+                    async with self.slots:
+                        delay = await self._attempt(entry)
+                    if delay is None:
+                        break
+                    await asyncio.sleep(delay)
+                    entry = await inbox.reload(self.db, entry)
         finally:
             self._queues.pop(key, None)
             self._tasks.pop(key, None)
 
-    async def _handle(self, entry: Accepted) -> None:
-        attempt = 0
-        while True:
-            try:
-                async with self.slots:
-                    await self.handler(entry)
-                self.handled += 1
-                return
-            except asyncio.CancelledError:
-                raise
-            except inbox.AlreadyHandled:
-                return  # another process took it over and handled it: nothing of ours was committed
-            except Unreadable as exc:
-                await inbox.park(self.db, entry.id, f"unreadable: {exc}")
-                self._log_parked(entry, exc)
-                return
-            except Exception as exc:
-                reason = f"{type(exc).__name__}: {str(exc)[:200]}"
-                try:
-                    now_parked = await inbox.record_failure(self.db, entry.id, reason, self.max_attempts)
-                except Exception:
-                    log.exception("could not record the failure of inbox entry %s", entry.id)
-                    now_parked = False
-                if now_parked:
-                    self._log_parked(entry, exc)
-                    if self.on_parked is not None:
-                        with contextlib.suppress(Exception):
-                            await self.on_parked(entry)
+    async def _run_chat(self, key: str) -> None:
+        try:
+            while True:
+                self._again.discard(key)
+                await self._work_chat(key)
+                if key not in self._again:
                     return
-                attempt += 1
-                fresh = await inbox.reload(self.db, entry)
-                if fresh is None:
-                    return  # finished after all (or parked by someone else)
-                entry = fresh  # handled meanwhile: only its replies are still owed
-                log.info("inbox entry %s (%s) failed (%s), trying again", entry.id, self.channel, type(exc).__name__)
-                await asyncio.sleep(self.base_delay * 2 ** min(attempt, 6))
+        finally:
+            self._tasks.pop(key, None)
+            self._again.discard(key)
+            last = self._last_done.get(key)
+            if last is not None and asyncio.get_running_loop().time() - last > self.flood_pace:
+                del self._last_done[key]
+
+    async def _work_chat(self, key: str) -> None:
+        """Handle the chat's unfinished entries in order, one slot and one turn per entry, until none is left."""
+        loop = asyncio.get_running_loop()
+        while True:
+            wait = 0.0
+            async with self.slots, self._turn(key) as mine:
+                recent = self.flood_window if self.flood_limit else None
+                entry, count = await inbox.next_for_chat(self.db, self.channel, key, recent)
+                if entry is None:
+                    return
+                if not mine:
+                    wait = TURN_POLL  # another process is on it; it takes what is there, in order
+                else:
+                    wait = await self._hold_back(key, entry, count)
+                    if wait <= 0:
+                        retry = await self._attempt(entry)
+                        self._last_done[key] = loop.time()
+                        wait = retry or 0.0
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, key: str) -> AsyncIterator[bool]:
+        """Whether this process may handle the chat now. On SQLite one process handles everything and this
+        task is the chat's only one; on PostgreSQL the turn is an advisory lock on a connection of its own."""
+        if self.db.dialect != "postgresql":
+            yield True
+            return
+        async with self.db.engine.connect() as conn:
+            mine = await inbox.try_chat_turn(conn, self.channel, key)
+            try:
+                yield mine
+            finally:
+                if mine:
+                    try:
+                        await inbox.end_chat_turn(conn, self.channel, key)
+                    except BaseException:
+                        with contextlib.suppress(Exception):
+                            await conn.invalidate()  # the lock ends with the connection
+                        raise
+
+    async def _hold_back(self, key: str, entry: Accepted, count: int) -> float:
+        """Seconds to wait before handling `entry` now: for an earlier update still on its way, or the pace of
+        a flood (whose first slowed update also tells the chat why, once)."""
+        if self.reorder_window > 0 and entry.seq and entry.created_at is not None:
+            age = (utcnow() - entry.created_at).total_seconds()
+            if age < self.reorder_window:
+                if await inbox.gap_before(self.db, self.channel, entry.seq):
+                    return min(self.reorder_window - age, 0.02)
+                # No gap below it now; but an earlier update of this chat may have been stored since we looked.
+                first, _ = await inbox.next_for_chat(self.db, self.channel, key)
+                if first is None or first.id != entry.id:
+                    return 0.001
+        if not self.flood_limit or count <= self.flood_limit:
+            return 0.0
+        now = asyncio.get_running_loop().time()
+        told = self._told.get(key)
+        if (
+            self.on_flood is not None
+            and entry.replies is None
+            and (told is None or now - told > FLOOD_NOTICE_EVERY.total_seconds())
+        ):
+            self._told[key] = now
+            if len(self._told) > 10_000:
+                self._told.clear()
+            name = f"flood-notice:{self.channel}:{key}"
+            if await inbox.claim_once(self.db, name, self.owner, FLOOD_NOTICE_EVERY):
+                self.flood_notices += 1
+                log.info(
+                    "%s chat %s sends faster than a person: told once, answered one update every %.1f s",
+                    self.channel,
+                    key,
+                    self.flood_pace,
+                )
+                with contextlib.suppress(Exception):
+                    await self.on_flood(entry)
+        last = self._last_done.get(key)
+        return 0.0 if last is None else last + self.flood_pace - now
+
+    async def _attempt(self, entry: Accepted) -> float | None:
+        """Handle the entry once; None when it is finished (done, parked or another's), else the back-off."""
+        try:
+            await self.handler(entry)
+            self.handled += 1
+            return None
+        except asyncio.CancelledError:
+            raise
+        except inbox.AlreadyHandled:
+            return None  # another process took it over and handled it: nothing of ours was committed
+        except Unreadable as exc:
+            await inbox.park(self.db, entry.id, f"unreadable: {exc}")
+            self._log_parked(entry, exc)
+            return None
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+            try:
+                now_parked = await inbox.record_failure(self.db, entry.id, reason, self.max_attempts)
+            except Exception:
+                log.exception("could not record the failure of inbox entry %s", entry.id)
+                now_parked = False
+            if now_parked:
+                self._log_parked(entry, exc)
+                if self.on_parked is not None:
+                    with contextlib.suppress(Exception):
+                        await self.on_parked(entry)
+                return None
+            log.info(
+                "inbox entry %s (%s) failed (%s), trying again", entry.id, self.channel, type(exc).__name__
+            )
+            return self.base_delay * 2 ** min(entry.attempts, 6)
 
     def _log_parked(self, entry: Accepted, exc: BaseException) -> None:
         self.parked += 1
         # The id and the kind of error only: the entry holds a user's message, which never goes to the log.
-        log.error("%s inbox entry %s parked after failing (%s); see `ocop-bot doctor`",
-                  self.channel, entry.id, type(exc).__name__)
+        log.error(
+            "%s inbox entry %s parked after failing (%s); see `ocop-bot doctor`",
+            self.channel,
+            entry.id,
+            type(exc).__name__,
+        )

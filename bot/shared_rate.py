@@ -2,9 +2,12 @@
 
 Telegram allows a bot about 30 messages per second in all. python-telegram-bot's AIORateLimiter keeps that
 per process, so two processes send twice as much. With `OCOP_REDIS_URL` set, each Bot API request (but
-getUpdates) first takes a slot of the current second from a counter in Redis (`INCR` on a key per bot and
-second, expiring after 2 s); a request that finds the second full waits for the next one. The per-chat
-limits, and the retries after a 429, stay with AIORateLimiter in each process.
+getUpdates) takes a slot of the current second from a counter in Redis (`INCR` on a key per bot and second,
+expiring after 3 s) right before it is sent, after this process's own limiter let it go; a request that finds
+the second full waits for the next one. A slot taken in the last 0.3 s of a second counts in the next second
+too, because a busy process may only get the request out then: so Telegram receives at most the limit in
+every second of the clock, as long as no request lags more than 0.3 s behind its slot. The per-chat limits,
+and the retries after a 429, stay with AIORateLimiter in each process.
 
 When Redis cannot be reached the processes fall back to the per-process limit (each keeps ~30/s on its own
 again), log one warning, and try Redis again every 30 seconds; messages are never held back because Redis
@@ -23,6 +26,7 @@ from telegram.ext import AIORateLimiter
 log = logging.getLogger(__name__)
 
 RETRY_REDIS_AFTER = 30.0
+EDGE = 0.3  # a slot granted in a second's last 300 ms also counts in the next: the request may arrive then
 UNCOUNTED = frozenset({"getUpdates", "getMe", "setWebhook", "deleteWebhook", "getWebhookInfo"})
 
 
@@ -50,24 +54,38 @@ class SharedRateLimiter(AIORateLimiter):
             if now < self._down_until:
                 return  # Redis is down: the per-process limit alone applies
             second = int(now)
-            key = f"ocop:rate:{self.bot_key}:{second}"
+            seconds = [second, second + 1] if now > second + 1 - EDGE else [second]
             try:
                 async with self.redis.pipeline(transaction=True) as pipe:
-                    count, _ = await pipe.incr(key).expire(key, 2).execute()
+                    for each in seconds:
+                        key = f"ocop:rate:{self.bot_key}:{each}"
+                        pipe.incr(key).expire(key, 3)
+                    counts = (await pipe.execute())[::2]
             except Exception as exc:  # redis.exceptions.ConnectionError, TimeoutError, …
                 if self._down_until == 0.0 or now - self._down_until > RETRY_REDIS_AFTER:
-                    log.warning("Redis is not reachable (%s): each process keeps the outbound rate limit on its own "
-                                "until it is back", type(exc).__name__)
+                    log.warning(
+                        "Redis is not reachable (%s): each process keeps the outbound rate limit on its own "
+                        "until it is back",
+                        type(exc).__name__,
+                    )
                 self._down_until = now + RETRY_REDIS_AFTER
                 return
-            if count <= self.per_second:
+            if all(count <= self.per_second for count in counts):
                 self.shared += 1
                 self.granted = [*self.granted[-999:], now]
                 return
             await asyncio.sleep(max(0.001, second + 1 - time.time()))
 
-    async def process_request(self, callback: Any, args: Any, kwargs: Any, endpoint: str, data: dict[str, Any],
-                              rate_limit_args: Any) -> Any:
-        if endpoint not in UNCOUNTED:
+    async def process_request(
+        self, callback: Any, args: Any, kwargs: Any, endpoint: str, data: dict[str, Any], rate_limit_args: Any
+    ) -> Any:
+        if endpoint in UNCOUNTED:
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+        async def send(*call_args: Any, **call_kwargs: Any) -> Any:
+            # The shared slot last, right before the request: taken before this process's own limiter, it
+            # could be spent while that limiter still holds the request back, past the second it was for.
             await self._shared_slot()
-        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+            return await callback(*call_args, **call_kwargs)
+
+        return await super().process_request(send, args, kwargs, endpoint, data, rate_limit_args)

@@ -138,7 +138,8 @@ class Database:
                 # would be a wasted statement on every message.
                 kwargs["pool_reset_on_return"] = None
         else:
-            kwargs.update(pool_recycle=POOL_RECYCLE)
+            # Up to 8 chats handled at once, each with its turn (bot/inbox.py) and its transaction: 16 connections.
+            kwargs.update(pool_recycle=POOL_RECYCLE, pool_size=10, max_overflow=20)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -9,6 +9,7 @@ replies went out. A process that starts takes over what a dead process on this h
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import secrets
 import socket
@@ -16,11 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from catalog.db import Database
 from catalog.models import InboxEntry, ProcessLease, utcnow
@@ -32,13 +33,20 @@ LEASE = dt.timedelta(minutes=5)  # another host's unfinished entry is taken over
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """One entry to handle: its row id, whose queue it joins, the update as received."""
+    """One entry to handle: its row id, whose queue it joins, the update as received, its place in the chat's
+    order (`seq`) and when it was accepted."""
 
     id: int
     chat_key: str
     payload: dict[str, Any]
     replies: list[Any] | None = None
     attempts: int = 1
+    seq: int = 0
+    created_at: dt.datetime | None = None
+
+
+def _accepted(row: InboxEntry) -> Accepted:
+    return Accepted(row.id, row.chat_key, row.payload, row.replies, row.attempts, row.seq, row.created_at)
 
 
 def new_owner() -> str:
@@ -75,9 +83,9 @@ def _insert(db: Database):  # type: ignore[no-untyped-def]
 
 
 async def accept(
-    db: Database, channel: str, items: Sequence[tuple[str, str, dict[str, Any]]], owner: str
+    db: Database, channel: str, items: Sequence[tuple[str, str, dict[str, Any], int]], owner: str
 ) -> list[Accepted]:
-    """Store (key, chat_key, payload) items in one transaction; returns the ones not seen before, in order.
+    """Store (key, chat_key, payload, seq) items in one transaction; returns the ones not seen before, in order.
 
     A key already in the inbox (a redelivery after a crash, Zalo's retry) is skipped, whatever its status.
     """
@@ -85,19 +93,42 @@ async def accept(
         return []
     now = utcnow()
     rows = [
-        {"channel": channel, "key": key[:128], "chat_key": chat_key[:64], "payload": payload, "status": "pending",
-         "attempts": 1, "owner": owner, "replies": None, "last_error": "", "created_at": now, "updated_at": now}
-        for key, chat_key, payload in items
+        {
+            "channel": channel,
+            "key": key[:128],
+            "chat_key": chat_key[:64],
+            "payload": payload,
+            "status": "pending",
+            "attempts": 1,
+            "owner": owner,
+            "replies": None,
+            "last_error": "",
+            "created_at": now,
+            "updated_at": now,
+            "seq": seq,
+        }
+        for key, chat_key, payload, seq in items
     ]
     statement = (
-        _insert(db).values(rows).on_conflict_do_nothing(index_elements=["channel", "key"])
+        _insert(db)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["channel", "key"])
         .returning(InboxEntry.id, InboxEntry.key)
     )
     async with db.session() as session:
         inserted = {key: entry_id for entry_id, key in (await session.execute(statement)).all()}
     by_key = {row["key"]: row for row in rows}
-    return [Accepted(inserted[key], by_key[key]["chat_key"], by_key[key]["payload"])
-            for key in dict.fromkeys(row["key"] for row in rows) if key in inserted]
+    return [
+        Accepted(
+            inserted[key],
+            by_key[key]["chat_key"],
+            by_key[key]["payload"],
+            seq=by_key[key]["seq"],
+            created_at=now,
+        )
+        for key in dict.fromkeys(row["key"] for row in rows)
+        if key in inserted
+    ]
 
 
 class AlreadyHandled(Exception):
@@ -108,7 +139,8 @@ async def mark_handled(session: AsyncSession, entry_id: int, replies: list[Any])
     """In the handler's transaction: the entry is handled and these replies are owed. Raises AlreadyHandled
     (rolling the handler's changes back) when it is no longer pending, so its effects happen once."""
     result = await session.execute(
-        update(InboxEntry).where(InboxEntry.id == entry_id, InboxEntry.status == "pending")
+        update(InboxEntry)
+        .where(InboxEntry.id == entry_id, InboxEntry.status == "pending")
         .values(status="handled", replies=replies, updated_at=utcnow())
     )
     if result.rowcount != 1:
@@ -119,7 +151,8 @@ async def mark_done(db: Database, entry_id: int, error: str = "") -> None:
     """The replies went out (or there was nobody to send them to): forget the content, keep the key."""
     async with db.session() as session:
         await session.execute(
-            update(InboxEntry).where(InboxEntry.id == entry_id, InboxEntry.status.in_(UNFINISHED))
+            update(InboxEntry)
+            .where(InboxEntry.id == entry_id, InboxEntry.status.in_(UNFINISHED))
             .values(status="done", payload={}, replies=None, last_error=error[:1000], updated_at=utcnow())
         )
 
@@ -143,7 +176,8 @@ async def park(db: Database, entry_id: int, error: str) -> None:
     """Set aside at once (an update that cannot even be read): kept, counted, never retried."""
     async with db.session() as session:
         await session.execute(
-            update(InboxEntry).where(InboxEntry.id == entry_id, InboxEntry.status.in_(UNFINISHED))
+            update(InboxEntry)
+            .where(InboxEntry.id == entry_id, InboxEntry.status.in_(UNFINISHED))
             .values(status="parked", last_error=error[:1000], updated_at=utcnow())
         )
 
@@ -154,7 +188,7 @@ async def reload(db: Database, entry: Accepted) -> Accepted | None:
         row = await session.get(InboxEntry, entry.id, populate_existing=True)
         if row is None or row.status not in UNFINISHED:
             return None
-        return Accepted(row.id, row.chat_key, row.payload, row.replies, row.attempts)
+        return _accepted(row)
 
 
 async def take_over(db: Database, channel: str, owner: str, live_owners: set[str]) -> list[Accepted]:
@@ -166,11 +200,19 @@ async def take_over(db: Database, channel: str, owner: str, live_owners: set[str
     taken: list[Accepted] = []
     stale = utcnow() - LEASE
     async with db.session() as session:
-        rows = (await session.execute(
-            select(InboxEntry.id, InboxEntry.owner, InboxEntry.status, InboxEntry.attempts, InboxEntry.updated_at)
-            .where(InboxEntry.channel == channel, InboxEntry.status.in_(UNFINISHED))
-            .order_by(InboxEntry.id)
-        )).all()
+        rows = (
+            await session.execute(
+                select(
+                    InboxEntry.id,
+                    InboxEntry.owner,
+                    InboxEntry.status,
+                    InboxEntry.attempts,
+                    InboxEntry.updated_at,
+                )
+                .where(InboxEntry.channel == channel, InboxEntry.status.in_(UNFINISHED))
+                .order_by(InboxEntry.id)
+            )
+        ).all()
     for entry_id, old_owner, status, attempts, updated_at in rows:
         if old_owner == owner or not (owner_gone(old_owner, live_owners) or updated_at < stale):
             continue
@@ -178,18 +220,25 @@ async def take_over(db: Database, channel: str, owner: str, live_owners: set[str
         async with db.session() as session:
             result = await session.execute(
                 update(InboxEntry)
-                .where(InboxEntry.id == entry_id, InboxEntry.owner == old_owner, InboxEntry.status == status,
-                       InboxEntry.attempts == attempts)
-                .values(owner=owner, updated_at=utcnow(),
-                        attempts=attempts + (1 if status == "pending" and not parked else 0),
-                        status="parked" if parked else status,
-                        last_error="the process handling it stopped" if parked else InboxEntry.last_error)
+                .where(
+                    InboxEntry.id == entry_id,
+                    InboxEntry.owner == old_owner,
+                    InboxEntry.status == status,
+                    InboxEntry.attempts == attempts,
+                )
+                .values(
+                    owner=owner,
+                    updated_at=utcnow(),
+                    attempts=attempts + (1 if status == "pending" and not parked else 0),
+                    status="parked" if parked else status,
+                    last_error="the process handling it stopped" if parked else InboxEntry.last_error,
+                )
             )
             if result.rowcount != 1 or parked:
                 continue
             entry = await session.get(InboxEntry, entry_id, populate_existing=True)
             if entry is not None:
-                taken.append(Accepted(entry.id, entry.chat_key, entry.payload, entry.replies, entry.attempts))
+                taken.append(_accepted(entry))
     return taken
 
 
@@ -197,8 +246,11 @@ async def prune(db: Database, channel: str, older_than: dt.timedelta) -> int:
     """Delete done entries older than `older_than` (their keys only guard against redeliveries)."""
     async with db.session() as session:
         result = await session.execute(
-            delete(InboxEntry).where(InboxEntry.channel == channel, InboxEntry.status == "done",
-                                     InboxEntry.created_at < utcnow() - older_than)
+            delete(InboxEntry).where(
+                InboxEntry.channel == channel,
+                InboxEntry.status == "done",
+                InboxEntry.created_at < utcnow() - older_than,
+            )
         )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -206,9 +258,13 @@ async def prune(db: Database, channel: str, older_than: dt.timedelta) -> int:
 async def summary(db: Database) -> dict[str, dict[str, int]]:
     """{channel: {status: count}} for `ocop-bot doctor`."""
     async with db.session() as session:
-        rows = (await session.execute(
-            select(InboxEntry.channel, InboxEntry.status, func.count()).group_by(InboxEntry.channel, InboxEntry.status)
-        )).all()
+        rows = (
+            await session.execute(
+                select(InboxEntry.channel, InboxEntry.status, func.count()).group_by(
+                    InboxEntry.channel, InboxEntry.status
+                )
+            )
+        ).all()
     counts: dict[str, dict[str, int]] = {}
     for channel, status, count in rows:
         counts.setdefault(channel, {})[status] = int(count)
@@ -217,9 +273,16 @@ async def summary(db: Database) -> dict[str, dict[str, int]]:
 
 async def parked(db: Database, limit: int = 50) -> list[InboxEntry]:
     async with db.session() as session:
-        return list((await session.scalars(
-            select(InboxEntry).where(InboxEntry.status == "parked").order_by(InboxEntry.id.desc()).limit(limit)
-        )).all())
+        return list(
+            (
+                await session.scalars(
+                    select(InboxEntry)
+                    .where(InboxEntry.status == "parked")
+                    .order_by(InboxEntry.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+        )
 
 
 async def hold_lease(db: Database, name: str, owner: str, live_owners: set[str], seconds: float) -> str:
@@ -247,4 +310,98 @@ async def hold_lease(db: Database, name: str, owner: str, live_owners: set[str],
 
 async def release_lease(db: Database, name: str, owner: str) -> None:
     async with db.session() as session:
-        await session.execute(delete(ProcessLease).where(ProcessLease.name == name, ProcessLease.owner == owner))
+        await session.execute(
+            delete(ProcessLease).where(ProcessLease.name == name, ProcessLease.owner == owner)
+        )
+
+
+# ------------------------------------------------------------------------------------------ a chat's order
+
+
+async def next_for_chat(
+    db: Database, channel: str, chat_key: str, recent: dt.timedelta | None = None
+) -> tuple[Accepted | None, int]:
+    """The chat's unfinished entry that comes first (lowest `seq`, then the order of acceptance), or None;
+    with `recent`, also how many entries of the chat, up to this one, were accepted in that time before it
+    (done ones too)."""
+    async with db.session() as session:
+        row = await session.scalar(
+            select(InboxEntry)
+            .where(
+                InboxEntry.channel == channel,
+                InboxEntry.chat_key == chat_key,
+                InboxEntry.status.in_(UNFINISHED),
+            )
+            .order_by(InboxEntry.seq, InboxEntry.id)
+            .limit(1)
+        )
+        if row is None:
+            return None, 0
+        entry = _accepted(row)
+        if recent is None:
+            return entry, 0
+        count = await session.scalar(
+            select(func.count())
+            .select_from(InboxEntry)
+            .where(
+                InboxEntry.channel == channel,
+                InboxEntry.chat_key == chat_key,
+                InboxEntry.created_at > row.created_at - recent,
+                InboxEntry.created_at <= row.created_at,
+                # up to this one in the chat's order (a polling batch is accepted all at one moment)
+                InboxEntry.seq <= row.seq,
+            )
+        )
+        return entry, int(count or 0)
+
+
+async def gap_before(db: Database, channel: str, seq: int) -> bool:
+    """Is an entry of the channel just before `seq` still missing? (Telegram numbers updates one after the
+    other across all chats: when the highest stored id below `seq` is not `seq - 1`, an earlier update may
+    still be on its way to another process.) False when nothing earlier is stored at all."""
+    async with db.session() as session:
+        below = await session.scalar(
+            select(func.max(InboxEntry.seq)).where(InboxEntry.channel == channel, InboxEntry.seq < seq)
+        )
+    return below is not None and below != seq - 1
+
+
+def chat_turn_key(channel: str, chat_key: str) -> int:
+    """A signed 64-bit PostgreSQL advisory-lock key for "whose turn it is to handle this chat" (another key
+    than the router's per-message lock, which the holder of this one takes inside it)."""
+    digest = hashlib.blake2b(f"turn:{channel}:{chat_key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def try_chat_turn(conn: AsyncConnection, channel: str, chat_key: str) -> bool:
+    """On PostgreSQL, take the chat's turn on this connection if no other session holds it (a session-level
+    advisory lock: it outlives transactions and ends with the connection, so a killed process frees it)."""
+    got = await conn.scalar(
+        text("SELECT pg_try_advisory_lock(:key)"), {"key": chat_turn_key(channel, chat_key)}
+    )
+    await conn.commit()
+    return bool(got)
+
+
+async def end_chat_turn(conn: AsyncConnection, channel: str, chat_key: str) -> None:
+    await conn.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": chat_turn_key(channel, chat_key)})
+    await conn.commit()
+
+
+async def claim_once(db: Database, name: str, owner: str, period: dt.timedelta) -> bool:
+    """True for the first caller, in any process, in each `period` (a row in `process_leases` named `name`,
+    valid until the period ends): for notices that must be sent once, whatever restarts or processes."""
+    now = utcnow()
+    async with db.session() as session:
+        row = await session.get(ProcessLease, name[:100], populate_existing=True, with_for_update=True)
+        if row is None:
+            try:
+                async with session.begin_nested():
+                    session.add(ProcessLease(name=name[:100], owner=owner, expires_at=now + period))
+                return True
+            except IntegrityError:
+                return False  # another process claimed it at the same moment
+        if row.expires_at > now:
+            return False
+        row.owner, row.expires_at = owner, now + period
+        return True

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -306,11 +307,15 @@ class InboxEntry(Base):
     __table_args__ = (
         UniqueConstraint("channel", "key", name="uq_inbox_channel_key"),
         Index("ix_inbox_status", "status", "channel"),
+        Index("ix_inbox_chat_order", "channel", "chat_key", "seq"),
+        Index("ix_inbox_seq", "channel", "seq"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     key: Mapped[str] = mapped_column(String(128))  # Telegram update_id, Zalo message/event key
     chat_key: Mapped[str] = mapped_column(String(64), default="")  # whose updates must keep their order
+    # the order within a chat: Telegram's update id, Zalo's event time (ms); a chat's lowest unfinished goes next
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -93,3 +93,9 @@ async def save_chat(session: AsyncSession, chat: ChatState) -> None:
         params = {f"new_{name}": value for name, value in changed.items()}
         await session.execute(_update(tuple(changed)), {**params, "new_updated_at": utcnow(), "row_id": chat.id})
         chat._loaded = tuple(getattr(chat, name) for name in FIELDS)
+
+
+async def stored_language(session: AsyncSession, channel: str, chat_id: str) -> str | None:
+    """The language the chat chose or last wrote in; None for a chat not seen yet (or without one)."""
+    chat = await _read(session, channel, chat_id)
+    return chat.language if chat is not None else None

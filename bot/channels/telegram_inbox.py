@@ -47,7 +47,7 @@ from bot.channels.telegram import (
 )
 from bot.inbox import InboxProcessor, Unreadable
 from bot.webhooks import BadBody, BodyTooLarge, parse_object, read_body
-from catalog import chat_moves, inbox
+from catalog import chat_moves, inbox, sessions
 from catalog.inbox import Accepted
 from handlers.messages import Reply, h, reply_dump, reply_load
 from locales import translator
@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT = 25  # seconds a getUpdates long poll waits
 POLL_LEASE = 90.0  # seconds the polling lease lasts; renewed every 30 s while polling
 MAX_UPDATE_BYTES = 1024 * 1024
+REORDER_WINDOW = 2.0  # seconds (webhook mode): a process may stall for a moment (a GC pause, a busy machine)
 SEND_ATTEMPTS = 6  # a reply is tried this often (0.5, 1, 2, 4, 8 s apart) before the entry counts a failure
 T = TypeVar("T")
 
@@ -114,7 +115,8 @@ class TelegramInbox:
         self.channel = channel
         self.bot = bot
         self.db = channel.services.db
-        self.processor = InboxProcessor(self.db, CHANNEL, self.handle, slots=slots, on_parked=self._on_parked)
+        self.processor = InboxProcessor(self.db, CHANNEL, self.handle, slots=slots, on_parked=self._on_parked,
+                                        on_flood=self._on_flood)
         self._poll_task: asyncio.Task[None] | None = None
         self._secret = ""
         self._webhook_path = ""
@@ -127,7 +129,7 @@ class TelegramInbox:
 
     async def accept(self, updates: list[Any]) -> int:
         """Commit a batch of raw updates; queue the new ones. Returns how many were new."""
-        items = [(str(u["update_id"]), update_chat_key(u), u) for u in updates
+        items = [(str(u["update_id"]), update_chat_key(u), u, u["update_id"]) for u in updates
                  if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
         async with self.channel.db_gate:
             accepted = await inbox.accept(self.db, CHANNEL, items, self.processor.owner)
@@ -147,9 +149,17 @@ class TelegramInbox:
         if holder:
             raise PollingTaken(holder)
         self._leased_at = asyncio.get_running_loop().time()
+        await self._warm_up()
         await self.processor.start()
         await self.bot.delete_webhook(drop_pending_updates=False)
         self._poll_task = asyncio.create_task(self._poll(), name="telegram-inbox-polling")
+
+    async def _warm_up(self) -> None:
+        """Load the catalogue and build its search index before the first update: otherwise the first message
+        builds it, and the process takes no update meanwhile (seconds on a busy machine, long enough for
+        another process to answer the same chat's next message first)."""
+        async with self.db.session() as session:
+            await self.channel.services.catalog.get(session)
 
     async def _get_updates(self) -> list[Any]:
         kwargs = {"timeout": POLL_TIMEOUT, "allowed_updates": ALLOWED_UPDATES, "limit": 100}
@@ -212,6 +222,10 @@ class TelegramInbox:
     async def start_webhook(self, url_path: str, secret: str) -> None:
         """Start handling from the inbox and answer webhook posts at `url_path` (served by the bot's one web
         application, bot/web/app.py, through `routes()`); `register_webhook` then tells Telegram the URL."""
+        # Telegram posts updates over several connections at once, and behind a proxy to several processes:
+        # an update waits up to this long for an earlier update id that is still on its way (bot/inbox.py).
+        self.processor.reorder_window = REORDER_WINDOW
+        await self._warm_up()
         await self.processor.start()
         self._secret = secret
         self._webhook_path = "/" + url_path.strip("/")
@@ -354,6 +368,20 @@ class TelegramInbox:
         with contextlib.suppress(TelegramError):
             if update.effective_chat is not None:
                 await self.bot.send_message(update.effective_chat.id, h(sorry))
+
+    async def _on_flood(self, entry: Accepted) -> None:
+        """The chat sends faster than a person: say once, politely, that every message will be answered, slowly."""
+        update = Update.de_json(entry.payload, self.bot)
+        chat = update.effective_chat
+        if chat is None:
+            return
+        user = update.effective_user
+        async with self.db.session() as session:
+            stored = await sessions.stored_language(session, CHANNEL, str(chat.id))
+        t = translator(stored or self.channel._language(user.language_code if user else None))
+        text = t._("You are sending messages faster than I can read them. I will answer every one, in order, "
+                   "but more slowly: about one a second.")
+        await with_retries(lambda: self.bot.send_message(chat.id, h(text)))
 
     async def _on_parked(self, entry: Accepted) -> None:
         """The update could not be handled: tell the user, when there is a chat to tell."""

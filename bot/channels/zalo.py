@@ -28,7 +28,7 @@ from bot.inbox import InboxProcessor
 from bot.outbound import DeliveryError
 from bot.web.app import WebServer, build_app
 from bot.webhooks import BadBody, BodyTooLarge, parse_object, read_body
-from catalog import inbox
+from catalog import inbox, sessions
 from catalog.inbox import Accepted
 from catalog.models import ProcessedEvent, utcnow
 from handlers.messages import (
@@ -37,10 +37,12 @@ from handlers.messages import (
     Location,
     Reply,
     SharedContact,
+    h,
     reply_dump,
     reply_load,
     to_plain,
 )
+from locales import normalise_language, translator
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -344,7 +346,7 @@ class ZaloChannel:
         self._maintenance: asyncio.Task[None] | None = None
         self.handled = 0  # events handed to the router, for logs and tests
         # Accepted events are committed to the durable inbox before the 200, then handled from there.
-        self.processor = InboxProcessor(self.db, CHANNEL, self._handle_entry)
+        self.processor = InboxProcessor(self.db, CHANNEL, self._handle_entry, on_flood=self._on_flood)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -455,7 +457,8 @@ class ZaloChannel:
         # Committed before the 200: Zalo never resends an event it got a 200 for. The unique key makes a
         # retry (to this or any other process) a duplicate.
         try:
-            accepted = await inbox.accept(self.db, CHANNEL, [(key, incoming.user_id, event)], self.processor.owner)
+            accepted = await inbox.accept(self.db, CHANNEL, [(key, incoming.user_id, event, int(timestamp))],
+                                          self.processor.owner)
         except Exception as exc:
             log.error("could not store a Zalo event (%s); answering 500 so that Zalo sends it again",
                       type(exc).__name__)
@@ -522,6 +525,18 @@ class ZaloChannel:
             log.warning("reply to Zalo user %s not delivered: %s", incoming.user_id, exc)
             note = str(exc)
         await inbox.mark_done(self.db, entry.id, note)
+
+    async def _on_flood(self, entry: Accepted) -> None:
+        """The user sends faster than a person: say once, politely, that every message will be answered, slowly."""
+        incoming = event_to_incoming(entry.payload)
+        if incoming is None:
+            return
+        async with self.db.session() as session:
+            stored = await sessions.stored_language(session, CHANNEL, incoming.chat_id)
+        t = translator(stored or normalise_language(incoming.language_hint) or self.settings.default_language)
+        text = t._("You are sending messages faster than I can read them. I will answer every one, in order, "
+                   "but more slowly: about one a second.")
+        await self._deliver_patiently(incoming.chat_id, Reply(h(text)))
 
     async def _deliver_patiently(self, chat_id: str, reply: Reply, attempts: int = 5) -> None:
         """Send one reply, retrying transient failures with back-off (and Zalo's retry-after)."""

@@ -91,8 +91,8 @@ async def test_done_inbox_entries_are_pruned_after_two_days(db: Database) -> Non
     from catalog import inbox
     from catalog.models import InboxEntry, utcnow
 
-    old, new = await inbox.accept(db, "telegram", [("1", "5", {}), ("2", "5", {})], "x:1:y")
-    pending = await inbox.accept(db, "telegram", [("3", "6", {})], "x:1:y")
+    old, new = await inbox.accept(db, "telegram", [("1", "5", {}, 1), ("2", "5", {}, 2)], "x:1:y")
+    pending = await inbox.accept(db, "telegram", [("3", "6", {}, 3)], "x:1:y")
     for entry in (old, new):
         await inbox.mark_done(db, entry.id)
     async with db.session() as session:
@@ -112,7 +112,7 @@ async def test_an_entry_handled_elsewhere_meanwhile_commits_nothing_here(db: Dat
     from catalog import inbox
     from catalog.models import ProcessedEvent
 
-    (entry,) = await inbox.accept(db, "zalo", [("m1", "u1", {})], "x:1:y")
+    (entry,) = await inbox.accept(db, "zalo", [("m1", "u1", {}, 1)], "x:1:y")
     async with db.session() as session:
         session.add(ProcessedEvent(channel="zalo", event_id="first"))
         await inbox.mark_handled(session, entry.id, [])

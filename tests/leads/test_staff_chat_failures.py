@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import AsyncIterator
 
@@ -125,3 +126,58 @@ async def test_forget_blanks_every_part_of_a_split_card_and_the_delivery_place(
         assert lead is not None and lead.delivery_place == "" and lead.buyer_name == ""
         stored = " ".join(str(e.payload) for e in (await session.scalars(select(OutboxMessage))).all())
     assert "Hàng Bông" not in stored and "Jane" not in stored
+
+
+async def test_staff_are_reminded_in_private_once_a_day_per_problem_across_restarts(
+    db: Database, settings: Settings, api: FakeTelegramAPI
+) -> None:
+    """The staff chat the bot was removed from: each staff member gets one private reminder (staff language),
+    not again when a card then fails, nor from a restarted or second process the same day; again a day later,
+    and at once for another problem (the chat does not exist)."""
+    from pydantic import SecretStr
+    from sqlalchemy import update
+
+    from bot.app import running_bot
+    from catalog.models import ProcessLease, utcnow
+
+    tg = settings.model_copy(update={"telegram_token": SecretStr(TOKEN), "telegram_base_url": api.base_url,
+                                     "staff_chat_id": STAFF_CHAT})
+    kicked = "Forbidden: bot was kicked from the group chat"
+
+    def reminders(user: int) -> list[str]:
+        return [t for t in api.messages_to(user) if str(STAFF_CHAT) in t]
+
+    api.fail_next("getChat", "403", description=kicked)
+    async with running_bot(tg, channel="telegram", db=db) as running:
+        assert running.staff_chat_problem and running.staff_watch is not None
+        assert len(reminders(9001)) == len(reminders(9002)) == 1
+        text = reminders(9001)[0]
+        assert kicked in text and "ocop-bot doctor" in text and "Sở" not in text  # Vietnamese, Telegram's words
+        assert "Nhóm" in text or "nhóm" in text
+        # A card then fails for good: the watch looks again at once, finds the same problem, says nothing more.
+        checks = len(api.failed_calls("getChat"))
+        api.fail_next("getChat", "403", description=kicked)
+        api.fail_next("sendMessage", "403", description=kicked)
+        await make_leads(db, tg, 1, channel="telegram", first_chat=6200)
+        assert running.worker is not None
+        running.worker.wake()
+        await api.wait_for(lambda: len(api.failed_calls("getChat")) > checks and api.calls("sendMessage", chat_id=6200), WAIT)
+        assert len(reminders(9001)) == 1
+
+    other = Database(db.url)  # a restart, or another process, the same day
+    try:
+        api.fail_next("getChat", "403", description=kicked)
+        async with running_bot(tg, channel="telegram", db=other) as restarted:
+            assert restarted.staff_chat_problem and restarted.staff_watch is not None
+            assert len(reminders(9001)) == len(reminders(9002)) == 1
+            async with db.session() as session:  # a day later
+                await session.execute(update(ProcessLease).where(ProcessLease.name.like("staff-chat-reminder:%"))
+                                      .values(expires_at=utcnow() - dt.timedelta(seconds=1)))
+            api.fail_next("getChat", "403", description=kicked)
+            assert await restarted.staff_watch.check_now()
+            assert len(reminders(9001)) == len(reminders(9002)) == 2
+            api.fail_next("getChat", "400", description="Bad Request: chat not found")
+            assert await restarted.staff_watch.check_now()
+            assert len(reminders(9001)) == 3 and "chat not found" in reminders(9001)[-1].lower()
+    finally:
+        await other.dispose()

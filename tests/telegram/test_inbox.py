@@ -127,3 +127,48 @@ async def test_a_second_polling_process_is_refused_with_one_clear_line(
     assert not [c for c in api.failed_calls("getUpdates") if c.status == 409]  # no Conflict fight
     api.push_message(631, "/help", language_code="en")
     assert await api.wait_for_messages(631, 1, timeout=WAIT)  # the first one goes on
+
+
+async def test_a_chat_writing_faster_than_a_person_is_told_once_slowed_and_answered_in_full(
+    bot: RunningBot, api: FakeTelegramAPI, db: Database
+) -> None:
+    """60 messages at once from one chat (more than 20 in 10 s), while two other chats write normally: the
+    flooding chat gets one polite notice in its language after its first 20 answers, then every message is
+    still answered, in order; the others are answered without waiting for the flood. A second flood within
+    the hour brings no second notice."""
+    processor = bot.telegram_inbox.processor  # type: ignore[union-attr]
+    processor.flood_pace = 0.05  # the pace itself is a setting (1 s); the behaviour is what is checked here
+    notice = {lang: translator(lang)._("You are sending messages faster than I can read them. I will answer every "
+                                       "one, in order, but more slowly: about one a second.") for lang in ("en", "vi")}
+    flood = [api.push_message(641, f"/start {n}" if n % 2 else "thanks", language_code="en") for n in range(60)]
+    api.push_message(642, "/help", language_code="en")
+    api.push_message(643, "cảm ơn", language_code="vi")
+    await api.wait_for(lambda: api.messages_to(642) and api.messages_to(643), WAIT * 3)
+    sends = [c.params.get("chat_id") for c in api.calls("sendMessage")]
+    assert sends[: sends.index(642)].count(641) < 25 and sends[: sends.index(643)].count(641) < 25
+
+    async def finished() -> bool:
+        found = await statuses(db)
+        return all(found.get(str(u), ("",))[0] == "done" for u in flood)
+
+    for _ in range(int(WAIT * 3 / 0.1)):
+        if await finished():
+            break
+        await asyncio.sleep(0.1)
+    assert await finished()
+    texts = api.messages_to(641)
+    assert texts.count(notice["en"]) == 1 and notice["vi"] not in texts
+    answers = [t for t in texts if t != notice["en"]]
+    assert len(answers) >= 60  # every message answered (a /start may add a keyboard line)
+    greetings = [n for n, t in enumerate(texts) if t.startswith("Hello")]
+    assert len(greetings) == 30 and texts.index(notice["en"]) >= 20  # 20 answered at once, then the notice
+    assert processor.flood_notices == 1
+
+    # A Vietnamese chat flooding gets the notice in Vietnamese; the English chat's next flood gets none.
+    for _ in range(25):
+        api.push_message(644, "cảm ơn", language_code="vi")
+        api.push_message(641, "thanks", language_code="en")
+    await api.wait_for(lambda: notice["vi"] in api.messages_to(644), WAIT * 3)
+    await api.wait_for(lambda: len(api.messages_to(644)) >= 26 and len(api.messages_to(641)) >= len(texts) + 25,
+                       WAIT * 3)
+    assert api.messages_to(641).count(notice["en"]) == 1 and api.messages_to(644).count(notice["vi"]) == 1

@@ -84,3 +84,23 @@ async def test_the_menu_buttons_work_as_taps(zalo: FakeZaloAPI, channel: ZaloCha
     stores = await say(zalo, channel, "tap", where)
     assert stores and all_text(stores).strip()
     assert all_text(stores) != all_text(welcome)
+
+
+async def test_a_user_writing_faster_than_a_person_is_told_once_and_still_answered_in_full(
+    zalo: FakeZaloAPI, channel: ZaloChannel
+) -> None:
+    """25 messages in a burst (more than 20 in 10 s): one notice, in Vietnamese, after the first 20 answers;
+    then every message is still answered."""
+    from locales import translator
+
+    channel.processor.flood_pace = 0.02  # the pace is a setting (1 s); what is checked is the behaviour
+    notice = translator("vi")._("You are sending messages faster than I can read them. I will answer every one, "
+                                "in order, but more slowly: about one a second.")
+    for _ in range(25):
+        pushed = await zalo.send_text(USER, "cảm ơn")
+        assert pushed.status_code == 200 and pushed.response == {"status": "ok"}, pushed.response
+    await zalo.wait_for(lambda: len(zalo.texts_to(USER)) >= 26, within=60)
+    await channel.drain()
+    texts = zalo.texts_to(USER)
+    assert texts.count(notice) == 1 and texts.index(notice) >= 20
+    assert len(texts) == 26

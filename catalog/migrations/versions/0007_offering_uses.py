@@ -5,7 +5,7 @@ name), added to whatever tags they carry now; nothing else changes. Other catalo
 department tags its own products on import.
 
 Revision ID: 0007_offering_uses
-Revises: 0004_inbox
+Revises: 0005_inbox_order
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_offering_uses"
-down_revision = "0004_inbox"
+down_revision = "0005_inbox_order"
 branch_labels = None
 depends_on = None
 
