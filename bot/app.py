@@ -155,6 +155,8 @@ async def running_bot(
             stack.push_async_callback(db.dispose)
         settings = await follow_staff_chat_moves(db, settings)
         services = Services(db, settings)
+        services.events.start()  # demand-insight events written in batches; the rest on the way out
+        stack.push_async_callback(services.events.stop)
         router = Router(services)
         bot = RunningBot(db, services, router)
         deliverers: dict[str, Any] = {}

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from catalog.sessions import load_chat, save_chat
-from handlers import browse, contacts, enquiry, intent, language, menu, products, staff, stores
+from handlers import browse, contacts, enquiry, intent, language, menu, observe, products, staff, stores
 from handlers.context import Context, Services
 from handlers.messages import Incoming, Reply
 from handlers.payloads import (
@@ -257,12 +257,19 @@ class Router:
                 ctx = Context(
                     self.services, session, chat, incoming, translator(self.pick_language(chat.language, incoming))
                 )
+                was = observe.before(ctx)
                 replies = await dispatch(ctx)
                 ctx.store_memory()
                 await save_chat(session, ctx.chat)
+                if observe.is_forget(ctx):
+                    await self.services.events.forget_chat(session, incoming.channel, incoming.chat_id)
+                    noted = []
+                else:
+                    noted = observe.after(ctx, was)
                 if finish is not None:
                     await finish(session, replies)
-                return replies
+            self.services.events.add(noted)  # once committed; written in a batch later (catalog/events.py)
+            return replies
         except Exception:
             if finish is not None:
                 raise
