@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from catalog import events
+from catalog.models import utcnow
 from handlers import intent
 from handlers.payloads import Enquiry
 from handlers.state import EnquiryForm
@@ -64,7 +65,8 @@ def after(ctx: Context, was: Before) -> list[dict[str, Any]]:
     if not found:
         return found
     incoming = ctx.incoming
-    key = ctx.services.events.key(incoming.channel, incoming.chat_id)
+    at = utcnow()  # one time for the message's events: their order is the order of the list
+    key = ctx.services.events.key(incoming.channel, incoming.chat_id, at)
     for event in found:
-        event.update(chat_key=key, channel=incoming.channel, language=ctx.language)
+        event.update(at=at, chat_key=key, channel=incoming.channel, language=ctx.language)
     return found
