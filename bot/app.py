@@ -25,6 +25,7 @@ from bot.channels.zalo_api import ZaloAuthError
 from bot.config import Settings
 from bot.database import open_database
 from bot.delivery import DeliveryWorker
+from bot.digest import InsightJobs
 from catalog import chat_moves
 from catalog.db import Database
 from handlers.context import Services
@@ -184,6 +185,11 @@ async def running_bot(
         services.on_outbox = bot.worker.wake  # a committed enquiry is sent at once, not at the next poll
         await bot.worker.start()
         stack.push_async_callback(bot.worker.stop)
+        jobs = InsightJobs(db, settings, services)  # the weekly digest and the events' retention (bot/digest.py)
+        jobs.start()
+        stack.push_async_callback(jobs.stop)
+        if settings.events_secret is None:
+            log.warning("OCOP_EVENTS_SECRET is not set: demand-insight events count unique chats per process run")
         yield bot
 
 

@@ -168,9 +168,9 @@ def group_label(t: Translator, group: str) -> str:
         "food": t._("Food"),
         "beverage": t._("Beverages"),
         "herbal": t._("Herbal products"),
-        "textile": t._("Textiles"),
-        "handicraft": t._("Handicrafts"),
-        "tourism": t._("Rural tourism"),
+        "textile": t._("Textiles and garments"),
+        "handicraft": t._("Handicrafts and souvenirs"),
+        "tourism": t._("Rural and community tourism"),
         "unknown": t._("No product"),
     }.get(group, group)
 
