@@ -104,9 +104,10 @@ MISSING = {
 }
 # In the catalogue, but typed so that the search misses it: a synonym or spelling to add.
 NEAR_MISSES = {"vi": [("banhchungg", "banh chungg")], "en": [("banhchungg",)]}
+# Questions, and the product words the search is asked for (what the reports list them under).
 WHERE_QUESTIONS = {
-    "vi": ["mua vải thiều ở đâu", "mua mỳ chũ ở đâu", "mật ong bán ở đâu"],
-    "en": ["where can I buy lychee", "where can I buy honey"],
+    "vi": {"mua vải thiều ở đâu": "vải thiều", "mua mỳ chũ ở đâu": "mỳ chũ", "mật ong bán ở đâu": "mật ong"},
+    "en": {"where can I buy lychee": "lychee", "where can I buy honey": "honey"},
 }
 SORRY = {
     translator(lang)._("Sorry, something went wrong on our side. Please try again in a moment.")
@@ -124,7 +125,8 @@ class Tally:
 
     chats: int = 0
     messages: int = 0
-    searches: Counter[str] = field(default_factory=Counter)  # typed searches by text
+    typed: Counter[str] = field(default_factory=Counter)  # what was typed to search, by text
+    searches: Counter[str] = field(default_factory=Counter)  # the words searched for (a question's product words)
     taps: Counter[str] = field(default_factory=Counter)  # "card", "where", "contact"
     enquiries_started: int = 0
     enquiries_confirmed: int = 0
@@ -208,7 +210,7 @@ def pick_query(rng: random.Random, language: str) -> str:
         return rng.choice(rng.choice(MISSING[language]))
     if roll < 0.90:
         return rng.choice(rng.choice(NEAR_MISSES[language]))
-    return rng.choice(WHERE_QUESTIONS[language])
+    return rng.choice(sorted(WHERE_QUESTIONS[language]))
 
 
 async def replay(router: Router, *, chats: int, seed: int = 16, prefix: str = "synthetic") -> Tally:
@@ -224,7 +226,8 @@ async def replay(router: Router, *, chats: int, seed: int = 16, prefix: str = "s
         for _ in range(rng.choice((1, 1, 2, 2, 3))):
             query = pick_query(rng, language)
             replies = await chat.send(query)
-            tally.searches[query] += 1
+            tally.typed[query] += 1
+            tally.searches[WHERE_QUESTIONS[language].get(query, query)] += 1
             products = _payloads(replies, "p:")
             if not products or rng.random() >= 0.55:
                 continue

@@ -205,3 +205,37 @@ async def test_the_command_prints_json_text_html_and_exports(
     assert unmet[1][:7] == ["not_in_catalogue", "cam bo ha", "cam bo ha | camboha | cam bo haa", 5, 4, 5, 0]
     assert await asyncio.to_thread(main, ["insights", "--since", "yesterday"]) == 2
     assert "--since takes 7d" in capsys.readouterr().err
+
+
+async def test_the_export_neutralises_spreadsheet_formulas(known: tuple[dict, dict], tmp_path: Path) -> None:
+    import csv
+
+    from openpyxl import load_workbook
+
+    from bot.insights_cli import write_export
+
+    _, report = known
+    line = report["unmet"]["not_in_catalogue"][0]
+    line["label"] = '=HYPERLINK("http://example.com/x","click")'
+    line["variants"] = ["+1+1", "@SUM(A1)"]
+    written = write_export(report, tmp_path / "demand.csv")
+    assert [p.name for p in written] == [
+        "demand-top_searches.csv",
+        "demand-top_products.csv",
+        "demand-unmet_demand.csv",
+        "demand-funnel.csv",
+        "demand-by_district.csv",
+        "demand-by_language.csv",
+        "demand-weekly.csv",
+    ]
+    rows = list(
+        csv.reader((tmp_path / "demand-unmet_demand.csv").read_text(encoding="utf-8-sig").splitlines())
+    )
+    assert rows[1][1] == '\'=HYPERLINK("http://example.com/x","click")' and rows[1][2] == "'+1+1 | @SUM(A1)"
+    funnel = list(csv.reader((tmp_path / "demand-funnel.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert funnel[1] == ["all", "search", "5", "chats", "12", ""]
+    write_export(report, tmp_path / "demand.xlsx")
+    sheet = load_workbook(tmp_path / "demand.xlsx")["unmet_demand"]
+    assert sheet["B2"].value.startswith("'=") and sheet["B2"].data_type == "s"
+    with pytest.raises(ValueError):
+        write_export(report, tmp_path / "demand.ods")
