@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import random
 import sys
 from collections import Counter
@@ -34,6 +35,7 @@ if str(ROOT) not in sys.path:
 
 from bot.config import Settings  # noqa: E402
 from catalog.db import Database  # noqa: E402
+from handlers import observe  # noqa: E402
 from handlers.context import Services  # noqa: E402
 from handlers.messages import Incoming, Reply  # noqa: E402
 from handlers.router import Router  # noqa: E402
@@ -126,7 +128,9 @@ class Tally:
     chats: int = 0
     messages: int = 0
     typed: Counter[str] = field(default_factory=Counter)  # what was typed to search, by text
-    searches: Counter[str] = field(default_factory=Counter)  # the words searched for (a question's product words)
+    searches: Counter[str] = field(
+        default_factory=Counter
+    )  # the words searched for (a question's product words)
     taps: Counter[str] = field(default_factory=Counter)  # "card", "where", "contact"
     enquiries_started: int = 0
     enquiries_confirmed: int = 0
@@ -213,36 +217,54 @@ def pick_query(rng: random.Random, language: str) -> str:
     return rng.choice(sorted(WHERE_QUESTIONS[language]))
 
 
-async def replay(router: Router, *, chats: int, seed: int = 16, prefix: str = "synthetic") -> Tally:
-    """Replay `chats` synthetic chats through `router`, one after another; returns what was done."""
+async def replay(
+    router: Router, *, chats: int, seed: int = 16, prefix: str = "synthetic", weeks: int = 0
+) -> Tally:
+    """Replay `chats` synthetic chats through `router`, one after another; returns what was done.
+
+    With `weeks`, the chats' events are dated as if the chats had come evenly over the last `weeks` weeks (a
+    simulated clock for the event times only, so the weekly trend has a shape); otherwise they are dated now."""
     rng = random.Random(seed)
     tally = Tally()
-    for n in range(chats):
-        language = "vi" if rng.random() < 0.75 else "en"
-        chat = SyntheticChat(router, rng.choice(CHANNELS), f"{prefix}-{seed}-{n}", language, tally)
-        tally.chats += 1
-        if rng.random() < 0.3:
-            await chat.send("/start")
-        for _ in range(rng.choice((1, 1, 2, 2, 3))):
-            query = pick_query(rng, language)
-            replies = await chat.send(query)
-            tally.typed[query] += 1
-            tally.searches[WHERE_QUESTIONS[language].get(query, query)] += 1
-            products = _payloads(replies, "p:")
-            if not products or rng.random() >= 0.55:
-                continue
-            slug = products[0].removeprefix("p:")
-            await chat.click(products[0])
-            tally.taps["card"] += 1
-            if rng.random() < 0.35:
-                await chat.click(f"where:{slug}")
-                tally.taps["where"] += 1
-            if rng.random() < 0.2:
-                await chat.click(f"contact:{slug}")
-                tally.taps["contact"] += 1
-            if rng.random() < 0.12:
-                await enquiry(chat, slug, rng, n)
+    real_clock = observe.utcnow
+    start = real_clock() - dt.timedelta(weeks=weeks)
+    try:
+        for n in range(chats):
+            if weeks:
+                at = start + dt.timedelta(weeks=weeks) * (n / chats)
+                observe.utcnow = lambda at=at: at  # type: ignore[misc]
+            await _one_chat(router, rng, tally, n, seed, prefix)
+    finally:
+        observe.utcnow = real_clock  # type: ignore[misc]
     return tally
+
+
+async def _one_chat(router: Router, rng: random.Random, tally: Tally, n: int, seed: int, prefix: str) -> None:
+    """One synthetic chat: perhaps /start, one to three searches, what it opens from them."""
+    language = "vi" if rng.random() < 0.75 else "en"
+    chat = SyntheticChat(router, rng.choice(CHANNELS), f"{prefix}-{seed}-{n}", language, tally)
+    tally.chats += 1
+    if rng.random() < 0.3:
+        await chat.send("/start")
+    for _ in range(rng.choice((1, 1, 2, 2, 3))):
+        query = pick_query(rng, language)
+        replies = await chat.send(query)
+        tally.typed[query] += 1
+        tally.searches[WHERE_QUESTIONS[language].get(query, query)] += 1
+        products = _payloads(replies, "p:")
+        if not products or rng.random() >= 0.55:
+            continue
+        slug = products[0].removeprefix("p:")
+        await chat.click(products[0])
+        tally.taps["card"] += 1
+        if rng.random() < 0.35:
+            await chat.click(f"where:{slug}")
+            tally.taps["where"] += 1
+        if rng.random() < 0.2:
+            await chat.click(f"contact:{slug}")
+            tally.taps["contact"] += 1
+        if rng.random() < 0.12:
+            await enquiry(chat, slug, rng, n)
 
 
 async def main() -> None:
@@ -254,6 +276,9 @@ async def main() -> None:
         default="sqlite+aiosqlite:///synthetic-ocop.db",
         help="where the synthetic traffic goes (default ./synthetic-ocop.db)",
     )
+    parser.add_argument(
+        "--weeks", type=int, default=0, help="date the chats over the last N weeks (default: now)"
+    )
     parser.add_argument("--html", metavar="FILE", help="then write the insights report (30 days) to FILE")
     args = parser.parse_args()
     settings = Settings(
@@ -263,7 +288,7 @@ async def main() -> None:
     await db.prepare()
     services = Services(db, settings)
     router = Router(services)
-    tally = await replay(router, chats=args.chats, seed=args.seed)
+    tally = await replay(router, chats=args.chats, seed=args.seed, weeks=args.weeks)
     await services.events.stop()
     print(
         f"SYNTHETIC traffic: {tally.chats} chats, {tally.messages} messages, {sum(tally.searches.values())} "
@@ -275,7 +300,7 @@ async def main() -> None:
         from bot.insights_cli import load_report
         from bot.insights_html import render_html
 
-        report = await load_report(db, "30d")
+        report = await load_report(db, f"{max(30, 7 * args.weeks + 1)}d")
         page = render_html(report, translator(settings.staff_language))
         await asyncio.to_thread(Path(args.html).write_text, page, encoding="utf-8")
         print(f"report: {args.html}")

@@ -22,13 +22,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Before:
-    """The chat as it was when the message arrived."""
+    """The chat as it was when the message arrived: its stored form (read only when it changed)."""
 
-    form: EnquiryForm | None
+    form_json: Any
+
+    @property
+    def form(self) -> EnquiryForm | None:
+        return EnquiryForm.from_json(self.form_json)
 
 
 def before(ctx: Context) -> Before:
-    return Before(EnquiryForm.from_json(ctx.chat.form))
+    form = ctx.chat.form
+    return Before(dict(form) if isinstance(form, dict) else form)  # a copy: handlers may change it in place
 
 
 def is_forget(ctx: Context) -> bool:
@@ -40,8 +45,14 @@ def is_forget(ctx: Context) -> bool:
 def after(ctx: Context, was: Before) -> list[dict[str, Any]]:
     """Every event of this message, with the chat's key, channel, language and time filled in."""
     found = list(ctx.events)
-    form_open = was.form is not None and not was.form.paused
-    for text, answer in ctx.searches()[:1]:
+    searched = ctx.searches()[:1]
+    if not searched and ctx.chat.form == was.form_json:
+        if not found:
+            return found  # most messages: nothing to record, nothing parsed
+        return _stamp(ctx, found)
+    previous = was.form
+    form_open = previous is not None and not previous.paused
+    for text, answer in searched:
         top = answer.results[0].doc.slug if answer.results else ""
         kind = "form" if form_open and ctx.intent.kind == intent.PRODUCT else ctx.intent.kind
         found.insert(
@@ -55,15 +66,18 @@ def after(ctx: Context, was: Before) -> list[dict[str, Any]]:
             ),
         )
     now = EnquiryForm.from_json(ctx.chat.form)
-    if now is not None and (was.form is None or was.form.started != now.started):
+    if now is not None and (previous is None or previous.started != now.started):
         first = next((p.get("slug", "") for p in now.data.products if p.get("slug")), "")
         found.append(events.row(events.FORM_START, product=first or ctx.memory.product or "", step=now.step))
     confirmed = any(e["kind"] == events.LEAD_CONFIRMED for e in found)
-    if was.form is not None and (now is None or was.form.started != now.started) and not confirmed:
-        slugs = [p.get("slug", "") for p in was.form.data.products if p.get("slug")]
-        found.append(events.row(events.FORM_ABANDONED, step=was.form.step, products=slugs))
-    if not found:
-        return found
+    if previous is not None and (now is None or previous.started != now.started) and not confirmed:
+        slugs = [p.get("slug", "") for p in previous.data.products if p.get("slug")]
+        found.append(events.row(events.FORM_ABANDONED, step=previous.step, products=slugs))
+    return _stamp(ctx, found) if found else found
+
+
+def _stamp(ctx: Context, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Who (the chat's monthly key), where, in which language, when: the same for the message's events."""
     incoming = ctx.incoming
     at = utcnow()  # one time for the message's events: their order is the order of the list
     key = ctx.services.events.key(incoming.channel, incoming.chat_id, at)
