@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from catalog.models import Event, utcnow
 from catalog.text import fold
@@ -84,10 +85,10 @@ def row(kind: str, **fields: Any) -> dict[str, Any]:
         "chat_key": fields.get("chat_key"),
         "channel": fields.get("channel", ""),
         "language": fields.get("language", ""),
-        "query": fields.get("query", ""),
+        "query": fields.get("query", "")[:QUERY_CHARS],
         "results": fields.get("results"),
-        "product": fields.get("product", ""),
-        "step": fields.get("step", ""),
+        "product": fields.get("product", "")[:120],
+        "step": fields.get("step", "")[:30],
         "products": list(fields.get("products") or []),
     }
 
@@ -187,11 +188,16 @@ class EventBuffer:
                         await session.execute(
                             update(Event).where(Event.chat_key.in_(late)).values(chat_key=None)
                         )
-            except Exception as exc:
+            except (OperationalError, InterfaceError, OSError, TimeoutError) as exc:
+                # The database is away or busy: keep them for the next try.
                 self.pending[:0] = rows
                 log.warning(
                     "could not write %d events (%s); kept for the next try", len(rows), type(exc).__name__
                 )
+                return 0
+            except Exception as exc:
+                # Rows the database refuses would be refused again and hold up every later batch: dropped.
+                log.error("%d events refused by the database (%s); dropped", len(rows), type(exc).__name__)
                 return 0
             self.written += len(rows)
             return len(rows)

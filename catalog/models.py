@@ -369,7 +369,7 @@ class Event(Base):
     language: Mapped[str] = mapped_column(String(5), default="")
     query: Mapped[str] = mapped_column(String(200), default="")  # folded, personal data masked
     results: Mapped[int | None] = mapped_column(Integer)
-    product: Mapped[str] = mapped_column(String(100), default="")  # slug: top result, product viewed
+    product: Mapped[str] = mapped_column(String(120), default="")  # slug: top result, product viewed
     step: Mapped[str] = mapped_column(String(30), default="")  # form step; how a form ended
     products: Mapped[list[Any]] = mapped_column(default=list)  # slugs of a confirmed enquiry
 

@@ -139,3 +139,28 @@ async def test_the_buffer_writes_in_batches_and_keeps_rows_when_the_database_fai
     assert [r["query"] for r in broken.pending] == ["kept"]
     async with db.session() as session:
         assert await session.scalar(select(func.count(Event.id))) == 5
+
+
+async def test_a_batch_the_database_refuses_is_dropped_not_retried_forever(db: Database) -> None:
+    buffer = events.EventBuffer(db, b"k")
+    buffer.add([events.row(events.SEARCH, query="bad", products=[object()])])  # cannot be stored as JSON
+    assert await buffer.flush() == 0 and buffer.pending == []
+    buffer.add([events.row(events.SEARCH, query="good")])
+    assert await buffer.flush() == 1
+    assert [e.query for e in await stored(db)] == ["good"]
+
+
+async def test_the_daily_job_deletes_past_the_retention_once_a_day(db: Database, settings: Settings) -> None:
+    from bot.digest import InsightJobs
+
+    now = dt.datetime(2026, 12, 5, 3, 0, tzinfo=dt.UTC)
+    buffer = events.EventBuffer(db, b"k")
+    buffer.add([events.row(events.SEARCH, query="old", at=dt.datetime(2025, 10, 1, tzinfo=dt.UTC))])
+    await buffer.flush()
+    jobs = InsightJobs(db, settings.model_copy(update={"events_retention_months": 13}))
+    assert await jobs.delete_expired(now) == 1
+    buffer.add([events.row(events.SEARCH, query="old too", at=dt.datetime(2025, 10, 2, tzinfo=dt.UTC))])
+    await buffer.flush()
+    assert await jobs.delete_expired(now + dt.timedelta(hours=23)) == 0  # not again the same day
+    assert await jobs.delete_expired(now + dt.timedelta(days=1)) == 1
+    assert await stored(db) == []

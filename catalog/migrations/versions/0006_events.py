@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=5), nullable=False),
         sa.Column("query", sa.String(length=200), nullable=False),
         sa.Column("results", sa.Integer(), nullable=True),
-        sa.Column("product", sa.String(length=100), nullable=False),
+        sa.Column("product", sa.String(length=120), nullable=False),
         sa.Column("step", sa.String(length=30), nullable=False),
         sa.Column("products", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
