@@ -360,7 +360,6 @@ class Event(Base):
     NULL when the chat sends /forget. Deleted after OCOP_EVENTS_RETENTION_MONTHS."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_kind_at", "kind", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     kind: Mapped[str] = mapped_column(String(24))

@@ -39,7 +39,6 @@ def upgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_events_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_chat_key"), ["chat_key"], unique=False)
-        batch_op.create_index("ix_events_kind_at", ["kind", "at"], unique=False)
     op.create_table(
         "digest_runs",
         sa.Column("week", sa.String(length=10), nullable=False),
@@ -52,7 +51,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("digest_runs")
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index("ix_events_kind_at")
         batch_op.drop_index(batch_op.f("ix_events_chat_key"))
         batch_op.drop_index(batch_op.f("ix_events_at"))
     op.drop_table("events")
