@@ -108,7 +108,7 @@ def trend_chart(
     """Weekly lines, one per (key, label) in `series`, with a legend."""
     if not weeks:
         return ""
-    left, right, top, bottom = 40, 12, 12, 44
+    left, right, top, bottom = 40, 36, 12, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     biggest = max([max((w.get(k, 0) for w in weeks), default=0) for k, _ in series] + [1])
     step = plot_w / max(1, len(weeks) - 1)
