@@ -40,7 +40,7 @@ def export_tables(report: dict[str, Any]) -> dict[str, tuple[list[str], list[lis
     """The report's aggregated tables: name → (header, rows)."""
     tables: dict[str, tuple[list[str], list[list[Any]]]] = {}
     rows: list[list[Any]] = []
-    for section, key in (("top_searches", "query"), ("top_products", "product")):
+    for section, key in (("top_searches", "query"), ("top_products", "product"), ("link_taps", "site")):
         data = report[section]
         scopes = [("all", "", data["overall"])]
         scopes += [("language", v, items) for v, items in data["by_language"].items()]
@@ -174,6 +174,9 @@ def text_summary(report: dict[str, Any]) -> str:
     )
     out.append("\nTop searches:")
     out += [f"  {i['count']:>5}  {i['key']}  ({i['chats']} chats)" for i in report["top_searches"]["overall"]]
+    if report["link_taps"]["overall"]:
+        out.append("\nPlatform and map buttons tapped (Telegram):")
+        out += [f"  {i['count']:>5}  {i['key']}  ({i['chats']} chats)" for i in report["link_taps"]["overall"]]
     out.append("\nTop products viewed:")
     out += [
         f"  {i['count']:>5}  {i['name_vi']}  ({i['chats']} chats)" for i in report["top_products"]["overall"]

@@ -274,6 +274,10 @@ def render_body(report: dict[str, Any], t: Translator) -> str:
             )
         out.append("</div>")
     out.append("</div>")
+    taps = report["link_taps"]["overall"]
+    if taps:
+        out.append(tag("p", t._("Online platform and map buttons tapped (Telegram)") + ": "
+                       + ", ".join(f"{i['key']} ({i['count']})" for i in taps)))
 
     # Unmet demand
     out.append(tag("h2", t._("Unmet demand")))

@@ -42,7 +42,8 @@ CONTACT_VIEW = "contact_view"  # product: whom to contact about it
 FORM_START = "form_start"  # product: the product it was started for (or the one on screen)
 FORM_ABANDONED = "form_abandoned"  # step: the question it was left at (cancelled, expired, erased)
 LEAD_CONFIRMED = "lead_confirmed"  # products: the enquiry's products
-KINDS = (SEARCH, CARD_VIEW, WHERE_VIEW, CONTACT_VIEW, FORM_START, FORM_ABANDONED, LEAD_CONFIRMED)
+LINK_TAP = "link_tap"  # step: the site of a platform or map button tapped (Telegram); product: the one on screen
+KINDS = (SEARCH, CARD_VIEW, WHERE_VIEW, CONTACT_VIEW, FORM_START, FORM_ABANDONED, LEAD_CONFIRMED, LINK_TAP)
 
 QUERY_CHARS = 100
 _PHONE_LIKE = re.compile(r"\+?\d(?:[\s.\-]?\d){6,}")  # 7 digits or more, maybe spaced: a phone number

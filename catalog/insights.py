@@ -48,7 +48,8 @@ NEAR_PART_MIN_CHARS = 8
 # A search is abandoned when the chat opened nothing from it (card, where to buy, contacts, an enquiry)
 # before its next search or within this long.
 ABANDON_AFTER = dt.timedelta(minutes=30)
-FOLLOW_UPS = frozenset({events.CARD_VIEW, events.WHERE_VIEW, events.CONTACT_VIEW, events.FORM_START})
+FOLLOW_UPS = frozenset({events.CARD_VIEW, events.WHERE_VIEW, events.CONTACT_VIEW, events.FORM_START,
+                        events.LINK_TAP})
 
 FUNNEL_STEPS = ("search", "card", "where_contact", "enquiry_started", "confirmed", "claimed", "won")
 # The lead statuses that count as "claimed" (taken up by staff) and "won". The lead lifecycle is the staff
@@ -314,6 +315,9 @@ async def build_report(session: AsyncSession, catalog: Catalog, period: Period) 
         for item in section:
             item.update(name_of(item["key"]))
 
+    # Platform and map buttons tapped (Telegram only: handlers/links.py), by site
+    link_taps = _tops((r for r in rows if r.kind == events.LINK_TAP), lambda r: r.step)
+
     # --- unmet demand
     misses = [(r.query, r.chat_key, "no_match") for r in searches if r.results == 0]
     misses += [(r.query, r.chat_key, "abandoned") for r in searches if r.id in abandoned]
@@ -486,9 +490,11 @@ async def build_report(session: AsyncSession, catalog: Catalog, period: Period) 
             "enquiries_started": kinds[events.FORM_START],
             "enquiries_abandoned": kinds[events.FORM_ABANDONED],
             "enquiries_confirmed": kinds[events.LEAD_CONFIRMED],
+            "link_taps": kinds[events.LINK_TAP],
         },
         "top_searches": top_searches,
         "top_products": top_products,
+        "link_taps": link_taps,
         "unmet": unmet,
         "funnel": funnel,
         "abandoned_form_steps": dict(sorted(abandoned_forms.items(), key=lambda kv: (-kv[1], kv[0]))),

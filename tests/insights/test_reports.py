@@ -1,6 +1,6 @@
 """The reports over known traffic (tests/insights/traffic.py), every count worked out by hand from the chats:
 
-A telegram vi: "cam bố hạ" (nothing), "mỳ chũ" → card → where to buy → enquiry confirmed (claimed by staff)
+A telegram vi: "cam bố hạ" (nothing), "mỳ chũ" → card → where to buy → Shopee → enquiry confirmed (claimed)
 B telegram vi: "cam bo ha" (nothing), "camboha" (nothing), "vải thiều" (results, nothing opened)
 C zalo vi:     "camboha" (nothing), "banhchungg" (nothing), "vải thiều" → card → contacts
 D telegram en: "chocolate" (nothing), "lychee" → card → enquiry started, cancelled at the quantity
@@ -34,7 +34,7 @@ async def test_totals_and_top_lists(known: tuple[dict, dict]) -> None:
     assert seen["b"] == seen["c"] == seen["d"] == "vai-thieu-hong-xuan"
     assert report["synthetic"] is False
     assert report["totals"] == {
-        "events": 12 + 3 + 1 + 1 + 2 + 1 + 1,
+        "events": 12 + 3 + 1 + 1 + 2 + 1 + 1 + 1,
         "chats": 5,
         "searches": 12,
         "no_match": 8,
@@ -45,7 +45,9 @@ async def test_totals_and_top_lists(known: tuple[dict, dict]) -> None:
         "enquiries_started": 2,
         "enquiries_abandoned": 1,
         "enquiries_confirmed": 1,
+        "link_taps": 1,
     }
+    assert [(i["key"], i["count"], i["chats"]) for i in report["link_taps"]["overall"]] == [("shopee.vn", 1, 1)]
     top = report["top_searches"]
     assert [(i["key"], i["count"], i["chats"]) for i in top["overall"]] == [
         ("banhchungg", 2, 2),
@@ -188,13 +190,14 @@ async def test_the_command_prints_json_text_html_and_exports(
     )
     html = page.read_text(encoding="utf-8")
     assert html.count("<svg") == 6 and "cam bo ha, camboha, cam bo haa" in html and "<script" not in html
-    assert "Unmet demand" in html and "Van chung cake" in html
+    assert "Unmet demand" in html and "Van chung cake" in html and "(Telegram): shopee.vn (1)" in html
     from openpyxl import load_workbook
 
     book = load_workbook(tmp_path / "t.xlsx")
     assert book.sheetnames == [
         "top_searches",
         "top_products",
+        "link_taps",
         "unmet_demand",
         "funnel",
         "by_district",
@@ -222,6 +225,7 @@ async def test_the_export_neutralises_spreadsheet_formulas(known: tuple[dict, di
     assert [p.name for p in written] == [
         "demand-top_searches.csv",
         "demand-top_products.csv",
+        "demand-link_taps.csv",
         "demand-unmet_demand.csv",
         "demand-funnel.csv",
         "demand-by_district.csv",

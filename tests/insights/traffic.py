@@ -48,11 +48,13 @@ async def replay_known_traffic(db: Database, settings: Settings) -> dict[str, st
         harness.router = router
         return harness
 
-    a = chat("telegram", "1001")  # finds nothing, then mỳ chũ → card → where to buy → a confirmed enquiry
+    # finds nothing, then mỳ chũ → card → where to buy → Shopee tapped → a confirmed enquiry
+    a = chat("telegram", "1001")
     await a.send("cam bố hạ")
     seen["a"] = first_product(await a.send("mỳ chũ"))
     await a.click(f"p:{seen['a']}")
-    await a.click(f"where:{seen['a']}")
+    stores = await a.click(f"where:{seen['a']}")
+    await a.click(next(b.payload for r in stores for row in r.buttons for b in row if "Shopee" in b.label))
     await fill_from_card(a, seen["a"], "vi")
     replies = await a.click("enq:confirm")
     seen["ref"] = REF.search(ChatHarness.text(replies)).group(0)  # type: ignore[union-attr]
