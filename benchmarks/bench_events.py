@@ -6,7 +6,7 @@ On this shared 2-core VM, bench_updates.py's updates/s moves by a factor of 2–
 other work, far more than the few per cent measured here. So this script sends the same mix of messages
 (searches, product taps, where-to-buy, contacts) through `Router.handle` on a temporary SQLite file and
 alternates blocks of `--block` messages with recording on and off (`handlers.observe` short-circuited, the
-buffer never fed), so both sides see the same load. With recording on, the buffer writes its batches as in
+buffer never fed, Telegram's link buttons left as links), so both sides see the same load. With recording on, the buffer writes its batches as in
 `ocop-bot run` (every 200 events, on its own task), and that time is included. Printed: the median time per
 message of each side over all blocks, the difference and the bot's CPU per message.
 """
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
 from catalog.db import Database  # noqa: E402
-from handlers import observe  # noqa: E402
+from handlers import links, observe  # noqa: E402
 from handlers.context import Services  # noqa: E402
 from handlers.messages import Incoming  # noqa: E402
 from handlers.router import Router  # noqa: E402
@@ -64,7 +64,7 @@ async def main() -> None:
         await db.prepare()
         services = Services(db, settings)
         router = Router(services)
-        real_before, real_after = observe.before, observe.after
+        real_before, real_after, real_track = observe.before, observe.after, links.track
         mix = messages(args.messages)
         for chat, what in mix[:200]:  # warm up: snapshot, index, sessions
             await router.handle(_incoming(chat, what))
@@ -74,10 +74,11 @@ async def main() -> None:
         recording = True
         for start in range(0, len(mix), args.block):
             if recording:
-                observe.before, observe.after = real_before, real_after
+                observe.before, observe.after, links.track = real_before, real_after, real_track
             else:
                 observe.before = lambda ctx: None  # type: ignore[assignment,return-value]
                 observe.after = lambda ctx, was: []  # type: ignore[assignment]
+                links.track = lambda ctx, replies: None  # type: ignore[assignment]
             block = mix[start:start + args.block]
             wall, proc = time.perf_counter(), time.process_time()
             for chat, what in block:
@@ -87,7 +88,7 @@ async def main() -> None:
             cpu[recording] += time.process_time() - proc
             count[recording] += len(block)
             recording = not recording
-        observe.before, observe.after = real_before, real_after
+        observe.before, observe.after, links.track = real_before, real_after, real_track
         await services.events.stop()
         await db.dispose()
     on, off = statistics.median(per_message[True]), statistics.median(per_message[False])

@@ -189,7 +189,7 @@ async def running_bot(
         jobs.start()
         stack.push_async_callback(jobs.stop)
         if settings.events_secret is None:
-            log.warning("OCOP_EVENTS_SECRET is not set: demand-insight events count unique chats per process run")
+            log.info("OCOP_EVENTS_SECRET is not set: demand-insight events count unique chats per process run")
         yield bot
 
 

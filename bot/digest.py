@@ -3,7 +3,7 @@ deletion of events past their retention.
 
 **Once a week, however many processes.** At the configured slot (OCOP_DIGEST_SCHEDULE, "mon 08:00" in
 OCOP_DIGEST_TIMEZONE, Asia/Ho_Chi_Minh) or at the first check after it (a process started on Wednesday sends
-the week's digest late rather than never), a process inserts the week's row into `digest_runs` and the digest
+the week's digest late rather than never; a week without a single event sends none), a process inserts the week's row into `digest_runs` and the digest
 message into the outbox in one transaction. The week is the row's primary key, so a second process (or a
 restart) gets a unique-key error and sends nothing; the outbox then delivers the message at least once, as it
 does lead cards (bot/delivery.py).
@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from catalog import events
 from catalog.insights import Period, build_report
 from catalog.leads import enqueue
-from catalog.models import DigestRun, Lead, utcnow
+from catalog.models import DigestRun, Event, Lead, utcnow
 from catalog.snapshot import load_catalog
 from handlers.messages import Reply, h, reply_to_json
 from locales import Translator, translator
@@ -174,8 +174,15 @@ class InsightJobs:
         if slot is None:
             return False
         week = week_of(slot, settings.digest_timezone)
+        since = slot - dt.timedelta(days=7)
         async with self.db.session() as session:
             if await session.get(DigestRun, week) is not None:
+                return False
+            # A week without a single event (a fresh install, a bot that was not running) has nothing to say.
+            if (
+                await session.scalar(select(Event.id).where(Event.at >= since, Event.at < slot).limit(1))
+                is None
+            ):
                 return False
         if self.services is not None:
             await self.services.events.flush()  # this process's last events belong in it
@@ -185,7 +192,7 @@ class InsightJobs:
                 session.add(DigestRun(week=week, owner=self.owner, created_at=utcnow()))
                 await session.flush()  # the claim: a second process stops here
                 catalog = await load_catalog(session)
-                report = await build_report(session, catalog, Period(slot - dt.timedelta(days=7), slot))
+                report = await build_report(session, catalog, Period(since, slot))
                 text = digest_text(report, await lead_summary(session, now), t)
                 enqueue(
                     session,

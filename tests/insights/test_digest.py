@@ -25,6 +25,7 @@ from bot.channels.telegram import TelegramDeliverer
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.digest import KIND_DIGEST, InsightJobs, digest_slot, week_of
+from catalog import events
 from catalog.db import Database
 from catalog.models import DigestRun, OutboxMessage
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -178,8 +179,14 @@ async def test_two_processes_send_the_digest_once_per_week(
     assert "1. Vải thiều Hồng Xuân Lục Ngạn: 2 lượt xem" in text
     assert "📦 <b>Yêu cầu mua sỉ</b>: đã nhận xử lý 1" in text  # A's lead, claimed by staff
 
-    # The week after: one more, from an in-process job this time.
+    # The week after: nothing happened, nothing is sent; then one search in it, and one digest, in-process.
     jobs = InsightJobs(db, settings)
+    assert await jobs.post_digest_if_due(week_after + dt.timedelta(days=7)) is False
+    buffer = events.EventBuffer(db, b"k")
+    buffer.add(
+        [events.row(events.SEARCH, query="chocolate", results=0, at=week_after + dt.timedelta(days=1))]
+    )
+    await buffer.flush()
     assert await jobs.post_digest_if_due(week_after + dt.timedelta(days=7)) is True
     assert await jobs.post_digest_if_due(week_after + dt.timedelta(days=7, hours=1)) is False
     await deliver_all(db, deliverer, settings)
@@ -189,7 +196,8 @@ async def test_two_processes_send_the_digest_once_per_week(
         if "Báo cáo nhu cầu hằng tuần" in (c.text or "")
     ]
     assert len(sent) == 2
-    assert "Tuần này không có." in (sent[1].text or "")  # nothing happened in that week
+    assert "1. chocolate: 1 lần, 0 cuộc trò chuyện (không có trong danh mục)" in (sent[1].text or "")
+    assert "Tuần này không có." in (sent[1].text or "")  # no product was viewed that week
 
 
 async def test_no_digest_without_a_staff_chat_or_when_off(db: Database, settings: Settings) -> None:

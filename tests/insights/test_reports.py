@@ -47,7 +47,9 @@ async def test_totals_and_top_lists(known: tuple[dict, dict]) -> None:
         "enquiries_confirmed": 1,
         "link_taps": 1,
     }
-    assert [(i["key"], i["count"], i["chats"]) for i in report["link_taps"]["overall"]] == [("shopee.vn", 1, 1)]
+    assert [(i["key"], i["count"], i["chats"]) for i in report["link_taps"]["overall"]] == [
+        ("shopee.vn", 1, 1)
+    ]
     top = report["top_searches"]
     assert [(i["key"], i["count"], i["chats"]) for i in top["overall"]] == [
         ("banhchungg", 2, 2),
