@@ -25,6 +25,7 @@ from bot.channels.zalo_api import ZaloAuthError
 from bot.config import Settings
 from bot.database import open_database
 from bot.delivery import DeliveryWorker
+from bot.digest import InsightJobs
 from bot.staff_watch import StaffChatWatch
 from bot.web.app import RouteProvider, WebServer, build_app
 from catalog import chat_moves
@@ -186,6 +187,8 @@ async def running_bot(
             stack.push_async_callback(db.dispose)
         settings = await follow_staff_chat_moves(db, settings)
         services = Services(db, settings)
+        services.events.start()  # demand-insight events written in batches; the rest on the way out
+        stack.push_async_callback(services.events.stop)
         router = Router(services)
         bot = RunningBot(db, services, router)
         deliverers: dict[str, Any] = {}
@@ -241,6 +244,11 @@ async def running_bot(
             bot.worker.on_card_failed = bot.staff_watch.wake
         await bot.worker.start()
         stack.push_async_callback(bot.worker.stop)
+        jobs = InsightJobs(db, settings, services)  # the weekly digest and the events' retention (bot/digest.py)
+        jobs.start()
+        stack.push_async_callback(jobs.stop)
+        if settings.events_secret is None:
+            log.info("OCOP_EVENTS_SECRET is not set: demand-insight events count unique chats per process run")
         bot.ready = True
         yield bot
 

@@ -174,6 +174,12 @@ async def cmd_leads_export(args: argparse.Namespace, settings: Settings) -> int:
     return await leads_cli.cmd_leads_export(args, settings)
 
 
+async def cmd_insights(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import insights_cli
+
+    return await insights_cli.cmd_insights(args, settings)
+
+
 async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from bot import doctor
 
@@ -204,6 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--json", action="store_true", help="one JSON object per query")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("insights", help="demand insight: what buyers search for, cannot find, where they drop off")
+    p.add_argument("--since", default="30d", help="7d, 30d (any number of days) or a date YYYY-MM-DD; default 30d")
+    p.add_argument("--json", action="store_true", help="the whole report as JSON")
+    p.add_argument("--html", metavar="FILE", help="write the report with its charts as an HTML page")
+    p.add_argument("--export", metavar="FILE", help="write the aggregated tables to FILE.xlsx or FILE-<table>.csv")
+    p.add_argument("--lang", choices=("vi", "en"), help="language of the HTML page (default OCOP_STAFF_LANGUAGE)")
+    p.set_defaults(func=cmd_insights)
 
     p = sub.add_parser("doctor", help="parked updates, failed messages, the staff chat: what needs a person")
     p.set_defaults(func=cmd_doctor)

@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     enquiry_expiry_hours: float = Field(default=24.0, gt=0)
     enquiries_per_day: int = Field(default=5, ge=1)
 
+    # Demand insight (catalog/events.py, bot/insights.py): the key that hashes chats, how long events are
+    # kept, and when the weekly digest goes to the staff chat ("mon 08:00" in `digest_timezone`; "off")
+    events_secret: SecretStr | None = None
+    events_retention_months: int = Field(default=13, ge=1, le=120)
+    events_flush_seconds: float = Field(default=5.0, gt=0, le=3600)
+    digest_schedule: str = "mon 08:00"
+    digest_timezone: str = "Asia/Ho_Chi_Minh"
+
     zalo_app_id: str | None = None
     zalo_app_secret: SecretStr | None = None
     zalo_oa_secret_key: SecretStr | None = None
@@ -112,6 +120,25 @@ class Settings(BaseSettings):
                 return frozenset(int(p) for p in parts)
             except ValueError:
                 raise ValueError("must be numeric Telegram user ids separated by commas") from None
+        return value
+
+    @field_validator("digest_schedule")
+    @classmethod
+    def _digest_schedule(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value != "off" and not re.fullmatch(r"(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError('must be a weekday and a time, e.g. "mon 08:00", or "off"')
+        return value
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a time zone name (e.g. Asia/Ho_Chi_Minh)") from None
         return value
 
     @field_validator("zalo_webhook_path")

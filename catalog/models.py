@@ -357,3 +357,32 @@ class ProcessLease(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     owner: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[dt.datetime] = mapped_column()
+
+
+class Event(Base):
+    """One thing a buyer did, for the department's demand insight (catalog/events.py). No user id, name, phone
+    or chat id: `chat_key` is a keyed hash of the chat and the month (it changes every month), and becomes
+    NULL when the chat sends /forget. Deleted after OCOP_EVENTS_RETENTION_MONTHS."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    chat_key: Mapped[str | None] = mapped_column(String(32), index=True)
+    channel: Mapped[str] = mapped_column(String(20), default="")
+    language: Mapped[str] = mapped_column(String(5), default="")
+    query: Mapped[str] = mapped_column(String(200), default="")  # folded, personal data masked
+    results: Mapped[int | None] = mapped_column(Integer)
+    product: Mapped[str] = mapped_column(String(120), default="")  # slug: top result, product viewed
+    step: Mapped[str] = mapped_column(String(30), default="")  # form step; how a form ended
+    products: Mapped[list[Any]] = mapped_column(default=list)  # slugs of a confirmed enquiry
+
+
+class DigestRun(Base):
+    """A weekly digest claimed by one process: the row is inserted with the digest's outbox entry in one
+    transaction, so the week's primary key makes it go out once however many processes try."""
+
+    __tablename__ = "digest_runs"
+    week: Mapped[str] = mapped_column(String(10), primary_key=True)  # ISO week, "2026-W49"
+    owner: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -51,6 +51,7 @@ def producer_lines(t: Translator, product: Product) -> list[str]:
 
 async def contact_for_product(ctx: Context, product: Product) -> list[Reply]:
     """The producer's published contact, then the bodies that can put a buyer in touch."""
+    ctx.record("contact_view", product=product.slug)  # demand insight (catalog/events.py)
     t = ctx.t
     ctx.memory.product = product.slug
     lines = [t._("📞 <b>Whom to contact about {name}</b>", name=h(cards.product_name(product, t.language)))]

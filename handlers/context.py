@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from catalog import events as event_log
 from catalog.search import SearchAnswer
 from catalog.sessions import ChatState
 from catalog.snapshot import Catalog, LiveCatalog
@@ -31,6 +33,18 @@ class Services:
     catalog: LiveCatalog = field(default_factory=LiveCatalog)
     # Called after a transaction that queued outbox messages commits (wakes the delivery worker at once).
     on_outbox: Callable[[], None] | None = None
+    # Demand-insight events waiting to be written in a batch (catalog/events.py).
+    events: event_log.EventBuffer = field(init=False)
+
+    def __post_init__(self) -> None:
+        secret = self.settings.events_secret
+        if secret is None or not secret.get_secret_value():
+            # Unique chats are then counted per process run; `ocop-bot run` says so at start.
+            key = secrets.token_bytes(32)
+        else:
+            key = secret.get_secret_value().encode()
+        self.events = event_log.EventBuffer(self.db, key, interval=self.settings.events_flush_seconds,
+                                         retention_months=self.settings.events_retention_months)
 
 
 @dataclass
@@ -48,6 +62,8 @@ class Context:
     # typed number never opens an item of a list that is no longer on screen.
     list_on_screen: bool = field(default=False, init=False)
     _searches: dict[tuple[str, int], SearchAnswer] = field(default_factory=dict, init=False, repr=False)
+    # What this message did, for the demand insight (the router adds who, where and when, then buffers them).
+    events: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.memory = ChatMemory.from_json(self.chat.state, self.chat.last_results)
@@ -79,6 +95,17 @@ class Context:
         if answer is None:
             answer = self._searches[key] = (await self.catalog()).index.search(text, limit=limit)
         return answer
+
+    def searches(self) -> list[tuple[str, SearchAnswer]]:
+        """The searches this message made, first first (each text once)."""
+        seen: dict[str, SearchAnswer] = {}
+        for (text, _limit), answer in self._searches.items():
+            seen.setdefault(text, answer)
+        return list(seen.items())
+
+    def record(self, kind: str, **fields: Any) -> None:
+        """Note an event of this message (a card shown, an enquiry confirmed) for the demand insight."""
+        self.events.append(event_log.row(kind, **fields))
 
     def set_language(self, language: str) -> None:
         """Remember the user's choice and answer in it from now on."""

@@ -586,6 +586,7 @@ async def confirm(ctx: Context, form: EnquiryForm, *, again: bool = False) -> li
         organisation=data.organisation, email=data.email, notes=data.notes,
     )
     lead = await lead_book.create_lead(ctx.session, draft)
+    ctx.record("lead_confirmed", products=[p.get("slug", "") for p in data.products])  # demand insight
     staff_chat = ctx.settings.staff_chat_id
     card = card_reply(lead, translator(ctx.settings.staff_language))
     lead_book.enqueue(ctx.session, kind=lead_book.KIND_LEAD_CARD, channel="telegram",

@@ -81,6 +81,24 @@ class MoreLike(_SlugData):
 
 
 @dataclass(frozen=True, slots=True)
+class LinkTap(CallbackData):
+    """`go:<key>`: a link button that reports its tap (handlers/links.py); the key is 10 hex digits."""
+
+    prefix: ClassVar[str] = "go"
+    key: str
+
+    def _fields(self) -> list[str]:
+        return [self.key]
+
+    @classmethod
+    def unpack(cls, payload: str) -> Self | None:
+        prefix, _, key = payload.partition(":")
+        if prefix != cls.prefix or len(key) != 10 or not all(c in "0123456789abcdef" for c in key):
+            return None
+        return cls(key)
+
+
+@dataclass(frozen=True, slots=True)
 class ListPage(CallbackData):
     """`l:<page>`: a page of the remembered long answer."""
 

@@ -28,6 +28,7 @@ async def card_reply(ctx: Context, product: Product, extra: str = "",
         text = cards.clip(text + "\n\n" + extra)
     ctx.memory.product = product.slug
     buttons = cards.product_buttons(t, product.slug)
+    ctx.record("card_view", product=product.slug)  # demand insight (catalog/events.py)
     if more:
         buttons = buttons[:-1] + more + buttons[-1:]
     back = ctx.memory.back

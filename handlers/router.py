@@ -19,7 +19,19 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from catalog.sessions import load_chat, save_chat
-from handlers import browse, contacts, enquiry, intent, language, menu, products, staff, stores
+from handlers import (
+    browse,
+    contacts,
+    enquiry,
+    intent,
+    language,
+    links,
+    menu,
+    observe,
+    products,
+    staff,
+    stores,
+)
 from handlers.context import Context, Services
 from handlers.messages import Incoming, Reply
 from handlers.payloads import (
@@ -29,6 +41,7 @@ from handlers.payloads import (
     Enquiry,
     Language,
     LeadAction,
+    LinkTap,
     ListPage,
     Menu,
     MoreLike,
@@ -80,6 +93,7 @@ BUTTONS: dict[type[CallbackData], Callable[[Context, Any], Answer]] = {
     Language: language.on_button,  # lang:vi, lang:en, lang:menu
     Enquiry: enquiry.on_button,  # enq:<action>[:<arg>]
     LeadAction: staff.on_lead_button,  # lead:<action>:<ref>
+    LinkTap: links.on_link_tap,  # go:<key>, a link button that reports its tap (Telegram)
 }
 BUTTON_PREFIXES = {cls.prefix: cls for cls in BUTTONS} | {Menu.prefix: Menu}
 
@@ -257,12 +271,20 @@ class Router:
                 ctx = Context(
                     self.services, session, chat, incoming, translator(self.pick_language(chat.language, incoming))
                 )
+                was = observe.before(ctx)
                 replies = await dispatch(ctx)
+                links.track(ctx, replies)  # on Telegram, link buttons report their taps
                 ctx.store_memory()
                 await save_chat(session, ctx.chat)
+                if observe.is_forget(ctx):
+                    await self.services.events.forget_chat(session, incoming.channel, incoming.chat_id)
+                    noted = []
+                else:
+                    noted = observe.after(ctx, was)
                 if finish is not None:
                     await finish(session, replies)
-                return replies
+            self.services.events.add(noted)  # once committed; written in a batch later (catalog/events.py)
+            return replies
         except Exception:
             if finish is not None:
                 raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-MEMORY_VERSION = 2  # 2: the stores behind a where-to-buy answer's "More stores" button
+MEMORY_VERSION = 3  # 2: the stores behind a where-to-buy answer's "More stores" button; 3: links behind go: buttons
 FORM_VERSION = 3  # 3: each product keeps its own quantity (products[i]["quantity"])
 FORM_KIND = "enquiry"
 
@@ -61,6 +61,7 @@ class ChatMemory:
     erased_today: ErasedToday | None = None
     shown: list[str] = field(default_factory=list)  # the numbered list on screen (its own column: last_results)
     stores: list[str] = field(default_factory=list)  # store slugs behind "More stores" (`ws:<page>`)
+    links: dict[str, str] = field(default_factory=dict)  # `go:<key>` → the URL (handlers/links.py), oldest first
 
     @classmethod
     def from_json(cls, data: Any, shown: Any = None) -> ChatMemory:
@@ -79,6 +80,8 @@ class ChatMemory:
             and isinstance(erased.get("count"), int) and not isinstance(erased.get("count"), bool) else None,
             shown=_strs(shown),
             stores=_strs(data.get("stores")),
+            links={k: v for k, v in data["links"].items() if isinstance(k, str) and isinstance(v, str)}
+            if isinstance(data.get("links"), dict) else {},
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -94,6 +97,8 @@ class ChatMemory:
             out["erased_today"] = self.erased_today.to_json()
         if self.stores:
             out["stores"] = list(self.stores)
+        if self.links:
+            out["links"] = dict(self.links)
         return out
 
 

@@ -200,6 +200,7 @@ def fit_stores(ctx: Context, lines: list[str], stores: list[Store], footer: list
 
 async def where_for_product(ctx: Context, product: Product, place: str | None = None, street: str = "") -> list[Reply]:
     """Stores that carry the product, then the others ranked by what the buyer named, then online."""
+    ctx.record("where_view", product=product.slug)  # demand insight (catalog/events.py)
     t = ctx.t
     ctx.memory.product = product.slug
     catalog = await ctx.catalog()

@@ -165,8 +165,9 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             import readline  # noqa: F401  (line editing and history for input())
     lang = getattr(args, "lang", None)
     db = await open_database(settings)
+    services = Services(db, settings)
     try:
-        router = Router(Services(db, settings))
+        router = Router(services)
         user = _local_user()
         chat = ConsoleChat(router, chat_id=f"local:{user}"[:64], language_hint=lang)
         if lang:
@@ -193,6 +194,7 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        await services.events.stop()  # the chat's demand-insight events, written in one batch
         await db.dispose()
     if interactive:
         print()

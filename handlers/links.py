@@ -1,0 +1,63 @@
+"""Link buttons that tell the bot they were tapped (demand insight), where the channel allows.
+
+A URL button (an online platform's search, a store's map) opens without the bot ever knowing. On Telegram the
+router therefore turns each link button of an answer into a callback button `go:<key>` (`LinkTap`; the key is
+a short hash of the URL, the URL itself kept in the chat's memory), and a tap is recorded (`link_tap`: the
+site's host and the product on screen) and answered with the link, one tap away. Zalo keeps its link buttons
+(its buttons that report back show their payload as the buyer's own message, at most five to a message) and
+the terminal prints links: there the taps are not counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from handlers import cards
+from handlers.messages import Button, Reply, h
+from handlers.payloads import LinkTap
+
+if TYPE_CHECKING:
+    from handlers.context import Context
+
+TRACKED_CHANNELS = frozenset({"telegram"})
+KEEP = 30  # links remembered per chat: the buttons of the last few answers keep working
+
+
+def link_key(url: str) -> str:
+    return hashlib.blake2b(url.encode(), digest_size=5).hexdigest()
+
+
+def site_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").removeprefix("www.")
+
+
+def track(ctx: Context, replies: list[Reply]) -> None:
+    """On a channel that allows it, make the answer's link buttons report their taps."""
+    if ctx.incoming.channel not in TRACKED_CHANNELS or LinkTap.unpack(ctx.incoming.payload or "") is not None:
+        return  # the answer to a tap is the link itself
+    links = ctx.memory.links
+    for reply in replies:
+        for row in reply.buttons:
+            for i, button in enumerate(row):
+                if button.kind == "url" and button.url:
+                    key = link_key(button.url)
+                    links.pop(key, None)
+                    links[key] = button.url
+                    row[i] = Button(button.label, LinkTap(key).pack())
+    for key in list(links)[:-KEEP]:
+        del links[key]
+
+
+async def on_link_tap(ctx: Context, data: LinkTap) -> list[Reply]:
+    """A tracked link button: noted, then answered with the link."""
+    t = ctx.t
+    url = ctx.memory.links.get(data.key)
+    if url is None:
+        text = t._("This button is too old for me to open. Ask me again and I will show the links afresh.")
+        return [Reply(h(text), cards.main_menu(t))]
+    site = site_of(url)
+    ctx.record("link_tap", product=ctx.memory.product or "", step=site)  # demand insight (catalog/events.py)
+    text = t._("🔗 {site}: open it with the button below.", site=h(site))
+    return [Reply(text, [[Button(cards.short_label(t._("↗ Open {site}", site=site)), url=url, kind="url")]])]
