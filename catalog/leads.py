@@ -196,6 +196,9 @@ async def create_lead(session: AsyncSession, draft: LeadDraft) -> Lead:
         phone=draft.phone, email=draft.email, notes=draft.notes, status="new",
         consent_at=now, created_at=now, updated_at=now,
     )
+    from catalog.desk import place_of_products  # the desk builds on this module
+
+    lead.product_group, lead.district = await place_of_products(session, lead.products)
     session.add(lead)
     await session.flush()  # the id, for the reference
     lead.ref = make_ref(now, lead.id)
@@ -245,8 +248,10 @@ def enqueue(
 # --- staff work
 
 
-async def change_status(session: AsyncSession, lead: Lead, action: str, actor_id: str, actor_name: str) -> LeadEvent:
-    """Apply a staff action (claim, contacted, won, lost, spam) and record who did it; refuses what does not fit."""
+async def change_status(session: AsyncSession, lead: Lead, action: str, actor_id: str, actor_name: str,
+                        staff_id: int | None = None) -> LeadEvent:
+    """Apply a staff action (claim, contacted, won, lost, spam) and record who did it (and their staff account,
+    which a claim also assigns the lead to when it has nobody); refuses what does not fit."""
     to_status, allowed_from = ACTIONS[action]
     if lead.status == to_status:
         raise TransitionRefused("same", lead)
@@ -257,6 +262,12 @@ async def change_status(session: AsyncSession, lead: Lead, action: str, actor_id
     values: dict[str, Any] = {"status": to_status, "updated_at": utcnow()}
     if to_status in ("claimed", "contacted") and not lead.claimed_by:
         values["claimed_by"] = (actor_name or actor_id)[:200]
+    if to_status in ("claimed", "contacted") and lead.claimed_at is None:
+        values["claimed_at"] = values["updated_at"]
+        if staff_id is not None and lead.assignee_id is None:
+            values["assignee_id"] = staff_id
+    if to_status in CLOSED_STATUSES:
+        values["closed_at"] = values["updated_at"]
     # Conditional on the status we read: of two staff pressing at once, one wins and the other is told.
     result = await session.execute(
         update(Lead).where(Lead.id == lead.id, Lead.status == lead.status).values(**values)
@@ -266,7 +277,7 @@ async def change_status(session: AsyncSession, lead: Lead, action: str, actor_id
         await session.refresh(lead)
         raise TransitionRefused("changed", lead)
     change = LeadEvent(
-        lead_id=lead.id, actor_id=actor_id, actor_name=actor_name[:200], action=action,
+        lead_id=lead.id, actor_id=actor_id, actor_name=actor_name[:200], staff_id=staff_id, action=action,
         from_status=lead.status, to_status=to_status, created_at=utcnow(),
     )
     session.add(change)
@@ -276,12 +287,15 @@ async def change_status(session: AsyncSession, lead: Lead, action: str, actor_id
 
 
 async def record_event(session: AsyncSession, lead: Lead, action: str, actor_id: str, actor_name: str,
-                       note: str = "") -> LeadEvent:
-    """A logged step that does not change the status (a reply relayed to the buyer)."""
-    entry = LeadEvent(lead_id=lead.id, actor_id=actor_id, actor_name=actor_name[:200], action=action,
-                      from_status=lead.status, to_status=lead.status, note=note, created_at=utcnow())
+                       note: str = "", staff_id: int | None = None) -> LeadEvent:
+    """A logged step that does not change the status (a reply relayed to the buyer: the first one is the
+    lead's first response)."""
+    entry = LeadEvent(lead_id=lead.id, actor_id=actor_id, actor_name=actor_name[:200], staff_id=staff_id,
+                      action=action, from_status=lead.status, to_status=lead.status, note=note, created_at=utcnow())
     session.add(entry)
-    lead.updated_at = utcnow()
+    lead.updated_at = entry.created_at
+    if action == "reply" and lead.first_reply_at is None:
+        lead.first_reply_at = entry.created_at
     await session.flush()
     return entry
 

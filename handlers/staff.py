@@ -25,6 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalog import desk
 from catalog import leads as lead_book
 from catalog.leads import ACTIONS, CLOSED_STATUSES, STATUS_LABELS, TransitionRefused
 from catalog.models import Lead, LeadEvent, utcnow
@@ -58,6 +61,9 @@ EVENT_LABELS = {
     "lost": N_("marked lost"),
     "spam": N_("marked spam"),
     "reply": N_("replied to the buyer"),
+    "note": N_("added a private note"),
+    "assign": N_("assigned the lead"),
+    "tag": N_("changed the tags"),
 }
 
 
@@ -167,11 +173,32 @@ def buyer_notice_text(lead: Lead, kind: str) -> str:
 
 def queue_to_buyer(ctx: Context, lead: Lead, kind: str, text: str) -> bool:
     """Queue a message to the buyer's chat (survives restarts; works for Zalo buyers too). False if erased."""
+    return enqueue_to_buyer(ctx.session, lead, kind, text, ctx.services.on_outbox)
+
+
+def enqueue_to_buyer(session: AsyncSession, lead: Lead, kind: str, text: str,
+                     notify: Callable[[], None] | None = None) -> bool:
+    """`queue_to_buyer` for callers without a chat context (the web console)."""
     if not lead.chat_id:
         return False
-    lead_book.enqueue(ctx.session, kind=kind, channel=lead.channel, chat_id=lead.chat_id,
-                      payload=reply_to_json(Reply(text)), lead_id=lead.id, notify=ctx.services.on_outbox)
+    lead_book.enqueue(session, kind=kind, channel=lead.channel, chat_id=lead.chat_id,
+                      payload=reply_to_json(Reply(text)), lead_id=lead.id, notify=notify)
     return True
+
+
+def queue_status_notice(session: AsyncSession, lead: Lead, was: str, notify: Callable[[], None] | None) -> None:
+    """After a status change: the buyer hears when the enquiry is taken up and when it is closed (not spam)."""
+    if lead.status in ("claimed", "contacted") and was == "new":
+        enqueue_to_buyer(session, lead, lead_book.KIND_BUYER_NOTICE, buyer_notice_text(lead, "claimed"), notify)
+    elif lead.status in ("won", "lost"):
+        enqueue_to_buyer(session, lead, lead_book.KIND_BUYER_NOTICE, buyer_notice_text(lead, "closed"), notify)
+
+
+def staff_reply_text(lead: Lead, text: str) -> str:
+    """A staff member's words as the buyer receives them, introduced in the buyer's language."""
+    buyer_t = translator(lead.language)
+    return buyer_t._("💬 Message from the Bắc Giang trade department about your enquiry <b>{ref}</b>:",
+                     ref=h(lead.ref)) + "\n\n" + h(text)
 
 
 # --- button presses
@@ -193,14 +220,12 @@ async def on_button(ctx: Context, payload: str) -> list[Reply]:
     if action not in ACTIONS:
         return [Reply(notice=t._("That button is no longer valid."))]
     was = lead.status
+    actor = await desk.telegram_actor(ctx.session, ctx.incoming.user_id, actor_name(ctx))
     try:
-        await lead_book.change_status(ctx.session, lead, action, ctx.incoming.user_id, actor_name(ctx))
+        await lead_book.change_status(ctx.session, lead, action, actor.actor_id, actor.name, actor.staff_id)
     except TransitionRefused as refused:
         return [await staff_card(ctx, refused.lead, edit=True, notice=_refused_notice(t, refused))]
-    if lead.status in ("claimed", "contacted") and was == "new":
-        queue_to_buyer(ctx, lead, lead_book.KIND_BUYER_NOTICE, buyer_notice_text(lead, "claimed"))
-    elif lead.status in ("won", "lost"):
-        queue_to_buyer(ctx, lead, lead_book.KIND_BUYER_NOTICE, buyer_notice_text(lead, "closed"))
+    queue_status_notice(ctx.session, lead, was, ctx.services.on_outbox)
     notice = t._("{ref}: {old} → {new}", ref=lead.ref, old=lead_book.status_label(was, t),
                  new=lead_book.status_label(lead.status, t))
     return [await staff_card(ctx, lead, edit=True, notice=notice)]
@@ -280,11 +305,9 @@ async def cmd_reply(ctx: Context, rest: str) -> list[Reply]:
         return [Reply(h(t._("I cannot find lead {ref}.", ref=ref[:32])))]
     if not lead.chat_id:
         return [Reply(h(t._("The buyer of {ref} erased their details, so there is no chat to reply to.", ref=lead.ref)))]
-    buyer_t = translator(lead.language)
-    relayed = buyer_t._("💬 Message from the Bắc Giang trade department about your enquiry <b>{ref}</b>:",
-                        ref=h(lead.ref)) + "\n\n" + h(text)
-    queue_to_buyer(ctx, lead, lead_book.KIND_STAFF_REPLY, relayed)
-    await lead_book.record_event(ctx.session, lead, "reply", ctx.incoming.user_id, actor_name(ctx), text)
+    queue_to_buyer(ctx, lead, lead_book.KIND_STAFF_REPLY, staff_reply_text(lead, text))
+    actor = await desk.telegram_actor(ctx.session, ctx.incoming.user_id, actor_name(ctx))
+    await lead_book.record_event(ctx.session, lead, "reply", actor.actor_id, actor.name, text, actor.staff_id)
     return [Reply(h(t._("Your message will be delivered to the buyer of {ref} in a moment.", ref=lead.ref)))]
 
 
