@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     enquiry_expiry_hours: float = Field(default=24.0, gt=0)
     enquiries_per_day: int = Field(default=5, ge=1)
 
+    # The staff console (bot/web/console.py): cookie-signing secret, and the port `ocop-bot run` serves it on
+    web_secret: SecretStr | None = None
+    web_host: str = "127.0.0.1"
+    web_port: int | None = Field(default=None, ge=1, le=65535)
+    web_secure_cookies: bool = False  # set when the console is served over HTTPS (behind a proxy)
+
     zalo_app_id: str | None = None
     zalo_app_secret: SecretStr | None = None
     zalo_oa_secret_key: SecretStr | None = None
@@ -108,6 +114,15 @@ class Settings(BaseSettings):
                 return frozenset(int(p) for p in parts)
             except ValueError:
                 raise ValueError("must be numeric Telegram user ids separated by commas") from None
+        return value
+
+    @field_validator("web_secret")
+    @classmethod
+    def _web_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            return None
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
         return value
 
     @field_validator("zalo_webhook_path")

@@ -33,19 +33,30 @@ async def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
     try:
         async with db.session() as session:
             try:
-                account = await accounts.add_account(session, name, password, admin=args.admin,
-                                                     telegram_id=args.telegram_id, language=args.language)
+                account = await accounts.add_account(
+                    session,
+                    name,
+                    password,
+                    admin=args.admin,
+                    telegram_id=args.telegram_id,
+                    language=args.language,
+                )
             except accounts.AccountError as exc:
                 print(f"ocop-bot: {exc}", file=sys.stderr)
                 return 1
-            accounts.audit(session, account, "account_created", name, {"admin": args.admin, "by": "command line"})
+            accounts.audit(
+                session, account, "account_created", name, {"admin": args.admin, "by": "command line"}
+            )
     finally:
         await db.dispose()
     linked = f", linked to Telegram user {args.telegram_id}" if args.telegram_id is not None else ""
     print(f"Added {'admin ' if args.admin else ''}account {name}{linked}.")
     if args.telegram_id is not None and not settings.is_staff(args.telegram_id):
-        print(f"Note: {args.telegram_id} is not in OCOP_STAFF_USER_IDS, so the card buttons in the staff chat "
-              "will refuse them until it is.", file=sys.stderr)
+        print(
+            f"Note: {args.telegram_id} is not in OCOP_STAFF_USER_IDS, so the card buttons in the staff chat "
+            "will refuse them until it is.",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -60,7 +71,9 @@ async def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
         print("No staff accounts yet: add one with `ocop-bot staff add USERNAME --admin`.")
         return 0
     for account in found:
-        flags = ", ".join(f for f, on in (("admin", account.is_admin), ("disabled", not account.active)) if on)
+        flags = ", ".join(
+            f for f, on in (("admin", account.is_admin), ("disabled", not account.active)) if on
+        )
         telegram = f"telegram {account.telegram_user_id}" if account.telegram_user_id else "no telegram id"
         print(f"{account.username:<24} {account.language}  {telegram:<22} {flags}")
     return 0

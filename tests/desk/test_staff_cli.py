@@ -34,7 +34,8 @@ async def _accounts(url: str) -> list[tuple[str, bool, int | None, str]]:
 
 
 def test_staff_add_reads_the_password_from_stdin_and_stores_only_its_hash(
-        cli_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    cli_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
     assert main(["staff", "add", "Mai", "--admin", "--telegram-id", "9001"]) == 0
     out, err = capsys.readouterr()
@@ -51,21 +52,31 @@ def test_staff_add_reads_the_password_from_stdin_and_stores_only_its_hash(
     assert "mai" in listed and "telegram 9001" in listed and "admin" in listed and "secret" not in listed
 
 
-@pytest.mark.parametrize(("argv", "stdin", "code", "message"), [
-    (["staff", "add", "mai"], "short\n", 2, "at least 10 characters"),
-    (["staff", "add", "no spaces allowed"], "a long enough secret\n", 2, "a username is"),
-])
-def test_staff_add_refuses_bad_input_in_one_line(cli_env: str, monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str], argv: list[str], stdin: str,
-                                                  code: int, message: str) -> None:
+@pytest.mark.parametrize(
+    ("argv", "stdin", "code", "message"),
+    [
+        (["staff", "add", "mai"], "short\n", 2, "at least 10 characters"),
+        (["staff", "add", "no spaces allowed"], "a long enough secret\n", 2, "a username is"),
+    ],
+)
+def test_staff_add_refuses_bad_input_in_one_line(
+    cli_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    stdin: str,
+    code: int,
+    message: str,
+) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     assert main(argv) == code
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-def test_a_taken_name_is_refused(cli_env: str, monkeypatch: pytest.MonkeyPatch,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_taken_name_is_refused(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for expected in (0, 1):
         monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
         assert main(["staff", "add", "mai"]) == expected

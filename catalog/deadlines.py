@@ -1,0 +1,182 @@
+"""Business hours and the desk's deadlines: claim and first reply, counted in working time (Asia/Ho_Chi_Minh),
+skipping weekends, Vietnam's public holidays (the `holidays` package) and the department's own days off.
+
+A lead's claim deadline is `claim_hours` of working time after it came in; its first-reply deadline is
+`reply_hours`. When one passes, the staff chat gets a reminder; `escalate_hours` of working time later, if
+still not met, the admins get an escalation. Each (lead, deadline, stage) is sent once: the row in
+`deadline_alerts` is inserted in the transaction that queues the message, under a unique key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import holidays as public_holidays
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalog.leads import LOCAL_ZONE
+from catalog.models import DeskSetting, Lead, utcnow
+
+SETTING_KEY = "business_hours"
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+DEADLINES = ("claim", "first_reply")
+STAGES = ("reminder", "escalation")
+
+
+class HoursError(ValueError):
+    """A business-hours setting that cannot be used; the message names the field."""
+
+
+@dataclass
+class BusinessHours:
+    """When the desk works. Days are ISO weekdays (1 = Monday); times are Vietnam time."""
+
+    days: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 5])
+    opens: str = "08:00"
+    closes: str = "17:00"
+    public_holidays: bool = True  # Vietnam's, as the `holidays` package lists them (Tết included)
+    holidays: list[str] = field(default_factory=list)  # the department's own days off, "YYYY-MM-DD"
+    claim_hours: float = 2.0
+    reply_hours: float = 8.0
+    escalate_hours: float = 4.0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if not self.days or any(d not in range(1, 8) for d in self.days):
+            raise HoursError("days: ISO weekdays 1 (Monday) to 7 (Sunday)")
+        self.days = sorted(set(self.days))
+        for name in ("opens", "closes"):
+            if not _HHMM.match(getattr(self, name)):
+                raise HoursError(f"{name}: a time as HH:MM")
+        if self.closes <= self.opens:
+            raise HoursError("closes: must be after opens")
+        for day in self.holidays:
+            try:
+                dt.date.fromisoformat(day)
+            except ValueError:
+                raise HoursError(f"holidays: {day[:20]!r} is not a date YYYY-MM-DD") from None
+        self.holidays = sorted(set(self.holidays))
+        for name in ("claim_hours", "reply_hours", "escalate_hours"):
+            value = getattr(self, name)
+            if not 0 < value <= 500:
+                raise HoursError(f"{name}: between 0 and 500 working hours")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> BusinessHours:
+        known = {k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    # --- the calendar
+
+    def _time(self, text: str) -> dt.time:
+        hours, minutes = text.split(":")
+        return dt.time(int(hours), int(minutes))
+
+    def is_working_day(self, day: dt.date) -> bool:
+        if day.isoweekday() not in self.days or day.isoformat() in self.holidays:
+            return False
+        return not (self.public_holidays and day in _vietnam_holidays(day.year))
+
+    def _window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        start = dt.datetime.combine(day, self._time(self.opens), LOCAL_ZONE)
+        end = dt.datetime.combine(day, self._time(self.closes), LOCAL_ZONE)
+        return start, end
+
+    def is_open(self, moment: dt.datetime) -> bool:
+        local = moment.astimezone(LOCAL_ZONE)
+        if not self.is_working_day(local.date()):
+            return False
+        start, end = self._window(local.date())
+        return start <= local < end
+
+    def next_opening(self, moment: dt.datetime) -> dt.datetime:
+        """`moment` itself when the desk is open, else when it next opens (UTC)."""
+        local = moment.astimezone(LOCAL_ZONE)
+        day = local.date()
+        for _ in range(400):
+            if self.is_working_day(day):
+                start, end = self._window(day)
+                if local < end:
+                    return max(start, local).astimezone(dt.UTC)
+            day += dt.timedelta(days=1)
+            local = dt.datetime.combine(day, dt.time(0), LOCAL_ZONE)
+        raise HoursError("no working day in the next 400 days")
+
+    def add_working_time(self, moment: dt.datetime, hours: float) -> dt.datetime:
+        """The moment `hours` of working time after `moment` (UTC)."""
+        left = dt.timedelta(hours=hours)
+        current = self.next_opening(moment)
+        for _ in range(2000):
+            local = current.astimezone(LOCAL_ZONE)
+            _, end = self._window(local.date())
+            available = end - local
+            if left <= available:
+                return (local + left).astimezone(dt.UTC)
+            left -= available
+            current = self.next_opening(end + dt.timedelta(seconds=1))
+        raise HoursError("deadline too far away")
+
+    # --- a lead's deadlines
+
+    def due(self, lead: Lead, deadline: str) -> dt.datetime:
+        hours = self.claim_hours if deadline == "claim" else self.reply_hours
+        return self.add_working_time(lead.created_at, hours)
+
+    def escalation_due(self, lead: Lead, deadline: str) -> dt.datetime:
+        return self.add_working_time(self.due(lead, deadline), self.escalate_hours)
+
+
+@lru_cache(maxsize=8)
+def _vietnam_holidays(year: int) -> frozenset[dt.date]:
+    return frozenset(public_holidays.country_holidays("VN", years=year))
+
+
+def met(lead: Lead, deadline: str) -> bool:
+    """Whether the deadline no longer applies: the lead was claimed (or answered), or closed."""
+    if lead.status in ("won", "lost", "spam") or lead.anonymised_at is not None:
+        return True
+    if deadline == "claim":
+        return lead.claimed_at is not None or lead.status != "new"
+    return lead.first_reply_at is not None
+
+
+def overdue(lead: Lead, hours: BusinessHours, now: dt.datetime | None = None) -> list[str]:
+    """The deadlines this lead has missed, now."""
+    now = now or utcnow()
+    return [d for d in DEADLINES if not met(lead, d) and hours.due(lead, d) <= now]
+
+
+async def load_hours(session: AsyncSession) -> BusinessHours:
+    row = await session.get(DeskSetting, SETTING_KEY)
+    try:
+        return BusinessHours.from_json(row.value if row else None)
+    except (HoursError, TypeError):
+        return BusinessHours()  # a stored setting from a newer version: the defaults, not a crash
+
+
+async def save_hours(session: AsyncSession, hours: BusinessHours) -> None:
+    hours.validate()
+    row = await session.get(DeskSetting, SETTING_KEY)
+    if row is None:
+        session.add(DeskSetting(key=SETTING_KEY, value=hours.to_json(), updated_at=utcnow()))
+    else:
+        row.value = hours.to_json()
+        row.updated_at = utcnow()
+
+
+async def overdue_ids(
+    session: AsyncSession, hours: BusinessHours, now: dt.datetime | None = None
+) -> list[int]:
+    """Ids of the open leads past a deadline (for the inbox's filter)."""
+    from catalog.desk import open_leads
+
+    return [lead.id for lead in await open_leads(session) if overdue(lead, hours, now)]
