@@ -182,7 +182,24 @@ async def running_bot(
         services.on_outbox = bot.worker.wake  # a committed enquiry is sent at once, not at the next poll
         await bot.worker.start()
         stack.push_async_callback(bot.worker.stop)
+        if settings.web_port is not None:
+            await _start_console(stack, db, settings, bot.worker.wake)
         yield bot
+
+
+async def _start_console(stack: AsyncExitStack, db: Database, settings: Settings, wake: Any) -> None:
+    """The staff console on OCOP_WEB_HOST:OCOP_WEB_PORT, in this process (its replies wake this worker)."""
+    from bot.web.server import NO_SECRET, serve_console
+
+    if settings.web_secret is None:
+        raise StartupError(NO_SECRET + " (OCOP_WEB_PORT is set)", 2)
+    assert settings.web_port is not None
+    try:
+        await stack.enter_async_context(serve_console(db, settings, settings.web_host, settings.web_port, wake))
+    except (OSError, SystemExit) as exc:
+        raise StartupError(f"ocop-bot: cannot serve the staff console on {settings.web_host}:{settings.web_port}: "
+                           f"{exc}", 1) from exc
+    log.warning("staff console on http://%s:%s/", settings.web_host, settings.web_port)
 
 
 async def follow_staff_chat_moves(db: Database, settings: Settings) -> Settings:

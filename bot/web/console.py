@@ -436,14 +436,17 @@ def console_routes(
             timeline=timeline,
             notice=notice,
             error=error,
-            products=[lead_book.product_label(p, t.language) for p in lead.products or []],
+            products=[
+                lead_book.product_label(p, t.language, quantity=len(lead.products or []) > 1)
+                for p in lead.products or []
+            ],
             quantity=lead_book.format_quantity(lead.quantity, t),
             time_frame=lead_book.time_frame_label(lead.time_frame, t),
             phone=display_phone(lead.phone) if lead.phone else "",
             received=t.datetime(lead.created_at),
             actions=[a for a, (_, allowed) in ACTIONS.items() if lead.status in allowed and a != "claim"],
             can_claim=lead.status == "new",
-            action_labels={a: t._(staff_desk.ACTION_LABELS[a]) for a in ACTIONS},
+            action_labels={a: _without_icon(t._(staff_desk.ACTION_LABELS[a])) for a in ACTIONS},
             canned=[{"id": c.id, "title": c.title, "text": fill_canned(c, lead, buyer_t)} for c in canned],
             due=due,
             overdue=[t._(DEADLINE_LABELS[d]) for d in deadlines.overdue(lead, hours)],
@@ -859,6 +862,12 @@ PAGE_REFUSALS = {
     "no_lead": (N_("There is no lead with that reference."), False),
     "too_large": (N_("That form is too large."), False),
 }
+
+
+def _without_icon(label: str) -> str:
+    """'🙋 Claim' → 'Claim': the card's emoji need a colour-emoji font the staff's browser may not have."""
+    first, _, rest = label.partition(" ")
+    return rest if rest and not any(c.isalnum() for c in first) else label
 
 
 def _only_kinds(handler: Handler) -> Handler:
