@@ -238,6 +238,12 @@ async def check_staff_chat(bot: Any, settings: Settings, db: Database) -> str:
     return ""
 
 
+def staff_chat_warning(problem: str) -> str:
+    """Said at start by `run` and `chat` when enquiries cannot reach a staff chat."""
+    return (f"ocop-bot: warning: {problem}: enquiries are recorded but reach no staff chat (buyers are told their "
+            "enquiry is recorded, not sent); see README \"Setting up the desk\" and run `ocop-bot doctor`")
+
+
 def freeze_startup_objects() -> None:
     """Take everything built at start-up (modules, SQLAlchemy's mappers, python-telegram-bot's classes,
     the database engine) out of the garbage collector's full collections, which otherwise walk it all
@@ -283,6 +289,8 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         async with running_bot(settings, channel=args.channel, webhook=webhook) as bot:
             freeze_startup_objects()
             print(_started_line(bot, webhook), file=sys.stderr)
+            if bot.staff_chat_problem or settings.staff_chat_id is None:
+                print(staff_chat_warning(bot.staff_chat_problem or "OCOP_STAFF_CHAT_ID is not set"), file=sys.stderr)
             await stop.wait()
             print("ocop-bot: stopping…", file=sys.stderr)
     except StartupError as exc:

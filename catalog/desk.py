@@ -335,3 +335,48 @@ def rows_xlsx(rows: Iterable[dict[str, str]]) -> bytes:
 
 def is_closed(lead: Lead) -> bool:
     return lead.status in CLOSED_STATUSES
+
+
+# --- routing
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a new lead's card goes: a staff chat ("" = none configured) and, by round-robin, an assignee."""
+
+    chat_id: str
+    assignee_id: int | None = None
+    rule_id: int | None = None
+
+
+async def route_lead(session: AsyncSession, lead: Lead, default_chat: int | None) -> Route:
+    """The first routing rule (by position) matching the lead's product group and former district decides the
+    staff chat and, when it lists staff, assigns the next of them in turn; none matching → the default chat."""
+    from catalog.models import RoutingRule
+
+    default = "" if default_chat is None else str(default_chat)
+    rules = (await session.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))).all()
+    for rule in rules:
+        if rule.product_group and rule.product_group != lead.product_group:
+            continue
+        if rule.district and rule.district != lead.district:
+            continue
+        assignee = None
+        active = set((await session.scalars(select(StaffAccount.id).where(StaffAccount.active.is_(True)))).all())
+        staff = [int(s) for s in rule.staff_ids or [] if int(s) in active]
+        if staff:
+            assignee = staff[rule.next_index % len(staff)]
+            rule.next_index = (rule.next_index + 1) % len(staff)
+        return Route(rule.chat_id or default, assignee, rule.id)
+    return Route(default)
+
+
+async def apply_route(session: AsyncSession, lead: Lead, route: Route) -> None:
+    """Record where the card went and who was assigned (an event with no actor: the routing rule)."""
+    lead.staff_chat_id = route.chat_id
+    if route.assignee_id is not None:
+        account = await session.get(StaffAccount, route.assignee_id)
+        if account is not None:
+            lead.assignee_id = account.id
+            log_event(session, lead, Actor("", "routing"), "assign", account.username)
+            await session.flush()
