@@ -182,6 +182,12 @@ async def running_bot(
         services.on_outbox = bot.worker.wake  # a committed enquiry is sent at once, not at the next poll
         await bot.worker.start()
         stack.push_async_callback(bot.worker.stop)
+        if want_telegram:
+            from bot.deadline_watch import DeadlineWatcher
+
+            watcher = DeadlineWatcher(db, settings, bot.worker.wake)
+            await watcher.start()
+            stack.push_async_callback(watcher.stop)
         if settings.web_port is not None:
             await _start_console(stack, db, settings, bot.worker.wake)
         yield bot

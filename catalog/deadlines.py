@@ -180,3 +180,57 @@ async def overdue_ids(
     from catalog.desk import open_leads
 
     return [lead.id for lead in await open_leads(session) if overdue(lead, hours, now)]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A reminder or escalation due for one deadline of one lead."""
+
+    lead: Lead
+    deadline: str  # claim, first_reply
+    stage: str  # reminder, escalation
+    due_at: dt.datetime
+
+
+async def due_alerts(session: AsyncSession, hours: BusinessHours, now: dt.datetime | None = None) -> list[Alert]:
+    """Every (lead, deadline, stage) whose moment has passed and that was not sent yet."""
+    from sqlalchemy import select
+
+    from catalog.desk import open_leads
+    from catalog.models import DeadlineAlert
+
+    now = now or utcnow()
+    leads = await open_leads(session)
+    if not leads:
+        return []
+    sent = set((await session.execute(select(DeadlineAlert.lead_id, DeadlineAlert.deadline, DeadlineAlert.stage)
+                                      .where(DeadlineAlert.lead_id.in_([x.id for x in leads])))).all())
+    found = []
+    for lead in leads:
+        for deadline in DEADLINES:
+            if met(lead, deadline):
+                continue
+            due = hours.due(lead, deadline)
+            if due > now:
+                continue
+            if (lead.id, deadline, "reminder") not in sent:
+                found.append(Alert(lead, deadline, "reminder", due))
+            elif (lead.id, deadline, "escalation") not in sent and hours.escalation_due(lead, deadline) <= now:
+                found.append(Alert(lead, deadline, "escalation", due))
+    return found
+
+
+async def claim_alert(session: AsyncSession, alert: Alert) -> bool:
+    """Record that this alert is being sent, in the caller's transaction; False when another process (or an
+    earlier run) already did: the unique key makes each alert exactly one."""
+    from sqlalchemy.exc import IntegrityError
+
+    from catalog.models import DeadlineAlert
+
+    try:
+        async with session.begin_nested():
+            session.add(DeadlineAlert(lead_id=alert.lead.id, deadline=alert.deadline, stage=alert.stage,
+                                      created_at=utcnow()))
+    except IntegrityError:
+        return False
+    return True
