@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = leads_sub.add_parser("list", help="list leads")
     p.add_argument("--status", help="only leads with this status")
     p.set_defaults(func=cmd_leads_list)
-    p = leads_sub.add_parser("export", help="write leads to a CSV file")
+    p = leads_sub.add_parser("export", help="write leads to a CSV or XLSX file (one row per lead)")
     p.add_argument("file")
     p.set_defaults(func=cmd_leads_export)
 

@@ -314,8 +314,8 @@ async def cmd_reply(ctx: Context, rest: str) -> list[Reply]:
 async def cmd_export(ctx: Context, rest: str) -> list[Reply]:
     """`/export`: every lead as a CSV document."""
     t = staff_translator(ctx)
-    found = await lead_book.all_leads(ctx.session)
-    data = lead_book.leads_csv(found, t)
+    found = await desk.export_rows(ctx.session, t)
+    data = desk.rows_csv(found)
     stamp = utcnow().astimezone(lead_book.LOCAL_ZONE).strftime("%Y%m%d-%H%M")
     caption = t.n_("{n} lead", "{n} leads", len(found))
     return [Reply(document=Document(f"leads-{stamp}.csv", data, "text/csv", caption=caption))]

@@ -806,11 +806,7 @@ def console_routes(
         account.language = "en" if form.get("language") == "en" else "vi"
         return RedirectResponse(_safe_next(str(form.get("next", ""))) or "/leads", 303)
 
-    async def home(request: Request) -> Response:
-        return RedirectResponse("/leads", 303)
-
     return [
-        Route("/", home, methods=["GET"]),
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),

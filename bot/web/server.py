@@ -18,7 +18,7 @@ from collections.abc import Callable
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
@@ -38,10 +38,15 @@ async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+async def home(request: Request) -> Response:
+    return RedirectResponse("/leads", 303)
+
+
 def console_app(db: Database, settings: Settings, notify: Callable[[], None] | None = None) -> Starlette:
     """The console's routes plus /healthz."""
     return Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"]), *console_routes(db, settings, notify)]
+        routes=[Route("/healthz", healthz, methods=["GET"]), Route("/", home, methods=["GET"]),
+                             *console_routes(db, settings, notify)]
     )
 
 

@@ -3,21 +3,25 @@ accounts linked to Telegram ids, notes, tags, assignment, and the 0005 migration
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.config import Settings
+from bot.leads_cli import cmd_leads_export, cmd_leads_list
 from catalog import desk
 from catalog import leads as lead_book
 from catalog import staff_accounts as accounts
 from catalog.db import Database, alembic_config
 from catalog.models import Lead, LeadEvent
 from tests.harness import ChatHarness
-from tests.leads.helpers import confirm, fill_form
+from tests.leads.helpers import confirm, fill_form, make_leads
 
 PASSWORD = "correct horse battery"
 
@@ -219,3 +223,15 @@ async def test_the_assignee_column_refers_to_the_staff_accounts(db: Database) ->
         if db.url.startswith("sqlite"):
             keys = (await conn.execute(sa.text("PRAGMA foreign_key_list(leads)"))).all()
             assert [(k[2], k[3], k[6]) for k in keys] == [("staff_accounts", "assignee_id", "SET NULL")]
+
+
+async def test_the_cli_lists_the_buyer_and_phone_and_exports_xlsx(
+        db: Database, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    [ref] = await make_leads(db, settings, 1)
+    assert await cmd_leads_list(argparse.Namespace(status=None), settings) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if ref in x)
+    assert "Người mua 0" in line and "+84 912 345 678" in line
+    target = tmp_path / "leads.xlsx"
+    assert await cmd_leads_export(argparse.Namespace(file=str(target)), settings) == 0
+    rows = list(load_workbook(target).active.iter_rows(values_only=True))
+    assert dict(zip(rows[0], rows[1], strict=True))["phone"] == "+84 912 345 678" and len(rows) == 2
