@@ -32,7 +32,7 @@ from catalog import leads as lead_book
 from catalog import staff_accounts as accounts
 from catalog.db import Database
 from catalog.leads import ACTIONS, STATUS_LABELS, TransitionRefused
-from catalog.models import CannedReply, Lead, OutboxMessage, StaffAccount, utcnow
+from catalog.models import CannedReply, Lead, OutboxMessage, Product, RoutingRule, StaffAccount, utcnow
 from catalog.validation import display_phone
 from handlers import staff as staff_desk
 from handlers.cards import CATEGORY_NAMES
@@ -793,6 +793,107 @@ def console_routes(
         accounts.audit(session, account, "hours_saved", "", hours.to_json(), address=_address(request))
         return RedirectResponse("/admin/hours", 303)
 
+    @page(admin=True)
+    async def routing_page(
+        request: Request,
+        session: AsyncSession,
+        account: StaffAccount,
+        t: Translator,
+        data: dict[str, Any],
+        form: FormData | None,
+    ) -> Response:
+        return await _render_routing(request, session, account, t, data)
+
+    async def _render_routing(
+        request: Request,
+        session: AsyncSession,
+        account: StaffAccount,
+        t: Translator,
+        data: dict[str, Any],
+        error: str = "",
+        status: int = 200,
+    ) -> Response:
+        rules = (
+            await session.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))
+        ).all()
+        staff = await accounts.list_accounts(session)
+        names = {a.id: a.username for a in staff}
+        _, districts = await desk.filter_choices(session)
+        return console.render(
+            request,
+            "routing.html",
+            t,
+            data,
+            status=status,
+            account=account,
+            error=error,
+            rules=[{"rule": r, "staff": [names.get(int(i), "?") for i in r.staff_ids or []]} for r in rules],
+            staff=[a for a in staff if a.active],
+            groups=list(CATEGORY_NAMES),
+            districts=sorted(set(districts) | set(await _catalogue_districts(session))),
+            default_chat=console.settings.staff_chat_id,
+        )
+
+    @page(admin=True)
+    async def routing_post(
+        request: Request,
+        session: AsyncSession,
+        account: StaffAccount,
+        t: Translator,
+        data: dict[str, Any],
+        form: FormData | None,
+    ) -> Response:
+        assert form is not None
+        if form.get("do") == "delete":
+            rule_id = str(form.get("id", ""))
+            rule = await session.get(RoutingRule, int(rule_id)) if rule_id.isdecimal() else None
+            if rule is not None:
+                await session.delete(rule)
+                accounts.audit(session, account, "routing_deleted", str(rule.id), address=_address(request))
+            return RedirectResponse("/admin/routing", 303)
+        group = str(form.get("product_group", ""))
+        district = str(form.get("district", "")).strip()[:100]
+        chat = str(form.get("chat_id", "")).strip()
+        position = str(form.get("position", "0")).strip()
+        staff_ids = [int(i) for i in form.getlist("staff") if str(i).isdecimal()]
+        known = {a.id for a in await accounts.list_accounts(session)}
+        if (
+            (group and group not in CATEGORY_NAMES)
+            or (chat and not chat.lstrip("-").isdecimal())
+            or not position.lstrip("-").isdecimal()
+            or not set(staff_ids) <= known
+            or not (group or district)
+        ):
+            return await _render_routing(
+                request,
+                session,
+                account,
+                t,
+                data,
+                status=400,
+                error=t._(
+                    "Not saved: a rule needs a product group or a former district, and a chat id is a number."
+                ),
+            )
+        rule = RoutingRule(
+            position=int(position),
+            product_group=group,
+            district=district,
+            chat_id=chat,
+            staff_ids=staff_ids,
+            next_index=0,
+        )
+        session.add(rule)
+        accounts.audit(
+            session,
+            account,
+            "routing_added",
+            f"{group}/{district}",
+            {"chat": chat, "staff": staff_ids},
+            address=_address(request),
+        )
+        return RedirectResponse("/admin/routing", 303)
+
     @page()
     async def language(
         request: Request,
@@ -824,6 +925,8 @@ def console_routes(
         Route("/admin/accounts", accounts_post, methods=["POST"]),
         Route("/admin/canned", canned_page, methods=["GET"]),
         Route("/admin/canned", canned_post, methods=["POST"]),
+        Route("/admin/routing", routing_page, methods=["GET"]),
+        Route("/admin/routing", routing_post, methods=["POST"]),
         Route("/admin/hours", hours_page, methods=["GET"]),
         Route("/admin/hours", hours_post, methods=["POST"]),
     ]
@@ -858,6 +961,10 @@ PAGE_REFUSALS = {
     "no_lead": (N_("There is no lead with that reference."), False),
     "too_large": (N_("That form is too large."), False),
 }
+
+
+async def _catalogue_districts(session: AsyncSession) -> list[str]:
+    return [d for d in (await session.scalars(select(Product.district).distinct())).all() if d]
 
 
 def _without_icon(label: str) -> str:

@@ -45,8 +45,11 @@ async def home(request: Request) -> Response:
 def console_app(db: Database, settings: Settings, notify: Callable[[], None] | None = None) -> Starlette:
     """The console's routes plus /healthz."""
     return Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"]), Route("/", home, methods=["GET"]),
-                             *console_routes(db, settings, notify)]
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/", home, methods=["GET"]),
+            *console_routes(db, settings, notify),
+        ]
     )
 
 

@@ -4,6 +4,7 @@ every action with its CSRF token and audit line, the export, and every refusal f
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import AsyncIterator
 
@@ -15,11 +16,12 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.web.server import console_app
+from catalog import deadlines
 from catalog.db import Database
-from catalog.models import AuditEntry, CannedReply, Lead, OutboxMessage
+from catalog.models import AuditEntry, CannedReply, Lead, OutboxMessage, RoutingRule
 from tests.desk.console_helpers import WEB_SECRET, add_account, csrf_of, sign_in
 from tests.harness import ChatHarness
-from tests.leads.helpers import confirm, fill_form, snapshot
+from tests.leads.helpers import confirm, fill_form, make_leads, snapshot
 
 
 @pytest.fixture
@@ -248,3 +250,87 @@ async def test_sign_in_is_throttled_after_repeated_failures(db: Database, client
         assert (await sign_in(client, "mai", "wrong password")).status_code == 401
     throttled = await sign_in(client, "mai")
     assert throttled.status_code == 429 and "Too many failed sign-ins" in throttled.text
+
+
+async def test_admins_manage_routing_rules_and_business_hours(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    await add_account(db, "lan", admin=True)
+    hung = await add_account(db, "hung")
+    await sign_in(client, "lan")
+    token = csrf_of((await client.get("/admin/routing")).text)
+    bad = await client.post("/admin/routing", data={"csrf_token": token, "position": "1", "chat_id": "abc"})
+    assert bad.status_code == 400 and "Not saved" in bad.text
+    added = await client.post(
+        "/admin/routing",
+        data={
+            "csrf_token": token,
+            "position": "1",
+            "product_group": "food",
+            "district": "Lục Ngạn",
+            "chat_id": "-2000",
+            "staff": str(hung),
+        },
+    )
+    assert added.status_code == 303
+    page = await client.get("/admin/routing")
+    assert "Lục Ngạn" in page.text and "-2000" in page.text and "hung" in page.text
+    async with db.session() as session:
+        [rule] = (await session.scalars(select(RoutingRule))).all()
+        assert (rule.product_group, rule.chat_id, rule.staff_ids) == ("food", "-2000", [hung])
+    saved = await client.post(
+        "/admin/hours",
+        data={
+            "csrf_token": token,
+            "days": ["1", "2", "3", "4", "5", "6"],
+            "opens": "07:30",
+            "closes": "17:00",
+            "public_holidays": "1",
+            "holidays": "2026-12-31",
+            "claim_hours": "1.5",
+            "reply_hours": "4",
+            "escalate_hours": "2",
+        },
+    )
+    assert saved.status_code == 303
+    async with db.session() as session:
+        hours = await deadlines.load_hours(session)
+    assert (hours.days, hours.opens, hours.holidays, hours.claim_hours) == (
+        [1, 2, 3, 4, 5, 6],
+        "07:30",
+        ["2026-12-31"],
+        1.5,
+    )
+    refused = await client.post(
+        "/admin/hours",
+        data={
+            "csrf_token": token,
+            "days": "1",
+            "opens": "18:00",
+            "closes": "08:00",
+            "claim_hours": "1",
+            "reply_hours": "1",
+            "escalate_hours": "1",
+        },
+    )
+    assert refused.status_code == 400 and "closes: must be after opens" in refused.text
+
+
+async def test_the_overdue_filter_shows_leads_past_a_deadline(
+    db: Database, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await add_account(db, "mai")
+    [late, fresh] = await make_leads(db, settings, 2)
+    async with db.session() as session:
+        await deadlines.save_hours(
+            session,
+            deadlines.BusinessHours(
+                days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes="23:59", public_holidays=False
+            ),
+        )
+        lead = await session.scalar(select(Lead).where(Lead.ref == late))
+        assert lead is not None
+        lead.created_at = lead.created_at - dt.timedelta(days=3)
+    await sign_in(client, "mai")
+    page = await client.get("/leads?overdue=1")
+    assert late in page.text and fresh not in page.text and "claim overdue" in page.text

@@ -226,7 +226,8 @@ async def test_the_assignee_column_refers_to_the_staff_accounts(db: Database) ->
 
 
 async def test_the_cli_lists_the_buyer_and_phone_and_exports_xlsx(
-        db: Database, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db: Database, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     [ref] = await make_leads(db, settings, 1)
     assert await cmd_leads_list(argparse.Namespace(status=None), settings) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if ref in x)
