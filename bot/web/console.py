@@ -409,7 +409,7 @@ def console_routes(
         timeline = [
             {
                 "when": t.datetime(e.created_at),
-                "who": e.actor_name or e.actor_id or t._("the buyer"),
+                "who": t._("the buyer") if e.action == "created" else e.actor_name or e.actor_id,
                 "what": t._(EVENT_LABELS.get(e.action, e.action)),
                 "action": e.action,
                 "note": e.note,

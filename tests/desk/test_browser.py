@@ -3,8 +3,8 @@ made on Telegram (the local fake Bot API) shows in the inbox; staff sign in, fil
 staff chat is edited), note, reply (the buyer receives it on Telegram) and export; a claim made in the staff
 chat shows in the console; and the browser without a session or with a forged form is refused.
 
-Screenshots of each step are saved under the test's tmp dir (and, with DESK_DOCS_SCREENSHOT=1, the inbox
-into docs/desk-inbox.png for the README)."""
+Screenshots of each step are saved under the test's tmp dir (and, with DESK_DOCS_SCREENSHOT=1, the
+Vietnamese inbox into docs/desk-inbox.png for the README)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from catalog.models import Lead, OutboxMessage
 from tests.desk.browser import Browser, start_chromium
 from tests.desk.console_helpers import PASSWORD, WEB_SECRET, add_account
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.leads.helpers import REF, make_leads
+from tests.harness import ChatHarness
+from tests.leads.helpers import REF, confirm, fill_form, make_leads
 from tests.leads.test_end_to_end import STAFF_CHAT, STAFF_USER, answer, last_text, tap, until
 
 TOKEN = "727272:DESK-BROWSER"
@@ -125,8 +126,6 @@ async def test_staff_work_a_telegram_lead_in_the_browser(
     row = await browser.text(f"tr[data-ref='{ref}']")
     assert "Jane <Smith> & Co" in row and "+84 912 345 678" in row and " new " in row
     await browser.shot("02-inbox")
-    if os.environ.get("DESK_DOCS_SCREENSHOT") == "1":
-        shutil.copy(browser.shots / "02-inbox.png", DOCS / "desk-inbox.png")
 
     # Filters: by status and product group; a status with no lead shows the empty message.
     await browser.choose("select[name=status]", value="new")
@@ -163,6 +162,8 @@ async def test_staff_work_a_telegram_lead_in_the_browser(
     )
     assert "Message from the Bắc Giang trade department" in last_text(api, BUYER)
     await browser.shot("04-lead")
+    await browser.script("document.getElementById('timeline').scrollIntoView()")
+    await browser.shot("04-lead-timeline")
 
     # Export: the XLSX the browser downloads has the lead with its times.
     await browser.go("/leads")
@@ -239,3 +240,37 @@ async def test_the_browser_is_refused_without_a_session_or_with_a_forged_form(
         ).all()
     assert lead is not None and lead.status == "new" and lead.claimed_at is None and not edits
     await asyncio.sleep(0)
+
+
+async def test_the_inbox_in_vietnamese_with_several_leads(
+    app: RunningBot, db: Database, settings: Settings, browser: Browser
+) -> None:
+    """A Vietnamese account's inbox (the README's screenshot, with DESK_DOCS_SCREENSHOT=1)."""
+    await add_account(db, "lan", admin=True, language="vi")
+    hung = await add_account(db, "hung", language="vi")
+    refs = []
+    for i, (product, quantity, name) in enumerate(
+        (
+            ("vải thiều", "1,5 tấn", "Nguyễn Văn An"),
+            ("gà đồi", "300 con", "Trần Thị Bích"),
+            ("mỳ chũ", "500 kg", "Lê Minh Châu"),
+        )
+    ):
+        buyer = ChatHarness(
+            db, settings, channel="telegram", chat_id=str(6001 + i), user_id=str(6001 + i), language_hint="vi"
+        )
+        await fill_form(buyer, "vi", product=product, quantity=quantity, name=name, email=None, notes=None)
+        refs.append(await confirm(buyer))
+    async with db.session() as session:
+        lead = await session.scalar(select(Lead).where(Lead.ref == refs[0]))
+        assert lead is not None
+        lead.assignee_id, lead.tags = hung, ["xuất khẩu"]
+    await browser.go("/login?lang=vi")
+    await sign_in(browser, "lan")
+    await browser.until(lambda: browser.driver.find_elements("css selector", "#leads"), "the inbox")
+    page = await browser.text()
+    assert "Yêu cầu mua sỉ" in page and "Người phụ trách" in page and "Trần Thị Bích" in page
+    assert all(ref in page for ref in refs) and "xuất khẩu" in page and "Phân luồng" in page
+    await browser.shot("07-inbox-vi")
+    if os.environ.get("DESK_DOCS_SCREENSHOT") == "1":
+        shutil.copy(browser.shots / "07-inbox-vi.png", DOCS / "desk-inbox.png")
