@@ -46,6 +46,9 @@ class BusinessHours:
 
     def __post_init__(self) -> None:
         self.validate()
+        # Each day's opening hours as UTC moments (None: closed), computed once per day: the inbox works out
+        # the deadlines of every open lead on each view.
+        self._windows: dict[dt.date, tuple[dt.datetime, dt.datetime] | None] = {}
 
     def validate(self) -> None:
         if not self.days or any(d not in range(1, 8) for d in self.days):
@@ -86,29 +89,29 @@ class BusinessHours:
             return False
         return not (self.public_holidays and day in _vietnam_holidays(day.year))
 
-    def _window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-        start = dt.datetime.combine(day, self._time(self.opens), LOCAL_ZONE)
-        end = dt.datetime.combine(day, self._time(self.closes), LOCAL_ZONE)
-        return start, end
+    def _window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
+        """The day's opening and closing moments (UTC), or None when the desk is closed all day."""
+        if day not in self._windows:
+            window = None
+            if self.is_working_day(day):
+                window = (dt.datetime.combine(day, self._time(self.opens), LOCAL_ZONE).astimezone(dt.UTC),
+                          dt.datetime.combine(day, self._time(self.closes), LOCAL_ZONE).astimezone(dt.UTC))
+            self._windows[day] = window
+        return self._windows[day]
 
     def is_open(self, moment: dt.datetime) -> bool:
-        local = moment.astimezone(LOCAL_ZONE)
-        if not self.is_working_day(local.date()):
-            return False
-        start, end = self._window(local.date())
-        return start <= local < end
+        window = self._window(moment.astimezone(LOCAL_ZONE).date())
+        return window is not None and window[0] <= moment < window[1]
 
     def next_opening(self, moment: dt.datetime) -> dt.datetime:
         """`moment` itself when the desk is open, else when it next opens (UTC)."""
-        local = moment.astimezone(LOCAL_ZONE)
-        day = local.date()
+        moment = moment.astimezone(dt.UTC)
+        day = moment.astimezone(LOCAL_ZONE).date()
         for _ in range(400):
-            if self.is_working_day(day):
-                start, end = self._window(day)
-                if local < end:
-                    return max(start, local).astimezone(dt.UTC)
+            window = self._window(day)
+            if window is not None and moment < window[1]:
+                return max(window[0], moment)
             day += dt.timedelta(days=1)
-            local = dt.datetime.combine(day, dt.time(0), LOCAL_ZONE)
         raise HoursError("no working day in the next 400 days")
 
     def add_working_time(self, moment: dt.datetime, hours: float) -> dt.datetime:
@@ -116,13 +119,13 @@ class BusinessHours:
         left = dt.timedelta(hours=hours)
         current = self.next_opening(moment)
         for _ in range(2000):
-            local = current.astimezone(LOCAL_ZONE)
-            _, end = self._window(local.date())
-            available = end - local
+            window = self._window(current.astimezone(LOCAL_ZONE).date())
+            assert window is not None  # next_opening returns a moment inside a window
+            available = window[1] - current
             if left <= available:
-                return (local + left).astimezone(dt.UTC)
+                return current + left
             left -= available
-            current = self.next_opening(end + dt.timedelta(seconds=1))
+            current = self.next_opening(window[1])
         raise HoursError("deadline too far away")
 
     # --- a lead's deadlines

@@ -60,7 +60,7 @@ async def test_each_deadline_gets_one_reminder_then_one_escalation(db: Database,
     restarted = DeadlineWatcher(db, settings)  # a new process: what was sent is in the database
     assert await restarted.run_once(at(3)) == 0
     [(chat, text)] = await alerts(db)
-    assert chat == "-1000" and f"Lead <b>{ref}</b> is still waiting to be claimed" in text
+    assert chat == "-1000" and f"Yêu cầu <b>{ref}</b> vẫn chưa có người nhận xử lý" in text
 
     # Two processes at once when the escalation falls due: one of them sends it.
     assert (
@@ -73,10 +73,10 @@ async def test_each_deadline_gets_one_reminder_then_one_escalation(db: Database,
         == 1
     )
     chat, text = (await alerts(db))[-1]
-    assert chat == "7007" and "Escalation" in text and ref in text  # the admin, in private
+    assert chat == "7007" and "Escalation" in text and ref in text  # the admin, in private, in their language (en)
 
     assert await restarted.run_once(at(8.5)) == 1  # the first-reply deadline: its own reminder
-    assert "has had no reply yet" in (await alerts(db))[-1][1]
+    assert "vẫn chưa được phản hồi" in (await alerts(db))[-1][1]
     async with db.session() as session:  # answered now: nothing more about this lead
         lead = await session.scalar(select(Lead).where(Lead.ref == ref))
         assert lead is not None
