@@ -53,6 +53,7 @@ KIND_CARD_EDIT = "lead_card_edit"
 KIND_CARD_ERASE = "lead_card_erase"  # one more message of a card (a split part, a repost) blanked on /forget
 KIND_BUYER_NOTICE = "buyer_notice"
 KIND_STAFF_REPLY = "staff_reply"
+KIND_STAFF_NOTICE = "staff_notice"  # a message to the staff chat about a lead (e.g. the buyer cannot be reached)
 BUYER_KINDS = (KIND_BUYER_NOTICE, KIND_STAFF_REPLY)
 
 STATUS_LABELS = {

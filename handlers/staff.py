@@ -64,6 +64,7 @@ EVENT_LABELS = {
     "note": N_("added a private note"),
     "assign": N_("assigned the lead"),
     "tag": N_("changed the tags"),
+    "unreachable": N_("could not deliver a message to the buyer"),
 }
 
 
@@ -362,6 +363,17 @@ on_lead = staff_only(cmd_lead)
 on_reply = staff_only(cmd_reply)
 on_export = staff_only(cmd_export)
 on_stats = staff_only(cmd_stats)
+
+
+def unreachable_notice(lead: Lead, staff_language: str) -> Reply:
+    """For the staff chat: the buyer's channel refuses our messages now, so call them instead."""
+    t = translator(staff_language)
+    channel = t._(CHANNEL_NAMES.get(lead.channel, lead.channel))
+    text = "📵 " + t._("{channel} refused our message to the buyer of <b>{ref}</b>: it delivers messages only within "
+                      "7 days of the buyer's last message to us. Call the buyer instead: {phone}",
+                      channel=h(channel), ref=h(lead.ref),
+                      phone=h(display_phone(lead.phone) if lead.phone else t._("not given")))
+    return Reply(text, [[Button(t._("Open the lead"), f"lead:view:{lead.ref}")]])
 
 
 def anonymised_card_payload(lead: Lead, staff_language: str) -> dict[str, object]:

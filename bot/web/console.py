@@ -422,6 +422,7 @@ def console_routes(
             for e in events
         ]
         buyer_t = translator(lead.language)
+        unreachable = lead.anonymised_at is None and any(e.action == "unreachable" for e in events)
         due = {d: t.datetime(hours.due(lead, d)) for d in deadlines.DEADLINES if not deadlines.met(lead, d)}
         return console.render(
             request,
@@ -449,6 +450,7 @@ def console_routes(
             action_labels={a: _without_icon(t._(staff_desk.ACTION_LABELS[a])) for a in ACTIONS},
             canned=[{"id": c.id, "title": c.title, "text": fill_canned(c, lead, buyer_t)} for c in canned],
             due=due,
+            unreachable=unreachable,
             overdue=[t._(DEADLINE_LABELS[d]) for d in deadlines.overdue(lead, hours)],
             channel=t._(staff_desk.CHANNEL_NAMES.get(lead.channel, lead.channel)),
             buyer_language=t._(staff_desk.LANGUAGE_NAMES.get(lead.language, lead.language)),

@@ -73,7 +73,9 @@ async def test_each_deadline_gets_one_reminder_then_one_escalation(db: Database,
         == 1
     )
     chat, text = (await alerts(db))[-1]
-    assert chat == "7007" and "Escalation" in text and ref in text  # the admin, in private, in their language (en)
+    assert (
+        chat == "7007" and "Escalation" in text and ref in text
+    )  # the admin, in private, in their language (en)
 
     assert await restarted.run_once(at(8.5)) == 1  # the first-reply deadline: its own reminder
     assert "vẫn chưa được phản hồi" in (await alerts(db))[-1][1]
