@@ -81,3 +81,14 @@ def test_a_taken_name_is_refused(
         monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
         assert main(["staff", "add", "mai"]) == expected
     assert "already an account named 'mai'" in capsys.readouterr().err
+
+
+def test_web_refuses_to_start_without_a_secret(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("OCOP_WEB_SECRET", raising=False)
+    assert main(["web", "--port", "1"]) == 2
+    assert "needs OCOP_WEB_SECRET" in capsys.readouterr().err
+    monkeypatch.setenv("OCOP_WEB_SECRET", "too short")
+    assert main(["web"]) == 2
+    assert "OCOP_WEB_SECRET: must be at least 32 characters" in capsys.readouterr().err
