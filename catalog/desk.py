@@ -376,6 +376,15 @@ async def route_lead(session: AsyncSession, lead: Lead, default_chat: int | None
     return Route(default)
 
 
+async def is_routed_chat(session: AsyncSession, chat_id: str) -> bool:
+    """Whether a routing rule sends lead cards to this chat (so staff may work leads there)."""
+    from catalog.models import RoutingRule
+
+    if not chat_id:
+        return False
+    return await session.scalar(select(RoutingRule.id).where(RoutingRule.chat_id == chat_id).limit(1)) is not None
+
+
 async def apply_route(session: AsyncSession, lead: Lead, route: Route) -> None:
     """Record where the card went and who was assigned (an event with no actor: the routing rule)."""
     lead.staff_chat_id = route.chat_id

@@ -79,6 +79,16 @@ def is_staff(ctx: Context) -> bool:
     return incoming.chat_id == incoming.user_id or (staff_chat is not None and incoming.chat_id == str(staff_chat))
 
 
+async def staff_here(ctx: Context) -> bool:
+    """`is_staff`, or a staff member in a chat that a routing rule sends lead cards to (catalog/desk.py)."""
+    if is_staff(ctx):
+        return True
+    incoming = ctx.incoming
+    if incoming.channel != STAFF_CHANNEL or not ctx.settings.is_staff(incoming.user_id):
+        return False
+    return await desk.is_routed_chat(ctx.session, incoming.chat_id)
+
+
 def staff_translator(ctx: Context) -> Translator:
     """Cards and staff replies are in OCOP_STAFF_LANGUAGE."""
     return translator(ctx.settings.staff_language)
@@ -341,7 +351,7 @@ async def cmd_stats(ctx: Context, rest: str) -> list[Reply]:
 
 async def on_lead_button(ctx: Context, data: LeadAction) -> list[Reply]:
     """`lead:<action>:<ref>` on a card in the staff chat; anyone not on the staff list is refused."""
-    if not is_staff(ctx):
+    if not await staff_here(ctx):
         return [Reply(notice=refusal(ctx))]
     return await on_button(ctx, data.pack())
 
@@ -350,7 +360,7 @@ def staff_only(command: Callable[[Context, str], Awaitable[list[Reply]]]) -> Cal
     """A staff command; anyone else gets a polite refusal and nothing changes."""
 
     async def guarded(ctx: Context, rest: str) -> list[Reply]:
-        if not is_staff(ctx):
+        if not await staff_here(ctx):
             return [Reply(h(ctx.t._("Sorry, that command is only for trade-department staff.")))]
         return await command(ctx, rest)
 

@@ -132,3 +132,24 @@ async def test_doctor_checks_the_web_secret_and_staff_accounts(
     out = capsys.readouterr().out
     assert "web console: secret set" in out and "staff accounts: 2 active, 1 admin(s)" in out
     assert "hung: Telegram user 4444 is not in OCOP_STAFF_USER_IDS" in out and "without an account" in out
+
+
+async def test_staff_work_leads_in_a_routed_chat_and_nowhere_else(db: Database, settings: Settings) -> None:
+    await set_hours(db, ALWAYS_OPEN)
+    async with db.session() as session:
+        session.add(RoutingRule(position=1, product_group="food", district="", chat_id="-2000", staff_ids=[]))
+    ref, _ = await enquire(db, settings)
+    elsewhere = ChatHarness(db, settings, channel="telegram", chat_id="-2999", user_id="9001")
+    refused = await elsewhere.click(f"lead:claim:{ref}")
+    assert "chỉ cán bộ" in refused[0].notice
+    assert "chỉ dành cho cán bộ" in ChatHarness.text(await elsewhere.send("/leads"))
+    routed = ChatHarness(
+        db, settings, channel="telegram", chat_id="-2000", user_id="9001", display_name="Mai"
+    )
+    claimed = await routed.click(f"lead:claim:{ref}")
+    assert claimed[0].edit and "Mai" in claimed[0].text
+    stranger = ChatHarness(db, settings, channel="telegram", chat_id="-2000", user_id="4444")
+    assert "chỉ cán bộ" in (await stranger.click(f"lead:won:{ref}"))[0].notice
+    async with db.session() as session:
+        lead = await session.scalar(select(Lead).where(Lead.ref == ref))
+    assert lead is not None and lead.status == "claimed"
