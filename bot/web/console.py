@@ -54,10 +54,11 @@ Handler = Callable[[Request], Awaitable[Response]]
 class Refused(Exception):
     """An request the console does not serve: status code and a message key for the page."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, account: StaffAccount | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.account = account  # signed in, but not allowed this: the page keeps its menu
 
 
 class Console:
@@ -210,7 +211,7 @@ def console_routes(
                                     {"why": "bad csrf token"},
                                     address=_address(request),
                                 )
-                                refusal = Refused(403, "bad_csrf")
+                                refusal = Refused(403, "bad_csrf", account)
                             elif admin and not account.is_admin:
                                 accounts.audit(
                                     session,
@@ -220,7 +221,7 @@ def console_routes(
                                     {"why": "not admin"},
                                     address=_address(request),
                                 )
-                                refusal = Refused(403, "not_admin")
+                                refusal = Refused(403, "not_admin", account)
                             else:
                                 t = translator(account.language)
                                 return await handler(request, session, account, t, data, form)
@@ -990,7 +991,14 @@ def _refusal(
     t = translator(language or _language_of(request))
     message, sign_in = PAGE_REFUSALS.get(refused.message, (PAGE_REFUSALS["bad_csrf"][0], False))
     return console.render(
-        request, "refused.html", t, data, status=refused.status, message=t._(message), sign_in=sign_in
+        request,
+        "refused.html",
+        t,
+        data,
+        status=refused.status,
+        message=t._(message),
+        sign_in=sign_in,
+        account=refused.account,
     )
 
 
