@@ -146,12 +146,12 @@ async def test_sign_in_checks_the_password_and_throttles_repeated_failures(db: D
         assert result.throttled
 
 
-async def _migrate(db: Database, revision: str) -> None:
+async def _migrate(db: Database, revision: str, direction: str = "upgrade") -> None:
     cfg = alembic_config(db.url)
 
     def run(connection: Any) -> None:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
+        getattr(command, direction)(cfg, revision)
 
     async with db.engine.begin() as conn:
         await conn.run_sync(run)
@@ -213,6 +213,15 @@ async def test_the_migration_fills_the_desk_times_of_earlier_leads(db_url: str) 
             assert (lead.first_reply_at.day, lead.first_reply_at.hour) == (1, 3)
             assert lead.closed_at.day == 3 and lead.tags == [] and lead.assignee_id is None
             assert (lead.product_group, lead.district) == ("food", "Lục Ngạn")
+        # And back: the desk's columns go, the lead's events and outbox entries stay (SQLite recreates tables).
+        await _migrate(db, "0004_inbox", "downgrade")
+        async with db.engine.connect() as conn:
+            assert (await conn.execute(sa.text("SELECT COUNT(*) FROM lead_events"))).scalar() == 5
+            assert (await conn.execute(sa.text("SELECT COUNT(*) FROM outbox"))).scalar() == 1
+            columns = await conn.run_sync(lambda c: [x["name"] for x in sa.inspect(c).get_columns("leads")])
+            tables = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+        assert "assignee_id" not in columns and "claimed_at" not in columns and "staff_accounts" not in tables
+        assert await db.upgrade()
     finally:
         await db.dispose()
 

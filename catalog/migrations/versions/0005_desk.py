@@ -178,30 +178,14 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        # Dropping these columns means recreating `leads`, which would cascade to its events and outbox.
-        raise RuntimeError(
-            "0005_desk cannot be downgraded on SQLite without losing lead events: restore a backup"
-        )
-    with op.batch_alter_table("leads", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_leads_assignee_id_staff_accounts"), type_="foreignkey")
-        batch_op.drop_index(batch_op.f("ix_leads_product_group"))
-        batch_op.drop_index(batch_op.f("ix_leads_district"))
-        batch_op.drop_index(batch_op.f("ix_leads_assignee_id"))
-        batch_op.drop_column("closed_at")
-        batch_op.drop_column("first_reply_at")
-        batch_op.drop_column("claimed_at")
-        batch_op.drop_column("staff_chat_id")
-        batch_op.drop_column("district")
-        batch_op.drop_column("product_group")
-        batch_op.drop_column("tags")
-        batch_op.drop_column("assignee_id")
-
-    with op.batch_alter_table("lead_events", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_lead_events_staff_id_staff_accounts"), type_="foreignkey")
-        batch_op.drop_column("staff_id")
-
     op.drop_table("deadline_alerts")
+    if op.get_bind().dialect.name == "sqlite":
+        _downgrade_sqlite_leads()
+    else:
+        _drop_lead_columns()
+        with op.batch_alter_table("lead_events", schema=None) as batch_op:
+            batch_op.drop_constraint(batch_op.f("fk_lead_events_staff_id_staff_accounts"), type_="foreignkey")
+            batch_op.drop_column("staff_id")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_created_at"))
         batch_op.drop_index("ix_audit_log_action_subject")
@@ -211,3 +195,40 @@ def downgrade() -> None:
     op.drop_table("routing_rules")
     op.drop_table("desk_settings")
     op.drop_table("canned_replies")
+
+
+def _drop_lead_columns(*, named_fk: bool = True) -> None:
+    with op.batch_alter_table("leads", schema=None) as batch_op:
+        if named_fk:  # SQLite's reflection does not name the key added in place: it goes with its column
+            batch_op.drop_constraint(batch_op.f("fk_leads_assignee_id_staff_accounts"), type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_leads_product_group"))
+        batch_op.drop_index(batch_op.f("ix_leads_district"))
+        batch_op.drop_index(batch_op.f("ix_leads_assignee_id"))
+        for column in (
+            "closed_at",
+            "first_reply_at",
+            "claimed_at",
+            "staff_chat_id",
+            "district",
+            "product_group",
+            "tags",
+            "assignee_id",
+        ):
+            batch_op.drop_column(column)
+
+
+def _downgrade_sqlite_leads() -> None:
+    """SQLite drops these columns by recreating the tables; dropping the old `leads` (foreign keys on) would
+    cascade to its lead events and outbox entries, so they are kept aside and put back."""
+    bind = op.get_bind()
+    # lead_events is a child: recreating it cascades nothing. The key added in place has no name SQLite's
+    # reflection sees: it goes with its column.
+    with op.batch_alter_table("lead_events", schema=None) as batch_op:
+        batch_op.drop_column("staff_id")
+    for table in ("lead_events", "outbox"):
+        bind.exec_driver_sql(f"CREATE TEMP TABLE keep_{table} AS SELECT * FROM {table}")
+    _drop_lead_columns(named_fk=False)
+    for table in ("lead_events", "outbox"):
+        bind.exec_driver_sql(f"DELETE FROM {table}")
+        bind.exec_driver_sql(f"INSERT INTO {table} SELECT * FROM keep_{table}")
+        bind.exec_driver_sql(f"DROP TABLE keep_{table}")
