@@ -146,9 +146,10 @@ async def test_staff_work_a_telegram_lead_in_the_browser(
     assert await browser.text("#assignee") == "mai"
     await until(
         api,
-        lambda: "mai" in api.message(STAFF_CHAT, card["message_id"])["text"],
+        lambda: "đã nhận xử lý" in api.message(STAFF_CHAT, card["message_id"])["text"],
         "the card in the staff chat shows the console's claim",
     )
+    assert "mai" in api.message(STAFF_CHAT, card["message_id"])["text"].splitlines()[1]  # "handled by mai"
     await until(api, lambda: "taken up your wholesale enquiry" in last_text(api, BUYER), "the buyer was told")
     await browser.type("#note", "Called her: wants samples <first>")
     await browser.click("#add-note")
@@ -199,8 +200,9 @@ async def test_a_claim_in_the_staff_chat_shows_in_the_console(
         STAFF_CHAT, card["message_id"], f"lead:claim:{ref}", user_id=STAFF_USER, first_name="Mai"
     )
     await until(
-        api, lambda: "mai" in api.message(STAFF_CHAT, card["message_id"])["text"], "claimed in the chat"
+        api, lambda: "đã nhận xử lý" in api.message(STAFF_CHAT, card["message_id"])["text"], "claimed in the chat"
     )
+    assert "mai" in api.message(STAFF_CHAT, card["message_id"])["text"].splitlines()[1]
     await browser.go(f"/leads/{ref}")
     assert await browser.text("#assignee") == "mai"
     assert "mai claimed" in await browser.text("#timeline")
