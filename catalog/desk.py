@@ -11,14 +11,13 @@ import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog import leads as lead_book
 from catalog.leads import CLOSED_STATUSES, LOCAL_ZONE
-from catalog.models import Lead, LeadEvent, Product, StaffAccount, utcnow
+from catalog.models import Lead, LeadEvent, StaffAccount, utcnow
 from catalog.rows import neutralise_formula
 from catalog.staff_accounts import account_for_telegram
 from catalog.validation import display_phone
@@ -71,26 +70,6 @@ def log_event(session: AsyncSession, lead: Lead, actor: Actor, action: str, note
 
 
 # --- catalogue facts kept on the lead (for filters and routing)
-
-
-async def place_of_products(session: AsyncSession, products: Iterable[dict[str, Any]]) -> tuple[str, str]:
-    """(product group, former district) of the first catalogued product of an enquiry, or ("", "")."""
-    slugs = [str(p["slug"]) for p in products if p.get("slug")]
-    if not slugs:
-        return "", ""
-    rows = {
-        slug: (category, district)
-        for slug, category, district in (
-            await session.execute(
-                select(Product.slug, Product.category, Product.district).where(Product.slug.in_(slugs))
-            )
-        ).all()
-    }
-    for slug in slugs:
-        if slug in rows:
-            category, district = rows[slug]
-            return category or "", district or ""
-    return "", ""
 
 
 # --- desk actions (the caller checks the actor may act, and commits)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.models import ErasedCount, Lead, LeadEvent, OutboxMessage, utcnow
+from catalog.models import ErasedCount, Lead, LeadEvent, OutboxMessage, Product, utcnow
 from catalog.rows import neutralise_formula
 from catalog.validation import UNIT_WORDS, display_phone, quantity_from_canonical
 from locales import N_, TIMEZONE, Translator, translator
@@ -197,8 +197,6 @@ async def create_lead(session: AsyncSession, draft: LeadDraft) -> Lead:
         phone=draft.phone, email=draft.email, notes=draft.notes, status="new",
         consent_at=now, created_at=now, updated_at=now,
     )
-    from catalog.desk import place_of_products  # the desk builds on this module
-
     lead.product_group, lead.district = await place_of_products(session, lead.products)
     session.add(lead)
     await session.flush()  # the id, for the reference
@@ -206,6 +204,26 @@ async def create_lead(session: AsyncSession, draft: LeadDraft) -> Lead:
     session.add(LeadEvent(lead_id=lead.id, actor_id=draft.user_id, action="created", to_status="new", created_at=now))
     await session.flush()
     return lead
+
+
+async def place_of_products(session: AsyncSession, products: Iterable[dict[str, Any]]) -> tuple[str, str]:
+    """(product group, former district) of the first catalogued product of an enquiry, or ("", "")."""
+    slugs = [str(p["slug"]) for p in products if p.get("slug")]
+    if not slugs:
+        return "", ""
+    rows = {
+        slug: (category, district)
+        for slug, category, district in (
+            await session.execute(
+                select(Product.slug, Product.category, Product.district).where(Product.slug.in_(slugs))
+            )
+        ).all()
+    }
+    for slug in slugs:
+        if slug in rows:
+            category, district = rows[slug]
+            return category or "", district or ""
+    return "", ""
 
 
 def notify_after_commit(session: AsyncSession, notify: Callable[[], None] | None) -> None:
