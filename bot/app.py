@@ -217,6 +217,8 @@ async def running_bot(
         if webhook is not None and bot.telegram_inbox is not None:
             providers.append(bot.telegram_inbox)
         providers.extend(part(services) for part in web_parts)
+        if settings.web_secret is not None:  # the staff console, beside the webhooks (OCOP_WEB_HOST/PORT)
+            providers.append(_StaffConsole(db, settings, services))
         if providers:
             host, port = settings.web_address
             if webhook is not None:
@@ -249,8 +251,34 @@ async def running_bot(
         stack.push_async_callback(jobs.stop)
         if settings.events_secret is None:
             log.info("OCOP_EVENTS_SECRET is not set: demand-insight events count unique chats per process run")
+        if want_telegram:
+            from bot.deadline_watch import DeadlineWatcher
+
+            watcher = DeadlineWatcher(db, settings, bot.worker.wake)
+            await watcher.start()
+            stack.push_async_callback(watcher.stop)
         bot.ready = True
         yield bot
+
+
+class _StaffConsole:
+    """The staff console (bot/web/console.py) as a part of the one web application: served by `ocop-bot run`
+    when OCOP_WEB_SECRET is set. Its replies to buyers wake this process's delivery worker."""
+
+    def __init__(self, db: Database, settings: Settings, services: Services) -> None:
+        self.db, self.settings, self.services = db, settings, services
+
+    def _wake(self) -> None:
+        if self.services.on_outbox is not None:
+            self.services.on_outbox()
+
+    def routes(self) -> list[Any]:
+        from starlette.routing import Route
+
+        from bot.web.console import console_routes
+        from bot.web.server import home
+
+        return [Route("/", home, methods=["GET"]), *console_routes(self.db, self.settings, self._wake)]
 
 
 async def follow_staff_chat_moves(db: Database, settings: Settings) -> Settings:
@@ -287,6 +315,12 @@ async def check_staff_chat(bot: Any, settings: Settings, db: Database) -> str:
     except TelegramError as exc:
         log.warning("could not check the staff chat now (%s)", type(exc).__name__)
     return ""
+
+
+def staff_chat_warning(problem: str) -> str:
+    """Said at start by `run` and `chat` when enquiries cannot reach a staff chat."""
+    return (f"ocop-bot: warning: {problem}: enquiries are recorded but reach no staff chat (buyers are told their "
+            "enquiry is recorded, not sent); see README \"Setting up the desk\" and run `ocop-bot doctor`")
 
 
 def freeze_startup_objects() -> None:
@@ -346,6 +380,8 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         async with running_bot(settings, channel=args.channel, webhook=webhook, web_parts=WEB_PARTS) as bot:
             freeze_startup_objects()
             print(_started_line(bot, webhook), file=sys.stderr)
+            if bot.staff_chat_problem or settings.staff_chat_id is None:
+                print(staff_chat_warning(bot.staff_chat_problem or "OCOP_STAFF_CHAT_ID is not set"), file=sys.stderr)
             await stop.wait()
             print("ocop-bot: stopping…", file=sys.stderr)
     except StartupError as exc:

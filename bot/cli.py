@@ -186,6 +186,24 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     return await doctor.cmd_doctor(args, settings)
 
 
+async def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import staff_cli
+
+    return await staff_cli.cmd_staff_add(args, settings)
+
+
+async def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import staff_cli
+
+    return await staff_cli.cmd_staff_list(args, settings)
+
+
+async def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.web import server
+
+    return await server.cmd_web(args, settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ocop-bot", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -245,9 +263,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = leads_sub.add_parser("list", help="list leads")
     p.add_argument("--status", help="only leads with this status")
     p.set_defaults(func=cmd_leads_list)
-    p = leads_sub.add_parser("export", help="write leads to a CSV file")
+    p = leads_sub.add_parser("export", help="write leads to a CSV or XLSX file (one row per lead)")
     p.add_argument("file")
     p.set_defaults(func=cmd_leads_export)
+
+    staff = sub.add_parser("staff", help="the staff console's accounts")
+    staff_sub = staff.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = staff_sub.add_parser("add", help="add an account; the password is read from standard input")
+    p.add_argument("username")
+    p.add_argument("--admin", action="store_true", help="may manage accounts, canned replies and the desk")
+    p.add_argument("--telegram-id", type=int, help="the person's Telegram user id: links their staff-chat actions")
+    p.add_argument("--language", choices=("vi", "en"), default="vi", help="the console's language for them")
+    p.set_defaults(func=cmd_staff_add)
+    staff_sub.add_parser("list", help="list accounts").set_defaults(func=cmd_staff_list)
+
+    p = sub.add_parser("web", help="serve the staff console (and /healthz)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_web)
     return parser
 
 

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     events_flush_seconds: float = Field(default=5.0, gt=0, le=3600)
     digest_schedule: str = "mon 08:00"
     digest_timezone: str = "Asia/Ho_Chi_Minh"
+    # The staff console (bot/web/console.py): its cookie-signing secret; with it set, `ocop-bot run` serves the
+    # console on its one web server (OCOP_WEB_HOST/OCOP_WEB_PORT)
+    web_secret: SecretStr | None = None
+    web_secure_cookies: bool = False  # set when the console is served over HTTPS (behind a proxy)
 
     zalo_app_id: str | None = None
     zalo_app_secret: SecretStr | None = None
@@ -139,6 +143,15 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("not a time zone name (e.g. Asia/Ho_Chi_Minh)") from None
+        return value
+
+    @field_validator("web_secret")
+    @classmethod
+    def _web_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            return None
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
         return value
 
     @field_validator("zalo_webhook_path")

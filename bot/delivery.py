@@ -36,8 +36,16 @@ from bot.outbound import Deliverer, DeliveryError
 from catalog import chat_moves
 from catalog.db import Database
 from catalog.inbox import pid_alive
-from catalog.leads import KIND_BUYER_NOTICE, KIND_CARD_EDIT, KIND_CARD_ERASE, KIND_LEAD_CARD, enqueue
-from catalog.models import Lead, OutboxMessage, utcnow
+from catalog.leads import (
+    BUYER_KINDS,
+    KIND_BUYER_NOTICE,
+    KIND_CARD_EDIT,
+    KIND_CARD_ERASE,
+    KIND_LEAD_CARD,
+    KIND_STAFF_NOTICE,
+    enqueue,
+)
+from catalog.models import Lead, LeadEvent, OutboxMessage, utcnow
 from handlers.messages import Reply, h, reply_from_json, reply_to_json
 from locales import translator
 
@@ -291,7 +299,7 @@ class DeliveryWorker:
             if exc.migrated_to:
                 await self._follow_move(entry, chat_id, exc.migrated_to)
             elif exc.permanent:
-                await self._fail(entry, str(exc))
+                await self._fail(entry, str(exc), unreachable=getattr(exc, "window_closed", False))
             else:
                 await self._retry(entry, str(exc), exc.retry_after)
         except TimeoutError:
@@ -360,7 +368,7 @@ class DeliveryWorker:
                     next_attempt_at=utcnow() + dt.timedelta(seconds=delay))
             )
 
-    async def _fail(self, entry: OutboxMessage, error: str) -> None:
+    async def _fail(self, entry: OutboxMessage, error: str, *, unreachable: bool = False) -> None:
         log.error("outbox entry %s (%s) to %s failed for good: %s; see `ocop-bot doctor`",
                   entry.id, entry.kind, entry.chat_id, error)
         async with self.db.session() as session:
@@ -370,8 +378,26 @@ class DeliveryWorker:
             )
             if result.rowcount == 1 and entry.kind == KIND_LEAD_CARD and entry.lead_id is not None:
                 await self._tell_buyer_not_sent(session, entry.lead_id)
+            if result.rowcount == 1 and unreachable and entry.kind in BUYER_KINDS and entry.lead_id is not None:
+                await self._tell_staff_unreachable(session, entry.lead_id, error)
         if entry.kind == KIND_LEAD_CARD and self.on_card_failed is not None:
             self.on_card_failed()
+
+    async def _tell_staff_unreachable(self, session: AsyncSession, lead_id: int, error: str) -> None:
+        """The buyer's channel refuses messages now (Zalo: more than 7 days since their last message): the lead
+        records it, and the staff chat hears it with the buyer's phone, so someone calls instead."""
+        from handlers.staff import unreachable_notice
+
+        lead = await session.get(Lead, lead_id)
+        if lead is None or not lead.ref or lead.anonymised_at is not None:
+            return
+        session.add(LeadEvent(lead_id=lead.id, actor_id="", actor_name=lead.channel, action="unreachable",
+                              from_status=lead.status, to_status=lead.status, note=error[:500], created_at=utcnow()))
+        staff_chat = lead.staff_chat_id or ("" if self.settings.staff_chat_id is None else str(self.settings.staff_chat_id))
+        if staff_chat:
+            enqueue(session, kind=KIND_STAFF_NOTICE, channel="telegram", chat_id=staff_chat,
+                    payload=reply_to_json(unreachable_notice(lead, self.settings.staff_language)), lead_id=lead.id,
+                    notify=self.wake)
 
     async def _tell_buyer_not_sent(self, session: AsyncSession, lead_id: int) -> None:
         """The card could not be posted: the buyer, told it was sent, now hears the truth."""

@@ -46,7 +46,12 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
             for entry in failed:
                 print(f"  #{entry.id} {entry.kind} to {entry.channel} {entry.chat_id or '-'} "
                       f"{entry.created_at:%Y-%m-%d %H:%M}: {entry.last_error[:200]}")
-        if telegram_configured(settings):
+        problems += await _desk(settings, db)
+        if settings.staff_chat_id is None:
+            problems += 1
+            print("staff chat: OCOP_STAFF_CHAT_ID is not set: enquiries are recorded but reach no staff chat "
+                  "(add the bot to the staff group and set its id; see README \"Setting up the desk\")")
+        elif telegram_configured(settings):
             settings = await follow_staff_chat_moves(db, settings)
             problem = await _staff_chat(settings, db, check_staff_chat)
             if problem:
@@ -58,6 +63,41 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         await db.dispose()
     print("nothing needs attention" if not problems else f"{problems} thing(s) need attention")
     return 1 if problems else 0
+
+
+async def _desk(settings: Settings, db) -> int:  # type: ignore[no-untyped-def]
+    """The staff console's secret and accounts, and how they match OCOP_STAFF_USER_IDS; returns the problems."""
+    from catalog.staff_accounts import list_accounts
+
+    problems = 0
+    if settings.web_secret is None:
+        print("web console: OCOP_WEB_SECRET is not set, so `ocop-bot web` cannot start and `ocop-bot run` does not "
+              "serve the console")
+    else:
+        host, port = settings.web_address
+        print(f"web console: secret set, served by `run` on its web server ({host}:{port})")
+    async with db.session() as session:
+        found = await list_accounts(session)
+    active = [a for a in found if a.active]
+    if not active:
+        problems += 1
+        print("staff accounts: none: add one with `ocop-bot staff add USERNAME --admin` (password on standard input)")
+    else:
+        admins = sum(1 for a in active if a.is_admin)
+        print(f"staff accounts: {len(active)} active, {admins} admin(s)")
+        if not admins:
+            problems += 1
+            print("  no administrator: add one with `ocop-bot staff add USERNAME --admin`")
+    for account in active:
+        if account.telegram_user_id is not None and not settings.is_staff(account.telegram_user_id):
+            problems += 1
+            print(f"  {account.username}: Telegram user {account.telegram_user_id} is not in OCOP_STAFF_USER_IDS, "
+                  "so the card buttons refuse them")
+    linked = {a.telegram_user_id for a in found}
+    unlinked = sorted(i for i in settings.staff_user_ids if i not in linked)
+    if unlinked:
+        print(f"  staff ids without an account (their actions show their Telegram name): {', '.join(map(str, unlinked))}")
+    return problems
 
 
 async def _staff_chat(settings: Settings, db, check) -> str:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""`ocop-bot leads list [--status S]` and `ocop-bot leads export FILE`: the staff desk from the command line."""
+"""`ocop-bot leads list [--status S]` and `ocop-bot leads export FILE[.csv|.xlsx]`: the staff desk from the command line."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.database import open_database
+from catalog import desk
 from catalog import leads as lead_book
 from catalog.models import LEAD_STATUSES
 from locales import translator
@@ -35,23 +36,27 @@ async def cmd_leads_list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for lead in found:
         row = lead_book.lead_row(lead, t)
-        who = row["organisation"] or row["buyer_name"] or "—"
-        print(f"{row['ref']:<16} {row['created_at']:<16} {row['status']:<9} {row['products'][:40]:<40} "
-              f"{row['quantity'][:16]:<16} {who[:30]}")
+        who = row["buyer_name"] or ("—" if lead.anonymised_at is None else "(erased)")
+        if row["organisation"]:
+            who += f" ({row['organisation']})"
+        print(f"{row['ref']:<16} {row['created_at']:<16} {row['status']:<9} {row['products'][:36]:<36} "
+              f"{row['quantity'][:14]:<14} {row['phone'][:18]:<18} {who[:40]}")
     print(f"{len(found)} of {total} lead(s)" + (f" with status {status}" if status else "") + ", newest first.")
     return 0
 
 
 async def cmd_leads_export(args: argparse.Namespace, settings: Settings) -> int:
-    """Every lead to a CSV file (UTF-8 with BOM, formula-looking cells neutralised)."""
+    """Every lead, one row each with the desk's times, to a CSV file (UTF-8 with BOM, formula-looking cells
+    neutralised) or, for a name ending in .xlsx, a spreadsheet whose cells are all text."""
     path = Path(args.file)
     db = await open_database(settings)
     try:
         async with db.session() as session:
-            found = await lead_book.all_leads(session)
-            data = lead_book.leads_csv(found, translator(settings.staff_language))
+            rows = await desk.export_rows(session, translator(settings.staff_language))
     finally:
         await db.dispose()
+    data = desk.rows_xlsx(rows) if path.suffix.lower() == ".xlsx" else desk.rows_csv(rows)
+    found = rows
     try:
         await asyncio.to_thread(path.write_bytes, data)
     except OSError as exc:

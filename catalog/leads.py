@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.models import ErasedCount, Lead, LeadEvent, OutboxMessage, utcnow
+from catalog.models import ErasedCount, Lead, LeadEvent, OutboxMessage, Product, utcnow
 from catalog.rows import neutralise_formula
 from catalog.validation import UNIT_WORDS, display_phone, quantity_from_canonical
 from locales import N_, TIMEZONE, Translator, translator
@@ -53,6 +53,7 @@ KIND_CARD_EDIT = "lead_card_edit"
 KIND_CARD_ERASE = "lead_card_erase"  # one more message of a card (a split part, a repost) blanked on /forget
 KIND_BUYER_NOTICE = "buyer_notice"
 KIND_STAFF_REPLY = "staff_reply"
+KIND_STAFF_NOTICE = "staff_notice"  # a message to the staff chat about a lead (e.g. the buyer cannot be reached)
 BUYER_KINDS = (KIND_BUYER_NOTICE, KIND_STAFF_REPLY)
 
 STATUS_LABELS = {
@@ -196,12 +197,33 @@ async def create_lead(session: AsyncSession, draft: LeadDraft) -> Lead:
         phone=draft.phone, email=draft.email, notes=draft.notes, status="new",
         consent_at=now, created_at=now, updated_at=now,
     )
+    lead.product_group, lead.district = await place_of_products(session, lead.products)
     session.add(lead)
     await session.flush()  # the id, for the reference
     lead.ref = make_ref(now, lead.id)
     session.add(LeadEvent(lead_id=lead.id, actor_id=draft.user_id, action="created", to_status="new", created_at=now))
     await session.flush()
     return lead
+
+
+async def place_of_products(session: AsyncSession, products: Iterable[dict[str, Any]]) -> tuple[str, str]:
+    """(product group, former district) of the first catalogued product of an enquiry, or ("", "")."""
+    slugs = [str(p["slug"]) for p in products if p.get("slug")]
+    if not slugs:
+        return "", ""
+    rows = {
+        slug: (category, district)
+        for slug, category, district in (
+            await session.execute(
+                select(Product.slug, Product.category, Product.district).where(Product.slug.in_(slugs))
+            )
+        ).all()
+    }
+    for slug in slugs:
+        if slug in rows:
+            category, district = rows[slug]
+            return category or "", district or ""
+    return "", ""
 
 
 def notify_after_commit(session: AsyncSession, notify: Callable[[], None] | None) -> None:
@@ -245,8 +267,10 @@ def enqueue(
 # --- staff work
 
 
-async def change_status(session: AsyncSession, lead: Lead, action: str, actor_id: str, actor_name: str) -> LeadEvent:
-    """Apply a staff action (claim, contacted, won, lost, spam) and record who did it; refuses what does not fit."""
+async def change_status(session: AsyncSession, lead: Lead, action: str, actor_id: str, actor_name: str,
+                        staff_id: int | None = None) -> LeadEvent:
+    """Apply a staff action (claim, contacted, won, lost, spam) and record who did it (and their staff account,
+    which a claim also assigns the lead to when it has nobody); refuses what does not fit."""
     to_status, allowed_from = ACTIONS[action]
     if lead.status == to_status:
         raise TransitionRefused("same", lead)
@@ -257,6 +281,12 @@ async def change_status(session: AsyncSession, lead: Lead, action: str, actor_id
     values: dict[str, Any] = {"status": to_status, "updated_at": utcnow()}
     if to_status in ("claimed", "contacted") and not lead.claimed_by:
         values["claimed_by"] = (actor_name or actor_id)[:200]
+    if to_status in ("claimed", "contacted") and lead.claimed_at is None:
+        values["claimed_at"] = values["updated_at"]
+        if staff_id is not None and lead.assignee_id is None:
+            values["assignee_id"] = staff_id
+    if to_status in CLOSED_STATUSES:
+        values["closed_at"] = values["updated_at"]
     # Conditional on the status we read: of two staff pressing at once, one wins and the other is told.
     result = await session.execute(
         update(Lead).where(Lead.id == lead.id, Lead.status == lead.status).values(**values)
@@ -266,7 +296,7 @@ async def change_status(session: AsyncSession, lead: Lead, action: str, actor_id
         await session.refresh(lead)
         raise TransitionRefused("changed", lead)
     change = LeadEvent(
-        lead_id=lead.id, actor_id=actor_id, actor_name=actor_name[:200], action=action,
+        lead_id=lead.id, actor_id=actor_id, actor_name=actor_name[:200], staff_id=staff_id, action=action,
         from_status=lead.status, to_status=to_status, created_at=utcnow(),
     )
     session.add(change)
@@ -276,12 +306,15 @@ async def change_status(session: AsyncSession, lead: Lead, action: str, actor_id
 
 
 async def record_event(session: AsyncSession, lead: Lead, action: str, actor_id: str, actor_name: str,
-                       note: str = "") -> LeadEvent:
-    """A logged step that does not change the status (a reply relayed to the buyer)."""
-    entry = LeadEvent(lead_id=lead.id, actor_id=actor_id, actor_name=actor_name[:200], action=action,
-                      from_status=lead.status, to_status=lead.status, note=note, created_at=utcnow())
+                       note: str = "", staff_id: int | None = None) -> LeadEvent:
+    """A logged step that does not change the status (a reply relayed to the buyer: the first one is the
+    lead's first response)."""
+    entry = LeadEvent(lead_id=lead.id, actor_id=actor_id, actor_name=actor_name[:200], staff_id=staff_id,
+                      action=action, from_status=lead.status, to_status=lead.status, note=note, created_at=utcnow())
     session.add(entry)
-    lead.updated_at = utcnow()
+    lead.updated_at = entry.created_at
+    if action == "reply" and lead.first_reply_at is None:
+        lead.first_reply_at = entry.created_at
     await session.flush()
     return entry
 

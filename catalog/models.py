@@ -224,6 +224,19 @@ class Lead(Base):
     status: Mapped[str] = mapped_column(String(20), default="new", index=True)
     claimed_by: Mapped[str] = mapped_column(String(200), default="")
     staff_message_id: Mapped[int | None] = mapped_column(Integer)
+    # The desk (catalog/desk.py): who has it, labels, and the moments its deadlines are measured by.
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_accounts.id", ondelete="SET NULL"), index=True
+    )
+    tags: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
+    product_group: Mapped[str] = mapped_column(String(20), default="", server_default="", index=True)
+    district: Mapped[str] = mapped_column(String(100), default="", server_default="", index=True)
+    staff_chat_id: Mapped[str] = mapped_column(
+        String(64), default="", server_default=""
+    )  # routed card's chat
+    claimed_at: Mapped[dt.datetime | None] = mapped_column()
+    first_reply_at: Mapped[dt.datetime | None] = mapped_column()
+    closed_at: Mapped[dt.datetime | None] = mapped_column()
     consent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     anonymised_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
@@ -240,6 +253,8 @@ class LeadEvent(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     actor_id: Mapped[str] = mapped_column(String(64), default="")
     actor_name: Mapped[str] = mapped_column(String(200), default="")
+    # The staff account behind the action, from the console or from a Telegram id linked to an account.
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(String(30))
     from_status: Mapped[str] = mapped_column(String(20), default="")
     to_status: Mapped[str] = mapped_column(String(20), default="")
@@ -385,4 +400,87 @@ class DigestRun(Base):
     __tablename__ = "digest_runs"
     week: Mapped[str] = mapped_column(String(10), primary_key=True)  # ISO week, "2026-W49"
     owner: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StaffAccount(Base):
+    """A member of the department's staff who signs in to the console; linked to their Telegram user id so a
+    claim in the staff chat and one in the console are the same person's."""
+
+    __tablename__ = "staff_accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    language: Mapped[str] = mapped_column(String(5), default="vi")
+    # Bumped on logout, password change or deactivation: every session cookie signed before is refused.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class AuditEntry(Base):
+    """Who did what in the console (and every refused or failed sign-in): never a password, never a message."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_action_subject", "action", "subject", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id", ondelete="SET NULL"))
+    username: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(100), default="")  # a lead's reference, an account's name…
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CannedReply(Base):
+    """A ready answer for staff replies, in both languages; `{buyer}`, `{product}`, `{quantity}` are filled in."""
+
+    __tablename__ = "canned_replies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body_vi: Mapped[str] = mapped_column(Text, default="")
+    body_en: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DeskSetting(Base):
+    """The desk's configuration edited by admins (business hours and holidays, deadlines) as JSON by key."""
+
+    __tablename__ = "desk_settings"
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RoutingRule(Base):
+    """Leads of a product group and/or former district go to this staff chat (or forum topic), optionally
+    assigned in turn among the rule's staff. Rules are tried by position; none matching → the staff chat."""
+
+    __tablename__ = "routing_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    product_group: Mapped[str] = mapped_column(String(20), default="")  # "" = any
+    district: Mapped[str] = mapped_column(String(100), default="")  # "" = any
+    chat_id: Mapped[str] = mapped_column(String(64), default="")  # "" = the default staff chat
+    thread_id: Mapped[int | None] = mapped_column(Integer)
+    staff_ids: Mapped[list[Any]] = mapped_column(default=list)  # accounts assigned round-robin, in order
+    next_index: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeadlineAlert(Base):
+    """A reminder or escalation sent for one deadline of one lead: the unique key makes it exactly one,
+    across restarts and processes (inserted in the transaction that queues the message)."""
+
+    __tablename__ = "deadline_alerts"
+    __table_args__ = (
+        UniqueConstraint("lead_id", "deadline", "stage", name="uq_deadline_alerts_lead_deadline_stage"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    deadline: Mapped[str] = mapped_column(String(20))  # claim, first_reply
+    stage: Mapped[str] = mapped_column(String(20))  # reminder, escalation
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -41,6 +41,7 @@ import unicodedata
 from enum import Enum
 from typing import Any
 
+from catalog import deadlines, desk
 from catalog import leads as lead_book
 from catalog.models import utcnow
 from catalog.text import clean
@@ -587,15 +588,24 @@ async def confirm(ctx: Context, form: EnquiryForm, *, again: bool = False) -> li
     )
     lead = await lead_book.create_lead(ctx.session, draft)
     ctx.record("lead_confirmed", products=[p.get("slug", "") for p in data.products])  # demand insight
-    staff_chat = ctx.settings.staff_chat_id
+    route = await desk.route_lead(ctx.session, lead, ctx.settings.staff_chat_id)
+    await desk.apply_route(ctx.session, lead, route)
     card = card_reply(lead, translator(ctx.settings.staff_language))
-    lead_book.enqueue(ctx.session, kind=lead_book.KIND_LEAD_CARD, channel="telegram",
-                      chat_id="" if staff_chat is None else str(staff_chat), payload=reply_to_json(card),
-                      lead_id=lead.id, notify=ctx.services.on_outbox)
+    lead_book.enqueue(ctx.session, kind=lead_book.KIND_LEAD_CARD, channel="telegram", chat_id=route.chat_id,
+                      payload=reply_to_json(card), lead_id=lead.id, notify=ctx.services.on_outbox)
     had_keyboard = form.keyboard
     discard_form(ctx)
-    text = t._("✅ Thank you! Your enquiry <b>{ref}</b> has been sent to the Bắc Giang trade department. "
-               "Staff will contact you; I will also let you know here when they take it up.", ref=h(lead.ref))
+    if route.chat_id:
+        text = t._("✅ Thank you! Your enquiry <b>{ref}</b> has been sent to the Bắc Giang trade department. "
+                   "Staff will contact you; I will also let you know here when they take it up.", ref=h(lead.ref))
+    else:
+        # No staff chat is configured: the card waits in the outbox, so the buyer is not told it was sent.
+        text = t._("✅ Thank you! Your enquiry <b>{ref}</b> is recorded. It has not reached the trade department's "
+                   "staff yet; I will let you know here when someone takes it up.", ref=h(lead.ref))
+    hours = await deadlines.load_hours(ctx.session)
+    if not hours.is_open(lead.created_at):
+        text += "\n" + h(t._("The department is closed now; staff will see it from {when} (Vietnam time).",
+                              when=t.datetime(hours.next_opening(lead.created_at))))
     text += "\n" + h(t._("Keep the reference {ref} for any questions. /myenquiries lists your enquiries.", ref=lead.ref))
     return closing(t, text, had_keyboard, offer_new=False)
 

@@ -25,6 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalog import desk
 from catalog import leads as lead_book
 from catalog.leads import ACTIONS, CLOSED_STATUSES, STATUS_LABELS, TransitionRefused
 from catalog.models import Lead, LeadEvent, utcnow
@@ -58,6 +61,10 @@ EVENT_LABELS = {
     "lost": N_("marked lost"),
     "spam": N_("marked spam"),
     "reply": N_("replied to the buyer"),
+    "note": N_("added a private note"),
+    "assign": N_("assigned the lead"),
+    "tag": N_("changed the tags"),
+    "unreachable": N_("could not deliver a message to the buyer"),
 }
 
 
@@ -70,6 +77,16 @@ def is_staff(ctx: Context) -> bool:
         return False
     staff_chat = ctx.settings.staff_chat_id
     return incoming.chat_id == incoming.user_id or (staff_chat is not None and incoming.chat_id == str(staff_chat))
+
+
+async def staff_here(ctx: Context) -> bool:
+    """`is_staff`, or a staff member in a chat that a routing rule sends lead cards to (catalog/desk.py)."""
+    if is_staff(ctx):
+        return True
+    incoming = ctx.incoming
+    if incoming.channel != STAFF_CHANNEL or not ctx.settings.is_staff(incoming.user_id):
+        return False
+    return await desk.is_routed_chat(ctx.session, incoming.chat_id)
 
 
 def staff_translator(ctx: Context) -> Translator:
@@ -167,11 +184,32 @@ def buyer_notice_text(lead: Lead, kind: str) -> str:
 
 def queue_to_buyer(ctx: Context, lead: Lead, kind: str, text: str) -> bool:
     """Queue a message to the buyer's chat (survives restarts; works for Zalo buyers too). False if erased."""
+    return enqueue_to_buyer(ctx.session, lead, kind, text, ctx.services.on_outbox)
+
+
+def enqueue_to_buyer(session: AsyncSession, lead: Lead, kind: str, text: str,
+                     notify: Callable[[], None] | None = None) -> bool:
+    """`queue_to_buyer` for callers without a chat context (the web console)."""
     if not lead.chat_id:
         return False
-    lead_book.enqueue(ctx.session, kind=kind, channel=lead.channel, chat_id=lead.chat_id,
-                      payload=reply_to_json(Reply(text)), lead_id=lead.id, notify=ctx.services.on_outbox)
+    lead_book.enqueue(session, kind=kind, channel=lead.channel, chat_id=lead.chat_id,
+                      payload=reply_to_json(Reply(text)), lead_id=lead.id, notify=notify)
     return True
+
+
+def queue_status_notice(session: AsyncSession, lead: Lead, was: str, notify: Callable[[], None] | None) -> None:
+    """After a status change: the buyer hears when the enquiry is taken up and when it is closed (not spam)."""
+    if lead.status in ("claimed", "contacted") and was == "new":
+        enqueue_to_buyer(session, lead, lead_book.KIND_BUYER_NOTICE, buyer_notice_text(lead, "claimed"), notify)
+    elif lead.status in ("won", "lost"):
+        enqueue_to_buyer(session, lead, lead_book.KIND_BUYER_NOTICE, buyer_notice_text(lead, "closed"), notify)
+
+
+def staff_reply_text(lead: Lead, text: str) -> str:
+    """A staff member's words as the buyer receives them, introduced in the buyer's language."""
+    buyer_t = translator(lead.language)
+    return buyer_t._("💬 Message from the Bắc Giang trade department about your enquiry <b>{ref}</b>:",
+                     ref=h(lead.ref)) + "\n\n" + h(text)
 
 
 # --- button presses
@@ -193,14 +231,12 @@ async def on_button(ctx: Context, payload: str) -> list[Reply]:
     if action not in ACTIONS:
         return [Reply(notice=t._("That button is no longer valid."))]
     was = lead.status
+    actor = await desk.telegram_actor(ctx.session, ctx.incoming.user_id, actor_name(ctx))
     try:
-        await lead_book.change_status(ctx.session, lead, action, ctx.incoming.user_id, actor_name(ctx))
+        await lead_book.change_status(ctx.session, lead, action, actor.actor_id, actor.name, actor.staff_id)
     except TransitionRefused as refused:
         return [await staff_card(ctx, refused.lead, edit=True, notice=_refused_notice(t, refused))]
-    if lead.status in ("claimed", "contacted") and was == "new":
-        queue_to_buyer(ctx, lead, lead_book.KIND_BUYER_NOTICE, buyer_notice_text(lead, "claimed"))
-    elif lead.status in ("won", "lost"):
-        queue_to_buyer(ctx, lead, lead_book.KIND_BUYER_NOTICE, buyer_notice_text(lead, "closed"))
+    queue_status_notice(ctx.session, lead, was, ctx.services.on_outbox)
     notice = t._("{ref}: {old} → {new}", ref=lead.ref, old=lead_book.status_label(was, t),
                  new=lead_book.status_label(lead.status, t))
     return [await staff_card(ctx, lead, edit=True, notice=notice)]
@@ -280,19 +316,17 @@ async def cmd_reply(ctx: Context, rest: str) -> list[Reply]:
         return [Reply(h(t._("I cannot find lead {ref}.", ref=ref[:32])))]
     if not lead.chat_id:
         return [Reply(h(t._("The buyer of {ref} erased their details, so there is no chat to reply to.", ref=lead.ref)))]
-    buyer_t = translator(lead.language)
-    relayed = buyer_t._("💬 Message from the Bắc Giang trade department about your enquiry <b>{ref}</b>:",
-                        ref=h(lead.ref)) + "\n\n" + h(text)
-    queue_to_buyer(ctx, lead, lead_book.KIND_STAFF_REPLY, relayed)
-    await lead_book.record_event(ctx.session, lead, "reply", ctx.incoming.user_id, actor_name(ctx), text)
+    queue_to_buyer(ctx, lead, lead_book.KIND_STAFF_REPLY, staff_reply_text(lead, text))
+    actor = await desk.telegram_actor(ctx.session, ctx.incoming.user_id, actor_name(ctx))
+    await lead_book.record_event(ctx.session, lead, "reply", actor.actor_id, actor.name, text, actor.staff_id)
     return [Reply(h(t._("Your message will be delivered to the buyer of {ref} in a moment.", ref=lead.ref)))]
 
 
 async def cmd_export(ctx: Context, rest: str) -> list[Reply]:
     """`/export`: every lead as a CSV document."""
     t = staff_translator(ctx)
-    found = await lead_book.all_leads(ctx.session)
-    data = lead_book.leads_csv(found, t)
+    found = await desk.export_rows(ctx.session, t)
+    data = desk.rows_csv(found)
     stamp = utcnow().astimezone(lead_book.LOCAL_ZONE).strftime("%Y%m%d-%H%M")
     caption = t.n_("{n} lead", "{n} leads", len(found))
     return [Reply(document=Document(f"leads-{stamp}.csv", data, "text/csv", caption=caption))]
@@ -317,7 +351,7 @@ async def cmd_stats(ctx: Context, rest: str) -> list[Reply]:
 
 async def on_lead_button(ctx: Context, data: LeadAction) -> list[Reply]:
     """`lead:<action>:<ref>` on a card in the staff chat; anyone not on the staff list is refused."""
-    if not is_staff(ctx):
+    if not await staff_here(ctx):
         return [Reply(notice=refusal(ctx))]
     return await on_button(ctx, data.pack())
 
@@ -326,7 +360,7 @@ def staff_only(command: Callable[[Context, str], Awaitable[list[Reply]]]) -> Cal
     """A staff command; anyone else gets a polite refusal and nothing changes."""
 
     async def guarded(ctx: Context, rest: str) -> list[Reply]:
-        if not is_staff(ctx):
+        if not await staff_here(ctx):
             return [Reply(h(ctx.t._("Sorry, that command is only for trade-department staff.")))]
         return await command(ctx, rest)
 
@@ -339,6 +373,17 @@ on_lead = staff_only(cmd_lead)
 on_reply = staff_only(cmd_reply)
 on_export = staff_only(cmd_export)
 on_stats = staff_only(cmd_stats)
+
+
+def unreachable_notice(lead: Lead, staff_language: str) -> Reply:
+    """For the staff chat: the buyer's channel refuses our messages now, so call them instead."""
+    t = translator(staff_language)
+    channel = t._(CHANNEL_NAMES.get(lead.channel, lead.channel))
+    text = "📵 " + t._("{channel} refused our message to the buyer of <b>{ref}</b>: it delivers messages only within "
+                      "7 days of the buyer's last message to us. Call the buyer instead: {phone}",
+                      channel=h(channel), ref=h(lead.ref),
+                      phone=h(display_phone(lead.phone) if lead.phone else t._("not given")))
+    return Reply(text, [[Button(t._("Open the lead"), f"lead:view:{lead.ref}")]])
 
 
 def anonymised_card_payload(lead: Lead, staff_language: str) -> dict[str, object]:

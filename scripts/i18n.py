@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 SOURCE_DIRS = ("bot", "handlers", "catalog", "locales")
 KEYWORDS = {"_": None, "N_": None, "n_": (1, 2), "gettext": None, "ngettext": (1, 2)}
+# The staff console's Jinja2 templates (bot/web/templates) call _() and n_() like the Python code.
+METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")]
 PLACEHOLDER = re.compile(r"(?<!\{)\{([a-zA-Z_][a-zA-Z0-9_]*)\}(?!\})")
 
 
@@ -47,7 +49,7 @@ def extract() -> Catalog:
     template = Catalog(project="ocop-bot", msgid_bugs_address="", fuzzy=False)
     for directory in SOURCE_DIRS:
         for filename, lineno, message, comments, context in extract_from_dir(
-            ROOT / directory, method_map=[("**.py", "python")], keywords=KEYWORDS, strip_comment_tags=True
+            ROOT / directory, method_map=METHODS, keywords=KEYWORDS, strip_comment_tags=True
         ):
             template.add(message, None, [(f"{directory}/{filename}", lineno)], auto_comments=comments,
                          context=context)

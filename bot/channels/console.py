@@ -173,6 +173,9 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         if lang:
             await _set_language(router, chat.chat_id, lang)
         chat.language = await _stored_language(router, chat.chat_id, settings.default_language)
+        if settings.staff_chat_id is None:
+            print("ocop-bot: warning: OCOP_STAFF_CHAT_ID is not set: enquiries made here are recorded but reach "
+                  "no staff chat (the buyer is told so); see README \"Setting up the desk\"", file=sys.stderr)
         if interactive:
             print(banner(chat.language))
             print(chat.render(await router.handle(chat.incoming(text="/start"))), flush=True)

@@ -48,6 +48,12 @@ class ZaloWindowError(ZaloAPIError):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(code, message, permanent=True)
 
+    @property
+    def window_closed(self) -> bool:
+        """The buyer cannot be reached on Zalo any more (not the night ban, which ends in the morning): the
+        delivery worker tells the staff to call them instead (bot/delivery.py)."""
+        return self.code != -234
+
 
 class ZaloRateLimited(ZaloAPIError):
     """Still rate limited (-32) after the bounded retries."""

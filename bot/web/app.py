@@ -60,28 +60,29 @@ class RouteProvider(Protocol):
     def routes(self) -> Sequence[BaseRoute]: ...
 
 
-def _claims(route: BaseRoute) -> tuple[str, frozenset[str]]:
-    """The path a route answers (a mount: its prefix) and its methods (empty: all), for the overlap check."""
+def _claims(route: BaseRoute) -> tuple[str, frozenset[str], bool]:
+    """The path a route answers (a mount: its prefix), its methods (empty: all) and whether it is a prefix,
+    for the overlap check."""
     if isinstance(route, Mount):
-        return route.path.rstrip("/") + "/", frozenset()
+        return route.path.rstrip("/") + "/", frozenset(), True
     path = getattr(route, "path", "")
     methods = getattr(route, "methods", None) or ()
-    return path, frozenset(methods)
+    return path, frozenset(methods), False
 
 
 def _check_overlaps(routes: Sequence[BaseRoute]) -> None:
-    seen: list[tuple[str, frozenset[str]]] = []
+    seen: list[tuple[str, frozenset[str], bool]] = []
     for route in routes:
-        path, methods = _claims(route)
-        for other_path, other_methods in seen:
+        path, methods, prefix = _claims(route)
+        for other_path, other_methods, other_prefix in seen:
             same_methods = not methods or not other_methods or methods & other_methods
-            mount_overlap = (path.endswith("/") and other_path.startswith(path)) or (
-                other_path.endswith("/") and path.startswith(other_path)
+            mount_overlap = (prefix and other_path.startswith(path)) or (
+                other_prefix and path.startswith(other_path)
             )
             if same_methods and (path == other_path or mount_overlap):
                 what = repr(path) if path == other_path else f"{other_path!r} and {path!r}"
                 raise ValueError(f"two parts of the web application answer the same path: {what}")
-        seen.append((path, methods))
+        seen.append((path, methods, prefix))
 
 
 def build_app(providers: Iterable[RouteProvider], *, ready: Callable[[], bool] = lambda: True) -> Starlette:

@@ -263,3 +263,19 @@ async def test_ocop_bot_run_serves_both_channels_on_one_port(
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_a_route_at_the_root_is_not_a_prefix_of_every_path() -> None:
+    """`/` (the console's home) beside `/healthz` and the webhooks is no overlap; a mount at `/` would be."""
+
+    class Root:
+        def routes(self) -> Sequence[BaseRoute]:
+            return [Route("/", lambda request: PlainTextResponse("home"), methods=["GET"])]
+
+    class Everything:
+        def routes(self) -> Sequence[BaseRoute]:
+            return [Mount("/", routes=[])]
+
+    build_app([Root()])
+    with pytest.raises(ValueError):
+        build_app([Everything()])
