@@ -135,7 +135,7 @@ async def run(url: str, mode: str, messages: int) -> tuple[dict[str, float], flo
                 await router.handle(incoming)
             else:
                 update_id += 1
-                (entry,) = await inbox.accept(db, "telegram", [(str(update_id), chat, {"n": n})], "bench")
+                (entry,) = await inbox.accept(db, "telegram", [(str(update_id), chat, {"n": n}, update_id)], "bench")
 
                 async def finish(session: Any, replies: list[Any], entry_id: int = entry.id) -> None:
                     await inbox.mark_handled(session, entry_id, [])

@@ -176,7 +176,7 @@ async def test_router_message_commits_lazily_but_not_with_the_inbox(pg: Database
     assert replies and counter.async_commits == 1
 
     counter.clear()
-    (entry,) = await inbox.accept(pg, "telegram", [("9001", "501", {})], "test")
+    (entry,) = await inbox.accept(pg, "telegram", [("9001", "501", {}, 9001)], "test")
 
     async def finish(session: object, answer: list[object]) -> None:
         await inbox.mark_handled(session, entry.id, [])  # type: ignore[arg-type]
