@@ -475,45 +475,17 @@ def console_routes(
             name = handler.__name__
             try:
                 notice = await handler(session, lead, actor, form, t)
-            except desk.DeskRefused as refused:
+            except (desk.DeskRefused, TransitionRefused) as refused:
+                if isinstance(refused, TransitionRefused):
+                    await session.refresh(lead)
+                    error = staff_desk._refused_notice(t, refused)
+                else:
+                    error = t._(REFUSALS.get(refused.reason, REFUSALS["invalid"]))
                 accounts.audit(
-                    session,
-                    account,
-                    name + "_refused",
-                    lead.ref or "",
-                    {"why": refused.reason},
+                    session, account, name + "_refused", lead.ref or "", {"why": refused.reason},
                     address=_address(request),
                 )
-                return await _render_lead(
-                    request,
-                    session,
-                    account,
-                    t,
-                    data,
-                    lead,
-                    status=409,
-                    error=t._(REFUSALS.get(refused.reason, REFUSALS["invalid"])),
-                )
-            except TransitionRefused as refused:
-                await session.refresh(lead)
-                accounts.audit(
-                    session,
-                    account,
-                    name + "_refused",
-                    lead.ref or "",
-                    {"why": refused.reason},
-                    address=_address(request),
-                )
-                return await _render_lead(
-                    request,
-                    session,
-                    account,
-                    t,
-                    data,
-                    lead,
-                    status=409,
-                    error=staff_desk._refused_notice(t, refused),
-                )
+                return await _render_lead(request, session, account, t, data, lead, status=409, error=error)
             accounts.audit(
                 session, account, name, lead.ref or "", {"status": lead.status}, address=_address(request)
             )
