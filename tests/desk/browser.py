@@ -71,7 +71,10 @@ class Browser:
         return self.driver.current_url.removeprefix(self.base)
 
     async def text(self, css: str = "body") -> str:
-        return await self._run(lambda: self.driver.find_element(By.CSS_SELECTOR, css).text)
+        """The element's text, once it is on the page: a form's submit loads the next page asynchronously,
+        so the element may not be there yet the moment the click returns."""
+        element = await self.until(lambda: self.driver.find_element(By.CSS_SELECTOR, css), f"{css} on the page")
+        return await self._run(lambda: element.text)
 
     async def find(self, css: str) -> WebElement:
         return await self._run(self.driver.find_element, By.CSS_SELECTOR, css)
