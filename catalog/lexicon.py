@@ -81,6 +81,10 @@ class Lexicon:
     destination_cues: set[Key] = field(default_factory=set)
     # Words that rule out the product word right after them ("ngoài ổi ra", "trừ rượu", "not tea").
     negations: set[Key] = field(default_factory=set)
+    # Words that make the product word they introduce describe another thing, the head of the phrase
+    # ("kem đánh răng hương vải", "lychee-scented candles") → their accents and whether the head comes first
+    # (Vietnamese) or last (English).
+    modifiers: dict[Key, list[tuple[tuple[str | None, ...], bool]]] = field(default_factory=dict)
     words: set[str] = field(default_factory=set)  # every folded token the lexicon knows
     max_phrase: int = 1
 
@@ -160,6 +164,11 @@ class Lexicon:
                     lex.scaffolding.setdefault(note(key), []).append(phrase_accents(text))
         lex.destination_cues = {note(k) for k in map(phrase_key, data.get("destination_cues", ())) if k}
         lex.negations = {note(k) for k in map(phrase_key, data.get("negations", ())) if k}
+        for language, texts in data.get("modifiers", {}).items():
+            for text in texts:
+                key = phrase_key(text)
+                if key:
+                    lex.modifiers.setdefault(note(key), []).append((phrase_accents(text), language == "vi"))
         return lex
 
     @classmethod

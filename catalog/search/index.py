@@ -304,6 +304,8 @@ class SearchIndex:
         names = [u for u in content if u.role == "elsewhere" or u.text in parsed.names]
         found: dict[int, int] = {}
         for i, pair in enumerate(zip(keys, keys[1:], strict=False)):
+            if i in parsed.described:
+                continue  # "áo thun in hình quả vải thiều Lục Ngạn" asks for a T-shirt
             for name, d in self.ix.full_names.get(pair, ()):
                 end = i + len(name)
                 if tuple(keys[i:end]) != name:

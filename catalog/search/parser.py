@@ -142,6 +142,7 @@ class QueryParser:
         self.lexicon = ix.lexicon
         self.token_cache: dict[tuple[str, str], list[Alt]] = {}
         self.ask_heads = {key[0] for key in self.lexicon.asks}
+        self.modifier_heads = {key[0] for key in self.lexicon.modifiers}
         self.resolve_cache: dict[Token, list[Token]] = {}
         # First words of the phrases of two words or more that parse_at looks up, also by regional spelling.
         lex = self.lexicon
@@ -399,6 +400,8 @@ class QueryParser:
             i += step
         if not self.lexicon.negations.isdisjoint((k,) for k in keys):
             self.rule_out_negated(keys, out)
+        if not self.modifier_heads.isdisjoint(keys):
+            self.read_modifiers(q, out)
         # What is written as names matters to a long message's partial match: read them for those only (and
         # wherever parse_at needed them already).
         out.names = (
@@ -605,6 +608,58 @@ class QueryParser:
             ruled_out = Exclusion(target.alts[0].key)
             if ruled_out not in out.excluded:
                 out.excluded.append(ruled_out)
+
+    def read_modifiers(self, q: QueryWords, out: ParsedQuery) -> None:
+        """A product word introduced by a modifier word describes the head of the phrase, which is what is asked
+        for: "kem đánh răng hương vải thiều" is toothpaste, "áo thun in hình quả vải" a T-shirt, "lychee-scented
+        candles" candles. The head comes before the modifier in Vietnamese and after it in English. The product
+        word (and a place right after it) then only ranks what the head finds. Not where the catalogue writes the
+        words together (Mì gạo Hương Lạc), nor before a name ("… hương Vân Hà")."""
+        keys, units = q.keys, out.units
+        asked = [u for u in units if u.role in ("content", "soft", "common")]
+
+        def unit_at(j: int) -> Unit | None:
+            return next((u for u in asked if u.at <= j < u.at + len(u.text.split())), None)
+
+        modifiers = self.lexicon.modifiers
+        for i in range(1, len(keys) - 1):
+            m = next((m for m in (2, 1) if tuple(keys[i : i + m]) in modifiers), 0)
+            if not m:
+                continue
+            forms = [vi for accents, vi in modifiers[tuple(keys[i : i + m])] if self.accent_agrees(q.marked, i, accents)]
+            if not forms:
+                continue
+            words: list[Unit] = []
+            for j in range(i, i + m):
+                u = unit_at(j)
+                if u is not None and not any(u is w for w in words):
+                    words.append(u)
+            if any(u.at < i or u.at + len(u.text.split()) > i + m for u in words):
+                continue  # part of a longer phrase the search knows
+            if True in forms:  # head first: [head] hương [product], maybe with a word between ("nến thơm mùi …")
+                head = unit_at(i - 1) or unit_at(i - 2)
+                target = unit_at(i + m) or unit_at(i + m + 1)  # one classifier between: "in hình quả vải"
+            else:  # head last: [product] scented [head]
+                head = unit_at(i + m)
+                target = unit_at(i - 1)
+            if head is None or target is None or target.stray or head is target or any(head is w for w in words):
+                continue
+            span = (min(i, target.at), max(i + m, target.at + len(target.text.split())))
+            if self.ix.phrase_docs(tuple(keys[span[0] : span[1]])) or q.named.has(q.toks[target.at]):
+                continue
+            described = [target]
+            if True in forms:  # the product word's own words may go on: "hương vải thiều Lục Ngạn"
+                end = target.at + len(target.text.split())
+                while (more := unit_at(end)) is not None and not more.stray and more is not head:
+                    described.append(more)
+                    end += len(more.text.split())
+            for u in described:
+                u.role = "optional"
+                out.described.update(range(u.at, u.at + len(u.text.split())))
+                out.places = [p for p in out.places if p.key != tuple(u.text.split())]
+            for u in words:
+                units.remove(u)
+                asked.remove(u)
 
     def is_stray(self, key: str, raw: str, typed: str | None, strict: bool) -> bool:
         """Is a query word one the catalogue and the lexicon cannot place as a product word?

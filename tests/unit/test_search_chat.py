@@ -200,3 +200,26 @@ def test_plain_typed_common_words_are_not_services(demo: SearchIndex, query: str
     # "muon" typed plain is muốn (want), not mướn (hire): no service is asked for, the product is found.
     assert "service" not in demo.search(query).asks
     assert slugs(demo.search(query))[:1] and slugs(demo.search(query))[0].startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "kẹo cao su vị vải thiều",  # chewing gum, lychee-flavoured
+        "keo cao su vi vai",
+        "móc khóa hình con gà Yên Thế",  # a key ring shaped like a chicken
+        "sữa tắm hương mật ong rừng",
+        "ốp lưng điện thoại in hình vải thiều",
+        "lychee flavoured yoghurt",
+    ],
+)
+def test_a_product_word_that_only_describes_another_thing_finds_nothing(demo: SearchIndex, query: str) -> None:
+    assert demo.search(query).results == []
+
+
+def test_a_described_product_word_still_ranks_what_the_head_finds(demo: SearchIndex) -> None:
+    assert names(demo.search("honey flavoured tea"))[0].startswith(("Chè", "Trà"))
+    assert names(demo.search("mật ong hương vải"))[0] == "Mật ong hoa vải Hằng Hiếu"
+    assert names(demo.search("nến thơm mùi mật ong")) == ["Hương nến Bồng Am"]
+    # Where the catalogue writes the words together it is a name, not a description.
+    assert names(demo.search("mỳ hương lạc")) == ["Mì gạo Hương Lạc"]
