@@ -22,7 +22,7 @@ LONG_MESSAGE = 4
 RESULT_MARGIN = 12.0
 # How many of the best-covered candidates get the (costlier) rapidfuzz name comparison.
 RERANK = 30
-MAX_QUERY_TOKENS = 32
+MAX_QUERY_TOKENS = 64  # a long chat message often names the product near its end
 SUGGESTIONS = 3
 
 NAME, PRODUCER, PLACE, PROVINCE = 1.0, 0.8, 0.8, 0.5

@@ -56,6 +56,8 @@ _VETOES = frozenset({"service", "supplies"})
 _BARE_CUES = frozenset(
     {("ship",), ("giao",), ("gui",), ("chuyen",), ("send",), ("deliver",), ("cod",), ("di",)}
 )
+# Verbs of sending: with a direction after them ("gửi về", "ship lên") a place a few words on is where goods go.
+_SENDING = frozenset({"ship", "giao", "gui", "chuyen", "send", "deliver", "shipping", "mail", "post"})
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
@@ -478,7 +480,8 @@ class QueryParser:
             span = tuple(keys[i : i + m])
             words = " ".join(keys[i : i + m])
             if place is not None and place[1] == m:
-                self.take_place(place[0], out)
+                if not self.sent_to(keys, i):
+                    self.take_place(place[0], out)
                 return m
             if span in lex.elsewhere:
                 if self.after_destination_cue(keys, i, m):
@@ -705,7 +708,19 @@ class QueryParser:
             or after[0].isdigit()
             or after[0] in _JOINS
             or (after[0],) in self.ix.lexicon.scaffolding
+            or is_stopword(after[0], after[0])  # "ship Hà Nội trong ngày"
         )
+
+    def sent_to(self, keys: list[str], i: int) -> bool:
+        """Is the catalogue's place at i where the goods are sent, a sending verb with its direction a few words
+        before it ("gửi về nhà ở Tân Yên", "ship lên tận Sơn Động")? Then it is the buyer's home, not the goods'
+        origin. (A place after "ở" alone stays the origin: "mật ong ở Sơn Động".)"""
+        cues = self.ix.lexicon.destination_cues
+        for start in range(max(0, i - 6), i - 1):
+            cue = tuple(keys[start : start + 2])
+            if cue[0] in _SENDING and cue in cues and cue not in _BARE_CUES:
+                return True
+        return False
 
     def use_named(self, span: Key, toks: list[Token], marks: list[str | None]) -> str | None:
         """The use tag a need or occasion names ("quà biếu": gift, "xương khớp": joints), if `span` is one.

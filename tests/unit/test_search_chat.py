@@ -223,3 +223,25 @@ def test_a_described_product_word_still_ranks_what_the_head_finds(demo: SearchIn
     assert names(demo.search("nến thơm mùi mật ong")) == ["Hương nến Bồng Am"]
     # Where the catalogue writes the words together it is a name, not a description.
     assert names(demo.search("mỳ hương lạc")) == ["Mì gạo Hương Lạc"]
+
+
+def test_a_long_message_is_read_to_its_end(demo: SearchIndex) -> None:
+    # The product comes after some forty words of chat.
+    query = (
+        "Chào shop, năm nào nhà mình cũng về quê ngoại ăn Tết nhưng năm nay các cháu bận thi cử, bà ngoại "
+        "lại yếu nên cả nhà quyết định ở lại thành phố, mình muốn đặt trước ít đặc sản cho bà vui, nhất là "
+        "bánh chưng Vân mà bà thích nhất, shop còn nhận đơn không"
+    )
+    assert len(query.split()) > 40
+    assert names(demo.search(query))[0].startswith("Bánh chưng")
+
+
+def test_a_catalogue_place_the_goods_are_sent_to_is_not_their_origin(demo: SearchIndex) -> None:
+    answer = demo.search("Sắp giỗ ông, em muốn đặt ít đồ cúng rồi nhờ shop gửi về cho mẹ ở Lục Nam được không")
+    assert answer.filters.get("use") == "offering" and "district" not in answer.filters
+    # Where the goods come from is still read after "ở": "mật ong ở Sơn Động".
+    assert demo.search("mật ong ở Sơn Động có không").filters.get("district") == "Sơn Động"
+
+
+def test_a_bare_sending_verb_before_a_city_and_a_function_word(demo: SearchIndex) -> None:
+    assert names(demo.search("chả gà Yên Thế ship Hà Nội trong tuần được ko"))[0] == "Chả gà Yên Thế"
