@@ -71,6 +71,7 @@ class Lexicon:
     place_prefixes: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)  # key → accents
     place_aliases: dict[str, list[str]] = field(default_factory=dict)  # display name → other spellings
     elsewhere: set[Key] = field(default_factory=set)
+    elsewhere_accents: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)  # as written
     without: dict[Key, list[tuple[tuple[str | None, ...], Exclusion]]] = field(default_factory=dict)
     compounds: set[Key] = field(default_factory=set)
     # Needs and occasions ("quà biếu", "xương khớp", "nhậu") → the use tags products carry (catalog/data/uses.json).
@@ -140,7 +141,11 @@ class Lexicon:
         for names in lex.place_aliases.values():
             for name in names:
                 note(phrase_key(name))
-        lex.elsewhere = {note(k) for k in map(phrase_key, data.get("elsewhere", ())) if k}
+        for text in data.get("elsewhere", ()):
+            key = phrase_key(text)
+            if key:
+                lex.elsewhere.add(note(key))
+                lex.elsewhere_accents.setdefault(key, []).append(phrase_accents(text))
         for entry in data.get("without", ()):
             target = phrase_key(entry["not"])
             if not target:

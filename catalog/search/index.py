@@ -176,13 +176,13 @@ class SearchIndex:
             u.role == "elsewhere" and any(_gap((u.at, _end(u)), span) <= 1 for span in spans) for u in content
         ):
             return False
-        named = any(u.text in parsed.names for u in content)
-        return not (
-            named
-            and any(
-                not u.stray and u.text not in parsed.names and self.matcher.reaches(u, _mentioned(parsed))
-                for u in content
-            )
+        names = [(u.at, _end(u)) for u in content if u.text in parsed.names]
+        return not any(
+            not u.stray
+            and u.text not in parsed.names
+            and any(_gap((u.at, _end(u)), name) <= 1 for name in names)
+            and self.matcher.reaches(u, _mentioned(parsed))
+            for u in content
         )
 
     def _score(
@@ -293,7 +293,10 @@ class SearchIndex:
             return False
         ix = self.ix
         served = set().union(*(ix.by_use.get(u, set()) | ix.by_group_use.get(u, set()) for u in parsed.uses))
-        return scores.keys().isdisjoint(served | self._in_places(parsed.places))
+        placed_in = self._in_places(parsed.places)
+        if 2 * len(placed_in) > len(ix.docs):
+            placed_in = set()  # the province the whole catalogue is in says nothing ("ở Bắc Giang có gì")
+        return scores.keys().isdisjoint(served | placed_in)
 
     def _named_in_full(self, parsed: ParsedQuery, content: list[Unit]) -> dict[int, float]:
         """Products a long message names in full, word by word ("… muốn mua na dai Nghĩa Phương mà sợ …", "…
@@ -321,9 +324,9 @@ class SearchIndex:
         """Can a partial match be telling at all, and among which products? An empty set: any product (a known
         phrase, a place, two words side by side); the products serving the need named, when only that could
         make one telling; None: no partial match can be (nor is one wanted beside another place's name)."""
-        if any(u.role == "elsewhere" for u in content):
-            return None
         placed = [u for u in content if not u.stray]
+        if any(u.role == "elsewhere" and _beside_any(u, placed) for u in content):
+            return None  # another place's or maker's name beside the product words: "mật ong rừng U Minh"
         at = sorted(u.at for u in placed)
         if (
             any(u.weight >= TELLING for u in placed)
@@ -342,7 +345,12 @@ class SearchIndex:
         nem Thổ Hà" is no "Rượu … hạ thổ") and every word written as a name ("… Tây Tạng" is not ours), and
         beyond that a known phrase, a place, two words side by side, or the need the message names?"""
         found = [u for u in content if self.matcher.unit_q(u, d, qkeys) > 0.0]
-        needed = [u for u in content if (u.weight >= TELLING and not u.stray) or u.text in parsed.names]
+        placed = [u for u in content if not u.stray and u.text not in parsed.names]
+        needed = [
+            u
+            for u in content
+            if (u.weight >= TELLING and not u.stray) or (u.text in parsed.names and _beside_any(u, placed))
+        ]
         if any(u not in found for u in needed):
             return False
         # Names of several words must be the product's as written: "rượu ngô Bắc Hà" is no "… Vân Hà, Bắc Giang".
@@ -614,6 +622,11 @@ def _end(u: Unit) -> int:
 def _gap(a: tuple[int, int], b: tuple[int, int]) -> int:
     """Words between two spans of word positions (negative when they overlap)."""
     return b[0] - a[1] if b[0] >= a[1] else a[0] - b[1]
+
+
+def _beside_any(u: Unit, others: list[Unit]) -> bool:
+    """Does u stand right beside (at most one word away from) one of the others?"""
+    return any(o is not u and _gap((u.at, _end(u)), (o.at, _end(o))) <= 1 for o in others)
 
 
 def _cap_strays(content: list[Unit]) -> list[Unit]:

@@ -145,6 +145,7 @@ class QueryParser:
         self.token_cache: dict[tuple[str, str], list[Alt]] = {}
         self.ask_heads = {key[0] for key in self.lexicon.asks}
         self.modifier_heads = {key[0] for key in self.lexicon.modifiers}
+        self.negation_heads = {key[0] for key in self.lexicon.negations}
         self.resolve_cache: dict[Token, list[Token]] = {}
         # First words of the phrases of two words or more that parse_at looks up, also by regional spelling.
         lex = self.lexicon
@@ -400,7 +401,7 @@ class QueryParser:
             for unit in out.units[first:]:
                 unit.at = i
             i += step
-        if not self.lexicon.negations.isdisjoint((k,) for k in keys):
+        if not self.negation_heads.isdisjoint(keys):
             self.rule_out_negated(keys, out)
         if not self.modifier_heads.isdisjoint(keys):
             self.read_modifiers(q, out)
@@ -483,7 +484,10 @@ class QueryParser:
                 if not self.sent_to(keys, i):
                     self.take_place(place[0], out)
                 return m
-            if span in lex.elsewhere:
+            if span in lex.elsewhere and any(
+                # Written with other marks it is other words: "mỳ Châu Sơn là …" is no Sơn La.
+                self.accent_agrees(marked, i, accents) for accents in lex.elsewhere_accents[span]
+            ):
                 if self.after_destination_cue(keys, i, m):
                     return m  # "ship ra Hà Nội", "send a box to Hanoi": where it goes, not what it is
                 # Found in a product only as typed: "Khánh Hòa" (the province) is no "Khánh Hoa" (a producer).
@@ -594,6 +598,13 @@ class QueryParser:
             m = next((m for m in (3, 2, 1) if tuple(keys[i : i + m]) in negations), 0)
             if not m:
                 continue
+            for said in [u for u in out.units if u.role == "soft" and i <= u.at < i + m]:
+                # "doesn't drink …", "không uống …": the group the negation names is not asked for either.
+                code = self.lexicon.categories.get(tuple(said.text.split()))
+                if code is not None:
+                    out.units.remove(said)
+                    if code in out.categories:
+                        out.categories.remove(code)
             target = next(
                 (
                     u

@@ -245,3 +245,28 @@ def test_a_catalogue_place_the_goods_are_sent_to_is_not_their_origin(demo: Searc
 
 def test_a_bare_sending_verb_before_a_city_and_a_function_word(demo: SearchIndex) -> None:
     assert names(demo.search("chả gà Yên Thế ship Hà Nội trong tuần được ko"))[0] == "Chả gà Yên Thế"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sếp em không uống rượu được, nên biếu gì cho sang",
+        "my father in law doesn't drink alcohol, what else makes a good gift",
+    ],
+)
+def test_what_somebody_does_not_drink_is_ruled_out_of_the_gift(demo: SearchIndex, query: str) -> None:
+    answer = demo.search(query)
+    assert answer.results and not any(h.doc.category == "beverage" and "Rượu" in h.doc.name_vi for h in answer.results)
+    assert answer.filters.get("use") == "gift" and "category" not in answer.filters
+
+
+def test_a_need_far_from_a_name_is_still_the_question(demo: SearchIndex) -> None:
+    # "Vietnamese", "Sunday" and a brand (Airbnb) are not other places' goods; the need or the tea is asked for.
+    answer = demo.search("Going to my Vietnamese colleague's home on Sunday for her grandmother's death anniversary, what do I bring for the altar")
+    assert answer.filters.get("use") == "offering" and answer.results
+    tea = demo.search("what's a nice present from Bac Giang for my Airbnb host in Saigon? she is a big tea person")
+    assert tea.results and all(h.doc.name_vi.startswith(("Chè", "Trà")) for h in tea.results[:3])
+
+
+def test_a_place_written_with_other_marks_is_other_words(demo: SearchIndex) -> None:
+    assert names(demo.search("cho mình hỏi mỳ Châu Sơn là của xã nào"))[:1] == ["Mỳ Châu Sơn"]
