@@ -39,7 +39,7 @@ from catalog.search.model import (
 )
 from catalog.search.parser import QueryParser
 from catalog.search.postings import Postings
-from catalog.search.register import STRAY_SHARE, STRAY_STOPWORD, STRAY_VIETNAMESE
+from catalog.search.register import STRAY_FOREIGN, STRAY_SHARE, STRAY_STOPWORD, STRAY_VIETNAMESE
 
 
 class SearchIndex:
@@ -85,7 +85,11 @@ class SearchIndex:
         if content and all(u.stray for u in content):
             # Unknown words alone may be slips for catalogue words ("chuu": Chũ), but not in a long message that
             # names a need: there they are its chat ("chồng tôi làm kỹ sư … quà biếu": sư is no "xu xê").
-            unplaced, content = content, [] if parsed.long and parsed.uses else self._typos(content, parsed)
+            unplaced = content
+            if parsed.long and parsed.uses:
+                # There only a long English-looking word may be a slip ("chiken sausge … for a bbq").
+                content = [u for u in content if u.stray == STRAY_FOREIGN and len(u.text) >= 6]
+            content = self._typos(content, parsed) if content else []
             if not content and self._beside_filter(unplaced, parsed):
                 # What the place or group has is a suggestion, not the answer.
                 sliced = self._slice(query, parsed, dict(filters), SUGGESTIONS)

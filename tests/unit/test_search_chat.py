@@ -270,3 +270,8 @@ def test_a_need_far_from_a_name_is_still_the_question(demo: SearchIndex) -> None
 
 def test_a_place_written_with_other_marks_is_other_words(demo: SearchIndex) -> None:
     assert names(demo.search("cho mình hỏi mỳ Châu Sơn là của xã nào"))[:1] == ["Mỳ Châu Sơn"]
+
+
+def test_a_long_english_slip_beside_a_need_is_still_a_typo(demo: SearchIndex) -> None:
+    answer = demo.search("need some chiken sausges from yen the for my sons birthday party this weekend")
+    assert names(answer)[:1] == ["Xúc xích gà Yên Thế"]
