@@ -167,7 +167,7 @@ class SearchIndex:
         a known product phrase, another place, or a product word beside a name ("khăn lụa Vạn Phúc làm quà")."""
         if not (parsed.long and (parsed.uses or parsed.categories or parsed.places)):
             return False
-        if any(u.weight >= TELLING and not u.stray for u in content):
+        if any(u.weight >= TELLING and not u.stray and u.role != "elsewhere" for u in content):
             return False
         # Another place's name beside the need or a product word asks for that place's goods ("đặc sản Đà Lạt
         # làm quà"); elsewhere in the message it is where somebody lives or goes ("cháu đi làm ở Hàn Quốc, …
@@ -175,6 +175,7 @@ class SearchIndex:
         spans = [
             *parsed.use_spans,
             *((u.at, _end(u)) for u in content if u.role != "elsewhere" and not u.stray),
+            *((u.at, _end(u)) for u in parsed.units if u.role == "soft"),  # a place or group named
         ]
         if any(
             u.role == "elsewhere" and any(_gap((u.at, _end(u)), span) <= 1 for span in spans) for u in content

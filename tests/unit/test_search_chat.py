@@ -275,3 +275,10 @@ def test_a_place_written_with_other_marks_is_other_words(demo: SearchIndex) -> N
 def test_a_long_english_slip_beside_a_need_is_still_a_typo(demo: SearchIndex) -> None:
     answer = demo.search("need some chiken sausges from yen the for a birthday party this weekend")
     assert names(answer)[:1] == ["Xúc xích gà Yên Thế"]
+
+
+def test_guests_from_abroad_do_not_block_the_group_asked_for(demo: SearchIndex) -> None:
+    answer = demo.search("Tuần sau công ty có khách Nhật Bản sang làm việc, muốn mời họ thử đồ uống đặc sản của tỉnh mình")
+    assert answer.results and {h.doc.category for h in answer.results} == {"beverage"}
+    # Another province's name beside the place the catalogue has still asks for that province's goods.
+    assert demo.search("cao ban long gạc nai Hương Sơn Hà Tĩnh loại nào ngon").results == []
