@@ -458,7 +458,11 @@ class QueryParser:
         if j + 1 < n and keys[j] in lex.star_numbers and (keys[j + 1],) in lex.star_markers:
             value = lex.star_numbers[keys[j]]
             if not (marked[j] and keys[j] == "nam" and marked[j] != accent_key("năm")):
-                out.stars = value
+                # The first rating named is the one asked for ("3 sao không hay toàn 4 sao"); one after a
+                # negation is not ("ba sao … không cần bốn sao").
+                negated = any(tuple(keys[k:i]) in lex.negations for k in range(max(0, i - 3), i))
+                if out.stars is None and not negated:
+                    out.stars = value
                 step = before + 2
                 for m in (2, 1):
                     if tuple(keys[i + step : i + step + m]) in lex.at_least_after:
@@ -592,14 +596,14 @@ class QueryParser:
 
     def rule_out_negated(self, keys: list[str], out: ParsedQuery) -> None:
         """"ngoài ổi ra còn trái gì", "trừ rượu", "not tea": the product word right after a negation is ruled
-        out, not asked for (a product group named so stays a group: only product words are ruled out)."""
+        out, not asked for; a product group named so is not asked for ("ngoài đồ ăn ra … đồ thủ công")."""
         negations = self.lexicon.negations
         for i in range(len(keys)):
             m = next((m for m in (3, 2, 1) if tuple(keys[i : i + m]) in negations), 0)
             if not m:
                 continue
-            for said in [u for u in out.units if u.role == "soft" and i <= u.at < i + m]:
-                # "doesn't drink …", "không uống …": the group the negation names is not asked for either.
+            for said in [u for u in out.units if u.role == "soft" and i <= u.at <= i + m + 1]:
+                # "doesn't drink …", "không uống …", "ngoài đồ ăn ra", "not food": that group is not asked for.
                 code = self.lexicon.categories.get(tuple(said.text.split()))
                 if code is not None:
                     out.units.remove(said)

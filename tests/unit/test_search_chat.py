@@ -282,3 +282,14 @@ def test_guests_from_abroad_do_not_block_the_group_asked_for(demo: SearchIndex) 
     assert answer.results and {h.doc.category for h in answer.results} == {"beverage"}
     # Another province's name beside the place the catalogue has still asks for that province's goods.
     assert demo.search("cao ban long gạc nai Hương Sơn Hà Tĩnh loại nào ngon").results == []
+
+
+def test_a_group_after_a_negation_is_not_asked_for(demo: SearchIndex) -> None:
+    for query in ("trừ đồ ăn ra thì có đồ thủ công mỹ nghệ nào không", "anything handmade? not food please"):
+        answer = demo.search(query)
+        assert answer.filters.get("category") == "handicraft", query
+
+
+def test_the_first_rating_named_is_asked_for_and_a_negated_one_is_not(demo: SearchIndex) -> None:
+    assert demo.search("Lục Ngạn có sản phẩm nào 3 sao không, hay toàn 4 sao").filters.get("stars") == 3
+    assert demo.search("muốn xem hàng ba sao ở Yên Thế thôi, không cần bốn sao").filters.get("stars") == 3
