@@ -293,3 +293,21 @@ def test_a_group_after_a_negation_is_not_asked_for(demo: SearchIndex) -> None:
 def test_the_first_rating_named_is_asked_for_and_a_negated_one_is_not(demo: SearchIndex) -> None:
     assert demo.search("Lục Ngạn có sản phẩm nào 3 sao không, hay toàn 4 sao").filters.get("stars") == 3
     assert demo.search("muốn xem hàng ba sao ở Yên Thế thôi, không cần bốn sao").filters.get("stars") == 3
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "đàn gà nhà tôi ở Yên Thế bị dịch, cần bác sĩ thú y gấp",
+        "where can I get my phone's warranty fixed in Luc Ngan",
+        "đặt vé xe khách đi Lục Ngạn ở đâu",
+        "có ai bán đất vườn vải ở Lục Ngạn không",
+    ],
+)
+def test_services_near_a_catalogue_word_are_not_products(demo: SearchIndex, query: str) -> None:
+    assert demo.search(query).results == []
+
+
+def test_a_person_or_a_trip_beside_a_gift_is_not_a_service(demo: SearchIndex) -> None:
+    assert demo.search("My Vietnamese tutor is moving to Hue, I'd like to give her something from this region").results
+    assert demo.search("bánh phu thê có mang lên máy bay được không, chuyến bay 9 tiếng").results
