@@ -18,6 +18,7 @@ SELECTION = 8
 
 NEED_NAMES = {
     "gift": N_("gifts"),
+    "keeps": N_("food that keeps well on a long trip"),
     "tet": N_("Tết"),
     "offering": N_("offerings at the altar (cúng, giỗ, rằm)"),
     "wedding": N_("weddings and engagements"),

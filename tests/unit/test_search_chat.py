@@ -311,3 +311,16 @@ def test_services_near_a_catalogue_word_are_not_products(demo: SearchIndex, quer
 def test_a_person_or_a_trip_beside_a_gift_is_not_a_service(demo: SearchIndex) -> None:
     assert demo.search("My Vietnamese tutor is moving to Hue, I'd like to give her something from this region").results
     assert demo.search("bánh phu thê có mang lên máy bay được không, chuyến bay 9 tiếng").results
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "con trai tôi sắp đi xuất khẩu lao động, muốn gói ít đồ khô mang theo ăn dần",
+        "I'm flying home to Toronto next week, what can I pack that won't spoil in my suitcase?",
+    ],
+)
+def test_food_that_keeps_for_a_long_trip(demo: SearchIndex, query: str) -> None:
+    answer = demo.search(query)
+    assert "keeps" in (answer.filters.get("use") or ()) and answer.results
+    assert all("keeps" in h.doc.uses for h in answer.results)
