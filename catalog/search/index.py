@@ -169,6 +169,10 @@ class SearchIndex:
             return False
         if any(u.weight >= TELLING and not u.stray and u.role != "elsewhere" for u in content):
             return False
+        if not (parsed.uses or parsed.categories) and any(
+            u.role == "content" and _end(u) in self._place_starts(parsed) for u in content
+        ):
+            return False  # a product word right before the place: "cam đường Yên Thế còn hàng không"
         # Another place's name beside the need or a product word asks for that place's goods ("đặc sản Đà Lạt
         # làm quà"); elsewhere in the message it is where somebody lives or goes ("cháu đi làm ở Hàn Quốc, …
         # muốn gói ít quà quê mang sang").
@@ -250,7 +254,16 @@ class SearchIndex:
         or a star rating, unknown words are more likely chat: "quà cho thầy giáo", "5 sao thôi".)"""
         if not (parsed.places or parsed.categories) or parsed.uses or parsed.stars is not None:
             return False
+        starts = SearchIndex._place_starts(parsed)
+        if any(u.stray >= STRAY_VIETNAMESE and {_end(u), _end(u) + 1} & starts for u in strays):
+            return True  # the word right before the place, however long the message: "khoai lang Tân Yên còn không"
         return sum(u.weight for u in strays if u.stray >= STRAY_VIETNAMESE) >= STRAY_VIETNAMESE
+
+    @staticmethod
+    def _place_starts(parsed: ParsedQuery) -> set[int]:
+        """Where the places the message names begin (word positions)."""
+        places = {" ".join(p.key) for p in parsed.places}
+        return {u.at for u in parsed.units if u.role == "soft" and u.text in places}
 
     def _either(
         self,
@@ -350,6 +363,8 @@ class SearchIndex:
         nem Thổ Hà" is no "Rượu … hạ thổ") and every word written as a name ("… Tây Tạng" is not ours), and
         beyond that a known phrase, a place, two words side by side, or the need the message names?"""
         found = [u for u in content if self.matcher.unit_q(u, d, qkeys) > 0.0]
+        if all(u.stray for u in found):
+            return False  # only the place or group it shares: that is the slice, not this product
         placed = [u for u in content if not u.stray and u.text not in parsed.names]
         needed = [
             u

@@ -324,3 +324,16 @@ def test_food_that_keeps_for_a_long_trip(demo: SearchIndex, query: str) -> None:
     answer = demo.search(query)
     assert "keeps" in (answer.filters.get("use") or ()) and answer.results
     assert all("keeps" in h.doc.uses for h in answer.results)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "khoai tây Lục Nam còn hàng không shop",  # unknown words right before a place
+        "khoai lang Tân Yên còn không",
+        "cam đường Yên Thế còn hàng không ạ",  # catalogue words no product has together, before a place
+        "củ đậu Lạng Giang còn không shop",
+    ],
+)
+def test_what_a_place_does_not_make_is_not_its_products(demo: SearchIndex, query: str) -> None:
+    assert demo.search(query).results == []
