@@ -142,7 +142,9 @@ LEVEL_NAMES = {
 
 def decision_date(t: Translator, day: dt.date) -> str:
     """09/12/2021 in Vietnamese, as decisions are dated; 9 Dec 2021 in English."""
-    return day.strftime("%d/%m/%Y") if t.language == "vi" else t.date(day)
+    from babel.dates import format_date
+
+    return day.strftime("%d/%m/%Y") if t.language == "vi" else format_date(day, "d MMM y", locale=t.locale)
 
 
 def month_text(t: Translator, day: dt.date) -> str:

@@ -173,14 +173,23 @@ SCRIPTS: list[Script] = [
         "language_hint": "vi",
         "steps": [
             {"send": "bao nhiêu sản phẩm OCOP 4 sao",
-             "expect_contains": ["Danh mục demo có 27 sản phẩm OCOP", "334", "2024", "theo báo cáo"],
+             # Honest counts: "OCOP" only for a recognition decision on record and valid today (the demo's two
+             # decisions of 9/12/2021 expired in 12/2024; the rest are news reports).
+             "expect_contains": ["Danh mục demo có 26 sản phẩm (★★★★ 4 sao OCOP), trong đó: 0 sản phẩm có quyết "
+                                 "định công nhận OCOP còn hiệu lực; 2 sản phẩm có giấy chứng nhận đã hết hạn",
+                                 "24 sản phẩm chưa xác nhận", "334", "2024", "theo báo cáo"],
              "expect_payloads": ["b:s:4:0"]},
-            {"send": "Bắc Giang có bao nhiêu sản phẩm OCOP?", "expect_contains": ["Danh mục demo có 88 sản phẩm OCOP"]},
+            {"send": "Bắc Giang có bao nhiêu sản phẩm OCOP?",
+             "expect_contains": ["Danh mục demo có 88 sản phẩm, trong đó: 0 sản phẩm có quyết định công nhận OCOP "
+                                 "còn hiệu lực;", "86 sản phẩm chưa xác nhận"],
+             "expect_not": ["88 sản phẩm OCOP"]},
             {"send": "sao OCOP nghĩa là gì", "expect_contains": ["Ý nghĩa hạng sao OCOP", "36 tháng", "cấp tỉnh",
-                                                                 "cấp quốc gia"],
+                                                                 "cấp quốc gia", "cấp huyện công nhận sản phẩm 3 sao",
+                                                                 "1489/QĐ-TTg ngày 06/07/2025",
+                                                                 "148/QĐ-TTg ngày 24/02/2023"],
              "expect_payloads": ["b:s:5:0", "b:s:4:0", "b:s:3:0"]},
             {"send": "OCOP là gì", "expect_contains": ["Mỗi xã một sản phẩm", "2018"]},
-            {"click": "m:count", "expect_contains": ["88 sản phẩm OCOP"]},
+            {"click": "m:count", "expect_contains": ["88 sản phẩm, trong đó"], "expect_not": ["88 sản phẩm OCOP"]},
             {"send": "cảm ơn", "expect_contains": ["Không có gì"]},
             {"send": "/help", "expect_contains": ["Cách dùng OCOP Bot"]},
             {"send": "xin chào", "expect_contains": ["Xin chào"]},
@@ -253,7 +262,10 @@ SCRIPTS: list[Script] = [
             {"click": "m:contacts", "expect_contains": ["Trade-promotion and OCOP contacts"]},
             {"send": "lychee honey", "expect_contains": ["Whom to contact about Hang Hieu lychee-flower honey"]},
             {"click": "m:contacts", "expect_contains": ["Trade-promotion and OCOP contacts"]},
-            {"send": "how many 4 star products", "expect_contains": ["27 OCOP products"]},
+            {"send": "how many 4 star products",
+             "expect_contains": ["26 products (★★★★ 4-star OCOP), of which: 0 with a valid OCOP recognition decision",
+                                 "2 whose certificate has expired", "24 not confirmed"],
+             "expect_not": ["26 OCOP products"]},
             {"send": "lychee honey", "expect_contains": ["Hang Hieu lychee-flower honey", "Product group: Food"],
              "expect_not": ["Whom to contact"]},
         ],
@@ -263,7 +275,9 @@ SCRIPTS: list[Script] = [
         "language_hint": "en",
         "steps": [
             {"send": "browse", "expect_payloads": ["b:c:food:0", "b:s:4:0", "b:d:luc-ngan:0"]},
-            {"click": "b:s:4:0", "expect_contains": ["4-star OCOP", "27 products", "(page 1 of 4)"],
+            {"click": "b:s:4:0", "expect_contains": ["4-star OCOP", "26 products", "(page 1 of 4)",
+                                                     "Sâm nam núi Dành khô — ★★★★ · Tân Yên · certificate expired",
+                                                     "Nem nướng Liên Chung — ★★★★ · Tân Yên · not confirmed"],
              "expect_payloads": ["b:s:4:1"]},
             {"click": "b:s:4:1", "expect_edit": True, "expect_contains": ["(page 2 of 4)"],
              "expect_payloads": ["b:s:4:0", "b:s:4:2"]},
@@ -301,12 +315,14 @@ SCRIPTS: list[Script] = [
         "name": "en_how_many_stars_ocop",
         "language_hint": "en",
         "steps": [
-            {"send": "how many 4 star products", "expect_contains": ["27 OCOP products", "334", "2024", "reported"]},
-            {"send": "how many OCOP products are there", "expect_contains": ["88 OCOP products"]},
+            {"send": "how many 4 star products", "expect_contains": ["lists 26 products", "334", "2024", "reported"]},
+            {"send": "how many OCOP products are there", "expect_contains": ["88 products, of which: 0 with a valid OCOP recognition decision on record"], "expect_not": ["88 OCOP products"]},
             {"send": "how many lychee products", "expect_contains": ["matching “lychee”"], "expect_payloads": ["l:0"]},
             {"click": "l:0", "expect_contains": ["Luc Ngan lychee"]},
             {"send": "what do the stars mean", "expect_contains": ["What the OCOP stars mean", "36 months",
-                                                                   "provincial level", "nationally"]},
+                                                                   "provincial and central", "nationally",
+                                                                   "districts recognised 3-star products",
+                                                                   "Decision 1489/QĐ-TTg of 6 July 2025"]},
             {"send": "what is OCOP", "expect_contains": ["One Commune One Product", "2018"]},
             {"send": "thanks", "expect_contains": ["You're welcome"]},
             {"click": "p:../../etc", "expect_contains": ["no longer in the catalogue"]},
@@ -320,12 +336,12 @@ SCRIPTS: list[Script] = [
         "language_hint": "vi",
         "steps": [
             {"send": "quà biếu tết cho sếp tầm 1 triệu",
-             "expect_contains": ["Sản phẩm OCOP cho quà biếu, Tết", "Gợi ý theo loại sản phẩm",
+             "expect_contains": ["Sản phẩm cho quà biếu, Tết", "Gợi ý theo loại sản phẩm",
                                  "không phải lời quảng cáo", "Danh mục chưa công bố giá"],
              "expect_not": ["Mình chưa tìm thấy"], "expect_prefixes": ["p:"]},
             {"send": "số 1", "expect_pick": 1},
             {"send": "mẹ em hay đau xương khớp, bên mình có sản phẩm thảo dược nào hỗ trợ không",
-             "expect_contains": ["Sản phẩm OCOP cho xương khớp", "có mô tả nêu rõ công dụng này",
+             "expect_contains": ["Sản phẩm cho xương khớp", "có mô tả nêu rõ công dụng này",
                                  "Thanh Ngâm xương khớp Khánh Hoa"]},
             {"send": "giá mật ong hoa vải bao nhiêu 1 lít, ship cod được không",
              "expect_contains": ["Mật ong hoa vải Hằng Hiếu", "Danh mục chưa công bố giá",
@@ -340,7 +356,7 @@ SCRIPTS: list[Script] = [
         "language_hint": "en",
         "steps": [
             {"send": "gift for my boss, something local and classy",
-             "expect_contains": ["OCOP products for gifts", "not a claim by the producers"],
+             "expect_contains": ["Products for gifts", "not a claim by the producers"],
              "expect_prefixes": ["p:"]},
             {"send": "drinking too much at work parties, anything for the liver?",
              "expect_contains": ["OCOP products for", "the liver", "An Xoa"]},
@@ -612,7 +628,11 @@ ORDER_SCRIPTS: list[Script] = [
         "language_hint": "vi",
         "steps": [
             {"click": "b:x:4:food:yen-the:0",
-             "expect_order": ["Chả gà Yên Thế", "Chè xanh Bản Ven", "Gà đồi Yên Thế", "Giò gà Yên Thế"]},
+             "expect_order": ["Chả gà Yên Thế", "Gà đồi Yên Thế", "Giò gà Yên Thế", "Xúc xích gà Yên Thế"]},
+            # Chè xanh Bản Ven is 3★ (S13; its 2024 "4★-level score" is no 4★ decision): a < â, then Ch, then D.
+            {"click": "b:x:3:food:yen-the:0",
+             "expect_order": ["Bánh khảo Mộc Sơn", "Bánh khẩu sli Diệp Nhật", "Chè xanh Bản Ven",
+                              "Dầu mè đen Đại An", "Dầu vừng đen Cường Nhung"]},
             {"click": "b:x:3:-:lang-giang:0",
              "expect_order": ["Bưởi Quang Thịnh", "Đông trùng hạ thảo Adenco", "Giò lụa Thao Thanh", "Mật ong Tân Hưng"]},
             {"send": "cửa hàng OCOP",
@@ -704,8 +724,8 @@ NEED_SCRIPTS: list[Script] = [
         "language_hint": "vi",
         "steps": [
             {"send": "nhà mình sắp làm giỗ ông, cần sắm đồ lễ gì",
-             "expect_contains": ["Sản phẩm OCOP cho đồ cúng, đồ lễ"], "expect_prefixes": ["p:"]},
-            {"send": "nên mua gì làm quà biếu sếp", "expect_contains": ["Sản phẩm OCOP cho quà biếu"],
+             "expect_contains": ["Sản phẩm cho đồ cúng, đồ lễ"], "expect_prefixes": ["p:"]},
+            {"send": "nên mua gì làm quà biếu sếp", "expect_contains": ["Sản phẩm cho quà biếu"],
              "expect_not": ["Cửa hàng và điểm bán"]},
         ],
     },
@@ -714,7 +734,7 @@ NEED_SCRIPTS: list[Script] = [
         "language_hint": "en",
         "steps": [
             {"send": "what should I buy for my grandfather's death anniversary offering",
-             "expect_contains": ["OCOP products for offerings at the altar"],
+             "expect_contains": ["Products for offerings at the altar"],
              "expect_not": ["OCOP stores and sales points"]},
         ],
     },
@@ -815,7 +835,7 @@ CONTACT_SCRIPTS: list[Script] = [
             {"send": "liên hệ ai để mua sô cô la ạ", "expect_contains": ["Mình chưa tìm thấy “sô cô la”"],
              "expect_not": ["ai để mua", "la ạ"]},
             {"send": "số điện thoại HTX Hồng Xuân",
-             "expect_contains": [f"Cách liên hệ {HONG_XUAN_COOP}", "Sản phẩm OCOP của đơn vị: Vải thiều Hồng Xuân"],
+             "expect_contains": [f"Cách liên hệ {HONG_XUAN_COOP}", "Sản phẩm của đơn vị trong danh mục: Vải thiều Hồng Xuân"],
              "expect_payloads": [f"where:{HONG_XUAN}"]},
         ],
     },
@@ -828,9 +848,57 @@ CONTACT_SCRIPTS: list[Script] = [
             {"send": "contact for lychee wine thanks", "expect_contains": ["I couldn't find “lychee wine”"],
              "expect_not": ["thanks”"]},
             {"send": "phone number of Hong Xuan cooperative",
-             "expect_contains": [f"How to reach {HONG_XUAN_COOP}", "Its OCOP products: Luc Ngan lychee (Hong Xuan)"],
+             "expect_contains": [f"How to reach {HONG_XUAN_COOP}", "Its products in the catalogue: Luc Ngan lychee (Hong Xuan)"],
              "expect_not": ["Hong Xuan cooperative"]},
         ],
     },
 ]
 SCRIPTS += CONTACT_SCRIPTS
+
+
+# Certificates: the decision behind a rating and its state today; honest about products without one.
+CERTIFICATE_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_certificate_questions",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "Dưa kim Hoàng Hậu còn hạn không",
+             "expect_contains": ["📜 OCOP 4★ · QĐ 1387/QĐ-UBND (cấp tỉnh) 09/12/2021 · hết hạn 12/2024",
+                                 "đã hết hạn", "ocopvietnam.gov.vn", "36 tháng"],
+             "expect_payloads": ["p:dua-kim-hoang-hau", "where:dua-kim-hoang-hau"]},
+            {"send": "chè xanh bản ven",
+             "expect_contains": ["★★★ 3 sao OCOP", "📜 OCOP 3★ · chưa xác nhận quyết định công nhận"],
+             "expect_not": ["★★★★ 4 sao"]},
+            {"send": "OCOP chính hãng không",  # about the card on screen
+             "expect_contains": ["Chè xanh Bản Ven có phải sản phẩm OCOP được công nhận?",
+                                 "chưa nêu quyết định công nhận nào"]},
+            {"send": "bánh chưng vân",
+             "expect_contains": ["📜 OCOP · chưa xác nhận quyết định công nhận"]},
+            {"send": "ngô ngọt vifoco",
+             "expect_contains": ["chưa xác nhận quyết định công nhận"]},
+        ],
+    },
+    {
+        "name": "en_certificate_questions",
+        "language_hint": "en",
+        "steps": [
+            {"send": "is it really OCOP certified",
+             "expect_contains": ["Is it really OCOP?", "ocopvietnam.gov.vn"]},
+            {"send": "Golden Queen melon",
+             "expect_contains": ["📜 OCOP 4★ · Decision 1387/QĐ-UBND (provincial level) 9 Dec 2021 · expired Dec 2024"]},
+            {"send": "is it really OCOP certified",
+             "expect_contains": ["Is Yen Dung Golden Queen melon OCOP-certified?", "has expired",
+                                 "evaluated again"]},
+        ],
+    },
+    {
+        "name": "vi_store_without_street_shows_its_commune",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "cửa hàng ocop hiệp hòa",
+             "expect_contains": ["Cửa hàng OCOP huyện Hiệp Hòa · 📍 TT Thắng, Hiệp Hòa (cũ) (chưa có số nhà, tên đường)",
+                                 "Cửa hàng OCOP HTX sản xuất dược liệu Lưu Chanh · 📍 xã Trường Sơn, Lục Nam (cũ)"]},
+        ],
+    },
+]
+SCRIPTS += CERTIFICATE_SCRIPTS
