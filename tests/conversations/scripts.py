@@ -130,7 +130,7 @@ SCRIPTS: list[Script] = [
             {"click": "b:s:5:0", "expect_contains": ["Vải thiều Hồng Xuân Lục Ngạn", "1 sản phẩm"]},
             {"click": "b:c:food:99999", "expect_contains": ["(trang 8/8)"], "expect_not": ["b:c:food:8"]},
             {"click": "b:d:khong-co-huyen-nay:0", "expect_contains": ["Danh sách đó không còn nữa"]},
-            {"send": "ocop 4 sao lục ngạn", "expect_contains": ["Lục Ngạn (cũ)", "4 sao OCOP", "4 sản phẩm"]},
+            {"send": "ocop 4 sao lục ngạn", "expect_contains": ["Lục Ngạn (cũ)", "4 sao OCOP", "3 sản phẩm"]},
             {"send": "danh mục", "expect_payloads": ["b:c:food:0"]},
         ],
     },
@@ -175,9 +175,9 @@ SCRIPTS: list[Script] = [
             {"send": "bao nhiêu sản phẩm OCOP 4 sao",
              # Honest counts: "OCOP" only for a recognition decision on record and valid today (the demo's two
              # decisions of 9/12/2021 expired in 12/2024; the rest are news reports).
-             "expect_contains": ["Danh mục demo có 26 sản phẩm (★★★★ 4 sao OCOP), trong đó: 0 sản phẩm có quyết "
+             "expect_contains": ["Danh mục demo có 25 sản phẩm (★★★★ 4 sao OCOP), trong đó: 0 sản phẩm có quyết "
                                  "định công nhận OCOP còn hiệu lực; 2 sản phẩm có giấy chứng nhận đã hết hạn",
-                                 "24 sản phẩm chưa xác nhận", "334", "2024", "theo báo cáo"],
+                                 "23 sản phẩm chưa xác nhận", "334", "2024", "theo báo cáo"],
              "expect_payloads": ["b:s:4:0"]},
             {"send": "Bắc Giang có bao nhiêu sản phẩm OCOP?",
              "expect_contains": ["Danh mục demo có 88 sản phẩm, trong đó: 0 sản phẩm có quyết định công nhận OCOP "
@@ -263,9 +263,9 @@ SCRIPTS: list[Script] = [
             {"send": "lychee honey", "expect_contains": ["Whom to contact about Hang Hieu lychee-flower honey"]},
             {"click": "m:contacts", "expect_contains": ["Trade-promotion and OCOP contacts"]},
             {"send": "how many 4 star products",
-             "expect_contains": ["26 products (★★★★ 4-star OCOP), of which: 0 with a valid OCOP recognition decision",
-                                 "2 whose certificate has expired", "24 not confirmed"],
-             "expect_not": ["26 OCOP products"]},
+             "expect_contains": ["25 products (★★★★ 4-star OCOP), of which: 0 with a valid OCOP recognition decision",
+                                 "2 whose certificate has expired", "23 not confirmed"],
+             "expect_not": ["25 OCOP products"]},
             {"send": "lychee honey", "expect_contains": ["Hang Hieu lychee-flower honey", "Product group: Food"],
              "expect_not": ["Whom to contact"]},
         ],
@@ -275,14 +275,14 @@ SCRIPTS: list[Script] = [
         "language_hint": "en",
         "steps": [
             {"send": "browse", "expect_payloads": ["b:c:food:0", "b:s:4:0", "b:d:luc-ngan:0"]},
-            {"click": "b:s:4:0", "expect_contains": ["4-star OCOP", "26 products", "(page 1 of 4)",
+            {"click": "b:s:4:0", "expect_contains": ["4-star OCOP", "25 products", "(page 1 of 4)",
                                                      "Sâm nam núi Dành khô — ★★★★ · Tân Yên · certificate expired",
                                                      "Nem nướng Liên Chung — ★★★★ · Tân Yên · not confirmed"],
              "expect_payloads": ["b:s:4:1"]},
             {"click": "b:s:4:1", "expect_edit": True, "expect_contains": ["(page 2 of 4)"],
              "expect_payloads": ["b:s:4:0", "b:s:4:2"]},
             {"send": "the second one", "expect_pick": 2},
-            {"click": "b:x:4+:food:luc-ngan:0", "expect_contains": ["Food", "4 stars or more", "5 products"]},
+            {"click": "b:x:4+:food:luc-ngan:0", "expect_contains": ["Food", "4 stars or more", "4 products"]},
             {"send": "beverages", "expect_contains": ["Beverages", "11 products"]},
         ],
     },
@@ -315,7 +315,7 @@ SCRIPTS: list[Script] = [
         "name": "en_how_many_stars_ocop",
         "language_hint": "en",
         "steps": [
-            {"send": "how many 4 star products", "expect_contains": ["lists 26 products", "334", "2024", "reported"]},
+            {"send": "how many 4 star products", "expect_contains": ["lists 25 products", "334", "2024", "reported"]},
             {"send": "how many OCOP products are there", "expect_contains": ["88 products, of which: 0 with a valid OCOP recognition decision on record"], "expect_not": ["88 OCOP products"]},
             {"send": "how many lychee products", "expect_contains": ["matching “lychee”"], "expect_payloads": ["l:0"]},
             {"click": "l:0", "expect_contains": ["Luc Ngan lychee"]},
@@ -359,7 +359,7 @@ SCRIPTS: list[Script] = [
              "expect_contains": ["Products for gifts", "not a claim by the producers"],
              "expect_prefixes": ["p:"]},
             {"send": "drinking too much at work parties, anything for the liver?",
-             "expect_contains": ["OCOP products for", "the liver", "An Xoa"]},
+             "expect_contains": ["Products for", "the liver", "An Xoa"]},
             {"send": "my wife is crazy about lychees, can you ship a box to Hanoi?",
              "expect_contains": ["lychee", "For delivery, ask the stores"],
              "expect_not": ["I couldn't find"]},

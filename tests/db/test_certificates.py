@@ -221,6 +221,9 @@ async def test_migration_brings_the_demo_facts_and_keeps_staff_edits(db_url: str
                 # seeded from the earlier demo, its description since rewritten by staff
                 dict(blank, slug="sam-nam-nui-danh-kho", name_vi="Sâm nam núi Dành khô", category="herbal", stars=4,
                      year=2021, description_vi="Mô tả do phòng nghiệp vụ viết lại."),
+                dict(blank, slug="my-gao-ngu-sac-hang-hieu", name_vi="Mỳ gạo ngũ sắc Hằng Hiếu", category="food",
+                     stars=4, year=2024, description_vi="Mỳ gạo ngũ sắc của HTX Dịch vụ nông nghiệp Hằng Hiếu (TT "
+                     "Chũ), đạt điểm mức 4 sao tại Hội đồng đánh giá OCOP tỉnh năm 2024."),
                 # a department's product that only shares a slug with the demo
                 dict(blank, slug="dua-kim-hoang-hau", name_vi="Dưa kim của HTX khác", category="food", stars=3,
                      year=2023, description_vi="Khác."),
@@ -234,6 +237,9 @@ async def test_migration_brings_the_demo_facts_and_keeps_staff_edits(db_url: str
         assert (ban_ven.stars, ban_ven.year) == (3, None)
         assert "chưa thấy quyết định công nhận 4 sao" in ban_ven.description_vi
         assert ban_ven.certificate_no == "" and ban_ven.certified_on is None
+        noodles = rows["my-gao-ngu-sac-hang-hieu"]  # a 4★-level score, no 4★ decision (S5)
+        assert (noodles.stars, noodles.year) == (None, None)
+        assert "chưa thấy quyết định công nhận hạng sao" in noodles.description_vi
         assert (ginseng.certificate_no, ginseng.certified_on, ginseng.certificate_level) == (
             "1387/QĐ-UBND", dt.date(2021, 12, 9), "province")
         assert ginseng.description_vi == "Mô tả do phòng nghiệp vụ viết lại."  # staff's edit kept
@@ -255,3 +261,14 @@ async def test_a_new_process_sees_the_certificate_after_an_import(db: Database, 
         version = await session.scalar(select(CatalogState.version))
         product = (await load_catalog(session)).product("mat-ong-thu")
     assert version and product is not None and product.certificate_no == "1387/QĐ-UBND"
+
+
+async def test_a_card_shows_the_season_in_the_readers_language(db: Database, tmp_path: Path) -> None:
+    from handlers.cards import product_card
+
+    await import_file(db, write_csv(tmp_path / "in.csv", [CERTIFIED]))
+    async with db.session() as session:
+        product = (await load_catalog(session)).product("mat-ong-thu")
+    assert product is not None
+    assert "🗓 Mùa vụ: tháng 6–7" in product_card(translator("vi"), product, [], [])
+    assert "🗓 In season: June–July" in product_card(translator("en"), product, [], [])

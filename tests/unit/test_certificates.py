@@ -63,3 +63,13 @@ def test_row_checks_name_the_column_and_the_reason() -> None:
     assert certificate_problems(D(2021, 12, 9), D(2021, 12, 9), today) == [
         ("certificate_expires_on", "expiry 2021-12-09 is not after the decision date 2021-12-09")]
     assert certificate_problems(D(2021, 12, 9), D(2020, 1, 1), today)[0][0] == "certificate_expires_on"
+
+
+def test_a_replys_photo_survives_the_durable_inbox() -> None:
+    from handlers.messages import Button, Reply, reply_dump, reply_load
+
+    reply = Reply("<b>Dưa kim</b>", [[Button("Nơi mua", "where:dua-kim-hoang-hau")]], image="photos/dua-kim.png")
+    again = reply_load(reply_dump(reply))
+    assert (again.text, again.image, again.buttons) == (reply.text, "photos/dua-kim.png", reply.buttons)
+    assert not reply_load(reply_dump(Reply("x"))).image
+    assert Reply("x", image="https://example.org/a.jpg").image_is_url and not again.image_is_url

@@ -27,7 +27,8 @@ TEXT_COLUMNS = {"certificate_no": 100, "certificate_level": 20, "season_vi": 200
 DATE_COLUMNS = ("certified_on", "certificate_expires_on")
 
 # Cells the earlier demo had wrong, with the value it had: Chè xanh Bản Ven is 3★ (S13), the 2024 "4★-level
-# score" is not a 4★ decision; two descriptions now name their recognition decision (S2/C8).
+# score" is not a 4★ decision, nor is it for Mỳ gạo ngũ sắc Hằng Hiếu, which no source gives another rating
+# (S5); two descriptions now name their recognition decision (S2/C8).
 CORRECTED: dict[str, dict[str, object]] = {
     "che-xanh-ban-ven": {
         "stars": 4,
@@ -37,6 +38,14 @@ CORRECTED: dict[str, dict[str, object]] = {
         "description_en": "Green tea from the Than Truong cooperative, Ban Ven village, Xuan Luong commune. One "
         "source says 3-star OCOP; in 2024 it scored at the 4-star level at the provincial council and is called "
         "“4-star OCOP” in the press.",
+    },
+    "my-gao-ngu-sac-hang-hieu": {
+        "stars": 4,
+        "year": 2024,
+        "description_vi": "Mỳ gạo ngũ sắc của HTX Dịch vụ nông nghiệp Hằng Hiếu (TT Chũ), đạt điểm mức 4 sao tại Hội "
+        "đồng đánh giá OCOP tỉnh năm 2024.",
+        "description_en": "Five-colour rice noodles from the Hang Hieu cooperative in Chu township, scored at the "
+        "4-star level by the provincial OCOP council in 2024.",
     },
     "sam-nam-nui-danh-kho": {
         "description_vi": "Sâm nam núi Dành khô của HTX sản xuất và tiêu thụ Sâm nam núi Dành (xã Liên Chung), "
