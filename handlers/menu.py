@@ -67,14 +67,15 @@ async def stars_meaning(ctx: Context) -> list[Reply]:
                        "by the Ministry of Agriculture)."),
         "",
         t._("<b>Who recognises them</b>"),
-        t._("In 2021 Bac Giang province recognised 3- and 4-star products in the same decisions (Decision "
-            "1387/QĐ-UBND of 9 December 2021: 39 products). From 2022 until the reform of July 2025 the districts "
-            "recognised 3-star products; the province's evaluation council scored 4-star products, which the "
-            "province recognised, and proposed 5-star candidates."),
-        t._("Since Decision 1489/QĐ-TTg of 6 July 2025, which amended the OCOP rules of Decision 148/QĐ-TTg of "
-            "24 February 2023, products are evaluated at two levels only, provincial and central: districts were "
-            "abolished on 1 July 2025 and no longer recognise 3-star products. Our sources do not say how "
-            "certificates that districts issued before then are treated."),
+        t._("In 2021 Bac Giang province recognised 3- and 4-star products together (Decision 1387/QĐ-UBND of "
+            "9 December 2021: 39 products)."),
+        t._("Under Decision 148/QĐ-TTg of 24 February 2023, until the reform of July 2025, the districts recognised "
+            "3-star products; the province's evaluation council scored 4-star products, which the province "
+            "recognised, and proposed 5-star candidates."),
+        t._("Since Decision 1489/QĐ-TTg of 6 July 2025, which amended the evaluation rules of Decision 148, products "
+            "are evaluated at two levels only, provincial and central: districts were abolished on 1 July 2025 and "
+            "no longer recognise 3-star products. Our sources do not say how certificates that districts issued "
+            "before then are treated."),
         "",
         t._("A certificate is valid for 36 months from the signing of the recognition decision, and lapses unless "
             "the product is evaluated again. Product cards show the decision when a source names it, and "
