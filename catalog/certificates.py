@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -32,6 +33,7 @@ def today_in_vietnam() -> dt.date:
     return dt.datetime.now(VIETNAM).date()
 
 
+@lru_cache(maxsize=8192)  # decisions sign many products on one day: counting 20,000 products stays cheap
 def default_expiry(certified_on: dt.date) -> dt.date:
     """Decision date + 36 months; a day the month lacks becomes its last day (2020-02-29 → 2023-02-28)."""
     return certified_on + relativedelta(months=VALID_MONTHS)
@@ -58,15 +60,32 @@ class Certificate:
         return default_expiry(self.certified_on) if self.certified_on is not None else None
 
     def status(self, today: dt.date) -> CertificateStatus:
-        expires = self.expires_on
-        if not self.confirmed or expires is None:
-            return CertificateStatus.UNCONFIRMED
-        days_left = (expires - today).days
-        if days_left < 0:
-            return CertificateStatus.EXPIRED
-        if days_left <= EXPIRING_DAYS:
-            return CertificateStatus.EXPIRING
-        return CertificateStatus.VALID
+        return status_on(self.number, self.certified_on, self.expires_on_given, today)
+
+
+def status_on(number: str, certified_on: dt.date | None, expires_given: dt.date | None,
+              today: dt.date) -> CertificateStatus:
+    """The state of a decision on `today` (what `Certificate.status` says, without building one)."""
+    if expires_given is not None:
+        expires = expires_given
+    elif certified_on is not None:
+        expires = default_expiry(certified_on)
+    else:
+        return CertificateStatus.UNCONFIRMED
+    if not number:
+        return CertificateStatus.UNCONFIRMED
+    days_left = (expires - today).days
+    if days_left < 0:
+        return CertificateStatus.EXPIRED
+    if days_left <= EXPIRING_DAYS:
+        return CertificateStatus.EXPIRING
+    return CertificateStatus.VALID
+
+
+def product_status(product: object, today: dt.date) -> CertificateStatus:
+    """The state of a product's certificate on `today` (cheap enough to count a national catalogue)."""
+    return status_on(getattr(product, "certificate_no", ""), getattr(product, "certified_on", None),
+                     getattr(product, "certificate_expires_on", None), today)
 
 
 def certificate_of(product: object) -> Certificate:

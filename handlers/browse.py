@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.certificates import CertificateStatus, certificate_of, today_in_vietnam
+from catalog.certificates import CertificateStatus, product_status, today_in_vietnam
 from catalog.collation import collation_key
 from catalog.models import CATEGORIES, Product
 from handlers import cards, intent
@@ -160,7 +160,7 @@ def certificate_breakdown(t: Translator, products: Iterable[Product]) -> str:
     """", of which: 0 with a valid OCOP recognition decision; 2 whose certificate has expired; 86 not
     confirmed…": "OCOP products" only for the ones a decision on record makes so, today."""
     today = today_in_vietnam()
-    states = Counter(certificate_of(p).status(today) for p in products)
+    states = Counter(product_status(p, today) for p in products)
     parts = [t.n_("{n} with a valid OCOP recognition decision on record",
                   "{n} with a valid OCOP recognition decision on record", states[CertificateStatus.VALID])]
     if states[CertificateStatus.EXPIRING]:

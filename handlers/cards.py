@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
-from catalog.certificates import CertificateStatus, certificate_of, today_in_vietnam
+from catalog.certificates import CertificateStatus, certificate_of, product_status, today_in_vietnam
 from catalog.text import clean, fold
 from handlers.messages import MAX_PAYLOAD_BYTES, Button, Reply, h, link
 from locales import N_, Translator
@@ -185,7 +185,7 @@ def certificate_line(t: Translator, product: Product, today: dt.date | None = No
 
 def status_mark(t: Translator, product: Product, today: dt.date | None = None) -> str:
     """A short word for a list line when the certificate is not a valid one on record ('' when it is)."""
-    status = certificate_of(product).status(today or today_in_vietnam())
+    status = product_status(product, today or today_in_vietnam())
     if status is CertificateStatus.EXPIRED:
         return t._("certificate expired")
     if status is CertificateStatus.EXPIRING:
