@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -102,12 +103,21 @@ class Product(Base):
     category: Mapped[str] = mapped_column(String(20), index=True)
     stars: Mapped[int | None] = mapped_column(Integer, index=True)
     year: Mapped[int | None] = mapped_column(Integer)
+    # The OCOP recognition decision (catalog/certificates.py computes its state against today).
+    certificate_no: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    certified_on: Mapped[dt.date | None] = mapped_column(Date)
+    certificate_level: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    certificate_expires_on: Mapped[dt.date | None] = mapped_column(Date)
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="SET NULL"))
     commune: Mapped[str] = mapped_column(String(200), default="")
     district: Mapped[str] = mapped_column(String(100), default="", index=True)
     province: Mapped[str] = mapped_column(String(100), default="")
     description_vi: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
+    season_vi: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    season_en: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # A photo the department supplies: an http(s) address or a file path on the bot's server.
+    image: Mapped[str] = mapped_column(String(500), default="", server_default="")
     sources: Mapped[list[Any]] = mapped_column(default=list)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

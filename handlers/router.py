@@ -21,6 +21,7 @@ from sqlalchemy import text
 from catalog.sessions import load_chat, save_chat
 from handlers import (
     browse,
+    certificates,
     contacts,
     enquiry,
     intent,
@@ -130,6 +131,7 @@ INTENTS: dict[str, IntentHandler] = {
     intent.STARS: _plain(menu.stars_meaning),
     intent.WHAT_IS_OCOP: _plain(menu.what_is_ocop),
     intent.HOW_MANY: browse.on_how_many,
+    intent.CERTIFICATE: certificates.on_certificate,
     intent.CONTACT: contacts.on_contact,
     intent.WHERE: stores.on_where,
     intent.PRODUCT: products.on_search,

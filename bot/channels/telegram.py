@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Awaitable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from telegram import Bot as TelegramBot
@@ -232,6 +233,37 @@ def _is_not_modified(error: BadRequest) -> bool:
     return "not modified" in error.message.lower()
 
 
+async def _photo_source(image: str) -> str | InputFile:
+    """A URL as is (Telegram fetches it); a file path on this server read and uploaded (multipart)."""
+    if image.startswith(("http://", "https://")):
+        return image
+    path = Path(image)
+    data = await asyncio.to_thread(path.read_bytes)
+    return InputFile(io.BytesIO(data), filename=path.name)
+
+
+async def _send_photo(
+    bot: TelegramBot, chat: int | str, reply: Reply, parts: list[str], inline: InlineKeyboardMarkup | None,
+    below: Any,
+) -> tuple[Message | None, list[str]]:
+    """The reply's photo, with the text as its caption (and the buttons under it) when the text fits in one
+    caption, else alone before the text. A photo that cannot be read or sent is logged and left out: the
+    text still goes (returns the parts still to send)."""
+    try:
+        photo = await _photo_source(reply.image)
+    except OSError as error:
+        log.warning("product photo %r cannot be read (%s); sending the text alone", reply.image, error)
+        return None, parts
+    as_caption = len(parts) == 1 and _u16(parts[0]) <= MAX_CAPTION and below is None
+    try:
+        if as_caption:
+            return await bot.send_photo(chat, photo, caption=parts[0], reply_markup=inline), []
+        return await bot.send_photo(chat, photo), parts
+    except BadRequest as error:  # a URL Telegram cannot fetch, a file that is not an image…
+        log.warning("Telegram refused the product photo %r (%s); sending the text alone", reply.image, error)
+        return None, parts
+
+
 async def render_reply(
     bot: TelegramBot, chat_id: str | int, reply: Reply, *, edit_message_id: str | int | None = None
 ) -> Message | None:
@@ -249,6 +281,8 @@ async def render_reply(
     last: Message | None = None
 
     editable = str(edit_message_id or "").isdecimal()
+    if reply.image and parts and not (reply.edit and editable):
+        last, parts = await _send_photo(bot, chat, reply, parts, inline, below)
     if parts and reply.edit and editable and len(parts) == 1 and below is None:
         try:
             edited = await bot.edit_message_text(

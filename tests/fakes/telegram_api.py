@@ -100,6 +100,8 @@ _NOT_MODIFIED = (
     "the same as a current content and reply markup of the message"
 )
 _QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+# The first bytes of the image formats Telegram takes as a photo: PNG, JPEG, GIF, WebP (RIFF).
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF")
 
 
 # --------------------------------------------------------------------------------------
@@ -2555,6 +2557,8 @@ class FakeTelegramAPI:
             raise _bad(f"there is no {field_name} in the request")
         if not uploaded.content and uploaded.url is None:
             raise _bad("file must be non-empty")
+        if field_name == "photo" and uploaded.content and not uploaded.content.startswith(_IMAGE_MAGIC):
+            raise _bad("IMAGE_PROCESS_FAILED")  # Telegram's answer to a photo that is not an image
         number = next(self._file_ids)
         uploaded.file_id = f"BQACAgIAAxkBAAIB{number:06d}FakeFileId"
         uploaded.file_unique_id = f"AgADFake{number:04d}"
