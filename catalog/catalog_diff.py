@@ -15,9 +15,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.importer import (
     FORMAT_OCOPVIETNAM,
@@ -26,16 +26,13 @@ from catalog.importer import (
     ImportFailed,
     ImportReport,
     RowError,
-    import_raw,
+    import_rows,
     read_data,
     shown_value,
     state_version,
 )
 from catalog.models import CatalogUpload, utcnow
 from catalog.ocopvietnam import WRAPPER_KEYS
-
-if TYPE_CHECKING:
-    from catalog.db import Database
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # a national catalogue of 20,000 products as XLSX is ≈3 MB
 UPLOAD_SUFFIXES = (".csv", ".xlsx", ".json")
@@ -60,12 +57,6 @@ class Preview:
         return self.report is not None and not self.errors
 
 
-@dataclass(frozen=True, slots=True)
-class Applied:
-    report: ImportReport
-    version_id: int | None
-
-
 class UploadRefused(Exception):
     """Apply refused: `reason` is one of REFUSALS (the caller words it in the staff member's language)."""
 
@@ -74,7 +65,7 @@ class UploadRefused(Exception):
         self.reason = reason
 
 
-REFUSALS = ("unknown", "done", "hash", "stale", "expired", "invalid")
+REFUSALS = ("unknown", "done", "hash", "stale", "expired", "invalid")  # UploadRefused.reason
 
 
 def sha256(data: bytes) -> str:
@@ -100,12 +91,10 @@ def guess_format(data: bytes, file_name: str) -> str:
     return FORMAT_OURS
 
 
-async def preview(db: Database, data: bytes, file_name: str, fmt: str | None = None) -> Preview:
+async def preview(session: AsyncSession, data: bytes, file_name: str, fmt: str | None = None) -> Preview:
     """The dry-run diff of `data` against the catalogue now; writes nothing."""
     fmt = fmt or guess_format(data, file_name)
-    async with db.session() as session:
-        base = await state_version(session)
-    result = Preview(file_name=file_name, sha256=sha256(data), fmt=fmt, base_version=base)
+    result = Preview(file_name=file_name, sha256=sha256(data), fmt=fmt, base_version=await state_version(session))
     if len(data) > MAX_UPLOAD_BYTES:
         result.errors = [RowError("file", 0, "", f"the file is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB")]
         return result
@@ -114,7 +103,7 @@ async def preview(db: Database, data: bytes, file_name: str, fmt: str | None = N
         result.errors = errors
         return result
     try:
-        result.report = await import_raw(db, raw, dry_run=True, file_errors=errors, fmt=fmt)
+        result.report = await import_rows(session, raw, dry_run=True, file_errors=errors, fmt=fmt)
     except ImportFailed as failed:
         result.errors = failed.errors
         return result
@@ -123,92 +112,67 @@ async def preview(db: Database, data: bytes, file_name: str, fmt: str | None = N
 
 
 async def keep_upload(
-    db: Database, data: bytes, file_name: str, *, actor: str, channel: str, fmt: str | None = None
+    session: AsyncSession, data: bytes, file_name: str, *, actor: str, channel: str, fmt: str | None = None
 ) -> Preview:
-    """Preview the file and, when it would apply, keep it for Apply (its id in `upload_id`)."""
-    result = await preview(db, data, file_name, fmt)
-    if not result.ok:
+    """Preview the file and, when it would change the catalogue, keep it for Apply (its id in `upload_id`)."""
+    result = await preview(session, data, file_name, fmt)
+    if not result.ok or result.report is None or result.report.empty:
         return result
-    async with db.session() as session:
-        upload = CatalogUpload(
-            actor=actor[:200],
-            channel=channel[:20],
-            file_name=file_name[:300],
-            content_sha256=result.sha256,
-            data=data,
-            base_version=result.base_version,
-            status="pending",
-        )
-        session.add(upload)
-        await session.flush()
-        result.upload_id = upload.id
+    upload = CatalogUpload(
+        actor=actor[:200],
+        channel=channel[:20],
+        file_name=file_name[:300],
+        content_sha256=result.sha256,
+        data=data,
+        base_version=result.base_version,
+        status="pending",
+    )
+    session.add(upload)
+    await session.flush()
+    result.upload_id = upload.id
     return result
 
 
-async def apply_upload(db: Database, upload_id: int, content_sha256: str, *, actor: str) -> Applied:
-    """Apply a kept upload if nothing changed since its diff; raises UploadRefused (nothing applied)."""
-    async with db.session() as session:
-        upload = await session.get(CatalogUpload, upload_id)
-        if upload is None:
-            raise UploadRefused("unknown")
-        if upload.status != "pending":
-            raise UploadRefused("done")
-        if content_sha256 != upload.content_sha256 or sha256(upload.data) != upload.content_sha256:
-            raise UploadRefused("hash")
-        if utcnow() - upload.created_at > dt.timedelta(hours=PENDING_HOURS):
-            upload.status = "refused"
-            raise_after = UploadRefused("expired")
-        elif await state_version(session) != upload.base_version:
-            upload.status = "refused"
-            raise_after = UploadRefused("stale")
-        else:
-            raise_after = None
-            data, file_name, base = upload.data, upload.file_name, upload.base_version
-    if raise_after is not None:
-        raise raise_after
-    fmt = guess_format(data, file_name)
-    raw, errors = read_data(data, file_name, None, fmt)
+async def apply_upload(session: AsyncSession, upload_id: int, content_sha256: str, *, actor: str) -> ImportReport:
+    """Apply a kept upload, in the caller's transaction, if nothing changed since its diff; raises
+    UploadRefused (nothing applied; the upload is marked so when it can never be applied)."""
+    upload = await session.get(CatalogUpload, upload_id)
+    if upload is None:
+        raise UploadRefused("unknown")
+    if upload.status != "pending":
+        raise UploadRefused("done")
+    if not content_sha256 or content_sha256 != upload.content_sha256 or sha256(upload.data) != upload.content_sha256:
+        raise UploadRefused("hash")
+    if utcnow() - upload.created_at > dt.timedelta(hours=PENDING_HOURS):
+        upload.status = "expired"
+        raise UploadRefused("expired")
+    fmt = guess_format(upload.data, upload.file_name)
+    raw, errors = read_data(upload.data, upload.file_name, None, fmt)
     try:
-        report = await import_raw(
-            db, raw, file_errors=errors, fmt=fmt, actor=actor, action="upload", source=file_name,
-            expect_version=base,
+        report = await import_rows(
+            session, raw, file_errors=errors, fmt=fmt, actor=actor, action="upload", source=upload.file_name,
+            expect_version=upload.base_version,
         )
     except CatalogueChanged:
-        await _set_status(db, upload_id, "refused")
+        upload.status = "stale"
         raise UploadRefused("stale") from None
     except ImportFailed:
-        await _set_status(db, upload_id, "refused")
+        upload.status = "refused"
         raise UploadRefused("invalid") from None
-    await _set_status(db, upload_id, "applied", report.version_id)
-    return Applied(report, report.version_id)
+    upload.status = "applied"
+    upload.version_id = report.version_id
+    upload.data = b""  # the version's snapshot keeps what matters
+    return report
 
 
-async def cancel_upload(db: Database, upload_id: int) -> bool:
+async def cancel_upload(session: AsyncSession, upload_id: int) -> bool:
     """Forget a pending upload; False if there was none pending."""
-    async with db.session() as session:
-        upload = await session.get(CatalogUpload, upload_id)
-        if upload is None or upload.status != "pending":
-            return False
-        upload.status = "cancelled"
-        upload.data = b""
+    upload = await session.get(CatalogUpload, upload_id)
+    if upload is None or upload.status != "pending":
+        return False
+    upload.status = "cancelled"
+    upload.data = b""
     return True
-
-
-async def _set_status(db: Database, upload_id: int, status: str, version_id: int | None = None) -> None:
-    async with db.session() as session:
-        upload = await session.get(CatalogUpload, upload_id)
-        if upload is not None:
-            upload.status = status
-            upload.version_id = version_id
-            if status == "applied":
-                upload.data = b""  # the version's snapshot keeps what matters
-
-
-async def pending_upload(db: Database, upload_id: int) -> CatalogUpload | None:
-    async with db.session() as session:
-        return await session.scalar(
-            select(CatalogUpload).where(CatalogUpload.id == upload_id, CatalogUpload.status == "pending")
-        )
 
 
 def change_count(report: ImportReport) -> tuple[int, int, int]:
@@ -216,7 +180,6 @@ def change_count(report: ImportReport) -> tuple[int, int, int]:
     tables = report.tables.values()
     return (sum(len(c.added) for c in tables), sum(len(c.changed) for c in tables),
             sum(len(c.removed) for c in tables))
-
 
 
 shown = shown_value  # a cell's value as the diff shows it

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from catalog import versions
 from catalog.models import CatalogState, Contact, OnlineListing, Producer, Product, Store, store_products
+from catalog.ocopvietnam import NATIONAL_NAMES, keep_what_the_record_lacks, read_ocopvietnam
 from catalog.rows import (
     PRODUCER_FIELDS,
     TABLE_ORDER,
@@ -28,8 +29,6 @@ from catalog.rows import (
     parse_row,
     read_catalogue,
 )
-
-from catalog.ocopvietnam import NATIONAL_NAMES, keep_what_the_record_lacks, read_ocopvietnam
 
 if TYPE_CHECKING:  # catalog.db seeds the demo catalogue through this module: only a type here, not a circle
     from catalog.db import Database
@@ -521,37 +520,58 @@ async def import_raw(
     source: str = "",
     expect_version: int | None = None,
 ) -> ImportReport:
-    """Validate and apply parsed tables in one transaction; raises ImportFailed listing every problem.
+    """Validate and apply parsed tables in one transaction of their own (see `import_rows`)."""
+    async with db.session() as session:
+        return await import_rows(
+            session, raw, dry_run=dry_run, file_errors=file_errors, fmt=fmt, actor=actor, action=action,
+            source=source, expect_version=expect_version,
+        )
+
+
+async def import_rows(
+    session: AsyncSession,
+    raw: RawTables,
+    *,
+    dry_run: bool = False,
+    file_errors: list[RowError] | None = None,
+    fmt: str = FORMAT_OURS,
+    actor: str = "",
+    action: str = "import",
+    source: str = "",
+    expect_version: int | None = None,
+) -> ImportReport:
+    """Validate and apply parsed tables in the caller's transaction; raises ImportFailed listing every problem
+    (the caller must then roll back, as `import_raw` does, though nothing has been written).
 
     An applied change records a catalogue version (catalog/versions.py) in the same transaction. With
     `expect_version`, CatalogueChanged is raised (and nothing applied) unless catalog_state still has it."""
-    async with db.session() as session:
-        base = await state_version(session, lock=not dry_run)
-        if expect_version is not None and base != expect_version:
-            raise CatalogueChanged(expect_version, base)
-        now = await read_catalogue(session)
-        current = now.tables
-        if fmt == FORMAT_OCOPVIETNAM and "products" in raw:
-            raw = raw | {"products": keep_what_the_record_lacks(raw["products"], current["products"])}
-        clean, errors = validate(raw, set(current["products"]))
-        if fmt == FORMAT_OCOPVIETNAM:  # errors name the national system's fields, as the file does
-            errors = [RowError(e.table, e.row, NATIONAL_NAMES.get(e.column, e.column), e.reason) for e in errors]
-        errors = [*(file_errors or []), *errors]
-        if errors:
-            raise ImportFailed(errors)
-        report = ImportReport(
-            {t: diff(current[t], clean[t]) for t in TABLE_ORDER if t in clean}, applied=not dry_run, base_version=base
-        )
-        if not dry_run:
-            try:
+    base = await state_version(session, lock=not dry_run)
+    if expect_version is not None and base != expect_version:
+        raise CatalogueChanged(expect_version, base)
+    now = await read_catalogue(session)
+    current = now.tables
+    if fmt == FORMAT_OCOPVIETNAM and "products" in raw:
+        raw = raw | {"products": keep_what_the_record_lacks(raw["products"], current["products"])}
+    clean, errors = validate(raw, set(current["products"]))
+    if fmt == FORMAT_OCOPVIETNAM:  # errors name the national system's fields, as the file does
+        errors = [RowError(e.table, e.row, NATIONAL_NAMES.get(e.column, e.column), e.reason) for e in errors]
+    errors = [*(file_errors or []), *errors]
+    if errors:
+        raise ImportFailed(errors)
+    report = ImportReport(
+        {t: diff(current[t], clean[t]) for t in TABLE_ORDER if t in clean}, applied=not dry_run, base_version=base
+    )
+    if not dry_run:
+        try:
+            async with session.begin_nested():  # a refused statement leaves the caller's transaction usable
                 await _apply(session, clean, now, report)
                 if not report.empty:
                     report.version_id = await versions.record(session, report, actor=actor, action=action, source=source)
-            except (DataError, IntegrityError) as exc:
-                # The checks above should let nothing through that the database refuses; if one does, it is
-                # still the file's problem, reported as such (and rolled back), not "cannot use the database".
-                reason = (str(getattr(exc, "orig", exc)).splitlines() or [type(exc).__name__])[0]
-                raise ImportFailed([RowError("file", 0, "", f"the database refused the data: {reason}")]) from exc
+        except (DataError, IntegrityError) as exc:
+            # The checks above should let nothing through that the database refuses; if one does, it is
+            # still the file's problem, reported as such (and rolled back), not "cannot use the database".
+            reason = (str(getattr(exc, "orig", exc)).splitlines() or [type(exc).__name__])[0]
+            raise ImportFailed([RowError("file", 0, "", f"the database refused the data: {reason}")]) from exc
     return report
 
 

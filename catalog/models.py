@@ -517,5 +517,5 @@ class CatalogUpload(Base):
     content_sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     base_version: Mapped[int] = mapped_column(Integer)  # catalog_state.version when the diff was made
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, applied, cancelled, refused
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, applied, cancelled, stale, expired, refused
     version_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_versions.id", ondelete="SET NULL"))

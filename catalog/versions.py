@@ -96,17 +96,23 @@ async def latest_id(session: AsyncSession) -> int | None:
 
 
 async def rollback(db: Database, version_id: int, *, actor: str) -> ImportReport:
-    """Restore the catalogue as it was at `version_id`, as a new version. Raises NoSuchVersion, or the
-    importer's ImportFailed if the snapshot no longer passes today's checks (nothing is then changed)."""
-    from catalog.importer import import_raw
-
+    """Restore the catalogue as it was at `version_id`, in a transaction of its own (see `rollback_in`)."""
     async with db.session() as session:
-        data = await session.scalar(select(CatalogVersion.snapshot).where(CatalogVersion.id == version_id))
+        return await rollback_in(session, version_id, actor=actor)
+
+
+async def rollback_in(session: AsyncSession, version_id: int, *, actor: str) -> ImportReport:
+    """Restore the catalogue as it was at `version_id`, as a new version, in the caller's transaction. Raises
+    NoSuchVersion, or the importer's ImportFailed if the snapshot no longer passes today's checks (nothing is
+    then changed); a snapshot equal to the catalogue changes nothing and records no version."""
+    from catalog.importer import import_rows
+
+    data = await session.scalar(select(CatalogVersion.snapshot).where(CatalogVersion.id == version_id))
     if data is None:
         raise NoSuchVersion(version_id)
     doc = snapshot_tables(data)
     raw = {t: list(enumerate(doc.get(t, []), start=1)) for t in TABLE_ORDER}
-    return await import_raw(db, raw, actor=actor, action="rollback", source=f"version {version_id}")
+    return await import_rows(session, raw, actor=actor, action="rollback", source=f"version {version_id}")
 
 
 def total_rows(counts: dict[str, Any]) -> str:
