@@ -95,6 +95,11 @@ async def latest_id(session: AsyncSession) -> int | None:
     return await session.scalar(select(func.max(CatalogVersion.id)))
 
 
+async def previous_id(session: AsyncSession, version_id: int) -> int | None:
+    """The version recorded just before `version_id` (what undoing it restores)."""
+    return await session.scalar(select(func.max(CatalogVersion.id)).where(CatalogVersion.id < version_id))
+
+
 async def rollback(db: Database, version_id: int, *, actor: str) -> ImportReport:
     """Restore the catalogue as it was at `version_id`, in a transaction of its own (see `rollback_in`)."""
     async with db.session() as session:
