@@ -91,6 +91,15 @@ async def history(session: AsyncSession, limit: int = HISTORY_LIMIT) -> list[Ver
     return [VersionLine(*row) for row in rows]
 
 
+async def version_line(session: AsyncSession, version_id: int) -> VersionLine | None:
+    row = (await session.execute(
+        select(CatalogVersion.id, CatalogVersion.created_at, CatalogVersion.actor, CatalogVersion.action,
+               CatalogVersion.source, CatalogVersion.counts, CatalogVersion.state_version)
+        .where(CatalogVersion.id == version_id)
+    )).first()
+    return VersionLine(*row) if row is not None else None
+
+
 async def latest_id(session: AsyncSession) -> int | None:
     return await session.scalar(select(func.max(CatalogVersion.id)))
 
