@@ -48,7 +48,7 @@ def snapshot_bytes(tables: dict[str, dict[str, dict[str, Any]]]) -> bytes:
     """The catalogue ({table: {slug: row}}) as gzip-compressed JSON in the import layout."""
     doc = {t: list(tables[t].values()) for t in TABLE_ORDER}
     text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str)
-    return gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)
+    return gzip.compress(text.encode("utf-8"), compresslevel=1, mtime=0)
 
 
 def snapshot_tables(data: bytes) -> dict[str, list[dict[str, Any]]]:
