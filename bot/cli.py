@@ -102,10 +102,11 @@ async def cmd_catalog_history(args: argparse.Namespace, settings: Settings) -> i
 async def cmd_catalog_rollback(args: argparse.Namespace, settings: Settings) -> int:
     from catalog import versions
     from catalog.importer import ImportFailed
+    from catalog.rollback import rollback
 
     db = await open_database(settings)
     try:
-        report = await versions.rollback(db, args.version, actor=_who())
+        report = await rollback(db, args.version, actor=_who())
         if report.version_id is not None:
             from catalog.snapshot import load_search_index
 

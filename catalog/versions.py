@@ -3,7 +3,8 @@
 The snapshot is the whole catalogue in the JSON import layout (what `ocop-bot catalog export x.json` writes),
 gzip-compressed: the 88-product demo catalogue is a few kilobytes. A rollback imports that snapshot through
 the ordinary importer, so it is validated, applied in one transaction, bumps catalog_state.version (every
-process then reloads its search index) and is itself recorded as a new version that can be rolled back.
+process then reloads its search index) and is itself recorded as a new version that can be rolled back
+(catalog/rollback.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from catalog.models import CatalogState, CatalogVersion
 from catalog.rows import TABLE_ORDER, read_tables
 
 if TYPE_CHECKING:
-    from catalog.db import Database
     from catalog.importer import ImportReport
 
 HISTORY_LIMIT = 50
@@ -107,26 +107,6 @@ async def latest_id(session: AsyncSession) -> int | None:
 async def previous_id(session: AsyncSession, version_id: int) -> int | None:
     """The version recorded just before `version_id` (what undoing it restores)."""
     return await session.scalar(select(func.max(CatalogVersion.id)).where(CatalogVersion.id < version_id))
-
-
-async def rollback(db: Database, version_id: int, *, actor: str) -> ImportReport:
-    """Restore the catalogue as it was at `version_id`, in a transaction of its own (see `rollback_in`)."""
-    async with db.session() as session:
-        return await rollback_in(session, version_id, actor=actor)
-
-
-async def rollback_in(session: AsyncSession, version_id: int, *, actor: str) -> ImportReport:
-    """Restore the catalogue as it was at `version_id`, as a new version, in the caller's transaction. Raises
-    NoSuchVersion, or the importer's ImportFailed if the snapshot no longer passes today's checks (nothing is
-    then changed); a snapshot equal to the catalogue changes nothing and records no version."""
-    from catalog.importer import import_rows
-
-    data = await session.scalar(select(CatalogVersion.snapshot).where(CatalogVersion.id == version_id))
-    if data is None:
-        raise NoSuchVersion(version_id)
-    doc = snapshot_tables(data)
-    raw = {t: list(enumerate(doc.get(t, []), start=1)) for t in TABLE_ORDER}
-    return await import_rows(session, raw, actor=actor, action="rollback", source=f"version {version_id}")
 
 
 def total_rows(counts: dict[str, Any]) -> str:

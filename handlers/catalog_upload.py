@@ -17,6 +17,7 @@ from catalog import catalog_diff, versions
 from catalog.catalog_diff import UploadRefused
 from catalog.importer import ImportFailed, ImportReport, RowError
 from catalog.models import StaffAccount
+from catalog.rollback import rollback_in
 from catalog.staff_accounts import account_for_telegram
 from handlers import staff
 from handlers.context import Context
@@ -195,7 +196,7 @@ async def _undo(ctx: Context, t: Translator, account: StaffAccount, target: int,
         text = t._("The catalogue changed again after that upload; use the console's history to restore a version.")
         return [Reply("⚠️ " + h(text), notice=text)]
     try:
-        report = await versions.rollback_in(ctx.session, target, actor=actor_of(ctx, account))
+        report = await rollback_in(ctx.session, target, actor=actor_of(ctx, account))
     except (versions.NoSuchVersion, ImportFailed):
         text = t._("Version {version} cannot be restored.", version=target)
         return [Reply("⚠️ " + h(text), notice=text)]

@@ -6,8 +6,9 @@ hash checks and Apply are catalog/catalog_diff.py's, the same the Telegram staff
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
@@ -15,22 +16,28 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.web.console import Console, _address, staff_page
 from catalog import catalog_diff, versions
 from catalog import staff_accounts as accounts
 from catalog.catalog_diff import UploadRefused
 from catalog.importer import ImportFailed
 from catalog.models import StaffAccount
+from catalog.rollback import rollback_in
 from handlers.catalog_upload import REFUSALS, TABLE_LABELS
 from locales import N_, Translator
+
+if TYPE_CHECKING:  # the console passes its own guard in (it registers these routes among its own)
+    from bot.web.console import Console, Handler
 
 ACTION_LABELS = {"seed": N_("demo catalogue"), "import": N_("import"), "upload": N_("upload"),
                  "rollback": N_("rollback")}
 HISTORY_ROWS = 30
 
 
-def catalog_routes(console: Console) -> list[BaseRoute]:
-    """/admin/catalog (upload form and history), its upload, apply and rollback actions."""
+def catalog_routes(
+    console: Console, staff_page: Callable[..., Callable[[Callable[..., Any]], Handler]]
+) -> list[BaseRoute]:
+    """/admin/catalog (upload form and history), its upload, apply and rollback actions, behind the console's
+    `staff_page` guard (session, CSRF token, admin, audit of refusals)."""
 
     async def render(
         request: Request,
@@ -129,7 +136,7 @@ def catalog_routes(console: Console) -> list[BaseRoute]:
     ) -> Response:
         version = _version_of(request)
         try:
-            report = await versions.rollback_in(session, version, actor=account.username)
+            report = await rollback_in(session, version, actor=account.username)
         except versions.NoSuchVersion:
             return await render(request, session, account, t, data, status=404,
                                 error=t._("There is no catalogue version {version}.", version=version))
@@ -155,3 +162,7 @@ def catalog_routes(console: Console) -> list[BaseRoute]:
 
 def _version_of(request: Request) -> int:
     return int(request.path_params["version"])
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else ""

@@ -27,6 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
+from bot.web import catalog_upload
 from catalog import deadlines, desk
 from catalog import leads as lead_book
 from catalog import staff_accounts as accounts
@@ -897,10 +898,8 @@ def console_routes(
         account.language = "en" if form.get("language") == "en" else "vi"
         return RedirectResponse(_safe_next(str(form.get("next", ""))) or "/leads", 303)
 
-    from bot.web import catalog_upload  # it builds on this module's pages
-
     return [
-        *catalog_upload.catalog_routes(console),
+        *catalog_upload.catalog_routes(console, staff_page),
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),

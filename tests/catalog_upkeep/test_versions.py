@@ -12,6 +12,7 @@ from catalog.db import Database
 from catalog.importer import FORMAT_OCOPVIETNAM, import_file
 from catalog.models import CatalogVersion
 from catalog.repository import catalog_version
+from catalog.rollback import rollback
 from catalog.rows import read_tables
 
 GOOD = Path(__file__).parent / "ocopvietnam_good.json"
@@ -33,13 +34,13 @@ async def test_seed_import_and_rollback_are_versions_and_rollback_restores_exact
     after_import, import_state = await tables_and_version(db)
     assert after_import != seeded and import_state == seeded_state + 1
 
-    back = await versions.rollback(db, first.id, actor="admin")
+    back = await rollback(db, first.id, actor="admin")
     restored, restored_state = await tables_and_version(db)
     assert restored == seeded  # every table, every column
     assert restored_state == import_state + 1  # every process reloads its search index
     assert back.version_id is not None and back.version_id > imported.version_id
 
-    undo = await versions.rollback(db, imported.version_id, actor="admin")  # the rollback itself undone
+    undo = await rollback(db, imported.version_id, actor="admin")  # the rollback itself undone
     assert (await tables_and_version(db))[0] == after_import
     async with db.session() as session:
         lines = await versions.history(session)
@@ -54,14 +55,14 @@ async def test_rollback_to_the_current_state_changes_nothing(db: Database) -> No
     async with db.session() as session:
         (first,) = await versions.history(session)
     before = await tables_and_version(db)
-    report = await versions.rollback(db, first.id, actor="admin")
+    report = await rollback(db, first.id, actor="admin")
     assert report.version_id is None and report.empty
     assert await tables_and_version(db) == before
 
 
 async def test_rollback_to_an_unknown_version(db: Database) -> None:
     with pytest.raises(versions.NoSuchVersion):
-        await versions.rollback(db, 999, actor="admin")
+        await rollback(db, 999, actor="admin")
 
 
 def test_history_and_rollback_commands(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path,
