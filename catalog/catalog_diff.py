@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.importer import (
@@ -115,6 +116,7 @@ async def keep_upload(
     session: AsyncSession, data: bytes, file_name: str, *, actor: str, channel: str, fmt: str | None = None
 ) -> Preview:
     """Preview the file and, when it would change the catalogue, keep it for Apply (its id in `upload_id`)."""
+    await forget_old_uploads(session)
     result = await preview(session, data, file_name, fmt)
     if not result.ok or result.report is None or result.report.empty:
         return result
@@ -133,6 +135,16 @@ async def keep_upload(
     return result
 
 
+async def forget_old_uploads(session: AsyncSession) -> None:
+    """Pending uploads older than PENDING_HOURS can no longer be applied: drop their content."""
+    cutoff = utcnow() - dt.timedelta(hours=PENDING_HOURS)
+    await session.execute(
+        update(CatalogUpload)
+        .where(CatalogUpload.status == "pending", CatalogUpload.created_at < cutoff)
+        .values(status="expired", data=b"")
+    )
+
+
 async def apply_upload(session: AsyncSession, upload_id: int, content_sha256: str, *, actor: str) -> ImportReport:
     """Apply a kept upload, in the caller's transaction, if nothing changed since its diff; raises
     UploadRefused (nothing applied; the upload is marked so when it can never be applied)."""
@@ -146,7 +158,7 @@ async def apply_upload(session: AsyncSession, upload_id: int, content_sha256: st
             or sha256(upload.data) != upload.content_sha256:
         raise UploadRefused("hash")
     if utcnow() - upload.created_at > dt.timedelta(hours=PENDING_HOURS):
-        upload.status = "expired"
+        upload.status, upload.data = "expired", b""
         raise UploadRefused("expired")
     fmt = guess_format(upload.data, upload.file_name)
     raw, errors = read_data(upload.data, upload.file_name, None, fmt)

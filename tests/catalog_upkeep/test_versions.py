@@ -83,3 +83,34 @@ def test_history_and_rollback_commands(monkeypatch: pytest.MonkeyPatch, db_url: 
     assert "already as it was at version 3" in capsys.readouterr().out
     assert main(["catalog", "rollback", "42"]) == 1
     assert "no catalogue version 42" in capsys.readouterr().err
+
+
+async def test_an_upload_older_than_a_day_is_not_applied(db: Database) -> None:
+    import datetime as dt
+
+    from catalog import catalog_diff
+    from catalog.exporter import write_json
+    from catalog.models import CatalogUpload
+
+    async with db.session() as session:
+        tables = await read_tables(session)
+        tables["contacts"] = {k: dict(v, name_en=(v["name_en"] or "") + "!") for k, v in tables["contacts"].items()}
+        data = write_json({t: list(rows.values()) for t, rows in tables.items()})
+        kept = await catalog_diff.keep_upload(session, data, "all.json", actor="admin", channel="console")
+        assert kept.upload_id is not None
+        upload = await session.get(CatalogUpload, kept.upload_id)
+        upload.created_at -= dt.timedelta(hours=25)
+    before = await tables_and_version(db)
+    async with db.session() as session:  # the next upload drops what an old one kept
+        again = await catalog_diff.keep_upload(session, data, "all.json", actor="admin", channel="console")
+        old = await session.get(CatalogUpload, kept.upload_id)
+        assert old.status == "expired" and old.data == b""
+        (await session.get(CatalogUpload, again.upload_id)).created_at -= dt.timedelta(hours=25)
+    async with db.session() as session:
+        with pytest.raises(catalog_diff.UploadRefused) as refused:
+            await catalog_diff.apply_upload(session, kept.upload_id, kept.sha256, actor="admin")
+        assert refused.value.reason == "done"
+        with pytest.raises(catalog_diff.UploadRefused) as refused:
+            await catalog_diff.apply_upload(session, again.upload_id, again.sha256, actor="admin")
+        assert refused.value.reason == "expired"
+    assert await tables_and_version(db) == before
