@@ -158,3 +158,20 @@ async def test_non_admins_and_outsiders_cannot_upload(bot: RunningBot, api: Fake
     assert "I can read text messages" in api.bot_messages(5005)[-1]["text"]
     assert api.calls("getFile") == []  # no file was even downloaded
     assert await catalogue(db) == before
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_long_diff_is_cut_politely_and_escaped(lang: str) -> None:
+    from catalog.importer import ImportReport, TableChanges
+    from handlers.catalog_upload import diff_text
+    from locales import translator
+    from tests.fakes.telegram_api import parse_html
+
+    changes = TableChanges(
+        added=[f"san-pham-{n}" for n in range(300)],
+        labels={f"san-pham-{n}": f"Sản phẩm <b>{n}</b> & co" for n in range(300)},
+    )
+    text = diff_text(translator(lang), "<big>.csv", ImportReport({"products": changes}, applied=False))
+    visible, _ = parse_html(text)  # the fake's strict parser: no stray tag gets through
+    assert len(text) <= 3600 and "Sản phẩm <b>0</b> & co" in visible and "<big>.csv" in visible
+    assert ("còn" in visible and "dòng không hiển thị" in visible) if lang == "vi" else "more lines not shown" in visible
