@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -494,3 +495,37 @@ class DeadlineAlert(Base):
     deadline: Mapped[str] = mapped_column(String(20))  # claim, first_reply
     stage: Mapped[str] = mapped_column(String(20))  # reminder, escalation
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CatalogVersion(Base):
+    """One applied change of the catalogue (an import, a staff upload, a rollback): who, what, when, how many
+    rows, and the whole catalogue as it was afterwards (gzip-compressed JSON in the import layout), so
+    `ocop-bot catalog rollback VERSION` can restore it."""
+
+    __tablename__ = "catalog_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(20))  # import, upload, rollback
+    source: Mapped[str] = mapped_column(String(300), default="")  # the file's name, or "version N"
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {table: {added, changed, removed, rows}}
+    state_version: Mapped[int] = mapped_column(Integer)  # catalog_state.version once applied
+    snapshot: Mapped[bytes] = mapped_column(LargeBinary)
+    snapshot_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class CatalogUpload(Base):
+    """A file a staff member uploaded (console or Telegram staff chat), kept between its dry-run diff and Apply:
+    Apply refuses if the catalogue changed since the diff (`base_version`) or the content is not the one diffed."""
+
+    __tablename__ = "catalog_uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[str] = mapped_column(String(20))  # console, telegram
+    file_name: Mapped[str] = mapped_column(String(300))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    base_version: Mapped[int] = mapped_column(Integer)  # catalog_state.version when the diff was made
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, applied, cancelled, stale, expired, refused
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_versions.id", ondelete="SET NULL"))

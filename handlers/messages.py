@@ -46,8 +46,18 @@ class SharedContact:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedDocument:
+    """A file the user sent: the channel's id to fetch it by (Services.files), its name, size and type."""
+
+    file_id: str
+    file_name: str = ""
+    size: int | None = None
+    mime_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
-    """One thing a user did: typed text, tapped a button, shared a location or a contact."""
+    """One thing a user did: typed text, tapped a button, shared a location, a contact or a file."""
 
     channel: str
     chat_id: str
@@ -58,6 +68,7 @@ class Incoming:
     payload: str | None = None
     location: Location | None = None
     contact: SharedContact | None = None
+    document: SharedDocument | None = None
     message_id: str | None = None  # the bot message a button was on, so a reply can edit it
 
     @property

@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Awaitable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ from bot.outbound import DeliveryError
 from catalog.search import ProductDoc
 from handlers import cards
 from handlers.context import Services
-from handlers.messages import Button, Incoming, Location, Reply, SharedContact, h
+from handlers.messages import Button, Incoming, Location, Reply, SharedContact, SharedDocument, h
 from handlers.router import Finish, Router
 from locales import N_, Translator, normalise_language, translator
 
@@ -468,6 +469,10 @@ def incoming_from_message(message: Message) -> Incoming | None:
         name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
         shared = SharedContact(contact.phone_number, name, str(contact.user_id) if contact.user_id else "")
         return Incoming(**base, contact=shared)
+    if message.document is not None:
+        doc = message.document
+        return Incoming(**base, document=SharedDocument(doc.file_id, doc.file_name or "", doc.file_size,
+                                                        doc.mime_type or ""))
     return None
 
 
@@ -707,7 +712,8 @@ def build_application(
     application = builder.build()
 
     channel = TelegramChannel(settings, services, router, concurrent=concurrent)
-    readable = filters.TEXT | filters.LOCATION | filters.CONTACT
+    # Documents too: an admin sends a catalogue file in the staff chat (handlers/catalog_upload.py).
+    readable = filters.TEXT | filters.LOCATION | filters.CONTACT | filters.Document.ALL
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & readable, channel.on_message))
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~readable, channel.on_message)
@@ -716,4 +722,11 @@ def build_application(
     application.add_handler(InlineQueryHandler(channel.on_inline_query))
     application.add_error_handler(channel.on_error)
     application.bot_data["channel"] = channel
+    services.files[CHANNEL] = partial(download_file, application.bot)
     return application
+
+
+async def download_file(bot: TelegramBot, file_id: str) -> bytes:
+    """A file a user sent, by its file_id (getFile, then the download; Bot API files are at most 20 MB)."""
+    file = await bot.get_file(file_id)
+    return bytes(await file.download_as_bytearray())

@@ -1402,6 +1402,41 @@ class FakeTelegramAPI:
             chat_type=chat_type, chat_title=chat_title,
         )  # fmt: skip
 
+    def push_document(
+        self,
+        chat_id: int,
+        filename: str,
+        content: bytes,
+        *,
+        mime_type: str = "application/octet-stream",
+        caption: str | None = None,
+        **kwargs: Any,
+    ) -> int:
+        """A user sends a file: stored like a real upload, so getFile and the file download
+        (``/file/bot<token>/<file_path>``) serve it.  kwargs as for push_message.  Returns the update_id."""
+        number = next(self._file_ids)
+        extension = "." + filename.rsplit(".", 1)[-1] if "." in filename else ""
+        uploaded = UploadedFile(
+            "document", filename, content, mime_type,
+            file_id=f"BQACAgIAAxkBAAIB{number:06d}UserFileId", file_unique_id=f"AgADUser{number:04d}",
+            file_path=f"documents/file_{number}{extension}", chat_id=self._chat_key(chat_id),
+        )  # fmt: skip
+        self._files[uploaded.file_id] = uploaded
+        self._files_by_path[uploaded.file_path] = uploaded
+        document = {
+            "file_id": uploaded.file_id,
+            "file_unique_id": uploaded.file_unique_id,
+            "file_name": filename,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        message: dict[str, Any] = {"document": document}
+        if caption is not None:
+            message["caption"] = caption
+        kwargs.pop("entities", None)
+        kwargs.pop("reply_to_message_id", None)
+        return self._push_user_message(chat_id, message, **kwargs)
+
     def push_command(
         self,
         chat_id: int,
