@@ -27,6 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
+from bot.web.insights_page import insights_routes
 from catalog import deadlines, desk
 from catalog import leads as lead_book
 from catalog import staff_accounts as accounts
@@ -919,6 +920,7 @@ def console_routes(
         Route("/admin/routing", routing_post, methods=["POST"]),
         Route("/admin/hours", hours_page, methods=["GET"]),
         Route("/admin/hours", hours_post, methods=["POST"]),
+        *insights_routes(console, page),
     ]
 
 
