@@ -59,14 +59,15 @@ def insights_routes(console: Console, page: Callable[..., Any]) -> list[BaseRout
         if start is None:
             return console.render(
                 request, "insights.html", t, data, status=400, account=account, since=since, periods=PERIODS,
-                day="", error=t._("Choose 7 days, 30 days, 90 days or a date that is not in the future."),
+                day="", days="", error=t._("Choose 7 days, 30 days, 90 days or a date that is not in the future."),
                 body="",
             )
         catalog = await load_catalog(session)
         report = await build_report(session, catalog, Period(start, now))
         day = since if _is_date(since) else ""
+        days = "" if day else since.removesuffix("d")  # parse_since took it: a number of days
         return console.render(
-            request, "insights.html", t, data, account=account, since=since, periods=PERIODS, day=day,
+            request, "insights.html", t, data, account=account, since=since, periods=PERIODS, day=day, days=days,
             error="", body=Markup(render_body(report, t)),  # noqa: S704 — render_body escapes every value
         )
 
