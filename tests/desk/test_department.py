@@ -4,6 +4,10 @@ names no department (Bắc Giang merged into Bắc Ninh on 1 July 2025; the new 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +96,19 @@ async def test_doctor_says_whether_the_name_is_set(
     assert "OCOP_DEPARTMENT_NAME_VI / _EN are not set" in out and "cán bộ phụ trách xúc tiến thương mại" in out
     await cmd_doctor(argparse.Namespace(), settings.model_copy(update={"department_name_en": "Test Department"}))
     assert "department name (OCOP_DEPARTMENT_NAME_VI / _EN): Test Department" in capsys.readouterr().out
+
+
+def test_the_terminal_chat_warns_at_start_and_the_buyer_is_told_recorded_not_sent(tmp_path: Path) -> None:
+    """No OCOP_STAFF_CHAT_ID and no routing rule: `ocop-bot chat` warns, and an enquiry confirmed there is
+    "recorded", never "sent" (a real process, reading the chat from standard input)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCOP_")}
+    env.update({"OCOP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}",
+                "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    lines = ["/lang en", "I want to place a bulk order", "lychee", "1", "next", "2 tonnes", "Hai Phong port",
+             "next month", "Jane Smith", "skip", "+44 20 7946 0958", "skip", "skip", "yes", "confirm"]
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "chat"], cwd=tmp_path, env=env,
+                            input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "warning: OCOP_STAFF_CHAT_ID is not set" in result.stderr and "Traceback" not in result.stderr
+    assert "is recorded. It has not reached the trade department's staff yet" in result.stdout, result.stdout[-3000:]
+    assert "has been sent" not in result.stdout and "Bắc Giang trade department" not in result.stdout
