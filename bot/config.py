@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     staff_chat_id: int | None = None
     staff_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     staff_language: Literal["vi", "en"] = "vi"
+    # The department's name as buyers read it ("… has been sent to {name}"); unset, the bot names no
+    # department (Bắc Giang merged into Bắc Ninh on 1 July 2025 and the new department's name has no source here)
+    department_name_vi: str | None = None
+    department_name_en: str | None = None
+
+    # The staff console's address as people open it (https://desk.example.org): the weekly digest links to it
+    web_public_url: str | None = None
 
     # Redis for one outbound rate limit shared by every process of a bot (bot/shared_rate.py); none = per process
     redis_url: str | None = None
@@ -153,6 +160,37 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
         return value
+
+    @field_validator("department_name_vi", "department_name_en")
+    @classmethod
+    def _department_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = " ".join(value.split())
+        if not value:
+            return None
+        if len(value) > 200 or any(ord(c) < 32 for c in value):
+            raise ValueError("must be a name of at most 200 characters on one line")
+        return value
+
+    @field_validator("web_public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("must be the console's address, e.g. https://desk.example.org")
+        return value
+
+    def department_name(self, language: str) -> str | None:
+        """OCOP_DEPARTMENT_NAME_VI / _EN in `language`, else the other one, else None (name no department)."""
+        first, other = (
+            (self.department_name_en, self.department_name_vi)
+            if language == "en"
+            else (self.department_name_vi, self.department_name_en)
+        )
+        return first or other
 
     @field_validator("zalo_webhook_path")
     @classmethod

@@ -261,6 +261,11 @@ class DeliveryWorker:
                 return
             staff_message_id: int | None = None
             card_failed = False
+            topic: tuple[str, int] | None = None  # the lead's card's chat and forum topic
+            if entry.lead_id is not None and entry.kind not in BUYER_KINDS:
+                lead = await session.get(Lead, entry.lead_id)
+                if lead is not None and lead.staff_thread_id is not None and lead.staff_chat_id:
+                    topic = (lead.staff_chat_id, lead.staff_thread_id)
             if entry.kind == KIND_CARD_EDIT and entry.lead_id is not None:
                 lead = await session.get(Lead, entry.lead_id)
                 staff_message_id = lead.staff_message_id if lead else None
@@ -292,6 +297,10 @@ class DeliveryWorker:
         try:
             reply = reply_from_json(entry.payload)
             reply.edit = edit_id is not None
+            if reply.thread_id is None and topic is not None and topic[0] == chat_id:
+                # Cards, their edits (a new message when an edit fails), reminders and notices about a lead
+                # go to the forum topic its routing rule named.
+                reply.thread_id = topic[1]
             message_id = await asyncio.wait_for(
                 deliverer.deliver(chat_id, reply, edit_message_id=edit_id), self.send_timeout
             )

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.web.insights_page import insights_url
 from catalog import events
 from catalog.insights import Period, build_report
 from catalog.leads import enqueue
@@ -88,8 +89,11 @@ def status_name(t: Translator, status: str) -> str:
     }.get(status, status)
 
 
-def digest_text(report: dict[str, Any], leads: dict[str, Any], t: Translator) -> str:
-    """The digest message (HTML subset, everything from the data escaped)."""
+def digest_text(
+    report: dict[str, Any], leads: dict[str, Any], t: Translator, console_url: str | None = None
+) -> str:
+    """The digest message (HTML subset, everything from the data escaped). With the console's public address
+    (OCOP_WEB_PUBLIC_URL), it links to the console's insights page for the week."""
     totals = report["totals"]
     since = dt.datetime.fromisoformat(report["period"]["since"])
     until = dt.datetime.fromisoformat(report["period"]["until"])
@@ -146,7 +150,12 @@ def digest_text(report: dict[str, Any], leads: dict[str, Any], t: Translator) ->
     lines += ["", t._("📦 <b>Leads</b>: {statuses}", statuses=h(statuses))]
     if leads["overdue"]:
         lines.append(h(t._("⏰ {n} still new after 48 hours: please take them up.", n=leads["overdue"])))
-    lines += ["", h(t._("The full report with charts: ocop-bot insights --since 7d --html report.html"))]
+    if console_url:
+        url = insights_url(console_url, "7d")
+        link = '<a href="{0}">{0}</a>'.format(h(url))
+        lines += ["", t._("📈 The full report with charts, in the staff console: {link}", link=link)]
+    else:
+        lines += ["", h(t._("The full report with charts: ocop-bot insights --since 7d --html report.html"))]
     return "\n".join(lines)
 
 
@@ -193,7 +202,7 @@ class InsightJobs:
                 await session.flush()  # the claim: a second process stops here
                 catalog = await load_catalog(session)
                 report = await build_report(session, catalog, Period(since, slot))
-                text = digest_text(report, await lead_summary(session, now), t)
+                text = digest_text(report, await lead_summary(session, now), t, settings.web_public_url)
                 enqueue(
                     session,
                     kind=KIND_DIGEST,

@@ -76,6 +76,16 @@ async def _desk(settings: Settings, db) -> int:  # type: ignore[no-untyped-def]
     else:
         host, port = settings.web_address
         print(f"web console: secret set, served by `run` on its web server ({host}:{port})")
+        if settings.web_public_url:
+            print(f"web console: the weekly digest links to {settings.web_public_url}/insights")
+        else:
+            print("web console: OCOP_WEB_PUBLIC_URL is not set, so the weekly digest cannot link to its /insights page")
+    names = [n for n in (settings.department_name_vi, settings.department_name_en) if n]
+    if names:
+        print("department name (OCOP_DEPARTMENT_NAME_VI / _EN): " + " / ".join(names))
+    else:
+        print("department name: OCOP_DEPARTMENT_NAME_VI / _EN are not set, so buyers read \"the trade department's "
+              "staff\" (\"cán bộ phụ trách xúc tiến thương mại\"); set them to the department's official name")
     async with db.session() as session:
         found = await list_accounts(session)
     active = [a for a in found if a.active]

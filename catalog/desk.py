@@ -331,6 +331,7 @@ class Route:
     chat_id: str
     assignee_id: int | None = None
     rule_id: int | None = None
+    thread_id: int | None = None  # the rule's forum topic in that chat (Telegram message_thread_id)
 
 
 async def route_lead(session: AsyncSession, lead: Lead, default_chat: int | None) -> Route:
@@ -351,7 +352,7 @@ async def route_lead(session: AsyncSession, lead: Lead, default_chat: int | None
         if staff:
             assignee = staff[rule.next_index % len(staff)]
             rule.next_index = (rule.next_index + 1) % len(staff)
-        return Route(rule.chat_id or default, assignee, rule.id)
+        return Route(rule.chat_id or default, assignee, rule.id, rule.thread_id)
     return Route(default)
 
 
@@ -367,6 +368,7 @@ async def is_routed_chat(session: AsyncSession, chat_id: str) -> bool:
 async def apply_route(session: AsyncSession, lead: Lead, route: Route) -> None:
     """Record where the card went and who was assigned (an event with no actor: the routing rule)."""
     lead.staff_chat_id = route.chat_id
+    lead.staff_thread_id = route.thread_id if route.chat_id else None
     if route.assignee_id is not None:
         account = await session.get(StaffAccount, route.assignee_id)
         if account is not None:

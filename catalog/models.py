@@ -245,6 +245,7 @@ class Lead(Base):
     staff_chat_id: Mapped[str] = mapped_column(
         String(64), default="", server_default=""
     )  # routed card's chat
+    staff_thread_id: Mapped[int | None] = mapped_column(Integer)  # and its forum topic (message_thread_id)
     claimed_at: Mapped[dt.datetime | None] = mapped_column()
     first_reply_at: Mapped[dt.datetime | None] = mapped_column()
     closed_at: Mapped[dt.datetime | None] = mapped_column()

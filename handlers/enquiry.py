@@ -64,6 +64,7 @@ from catalog.validation import (
 )
 from handlers import cards, intent
 from handlers.context import Context
+from handlers.department import department
 from handlers.messages import Button, Reply, h, reply_to_json
 from handlers.payloads import Enquiry
 from handlers.staff import anonymised_card_payload, card_reply
@@ -99,9 +100,8 @@ QUESTIONS = {
                 "<i>+84 912 345 678</i>) or tap “Share my phone number”."),
     "email": N_("Your e-mail address? (optional)"),
     "notes": N_("Anything else staff should know, such as packaging, quality or price expectations? (optional)"),
-    "consent": N_("Last step: may we share these details with the staff of the Bắc Giang trade department "
-                  "(Sở Công Thương) so they can contact you about this enquiry? They are used only for that, and "
-                  "you can erase them at any time with /forget."),
+    "consent": N_("Last step: may we share these details with {department} so they can contact you about this "
+                  "enquiry? They are used only for that, and you can erase them at any time with /forget."),
 }
 QUANTITY_PROBLEMS = {
     QuantityProblem.EMPTY: N_("Please write the amount with its unit, e.g. 2 tonnes or 500 kg."),
@@ -311,7 +311,12 @@ def question(ctx: Context, form: EnquiryForm, step: str, *, before: str = "") ->
     t = form_t(ctx, form)
     heading = t._("📦 Wholesale enquiry · question {n} of {total}", n=STEPS.index(step) + 1, total=len(STEPS))
     lines = [before] if before else []
-    asked = t._(QUESTIONS[step], example=h(time_example(t))) if step == "time" else t._(QUESTIONS[step])
+    if step == "time":
+        asked = t._(QUESTIONS[step], example=h(time_example(t)))
+    elif step == "consent":
+        asked = t._(QUESTIONS[step], department=department(t, ctx.settings))
+    else:
+        asked = t._(QUESTIONS[step])
     lines += [f"<b>{h(heading)}</b>", asked]
     buttons: list[list[Button]] = []
     keyboard: list[list[Button]] = []
@@ -591,13 +596,15 @@ async def confirm(ctx: Context, form: EnquiryForm, *, again: bool = False) -> li
     route = await desk.route_lead(ctx.session, lead, ctx.settings.staff_chat_id)
     await desk.apply_route(ctx.session, lead, route)
     card = card_reply(lead, translator(ctx.settings.staff_language))
+    card.thread_id = lead.staff_thread_id  # the routing rule's forum topic, if any
     lead_book.enqueue(ctx.session, kind=lead_book.KIND_LEAD_CARD, channel="telegram", chat_id=route.chat_id,
                       payload=reply_to_json(card), lead_id=lead.id, notify=ctx.services.on_outbox)
     had_keyboard = form.keyboard
     discard_form(ctx)
     if route.chat_id:
-        text = t._("✅ Thank you! Your enquiry <b>{ref}</b> has been sent to the Bắc Giang trade department. "
-                   "Staff will contact you; I will also let you know here when they take it up.", ref=h(lead.ref))
+        text = t._("✅ Thank you! Your enquiry <b>{ref}</b> has been sent to {department}. "
+                   "Staff will contact you; I will also let you know here when they take it up.", ref=h(lead.ref),
+                   department=department(t, ctx.settings))
     else:
         # No staff chat is configured: the card waits in the outbox, so the buyer is not told it was sent.
         text = t._("✅ Thank you! Your enquiry <b>{ref}</b> is recorded. It has not reached the trade department's "

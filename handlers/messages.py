@@ -130,6 +130,7 @@ class Reply:
     document: Document | None = None
     edit: bool = False
     notice: str = ""  # a short toast for a tapped button (Telegram answerCallbackQuery)
+    thread_id: int | None = None  # a forum topic of the chat (Telegram message_thread_id); None = the general one
     # A photo shown with the text where the channel can (an http(s) address, or a file path on the bot's
     # server): the department's own product photos. The text never depends on it being shown.
     image: str = ""
@@ -141,11 +142,14 @@ class Reply:
 
 def reply_to_json(reply: Reply) -> dict[str, object]:
     """A reply as JSON, for the outbox: text and buttons (venues and documents are not queued)."""
-    return {
+    data: dict[str, object] = {
         "text": reply.text,
         "buttons": [[{"label": b.label, "payload": b.payload, "url": b.url, "kind": b.kind} for b in row]
                     for row in reply.buttons],
     }
+    if reply.thread_id is not None:
+        data["thread_id"] = reply.thread_id
+    return data
 
 
 def reply_from_json(data: dict[str, object]) -> Reply:
@@ -155,6 +159,7 @@ def reply_from_json(data: dict[str, object]) -> Reply:
         text=str(data.get("text", "")),
         buttons=[[Button(b["label"], b.get("payload", ""), b.get("url", ""), b.get("kind", "payload"))
                   for b in row] for row in rows],
+        thread_id=thread if isinstance(thread := data.get("thread_id"), int) else None,
     )
 
 

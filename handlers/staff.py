@@ -24,6 +24,7 @@ stateDiagram-v2
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,9 +35,13 @@ from catalog.models import Lead, LeadEvent, utcnow
 from catalog.text import clean
 from catalog.validation import display_phone
 from handlers.context import Context
+from handlers.department import department
 from handlers.messages import Button, Document, Reply, h, reply_to_json
 from handlers.payloads import LeadAction
 from locales import N_, Translator, translator
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 STAFF_CHANNEL = "telegram"  # OCOP_STAFF_USER_IDS are Telegram user ids
 STAFF_COMMANDS = ("/leads", "/lead", "/reply", "/export", "/stats")
@@ -205,11 +210,11 @@ def queue_status_notice(session: AsyncSession, lead: Lead, was: str, notify: Cal
         enqueue_to_buyer(session, lead, lead_book.KIND_BUYER_NOTICE, buyer_notice_text(lead, "closed"), notify)
 
 
-def staff_reply_text(lead: Lead, text: str) -> str:
+def staff_reply_text(lead: Lead, text: str, settings: Settings | None) -> str:
     """A staff member's words as the buyer receives them, introduced in the buyer's language."""
     buyer_t = translator(lead.language)
-    return buyer_t._("💬 Message from the Bắc Giang trade department about your enquiry <b>{ref}</b>:",
-                     ref=h(lead.ref)) + "\n\n" + h(text)
+    return buyer_t._("💬 Message from {department} about your enquiry <b>{ref}</b>:",
+                     ref=h(lead.ref), department=department(buyer_t, settings)) + "\n\n" + h(text)
 
 
 # --- button presses
@@ -316,7 +321,7 @@ async def cmd_reply(ctx: Context, rest: str) -> list[Reply]:
         return [Reply(h(t._("I cannot find lead {ref}.", ref=ref[:32])))]
     if not lead.chat_id:
         return [Reply(h(t._("The buyer of {ref} erased their details, so there is no chat to reply to.", ref=lead.ref)))]
-    queue_to_buyer(ctx, lead, lead_book.KIND_STAFF_REPLY, staff_reply_text(lead, text))
+    queue_to_buyer(ctx, lead, lead_book.KIND_STAFF_REPLY, staff_reply_text(lead, text, ctx.settings))
     actor = await desk.telegram_actor(ctx.session, ctx.incoming.user_id, actor_name(ctx))
     await lead_book.record_event(ctx.session, lead, "reply", actor.actor_id, actor.name, text, actor.staff_id)
     return [Reply(h(t._("Your message will be delivered to the buyer of {ref} in a moment.", ref=lead.ref)))]

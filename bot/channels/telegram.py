@@ -10,7 +10,7 @@ import re
 import warnings
 from collections.abc import Awaitable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -265,6 +265,20 @@ async def _send_photo(
         return None, parts
 
 
+def in_topic(reply: Reply, message: Any) -> Reply:
+    """A reply to a message posted in a forum topic (a staff member working a card there) stays in that topic."""
+    if reply.thread_id is not None or message is None or not getattr(message, "is_topic_message", False):
+        return reply
+    thread = getattr(message, "message_thread_id", None)
+    return replace(reply, thread_id=thread) if isinstance(thread, int) else reply
+
+
+def _is_thread_gone(error: BadRequest) -> bool:
+    """Telegram's answer for a message_thread_id whose forum topic was deleted (or is closed)."""
+    message = error.message.lower()
+    return "thread not found" in message or "topic_deleted" in message or "topic_closed" in message
+
+
 async def render_reply(
     bot: TelegramBot, chat_id: str | int, reply: Reply, *, edit_message_id: str | int | None = None
 ) -> Message | None:
@@ -280,6 +294,8 @@ async def render_reply(
         below = ReplyKeyboardRemove()
     parts = split_html(reply.text) if reply.text else []
     last: Message | None = None
+    # In a forum supergroup, new messages go to the reply's topic (edits stay where their message is).
+    topic: dict[str, Any] = {} if reply.thread_id is None else {"message_thread_id": reply.thread_id}
 
     editable = str(edit_message_id or "").isdecimal()
     if reply.image and parts and not (reply.edit and editable):
@@ -300,9 +316,9 @@ async def render_reply(
     if parts and inline is not None and below is not None and len(parts) == 1:
         # A message carries one kind of keyboard: the text keeps its own buttons, and the keyboard
         # under the typing field goes on a message made of its labels (a lone removal is dropped).
-        last = await bot.send_message(chat, parts[0], reply_markup=inline)
+        last = await bot.send_message(chat, parts[0], reply_markup=inline, **topic)
         if reply.keyboard:
-            last = await bot.send_message(chat, _labels(reply.keyboard), reply_markup=below)
+            last = await bot.send_message(chat, _labels(reply.keyboard), reply_markup=below, **topic)
         parts = []
     elif not parts and reply.keyboard and not reply.venue and not reply.document:
         parts = [_labels(reply.keyboard)]
@@ -312,25 +328,26 @@ async def render_reply(
         markup: Any = inline if index == len(parts) - 1 and inline is not None else None
         if markup is None and index == 0:
             markup = below
-        last = await bot.send_message(chat, part, reply_markup=markup)
+        last = await bot.send_message(chat, part, reply_markup=markup, **topic)
 
     if reply.venue is not None:
         venue = reply.venue
         last = await bot.send_venue(
             chat, latitude=venue.latitude, longitude=venue.longitude,
-            title=venue.title[:256] or "OCOP", address=(venue.address or venue.title)[:256] or "OCOP",
+            title=venue.title[:256] or "OCOP", address=(venue.address or venue.title)[:256] or "OCOP", **topic,
         )
     if reply.document is not None:
         document = reply.document
         caption = document.caption
         if caption and _u16(caption) > MAX_CAPTION:
             for part in split_html(caption):
-                await bot.send_message(chat, part)
+                await bot.send_message(chat, part, **topic)
             caption = ""
         last = await bot.send_document(
             chat,
             InputFile(io.BytesIO(document.data), filename=document.filename),
             caption=caption or None,
+            **topic,
         )
     return last
 
@@ -348,7 +365,17 @@ class TelegramDeliverer:
         messages: all of them may have to be erased later); raise DeliveryError on failure."""
         recorder = _Recorder(self.bot)
         try:
-            message = await render_reply(recorder, chat_id, reply, edit_message_id=edit_message_id)  # type: ignore[arg-type]
+            try:
+                message = await render_reply(recorder, chat_id, reply, edit_message_id=edit_message_id)  # type: ignore[arg-type]
+            except BadRequest as error:
+                if reply.thread_id is None or not _is_thread_gone(error) or recorder.sent:
+                    raise
+                # The routing rule's forum topic was deleted (or closed): the card goes to the chat's general
+                # topic rather than being lost.
+                log.warning("topic %s of chat %s is gone (%s): sending to the chat's general topic instead",
+                            reply.thread_id, chat_id, error.message)
+                reply = replace(reply, thread_id=None)
+                message = await render_reply(recorder, chat_id, reply, edit_message_id=edit_message_id)  # type: ignore[arg-type]
         except RetryAfter as error:
             raise DeliveryError(str(error), retry_after=_retry_after(error)) from error
         except ChatMigrated as error:
@@ -520,7 +547,7 @@ class TelegramChannel:
             return
         replies = await self.route(incoming)
         for reply in replies:
-            await render_reply(context.bot, message.chat.id, reply)
+            await render_reply(context.bot, message.chat.id, in_topic(reply, message))
 
     def _cannot_read(self, message: Message) -> str:
         t = translator(self._language(message.from_user.language_code if message.from_user else None))
@@ -547,7 +574,7 @@ class TelegramChannel:
             edit_id = incoming.message_id  # only the first reply that asks to edit replaces the message
             for reply in replies:
                 edit = edit_id if reply.edit else None
-                await render_reply(context.bot, incoming.chat_id, reply, edit_message_id=edit)
+                await render_reply(context.bot, incoming.chat_id, in_topic(reply, query.message), edit_message_id=edit)
                 if reply.edit:
                     edit_id = None
         finally:

@@ -41,6 +41,7 @@ from bot.channels.telegram import (
     _answer_tap,
     _retry_after,
     _toast,
+    in_topic,
     incoming_from_callback,
     incoming_from_message,
     render_reply,
@@ -338,7 +339,9 @@ class TelegramInbox:
         edit_id = query.message.message_id if query is not None and query.message is not None else None
         done = self._progress.get(entry_id, 0)
         try:
+            topic_of = query.message if query is not None else update.effective_message
             for index, reply in enumerate(replies):
+                reply = in_topic(reply, topic_of)
                 edit = edit_id if reply.edit else None
                 if reply.edit:
                     edit_id = None

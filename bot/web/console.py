@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
 from bot.web import catalog_upload
+from bot.web.insights_page import insights_routes
 from catalog import deadlines, desk
 from catalog import leads as lead_book
 from catalog import staff_accounts as accounts
@@ -565,7 +566,7 @@ def console_routes(
         if not lead.chat_id:
             raise desk.DeskRefused("erased")
         staff_desk.enqueue_to_buyer(
-            session, lead, lead_book.KIND_STAFF_REPLY, staff_desk.staff_reply_text(lead, text), console.notify
+            session, lead, lead_book.KIND_STAFF_REPLY, staff_desk.staff_reply_text(lead, text, console.settings), console.notify
         )
         await lead_book.record_event(session, lead, "reply", actor.actor_id, actor.name, text, actor.staff_id)
         return "replied"
@@ -842,6 +843,20 @@ def console_routes(
                 await session.delete(rule)
                 accounts.audit(session, account, "routing_deleted", str(rule.id), address=_address(request))
             return RedirectResponse("/admin/routing", 303)
+        topic = str(form.get("thread_id", "")).strip()
+        if topic and not (topic.isdecimal() and 0 < int(topic) < 2**31):
+            return await _render_routing(
+                request, session, account, t, data, status=400,
+                error=t._("Not saved: a forum topic id is a positive number (empty: the chat's general topic)."),
+            )
+        if form.get("do") == "topic":
+            rule_id = str(form.get("id", ""))
+            rule = await session.get(RoutingRule, int(rule_id)) if rule_id.isdecimal() else None
+            if rule is not None:
+                rule.thread_id = int(topic) if topic else None
+                accounts.audit(session, account, "routing_topic", str(rule.id), {"topic": topic},
+                               address=_address(request))
+            return RedirectResponse("/admin/routing", 303)
         group = str(form.get("product_group", ""))
         district = str(form.get("district", "")).strip()[:100]
         chat = str(form.get("chat_id", "")).strip()
@@ -871,6 +886,7 @@ def console_routes(
             product_group=group,
             district=district,
             chat_id=chat,
+            thread_id=int(topic) if topic else None,
             staff_ids=staff_ids,
             next_index=0,
         )
@@ -880,7 +896,7 @@ def console_routes(
             account,
             "routing_added",
             f"{group}/{district}",
-            {"chat": chat, "staff": staff_ids},
+            {"chat": chat, "topic": topic, "staff": staff_ids},
             address=_address(request),
         )
         return RedirectResponse("/admin/routing", 303)
@@ -921,6 +937,7 @@ def console_routes(
         Route("/admin/routing", routing_post, methods=["POST"]),
         Route("/admin/hours", hours_page, methods=["GET"]),
         Route("/admin/hours", hours_post, methods=["POST"]),
+        *insights_routes(console, page),
     ]
 
 

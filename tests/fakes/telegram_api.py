@@ -996,6 +996,7 @@ class FakeTelegramAPI:
         self._chat_order: dict[int, list[int]] = {}
         self._reply_keyboards: dict[int, dict[str, Any]] = {}
         self._blocked: set[int] = set()
+        self._topics: dict[int, set[int]] = {}  # forum supergroups: chat -> open topic ids (message_thread_id)
         self._callback_queries: dict[str, dict[str, Any]] = {}  # id -> {update_id, answered}
         self._inline_queries: dict[str, dict[str, Any]] = {}
         self._query_ids = itertools.count(1)
@@ -1358,6 +1359,17 @@ class FakeTelegramAPI:
 
     # ------------------------------------------------------------------ pushing updates
 
+    def open_topic(self, chat_id: int | str, thread_id: int) -> None:
+        """Make the chat a forum supergroup with the topic `thread_id` (as createForumTopic would)."""
+        key = self._chat_key(chat_id)
+        self._topics.setdefault(key, set()).add(int(thread_id))
+        chat = self._ensure_chat(key)
+        chat["is_forum"] = True
+
+    def delete_topic(self, chat_id: int | str, thread_id: int) -> None:
+        """The topic is deleted: sending to it answers 400 "message thread not found"."""
+        self._topics.get(self._chat_key(chat_id), set()).discard(int(thread_id))
+
     def push_update(self, update: dict[str, Any]) -> int:
         """Queue a raw update (without update_id); returns the assigned update_id."""
         update_id = next(self._update_ids)
@@ -1383,12 +1395,15 @@ class FakeTelegramAPI:
         chat_title: str | None = None,
         entities: list[dict[str, Any]] | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> int:
-        """A user sends ``text``.  ``/commands`` get bot_command entities automatically
-        (unless ``entities`` is given).  Returns the update_id."""
+        """A user sends ``text`` (in the forum topic ``message_thread_id`` when given).  ``/commands`` get
+        bot_command entities automatically (unless ``entities`` is given).  Returns the update_id."""
         if entities is None:
             entities = self._detect_commands(text)
         content: dict[str, Any] = {"text": text}
+        if message_thread_id is not None:
+            content.update(message_thread_id=message_thread_id, is_topic_message=True)
         if entities:
             content["entities"] = entities
         if reply_to_message_id is not None:
@@ -1717,8 +1732,17 @@ class FakeTelegramAPI:
         return stored
 
     def _bot_message(
-        self, key: int, content: dict[str, Any], markup: dict[str, Any] | None
+        self, key: int, content: dict[str, Any], markup: dict[str, Any] | None,
+        params: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        thread = (params or {}).get("message_thread_id")
+        if thread is not None:
+            # A forum topic: only one the test opened (open_topic) and has not deleted; Telegram answers 400.
+            if not isinstance(thread, int) and not str(thread).lstrip("-").isdigit():
+                raise _bad("invalid message thread id")
+            if int(thread) not in self._topics.get(key, set()):
+                raise _bad("message thread not found")
+            content = {**content, "message_thread_id": int(thread), "is_topic_message": True}
         chat = self._ensure_chat(key)
         msg = {
             "message_id": self._new_message_id(key),
@@ -2401,7 +2425,7 @@ class FakeTelegramAPI:
             content["reply_to_message"] = reply_to
         if isinstance(params.get("link_preview_options"), dict):
             content["link_preview_options"] = params["link_preview_options"]
-        return self._bot_message(key, content, markup)
+        return self._bot_message(key, content, markup, params)
 
     def _locate_editable(self, params: dict[str, Any]) -> tuple[int, _Stored]:
         key = self._chat_key(params.get("chat_id"))
@@ -2548,7 +2572,7 @@ class FakeTelegramAPI:
         reply_to = self._reply_to(key, params)
         if reply_to is not None:
             content["reply_to_message"] = reply_to
-        return self._bot_message(key, content, markup)
+        return self._bot_message(key, content, markup, params)
 
     def _m_sendVenue(self, call: Call, ctx: _Ctx) -> Any:
         params = call.params
@@ -2571,7 +2595,7 @@ class FakeTelegramAPI:
         reply_to = self._reply_to(key, params)
         if reply_to is not None:
             content["reply_to_message"] = reply_to
-        return self._bot_message(key, content, markup)
+        return self._bot_message(key, content, markup, params)
 
     def _resolve_upload(self, call: Call, field_name: str, key: int) -> UploadedFile:
         value = call.params.get(field_name)
@@ -2642,7 +2666,7 @@ class FakeTelegramAPI:
                 content["caption_entities"] = caption_entities
         if reply_to is not None:
             content["reply_to_message"] = reply_to
-        message = self._bot_message(key, content, markup)
+        message = self._bot_message(key, content, markup, params)
         if uploaded not in self.documents:
             self.documents.append(uploaded)
         return message

@@ -11,7 +11,7 @@ PACKAGES = ("handlers", "bot", "catalog")
 # handlers/ modules that are shared building blocks, not features the router dispatches to.
 NOT_FEATURES = frozenset({
     "handlers", "handlers.router", "handlers.context", "handlers.messages", "handlers.cards", "handlers.intent",
-    "handlers.lookup", "handlers.payloads", "handlers.state", "handlers.needs",
+    "handlers.lookup", "handlers.payloads", "handlers.state", "handlers.needs", "handlers.department",
 })
 
 
