@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from array import array
 from collections.abc import Collection, Iterable, Mapping
 from collections.abc import Set as AbstractSet
@@ -19,6 +20,15 @@ class Postings:
     """Lookup tables over the products, built once (a catalogue change builds new ones)."""
 
     def __init__(self, docs: Iterable[ProductDoc], lexicon: Lexicon | None = None) -> None:
+        enabled = gc.isenabled()
+        gc.disable()  # millions of small objects, no cycles among them: collecting costs a fifth of the build
+        try:
+            self.build(docs, lexicon)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def build(self, docs: Iterable[ProductDoc], lexicon: Lexicon | None) -> None:
         self.docs: list[ProductDoc] = list(docs)
         self.lexicon = lexicon or default_lexicon()
         lex = self.lexicon
@@ -45,11 +55,17 @@ class Postings:
         seen_vi: set[tuple[str, bool]] = set()
         plain: set[str] = set()  # words written plain in a text with marks: toneless ("phu" of "phu thê")
         named_vi: set[str] = set()  # words of Vietnamese names, producers and places (not aliases, English)
+        named_texts: set[str] = set()  # the texts whose words are in named_vi already
         post_table, marked_table, pair_table = self.post, self.marked, self.pairs
         name_keys: dict[Key, Key] = {}
         for i, doc in enumerate(self.docs):
             free: set[str] = set()
             bound: dict[str, set[str]] = {}
+            # Each word, marking and pair once per product, in the order first met: the fields come in falling
+            # weight (names, producer, places, province), so a word's first field is its best.
+            weights: dict[str, float] = {}
+            marks: dict[tuple[str, str], None] = {}
+            adjacent: dict[tuple[str, str], None] = {}
             fields = [
                 (doc.name_vi, NAME, True),
                 *((a, NAME, True) for a in doc.aliases),
@@ -67,22 +83,19 @@ class Postings:
                 info = analysed.get(text)
                 if info is None:
                     info = analysed[text] = self.analyse(text)
-                if info.marked:  # a text written with marks: its plain words are toneless, not unaccented
-                    plain.update(info.plain)
-                if weight != NAME or text == doc.name_vi:
+                    if info.marked:  # a text written with marks: its plain words are toneless, not unaccented
+                        plain.update(info.plain)
+                if (weight != NAME or text == doc.name_vi) and text not in named_texts:
+                    named_texts.add(text)
                     named_vi.update(info.keys)
                 if vietnamese and (text, True) not in seen_vi:
                     seen_vi.add((text, True))
                     self.syllables.update(info.syllables)
                     self.bigrams.update(info.bigrams)
                 for key in info.keys:
-                    post = post_table.get(key)
-                    if post is None:
-                        post = post_table[key] = {}
-                    if post.get(i, 0.0) < weight:
-                        post[i] = weight
-                for key, accent in info.marked:
-                    marked_table.setdefault(key, {}).setdefault(accent, set()).add(i)
+                    if key not in weights:
+                        weights[key] = weight
+                marks.update(dict.fromkeys(info.marked))
                 if info.inside:
                     for pos, key in enumerate(info.keys):
                         if pos in info.inside:
@@ -91,11 +104,19 @@ class Postings:
                             free.add(key)
                 else:
                     free.update(info.keys)
-                for pair in info.pairs:
-                    pairs = pair_table.get(pair)
-                    if pairs is None:
-                        pairs = pair_table[pair] = set()
-                    pairs.add(i)  # type: ignore[union-attr]
+                adjacent.update(dict.fromkeys(info.pairs))
+            for key, weight in weights.items():
+                post = post_table.get(key)
+                if post is None:
+                    post = post_table[key] = {}
+                post[i] = weight
+            for key, accent in marks:
+                marked_table.setdefault(key, {}).setdefault(accent, set()).add(i)
+            for pair in adjacent:
+                pairs = pair_table.get(pair)
+                if pairs is None:
+                    pairs = pair_table[pair] = set()
+                pairs.add(i)  # type: ignore[union-attr]
             for key, partners in bound.items():
                 if key not in free:
                     self.bound.setdefault(key, {})[i] = frozenset(partners)
@@ -106,11 +127,18 @@ class Postings:
                     self.full_names.setdefault((name[0], name[1]), []).append((name, i))
             forms = (analysed[x].sorted_words for x in (doc.name_vi, *doc.aliases, doc.name_en) if x)
             self.name_forms.append(tuple(dict.fromkeys(f for f in forms if f)))
+        sounds: dict[str, list[dict[int, float]]] = {}
         for key, post in self.post.items():
-            merged = self.sound_post.setdefault(sound_key(key), {})
-            for i, w in post.items():
-                if merged.get(i, 0.0) < w:
-                    merged[i] = w
+            sounds.setdefault(sound_key(key), []).append(post)
+        for sk, posts in sounds.items():
+            if len(posts) == 1:  # most words have no regional twin: share their postings, not a copy
+                self.sound_post[sk] = posts[0]
+                continue
+            merged = self.sound_post[sk] = {}
+            for post in posts:
+                for i, w in post.items():
+                    if merged.get(i, 0.0) < w:
+                        merged[i] = w
         for concept in lex.concepts:
             for p in concept.vi:
                 self.bigrams.update(zip(p.key, p.key[1:], strict=False))
@@ -142,10 +170,13 @@ class Postings:
         # How products mark each word, under the regional spelling rules: a regional spelling must still carry
         # the marks of the word it stands for ("sôi" is "xôi", "sợi" is not).
         self.sound_marked: dict[str, dict[str, set[int]]] = {}
+        same_sound: dict[str, dict[str, list[set[int]]]] = {}
         for key, spellings in self.marked.items():
-            table = self.sound_marked.setdefault(sound_key(key), {})
+            table = same_sound.setdefault(sound_key(key), {})
             for accent, docs in spellings.items():
-                table.setdefault(sound_accent(accent), set()).update(docs)
+                table.setdefault(sound_accent(accent), []).append(docs)
+        for sk, table in same_sound.items():  # one spelling alone shares its set (never changed once built)
+            self.sound_marked[sk] = {a: s[0] if len(s) == 1 else set().union(*s) for a, s in table.items()}
         # Every way the catalogue and the lexicon mark each word, so decoded Telex can be checked against it.
         self.spellings: dict[str, set[str]] = {k: set(v) for k, v in self.marked.items()}
         lexicon_phrases = [p for c in lex.concepts for p in c.vi + c.members]
@@ -162,7 +193,7 @@ class Postings:
         self.places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         self.sound_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         self.prefixed_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
-        self.build_places()
+        self.build_places(analysed)
         self.longest_place = max((len(k) for k in self.places), default=1)
         self.free_post: dict[str, dict[int, float]] = self.build_free_post(analysed)
         self.reach_cache: dict[Key, set[int]] = {}
@@ -189,6 +220,17 @@ class Postings:
         names = self.place_names()
         longest = max(map(len, names), default=0)
         placed = {k for name in names for k in name} & words
+        standing: dict[str, frozenset[str]] = {}  # text → the placed words that stand on their own in it
+
+        def free_in(text: str) -> frozenset[str]:
+            found = standing.get(text)
+            if found is None:
+                keys = analysed[text].keys
+                found = standing[text] = frozenset(
+                    k for pos, k in enumerate(keys) if k in placed and not inside(keys, pos, names, longest)
+                )
+            return found
+
         out: dict[str, dict[int, float]] = {}
         for word in words:
             post = self.post[word]
@@ -197,11 +239,7 @@ class Postings:
                 for d in post.keys() - drop:
                     doc = self.docs[d]
                     texts = (doc.name_vi, *doc.aliases, doc.name_en, doc.producer, doc.commune, doc.district)
-                    if not any(
-                        k == word and not inside(keys, pos, names, longest)
-                        for keys in (analysed[t].keys for t in texts if t)
-                        for pos, k in enumerate(keys)
-                    ):
+                    if not any(word in free_in(t) for t in texts if t):
                         drop.add(d)
             out[word] = {d: w for d, w in post.items() if d not in drop} if drop else post
         return out
@@ -263,7 +301,7 @@ class Postings:
             if len(k) >= 2:
                 self.sound_places.setdefault(tuple(sound_key(x, finals=True) for x in k), (place, marks))
 
-    def build_places(self) -> None:
+    def build_places(self, analysed: Mapping[str, FieldText]) -> None:
         # Facets for slices and narrowing: (kind, place key) → products; category → products; stars → products.
         self.facet: dict[tuple[str, Key], set[int]] = {}
         self.by_category: dict[str, set[int]] = {}
@@ -277,6 +315,7 @@ class Postings:
                 need_groups.setdefault(group, []).append(tag.code)
         self.by_stars: dict[int, set[int]] = {}
         keys: dict[str, Key] = {}
+        kinds: dict[Key, Key] = {}
         for d, doc in enumerate(self.docs):
             for kind in ("province", "district", "commune"):
                 value = getattr(doc, kind)
@@ -290,14 +329,17 @@ class Postings:
             for use in need_groups.get(doc.category, ()):
                 self.by_group_use.setdefault(use, set()).add(d)
             # What kind of thing it is, for varied selections: its name's first word ("rượu", "mật", "chè").
-            self.kind_of.append(phrase_key(doc.name_vi)[:1])
+            kind = tuple(analysed[doc.name_vi].keys[:1]) if doc.name_vi else ()  # = phrase_key(name)[:1]
+            self.kind_of.append(kinds.setdefault(kind, kind))
             if doc.stars is not None:
                 self.by_stars.setdefault(doc.stars, set()).add(d)
         # Slices list the best-rated first, then in catalogue order (the department lists flagships first).
         self.stars = [doc.stars or 0 for doc in self.docs]
         self.tiebreak = [stars * 1e-3 - d * 1e-10 for d, stars in enumerate(self.stars)]
         self.ranked = sorted(range(len(self.docs)), key=lambda d: (-self.stars[d], d))
-        self.rank_of = {d: r for r, d in enumerate(self.ranked)}
+        self.rank_of = [0] * len(self.docs)  # product → its place in that order
+        for r, d in enumerate(self.ranked):
+            self.rank_of[d] = r
         by_value: dict[str, PlaceName] = {}
         # Provinces first, then districts, then communes: when "Bắc Giang" could be the province or
         # "TP Bắc Giang" without its prefix, the wider reading wins unless the buyer wrote the prefix.
