@@ -304,14 +304,15 @@ class SearchIndex:
         names = [u for u in content if u.role == "elsewhere" or u.text in parsed.names]
         found: dict[int, int] = {}
         for i, pair in enumerate(zip(keys, keys[1:], strict=False)):
-            for name, d in self.ix.full_names.get(pair, ()):
+            for name, products in self.ix.full_names.get(pair, {}).items():
                 end = i + len(name)
                 if tuple(keys[i:end]) != name:
                     continue
                 beside = [u for u in names if _gap((i, end), (u.at, _end(u))) <= 1]
-                if any(u.role == "elsewhere" or self.matcher.unit_q(u, d, qkeys) <= 0.0 for u in beside):
-                    continue
-                found[d] = max(found.get(d, 0), len(name))
+                for d in products:
+                    if any(u.role == "elsewhere" or self.matcher.unit_q(u, d, qkeys) <= 0.0 for u in beside):
+                        continue
+                    found[d] = max(found.get(d, 0), len(name))
         longest = max(found.values(), default=0)
         return {d: 1.0 for d, n in found.items() if n == longest}
 
