@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 
 from catalog.search.marks import accent_fits
@@ -41,13 +42,22 @@ class Matcher:
         spellings = (self.ix.sound_marked if sound else self.ix.marked).get(key)
         out: frozenset[int] = frozenset()
         if spellings:
-            fits: set[int] = set()
-            marked: set[int] = set()
+            # The products of the other spellings, less those that also write a fitting one. The spellings'
+            # products are sorted arrays (Postings.compact), and the fitting spelling is usually the biggest:
+            # a few products are looked up in it rather than all of it made a set.
+            other: set[int] = set()
+            fitting: list[Sequence[int]] = []
             for written, docs in spellings.items():
-                marked |= docs
                 if accent_fits(typed, written):
-                    fits |= docs
-            out = frozenset(marked - fits)
+                    fitting.append(docs)  # type: ignore[arg-type]
+                else:
+                    other.update(docs)
+            for docs in fitting if other else ():
+                if len(other) * 16 < len(docs):
+                    other = {d for d in other if not _holds(docs, d)}
+                else:
+                    other.difference_update(docs)
+            out = frozenset(other)
         if not fits_plain:
             written_plain = (self.ix.sound_post if sound else self.ix.post).get(key, {}).keys() - {
                 d for docs in (spellings or {}).values() for d in docs
@@ -383,3 +393,9 @@ class Matcher:
                 content_part = acc[d] - (1.0 - threshold) * s  # back from the bar's units to plain coverage
                 out[d] = min((content_part + s) / (total + s), 1.0)
         return out
+
+
+def _holds(ordered: Sequence[int], value: int) -> bool:
+    """Is `value` in this sorted sequence?"""
+    at = bisect_left(ordered, value)
+    return at < len(ordered) and ordered[at] == value

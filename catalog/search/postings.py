@@ -40,7 +40,9 @@ class Postings:
         self.compound_heads = {k[0] for k in lex.compounds}
         self.post: dict[str, dict[int, float]] = {}  # word → product → best field weight it appears in
         self.sound_post: dict[str, dict[int, float]] = {}  # the same under regional-spelling keys
-        self.marked: dict[str, dict[str, set[int]]] = {}  # word → how it is marked → products writing it so
+        self.marked: dict[
+            str, dict[str, Collection[int]]
+        ] = {}  # word → how it is marked → products writing it so
         # Words a product has only inside an opaque compound ("sữa" in "vú sữa", "vải" in "mật ong hoa vải"):
         # word → product → the compound's other words.
         self.bound: dict[str, dict[int, frozenset[str]]] = {}
@@ -143,7 +145,7 @@ class Postings:
                     post = post_table[key] = {}
                 post[i] = weight
             for key, accent in marks:
-                marked_table.setdefault(key, {}).setdefault(accent, set()).add(i)
+                marked_table.setdefault(key, {}).setdefault(accent, set()).add(i)  # type: ignore[attr-defined]
             for pair in adjacent:
                 pairs = pair_table.get(pair)
                 if pairs is None:
@@ -205,7 +207,7 @@ class Postings:
         }
         # How products mark each word, under the regional spelling rules: a regional spelling must still carry
         # the marks of the word it stands for ("sôi" is "xôi", "sợi" is not).
-        self.sound_marked: dict[str, dict[str, set[int]]] = {}
+        self.sound_marked: dict[str, dict[str, Collection[int]]] = {}
         same_sound: dict[str, dict[str, list[set[int]]]] = {}
         for key, spellings in self.marked.items():
             table = same_sound.setdefault(sound_key(key), {})
@@ -239,9 +241,21 @@ class Postings:
     def compact(self) -> None:
         """Once built, the products of each pair of adjacent words become a sorted array of 4-byte ints: ≈4
         bytes a product instead of ≈30, and a stored index loads each as one block of bytes. They are only
-        read whole, when a phrase is first looked up (`phrase_docs`, whose sets are cached). (The spellings'
-        sets stay sets: `Matcher.mismatch` unites them, and boxing the ints of arrays made that slower.)"""
+        read whole, when a phrase is first looked up (`phrase_docs`, whose sets are cached). So are the products
+        of each spelling of a word (read whole by `Matcher.mismatch`, whose sets are cached) and of each place."""
         self.pairs = {k: array("i", sorted(v)) for k, v in self.pairs.items()}
+        arrays: dict[
+            int, array[int]
+        ] = {}  # a set shared by the spellings and their regional keys stays shared
+
+        def packed(docs: Collection[int]) -> array[int]:
+            found = arrays.get(id(docs))
+            if found is None:
+                found = arrays[id(docs)] = array("i", sorted(docs))
+            return found
+
+        self.marked = {k: {a: packed(v) for a, v in t.items()} for k, t in self.marked.items()}
+        self.sound_marked = {k: {a: packed(v) for a, v in t.items()} for k, t in self.sound_marked.items()}
         self.full_names = {
             k: {n: array("i", v) for n, v in names.items()} for k, names in self.full_names.items()
         }
