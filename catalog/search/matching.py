@@ -145,7 +145,9 @@ class Matcher:
             with contextlib.suppress(KeyError):  # another thread may have evicted it meanwhile
                 self.map_cache.move_to_end(cache_key)
         else:
-            found = self.merge([m for m in (self.alt_map(a, penalty) for a in unit.alts) if m])
+            found = self.merge(
+                [m for m in (self.alt_map(a, penalty) for a in self.listed(unit, penalty)) if m]
+            )
             if partners:
                 affected: set[int] = set()
                 for alt in unit.alts:
@@ -168,6 +170,32 @@ class Matcher:
         if penalty == ACCENT_MISMATCH:
             unit.found = found
         return found
+
+    def listed(self, unit: Unit, penalty: float) -> list[Alt]:
+        """A unit's alternatives whose listings can raise its best quality somewhere: not one looked up in the
+        very postings of another that reaches every product of them at least as well (a regional spelling or a
+        synonym that is the same word: "dong" read as "dong" at 0.7). Listing those cost a pass over thousands
+        of products for nothing."""
+        alts = unit.alts
+        if len(alts) < 2:
+            return alts
+        posts = [self.ix.table(a).get(a.key[0]) if len(a.key) == 1 else None for a in alts]
+        # The quality an alternative has at least in every product of its postings (marks that disagree
+        # lower it; a regional spelling or a place's exact marks drop products instead).
+        floors = [
+            -1.0 if a.sound or a.exact else a.q * penalty if any(x is not None for x in a.accents) else a.q
+            for a in alts
+        ]
+        out: list[Alt] = []
+        for n, (alt, post) in enumerate(zip(alts, posts, strict=True)):
+            if post is not None and any(
+                other is post and (alt.q < floor or (alt.q == floor and m < n))
+                for m, (other, floor) in enumerate(zip(posts, floors, strict=True))
+                if m != n
+            ):
+                continue
+            out.append(alt)
+        return out
 
     @staticmethod
     def merge(maps: list[dict[int, float]]) -> dict[int, float]:
@@ -367,10 +395,11 @@ class Matcher:
                     lift = {d: v / (1.0 - threshold) for d, v in acc.items() if v}
             elif is_soft and isinstance(look, dict):
                 # Soft words only ever add: update the products that have them; the bar is checked at the end.
-                for d in acc.keys() & look.keys():
-                    v = look[d]
-                    lift[d] = lift.get(d, 0.0) + u.weight * v
-                    acc[d] += w * v
+                # (Comprehensions, not a loop: a soft word like "htx" is in most of the products found.)
+                both = acc.keys() & look.keys()
+                uw, get_lift = u.weight, lift.get
+                lift.update({d: get_lift(d, 0.0) + uw * look[d] for d in both})
+                acc.update({d: acc[d] + w * look[d] for d in both})
                 continue
             elif isinstance(look, dict):
                 get = look.get
