@@ -336,6 +336,13 @@ class Matcher:
             found = self.unit_map(parts[0][0], qkeys, ACCENT_MISMATCH)
             need = bar / parts[0][1]  # the quality that reaches the bar
             share = parts[0][1] / total
+            if (
+                within is None
+                and share == 1.0
+                and found
+                and need <= min(found.values()) <= max(found.values()) <= 1.0
+            ):
+                return dict(found)  # all of it, as it is: a copy, not a pass
             keys = found.keys() if within is None else found.keys() & within
             return {d: min(found[d] * share, 1.0) for d in keys if found[d] >= need}
         cursor = {id(u): 0 for u, *_ in parts}
