@@ -41,12 +41,24 @@ async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _who() -> str:
+    """Who ran a catalogue command, as its version records it."""
+    import getpass
+
+    try:
+        return f"{getpass.getuser()} (ocop-bot)"
+    except (KeyError, OSError):
+        return "ocop-bot"
+
+
 async def cmd_catalog_import(args: argparse.Namespace, settings: Settings) -> int:
     from catalog.importer import ImportFailed, import_file
 
     db = await open_database(settings)
     try:
-        report = await import_file(db, Path(args.file), table=args.table, dry_run=args.dry_run)
+        report = await import_file(
+            db, Path(args.file), table=args.table, dry_run=args.dry_run, fmt=args.format, actor=_who()
+        )
         if not args.dry_run:  # the search index built once here, so no process has to build it again
             from catalog.snapshot import load_search_index
 
@@ -60,6 +72,61 @@ async def cmd_catalog_import(args: argparse.Namespace, settings: Settings) -> in
     finally:
         await db.dispose()
     print("Dry run, nothing written. Would apply:" if args.dry_run else "Imported:")
+    for line in report.lines(details=args.dry_run):
+        print(f"  {line}")
+    if report.version_id is not None:
+        print(f"Recorded as catalogue version {report.version_id} (undo with: ocop-bot catalog rollback N)")
+    return 0
+
+
+async def cmd_catalog_history(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog import versions
+
+    db = await open_database(settings)
+    try:
+        async with db.session() as session:
+            lines = await versions.history(session, limit=args.limit)
+    finally:
+        await db.dispose()
+    if not lines:
+        print("No catalogue versions recorded yet.")
+        return 0
+    print(f"{'version':>7}  {'when (UTC)':<16}  {'action':<8}  {'by':<20}  source / rows")
+    for v in lines:
+        changed = sum(c.get("added", 0) + c.get("changed", 0) + c.get("removed", 0) for c in v.counts.values())
+        print(f"{v.id:>7}  {v.created_at:%Y-%m-%d %H:%M}  {v.action:<8}  {v.actor[:20]:<20}  {v.source}: "
+              f"{changed} row(s) changed; {versions.total_rows(v.counts)}")
+    return 0
+
+
+async def cmd_catalog_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog import versions
+    from catalog.importer import ImportFailed
+    from catalog.rollback import rollback
+
+    db = await open_database(settings)
+    try:
+        report = await rollback(db, args.version, actor=_who())
+        if report.version_id is not None:
+            from catalog.snapshot import load_search_index
+
+            async with db.session() as session:
+                await load_search_index(session)
+    except versions.NoSuchVersion:
+        print(f"There is no catalogue version {args.version}; see: ocop-bot catalog history", file=sys.stderr)
+        return 1
+    except ImportFailed as failed:
+        print(f"Rollback refused, nothing was changed: version {args.version} no longer passes the checks:",
+              file=sys.stderr)
+        for error in failed.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+    if report.version_id is None:
+        print(f"The catalogue is already as it was at version {args.version}; nothing changed.")
+        return 0
+    print(f"Restored version {args.version} as new version {report.version_id}:")
     for line in report.lines():
         print(f"  {line}")
     return 0
@@ -243,13 +310,21 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True, metavar="ACTION")
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
 
-    cat = sub.add_parser("catalog", help="import, export and count the catalogue")
+    cat = sub.add_parser("catalog", help="import, export, count the catalogue; its history and rollback")
     cat_sub = cat.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = cat_sub.add_parser("import", help="replace the catalogue from a CSV, XLSX or JSON file")
     p.add_argument("file")
     p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
     p.add_argument("--table", choices=TABLES, help="which table a CSV file holds (guessed from its header)")
+    p.add_argument("--format", choices=("ocop", "ocopvietnam"), default="ocop",
+                   help="ocop: this catalogue's layout (default); ocopvietnam: the national OCOP system's JSON")
     p.set_defaults(func=cmd_catalog_import)
+    p = cat_sub.add_parser("history", help="the catalogue's recorded versions, newest first")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_catalog_history)
+    p = cat_sub.add_parser("rollback", help="restore the catalogue as it was at VERSION (recorded as a new version)")
+    p.add_argument("version", type=int, metavar="VERSION")
+    p.set_defaults(func=cmd_catalog_rollback)
     p = cat_sub.add_parser("export", help="write the catalogue to a CSV, XLSX or JSON file")
     p.add_argument("file")
     p.add_argument("--table", choices=TABLES, help="CSV only: which table (default products)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -13,7 +14,10 @@ from catalog.db import Database
 from catalog.rows import LIST_SEPARATOR, TABLE_ORDER, TABLES, columns_of, neutralise_formula, read_tables
 
 
-def _cell(value: Any, is_list: bool) -> Any:
+def _cell(value: Any, is_list: bool, *, dates: bool = False) -> Any:
+    """A value as a file cell; a date stays a date for a spreadsheet (`dates`), else ISO `YYYY-MM-DD`."""
+    if isinstance(value, dt.date):
+        return value if dates else value.isoformat()
     if is_list:
         return neutralise_formula(LIST_SEPARATOR.join(str(v) for v in value or []))
     if value is None:
@@ -25,8 +29,8 @@ def _cell(value: Any, is_list: bool) -> Any:
     return value
 
 
-def _flat_rows(table: str, rows: list[dict[str, Any]]) -> list[list[Any]]:
-    return [[_cell(row[c.name], c.is_list) for c in TABLES[table]] for row in rows]
+def _flat_rows(table: str, rows: list[dict[str, Any]], *, dates: bool = False) -> list[list[Any]]:
+    return [[_cell(row[c.name], c.is_list, dates=dates) for c in TABLES[table]] for row in rows]
 
 
 def write_csv(rows: list[dict[str, Any]], table: str) -> bytes:
@@ -46,7 +50,7 @@ def write_xlsx(tables: dict[str, list[dict[str, Any]]]) -> bytes:
     for table in TABLE_ORDER:
         sheet = book.create_sheet(table)
         sheet.append(columns_of(table))
-        for cells in _flat_rows(table, tables[table]):
+        for cells in _flat_rows(table, tables[table], dates=True):  # openpyxl formats a date as yyyy-mm-dd
             sheet.append(cells)
         for cell in sheet[1]:
             cell.data_type = "s"
@@ -57,7 +61,12 @@ def write_xlsx(tables: dict[str, list[dict[str, Any]]]) -> bytes:
 
 def write_json(tables: dict[str, list[dict[str, Any]]]) -> bytes:
     # JSON is not opened by spreadsheets, so values are written exactly as stored.
-    return (json.dumps(tables, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    def iso_date(value: Any) -> str:
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+    return (json.dumps(tables, ensure_ascii=False, indent=1, default=iso_date) + "\n").encode("utf-8")
 
 
 async def export_catalog(db: Database, path: Path, *, table: str = "products") -> dict[str, int]:

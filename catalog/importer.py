@@ -16,7 +16,9 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from catalog import versions
 from catalog.models import CatalogState, Contact, OnlineListing, Producer, Product, Store, store_products
+from catalog.ocopvietnam import NATIONAL_NAMES, keep_what_the_record_lacks, read_ocopvietnam
 from catalog.rows import (
     PRODUCER_FIELDS,
     TABLE_ORDER,
@@ -33,6 +35,8 @@ if TYPE_CHECKING:  # catalog.db seeds the demo catalogue through this module: on
 
 log = logging.getLogger(__name__)
 FORMATS = (".csv", ".xlsx", ".json")
+FORMAT_OURS, FORMAT_OCOPVIETNAM = "ocop", "ocopvietnam"
+FILE_FORMATS = (FORMAT_OURS, FORMAT_OCOPVIETNAM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +61,17 @@ class ImportFailed(Exception):
         self.errors = errors
 
 
+FieldChange = tuple[str, Any, Any]  # column, old value, new value
+
+
 @dataclass
 class TableChanges:
     added: list[str] = field(default_factory=list)
     changed: dict[str, list[str]] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
+    # The changed rows' columns with their old and new values, and a readable name for every slug listed.
+    details: dict[str, list[FieldChange]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -72,18 +82,38 @@ class TableChanges:
 class ImportReport:
     tables: dict[str, TableChanges]
     applied: bool
+    base_version: int = 0  # catalog_state.version the diff was made against
+    version_id: int | None = None  # the catalogue version recorded when applied (None: nothing changed)
 
-    def lines(self) -> list[str]:
+    @property
+    def empty(self) -> bool:
+        return all(changes.empty for changes in self.tables.values())
+
+    def lines(self, *, details: bool = False) -> list[str]:
+        """The changes in English for the command line; `details` adds each changed column's old → new."""
         out = []
         for name, ch in self.tables.items():
             out.append(f"{name}: {len(ch.added)} added, {len(ch.changed)} changed, {len(ch.removed)} removed")
             out += [f"  + {slug}" for slug in ch.added]
-            out += [f"  ~ {slug} ({', '.join(cols)})" for slug, cols in ch.changed.items()]
+            for slug, cols in ch.changed.items():
+                out.append(f"  ~ {slug} ({', '.join(cols)})")
+                if details:
+                    out += [f"      {col}: {shown_value(old)} → {shown_value(new)}" for col, old, new in ch.details[slug]]
             out += [f"  - {slug}" for slug in ch.removed]
         return out
 
 
 RawTables = dict[str, list[tuple[int, dict[str, Any]]]]
+
+
+def shown_value(value: Any, limit: int = 80) -> str:
+    if value is None or value == "" or value == []:
+        text = "—"
+    elif isinstance(value, list):
+        text = " | ".join(str(v) for v in value)
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _check_header(table: str, header: list[str], errors: list[RowError]) -> None:
@@ -228,19 +258,37 @@ def _read_json(data: bytes, errors: list[RowError]) -> RawTables:
     return out
 
 
-def read_file(path: Path, table: str | None = None) -> tuple[RawTables, list[RowError]]:
-    errors: list[RowError] = []
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        return {}, [RowError("file", 0, "", f"unsupported file type {suffix or '(none)'}; use .csv, .xlsx or .json")]
-    if table is not None and table not in TABLES:
-        return {}, [RowError("file", 0, "", f"unknown table {table!r}")]
+def _read_ocopvietnam(data: bytes, errors: list[RowError]) -> RawTables:
+    rows, problems = read_ocopvietnam(data)
+    errors += [RowError("products" if row else "file", row, field, reason) for row, field, reason in problems]
+    return {"products": rows} if rows else {}
+
+
+def read_file(path: Path, table: str | None = None, fmt: str = FORMAT_OURS) -> tuple[RawTables, list[RowError]]:
     try:
         data = path.read_bytes()
     except OSError as exc:
         return {}, [RowError("file", 0, "", f"cannot read the file: {exc.strerror}")]
+    return read_data(data, path.name, table, fmt)
+
+
+def read_data(
+    data: bytes, file_name: str, table: str | None = None, fmt: str = FORMAT_OURS
+) -> tuple[RawTables, list[RowError]]:
+    """A file's content as raw rows by table, and the problems found reading it (`fmt`: see FILE_FORMATS)."""
+    errors: list[RowError] = []
+    suffix = Path(file_name).suffix.lower()
+    if fmt not in FILE_FORMATS:
+        return {}, [RowError("file", 0, "", f"unknown format {fmt!r}; expected {', '.join(FILE_FORMATS)}")]
+    if suffix not in FORMATS or (fmt == FORMAT_OCOPVIETNAM and suffix != ".json"):
+        expected = ".json" if fmt == FORMAT_OCOPVIETNAM else ".csv, .xlsx or .json"
+        return {}, [RowError("file", 0, "", f"unsupported file type {suffix or '(none)'}; use {expected}")]
+    if table is not None and table not in TABLES:
+        return {}, [RowError("file", 0, "", f"unknown table {table!r}")]
     if not data.strip():
         return {}, [RowError("file", 0, "", "the file is empty")]
+    if fmt == FORMAT_OCOPVIETNAM:
+        return _read_ocopvietnam(data, errors), errors
     if suffix == ".csv":
         return _read_csv(data, table, errors), errors
     if suffix == ".xlsx":
@@ -279,7 +327,12 @@ def validate(raw: RawTables, existing_products: set[str]) -> tuple[dict[str, lis
     return clean, errors
 
 
+def _label(row: dict[str, Any]) -> str:
+    return str(row.get("name_vi") or row.get("name") or row.get("platform") or row.get("slug") or "")
+
+
 def diff(current: dict[str, dict[str, Any]], incoming: list[dict[str, Any]]) -> TableChanges:
+    """What applying `incoming` (every row of one table) to `current` ({slug: row}) would add, change and remove."""
     changes = TableChanges()
     incoming_slugs = set()
     for row in incoming:
@@ -288,11 +341,18 @@ def diff(current: dict[str, dict[str, Any]], incoming: list[dict[str, Any]]) -> 
         old = current.get(slug)
         if old is None:
             changes.added.append(slug)
+            changes.labels[slug] = _label(row)
             continue
-        changed = [k for k, v in row.items() if old.get(k) != v and not (old.get(k) in ("", None) and v in ("", None))]
-        if changed:
-            changes.changed[slug] = changed
+        details = [
+            (k, old.get(k), v) for k, v in row.items()
+            if old.get(k) != v and not (old.get(k) in ("", None) and v in ("", None))
+        ]
+        if details:
+            changes.changed[slug] = [k for k, _, _ in details]
+            changes.details[slug] = details
+            changes.labels[slug] = _label(row)
     changes.removed = sorted(set(current) - incoming_slugs)
+    changes.labels |= {slug: _label(current[slug]) for slug in changes.removed}
     return changes
 
 
@@ -433,34 +493,103 @@ async def _apply(
         await conn.execute(insert(state_t).values(id=1, version=1))
 
 
+class CatalogueChanged(Exception):
+    """The catalogue changed since the diff was made (another import, upload or rollback); nothing was applied."""
+
+    def __init__(self, expected: int, found: int) -> None:
+        super().__init__(f"catalogue version {found}, the diff was made against {expected}")
+        self.expected = expected
+        self.found = found
+
+
+async def state_version(session: AsyncSession, *, lock: bool = False) -> int:
+    """catalog_state.version (0 before the first import); `lock` holds the row until the transaction ends."""
+    query = select(CatalogState.version).where(CatalogState.id == 1)
+    return (await session.scalar(query.with_for_update() if lock else query)) or 0
+
+
 async def import_raw(
-    db: Database, raw: RawTables, *, dry_run: bool = False, file_errors: list[RowError] | None = None
+    db: Database,
+    raw: RawTables,
+    *,
+    dry_run: bool = False,
+    file_errors: list[RowError] | None = None,
+    fmt: str = FORMAT_OURS,
+    actor: str = "",
+    action: str = "import",
+    source: str = "",
+    expect_version: int | None = None,
 ) -> ImportReport:
-    """Validate and apply parsed tables in one transaction; raises ImportFailed listing every problem."""
+    """Validate and apply parsed tables in one transaction of their own (see `import_rows`)."""
     async with db.session() as session:
-        now = await read_catalogue(session)
-        current = now.tables
-        clean, errors = validate(raw, set(current["products"]))
-        errors = [*(file_errors or []), *errors]
-        if errors:
-            raise ImportFailed(errors)
-        report = ImportReport({t: diff(current[t], clean[t]) for t in TABLE_ORDER if t in clean}, applied=not dry_run)
-        if not dry_run:
-            try:
+        return await import_rows(
+            session, raw, dry_run=dry_run, file_errors=file_errors, fmt=fmt, actor=actor, action=action,
+            source=source, expect_version=expect_version,
+        )
+
+
+async def import_rows(
+    session: AsyncSession,
+    raw: RawTables,
+    *,
+    dry_run: bool = False,
+    file_errors: list[RowError] | None = None,
+    fmt: str = FORMAT_OURS,
+    actor: str = "",
+    action: str = "import",
+    source: str = "",
+    expect_version: int | None = None,
+) -> ImportReport:
+    """Validate and apply parsed tables in the caller's transaction; raises ImportFailed listing every problem
+    (the caller must then roll back, as `import_raw` does, though nothing has been written).
+
+    An applied change records a catalogue version (catalog/versions.py) in the same transaction. With
+    `expect_version`, CatalogueChanged is raised (and nothing applied) unless catalog_state still has it."""
+    base = await state_version(session, lock=not dry_run)
+    if expect_version is not None and base != expect_version:
+        raise CatalogueChanged(expect_version, base)
+    now = await read_catalogue(session)
+    current = now.tables
+    if fmt == FORMAT_OCOPVIETNAM and "products" in raw:
+        raw = raw | {"products": keep_what_the_record_lacks(raw["products"], current["products"])}
+    clean, errors = validate(raw, set(current["products"]))
+    if fmt == FORMAT_OCOPVIETNAM:  # errors name the national system's fields, as the file does
+        errors = [RowError(e.table, e.row, NATIONAL_NAMES.get(e.column, e.column), e.reason) for e in errors]
+    errors = [*(file_errors or []), *errors]
+    if errors:
+        raise ImportFailed(errors)
+    report = ImportReport(
+        {t: diff(current[t], clean[t]) for t in TABLE_ORDER if t in clean}, applied=not dry_run, base_version=base
+    )
+    if not dry_run:
+        try:
+            async with session.begin_nested():  # a refused statement leaves the caller's transaction usable
                 await _apply(session, clean, now, report)
-            except (DataError, IntegrityError) as exc:
-                # The checks above should let nothing through that the database refuses; if one does, it is
-                # still the file's problem, reported as such (and rolled back), not "cannot use the database".
-                reason = (str(getattr(exc, "orig", exc)).splitlines() or [type(exc).__name__])[0]
-                raise ImportFailed([RowError("file", 0, "", f"the database refused the data: {reason}")]) from exc
+                if not report.empty:
+                    report.version_id = await versions.record(session, report, actor=actor, action=action, source=source)
+        except (DataError, IntegrityError) as exc:
+            # The checks above should let nothing through that the database refuses; if one does, it is
+            # still the file's problem, reported as such (and rolled back), not "cannot use the database".
+            reason = (str(getattr(exc, "orig", exc)).splitlines() or [type(exc).__name__])[0]
+            raise ImportFailed([RowError("file", 0, "", f"the database refused the data: {reason}")]) from exc
     return report
 
 
-async def import_file(db: Database, path: Path, *, table: str | None = None, dry_run: bool = False) -> ImportReport:
-    raw, errors = read_file(path, table)
+async def import_file(
+    db: Database,
+    path: Path,
+    *,
+    table: str | None = None,
+    dry_run: bool = False,
+    fmt: str = FORMAT_OURS,
+    actor: str = "",
+) -> ImportReport:
+    raw, errors = read_file(path, table, fmt)
     if errors and not raw:
         raise ImportFailed(errors)
-    return await import_raw(db, raw, dry_run=dry_run, file_errors=errors)
+    return await import_raw(
+        db, raw, dry_run=dry_run, file_errors=errors, fmt=fmt, actor=actor, source=path.name[:300]
+    )
 
 
 def demo_catalog_bytes() -> bytes:
@@ -473,6 +602,6 @@ async def seed_demo_catalog(db: Database) -> ImportReport:
     raw = _read_json(demo_catalog_bytes(), errors)
     if errors:
         raise ImportFailed(errors)
-    report = await import_raw(db, raw)
+    report = await import_raw(db, raw, actor="ocop-bot", action="seed", source="demo_catalog.json")
     log.info("seeded the demo catalogue: %s", "; ".join(report.lines()[:1]))
     return report

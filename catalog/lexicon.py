@@ -71,6 +71,7 @@ class Lexicon:
     place_prefixes: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)  # key → accents
     place_aliases: dict[str, list[str]] = field(default_factory=dict)  # display name → other spellings
     elsewhere: set[Key] = field(default_factory=set)
+    elsewhere_accents: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)  # as written
     without: dict[Key, list[tuple[tuple[str | None, ...], Exclusion]]] = field(default_factory=dict)
     compounds: set[Key] = field(default_factory=set)
     # Needs and occasions ("quà biếu", "xương khớp", "nhậu") → the use tags products carry (catalog/data/uses.json).
@@ -81,6 +82,10 @@ class Lexicon:
     destination_cues: set[Key] = field(default_factory=set)
     # Words that rule out the product word right after them ("ngoài ổi ra", "trừ rượu", "not tea").
     negations: set[Key] = field(default_factory=set)
+    # Words that make the product word they introduce describe another thing, the head of the phrase
+    # ("kem đánh răng hương vải", "lychee-scented candles") → their accents and whether the head comes first
+    # (Vietnamese) or last (English).
+    modifiers: dict[Key, list[tuple[tuple[str | None, ...], bool]]] = field(default_factory=dict)
     words: set[str] = field(default_factory=set)  # every folded token the lexicon knows
     max_phrase: int = 1
 
@@ -136,7 +141,11 @@ class Lexicon:
         for names in lex.place_aliases.values():
             for name in names:
                 note(phrase_key(name))
-        lex.elsewhere = {note(k) for k in map(phrase_key, data.get("elsewhere", ())) if k}
+        for text in data.get("elsewhere", ()):
+            key = phrase_key(text)
+            if key:
+                lex.elsewhere.add(note(key))
+                lex.elsewhere_accents.setdefault(key, []).append(phrase_accents(text))
         for entry in data.get("without", ()):
             target = phrase_key(entry["not"])
             if not target:
@@ -160,6 +169,11 @@ class Lexicon:
                     lex.scaffolding.setdefault(note(key), []).append(phrase_accents(text))
         lex.destination_cues = {note(k) for k in map(phrase_key, data.get("destination_cues", ())) if k}
         lex.negations = {note(k) for k in map(phrase_key, data.get("negations", ())) if k}
+        for language, texts in data.get("modifiers", {}).items():
+            for text in texts:
+                key = phrase_key(text)
+                if key:
+                    lex.modifiers.setdefault(note(key), []).append((phrase_accents(text), language == "vi"))
         return lex
 
     @classmethod

@@ -10,11 +10,13 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -102,12 +104,21 @@ class Product(Base):
     category: Mapped[str] = mapped_column(String(20), index=True)
     stars: Mapped[int | None] = mapped_column(Integer, index=True)
     year: Mapped[int | None] = mapped_column(Integer)
+    # The OCOP recognition decision (catalog/certificates.py computes its state against today).
+    certificate_no: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    certified_on: Mapped[dt.date | None] = mapped_column(Date)
+    certificate_level: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    certificate_expires_on: Mapped[dt.date | None] = mapped_column(Date)
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="SET NULL"))
     commune: Mapped[str] = mapped_column(String(200), default="")
     district: Mapped[str] = mapped_column(String(100), default="", index=True)
     province: Mapped[str] = mapped_column(String(100), default="")
     description_vi: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
+    season_vi: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    season_en: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # A photo the department supplies: an http(s) address or a file path on the bot's server.
+    image: Mapped[str] = mapped_column(String(500), default="", server_default="")
     sources: Mapped[list[Any]] = mapped_column(default=list)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -484,3 +495,37 @@ class DeadlineAlert(Base):
     deadline: Mapped[str] = mapped_column(String(20))  # claim, first_reply
     stage: Mapped[str] = mapped_column(String(20))  # reminder, escalation
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CatalogVersion(Base):
+    """One applied change of the catalogue (an import, a staff upload, a rollback): who, what, when, how many
+    rows, and the whole catalogue as it was afterwards (gzip-compressed JSON in the import layout), so
+    `ocop-bot catalog rollback VERSION` can restore it."""
+
+    __tablename__ = "catalog_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(20))  # import, upload, rollback
+    source: Mapped[str] = mapped_column(String(300), default="")  # the file's name, or "version N"
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {table: {added, changed, removed, rows}}
+    state_version: Mapped[int] = mapped_column(Integer)  # catalog_state.version once applied
+    snapshot: Mapped[bytes] = mapped_column(LargeBinary)
+    snapshot_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class CatalogUpload(Base):
+    """A file a staff member uploaded (console or Telegram staff chat), kept between its dry-run diff and Apply:
+    Apply refuses if the catalogue changed since the diff (`base_version`) or the content is not the one diffed."""
+
+    __tablename__ = "catalog_uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[str] = mapped_column(String(20))  # console, telegram
+    file_name: Mapped[str] = mapped_column(String(300))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    base_version: Mapped[int] = mapped_column(Integer)  # catalog_state.version when the diff was made
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, applied, cancelled, stale, expired, refused
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_versions.id", ondelete="SET NULL"))

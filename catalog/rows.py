@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalog.certificates import LEVELS, certificate_problems, today_in_vietnam
 from catalog.models import (
     CATEGORIES,
     PRODUCER_KINDS,
@@ -200,6 +201,49 @@ def _phone(value: Any) -> str:
     return text
 
 
+_ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_VN_DATE_RE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
+
+
+def _date(value: Any) -> dt.date | None:
+    """A date cell: a spreadsheet date, ISO `YYYY-MM-DD`, or `DD/MM/YYYY` as Vietnamese documents write it."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise CellError(f"expected a date (YYYY-MM-DD), not {_kind_of(value)}")
+    text = _text(40)(value)
+    if match := _ISO_DATE_RE.match(text):
+        year, month, day = (int(g) for g in match.groups())
+    elif match := _VN_DATE_RE.match(text):
+        day, month, year = (int(g) for g in match.groups())
+    else:
+        raise CellError(f"not a date: {text[:40]!r} (expected YYYY-MM-DD)")
+    try:
+        when = dt.date(year, month, day)
+    except ValueError:
+        raise CellError(f"no such date: {text[:40]!r}") from None
+    if when.year < 1990:
+        raise CellError(f"date {text[:40]!r} is before the OCOP programme")
+    return when
+
+
+_URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:(?://|[^\\/])")
+
+
+def _image(value: Any) -> str:
+    """A product photo: a web address (http/https) or the path of a file the department supplies."""
+    text = _text(500)(value)
+    if not text:
+        return ""
+    if _URL_SCHEME_RE.match(text):  # a scheme: only the web's (a Windows path "C:\\…" has none)
+        return _url(text)
+    return text
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -256,6 +300,10 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("category", _choice(CATEGORIES), required=True),
         Column("stars", _int_in(3, 5, "stars")),
         Column("year", _int_in(1990, 2100, "year")),
+        Column("certificate_no", _text(100)),
+        Column("certified_on", _date),
+        Column("certificate_level", _choice(LEVELS)),
+        Column("certificate_expires_on", _date),
         Column("producer", _text(300)),
         Column("producer_kind", _choice(PRODUCER_KINDS)),
         Column("producer_address", _text(500)),
@@ -267,6 +315,9 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("province", _text(100)),
         Column("description_vi", _DESC),
         Column("description_en", _DESC),
+        Column("season_vi", _text(200)),
+        Column("season_en", _text(200)),
+        Column("image", _image),
         _SOURCES,
     ),
     "stores": (
@@ -367,6 +418,9 @@ def parse_row(table: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[
     coordinates_parsed = "latitude" in clean and "longitude" in clean
     if table == "stores" and coordinates_parsed and (clean["latitude"] is None) != (clean["longitude"] is None):
         problems.append(("latitude", "latitude and longitude must be given together"))
+    if table == "products":
+        problems += certificate_problems(clean.get("certified_on"), clean.get("certificate_expires_on"),
+                                         today_in_vietnam())
     if table == "products" and not clean.get("producer") and any(
         clean.get(k) for k in ("producer_kind", "producer_address", "producer_phone", "producer_email")
     ):

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from catalog.certificates import CertificateStatus, product_status, today_in_vietnam
 from catalog.collation import collation_key
 from catalog.models import CATEGORIES, Product
 from handlers import cards, intent
@@ -155,6 +156,26 @@ async def count(ctx: Context, flt: Filter) -> int:
     return sum(1 for p in (await ctx.catalog()).products if flt.matches(p))
 
 
+def certificate_breakdown(t: Translator, products: Iterable[Product]) -> str:
+    """", of which: 0 with a valid OCOP recognition decision; 2 whose certificate has expired; 86 not
+    confirmed…": "OCOP products" only for the ones a decision on record makes so, today."""
+    today = today_in_vietnam()
+    states = Counter(product_status(p, today) for p in products)
+    parts = [t.n_("{n} with a valid OCOP recognition decision on record",
+                  "{n} with a valid OCOP recognition decision on record", states[CertificateStatus.VALID])]
+    if states[CertificateStatus.EXPIRING]:
+        parts.append(t.n_("{n} whose certificate expires within 90 days",
+                          "{n} whose certificate expires within 90 days", states[CertificateStatus.EXPIRING]))
+    if states[CertificateStatus.EXPIRED]:
+        parts.append(t.n_("{n} whose certificate has expired (shown as such)",
+                          "{n} whose certificate has expired (shown as such)", states[CertificateStatus.EXPIRED]))
+    if states[CertificateStatus.UNCONFIRMED]:
+        parts.append(t.n_("{n} not confirmed: no recognition decision on record, only news reports",
+                          "{n} not confirmed: no recognition decision on record, only news reports",
+                          states[CertificateStatus.UNCONFIRMED]))
+    return t._(", of which: {parts}.", parts="; ".join(parts))
+
+
 async def filter_page(ctx: Context, flt: Filter, page: int, *, edit: bool = False) -> list[Reply]:
     """One page of a part of the catalogue, best rated first, numbered from 1, with prev/next buttons."""
     t = ctx.t
@@ -194,7 +215,8 @@ async def browse_menu(ctx: Context, *, edit: bool = False) -> list[Reply]:
     by_stars = Counter(p.stars for p in catalog.products)
     by_district = catalog.districts.items()
     text = "\n".join([
-        t._("📚 <b>Browse the catalogue</b>") + " — " + t.n_("{n} product", "{n} products", total),
+        t._("📚 <b>Browse the catalogue</b>") + " — " + t.n_("{n} product", "{n} products", total)
+        + (certificate_breakdown(t, catalog.products) if total else ""),
         t._("Choose a product group, a star rating or a former district:"),
     ])
     groups = [Button(f"{cards.category_name(t, c)} ({t.number(by_category[c])})", f"b:c:{c}:0")
@@ -229,24 +251,31 @@ async def how_many(ctx: Context, query: str) -> list[Reply]:
     t = ctx.t
     answer = await search(ctx, query, limit=1000) if query.strip() else None
     buttons: list[list[Button]] = []
+    catalog = await ctx.catalog()
     if answer is not None and answer.terms and answer.results:
         n = len(answer.results)
         what = h(cards.short_label(query, 60))
-        sentence = t.n_("The demo catalogue lists {n} OCOP product matching “{what}”.",
-                        "The demo catalogue lists {n} OCOP products matching “{what}”.", n, what=what)
+        counted = catalog.products_by_slug(r.doc.slug for r in answer.results)
+        sentence = t.n_("The demo catalogue lists {n} product matching “{what}”",
+                        "The demo catalogue lists {n} products matching “{what}”", n, what=what)
         remember_list(ctx, [r.doc.slug for r in answer.results], t._("Products matching “{query}”:", query=what))
         buttons.append([Button(t._("Show them"), "l:0")])
     else:
         flt = (Filter.from_search(answer.filters) if answer is not None else None) or Filter()
-        n = await count(ctx, flt)
+        counted = [p for p in catalog.products if flt.matches(p)]
+        n = len(counted)
         if flt.empty:
-            sentence = t.n_("The demo catalogue lists {n} OCOP product.", "The demo catalogue lists {n} OCOP products.", n)
+            sentence = t.n_("The demo catalogue lists {n} product", "The demo catalogue lists {n} products", n)
         else:
-            sentence = t.n_("The demo catalogue lists {n} OCOP product: {what}.",
-                            "The demo catalogue lists {n} OCOP products: {what}.", n, what=h(flt.describe(t)))
+            sentence = t.n_("The demo catalogue lists {n} product ({what})",
+                            "The demo catalogue lists {n} products ({what})", n, what=h(flt.describe(t)))
         payload = flt.payload(0) if not flt.empty else "b:menu"
         if n and payload:
             buttons.append([Button(t._("Show them"), payload)])
+    if n:
+        sentence += certificate_breakdown(t, counted)
+    else:
+        sentence += "."
     lines = [sentence, reported_sentence(t),
              t._("The demo holds only a sample, built from news articles.")]
     buttons.append([Button(t._("📚 Browse"), "b:menu")] + cards.menu_row(t))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
+from catalog.certificates import CertificateStatus, certificate_of, product_status, today_in_vietnam
 from catalog.text import clean, fold
 from handlers.messages import MAX_PAYLOAD_BYTES, Button, Reply, h, link
 from locales import N_, Translator
@@ -131,6 +133,68 @@ def stars_text(t: Translator, stars: int | None, year: int | None = None) -> str
     return f"{star_glyphs(stars)} {label}"
 
 
+LEVEL_NAMES = {
+    "district": N_("district level"),
+    "province": N_("provincial level"),
+    "national": N_("national level"),
+}
+
+
+def decision_date(t: Translator, day: dt.date) -> str:
+    """09/12/2021 in Vietnamese, as decisions are dated; 9 Dec 2021 in English."""
+    from babel.dates import format_date
+
+    return day.strftime("%d/%m/%Y") if t.language == "vi" else format_date(day, "d MMM y", locale=t.locale)
+
+
+def month_text(t: Translator, day: dt.date) -> str:
+    """12/2024 in Vietnamese, Dec 2024 in English."""
+    from babel.dates import format_date
+
+    return day.strftime("%m/%Y") if t.language == "vi" else format_date(day, "MMM y", locale=t.locale)
+
+
+def certificate_text(t: Translator, product: Product, today: dt.date | None = None) -> str:
+    """The recognition decision and its state on `today`: "QĐ 1387/QĐ-UBND (provincial level) 09/12/2021 ·
+    expired 12/2024", or that no decision is on record. Escaped."""
+    cert = certificate_of(product)
+    status = cert.status(today or today_in_vietnam())
+    if status is CertificateStatus.UNCONFIRMED:
+        return t._("recognition decision not confirmed")
+    level = f" ({t._(LEVEL_NAMES[cert.level])})" if cert.level in LEVEL_NAMES else ""
+    signed = f" {decision_date(t, cert.certified_on)}" if cert.certified_on else ""
+    head = t._("Decision {number}", number=h(cert.number)) + level + signed
+    expires = cert.expires_on
+    assert expires is not None  # confirmed
+    if status is CertificateStatus.VALID:
+        state = t._("valid until {month}", month=month_text(t, expires))
+    elif status is CertificateStatus.EXPIRING:
+        days = (expires - (today or today_in_vietnam())).days
+        state = t.n_("expires on {date} ({n} day left)", "expires on {date} ({n} days left)", days,
+                     date=decision_date(t, expires))
+    else:
+        state = t._("expired {month}", month=month_text(t, expires))
+    return f"{head} · {state}"
+
+
+def certificate_line(t: Translator, product: Product, today: dt.date | None = None) -> str:
+    """'OCOP ★★★★ · Decision … · expired 12/2024' for a card: the stars and the decision behind them."""
+    label = f"OCOP {t.number(product.stars)}★" if product.stars else "OCOP"
+    return f"📜 {label} · {certificate_text(t, product, today)}"
+
+
+def status_mark(t: Translator, product: Product, today: dt.date | None = None) -> str:
+    """A short word for a list line when the certificate is not a valid one on record ('' when it is)."""
+    status = product_status(product, today or today_in_vietnam())
+    if status is CertificateStatus.EXPIRED:
+        return t._("certificate expired")
+    if status is CertificateStatus.EXPIRING:
+        return t._("certificate expiring")
+    if status is CertificateStatus.UNCONFIRMED:
+        return t._("not confirmed")
+    return ""
+
+
 def former_district(t: Translator, district: str) -> str:
     return t._("{district} (former district)", district=district)
 
@@ -180,8 +244,12 @@ def store_map_url(store: Store) -> str:
 
 
 def store_address(t: Translator, store: Store) -> str:
+    """The printed address; else the commune or town and former district the sources give, said to be no more."""
     if store.address:
         return h(store.address)
+    if store.commune:
+        place = ", ".join([store.commune] + ([former_district(t, store.district)] if store.district else []))
+        return t._("{place} (street address not listed)", place=h(place))
     if store.district:
         return t._("address not listed ({place})", place=h(former_district(t, store.district)))
     return t._("address not listed")
@@ -250,6 +318,9 @@ def product_line(t: Translator, product: Product, number: int | None = None) -> 
     bits = [star_glyphs(product.stars) or t._("stars not listed")]
     if product.district:
         bits.append(h(product.district))
+    mark = status_mark(t, product)
+    if mark:
+        bits.append(f"<i>{h(mark)}</i>")
     extra = f" / <i>{h(other)}</i>" if other else ""
     return f"{head}<b>{h(name)}</b>{extra} — " + " · ".join(bits)
 
@@ -276,6 +347,10 @@ def product_card(
     else:
         lines = [f"<b>{h(product.name_vi)}</b>"] + ([f"<i>{h(product.name_en)}</i>"] if product.name_en else [])
     lines.append(stars_text(t, product.stars, product.year))
+    lines.append(certificate_line(t, product))
+    season = product.season_en if lang == "en" and product.season_en else product.season_vi
+    if season:
+        lines.append(t._("🗓 In season: {season}", season=h(season)))
     lines.append(t._("Product group: {group}", group=h(category_name(t, product.category))))
     producer = product.producer
     if producer is not None:

@@ -81,7 +81,7 @@ async def contact_for_producer(ctx: Context, products: list[Product]) -> list[Re
     lines = [t._("📞 <b>How to reach {producer}</b>", producer=h(producer.name)) + f" ({h(kind)})"]
     lines += cards.contact_details(t, producer) or [t._("No phone or e-mail is published for this producer yet.")]
     names = sort_names([cards.product_name(p, t.language) for p in products])
-    lines.append(t._("Its OCOP products: {names}", names=h("; ".join(names))))
+    lines.append(t._("Its products in the catalogue: {names}", names=h("; ".join(names))))
     bodies = _useful_first(list((await ctx.catalog()).contacts))[:BODIES_WITH_PRODUCT]
     if bodies:
         lines += ["", t._("Trade-promotion and OCOP bodies that can put you in touch:")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,8 @@ class Services:
     on_outbox: Callable[[], None] | None = None
     # Demand-insight events waiting to be written in a batch (catalog/events.py).
     events: event_log.EventBuffer = field(init=False)
+    # channel → how to fetch a file a user sent (SharedDocument.file_id) as bytes; set by the channel adapters.
+    files: dict[str, Callable[[str], Awaitable[bytes]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         secret = self.settings.events_secret

@@ -28,6 +28,7 @@ THANKS = "thanks"
 ORDINAL = "ordinal"
 LANGUAGE = "language"
 BROWSE = "browse"
+CERTIFICATE = "certificate"  # "OCOP chính hãng?", "còn hạn không", "is it really OCOP certified"
 
 LAST = -1  # ordinal for "the last one"
 
@@ -216,6 +217,21 @@ HOW_MANY_FILLERS = (
 )
 _PRICE_WORDS = ("tiền", "giá", "đồng", "price", "cost", "kg", "cân", "ký", "lít", "hộp", "chai", "vnd", "dollar")
 
+# A buyer checking a product's OCOP recognition: is it genuine, is the certificate still valid.
+CERTIFICATE_CUES = (
+    "chính hãng", "hàng thật", "hàng giả", "có thật", "thật không", "thật ko", "ocop thật", "thật sự", "giả không",
+    "còn hạn", "hết hạn", "hạn chứng nhận", "thời hạn", "còn hiệu lực", "hết hiệu lực", "hiệu lực",
+    "giấy chứng nhận", "chứng nhận", "được chứng nhận", "quyết định công nhận", "công nhận chưa", "đã được công nhận",
+    "số quyết định", "certificate", "certificates", "certified", "certification", "genuine", "authentic", "fake",
+    "really ocop", "real ocop", "is it real", "legit", "expired", "expire", "expires", "expiry", "still valid", "valid",
+    "validity", "recognised", "recognized", "recognition", "decision",
+)
+# Words around that question that name no product ("sản phẩm này có OCOP chính hãng không").
+CERTIFICATE_FILLERS = (
+    "ocop", "có", "không", "ko", "k", "không ạ", "là", "đã", "chưa", "được", "của", "sản phẩm", "sp", "hàng",
+    "is", "the", "a", "an", "are", "was", "still", "really", "ocop certified", "product", "products",
+    "còn", "vẫn", "thế", "vậy", "nhỉ", "hả", "hay", "or", "not", "yet", "does", "do", "have", "has", "a valid",
+)
 STAR_WORDS = ("sao", "star", "stars", "★", "⭐", "hạng sao", "ngôi sao", "số sao", "mấy sao", "xếp hạng", "phân hạng",
               "rating", "ratings", "rated")
 MEANING_CUES_STRONG = (
@@ -370,6 +386,9 @@ def parse(text: str) -> Intent:
     if _is_how_many(ws):
         return Intent(HOW_MANY, rejoin(remove_phrases(remove_phrases(ws, HOW_MANY_CUES), HOW_MANY_FILLERS)))
     near = has_any(ws, NEAR_CUES)
+    # "mua mỳ Chũ chính hãng ở đâu" asks where to buy the genuine article: a where question, not this one.
+    if has_any(ws, CERTIFICATE_CUES) and not near and not _is_where(ws) and not has_any(ws, _STRONG_CONTACT):
+        return Intent(CERTIFICATE, rejoin(remove_phrases(remove_phrases(ws, CERTIFICATE_CUES), CERTIFICATE_FILLERS)))
     if has_any(ws, _STRONG_CONTACT) and not near:
         return Intent(CONTACT, rejoin(remove_phrases(ws, CONTACT_CUES)))
     if near or _is_where(ws):

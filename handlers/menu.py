@@ -61,11 +61,25 @@ async def stars_meaning(ctx: Context) -> list[Reply]:
     lines = [
         t._("<b>What the OCOP stars mean</b>"),
         t._("OCOP products are scored by an evaluation council and ranked by stars; 3 stars and above are certified."),
-        "★★★ " + t._("3 stars: meets the OCOP standard and can be improved further (recognised at provincial level)."),
-        "★★★★ " + t._("4 stars: a good product that can compete nationally (recognised at provincial level)."),
+        "★★★ " + t._("3 stars: meets the OCOP standard and can be improved further."),
+        "★★★★ " + t._("4 stars: a good product that can compete nationally."),
         "★★★★★ " + t._("5 stars: an excellent product that can compete internationally (recognised nationally, "
                        "by the Ministry of Agriculture)."),
-        t._("A certificate is valid for 36 months, so a rating may have changed since our sources were written."),
+        "",
+        t._("<b>Who recognises them</b>"),
+        t._("In 2021 Bac Giang province recognised 3- and 4-star products together (Decision 1387/QĐ-UBND of "
+            "9 December 2021: 39 products)."),
+        t._("Under Decision 148/QĐ-TTg of 24 February 2023, until the reform of July 2025, the districts recognised "
+            "3-star products; the province's evaluation council scored 4-star products, which the province "
+            "recognised, and proposed 5-star candidates."),
+        t._("Since Decision 1489/QĐ-TTg of 6 July 2025, which amended the evaluation rules of Decision 148, products "
+            "are evaluated at two levels only, provincial and central: districts were abolished on 1 July 2025 and "
+            "no longer recognise 3-star products. Our sources do not say how certificates that districts issued "
+            "before then are treated."),
+        "",
+        t._("A certificate is valid for 36 months from the signing of the recognition decision, and lapses unless "
+            "the product is evaluated again. Product cards show the decision when a source names it, and "
+            "“not confirmed” when none does."),
     ]
     buttons = [
         [Button("★★★★★", "b:s:5:0"), Button("★★★★", "b:s:4:0"), Button("★★★", "b:s:3:0")],

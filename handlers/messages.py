@@ -46,8 +46,18 @@ class SharedContact:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedDocument:
+    """A file the user sent: the channel's id to fetch it by (Services.files), its name, size and type."""
+
+    file_id: str
+    file_name: str = ""
+    size: int | None = None
+    mime_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
-    """One thing a user did: typed text, tapped a button, shared a location or a contact."""
+    """One thing a user did: typed text, tapped a button, shared a location, a contact or a file."""
 
     channel: str
     chat_id: str
@@ -58,6 +68,7 @@ class Incoming:
     payload: str | None = None
     location: Location | None = None
     contact: SharedContact | None = None
+    document: SharedDocument | None = None
     message_id: str | None = None  # the bot message a button was on, so a reply can edit it
 
     @property
@@ -119,6 +130,13 @@ class Reply:
     document: Document | None = None
     edit: bool = False
     notice: str = ""  # a short toast for a tapped button (Telegram answerCallbackQuery)
+    # A photo shown with the text where the channel can (an http(s) address, or a file path on the bot's
+    # server): the department's own product photos. The text never depends on it being shown.
+    image: str = ""
+
+    @property
+    def image_is_url(self) -> bool:
+        return self.image.startswith(("http://", "https://"))
 
 
 def reply_to_json(reply: Reply) -> dict[str, object]:
@@ -161,6 +179,8 @@ def reply_dump(reply: Reply) -> dict[str, object]:
         data["edit"] = True
     if reply.notice:
         data["notice"] = reply.notice
+    if reply.image:
+        data["image"] = reply.image
     if reply.venue is not None:
         v = reply.venue
         data["venue"] = {"latitude": v.latitude, "longitude": v.longitude, "title": v.title, "address": v.address}
@@ -181,6 +201,7 @@ def reply_load(data: dict[str, object]) -> Reply:
         remove_keyboard=bool(data.get("remove_keyboard")),
         edit=bool(data.get("edit")),
         notice=str(data.get("notice", "")),
+        image=str(data.get("image", "")),
         venue=Venue(**venue) if isinstance(venue, dict) else None,
         document=(Document(document["filename"], base64.b64decode(document["data"]), document["mime_type"],
                            document["caption"]) if isinstance(document, dict) else None),

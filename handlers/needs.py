@@ -18,6 +18,7 @@ SELECTION = 8
 
 NEED_NAMES = {
     "gift": N_("gifts"),
+    "keeps": N_("food that keeps well on a long trip"),
     "tet": N_("Tết"),
     "offering": N_("offerings at the altar (cúng, giỗ, rằm)"),
     "wedding": N_("weddings and engagements"),
@@ -39,7 +40,7 @@ def needs_title(t: Translator, needs: list[str]) -> str:
     """The heading of a selection for needs, with the basis it was made on (reply HTML)."""
     names = ", ".join(t._(NEED_NAMES[n]) for n in needs)
     tags = {tag.code: tag for tag in use_tags()}
-    lines = [t._("OCOP products for {need}:", need=cards.bold(names))]
+    lines = [t._("Products for {need}:", need=cards.bold(names))]
     if any(tags[n].basis == "curated" for n in needs if n in tags):
         lines.append(h(t._("Suggested by the kind of product (for gifts: packaged, keeps for weeks); "
                            "not a claim by the producers.")))

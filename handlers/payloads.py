@@ -182,3 +182,11 @@ class LeadAction(_ActionData):
     """`lead:<action>:<ref>`: the staff's buttons on a lead card."""
 
     prefix: ClassVar[str] = "lead"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogUploadAction(_ActionData):
+    """`cu:apply:<upload>.<sha256 prefix>`, `cu:cancel:<upload>`, `cu:undo:<version>.<applied version>`: a
+    catalogue upload's buttons in the staff chat."""
+
+    prefix: ClassVar[str] = "cu"

@@ -34,7 +34,7 @@ async def card_reply(ctx: Context, product: Product, extra: str = "",
     back = ctx.memory.back
     if back and (button := cards.payload_button(t._("« List"), back)):
         buttons[-1] = [button, *buttons[-1]]
-    return Reply(text, buttons)
+    return Reply(text, buttons, image=product.image)
 
 
 async def product_replies(ctx: Context, slug: str, *, quiet: bool = False) -> list[Reply]:

@@ -21,6 +21,8 @@ from sqlalchemy import text
 from catalog.sessions import load_chat, save_chat
 from handlers import (
     browse,
+    catalog_upload,
+    certificates,
     contacts,
     enquiry,
     intent,
@@ -37,6 +39,7 @@ from handlers.messages import Incoming, Reply
 from handlers.payloads import (
     Browse,
     CallbackData,
+    CatalogUploadAction,
     ContactFor,
     Enquiry,
     Language,
@@ -93,6 +96,7 @@ BUTTONS: dict[type[CallbackData], Callable[[Context, Any], Answer]] = {
     Language: language.on_button,  # lang:vi, lang:en, lang:menu
     Enquiry: enquiry.on_button,  # enq:<action>[:<arg>]
     LeadAction: staff.on_lead_button,  # lead:<action>:<ref>
+    CatalogUploadAction: catalog_upload.on_button,  # cu:apply|cancel|undo:… (a catalogue file in the staff chat)
     LinkTap: links.on_link_tap,  # go:<key>, a link button that reports its tap (Telegram)
 }
 BUTTON_PREFIXES = {cls.prefix: cls for cls in BUTTONS} | {Menu.prefix: Menu}
@@ -130,6 +134,7 @@ INTENTS: dict[str, IntentHandler] = {
     intent.STARS: _plain(menu.stars_meaning),
     intent.WHAT_IS_OCOP: _plain(menu.what_is_ocop),
     intent.HOW_MANY: browse.on_how_many,
+    intent.CERTIFICATE: certificates.on_certificate,
     intent.CONTACT: contacts.on_contact,
     intent.WHERE: stores.on_where,
     intent.PRODUCT: products.on_search,
@@ -205,6 +210,8 @@ async def dispatch(ctx: Context) -> list[Reply]:
         if form is None or command in FORM_COMMANDS:
             return replies
         return await _while_form_waits(ctx, replies, leave=command in LEAVING_COMMANDS)
+    if incoming.document is not None:  # a catalogue file from an admin in the staff chat; never a form's answer
+        return await catalog_upload.on_document(ctx)
     if form is not None:
         turn = await enquiry.first_look(ctx, form)
         if not isinstance(turn, enquiry.Turn):

@@ -100,6 +100,8 @@ class ConsoleChat:
         blocks: list[str] = []
         for reply in replies:
             lines: list[str] = []
+            if reply.image:  # a terminal shows no pictures: where the photo is
+                lines.append(f"🖼 {reply.image}")
             if reply.text:
                 lines.append(to_plain(reply.text))
             if reply.venue is not None:

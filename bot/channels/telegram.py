@@ -11,6 +11,8 @@ import warnings
 from collections.abc import Awaitable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from telegram import Bot as TelegramBot
@@ -60,7 +62,7 @@ from bot.outbound import DeliveryError
 from catalog.search import ProductDoc
 from handlers import cards
 from handlers.context import Services
-from handlers.messages import Button, Incoming, Location, Reply, SharedContact, h
+from handlers.messages import Button, Incoming, Location, Reply, SharedContact, SharedDocument, h
 from handlers.router import Finish, Router
 from locales import N_, Translator, normalise_language, translator
 
@@ -232,6 +234,37 @@ def _is_not_modified(error: BadRequest) -> bool:
     return "not modified" in error.message.lower()
 
 
+async def _photo_source(image: str) -> str | InputFile:
+    """A URL as is (Telegram fetches it); a file path on this server read and uploaded (multipart)."""
+    if image.startswith(("http://", "https://")):
+        return image
+    path = Path(image)
+    data = await asyncio.to_thread(path.read_bytes)
+    return InputFile(io.BytesIO(data), filename=path.name)
+
+
+async def _send_photo(
+    bot: TelegramBot, chat: int | str, reply: Reply, parts: list[str], inline: InlineKeyboardMarkup | None,
+    below: Any,
+) -> tuple[Message | None, list[str]]:
+    """The reply's photo, with the text as its caption (and the buttons under it) when the text fits in one
+    caption, else alone before the text. A photo that cannot be read or sent is logged and left out: the
+    text still goes (returns the parts still to send)."""
+    try:
+        photo = await _photo_source(reply.image)
+    except OSError as error:
+        log.warning("product photo %r cannot be read (%s); sending the text alone", reply.image, error)
+        return None, parts
+    as_caption = len(parts) == 1 and _u16(parts[0]) <= MAX_CAPTION and below is None
+    try:
+        if as_caption:
+            return await bot.send_photo(chat, photo, caption=parts[0], reply_markup=inline), []
+        return await bot.send_photo(chat, photo), parts
+    except BadRequest as error:  # a URL Telegram cannot fetch, a file that is not an image…
+        log.warning("Telegram refused the product photo %r (%s); sending the text alone", reply.image, error)
+        return None, parts
+
+
 async def render_reply(
     bot: TelegramBot, chat_id: str | int, reply: Reply, *, edit_message_id: str | int | None = None
 ) -> Message | None:
@@ -249,6 +282,8 @@ async def render_reply(
     last: Message | None = None
 
     editable = str(edit_message_id or "").isdecimal()
+    if reply.image and parts and not (reply.edit and editable):
+        last, parts = await _send_photo(bot, chat, reply, parts, inline, below)
     if parts and reply.edit and editable and len(parts) == 1 and below is None:
         try:
             edited = await bot.edit_message_text(
@@ -434,6 +469,10 @@ def incoming_from_message(message: Message) -> Incoming | None:
         name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
         shared = SharedContact(contact.phone_number, name, str(contact.user_id) if contact.user_id else "")
         return Incoming(**base, contact=shared)
+    if message.document is not None:
+        doc = message.document
+        return Incoming(**base, document=SharedDocument(doc.file_id, doc.file_name or "", doc.file_size,
+                                                        doc.mime_type or ""))
     return None
 
 
@@ -673,7 +712,8 @@ def build_application(
     application = builder.build()
 
     channel = TelegramChannel(settings, services, router, concurrent=concurrent)
-    readable = filters.TEXT | filters.LOCATION | filters.CONTACT
+    # Documents too: an admin sends a catalogue file in the staff chat (handlers/catalog_upload.py).
+    readable = filters.TEXT | filters.LOCATION | filters.CONTACT | filters.Document.ALL
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & readable, channel.on_message))
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~readable, channel.on_message)
@@ -682,4 +722,11 @@ def build_application(
     application.add_handler(InlineQueryHandler(channel.on_inline_query))
     application.add_error_handler(channel.on_error)
     application.bot_data["channel"] = channel
+    services.files[CHANNEL] = partial(download_file, application.bot)
     return application
+
+
+async def download_file(bot: TelegramBot, file_id: str) -> bytes:
+    """A file a user sent, by its file_id (getFile, then the download; Bot API files are at most 20 MB)."""
+    file = await bot.get_file(file_id)
+    return bytes(await file.download_as_bytearray())

@@ -14,6 +14,7 @@ import urllib.parse
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -266,8 +267,11 @@ class ZaloDeliverer:
         self.api = api
 
     async def deliver(self, chat_id: str, reply: Reply, *, edit_message_id: str | None = None) -> str:
-        """Send every part of the reply in order (Zalo cannot edit, so an edit is a new message)."""
+        """Send every part of the reply in order (Zalo cannot edit, so an edit is a new message); a photo
+        first, as an image attachment."""
         message_id = ""
+        if reply.image and reply.text:
+            message_id = await self._send_image(chat_id, reply.image)
         for message in render_reply(reply):
             try:
                 message_id = await self.api.send_message(chat_id, message) or message_id
@@ -279,6 +283,28 @@ class ZaloDeliverer:
         if reply.document is not None:
             message_id = await self._send_document(chat_id, reply) or message_id
         return message_id
+
+    async def _send_image(self, chat_id: str, image: str) -> str:
+        """A product photo as a `media` template: a URL as is, a file on this server uploaded first. A photo
+        that cannot be read, uploaded or sent is logged and left out ("" returned): the text still goes."""
+        try:
+            if image.startswith(("http://", "https://")):
+                element: dict[str, Any] = {"media_type": "image", "url": image}
+            else:
+                path = Path(image)
+                data = await asyncio.to_thread(path.read_bytes)
+                mime = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
+                element = {"media_type": "image", "attachment_id": await self.api.upload_image(path.name, data, mime)}
+            message = {"attachment": {"type": "template", "payload": {"template_type": "media",
+                                                                       "elements": [element]}}}
+            return await self.api.send_message(chat_id, message)
+        except OSError as exc:
+            log.warning("product photo %r cannot be read (%s); sending the text alone", image, exc)
+        except ZaloAPIError as exc:
+            if not exc.permanent or isinstance(exc, ZaloWindowError):
+                raise  # the text would meet the same trouble: the delivery is tried again as a whole
+            log.warning("Zalo refused the product photo %r (%s); sending the text alone", image, exc)
+        return ""
 
     async def _send_document(self, chat_id: str, reply: Reply) -> str:
         document = reply.document

@@ -274,6 +274,14 @@ class ZaloAPI:
             raise ZaloAPIError(0, "upload answered without a token", permanent=True)
         return str(token)
 
+    async def upload_image(self, filename: str, data: bytes, mime_type: str) -> str:
+        """Upload a photo (jpg/png, at most 1 MB) for a `media` template and return its attachment id."""
+        result = await self._call("POST", "/v2.0/oa/upload/image", files={"file": (filename, data, mime_type)})
+        attachment_id = result.get("attachment_id")
+        if not attachment_id:
+            raise ZaloAPIError(0, "upload answered without an attachment id", permanent=True)
+        return str(attachment_id)
+
     async def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         refreshed = False
         rate_tries = 0

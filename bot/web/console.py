@@ -27,9 +27,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
+from bot.web import catalog_upload
 from catalog import deadlines, desk
 from catalog import leads as lead_book
 from catalog import staff_accounts as accounts
+from catalog.catalog_diff import MAX_UPLOAD_BYTES as MAX_FILE_BYTES
 from catalog.db import Database
 from catalog.leads import ACTIONS, STATUS_LABELS, TransitionRefused
 from catalog.models import CannedReply, Lead, OutboxMessage, Product, RoutingRule, StaffAccount, utcnow
@@ -42,6 +44,7 @@ from locales import N_, Translator, normalise_language, translator
 COOKIE = "ocop_desk"
 SESSION_HOURS = 8
 MAX_FORM_BYTES = 64 * 1024
+MAX_UPLOAD_BYTES = MAX_FILE_BYTES
 TEMPLATES = Path(__file__).parent / "templates"
 
 CATEGORY_LABELS = CATEGORY_NAMES
@@ -162,6 +165,81 @@ async def _form(request: Request) -> FormData:
     return await request.form(max_files=0, max_fields=50)
 
 
+async def _upload_form(request: Request) -> FormData:
+    if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES + MAX_FORM_BYTES:
+        raise Refused(413, "too_large")
+    return await request.form(max_files=1, max_fields=10)
+
+
+def staff_page(
+    console: Console, admin: bool = False, *, upload: bool = False
+) -> Callable[[Callable[..., Awaitable[Response]]], Handler]:
+    """A page or action for signed-in staff (admins only when `admin`): a POST must carry the CSRF token.
+    `upload`: the POST is a multipart form with one file of up to MAX_UPLOAD_BYTES (the catalogue upload)."""
+
+    def wrap(handler: Callable[..., Awaitable[Response]]) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            data = console.read_cookie(request)
+            form: FormData | None = None
+            language: str | None = None
+            try:
+                if request.method == "POST":
+                    form = await (_upload_form(request) if upload else _form(request))
+                refusal: Refused | None = None
+                # A refusal's audit line is committed: the block ends normally, then the refusal is raised.
+                async with console.db.session() as session:
+                    account = await console.account(session, data)
+                    if account is None:
+                        if request.method == "GET":
+                            return RedirectResponse(
+                                "/login?" + urlencode({"next": request.url.path}), 303
+                            )
+                        accounts.audit(
+                            session,
+                            None,
+                            "refused",
+                            request.url.path,
+                            {"why": "no session"},
+                            address=_address(request),
+                        )
+                        refusal = Refused(403, "no_session")
+                    else:
+                        language = account.language
+                        token = str(form.get("csrf_token", "")) if form is not None else ""
+                        if form is not None and not (
+                            token and hmac.compare_digest(token, str(data.get("c", "")))
+                        ):
+                            accounts.audit(
+                                session,
+                                account,
+                                "refused",
+                                request.url.path,
+                                {"why": "bad csrf token"},
+                                address=_address(request),
+                            )
+                            refusal = Refused(403, "bad_csrf", account)
+                        elif admin and not account.is_admin:
+                            accounts.audit(
+                                session,
+                                account,
+                                "refused",
+                                request.url.path,
+                                {"why": "not admin"},
+                                address=_address(request),
+                            )
+                            refusal = Refused(403, "not_admin", account)
+                        else:
+                            t = translator(account.language)
+                            return await handler(request, session, account, t, data, form)
+                raise refusal
+            except Refused as refused:
+                return _refusal(console, request, refused, data, language)
+
+        return endpoint
+
+    return wrap
+
+
 def console_routes(
     db: Database, settings: Settings, notify: Callable[[], None] | None = None
 ) -> list[BaseRoute]:
@@ -169,69 +247,7 @@ def console_routes(
     console = Console(db, settings, notify)
 
     def page(admin: bool = False) -> Callable[[Callable[..., Awaitable[Response]]], Handler]:
-        """A page or action for signed-in staff (admins only when `admin`): a POST must carry the CSRF token."""
-
-        def wrap(handler: Callable[..., Awaitable[Response]]) -> Handler:
-            async def endpoint(request: Request) -> Response:
-                data = console.read_cookie(request)
-                form: FormData | None = None
-                language: str | None = None
-                try:
-                    if request.method == "POST":
-                        form = await _form(request)
-                    refusal: Refused | None = None
-                    # A refusal's audit line is committed: the block ends normally, then the refusal is raised.
-                    async with console.db.session() as session:
-                        account = await console.account(session, data)
-                        if account is None:
-                            if request.method == "GET":
-                                return RedirectResponse(
-                                    "/login?" + urlencode({"next": request.url.path}), 303
-                                )
-                            accounts.audit(
-                                session,
-                                None,
-                                "refused",
-                                request.url.path,
-                                {"why": "no session"},
-                                address=_address(request),
-                            )
-                            refusal = Refused(403, "no_session")
-                        else:
-                            language = account.language
-                            token = str(form.get("csrf_token", "")) if form is not None else ""
-                            if form is not None and not (
-                                token and hmac.compare_digest(token, str(data.get("c", "")))
-                            ):
-                                accounts.audit(
-                                    session,
-                                    account,
-                                    "refused",
-                                    request.url.path,
-                                    {"why": "bad csrf token"},
-                                    address=_address(request),
-                                )
-                                refusal = Refused(403, "bad_csrf", account)
-                            elif admin and not account.is_admin:
-                                accounts.audit(
-                                    session,
-                                    account,
-                                    "refused",
-                                    request.url.path,
-                                    {"why": "not admin"},
-                                    address=_address(request),
-                                )
-                                refusal = Refused(403, "not_admin", account)
-                            else:
-                                t = translator(account.language)
-                                return await handler(request, session, account, t, data, form)
-                    raise refusal
-                except Refused as refused:
-                    return _refusal(console, request, refused, data, language)
-
-            return endpoint
-
-        return wrap
+        return staff_page(console, admin)
 
     # --- signing in and out
 
@@ -883,6 +899,7 @@ def console_routes(
         return RedirectResponse(_safe_next(str(form.get("next", ""))) or "/leads", 303)
 
     return [
+        *catalog_upload.catalog_routes(console, staff_page),
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),

@@ -39,7 +39,7 @@ from catalog.search.model import (
 )
 from catalog.search.parser import QueryParser
 from catalog.search.postings import Postings
-from catalog.search.register import STRAY_SHARE, STRAY_STOPWORD, STRAY_VIETNAMESE
+from catalog.search.register import STRAY_FOREIGN, STRAY_SHARE, STRAY_STOPWORD, STRAY_VIETNAMESE
 
 
 class SearchIndex:
@@ -85,7 +85,11 @@ class SearchIndex:
         if content and all(u.stray for u in content):
             # Unknown words alone may be slips for catalogue words ("chuu": Chũ), but not in a long message that
             # names a need: there they are its chat ("chồng tôi làm kỹ sư … quà biếu": sư is no "xu xê").
-            unplaced, content = content, [] if parsed.long and parsed.uses else self._typos(content, parsed)
+            unplaced = content
+            if parsed.long and parsed.uses:
+                # There only a long English-looking word may be a slip ("chiken sausge … for a bbq").
+                content = [u for u in content if u.stray == STRAY_FOREIGN and len(u.text) >= 6]
+            content = self._typos(content, parsed) if content else []
             if not content and self._beside_filter(unplaced, parsed):
                 # What the place or group has is a suggestion, not the answer.
                 sliced = self._slice(query, parsed, dict(filters), SUGGESTIONS)
@@ -163,26 +167,31 @@ class SearchIndex:
         a known product phrase, another place, or a product word beside a name ("khăn lụa Vạn Phúc làm quà")."""
         if not (parsed.long and (parsed.uses or parsed.categories or parsed.places)):
             return False
-        if any(u.weight >= TELLING and not u.stray for u in content):
+        if any(u.weight >= TELLING and not u.stray and u.role != "elsewhere" for u in content):
             return False
+        if not (parsed.uses or parsed.categories) and any(
+            u.role == "content" and _end(u) in self._place_starts(parsed) for u in content
+        ):
+            return False  # a product word right before the place: "cam đường Yên Thế còn hàng không"
         # Another place's name beside the need or a product word asks for that place's goods ("đặc sản Đà Lạt
         # làm quà"); elsewhere in the message it is where somebody lives or goes ("cháu đi làm ở Hàn Quốc, …
         # muốn gói ít quà quê mang sang").
         spans = [
             *parsed.use_spans,
             *((u.at, _end(u)) for u in content if u.role != "elsewhere" and not u.stray),
+            *((u.at, _end(u)) for u in parsed.units if u.role == "soft"),  # a place or group named
         ]
         if any(
             u.role == "elsewhere" and any(_gap((u.at, _end(u)), span) <= 1 for span in spans) for u in content
         ):
             return False
-        named = any(u.text in parsed.names for u in content)
-        return not (
-            named
-            and any(
-                not u.stray and u.text not in parsed.names and self.matcher.reaches(u, _mentioned(parsed))
-                for u in content
-            )
+        names = [(u.at, _end(u)) for u in content if u.text in parsed.names]
+        return not any(
+            not u.stray
+            and u.text not in parsed.names
+            and any(_gap((u.at, _end(u)), name) <= 1 for name in names)
+            and self.matcher.reaches(u, _mentioned(parsed))
+            for u in content
         )
 
     def _score(
@@ -245,7 +254,16 @@ class SearchIndex:
         or a star rating, unknown words are more likely chat: "quà cho thầy giáo", "5 sao thôi".)"""
         if not (parsed.places or parsed.categories) or parsed.uses or parsed.stars is not None:
             return False
+        starts = SearchIndex._place_starts(parsed)
+        if any(u.stray >= STRAY_VIETNAMESE and {_end(u), _end(u) + 1} & starts for u in strays):
+            return True  # the word right before the place, however long the message: "khoai lang Tân Yên còn không"
         return sum(u.weight for u in strays if u.stray >= STRAY_VIETNAMESE) >= STRAY_VIETNAMESE
+
+    @staticmethod
+    def _place_starts(parsed: ParsedQuery) -> set[int]:
+        """Where the places the message names begin (word positions)."""
+        places = {" ".join(p.key) for p in parsed.places}
+        return {u.at for u in parsed.units if u.role == "soft" and u.text in places}
 
     def _either(
         self,
@@ -293,7 +311,10 @@ class SearchIndex:
             return False
         ix = self.ix
         served = set().union(*(ix.by_use.get(u, set()) | ix.by_group_use.get(u, set()) for u in parsed.uses))
-        return scores.keys().isdisjoint(served | self._in_places(parsed.places))
+        placed_in = self._in_places(parsed.places)
+        if 2 * len(placed_in) > len(ix.docs):
+            placed_in = set()  # the province the whole catalogue is in says nothing ("ở Bắc Giang có gì")
+        return scores.keys().isdisjoint(served | placed_in)
 
     def _named_in_full(self, parsed: ParsedQuery, content: list[Unit]) -> dict[int, float]:
         """Products a long message names in full, word by word ("… muốn mua na dai Nghĩa Phương mà sợ …", "…
@@ -304,6 +325,8 @@ class SearchIndex:
         names = [u for u in content if u.role == "elsewhere" or u.text in parsed.names]
         found: dict[int, int] = {}
         for i, pair in enumerate(zip(keys, keys[1:], strict=False)):
+            if i in parsed.described:
+                continue  # "áo thun in hình quả vải thiều Lục Ngạn" asks for a T-shirt
             for name, products in self.ix.full_names.get(pair, {}).items():
                 end = i + len(name)
                 if tuple(keys[i:end]) != name:
@@ -320,9 +343,9 @@ class SearchIndex:
         """Can a partial match be telling at all, and among which products? An empty set: any product (a known
         phrase, a place, two words side by side); the products serving the need named, when only that could
         make one telling; None: no partial match can be (nor is one wanted beside another place's name)."""
-        if any(u.role == "elsewhere" for u in content):
-            return None
         placed = [u for u in content if not u.stray]
+        if any(u.role == "elsewhere" and _beside_any(u, placed) for u in content):
+            return None  # another place's or maker's name beside the product words: "mật ong rừng U Minh"
         at = sorted(u.at for u in placed)
         if (
             any(u.weight >= TELLING for u in placed)
@@ -341,7 +364,14 @@ class SearchIndex:
         nem Thổ Hà" is no "Rượu … hạ thổ") and every word written as a name ("… Tây Tạng" is not ours), and
         beyond that a known phrase, a place, two words side by side, or the need the message names?"""
         found = [u for u in content if self.matcher.unit_q(u, d, qkeys) > 0.0]
-        needed = [u for u in content if (u.weight >= TELLING and not u.stray) or u.text in parsed.names]
+        if all(u.stray for u in found):
+            return False  # only the place or group it shares: that is the slice, not this product
+        placed = [u for u in content if not u.stray and u.text not in parsed.names]
+        needed = [
+            u
+            for u in content
+            if (u.weight >= TELLING and not u.stray) or (u.text in parsed.names and _beside_any(u, placed))
+        ]
         if any(u not in found for u in needed):
             return False
         # Names of several words must be the product's as written: "rượu ngô Bắc Hà" is no "… Vân Hà, Bắc Giang".
@@ -612,6 +642,11 @@ def _end(u: Unit) -> int:
 def _gap(a: tuple[int, int], b: tuple[int, int]) -> int:
     """Words between two spans of word positions (negative when they overlap)."""
     return b[0] - a[1] if b[0] >= a[1] else a[0] - b[1]
+
+
+def _beside_any(u: Unit, others: list[Unit]) -> bool:
+    """Does u stand right beside (at most one word away from) one of the others?"""
+    return any(o is not u and _gap((u.at, _end(u)), (o.at, _end(o))) <= 1 for o in others)
 
 
 def _cap_strays(content: list[Unit]) -> list[Unit]:

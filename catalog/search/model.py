@@ -22,7 +22,7 @@ LONG_MESSAGE = 4
 RESULT_MARGIN = 12.0
 # How many of the best-covered candidates get the (costlier) rapidfuzz name comparison.
 RERANK = 30
-MAX_QUERY_TOKENS = 32
+MAX_QUERY_TOKENS = 64  # a long chat message often names the product near its end
 SUGGESTIONS = 3
 
 NAME, PRODUCER, PLACE, PROVINCE = 1.0, 0.8, 0.8, 0.5
@@ -259,6 +259,8 @@ class ParsedQuery:
     )  # price, delivery, wholesale: asked about, not product words
     words: list[str] = field(default_factory=list)  # folded product and place words, for name similarity
     keys: list[str] = field(default_factory=list)  # every word's key, in order (units' `at` index it)
+    # Positions of product words that only describe the thing asked for ("kem đánh răng hương vải thiều")
+    described: set[int] = field(default_factory=set)
 
 
 def phrase_weight(words: int) -> float:

@@ -56,6 +56,8 @@ _VETOES = frozenset({"service", "supplies"})
 _BARE_CUES = frozenset(
     {("ship",), ("giao",), ("gui",), ("chuyen",), ("send",), ("deliver",), ("cod",), ("di",)}
 )
+# Verbs of sending: with a direction after them ("gửi về", "ship lên") a place a few words on is where goods go.
+_SENDING = frozenset({"ship", "giao", "gui", "chuyen", "send", "deliver", "shipping", "mail", "post"})
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
@@ -142,6 +144,8 @@ class QueryParser:
         self.lexicon = ix.lexicon
         self.token_cache: dict[tuple[str, str], list[Alt]] = {}
         self.ask_heads = {key[0] for key in self.lexicon.asks}
+        self.modifier_heads = {key[0] for key in self.lexicon.modifiers}
+        self.negation_heads = {key[0] for key in self.lexicon.negations}
         self.resolve_cache: dict[Token, list[Token]] = {}
         # First words of the phrases of two words or more that parse_at looks up, also by regional spelling.
         lex = self.lexicon
@@ -397,8 +401,10 @@ class QueryParser:
             for unit in out.units[first:]:
                 unit.at = i
             i += step
-        if not self.lexicon.negations.isdisjoint((k,) for k in keys):
+        if not self.negation_heads.isdisjoint(keys):
             self.rule_out_negated(keys, out)
+        if not self.modifier_heads.isdisjoint(keys):
+            self.read_modifiers(q, out)
         # What is written as names matters to a long message's partial match: read them for those only (and
         # wherever parse_at needed them already).
         out.names = (
@@ -452,7 +458,11 @@ class QueryParser:
         if j + 1 < n and keys[j] in lex.star_numbers and (keys[j + 1],) in lex.star_markers:
             value = lex.star_numbers[keys[j]]
             if not (marked[j] and keys[j] == "nam" and marked[j] != accent_key("năm")):
-                out.stars = value
+                # The first rating named is the one asked for ("3 sao không hay toàn 4 sao"); one after a
+                # negation is not ("ba sao … không cần bốn sao").
+                negated = any(tuple(keys[k:i]) in lex.negations for k in range(max(0, i - 3), i))
+                if out.stars is None and not negated:
+                    out.stars = value
                 step = before + 2
                 for m in (2, 1):
                     if tuple(keys[i + step : i + step + m]) in lex.at_least_after:
@@ -475,9 +485,13 @@ class QueryParser:
             span = tuple(keys[i : i + m])
             words = " ".join(keys[i : i + m])
             if place is not None and place[1] == m:
-                self.take_place(place[0], out)
+                if not self.sent_to(keys, i):
+                    self.take_place(place[0], out)
                 return m
-            if span in lex.elsewhere:
+            if span in lex.elsewhere and any(
+                # Written with other marks it is other words: "mỳ Châu Sơn là …" is no Sơn La.
+                self.accent_agrees(marked, i, accents) for accents in lex.elsewhere_accents[span]
+            ):
                 if self.after_destination_cue(keys, i, m):
                     return m  # "ship ra Hà Nội", "send a box to Hanoi": where it goes, not what it is
                 # Found in a product only as typed: "Khánh Hòa" (the province) is no "Khánh Hoa" (a producer).
@@ -582,12 +596,19 @@ class QueryParser:
 
     def rule_out_negated(self, keys: list[str], out: ParsedQuery) -> None:
         """"ngoài ổi ra còn trái gì", "trừ rượu", "not tea": the product word right after a negation is ruled
-        out, not asked for (a product group named so stays a group: only product words are ruled out)."""
+        out, not asked for; a product group named so is not asked for ("ngoài đồ ăn ra … đồ thủ công")."""
         negations = self.lexicon.negations
         for i in range(len(keys)):
             m = next((m for m in (3, 2, 1) if tuple(keys[i : i + m]) in negations), 0)
             if not m:
                 continue
+            for said in [u for u in out.units if u.role == "soft" and i <= u.at <= i + m + 1]:
+                # "doesn't drink …", "không uống …", "ngoài đồ ăn ra", "not food": that group is not asked for.
+                code = self.lexicon.categories.get(tuple(said.text.split()))
+                if code is not None:
+                    out.units.remove(said)
+                    if code in out.categories:
+                        out.categories.remove(code)
             target = next(
                 (
                     u
@@ -605,6 +626,58 @@ class QueryParser:
             ruled_out = Exclusion(target.alts[0].key)
             if ruled_out not in out.excluded:
                 out.excluded.append(ruled_out)
+
+    def read_modifiers(self, q: QueryWords, out: ParsedQuery) -> None:
+        """A product word introduced by a modifier word describes the head of the phrase, which is what is asked
+        for: "kem đánh răng hương vải thiều" is toothpaste, "áo thun in hình quả vải" a T-shirt, "lychee-scented
+        candles" candles. The head comes before the modifier in Vietnamese and after it in English. The product
+        word (and a place right after it) then only ranks what the head finds. Not where the catalogue writes the
+        words together (Mì gạo Hương Lạc), nor before a name ("… hương Vân Hà")."""
+        keys, units = q.keys, out.units
+        asked = [u for u in units if u.role in ("content", "soft", "common")]
+
+        def unit_at(j: int) -> Unit | None:
+            return next((u for u in asked if u.at <= j < u.at + len(u.text.split())), None)
+
+        modifiers = self.lexicon.modifiers
+        for i in range(1, len(keys) - 1):
+            m = next((m for m in (2, 1) if tuple(keys[i : i + m]) in modifiers), 0)
+            if not m:
+                continue
+            forms = [vi for accents, vi in modifiers[tuple(keys[i : i + m])] if self.accent_agrees(q.marked, i, accents)]
+            if not forms:
+                continue
+            words: list[Unit] = []
+            for j in range(i, i + m):
+                u = unit_at(j)
+                if u is not None and not any(u is w for w in words):
+                    words.append(u)
+            if any(u.at < i or u.at + len(u.text.split()) > i + m for u in words):
+                continue  # part of a longer phrase the search knows
+            if True in forms:  # head first: [head] hương [product], maybe with a word between ("nến thơm mùi …")
+                head = unit_at(i - 1) or unit_at(i - 2)
+                target = unit_at(i + m) or unit_at(i + m + 1)  # one classifier between: "in hình quả vải"
+            else:  # head last: [product] scented [head]
+                head = unit_at(i + m)
+                target = unit_at(i - 1)
+            if head is None or target is None or target.stray or head is target or any(head is w for w in words):
+                continue
+            span = (min(i, target.at), max(i + m, target.at + len(target.text.split())))
+            if self.ix.phrase_docs(tuple(keys[span[0] : span[1]])) or q.named.has(q.toks[target.at]):
+                continue
+            described = [target]
+            if True in forms:  # the product word's own words may go on: "hương vải thiều Lục Ngạn"
+                end = target.at + len(target.text.split())
+                while (more := unit_at(end)) is not None and not more.stray and more is not head:
+                    described.append(more)
+                    end += len(more.text.split())
+            for u in described:
+                u.role = "optional"
+                out.described.update(range(u.at, u.at + len(u.text.split())))
+                out.places = [p for p in out.places if p.key != tuple(u.text.split())]
+            for u in words:
+                units.remove(u)
+                asked.remove(u)
 
     def is_stray(self, key: str, raw: str, typed: str | None, strict: bool) -> bool:
         """Is a query word one the catalogue and the lexicon cannot place as a product word?
@@ -650,7 +723,19 @@ class QueryParser:
             or after[0].isdigit()
             or after[0] in _JOINS
             or (after[0],) in self.ix.lexicon.scaffolding
+            or is_stopword(after[0], after[0])  # "ship Hà Nội trong ngày"
         )
+
+    def sent_to(self, keys: list[str], i: int) -> bool:
+        """Is the catalogue's place at i where the goods are sent, a sending verb with its direction a few words
+        before it ("gửi về nhà ở Tân Yên", "ship lên tận Sơn Động")? Then it is the buyer's home, not the goods'
+        origin. (A place after "ở" alone stays the origin: "mật ong ở Sơn Động".)"""
+        cues = self.ix.lexicon.destination_cues
+        for start in range(max(0, i - 6), i - 1):
+            cue = tuple(keys[start : start + 2])
+            if cue[0] in _SENDING and cue in cues and cue not in _BARE_CUES:
+                return True
+        return False
 
     def use_named(self, span: Key, toks: list[Token], marks: list[str | None]) -> str | None:
         """The use tag a need or occasion names ("quà biếu": gift, "xương khớp": joints), if `span` is one.

@@ -38,6 +38,15 @@ INTENTS = [
     ("English please", intent.LANGUAGE, None),
     ("tiếng Việt", intent.LANGUAGE, None),
     ("tieng viet", intent.LANGUAGE, None),
+    # Is it really OCOP, is the certificate still valid (the product words are kept for the search).
+    ("OCOP chính hãng?", intent.CERTIFICATE, ""),
+    ("vải thiều Hồng Xuân có OCOP chính hãng không", intent.CERTIFICATE, "vải thiều hồng xuân"),
+    ("sâm nam núi Dành còn hạn không", intent.CERTIFICATE, "sâm nam núi dành"),
+    ("vai thieu con han khong", intent.CERTIFICATE, "vai thieu"),
+    ("is it really OCOP certified", intent.CERTIFICATE, "it"),
+    ("is dried Danh ginseng really OCOP certified", intent.CERTIFICATE, "dried danh ginseng"),
+    ("mua mỳ chũ chính hãng ở đâu", intent.WHERE, None),  # where to buy the genuine article
+    ("cho em hỏi mua mỳ chũ chính hãng", intent.WHERE, None),
     # Product questions fall through to the catalogue search untouched.
     ("gà đồi yên thế", intent.PRODUCT, "gà đồi yên thế"),
     ("vai thieu", intent.PRODUCT, "vai thieu"),

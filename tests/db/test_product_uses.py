@@ -26,7 +26,7 @@ from catalog.uses import use_codes, use_tags
 from tests.db.test_import_export import PRODUCT, snapshot, write_csv
 
 SOURCED = {"health", "joints", "liver"}
-CURATED = {"gift", "tet", "offering", "wedding", "party"}
+CURATED = {"gift", "keeps", "tet", "offering", "wedding", "party"}
 
 
 def test_vocabulary_is_small_closed_and_labelled() -> None:
@@ -180,7 +180,7 @@ async def _product_columns(db: Database) -> set[str]:
         return await conn.run_sync(lambda c: {col["name"] for col in sa.inspect(c).get_columns("products")})
 
 
-DEMO_TAGS = ['gift', 'tet', 'offering', 'wedding', 'party']  # 0003 copies the demo's list
+DEMO_TAGS = ['gift', 'keeps', 'tet', 'offering', 'wedding', 'party']  # 0003 copies the demo's list
 
 
 async def test_migration_adds_uses_with_empty_lists_for_existing_products(db_url: str) -> None:
@@ -225,7 +225,7 @@ async def test_migration_adds_uses_with_empty_lists_for_existing_products(db_url
         await db.dispose()
 
 
-async def test_migration_adds_the_offering_tag_to_demo_products_keeping_their_tags(db_url: str) -> None:
+async def test_migrations_add_the_offering_and_keeps_tags_to_demo_products_keeping_their_tags(db_url: str) -> None:
     db = Database(db_url)
     try:
         await _migrate(db, "upgrade", "0004_inbox")
@@ -250,14 +250,15 @@ async def test_migration_adds_the_offering_tag_to_demo_products_keeping_their_ta
         assert await db.upgrade()
         async with db.session() as session:
             assert dict((await session.execute(select(Product.slug, Product.uses))).all()) == {
-                "ruou-men-la-kien-thanh": ["gift", "party", "offering"],
-                "huong-nen-bong-am": ["offering"],
+                "ruou-men-la-kien-thanh": ["gift", "party", "offering", "keeps"],
+                "huong-nen-bong-am": ["offering"],  # incense: a gift, but not food that keeps for a trip
                 "na-luc-nam": ["gift"],
-                "mat-ong-yen-my": ["gift"],
+                "mat-ong-yen-my": ["gift", "keeps"],
             }
         await _migrate(db, "downgrade", "0004_inbox")
         async with db.session() as session:
             assert (await session.scalar(select(Product.uses).where(Product.slug == "huong-nen-bong-am"))) == []
+            assert (await session.scalar(select(Product.uses).where(Product.slug == "mat-ong-yen-my"))) == ["gift"]
     finally:
         await db.dispose()
 

@@ -100,6 +100,8 @@ _NOT_MODIFIED = (
     "the same as a current content and reply markup of the message"
 )
 _QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+# The first bytes of the image formats Telegram takes as a photo: PNG, JPEG, GIF, WebP (RIFF).
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF")
 
 
 # --------------------------------------------------------------------------------------
@@ -1400,6 +1402,41 @@ class FakeTelegramAPI:
             chat_type=chat_type, chat_title=chat_title,
         )  # fmt: skip
 
+    def push_document(
+        self,
+        chat_id: int,
+        filename: str,
+        content: bytes,
+        *,
+        mime_type: str = "application/octet-stream",
+        caption: str | None = None,
+        **kwargs: Any,
+    ) -> int:
+        """A user sends a file: stored like a real upload, so getFile and the file download
+        (``/file/bot<token>/<file_path>``) serve it.  kwargs as for push_message.  Returns the update_id."""
+        number = next(self._file_ids)
+        extension = "." + filename.rsplit(".", 1)[-1] if "." in filename else ""
+        uploaded = UploadedFile(
+            "document", filename, content, mime_type,
+            file_id=f"BQACAgIAAxkBAAIB{number:06d}UserFileId", file_unique_id=f"AgADUser{number:04d}",
+            file_path=f"documents/file_{number}{extension}", chat_id=self._chat_key(chat_id),
+        )  # fmt: skip
+        self._files[uploaded.file_id] = uploaded
+        self._files_by_path[uploaded.file_path] = uploaded
+        document = {
+            "file_id": uploaded.file_id,
+            "file_unique_id": uploaded.file_unique_id,
+            "file_name": filename,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        message: dict[str, Any] = {"document": document}
+        if caption is not None:
+            message["caption"] = caption
+        kwargs.pop("entities", None)
+        kwargs.pop("reply_to_message_id", None)
+        return self._push_user_message(chat_id, message, **kwargs)
+
     def push_command(
         self,
         chat_id: int,
@@ -2555,6 +2592,8 @@ class FakeTelegramAPI:
             raise _bad(f"there is no {field_name} in the request")
         if not uploaded.content and uploaded.url is None:
             raise _bad("file must be non-empty")
+        if field_name == "photo" and uploaded.content and not uploaded.content.startswith(_IMAGE_MAGIC):
+            raise _bad("IMAGE_PROCESS_FAILED")  # Telegram's answer to a photo that is not an image
         number = next(self._file_ids)
         uploaded.file_id = f"BQACAgIAAxkBAAIB{number:06d}FakeFileId"
         uploaded.file_unique_id = f"AgADFake{number:04d}"

@@ -44,6 +44,9 @@ MAX_BUTTON_TITLE = 100
 MAX_QUERY_PAYLOAD = 1000
 BUTTON_TYPES = {"oa.open.url", "oa.query.show", "oa.query.hide", "oa.open.sms", "oa.open.phone"}
 UPLOAD_TYPES = {"pdf", "doc", "docx"}
+IMAGE_TYPES = {"jpg", "jpeg", "png"}
+MAX_IMAGE_BYTES = 1024 * 1024  # /v2.0/oa/upload/image: jpg or png, at most 1 MB
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 DAY_MS = 86_400_000
 
 
@@ -79,6 +82,12 @@ class SentMessage:
     def template_type(self) -> str:
         payload = (self.message.get("attachment") or {}).get("payload") or {}
         return str(payload.get("template_type", ""))
+
+    @property
+    def media(self) -> list[dict[str, Any]]:
+        """The elements of a `media` template (a photo: `url` or `attachment_id`)."""
+        payload = (self.message.get("attachment") or {}).get("payload") or {}
+        return list(payload.get("elements") or []) if payload.get("template_type") == "media" else []
 
 
 @dataclass
@@ -150,6 +159,7 @@ class FakeZaloAPI:
         self.rejected: list[tuple[str, int, dict[str, Any]]] = []  # (endpoint, error, body)
         self.api_calls = 0
         self.uploads: dict[str, tuple[str, bytes]] = {}
+        self.images: dict[str, tuple[str, bytes]] = {}  # attachment_id -> (filename, bytes) from upload/image
         self.pushed: list[PushedEvent] = []
 
         self.refused_templates: dict[str, int] = {}  # template_type -> error code (see refuse_template)
@@ -167,6 +177,7 @@ class FakeZaloAPI:
             Route("/v3.0/oa/message/cs", self._message_cs, methods=["POST"]),
             Route("/v3.0/oa/user/detail", self._user_detail, methods=["GET"]),
             Route("/v2.0/oa/upload/file", self._upload_file, methods=["POST"]),
+            Route("/v2.0/oa/upload/image", self._upload_image, methods=["POST"]),
             Route("/v4/oa/access_token", self._access_token, methods=["POST"]),
         ])
 
@@ -471,6 +482,21 @@ class FakeZaloAPI:
             return -233, "message type is invalid"
         if payload.get("template_type") in self.refused_templates:
             return self.refused_templates[payload["template_type"]], "template is invalid!"
+        if payload.get("template_type") == "media":
+            elements = payload.get("elements")
+            if not isinstance(elements, list) or len(elements) != 1 or not isinstance(elements[0], dict):
+                return -201, "elements is invalid!"
+            element = elements[0]
+            if element.get("media_type") != "image":
+                return -201, "media_type is invalid!"
+            url, attachment_id = element.get("url"), element.get("attachment_id")
+            if (url is None) == (attachment_id is None):
+                return -201, "element needs either url or attachment_id"
+            if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+                return -201, "url is invalid!"
+            if attachment_id is not None and attachment_id not in self.images:
+                return -201, "attachment_id is invalid!"
+            return None
         if payload.get("template_type") == "request_user_info":
             elements = payload.get("elements")
             if not isinstance(elements, list) or len(elements) != 1:
@@ -515,6 +541,31 @@ class FakeZaloAPI:
                 "user_alias": "", "user_is_follower": True, "avatar": "", "avatars": {},
                 "shared_info": {}}
         return JSONResponse({"data": data, "error": 0, "message": "Success"}, headers=self._rate_headers())
+
+    async def _upload_image(self, request: Request) -> Response:
+        refused = self._check_call(request)
+        if refused is not None:
+            return refused
+        parsed = await self._multipart(request)
+        for part in parsed.iter_parts() if parsed is not None else ():
+            filename = part.get_filename()
+            if part.get_param("name", header="content-disposition") != "file" or not filename:
+                continue
+            data = part.get_payload(decode=True) or b""
+            if (filename.rsplit(".", 1)[-1].lower() not in IMAGE_TYPES or len(data) > MAX_IMAGE_BYTES
+                    or not data.startswith(_IMAGE_MAGIC)):
+                return self._error(-210, "image type or size is not supported")
+            attachment_id = hashlib.sha256(b"img" + data + filename.encode()).hexdigest()[:32]
+            self.images[attachment_id] = (filename, data)
+            return JSONResponse({"data": {"attachment_id": attachment_id}, "error": 0, "message": "Success"})
+        return self._error(-201, "file is invalid!")
+
+    async def _multipart(self, request: Request) -> Any:
+        content_type = request.headers.get("content-type", "")
+        if not content_type.startswith("multipart/form-data"):
+            return None
+        raw = b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + await request.body()
+        return email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
 
     async def _upload_file(self, request: Request) -> Response:
         refused = self._check_call(request)

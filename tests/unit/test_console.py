@@ -85,3 +85,18 @@ async def test_numbers_tap_the_buttons_on_screen(db: Database, settings: Setting
     assert "chỉ có" in console.render(await console.submit("99"))
     # A superscript two passes str.isdigit() but is no number: ordinary text, not a crash.
     assert console.render(await console.submit("²"))
+
+
+async def test_a_product_photo_is_named_by_its_path_or_address(db: Database, settings: Settings) -> None:
+    import sqlalchemy as sa
+
+    from catalog.models import CatalogState, Product
+
+    async with db.session() as session:
+        await session.execute(sa.update(Product).where(Product.slug == "dua-kim-hoang-hau")
+                              .values(image="https://ocop.example.org/anh/dua-kim.jpg"))
+        await session.execute(sa.update(CatalogState).values(version=CatalogState.version + 1))
+    console = ConsoleChat(Router(Services(db, settings)), chat_id="local:photo")
+    shown = console.render(await console.submit("dưa kim hoàng hậu"))
+    assert shown.startswith("🖼 https://ocop.example.org/anh/dua-kim.jpg\nDưa kim Hoàng Hậu")
+    assert "🖼" not in console.render(await console.submit("sâm nam núi dành khô"))

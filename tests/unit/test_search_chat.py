@@ -200,3 +200,140 @@ def test_plain_typed_common_words_are_not_services(demo: SearchIndex, query: str
     # "muon" typed plain is muốn (want), not mướn (hire): no service is asked for, the product is found.
     assert "service" not in demo.search(query).asks
     assert slugs(demo.search(query))[:1] and slugs(demo.search(query))[0].startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "kẹo cao su vị vải thiều",  # chewing gum, lychee-flavoured
+        "keo cao su vi vai",
+        "móc khóa hình con gà Yên Thế",  # a key ring shaped like a chicken
+        "sữa tắm hương mật ong rừng",
+        "ốp lưng điện thoại in hình vải thiều",
+        "lychee flavoured yoghurt",
+    ],
+)
+def test_a_product_word_that_only_describes_another_thing_finds_nothing(demo: SearchIndex, query: str) -> None:
+    assert demo.search(query).results == []
+
+
+def test_a_described_product_word_still_ranks_what_the_head_finds(demo: SearchIndex) -> None:
+    assert names(demo.search("honey flavoured tea"))[0].startswith(("Chè", "Trà"))
+    assert names(demo.search("mật ong hương vải"))[0] == "Mật ong hoa vải Hằng Hiếu"
+    assert names(demo.search("nến thơm mùi mật ong")) == ["Hương nến Bồng Am"]
+    # Where the catalogue writes the words together it is a name, not a description.
+    assert names(demo.search("mỳ hương lạc")) == ["Mì gạo Hương Lạc"]
+
+
+def test_a_long_message_is_read_to_its_end(demo: SearchIndex) -> None:
+    # The product comes after some forty words of chat.
+    query = (
+        "Chào shop, năm nào nhà mình cũng về quê ngoại ăn Tết nhưng năm nay các cháu bận thi cử, bà ngoại "
+        "lại yếu nên cả nhà quyết định ở lại thành phố, mình muốn đặt trước ít đặc sản cho bà vui, nhất là "
+        "bánh chưng Vân mà bà thích nhất, shop còn nhận đơn không"
+    )
+    assert len(query.split()) > 40
+    assert names(demo.search(query))[0].startswith("Bánh chưng")
+
+
+def test_a_catalogue_place_the_goods_are_sent_to_is_not_their_origin(demo: SearchIndex) -> None:
+    answer = demo.search("Sắp giỗ ông, em muốn đặt ít đồ cúng rồi nhờ shop gửi về cho mẹ ở Lục Nam được không")
+    assert answer.filters.get("use") == "offering" and "district" not in answer.filters
+    # Where the goods come from is still read after "ở": "mật ong ở Sơn Động".
+    assert demo.search("mật ong ở Sơn Động có không").filters.get("district") == "Sơn Động"
+
+
+def test_a_bare_sending_verb_before_a_city_and_a_function_word(demo: SearchIndex) -> None:
+    assert names(demo.search("chả gà Yên Thế ship Hà Nội trong tuần được ko"))[0] == "Chả gà Yên Thế"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sếp em không uống rượu được, nên biếu gì cho sang",
+        "my father in law doesn't drink alcohol, what else makes a good gift",
+    ],
+)
+def test_what_somebody_does_not_drink_is_ruled_out_of_the_gift(demo: SearchIndex, query: str) -> None:
+    answer = demo.search(query)
+    assert answer.results and not any(h.doc.category == "beverage" and "Rượu" in h.doc.name_vi for h in answer.results)
+    assert answer.filters.get("use") == "gift" and "category" not in answer.filters
+
+
+def test_a_need_far_from_a_name_is_still_the_question(demo: SearchIndex) -> None:
+    # "Vietnamese", "Sunday" and a brand (Airbnb) are not other places' goods; the need or the tea is asked for.
+    answer = demo.search("Going to my Vietnamese colleague's home on Sunday for her grandmother's death anniversary, what do I bring for the altar")
+    assert answer.filters.get("use") == "offering" and answer.results
+    tea = demo.search("what's a nice present from Bac Giang for my Airbnb host in Saigon? she is a big tea person")
+    assert tea.results and all(h.doc.name_vi.startswith(("Chè", "Trà")) for h in tea.results[:3])
+
+
+def test_a_place_written_with_other_marks_is_other_words(demo: SearchIndex) -> None:
+    assert names(demo.search("cho mình hỏi mỳ Châu Sơn là của xã nào"))[:1] == ["Mỳ Châu Sơn"]
+
+
+def test_a_long_english_slip_beside_a_need_is_still_a_typo(demo: SearchIndex) -> None:
+    answer = demo.search("need some chiken sausges from yen the for a birthday party this weekend")
+    assert names(answer)[:1] == ["Xúc xích gà Yên Thế"]
+
+
+def test_guests_from_abroad_do_not_block_the_group_asked_for(demo: SearchIndex) -> None:
+    answer = demo.search("Tuần sau công ty có khách Nhật Bản sang làm việc, muốn mời họ thử đồ uống đặc sản của tỉnh mình")
+    assert answer.results and {h.doc.category for h in answer.results} == {"beverage"}
+    # Another province's name beside the place the catalogue has still asks for that province's goods.
+    assert demo.search("cao ban long gạc nai Hương Sơn Hà Tĩnh loại nào ngon").results == []
+
+
+def test_a_group_after_a_negation_is_not_asked_for(demo: SearchIndex) -> None:
+    for query in ("trừ đồ ăn ra thì có đồ thủ công mỹ nghệ nào không", "anything handmade? not food please"):
+        answer = demo.search(query)
+        assert answer.filters.get("category") == "handicraft", query
+
+
+def test_the_first_rating_named_is_asked_for_and_a_negated_one_is_not(demo: SearchIndex) -> None:
+    assert demo.search("Lục Ngạn có sản phẩm nào 3 sao không, hay toàn 4 sao").filters.get("stars") == 3
+    assert demo.search("muốn xem hàng ba sao ở Yên Thế thôi, không cần bốn sao").filters.get("stars") == 3
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "đàn gà nhà tôi ở Yên Thế bị dịch, cần bác sĩ thú y gấp",
+        "where can I get my phone's warranty fixed in Luc Ngan",
+        "đặt vé xe khách đi Lục Ngạn ở đâu",
+        "có ai bán đất vườn vải ở Lục Ngạn không",
+    ],
+)
+def test_services_near_a_catalogue_word_are_not_products(demo: SearchIndex, query: str) -> None:
+    assert demo.search(query).results == []
+
+
+def test_a_person_or_a_trip_beside_a_gift_is_not_a_service(demo: SearchIndex) -> None:
+    assert demo.search("My Vietnamese tutor is moving to Hue, I'd like to give her something from this region").results
+    assert demo.search("bánh phu thê có mang lên máy bay được không, chuyến bay 9 tiếng").results
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "con trai tôi sắp đi xuất khẩu lao động, muốn gói ít đồ khô mang theo ăn dần",
+        "I'm flying home to Toronto next week, what can I pack that won't spoil in my suitcase?",
+    ],
+)
+def test_food_that_keeps_for_a_long_trip(demo: SearchIndex, query: str) -> None:
+    answer = demo.search(query)
+    assert "keeps" in (answer.filters.get("use") or ()) and answer.results
+    assert all("keeps" in h.doc.uses for h in answer.results)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "khoai tây Lục Nam còn hàng không shop",  # unknown words right before a place
+        "khoai lang Tân Yên còn không",
+        "cam đường Yên Thế còn hàng không ạ",  # catalogue words no product has together, before a place
+        "củ đậu Lạng Giang còn không shop",
+    ],
+)
+def test_what_a_place_does_not_make_is_not_its_products(demo: SearchIndex, query: str) -> None:
+    assert demo.search(query).results == []
