@@ -327,14 +327,15 @@ class SearchIndex:
         for i, pair in enumerate(zip(keys, keys[1:], strict=False)):
             if i in parsed.described:
                 continue  # "áo thun in hình quả vải thiều Lục Ngạn" asks for a T-shirt
-            for name, d in self.ix.full_names.get(pair, ()):
+            for name, products in self.ix.full_names.get(pair, {}).items():
                 end = i + len(name)
                 if tuple(keys[i:end]) != name:
                     continue
                 beside = [u for u in names if _gap((i, end), (u.at, _end(u))) <= 1]
-                if any(u.role == "elsewhere" or self.matcher.unit_q(u, d, qkeys) <= 0.0 for u in beside):
-                    continue
-                found[d] = max(found.get(d, 0), len(name))
+                for d in products:
+                    if any(u.role == "elsewhere" or self.matcher.unit_q(u, d, qkeys) <= 0.0 for u in beside):
+                        continue
+                    found[d] = max(found.get(d, 0), len(name))
         longest = max(found.values(), default=0)
         return {d: 1.0 for d, n in found.items() if n == longest}
 
@@ -494,14 +495,13 @@ class SearchIndex:
                     if isinstance(look, dict)
                     else [d for d in scores if look(d) > 0.0]
                 )
-                for d in hit:
-                    bonus[d] = bonus.get(d, 0.0) + points
+                get_bonus = bonus.get  # (a comprehension: a common word is in most of the products found)
+                bonus.update({d: get_bonus(d, 0.0) + points for d in hit})
         docs = self.ix.docs
         # One float per product so the selection runs in C: coverage and bonus, then stars, then catalogue order.
         tiebreak = self.ix.tiebreak
         keyed = {d: c * 86.0 + tiebreak[d] for d, c in scores.items()}
-        for d, b in bonus.items():
-            keyed[d] += min(b, BONUS_CAP)
+        keyed.update({d: keyed[d] + (b if b < BONUS_CAP else BONUS_CAP) for d, b in bonus.items()})
         top = [d for d, _ in heapq.nlargest(max(RERANK, limit), keyed.items(), key=itemgetter(1))]
         # token_sort_ratio is ratio over sorted words; the products' names were sorted once, at build.
         words = " ".join(sorted(parsed.words))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 
 from catalog.search.marks import accent_fits
@@ -41,13 +42,22 @@ class Matcher:
         spellings = (self.ix.sound_marked if sound else self.ix.marked).get(key)
         out: frozenset[int] = frozenset()
         if spellings:
-            fits: set[int] = set()
-            marked: set[int] = set()
+            # The products of the other spellings, less those that also write a fitting one. The spellings'
+            # products are sorted arrays (Postings.compact), and the fitting spelling is usually the biggest:
+            # a few products are looked up in it rather than all of it made a set.
+            other: set[int] = set()
+            fitting: list[Sequence[int]] = []
             for written, docs in spellings.items():
-                marked |= docs
                 if accent_fits(typed, written):
-                    fits |= docs
-            out = frozenset(marked - fits)
+                    fitting.append(docs)  # type: ignore[arg-type]
+                else:
+                    other.update(docs)
+            for docs in fitting if other else ():
+                if len(other) * 16 < len(docs):
+                    other = {d for d in other if not _holds(docs, d)}
+                else:
+                    other.difference_update(docs)
+            out = frozenset(other)
         if not fits_plain:
             written_plain = (self.ix.sound_post if sound else self.ix.post).get(key, {}).keys() - {
                 d for docs in (spellings or {}).values() for d in docs
@@ -135,7 +145,9 @@ class Matcher:
             with contextlib.suppress(KeyError):  # another thread may have evicted it meanwhile
                 self.map_cache.move_to_end(cache_key)
         else:
-            found = self.merge([m for m in (self.alt_map(a, penalty) for a in unit.alts) if m])
+            found = self.merge(
+                [m for m in (self.alt_map(a, penalty) for a in self.listed(unit, penalty)) if m]
+            )
             if partners:
                 affected: set[int] = set()
                 for alt in unit.alts:
@@ -158,6 +170,32 @@ class Matcher:
         if penalty == ACCENT_MISMATCH:
             unit.found = found
         return found
+
+    def listed(self, unit: Unit, penalty: float) -> list[Alt]:
+        """A unit's alternatives whose listings can raise its best quality somewhere: not one looked up in the
+        very postings of another that reaches every product of them at least as well (a regional spelling or a
+        synonym that is the same word: "dong" read as "dong" at 0.7). Listing those cost a pass over thousands
+        of products for nothing."""
+        alts = unit.alts
+        if len(alts) < 2:
+            return alts
+        posts = [self.ix.table(a).get(a.key[0]) if len(a.key) == 1 else None for a in alts]
+        # The quality an alternative has at least in every product of its postings (marks that disagree
+        # lower it; a regional spelling or a place's exact marks drop products instead).
+        floors = [
+            -1.0 if a.sound or a.exact else a.q * penalty if any(x is not None for x in a.accents) else a.q
+            for a in alts
+        ]
+        out: list[Alt] = []
+        for n, (alt, post) in enumerate(zip(alts, posts, strict=True)):
+            if post is not None and any(
+                other is post and (alt.q < floor or (alt.q == floor and m < n))
+                for m, (other, floor) in enumerate(zip(posts, floors, strict=True))
+                if m != n
+            ):
+                continue
+            out.append(alt)
+        return out
 
     @staticmethod
     def merge(maps: list[dict[int, float]]) -> dict[int, float]:
@@ -298,6 +336,13 @@ class Matcher:
             found = self.unit_map(parts[0][0], qkeys, ACCENT_MISMATCH)
             need = bar / parts[0][1]  # the quality that reaches the bar
             share = parts[0][1] / total
+            if (
+                within is None
+                and share == 1.0
+                and found
+                and need <= min(found.values()) <= max(found.values()) <= 1.0
+            ):
+                return dict(found)  # all of it, as it is: a copy, not a pass
             keys = found.keys() if within is None else found.keys() & within
             return {d: min(found[d] * share, 1.0) for d in keys if found[d] >= need}
         cursor = {id(u): 0 for u, *_ in parts}
@@ -357,10 +402,11 @@ class Matcher:
                     lift = {d: v / (1.0 - threshold) for d, v in acc.items() if v}
             elif is_soft and isinstance(look, dict):
                 # Soft words only ever add: update the products that have them; the bar is checked at the end.
-                for d in acc.keys() & look.keys():
-                    v = look[d]
-                    lift[d] = lift.get(d, 0.0) + u.weight * v
-                    acc[d] += w * v
+                # (Comprehensions, not a loop: a soft word like "htx" is in most of the products found.)
+                both = acc.keys() & look.keys()
+                uw, get_lift = u.weight, lift.get
+                lift.update({d: get_lift(d, 0.0) + uw * look[d] for d in both})
+                acc.update({d: acc[d] + w * look[d] for d in both})
                 continue
             elif isinstance(look, dict):
                 get = look.get
@@ -383,3 +429,9 @@ class Matcher:
                 content_part = acc[d] - (1.0 - threshold) * s  # back from the bar's units to plain coverage
                 out[d] = min((content_part + s) / (total + s), 1.0)
         return out
+
+
+def _holds(ordered: Sequence[int], value: int) -> bool:
+    """Is `value` in this sorted sequence?"""
+    at = bisect_left(ordered, value)
+    return at < len(ordered) and ordered[at] == value

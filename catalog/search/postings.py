@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
+import sys
 from array import array
 from collections.abc import Collection, Iterable, Mapping
 from collections.abc import Set as AbstractSet
@@ -19,6 +23,16 @@ class Postings:
     """Lookup tables over the products, built once (a catalogue change builds new ones)."""
 
     def __init__(self, docs: Iterable[ProductDoc], lexicon: Lexicon | None = None) -> None:
+        enabled = gc.isenabled()
+        gc.disable()  # millions of small objects, no cycles among them: collecting costs a fifth of the build
+        try:
+            self.build(docs, lexicon)
+        finally:
+            if enabled:
+                gc.enable()
+        release_memory()
+
+    def build(self, docs: Iterable[ProductDoc], lexicon: Lexicon | None) -> None:
         self.docs: list[ProductDoc] = list(docs)
         self.lexicon = lexicon or default_lexicon()
         lex = self.lexicon
@@ -26,7 +40,9 @@ class Postings:
         self.compound_heads = {k[0] for k in lex.compounds}
         self.post: dict[str, dict[int, float]] = {}  # word → product → best field weight it appears in
         self.sound_post: dict[str, dict[int, float]] = {}  # the same under regional-spelling keys
-        self.marked: dict[str, dict[str, set[int]]] = {}  # word → how it is marked → products writing it so
+        self.marked: dict[
+            str, dict[str, Collection[int]]
+        ] = {}  # word → how it is marked → products writing it so
         # Words a product has only inside an opaque compound ("sữa" in "vú sữa", "vải" in "mật ong hoa vải"):
         # word → product → the compound's other words.
         self.bound: dict[str, dict[int, frozenset[str]]] = {}
@@ -35,21 +51,38 @@ class Postings:
         # First two words → (every word of a name, product): names of two words or more, as written in the
         # product's name, aliases or English name ("na dai Nghĩa Phương", "Huong Lac rice noodles"). Keyed by
         # two words, not one: in a national catalogue thousands of names start with "bánh" or "mật".
-        self.full_names: dict[tuple[str, str], list[tuple[Key, int]]] = {}
+        # (Each name once, with its products: a few hundred bytes a product less than a pair per product.)
+        self.full_names: dict[tuple[str, str], dict[Key, Collection[int]]] = {}
         self.syllables: set[str] = set()
         self.bigrams: set[tuple[str, str]] = set()
         # Adjacent words → products where they stand side by side: a phrase is found only as a phrase
         # ("rượu vang" is not in "Rượu nếp cái hoa vàng").
         self.pairs: dict[tuple[str, str], Collection[int]] = {}
-        analysed: dict[str, FieldText] = {}  # catalogues repeat places and producers: analyse each text once
+        # Catalogues repeat places, producers and aliases: each is analysed once. A product's own name is
+        # mostly its own, so it is analysed where it stands and not kept (keeping them all doubled the peak).
+        analysed: dict[str, FieldText] = {}
+        # Scaffolding words inside place names ("Yên Thế"): per product, those it also has standing alone.
+        names = self.place_names()
+        longest = max(map(len, names), default=0)
+        scaffolding = {k[0] for k in lex.scaffolding if len(k) == 1}
+        placed = {k for name in names for k in name} & scaffolding
+        standing: dict[str, frozenset[str]] = {}  # text → the placed words that stand on their own in it
+        free_placed: dict[int, frozenset[str]] = {}
+        kind_of: list[Key] = []
+        kinds: dict[Key, Key] = {}
         seen_vi: set[tuple[str, bool]] = set()
         plain: set[str] = set()  # words written plain in a text with marks: toneless ("phu" of "phu thê")
         named_vi: set[str] = set()  # words of Vietnamese names, producers and places (not aliases, English)
+        named_texts: set[str] = set()  # the texts whose words are in named_vi already
         post_table, marked_table, pair_table = self.post, self.marked, self.pairs
-        name_keys: dict[Key, Key] = {}
         for i, doc in enumerate(self.docs):
             free: set[str] = set()
             bound: dict[str, set[str]] = {}
+            # Each word, marking and pair once per product, in the order first met: the fields come in falling
+            # weight (names, producer, places, province), so a word's first field is its best.
+            weights: dict[str, float] = {}
+            marks: dict[tuple[str, str], None] = {}
+            adjacent: dict[tuple[str, str], None] = {}
             fields = [
                 (doc.name_vi, NAME, True),
                 *((a, NAME, True) for a in doc.aliases),
@@ -61,28 +94,42 @@ class Postings:
                 (doc.district, PLACE, True),
             ]
             fields += [(doc.province, PROVINCE, True)]
-            for text, weight, vietnamese in fields:
+            own: dict[str, FieldText] = {}  # this product's texts, analysed
+            alone: set[str] = set()
+            for n, (text, weight, vietnamese) in enumerate(fields):
                 if not text:
                     continue
-                info = analysed.get(text)
+                info = own.get(text) or analysed.get(text)
                 if info is None:
-                    info = analysed[text] = self.analyse(text)
-                if info.marked:  # a text written with marks: its plain words are toneless, not unaccented
-                    plain.update(info.plain)
-                if weight != NAME or text == doc.name_vi:
+                    info = self.analyse(text)
+                    if text != doc.name_vi and text != doc.name_en:
+                        analysed[text] = info
+                    if info.marked:  # a text written with marks: its plain words are toneless, not unaccented
+                        plain.update(info.plain)
+                own[text] = info
+                if placed and n < len(fields) - 1 and not placed.isdisjoint(info.keys):  # not the province
+                    found = standing.get(text)
+                    if found is None:
+                        keys = info.keys
+                        found = frozenset(
+                            k
+                            for pos, k in enumerate(keys)
+                            if k in placed and not inside(keys, pos, names, longest)
+                        )
+                        if text in analysed:
+                            standing[text] = found
+                    alone |= found
+                if (weight != NAME or text == doc.name_vi) and text not in named_texts:
+                    named_texts.add(text)
                     named_vi.update(info.keys)
                 if vietnamese and (text, True) not in seen_vi:
                     seen_vi.add((text, True))
                     self.syllables.update(info.syllables)
                     self.bigrams.update(info.bigrams)
                 for key in info.keys:
-                    post = post_table.get(key)
-                    if post is None:
-                        post = post_table[key] = {}
-                    if post.get(i, 0.0) < weight:
-                        post[i] = weight
-                for key, accent in info.marked:
-                    marked_table.setdefault(key, {}).setdefault(accent, set()).add(i)
+                    if key not in weights:
+                        weights[key] = weight
+                marks.update(dict.fromkeys(info.marked))
                 if info.inside:
                     for pos, key in enumerate(info.keys):
                         if pos in info.inside:
@@ -91,26 +138,45 @@ class Postings:
                             free.add(key)
                 else:
                     free.update(info.keys)
-                for pair in info.pairs:
-                    pairs = pair_table.get(pair)
-                    if pairs is None:
-                        pairs = pair_table[pair] = set()
-                    pairs.add(i)  # type: ignore[union-attr]
+                adjacent.update(dict.fromkeys(info.pairs))
+            for key, weight in weights.items():
+                post = post_table.get(key)
+                if post is None:
+                    post = post_table[key] = {}
+                post[i] = weight
+            for key, accent in marks:
+                marked_table.setdefault(key, {}).setdefault(accent, set()).add(i)  # type: ignore[attr-defined]
+            for pair in adjacent:
+                pairs = pair_table.get(pair)
+                if pairs is None:
+                    pairs = pair_table[pair] = set()
+                pairs.add(i)  # type: ignore[union-attr]
             for key, partners in bound.items():
                 if key not in free:
                     self.bound.setdefault(key, {})[i] = frozenset(partners)
                     self.bound_partners.setdefault(key, set()).update(partners)
-            for name in {tuple(analysed[x].keys) for x in (doc.name_vi, *doc.aliases, doc.name_en) if x}:
+            if alone:
+                free_placed[i] = frozenset(alone)
+            kind = tuple(own[doc.name_vi].keys[:1]) if doc.name_vi else ()  # = phrase_key(name)[:1]
+            kind_of.append(kinds.setdefault(kind, kind))
+            for name in {tuple(own[x].keys) for x in (doc.name_vi, *doc.aliases, doc.name_en) if x}:
                 if 2 <= len(name) <= MAX_FULL_NAME:
-                    name = name_keys.setdefault(name, name)  # one tuple per distinct name, not per product
-                    self.full_names.setdefault((name[0], name[1]), []).append((name, i))
-            forms = (analysed[x].sorted_words for x in (doc.name_vi, *doc.aliases, doc.name_en) if x)
+                    named = self.full_names.setdefault((name[0], name[1]), {})
+                    named.setdefault(name, []).append(i)  # type: ignore[attr-defined]
+            forms = (own[x].sorted_words for x in (doc.name_vi, *doc.aliases, doc.name_en) if x)
             self.name_forms.append(tuple(dict.fromkeys(f for f in forms if f)))
+        sounds: dict[str, list[dict[int, float]]] = {}
         for key, post in self.post.items():
-            merged = self.sound_post.setdefault(sound_key(key), {})
-            for i, w in post.items():
-                if merged.get(i, 0.0) < w:
-                    merged[i] = w
+            sounds.setdefault(sound_key(key), []).append(post)
+        for sk, posts in sounds.items():
+            if len(posts) == 1:  # most words have no regional twin: share their postings, not a copy
+                self.sound_post[sk] = posts[0]
+                continue
+            merged = self.sound_post[sk] = {}
+            for post in posts:
+                for i, w in post.items():
+                    if merged.get(i, 0.0) < w:
+                        merged[i] = w
         for concept in lex.concepts:
             for p in concept.vi:
                 self.bigrams.update(zip(p.key, p.key[1:], strict=False))
@@ -141,11 +207,14 @@ class Postings:
         }
         # How products mark each word, under the regional spelling rules: a regional spelling must still carry
         # the marks of the word it stands for ("sôi" is "xôi", "sợi" is not).
-        self.sound_marked: dict[str, dict[str, set[int]]] = {}
+        self.sound_marked: dict[str, dict[str, Collection[int]]] = {}
+        same_sound: dict[str, dict[str, list[set[int]]]] = {}
         for key, spellings in self.marked.items():
-            table = self.sound_marked.setdefault(sound_key(key), {})
+            table = same_sound.setdefault(sound_key(key), {})
             for accent, docs in spellings.items():
-                table.setdefault(sound_accent(accent), set()).update(docs)
+                table.setdefault(sound_accent(accent), []).append(docs)
+        for sk, table in same_sound.items():  # one spelling alone shares its set (never changed once built)
+            self.sound_marked[sk] = {a: s[0] if len(s) == 1 else set().union(*s) for a, s in table.items()}
         # Every way the catalogue and the lexicon mark each word, so decoded Telex can be checked against it.
         self.spellings: dict[str, set[str]] = {k: set(v) for k, v in self.marked.items()}
         lexicon_phrases = [p for c in lex.concepts for p in c.vi + c.members]
@@ -162,18 +231,34 @@ class Postings:
         self.places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         self.sound_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         self.prefixed_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
-        self.build_places()
+        del analysed, standing
+        self.build_places(kind_of)
         self.longest_place = max((len(k) for k in self.places), default=1)
-        self.free_post: dict[str, dict[int, float]] = self.build_free_post(analysed)
+        self.free_post: dict[str, dict[int, float]] = self.build_free_post(placed, free_placed)
         self.reach_cache: dict[Key, set[int]] = {}
         self.compact()
 
     def compact(self) -> None:
         """Once built, the products of each pair of adjacent words become a sorted array of 4-byte ints: ≈4
         bytes a product instead of ≈30, and a stored index loads each as one block of bytes. They are only
-        read whole, when a phrase is first looked up (`phrase_docs`, whose sets are cached). (The spellings'
-        sets stay sets: `Matcher.mismatch` unites them, and boxing the ints of arrays made that slower.)"""
+        read whole, when a phrase is first looked up (`phrase_docs`, whose sets are cached). So are the products
+        of each spelling of a word (read whole by `Matcher.mismatch`, whose sets are cached) and of each place."""
         self.pairs = {k: array("i", sorted(v)) for k, v in self.pairs.items()}
+        arrays: dict[
+            int, array[int]
+        ] = {}  # a set shared by the spellings and their regional keys stays shared
+
+        def packed(docs: Collection[int]) -> array[int]:
+            found = arrays.get(id(docs))
+            if found is None:
+                found = arrays[id(docs)] = array("i", sorted(docs))
+            return found
+
+        self.marked = {k: {a: packed(v) for a, v in t.items()} for k, t in self.marked.items()}
+        self.sound_marked = {k: {a: packed(v) for a, v in t.items()} for k, t in self.sound_marked.items()}
+        self.full_names = {
+            k: {n: array("i", v) for n, v in names.items()} for k, names in self.full_names.items()
+        }
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -181,27 +266,21 @@ class Postings:
     def __getstate__(self) -> dict[str, object]:
         return {**self.__dict__, "reach_cache": {}}
 
-    def build_free_post(self, analysed: Mapping[str, FieldText]) -> dict[str, dict[int, float]]:
+    def build_free_post(
+        self, placed: AbstractSet[str], free_placed: Mapping[int, AbstractSet[str]]
+    ) -> dict[str, dict[int, float]]:
         """Postings of the scaffolding words the catalogue also has (`my`, `ban`, `the`), read as product words:
         only the products where the word stands on its own, not only inside a place name of several words
-        ("Yên Thế") or an opaque compound ("phu thê", "men lá")."""
+        ("Yên Thế") or an opaque compound ("phu thê", "men lá"). `placed`: the scaffolding words of place
+        names; `free_placed`: per product, those of them it has standing alone in a name, producer or place."""
         words = {k[0] for k in self.lexicon.scaffolding if len(k) == 1 and k[0] in self.post}
-        names = self.place_names()
-        longest = max(map(len, names), default=0)
-        placed = {k for name in names for k in name} & words
         out: dict[str, dict[int, float]] = {}
         for word in words:
             post = self.post[word]
             drop = set(self.bound.get(word, ()))
             if word in placed:
                 for d in post.keys() - drop:
-                    doc = self.docs[d]
-                    texts = (doc.name_vi, *doc.aliases, doc.name_en, doc.producer, doc.commune, doc.district)
-                    if not any(
-                        k == word and not inside(keys, pos, names, longest)
-                        for keys in (analysed[t].keys for t in texts if t)
-                        for pos, k in enumerate(keys)
-                    ):
+                    if word not in free_placed.get(d, ()):
                         drop.add(d)
             out[word] = {d: w for d, w in post.items() if d not in drop} if drop else post
         return out
@@ -263,12 +342,13 @@ class Postings:
             if len(k) >= 2:
                 self.sound_places.setdefault(tuple(sound_key(x, finals=True) for x in k), (place, marks))
 
-    def build_places(self) -> None:
+    def build_places(self, kind_of: list[Key]) -> None:
         # Facets for slices and narrowing: (kind, place key) → products; category → products; stars → products.
         self.facet: dict[tuple[str, Key], set[int]] = {}
         self.by_category: dict[str, set[int]] = {}
         self.by_use: dict[str, set[int]] = {}
-        self.kind_of: list[Key] = []
+        # What kind of thing each product is, for varied selections: its name's first word ("rượu", "mật").
+        self.kind_of: list[Key] = kind_of
         # Needs a whole product group also answers (health: the herbal group), product by product.
         self.by_group_use: dict[str, set[int]] = {}
         need_groups: dict[str, list[str]] = {}
@@ -289,15 +369,15 @@ class Postings:
                 self.by_use.setdefault(use, set()).add(d)
             for use in need_groups.get(doc.category, ()):
                 self.by_group_use.setdefault(use, set()).add(d)
-            # What kind of thing it is, for varied selections: its name's first word ("rượu", "mật", "chè").
-            self.kind_of.append(phrase_key(doc.name_vi)[:1])
             if doc.stars is not None:
                 self.by_stars.setdefault(doc.stars, set()).add(d)
         # Slices list the best-rated first, then in catalogue order (the department lists flagships first).
         self.stars = [doc.stars or 0 for doc in self.docs]
         self.tiebreak = [stars * 1e-3 - d * 1e-10 for d, stars in enumerate(self.stars)]
         self.ranked = sorted(range(len(self.docs)), key=lambda d: (-self.stars[d], d))
-        self.rank_of = {d: r for r, d in enumerate(self.ranked)}
+        self.rank_of = [0] * len(self.docs)  # product → its place in that order
+        for r, d in enumerate(self.ranked):
+            self.rank_of[d] = r
         by_value: dict[str, PlaceName] = {}
         # Provinces first, then districts, then communes: when "Bắc Giang" could be the province or
         # "TP Bắc Giang" without its prefix, the wider reading wins unless the buyer wrote the prefix.
@@ -348,6 +428,14 @@ class Postings:
         if len(alt.key) == 1:
             return table.get(alt.key[0]) or set()
         return self.phrase_docs(alt.key)
+
+
+def release_memory() -> None:
+    """Give the memory freed after a build back to the system (glibc keeps it otherwise: ≈90 MB at 100,000
+    products, the analysed texts and the postings' outgrown tables). Elsewhere, nothing to do."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).malloc_trim(0)
 
 
 def inside(keys: list[str], pos: int, names: AbstractSet[Key], longest: int) -> bool:
