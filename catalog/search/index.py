@@ -76,11 +76,12 @@ class SearchIndex:
         has_filters = (
             parsed.stars is not None or bool(parsed.categories) or bool(parsed.places) or bool(parsed.uses)
         )
-        if "supplies" in asks or ("service" in asks and (not content or any(u.stray for u in content))):
+        service = "service" in asks
+        if "supplies" in asks or (service and (not content or any(u.stray for u in content))):
             # Seedlings or fertiliser for a crop, a car to rent, an air conditioner to repair, a photographer
             # for a wedding: whatever catalogue word, place or need comes with them, no product is the answer.
             return SearchAnswer(query, [], [], filters, "", asks)
-        service = "service" in asks  # only a product named in full, never a guess, beside a service asked for
+        # Beside a service asked for: only a product named in full, never a guess.
         unplaced: list[Unit] = []
         if content and all(u.stray for u in content):
             # Unknown words alone may be slips for catalogue words ("chuu": Chũ), but not in a long message that

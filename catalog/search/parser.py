@@ -384,7 +384,8 @@ class QueryParser:
                         and marked[i] is None
                         and any(accents)
                         and (
-                            is_stopword(toks[i].raw, keys[i])
+                            q.diacritics  # in a message written with marks, "gia" is no "giá" ("quốc gia")
+                            or is_stopword(toks[i].raw, keys[i])
                             or (kind in _VETOES and keys[i] in self.ix.post)
                         )
                     ):
@@ -401,6 +402,8 @@ class QueryParser:
             for unit in out.units[first:]:
                 unit.at = i
             i += step
+        if "service" in out.asks and "gift" in out.uses:
+            out.asks.remove("service")  # beside a gift it is who receives it: "anh rể làm bác sĩ thú y … biếu anh"
         if not self.negation_heads.isdisjoint(keys):
             self.rule_out_negated(keys, out)
         if not self.modifier_heads.isdisjoint(keys):

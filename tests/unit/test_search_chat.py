@@ -337,3 +337,14 @@ def test_food_that_keeps_for_a_long_trip(demo: SearchIndex, query: str) -> None:
 )
 def test_what_a_place_does_not_make_is_not_its_products(demo: SearchIndex, query: str) -> None:
     assert demo.search(query).results == []
+
+
+def test_a_service_word_beside_a_gift_is_who_receives_it(demo: SearchIndex) -> None:
+    answer = demo.search("Bác hàng xóm làm thợ sửa xe, giúp nhà em nhiều lắm, Tết này muốn biếu bác chút quà quê")
+    assert answer.results and "service" not in answer.asks
+
+
+def test_plain_words_in_a_message_written_with_marks_are_those_words(demo: SearchIndex) -> None:
+    # "quốc gia" (national) is no "giá" (price); the five-star product is found.
+    answer = demo.search("cho mình xem sản phẩm OCOP 5 sao cấp quốc gia với")
+    assert "price" not in answer.asks and answer.results and all(h.doc.stars == 5 for h in answer.results)
