@@ -24,12 +24,15 @@ import datetime as dt
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from catalog import inbox
 from catalog.db import Database
 from catalog.inbox import Accepted
 from catalog.models import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,9 @@ class InboxProcessor:
         self._again: set[str] = set()  # chats given a new entry while their task was looking
         self._last_done: dict[str, float] = {}  # chat → loop time its last entry was finished (for the pace)
         self._told: dict[str, float] = {}  # chat → loop time this process last claimed its flood notice
+        # chat → entries whose replies went out, marked done in the chat's next inbox transaction (the look for
+        # its next entry, or the end of its turn) instead of one of their own
+        self._done: dict[str, list[inbox.Done]] = {}
         self._housekeeping: asyncio.Task[None] | None = None
         self.handled = 0
         self.parked = 0
@@ -148,6 +154,20 @@ class InboxProcessor:
         while self._tasks:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
+    def finished(self, entry: Accepted, error: str = "") -> None:
+        """The handler's word that the entry's replies went out (`error`: what could not be sent): the entry is
+        marked done with the chat's next statement, before anyone else can take the chat's turn."""
+        self._done.setdefault(entry.chat_key or f"#{entry.id}", []).append((entry.id, error))
+
+    async def _flush_done(self, key: str) -> None:
+        done = self._done.pop(key, None)
+        if done:
+            try:
+                await inbox.mark_done_many(self.db, done)
+            except Exception as exc:  # left handled: sent again after a restart rather than lost
+                log.warning("could not mark %d %s inbox entries done (%s)", len(done), self.channel,
+                            type(exc).__name__)
+
     def submit(self, entry: Accepted) -> None:
         """An entry was accepted: its chat's task looks at the chat's unfinished entries (started if idle)."""
         if not entry.chat_key:  # an inline query: no chat, no order to keep
@@ -176,6 +196,7 @@ class InboxProcessor:
                     await asyncio.sleep(delay)
                     entry = await inbox.reload(self.db, entry)
         finally:
+            await self._flush_done(key)
             self._queues.pop(key, None)
             self._tasks.pop(key, None)
 
@@ -187,6 +208,7 @@ class InboxProcessor:
                 if key not in self._again:
                     return
         finally:
+            await self._flush_done(key)  # normally done already by the chat's last look
             self._tasks.pop(key, None)
             self._again.discard(key)
             last = self._last_done.get(key)
@@ -198,9 +220,16 @@ class InboxProcessor:
         loop = asyncio.get_running_loop()
         while True:
             wait = 0.0
-            async with self.slots, self._turn(key) as mine:
+            async with self.slots, self._turn(key) as (conn, mine):
                 recent = self.flood_window if self.flood_limit else None
-                entry, count = await inbox.next_for_chat(self.db, self.channel, key, recent)
+                done = self._done.pop(key, [])
+                try:
+                    entry, count = await inbox.next_for_chat(
+                        self.db, self.channel, key, recent, done=done, conn=conn
+                    )
+                except BaseException:
+                    self._done.setdefault(key, [])[:0] = done
+                    raise
                 if entry is None:
                     return
                 if not mine:
@@ -215,21 +244,25 @@ class InboxProcessor:
                 await asyncio.sleep(wait)
 
     @contextlib.asynccontextmanager
-    async def _turn(self, key: str) -> AsyncIterator[bool]:
-        """Whether this process may handle the chat now. On SQLite one process handles everything and this
-        task is the chat's only one; on PostgreSQL the turn is an advisory lock on a connection of its own."""
+    async def _turn(self, key: str) -> AsyncIterator[tuple[AsyncConnection | None, bool]]:
+        """Whether this process may handle the chat now, and the turn's connection (None: any). On SQLite one
+        process handles everything and this task is the chat's only one; on PostgreSQL the turn is an advisory
+        lock on a connection of its own, whose transaction is left open for the look at the chat's next entry,
+        and whose release marks done the entries finished meanwhile."""
         if self.db.dialect != "postgresql":
-            yield True
+            yield None, True
             return
         async with self.db.engine.connect() as conn:
-            mine = await inbox.try_chat_turn(conn, self.channel, key)
+            mine = await inbox.try_chat_turn(conn, self.channel, key, commit=False)
             try:
-                yield mine
+                yield conn, mine
             finally:
                 if mine:
+                    done = self._done.pop(key, [])
                     try:
-                        await inbox.end_chat_turn(conn, self.channel, key)
+                        await inbox.end_chat_turn(conn, self.channel, key, done)
                     except BaseException:
+                        self._done.setdefault(key, [])[:0] = done
                         with contextlib.suppress(Exception):
                             await conn.invalidate()  # the lock ends with the connection
                         raise
