@@ -434,10 +434,12 @@ _TRY_LOCK = text("SELECT pg_try_advisory_lock(:key)")
 
 
 async def end_chat_turn(conn: AsyncConnection, channel: str, chat_key: str, done: Sequence[Done] = ()) -> None:
-    """Give the chat's turn back; `done` entries (their replies went out) are marked done first, in the same
-    transaction, so whoever takes the turn next never sees them unfinished."""
+    """Give the chat's turn back; `done` entries (their replies went out) are marked done first and committed
+    (the unlock takes effect at once, not at the commit), so whoever takes the turn next never sees them
+    unfinished."""
     if done:
         await _mark_done_many(conn, done)
+        await conn.commit()
     await conn.scalar(_UNLOCK, {"key": chat_turn_key(channel, chat_key)})
     await conn.commit()
 
