@@ -438,6 +438,9 @@ async def end_chat_turn(conn: AsyncConnection, channel: str, chat_key: str, done
     (the unlock takes effect at once, not at the commit), so whoever takes the turn next never sees them
     unfinished."""
     if done:
+        # Without waiting for the WAL flush: a crash of the database server may lose the last of these marks,
+        # and those entries' replies are sent again when their process restarts (a duplicate, never a loss).
+        await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
         await _mark_done_many(conn, done)
         await conn.commit()
     await conn.scalar(_UNLOCK, {"key": chat_turn_key(channel, chat_key)})
