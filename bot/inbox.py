@@ -44,7 +44,8 @@ FLOOD_PACE = (
     1.0  # seconds between a flooding chat's updates (Telegram lets a bot send ~1 message/s to a chat)
 )
 FLOOD_NOTICE_EVERY = dt.timedelta(hours=1)  # a flooding chat is told at most this often, by any process
-TURN_POLL = 0.05  # seconds between looks at a chat another process is working on
+TURN_POLL = 0.05  # seconds between looks at a chat another process is working on, doubling up to
+TURN_POLL_MAX = 0.4
 Handler = Callable[[Accepted], Awaitable[None]]
 OnParked = Callable[[Accepted], Awaitable[None]]
 OnFlood = Callable[[Accepted], Awaitable[None]]
@@ -218,10 +219,12 @@ class InboxProcessor:
     async def _work_chat(self, key: str) -> None:
         """Handle the chat's unfinished entries in order, one slot and one turn per entry, until none is left."""
         loop = asyncio.get_running_loop()
+        poll = TURN_POLL
         while True:
             wait = 0.0
             async with self.slots, self._turn(key) as (conn, mine):
-                recent = self.flood_window if self.flood_limit else None
+                # how many the chat sent lately matters only to the one handling it
+                recent = self.flood_window if self.flood_limit and mine else None
                 done = self._done.pop(key, [])
                 try:
                     entry, count = await inbox.next_for_chat(
@@ -233,8 +236,11 @@ class InboxProcessor:
                 if entry is None:
                     return
                 if not mine:
-                    wait = TURN_POLL  # another process is on it; it takes what is there, in order
+                    # Another process is on it and takes what is there, in order: look again now and then (more
+                    # and more rarely while it works through the chat's backlog), in case it had just finished.
+                    wait, poll = poll, min(poll * 2, TURN_POLL_MAX)
                 else:
+                    poll = TURN_POLL
                     wait = await self._hold_back(key, entry, count)
                     if wait <= 0:
                         retry = await self._attempt(entry)
