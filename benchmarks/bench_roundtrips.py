@@ -74,7 +74,8 @@ class RoundTrips:
 
     def _statement(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements += 1
-        self.lazy_commits += "synchronous_commit" in statement
+        # SET LOCAL synchronous_commit = off, or set_config('synchronous_commit', …) in the chat state's UPDATE
+        self.lazy_commits += "synchronous_commit" in statement or "set_config(" in statement
         if conn.info.get("bench_sent") is False:
             conn.info["bench_sent"] = True
             self.begins += 1

@@ -203,7 +203,7 @@ async def running_bot(
             deliverers["zalo"] = bot.zalo.deliverer
 
         if want_telegram:
-            options = dict(telegram_options or {})
+            options = {"overall_max_rate": settings.telegram_rate_limit, **(telegram_options or {})}
             bot.telegram = build_application(settings, services, router, **options)
             bot.telegram_inbox = await _start_telegram(stack, bot.telegram, webhook,
                                                        max(1, options.get("concurrent_updates", 8)))

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
 
     # Redis for one outbound rate limit shared by every process of a bot (bot/shared_rate.py); none = per process
     redis_url: str | None = None
+    # Messages per second the bot sends at most, all chats together (Telegram's bulk limit is ~30); 0 = no limit,
+    # for benchmarks against a local fake Bot API server only
+    telegram_rate_limit: float = Field(default=30.0, ge=0)
 
     enquiry_expiry_hours: float = Field(default=24.0, gt=0)
     enquiries_per_day: int = Field(default=5, ge=1)

@@ -24,12 +24,15 @@ import datetime as dt
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from catalog import inbox
 from catalog.db import Database
 from catalog.inbox import Accepted
 from catalog.models import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,9 @@ FLOOD_PACE = (
     1.0  # seconds between a flooding chat's updates (Telegram lets a bot send ~1 message/s to a chat)
 )
 FLOOD_NOTICE_EVERY = dt.timedelta(hours=1)  # a flooding chat is told at most this often, by any process
-TURN_POLL = 0.05  # seconds between looks at a chat another process is working on
+TURN_POLL = 0.05  # seconds between looks at a chat another process is working on, doubling up to
+TURN_POLL_MAX = 0.4
+CHAT_RETRY_MAX = 10.0  # seconds between looks at a chat while the database keeps failing
 Handler = Callable[[Accepted], Awaitable[None]]
 OnParked = Callable[[Accepted], Awaitable[None]]
 OnFlood = Callable[[Accepted], Awaitable[None]]
@@ -89,6 +94,9 @@ class InboxProcessor:
         self._again: set[str] = set()  # chats given a new entry while their task was looking
         self._last_done: dict[str, float] = {}  # chat → loop time its last entry was finished (for the pace)
         self._told: dict[str, float] = {}  # chat → loop time this process last claimed its flood notice
+        # chat → entries whose replies went out, marked done in the chat's next inbox transaction (the look for
+        # its next entry, or the end of its turn) instead of one of their own
+        self._done: dict[str, list[inbox.Done]] = {}
         self._housekeeping: asyncio.Task[None] | None = None
         self.handled = 0
         self.parked = 0
@@ -148,6 +156,20 @@ class InboxProcessor:
         while self._tasks:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
+    def finished(self, entry: Accepted, error: str = "") -> None:
+        """The handler's word that the entry's replies went out (`error`: what could not be sent): the entry is
+        marked done with the chat's next statement, before anyone else can take the chat's turn."""
+        self._done.setdefault(entry.chat_key or f"#{entry.id}", []).append((entry.id, error))
+
+    async def _flush_done(self, key: str) -> None:
+        done = self._done.pop(key, None)
+        if done:
+            try:
+                await inbox.mark_done_many(self.db, done)
+            except Exception as exc:  # left handled: sent again after a restart rather than lost
+                log.warning("could not mark %d %s inbox entries done (%s)", len(done), self.channel,
+                            type(exc).__name__)
+
     def submit(self, entry: Accepted) -> None:
         """An entry was accepted: its chat's task looks at the chat's unfinished entries (started if idle)."""
         if not entry.chat_key:  # an inline query: no chat, no order to keep
@@ -176,17 +198,33 @@ class InboxProcessor:
                     await asyncio.sleep(delay)
                     entry = await inbox.reload(self.db, entry)
         finally:
+            await self._flush_done(key)
             self._queues.pop(key, None)
             self._tasks.pop(key, None)
 
     async def _run_chat(self, key: str) -> None:
+        failures = 0
         try:
             while True:
                 self._again.discard(key)
-                await self._work_chat(key)
+                try:
+                    await self._work_chat(key)
+                except Exception as exc:
+                    # The database refused or dropped us (too many clients, a restart, a failover): the chat's
+                    # entries are still in the table, so look again after a back-off rather than leave them
+                    # until the next process start.
+                    failures += 1
+                    delay = min(self.base_delay * 2**failures, CHAT_RETRY_MAX)
+                    log.warning("could not work on a %s chat's updates (%s); trying again in %.1f s",
+                                self.channel, type(exc).__name__, delay)
+                    await asyncio.sleep(delay)
+                    self._again.add(key)
+                    continue
+                failures = 0
                 if key not in self._again:
                     return
         finally:
+            await self._flush_done(key)  # normally done already by the chat's last look
             self._tasks.pop(key, None)
             self._again.discard(key)
             last = self._last_done.get(key)
@@ -196,16 +234,28 @@ class InboxProcessor:
     async def _work_chat(self, key: str) -> None:
         """Handle the chat's unfinished entries in order, one slot and one turn per entry, until none is left."""
         loop = asyncio.get_running_loop()
+        poll = TURN_POLL
         while True:
             wait = 0.0
-            async with self.slots, self._turn(key) as mine:
-                recent = self.flood_window if self.flood_limit else None
-                entry, count = await inbox.next_for_chat(self.db, self.channel, key, recent)
+            async with self.slots, self._turn(key) as (conn, mine):
+                # how many the chat sent lately matters only to the one handling it
+                recent = self.flood_window if self.flood_limit and mine else None
+                done = self._done.pop(key, [])
+                try:
+                    entry, count = await inbox.next_for_chat(
+                        self.db, self.channel, key, recent, done=done, conn=conn
+                    )
+                except BaseException:
+                    self._done.setdefault(key, [])[:0] = done
+                    raise
                 if entry is None:
                     return
                 if not mine:
-                    wait = TURN_POLL  # another process is on it; it takes what is there, in order
+                    # Another process is on it and takes what is there, in order: look again now and then (more
+                    # and more rarely while it works through the chat's backlog), in case it had just finished.
+                    wait, poll = poll, min(poll * 2, TURN_POLL_MAX)
                 else:
+                    poll = TURN_POLL
                     wait = await self._hold_back(key, entry, count)
                     if wait <= 0:
                         retry = await self._attempt(entry)
@@ -215,21 +265,25 @@ class InboxProcessor:
                 await asyncio.sleep(wait)
 
     @contextlib.asynccontextmanager
-    async def _turn(self, key: str) -> AsyncIterator[bool]:
-        """Whether this process may handle the chat now. On SQLite one process handles everything and this
-        task is the chat's only one; on PostgreSQL the turn is an advisory lock on a connection of its own."""
+    async def _turn(self, key: str) -> AsyncIterator[tuple[AsyncConnection | None, bool]]:
+        """Whether this process may handle the chat now, and the turn's connection (None: any). On SQLite one
+        process handles everything and this task is the chat's only one; on PostgreSQL the turn is an advisory
+        lock on a connection of its own, whose transaction is left open for the look at the chat's next entry,
+        and whose release marks done the entries finished meanwhile."""
         if self.db.dialect != "postgresql":
-            yield True
+            yield None, True
             return
         async with self.db.engine.connect() as conn:
-            mine = await inbox.try_chat_turn(conn, self.channel, key)
+            mine = await inbox.try_chat_turn(conn, self.channel, key, commit=False)
             try:
-                yield mine
+                yield conn, mine
             finally:
                 if mine:
+                    done = self._done.pop(key, [])
                     try:
-                        await inbox.end_chat_turn(conn, self.channel, key)
+                        await inbox.end_chat_turn(conn, self.channel, key, done)
                     except BaseException:
+                        self._done.setdefault(key, [])[:0] = done
                         with contextlib.suppress(Exception):
                             await conn.invalidate()  # the lock ends with the connection
                         raise

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import StaticPool
 
 from catalog import sqlite_driver
@@ -60,6 +66,7 @@ def _replace_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
 
 def _forget_writes(conn: Any) -> None:
     conn.info[_WRITES] = set()
+    conn.info.pop(_LAZY_SET, None)
 
 
 def _note_write(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
@@ -81,15 +88,34 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+_LAZY_SET = "ocop_commit_lazy"
+
+
+def writes_only_chat_state(conn: AsyncConnection) -> bool:
+    """Whether the transaction on `conn` has written nothing but chat state so far (PostgreSQL only)."""
+    return conn.info.get(_WRITES, set()) <= CHAT_STATE_TABLES
+
+
+def lazy_commit_set(conn: AsyncConnection) -> None:
+    """The caller has turned the commit asynchronous already, inside its own statement (`set_config(
+    'synchronous_commit', 'off', true)` in the RETURNING of the chat state's UPDATE): no round trip for it."""
+    conn.info[_LAZY_SET] = True
+
+
 async def _commit_chat_state_lazily(session: AsyncSession) -> None:
     """A transaction that changed only chat state commits without waiting for the WAL flush
     (`SET LOCAL synchronous_commit = off`): a crash of the database server — not of the bot — may lose its
     last ~0.2–0.6 s of such commits (a language choice, a page of results, a form answer). Leads, the
-    outbox, the inbox and staff actions always wait: any other table written keeps the commit synchronous."""
+    outbox, the inbox and staff actions always wait: any other table written keeps the commit synchronous
+    (turned back on when the chat state's UPDATE had already turned it off)."""
     conn = await session.connection()  # the one in use; no round trip
     writes = conn.info.get(_WRITES)
+    lazy_already = conn.info.pop(_LAZY_SET, False)
     if writes and writes <= CHAT_STATE_TABLES:
-        await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+        if not lazy_already:
+            await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    elif lazy_already:
+        await conn.exec_driver_sql("SET LOCAL synchronous_commit = on")
 
 
 def _alembic_head_revision(url: str) -> str | None:

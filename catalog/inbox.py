@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -45,8 +45,46 @@ class Accepted:
     created_at: dt.datetime | None = None
 
 
-def _accepted(row: InboxEntry) -> Accepted:
+def _accepted(row: Any) -> Accepted:
     return Accepted(row.id, row.chat_key, row.payload, row.replies, row.attempts, row.seq, row.created_at)
+
+
+# The hot path's statements (every update goes through them), built once with bound parameters and run as
+# Core statements on a connection: no ORM unit of work, no statement built per call.
+TABLE = InboxEntry.__table__
+_ENTRY = (TABLE.c.id, TABLE.c.chat_key, TABLE.c.payload, TABLE.c.replies, TABLE.c.attempts, TABLE.c.seq,
+          TABLE.c.created_at)
+_NEXT = (
+    select(*_ENTRY)
+    .where(TABLE.c.channel == bindparam("e_channel"), TABLE.c.chat_key == bindparam("e_chat"),
+           TABLE.c.status.in_(UNFINISHED))
+    .order_by(TABLE.c.seq, TABLE.c.id)
+    .limit(1)
+)
+_RECENT = (
+    select(func.count())
+    .select_from(TABLE)
+    .where(
+        TABLE.c.channel == bindparam("e_channel"),
+        TABLE.c.chat_key == bindparam("e_chat"),
+        TABLE.c.created_at > bindparam("e_since", type_=TABLE.c.created_at.type),
+        TABLE.c.created_at <= bindparam("e_until", type_=TABLE.c.created_at.type),
+        # up to this one in the chat's order (a polling batch is accepted all at one moment)
+        TABLE.c.seq <= bindparam("e_seq"),
+    )
+)
+_MARK_HANDLED = (
+    update(TABLE)
+    .where(TABLE.c.id == bindparam("e_id"), TABLE.c.status == "pending")
+    .values(status="handled", replies=bindparam("e_replies", type_=TABLE.c.replies.type),
+            updated_at=bindparam("e_now", type_=TABLE.c.updated_at.type))
+)
+_MARK_DONE = (
+    update(TABLE)
+    .where(TABLE.c.id == bindparam("e_id"), TABLE.c.status.in_(UNFINISHED))
+    .values(status="done", payload=bindparam("e_blank", type_=TABLE.c.payload.type), replies=None,
+            last_error=bindparam("e_error"), updated_at=bindparam("e_now", type_=TABLE.c.updated_at.type))
+)
 
 
 def new_owner() -> str:
@@ -79,11 +117,23 @@ def owner_gone(owner: str, live_owners: set[str]) -> bool:
 
 
 def _insert(db: Database):  # type: ignore[no-untyped-def]
-    return pg_insert(InboxEntry) if db.dialect == "postgresql" else sqlite_insert(InboxEntry)
+    return pg_insert(TABLE) if db.dialect == "postgresql" else sqlite_insert(TABLE)
+
+
+Done = tuple[int, str]  # an entry whose replies went out, and the note of what could not be sent ("" if none)
+
+
+async def _mark_done_many(conn: AsyncConnection, done: Sequence[Done]) -> None:
+    now = utcnow()
+    await conn.execute(_MARK_DONE, [{"e_id": entry_id, "e_error": error[:1000], "e_now": now, "e_blank": {}}
+                                    for entry_id, error in done])
 
 
 async def accept(
-    db: Database, channel: str, items: Sequence[tuple[str, str, dict[str, Any], int]], owner: str
+    db: Database,
+    channel: str,
+    items: Sequence[tuple[str, str, dict[str, Any], int]],
+    owner: str,
 ) -> list[Accepted]:
     """Store (key, chat_key, payload, seq) items in one transaction; returns the ones not seen before, in order.
 
@@ -113,10 +163,10 @@ async def accept(
         _insert(db)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["channel", "key"])
-        .returning(InboxEntry.id, InboxEntry.key)
+        .returning(TABLE.c.id, TABLE.c.key)
     )
-    async with db.session() as session:
-        inserted = {key: entry_id for entry_id, key in (await session.execute(statement)).all()}
+    async with db.engine.begin() as conn:
+        inserted = {key: entry_id for entry_id, key in (await conn.execute(statement)).all()}
     by_key = {row["key"]: row for row in rows}
     return [
         Accepted(
@@ -138,23 +188,22 @@ class AlreadyHandled(Exception):
 async def mark_handled(session: AsyncSession, entry_id: int, replies: list[Any]) -> None:
     """In the handler's transaction: the entry is handled and these replies are owed. Raises AlreadyHandled
     (rolling the handler's changes back) when it is no longer pending, so its effects happen once."""
-    result = await session.execute(
-        update(InboxEntry)
-        .where(InboxEntry.id == entry_id, InboxEntry.status == "pending")
-        .values(status="handled", replies=replies, updated_at=utcnow())
-    )
+    conn = await session.connection()  # the session's own, in its transaction (no ORM flush needed)
+    result = await conn.execute(_MARK_HANDLED, {"e_id": entry_id, "e_replies": replies, "e_now": utcnow()})
     if result.rowcount != 1:
         raise AlreadyHandled(entry_id)
 
 
 async def mark_done(db: Database, entry_id: int, error: str = "") -> None:
     """The replies went out (or there was nobody to send them to): forget the content, keep the key."""
-    async with db.session() as session:
-        await session.execute(
-            update(InboxEntry)
-            .where(InboxEntry.id == entry_id, InboxEntry.status.in_(UNFINISHED))
-            .values(status="done", payload={}, replies=None, last_error=error[:1000], updated_at=utcnow())
-        )
+    await mark_done_many(db, [(entry_id, error)])
+
+
+async def mark_done_many(db: Database, done: Sequence[Done]) -> None:
+    """`mark_done` for several entries, in one transaction."""
+    if done:
+        async with db.engine.begin() as conn:
+            await _mark_done_many(conn, done)
 
 
 async def record_failure(db: Database, entry_id: int, error: str, max_attempts: int = MAX_ATTEMPTS) -> bool:
@@ -319,51 +368,49 @@ async def release_lease(db: Database, name: str, owner: str) -> None:
 
 
 async def next_for_chat(
-    db: Database, channel: str, chat_key: str, recent: dt.timedelta | None = None
+    db: Database,
+    channel: str,
+    chat_key: str,
+    recent: dt.timedelta | None = None,
+    *,
+    done: Sequence[Done] = (),
+    conn: AsyncConnection | None = None,
 ) -> tuple[Accepted | None, int]:
     """The chat's unfinished entry that comes first (lowest `seq`, then the order of acceptance), or None;
     with `recent`, also how many entries of the chat, up to this one, were accepted in that time before it
-    (done ones too)."""
-    async with db.session() as session:
-        row = await session.scalar(
-            select(InboxEntry)
-            .where(
-                InboxEntry.channel == channel,
-                InboxEntry.chat_key == chat_key,
-                InboxEntry.status.in_(UNFINISHED),
-            )
-            .order_by(InboxEntry.seq, InboxEntry.id)
-            .limit(1)
-        )
-        if row is None:
-            return None, 0
-        entry = _accepted(row)
-        if recent is None:
-            return entry, 0
-        count = await session.scalar(
-            select(func.count())
-            .select_from(InboxEntry)
-            .where(
-                InboxEntry.channel == channel,
-                InboxEntry.chat_key == chat_key,
-                InboxEntry.created_at > row.created_at - recent,
-                InboxEntry.created_at <= row.created_at,
-                # up to this one in the chat's order (a polling batch is accepted all at one moment)
-                InboxEntry.seq <= row.seq,
-            )
-        )
-        return entry, int(count or 0)
+    (done ones too). `done` (entries whose replies went out) are marked done first, in the same transaction;
+    `conn`: a connection to run on (outside a transaction; committed here), else one from the pool."""
+    if conn is None:
+        async with db.engine.connect() as own:
+            return await next_for_chat(db, channel, chat_key, recent, done=done, conn=own)
+    try:
+        if done:
+            await _mark_done_many(conn, done)
+        params: dict[str, Any] = {"e_channel": channel, "e_chat": chat_key}
+        row = (await conn.execute(_NEXT, params)).first()
+        count = 0
+        if row is not None and recent is not None:
+            params.update(e_since=row.created_at - recent, e_until=row.created_at, e_seq=row.seq)
+            count = int((await conn.execute(_RECENT, params)).scalar() or 0)
+        await conn.commit()
+    except BaseException:
+        await conn.rollback()
+        raise
+    return (_accepted(row) if row is not None else None), count
 
 
 async def gap_before(db: Database, channel: str, seq: int) -> bool:
     """Is an entry of the channel just before `seq` still missing? (Telegram numbers updates one after the
     other across all chats: when the highest stored id below `seq` is not `seq - 1`, an earlier update may
     still be on its way to another process.) False when nothing earlier is stored at all."""
-    async with db.session() as session:
-        below = await session.scalar(
-            select(func.max(InboxEntry.seq)).where(InboxEntry.channel == channel, InboxEntry.seq < seq)
-        )
+    async with db.engine.connect() as conn:
+        below = await conn.scalar(_BELOW, {"e_channel": channel, "e_seq": seq})
+        await conn.commit()
     return below is not None and below != seq - 1
+
+
+_BELOW = select(func.max(TABLE.c.seq)).where(TABLE.c.channel == bindparam("e_channel"),
+                                             TABLE.c.seq < bindparam("e_seq"))
 
 
 def chat_turn_key(channel: str, chat_key: str) -> int:
@@ -373,19 +420,34 @@ def chat_turn_key(channel: str, chat_key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-async def try_chat_turn(conn: AsyncConnection, channel: str, chat_key: str) -> bool:
+async def try_chat_turn(conn: AsyncConnection, channel: str, chat_key: str, *, commit: bool = True) -> bool:
     """On PostgreSQL, take the chat's turn on this connection if no other session holds it (a session-level
-    advisory lock: it outlives transactions and ends with the connection, so a killed process frees it)."""
-    got = await conn.scalar(
-        text("SELECT pg_try_advisory_lock(:key)"), {"key": chat_turn_key(channel, chat_key)}
-    )
-    await conn.commit()
+    advisory lock: it outlives transactions and ends with the connection, so a killed process frees it).
+    `commit=False` leaves the transaction open for the caller's next statement (`next_for_chat(conn=…)`)."""
+    got = await conn.scalar(_TRY_LOCK, {"key": chat_turn_key(channel, chat_key)})
+    if commit:
+        await conn.commit()
     return bool(got)
 
 
-async def end_chat_turn(conn: AsyncConnection, channel: str, chat_key: str) -> None:
-    await conn.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": chat_turn_key(channel, chat_key)})
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(:key)")
+
+
+async def end_chat_turn(conn: AsyncConnection, channel: str, chat_key: str, done: Sequence[Done] = ()) -> None:
+    """Give the chat's turn back; `done` entries (their replies went out) are marked done first and committed
+    (the unlock takes effect at once, not at the commit), so whoever takes the turn next never sees them
+    unfinished."""
+    if done:
+        # Without waiting for the WAL flush: a crash of the database server may lose the last of these marks,
+        # and those entries' replies are sent again when their process restarts (a duplicate, never a loss).
+        await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+        await _mark_done_many(conn, done)
+        await conn.commit()
+    await conn.scalar(_UNLOCK, {"key": chat_turn_key(channel, chat_key)})
     await conn.commit()
+
+
+_UNLOCK = text("SELECT pg_advisory_unlock(:key)")
 
 
 async def claim_once(db: Database, name: str, owner: str, period: dt.timedelta) -> bool:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from catalog.sessions import load_chat, save_chat
+from catalog.sessions import ChatCache, StaleChat, load_chat, save_chat
 from handlers import (
     browse,
     catalog_upload,
@@ -257,6 +257,9 @@ class Router:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        # On PostgreSQL, each chat's state as this process last committed it (catalog/sessions.py): a message
+        # starts from it, without the chat's lock or a read, and its write checks that nobody wrote since.
+        self.chats = ChatCache() if services.db.dialect == "postgresql" else None
 
     def pick_language(self, stored: str | None, incoming: Incoming) -> str:
         detected = (language.detect_language(incoming.text or "")
@@ -272,26 +275,10 @@ class Router:
         there); with it, a failure is raised to the caller, who counts it, instead of answered with a sorry.
         """
         try:
-            async with self.services.db.session() as session:
-                await lock_chat(session, incoming.channel, incoming.chat_id)
-                chat = await load_chat(session, incoming.channel, incoming.chat_id, incoming.user_id)
-                ctx = Context(
-                    self.services, session, chat, incoming, translator(self.pick_language(chat.language, incoming))
-                )
-                was = observe.before(ctx)
-                replies = await dispatch(ctx)
-                links.track(ctx, replies)  # on Telegram, link buttons report their taps
-                ctx.store_memory()
-                await save_chat(session, ctx.chat)
-                if observe.is_forget(ctx):
-                    await self.services.events.forget_chat(session, incoming.channel, incoming.chat_id)
-                    noted = []
-                else:
-                    noted = observe.after(ctx, was)
-                if finish is not None:
-                    await finish(session, replies)
-            self.services.events.add(noted)  # once committed; written in a batch later (catalog/events.py)
-            return replies
+            try:
+                return await self._handle(incoming, finish, cached=self.chats is not None)
+            except StaleChat:  # another process (or tool) wrote the chat meanwhile: again, from the row
+                return await self._handle(incoming, finish, cached=False)
         except Exception:
             if finish is not None:
                 raise
@@ -299,3 +286,36 @@ class Router:
             log.exception("handler failed for %s chat %s", incoming.channel, incoming.chat_id)
             t = translator(normalise_language(incoming.language_hint) or self.services.settings.default_language)
             return [Reply(t._("Sorry, something went wrong on our side. Please try again in a moment."))]
+
+    async def _handle(self, incoming: Incoming, finish: Finish | None, *, cached: bool) -> list[Reply]:
+        chats = self.chats
+        postgres = chats is not None
+        try:
+            async with self.services.db.session() as session:
+                chat = chats.load(incoming.channel, incoming.chat_id) if chats is not None and cached else None
+                if chat is None:
+                    await lock_chat(session, incoming.channel, incoming.chat_id)
+                    chat = await load_chat(session, incoming.channel, incoming.chat_id, incoming.user_id)
+                ctx = Context(
+                    self.services, session, chat, incoming, translator(self.pick_language(chat.language, incoming))
+                )
+                was = observe.before(ctx)
+                replies = await dispatch(ctx)
+                links.track(ctx, replies)  # on Telegram, link buttons report their taps
+                ctx.store_memory()
+                await save_chat(session, ctx.chat, lazy=postgres and finish is None)
+                if observe.is_forget(ctx):
+                    await self.services.events.forget_chat(session, incoming.channel, incoming.chat_id)
+                    noted = []
+                else:
+                    noted = observe.after(ctx, was)
+                if finish is not None:
+                    await finish(session, replies)
+        except BaseException:
+            if chats is not None:
+                chats.drop(incoming.channel, incoming.chat_id)
+            raise
+        if chats is not None:
+            chats.keep(ctx.chat)
+        self.services.events.add(noted)  # once committed; written in a batch later (catalog/events.py)
+        return replies

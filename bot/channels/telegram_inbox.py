@@ -38,6 +38,7 @@ from bot.channels.telegram import (
     ALLOWED_UPDATES,
     CHANNEL,
     TelegramChannel,
+    UnreadAnswers,
     _answer_tap,
     _retry_after,
     _toast,
@@ -115,6 +116,7 @@ class TelegramInbox:
     def __init__(self, channel: TelegramChannel, bot: TelegramBot, *, slots: int = 8) -> None:
         self.channel = channel
         self.bot = bot
+        self.replying = UnreadAnswers(bot)  # the replies' sent messages are never read back
         self.db = channel.services.db
         self.processor = InboxProcessor(self.db, CHANNEL, self.handle, slots=slots, on_parked=self._on_parked,
                                         on_flood=self._on_flood)
@@ -286,12 +288,12 @@ class TelegramInbox:
         if update.inline_query is not None:
             with contextlib.suppress(TelegramError):  # a late answer to an inline query is useless anyway
                 await self.channel.on_inline_query(update, _Context(self.bot))
-            await inbox.mark_done(self.db, entry.id)
+            self.processor.finished(entry)
             return
         replies = await self._decide(update, entry) if entry.replies is None else [reply_load(r) for r in entry.replies]
         error = await self._send(update, entry.id, replies)
         self._progress.pop(entry.id, None)
-        await inbox.mark_done(self.db, entry.id, error)
+        self.processor.finished(entry, error)
 
     async def _decide(self, update: Update, entry: Accepted) -> list[Reply]:
         """Run the update through the router; its replies are committed with its changes."""
@@ -348,10 +350,10 @@ class TelegramInbox:
                 if index < done or chat_id is None:
                     continue
                 try:
-                    await with_retries(lambda r=reply, e=edit, c=chat_id: render_reply(self.bot, c, r, edit_message_id=e))
+                    await with_retries(lambda r=reply, e=edit, c=chat_id: render_reply(self.replying, c, r, edit_message_id=e))
                 except ChatMigrated as exc:  # the group became a supergroup: say it there
                     chat_id = exc.new_chat_id
-                    await with_retries(lambda r=reply, c=chat_id: render_reply(self.bot, c, r))
+                    await with_retries(lambda r=reply, c=chat_id: render_reply(self.replying, c, r))
                 except Forbidden:
                     return "the user blocked the bot"
                 except BadRequest as exc:

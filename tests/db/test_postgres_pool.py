@@ -185,3 +185,64 @@ async def test_router_message_commits_lazily_but_not_with_the_inbox(pg: Database
         Incoming(channel="telegram", chat_id="501", user_id="501", text="vải thiều"), finish=finish
     )
     assert counter.async_commits == 0
+
+
+def chat_message(text: str, chat: str = "601") -> Incoming:
+    return Incoming(channel="telegram", chat_id=chat, user_id=chat, text=text)
+
+
+async def test_a_message_that_changes_only_chat_state_sends_one_statement(pg: Database) -> None:
+    """From the state this process committed last: no lock, no read; the UPDATE checks the row's stamp and
+    turns the commit asynchronous (BEGIN, the UPDATE, COMMIT: three round trips)."""
+    settings = Settings(database_url=pg.url)
+    router = Router(Services(pg, settings))
+    await router.handle(chat_message("vải thiều"))  # the catalogue loaded, the chat's row made and cached
+    counter = Statements(pg)
+    replies = await router.handle(chat_message("mật ong"))
+    assert replies
+    assert len(counter.sent) == 1, counter.sent
+    assert counter.sent[0].startswith("UPDATE chat_sessions") and "synchronous_commit" in counter.sent[0]
+    async with pg.session() as session:
+        assert (await session.scalar(select(ChatSession.last_results).where(ChatSession.chat_id == "601")))
+
+
+async def test_another_process_writing_the_chat_is_noticed(pg: Database, pg_url: str) -> None:
+    """Two processes take turns on one chat: each starts from its own cache, finds the row changed by the
+    other, and does the message again from the row — the list a number refers to is the one shown last."""
+    settings = Settings(database_url=pg.url)
+    other_db = Database(pg_url)
+    try:
+        first, second = Router(Services(pg, settings)), Router(Services(other_db, settings))
+        await first.handle(chat_message("mật ong"))  # honey listed (first caches it)
+        lychee = await second.handle(chat_message("vải thiều"))  # lychee listed by the other process
+        shown = [b.payload for r in lychee for row in r.buttons for b in row if b.payload.startswith("p:")]
+        assert shown
+        counter = Statements(pg)
+        picked = await first.handle(chat_message("1"))  # first's cache still has the honey list
+        assert any("pg_advisory_xact_lock" in s for s in counter.sent)  # done again, under the lock
+        first_slug = shown[0].removeprefix("p:")
+        assert any(first_slug in b.payload for r in picked for row in r.buttons for b in row), picked
+        async with pg.session() as session:
+            stored = await session.scalar(select(ChatSession.last_results).where(ChatSession.chat_id == "601"))
+        assert stored and "mat-ong" not in str(stored)
+    finally:
+        await other_db.dispose()
+
+
+async def test_a_cached_chat_writing_more_than_chat_state_is_done_under_the_lock(pg: Database) -> None:
+    """A lead or a staff action is never written from a cached chat: save_chat asks for the message again."""
+    from catalog.sessions import ChatCache, StaleChat
+
+    cache = ChatCache()
+    async with pg.session() as session:
+        chat = await load_chat(session, "telegram", "602", "602")
+    cache.keep(chat)
+    with pytest.raises(StaleChat):
+        async with pg.session() as session:
+            cached = cache.load("telegram", "602")
+            assert cached is not None
+            await session.execute(insert(InboxEntry).values(channel="telegram", key="x", chat_key="602", payload={}))
+            cached.language = "en"
+            await save_chat(session, cached)
+    async with pg.session() as session:  # rolled back: nothing of it stored
+        assert await session.scalar(select(InboxEntry.id).where(InboxEntry.key == "x")) is None

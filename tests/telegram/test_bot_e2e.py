@@ -81,6 +81,30 @@ async def test_start_in_vietnamese_and_english(bot: RunningBot, api: FakeTelegra
     assert callback_data(menu) == ChatHarness.payloads(want_vi[-1:])
 
 
+async def test_replies_sent_without_reading_the_answer_keep_the_bots_defaults(
+    bot: RunningBot, api: FakeTelegramAPI
+) -> None:
+    """The inbox sends replies through `UnreadAnswers` (Telegram's answer is not parsed): each message and
+    edit still goes as HTML without link previews, with its keyboard, as the bot's own methods send it."""
+    api.push_message(333, "mỳ chũ")
+    await api.wait_for_messages(333, 1, timeout=WAIT)
+    products = [d for m in api.bot_messages(333) for d in callback_data(m) if d.startswith("p:")]
+    assert products
+    before = len(api.calls("editMessageText", chat_id=333)) + len(api.calls("sendMessage", chat_id=333))
+    tap = api.push_callback(333, api.bot_messages(333)[-1]["message_id"], products[0])
+    await api.wait_for(lambda: api.callback_answer(tap) is not None, WAIT, message="callback answered")
+    await api.wait_for(
+        lambda: len(api.calls("editMessageText", chat_id=333)) + len(api.calls("sendMessage", chat_id=333)) > before,
+        WAIT,
+    )
+    sent = api.calls("sendMessage", chat_id=333) + api.calls("editMessageText", chat_id=333)
+    assert sent
+    for call in sent:
+        assert call.params.get("parse_mode") == "HTML", call.params
+        assert call.params.get("link_preview_options", {}).get("is_disabled") is True, call.params
+    assert any(call.params.get("reply_markup") for call in sent)
+
+
 async def test_search_shows_products_and_a_tap_opens_the_card(bot: RunningBot, api: FakeTelegramAPI) -> None:
     api.push_message(111, "mỳ chũ")
     await api.wait_for_messages(111, 1, timeout=WAIT)

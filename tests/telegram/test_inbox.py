@@ -172,3 +172,26 @@ async def test_a_chat_writing_faster_than_a_person_is_told_once_slowed_and_answe
     await api.wait_for(lambda: len(api.messages_to(644)) >= 26 and len(api.messages_to(641)) >= len(texts) + 25,
                        WAIT * 3)
     assert api.messages_to(641).count(notice["en"]) == 1 and api.messages_to(644).count(notice["vi"]) == 1
+
+
+async def test_a_chat_whose_database_look_fails_is_looked_at_again(
+    bot: RunningBot, api: FakeTelegramAPI, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database refusing a connection ("too many clients") while a chat's next update is looked up must not
+    leave the chat unanswered until the next start: its task backs off and looks again."""
+    from catalog import inbox as inbox_module
+
+    real = inbox_module.next_for_chat
+    failures = {"left": 3}
+
+    async def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("sorry, too many clients already")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(inbox_module, "next_for_chat", flaky)
+    api.push_message(611, "/help", language_code="en")
+    await api.wait_for(lambda: len(api.messages_to(611)) >= 1, WAIT, message="the chat was never answered")
+    assert failures["left"] == 0
+    assert any("trying again" in r.getMessage() for r in caplog.records)

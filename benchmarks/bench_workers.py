@@ -1,0 +1,247 @@
+"""Benchmark several `ocop-bot run` workers in webhook mode on one PostgreSQL, behind a round-robin proxy.
+
+Run from the project root:
+    PYTHONPATH=. python benchmarks/bench_workers.py --pg postgresql+asyncpg://postgres@127.0.0.1:5432/<own db>
+                                                    [--workers 1,2,4] [--updates 1200] [--chats 100] [--no-rate-limit]
+
+The URL must name a database of the benchmark's own: its tables are dropped before each worker count.
+For each worker count, N real `ocop-bot run --webhook-url … --port P` processes start (as in production:
+Telegram posts every update to one URL, a reverse proxy spreads the posts over the workers; see
+docs/deployment.md), a small round-robin proxy (aiohttp, in this process) listens in front of them, and the
+fake Bot API server (tests/fakes/telegram_api.py, also in this process) takes the replies. The updates —
+/start, then searches in Vietnamese and English, each chat in order — are posted to the proxy with at most
+40 in flight (Telegram's default `max_connections`), as Telegram would, after a warm-up of 30 updates per
+worker (not measured: a long-running worker has compiled its statements and done its lazy imports). The run
+ends when every inbox entry is done. Printed per worker count: updates/s, the workers' CPU per update (all workers together, from
+/proc), and this process's CPU per update (fake server, proxy and poster: not the bot's). (That each chat's
+replies keep its order across workers is tested, not measured: tests/leads/test_processes.py.)
+
+The rate limiter is as shipped (30 messages/s per process, or shared through OCOP_REDIS_URL when set in the
+environment), which caps updates/s near 23 per worker; `--no-rate-limit` sets OCOP_TELEGRAM_RATE_LIMIT=0 for
+the workers, and the figures printed say so. On a 2-core machine the totals cannot scale with the workers;
+what must not grow is the CPU each update costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import ClientSession, ClientTimeout, web
+from sqlalchemy import func, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from catalog.db import Database  # noqa: E402
+from catalog.models import Base, InboxEntry  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
+
+TOKEN = "515151:WORKERS"
+SECRET = "bench-workers_secret"
+SEARCHES = ["mỳ chũ", "vải thiều", "mật ong", "gà đồi Yên Thế", "rượu làng Vân", "honey", "rice noodles",
+            "lychee", "nấm rơm", "bánh khảo", "my chu", "na Lục Nam"]
+IN_FLIGHT = 40
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def fresh(url: str) -> None:
+    db = Database(url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.drop_all)
+            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        await db.prepare()
+    finally:
+        await db.dispose()
+
+
+class Proxy:
+    """Round robin over the workers' webhook ports, as an nginx upstream would do."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.targets = itertools.cycle([f"http://127.0.0.1:{p}/telegram/hook" for p in ports])
+        self.port = free_port()
+        self.client: ClientSession | None = None
+        self.runner: web.AppRunner | None = None
+
+    async def forward(self, request: web.Request) -> web.Response:
+        assert self.client is not None
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith(("x-telegram", "content-type"))}
+        async with self.client.post(next(self.targets), data=body, headers=headers) as answer:
+            return web.Response(status=answer.status, body=await answer.read(),
+                                content_type=answer.content_type)
+
+    async def start(self) -> None:
+        self.client = ClientSession(timeout=ClientTimeout(total=60))
+        app = web.Application()
+        app.router.add_post("/telegram/hook", self.forward)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+        if self.client is not None:
+            await self.client.close()
+
+
+async def start_workers(count: int, url: str, api: FakeTelegramAPI, log_dir: Path,
+                        rate_limit: bool) -> tuple[list[asyncio.subprocess.Process], list[int]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCOP_") or k == "OCOP_REDIS_URL"}
+    env.update({"PYTHONPATH": str(ROOT), "OCOP_DATABASE_URL": url, "OCOP_TELEGRAM_TOKEN": TOKEN,
+                "OCOP_TELEGRAM_BASE_URL": api.base_url, "OCOP_TELEGRAM_WEBHOOK_SECRET": SECRET})
+    if not rate_limit:
+        env["OCOP_TELEGRAM_RATE_LIMIT"] = "0"
+    processes, ports = [], []
+    for n in range(count):
+        port = free_port()
+        registered = len(api.calls("setWebhook"))
+        with (log_dir / f"worker{n}.log").open("ab") as log:
+            profile = os.environ.get("BENCH_PY_SPY")  # a directory: each worker under `py-spy record` (raw)
+            prefix = ["py-spy", "record", "-r", "200", "-f", "raw", "-o", f"{profile}/worker{n}.txt", "--"] if profile else []
+            processes.append(await asyncio.create_subprocess_exec(
+                *prefix, sys.executable, "-m", "bot.cli", "run", "--channel", "telegram",
+                "--webhook-url", "https://bot.example.org/telegram/hook", "--port", str(port),
+                cwd=log_dir, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=log,
+            ))
+        ports.append(port)
+        # one at a time: the first one migrates and seeds the database
+        await api.wait_for(lambda r=registered: len(api.calls("setWebhook")) > r, 120.0,
+                           message=f"worker {n} did not start (see {log_dir}/worker{n}.log)")
+    return processes, ports
+
+
+async def stop_workers(processes: list[asyncio.subprocess.Process]) -> None:
+    for process in processes:
+        if process.returncode is None:
+            # (py-spy writes its profile on SIGINT; the bot stops on either)
+            process.send_signal(signal.SIGINT if os.environ.get("BENCH_PY_SPY") else signal.SIGTERM)
+    for process in processes:
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def done_count(db: Database) -> int:
+    async with db.engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(InboxEntry)
+                                     .where(InboxEntry.status == "done")) or 0)
+
+
+async def one_count(workers: int, url: str, total: int, chats: int, rate_limit: bool) -> dict[str, Any]:
+    await fresh(url)
+    db = Database(url)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with FakeTelegramAPI(token=TOKEN) as api:
+            processes, ports = await start_workers(workers, url, api, Path(tmp), rate_limit)
+            proxy = Proxy(ports)
+            await proxy.start()
+            try:
+                def make(chat: int, step: int) -> dict[str, Any]:
+                    words = "/start" if step == 0 else SEARCHES[(chat + step) % len(SEARCHES)]
+                    return api.updates[api.push_message(chat, words, user_id=chat, language_code="vi")]
+
+                # Warm-up, not measured: every worker has its first updates behind it (statements compiled,
+                # lazy imports done), as a long-running worker has.
+                warm = [make(90_000 + n % (10 * workers), n // (10 * workers)) for n in range(30 * workers)]
+                bodies = []
+                for n in range(total):
+                    chat, step = 40_000 + n % chats, n // chats
+                    bodies.append(make(chat, step))
+                slots = asyncio.Semaphore(IN_FLIGHT)
+                target = f"http://127.0.0.1:{proxy.port}/telegram/hook"
+                async with ClientSession(timeout=ClientTimeout(total=60)) as client:
+
+                    async def post(body: dict[str, Any]) -> None:
+                        async with slots:
+                            while True:  # as Telegram: again until a 200
+                                async with client.post(target, json=body,
+                                                       headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as r:
+                                    if r.status == 200:
+                                        return
+                                await asyncio.sleep(0.05)
+
+                    async def deliver(batch: list[dict[str, Any]], done_before: int) -> None:
+                        await asyncio.gather(*(post(b) for b in batch))
+                        while await done_count(db) < done_before + len(batch):  # noqa: ASYNC110 (other processes)
+                            await asyncio.sleep(0.05)
+
+                    await deliver(warm, 0)
+                    before = {p.pid: cpu_seconds(p.pid) for p in processes}
+                    own_before = time.process_time()
+                    started = time.perf_counter()
+                    await deliver(bodies, len(warm))
+                elapsed = time.perf_counter() - started
+                own = time.process_time() - own_before
+                spent = {p.pid: cpu_seconds(p.pid) - before[p.pid] for p in processes}
+            finally:
+                await proxy.stop()
+                await stop_workers(processes)
+    await db.dispose()
+    return {
+        "workers": workers, "updates": total, "seconds": elapsed, "rate": total / elapsed,
+        "cpu_ms": sum(spent.values()) / total * 1000,
+        "per_worker": [round(v / total * 1000, 2) for v in spent.values()],
+        "own_ms": own / total * 1000,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default=os.environ.get("OCOP_BENCH_PG_URL", ""),
+                        help="PostgreSQL URL of a database of the benchmark's own (its tables are dropped)")
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--updates", type=int, default=1200)
+    parser.add_argument("--chats", type=int, default=100)
+    parser.add_argument("--no-rate-limit", action="store_true",
+                        help="OCOP_TELEGRAM_RATE_LIMIT=0 for the workers (unlike production)")
+    args = parser.parse_args()
+    if not args.pg:
+        parser.error("--pg URL (or OCOP_BENCH_PG_URL) is required: the workers share one PostgreSQL")
+    rate_limit = not args.no_rate_limit
+    rows = [await one_count(int(n), args.pg, args.updates, args.chats, rate_limit)
+            for n in args.workers.split(",")]
+    limiter = ("rate limiter as shipped (30 messages/s per process" + (", shared through Redis)"
+               if os.environ.get("OCOP_REDIS_URL") else ")")) if rate_limit else "RATE LIMITER OFF (--no-rate-limit)"
+    print(f"\n{args.updates} updates from {args.chats} chats posted to a round-robin proxy ({IN_FLIGHT} in flight), "
+          f"one PostgreSQL, {limiter}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    head = (f"{'workers':>7} {'seconds':>8} {'updates/s':>10} {'bot CPU/update':>15} {'vs 1 worker':>12} "
+            f"{'per worker':>24} {'bench CPU/update':>17}")
+    print(head)
+    print("-" * len(head))
+    base = rows[0]["cpu_ms"]
+    for r in rows:
+        print(f"{r['workers']:>7} {r['seconds']:>8.2f} {r['rate']:>10.1f} {r['cpu_ms']:>12.2f} ms "
+              f"{(r['cpu_ms'] / base - 1) * 100:>+11.0f}% {str(r['per_worker']):>24} {r['own_ms']:>14.2f} ms")
+    print("bot CPU/update = the workers' CPU time (all of them, from /proc) per update; bench CPU/update = this "
+          "process (fake Bot API server, proxy, poster), not the bot's;\ntarget: bot CPU/update grows by at most "
+          "10 % from 1 to 4 workers")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
