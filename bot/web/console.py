@@ -14,7 +14,7 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -149,6 +149,17 @@ class Console:
     @staticmethod
     def status_label(t: Translator) -> Callable[[str], str]:
         return lambda status: lead_book.status_label(status, t)
+
+
+T = TypeVar("T")
+
+async def _posted_row(session: AsyncSession, model: type[T], value: object) -> T | None:
+    """The row a form names by id; None for anything but an id a database integer can hold (a forged
+    "99999999999999999999" would otherwise reach the database and fail there)."""
+    text = str(value or "")
+    if not (text.isdecimal() and 0 < int(text) < 2**31):
+        return None
+    return await session.get(model, int(text))
 
 
 def _address(request: Request) -> str:
@@ -530,7 +541,7 @@ def console_routes(
         wanted = str(form.get("assignee", ""))
         target = None
         if wanted:
-            target = await session.get(StaffAccount, int(wanted)) if wanted.isdecimal() else None
+            target = await _posted_row(session, StaffAccount, wanted)
             if target is None or not target.active:
                 raise desk.DeskRefused("invalid")
         await desk.assign(session, lead, target, actor)
@@ -707,8 +718,7 @@ def console_routes(
     ) -> Response:
         assert form is not None
         if form.get("do") == "delete":
-            target_id = str(form.get("id", ""))
-            target = await session.get(CannedReply, int(target_id)) if target_id.isdecimal() else None
+            target = await _posted_row(session, CannedReply, form.get("id"))
             if target is not None:
                 await session.delete(target)
                 accounts.audit(session, account, "canned_deleted", target.title, address=_address(request))
@@ -837,8 +847,7 @@ def console_routes(
     ) -> Response:
         assert form is not None
         if form.get("do") == "delete":
-            rule_id = str(form.get("id", ""))
-            rule = await session.get(RoutingRule, int(rule_id)) if rule_id.isdecimal() else None
+            rule = await _posted_row(session, RoutingRule, form.get("id"))
             if rule is not None:
                 await session.delete(rule)
                 accounts.audit(session, account, "routing_deleted", str(rule.id), address=_address(request))
@@ -850,8 +859,7 @@ def console_routes(
                 error=t._("Not saved: a forum topic id is a positive number (empty: the chat's general topic)."),
             )
         if form.get("do") == "topic":
-            rule_id = str(form.get("id", ""))
-            rule = await session.get(RoutingRule, int(rule_id)) if rule_id.isdecimal() else None
+            rule = await _posted_row(session, RoutingRule, form.get("id"))
             if rule is not None:
                 rule.thread_id = int(topic) if topic else None
                 accounts.audit(session, account, "routing_topic", str(rule.id), {"topic": topic},

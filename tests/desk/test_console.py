@@ -278,6 +278,11 @@ async def test_admins_manage_routing_rules_and_business_hours(
     async with db.session() as session:
         [rule] = (await session.scalars(select(RoutingRule))).all()
         assert (rule.product_group, rule.chat_id, rule.staff_ids) == ("food", "-2000", [hung])
+    # An id no database integer holds names no rule: nothing is deleted, and nothing fails.
+    forged = await client.post("/admin/routing", data={"csrf_token": token, "do": "delete", "id": "9" * 20})
+    assert forged.status_code == 303
+    async with db.session() as session:
+        assert len((await session.scalars(select(RoutingRule))).all()) == 1
     saved = await client.post(
         "/admin/hours",
         data={
