@@ -31,18 +31,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
-from catalog.db import Database
 from catalog.exporter import write_csv
 from catalog.importer import import_file
-from catalog.models import Base
+from catalog.rows import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_search import KINDS, PRODUCTS, PROVINCES, SYLLABLES  # noqa: E402  (word lists shared with search)
+from common import fresh_database  # noqa: E402
 
 MARK = "SYNTHETIC BENCHMARK ROW, not a real product"
+BLANK = {c.name: [] if c.is_list else "" for c in TABLES["products"]}
 
 
 def bac_giang_districts() -> list[str]:
@@ -79,6 +78,7 @@ def synthetic_rows(size: int, seed: int = 15) -> list[dict[str, Any]]:
         commune = place()
         rows.append(
             {
+                **BLANK,  # columns the benchmark leaves empty (certificates, seasons, photos…)
                 "slug": f"syn-{n}",
                 "name_vi": f"{vi} {commune} {district}",
                 "name_en": f"{en.capitalize()} ({commune}, {district})",
@@ -116,14 +116,6 @@ def edited(rows: list[dict[str, Any]], seed: int = 16) -> list[dict[str, Any]]:
     return out
 
 
-async def fresh_database(url: str) -> Database:
-    db = Database(url)
-    if db.dialect != "sqlite":
-        async with db.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.drop_all)
-            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await db.prepare()
-    return db
 
 
 async def one_round(url: str, files: dict[str, Path]) -> dict[str, float]:

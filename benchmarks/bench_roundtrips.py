@@ -21,17 +21,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.common import fresh_database  # noqa: E402
 from bot.config import Settings
 from catalog import inbox
 from catalog.db import Database
-from catalog.models import Base
 from handlers.context import Services
 from handlers.messages import Incoming
 from handlers.router import Router
@@ -98,18 +100,10 @@ class RoundTrips:
         }
 
 
-async def fresh(url: str) -> Database:
-    db = Database(url)
-    if db.dialect != "sqlite":
-        async with db.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.drop_all)
-            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await db.prepare()
-    return db
 
 
 async def run(url: str, mode: str, messages: int) -> tuple[dict[str, float], float, float]:
-    db = await fresh(url)
+    db = await fresh_database(url)
     try:
         settings = Settings(database_url=url, staff_chat_id=-1000, staff_user_ids=frozenset({9001}))
         router = Router(Services(db, settings))

@@ -9,6 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
+from catalog.db import Database
+from catalog.models import Base
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -60,3 +65,14 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+async def fresh_database(url: str) -> Database:
+    """A database with the current schema and nothing else (SQLite: a new file; PostgreSQL: tables dropped)."""
+    db = Database(url)
+    if db.dialect != "sqlite":
+        async with db.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.drop_all)
+            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await db.prepare()
+    return db
