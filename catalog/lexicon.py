@@ -70,8 +70,8 @@ class Lexicon:
     categories: dict[Key, str] = field(default_factory=dict)
     place_prefixes: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)  # key → accents
     place_aliases: dict[str, list[str]] = field(default_factory=dict)  # display name → other spellings
-    elsewhere: set[Key] = field(default_factory=set)
-    elsewhere_accents: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)  # as written
+    # Places outside the catalogue's area → the accents they are written with.
+    elsewhere: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)
     without: dict[Key, list[tuple[tuple[str | None, ...], Exclusion]]] = field(default_factory=dict)
     compounds: set[Key] = field(default_factory=set)
     # Needs and occasions ("quà biếu", "xương khớp", "nhậu") → the use tags products carry (catalog/data/uses.json).
@@ -144,8 +144,7 @@ class Lexicon:
         for text in data.get("elsewhere", ()):
             key = phrase_key(text)
             if key:
-                lex.elsewhere.add(note(key))
-                lex.elsewhere_accents.setdefault(key, []).append(phrase_accents(text))
+                lex.elsewhere.setdefault(note(key), []).append(phrase_accents(text))
         for entry in data.get("without", ()):
             target = phrase_key(entry["not"])
             if not target:

@@ -493,7 +493,7 @@ class QueryParser:
                 return m
             if span in lex.elsewhere and any(
                 # Written with other marks it is other words: "mỳ Châu Sơn là …" is no Sơn La.
-                self.accent_agrees(marked, i, accents) for accents in lex.elsewhere_accents[span]
+                self.accent_agrees(marked, i, accents) for accents in lex.elsewhere[span]
             ):
                 if self.after_destination_cue(keys, i, m):
                     return m  # "ship ra Hà Nội", "send a box to Hanoi": where it goes, not what it is
