@@ -86,6 +86,10 @@ class Lexicon:
     # ("kem đánh răng hương vải", "lychee-scented candles") → their accents and whether the head comes first
     # (Vietnamese) or last (English).
     modifiers: dict[Key, list[tuple[tuple[str | None, ...], bool]]] = field(default_factory=dict)
+    # A way of giving ("mang", "bring") and a person it is for ("bố mẹ vợ", "host family"): together, a gift asked
+    # for without the word ("nên mang gì cho bố mẹ vợ") → their accents.
+    giving_verbs: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)
+    recipients: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)
     words: set[str] = field(default_factory=set)  # every folded token the lexicon knows
     max_phrase: int = 1
 
@@ -173,6 +177,12 @@ class Lexicon:
                 key = phrase_key(text)
                 if key:
                     lex.modifiers.setdefault(note(key), []).append((phrase_accents(text), language == "vi"))
+        giving = data.get("giving", {})
+        for table, texts in ((lex.giving_verbs, giving.get("verbs", ())), (lex.recipients, giving.get("recipients", ()))):
+            for text in texts:
+                key = phrase_key(text)
+                if key:
+                    table.setdefault(key, []).append(phrase_accents(text))
         return lex
 
     @classmethod

@@ -483,10 +483,12 @@ class SearchIndex:
         budget = LIST_RATIO * len(scores)
         bonus: dict[int, float] = {}
         docs = self.ix.docs
-        if parsed.uses:
-            # A need beside product words is a preference among the products found ("mật ong làm quà").
+        named_uses = [u for u in parsed.uses if u not in parsed.implied]
+        if named_uses:
+            # A need beside product words is a preference among the products found ("mật ong làm quà"), when
+            # named: sent to a wife, lychees are still the lychees asked for.
             for d in scores:
-                if any(u in docs[d].uses for u in parsed.uses):
+                if any(u in docs[d].uses for u in named_uses):
                     bonus[d] = SOFT_POINTS
         for units, points in ((soft, SOFT_POINTS), (optional, OPTIONAL_POINTS)):
             for u in units:

@@ -253,6 +253,8 @@ class ParsedQuery:
     names: frozenset[str] = frozenset()  # folded words written as names mid-sentence
     name_phrases: list[Key] = field(default_factory=list)  # consecutive such words ("bac ha", "u minh")
     uses: list[str] = field(default_factory=list)  # needs and occasions named ("quà biếu": gift), as use tags
+    # Of those, the ones only implied ("nên mang gì cho bố mẹ vợ": a gift): no preference among products named.
+    implied: set[str] = field(default_factory=set)
     use_spans: list[tuple[int, int]] = field(default_factory=list)  # where they were named (word positions)
     asks: list[str] = field(
         default_factory=list

@@ -146,6 +146,7 @@ class QueryParser:
         self.ask_heads = {key[0] for key in self.lexicon.asks}
         self.modifier_heads = {key[0] for key in self.lexicon.modifiers}
         self.negation_heads = {key[0] for key in self.lexicon.negations}
+        self.giving_heads = {key[0] for key in self.lexicon.giving_verbs}
         self.resolve_cache: dict[Token, list[Token]] = {}
         # First words of the phrases of two words or more that parse_at looks up, also by regional spelling.
         lex = self.lexicon
@@ -402,6 +403,9 @@ class QueryParser:
             for unit in out.units[first:]:
                 unit.at = i
             i += step
+        if "gift" not in out.uses and not self.giving_heads.isdisjoint(keys) and self.gives(keys, marked):
+            out.uses.append("gift")
+            out.implied.add("gift")
         if "service" in out.asks and "gift" in out.uses:
             out.asks.remove("service")  # beside a gift it is who receives it: "anh rể làm bác sĩ thú y … biếu anh"
         if not self.negation_heads.isdisjoint(keys):
@@ -596,6 +600,21 @@ class QueryParser:
         out.units.append(Unit(toks[i].folded, 1.0, alts, "content"))
         out.words.append(key)
         return 1
+
+    def gives(self, keys: list[str], marked: list[str | None]) -> bool:
+        """Does the message name a way of giving and a person it is for ("về ra mắt bố mẹ vợ nên mang gì",
+        "what should I bring my girlfriend's parents")? Then it asks for a gift, in either order."""
+        lex = self.lexicon
+
+        def said(table: dict[Key, list[tuple[str | None, ...]]]) -> bool:
+            return any(
+                self.accent_agrees(marked, i, accents)
+                for i in range(len(keys))
+                for m in (1, 2, 3)
+                for accents in table.get(tuple(keys[i : i + m]), ())
+            )
+
+        return said(lex.giving_verbs) and said(lex.recipients)
 
     def rule_out_negated(self, keys: list[str], out: ParsedQuery) -> None:
         """"ngoài ổi ra còn trái gì", "trừ rượu", "not tea": the product word right after a negation is ruled
