@@ -23,6 +23,7 @@ NEED_NAMES = {
     "offering": N_("offerings at the altar (cúng, giỗ, rằm)"),
     "wedding": N_("weddings and engagements"),
     "party": N_("parties and get-togethers"),
+    "vegetarian": N_("vegetarian cooking"),
     "health": N_("health and tonics"),
     "joints": N_("bones and joints"),
     "liver": N_("the liver"),

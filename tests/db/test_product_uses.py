@@ -26,7 +26,7 @@ from catalog.uses import use_codes, use_tags
 from tests.db.test_import_export import PRODUCT, snapshot, write_csv
 
 SOURCED = {"health", "joints", "liver"}
-CURATED = {"gift", "keeps", "tet", "offering", "wedding", "party"}
+CURATED = {"gift", "keeps", "tet", "offering", "wedding", "party", "vegetarian"}
 
 
 def test_vocabulary_is_small_closed_and_labelled() -> None:
@@ -225,7 +225,7 @@ async def test_migration_adds_uses_with_empty_lists_for_existing_products(db_url
         await db.dispose()
 
 
-async def test_migrations_add_the_offering_and_keeps_tags_to_demo_products_keeping_their_tags(db_url: str) -> None:
+async def test_migrations_add_the_offering_keeps_and_vegetarian_tags_to_demo_products_keeping_their_tags(db_url: str) -> None:
     db = Database(db_url)
     try:
         await _migrate(db, "upgrade", "0004_inbox")
@@ -246,6 +246,7 @@ async def test_migrations_add_the_offering_and_keeps_tags_to_demo_products_keepi
                 # The department's own product under a demo slug, and one the demo never tags.
                 dict(texts, slug="na-luc-nam", name_vi="Na của HTX khác", category="food", uses=["gift"]),
                 dict(texts, slug="mat-ong-yen-my", name_vi="Mật ong Yên Mỹ", category="food", uses=["gift"]),
+                dict(texts, slug="nam-rom-dong-thinh", name_vi="Nấm rơm Đông Thịnh", category="food", uses=[]),
             ])
         assert await db.upgrade()
         async with db.session() as session:
@@ -254,11 +255,13 @@ async def test_migrations_add_the_offering_and_keeps_tags_to_demo_products_keepi
                 "huong-nen-bong-am": ["offering"],  # incense: a gift, but not food that keeps for a trip
                 "na-luc-nam": ["gift"],
                 "mat-ong-yen-my": ["gift", "keeps"],
+                "nam-rom-dong-thinh": ["vegetarian"],  # mushrooms: plant food for a vegetarian meal
             }
         await _migrate(db, "downgrade", "0004_inbox")
         async with db.session() as session:
             assert (await session.scalar(select(Product.uses).where(Product.slug == "huong-nen-bong-am"))) == []
             assert (await session.scalar(select(Product.uses).where(Product.slug == "mat-ong-yen-my"))) == ["gift"]
+            assert (await session.scalar(select(Product.uses).where(Product.slug == "nam-rom-dong-thinh"))) == []
     finally:
         await db.dispose()
 
