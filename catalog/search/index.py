@@ -40,6 +40,7 @@ from catalog.search.model import (
 from catalog.search.parser import QueryParser
 from catalog.search.postings import Postings
 from catalog.search.register import STRAY_FOREIGN, STRAY_SHARE, STRAY_STOPWORD, STRAY_VIETNAMESE
+from catalog.uses import use_tags
 
 
 class SearchIndex:
@@ -526,9 +527,34 @@ class SearchIndex:
             filters.update(filters_of_places(parsed.places))
         if parsed.uses:
             filters["use"] = one_or_list(parsed.uses)
+        uses = parsed.uses
+        found, without_stars = self._filtered(parsed, uses)
+        goods = [c for c in parsed.categories if c != "tourism"]  # (a visit is nothing to give, keep or cook)
+        curated = all(tag.basis == "curated" for tag in use_tags() if tag.code in uses)
+        if not found and uses and curated and (goods or parsed.stars is not None):
+            # No product of the star rating or group named serves the need ("đồ ăn 4 sao Yên Thế để biếu",
+            # "handicrafts … for my suitcase"): those products were asked for, the need was only a wish, and the
+            # answer does not claim it. Not for a health need (a claim), nor for a place alone (often only where
+            # the buyer is: "phòng khám xương khớp ở tp Bắc Giang").
+            found, without_stars = self._filtered(parsed, [])
+            if found:
+                uses = []
+                del filters["use"]
+        picked = self._for_needs(found, uses, limit) if uses else self._best_first(found, limit)
+        results = [SearchHit(self.ix.docs[d], 100.0) for d in picked]
+        suggestions: list[SearchHit] = []
+        if not results and parsed.stars is not None and without_stars:
+            # Nothing at that star level here: offer what the place or group does have.
+            suggestions = [
+                SearchHit(self.ix.docs[d], 50.0) for d in self._best_first(without_stars, SUGGESTIONS)
+            ]
+        return SearchAnswer(query, results, suggestions, filters, "", tuple(parsed.asks))
+
+    def _filtered(self, parsed: ParsedQuery, uses: list[str]) -> tuple[set[int], set[int] | None]:
+        """The products that fit every filter named (and serve `uses`), and the same before the star rating."""
         sets: list[set[int]] = []
-        if parsed.uses:
-            sets.append(self._used(parsed.uses))
+        if uses:
+            sets.append(self._used(uses))
         if parsed.categories:
             sets.append(set().union(*(self.ix.by_category.get(c, set()) for c in parsed.categories)))
         if parsed.places:
@@ -551,15 +577,7 @@ class SearchIndex:
                 found = found - disliked
             if without_stars and without_stars - disliked:
                 without_stars = without_stars - disliked
-        picked = self._for_needs(found, parsed.uses, limit) if parsed.uses else self._best_first(found, limit)
-        results = [SearchHit(self.ix.docs[d], 100.0) for d in picked]
-        suggestions: list[SearchHit] = []
-        if not results and parsed.stars is not None and without_stars:
-            # Nothing at that star level here: offer what the place or group does have.
-            suggestions = [
-                SearchHit(self.ix.docs[d], 50.0) for d in self._best_first(without_stars, SUGGESTIONS)
-            ]
-        return SearchAnswer(query, results, suggestions, filters, "", tuple(parsed.asks))
+        return found, without_stars
 
     def _for_needs(self, docs: set[int], uses: list[str], limit: int) -> list[int]:
         """A short, varied selection for needs: products tagged with the rarer needs named first ("tặng gì cho

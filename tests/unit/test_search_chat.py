@@ -387,3 +387,12 @@ def test_vegetarian_cooking_is_plant_food(demo: SearchIndex, query: str) -> None
 def test_running_a_coach_is_not_vegetarian(demo: SearchIndex) -> None:
     # "chay" alone is also "chạy" (run, drive) typed plain: only "ăn chay", "đồ chay"… name the need.
     assert "vegetarian" not in (demo.search("anh chay xe khach tuyen bac giang ha noi").filters.get("use") or ())
+
+
+def test_a_need_the_products_asked_for_cannot_serve_is_only_a_wish(demo: SearchIndex) -> None:
+    # No 4-star food of Yên Thế is a packaged gift: the 4-star food is what was asked for, not claimed as a gift.
+    answer = demo.search("muốn biếu ông bà ít đồ ăn 4 sao của Yên Thế, có những gì")
+    assert answer.results and "use" not in answer.filters
+    assert all(h.doc.stars == 4 and h.doc.district == "Yên Thế" and h.doc.category == "food" for h in answer.results)
+    # A place alone beside a health need is where the buyer is, not a wish for its products.
+    assert not demo.search("phòng khám xương khớp nào tốt ở thành phố Bắc Giang").results
