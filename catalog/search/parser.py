@@ -58,6 +58,8 @@ _BARE_CUES = frozenset(
 )
 # Verbs of sending: with a direction after them ("gửi về", "ship lên") a place a few words on is where goods go.
 _SENDING = frozenset({"ship", "giao", "gui", "chuyen", "send", "deliver", "shipping", "mail", "post"})
+# English words between a preposition and the place it introduces ("in a Hanoi supermarket", "to my Hanoi office").
+_DETERMINERS = frozenset({"a", "an", "the", "my", "our", "his", "her", "their", "your"})
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
@@ -732,6 +734,8 @@ class QueryParser:
         to Hà Nội, "ship Dalat strawberries to Bac Giang" asks for Đà Lạt's strawberries.
         """
         cues = self.ix.lexicon.destination_cues
+        if i >= 2 and keys[i - 1] in _DETERMINERS:
+            i -= 1  # "in a Hanoi supermarket", "to my Hanoi office"
         cue = next(
             (tuple(keys[i - n : i]) for n in (2, 1) if i - n >= 0 and tuple(keys[i - n : i]) in cues), None
         )

@@ -396,3 +396,8 @@ def test_a_need_the_products_asked_for_cannot_serve_is_only_a_wish(demo: SearchI
     assert all(h.doc.stars == 4 and h.doc.district == "Yên Thế" and h.doc.category == "food" for h in answer.results)
     # A place alone beside a health need is where the buyer is, not a wish for its products.
     assert not demo.search("phòng khám xương khớp nào tốt ở thành phố Bắc Giang").results
+
+
+def test_a_place_after_a_preposition_and_an_article_is_where_the_buyer_was(demo: SearchIndex) -> None:
+    answer = demo.search("golden queen melon, had it once in a hanoi supermarket")
+    assert answer.results and answer.results[0].doc.slug == "dua-kim-hoang-hau"
