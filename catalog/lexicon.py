@@ -90,6 +90,9 @@ class Lexicon:
     # for without the word ("nên mang gì cho bố mẹ vợ") → their accents.
     giving_verbs: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)
     recipients: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)
+    # Things bought that are no catalogue kind ("xà bông", "face mask") → their accents and whether they come before
+    # the product word that describes them (Vietnamese) or after it (English).
+    other_goods: dict[Key, list[tuple[tuple[str | None, ...], bool]]] = field(default_factory=dict)
     words: set[str] = field(default_factory=set)  # every folded token the lexicon knows
     max_phrase: int = 1
 
@@ -177,6 +180,11 @@ class Lexicon:
                 key = phrase_key(text)
                 if key:
                     lex.modifiers.setdefault(note(key), []).append((phrase_accents(text), language == "vi"))
+        for language, texts in data.get("other_goods", {}).items():
+            for text in texts:
+                key = phrase_key(text)
+                if key:
+                    lex.other_goods.setdefault(key, []).append((phrase_accents(text), language == "vi"))
         giving = data.get("giving", {})
         for table, texts in ((lex.giving_verbs, giving.get("verbs", ())), (lex.recipients, giving.get("recipients", ()))):
             for text in texts:

@@ -149,6 +149,13 @@ class QueryParser:
         self.modifier_heads = {key[0] for key in self.lexicon.modifiers}
         self.negation_heads = {key[0] for key in self.lexicon.negations}
         self.giving_heads = {key[0] for key in self.lexicon.giving_verbs}
+        # Other goods the catalogue has none of (a phrase whose words a product has is not one).
+        self.other_goods = {
+            key: forms
+            for key, forms in self.lexicon.other_goods.items()
+            if not (ix.phrase_docs(key) if len(key) > 1 else ix.post.get(key[0]))
+        }
+        self.goods_heads = {key[0] for key in self.other_goods}
         self.resolve_cache: dict[Token, list[Token]] = {}
         # First words of the phrases of two words or more that parse_at looks up, also by regional spelling.
         lex = self.lexicon
@@ -414,6 +421,8 @@ class QueryParser:
             self.rule_out_negated(keys, out)
         if not self.modifier_heads.isdisjoint(keys):
             self.read_modifiers(q, out)
+        if not self.goods_heads.isdisjoint(keys):
+            self.read_other_goods(q, out)
         # What is written as names matters to a long message's partial match: read them for those only (and
         # wherever parse_at needed them already).
         out.names = (
@@ -702,6 +711,60 @@ class QueryParser:
             for u in words:
                 units.remove(u)
                 asked.remove(u)
+
+    def read_other_goods(self, q: QueryWords, out: ParsedQuery) -> None:
+        """Other goods named with a product word that describes them ("xà bông mật ong", "mặt nạ đông trùng hạ
+        thảo", "honey soap", "lychee wood"): they are what is asked for, and the catalogue has none, so the product
+        word only ranks (as after a modifier word) and the goods' own words must be found."""
+        keys, units = q.keys, out.units
+
+        def unit_at(j: int) -> Unit | None:
+            return next(
+                (u for u in units if u.role in ("content", "soft", "common") and u.at <= j < u.at + len(u.text.split())),
+                None,
+            )
+
+        i = 0
+        while i < len(keys):
+            m = next((m for m in (3, 2, 1) if tuple(keys[i : i + m]) in self.other_goods), 0)
+            forms = [
+                vi for accents, vi in self.other_goods.get(tuple(keys[i : i + m]), ()) if self.accent_agrees(q.marked, i, accents)
+            ] if m else []
+            if not forms:
+                i += 1
+                continue
+            # Head first in Vietnamese (one word may come between: "túi lưới bao trái vải"), last in English.
+            near = (unit_at(i + m), unit_at(i + m + 1)) if True in forms else (unit_at(i - 1),)
+            target = next((u for u in near if u is not None and not u.stray and u.at >= i + m or u and u.at < i), None)
+            if target is None or target.stray:
+                i += m
+                continue
+            described = [target]
+            if True in forms:  # the product word's own words may go on: "mặt nạ đông trùng hạ thảo Tây Tạng",
+                end = target.at + len(target.text.split())  # and so may others joined: "xà bông mật ong với nghệ"
+                while True:
+                    if end < len(keys) and keys[end] in _JOINS and unit_at(end) is None:
+                        end += 1
+                        continue
+                    more = unit_at(end)
+                    if more is None or more.stray:
+                        break
+                    described.append(more)
+                    end += len(more.text.split())
+            for u in described:
+                u.role = "optional"
+                out.described.update(range(u.at, u.at + len(u.text.split())))
+                out.places = [p for p in out.places if p.key != tuple(u.text.split())]
+                code = self.lexicon.categories.get(tuple(u.text.split()))  # "handmade soap": no craft group
+                if code in out.categories:
+                    out.categories.remove(code)
+            for u in [u for u in units if u.at < i + m and u.at + len(u.text.split()) > i]:
+                units.remove(u)
+            span = tuple(keys[i : i + m])
+            alt = Alt(span, 1.0, tuple(q.marked[i : i + m]), exact=True)
+            # As decisive as another place's name: the goods must be found as named ("elsewhere").
+            units.append(Unit(" ".join(span), phrase_weight(m), [alt], "elsewhere", at=i))
+            i += m
 
     def is_stray(self, key: str, raw: str, typed: str | None, strict: bool) -> bool:
         """Is a query word one the catalogue and the lexicon cannot place as a product word?

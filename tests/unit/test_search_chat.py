@@ -403,3 +403,23 @@ def test_a_place_after_a_preposition_and_an_article_is_where_the_buyer_was(demo:
         parsed = demo.parser.parse(query)
         assert not [u.text for u in parsed.units if u.role == "elsewhere"]  # not Hà Nội's goods
         assert demo.search(query).results
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "shop có xà phòng sả chanh mật ong không ạ",
+        "looking for ginseng shampoo for my hair",
+        "có áo thun in quả vải thiều bán không",
+        "honey lip balm, natural",
+    ],
+)
+def test_other_goods_described_by_a_product_word_are_not_that_product(demo: SearchIndex, query: str) -> None:
+    # Soap, shampoo, a T-shirt, lip balm: what is asked for is the thing the catalogue has none of.
+    assert not demo.search(query).results
+
+
+def test_a_product_word_beside_other_goods_it_does_not_describe_is_still_asked(demo: SearchIndex) -> None:
+    # In English the goods come after the word that describes them: "honey? and a candle" asks for honey.
+    answer = demo.search("do you have honey? and a candle")
+    assert answer.results and "honey" in answer.results[0].doc.name_en.lower()
