@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from handlers import cards
 from handlers.messages import Button, Reply, h
@@ -31,7 +31,15 @@ def link_key(url: str) -> str:
 
 
 def site_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").removeprefix("www.")
+    """The site a link leads to; for a web search restricted to one site (`site:postmart.vn …`, how a platform
+    without a search address of its own is searched: handlers/stores.py), that site."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.")
+    if host.startswith("google.") and parts.path == "/search":
+        words = parse_qs(parts.query).get("q", [""])[0].split()
+        if words and words[0].startswith("site:") and len(words[0]) > 5:
+            return words[0][5:].removeprefix("www.").lower()[:30]
+    return host
 
 
 def track(ctx: Context, replies: list[Reply]) -> None:
