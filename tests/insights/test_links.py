@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
-
-import pytest
 
 from bot.channels.zalo import event_to_incoming, render_button
 from bot.config import Settings
