@@ -48,7 +48,7 @@ def test_scripted_conversation_in_english_with_a_location(tmp_path: Path) -> Non
     result = chat(tmp_path, f"where can I buy lychee\n{number}\n21.273,106.194\n", "--lang", "en")
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr.decode()
-    assert "↗ Open postmart.vn: https://www.google.com/search?q=site%3Apostmart.vn" in out  # picked: the link
+    assert "  ↗ Open postmart.vn: https://www.google.com/search?q=site%3Apostmart.vn" in out  # picked: the link
     assert "📍 Send my location — Type your location as lat,lon" in out
     assert "OCOP stores nearest to you" in out and "km" in out and "approximate" in out
 
