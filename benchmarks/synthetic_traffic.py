@@ -11,8 +11,10 @@ default it writes to its own SQLite file (./synthetic-ocop.db), never to the bot
 A chat: sometimes /start, then one to three searches in Vietnamese or English — catalogue products (with and
 without diacritics, in English), things the catalogue does not have, spelling variants of both, chatty
 "where can I buy" questions — and after a search with results it may open the first product, then where to
-buy or whom to contact, and now and then a wholesale enquiry, confirmed or cancelled half-way. The choices
-come from a seeded random generator: the same seed replays the same traffic.
+buy (and an online platform's button there) or whom to contact, and now and then a wholesale enquiry,
+confirmed or cancelled half-way. Then synthetic staff ("SYNTHETIC STAFF") take up the confirmed enquiries:
+some left new, some claimed, contacted, won or lost. The choices come from a seeded random generator: the
+same seed replays the same traffic.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -35,6 +38,8 @@ if str(ROOT) not in sys.path:
 
 from bot.config import Settings  # noqa: E402
 from catalog.db import Database  # noqa: E402
+from catalog.leads import change_status  # noqa: E402
+from catalog.models import Lead  # noqa: E402
 from handlers import observe  # noqa: E402
 from handlers.context import Services  # noqa: E402
 from handlers.messages import Incoming, Reply  # noqa: E402
@@ -46,6 +51,7 @@ if TYPE_CHECKING:
 
 CHANNELS = ("synthetic-telegram", "synthetic-zalo")
 BUYER_NAME = "SYNTHETIC TEST BUYER"
+STAFF_NAME = "SYNTHETIC STAFF"
 
 # What buyers type, by language. Catalogue products, as people write them.
 FOUND = {
@@ -131,7 +137,8 @@ class Tally:
     searches: Counter[str] = field(
         default_factory=Counter
     )  # the words searched for (a question's product words)
-    taps: Counter[str] = field(default_factory=Counter)  # "card", "where", "contact"
+    taps: Counter[str] = field(default_factory=Counter)  # "card", "where", "contact", "link" (a platform button)
+    outcomes: Counter[str] = field(default_factory=Counter)  # what the synthetic staff did with the leads
     enquiries_started: int = 0
     enquiries_confirmed: int = 0
     enquiries_cancelled: int = 0
@@ -238,7 +245,36 @@ async def replay(
             await _one_chat(router, rng, tally, n, seed, prefix)
     finally:
         observe.utcnow = real_clock  # type: ignore[misc]
+    await staff_outcomes(router, rng, tally, f"{prefix}-{seed}-")
     return tally
+
+
+# What the (synthetic) staff did with the enquiries: the funnel's claimed, won and lost. None: left new.
+OUTCOMES = ((0.3, None), (0.25, ("claim",)), (0.15, ("claim", "contacted")), (0.2, ("claim", "won")),
+            (0.1, ("claim", "lost")))
+
+
+async def staff_outcomes(router: Router, rng: random.Random, tally: Tally, chat_prefix: str) -> None:
+    """Take up this replay's new leads as staff would (catalog.leads.change_status), by the OUTCOMES odds."""
+    async with router.services.db.session() as session:
+        leads = (
+            await session.scalars(
+                select(Lead)
+                .where(Lead.channel.in_(CHANNELS), Lead.chat_id.startswith(chat_prefix), Lead.status == "new")
+                .order_by(Lead.id)
+            )
+        ).all()
+        for lead in leads:
+            roll, actions = rng.random(), None
+            for odds, chosen in OUTCOMES:
+                if roll < odds:
+                    actions = chosen
+                    break
+                roll -= odds
+            for action in actions or ():
+                await change_status(session, lead, action, "synthetic-staff", STAFF_NAME)
+                await session.refresh(lead)
+            tally.outcomes[lead.status] += 1
 
 
 async def _one_chat(router: Router, rng: random.Random, tally: Tally, n: int, seed: int, prefix: str) -> None:
@@ -260,8 +296,12 @@ async def _one_chat(router: Router, rng: random.Random, tally: Tally, n: int, se
         await chat.click(products[0])
         tally.taps["card"] += 1
         if rng.random() < 0.35:
-            await chat.click(f"where:{slug}")
+            where = await chat.click(f"where:{slug}")
             tally.taps["where"] += 1
+            platforms = _payloads(where, "go:")  # online-platform buttons that report their taps
+            if platforms and rng.random() < 0.3:
+                await chat.click(rng.choice(platforms))
+                tally.taps["link"] += 1
         if rng.random() < 0.2:
             await chat.click(f"contact:{slug}")
             tally.taps["contact"] += 1
@@ -295,7 +335,8 @@ async def main() -> None:
     print(
         f"SYNTHETIC traffic: {tally.chats} chats, {tally.messages} messages, {sum(tally.searches.values())} "
         f"searches, taps {dict(tally.taps)}, enquiries {tally.enquiries_started} started, "
-        f"{tally.enquiries_confirmed} confirmed, {tally.enquiries_cancelled} cancelled; "
+        f"{tally.enquiries_confirmed} confirmed, {tally.enquiries_cancelled} cancelled, "
+        f"leads taken up {dict(tally.outcomes)}; "
         f"{services.events.written} events written to {args.database_url}"
     )
     if args.html:

@@ -95,7 +95,13 @@ def export_tables(report: dict[str, Any]) -> dict[str, tuple[list[str], list[lis
             ]
             for group, f in report["funnel"].items()
             for s in f["steps"]
-        ],
+        ]
+        # Beside the funnel: leads closed without a sale.
+        + [[group, "lost", f.get("lost", 0), "leads", f.get("lost", 0), ""] for group, f in report["funnel"].items()],
+    )
+    tables["form_abandoned"] = (
+        ["step", "enquiries"],
+        [[step, n] for step, n in report["abandoned_form_steps"].items()],
     )
     tables["by_district"] = (
         ["district", "views", "searches", "chats"],
@@ -174,13 +180,19 @@ def text_summary(report: dict[str, Any]) -> str:
     )
     out.append("\nTop searches:")
     out += [f"  {i['count']:>5}  {i['key']}  ({i['chats']} chats)" for i in report["top_searches"]["overall"]]
+    for facet in ("by_language", "by_channel"):
+        for value, items in report["top_searches"][facet].items():
+            out.append(f"  {value}: " + ", ".join(f"{i['key']} ({i['count']})" for i in items[:5]))
     if report["link_taps"]["overall"]:
-        out.append("\nPlatform and map buttons tapped (Telegram):")
+        out.append("\nOnline platform buttons tapped:")
         out += [f"  {i['count']:>5}  {i['key']}  ({i['chats']} chats)" for i in report["link_taps"]["overall"]]
     out.append("\nTop products viewed:")
     out += [
         f"  {i['count']:>5}  {i['name_vi']}  ({i['chats']} chats)" for i in report["top_products"]["overall"]
     ]
+    for facet in ("by_language", "by_channel"):
+        for value, items in report["top_products"][facet].items():
+            out.append(f"  {value}: " + ", ".join(f"{i['name_vi']} ({i['count']})" for i in items[:5]))
     for kind, title in (
         ("not_in_catalogue", "Unmet demand, not in the catalogue"),
         ("in_catalogue_not_found", "Unmet demand, in the catalogue but not found (synonyms to add)"),
@@ -192,14 +204,19 @@ def text_summary(report: dict[str, Any]) -> str:
                 f"  {item['count']:>5}  {' / '.join(item['variants'][:4])}  ({item['chats']} chats, "
                 f"{item['no_match']} found nothing, {item['abandoned']} nothing opened){near}"
             )
-    out.append("\nFunnel (chats; leads for claimed and won):")
+    out.append("\nFunnel (chats; leads for claimed and won, and lost beside them):")
     for group, funnel in report["funnel"].items():
         steps = "  →  ".join(
             f"{s['step']} {s['value']}"
             + (f" ({s['conversion'] * 100:.0f}%)" if s["conversion"] is not None else "")
             for s in funnel["steps"]
         )
-        out.append(f"  {group:<11} {steps}")
+        out.append(f"  {group:<11} {steps}  ·  lost {funnel.get('lost', 0)}")
+    if report["abandoned_form_steps"]:
+        out.append(
+            "  enquiries left unfinished, by the question they stopped at: "
+            + ", ".join(f"{step} {n}" for step, n in report["abandoned_form_steps"].items())
+        )
     out.append("\nInterest by district of origin (views + searches):")
     out += [f"  {d['views'] + d['searches']:>5}  {d['district']}" for d in report["by_district"]]
     out.append("\nBy buyer language:")
@@ -207,6 +224,11 @@ def text_summary(report: dict[str, Any]) -> str:
         f"  {r['language']}: {r['searches']} searches, {r['views']} views, {r['confirmed']} confirmed, "
         f"{r['chats']} chats"
         for r in report["by_language"]
+    ]
+    out.append("\nWeek by week (searches / found nothing / views / confirmed):")
+    out += [
+        f"  {w['week']}  {w['searches']:>5} {w['no_match']:>5} {w['views']:>5} {w['confirmed']:>5}"
+        for w in report["weekly"]
     ]
     return "\n".join(out)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from handlers.enquiry import FIELD_LABELS
 from locales import Translator
 
 BAR_COLOUR = "#2f7d4f"
@@ -162,6 +163,15 @@ def step_label(t: Translator, step: str) -> str:
     }.get(step, step)
 
 
+def form_step_label(t: Translator, step: str) -> str:
+    """The enquiry form's question, named as the form's own summary names it (handlers/enquiry.py)."""
+    if step == "consent":
+        return t._("Consent")
+    if step in FIELD_LABELS:
+        return t._(FIELD_LABELS[step])
+    return step
+
+
 def group_label(t: Translator, group: str) -> str:
     return {
         "all": t._("All products"),
@@ -276,7 +286,7 @@ def render_body(report: dict[str, Any], t: Translator) -> str:
     out.append("</div>")
     taps = report["link_taps"]["overall"]
     if taps:
-        out.append(tag("p", t._("Online platform and map buttons tapped (Telegram)") + ": "
+        out.append(tag("p", t._("Online platform buttons tapped") + ": "
                        + ", ".join(f"{i['key']} ({i['count']})" for i in taps)))
 
     # Unmet demand
@@ -355,7 +365,9 @@ def render_body(report: dict[str, Any], t: Translator) -> str:
             )
         )
     head = (
-        [t._("Product group")] + [step_label(t, s["step"]) for s in next(iter(funnel.values()))["steps"]]
+        [t._("Product group")]
+        + [step_label(t, s["step"]) for s in next(iter(funnel.values()))["steps"]]
+        + [t._("Lost")]
         if funnel
         else []
     )
@@ -368,6 +380,7 @@ def render_body(report: dict[str, Any], t: Translator) -> str:
                     f"{s['value']} ({_pct(s['conversion'])})" if i else s["value"]
                     for i, s in enumerate(f["steps"])
                 ]
+                + [f.get("lost", 0)]
                 for g, f in funnel.items()
             ],
         )
@@ -378,7 +391,7 @@ def render_body(report: dict[str, Any], t: Translator) -> str:
                 "p",
                 t._("Enquiries left unfinished, by the question they stopped at")
                 + ": "
-                + ", ".join(f"{k} ({v})" for k, v in report["abandoned_form_steps"].items()),
+                + ", ".join(f"{form_step_label(t, k)} ({v})" for k, v in report["abandoned_form_steps"].items()),
             )
         )
 

@@ -9,7 +9,7 @@ the weekly digest and the XLSX/CSV export):
   split into "not in the catalogue" and "in the catalogue but not found" (a product with a near name exists:
   a synonym to add to its aliases);
 - the funnel search → card → where to buy / contact → enquiry started → confirmed → claimed → won, overall
-  and by product group (unique chats for the chat's steps; leads for the staff's);
+  and by product group (unique chats for the chat's steps; leads for the staff's), with the leads lost beside it;
 - interest by the products' former district and by the buyer's language;
 - a weekly trend.
 
@@ -52,10 +52,12 @@ FOLLOW_UPS = frozenset({events.CARD_VIEW, events.WHERE_VIEW, events.CONTACT_VIEW
                         events.LINK_TAP})
 
 FUNNEL_STEPS = ("search", "card", "where_contact", "enquiry_started", "confirmed", "claimed", "won")
-# The lead statuses that count as "claimed" (taken up by staff) and "won". The lead lifecycle is the staff
+# The lead statuses that count as "claimed" (taken up by staff; so does any lead with `claimed_at`) and "won".
+# The lead lifecycle is the staff
 # desk's (catalog/leads.py): when it grows statuses, this is the one place the funnel reads them.
 CLAIMED_STATUSES = frozenset({"claimed", "contacted", "won"})
 WON_STATUSES = frozenset({"won"})
+LOST_STATUSES = frozenset({"lost"})  # beside the funnel: closed without a sale (spam is neither)
 NO_GROUP = "unknown"
 SYNTHETIC_PREFIX = "synthetic"
 
@@ -272,7 +274,7 @@ def _lead_groups(lead: Any, group_of: Any) -> set[str]:
 
 async def lead_outcomes(session: AsyncSession, period: Period) -> list[Any]:
     """Leads created in the period with their status and products (the funnel's staff steps)."""
-    query = select(Lead.status, Lead.products, Lead.created_at).where(
+    query = select(Lead.status, Lead.products, Lead.created_at, Lead.claimed_at).where(
         Lead.created_at >= period.since, Lead.created_at < period.until
     )
     return list((await session.execute(query)).all())
@@ -379,10 +381,13 @@ async def build_report(session: AsyncSession, catalog: Catalog, period: Period) 
     for lead in leads:
         for group in _lead_groups(lead, group_of) | {"all"}:
             lead_counts[group]["confirmed"] += 1
-            if lead.status in CLAIMED_STATUSES:
+            # Claimed: taken up by staff, whatever came of it since (a claimed lead later lost still was).
+            if lead.status in CLAIMED_STATUSES or lead.claimed_at is not None:
                 lead_counts[group]["claimed"] += 1
             if lead.status in WON_STATUSES:
                 lead_counts[group]["won"] += 1
+            if lead.status in LOST_STATUSES:
+                lead_counts[group]["lost"] += 1
     funnel = {}
     for group in sorted(set(counts) | set(lead_counts), key=lambda g: (g != "all", g == NO_GROUP, g)):
         steps = []
@@ -405,7 +410,11 @@ async def build_report(session: AsyncSession, catalog: Catalog, period: Period) 
                 }
             )
             previous = value
-        funnel[group] = {"steps": steps, "leads": lead_counts[group]["confirmed"]}
+        funnel[group] = {
+            "steps": steps,
+            "leads": lead_counts[group]["confirmed"],
+            "lost": lead_counts[group]["lost"],
+        }
 
     # --- interest by district of origin and by buyer language
     districts: dict[str, Counter[str]] = defaultdict(Counter)

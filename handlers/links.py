@@ -3,16 +3,17 @@
 A URL button (an online platform's search, a store's map) opens without the bot ever knowing. On Telegram the
 router therefore turns each link button of an answer into a callback button `go:<key>` (`LinkTap`; the key is
 a short hash of the URL, the URL itself kept in the chat's memory), and a tap is recorded (`link_tap`: the
-site's host and the product on screen) and answered with the link, one tap away. Zalo keeps its link buttons
-(its buttons that report back show their payload as the buyer's own message, at most five to a message) and
-the terminal prints links: there the taps are not counted.
+site's host and the product on screen) and answered with the link, one tap away. The same on Zalo (an `oa.query.hide` button: its payload comes back as a message
+the chat does not show, answered with an `oa.open.url` button) and on the terminal (a numbered choice instead
+of the printed link; picking it prints the link). The synthetic traffic's `synthetic-…` channels behave as
+the channel they imitate.
 """
 
 from __future__ import annotations
 
 import hashlib
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from handlers import cards
 from handlers.messages import Button, Reply, h
@@ -21,7 +22,7 @@ from handlers.payloads import LinkTap
 if TYPE_CHECKING:
     from handlers.context import Context
 
-TRACKED_CHANNELS = frozenset({"telegram"})
+TRACKED_CHANNELS = frozenset({"telegram", "zalo", "console"})
 KEEP = 30  # links remembered per chat: the buttons of the last few answers keep working
 
 
@@ -30,12 +31,21 @@ def link_key(url: str) -> str:
 
 
 def site_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").removeprefix("www.")
+    """The site a link leads to; for a web search restricted to one site (`site:postmart.vn …`, how a platform
+    without a search address of its own is searched: handlers/stores.py), that site."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.")
+    if host.startswith("google.") and parts.path == "/search":
+        words = parse_qs(parts.query).get("q", [""])[0].split()
+        if words and words[0].startswith("site:") and len(words[0]) > 5:
+            return words[0][5:].removeprefix("www.").lower()[:30]
+    return host
 
 
 def track(ctx: Context, replies: list[Reply]) -> None:
     """On a channel that allows it, make the answer's link buttons report their taps."""
-    if ctx.incoming.channel not in TRACKED_CHANNELS or LinkTap.unpack(ctx.incoming.payload or "") is not None:
+    channel = ctx.incoming.channel.removeprefix("synthetic-")
+    if channel not in TRACKED_CHANNELS or LinkTap.unpack(ctx.incoming.payload or "") is not None:
         return  # the answer to a tap is the link itself
     links = ctx.memory.links
     for reply in replies:

@@ -97,7 +97,7 @@ BUTTONS: dict[type[CallbackData], Callable[[Context, Any], Answer]] = {
     Enquiry: enquiry.on_button,  # enq:<action>[:<arg>]
     LeadAction: staff.on_lead_button,  # lead:<action>:<ref>
     CatalogUploadAction: catalog_upload.on_button,  # cu:apply|cancel|undo:… (a catalogue file in the staff chat)
-    LinkTap: links.on_link_tap,  # go:<key>, a link button that reports its tap (Telegram)
+    LinkTap: links.on_link_tap,  # go:<key>, a link button that reports its tap
 }
 BUTTON_PREFIXES = {cls.prefix: cls for cls in BUTTONS} | {Menu.prefix: Menu}
 
@@ -301,7 +301,7 @@ class Router:
                 )
                 was = observe.before(ctx)
                 replies = await dispatch(ctx)
-                links.track(ctx, replies)  # on Telegram, link buttons report their taps
+                links.track(ctx, replies)  # link buttons report their taps (Telegram, Zalo, terminal)
                 ctx.store_memory()
                 await save_chat(session, ctx.chat, lazy=postgres and finish is None)
                 if observe.is_forget(ctx):

@@ -115,7 +115,7 @@ class ConsoleChat:
             for row in [*reply.buttons, *reply.keyboard]:
                 for button in row:
                     if button.kind == "url":
-                        lines.append(f"  ↗ {button.label}: {button.url}")
+                        lines.append(f"  ↗ {button.label.removeprefix('↗ ')}: {button.url}")  # one arrow
                         continue
                     self.choices.append(button)
                     label = button.label

@@ -19,6 +19,7 @@ from bot.cli import main
 from bot.config import Settings
 from bot.insights_cli import load_report
 from catalog.db import Database
+from tests.harness import ChatHarness
 from tests.insights.traffic import replay_known_traffic
 
 
@@ -132,6 +133,24 @@ async def test_funnel_by_product_group(known: tuple[dict, dict]) -> None:
     assert steps["unknown"][0] == ("search", 5, None)  # every chat had a search that found nothing
     assert [s["events"] for s in funnel["all"]["steps"]] == [12, 3, 2, 2, 1, 0, 0]
     assert report["abandoned_form_steps"] == {"quantity": 1}
+    assert funnel["all"]["lost"] == funnel["food"]["lost"] == 0
+
+
+@pytest.mark.parametrize("outcome", ["won", "lost"])
+async def test_lead_outcomes_in_the_funnel(
+    known: tuple[dict, dict], db: Database, settings: Settings, outcome: str
+) -> None:
+    """Staff close A's claimed enquiry (food) as won or lost: the funnel's last step or the count beside it."""
+    seen, _ = known
+    staff = ChatHarness(db, settings, channel="telegram", chat_id="-1000", user_id="9001")
+    await staff.click(f"lead:{outcome}:{seen['ref']}")
+    report = await load_report(db, "7d")
+    for group in ("all", "food"):
+        steps = {s["step"]: (s["value"], s["conversion"]) for s in report["funnel"][group]["steps"]}
+        assert steps["claimed"] == (1, 1.0)  # a closed lead was claimed first
+        assert steps["won"] == ((1, 1.0) if outcome == "won" else (0, 0.0))
+        assert report["funnel"][group]["lost"] == (1 if outcome == "lost" else 0)
+    assert report["funnel"]["unknown"]["lost"] == 0
 
 
 async def test_interest_by_district_language_and_week(known: tuple[dict, dict]) -> None:
@@ -183,6 +202,8 @@ async def test_the_command_prints_json_text_html_and_exports(
     text = capsys.readouterr().out
     assert "cam bo ha / camboha / cam bo haa  (4 chats, 5 found nothing, 0 nothing opened)" in text
     assert "banhchungg  (2 chats, 2 found nothing, 0 nothing opened)  → Bánh chưng Vân" in text
+    assert "claimed 1 (100%)  →  won 0 (0%)  ·  lost 0" in text and "stopped at: quantity 1" in text
+    assert "  en: banhchungg (1), cam bo haa (1), chocolate (1), lychee (1)" in text  # top searches by language
     page = tmp_path / "report.html"
     assert (
         await asyncio.to_thread(
@@ -192,7 +213,8 @@ async def test_the_command_prints_json_text_html_and_exports(
     )
     html = page.read_text(encoding="utf-8")
     assert html.count("<svg") == 6 and "cam bo ha, camboha, cam bo haa" in html and "<script" not in html
-    assert "Unmet demand" in html and "Van chung cake" in html and "(Telegram): shopee.vn (1)" in html
+    assert "Unmet demand" in html and "Van chung cake" in html and "buttons tapped: shopee.vn (1)" in html
+    assert "by the question they stopped at: Quantity (1)" in html  # the form's own name for the step
     from openpyxl import load_workbook
 
     book = load_workbook(tmp_path / "t.xlsx")
@@ -202,9 +224,14 @@ async def test_the_command_prints_json_text_html_and_exports(
         "link_taps",
         "unmet_demand",
         "funnel",
+        "form_abandoned",
         "by_district",
         "by_language",
         "weekly",
+    ]
+    assert [[c.value for c in row] for row in book["form_abandoned"].iter_rows()] == [
+        ["step", "enquiries"],
+        ["quantity", 1],
     ]
     unmet = [[c.value for c in row] for row in book["unmet_demand"].iter_rows()]
     assert unmet[1][:7] == ["not_in_catalogue", "cam bo ha", "cam bo ha | camboha | cam bo haa", 5, 4, 5, 0]
@@ -230,6 +257,7 @@ async def test_the_export_neutralises_spreadsheet_formulas(known: tuple[dict, di
         "demand-link_taps.csv",
         "demand-unmet_demand.csv",
         "demand-funnel.csv",
+        "demand-form_abandoned.csv",
         "demand-by_district.csv",
         "demand-by_language.csv",
         "demand-weekly.csv",
@@ -240,6 +268,7 @@ async def test_the_export_neutralises_spreadsheet_formulas(known: tuple[dict, di
     assert rows[1][1] == '\'=HYPERLINK("http://example.com/x","click")' and rows[1][2] == "'+1+1 | @SUM(A1)"
     funnel = list(csv.reader((tmp_path / "demand-funnel.csv").read_text(encoding="utf-8-sig").splitlines()))
     assert funnel[1] == ["all", "search", "5", "chats", "12", ""]
+    assert ["all", "lost", "0", "leads", "0", ""] in funnel
     write_export(report, tmp_path / "demand.xlsx")
     sheet = load_workbook(tmp_path / "demand.xlsx")["unmet_demand"]
     assert sheet["B2"].value.startswith("'=") and sheet["B2"].data_type == "s"

@@ -41,10 +41,14 @@ def test_scripted_conversation_in_vietnamese(tmp_path: Path) -> None:
 
 
 def test_scripted_conversation_in_english_with_a_location(tmp_path: Path) -> None:
-    result = chat(tmp_path, "where can I buy lychee\n21.273,106.194\n", "--lang", "en")
+    first = chat(tmp_path, "where can I buy lychee\n", "--lang", "en").stdout.decode()
+    assert "Where to buy" in first and "site%3Apostmart" not in first  # platform links: choices that count taps
+    postmart = next(line for line in first.splitlines() if "Search Postmart" in line)
+    number = postmart.split("[", 1)[1].split("]", 1)[0]
+    result = chat(tmp_path, f"where can I buy lychee\n{number}\n21.273,106.194\n", "--lang", "en")
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr.decode()
-    assert "Where to buy" in out and "↗ 🔎 Search Postmart: https://www.google.com/search?q=site%3Apostmart.vn" in out
+    assert "  ↗ Open postmart.vn: https://www.google.com/search?q=site%3Apostmart.vn" in out  # picked: the link
     assert "📍 Send my location — Type your location as lat,lon" in out
     assert "OCOP stores nearest to you" in out and "km" in out and "approximate" in out
 
