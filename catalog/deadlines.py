@@ -27,6 +27,9 @@ DEADLINES = ("claim", "first_reply")
 STAGES = ("reminder", "escalation")
 
 
+END_OF_DAY = "24:00"  # a closing time: open until midnight
+
+
 class HoursError(ValueError):
     """A business-hours setting that cannot be used; the message names the field."""
 
@@ -55,7 +58,8 @@ class BusinessHours:
             raise HoursError("days: ISO weekdays 1 (Monday) to 7 (Sunday)")
         self.days = sorted(set(self.days))
         for name in ("opens", "closes"):
-            if not _HHMM.match(getattr(self, name)):
+            value = getattr(self, name)
+            if not (_HHMM.match(value) or (name == "closes" and value == END_OF_DAY)):
                 raise HoursError(f"{name}: a time as HH:MM")
         if self.closes <= self.opens:
             raise HoursError("closes: must be after opens")
@@ -94,8 +98,14 @@ class BusinessHours:
         if day not in self._windows:
             window = None
             if self.is_working_day(day):
+                # "24:00": open until midnight, the next day's first moment (not 23:59, a minute short)
+                closing = (
+                    dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), LOCAL_ZONE)
+                    if self.closes == END_OF_DAY
+                    else dt.datetime.combine(day, self._time(self.closes), LOCAL_ZONE)
+                )
                 window = (dt.datetime.combine(day, self._time(self.opens), LOCAL_ZONE).astimezone(dt.UTC),
-                          dt.datetime.combine(day, self._time(self.closes), LOCAL_ZONE).astimezone(dt.UTC))
+                          closing.astimezone(dt.UTC))
             self._windows[day] = window
         return self._windows[day]
 

@@ -330,7 +330,7 @@ async def test_the_overdue_filter_shows_leads_past_a_deadline(
         await deadlines.save_hours(
             session,
             deadlines.BusinessHours(
-                days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes="23:59", public_holidays=False
+                days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes="24:00", public_holidays=False
             ),
         )
         lead = await session.scalar(select(Lead).where(Lead.ref == late))

@@ -20,7 +20,7 @@ from tests.leads.helpers import make_leads
 HOURS = deadlines.BusinessHours(
     days=[1, 2, 3, 4, 5, 6, 7],
     opens="00:00",
-    closes="23:59",
+    closes="24:00",
     public_holidays=False,
     claim_hours=2,
     reply_hours=8,

@@ -20,7 +20,7 @@ from handlers.staff import staff_reply_text
 from tests.harness import ChatHarness
 from tests.leads.helpers import ANSWERS, pick_first_product
 
-ALWAYS_OPEN = deadlines.BusinessHours(days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes="23:59",
+ALWAYS_OPEN = deadlines.BusinessHours(days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes="24:00",
                                       public_holidays=False)
 
 

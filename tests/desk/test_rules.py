@@ -21,7 +21,7 @@ from tests.harness import ChatHarness
 from tests.leads.helpers import fill_form
 
 ALWAYS_OPEN = deadlines.BusinessHours(
-    days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes="23:59", public_holidays=False
+    days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes="24:00", public_holidays=False
 )
 
 
@@ -79,6 +79,16 @@ def test_working_time_skips_nights_weekends_tet_and_the_departments_days_off() -
         deadlines.BusinessHours(opens="18:00", closes="08:00")
     with pytest.raises(deadlines.HoursError):
         deadlines.BusinessHours(holidays=["2026-13-01"])
+
+
+def test_a_desk_open_until_midnight_is_open_in_the_days_last_minute() -> None:
+    # "23:59" left a minute a day closed: a test run then (16:59 UTC) saw the desk closed.
+    hours = deadlines.BusinessHours(days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes=deadlines.END_OF_DAY,
+                                    public_holidays=False)
+    assert hours.is_open(local(2026, 3, 3, 23, 59, 30)) and hours.is_open(local(2026, 3, 4, 0, 0))
+    assert hours.add_working_time(local(2026, 3, 3, 23, 30), 1) == local(2026, 3, 4, 0, 30).astimezone(dt.UTC)
+    with pytest.raises(deadlines.HoursError):
+        deadlines.BusinessHours(opens="24:00", closes="24:00")
 
 
 async def test_routing_rules_pick_the_staff_chat_and_assign_in_turn(db: Database, settings: Settings) -> None:

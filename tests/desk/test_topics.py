@@ -35,7 +35,7 @@ TOKEN = "717171:TOPICS"
 FORUM, TOPIC = -1001700000001, 42
 FAST = {"poll_interval": 0.2, "base_delay": 0.02, "max_delay": 0.2, "send_timeout": 10.0, "lease_seconds": 30.0}
 WAIT = 30.0
-ALWAYS_OPEN = deadlines.BusinessHours(days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes="23:59",
+ALWAYS_OPEN = deadlines.BusinessHours(days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes="24:00",
                                       public_holidays=False)
 
 
