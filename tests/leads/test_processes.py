@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import re
 import socket
 from collections import Counter
@@ -40,6 +41,9 @@ RATE_LIMIT = 30  # the bot's configured overall limit (messages per second)
 CEILING = 240.0
 CONNECTIONS = 40  # Telegram's most webhook connections at once
 QUOTED = re.compile(r"“([^”]*)”")
+# The Redis the processes share their rate limit through (a database index of one's own when several people
+# run the tests on one machine)
+REDIS_URL = os.environ.get("OCOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def redis_up() -> bool:
@@ -98,7 +102,7 @@ async def test_round_robin_processes_keep_order_make_one_lead_and_share_the_rate
         **child_env(db_url, api),
         "OCOP_TELEGRAM_TOKEN": TOKEN,
         "OCOP_TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "OCOP_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "OCOP_REDIS_URL": REDIS_URL,
     }
     # Forms waiting for their Confirm, filled in through the chat core (as earlier messages would have).
     from bot.config import Settings
