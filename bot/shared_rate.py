@@ -7,7 +7,7 @@ expiring after 3 s) right before it is sent, after this process's own limiter le
 the second full waits for the next one. A slot taken near a second's end counts in the next second too,
 because the request may only reach Telegram then: "near" is the slowest of this process's last 20 requests
 (from its slot to Telegram's answer: an upper bound of when the request arrived), at least 0.3 s and at most
-1 s. So Telegram receives at most the limit in every second of the clock as long as no request lags behind
+2 s (a slot may then count in three seconds). So Telegram receives at most the limit in every second of the clock as long as no request lags behind
 its slot more than the recent ones did; a loaded process (slow round trips) counts more of its slots twice
 and sends a little less, rather than over the limit. The per-chat limits, and the retries after a 429, stay
 with AIORateLimiter in each process.
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 RETRY_REDIS_AFTER = 30.0
 EDGE = 0.3  # a slot granted in a second's last 300 ms (or more: see `edge`) also counts in the next
-EDGE_MAX = 1.0
+EDGE_MAX = 2.0
 LAGS_KEPT = 20
 UNCOUNTED = frozenset({"getUpdates", "getMe", "setWebhook", "deleteWebhook", "getWebhookInfo"})
 
@@ -53,7 +53,7 @@ class SharedRateLimiter(AIORateLimiter):
 
     @property
     def edge(self) -> float:
-        """How close to a second's end a slot also counts in the next second."""
+        """How long after its slot a request may reach Telegram: the slot counts in every second until then."""
         return min(EDGE_MAX, max(EDGE, *self.lags)) if self.lags else EDGE
 
     async def shutdown(self) -> None:
@@ -67,7 +67,7 @@ class SharedRateLimiter(AIORateLimiter):
             if now < self._down_until:
                 return None  # Redis is down: the per-process limit alone applies
             second = int(now)
-            seconds = [second, second + 1] if now > second + 1 - self.edge else [second]
+            seconds = list(range(second, int(now + self.edge) + 1))  # this second, and the next if near its end
             try:
                 async with self.redis.pipeline(transaction=True) as pipe:
                     for each in seconds:

@@ -180,6 +180,8 @@ async def test_round_robin_processes_keep_order_make_one_lead_and_share_the_rate
     )
     for c in out_of_order[:3]:
         print(c, answered_queries(api, c), sent[c], *stored[c], sep="\n  ")
+    if busiest > RATE_LIMIT:
+        print("requests per second:", sorted(per_second.items()))
     assert not out_of_order
     assert leads == CONFIRM_CHATS
     assert Counter(rows.get(u) for u in updates) == Counter({"done": len(updates)})
