@@ -135,11 +135,21 @@ async def test_round_robin_processes_keep_order_make_one_lead_and_share_the_rate
             ]
         await proxy.deliver([api.updates[u] for u in updates])
 
-        await api.wait_for(
-            lambda: all(len(answered_queries(api, c)) >= len(QUERIES) for c in sent),
-            CEILING,
-            message="messages left unanswered",
-        )
+        try:
+            await api.wait_for(
+                lambda: all(len(answered_queries(api, c)) >= len(QUERIES) for c in sent),
+                CEILING,
+                message="messages left unanswered",
+            )
+        except TimeoutError:  # which chats, and where their updates stand in the inbox
+            waiting = [c for c in sent if len(answered_queries(api, c)) < len(QUERIES)]
+            async with db.session() as session:
+                for c in waiting[:3]:
+                    entries = (await session.scalars(select(InboxEntry).where(InboxEntry.chat_key == str(c))
+                                                     .order_by(InboxEntry.seq))).all()
+                    print(c, answered_queries(api, c), *[(e.seq, e.status, e.attempts, e.owner[-4:],
+                                                          e.last_error[:120]) for e in entries], sep="\n  ")
+            raise
         rows: dict[int, str] = {}
         for _ in range(int(CEILING / 0.2)):
             async with db.session() as session:
