@@ -99,3 +99,22 @@ async def test_requests_slow_to_arrive_still_keep_the_limit_in_every_second() ->
             await limiter.shutdown()
     per_second = Counter(int(t) for t in arrivals)
     assert len(arrivals) == 80 and max(per_second.values()) <= PER_SECOND, sorted(per_second.items())
+
+
+@pytest.mark.skipif(not redis_up(), reason="no Redis on 127.0.0.1:6379")
+async def test_more_requests_than_the_limit_with_slow_round_trips_all_get_a_slot() -> None:
+    """Slow round trips make every slot count in two seconds; four times the limit waiting at once must still
+    go out, the limit's worth a second. (Refused requests used to count too: every coming second was full before
+    it began, and nothing was ever sent again.)"""
+    limiter = SharedRateLimiter(REDIS_URL, f"test-{secrets.token_hex(4)}", per_second=PER_SECOND, max_retries=0)
+    limiter.lags.extend([1.5] * 20)  # as measured on a starved machine
+    try:
+        granted = await asyncio.wait_for(
+            asyncio.gather(*(limiter._shared_slot() for _ in range(4 * PER_SECOND))), 30
+        )
+    finally:
+        await limiter.shutdown()
+    assert all(t is not None for t in granted)
+    # each slot counts in the seconds its request may still arrive in: never more than the limit in any of them
+    per_second = Counter(s for t in granted for s in range(int(t), int(t + 1.5) + 1))  # type: ignore[operator]
+    assert max(per_second.values()) <= PER_SECOND, sorted(per_second.items())
