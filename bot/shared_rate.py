@@ -2,12 +2,16 @@
 
 Telegram allows a bot about 30 messages per second in all. python-telegram-bot's AIORateLimiter keeps that
 per process, so two processes send twice as much. With `OCOP_REDIS_URL` set, each Bot API request (but
-getUpdates) takes a slot of the current second from a counter in Redis (`INCR` on a key per bot and second,
-expiring after 3 s) right before it is sent, after this process's own limiter let it go; a request that finds
-the second full waits for the next one. A slot taken in the last 0.3 s of a second counts in the next second
-too, because a busy process may only get the request out then: so Telegram receives at most the limit in
-every second of the clock, as long as no request lags more than 0.3 s behind its slot. The per-chat limits,
-and the retries after a 429, stay with AIORateLimiter in each process.
+getUpdates) takes a slot of the current second from a counter in Redis (a key per bot and second, expiring
+after 5 s; checked and counted in one Lua script, so a refused request counts nowhere) right before it is
+sent, after this process's own limiter let it go; a request that finds the second full waits for the next
+one. A slot taken near a second's end counts in the next second too, because the request may only reach
+Telegram then: "near" is the slowest of this process's last 20 requests (from its slot to Telegram's
+answer: an upper bound of when the request arrived), at least 0.3 s and at most 2 s (a slot then counts in
+up to three seconds). So Telegram receives at most the limit in every second of the clock as long as no
+request lags behind its slot more than the recent ones did; a loaded process (slow round trips) counts more
+of its slots twice and sends a little less, rather than over the limit. The per-chat limits, and the
+retries after a 429, stay with AIORateLimiter in each process.
 
 When Redis cannot be reached the processes fall back to the per-process limit (each keeps ~30/s on its own
 again), log one warning, and try Redis again every 30 seconds; messages are never held back because Redis
@@ -19,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from typing import Any
 
 from telegram.ext import AIORateLimiter
@@ -26,7 +31,23 @@ from telegram.ext import AIORateLimiter
 log = logging.getLogger(__name__)
 
 RETRY_REDIS_AFTER = 30.0
-EDGE = 0.3  # a slot granted in a second's last 300 ms also counts in the next: the request may arrive then
+EDGE = 0.3  # a slot granted in a second's last 300 ms (or more: see `edge`) also counts in the next
+EDGE_MAX = 2.0
+LAGS_KEPT = 20
+KEY_TTL = 5  # seconds a second's counter is kept (a slot may count up to 2 s ahead)
+# A slot in every second given (KEYS) or in none: checked and counted in one step, so a request refused for a
+# full second counts nowhere (counted, refusals filled the coming seconds before they began, and with every
+# slot counting in two seconds nothing was ever sent again).
+TAKE_SLOT = """
+for _, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[1]) then return 0 end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('INCR', key)
+  redis.call('EXPIRE', key, ARGV[2])
+end
+return 1
+"""
 UNCOUNTED = frozenset({"getUpdates", "getMe", "setWebhook", "deleteWebhook", "getWebhookInfo"})
 
 
@@ -43,24 +64,29 @@ class SharedRateLimiter(AIORateLimiter):
         self._down_until = 0.0
         self.shared = 0  # requests that took a shared slot (for tests and logs)
         self.granted: list[float] = []  # when each slot was granted (the last 1,000, for tests)
+        self.lags: deque[float] = deque(maxlen=LAGS_KEPT)  # seconds from a slot to the request's answer
+        self._take = self.redis.register_script(TAKE_SLOT)
+
+    @property
+    def edge(self) -> float:
+        """How long after its slot a request may reach Telegram: the slot counts in every second until then."""
+        return min(EDGE_MAX, max(EDGE, *self.lags)) if self.lags else EDGE
 
     async def shutdown(self) -> None:
         await super().shutdown()
         await self.redis.aclose()
 
-    async def _shared_slot(self) -> None:
+    async def _shared_slot(self) -> float | None:
+        """Wait for a slot; when it was granted (None: Redis is down, no slot taken)."""
         while True:
             now = time.time()
             if now < self._down_until:
-                return  # Redis is down: the per-process limit alone applies
+                return None  # Redis is down: the per-process limit alone applies
             second = int(now)
-            seconds = [second, second + 1] if now > second + 1 - EDGE else [second]
+            seconds = list(range(second, int(now + self.edge) + 1))  # this second, and the next if near its end
             try:
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    for each in seconds:
-                        key = f"ocop:rate:{self.bot_key}:{each}"
-                        pipe.incr(key).expire(key, 3)
-                    counts = (await pipe.execute())[::2]
+                got = await self._take(keys=[f"ocop:rate:{self.bot_key}:{each}" for each in seconds],
+                                       args=[self.per_second, KEY_TTL])
             except Exception as exc:  # redis.exceptions.ConnectionError, TimeoutError, …
                 if self._down_until == 0.0 or now - self._down_until > RETRY_REDIS_AFTER:
                     log.warning(
@@ -69,11 +95,11 @@ class SharedRateLimiter(AIORateLimiter):
                         type(exc).__name__,
                     )
                 self._down_until = now + RETRY_REDIS_AFTER
-                return
-            if all(count <= self.per_second for count in counts):
+                return None
+            if got:
                 self.shared += 1
                 self.granted = [*self.granted[-999:], now]
-                return
+                return now
             await asyncio.sleep(max(0.001, second + 1 - time.time()))
 
     async def process_request(
@@ -85,7 +111,11 @@ class SharedRateLimiter(AIORateLimiter):
         async def send(*call_args: Any, **call_kwargs: Any) -> Any:
             # The shared slot last, right before the request: taken before this process's own limiter, it
             # could be spent while that limiter still holds the request back, past the second it was for.
-            await self._shared_slot()
-            return await callback(*call_args, **call_kwargs)
+            granted = await self._shared_slot()
+            try:
+                return await callback(*call_args, **call_kwargs)
+            finally:
+                if granted is not None:
+                    self.lags.append(time.time() - granted)
 
         return await super().process_request(send, args, kwargs, endpoint, data, rate_limit_args)

@@ -292,13 +292,16 @@ async def take_over(db: Database, channel: str, owner: str, live_owners: set[str
 
 
 async def prune(db: Database, channel: str, older_than: dt.timedelta) -> int:
-    """Delete done entries older than `older_than` (their keys only guard against redeliveries)."""
+    """Delete done entries older than `older_than` (their keys only guard against redeliveries), except the
+    channel's newest: it tells `gap_before` where the update ids stood after a quiet spell."""
+    newest = select(func.max(InboxEntry.seq)).where(InboxEntry.channel == channel).scalar_subquery()
     async with db.session() as session:
         result = await session.execute(
             delete(InboxEntry).where(
                 InboxEntry.channel == channel,
                 InboxEntry.status == "done",
                 InboxEntry.created_at < utcnow() - older_than,
+                InboxEntry.seq < newest,
             )
         )
     return int(getattr(result, "rowcount", 0) or 0)
@@ -402,11 +405,14 @@ async def next_for_chat(
 async def gap_before(db: Database, channel: str, seq: int) -> bool:
     """Is an entry of the channel just before `seq` still missing? (Telegram numbers updates one after the
     other across all chats: when the highest stored id below `seq` is not `seq - 1`, an earlier update may
-    still be on its way to another process.) False when nothing earlier is stored at all."""
+    still be on its way to another process.) True as well when nothing earlier is stored at all: the first
+    updates an inbox ever stores come over several connections too, and the one with the lowest id may be
+    stored last (the caller waits only within its reorder window; `prune` keeps each channel's newest entry,
+    so an inbox emptied by pruning still knows where the ids stood)."""
     async with db.engine.connect() as conn:
         below = await conn.scalar(_BELOW, {"e_channel": channel, "e_seq": seq})
         await conn.commit()
-    return below is not None and below != seq - 1
+    return below != seq - 1
 
 
 _BELOW = select(func.max(TABLE.c.seq)).where(TABLE.c.channel == bindparam("e_channel"),

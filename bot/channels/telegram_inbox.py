@@ -62,7 +62,8 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT = 25  # seconds a getUpdates long poll waits
 POLL_LEASE = 90.0  # seconds the polling lease lasts; renewed every 30 s while polling
 MAX_UPDATE_BYTES = 1024 * 1024
-REORDER_WINDOW = 2.0  # seconds (webhook mode): a process may stall for a moment (a GC pause, a busy machine)
+REORDER_WINDOW = 5.0  # seconds (webhook mode): a process may stall for a moment (a GC pause, a busy machine:
+# 2.4 s seen with 4 processes on 2 loaded cores)
 SEND_ATTEMPTS = 6  # a reply is tried this often (0.5, 1, 2, 4, 8 s apart) before the entry counts a failure
 T = TypeVar("T")
 

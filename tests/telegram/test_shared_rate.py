@@ -5,8 +5,10 @@ machine can only lower."""
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import socket
+import time
 from collections import Counter
 
 import pytest
@@ -17,6 +19,7 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 
 TOKEN = "454545:SHARED-RATE"
 PER_SECOND = 10
+REDIS_URL = os.environ.get("OCOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")  # a db index of its own when shared
 
 
 def redis_up() -> bool:
@@ -35,7 +38,7 @@ async def process(api: FakeTelegramAPI, url: str, key: str) -> ExtBot:  # type: 
 @pytest.mark.skipif(not redis_up(), reason="no Redis on 127.0.0.1:6379")
 async def test_two_processes_share_one_limit(api: FakeTelegramAPI) -> None:
     key = f"test-{secrets.token_hex(4)}"  # a bot id of its own, so other runs do not share its counters
-    bots = [await process(api, "redis://127.0.0.1:6379/0", key) for _ in range(2)]
+    bots = [await process(api, REDIS_URL, key) for _ in range(2)]
     try:
         await asyncio.gather(*(bot.send_message(9000 + n % 20, f"m{n}") for n in range(35) for bot in bots))
     finally:
@@ -64,3 +67,54 @@ async def test_without_redis_each_process_keeps_its_own_limit(api: FakeTelegramA
         await bot.shutdown()
     assert len(api.calls("sendMessage")) == 5  # nothing held back
     assert sum("Redis is not reachable" in r.getMessage() for r in caplog.records) == 1
+
+
+@pytest.mark.skipif(not redis_up(), reason="no Redis on 127.0.0.1:6379")
+async def test_requests_slow_to_arrive_still_keep_the_limit_in_every_second() -> None:
+    """A loaded machine: each request reaches "Telegram" 0.6 s after its slot (more than the 0.3 s a slot near a
+    second's end was counted twice for). The arrivals per second of the clock must stay within the limit: the
+    limiter counts a slot in the next second too when the recent round trips say it may arrive then."""
+    key = f"test-{secrets.token_hex(4)}"
+    limiters = [SharedRateLimiter(REDIS_URL, key, per_second=PER_SECOND, max_retries=0)
+                for _ in range(2)]
+    arrivals: list[float] = []
+
+    async def slow_request(n: int) -> int:
+        await asyncio.sleep(0.6)
+        arrivals.append(time.time())
+        return n
+
+    async def send(limiter: SharedRateLimiter, n: int) -> None:
+        await limiter.process_request(slow_request, (n,), {}, "sendMessage", {"chat_id": 7000 + n}, None)
+
+    for limiter in limiters:
+        await limiter.initialize()
+    try:
+        # a warm-up request each (the round trips the limiter learns from), then the burst
+        await asyncio.gather(*(send(limiter, 0) for limiter in limiters))
+        arrivals.clear()
+        await asyncio.gather(*(send(limiter, n) for n in range(1, 41) for limiter in limiters))
+    finally:
+        for limiter in limiters:
+            await limiter.shutdown()
+    per_second = Counter(int(t) for t in arrivals)
+    assert len(arrivals) == 80 and max(per_second.values()) <= PER_SECOND, sorted(per_second.items())
+
+
+@pytest.mark.skipif(not redis_up(), reason="no Redis on 127.0.0.1:6379")
+async def test_more_requests_than_the_limit_with_slow_round_trips_all_get_a_slot() -> None:
+    """Slow round trips make every slot count in two seconds; four times the limit waiting at once must still
+    go out, the limit's worth a second. (Refused requests used to count too: every coming second was full before
+    it began, and nothing was ever sent again.)"""
+    limiter = SharedRateLimiter(REDIS_URL, f"test-{secrets.token_hex(4)}", per_second=PER_SECOND, max_retries=0)
+    limiter.lags.extend([1.5] * 20)  # as measured on a starved machine
+    try:
+        granted = await asyncio.wait_for(
+            asyncio.gather(*(limiter._shared_slot() for _ in range(4 * PER_SECOND))), 30
+        )
+    finally:
+        await limiter.shutdown()
+    assert all(t is not None for t in granted)
+    # each slot counts in the seconds its request may still arrive in: never more than the limit in any of them
+    per_second = Counter(s for t in granted for s in range(int(t), int(t + 1.5) + 1))  # type: ignore[operator]
+    assert max(per_second.values()) <= PER_SECOND, sorted(per_second.items())
