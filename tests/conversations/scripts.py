@@ -902,3 +902,84 @@ CERTIFICATE_SCRIPTS: list[Script] = [
     },
 ]
 SCRIPTS += CERTIFICATE_SCRIPTS
+
+# ---------------------------------------------------------------- issue 11, tried again as a new user
+# The products question keeps only products (an exact name is taken without asking; an amount typed once a
+# product is listed is the quantity question's answer; a time or a place is not added silently), the time frame
+# refuses past and empty wordings and says which month or date a relative one means, and a search's header names
+# the product words, not the price question around them.
+_NEXT = TODAY.year * 12 + TODAY.month  # next month, 0-based month index
+NEXT_MONTH = dt.date(_NEXT // 12, _NEXT % 12 + 1, 1)
+IN_TWO_WEEKS = TODAY + dt.timedelta(days=14)
+
+WALKTHROUGH_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_form_products_question_keeps_only_products",
+        "language_hint": "vi",
+        "steps": [
+            {"click": "enq:start", "expect_contains": ["câu 1/10"]},
+            {"send": "mỳ gạo Chũ Xuân Trường", "expect_contains": ["Đã thêm: Mỳ gạo Chũ Xuân Trường"],
+             "expect_not": ["Bạn muốn nói sản phẩm nào"]},
+            {"send": "Hà Nội", "expect_contains": ["“Hà Nội” chưa có trong danh mục"],
+             "expect_payloads": ["enq:pt", "enq:next"],
+             "expect_not": ["Sản phẩm đã chọn: Mỳ gạo Chũ Xuân Trường; Hà Nội"]},
+            {"send": "tháng sau", "expect_contains": ["⚠️", "không phải tên sản phẩm"],
+             "expect_not": ["; tháng sau", "chuyển đúng như bạn đã viết"]},
+            {"send": "2 tấn", "expect_contains": ["✓ Sản phẩm: Mỳ gạo Chũ Xuân Trường", "✓ Số lượng: 2 tấn",
+                                                  "câu 3/10"],
+             "expect_not": ["; 2 tấn"]},
+            {"send": "Hà Nội", "expect_contains": ["✓ Nơi giao hàng: Hà Nội", "câu 4/10"]},
+            {"send": "tháng trước", "expect_contains": ["⚠️", "đã qua"], "expect_not": ["câu 5/10"]},
+            {"send": "hôm qua", "expect_contains": ["⚠️", "đã qua"], "expect_not": ["câu 5/10"]},
+            {"send": "sau", "expect_contains": ["⚠️", "Bạn hãy cho biết khi nào bạn cần hàng"],
+             "expect_not": ["câu 5/10"]},
+            {"send": "tháng sau",
+             "expect_contains": [f"✓ Thời gian cần hàng: tháng sau (tháng {NEXT_MONTH.month}/{NEXT_MONTH.year})",
+                                 "câu 5/10"]},
+        ],
+    },
+    {
+        "name": "en_form_products_question_keeps_only_products",
+        "language_hint": "en",
+        "steps": [
+            {"click": "enq:start", "expect_contains": ["question 1 of 10"]},
+            {"send": "Xuan Truong Chu rice noodles", "expect_contains": ["Added: Xuan Truong Chu rice noodles"],
+             "expect_not": ["Which product do you mean"]},
+            {"send": "mỳ chũ", "expect_contains": ["Which product do you mean"], "expect_prefixes": ["enq:p:"]},
+            {"send": "500 kg", "expect_contains": ["First tap the product you meant"], "expect_prefixes": ["enq:p:"],
+             "expect_not": ["question 2 of 10", "not in our catalogue"]},
+            {"click": "enq:p:my-gao-chu-hien-phuoc", "expect_contains": ["Added: Hien Phuoc Chu rice noodles"]},
+            {"send": "next week", "expect_contains": ["⚠️", "is not a product name", "Tap Continue"],
+             "expect_not": ["; next week"]},
+            {"send": "300 kg", "expect_contains": ["✓ Products:", "question 2 of 10",
+                                                   "How much Hien Phuoc Chu rice noodles"]},
+            {"send": "200 kg", "expect_contains": ["question 3 of 10"]},
+            {"send": "Hai Phong port", "expect_contains": ["question 4 of 10"]},
+            {"send": "last year", "expect_contains": ["⚠️", "already passed"], "expect_not": ["question 5 of 10"]},
+            {"send": "yesterday", "expect_contains": ["⚠️", "already passed"], "expect_not": ["question 5 of 10"]},
+            {"send": "the end", "expect_contains": ["⚠️", "Please tell me when you need the goods"]},
+            {"send": "in 2 weeks",
+             "expect_contains": [f"✓ Time frame: in 2 weeks ({IN_TWO_WEEKS.day} {IN_TWO_WEEKS.strftime('%b %Y')})",
+                                 "question 5 of 10"]},
+        ],
+    },
+    {
+        "name": "vi_price_question_header_names_the_product",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "vải thiều giá bao nhiêu",
+             "expect_contains": ["cho “vải thiều”:", "Danh mục chưa công bố giá"], "expect_not": ["giá bao nhiêu”"]},
+            {"send": "cho em hỏi mật ong bao nhiêu tiền 1 lít", "expect_contains": ["cho “mật ong”:"],
+             "expect_not": ["1 lít”"]},
+        ],
+    },
+    {
+        "name": "en_price_question_header_names_the_product",
+        "language_hint": "en",
+        "steps": [
+            {"send": "how much is Chu noodles",
+             "expect_contains": ["for “Chu noodles”:", "No prices are published"], "expect_not": ["how much is"]},
+        ],
+    },
+]
+SCRIPTS += WALKTHROUGH_SCRIPTS
