@@ -983,3 +983,69 @@ WALKTHROUGH_SCRIPTS: list[Script] = [
     },
 ]
 SCRIPTS += WALKTHROUGH_SCRIPTS
+
+
+def _whole_form(lang: str) -> list[dict[str, Any]]:
+    """One enquiry for Hồng Xuân lychee from its card's button up to the consent question (same answers each time)."""
+    vi = lang == "vi"
+    q = (lambda n: f"câu {n}/10") if vi else (lambda n: f"question {n} of 10")
+    return [
+        {"click": f"enq:start:{HONG_XUAN}", "expect_contains": [q(2)]},
+        {"send": "2 tấn" if vi else "2 tonnes", "expect_contains": [q(3)]},
+        {"send": "Hà Nội" if vi else "Hanoi", "expect_contains": [q(4)]},
+        {"click": "enq:tf:asap", "expect_contains": [q(5)]},
+        {"send": "Nguyễn Văn An", "expect_contains": [q(6)]},
+        {"click": "enq:skip", "expect_contains": [q(7)]},
+        {"send": "0912 345 678", "expect_contains": [q(8)]},
+        {"click": "enq:skip", "expect_contains": [q(9)]},
+        {"click": "enq:skip", "expect_contains": [q(10)], "expect_payloads": ["enq:consent:yes", "enq:consent:no"]},
+    ]
+
+
+# Nothing is thrown away or sent twice without asking: "No" at consent, a repeat of the same enquiry, /forget.
+ASKS_FIRST_SCRIPTS: list[Script] = [
+    {
+        "name": "vi_consent_no_duplicate_and_forget_ask_first",
+        "language_hint": "vi",
+        "steps": [
+            *_whole_form("vi"),
+            {"send": "không", "expect_contains": ["Bỏ yêu cầu"], "expect_payloads": ["enq:discard", "enq:resume"],
+             "expect_not": ["không lưu gì"]},
+            {"click": "enq:resume", "expect_contains": ["câu 10/10"]},
+            {"click": "enq:consent:yes", "expect_contains": ["Nguyễn Văn An"], "expect_payloads": ["enq:confirm"]},
+            {"click": "enq:confirm", "expect_contains": ["Cảm ơn"]},
+            *_whole_form("vi"),
+            {"click": "enq:consent:yes", "expect_payloads": ["enq:confirm"]},
+            {"click": "enq:confirm", "expect_contains": ["Bạn đã gửi yêu cầu này"],
+             "expect_payloads": ["enq:confirm:again", "enq:cancel:yes"], "expect_not": ["Cảm ơn"]},
+            {"click": "enq:cancel:yes", "expect_contains": ["Đã huỷ yêu cầu"]},
+            {"send": "/forget", "expect_contains": ["Không thể hoàn tác"], "expect_payloads": ["enq:forget", "m:start"],
+             "expect_not": ["mình đã xoá"]},
+            {"send": "/myenquiries", "expect_contains": ["Vải thiều Hồng Xuân Lục Ngạn · 2 tấn"]},
+            {"click": "enq:forget", "expect_contains": ["mình đã xoá"]},
+            {"send": "/myenquiries", "expect_not": ["Vải thiều Hồng Xuân Lục Ngạn · 2 tấn"]},
+        ],
+    },
+    {
+        "name": "en_consent_no_duplicate_and_forget_ask_first",
+        "language_hint": "en",
+        "steps": [
+            *_whole_form("en"),
+            {"send": "no", "expect_contains": ["Discard the enquiry?"], "expect_payloads": ["enq:discard", "enq:resume"],
+             "expect_not": ["nothing has been stored"]},
+            {"click": "enq:resume", "expect_contains": ["question 10 of 10"]},
+            {"click": "enq:consent:yes", "expect_contains": ["Nguyễn Văn An"], "expect_payloads": ["enq:confirm"]},
+            {"click": "enq:confirm", "expect_contains": ["Thank you"]},
+            *_whole_form("en"),
+            {"click": "enq:consent:yes", "expect_payloads": ["enq:confirm"]},
+            {"click": "enq:confirm", "expect_contains": ["You already sent this enquiry"],
+             "expect_payloads": ["enq:confirm:again", "enq:cancel:yes"], "expect_not": ["Thank you"]},
+            {"click": "enq:cancel:yes", "expect_contains": ["has been cancelled"]},
+            {"send": "/forget", "expect_contains": ["Erase them?"], "expect_payloads": ["enq:forget", "m:start"],
+             "expect_not": ["Done: I have erased"]},
+            {"click": "m:start", "expect_contains": ["What would you like to do?"]},
+            {"click": "enq:forget", "expect_contains": ["Done: I have erased"]},
+        ],
+    },
+]
+SCRIPTS += ASKS_FIRST_SCRIPTS
