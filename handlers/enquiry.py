@@ -651,7 +651,10 @@ async def answer_products(ctx: Context, form: EnquiryForm, text: str) -> list[Re
                 "First tap the product you meant, or keep your own words.")))
         return next_from_products(ctx, form)
     text = clean(text)
-    if len(text) < 2 or not any(c.isalnum() for c in text):
+    if len(text) < 2 or not any(c.isalnum() for c in text) or ctx.intent.kind == intent.ORDINAL:
+        if form.pending and form.candidates:  # "2" for the second choice: the choices carry no numbers
+            return await _offer_matches(ctx, form, form.pending, before=problem(t, t._(
+                "First tap the product you meant, or keep your own words.")))
         return show(ctx, form, before=problem(t, t._("Please type the name of a product.")))
     if len(text) > lead_book.MAX_PRODUCT_TEXT:
         return show(ctx, form, before=problem(t, t._("Please keep a product name under {limit} characters.",

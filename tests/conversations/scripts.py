@@ -948,6 +948,8 @@ WALKTHROUGH_SCRIPTS: list[Script] = [
             {"send": "mỳ chũ", "expect_contains": ["Which product do you mean"], "expect_prefixes": ["enq:p:"]},
             {"send": "500 kg", "expect_contains": ["First tap the product you meant"], "expect_prefixes": ["enq:p:"],
              "expect_not": ["question 2 of 10", "not in our catalogue"]},
+            {"send": "2", "expect_contains": ["First tap the product you meant"], "expect_prefixes": ["enq:p:"],
+             "expect_not": ["Please type the name of a product"]},
             {"click": "enq:p:my-gao-chu-hien-phuoc", "expect_contains": ["Added: Hien Phuoc Chu rice noodles"]},
             {"send": "next week", "expect_contains": ["⚠️", "is not a product name", "Tap Continue"],
              "expect_not": ["; next week"]},
@@ -979,6 +981,26 @@ WALKTHROUGH_SCRIPTS: list[Script] = [
         "steps": [
             {"send": "how much is Chu noodles",
              "expect_contains": ["for “Chu noodles”:", "No prices are published"], "expect_not": ["how much is"]},
+        ],
+    },
+]
+WALKTHROUGH_SCRIPTS += [
+    {
+        "name": "en_how_to_call_a_producer",
+        "language_hint": "en",
+        "steps": [
+            {"send": "how can I call the Hong Xuan cooperative?",
+             "expect_contains": ["How to reach HTX", "Hồng Xuân", "No phone or e-mail is published"],
+             "expect_not": ["★★★★★ 5-star OCOP"]},
+        ],
+    },
+    {
+        "name": "vi_how_to_call_a_producer",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "gọi điện cho HTX Hồng Xuân thế nào",
+             "expect_contains": ["Cách liên hệ HTX", "Hồng Xuân", "Chưa có số điện thoại hay e-mail công bố"],
+             "expect_not": ["★★★★★ 5 sao OCOP"]},
         ],
     },
 ]
