@@ -6,6 +6,8 @@ stateDiagram-v2
     [*] --> quantity: enq:start:<slug> (product pre-filled)
     products --> quantity --> place --> time --> name --> organisation --> phone --> email --> notes --> consent
     quantity --> quantity: several products, one still without its own quantity ("How much <product>?")
+    products --> quantity: an amount typed once a product is listed ("2 tấn"), taken as the quantity
+    note left of products: an exact name is added at once; a time is refused; a word the catalogue lacks is added only on "Add …"
     consent --> summary: I agree
     consent --> discard: No
     discard --> consent: No, go back
