@@ -701,7 +701,7 @@ async def not_a_product(ctx: Context, form: EnquiryForm, text: str) -> list[Repl
         # A choice is still open: answering the next question now would silently drop the product typed.
         return await _offer_matches(ctx, form, form.pending, before=problem(t, t._(
             "First tap the product you meant, or keep your own words.")))
-    if later == "quantity" and products:
+    if later == "quantity" and products and not form.editing:
         taken = noted(t, "products", product_names(form, t.language))
         form.step, form.candidates, form.pending = "quantity", [], ""
         clear_quantities(form)
@@ -828,7 +828,8 @@ def answer_text(ctx: Context, form: EnquiryForm, text: str) -> list[Reply]:
         value, error = _bounded_text(t, text, lead_book.MAX_TIME_FRAME)
         if not error:
             try:
-                value = parse_time_frame(value, local_today(), t.language)
+                taken = parse_time_frame(value, local_today(), t.language)
+                value = taken if len(taken) <= lead_book.MAX_TIME_FRAME else value  # the column holds 200
             except TimeFrameError as refused:
                 error = t._(TIME_PROBLEMS[refused.problem], today=t.date(local_today()))
         if error:

@@ -1071,3 +1071,20 @@ ASKS_FIRST_SCRIPTS: list[Script] = [
     },
 ]
 SCRIPTS += ASKS_FIRST_SCRIPTS
+
+# A time frame of the longest length allowed keeps what the buyer wrote (the month it means would not fit the
+# lead's 200-character column: PostgreSQL refused the lead).
+_LONG_TIME = ("tháng sau, " + "giao làm nhiều đợt " * 10).strip()[:200]
+_long_form = _whole_form("vi")
+_long_form[3] = {"send": _LONG_TIME, "expect_contains": ["câu 5/10"], "expect_not": ["(tháng "]}
+SCRIPTS += [
+    {
+        "name": "vi_longest_time_frame_is_kept_as_written",
+        "language_hint": "vi",
+        "steps": [
+            *_long_form,
+            {"click": "enq:consent:yes", "expect_contains": ["giao làm nhiều đợt"], "expect_payloads": ["enq:confirm"]},
+            {"click": "enq:confirm", "expect_contains": ["Cảm ơn"]},
+        ],
+    },
+]
