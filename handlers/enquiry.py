@@ -1043,8 +1043,9 @@ QUESTION_CUES = (
 )
 # Intents that are never an answer to a form question.
 _NEVER_AN_ANSWER = (intent.STARS, intent.WHAT_IS_OCOP, intent.HOW_MANY, intent.BROWSE, intent.THANKS, intent.HELP)
-# Steps whose answers are free text, where contact words can be part of the answer ("liên hệ qua Zalo").
-_FREE_TEXT_STEPS = ("place", "name", "organisation", "notes")
+# Steps whose answers are free text or contact details, where contact words can be part of the answer ("liên hệ
+# qua Zalo", "call me on 0912…", "số điện thoại của tôi là 0912…").
+_FREE_TEXT_STEPS = ("place", "name", "organisation", "notes", "phone", "email")
 
 
 def asks_question(ctx: Context, text: str) -> bool:
