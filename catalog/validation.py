@@ -299,15 +299,6 @@ MONTHS_EN = {m: i for i, m in enumerate(
     ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
      "november", "december"), 1)}
 MONTHS_EN |= {name[:3]: i for name, i in list(MONTHS_EN.items())} | {"sept": 9}
-# Words that make a phrase a time frame even without a date: periods, seasons, relative days.
-TIME_WORDS = frozenset(fold(w) for w in (
-    "ngày", "tuần", "tháng", "năm", "quý", "mùa", "vụ", "tết", "sớm", "ngay", "gấp", "mai", "hôm", "nay", "sau",
-    "tới", "cuối", "đầu", "giữa", "trước", "xuân", "hè", "thu", "đông", "asap", "soon", "now", "today",
-    "tomorrow", "day", "days", "week", "weeks", "month", "months", "year", "years", "quarter", "season", "harvest",
-    "spring", "summer", "autumn", "fall", "winter", "before", "after", "next", "end", "early", "mid", "late",
-    "urgent", "immediately", "flexible", "anytime", "linh", "hoạt", "bất", "kỳ", "lúc", "nào",
-    *MONTHS_EN,
-))
 MAX_YEARS_AHEAD = 3
 _DATE = re.compile(r"\b(\d{1,2})\s*[/.-]\s*(\d{1,2})(?:\s*[/.-]\s*(\d{2,4}))?\b")
 _ISO = re.compile(r"\b(\d{4})-(\d{1,2})(?:-(\d{1,2}))?\b")
@@ -315,6 +306,41 @@ _MONTH_YEAR = re.compile(r"\bthang\s+(\d{1,2})(?:\s*(?:/|nam|-)\s*(\d{4}))?\b")
 _QUARTER = re.compile(r"\b(?:quy|q)\s*([1-4])(?:\s*(?:/|nam|-)?\s*(\d{4}))?\b")
 _SHORT_MONTH_YEAR = re.compile(r"\b(\d{1,2})\s*[/.-]\s*(\d{4})\b")
 _YEAR = re.compile(r"\b(20\d{2}|19\d{2})\b")
+
+# Spelled-out counts in relative periods ("trong hai tuần", "in three weeks").
+_COUNTS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9, "muoi": 10,
+           "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+           "eight": 8, "nine": 9, "ten": 10, "few": 2, "couple": 2, "couple of": 2}
+_COUNT = r"(\d{1,3}|" + "|".join(sorted(map(re.escape, _COUNTS), key=len, reverse=True)) + ")"
+_UNIT_DAYS = {"ngay": 1, "day": 1, "days": 1, "tuan": 7, "week": 7, "weeks": 7}
+_UNIT_MONTHS = {"thang": 1, "month": 1, "months": 1, "nam": 12, "year": 12, "years": 12}
+_UNIT = r"(ngay|tuan|thang|nam|days?|weeks?|months?|years?)"
+
+# A time already past, however it is worded: refused like a past date ("hôm qua", "tháng trước", "last year").
+_PAST = re.compile(
+    r"\b(?:hom qua|hom kia|tuan truoc|thang truoc|nam truoc|nam ngoai|nam roi|thang roi|tuan roi|yesterday|"
+    r"last (?:week|month|year|season|quarter|spring|summer|autumn|fall|winter)|"
+    rf"{_COUNT} {_UNIT} (?:truoc|ago))\b"
+)
+# Ways to say when, without a date: a relative period (resolved to a date or month below), a part of the year,
+# a season or a holiday, or how urgent or flexible. Words of these alone ("day", "sau", "the end") name no time.
+_RELATIVE = re.compile(
+    rf"\b(?:(?:trong|khoang|trong vong|in|within|after|sau) (?:about )?{_COUNT} {_UNIT}|"
+    rf"{_COUNT} {_UNIT} (?:nua|toi|sau|from now|later|time))\b"
+)
+_NAMED = re.compile(
+    r"\b(?:(?:in|within) (?:a few|a couple of) (?:days|weeks|months)|ngay mai|mai|ngay kia|hom nay|toi nay|today|tomorrow|tonight|day after tomorrow|"
+    r"(?:tuan|thang|nam|quy) (?:sau|toi|nay|nua)|(?:next|this|coming) (?:week|month|year|quarter)|"
+    r"(?:cuoi|dau|giua) (?:tuan|thang|nam|quy|mua)(?: (?:sau|toi|nay))?|"
+    r"(?:end|beginning|start|middle) of (?:the |this |next )?(?:week|month|year|quarter|season)|year end|"
+    r"mua (?:xuan|he|ha|thu|dong|vai|thu hoach|tet|cuoi|nay|toi|sau)|vu (?:vai|thu hoach|nay|toi|sau|moi)|"
+    r"(?:next |this |coming )?(?:spring|summer|autumn|fall|winter|harvest|lychee season|season)|"
+    r"tet|truoc tet|sau tet|trung thu|mid autumn|lunar new year|new year|christmas|"
+    r"asap|as soon as possible|soon|urgent|urgently|immediately|right away|now|ngay lap tuc|gap|"
+    r"cang som cang tot|som nhat|som|cang nhanh cang tot|flexible|linh hoat|anytime|any time|no rush|"
+    r"khong gap|luc nao cung duoc|bat ky luc nao|bat cu luc nao|khi nao cung duoc|hang thang|hang tuan|"
+    r"monthly|weekly|every month|every week|regularly|dinh ky|lau dai|long term)\b"
+)
 
 
 class TimeFrameError(ValueError):
@@ -337,9 +363,53 @@ def _next_year_for(month: int, today: dt.date) -> int:
     return today.year if month >= today.month else today.year + 1
 
 
-def parse_time_frame(text: str, today: dt.date) -> str:
+def _month_label(year: int, month: int, language: str) -> str:
+    return f"tháng {month}/{year}" if language == "vi" else dt.date(year, month, 1).strftime("%B %Y")
+
+
+def _date_label(day: dt.date, language: str) -> str:
+    return f"{day.day}/{day.month}/{day.year}" if language == "vi" else f"{day.day} {day.strftime('%b %Y')}"
+
+
+def _add_months(today: dt.date, months: int) -> tuple[int, int]:
+    index = today.year * 12 + today.month - 1 + months
+    return index // 12, index % 12 + 1
+
+
+def _resolved(folded: str, today: dt.date, language: str) -> str:
+    """A relative period as the date or month it means today ("tháng sau" → "tháng 1/2027"), or ""."""
+    if (m := _RELATIVE.search(folded)) is not None:
+        count_word = m.group(1) or m.group(3)
+        unit = m.group(2) or m.group(4)
+        count = int(count_word) if count_word.isdigit() else _COUNTS[count_word]
+        if unit in _UNIT_DAYS:
+            return _date_label(today + dt.timedelta(days=count * _UNIT_DAYS[unit]), language)
+        return _month_label(*_add_months(today, count * _UNIT_MONTHS[unit]), language)
+    if re.search(r"\b(?:ngay mai|mai|tomorrow)\b", folded):
+        return _date_label(today + dt.timedelta(days=1), language)
+    if re.search(r"\b(?:ngay kia|day after tomorrow)\b", folded):
+        return _date_label(today + dt.timedelta(days=2), language)
+    if re.search(r"\b(?:tuan (?:sau|toi)|next week|coming week)\b", folded):
+        monday = today + dt.timedelta(days=7 - today.weekday())
+        return ("tuần từ " if language == "vi" else "week of ") + _date_label(monday, language)
+    if re.search(r"\b(?:thang (?:sau|toi)|next month|coming month)\b", folded):
+        return _month_label(*_add_months(today, 1), language)
+    if re.search(r"\b(?:thang nay|this month)\b", folded):
+        return _month_label(today.year, today.month, language)
+    if re.search(r"\b(?:nam (?:sau|toi)|next year|coming year)\b", folded):
+        return str(today.year + 1)
+    return ""
+
+
+def _with(value: str, resolved: str) -> str:
+    return f"{value} ({resolved})" if resolved and resolved.casefold() not in value.casefold() else value
+
+
+def parse_time_frame(text: str, today: dt.date, language: str = "vi") -> str:
     """The time frame as written (cleaned) when it names a date, month, quarter, season or period that has not
-    passed; raises TimeFrameError for a past or far-off date, an impossible one, or words that name no time."""
+    passed, with the month or date a relative one means today in brackets ("tháng sau (tháng 1/2027)", a month
+    without its year: "tháng 3 (tháng 3/2027)"); raises TimeFrameError for a past or far-off date (also worded:
+    "tháng trước", "last year"), an impossible one, or words that name no time ("abc", "day", "the end")."""
     value = clean(text)
     folded = _unmarked(value)
     if (m := _ISO.search(folded)) is not None:
@@ -350,12 +420,12 @@ def parse_time_frame(text: str, today: dt.date) -> str:
         month = int(m.group(1))
         year = int(m.group(2)) if m.group(2) else _next_year_for(month, today) if 1 <= month <= 12 else today.year
         _check_month(year, month, today)
-        return value
+        return value if m.group(2) else _with(value, _month_label(year, month, language))
     if (m := _QUARTER.search(folded)) is not None:
         quarter = int(m.group(1))
         year = int(m.group(2)) if m.group(2) else today.year if quarter * 3 >= today.month else today.year + 1
         _check_month(year, quarter * 3, today)
-        return value
+        return value if m.group(2) else _with(value, str(year))
     if (m := _DATE.search(folded)) is not None:
         a, b, c = int(m.group(1)), int(m.group(2)), m.group(3)
         if c is None and b > 12 and 1 <= a <= 12:
@@ -363,20 +433,21 @@ def parse_time_frame(text: str, today: dt.date) -> str:
         if c is None:  # "15/1": a day and month, the next one to come
             year = today.year if (b, a) >= (today.month, today.day) else today.year + 1
             _check_date(year, b, a, today)
-        else:
-            _check_date(2000 + int(c) if len(c) == 2 else int(c), b, a, today)
+            return _with(value, _date_label(dt.date(year, b, a), language))
+        _check_date(2000 + int(c) if len(c) == 2 else int(c), b, a, today)
         return value
     if (m := _SHORT_MONTH_YEAR.search(folded)) is not None:  # "6/2027"
         _check_month(int(m.group(2)), int(m.group(1)), today)
         return value
     words = fold(value).split()
+    spaced = " ".join(words)
     for word in words:
         if word in MONTHS_EN and (word not in ("may", "mar") or len(words) <= 3):
             year_match = _YEAR.search(folded)
             month = MONTHS_EN[word]
             year = int(year_match.group(1)) if year_match else _next_year_for(month, today)
             _check_month(year, month, today)
-            return value
+            return value if year_match else _with(value, _month_label(year, month, language))
     if (m := _YEAR.search(folded)) is not None:
         year = int(m.group(1))
         if year < today.year:
@@ -384,8 +455,12 @@ def parse_time_frame(text: str, today: dt.date) -> str:
         if year > today.year + MAX_YEARS_AHEAD:
             raise TimeFrameError(TimeProblem.TOO_FAR)
         return value
-    if any(w in TIME_WORDS for w in words):
-        return value
+    if _PAST.search(spaced):
+        raise TimeFrameError(TimeProblem.PAST)
+    # "ngay" (at once) typed as such; "ngày" (day) alone names no time.
+    at_once = re.search(r"(?<!\w)ngay(?!\w)", value.lower()) is not None
+    if _RELATIVE.search(spaced) or _NAMED.search(spaced) or at_once:
+        return _with(value, _resolved(spaced, today, language))
     raise TimeFrameError(TimeProblem.MEANINGLESS)
 
 

@@ -142,7 +142,7 @@ async def contact_for_several(ctx: Context, named: str, products: list[Product])
 # Words of a producer's name that do not tell producers apart.
 PRODUCER_WORDS = frozenset(fold(w) for w in (
     "htx", "hợp", "tác", "xã", "cooperative", "co-op", "coop", "company", "công", "ty", "tnhh", "cổ", "phần",
-    "cơ", "sở", "hộ", "kinh", "doanh", "the", "of", "ltd", "household", "producer",
+    "cơ", "sở", "hộ", "kinh", "doanh", "the", "of", "ltd", "household", "producer", "cho", "của", "a",
 ))
 
 
@@ -186,7 +186,9 @@ async def answer_contact(ctx: Context, asked: intent.Intent) -> list[Reply]:
             intro = ctx.t._("I couldn't find “{query}” in the catalogue.", query=h(cards.short_label(named, 60)))
         return await all_bodies(ctx, intro)
     sure = confident(answer)
-    made_by = producer_named(list((await ctx.catalog()).products), query) if names_producer(query) or not sure else []
+    # The producer cue may be among the words the intent took out ("… Hong Xuan cooperative"): read the message.
+    cued = names_producer(query) or names_producer(ctx.incoming.text or "")
+    made_by = producer_named(list((await ctx.catalog()).products), query) if cued or not sure else []
     if made_by:  # the buyer named a producer ("HTX Hồng Xuân"): answered with the producer
         return await contact_for_producer(ctx, made_by)
     if sure and (product := await load_product(ctx, answer.results[0].doc.slug)):

@@ -6,6 +6,8 @@ stateDiagram-v2
     [*] --> quantity: enq:start:<slug> (product pre-filled)
     products --> quantity --> place --> time --> name --> organisation --> phone --> email --> notes --> consent
     quantity --> quantity: several products, one still without its own quantity ("How much <product>?")
+    products --> quantity: an amount typed once a product is listed ("2 tấn"), taken as the quantity
+    note left of products: an exact name is added at once; a time is refused; a word the catalogue lacks is added only on "Add …"
     consent --> summary: I agree
     consent --> discard: No
     discard --> consent: No, go back
@@ -44,7 +46,7 @@ from typing import Any
 from catalog import deadlines, desk
 from catalog import leads as lead_book
 from catalog.models import utcnow
-from catalog.text import clean
+from catalog.text import clean, fold
 from catalog.validation import (
     Quantity,
     QuantityError,
@@ -651,7 +653,10 @@ async def answer_products(ctx: Context, form: EnquiryForm, text: str) -> list[Re
                 "First tap the product you meant, or keep your own words.")))
         return next_from_products(ctx, form)
     text = clean(text)
-    if len(text) < 2 or not any(c.isalnum() for c in text):
+    if len(text) < 2 or not any(c.isalnum() for c in text) or ctx.intent.kind == intent.ORDINAL:
+        if form.pending and form.candidates:  # "2" for the second choice: the choices carry no numbers
+            return await _offer_matches(ctx, form, form.pending, before=problem(t, t._(
+                "First tap the product you meant, or keep your own words.")))
         return show(ctx, form, before=problem(t, t._("Please type the name of a product.")))
     if len(text) > lead_book.MAX_PRODUCT_TEXT:
         return show(ctx, form, before=problem(t, t._("Please keep a product name under {limit} characters.",
@@ -660,10 +665,66 @@ async def answer_products(ctx: Context, form: EnquiryForm, text: str) -> list[Re
         return show(ctx, form, before=problem(t, t._("You can list up to {limit} products in one enquiry; "
                                                       "tap Continue.", limit=lead_book.MAX_PRODUCTS)))
     answer = (await ctx.catalog()).index.search(text, limit=4)
-    if len(answer.results) == 1 and answer.terms:
-        # One product, named exactly: no need to ask "which one?" with a single choice.
-        return await pick_product(ctx, form, answer.results[0].doc.slug)
+    typed = fold(text)
+    exact = [hit for hit in answer.results if typed in (fold(hit.doc.name_vi), fold(hit.doc.name_en))]
+    if len(exact) == 1 or (len(answer.results) == 1 and answer.terms):
+        # One product, named exactly: no need to ask "which one?".
+        return await pick_product(ctx, form, (exact or answer.results)[0].doc.slug)
+    if not answer.results and not answer.suggestions:
+        return await not_a_product(ctx, form, text)
     return await _offer_matches(ctx, form, text)
+
+
+def _later_answer(text: str, language: str) -> str:
+    """What a typed text that matches no product reads as instead: "quantity" ("2 tấn"), "time" ("tháng sau",
+    "hôm qua") or "" (perhaps a product the catalogue lacks, perhaps a place)."""
+    try:
+        parse_quantity(text, language)
+        return "quantity"
+    except QuantityError:
+        pass
+    try:
+        parse_time_frame(text, local_today(), language)
+        return "time"
+    except TimeFrameError as refused:
+        return "" if refused.problem == TimeProblem.MEANINGLESS else "time"
+
+
+async def not_a_product(ctx: Context, form: EnquiryForm, text: str) -> list[Reply]:
+    """Typed at the products question, matching nothing in the catalogue. Once a product is listed, an amount
+    is the next question's answer (taken there); a time is refused; other words ("Hà Nội") are added only
+    when the buyer says so. The first product is kept as written (a product the demo catalogue lacks)."""
+    t = form_t(ctx, form)
+    later = _later_answer(text, t.language)
+    products = form.data.products
+    if later and form.pending and form.candidates:
+        # A choice is still open: answering the next question now would silently drop the product typed.
+        return await _offer_matches(ctx, form, form.pending, before=problem(t, t._(
+            "First tap the product you meant, or keep your own words.")))
+    if later == "quantity" and products and not form.editing:
+        taken = noted(t, "products", product_names(form, t.language))
+        form.step, form.candidates, form.pending = "quantity", [], ""
+        clear_quantities(form)
+        replies = answer_text(ctx, form, text)
+        replies[0].text = taken + "\n" + replies[0].text
+        return replies
+    if later:
+        why = (t._("“{text}” is not a product name. Tap Continue once your products are all listed; the quantity, "
+                   "delivery place and time come next.", text=text) if products
+               else t._("“{text}” is not a product name. Please type the product first; the quantity, delivery "
+                        "place and time come next.", text=text))
+        return show(ctx, form, before=problem(t, why))
+    if not products:
+        _add_product(form, {"slug": "", "text": text})
+        before = "✓ " + h(t._("“{text}” is not in our catalogue; I will pass it on as you wrote it.", text=text))
+        return show(ctx, form, before=before)
+    form.candidates, form.pending = [], text
+    save_form(ctx, form)
+    ask = t._("“{text}” is not in our catalogue. Add it to your products as written, or go on to the quantity?",
+              text=text)
+    buttons = [[Button(cards.short_label(t._("Add “{text}”", text=text)), "enq:pt")],
+               [Button(t._("Continue »"), "enq:next")], nav_row(t, form, "products")]
+    return [Reply(h(ask), buttons)]
 
 
 async def _offer_matches(ctx: Context, form: EnquiryForm, text: str, *, before: str = "") -> list[Reply]:
@@ -767,7 +828,8 @@ def answer_text(ctx: Context, form: EnquiryForm, text: str) -> list[Reply]:
         value, error = _bounded_text(t, text, lead_book.MAX_TIME_FRAME)
         if not error:
             try:
-                value = parse_time_frame(value, local_today())
+                taken = parse_time_frame(value, local_today(), t.language)
+                value = taken if len(taken) <= lead_book.MAX_TIME_FRAME else value  # the column holds 200
             except TimeFrameError as refused:
                 error = t._(TIME_PROBLEMS[refused.problem], today=t.date(local_today()))
         if error:
@@ -981,8 +1043,9 @@ QUESTION_CUES = (
 )
 # Intents that are never an answer to a form question.
 _NEVER_AN_ANSWER = (intent.STARS, intent.WHAT_IS_OCOP, intent.HOW_MANY, intent.BROWSE, intent.THANKS, intent.HELP)
-# Steps whose answers are free text, where contact words can be part of the answer ("liên hệ qua Zalo").
-_FREE_TEXT_STEPS = ("place", "name", "organisation", "notes")
+# Steps whose answers are free text or contact details, where contact words can be part of the answer ("liên hệ
+# qua Zalo", "call me on 0912…", "số điện thoại của tôi là 0912…").
+_FREE_TEXT_STEPS = ("place", "name", "organisation", "notes", "phone", "email")
 
 
 def asks_question(ctx: Context, text: str) -> bool:

@@ -189,7 +189,9 @@ NEAR_CUES = (
 
 CONTACT_CUES = (
     "liên hệ", "liên lạc", "số điện thoại", "điện thoại", "sđt", "sdt", "số đt", "email", "e-mail", "mail",
-    "hotline", "zalo", "contact", "contacts", "phone", "phone number", "call", "reach", "get in touch",
+    "hotline", "zalo", "contact", "contacts", "phone", "phone number", "call", "reach", "get in touch", "gọi điện",
+    "gọi cho", "gọi điện cho", "how can i call", "how do i call", "how to call", "can i call", "call the",
+    "how can", "how do", "thế nào", "như thế nào", "người bán", "người làm",
     "who makes", "who made", "who produces", "who produced", "who is the producer", "producer of", "maker of",
     "manufacturer of", "who grows", "ai làm", "ai sản xuất", "ai trồng", "ai bán", "nhà sản xuất", "đơn vị sản xuất",
     "cơ sở sản xuất", "htx nào", "hợp tác xã nào", "công ty nào", "cơ sở nào", "của htx nào", "của ai",
@@ -202,6 +204,9 @@ _STRONG_CONTACT = (
     "who is the producer", "producer of", "maker of", "manufacturer of", "who grows", "ai làm", "ai sản xuất",
     "ai trồng", "nhà sản xuất", "đơn vị sản xuất", "cơ sở sản xuất", "htx nào", "hợp tác xã nào", "công ty nào",
     "cơ sở nào", "của ai", "do ai", "hộ nào", "which cooperative", "which company", "get in touch",
+    # "call" alone is also "call me" (a phone answer in the form): only a question about someone to call
+    "how can i call", "how do i call", "how to call", "can i call", "call the", "gọi điện cho htx", "gọi cho htx",
+    "gọi điện cho hợp tác xã", "gọi cho hợp tác xã", "gọi điện cho công ty", "gọi cho công ty", "gọi điện thế nào",
 )
 
 HOW_MANY_CUES = (

@@ -47,6 +47,9 @@ TRAILING_CHAT = frozenset(fold(w) for p in (*intent.POLITE, *intent.NEAR_CUES, *
     "thì", "ai", "vậy", "thế", "nhỉ", "không", "ko", "khong", "hả", "hở", "chứ", "được", "đc", "dc", "nữa", "ạ",
     "here", "there", "thanks", "thank", "you", "please", "for", "me", "us", "then", "now", "today", "ok", "liên",
     "hệ", "contact", "who", "where", "đâu", "mua", "buy", "bán", "sell",
+    # a price asked after the product ("vải thiều giá bao nhiêu", "Chu noodles how much")
+    "giá", "bao", "nhiêu", "tiền", "mấy", "price", "prices", "cost", "costs", "how", "much", "is", "are", "một",
+    "1", "kg", "cân", "ký", "lít", "chai", "hộp", "hũ", "lọ", "gói", "quả", "con", "per", "a", "bottle", "box", "jar",
 ))
 
 

@@ -11,7 +11,15 @@ from catalog.search import SearchAnswer
 from catalog.text import fold
 from handlers import browse, cards, intent, needs
 from handlers.context import Context
-from handlers.lookup import CARD_MARGIN, LIST_LIMIT, load_product, not_found, remember_list, search
+from handlers.lookup import (
+    CARD_MARGIN,
+    LIST_LIMIT,
+    load_product,
+    named_words,
+    not_found,
+    remember_list,
+    search,
+)
 from handlers.messages import Button, Reply, h
 from handlers.payloads import ListPage, MoreLike, ProductCard
 
@@ -140,6 +148,8 @@ async def search_replies(ctx: Context, text: str) -> list[Reply]:
             return await browse.filter_page(ctx, flt, 0)
     results = answer.results
     slugs = [hit.doc.slug for hit in results]
+    # The header repeats what the buyer named, not the question around it ("vải thiều", not "… giá bao nhiêu").
+    named = named_words(text, answer.terms) if answer.terms else text
     confident = len(results) == 1 or results[0].score - results[1].score >= CARD_MARGIN
     if confident and answer.terms:
         product = await load_product(ctx, slugs[0])
@@ -148,12 +158,12 @@ async def search_replies(ctx: Context, text: str) -> list[Reply]:
             ctx.memory.back = None
             extra = "\n".join(notes)
             if len(slugs) > 1:
-                remember_list(ctx, slugs, t._("Products matching “{query}”:", query=quoted(text)))
+                remember_list(ctx, slugs, t._("Products matching “{query}”:", query=quoted(named)))
                 more = [[Button(t._("See all {n} matches", n=t.number(len(slugs))), "l:0")]]
                 return [await card_reply(ctx, product, extra, more=more)]
             return [await card_reply(ctx, product, extra)]
     title = t.n_("I found {n} product for “{query}”:", "I found {n} products for “{query}”:", len(slugs),
-                 query=quoted(text))
+                 query=quoted(named))
     return await show_list(ctx, slugs, "\n".join([title, *notes]))
 
 

@@ -1,29 +1,29 @@
 """The bot's one web application: every HTTP endpoint of a running bot on one Starlette app, one uvicorn server.
 
 What it serves is put together from *route providers*: any object with a ``routes()`` method returning
-Starlette routes (``Route``, ``Mount``, ``WebSocketRoute``). Today there are two:
+Starlette routes (``Route``, ``Mount``, ``WebSocketRoute``). Today there are three:
 
 - the Telegram webhook (``bot/channels/telegram_inbox.py``, ``TelegramInbox.routes()``: ``POST`` at the
-  path of ``--webhook-url``), and
-- the Zalo webhook (``bot/channels/zalo.py``, ``ZaloChannel.routes()``: ``POST OCOP_ZALO_WEBHOOK_PATH``),
+  path of ``--webhook-url``; python-telegram-bot's own webhook server is never started),
+- the Zalo webhook (``bot/channels/zalo.py``, ``ZaloChannel.routes()``: ``POST OCOP_ZALO_WEBHOOK_PATH``), and
+- the staff console when ``OCOP_WEB_SECRET`` is set (``_StaffConsole`` in ``bot/app.py``),
 
 and the app itself always answers ``GET /healthz`` (200 ``ok`` once everything has started, 503
 ``starting`` before and while stopping). Each webhook keeps its own guarantees inside its handler: the
 update or event is committed to the durable inbox before the 200, the secret token or signature is checked,
 the body is capped while it is read and its JSON nesting limited (``bot/webhooks.py``).
 
-**Adding more (the staff console).** A feature that wants to be served by the running bot is one more
-provider: a class with ``routes()``, built from the bot's ``Services`` (database, settings, catalogue). The
-staff console, written as Starlette routes in ``bot/web/console*.py``, is meant to look like this::
+**Adding more.** A feature that wants to be served by the running bot is one more provider: a class with
+``routes()``, built from the bot's ``Services`` (database, settings, catalogue), for example::
 
-    class StaffConsole:
+    class Gallery:
         def __init__(self, services: Services) -> None: ...
         def routes(self) -> list[BaseRoute]:
-            return [Mount("/console", routes=[Route("/", self.index), ...], name="console")]
+            return [Mount("/gallery", routes=[Route("/", self.index), ...], name="gallery")]
 
 and is mounted by one line in ``bot/app.py``::
 
-    WEB_PARTS = (StaffConsole,)
+    WEB_PARTS = (Gallery,)
 
 ``running_bot`` builds each part with the services and serves its routes beside the webhooks, on the same
 port (``running_bot(..., web_parts=[...])`` does the same for one run, as the tests do). With any part
