@@ -1,8 +1,8 @@
 """`ocop-bot web`: the staff console and /healthz in a small Starlette application of its own, served by uvicorn.
 
 The console's routes come from bot/web/console.py, so the same routes can be mounted beside the webhooks in
-one application; this module is only the stand-alone way to serve them (and `ocop-bot run` with
-OCOP_WEB_PORT uses `serve_console` too).
+one application (`ocop-bot run` with OCOP_WEB_SECRET serves them on its one web server, bot/web/app.py); this
+module is only the stand-alone way to serve them.
 """
 
 from __future__ import annotations
