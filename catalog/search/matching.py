@@ -10,12 +10,8 @@ from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 
 from catalog.search.marks import accent_fits
-from catalog.search.model import ACCENT_MISMATCH, BOUND, MAP_CACHE_ENTRIES, Alt, Unit
+from catalog.search.model import ACCENT_MISMATCH, BOUND, LIST_RATIO, MAP_CACHE_ENTRIES, Alt, Unit
 from catalog.search.postings import Postings
-
-# A unit is asked product by product when its products in the pool are at most 1/ASK_SHARE of its listing's
-# size (a listing costs about that much less per product, and is kept for the next query).
-ASK_SHARE = 8
 
 
 class Matcher:
@@ -250,26 +246,6 @@ class Matcher:
             return self.unit_map(unit, qkeys, ACCENT_MISMATCH)
         return self.asker(unit, qkeys, ACCENT_MISMATCH)
 
-    def among(self, unit: Unit, qkeys: frozenset[str], pool: AbstractSet[int]) -> dict[int, float]:
-        """A unit's quality in those products of `pool` that have it (others: 0).
-
-        Its full listing when that is kept already or costs little beside the products of the pool that have
-        the unit's words; else those products asked one by one (a word most products have, looked for among a
-        few hundred: "nón lá" at national size lists "lá" and asks its products for "nón", not the 30,000
-        products "nông" reaches as a regional spelling). The same qualities either way.
-        """
-        if unit.found is not None:
-            return unit.found
-        hits: set[int] = set()
-        for alt in unit.alts:
-            reach = self.ix.alt_reach(alt)
-            if reach:
-                hits.update(reach.keys() & pool if isinstance(reach, dict) else reach & pool)
-        if len(hits) * ASK_SHARE >= self.estimate(unit):
-            return self.unit_map(unit, qkeys, ACCENT_MISMATCH)
-        ask = self.asker(unit, qkeys, ACCENT_MISMATCH)
-        return {d: v for d in hits if (v := ask(d)) > 0.0}
-
     def asker(self, unit: Unit, qkeys: frozenset[str], penalty: float) -> Callable[[int], float]:
         """A product → quality function for one unit, its alternatives prepared once (best first)."""
         specs: list[
@@ -415,17 +391,16 @@ class Matcher:
         for u, w, is_soft, alts in parts:
             room -= w * alts[0][0]
             floor = bar - room
-            # A unit whose products were listed anyway is cheapest as a full listing (cached per index); another
-            # is looked for among the products still in the running only (rarest first: a common word's full
-            # listing costs a pass over most of the catalogue).
-            pool = candidates if acc is None else acc.keys()
-            look = self.unit_map(u, qkeys, ACCENT_MISMATCH) if id(u) in listed else self.among(u, qkeys, pool)
+            size = len(candidates) if acc is None else len(acc)
+            # A unit whose products were listed anyway is cheapest as a full listing (cached per index).
+            budget = self.estimate(u) if id(u) in listed else LIST_RATIO * size
+            look = self.lookup(u, qkeys, budget)
             if acc is None:
-                get = look.get
+                get = look.get if isinstance(look, dict) else look
                 acc = {d: v for d in candidates if (v := w * (get(d) or 0.0)) >= floor}
                 if is_soft:
                     lift = {d: v / (1.0 - threshold) for d, v in acc.items() if v}
-            elif is_soft:
+            elif is_soft and isinstance(look, dict):
                 # Soft words only ever add: update the products that have them; the bar is checked at the end.
                 # (Comprehensions, not a loop: a soft word like "htx" is in most of the products found.)
                 both = acc.keys() & look.keys()
@@ -433,9 +408,16 @@ class Matcher:
                 lift.update({d: get_lift(d, 0.0) + uw * look[d] for d in both})
                 acc.update({d: acc[d] + w * look[d] for d in both})
                 continue
-            else:
+            elif isinstance(look, dict):
                 get = look.get
                 acc = {d: v for d, a in acc.items() if (v := a + w * get(d, 0.0)) >= floor}
+            else:
+                values = {d: look(d) for d in acc}
+                if is_soft:
+                    for d, v in values.items():
+                        if v:
+                            lift[d] = lift.get(d, 0.0) + u.weight * v
+                acc = {d: v for d, a in acc.items() if (v := a + w * values[d]) >= floor}
             if not acc:
                 return {}
         if not acc:

@@ -138,25 +138,3 @@ def test_a_walk_that_grows_long_ranks_every_product(
     monkeypatch.setattr(SearchIndex, "_top_by_coverage", spy)
     assert answers(SearchIndex(docs), 10) == full
     assert any(gave_up)
-
-
-@pytest.mark.parametrize(
-    "query", ["nông nghiệp", "nón lá", "mật ong làm quà", "rượu nếp Đông Hưng", "mat ong"]
-)
-def test_a_word_looked_for_among_a_few_products_has_its_listed_quality(
-    docs: list[ProductDoc], query: str
-) -> None:
-    # Asked product by product (a few products of many having the word) or listed in full: the same quality
-    # in every product of the pool, and no product of the pool left out.
-    from catalog.search.index import _mentioned
-
-    index = SearchIndex(docs)
-    pool = set(random.Random(query).sample(range(len(docs)), 300))
-    asked_somewhere = False
-    for unit in index.parser.parse(query).units:
-        qkeys = _mentioned(index.parser.parse(query))
-        among = index.matcher.among(unit, qkeys, pool)
-        asked_somewhere |= unit.found is None  # not listed: asked
-        listed = index.matcher.unit_map(unit, qkeys, search_index.ACCENT_MISMATCH)
-        assert among == {d: q for d, q in listed.items() if d in pool}
-    assert asked_somewhere
