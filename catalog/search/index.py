@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import heapq
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
@@ -41,6 +42,17 @@ from catalog.search.parser import QueryParser
 from catalog.search.postings import Postings
 from catalog.search.register import STRAY_FOREIGN, STRAY_SHARE, STRAY_STOPWORD, STRAY_VIETNAMESE
 from catalog.uses import use_tags
+
+# Ranking many confident products (issue 14): past TOP_K_FROM of them, the best are found without the points
+# of all (SearchIndex._top_by_coverage). A word or need whose listing is at most 1/RARE_SHARE of them is
+# listed; a commoner one is asked product by product, and the walk gives up (ranking all, as below the
+# bound) after WALK_SHARE times the products wanted. A coverage level holding at least 1/SPARSE_LEVEL of the
+# catalogue is walked in the catalogue's ranked order, a smaller one sorted. EPSILON: float slack in bounds.
+TOP_K_FROM = 1_000
+RARE_SHARE = 4
+WALK_SHARE = 40
+SPARSE_LEVEL = 8
+EPSILON = 1e-9
 
 
 class SearchIndex:
@@ -481,6 +493,43 @@ class SearchIndex:
         qkeys: frozenset[str],
     ) -> list[SearchHit]:
         """Order confident products: coverage first, then extra words found, name closeness, stars."""
+        docs = self.ix.docs
+        wanted = max(RERANK, limit)
+        bonus: dict[int, float] | None = None
+        top: list[int] | None = None
+        if len(scores) > TOP_K_FROM:
+            found = self._top_by_coverage(scores, optional, soft, parsed, wanted, qkeys)
+            if found is not None:
+                top, bonus = found
+        if top is None or bonus is None:
+            bonus = self._bonus(scores, optional, soft, parsed, qkeys)
+            # One float per product so the selection runs in C: coverage and bonus, then stars, then catalogue
+            # order.
+            tiebreak = self.ix.tiebreak
+            keyed = {d: c * 86.0 + tiebreak[d] for d, c in scores.items()}
+            keyed.update({d: keyed[d] + (b if b < BONUS_CAP else BONUS_CAP) for d, b in bonus.items()})
+            top = [d for d, _ in heapq.nlargest(wanted, keyed.items(), key=itemgetter(1))]
+        # token_sort_ratio is ratio over sorted words; the products' names were sorted once, at build.
+        words = " ".join(sorted(parsed.words))
+        hits: list[SearchHit] = []
+        for d in top:
+            best = process.extractOne(words, self.ix.name_forms[d], scorer=fuzz.ratio)
+            sim = best[1] if best else 0.0
+            extra = min(bonus.get(d, 0.0), BONUS_CAP)
+            score = 86.0 * scores[d] + 0.08 * sim + extra + 0.3 * (docs[d].stars or 0)
+            hits.append(SearchHit(docs[d], round(min(100.0, score), 3)))
+        hits.sort(key=lambda h: -h.score)
+        return hits
+
+    def _bonus(
+        self,
+        scores: dict[int, float],
+        optional: list[Unit],
+        soft: list[Unit],
+        parsed: ParsedQuery,
+        qkeys: frozenset[str],
+    ) -> dict[int, float]:
+        """Ranking points of every confident product: soft words, scaffolding words and needs it has."""
         budget = LIST_RATIO * len(scores)
         bonus: dict[int, float] = {}
         docs = self.ix.docs
@@ -501,23 +550,140 @@ class SearchIndex:
                 )
                 get_bonus = bonus.get  # (a comprehension: a common word is in most of the products found)
                 bonus.update({d: get_bonus(d, 0.0) + points for d in hit})
-        docs = self.ix.docs
-        # One float per product so the selection runs in C: coverage and bonus, then stars, then catalogue order.
-        tiebreak = self.ix.tiebreak
-        keyed = {d: c * 86.0 + tiebreak[d] for d, c in scores.items()}
-        keyed.update({d: keyed[d] + (b if b < BONUS_CAP else BONUS_CAP) for d, b in bonus.items()})
-        top = [d for d, _ in heapq.nlargest(max(RERANK, limit), keyed.items(), key=itemgetter(1))]
-        # token_sort_ratio is ratio over sorted words; the products' names were sorted once, at build.
-        words = " ".join(sorted(parsed.words))
-        hits: list[SearchHit] = []
-        for d in top:
-            best = process.extractOne(words, self.ix.name_forms[d], scorer=fuzz.ratio)
-            sim = best[1] if best else 0.0
-            extra = min(bonus.get(d, 0.0), BONUS_CAP)
-            score = 86.0 * scores[d] + 0.08 * sim + extra + 0.3 * (docs[d].stars or 0)
-            hits.append(SearchHit(docs[d], round(min(100.0, score), 3)))
-        hits.sort(key=lambda h: -h.score)
-        return hits
+        return bonus
+
+    def _top_by_coverage(
+        self,
+        scores: dict[int, float],
+        optional: list[Unit],
+        soft: list[Unit],
+        parsed: ParsedQuery,
+        wanted: int,
+        qkeys: frozenset[str],
+    ) -> tuple[list[int], dict[int, float]] | None:
+        """The `wanted` best of many confident products, as `_bonus` and the full ordering would pick them,
+        without finding the ranking points of all of them (issue 14: "nông nghiệp", "công ty TNHH" cover tens of
+        thousands of products at national size).
+
+        A product's key is 86 × coverage + its points (at most BONUS_CAP) + the tiebreak (stars, catalogue
+        order). The points of a word that few products have are found for those products first; then each
+        coverage level, best first, is walked in the tiebreak's order, every product asked for the common
+        words, until no product left can beat the last of the best found so far: its coverage, all the common
+        words' points and its tiebreak fall short. None when that walk grows long (the points are then spread
+        thin): the caller ranks every product as before.
+        """
+        ix = self.ix
+        n = len(scores)
+        budget = LIST_RATIO * n
+        docs = ix.docs
+        # (points, the products having the word, or a product → has it test) for each word and the needs.
+        rare: list[tuple[float, AbstractSet[int]]] = []
+        common: list[tuple[float, Any]] = []
+        if parsed.uses:
+            served = set().union(*(ix.by_use.get(u, set()) for u in parsed.uses))
+            if len(served) * RARE_SHARE <= n:
+                rare.append((SOFT_POINTS, served))
+            else:
+                uses = parsed.uses
+                common.append((SOFT_POINTS, lambda d: any(u in docs[d].uses for u in uses)))
+        for units, points in ((soft, SOFT_POINTS), (optional, OPTIONAL_POINTS)):
+            for u in units:
+                if u.found is not None:  # listed already (cached on the unit)
+                    if len(u.found) * RARE_SHARE <= n:
+                        rare.append((points, u.found.keys()))
+                    else:
+                        common.append((points, u.found.__contains__))
+                elif self.matcher.estimate(u) * RARE_SHARE <= n:
+                    look = self.matcher.lookup(u, qkeys, budget)  # a small listing (cached per index)
+                    if isinstance(look, dict):
+                        rare.append((points, look.keys()))
+                    else:  # (never: a small listing is within the budget)
+                        common.append((points, lambda d, look=look: look(d) > 0.0))
+                else:
+                    # Asked product by product: listing a word most products have costs a pass over all.
+                    ask = self.matcher.asker(u, qkeys, ACCENT_MISMATCH)
+                    common.append((points, lambda d, ask=ask: ask(d) > 0.0))
+        reach = sum(points for points, _ in common)
+        common_cap = reach if reach < BONUS_CAP else BONUS_CAP
+        tiebreak = ix.tiebreak
+        bonus: dict[int, float] = {}
+        heap: list[tuple[float, int]] = []  # the best found so far: (key, product), the least first
+
+        def consider(d: int, c: float, b: float) -> None:
+            if b:
+                bonus[d] = b
+            key = c * 86.0 + tiebreak[d]
+            if b:
+                key = key + (b if b < BONUS_CAP else BONUS_CAP)
+            if len(heap) < wanted:
+                heapq.heappush(heap, (key, d))
+            elif key > heap[0][0]:
+                heapq.heapreplace(heap, (key, d))
+
+        def points_of(d: int) -> float:
+            b = 0.0
+            for points, has in common:
+                if has(d):
+                    b += points
+            return b
+
+        remaining = collections.Counter(scores.values())  # products of each coverage not yet considered
+        levels = sorted(remaining, reverse=True)
+        # First the products having a rare word, and those of the best coverages when few products have them
+        # (a product named "HTX …" among thousands made by one): then the walk below need not reach them.
+        early: set[int] = set()
+        for _points, products in rare:
+            early.update(d for d in products if d in scores)
+        taken = 0
+        cut: float | None = None
+        for c in levels:
+            if remaining[c] >= wanted or taken + remaining[c] > WALK_SHARE * wanted:
+                break
+            cut, taken = c, taken + remaining[c]
+        if cut is not None:
+            early.update([d for d, c in scores.items() if c >= cut])
+        for d in early:
+            b = 0.0
+            for points, products in rare:
+                if d in products:
+                    b += points
+            c = scores[d]
+            remaining[c] -= 1
+            consider(d, c, b + points_of(d))
+        # Then the others in the tiebreak's order (the catalogue's ranked order, or the products sorted into it
+        # when they are few), until not even the best coverage still to come, with every common word's points
+        # and this product's tiebreak, makes the best.
+        level, last = 0, len(levels) - 1  # levels[level]: the best coverage still to come
+        while level < last and remaining[levels[level]] == 0:
+            level += 1
+        ranked = ix.ranked
+        order: Iterable[int]
+        if n * SPARSE_LEVEL >= len(ranked):
+            order = filter(scores.__contains__, ranked)
+        else:
+            order = sorted(scores, key=ix.rank_of.__getitem__)
+        walked = 0
+        least = float("-inf")
+        for d in order:
+            if d in early:
+                continue
+            c = scores[d]
+            full = len(heap) == wanted
+            if full:
+                least = heap[0][0]
+                if levels[level] * 86.0 + common_cap + tiebreak[d] + EPSILON < least:
+                    break  # the rest come later in the tiebreak's order: none can make the best
+            remaining[c] -= 1
+            while level < last and remaining[levels[level]] == 0:
+                level += 1
+            if full and c * 86.0 + common_cap + tiebreak[d] + EPSILON < least:
+                continue
+            walked += 1
+            if walked > WALK_SHARE * wanted:
+                return None
+            consider(d, c, points_of(d))
+        heap.sort(reverse=True)
+        return [d for _key, d in heap], bonus
 
     def _slice(self, query: str, parsed: ParsedQuery, filters: dict[str, Any], limit: int) -> SearchAnswer:
         """A request for part of the catalogue (`4 sao Lục Ngạn`, `beverages`): every product that fits."""

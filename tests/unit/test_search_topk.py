@@ -1,0 +1,140 @@
+"""Bounded work for common words (issue 14): the best of many products found without scoring all of them
+gives the very answer of scoring all of them."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from catalog.search import ProductDoc, SearchIndex
+from catalog.search import index as search_index
+
+DEMO = Path(__file__).resolve().parents[2] / "catalog" / "data" / "demo_catalog.json"
+
+PRODUCTS = [
+    ("Mật ong", "honey", "food", ("gift",)),
+    ("Mật ong rừng", "forest honey", "food", ("health", "gift")),
+    ("Vải thiều", "lychee", "food", ()),
+    ("Rượu nếp", "sticky rice wine", "beverage", ("tet", "gift")),
+    ("Rượu men lá", "leaf yeast wine", "beverage", ()),
+    ("Chè xanh", "green tea", "beverage", ("gift",)),
+    ("Gạo nếp cái hoa vàng", "golden flower sticky rice", "food", ("tet",)),
+    ("Mỳ gạo", "rice noodles", "food", ()),
+    ("Bánh chưng", "chung cake", "food", ("tet",)),
+    ("Nón lá", "conical hat", "handicraft", ()),
+]
+PLACES = ["An Phú", "Tân Đông", "Hòa Bình", "Yên Sơn", "Đông Hưng", "Phú Lộc", "Minh Đức", "Quang Trung"]
+MAKERS = ["HTX Nông nghiệp", "HTX Dịch vụ", "Công ty TNHH", "Hộ kinh doanh", "HTX Sản xuất và Tiêu thụ"]
+PROVINCES = ["Lạng Sơn", "Thái Nguyên", "Hưng Yên", "Nam Định"]
+
+
+def catalogue(size: int, seed: int = 14) -> list[ProductDoc]:
+    """The demo catalogue and `size` products whose producer and place words most of them share."""
+    rng = random.Random(seed)
+    with DEMO.open(encoding="utf-8") as fh:
+        docs = [ProductDoc.from_row(r) for r in json.load(fh)["products"]]
+    for n in range(size):
+        vi, en, category, uses = rng.choice(PRODUCTS)
+        place = rng.choice(PLACES)
+        docs.append(
+            ProductDoc(
+                slug=f"t-{n}",
+                name_vi=f"{vi} {place}",
+                name_en=f"{place} {en}",
+                aliases=(vi,),
+                category=category,
+                stars=rng.choice([3, 3, 4, 4, 5, None]),
+                producer=f"{rng.choice(MAKERS)} {rng.choice(PLACES)}",
+                commune=f"xã {rng.choice(PLACES)}",
+                district=rng.choice(PLACES),
+                province=rng.choice(PROVINCES),
+                uses=uses if rng.random() < 0.5 else (),
+            )
+        )
+    return docs
+
+
+QUERIES = [
+    "htx",
+    "HTX Sản xuất và Tiêu thụ An Phú",
+    "HTX Nông nghiệp Tân Đông",
+    "nông nghiệp",
+    "công ty TNHH",
+    "Công ty TNHH Hòa Bình",
+    "hộ kinh doanh",
+    "An Phú Tân Đông",
+    "mật ong",
+    "mat ong",
+    "mật ong làm quà",
+    "rượu nếp Đông Hưng",
+    "rượu biếu tết",
+    "gạo",
+    "honey",
+    "rice",
+    "đông",
+    "an phú",
+    "nón lá Minh Đức",
+    "chè xanh Thái Nguyên",
+    "bánh chưng ngày tết",
+    "where can I buy Hoa Binh wine",
+]
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[ProductDoc]:
+    return catalogue(6_000)
+
+
+def answers(index: SearchIndex, limit: int) -> list[tuple[str, list[tuple[str, float]]]]:
+    out = []
+    for q in QUERIES:
+        found = index.search(q, limit)
+        out.append((q, [(h.doc.slug, h.score) for h in found.results + found.suggestions]))
+    return out
+
+
+@pytest.mark.parametrize("limit", [3, 10, 40])
+def test_the_best_of_many_are_those_of_ranking_all(
+    docs: list[ProductDoc], limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[bool] = []
+    walk = SearchIndex._top_by_coverage
+
+    def spy(self: SearchIndex, *args: object) -> object:
+        found = walk(self, *args)  # type: ignore[arg-type]
+        taken.append(found is not None)
+        return found
+
+    monkeypatch.setattr(SearchIndex, "_top_by_coverage", spy)
+    bounded = answers(SearchIndex(docs), limit)
+    # The bounded walk served most of these queries (each finds hundreds to thousands of products)...
+    assert sum(taken) >= 10
+    monkeypatch.setattr(search_index, "TOP_K_FROM", len(docs) + 1)
+    taken.clear()
+    full = answers(SearchIndex(docs), limit)
+    assert not taken
+    # ... and gave the answers of scoring every product, in the same order with the same scores.
+    assert bounded == full
+    assert all(found for _q, found in full)
+
+
+def test_a_walk_that_grows_long_ranks_every_product(
+    docs: list[ProductDoc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With almost no walk allowed, the walk gives up and every product is ranked: the same answers again.
+    full = answers(SearchIndex(docs), 10)
+    monkeypatch.setattr(search_index, "WALK_SHARE", 0)
+    gave_up: list[bool] = []
+    walk = SearchIndex._top_by_coverage
+
+    def spy(self: SearchIndex, *args: object) -> object:
+        found = walk(self, *args)  # type: ignore[arg-type]
+        gave_up.append(found is None)
+        return found
+
+    monkeypatch.setattr(SearchIndex, "_top_by_coverage", spy)
+    assert answers(SearchIndex(docs), 10) == full
+    assert any(gave_up)
