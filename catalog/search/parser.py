@@ -704,13 +704,22 @@ class QueryParser:
                 while (more := unit_at(end)) is not None and not more.stray and more is not head:
                     described.append(more)
                     end += len(more.text.split())
-            for u in described:
-                u.role = "optional"
-                out.described.update(range(u.at, u.at + len(u.text.split())))
-                out.places = [p for p in out.places if p.key != tuple(u.text.split())]
+            self.describe(described, out)
             for u in words:
                 units.remove(u)
                 asked.remove(u)
+
+    def describe(self, described: list[Unit], out: ParsedQuery) -> None:
+        """These product words describe another thing asked for: they only rank what it finds, and name no place
+        or product group to filter by ("hương vải thiều Lục Ngạn", "handmade soap")."""
+        for u in described:
+            u.role = "optional"
+            out.described.update(range(u.at, u.at + len(u.text.split())))
+            key = tuple(u.text.split())
+            out.places = [p for p in out.places if p.key != key]
+            code = self.lexicon.categories.get(key)
+            if code in out.categories:
+                out.categories.remove(code)
 
     def read_other_goods(self, q: QueryWords, out: ParsedQuery) -> None:
         """Other goods named with a product word that describes them ("xà bông mật ong", "mặt nạ đông trùng hạ
@@ -751,13 +760,7 @@ class QueryParser:
                         break
                     described.append(more)
                     end += len(more.text.split())
-            for u in described:
-                u.role = "optional"
-                out.described.update(range(u.at, u.at + len(u.text.split())))
-                out.places = [p for p in out.places if p.key != tuple(u.text.split())]
-                code = self.lexicon.categories.get(tuple(u.text.split()))  # "handmade soap": no craft group
-                if code in out.categories:
-                    out.categories.remove(code)
+            self.describe(described, out)
             for u in [u for u in units if u.at < i + m and u.at + len(u.text.split()) > i]:
                 units.remove(u)
             span = tuple(keys[i : i + m])
