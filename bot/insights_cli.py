@@ -184,7 +184,7 @@ def text_summary(report: dict[str, Any]) -> str:
         for value, items in report["top_searches"][facet].items():
             out.append(f"  {value}: " + ", ".join(f"{i['key']} ({i['count']})" for i in items[:5]))
     if report["link_taps"]["overall"]:
-        out.append("\nOnline platform buttons tapped:")
+        out.append("\nLinks tapped (online platforms, store maps):")
         out += [f"  {i['count']:>5}  {i['key']}  ({i['chats']} chats)" for i in report["link_taps"]["overall"]]
     out.append("\nTop products viewed:")
     out += [

@@ -286,7 +286,7 @@ def render_body(report: dict[str, Any], t: Translator) -> str:
     out.append("</div>")
     taps = report["link_taps"]["overall"]
     if taps:
-        out.append(tag("p", t._("Online platform buttons tapped") + ": "
+        out.append(tag("p", t._("Links tapped (online platforms, store maps)") + ": "
                        + ", ".join(f"{i['key']} ({i['count']})" for i in taps)))
 
     # Unmet demand

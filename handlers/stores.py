@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from catalog.collation import collation_key, sort_names
 from catalog.models import OnlineListing, Product, Store
@@ -38,25 +38,28 @@ class Ranked:
     exact: bool  # measured to the store's own coordinates, not to its district's town centre
 
 
-def store_block(t: Translator, store: Store, note: str = "") -> str:
-    """A store: bold name and kind, printed address (or that none is listed), and a map link when possible."""
-    lines = [f"• <b>{h(store.name)}</b> ({h(cards.store_kind(t, store.kind))})" + (f" {note}" if note else "")]
-    lines.append("  📍 " + cards.store_address(t, store))
-    if store.opening_hours:
-        lines.append("  🕘 " + h(store.opening_hours))
-    lines += ["  " + d for d in cards.contact_details(t, store, with_address=False)]
+MAP_TAP_PATH = "/go/map/"  # the console's counted map links (bot/web/map_taps.py)
+
+
+def map_url(ctx: Context, store: Store) -> str:
+    """A store's map link; through the console's public address when it has one (bot/web/map_taps.py), so that
+    a tap on it is counted for the department's demand insight."""
     url = cards.store_map_url(store)
-    if url:
-        lines.append("  🗺 " + link(url, t._("Map")))
-    return "\n".join(lines)
+    base = ctx.settings.web_public_url
+    if not url or not base:
+        return url
+    query = {"c": ctx.incoming.channel.removeprefix("synthetic-")}
+    if ctx.memory.product:
+        query["p"] = ctx.memory.product
+    return f"{base}{MAP_TAP_PATH}{quote(store.slug)}?{urlencode(query)}"
 
 
-def store_line(t: Translator, store: Store, note: str = "") -> str:
+def store_line(t: Translator, store: Store, note: str = "", map_link: str = "") -> str:
     """A store on one line: bold name, printed address (or that none is listed), phone and map link if any."""
     parts = [f"• <b>{h(store.name)}</b>" + (f" {note}" if note else ""), "📍 " + cards.store_address(t, store)]
     if store.phone:
         parts.append("☎ " + h(store.phone))
-    url = cards.store_map_url(store)
+    url = map_link or cards.store_map_url(store)
     if url:
         parts.append(link(url, t._("Map")))
     return " · ".join(parts)
@@ -190,7 +193,7 @@ def fit_stores(ctx: Context, lines: list[str], stores: list[Store], footer: list
     for n, store in enumerate(shown):
         if heading_after and n == heading_after[0] and n > 0:
             out.append(heading_after[1])
-        out.append(render(n, store) if render else store_line(t, store, notes.get(store.id, "")))
+        out.append(render(n, store) if render else store_line(t, store, notes.get(store.id, ""), map_url(ctx, store)))
     out += footer
     rest = [s.slug for s in stores[len(shown):]]
     ctx.memory.stores = rest
@@ -299,7 +302,7 @@ async def on_more_stores(ctx: Context, data: StorePage) -> list[Reply]:
     page = stores[start:start + MAX_LINES - 1]
     if not page:
         return await where_general(ctx)
-    lines = [t._("🏪 <b>More stores</b>")] + [store_line(t, s) for s in page]
+    lines = [t._("🏪 <b>More stores</b>")] + [store_line(t, s, map_link=map_url(ctx, s)) for s in page]
     buttons = []
     if start + len(page) < len(stores):
         buttons.append([Button(t._("More stores ({n}) »", n=t.number(len(stores) - start - len(page))),
@@ -347,13 +350,13 @@ def valid_point(lat: float, lon: float) -> bool:
     return math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
 
 
-def nearest_line(t: Translator, n: int, r: Ranked, carries: bool) -> str:
+def nearest_line(t: Translator, n: int, r: Ranked, carries: bool, map_link: str = "") -> str:
     """One store of the nearest list on one line: number, name, distance, printed address, map link."""
     mark = " ✓ " + t._("carries the product you looked at") if carries else ""
     if r.km is None:  # neither the store nor its district has a position: listed after the others
         return f"• <b>{h(r.store.name)}</b>{mark} · 📍 {cards.store_address(t, r.store)}"
     parts = [f"{n}. <b>{h(r.store.name)}</b> — {distance_text(t, r)}{mark}", "📍 " + cards.store_address(t, r.store)]
-    url = cards.store_map_url(r.store)
+    url = map_link or cards.store_map_url(r.store)
     if url:
         parts.append("🗺 " + link(url, t._("Map")))
     return " · ".join(parts)
@@ -391,7 +394,7 @@ async def nearest(ctx: Context, lat: float, lon: float) -> list[Reply]:
     heading = (len(placed), t._("Stores whose location is not listed:")) if len(placed) < len(ranked) else None
 
     def render(n: int, store: Store) -> str:
-        return nearest_line(t, n + 1, by_id[store.id], store.id in carrying)
+        return nearest_line(t, n + 1, by_id[store.id], store.id in carrying, map_url(ctx, store))
 
     lines, more = fit_stores(ctx, lines, [r.store for r in ranked], footer, heading_after=heading, render=render)
     buttons = more + [[Button(t._("🏪 All stores"), "m:where")] + cards.menu_row(t)]

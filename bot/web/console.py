@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 from bot.config import Settings
 from bot.web import catalog_upload
 from bot.web.insights_page import insights_routes
+from bot.web.map_taps import map_tap_routes
 from catalog import deadlines, desk
 from catalog import leads as lead_book
 from catalog import staff_accounts as accounts
@@ -946,6 +947,7 @@ def console_routes(
         Route("/admin/hours", hours_page, methods=["GET"]),
         Route("/admin/hours", hours_post, methods=["POST"]),
         *insights_routes(console, page),
+        *map_tap_routes(db),  # the counted map links of answers (for buyers: no sign-in)
     ]
 
 

@@ -213,7 +213,7 @@ async def test_the_command_prints_json_text_html_and_exports(
     )
     html = page.read_text(encoding="utf-8")
     assert html.count("<svg") == 6 and "cam bo ha, camboha, cam bo haa" in html and "<script" not in html
-    assert "Unmet demand" in html and "Van chung cake" in html and "buttons tapped: shopee.vn (1)" in html
+    assert "Unmet demand" in html and "Van chung cake" in html and "store maps): shopee.vn (1)" in html
     assert "by the question they stopped at: Quantity (1)" in html  # the form's own name for the step
     from openpyxl import load_workbook
 
