@@ -63,6 +63,7 @@ class SharedRateLimiter(AIORateLimiter):
         self.per_second = max(1, int(per_second))
         self._down_until = 0.0
         self.shared = 0  # requests that took a shared slot (for tests and logs)
+        self.stale = 0  # slots left unused: granted too late to be sent within the seconds they count in
         self.granted: list[float] = []  # when each slot was granted (the last 1,000, for tests)
         self.lags: deque[float] = deque(maxlen=LAGS_KEPT)  # seconds from a slot to the request's answer
         self._take = self.redis.register_script(TAKE_SLOT)
@@ -96,10 +97,15 @@ class SharedRateLimiter(AIORateLimiter):
                     )
                 self._down_until = now + RETRY_REDIS_AFTER
                 return None
-            if got:
+            if got and time.time() - now <= self.edge:
                 self.shared += 1
                 self.granted = [*self.granted[-999:], now]
                 return now
+            if got:
+                # The answer came back (or this task was resumed) later than the seconds the slot counts in: sent
+                # now, the request could land in a second already full. The slot is left unused; take another.
+                self.stale += 1
+                continue
             await asyncio.sleep(max(0.001, second + 1 - time.time()))
 
     async def process_request(

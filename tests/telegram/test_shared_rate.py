@@ -118,3 +118,28 @@ async def test_more_requests_than_the_limit_with_slow_round_trips_all_get_a_slot
     # each slot counts in the seconds its request may still arrive in: never more than the limit in any of them
     per_second = Counter(s for t in granted for s in range(int(t), int(t + 1.5) + 1))  # type: ignore[operator]
     assert max(per_second.values()) <= PER_SECOND, sorted(per_second.items())
+
+
+@pytest.mark.skipif(not redis_up(), reason="no Redis on 127.0.0.1:6379")
+async def test_a_slot_granted_too_late_to_use_is_left_for_another() -> None:
+    """A starved process gets its slot back long after it asked: sent then, the request would land in a second
+    the slot was never counted in. It takes another slot instead of sending on the stale one."""
+    limiter = SharedRateLimiter(REDIS_URL, f"test-{secrets.token_hex(4)}", per_second=PER_SECOND, max_retries=0)
+    take = limiter._take
+    calls = 0
+
+    async def slow_first(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        got = await take(*args, **kwargs)
+        if calls == 1:
+            await asyncio.sleep(1.2)  # the answer (or the task's next turn) comes 1.2 s later: past the 0.3 s edge
+        return got
+
+    limiter._take = slow_first  # type: ignore[method-assign]
+    try:
+        granted = await limiter._shared_slot()
+    finally:
+        await limiter.shutdown()
+    assert calls == 2 and limiter.stale == 1 and limiter.shared == 1
+    assert granted is not None and time.time() - granted < 1.0
