@@ -10,8 +10,9 @@ Telegram then: "near" is the slowest of this process's last 20 requests (from it
 answer: an upper bound of when the request arrived), at least 0.3 s and at most 2 s (a slot then counts in
 up to three seconds). So Telegram receives at most the limit in every second of the clock as long as no
 request lags behind its slot more than the recent ones did; a loaded process (slow round trips) counts more
-of its slots twice and sends a little less, rather than over the limit. The per-chat limits, and the
-retries after a 429, stay with AIORateLimiter in each process.
+of its slots twice and sends a little less, rather than over the limit. A slot that comes back later than
+the seconds it counts in (a starved process resumed late) is left unused and another is taken. The per-chat
+limits, and the retries after a 429, stay with AIORateLimiter in each process.
 
 When Redis cannot be reached the processes fall back to the per-process limit (each keeps ~30/s on its own
 again), log one warning, and try Redis again every 30 seconds; messages are never held back because Redis
