@@ -728,24 +728,24 @@ class QueryParser:
         keys, units = q.keys, out.units
 
         def unit_at(j: int) -> Unit | None:
-            return next(
-                (u for u in units if u.role in ("content", "soft", "common") and u.at <= j < u.at + len(u.text.split())),
-                None,
-            )
+            asked = ("content", "soft", "common")
+            return next((u for u in units if u.role in asked and u.at <= j < u.at + len(u.text.split())), None)
 
         i = 0
         while i < len(keys):
             m = next((m for m in (3, 2, 1) if tuple(keys[i : i + m]) in self.other_goods), 0)
-            forms = [
-                vi for accents, vi in self.other_goods.get(tuple(keys[i : i + m]), ()) if self.accent_agrees(q.marked, i, accents)
-            ] if m else []
-            if not forms:
+            span = tuple(keys[i : i + m])
+            forms = [vi for accents, vi in self.other_goods.get(span, ()) if self.accent_agrees(q.marked, i, accents)]
+            if not m or not forms:
                 i += 1
                 continue
             # Head first in Vietnamese (one word may come between: "túi lưới bao trái vải"), last in English.
             near = (unit_at(i + m), unit_at(i + m + 1)) if True in forms else (unit_at(i - 1),)
-            target = next((u for u in near if u is not None and not u.stray and u.at >= i + m or u and u.at < i), None)
-            if target is None or target.stray:
+            target = next(
+                (u for u in near if u is not None and not u.stray and (u.at >= i + m or u.at + len(u.text.split()) <= i)),
+                None,
+            )
+            if target is None:
                 i += m
                 continue
             described = [target]
@@ -763,7 +763,6 @@ class QueryParser:
             self.describe(described, out)
             for u in [u for u in units if u.at < i + m and u.at + len(u.text.split()) > i]:
                 units.remove(u)
-            span = tuple(keys[i : i + m])
             alt = Alt(span, 1.0, tuple(q.marked[i : i + m]), exact=True)
             # As decisive as another place's name: the goods must be found as named ("elsewhere").
             units.append(Unit(" ".join(span), phrase_weight(m), [alt], "elsewhere", at=i))
