@@ -96,10 +96,10 @@ async def on_certificate(ctx: Context, asked: intent.Intent) -> list[Reply]:
         return general_answer(ctx)
     answer = await search(ctx, query, limit=SEVERAL)
     if not answer.results or not answer.terms:
-        named = named_words(query, answer.terms) if answer.terms else query
+        named = named_words(query, answer.terms, answer.filters) if answer.terms else query
         return general_answer(ctx, ctx.t._("I couldn't find “{query}” in the catalogue.",
                                            query=h(cards.short_label(named, 60))))
     if confident(answer) and (product := await load_product(ctx, answer.results[0].doc.slug)):
         return certificate_answer(ctx, product)
     products = (await ctx.catalog()).products_by_slug(r.doc.slug for r in answer.results)
-    return several_answer(ctx, named_words(query, answer.terms), products)
+    return several_answer(ctx, named_words(query, answer.terms, answer.filters), products)

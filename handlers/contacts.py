@@ -179,7 +179,7 @@ async def answer_contact(ctx: Context, asked: intent.Intent) -> list[Reply]:
             return await contact_for_product(ctx, product)
         return await all_bodies(ctx)
     answer = await search(ctx, query, limit=8)
-    named = named_words(query, answer.terms)
+    named = named_words(query, answer.terms, answer.filters)
     if not answer.results or not answer.terms:
         intro = ""
         if answer.terms:

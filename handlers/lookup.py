@@ -6,6 +6,9 @@ them has to import another feature to find one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from catalog.models import Product
 from catalog.search import SearchAnswer
 from catalog.text import fold
@@ -53,12 +56,16 @@ TRAILING_CHAT = frozenset(fold(w) for p in (*intent.POLITE, *intent.NEAR_CUES, *
 ))
 
 
-def named_words(query: str, terms: str) -> str:
+def named_words(query: str, terms: str, filters: Mapping[str, Any] | None = None) -> str:
     """What the buyer named, as typed: the query from the first word the search took as a product word, less
     the chat words trailing after the last ('mật ong' of 'cho hỏi muốn mua mật ong thì ai'), so the question's
-    leftovers are never repeated back. When no typed word is one of them (a Telex spelling, a translation),
-    the search's own words."""
+    leftovers are never repeated back; but not the words of a place the search read ('gà đồi Yên Thế': thế is
+    a chat word too). When no typed word is one of them (a Telex spelling, a translation), the search's own
+    words."""
     wanted = set(terms.split())
+    places = {
+        w for kind in ("district", "commune", "province") for w in fold(str((filters or {}).get(kind) or "")).split()
+    }
     raw = [w.strip(".,;:!?…\"'“”()") for w in query.split()]
     raw = [w for w in raw if w]
     folded = [fold(w) for w in raw]
@@ -66,7 +73,7 @@ def named_words(query: str, terms: str) -> str:
     if not hits:
         return terms
     end = len(raw)
-    while end > hits[-1] + 1 and folded[end - 1] in TRAILING_CHAT:
+    while end > hits[-1] + 1 and folded[end - 1] in TRAILING_CHAT and folded[end - 1] not in places:
         end -= 1
     return " ".join(raw[hits[0]:end])
 

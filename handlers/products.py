@@ -149,7 +149,7 @@ async def search_replies(ctx: Context, text: str) -> list[Reply]:
     results = answer.results
     slugs = [hit.doc.slug for hit in results]
     # The header repeats what the buyer named, not the question around it ("vải thiều", not "… giá bao nhiêu").
-    named = named_words(text, answer.terms) if answer.terms else text
+    named = named_words(text, answer.terms, answer.filters) if answer.terms else text
     confident = len(results) == 1 or results[0].score - results[1].score >= CARD_MARGIN
     if confident and answer.terms:
         product = await load_product(ctx, slugs[0])

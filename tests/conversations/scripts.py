@@ -973,6 +973,8 @@ WALKTHROUGH_SCRIPTS: list[Script] = [
              "expect_contains": ["cho “vải thiều”:", "Danh mục chưa công bố giá"], "expect_not": ["giá bao nhiêu”"]},
             {"send": "cho em hỏi mật ong bao nhiêu tiền 1 lít", "expect_contains": ["cho “mật ong”:"],
              "expect_not": ["1 lít”"]},
+            # "thế" is a chat word too, but here the end of a place the search read: it stays
+            {"send": "gà đồi yên thế", "expect_contains": ["cho “gà đồi yên thế”:"]},
         ],
     },
     {
