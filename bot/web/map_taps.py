@@ -24,10 +24,12 @@ from catalog.db import Database
 from catalog.models import Event, Store
 from handlers import cards
 from handlers.stores import MAP_TAP_PATH
+from locales import N_, translator
 
 log = logging.getLogger(__name__)
 
 MAP_STEP = "map"  # the event's step: what was tapped
+NOT_ON_THE_MAP = N_("This store is not in the catalogue any more, or has no map position. Ask the bot again.")
 CHANNELS = frozenset({"telegram", "zalo", "console"})
 SLUG = re.compile(r"[a-z0-9-]{1,120}")
 # User agents of link-preview fetchers and crawlers: they open links nobody tapped.
@@ -43,7 +45,9 @@ def map_tap_routes(db: Database) -> list[BaseRoute]:
                 store = await session.scalar(select(Store).where(Store.slug == slug))
         url = cards.store_map_url(store) if store is not None else ""
         if not url:
-            return PlainTextResponse("No such store on the map.", status_code=404)
+            # The buyer's language is not in the link: both, Vietnamese first.
+            text = "\n".join(translator(lang)._(NOT_ON_THE_MAP) for lang in ("vi", "en"))
+            return PlainTextResponse(text, status_code=404)
         agent = request.headers.get("user-agent", "")
         if request.method == "GET" and not PREVIEWERS.search(agent):
             channel = request.query_params.get("c", "")

@@ -696,8 +696,12 @@ class SearchIndex:
         uses = parsed.uses
         found, without_stars = self._filtered(parsed, uses)
         goods = [c for c in parsed.categories if c != "tourism"]  # (a visit is nothing to give, keep or cook)
-        curated = all(tag.basis == "curated" for tag in use_tags() if tag.code in uses)
-        if not found and uses and curated and (goods or parsed.stars is not None):
+        if (
+            not found
+            and uses
+            and (goods or parsed.stars is not None)
+            and all(tag.basis == "curated" for tag in use_tags() if tag.code in uses)
+        ):
             # No product of the star rating or group named serves the need ("đồ ăn 4 sao Yên Thế để biếu",
             # "handicrafts … for my suitcase"): those products were asked for, the need was only a wish, and the
             # answer does not claim it. Not for a health need (a claim), nor for a place alone (often only where

@@ -6,12 +6,15 @@ import re
 
 import httpx
 
+from catalog import deadlines
 from catalog import staff_accounts as accounts
 from catalog.db import Database
 
 PASSWORD = "correct horse battery"
 WEB_SECRET = "x" * 40
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+# A desk open every day, all day (until midnight: "24:00"), so tests do not depend on the hour they run at.
+ALWAYS_OPEN = deadlines.BusinessHours(days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes="24:00", public_holidays=False)
 
 
 async def add_account(

@@ -19,7 +19,7 @@ from bot.web.server import console_app
 from catalog import deadlines
 from catalog.db import Database
 from catalog.models import AuditEntry, CannedReply, Lead, OutboxMessage, RoutingRule
-from tests.desk.console_helpers import WEB_SECRET, add_account, csrf_of, sign_in
+from tests.desk.console_helpers import ALWAYS_OPEN, WEB_SECRET, add_account, csrf_of, sign_in
 from tests.harness import ChatHarness
 from tests.leads.helpers import confirm, fill_form, make_leads, snapshot
 
@@ -329,9 +329,7 @@ async def test_the_overdue_filter_shows_leads_past_a_deadline(
     async with db.session() as session:
         await deadlines.save_hours(
             session,
-            deadlines.BusinessHours(
-                days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes="24:00", public_holidays=False
-            ),
+            ALWAYS_OPEN,
         )
         lead = await session.scalar(select(Lead).where(Lead.ref == late))
         assert lead is not None

@@ -17,11 +17,9 @@ from catalog import deadlines
 from catalog.db import Database
 from catalog.models import Lead
 from handlers.staff import staff_reply_text
+from tests.desk.console_helpers import ALWAYS_OPEN
 from tests.harness import ChatHarness
 from tests.leads.helpers import ANSWERS, pick_first_product
-
-ALWAYS_OPEN = deadlines.BusinessHours(days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes="24:00",
-                                      public_holidays=False)
 
 
 async def consent_and_confirmation(db: Database, settings: Settings, lang: str, user: str) -> tuple[str, str]:

@@ -16,13 +16,9 @@ from catalog import deadlines
 from catalog.db import Database
 from catalog.leads import LOCAL_ZONE
 from catalog.models import Lead, LeadEvent, OutboxMessage, RoutingRule, utcnow
-from tests.desk.console_helpers import add_account
+from tests.desk.console_helpers import ALWAYS_OPEN, add_account
 from tests.harness import ChatHarness
 from tests.leads.helpers import fill_form
-
-ALWAYS_OPEN = deadlines.BusinessHours(
-    days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes="24:00", public_holidays=False
-)
 
 
 def local(*args: int) -> dt.datetime:

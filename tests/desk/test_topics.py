@@ -26,7 +26,7 @@ from catalog import leads as lead_book
 from catalog.db import Database
 from catalog.models import Lead, OutboxMessage, RoutingRule
 from handlers.messages import Reply, reply_to_json
-from tests.desk.console_helpers import WEB_SECRET, add_account, csrf_of, sign_in
+from tests.desk.console_helpers import ALWAYS_OPEN, WEB_SECRET, add_account, csrf_of, sign_in
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.harness import ChatHarness
 from tests.leads.helpers import confirm, fill_form
@@ -35,8 +35,6 @@ TOKEN = "717171:TOPICS"
 FORUM, TOPIC = -1001700000001, 42
 FAST = {"poll_interval": 0.2, "base_delay": 0.02, "max_delay": 0.2, "send_timeout": 10.0, "lease_seconds": 30.0}
 WAIT = 30.0
-ALWAYS_OPEN = deadlines.BusinessHours(days=[1, 2, 3, 4, 5, 6, 7], opens="00:00", closes="24:00",
-                                      public_holidays=False)
 
 
 @pytest.fixture

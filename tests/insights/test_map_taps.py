@@ -64,6 +64,8 @@ async def test_a_map_tap_is_counted_then_sent_to_the_map(db: Database, settings:
         assert (await map_taps(db))[1:] == [("map", "", "", None)]
 
         for slug in ("no-such-store", "A%20B", "x" * 200):
-            assert (await client.get(f"/go/map/{slug}")).status_code == 404
+            gone = await client.get(f"/go/map/{slug}")
+            assert gone.status_code == 404
+            assert "không còn trong danh mục" in gone.text and "not in the catalogue any more" in gone.text
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Event)) == 2
