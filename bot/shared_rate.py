@@ -55,11 +55,17 @@ UNCOUNTED = frozenset({"getUpdates", "getMe", "setWebhook", "deleteWebhook", "ge
 class SharedRateLimiter(AIORateLimiter):
     """AIORateLimiter plus a global per-second budget shared through Redis."""
 
-    def __init__(self, redis_url: str, bot_key: str, *, per_second: float = 30, **kwargs: Any) -> None:
+    def __init__(
+        self, redis_url: str, bot_key: str, *, per_second: float = 30, redis_timeout: float = 0.5, **kwargs: Any
+    ) -> None:
         super().__init__(overall_max_rate=per_second, **kwargs)
         import redis.asyncio as aioredis
 
-        self.redis = aioredis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
+        # A Redis slower than this counts as down (the per-process limit then applies): a message is never held
+        # back long for the shared count.
+        self.redis = aioredis.from_url(
+            redis_url, socket_connect_timeout=redis_timeout, socket_timeout=redis_timeout
+        )
         self.bot_key = bot_key
         self.per_second = max(1, int(per_second))
         self._down_until = 0.0
