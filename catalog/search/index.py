@@ -323,12 +323,19 @@ class SearchIndex:
             return False
         if placed[0].text in parsed.names:
             return False
+        if any(0 <= start - _end(placed[0]) <= 1 for start in self._place_starts(parsed)):
+            return False  # the product word of a place: "các loại giò của Bắc Giang"
         ix = self.ix
         served = set().union(*(ix.by_use.get(u, set()) | ix.by_group_use.get(u, set()) for u in parsed.uses))
-        placed_in = self._in_places(parsed.places)
-        if 2 * len(placed_in) > len(ix.docs):
-            placed_in = set()  # the province the whole catalogue is in says nothing ("ở Bắc Giang có gì")
+        wide = self._wide_places(parsed)
+        placed_in = self._in_places([p for p in parsed.places if " ".join(p.key) not in wide])
         return scores.keys().isdisjoint(served | placed_in)
+
+    def _wide_places(self, parsed: ParsedQuery) -> frozenset[str]:
+        """The places named that hold most of the catalogue (the province it is in): they say nothing about
+        which product is meant ("ở Bắc Giang có gì", "… tặng đặc sản Bắc Giang", "Bac Giang has good fruit")."""
+        half = len(self.ix.docs) / 2
+        return frozenset(" ".join(p.key) for p in parsed.places if len(self._in_places([p])) > half)
 
     def _named_in_full(self, parsed: ParsedQuery, content: list[Unit]) -> dict[int, float]:
         """Products a long message names in full, word by word ("… muốn mua na dai Nghĩa Phương mà sợ …", "…
@@ -393,7 +400,10 @@ class SearchIndex:
             return False
         if any(u.weight >= TELLING and not u.stray for u in found):
             return True
-        if any(u.weight >= TELLING and self.matcher.unit_q(u, d, qkeys) > 0.0 for u in soft):
+        wide = self._wide_places(parsed)
+        if any(
+            u.weight >= TELLING and u.text not in wide and self.matcher.unit_q(u, d, qkeys) > 0.0 for u in soft
+        ):
             return True
         at = sorted(u.at for u in found if not u.stray)
         if any(b - a == 1 for a, b in zip(at, at[1:], strict=False)):

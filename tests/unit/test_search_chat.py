@@ -423,3 +423,15 @@ def test_a_product_word_beside_other_goods_it_does_not_describe_is_still_asked(d
     # In English the goods come after the word that describes them: "honey? and a candle" asks for honey.
     answer = demo.search("do you have honey? and a candle")
     assert answer.results and "honey" in answer.results[0].doc.name_en.lower()
+
+
+def test_the_province_the_whole_catalogue_is_in_tells_nothing(demo: SearchIndex) -> None:
+    # "Bắc Giang" is in every demo product's address: beside a fruit nobody makes here it is no reason to answer
+    # with whatever fruit or drink happens to carry the province's name.
+    assert not demo.search("Do you have mangosteen? heard Bac Giang grows lots of fruit").results
+    # "về nước" is going home to one's country; the gift is the question, not a drink named "nước".
+    answer = demo.search("tuần sau mình về nước rồi, muốn mua ít đặc sản Bắc Giang làm quà cho gia đình")
+    assert answer.results and all("gift" in h.doc.uses for h in answer.results)
+    # A product word of the province is still asked for.
+    answer = demo.search("em là dân sành ăn, muốn try các loại giò của Bắc Giang")
+    assert answer.results and all(h.doc.name_vi.startswith("Giò") for h in answer.results[:3])
