@@ -60,10 +60,24 @@ _BARE_CUES = frozenset(
 _SENDING = frozenset({"ship", "giao", "gui", "chuyen", "send", "deliver", "shipping", "mail", "post"})
 # English words between a preposition and the place it introduces ("in a Hanoi supermarket", "to my Hanoi office").
 _DETERMINERS = frozenset({"a", "an", "the", "my", "our", "his", "her", "their", "your"})
+# Verbs and prepositions of going: a name written right after one is where somebody goes ("sang Đức"), each as
+# written and whether typed plain it is still that word ("den" could be đen, black; "qua" stays qua, not quà).
+_GOING: dict[str, tuple[str, bool]] = {
+    "sang": ("sang", True), "qua": ("qua", True), "bay": ("bay", True), "to": ("to", True),
+    "ve": ("về", False), "di": ("đi", False), "den": ("đến", False), "toi": ("tới", False), "ra": ("ra", False),
+    "vao": ("vào", False), "len": ("lên", False),
+}
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
 _MONEY_UNITS = frozenset({"k", "tr", "trieu", "nghin", "ngan", "d", "dong", "vnd", "usd"})
+# Words after a number that make it a span of time or an age ("20 năm", "10 tháng", "3 tuổi", "2 years"), each
+# with how it is written: typed with other marks it is another word ("2 nấm" are mushrooms), and "giờ" typed
+# plain is more likely the product "giò".
+_TIME_UNITS: dict[str, str | None] = {
+    "nam": "năm", "thang": "tháng", "ngay": "ngày", "tuan": "tuần", "tuoi": "tuổi", "phut": "phút",
+    "tieng": "tiếng", "gio": "giờ", "year": None, "month": None, "week": None, "day": None, "hour": None,
+}
 
 
 # Upper-case letters of Vietnamese and English (NFC): the first letter of a word written as a name.
@@ -583,6 +597,12 @@ class QueryParser:
         if key.isdigit():
             if i + 1 < n and keys[i + 1] in _MONEY_UNITS and "price" not in out.asks:
                 out.asks.append("price")  # "200k", "1 triệu"
+            if i + 1 < n and self.time_unit(keys[i + 1], toks[i + 1].raw, marked[i + 1]):
+                return 2  # "họp lớp 20 năm", "bé 10 tháng": how long or how old, no product word
+            return 1
+        if i and q.named.has(toks[i]) and self.going(keys[i - 1], marked[i - 1]):
+            # A name the buyer or a recipient travels to, not a catalogue place ("sang Đức dự hội chợ", "bay
+            # qua Úc"): where somebody goes, even when a producer's name shares the word (Hợp Đức).
             return 1
         alts = list(self.token_alts(key, marked[i]))
         strict = q.diacritics and out.long
@@ -611,6 +631,24 @@ class QueryParser:
         out.units.append(Unit(toks[i].folded, 1.0, alts, "content"))
         out.words.append(key)
         return 1
+
+    @staticmethod
+    def going(key: str, typed: str | None) -> bool:
+        """Is this word one of going (see _GOING), as typed?"""
+        if key not in _GOING:
+            return False
+        written, plain = _GOING[key]
+        return typed == accent_key(written) if typed is not None or not plain else True
+
+    @staticmethod
+    def time_unit(key: str, raw: str, typed: str | None) -> bool:
+        """Is the word after a number a unit of time or age, as typed?"""
+        if key not in _TIME_UNITS:
+            return False
+        written = _TIME_UNITS[key]
+        if written is None or typed is None:
+            return written is None or key != "gio"
+        return typed == accent_key(written)
 
     def gives(self, keys: list[str], marked: list[str | None]) -> bool:
         """Does the message name a way of giving and a person it is for ("về ra mắt bố mẹ vợ nên mang gì",

@@ -435,3 +435,21 @@ def test_the_province_the_whole_catalogue_is_in_tells_nothing(demo: SearchIndex)
     # A product word of the province is still asked for.
     answer = demo.search("em là dân sành ăn, muốn try các loại giò của Bắc Giang")
     assert answer.results and all(h.doc.name_vi.startswith("Giò") for h in answer.results[:3])
+
+
+def test_a_number_of_years_or_months_is_no_product_word(demo: SearchIndex) -> None:
+    def texts(query: str) -> list[str]:
+        return [u.text for u in demo.parser.parse(query).units]
+
+    assert "nam" not in texts("ky niem 15 nam ngay cuoi bo me, muon tang qua")  # năm: years, not nấm or sâm nam
+    assert "thang" not in texts("chau 9 thang tuoi")
+    assert "nam" in texts("mua 2 nấm hương")  # typed with its own marks it is the mushroom
+    assert "gio" in texts("lấy 2 gio nhé")  # "giờ" typed plain is more likely giò
+
+
+def test_a_name_after_a_verb_of_going_is_where_somebody_goes(demo: SearchIndex) -> None:
+    # Đức (Germany) is also part of a producer's name (Hợp Đức): after "sang" it is where the team travels.
+    answer = demo.search("cả nhóm sang Đức công tác tuần sau, muốn mang ít quà quê tặng đối tác")
+    assert answer.results and all("gift" in h.doc.uses for h in answer.results)
+    # A word typed with other marks is no verb of going: "dầu mè đen Đại An" is black sesame oil of Đại An.
+    assert demo.search("dau me đen Đại An").results[0].doc.name_vi == "Dầu mè đen Đại An"
