@@ -394,6 +394,7 @@ class QueryParser:
         unknown = [k not in self.ix.known for k in keys]
         q = QueryWords(toks, keys, marked, sounds, unknown, words, coded, named, any(marked))
         asks = self.ix.lexicon.asks
+        asked_at: dict[str, list[tuple[int, int]]] = {}  # where each kind of question was asked
         for i in (
             [j for j, k in enumerate(keys) if k in self.ask_heads]
             if not self.ask_heads.isdisjoint(keys)
@@ -401,7 +402,7 @@ class QueryParser:
         ):
             for m in range(1, min(3, len(keys) - i) + 1):
                 for accents, kind in asks.get(tuple(keys[i : i + m]), ()):
-                    if kind in out.asks or not self.accent_agrees(marked, i, accents):
+                    if not self.accent_agrees(marked, i, accents):
                         continue
                     if (
                         m == 1
@@ -416,7 +417,7 @@ class QueryParser:
                         # Typed plain, a common word is that word ("muon" is muốn, want, not mướn, hire) and a
                         # catalogue word may be the product ("vu sua" is vú sữa, not sửa, repair).
                         continue
-                    out.asks.append(kind)
+                    asked_at.setdefault(kind, []).append((i, i + m))
         out.long = words > LONG_MESSAGE
         out.joins = [j for j, k in enumerate(keys) if k in _JOINS]
         i, n = 0, len(toks)
@@ -426,6 +427,13 @@ class QueryParser:
             for unit in out.units[first:]:
                 unit.at = i
             i += step
+        if asked_at:
+            # Words of a place's name are not questions: "Lục Ngạn" has no "ngàn" (thousand) in it.
+            places = {" ".join(p.key) for p in out.places}
+            spans = [(u.at, u.at + len(u.text.split())) for u in out.units if u.role == "soft" and u.text in places]
+            for kind, where in asked_at.items():
+                if kind not in out.asks and not all(any(a <= s and e <= b for a, b in spans) for s, e in where):
+                    out.asks.append(kind)
         if "gift" not in out.uses and not self.giving_heads.isdisjoint(keys) and self.gives(keys, marked):
             out.uses.append("gift")
             out.implied.add("gift")

@@ -453,3 +453,20 @@ def test_a_name_after_a_verb_of_going_is_where_somebody_goes(demo: SearchIndex) 
     assert answer.results and all("gift" in h.doc.uses for h in answer.results)
     # A word typed with other marks is no verb of going: "dầu mè đen Đại An" is black sesame oil of Đại An.
     assert demo.search("dau me đen Đại An").results[0].doc.name_vi == "Dầu mè đen Đại An"
+
+
+def test_dishes_asked_of_a_place_are_its_products(demo: SearchIndex) -> None:
+    # "món" (a dish, an item) is chat: beside a place it asks for what the place makes.
+    answer = demo.search("cho xem mấy món ở Yên Dũng với")
+    assert answer.results and all(h.doc.district == "Yên Dũng" for h in answer.results[:3])
+
+
+def test_the_words_of_a_place_name_ask_nothing(demo: SearchIndex) -> None:
+    # "Ngạn" typed plain is "ngan", as "ngàn" (thousand) is: inside the place's name it asks no price.
+    assert "price" not in demo.parser.parse("cho xem hang o Luc Ngan").asks
+    assert "price" in demo.parser.parse("vai Luc Ngan 50 ngan 1 kg").asks
+
+
+def test_changing_money_is_a_service(demo: SearchIndex) -> None:
+    assert not demo.search("any money exchange near Luc Ngan market?").results
+    assert not demo.search("where to exchange US dollars in Bac Giang").results
