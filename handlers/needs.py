@@ -24,6 +24,7 @@ NEED_NAMES = {
     "wedding": N_("weddings and engagements"),
     "party": N_("parties and get-togethers"),
     "vegetarian": N_("vegetarian cooking"),
+    "cooking": N_("cooking a meal"),
     "health": N_("health and tonics"),
     "joints": N_("bones and joints"),
     "liver": N_("the liver"),

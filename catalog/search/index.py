@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import heapq
+import itertools
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
@@ -160,8 +161,9 @@ class SearchIndex:
         filters.update(applied)
         if not scores and not service and self._need_is_the_question(content, parsed):
             # A long message naming a need or a product group, whose other words no product has: those were
-            # chat ("biếu thầy giáo cũ món gì ý nghĩa"); the need is the question.
-            return self._slice(query, parsed, filters, limit)
+            # chat ("biếu thầy giáo cũ món gì ý nghĩa"); the need is the question. Products it serves that have
+            # one of those words come first ("làm salad … dầu ép": the oils of a meal).
+            return self._slice(query, parsed, filters, limit, self._having(content, qkeys))
         if not scores and sliced_if_none:
             return self._slice(query, parsed, filters, limit)
         if not scores:
@@ -454,11 +456,15 @@ class SearchIndex:
         return out
 
     def _used(self, uses: list[str]) -> set[int]:
-        """Products that serve every need named ("quà tết": gift and Tết), else any of them."""
+        """Products that serve every need named ("quà tết": gift and Tết); when none does, those serving the most
+        of them, the narrowest such set ("mê nấu ăn … sinh nhật … tặng gì": a gift for a cook or for a party,
+        not every party food)."""
         sets = [self.ix.by_use.get(u, set()) | self.ix.by_group_use.get(u, set()) for u in uses]
-        if not sets:
-            return set()
-        return set.intersection(*sets) or set().union(*sets)
+        for size in range(len(sets), 0, -1):
+            served = [found for part in itertools.combinations(sets, size) if (found := set.intersection(*part))]
+            if served:
+                return min(served, key=len)
+        return set()
 
     def _starred(self, parsed: ParsedQuery) -> set[int] | None:
         if parsed.stars is None:
@@ -695,8 +701,26 @@ class SearchIndex:
         heap.sort(reverse=True)
         return [d for _key, d in heap], bonus
 
-    def _slice(self, query: str, parsed: ParsedQuery, filters: dict[str, Any], limit: int) -> SearchAnswer:
-        """A request for part of the catalogue (`4 sao Lục Ngạn`, `beverages`): every product that fits."""
+    def _having(self, content: list[Unit], qkeys: frozenset[str]) -> frozenset[int]:
+        """Products with one of the message's product words (words the lexicon knows as such: "xôi", "nếp", not
+        a producer's "Bảo") in a name: a preference among a need's."""
+        found: set[int] = set()
+        concepts = self.ix.lexicon.concept_index
+        for u in content:
+            if not u.stray and u.role == "content" and tuple(u.text.split()) in concepts:
+                found.update(d for d, q in self.matcher.unit_map(u, qkeys, ACCENT_MISMATCH).items() if q >= NAME)
+        return frozenset(found)
+
+    def _slice(
+        self,
+        query: str,
+        parsed: ParsedQuery,
+        filters: dict[str, Any],
+        limit: int,
+        preferred: frozenset[int] = frozenset(),
+    ) -> SearchAnswer:
+        """A request for part of the catalogue (`4 sao Lục Ngạn`, `beverages`): every product that fits; for a
+        need, those `preferred` first."""
         if parsed.categories:
             filters["category"] = one_or_list(parsed.categories)
         if parsed.places:
@@ -720,7 +744,15 @@ class SearchIndex:
             if found:
                 uses = []
                 del filters["use"]
-        picked = self._for_needs(found, uses, limit) if uses else self._best_first(found, limit)
+        elif not found and uses and parsed.categories and not goods and all(
+            tag.basis == "curated" for tag in use_tags() if tag.code in uses
+        ):
+            # A visit serves no need for goods: the homestay or the trip named is where the buyer is ("ingredients
+            # to cook with at my homestay", "đi du lịch Yên Thế mua gì làm quà").
+            found, without_stars = self._filtered(replace(parsed, categories=[]), uses)
+            if found:
+                del filters["category"]
+        picked = self._for_needs(found, uses, limit, preferred) if uses else self._best_first(found, limit)
         results = [SearchHit(self.ix.docs[d], 100.0) for d in picked]
         suggestions: list[SearchHit] = []
         if not results and parsed.stars is not None and without_stars:
@@ -759,10 +791,12 @@ class SearchIndex:
                 without_stars = without_stars - disliked
         return found, without_stars
 
-    def _for_needs(self, docs: set[int], uses: list[str], limit: int) -> list[int]:
-        """A short, varied selection for needs: products tagged with the rarer needs named first ("tặng gì cho
-        người ốm": health before gift), then those of a group that answers the need (the herbal group), then the
-        rest, each best-rated first; one of a kind (one wine, one tea…) before a second."""
+    def _for_needs(
+        self, docs: set[int], uses: list[str], limit: int, preferred: frozenset[int] = frozenset()
+    ) -> list[int]:
+        """A short, varied selection for needs: products `preferred` first, then those tagged with the rarer needs
+        named ("tặng gì cho người ốm": health before gift), then those of a group that answers the need (the
+        herbal group), then the rest, each best-rated first; one of a kind (one wine, one tea…) before a second."""
         weight = {u: 1.0 / max(1, len(self.ix.by_use.get(u, ()))) for u in uses}
         tagged: dict[int, float] = {}
         for u in uses:
@@ -773,7 +807,7 @@ class SearchIndex:
         rest = docs - tagged.keys() - grouped
         rank_of = self.ix.rank_of
         depth = limit * 8  # enough to find `limit` kinds of product in practice
-        ordered = sorted(tagged, key=lambda d: (-tagged[d], rank_of[d]))
+        ordered = sorted(tagged, key=lambda d: (d not in preferred, -tagged[d], rank_of[d]))
         ordered += self._best_first(grouped, depth) + self._best_first(rest, depth)
         first: list[int] = []
         later: list[int] = []

@@ -256,6 +256,7 @@ class ParsedQuery:
     # Of those, the ones only implied ("nên mang gì cho bố mẹ vợ": a gift): no preference among products named.
     implied: set[str] = field(default_factory=set)
     use_spans: list[tuple[int, int]] = field(default_factory=list)  # where they were named (word positions)
+    use_phrases: list[tuple[str, str]] = field(default_factory=list)  # (tag, folded phrase) as named
     asks: list[str] = field(
         default_factory=list
     )  # price, delivery, wholesale: asked about, not product words

@@ -67,6 +67,11 @@ _GOING: dict[str, tuple[str, bool]] = {
     "ve": ("về", False), "di": ("đi", False), "den": ("đến", False), "toi": ("tới", False), "ra": ("ra", False),
     "vao": ("vào", False), "len": ("lên", False),
 }
+# Phrases of the party need that name an occasion rather than drinking and its food (folded).
+_OCCASIONS = frozenset(
+    {"sinh nhat", "tiec", "bua tiec", "lien hoan", "hop lop", "tat nien", "party", "birthday", "get together",
+     "gathering", "feast"}
+)
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
@@ -437,6 +442,12 @@ class QueryParser:
         if "gift" not in out.uses and not self.giving_heads.isdisjoint(keys) and self.gives(keys, marked):
             out.uses.append("gift")
             out.implied.add("gift")
+        if "party" in out.uses and "gift" in out.uses and all(
+            words in _OCCASIONS for use, words in out.use_phrases if use == "party"
+        ):
+            # A birthday or a party beside a gift is its occasion ("sinh nhật ba muốn tặng …"): a present, not the
+            # food served at one. (Drinking is a taste: "biếu chú ít quà, chú thích lai rai" is a gift of wine.)
+            out.uses.remove("party")
         if "service" in out.asks and "gift" in out.uses:
             out.asks.remove("service")  # beside a gift it is who receives it: "anh rể làm bác sĩ thú y … biếu anh"
         if not self.negation_heads.isdisjoint(keys):
@@ -563,6 +574,7 @@ class QueryParser:
                 if use not in out.uses:
                     out.uses.append(use)
                 out.use_spans.append((i, i + m))
+                out.use_phrases.append((use, words))
                 return m
             if m >= 2 and span in lex.concept_index:
                 self.take_concept(span, span, 1.0, words, marked[i : i + m], out)

@@ -470,3 +470,38 @@ def test_the_words_of_a_place_name_ask_nothing(demo: SearchIndex) -> None:
 def test_changing_money_is_a_service(demo: SearchIndex) -> None:
     assert not demo.search("any money exchange near Luc Ngan market?").results
     assert not demo.search("where to exchange US dollars in Bac Giang").results
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "cuối tuần cả nhà tụ tập nấu lẩu, bên mình có gì làm đồ nhúng không",
+        "mình mới ra ở riêng, tập tự nấu ăn, nên mua sẵn gì trong bếp",
+        "any local ingredients I could cook with at my homestay kitchen?",
+    ],
+)
+def test_cooking_a_meal_is_a_need_for_ingredients(demo: SearchIndex, query: str) -> None:
+    # Meat, giò and chả, noodles, sticky rice, mushrooms, bamboo shoots, oils: what a cook buys, not fruit or wine.
+    answer = demo.search(query)
+    assert answer.results and all("cooking" in h.doc.uses for h in answer.results), names(answer)
+
+
+def test_a_gift_for_a_cook_is_what_serves_both(demo: SearchIndex) -> None:
+    # A birthday beside a gift is its occasion: no party food, but presents a cook would use.
+    answer = demo.search("sinh nhật mẹ sắp tới, mẹ mê nấu nướng lắm, con muốn tặng mẹ thứ gì của quê")
+    assert answer.results and all({"gift", "cooking"} <= set(h.doc.uses) for h in answer.results), names(answer)
+    # Drinking is a taste, not an occasion: the gift is wine.
+    answer = demo.search("anh hàng xóm hay giúp đỡ, muốn biếu anh chút quà quê, anh thích nhậu")
+    assert answer.results[0].doc.category == "beverage", names(answer)
+
+
+def test_needs_no_product_serves_together_answer_the_narrowest(demo: SearchIndex) -> None:
+    # Nothing is both for the liver and food for a party: the liver product, not a list of party food after it.
+    answer = demo.search("tuần nào chồng cũng đi nhậu với khách, có gì cho gan không")
+    assert [h.doc.uses for h in answer.results] and all("liver" in h.doc.uses for h in answer.results), names(answer)
+
+
+def test_product_words_of_a_message_come_first_among_a_need(demo: SearchIndex) -> None:
+    # The need is the question, and of the products that serve it those with the words named lead.
+    answer = demo.search("sắp giỗ ông, mẹ dặn mua nếp về đồ xôi, ở đây có loại nào ngon")
+    assert answer.results and any("nếp" in n.lower() or "xôi" in n.lower() for n in names(answer)[:2]), names(answer)
