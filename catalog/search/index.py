@@ -331,6 +331,8 @@ class SearchIndex:
         served = set().union(*(ix.by_use.get(u, set()) | ix.by_group_use.get(u, set()) for u in parsed.uses))
         wide = self._wide_places(parsed)
         placed_in = self._in_places([p for p in parsed.places if " ".join(p.key) not in wide])
+        if not any(alt.key in ix.lexicon.concept_index for alt in placed[0].alts[:1]):
+            served = set()  # a word of a name ("phải đạo": Tuấn Đạo) serves no need, whatever the product is
         return scores.keys().isdisjoint(served | placed_in)
 
     def _wide_places(self, parsed: ParsedQuery) -> frozenset[str]:

@@ -576,7 +576,7 @@ class QueryParser:
                 out.use_spans.append((i, i + m))
                 out.use_phrases.append((use, words))
                 return m
-            if m >= 2 and span in lex.concept_index:
+            if m >= 2 and span in lex.concept_index and self.concept_marks_fit(span, marked, i):
                 self.take_concept(span, span, 1.0, words, marked[i : i + m], out)
                 return m
             if (
@@ -921,6 +921,18 @@ class QueryParser:
         ]
         tone = TONE_CLASS.get(typed[-1], typed[-1])
         return not written or any(TONE_CLASS.get(w[-1], w[-1]) == tone for w in written)
+
+    def concept_marks_fit(self, span: Key, marked: list[str | None], i: int) -> bool:
+        """Do the marks typed on tokens i.. fit one way the lexicon writes the phrase? ("cháu dâu tương lai" is no
+        "đậu tương", soybeans.)"""
+        lex = self.ix.lexicon
+        written = [
+            p.accents
+            for idx, _ in lex.concept_index[span]
+            for p in (*lex.concepts[idx].vi, *lex.concepts[idx].en)
+            if p.key == span
+        ]
+        return not written or any(self.accent_agrees(marked, i, accents) for accents in written)
 
     def concept_length(self, keys: list[str], i: int) -> int:
         """Length of the longest lexicon phrase (two words or more) starting at position i, else 0."""

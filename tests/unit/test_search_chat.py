@@ -505,3 +505,16 @@ def test_product_words_of_a_message_come_first_among_a_need(demo: SearchIndex) -
     # The need is the question, and of the products that serve it those with the words named lead.
     answer = demo.search("sắp giỗ ông, mẹ dặn mua nếp về đồ xôi, ở đây có loại nào ngon")
     assert answer.results and any("nếp" in n.lower() or "xôi" in n.lower() for n in names(answer)[:2]), names(answer)
+
+
+def test_a_known_phrase_typed_with_other_marks_is_other_words(demo: SearchIndex) -> None:
+    # "dâu tương lai" (a future daughter-in-law) is no "đậu tương" (soybeans).
+    parsed = demo.parser.parse("em là con dâu tương lai, nên mua gì biếu nhà chồng")
+    assert "dau tuong" not in [u.text for u in parsed.units]
+
+
+def test_a_word_of_a_commune_name_serves_no_need(demo: SearchIndex) -> None:
+    # "cho phải đạo" (to do it properly) shares a word with the commune Tuấn Đạo, whose honey is a gift: the
+    # offering is the question, not that honey.
+    answer = demo.search("ngày giỗ ông ngoại sắp tới, con cháu nên sắm lễ gì mang về cho phải đạo")
+    assert answer.results and all("offering" in h.doc.uses for h in answer.results), names(answer)
