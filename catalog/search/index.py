@@ -42,6 +42,7 @@ from catalog.search.model import (
 from catalog.search.parser import QueryParser
 from catalog.search.postings import Postings
 from catalog.search.register import STRAY_FOREIGN, STRAY_SHARE, STRAY_STOPWORD, STRAY_VIETNAMESE
+from catalog.text import fold_tokens
 from catalog.uses import use_tags
 
 # Ranking many confident products (issue 14): past TOP_K_FROM of them, the best are found without the points
@@ -331,7 +332,7 @@ class SearchIndex:
         served = set().union(*(ix.by_use.get(u, set()) | ix.by_group_use.get(u, set()) for u in parsed.uses))
         wide = self._wide_places(parsed)
         placed_in = self._in_places([p for p in parsed.places if " ".join(p.key) not in wide])
-        if not any(alt.key in ix.lexicon.concept_index for alt in placed[0].alts[:1]):
+        if not self._product_word(placed[0]):
             served = set()  # a word of a name ("phải đạo": Tuấn Đạo) serves no need, whatever the product is
         return scores.keys().isdisjoint(served | placed_in)
 
@@ -412,7 +413,20 @@ class SearchIndex:
         at = sorted(u.at for u in found if not u.stray)
         if any(b - a == 1 for a, b in zip(at, at[1:], strict=False)):
             return True
-        return bool(found) and any(use in self.ix.docs[d].uses for use in parsed.uses)
+        # A product word found in a product that serves the need named ("… nấu lẩu … măng"), not a word of its
+        # name ("thực tập sinh": Lâm sinh).
+        return any(self._product_word(u) for u in found) and any(use in self.ix.docs[d].uses for use in parsed.uses)
+
+    def _product_word(self, u: Unit) -> bool:
+        """Is the unit, as typed, a product word: one the lexicon knows ("xôi", "măng", "lychee") or the first word
+        of a product's name ("Hương nến …"), not a word of a producer's or a place's name ("Lâm sinh", "Đa Mai")?"""
+        heads = getattr(self, "_heads", None)
+        if heads is None:
+            heads = self._heads = frozenset(w[0] for w in (fold_tokens(d.name_vi) for d in self.ix.docs) if w)
+        return any(
+            alt.key in self.ix.lexicon.concept_index or (len(alt.key) == 1 and alt.key[0] in heads)
+            for alt in u.alts[:1]
+        )
 
     def _named(self, key: str) -> set[int]:
         """Products with this word in a name, alias or English name (cached per index)."""
@@ -707,9 +721,8 @@ class SearchIndex:
         """Products with one of the message's product words (words the lexicon knows as such: "xôi", "nếp", not
         a producer's "Bảo") in a name: a preference among a need's."""
         found: set[int] = set()
-        concepts = self.ix.lexicon.concept_index
         for u in content:
-            if not u.stray and u.role == "content" and tuple(u.text.split()) in concepts:
+            if not u.stray and u.role == "content" and self._product_word(u):
                 found.update(d for d, q in self.matcher.unit_map(u, qkeys, ACCENT_MISMATCH).items() if q >= NAME)
         return frozenset(found)
 

@@ -451,7 +451,7 @@ class QueryParser:
         if "service" in out.asks and "gift" in out.uses:
             out.asks.remove("service")  # beside a gift it is who receives it: "anh rể làm bác sĩ thú y … biếu anh"
         if not self.negation_heads.isdisjoint(keys):
-            self.rule_out_negated(keys, out)
+            self.rule_out_negated(keys, marked, out)
         if not self.modifier_heads.isdisjoint(keys):
             self.read_modifiers(q, out)
         if not self.goods_heads.isdisjoint(keys):
@@ -685,12 +685,30 @@ class QueryParser:
 
         return said(lex.giving_verbs) and said(lex.recipients)
 
-    def rule_out_negated(self, keys: list[str], out: ParsedQuery) -> None:
+    def rule_out_negated(self, keys: list[str], marked: list[str | None], out: ParsedQuery) -> None:
         """"ngoài ổi ra còn trái gì", "trừ rượu", "not tea": the product word right after a negation is ruled
         out, not asked for; a product group named so is not asked for ("ngoài đồ ăn ra … đồ thủ công")."""
         negations = self.lexicon.negations
         for i in range(len(keys)):
-            m = next((m for m in (3, 2, 1) if tuple(keys[i : i + m]) in negations), 0)
+            m = next(
+                (
+                    m
+                    for m in (3, 2, 1)
+                    # as written: "cắm trại" (camping) is no "cấm" (banned), and typed plain a catalogue word is
+                    # that word ("cam đường": oranges)
+                    if any(
+                        self.accent_agrees(marked, i, a)
+                        and not (
+                            m == 1
+                            and marked[i] is None
+                            and any(a)
+                            and (keys[i] in self.ix.post or (keys[i],) in self.lexicon.concept_index)
+                        )
+                        for a in negations.get(tuple(keys[i : i + m]), ())
+                    )
+                ),
+                0,
+            )
             if not m:
                 continue
             for said in [u for u in out.units if u.role == "soft" and i <= u.at <= i + m + 1]:
@@ -711,12 +729,25 @@ class QueryParser:
                 ),
                 None,
             )
-            if target is None:
-                continue
-            out.units.remove(target)
-            ruled_out = Exclusion(target.alts[0].key)
-            if ruled_out not in out.excluded:
-                out.excluded.append(ruled_out)
+            while target is not None:
+                out.units.remove(target)
+                ruled_out = Exclusion(target.alts[0].key)
+                if ruled_out not in out.excluded:
+                    out.excluded.append(ruled_out)
+                # A list goes on: "cấm thịt với hoa quả tươi", "no wine or tea".
+                end = target.at + len(target.text.split())
+                target = (
+                    next(
+                        (
+                            u
+                            for u in out.units
+                            if u.role in ("content", "soft", "common") and not u.stray and u.at == end + 1
+                        ),
+                        None,
+                    )
+                    if end < len(keys) and keys[end] in _JOINS
+                    else None
+                )
 
     def read_modifiers(self, q: QueryWords, out: ParsedQuery) -> None:
         """A product word introduced by a modifier word describes the head of the phrase, which is what is asked

@@ -518,3 +518,16 @@ def test_a_word_of_a_commune_name_serves_no_need(demo: SearchIndex) -> None:
     # offering is the question, not that honey.
     answer = demo.search("ngày giỗ ông ngoại sắp tới, con cháu nên sắm lễ gì mang về cho phải đạo")
     assert answer.results and all("offering" in h.doc.uses for h in answer.results), names(answer)
+
+
+def test_a_ban_rules_out_every_product_word_it_lists(demo: SearchIndex) -> None:
+    parsed = demo.parser.parse("con sang Úc du học, nghe nói hải quan cấm thịt và hoa quả, nên mang đồ khô gì")
+    assert {x.target for x in parsed.excluded} >= {("thit",), ("hoa", "qua")}
+    # As written: "cắm trại" (camping) bans nothing.
+    assert not demo.parser.parse("đi cắm trại ở Yên Thế, mua gà với bún").excluded
+
+
+def test_a_word_of_a_product_name_that_is_no_product_word_is_chat(demo: SearchIndex) -> None:
+    # "thực tập sinh" (an intern) shares "sinh" with "Măng … Lâm sinh": that is no reason to answer bamboo shoots.
+    answer = demo.search("em trai sắp sang Nhật làm thực tập sinh, muốn mang theo đồ khô quê mình để tự nấu ăn")
+    assert answer.results and all({"keeps", "cooking"} <= set(h.doc.uses) for h in answer.results), names(answer)
