@@ -60,12 +60,13 @@ _BARE_CUES = frozenset(
 _SENDING = frozenset({"ship", "giao", "gui", "chuyen", "send", "deliver", "shipping", "mail", "post"})
 # English words between a preposition and the place it introduces ("in a Hanoi supermarket", "to my Hanoi office").
 _DETERMINERS = frozenset({"a", "an", "the", "my", "our", "his", "her", "their", "your"})
-# Verbs and prepositions of going: a name written right after one is where somebody goes ("sang Đức"), each as
-# written and whether typed plain it is still that word ("den" could be đen, black; "qua" stays qua, not quà).
+# Verbs and prepositions of going, and "người" of a nationality: a name written right after one is where somebody
+# goes or comes from ("sang Đức", "người Đức"), each as written and whether typed plain it is still that word
+# ("den" could be đen, black; "nguoi" nguội, cold; "qua" stays qua, not quà).
 _GOING: dict[str, tuple[str, bool]] = {
     "sang": ("sang", True), "qua": ("qua", True), "bay": ("bay", True), "to": ("to", True),
     "ve": ("về", False), "di": ("đi", False), "den": ("đến", False), "toi": ("tới", False), "ra": ("ra", False),
-    "vao": ("vào", False), "len": ("lên", False),
+    "vao": ("vào", False), "len": ("lên", False), "nguoi": ("người", False),
 }
 # Phrases of the party need that name an occasion rather than drinking and its food (folded).
 _OCCASIONS = frozenset(
@@ -621,8 +622,8 @@ class QueryParser:
                 return 2  # "họp lớp 20 năm", "bé 10 tháng": how long or how old, no product word
             return 1
         if i and q.named.has(toks[i]) and self.going(keys[i - 1], marked[i - 1]):
-            # A name the buyer or a recipient travels to, not a catalogue place ("sang Đức dự hội chợ", "bay
-            # qua Úc"): where somebody goes, even when a producer's name shares the word (Hợp Đức).
+            # A name the buyer or a recipient travels to or comes from, not a catalogue place ("sang Đức dự hội
+            # chợ", "người yêu em là người Đức"): even when a producer's name shares the word (Hợp Đức).
             return 1
         alts = list(self.token_alts(key, marked[i]))
         strict = q.diacritics and out.long

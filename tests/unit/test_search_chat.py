@@ -531,3 +531,16 @@ def test_a_word_of_a_product_name_that_is_no_product_word_is_chat(demo: SearchIn
     # "thực tập sinh" (an intern) shares "sinh" with "Măng … Lâm sinh": that is no reason to answer bamboo shoots.
     answer = demo.search("em trai sắp sang Nhật làm thực tập sinh, muốn mang theo đồ khô quê mình để tự nấu ăn")
     assert answer.results and all({"keeps", "cooking"} <= set(h.doc.uses) for h in answer.results), names(answer)
+
+
+def test_a_nationality_is_no_product_word(demo: SearchIndex) -> None:
+    # "người Đức" (a German) shares "Đức" with the star-apple cooperative of Hợp Đức.
+    answer = demo.search("sếp mới của em là người Đức, em muốn biếu anh ấy chút quà quê nhân dịp cuối năm")
+    assert answer.results and all("gift" in h.doc.uses for h in answer.results), names(answer)
+
+
+def test_confectionery_is_cakes_and_snacks(demo: SearchIndex) -> None:
+    answer = demo.search("tụi nhỏ nhà chị thích bánh kẹo, quê mình có gì ngon")
+    assert answer.results and all(
+        h.doc.name_vi.startswith(("Bánh", "Snack")) for h in answer.results[:3]
+    ), names(answer)
