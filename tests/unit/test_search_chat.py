@@ -544,3 +544,22 @@ def test_confectionery_is_cakes_and_snacks(demo: SearchIndex) -> None:
     assert answer.results and all(
         h.doc.name_vi.startswith(("Bánh", "Snack")) for h in answer.results[:3]
     ), names(answer)
+
+
+@pytest.mark.parametrize(
+    ("query", "need"),
+    [
+        ("thứ bảy này đi ăn tân gia nhà anh họ, nên cầm theo gì", "gift"),
+        ("sắp tới ngày của mẹ, muốn gửi mẹ chút đặc sản", "gift"),
+        ("christmas is coming, something from Bac Giang for my neighbours?", "gift"),
+        ("em bé nhà mình tập ăn dặm, mẹ muốn tự nấu cho bé", "cooking"),
+        ("chị gái đang ở cữ, muốn mua gì cho chị", "health"),
+        ("cuối tháng Chạp nhà em làm giỗ, cần sắm gì", "offering"),
+    ],
+)
+def test_occasions_of_life_name_their_need(demo: SearchIndex, query: str, need: str) -> None:
+    answer = demo.search(query)
+    assert need in demo.parser.parse(query).uses
+    # Health answers list the herbal group after the products tagged; every other need, only products serving it.
+    served = answer.results[:1] if need == "health" else answer.results
+    assert answer.results and all(need in h.doc.uses for h in served), names(answer)
