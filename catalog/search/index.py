@@ -92,9 +92,11 @@ class SearchIndex:
             parsed.stars is not None or bool(parsed.categories) or bool(parsed.places) or bool(parsed.uses)
         )
         service = "service" in asks
-        if "supplies" in asks or (service and (not content or any(u.stray for u in content))):
-            # Seedlings or fertiliser for a crop, a car to rent, an air conditioner to repair, a photographer
-            # for a wedding: whatever catalogue word, place or need comes with them, no product is the answer.
+        course = "course" in asks and "tourism" not in parsed.categories  # a village visit may teach its craft
+        if "supplies" in asks or course or (service and (not content or any(u.stray for u in content))):
+            # Seedlings or fertiliser for a crop, a class in making a product, a car to rent, an air conditioner to
+            # repair, a photographer for a wedding: whatever catalogue word, place or need comes with them, no
+            # product is the answer.
             return SearchAnswer(query, [], [], filters, "", asks)
         # Beside a service asked for: only a product named in full, never a guess.
         unplaced: list[Unit] = []

@@ -50,7 +50,7 @@ from catalog.text import (
 )
 
 # Kinds of `asks` that rule out every product (see SearchIndex.search).
-_VETOES = frozenset({"service", "supplies"})
+_VETOES = frozenset({"service", "supplies", "course"})
 
 # Verbs that say where goods go only when nothing but chat follows the place ("ship hn", not "ship Dalat X").
 _BARE_CUES = frozenset(
