@@ -175,6 +175,17 @@ class QueryParser:
             for key, forms in self.lexicon.other_goods.items()
             if not (ix.phrase_docs(key) if len(key) > 1 else ix.post.get(key[0]))
         }
+        # So are the foods and drinks the lexicon knows and no product is ("cà phê", "sầu riêng", "almond"): named
+        # with a product word, that word describes them ("hạnh nhân rang mật ong", "lychee coffee").
+        for concept in self.lexicon.concepts:
+            if concept.members:
+                continue  # a class stands for products the catalogue may have ("trái cây")
+            if ix.sold(concept):
+                continue
+            for p in (*concept.vi, *concept.en):
+                if p.vietnamese and len(p.key) == 1:
+                    continue  # one Vietnamese syllable is too often another word ("cua": của; "nho": nhỏ)
+                self.other_goods.setdefault(p.key, []).append((p.accents, p.vietnamese))
         self.goods_heads = {key[0] for key in self.other_goods}
         self.resolve_cache: dict[Token, list[Token]] = {}
         # First words of the phrases of two words or more that parse_at looks up, also by regional spelling.

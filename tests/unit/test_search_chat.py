@@ -563,3 +563,20 @@ def test_occasions_of_life_name_their_need(demo: SearchIndex, query: str, need: 
     # Health answers list the herbal group after the products tagged; every other need, only products serving it.
     served = answer.results[:1] if need == "health" else answer.results
     assert answer.results and all(need in h.doc.uses for h in served), names(answer)
+
+
+@pytest.mark.parametrize(
+    "query", ["có bán cà phê vải thiều không shop", "honey roasted almonds, 2 jars please", "walnut honey cake"]
+)
+def test_a_food_the_catalogue_lacks_described_by_a_product_word_is_not_that_product(
+    demo: SearchIndex, query: str
+) -> None:
+    # Coffee with lychee, almonds with honey: foods the lexicon knows and no product is; the product word
+    # only describes them.
+    assert not demo.search(query).results, names(demo.search(query))
+
+
+def test_a_lacking_food_spells_no_catalogue_word(demo: SearchIndex) -> None:
+    # "hạnh nhân" (almond) must not make "nhân" (of "nhân viên", staff) a spelling of "nhãn" (longan).
+    answer = demo.search("bên mình làm nhân sự, cần đặt quà sinh nhật cho nhân viên")
+    assert answer.results and all("gift" in h.doc.uses for h in answer.results), names(answer)
