@@ -73,6 +73,10 @@ _OCCASIONS = frozenset(
     {"sinh nhat", "tiec", "bua tiec", "lien hoan", "hop lop", "tat nien", "party", "birthday", "get together",
      "gathering", "feast"}
 )
+# Words that deny what follows them ("không phun thuốc trừ sâu", "no pesticide", "without preservatives").
+_DENIALS = frozenset({"khong", "no", "without", "chua", "zero"})
+# Punctuation that ends a clause: a negation does not reach past it ("không phải, na Lục Nam ấy").
+_CLAUSE_BREAK = re.compile(r"[,.;!?…]+(?:\s|$)|[;!?…]+")
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
@@ -397,14 +401,18 @@ class QueryParser:
         text = STAR_SYMBOL.sub(r"\1 sao ", cleaned)
         toks: list[Token] = []
         coded: list[bool] = []  # from a token of letters and digits ("ST25", "10kg")
-        for t in tokenize(text)[:MAX_QUERY_TOKENS]:
-            parts = self.resolve(t)
-            toks.extend(parts)
-            coded.extend([not t.folded.isalpha() and not t.folded.isdigit()] * len(parts))
+        clauses: set[int] = set()  # where a clause begins, after , . ; ! ? (word positions)
+        for clause in _CLAUSE_BREAK.split(text):
+            if toks:
+                clauses.add(len(toks))
+            for t in tokenize(clause)[: MAX_QUERY_TOKENS - len(toks)]:
+                parts = self.resolve(t)
+                toks.extend(parts)
+                coded.extend([not t.folded.isalpha() and not t.folded.isdigit()] * len(parts))
         toks, coded = toks[:MAX_QUERY_TOKENS], coded[:MAX_QUERY_TOKENS]
         keys = [english_stem(t.folded) for t in toks]
         marked = [accent_key(t.raw) if has_marks(t.raw) else None for t in toks]
-        out = ParsedQuery(keys=keys)
+        out = ParsedQuery(keys=keys, clauses=frozenset(clauses))
         sounds = [sound_key(k, finals=True) for k in keys]
         words = sum(t.folded.isalpha() for t in toks)
         named = _Names(cleaned)
@@ -449,7 +457,10 @@ class QueryParser:
             places = {" ".join(p.key) for p in out.places}
             spans = [(u.at, u.at + len(u.text.split())) for u in out.units if u.role == "soft" and u.text in places]
             for kind, where in asked_at.items():
-                if kind not in out.asks and not all(any(a <= s and e <= b for a, b in spans) for s, e in where):
+                if kind in _VETOES:
+                    # Said of a product, not asked for: "pesticide-free", "không dùng thuốc trừ sâu".
+                    where = [(s, e) for s, e in where if not self.denied(keys, s, e)]
+                if where and kind not in out.asks and not all(any(a <= s and e <= b for a, b in spans) for s, e in where):
                     out.asks.append(kind)
         if "gift" not in out.uses and not self.giving_heads.isdisjoint(keys) and self.gives(keys, marked):
             out.uses.append("gift")
@@ -665,6 +676,11 @@ class QueryParser:
         return 1
 
     @staticmethod
+    def denied(keys: list[str], start: int, end: int) -> bool:
+        """Is the phrase at start..end denied ("không … thuốc trừ sâu", "pesticide-free", "no preservatives")?"""
+        return (end < len(keys) and keys[end] == "free") or bool(_DENIALS.intersection(keys[max(0, start - 2) : start]))
+
+    @staticmethod
     def going(key: str, typed: str | None) -> bool:
         """Is this word one of going (see _GOING), as typed?"""
         if key not in _GOING:
@@ -738,6 +754,7 @@ class QueryParser:
                     and not u.stray
                     and i + m <= u.at <= i + m + 1
                     and u.alts[0].key not in self.lexicon.categories
+                    and not any(i < c <= u.at for c in out.clauses)
                 ),
                 None,
             )

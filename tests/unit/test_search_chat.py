@@ -580,3 +580,17 @@ def test_a_lacking_food_spells_no_catalogue_word(demo: SearchIndex) -> None:
     # "hạnh nhân" (almond) must not make "nhân" (of "nhân viên", staff) a spelling of "nhãn" (longan).
     answer = demo.search("bên mình làm nhân sự, cần đặt quà sinh nhật cho nhân viên")
     assert answer.results and all("gift" in h.doc.uses for h in answer.results), names(answer)
+
+
+def test_a_negation_ends_with_its_clause(demo: SearchIndex) -> None:
+    # "không phải, …": the comma closes the negation; the custard apple after it is what is asked for.
+    answer = demo.search("ko phải xoài, na Lục Nam ấy, còn hàng không")
+    assert answer.results and answer.results[0].doc.name_vi == "Na Lục Nam", names(answer)
+
+
+@pytest.mark.parametrize(
+    "query", ["ổi Tân Yên có trồng không dùng thuốc trừ sâu không shop", "is the Tan Yen guava pesticide-free?"]
+)
+def test_supplies_said_of_a_product_are_no_request_for_supplies(demo: SearchIndex, query: str) -> None:
+    answer = demo.search(query)
+    assert "supplies" not in answer.asks and answer.results[0].doc.name_vi == "Ổi Tân Yên", names(answer)
