@@ -760,7 +760,13 @@ class QueryParser:
             )
             while target is not None:
                 out.units.remove(target)
-                ruled_out = Exclusion(target.alts[0].key)
+                key = target.alts[0].key
+                # Named for itself elsewhere ("Rượu nếp ngâm hạ thổ … không uống được rượu nặng"): only where that
+                # leaves something.
+                named = any(
+                    u.role in ("content", "common") and set(key) <= set(u.alts[0].key) for u in out.units
+                )
+                ruled_out = Exclusion(key, soft=named)
                 if ruled_out not in out.excluded:
                     out.excluded.append(ruled_out)
                 # A list goes on: "cấm thịt với hoa quả tươi", "no wine or tea".

@@ -594,3 +594,12 @@ def test_a_negation_ends_with_its_clause(demo: SearchIndex) -> None:
 def test_supplies_said_of_a_product_are_no_request_for_supplies(demo: SearchIndex, query: str) -> None:
     answer = demo.search(query)
     assert "supplies" not in answer.asks and answer.results[0].doc.name_vi == "Ổi Tân Yên", names(answer)
+
+
+def test_a_product_named_for_itself_is_not_ruled_out_by_a_negation_of_its_kind(demo: SearchIndex) -> None:
+    # The buyer names the wine, then says he cannot drink strong wine: the wine named is still the answer.
+    answer = demo.search("bà hỏi rượu nếp ngâm hạ thổ của Vân Hương để được bao lâu, bà chỉ uống rượu nhẹ, không uống "
+                         "được rượu nặng")
+    assert answer.results and answer.results[0].doc.name_vi == "Rượu nếp ngâm hạ thổ Vân Hương", names(answer)
+    # Said alone, the negation still rules the wine out.
+    assert not any("Rượu" in n for n in names(demo.search("ông không uống được rượu, mua quà gì cho ông")))
