@@ -42,7 +42,6 @@ from catalog.search.model import (
 from catalog.search.parser import QueryParser
 from catalog.search.postings import Postings
 from catalog.search.register import STRAY_FOREIGN, STRAY_SHARE, STRAY_STOPWORD, STRAY_VIETNAMESE
-from catalog.text import fold_tokens
 from catalog.uses import use_tags
 
 # Ranking many confident products (issue 14): past TOP_K_FROM of them, the best are found without the points
@@ -68,13 +67,16 @@ class SearchIndex:
         self.matcher = Matcher(self.ix)
         self._named_cache: dict[str, set[int]] = {}
         self._excluded_cache: dict[Key, frozenset[int]] = {}
+        self._wide_cache: dict[tuple[tuple[str, Key], ...], frozenset[str]] = {}
+        # The first words of the products' names ("rượu", "hương", "mật"): words that name a kind of product.
+        self._heads = frozenset(kind[0] for kind in self.ix.kind_of if kind)
 
     def __len__(self) -> int:
         return len(self.docs)
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled without its caches (catalog/search/stored.py): they fill again as queries come."""
-        return {**self.__dict__, "_named_cache": {}, "_excluded_cache": {}}
+        return {**self.__dict__, "_named_cache": {}, "_excluded_cache": {}, "_wide_cache": {}}
 
     def search(self, query: str, limit: int = 10) -> SearchAnswer:
         """Answer one buyer query: confident results, or none and some suggestions."""
@@ -341,8 +343,15 @@ class SearchIndex:
     def _wide_places(self, parsed: ParsedQuery) -> frozenset[str]:
         """The places named that hold most of the catalogue (the province it is in): they say nothing about
         which product is meant ("ở Bắc Giang có gì", "… tặng đặc sản Bắc Giang", "Bac Giang has good fruit")."""
-        half = len(self.ix.docs) / 2
-        return frozenset(" ".join(p.key) for p in parsed.places if len(self._in_places([p])) > half)
+        named = tuple((p.kind, p.key) for p in parsed.places)
+        wide = self._wide_cache.get(named)
+        if wide is None:
+            half = len(self.ix.docs) / 2
+            wide = frozenset(" ".join(p.key) for p in parsed.places if len(self._in_places([p])) > half)
+            if len(self._wide_cache) > 10_000:
+                self._wide_cache.clear()
+            self._wide_cache[named] = wide
+        return wide
 
     def _named_in_full(self, parsed: ParsedQuery, content: list[Unit]) -> dict[int, float]:
         """Products a long message names in full, word by word ("… muốn mua na dai Nghĩa Phương mà sợ …", "…
@@ -422,11 +431,8 @@ class SearchIndex:
     def _product_word(self, u: Unit) -> bool:
         """Is the unit, as typed, a product word: one the lexicon knows ("xôi", "măng", "lychee") or the first word
         of a product's name ("Hương nến …"), not a word of a producer's or a place's name ("Lâm sinh", "Đa Mai")?"""
-        heads = getattr(self, "_heads", None)
-        if heads is None:
-            heads = self._heads = frozenset(w[0] for w in (fold_tokens(d.name_vi) for d in self.ix.docs) if w)
         return any(
-            alt.key in self.ix.lexicon.concept_index or (len(alt.key) == 1 and alt.key[0] in heads)
+            alt.key in self.ix.lexicon.concept_index or (len(alt.key) == 1 and alt.key[0] in self._heads)
             for alt in u.alts[:1]
         )
 
