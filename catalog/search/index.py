@@ -68,8 +68,6 @@ class SearchIndex:
         self._named_cache: dict[str, set[int]] = {}
         self._excluded_cache: dict[Key, frozenset[int]] = {}
         self._wide_cache: dict[tuple[tuple[str, Key], ...], frozenset[str]] = {}
-        # The first words of the products' names ("rượu", "hương", "mật"): words that name a kind of product.
-        self._heads = frozenset(kind[0] for kind in self.ix.kind_of if kind)
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -432,7 +430,7 @@ class SearchIndex:
         """Is the unit, as typed, a product word: one the lexicon knows ("xôi", "măng", "lychee") or the first word
         of a product's name ("Hương nến …"), not a word of a producer's or a place's name ("Lâm sinh", "Đa Mai")?"""
         return any(
-            alt.key in self.ix.lexicon.concept_index or (len(alt.key) == 1 and alt.key[0] in self._heads)
+            alt.key in self.ix.lexicon.concept_index or (len(alt.key) == 1 and alt.key[0] in self.parser.kind_heads)
             for alt in u.alts[:1]
         )
 
@@ -734,6 +732,17 @@ class SearchIndex:
                 found.update(d for d, q in self.matcher.unit_map(u, qkeys, ACCENT_MISMATCH).items() if q >= NAME)
         return frozenset(found)
 
+    def _named_by_needs(self, parsed: ParsedQuery) -> frozenset[int]:
+        """Products named by a kind-of-product word inside the phrases that named the needs ("thắp hương": incense,
+        "nhắm rượu": wine)."""
+        kind_of = self.ix.kind_of
+        return frozenset(
+            d
+            for key, kind in parsed.use_products
+            for d in self._named(key)
+            if not kind or kind_of[d][:1] == (key,)
+        )
+
     def _slice(
         self,
         query: str,
@@ -775,6 +784,8 @@ class SearchIndex:
             found, without_stars = self._filtered(replace(parsed, categories=[]), uses)
             if found:
                 del filters["category"]
+        if uses:
+            preferred = preferred | self._named_by_needs(parsed)
         picked = self._for_needs(found, uses, limit, preferred) if uses else self._best_first(found, limit)
         results = [SearchHit(self.ix.docs[d], 100.0) for d in picked]
         suggestions: list[SearchHit] = []

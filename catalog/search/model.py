@@ -257,6 +257,8 @@ class ParsedQuery:
     implied: set[str] = field(default_factory=set)
     use_spans: list[tuple[int, int]] = field(default_factory=list)  # where they were named (word positions)
     use_phrases: list[tuple[str, str]] = field(default_factory=list)  # (tag, folded phrase) as named
+    # Product words named inside them ("nhắm rượu"), and whether only products of that kind count ("thắp hương").
+    use_products: list[tuple[str, bool]] = field(default_factory=list)
     asks: list[str] = field(
         default_factory=list
     )  # price, delivery, wholesale: asked about, not product words

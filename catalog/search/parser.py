@@ -191,6 +191,8 @@ class QueryParser:
                     continue  # one Vietnamese syllable is too often another word ("cua": của; "nho": nhỏ)
                 self.other_goods.setdefault(p.key, []).append((p.accents, p.vietnamese))
         self.goods_heads = {key[0] for key in self.other_goods}
+        # The first words of the products' names ("rượu", "hương", "mật"): words that name a kind of product.
+        self.kind_heads = frozenset(kind[0] for kind in ix.kind_of if kind)
         self.resolve_cache: dict[Token, list[Token]] = {}
         # First words of the phrases of two words or more that parse_at looks up, also by regional spelling.
         lex = self.lexicon
@@ -598,6 +600,14 @@ class QueryParser:
                     out.uses.append(use)
                 out.use_spans.append((i, i + m))
                 out.use_phrases.append((use, words))
+                # A kind of product inside the phrase, as written ("nhắm rượu": wine; "thắp hương": the product
+                # whose name begins "Hương"; not "ăn chay": An Xoa).
+                for j, k in enumerate(keys[i : i + m], start=i):
+                    spelt = marked[j] in self.ix.product_spellings.get(k, ())  # exactly as a product or the lexicon
+                    if (k,) in lex.concept_index and (marked[j] is None or spelt):
+                        out.use_products.append((k, False))
+                    elif k in self.kind_heads and spelt and marked[j] is not None:
+                        out.use_products.append((k, True))
                 return m
             if m >= 2 and span in lex.concept_index and self.concept_marks_fit(span, marked, i):
                 self.take_concept(span, span, 1.0, words, marked[i : i + m], out)

@@ -603,3 +603,11 @@ def test_a_product_named_for_itself_is_not_ruled_out_by_a_negation_of_its_kind(d
     assert answer.results and answer.results[0].doc.name_vi == "Rượu nếp ngâm hạ thổ Vân Hương", names(answer)
     # Said alone, the negation still rules the wine out.
     assert not any("Rượu" in n for n in names(demo.search("ông không uống được rượu, mua quà gì cho ông")))
+
+
+def test_a_kind_of_product_inside_a_need_phrase_comes_first(demo: SearchIndex) -> None:
+    # "thắp hương" (burning incense) is an offering, and names the incense: it leads the selection.
+    answer = demo.search("mai rằm, nhà cần thắp hương")
+    assert answer.results and answer.results[0].doc.name_vi.startswith("Hương"), names(answer)
+    # "ăn chay" names a need, not the herbal product whose name begins "An".
+    assert not names(demo.search("nhà mình ăn chay, có gì không"))[0].startswith(("An ", "Dầu mè đen Đại An"))
