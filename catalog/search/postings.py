@@ -193,13 +193,12 @@ class Postings:
         self.product_spellings: dict[str, set[str]] = {k: set(v) for k, v in self.marked.items()}
         for k in plain:
             self.product_spellings.setdefault(k, set()).add(k + "0")  # written plain: no tone, no letter mark
-        for concept in lex.concepts:
-            # A food the catalogue has none of spells no catalogue word: "nhân" of "hạnh nhân" is no "nhãn".
-            sold = bool(concept.members) or self.sold(concept)
-            for phrase in (*concept.vi, *concept.members):
-                for k, a in zip(phrase.key, phrase.accents, strict=False):
-                    if sold or k not in self.post:
-                        self.product_spellings.setdefault(k, set()).add(a if a is not None else k + "0")
+        for phrase in (p for c in lex.concepts for p in (*c.vi, *c.members)):
+            for k, a in zip(phrase.key, phrase.accents, strict=False):
+                # A word of a longer phrase spells no catalogue word alone: "mát" of "mát gan" is no "mật", "nhân"
+                # of "hạnh nhân" no "nhãn".
+                if len(phrase.key) == 1 or k not in self.post:
+                    self.product_spellings.setdefault(k, set()).add(a if a is not None else k + "0")
         # English words of English names and aliases that the lexicon does not translate ("wife" of "husband
         # and wife cake", "queen"): never written with marks, no Vietnamese syllable, in no Vietnamese name or
         # producer (brands like "Vifoco" are). They describe more than they name, so a query weighs them as

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from catalog.search import SearchAnswer, SearchIndex
+from catalog.text import fold
 from catalog.search.register import STRAY_FOREIGN, STRAY_STOPWORD, STRAY_VIETNAMESE, stray_weight
 
 DEMO = Path(__file__).resolve().parents[2] / "catalog" / "data" / "demo_catalog.json"
@@ -611,3 +612,16 @@ def test_a_kind_of_product_inside_a_need_phrase_comes_first(demo: SearchIndex) -
     assert answer.results and answer.results[0].doc.name_vi.startswith("Hương"), names(answer)
     # "ăn chay" names a need, not the herbal product whose name begins "An".
     assert not names(demo.search("nhà mình ăn chay, có gì không"))[0].startswith(("An ", "Dầu mè đen Đại An"))
+
+
+def test_a_word_of_a_lexicon_phrase_spells_no_catalogue_word_alone(demo: SearchIndex) -> None:
+    # "mát" is written so in "mát gan", but alone it is no "mật" (honey): "trà … cho mát" asks for tea.
+    answer = demo.search("có trà gì uống cho mát không")
+    assert answer.results and all(fold(h.doc.name_vi).startswith(("che", "tra")) for h in answer.results)
+
+
+def test_an_ailment_the_catalogue_makes_no_claim_for_leaves_the_product_asked(demo: SearchIndex) -> None:
+    # No source presents a product as a sleep aid: the tea asked for is the answer, and no need is claimed.
+    answer = demo.search("muốn mua trà cho người mất ngủ")
+    assert answer.results and "use" not in answer.filters, names(answer)
+    assert all(fold(n).startswith(("che", "tra")) for n in names(answer)), names(answer)
