@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from catalog.search import SearchAnswer, SearchIndex
-from catalog.text import fold
 from catalog.search.register import STRAY_FOREIGN, STRAY_STOPWORD, STRAY_VIETNAMESE, stray_weight
+from catalog.text import fold
 
 DEMO = Path(__file__).resolve().parents[2] / "catalog" / "data" / "demo_catalog.json"
 
