@@ -13,6 +13,9 @@ from catalog.search.marks import accent_fits
 from catalog.search.model import ACCENT_MISMATCH, BOUND, LIST_RATIO, MAP_CACHE_ENTRIES, Alt, Unit
 from catalog.search.postings import Postings
 
+# A unit as `Matcher.cover` sums it: (unit, weight in the sum, soft?, [(quality, products, alternative), best first]).
+Part = tuple[Unit, float, bool, list[tuple[float, int, Alt]]]
+
 
 class Matcher:
     """Finds and scores the products a parsed query covers, against one Postings (with its own caches)."""
@@ -296,6 +299,60 @@ class Matcher:
 
         return quality
 
+    def parts(self, content: list[Unit], soft: list[Unit], threshold: float) -> list[Part]:
+        """The units `cover` sums over: (unit, its weight in the sum, soft?, its alternatives found anywhere as
+        (quality, products, alternative), best first). A soft unit weighs 1 − threshold of its weight."""
+        parts: list[Part] = []
+        for u, w, is_soft in [(u, u.weight, False) for u in content] + [
+            (u, u.weight * (1.0 - threshold), True) for u in soft
+        ]:
+            alts = [(alt.q, size, alt) for alt, size in zip(u.alts, self.sizes(u), strict=True) if size]
+            if alts:
+                alts.sort(key=lambda a: -a[0])
+                parts.append((u, w, is_soft, alts))
+        return parts
+
+    @staticmethod
+    def next_listing(parts: list[Part], cursor: dict[int, int]) -> tuple[int, int] | None:
+        """The cheapest listing still to make, per unit of ceiling it removes: (part, its next cursor), where
+        `cursor` holds, per unit, how many of its alternatives are listed; None when all are."""
+        best: tuple[float, int, int] | None = None  # (cost per unit of ceiling removed, part, next cursor)
+        for n, (u, w, _s, alts) in enumerate(parts):
+            i = cursor[id(u)]
+            if i >= len(alts):
+                continue
+            q, cost, j = alts[i][0], 0, i
+            while j < len(alts) and alts[j][0] == q:  # equal-quality alternatives go together
+                cost += alts[j][1]
+                j += 1
+            drop = w * (q - (alts[j][0] if j < len(alts) else 0.0))
+            # Either the next quality level, or all that is left of this unit at once.
+            options = [(cost / drop, j), (sum(a[1] for a in alts[i:]) / (w * q), len(alts))]
+            ratio, stop = min(options)
+            if best is None or ratio < best[0]:
+                best = (ratio, n, stop)
+        return None if best is None else (best[1], best[2])
+
+    def listed_alts(self, parts: list[Part], bar: float) -> list[Alt]:
+        """The alternatives `cover` lists (without a bound on candidates): every product that can reach the
+        bar is found in one of them."""
+        ceiling = {id(u): w * alts[0][0] for u, w, _s, alts in parts}
+        room = sum(ceiling.values())
+        cursor = {id(u): 0 for u, *_ in parts}
+        out: list[Alt] = []
+        while room >= bar:
+            step = self.next_listing(parts, cursor)
+            if step is None:
+                break
+            n, j = step
+            u, w, _s, alts = parts[n]
+            out.extend(alt for _q, _size, alt in alts[cursor[id(u)] : j])
+            cursor[id(u)] = j
+            room -= ceiling[id(u)]
+            ceiling[id(u)] = w * (alts[j][0] if j < len(alts) else 0.0)
+            room += ceiling[id(u)]
+        return out
+
     def cover(
         self,
         content: list[Unit],
@@ -317,14 +374,7 @@ class Matcher:
         """
         total = sum(u.weight for u in content)
         bar = threshold * total - 1e-9
-        parts: list[tuple[Unit, float, bool, list[tuple[float, int, Alt]]]] = []
-        for u, w, is_soft in [(u, u.weight, False) for u in content] + [
-            (u, u.weight * (1.0 - threshold), True) for u in soft
-        ]:
-            alts = [(alt.q, size, alt) for alt, size in zip(u.alts, self.sizes(u), strict=True) if size]
-            if alts:
-                alts.sort(key=lambda a: -a[0])
-                parts.append((u, w, is_soft, alts))
+        parts = self.parts(content, soft, threshold)
         # Each part's ceiling is its weight times the best quality among alternatives not yet listed.
         ceiling = {id(u): w * alts[0][0] for u, w, _s, alts in parts}
         room = sum(ceiling.values())
@@ -348,25 +398,10 @@ class Matcher:
         cursor = {id(u): 0 for u, *_ in parts}
         candidates: set[int] = set()
         while room >= bar:
-            # (cost per unit of ceiling removed, part, next cursor)
-            best: tuple[float, int, int] | None = None
-            for n, (u, w, _s, alts) in enumerate(parts):
-                i = cursor[id(u)]
-                if i >= len(alts):
-                    continue
-                q, cost, j = alts[i][0], 0, i
-                while j < len(alts) and alts[j][0] == q:  # equal-quality alternatives go together
-                    cost += alts[j][1]
-                    j += 1
-                drop = w * (q - (alts[j][0] if j < len(alts) else 0.0))
-                # Either the next quality level, or all that is left of this unit at once.
-                options = [(cost / drop, j), (sum(a[1] for a in alts[i:]) / (w * q), len(alts))]
-                ratio, stop = min(options)
-                if best is None or ratio < best[0]:
-                    best = (ratio, n, stop)
-            if best is None:
+            step = self.next_listing(parts, cursor)
+            if step is None:
                 break
-            _, n, j = best
+            n, j = step
             u, w, _s, alts = parts[n]
             if max_candidates and sum(a[1] for a in alts[cursor[id(u)] : j]) > 10 * max_candidates:
                 # Did-you-mean only: a word found in thousands of products suggests nothing in particular.
