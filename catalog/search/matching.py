@@ -96,39 +96,45 @@ class Matcher:
         return q
 
     def alt_map(self, alt: Alt, penalty: float) -> dict[int, float]:
-        """Every product where one alternative is found, with its quality there (marks checked)."""
+        """Every product where one alternative is found, with its quality there (marks checked).
+
+        One pass over its products: those whose marks disagree are dropped (a regional spelling, a place's
+        exact marks) or scaled by `penalty` as they are copied, not deleted afterwards (a regional spelling
+        of a common word, "nong" for "nón", has tens of thousands of products, most of them other words).
+        """
         table = self.ix.table(alt)
         posts = [table.get(k) for k in alt.key]
         if any(p is None for p in posts):
             return {}
-        found: dict[int, float]
+        weights: dict[int, float]
         if len(posts) == 1:
-            found = posts[0]  # type: ignore[assignment]
-            if alt.q != 1.0:
-                found = {d: w * alt.q for d, w in found.items()}
+            weights = posts[0]  # type: ignore[assignment]
         else:
             common = self.ix.phrase_docs(alt.key)
             ordered: list[dict[int, float]] = posts  # type: ignore[assignment]
-            if len(ordered) == 2:
-                first, second = ordered
-                found = {d: min(first[d], second[d]) * alt.q for d in common}
-            else:
-                found = {d: min(p[d] for p in ordered) * alt.q for d in common}
-        mismatched: set[int] = set()
+            # The least field weight of the phrase's words (a pass per word: no call per product).
+            first, second = ordered[0], ordered[1]
+            weights = {d: a if (a := first[d]) <= (b := second[d]) else b for d in common}
+            for post in ordered[2:]:
+                weights = {d: a if a <= (b := post[d]) else b for d, a in weights.items()}
+        q = alt.q
+        scaled = len(posts) > 1 or q != 1.0  # (a word's own postings at quality 1 are shared, not copied)
+        mismatched: AbstractSet[int] = frozenset()
         for k, typed in zip(alt.key, alt.accents, strict=True):
             if typed is not None:
-                mismatched |= self.mismatch(k, typed, alt.sound, alt.exact)
-        hit = mismatched & found.keys() if mismatched else ()
-        if hit:
-            if found is posts[0]:
-                found = dict(found)
-            if alt.sound or alt.exact:
-                for d in hit:
-                    del found[d]
-            else:
-                for d in hit:
-                    found[d] *= penalty
-        return found
+                found_other = self.mismatch(k, typed, alt.sound, alt.exact)
+                mismatched = found_other if not mismatched else mismatched | found_other
+        if not mismatched:
+            return {d: w * q for d, w in weights.items()} if scaled else weights
+        if not scaled and mismatched.isdisjoint(weights.keys()):
+            return weights
+        if alt.sound or alt.exact:
+            if scaled:
+                return {d: w * q for d, w in weights.items() if d not in mismatched}
+            return {d: w for d, w in weights.items() if d not in mismatched}
+        if scaled:
+            return {d: w * q * penalty if d in mismatched else w * q for d, w in weights.items()}
+        return {d: w * penalty if d in mismatched else w for d, w in weights.items()}
 
     def unit_map(self, unit: Unit, qkeys: frozenset[str], penalty: float) -> dict[int, float]:
         """Every product where a unit is found, with its best quality there.
@@ -182,6 +188,8 @@ class Matcher:
         alts = unit.alts
         if len(alts) < 2:
             return alts
+        if len(set(alts)) < len(alts):  # one alternative reached twice (two concepts name it): listed once
+            alts = list(dict.fromkeys(alts))
         posts = [self.ix.table(a).get(a.key[0]) if len(a.key) == 1 else None for a in alts]
         # The quality an alternative has at least in every product of its postings (marks that disagree
         # lower it; a regional spelling or a place's exact marks drop products instead).
@@ -254,7 +262,7 @@ class Matcher:
         specs: list[
             tuple[float, list[dict[int, float]], AbstractSet[int], AbstractSet[int], set[int] | None, float]
         ] = []
-        for alt in sorted(unit.alts, key=lambda a: -a.q):
+        for alt in sorted(dict.fromkeys(unit.alts), key=lambda a: -a.q):
             table = self.ix.table(alt)
             posts = [table.get(k) for k in alt.key]
             if any(p is None for p in posts):
