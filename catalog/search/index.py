@@ -294,8 +294,8 @@ class SearchIndex:
             if room - w * alts[0][0] < bar:
                 reach = min(reach, max(size for _q, size, _a in alts))
         ranked, tiebreak = ix.ranked, ix.tiebreak
-        if reach < TOP_K_FROM or reach * SPARSE_LEVEL < len(ranked):
-            return None
+        if reach < TOP_K_FROM or reach * (2 if len(parts) == 1 else SPARSE_LEVEL) < len(ranked):
+            return None  # (one word's listing is copied, not scored: cheap unless most products have it)
         reaches = [ix.alt_reach(a) for a in listed]
 
         # The coverage of one product, as cover computes it (the same sums in the same order), or None.
@@ -433,7 +433,7 @@ class SearchIndex:
                 if cp is not None and len(heap) == wanted and ceiling(cp) + tiebreak[d] < heap[0][0]:
                     continue  # not even with its named words at their best
                 visit(d)
-                if len(visited) > limit or (len(visited) >= 2 * wanted and len(scores) * 4 < len(visited)):
+                if len(visited) > limit or (len(visited) >= wanted // 2 and len(scores) * 4 < len(visited)):
                     # Few of the products walked reach the bar: listing them all is cheaper.
                     return None
         return scores
@@ -601,7 +601,7 @@ class SearchIndex:
         """Products with this word in a name, alias or English name (cached per index)."""
         found = self._named_cache.get(key)
         if found is None:
-            found = {d for d, w in self.ix.post.get(key, {}).items() if w >= NAME}
+            found = set(self.ix.named_post.get(key, ()))
             self._named_cache[key] = found
         return found
 

@@ -168,8 +168,14 @@ class Matcher:
                     # Alone, a part of an opaque compound means something else ("sữa" is milk, not star
                     # apple); with the compound's other words in the query it is that compound after all.
                     found = dict(found)
+                    # (Hundreds of products, say "tao" inside compounds: the alternatives prepared once.)
+                    quality = (
+                        self.asker(unit, qkeys, penalty)
+                        if len(hit) > 64
+                        else lambda d: self.unit_q(unit, d, qkeys, penalty)
+                    )
                     for d in hit:
-                        found[d] = self.unit_q(unit, d, qkeys, penalty)
+                        found[d] = quality(d)
             self.map_cache[cache_key] = found
             self.map_cached += len(found)
             while self.map_cached > MAP_CACHE_ENTRIES and len(self.map_cache) > 1:
