@@ -83,7 +83,6 @@ async def test_search_documents_read_as_plain_rows_are_those_of_the_products(db:
         assert first is not None and first.producer_id is not None
         first.producer_id = None
         first.name_en = ""
-        await session.commit()
     async with db.session() as session:
         docs = await load_search_docs(session)
         products = (await session.scalars(select(Product).order_by(Product.id))).unique().all()
