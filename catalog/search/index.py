@@ -145,7 +145,7 @@ class SearchIndex:
         scores: dict[int, float] | None = None
         applied: dict[str, Any] = {}
         if not (parsed.places or parsed.categories or parsed.excluded or parsed.stars is not None) and not (
-            parsed.long and parsed.uses
+            (parsed.long and parsed.uses) or parsed.implied
         ):
             # Nothing narrows the products nor asks about all of them (_by_chance): only the best matter.
             scores = self._cover_top(content, soft, optional, qkeys, parsed, max(RERANK, limit))
