@@ -4,6 +4,7 @@ gives the very answer of scoring all of them."""
 from __future__ import annotations
 
 import json
+import pickle
 import random
 from pathlib import Path
 
@@ -163,5 +164,10 @@ def test_matching_that_stops_early_finds_what_matching_all_finds(
     index = SearchIndex(docs)
     bounded = [answers(index, limit) for limit in (1, 10, 40)]
     assert {"htx", "nong nghiep", "ho kinh doanh"} <= set(served)
+    # A stored index (catalog/search/stored.py pickles it) has its named products too.
+    restored = pickle.loads(pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL))
+    served.clear()
+    assert [answers(restored, limit) for limit in (1, 10, 40)] == bounded
+    assert "nong nghiep" in served
     monkeypatch.setattr(SearchIndex, "_cover_top", lambda *args: None)
     assert [answers(index, limit) for limit in (1, 10, 40)] == bounded
