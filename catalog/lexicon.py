@@ -81,7 +81,7 @@ class Lexicon:
     # Words after which a place is where the goods go, not where they come from ("ship ra Hà Nội").
     destination_cues: set[Key] = field(default_factory=set)
     # Words that rule out the product word right after them ("ngoài ổi ra", "trừ rượu", "not tea").
-    negations: set[Key] = field(default_factory=set)
+    negations: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)  # with how each is written
     # Words that make the product word they introduce describe another thing, the head of the phrase
     # ("kem đánh răng hương vải", "lychee-scented candles") → their accents and whether the head comes first
     # (Vietnamese) or last (English).
@@ -174,7 +174,10 @@ class Lexicon:
                     lex.asks.setdefault(key, []).append((phrase_accents(text), kind))
                     lex.scaffolding.setdefault(note(key), []).append(phrase_accents(text))
         lex.destination_cues = {note(k) for k in map(phrase_key, data.get("destination_cues", ())) if k}
-        lex.negations = {note(k) for k in map(phrase_key, data.get("negations", ())) if k}
+        for text in data.get("negations", ()):
+            key = phrase_key(text)
+            if key:
+                lex.negations.setdefault(note(key), []).append(phrase_accents(text))
         for language, texts in data.get("modifiers", {}).items():
             for text in texts:
                 key = phrase_key(text)

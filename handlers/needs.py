@@ -24,6 +24,7 @@ NEED_NAMES = {
     "wedding": N_("weddings and engagements"),
     "party": N_("parties and get-togethers"),
     "vegetarian": N_("vegetarian cooking"),
+    "cooking": N_("cooking a meal"),
     "health": N_("health and tonics"),
     "joints": N_("bones and joints"),
     "liver": N_("the liver"),
@@ -53,9 +54,9 @@ def needs_title(t: Translator, needs: list[str]) -> str:
 
 
 def beyond_catalogue(asks: tuple[str, ...]) -> bool:
-    """Did the message ask for what no product can be: a service or a job, or supplies (seedlings, machines,
-    packaging, cosmetics)?"""
-    return "service" in asks or "supplies" in asks
+    """Did the message ask for what no product can be: a service or a job, a course, or supplies (seedlings,
+    machines, packaging, cosmetics)?"""
+    return "service" in asks or "supplies" in asks or "course" in asks
 
 
 def beyond_catalogue_note(t: Translator, asks: tuple[str, ...]) -> str:
@@ -63,6 +64,9 @@ def beyond_catalogue_note(t: Translator, asks: tuple[str, ...]) -> str:
     if "supplies" in asks:
         what = t._("This bot lists the OCOP certified products of Bắc Giang; it has no seedlings, fertiliser, "
                    "machines, packaging or other goods that are not OCOP products.")
+    elif "course" in asks:
+        what = t._("This bot lists the OCOP certified products of Bắc Giang; it does not know courses or classes "
+                   "in making them. The producers are listed with each product.")
     else:
         what = t._("This bot lists the OCOP certified products of Bắc Giang; it does not know services such as "
                    "repairs, rentals, transport, photography or jobs.")

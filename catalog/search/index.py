@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import heapq
+import itertools
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
@@ -73,13 +74,16 @@ class SearchIndex:
         self.matcher = Matcher(self.ix)
         self._named_cache: dict[str, set[int]] = {}
         self._excluded_cache: dict[Key, frozenset[int]] = {}
+        self._wide_cache: dict[tuple[tuple[str, Key], ...], frozenset[str]] = {}
+        # The first words of the products' names ("rượu", "hương", "mật"): words that name a kind of product.
+        self._heads = frozenset(kind[0] for kind in self.ix.kind_of if kind)
 
     def __len__(self) -> int:
         return len(self.docs)
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled without its caches (catalog/search/stored.py): they fill again as queries come."""
-        return {**self.__dict__, "_named_cache": {}, "_excluded_cache": {}}
+        return {**self.__dict__, "_named_cache": {}, "_excluded_cache": {}, "_wide_cache": {}}
 
     def search(self, query: str, limit: int = 10) -> SearchAnswer:
         """Answer one buyer query: confident results, or none and some suggestions."""
@@ -97,9 +101,11 @@ class SearchIndex:
             parsed.stars is not None or bool(parsed.categories) or bool(parsed.places) or bool(parsed.uses)
         )
         service = "service" in asks
-        if "supplies" in asks or (service and (not content or any(u.stray for u in content))):
-            # Seedlings or fertiliser for a crop, a car to rent, an air conditioner to repair, a photographer
-            # for a wedding: whatever catalogue word, place or need comes with them, no product is the answer.
+        course = "course" in asks and "tourism" not in parsed.categories  # a village visit may teach its craft
+        if "supplies" in asks or course or (service and (not content or any(u.stray for u in content))):
+            # Seedlings or fertiliser for a crop, a class in making a product, a car to rent, an air conditioner to
+            # repair, a photographer for a wedding: whatever catalogue word, place or need comes with them, no
+            # product is the answer.
             return SearchAnswer(query, [], [], filters, "", asks)
         # Beside a service asked for: only a product named in full, never a guess.
         unplaced: list[Unit] = []
@@ -175,8 +181,9 @@ class SearchIndex:
         filters.update(applied)
         if not scores and not service and self._need_is_the_question(content, parsed):
             # A long message naming a need or a product group, whose other words no product has: those were
-            # chat ("biếu thầy giáo cũ món gì ý nghĩa"); the need is the question.
-            return self._slice(query, parsed, filters, limit)
+            # chat ("biếu thầy giáo cũ món gì ý nghĩa"); the need is the question. Products it serves that have
+            # one of those words come first ("làm salad … dầu ép": the oils of a meal).
+            return self._slice(query, parsed, filters, limit, self._having(content, qkeys))
         if not scores and sliced_if_none:
             return self._slice(query, parsed, filters, limit)
         if not scores:
@@ -520,12 +527,28 @@ class SearchIndex:
             return False
         if placed[0].text in parsed.names:
             return False
+        if any(0 <= start - _end(placed[0]) <= 1 for start in self._place_starts(parsed)):
+            return False  # the product word of a place: "các loại giò của Bắc Giang"
         ix = self.ix
         served = set().union(*(ix.by_use.get(u, set()) | ix.by_group_use.get(u, set()) for u in parsed.uses))
-        placed_in = self._in_places(parsed.places)
-        if 2 * len(placed_in) > len(ix.docs):
-            placed_in = set()  # the province the whole catalogue is in says nothing ("ở Bắc Giang có gì")
+        wide = self._wide_places(parsed)
+        placed_in = self._in_places([p for p in parsed.places if " ".join(p.key) not in wide])
+        if not self._product_word(placed[0]):
+            served = set()  # a word of a name ("phải đạo": Tuấn Đạo) serves no need, whatever the product is
         return scores.keys().isdisjoint(served | placed_in)
+
+    def _wide_places(self, parsed: ParsedQuery) -> frozenset[str]:
+        """The places named that hold most of the catalogue (the province it is in): they say nothing about
+        which product is meant ("ở Bắc Giang có gì", "… tặng đặc sản Bắc Giang", "Bac Giang has good fruit")."""
+        named = tuple((p.kind, p.key) for p in parsed.places)
+        wide = self._wide_cache.get(named)
+        if wide is None:
+            half = len(self.ix.docs) / 2
+            wide = frozenset(" ".join(p.key) for p in parsed.places if len(self._in_places([p])) > half)
+            if len(self._wide_cache) > 10_000:
+                self._wide_cache.clear()
+            self._wide_cache[named] = wide
+        return wide
 
     def _named_in_full(self, parsed: ParsedQuery, content: list[Unit]) -> dict[int, float]:
         """Products a long message names in full, word by word ("… muốn mua na dai Nghĩa Phương mà sợ …", "…
@@ -590,12 +613,25 @@ class SearchIndex:
             return False
         if any(u.weight >= TELLING and not u.stray for u in found):
             return True
-        if any(u.weight >= TELLING and self.matcher.unit_q(u, d, qkeys) > 0.0 for u in soft):
+        wide = self._wide_places(parsed)
+        if any(
+            u.weight >= TELLING and u.text not in wide and self.matcher.unit_q(u, d, qkeys) > 0.0 for u in soft
+        ):
             return True
         at = sorted(u.at for u in found if not u.stray)
         if any(b - a == 1 for a, b in zip(at, at[1:], strict=False)):
             return True
-        return bool(found) and any(use in self.ix.docs[d].uses for use in parsed.uses)
+        # A product word found in a product that serves the need named ("… nấu lẩu … măng"), not a word of its
+        # name ("thực tập sinh": Lâm sinh).
+        return any(self._product_word(u) for u in found) and any(use in self.ix.docs[d].uses for use in parsed.uses)
+
+    def _product_word(self, u: Unit) -> bool:
+        """Is the unit, as typed, a product word: one the lexicon knows ("xôi", "măng", "lychee") or the first word
+        of a product's name ("Hương nến …"), not a word of a producer's or a place's name ("Lâm sinh", "Đa Mai")?"""
+        return any(
+            alt.key in self.ix.lexicon.concept_index or (len(alt.key) == 1 and alt.key[0] in self._heads)
+            for alt in u.alts[:1]
+        )
 
     def _named(self, key: str) -> set[int]:
         """Products with this word in a name, alias or English name (cached per index)."""
@@ -641,11 +677,15 @@ class SearchIndex:
         return out
 
     def _used(self, uses: list[str]) -> set[int]:
-        """Products that serve every need named ("quà tết": gift and Tết), else any of them."""
+        """Products that serve every need named ("quà tết": gift and Tết); when none does, those serving the most
+        of them, the narrowest such set ("mê nấu ăn … sinh nhật … tặng gì": a gift for a cook or for a party,
+        not every party food)."""
         sets = [self.ix.by_use.get(u, set()) | self.ix.by_group_use.get(u, set()) for u in uses]
-        if not sets:
-            return set()
-        return set.intersection(*sets) or set().union(*sets)
+        for size in range(len(sets), 0, -1):
+            served = [found for part in itertools.combinations(sets, size) if (found := set.intersection(*part))]
+            if served:
+                return min(served, key=len)
+        return set()
 
     def _starred(self, parsed: ParsedQuery) -> set[int] | None:
         if parsed.stars is None:
@@ -882,8 +922,25 @@ class SearchIndex:
         heap.sort(reverse=True)
         return [d for _key, d in heap], bonus
 
-    def _slice(self, query: str, parsed: ParsedQuery, filters: dict[str, Any], limit: int) -> SearchAnswer:
-        """A request for part of the catalogue (`4 sao Lục Ngạn`, `beverages`): every product that fits."""
+    def _having(self, content: list[Unit], qkeys: frozenset[str]) -> frozenset[int]:
+        """Products with one of the message's product words (words the lexicon knows as such: "xôi", "nếp", not
+        a producer's "Bảo") in a name: a preference among a need's."""
+        found: set[int] = set()
+        for u in content:
+            if not u.stray and u.role == "content" and self._product_word(u):
+                found.update(d for d, q in self.matcher.unit_map(u, qkeys, ACCENT_MISMATCH).items() if q >= NAME)
+        return frozenset(found)
+
+    def _slice(
+        self,
+        query: str,
+        parsed: ParsedQuery,
+        filters: dict[str, Any],
+        limit: int,
+        preferred: frozenset[int] = frozenset(),
+    ) -> SearchAnswer:
+        """A request for part of the catalogue (`4 sao Lục Ngạn`, `beverages`): every product that fits; for a
+        need, those `preferred` first."""
         if parsed.categories:
             filters["category"] = one_or_list(parsed.categories)
         if parsed.places:
@@ -907,7 +964,15 @@ class SearchIndex:
             if found:
                 uses = []
                 del filters["use"]
-        picked = self._for_needs(found, uses, limit) if uses else self._best_first(found, limit)
+        elif not found and uses and parsed.categories and not goods and all(
+            tag.basis == "curated" for tag in use_tags() if tag.code in uses
+        ):
+            # A visit serves no need for goods: the homestay or the trip named is where the buyer is ("ingredients
+            # to cook with at my homestay", "đi du lịch Yên Thế mua gì làm quà").
+            found, without_stars = self._filtered(replace(parsed, categories=[]), uses)
+            if found:
+                del filters["category"]
+        picked = self._for_needs(found, uses, limit, preferred) if uses else self._best_first(found, limit)
         results = [SearchHit(self.ix.docs[d], 100.0) for d in picked]
         suggestions: list[SearchHit] = []
         if not results and parsed.stars is not None and without_stars:
@@ -946,10 +1011,12 @@ class SearchIndex:
                 without_stars = without_stars - disliked
         return found, without_stars
 
-    def _for_needs(self, docs: set[int], uses: list[str], limit: int) -> list[int]:
-        """A short, varied selection for needs: products tagged with the rarer needs named first ("tặng gì cho
-        người ốm": health before gift), then those of a group that answers the need (the herbal group), then the
-        rest, each best-rated first; one of a kind (one wine, one tea…) before a second."""
+    def _for_needs(
+        self, docs: set[int], uses: list[str], limit: int, preferred: frozenset[int] = frozenset()
+    ) -> list[int]:
+        """A short, varied selection for needs: products `preferred` first, then those tagged with the rarer needs
+        named ("tặng gì cho người ốm": health before gift), then those of a group that answers the need (the
+        herbal group), then the rest, each best-rated first; one of a kind (one wine, one tea…) before a second."""
         weight = {u: 1.0 / max(1, len(self.ix.by_use.get(u, ()))) for u in uses}
         tagged: dict[int, float] = {}
         for u in uses:
@@ -960,7 +1027,7 @@ class SearchIndex:
         rest = docs - tagged.keys() - grouped
         rank_of = self.ix.rank_of
         depth = limit * 8  # enough to find `limit` kinds of product in practice
-        ordered = sorted(tagged, key=lambda d: (-tagged[d], rank_of[d]))
+        ordered = sorted(tagged, key=lambda d: (d not in preferred, -tagged[d], rank_of[d]))
         ordered += self._best_first(grouped, depth) + self._best_first(rest, depth)
         first: list[int] = []
         later: list[int] = []

@@ -256,11 +256,13 @@ class ParsedQuery:
     # Of those, the ones only implied ("nên mang gì cho bố mẹ vợ": a gift): no preference among products named.
     implied: set[str] = field(default_factory=set)
     use_spans: list[tuple[int, int]] = field(default_factory=list)  # where they were named (word positions)
+    use_phrases: list[tuple[str, str]] = field(default_factory=list)  # (tag, folded phrase) as named
     asks: list[str] = field(
         default_factory=list
     )  # price, delivery, wholesale: asked about, not product words
     words: list[str] = field(default_factory=list)  # folded product and place words, for name similarity
     keys: list[str] = field(default_factory=list)  # every word's key, in order (units' `at` index it)
+    clauses: frozenset[int] = frozenset()  # positions where a clause begins (after a comma, a full stop…)
     # Positions of product words that only describe the thing asked for ("kem đánh răng hương vải thiều")
     described: set[int] = field(default_factory=set)
 

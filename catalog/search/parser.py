@@ -50,7 +50,7 @@ from catalog.text import (
 )
 
 # Kinds of `asks` that rule out every product (see SearchIndex.search).
-_VETOES = frozenset({"service", "supplies"})
+_VETOES = frozenset({"service", "supplies", "course"})
 
 # Verbs that say where goods go only when nothing but chat follows the place ("ship hn", not "ship Dalat X").
 _BARE_CUES = frozenset(
@@ -60,10 +60,34 @@ _BARE_CUES = frozenset(
 _SENDING = frozenset({"ship", "giao", "gui", "chuyen", "send", "deliver", "shipping", "mail", "post"})
 # English words between a preposition and the place it introduces ("in a Hanoi supermarket", "to my Hanoi office").
 _DETERMINERS = frozenset({"a", "an", "the", "my", "our", "his", "her", "their", "your"})
+# Verbs and prepositions of going, and "người" of a nationality: a name written right after one is where somebody
+# goes or comes from ("sang Đức", "người Đức"), each as written and whether typed plain it is still that word
+# ("den" could be đen, black; "nguoi" nguội, cold; "qua" stays qua, not quà).
+_GOING: dict[str, tuple[str, bool]] = {
+    "sang": ("sang", True), "qua": ("qua", True), "bay": ("bay", True), "to": ("to", True),
+    "ve": ("về", False), "di": ("đi", False), "den": ("đến", False), "toi": ("tới", False), "ra": ("ra", False),
+    "vao": ("vào", False), "len": ("lên", False), "nguoi": ("người", False),
+}
+# Phrases of the party need that name an occasion rather than drinking and its food (folded).
+_OCCASIONS = frozenset(
+    {"sinh nhat", "tiec", "bua tiec", "lien hoan", "hop lop", "tat nien", "party", "birthday", "get together",
+     "gathering", "feast"}
+)
+# Words that deny what follows them ("không phun thuốc trừ sâu", "no pesticide", "without preservatives").
+_DENIALS = frozenset({"khong", "no", "without", "chua", "zero"})
+# Punctuation that ends a clause: a negation does not reach past it ("không phải, na Lục Nam ấy").
+_CLAUSE_BREAK = re.compile(r"[,.;!?…]+(?:\s|$)|[;!?…]+")
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
 _MONEY_UNITS = frozenset({"k", "tr", "trieu", "nghin", "ngan", "d", "dong", "vnd", "usd"})
+# Words after a number that make it a span of time or an age ("20 năm", "10 tháng", "3 tuổi", "2 years"), each
+# with how it is written: typed with other marks it is another word ("2 nấm" are mushrooms), and "giờ" typed
+# plain is more likely the product "giò".
+_TIME_UNITS: dict[str, str | None] = {
+    "nam": "năm", "thang": "tháng", "ngay": "ngày", "tuan": "tuần", "tuoi": "tuổi", "phut": "phút",
+    "tieng": "tiếng", "gio": "giờ", "year": None, "month": None, "week": None, "day": None, "hour": None,
+}
 
 
 # Upper-case letters of Vietnamese and English (NFC): the first letter of a word written as a name.
@@ -155,6 +179,17 @@ class QueryParser:
             for key, forms in self.lexicon.other_goods.items()
             if not (ix.phrase_docs(key) if len(key) > 1 else ix.post.get(key[0]))
         }
+        # So are the foods and drinks the lexicon knows and no product is ("cà phê", "sầu riêng", "almond"): named
+        # with a product word, that word describes them ("hạnh nhân rang mật ong", "lychee coffee").
+        for concept in self.lexicon.concepts:
+            if concept.members:
+                continue  # a class stands for products the catalogue may have ("trái cây")
+            if ix.sold(concept):
+                continue
+            for p in (*concept.vi, *concept.en):
+                if p.vietnamese and len(p.key) == 1:
+                    continue  # one Vietnamese syllable is too often another word ("cua": của; "nho": nhỏ)
+                self.other_goods.setdefault(p.key, []).append((p.accents, p.vietnamese))
         self.goods_heads = {key[0] for key in self.other_goods}
         self.resolve_cache: dict[Token, list[Token]] = {}
         # First words of the phrases of two words or more that parse_at looks up, also by regional spelling.
@@ -366,20 +401,25 @@ class QueryParser:
         text = STAR_SYMBOL.sub(r"\1 sao ", cleaned)
         toks: list[Token] = []
         coded: list[bool] = []  # from a token of letters and digits ("ST25", "10kg")
-        for t in tokenize(text)[:MAX_QUERY_TOKENS]:
-            parts = self.resolve(t)
-            toks.extend(parts)
-            coded.extend([not t.folded.isalpha() and not t.folded.isdigit()] * len(parts))
+        clauses: set[int] = set()  # where a clause begins, after , . ; ! ? (word positions)
+        for clause in _CLAUSE_BREAK.split(text):
+            if toks:
+                clauses.add(len(toks))
+            for t in tokenize(clause)[: MAX_QUERY_TOKENS - len(toks)]:
+                parts = self.resolve(t)
+                toks.extend(parts)
+                coded.extend([not t.folded.isalpha() and not t.folded.isdigit()] * len(parts))
         toks, coded = toks[:MAX_QUERY_TOKENS], coded[:MAX_QUERY_TOKENS]
         keys = [english_stem(t.folded) for t in toks]
         marked = [accent_key(t.raw) if has_marks(t.raw) else None for t in toks]
-        out = ParsedQuery(keys=keys)
+        out = ParsedQuery(keys=keys, clauses=frozenset(clauses))
         sounds = [sound_key(k, finals=True) for k in keys]
         words = sum(t.folded.isalpha() for t in toks)
         named = _Names(cleaned)
         unknown = [k not in self.ix.known for k in keys]
         q = QueryWords(toks, keys, marked, sounds, unknown, words, coded, named, any(marked))
         asks = self.ix.lexicon.asks
+        asked_at: dict[str, list[tuple[int, int]]] = {}  # where each kind of question was asked
         for i in (
             [j for j, k in enumerate(keys) if k in self.ask_heads]
             if not self.ask_heads.isdisjoint(keys)
@@ -387,7 +427,7 @@ class QueryParser:
         ):
             for m in range(1, min(3, len(keys) - i) + 1):
                 for accents, kind in asks.get(tuple(keys[i : i + m]), ()):
-                    if kind in out.asks or not self.accent_agrees(marked, i, accents):
+                    if not self.accent_agrees(marked, i, accents):
                         continue
                     if (
                         m == 1
@@ -402,7 +442,7 @@ class QueryParser:
                         # Typed plain, a common word is that word ("muon" is muốn, want, not mướn, hire) and a
                         # catalogue word may be the product ("vu sua" is vú sữa, not sửa, repair).
                         continue
-                    out.asks.append(kind)
+                    asked_at.setdefault(kind, []).append((i, i + m))
         out.long = words > LONG_MESSAGE
         out.joins = [j for j, k in enumerate(keys) if k in _JOINS]
         i, n = 0, len(toks)
@@ -412,13 +452,29 @@ class QueryParser:
             for unit in out.units[first:]:
                 unit.at = i
             i += step
+        if asked_at:
+            # Words of a place's name are not questions: "Lục Ngạn" has no "ngàn" (thousand) in it.
+            places = {" ".join(p.key) for p in out.places}
+            spans = [(u.at, u.at + len(u.text.split())) for u in out.units if u.role == "soft" and u.text in places]
+            for kind, where in asked_at.items():
+                if kind in _VETOES:
+                    # Said of a product, not asked for: "pesticide-free", "không dùng thuốc trừ sâu".
+                    where = [(s, e) for s, e in where if not self.denied(keys, s, e)]
+                if where and kind not in out.asks and not all(any(a <= s and e <= b for a, b in spans) for s, e in where):
+                    out.asks.append(kind)
         if "gift" not in out.uses and not self.giving_heads.isdisjoint(keys) and self.gives(keys, marked):
             out.uses.append("gift")
             out.implied.add("gift")
+        if "party" in out.uses and "gift" in out.uses and all(
+            words in _OCCASIONS for use, words in out.use_phrases if use == "party"
+        ):
+            # A birthday or a party beside a gift is its occasion ("sinh nhật ba muốn tặng …"): a present, not the
+            # food served at one. (Drinking is a taste: "biếu chú ít quà, chú thích lai rai" is a gift of wine.)
+            out.uses.remove("party")
         if "service" in out.asks and "gift" in out.uses:
             out.asks.remove("service")  # beside a gift it is who receives it: "anh rể làm bác sĩ thú y … biếu anh"
         if not self.negation_heads.isdisjoint(keys):
-            self.rule_out_negated(keys, out)
+            self.rule_out_negated(keys, marked, out)
         if not self.modifier_heads.isdisjoint(keys):
             self.read_modifiers(q, out)
         if not self.goods_heads.isdisjoint(keys):
@@ -541,8 +597,9 @@ class QueryParser:
                 if use not in out.uses:
                     out.uses.append(use)
                 out.use_spans.append((i, i + m))
+                out.use_phrases.append((use, words))
                 return m
-            if m >= 2 and span in lex.concept_index:
+            if m >= 2 and span in lex.concept_index and self.concept_marks_fit(span, marked, i):
                 self.take_concept(span, span, 1.0, words, marked[i : i + m], out)
                 return m
             if (
@@ -583,6 +640,12 @@ class QueryParser:
         if key.isdigit():
             if i + 1 < n and keys[i + 1] in _MONEY_UNITS and "price" not in out.asks:
                 out.asks.append("price")  # "200k", "1 triệu"
+            if i + 1 < n and self.time_unit(keys[i + 1], toks[i + 1].raw, marked[i + 1]):
+                return 2  # "họp lớp 20 năm", "bé 10 tháng": how long or how old, no product word
+            return 1
+        if i and q.named.has(toks[i]) and self.going(keys[i - 1], marked[i - 1]):
+            # A name the buyer or a recipient travels to or comes from, not a catalogue place ("sang Đức dự hội
+            # chợ", "người yêu em là người Đức"): even when a producer's name shares the word (Hợp Đức).
             return 1
         alts = list(self.token_alts(key, marked[i]))
         strict = q.diacritics and out.long
@@ -612,6 +675,29 @@ class QueryParser:
         out.words.append(key)
         return 1
 
+    @staticmethod
+    def denied(keys: list[str], start: int, end: int) -> bool:
+        """Is the phrase at start..end denied ("không … thuốc trừ sâu", "pesticide-free", "no preservatives")?"""
+        return (end < len(keys) and keys[end] == "free") or bool(_DENIALS.intersection(keys[max(0, start - 2) : start]))
+
+    @staticmethod
+    def going(key: str, typed: str | None) -> bool:
+        """Is this word one of going (see _GOING), as typed?"""
+        if key not in _GOING:
+            return False
+        written, plain = _GOING[key]
+        return typed == accent_key(written) if typed is not None or not plain else True
+
+    @staticmethod
+    def time_unit(key: str, raw: str, typed: str | None) -> bool:
+        """Is the word after a number a unit of time or age, as typed?"""
+        if key not in _TIME_UNITS:
+            return False
+        written = _TIME_UNITS[key]
+        if written is None or typed is None:
+            return written is None or key != "gio"
+        return typed == accent_key(written)
+
     def gives(self, keys: list[str], marked: list[str | None]) -> bool:
         """Does the message name a way of giving and a person it is for ("về ra mắt bố mẹ vợ nên mang gì",
         "what should I bring my girlfriend's parents")? Then it asks for a gift, in either order."""
@@ -627,12 +713,30 @@ class QueryParser:
 
         return said(lex.giving_verbs) and said(lex.recipients)
 
-    def rule_out_negated(self, keys: list[str], out: ParsedQuery) -> None:
+    def rule_out_negated(self, keys: list[str], marked: list[str | None], out: ParsedQuery) -> None:
         """"ngoài ổi ra còn trái gì", "trừ rượu", "not tea": the product word right after a negation is ruled
         out, not asked for; a product group named so is not asked for ("ngoài đồ ăn ra … đồ thủ công")."""
         negations = self.lexicon.negations
         for i in range(len(keys)):
-            m = next((m for m in (3, 2, 1) if tuple(keys[i : i + m]) in negations), 0)
+            m = next(
+                (
+                    m
+                    for m in (3, 2, 1)
+                    # as written: "cắm trại" (camping) is no "cấm" (banned), and typed plain a catalogue word is
+                    # that word ("cam đường": oranges)
+                    if any(
+                        self.accent_agrees(marked, i, a)
+                        and not (
+                            m == 1
+                            and marked[i] is None
+                            and any(a)
+                            and (keys[i] in self.ix.post or (keys[i],) in self.lexicon.concept_index)
+                        )
+                        for a in negations.get(tuple(keys[i : i + m]), ())
+                    )
+                ),
+                0,
+            )
             if not m:
                 continue
             for said in [u for u in out.units if u.role == "soft" and i <= u.at <= i + m + 1]:
@@ -650,15 +754,35 @@ class QueryParser:
                     and not u.stray
                     and i + m <= u.at <= i + m + 1
                     and u.alts[0].key not in self.lexicon.categories
+                    and not any(i < c <= u.at for c in out.clauses)
                 ),
                 None,
             )
-            if target is None:
-                continue
-            out.units.remove(target)
-            ruled_out = Exclusion(target.alts[0].key)
-            if ruled_out not in out.excluded:
-                out.excluded.append(ruled_out)
+            while target is not None:
+                out.units.remove(target)
+                key = target.alts[0].key
+                # Named for itself elsewhere ("Rượu nếp ngâm hạ thổ … không uống được rượu nặng"): only where that
+                # leaves something.
+                named = any(
+                    u.role in ("content", "common") and set(key) <= set(u.alts[0].key) for u in out.units
+                )
+                ruled_out = Exclusion(key, soft=named)
+                if ruled_out not in out.excluded:
+                    out.excluded.append(ruled_out)
+                # A list goes on: "cấm thịt với hoa quả tươi", "no wine or tea".
+                end = target.at + len(target.text.split())
+                target = (
+                    next(
+                        (
+                            u
+                            for u in out.units
+                            if u.role in ("content", "soft", "common") and not u.stray and u.at == end + 1
+                        ),
+                        None,
+                    )
+                    if end < len(keys) and keys[end] in _JOINS
+                    else None
+                )
 
     def read_modifiers(self, q: QueryWords, out: ParsedQuery) -> None:
         """A product word introduced by a modifier word describes the head of the phrase, which is what is asked
@@ -863,6 +987,18 @@ class QueryParser:
         ]
         tone = TONE_CLASS.get(typed[-1], typed[-1])
         return not written or any(TONE_CLASS.get(w[-1], w[-1]) == tone for w in written)
+
+    def concept_marks_fit(self, span: Key, marked: list[str | None], i: int) -> bool:
+        """Do the marks typed on tokens i.. fit one way the lexicon writes the phrase? ("cháu dâu tương lai" is no
+        "đậu tương", soybeans.)"""
+        lex = self.ix.lexicon
+        written = [
+            p.accents
+            for idx, _ in lex.concept_index[span]
+            for p in (*lex.concepts[idx].vi, *lex.concepts[idx].en)
+            if p.key == span
+        ]
+        return not written or any(self.accent_agrees(marked, i, accents) for accents in written)
 
     def concept_length(self, keys: list[str], i: int) -> int:
         """Length of the longest lexicon phrase (two words or more) starting at position i, else 0."""

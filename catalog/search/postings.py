@@ -10,7 +10,7 @@ from array import array
 from collections.abc import Collection, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 
-from catalog.lexicon import Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
+from catalog.lexicon import Concept, Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
 from catalog.search.model import NAME, PLACE, PRODUCER, PROVINCE, Alt, FieldText, PlaceName, ProductDoc
 from catalog.telex import well_formed
 from catalog.text import accent_key, english_stem, sound_accent, sound_key, tokenize
@@ -212,9 +212,13 @@ class Postings:
         self.product_spellings: dict[str, set[str]] = {k: set(v) for k, v in self.marked.items()}
         for k in plain:
             self.product_spellings.setdefault(k, set()).add(k + "0")  # written plain: no tone, no letter mark
-        for phrase in (p for c in lex.concepts for p in (*c.vi, *c.members)):
-            for k, a in zip(phrase.key, phrase.accents, strict=False):
-                self.product_spellings.setdefault(k, set()).add(a if a is not None else k + "0")
+        for concept in lex.concepts:
+            # A food the catalogue has none of spells no catalogue word: "nhân" of "hạnh nhân" is no "nhãn".
+            sold = bool(concept.members) or self.sold(concept)
+            for phrase in (*concept.vi, *concept.members):
+                for k, a in zip(phrase.key, phrase.accents, strict=False):
+                    if sold or k not in self.post:
+                        self.product_spellings.setdefault(k, set()).add(a if a is not None else k + "0")
         # English words of English names and aliases that the lexicon does not translate ("wife" of "husband
         # and wife cake", "queen"): never written with marks, no Vietnamese syllable, in no Vietnamese name or
         # producer (brands like "Vifoco" are). They describe more than they name, so a query weighs them as
@@ -415,6 +419,18 @@ class Postings:
                 continue
             for spelling in spellings:
                 self.add_place(place, spelling)
+
+    def sold(self, concept: Concept) -> bool:
+        """Does some product have one of the concept's phrases ("mật ong" yes, "cà phê" or "almond" no)?"""
+        for p in (*concept.vi, *concept.en):
+            if len(p.key) == 1:
+                if self.post.get(p.key[0]):
+                    return True
+                continue
+            sets = [self.pairs.get(pair) for pair in zip(p.key, p.key[1:], strict=False)]
+            if all(sets) and set(sets[0]).intersection(*sets[1:]):  # type: ignore[arg-type]
+                return True
+        return False
 
     def phrase_docs(self, key: Key) -> set[int]:
         """Products where the phrase's words stand side by side (cached: phrases come from the lexicon)."""

@@ -712,6 +712,16 @@ BEYOND_SCRIPTS: list[Script] = [
         "steps": [
             {"send": "Is there anywhere to rent motorbikes near Bac Giang bus station?",
              "expect_contains": ["does not know services"], "expect_not": ["longan"]},
+            {"send": "any cooking class where I could learn to make rice wine?",
+             "expect_contains": ["courses or classes"], "expect_not": ["Rượu"]},
+        ],
+    },
+    {
+        "name": "vi_a_course_in_making_a_product_is_no_product",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "chỗ nào dạy làm bánh khảo vậy mn, em muốn học cách làm",
+             "expect_contains": ["khóa học hay lớp dạy"], "expect_not": ["Bánh khảo Mộc Sơn"]},
         ],
     },
 ]

@@ -26,7 +26,7 @@ from catalog.uses import use_codes, use_tags
 from tests.db.test_import_export import PRODUCT, snapshot, write_csv
 
 SOURCED = {"health", "joints", "liver"}
-CURATED = {"gift", "keeps", "tet", "offering", "wedding", "party", "vegetarian"}
+CURATED = {"gift", "keeps", "tet", "offering", "wedding", "party", "vegetarian", "cooking"}
 
 
 def test_vocabulary_is_small_closed_and_labelled() -> None:
@@ -241,7 +241,7 @@ async def test_migration_adds_uses_with_empty_lists_for_existing_products(db_url
         await db.dispose()
 
 
-async def test_migrations_add_the_offering_keeps_and_vegetarian_tags_to_demo_products_keeping_their_tags(db_url: str) -> None:
+async def test_migrations_add_the_curated_tags_to_demo_products_keeping_their_tags(db_url: str) -> None:
     db = Database(db_url)
     try:
         await _migrate(db, "upgrade", "0004_inbox")
@@ -271,7 +271,7 @@ async def test_migrations_add_the_offering_keeps_and_vegetarian_tags_to_demo_pro
                 "huong-nen-bong-am": ["offering"],  # incense: a gift, but not food that keeps for a trip
                 "na-luc-nam": ["gift"],
                 "mat-ong-yen-my": ["gift", "keeps"],
-                "nam-rom-dong-thinh": ["vegetarian"],  # mushrooms: plant food for a vegetarian meal
+                "nam-rom-dong-thinh": ["vegetarian", "cooking"],  # mushrooms: plant food, to cook a meal with
             }
         await _migrate(db, "downgrade", "0004_inbox")
         async with db.session() as session:

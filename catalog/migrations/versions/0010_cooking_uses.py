@@ -1,0 +1,28 @@
+"""the `cooking` use tag (food a cook buys to make a home meal with) for products of the packaged demo catalogue
+
+A database seeded with an earlier demo gets the tag on the same products as a new one (see demo_tags).
+
+Revision ID: 0010_cooking_uses
+Revises: 0009_vegetarian_uses
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+from catalog.migrations.demo_tags import add_demo_tag, remove_tag
+
+revision = "0010_cooking_uses"
+down_revision = "0009_vegetarian_uses"
+branch_labels = None
+depends_on = None
+
+TAG = "cooking"
+
+
+def upgrade() -> None:
+    add_demo_tag(op.get_bind(), TAG)
+
+
+def downgrade() -> None:
+    remove_tag(op.get_bind(), TAG)
