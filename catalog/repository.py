@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.models import CatalogState, Contact, OnlineListing, Product, Store
+from catalog.models import CatalogState, Contact, OnlineListing, Producer, Product, Store
 from catalog.search import ProductDoc
 
 EARTH_RADIUS_KM = 6371.0088
@@ -37,8 +37,41 @@ async def catalog_version(session: AsyncSession) -> int:
 
 
 async def load_search_docs(session: AsyncSession) -> list[ProductDoc]:
-    products = (await session.scalars(select(Product).order_by(Product.id))).unique()
-    return [product_doc(p) for p in products]
+    """The products' searchable fields, as `product_doc` makes them, in catalogue order: only the columns the
+    index reads, as plain rows (no ORM objects: a quarter of the time at national size, issue 14)."""
+    rows = await session.execute(
+        select(
+            Product.slug,
+            Product.name_vi,
+            Product.name_en,
+            Product.aliases,
+            Product.category,
+            Product.stars,
+            Producer.name,
+            Product.commune,
+            Product.district,
+            Product.province,
+            Product.uses,
+        )
+        .outerjoin(Producer, Product.producer_id == Producer.id)
+        .order_by(Product.id)
+    )
+    return [
+        ProductDoc(
+            slug,
+            name_vi,
+            name_en or "",
+            tuple(aliases or ()),
+            category,
+            stars,
+            producer or "",
+            commune or "",
+            district or "",
+            province or "",
+            tuple(uses or ()),
+        )
+        for slug, name_vi, name_en, aliases, category, stars, producer, commune, district, province, uses in rows
+    ]
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import heapq
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from operator import itemgetter
@@ -25,6 +25,9 @@ from catalog.search.model import (
     NAME,
     OPTIONAL_POINTS,
     PARTIAL,
+    PLACE,
+    PRODUCER,
+    PROVINCE,
     RERANK,
     RESULT_MARGIN,
     SOFT_POINTS,
@@ -54,6 +57,10 @@ RARE_SHARE = 4
 WALK_SHARE = 40
 SPARSE_LEVEL = 8
 EPSILON = 1e-9
+# Matching many products (SearchIndex._cover_top): a soft or optional word in at most RARE_WORD products has
+# them scored first. BELOW_NAME: the best field weight after a name's (a producer's, a place's).
+RARE_WORD = 1_000
+BELOW_NAME = max(PRODUCER, PLACE, PROVINCE)
 
 
 class SearchIndex:
@@ -139,7 +146,15 @@ class SearchIndex:
 
         qkeys = _mentioned(parsed)
         excluded = self._excluded(parsed.excluded)
-        scores, applied = self._score(content, soft, qkeys, parsed, CONFIDENT, excluded)
+        scores: dict[int, float] | None = None
+        applied: dict[str, Any] = {}
+        if not (parsed.places or parsed.categories or parsed.excluded or parsed.stars is not None) and not (
+            (parsed.long and parsed.uses) or parsed.implied
+        ):
+            # Nothing narrows the products nor asks about all of them (_by_chance): only the best matter.
+            scores = self._cover_top(content, soft, optional, qkeys, parsed, max(RERANK, limit))
+        if scores is None:
+            scores, applied = self._score(content, soft, qkeys, parsed, CONFIDENT, excluded)
         if sliced_if_none:
             inside = self._in_places(parsed.places)
             scores = {d: c for d, c in scores.items() if d in inside}
@@ -245,6 +260,188 @@ class SearchIndex:
             if scores:
                 return scores, applied
         return {}, {}
+
+    def _cover_top(
+        self,
+        content: list[Unit],
+        soft: list[Unit],
+        optional: list[Unit],
+        qkeys: frozenset[str],
+        parsed: ParsedQuery,
+        wanted: int,
+    ) -> dict[int, float] | None:
+        """Of the products `Matcher.cover` would find (CONFIDENT, no restriction), those that can be among the
+        `wanted` best as `_rank` orders them, with the same coverage: without matching every product that has a
+        common word (issue 14: "nông nghiệp", "hộ kinh doanh" are in a fifth of a national catalogue's
+        producers). None when the query reaches few products (cover is cheap then) or the walk grows long.
+
+        A product's rank key is 86 × coverage + its points (at most BONUS_CAP) + the tiebreak (stars, catalogue
+        order). A product word is found at its best only in a name (NAME weight), and the products having it
+        in one are listed per word (`Postings.named_post`), usually few. So: first the products having a rare
+        soft or optional word; then those with some product word in a name; then the rest; each walked in
+        the tiebreak's order, until not even the best coverage its group can have, with all the points left,
+        makes the best found so far.
+        """
+        m, ix = self.matcher, self.ix
+        threshold = CONFIDENT
+        total = sum(u.weight for u in content)
+        bar = threshold * total - 1e-9
+        parts = m.parts(content, soft, threshold)
+        product_parts = [p for p in parts if not p[2]]
+        if not product_parts or sum(w * alts[0][0] for _u, w, _s, alts in parts) < bar:
+            return None
+        listed = m.listed_alts(parts, bar)
+        reach = sum(ix.size(a) for a in listed)
+        # A product word without which the product words fall short of the bar tells roughly how many products
+        # reach it ("van … wine": wine; soft words seldom make up for one).
+        room = sum(w * alts[0][0] for _u, w, _s, alts in product_parts)
+        for _u, w, _s, alts in product_parts:
+            if room - w * alts[0][0] < bar:
+                reach = min(reach, max(size for _q, size, _a in alts))
+        ranked, tiebreak = ix.ranked, ix.tiebreak
+        if reach < TOP_K_FROM or reach * (2 if len(parts) == 1 else SPARSE_LEVEL) < len(ranked):
+            return None  # (one word's listing is copied, not scored: cheap unless most products have it)
+        reaches = [ix.alt_reach(a) for a in listed]
+
+        # The coverage of one product, as cover computes it (the same sums in the same order), or None.
+        ordered = sorted(parts, key=lambda p: -p[1] * p[3][0][0])
+        askers = [(w, is_soft, u.weight, m.asker(u, qkeys, ACCENT_MISMATCH)) for u, w, is_soft, _a in ordered]
+        lose = 1.0 - threshold
+        inv = 1.0 / total
+        single = len(parts) == 1
+        need, share = bar / parts[0][1], parts[0][1] / total
+
+        def candidate(d: int) -> bool:
+            return any(d in r for r in reaches)
+
+        def coverage(d: int) -> float | None:
+            if single:  # (cover's listing of one word)
+                q = askers[0][3](d)
+                return min(q * share, 1.0) if q >= need else None
+            a = s = 0.0
+            lifted = False
+            for k, (w, is_soft, uw, ask) in enumerate(askers):
+                v = ask(d)
+                if k == 0:
+                    a = w * (v or 0.0)
+                    if is_soft and a:
+                        s, lifted = a / lose, True
+                elif v:
+                    if is_soft:
+                        s, lifted = s + uw * v, True
+                    a = a + w * v
+            if a < bar:
+                return None
+            c = a * inv if a < total else 1.0
+            if lifted:
+                c = min((a - lose * s + s) / (total + s), 1.0)
+            return c
+
+        # Ranking points (as _bonus gives them): a rare word's products are taken first, a common word's asked.
+        named_uses = [u for u in parsed.uses if u not in parsed.implied]
+        docs = ix.docs
+        rare: list[tuple[float, AbstractSet[int]]] = []
+        common: list[tuple[float, Any]] = []
+        soft_reach = {id(u): alts[0][0] * u.weight for u, _w, is_soft, alts in parts if is_soft}
+        lift_left = 0.0  # the most the soft words not listed can lift a product's coverage
+        for units, points in ((soft, SOFT_POINTS), (optional, OPTIONAL_POINTS)):
+            for u in units:
+                if m.estimate(u) <= RARE_WORD:
+                    rare.append((points, m.unit_map(u, qkeys, ACCENT_MISMATCH).keys()))
+                else:
+                    common.append((points, m.asker(u, qkeys, ACCENT_MISMATCH)))
+                    lift_left += soft_reach.get(id(u), 0.0) if points == SOFT_POINTS else 0.0
+        cap = sum(points for points, _ in common) + (SOFT_POINTS if named_uses else 0.0)
+        cap = cap if cap < BONUS_CAP else BONUS_CAP
+
+        def points_of(d: int) -> float:
+            b = SOFT_POINTS if named_uses and any(u in docs[d].uses for u in named_uses) else 0.0
+            for points, products in rare:
+                if d in products:
+                    b += points
+            for points, ask in common:
+                if ask(d) > 0.0:
+                    b += points
+            return b
+
+        # The products having a product word at its best (in a name), and what the others can reach.
+        best = 0.0
+        worst = 0.0
+        at_best: list[tuple[float, tuple[dict[int, float], ...]]] = []  # (what a name adds, the postings)
+        named: list[Sequence[int]] = []
+        early: list[AbstractSet[int]] = [products for _points, products in rare]
+        for u, w, _s, alts in product_parts:
+            if m.estimate(u) <= RARE_WORD:
+                # A rare product word ("cút" of "trà hoa cút"): its products are scored first, and it is no
+                # more than the others can have.
+                early.append(m.unit_map(u, qkeys, ACCENT_MISMATCH).keys())
+                continue
+            q0 = alts[0][0]
+            below = max([q for q, _n, _a in alts if q < q0], default=0.0)
+            best += w * q0
+            second = w * max(q0 * BELOW_NAME, below)
+            worst += second
+            keys = {k for q, _n, alt in alts if q == q0 for k in ix.named_keys(alt)}
+            at_best.append((w * q0 - second, tuple(ix.post[k] for k in keys if k in ix.post)))
+            named += [ix.named_post[k] for k in keys if k in ix.named_post]
+
+        def ceiling(cp: float) -> float:
+            c = (cp + lift_left) / (total + lift_left) if lift_left else cp / total
+            return 86.0 * (c if c < 1.0 else 1.0) + cap + EPSILON
+
+        def in_names(d: int) -> float | None:
+            """The most the product words can reach in this product, by those it has in a name (None: none)."""
+            cp: float | None = None
+            for gain, posts in at_best:
+                for post in posts:
+                    if post.get(d) == NAME:
+                        cp = (worst if cp is None else cp) + gain
+                        break
+            return cp
+
+        scores: dict[int, float] = {}
+        heap: list[tuple[float, int]] = []  # the best found so far: (key, product), the least first
+        visited: set[int] = set()
+
+        def visit(d: int) -> None:
+            visited.add(d)
+            c = coverage(d)
+            if c is None:
+                return
+            scores[d] = c
+            b = points_of(d)
+            key = c * 86.0 + tiebreak[d] + (b if b < BONUS_CAP else BONUS_CAP)
+            if len(heap) < wanted:
+                heapq.heappush(heap, (key, d))
+            elif key > heap[0][0]:
+                heapq.heapreplace(heap, (key, d))
+
+        for products in early:
+            for d in products:
+                if d not in visited and candidate(d):
+                    visit(d)
+        limit = WALK_SHARE * wanted + len(visited)
+        for group, top in ((True, ceiling(best)), (False, ceiling(worst))):
+            order: Iterable[int]
+            if group and sum(map(len, named)) * SPARSE_LEVEL < len(ranked):
+                order = sorted(set().union(*named), key=ix.rank_of.__getitem__)
+            else:
+                order = ranked
+            for d in order:
+                if len(heap) == wanted and top + tiebreak[d] < heap[0][0]:
+                    break  # the rest come later in the tiebreak's order: none can make the best
+                if d in visited:
+                    continue
+                cp = in_names(d)
+                if (cp is not None) is not group or not candidate(d):
+                    continue
+                if cp is not None and len(heap) == wanted and ceiling(cp) + tiebreak[d] < heap[0][0]:
+                    continue  # not even with its named words at their best
+                visit(d)
+                if len(visited) > limit or (len(visited) >= wanted // 2 and len(scores) * 4 < len(visited)):
+                    # Few of the products walked reach the bar: listing them all is cheaper.
+                    return None
+        return scores
 
     def _typos(self, strays: list[Unit], parsed: ParsedQuery) -> list[Unit]:
         """Of a query made only of words nobody listed, those that reach a product well, read as product words
@@ -438,7 +635,7 @@ class SearchIndex:
         """Products with this word in a name, alias or English name (cached per index)."""
         found = self._named_cache.get(key)
         if found is None:
-            found = {d for d, w in self.ix.post.get(key, {}).items() if w >= NAME}
+            found = set(self.ix.named_post.get(key, ()))
             self._named_cache[key] = found
         return found
 

@@ -13,6 +13,9 @@ from catalog.search.marks import accent_fits
 from catalog.search.model import ACCENT_MISMATCH, BOUND, LIST_RATIO, MAP_CACHE_ENTRIES, Alt, Unit
 from catalog.search.postings import Postings
 
+# A unit as `Matcher.cover` sums it: (unit, weight in the sum, soft?, [(quality, products, alternative), best first]).
+Part = tuple[Unit, float, bool, list[tuple[float, int, Alt]]]
+
 
 class Matcher:
     """Finds and scores the products a parsed query covers, against one Postings (with its own caches)."""
@@ -93,39 +96,45 @@ class Matcher:
         return q
 
     def alt_map(self, alt: Alt, penalty: float) -> dict[int, float]:
-        """Every product where one alternative is found, with its quality there (marks checked)."""
+        """Every product where one alternative is found, with its quality there (marks checked).
+
+        One pass over its products: those whose marks disagree are dropped (a regional spelling, a place's
+        exact marks) or scaled by `penalty` as they are copied, not deleted afterwards (a regional spelling
+        of a common word, "nong" for "nón", has tens of thousands of products, most of them other words).
+        """
         table = self.ix.table(alt)
         posts = [table.get(k) for k in alt.key]
         if any(p is None for p in posts):
             return {}
-        found: dict[int, float]
+        weights: dict[int, float]
         if len(posts) == 1:
-            found = posts[0]  # type: ignore[assignment]
-            if alt.q != 1.0:
-                found = {d: w * alt.q for d, w in found.items()}
+            weights = posts[0]  # type: ignore[assignment]
         else:
             common = self.ix.phrase_docs(alt.key)
             ordered: list[dict[int, float]] = posts  # type: ignore[assignment]
-            if len(ordered) == 2:
-                first, second = ordered
-                found = {d: min(first[d], second[d]) * alt.q for d in common}
-            else:
-                found = {d: min(p[d] for p in ordered) * alt.q for d in common}
-        mismatched: set[int] = set()
+            # The least field weight of the phrase's words (a pass per word: no call per product).
+            first, second = ordered[0], ordered[1]
+            weights = {d: a if (a := first[d]) <= (b := second[d]) else b for d in common}
+            for post in ordered[2:]:
+                weights = {d: a if a <= (b := post[d]) else b for d, a in weights.items()}
+        q = alt.q
+        scaled = len(posts) > 1 or q != 1.0  # (a word's own postings at quality 1 are shared, not copied)
+        mismatched: AbstractSet[int] = frozenset()
         for k, typed in zip(alt.key, alt.accents, strict=True):
             if typed is not None:
-                mismatched |= self.mismatch(k, typed, alt.sound, alt.exact)
-        hit = mismatched & found.keys() if mismatched else ()
-        if hit:
-            if found is posts[0]:
-                found = dict(found)
-            if alt.sound or alt.exact:
-                for d in hit:
-                    del found[d]
-            else:
-                for d in hit:
-                    found[d] *= penalty
-        return found
+                found_other = self.mismatch(k, typed, alt.sound, alt.exact)
+                mismatched = found_other if not mismatched else mismatched | found_other
+        if not mismatched:
+            return {d: w * q for d, w in weights.items()} if scaled else weights
+        if not scaled and mismatched.isdisjoint(weights.keys()):
+            return weights
+        if alt.sound or alt.exact:
+            if scaled:
+                return {d: w * q for d, w in weights.items() if d not in mismatched}
+            return {d: w for d, w in weights.items() if d not in mismatched}
+        if scaled:
+            return {d: w * q * penalty if d in mismatched else w * q for d, w in weights.items()}
+        return {d: w * penalty if d in mismatched else w for d, w in weights.items()}
 
     def unit_map(self, unit: Unit, qkeys: frozenset[str], penalty: float) -> dict[int, float]:
         """Every product where a unit is found, with its best quality there.
@@ -159,8 +168,14 @@ class Matcher:
                     # Alone, a part of an opaque compound means something else ("sữa" is milk, not star
                     # apple); with the compound's other words in the query it is that compound after all.
                     found = dict(found)
+                    # (Hundreds of products, say "tao" inside compounds: the alternatives prepared once.)
+                    quality = (
+                        self.asker(unit, qkeys, penalty)
+                        if len(hit) > 64
+                        else lambda d: self.unit_q(unit, d, qkeys, penalty)
+                    )
                     for d in hit:
-                        found[d] = self.unit_q(unit, d, qkeys, penalty)
+                        found[d] = quality(d)
             self.map_cache[cache_key] = found
             self.map_cached += len(found)
             while self.map_cached > MAP_CACHE_ENTRIES and len(self.map_cache) > 1:
@@ -179,6 +194,8 @@ class Matcher:
         alts = unit.alts
         if len(alts) < 2:
             return alts
+        if len(set(alts)) < len(alts):  # one alternative reached twice (two concepts name it): listed once
+            alts = list(dict.fromkeys(alts))
         posts = [self.ix.table(a).get(a.key[0]) if len(a.key) == 1 else None for a in alts]
         # The quality an alternative has at least in every product of its postings (marks that disagree
         # lower it; a regional spelling or a place's exact marks drop products instead).
@@ -251,7 +268,7 @@ class Matcher:
         specs: list[
             tuple[float, list[dict[int, float]], AbstractSet[int], AbstractSet[int], set[int] | None, float]
         ] = []
-        for alt in sorted(unit.alts, key=lambda a: -a.q):
+        for alt in sorted(dict.fromkeys(unit.alts), key=lambda a: -a.q):
             table = self.ix.table(alt)
             posts = [table.get(k) for k in alt.key]
             if any(p is None for p in posts):
@@ -296,6 +313,60 @@ class Matcher:
 
         return quality
 
+    def parts(self, content: list[Unit], soft: list[Unit], threshold: float) -> list[Part]:
+        """The units `cover` sums over: (unit, its weight in the sum, soft?, its alternatives found anywhere as
+        (quality, products, alternative), best first). A soft unit weighs 1 − threshold of its weight."""
+        parts: list[Part] = []
+        for u, w, is_soft in [(u, u.weight, False) for u in content] + [
+            (u, u.weight * (1.0 - threshold), True) for u in soft
+        ]:
+            alts = [(alt.q, size, alt) for alt, size in zip(u.alts, self.sizes(u), strict=True) if size]
+            if alts:
+                alts.sort(key=lambda a: -a[0])
+                parts.append((u, w, is_soft, alts))
+        return parts
+
+    @staticmethod
+    def next_listing(parts: list[Part], cursor: dict[int, int]) -> tuple[int, int] | None:
+        """The cheapest listing still to make, per unit of ceiling it removes: (part, its next cursor), where
+        `cursor` holds, per unit, how many of its alternatives are listed; None when all are."""
+        best: tuple[float, int, int] | None = None  # (cost per unit of ceiling removed, part, next cursor)
+        for n, (u, w, _s, alts) in enumerate(parts):
+            i = cursor[id(u)]
+            if i >= len(alts):
+                continue
+            q, cost, j = alts[i][0], 0, i
+            while j < len(alts) and alts[j][0] == q:  # equal-quality alternatives go together
+                cost += alts[j][1]
+                j += 1
+            drop = w * (q - (alts[j][0] if j < len(alts) else 0.0))
+            # Either the next quality level, or all that is left of this unit at once.
+            options = [(cost / drop, j), (sum(a[1] for a in alts[i:]) / (w * q), len(alts))]
+            ratio, stop = min(options)
+            if best is None or ratio < best[0]:
+                best = (ratio, n, stop)
+        return None if best is None else (best[1], best[2])
+
+    def listed_alts(self, parts: list[Part], bar: float) -> list[Alt]:
+        """The alternatives `cover` lists (without a bound on candidates): every product that can reach the
+        bar is found in one of them."""
+        ceiling = {id(u): w * alts[0][0] for u, w, _s, alts in parts}
+        room = sum(ceiling.values())
+        cursor = {id(u): 0 for u, *_ in parts}
+        out: list[Alt] = []
+        while room >= bar:
+            step = self.next_listing(parts, cursor)
+            if step is None:
+                break
+            n, j = step
+            u, w, _s, alts = parts[n]
+            out.extend(alt for _q, _size, alt in alts[cursor[id(u)] : j])
+            cursor[id(u)] = j
+            room -= ceiling[id(u)]
+            ceiling[id(u)] = w * (alts[j][0] if j < len(alts) else 0.0)
+            room += ceiling[id(u)]
+        return out
+
     def cover(
         self,
         content: list[Unit],
@@ -317,14 +388,7 @@ class Matcher:
         """
         total = sum(u.weight for u in content)
         bar = threshold * total - 1e-9
-        parts: list[tuple[Unit, float, bool, list[tuple[float, int, Alt]]]] = []
-        for u, w, is_soft in [(u, u.weight, False) for u in content] + [
-            (u, u.weight * (1.0 - threshold), True) for u in soft
-        ]:
-            alts = [(alt.q, size, alt) for alt, size in zip(u.alts, self.sizes(u), strict=True) if size]
-            if alts:
-                alts.sort(key=lambda a: -a[0])
-                parts.append((u, w, is_soft, alts))
+        parts = self.parts(content, soft, threshold)
         # Each part's ceiling is its weight times the best quality among alternatives not yet listed.
         ceiling = {id(u): w * alts[0][0] for u, w, _s, alts in parts}
         room = sum(ceiling.values())
@@ -348,25 +412,10 @@ class Matcher:
         cursor = {id(u): 0 for u, *_ in parts}
         candidates: set[int] = set()
         while room >= bar:
-            # (cost per unit of ceiling removed, part, next cursor)
-            best: tuple[float, int, int] | None = None
-            for n, (u, w, _s, alts) in enumerate(parts):
-                i = cursor[id(u)]
-                if i >= len(alts):
-                    continue
-                q, cost, j = alts[i][0], 0, i
-                while j < len(alts) and alts[j][0] == q:  # equal-quality alternatives go together
-                    cost += alts[j][1]
-                    j += 1
-                drop = w * (q - (alts[j][0] if j < len(alts) else 0.0))
-                # Either the next quality level, or all that is left of this unit at once.
-                options = [(cost / drop, j), (sum(a[1] for a in alts[i:]) / (w * q), len(alts))]
-                ratio, stop = min(options)
-                if best is None or ratio < best[0]:
-                    best = (ratio, n, stop)
-            if best is None:
+            step = self.next_listing(parts, cursor)
+            if step is None:
                 break
-            _, n, j = best
+            n, j = step
             u, w, _s, alts = parts[n]
             if max_candidates and sum(a[1] for a in alts[cursor[id(u)] : j]) > 10 * max_candidates:
                 # Did-you-mean only: a word found in thousands of products suggests nothing in particular.

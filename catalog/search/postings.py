@@ -74,7 +74,15 @@ class Postings:
         plain: set[str] = set()  # words written plain in a text with marks: toneless ("phu" of "phu thê")
         named_vi: set[str] = set()  # words of Vietnamese names, producers and places (not aliases, English)
         named_texts: set[str] = set()  # the texts whose words are in named_vi already
-        post_table, marked_table, pair_table = self.post, self.marked, self.pairs
+        # Word → the products having it in a name, alias or English name (weight NAME), in catalogue order: the
+        # few a query word can be found in at its best, so matching a common word can stop early (issue 14).
+        self.named_post: dict[str, array[int]] = {}
+        post_table, marked_table, pair_table, named_table = (
+            self.post,
+            self.marked,
+            self.pairs,
+            self.named_post,
+        )
         for i, doc in enumerate(self.docs):
             free: set[str] = set()
             bound: dict[str, set[str]] = {}
@@ -144,6 +152,11 @@ class Postings:
                 if post is None:
                     post = post_table[key] = {}
                 post[i] = weight
+                if weight == NAME:
+                    named = named_table.get(key)
+                    if named is None:
+                        named = named_table[key] = array("i")
+                    named.append(i)
             for key, accent in marks:
                 marked_table.setdefault(key, {}).setdefault(accent, set()).add(i)  # type: ignore[attr-defined]
             for pair in adjacent:
@@ -166,8 +179,14 @@ class Postings:
             forms = (own[x].sorted_words for x in (doc.name_vi, *doc.aliases, doc.name_en) if x)
             self.name_forms.append(tuple(dict.fromkeys(f for f in forms if f)))
         sounds: dict[str, list[dict[int, float]]] = {}
+        members: dict[str, list[str]] = {}
         for key, post in self.post.items():
-            sounds.setdefault(sound_key(key), []).append(post)
+            sk = sound_key(key)
+            sounds.setdefault(sk, []).append(post)
+            members.setdefault(sk, []).append(key)
+        # Regional-spelling key → the words it stands for (their postings merged into sound_post's).
+        self.sound_keys: dict[str, tuple[str, ...]] = {sk: tuple(keys) for sk, keys in members.items()}
+        del members
         for sk, posts in sounds.items():
             if len(posts) == 1:  # most words have no regional twin: share their postings, not a copy
                 self.sound_post[sk] = posts[0]
@@ -430,6 +449,12 @@ class Postings:
     def table(self, alt: Alt) -> dict[str, dict[int, float]]:
         """The postings an alternative is looked up in."""
         return self.sound_post if alt.sound else self.free_post if alt.free else self.post
+
+    def named_keys(self, alt: Alt) -> tuple[str, ...]:
+        """The words whose named products (`named_post`) hold every product where this alternative is found in
+        a name (for a phrase, those of its first word: a superset)."""
+        key = alt.key[0]
+        return self.sound_keys.get(key, ()) if alt.sound else (key,)
 
     def size(self, alt: Alt) -> int:
         """How many products an alternative reaches."""

@@ -75,6 +75,22 @@ async def test_search_documents_and_snapshot_carry_the_tags(db: Database) -> Non
         assert product_doc(product).uses == tuple(tables["products"][product.slug]["uses"])
 
 
+async def test_search_documents_read_as_plain_rows_are_those_of_the_products(db: Database) -> None:
+    # load_search_docs reads only the columns the index needs (issue 14): the very documents product_doc
+    # makes of the ORM products, in catalogue order, a product without a producer included.
+    async with db.session() as session:
+        first = await session.scalar(select(Product).order_by(Product.id).limit(1))
+        assert first is not None and first.producer_id is not None
+        first.producer_id = None
+        first.name_en = ""
+    async with db.session() as session:
+        docs = await load_search_docs(session)
+        products = (await session.scalars(select(Product).order_by(Product.id))).unique().all()
+    assert docs == [product_doc(p) for p in products]
+    assert len(docs) >= 80 and docs[0].producer == "" and any(d.producer for d in docs)
+    assert any(d.aliases for d in docs) and any(d.uses for d in docs)
+
+
 # --- import and export
 
 TAGGED = dict(PRODUCT, uses="Party| gift|TET|gift")  # mixed case, spaces, a repeat, out of order

@@ -4,6 +4,7 @@ gives the very answer of scoring all of them."""
 from __future__ import annotations
 
 import json
+import pickle
 import random
 from pathlib import Path
 
@@ -101,21 +102,23 @@ def test_the_best_of_many_are_those_of_ranking_all(
     docs: list[ProductDoc], limit: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     taken: list[bool] = []
-    walk = SearchIndex._top_by_coverage
+    for name in ("_top_by_coverage", "_cover_top"):
+        walk = getattr(SearchIndex, name)
 
-    def spy(self: SearchIndex, *args: object) -> object:
-        found = walk(self, *args)  # type: ignore[arg-type]
-        taken.append(found is not None)
-        return found
+        def spy(self: SearchIndex, *args: object, walk: object = walk) -> object:
+            found = walk(self, *args)  # type: ignore[operator]
+            taken.append(found is not None)
+            return found
 
-    monkeypatch.setattr(SearchIndex, "_top_by_coverage", spy)
+        monkeypatch.setattr(SearchIndex, name, spy)
     bounded = answers(SearchIndex(docs), limit)
-    # The bounded walk served most of these queries (each finds hundreds to thousands of products)...
+    # A bounded walk (of the products matched, or of the matching itself) served most of these queries (each
+    # finds hundreds to thousands of products)...
     assert sum(taken) >= 10
     monkeypatch.setattr(search_index, "TOP_K_FROM", len(docs) + 1)
     taken.clear()
     full = answers(SearchIndex(docs), limit)
-    assert not taken
+    assert not any(taken)
     # ... and gave the answers of scoring every product, in the same order with the same scores.
     assert bounded == full
     assert all(found for _q, found in full)
@@ -138,3 +141,33 @@ def test_a_walk_that_grows_long_ranks_every_product(
     monkeypatch.setattr(SearchIndex, "_top_by_coverage", spy)
     assert answers(SearchIndex(docs), 10) == full
     assert any(gave_up)
+
+
+@pytest.mark.parametrize("rare_word", [0, 1_000, 10**9])
+def test_matching_that_stops_early_finds_what_matching_all_finds(
+    docs: list[ProductDoc], rare_word: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Matching walks the products having a product word in a name, then the others, best first, and stops
+    # when none left can make the best (SearchIndex._cover_top): the answers of matching every product, with
+    # the same scores, however many products of a rare word it takes first.
+    monkeypatch.setattr(search_index, "RARE_WORD", rare_word)
+    served: list[str] = []
+    cover_top = SearchIndex._cover_top
+
+    def spy(self: SearchIndex, content: list[object], *args: object) -> object:
+        found = cover_top(self, content, *args)  # type: ignore[arg-type]
+        if found is not None:
+            served.append(" ".join(u.text for u in content))  # type: ignore[attr-defined]
+        return found
+
+    monkeypatch.setattr(SearchIndex, "_cover_top", spy)
+    index = SearchIndex(docs)
+    bounded = [answers(index, limit) for limit in (1, 10, 40)]
+    assert {"htx", "nong nghiep", "ho kinh doanh"} <= set(served)
+    # A stored index (catalog/search/stored.py pickles it) has its named products too.
+    restored = pickle.loads(pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL))
+    served.clear()
+    assert [answers(restored, limit) for limit in (1, 10, 40)] == bounded
+    assert "nong nghiep" in served
+    monkeypatch.setattr(SearchIndex, "_cover_top", lambda *args: None)
+    assert [answers(index, limit) for limit in (1, 10, 40)] == bounded
