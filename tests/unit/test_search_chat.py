@@ -625,3 +625,8 @@ def test_an_ailment_the_catalogue_makes_no_claim_for_leaves_the_product_asked(de
     answer = demo.search("muốn mua trà cho người mất ngủ")
     assert answer.results and "use" not in answer.filters, names(answer)
     assert all(fold(n).startswith(("che", "tra")) for n in names(answer)), names(answer)
+
+
+def test_a_country_after_viet_kieu_is_where_the_buyer_lives(demo: SearchIndex) -> None:
+    parsed = demo.parser.parse("mình là Việt kiều Canada, muốn gửi ít mỳ ngũ sắc về cho gia đình")
+    assert not [u.text for u in parsed.units if u.role == "elsewhere"]
