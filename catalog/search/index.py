@@ -958,6 +958,15 @@ class SearchIndex:
             filters["use"] = one_or_list(parsed.uses)
         uses = parsed.uses
         found, without_stars = self._filtered(parsed, uses)
+        if not found and len(uses) > 1 and (parsed.places or parsed.categories or parsed.stars is not None):
+            # No product of the place or group serves every need named ("đi ăn cưới ở Tân Yên, mua đặc sản về
+            # làm quà"): those serving the most of them there.
+            for part in (list(p) for n in range(len(uses) - 1, 0, -1) for p in itertools.combinations(uses, n)):
+                found, without_stars = self._filtered(parsed, part)
+                if found:
+                    uses = part
+                    filters["use"] = one_or_list(part)
+                    break
         goods = [c for c in parsed.categories if c != "tourism"]  # (a visit is nothing to give, keep or cook)
         if (
             not found

@@ -630,3 +630,16 @@ def test_an_ailment_the_catalogue_makes_no_claim_for_leaves_the_product_asked(de
 def test_a_country_after_viet_kieu_is_where_the_buyer_lives(demo: SearchIndex) -> None:
     parsed = demo.parser.parse("mình là Việt kiều Canada, muốn gửi ít mỳ ngũ sắc về cho gia đình")
     assert not [u.text for u in parsed.units if u.role == "elsewhere"]
+
+
+def test_needs_the_place_cannot_serve_together_answer_those_it_can(demo: SearchIndex) -> None:
+    # Tân Yên makes no wedding gift; its gifts are what the buyer can take home from the wedding trip.
+    answer = demo.search("cuối tuần đi đám cưới bạn ở Tân Yên, tiện mua ít đặc sản về làm quà, có gì")
+    assert answer.results and all(h.doc.district == "Tân Yên" and "gift" in h.doc.uses for h in answer.results)
+    assert answer.filters.get("use") == "gift"
+
+
+def test_tay_yen_tu_is_in_son_dong(demo: SearchIndex) -> None:
+    # The Tây Yên Tử festival is held in Sơn Động (facts file, S29).
+    answer = demo.search("đi lễ hội Tây Yên Tử thì mua đặc sản gì")
+    assert answer.results and all(h.doc.district == "Sơn Động" for h in answer.results), names(answer)
