@@ -43,9 +43,11 @@ def needs_title(t: Translator, needs: list[str]) -> str:
     names = ", ".join(t._(NEED_NAMES[n]) for n in needs)
     tags = {tag.code: tag for tag in use_tags()}
     lines = [t._("Products for {need}:", need=cards.bold(names))]
-    if any(tags[n].basis == "curated" for n in needs if n in tags):
+    if "gift" in needs:
         lines.append(h(t._("Suggested by the kind of product (for gifts: packaged, keeps for weeks); "
                            "not a claim by the producers.")))
+    elif any(tags[n].basis == "curated" for n in needs if n in tags):
+        lines.append(h(t._("Suggested by the kind of product; not a claim by the producers.")))
     if any(tags[n].basis == "sourced" for n in needs if n in tags):
         lines.append(h(t._("First the products whose own description says so.")))
         if any(tags[n].groups for n in needs if n in tags):

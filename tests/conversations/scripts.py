@@ -746,6 +746,10 @@ NEED_SCRIPTS: list[Script] = [
             {"send": "what should I buy for my grandfather's death anniversary offering",
              "expect_contains": ["Products for offerings at the altar"],
              "expect_not": ["OCOP stores and sales points"]},
+            # A need for cooking is explained as such, without the gift rule.
+            {"send": "we're cooking a hot pot at home tonight, which local ingredients can I get",
+             "expect_contains": ["Products for cooking a meal:", "Suggested by the kind of product;"],
+             "expect_not": ["for gifts"]},
         ],
     },
 ]
