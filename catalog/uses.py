@@ -20,6 +20,9 @@ class UseTag:
     # OCOP product groups whose products also answer this need, listed after the tagged ones, as that group
     # and not as a claim about each product ("health": the herbal group, thảo dược).
     groups: tuple[str, ...] = ()
+    # The kinds of product a shop assistant offers first for this need, most typical first: how a product's
+    # Vietnamese name begins ("hương", "rượu", "xôi" for offerings). Products of other kinds follow.
+    first: tuple[str, ...] = ()
 
 
 @cache
@@ -27,7 +30,15 @@ def use_tags() -> tuple[UseTag, ...]:
     """Every tag, in the file's order (the order tags are stored and exported in)."""
     doc = json.loads(resources.files("catalog.data").joinpath("uses.json").read_text(encoding="utf-8"))
     return tuple(
-        UseTag(t["code"], t["basis"], t["label_vi"], t["label_en"], t["rule"], tuple(t.get("groups", ())))
+        UseTag(
+            t["code"],
+            t["basis"],
+            t["label_vi"],
+            t["label_en"],
+            t["rule"],
+            tuple(t.get("groups", ())),
+            tuple(t.get("first", ())),
+        )
         for t in doc["tags"]
     )
 

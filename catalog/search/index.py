@@ -45,6 +45,7 @@ from catalog.search.model import (
 from catalog.search.parser import QueryParser
 from catalog.search.postings import Postings
 from catalog.search.register import STRAY_FOREIGN, STRAY_SHARE, STRAY_STOPWORD, STRAY_VIETNAMESE
+from catalog.text import fold_tokens
 from catalog.uses import use_tags
 
 # Ranking many confident products (issue 14): past TOP_K_FROM of them, the best are found without the points
@@ -56,6 +57,7 @@ TOP_K_FROM = 1_000
 RARE_SHARE = 4
 WALK_SHARE = 40
 SPARSE_LEVEL = 8
+TYPICAL_NONE = 1_000  # a product of no kind a need's `first` list names: after those of the kinds it names
 EPSILON = 1e-9
 # Matching many products (SearchIndex._cover_top): a soft or optional word in at most RARE_WORD products has
 # them scored first. BELOW_NAME: the best field weight after a name's (a producer's, a place's).
@@ -75,13 +77,15 @@ class SearchIndex:
         self._named_cache: dict[str, set[int]] = {}
         self._excluded_cache: dict[Key, frozenset[int]] = {}
         self._wide_cache: dict[tuple[tuple[str, Key], ...], frozenset[str]] = {}
+        self._typical_cache: dict[str, dict[int, int]] = {}
+        self._tags = {tag.code: tag for tag in use_tags()}
 
     def __len__(self) -> int:
         return len(self.docs)
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled without its caches (catalog/search/stored.py): they fill again as queries come."""
-        return {**self.__dict__, "_named_cache": {}, "_excluded_cache": {}, "_wide_cache": {}}
+        return {**self.__dict__, "_named_cache": {}, "_excluded_cache": {}, "_wide_cache": {}, "_typical_cache": {}}
 
     def search(self, query: str, limit: int = 10) -> SearchAnswer:
         """Answer one buyer query: confident results, or none and some suggestions."""
@@ -1035,8 +1039,9 @@ class SearchIndex:
         self, docs: set[int], uses: list[str], limit: int, preferred: frozenset[int] = frozenset()
     ) -> list[int]:
         """A short, varied selection for needs: products `preferred` first, then those tagged with the rarer needs
-        named ("tặng gì cho người ốm": health before gift), then those of a group that answers the need (the
-        herbal group), then the rest, each best-rated first; one of a kind (one wine, one tea…) before a second."""
+        named ("tặng gì cho người ốm": health before gift), the kinds most typical of them first (uses.json's
+        `first`), then those of a group that answers the need (the herbal group), then the rest, each best-rated
+        first; one of a kind (one wine, one tea…) before a second."""
         weight = {u: 1.0 / max(1, len(self.ix.by_use.get(u, ()))) for u in uses}
         tagged: dict[int, float] = {}
         for u in uses:
@@ -1047,7 +1052,16 @@ class SearchIndex:
         rest = docs - tagged.keys() - grouped
         rank_of = self.ix.rank_of
         depth = limit * 8  # enough to find `limit` kinds of product in practice
-        ordered = sorted(tagged, key=lambda d: (d not in preferred, -tagged[d], rank_of[d]))
+        typical = [self._typical(u) for u in uses]
+        ordered = sorted(
+            tagged,
+            key=lambda d: (
+                d not in preferred,
+                -tagged[d],
+                min((t.get(d, TYPICAL_NONE) for t in typical), default=TYPICAL_NONE),
+                rank_of[d],
+            ),
+        )
         ordered += self._best_first(grouped, depth) + self._best_first(rest, depth)
         first: list[int] = []
         later: list[int] = []
@@ -1059,6 +1073,22 @@ class SearchIndex:
             if len(first) >= limit:
                 break
         return (first + later)[:limit]
+
+    def _typical(self, use: str) -> dict[int, int]:
+        """How typical each product serving a need is of it: the place of its kind in the need's `first` list
+        (catalog/data/uses.json), for the products whose Vietnamese name begins with one (cached per index)."""
+        found = self._typical_cache.get(use)
+        if found is None:
+            tag = self._tags.get(use)
+            kinds = [fold_tokens(k) for k in (tag.first if tag else ())]
+            found = {}
+            for d in self.ix.by_use.get(use, ()):
+                words = fold_tokens(self.ix.docs[d].name_vi)
+                n = next((n for n, kind in enumerate(kinds) if words[: len(kind)] == kind), None)
+                if n is not None:
+                    found[d] = n
+            self._typical_cache[use] = found
+        return found
 
     def _best_first(self, docs: set[int], limit: int) -> list[int]:
         if len(docs) * 8 < len(self.ix.ranked):

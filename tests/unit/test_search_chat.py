@@ -643,3 +643,25 @@ def test_tay_yen_tu_is_in_son_dong(demo: SearchIndex) -> None:
     # The Tây Yên Tử festival is held in Sơn Động (facts file, S29).
     answer = demo.search("đi lễ hội Tây Yên Tử thì mua đặc sản gì")
     assert answer.results and all(h.doc.district == "Sơn Động" for h in answer.results), names(answer)
+
+
+def test_a_need_offers_its_most_typical_kinds_first(demo: SearchIndex) -> None:
+    # Offerings: incense, wine, xôi… before the fruit of the season (catalog/data/uses.json, `first`).
+    first = names(demo.search("cúng ông Công ông Táo cần chuẩn bị gì"))[0]
+    assert fold(first).startswith(("huong", "ruou", "xoi")), first
+    # Drinking snacks: wine, nem, chả, giò before a whole chicken.
+    first = names(demo.search("đồ nhắm cho buổi nhậu cuối tuần"))[0]
+    assert fold(first).startswith(("ruou", "nem", "cha", "gio")), first
+
+
+def test_every_kind_a_need_offers_first_names_a_demo_product_serving_it() -> None:
+    import json
+
+    from catalog.uses import use_tags
+
+    products = json.loads(DEMO.read_text(encoding="utf-8"))["products"]
+    for tag in use_tags():
+        for kind in tag.first:
+            assert any(
+                fold(p["name_vi"]).startswith(fold(kind)) and tag.code in p["uses"] for p in products
+            ), (tag.code, kind)
