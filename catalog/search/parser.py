@@ -36,6 +36,7 @@ from catalog.search.register import (
 )
 from catalog.telex import decode_keystrokes, well_formed
 from catalog.text import (
+    MAX_QUERY_CHARS,
     Token,
     accent_key,
     clean,
@@ -404,7 +405,9 @@ class QueryParser:
         toks: list[Token] = []
         coded: list[bool] = []  # from a token of letters and digits ("ST25", "10kg")
         clauses: set[int] = set()  # where a clause begins, after , . ; ! ? (word positions)
-        for clause in _CLAUSE_BREAK.split(text):
+        for clause in _CLAUSE_BREAK.split(text[:MAX_QUERY_CHARS]):
+            if len(toks) >= MAX_QUERY_TOKENS:
+                break
             if toks:
                 clauses.add(len(toks))
             for t in tokenize(clause)[: MAX_QUERY_TOKENS - len(toks)]:

@@ -122,3 +122,19 @@ async def test_every_listed_hostile_input(db: Database, settings: Settings) -> N
         assert_sound(await chat.send(text), text)
     for payload in FORGED_PAYLOADS:
         assert_sound(await chat.click(payload), payload)
+
+
+def test_a_flood_of_clauses_is_read_no_further_than_a_message_is() -> None:
+    # The parser splits a message into clauses at punctuation; a megabyte of commas costs what its first
+    # thousand characters cost, and no more tokens than any message.
+    import json
+    from pathlib import Path
+
+    from catalog.search import ProductDoc, SearchIndex
+    from catalog.search.model import MAX_QUERY_TOKENS
+
+    demo = Path(__file__).resolve().parents[2] / "catalog" / "data" / "demo_catalog.json"
+    index = SearchIndex(ProductDoc.from_row(r) for r in json.loads(demo.read_text(encoding="utf-8"))["products"])
+    parsed = index.parser.parse("mật ong, " * 200_000)
+    assert len(parsed.keys) <= MAX_QUERY_TOKENS
+    assert max(parsed.clauses) < MAX_QUERY_TOKENS
