@@ -47,6 +47,9 @@ FLOOD_NOTICE_EVERY = dt.timedelta(hours=1)  # a flooding chat is told at most th
 TURN_POLL = 0.05  # seconds between looks at a chat another process is working on, doubling up to
 TURN_POLL_MAX = 0.4
 CHAT_RETRY_MAX = 10.0  # seconds between looks at a chat while the database keeps failing
+# SQLite (one process): entries whose replies went out are marked done with the next look at any chat, or after
+# this many seconds when no look comes
+DONE_FLUSH_DELAY = 0.02
 Handler = Callable[[Accepted], Awaitable[None]]
 OnParked = Callable[[Accepted], Awaitable[None]]
 OnFlood = Callable[[Accepted], Awaitable[None]]
@@ -94,9 +97,11 @@ class InboxProcessor:
         self._again: set[str] = set()  # chats given a new entry while their task was looking
         self._last_done: dict[str, float] = {}  # chat → loop time its last entry was finished (for the pace)
         self._told: dict[str, float] = {}  # chat → loop time this process last claimed its flood notice
-        # chat → entries whose replies went out, marked done in the chat's next inbox transaction (the look for
-        # its next entry, or the end of its turn) instead of one of their own
+        # chat → entries whose replies went out, marked done in a later inbox transaction instead of one of their
+        # own: on PostgreSQL as the chat's turn ends; on SQLite (one process) with the next look at any chat, or
+        # DONE_FLUSH_DELAY later when no look comes
         self._done: dict[str, list[inbox.Done]] = {}
+        self._flusher: asyncio.Task[None] | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self.handled = 0
         self.parked = 0
@@ -150,11 +155,18 @@ class InboxProcessor:
         for task in list(self._tasks.values()):
             task.cancel()
         await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self._flush_all()
         self.live_owners.discard(self.owner)
 
     async def drain(self) -> None:
+        """Until every queued entry is handled and marked done."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        await self._flush_all()
 
     def finished(self, entry: Accepted, error: str = "") -> None:
         """The handler's word that the entry's replies went out (`error`: what could not be sent): the entry is
@@ -169,6 +181,42 @@ class InboxProcessor:
             except Exception as exc:  # left handled: sent again after a restart rather than lost
                 log.warning("could not mark %d %s inbox entries done (%s)", len(done), self.channel,
                             type(exc).__name__)
+
+    def _take_done(self) -> dict[str, list[inbox.Done]]:
+        taken, self._done = self._done, {}
+        return taken
+
+    def _give_back(self, taken: dict[str, list[inbox.Done]]) -> None:
+        """Marks taken for a transaction that failed: kept (before any added since) for the next one."""
+        for key, done in taken.items():
+            if done:
+                self._done.setdefault(key, [])[:0] = done
+
+    async def _flush_all(self) -> bool:
+        """Write every mark waiting; False when the database refused (they are kept for the next look)."""
+        taken = self._take_done()
+        done = [d for marks in taken.values() for d in marks]
+        if not done:
+            return True
+        try:
+            await inbox.mark_done_many(self.db, done)
+        except Exception as exc:  # kept: the next look at a chat tries again (else sent again after a restart)
+            self._give_back(taken)
+            log.warning("could not mark %d %s inbox entries done (%s)", len(done), self.channel, type(exc).__name__)
+            return False
+        return True
+
+    def _flush_soon(self) -> None:
+        """SQLite: the marks waiting are written with the next look at any chat, or shortly by themselves."""
+        if self._done and (self._flusher is None or self._flusher.done()):
+            self._flusher = asyncio.create_task(self._flush_later(), name=f"inbox-{self.channel}-done")
+
+    async def _flush_later(self) -> None:
+        # again while marks came in during the write (their chats' tasks found this task still running)
+        while self._done:
+            await asyncio.sleep(DONE_FLUSH_DELAY)
+            if not await self._flush_all():
+                return
 
     def submit(self, entry: Accepted) -> None:
         """An entry was accepted: its chat's task looks at the chat's unfinished entries (started if idle)."""
@@ -224,7 +272,10 @@ class InboxProcessor:
                 if key not in self._again:
                     return
         finally:
-            await self._flush_done(key)  # normally done already by the chat's last look
+            if self.db.dialect == "postgresql":
+                await self._flush_done(key)  # normally done already as the chat's turn ended
+            else:
+                self._flush_soon()
             self._tasks.pop(key, None)
             self._again.discard(key)
             last = self._last_done.get(key)
@@ -237,17 +288,22 @@ class InboxProcessor:
         poll = TURN_POLL
         while True:
             wait = 0.0
+            finished = False
             async with self.slots, self._turn(key) as (conn, mine):
                 # how many the chat sent lately matters only to the one handling it
                 recent = self.flood_window if self.flood_limit and mine else None
-                done = self._done.pop(key, [])
+                # On PostgreSQL the chat's own marks (the others' are written as their turns end); on SQLite (one
+                # process) every chat's marks still waiting, in this one transaction.
+                taken = {key: self._done.pop(key, [])} if conn is not None else self._take_done()
                 try:
-                    entry, count = await inbox.next_for_chat(
-                        self.db, self.channel, key, recent, done=done, conn=conn
+                    found = await inbox.look_at_chat(
+                        self.db, self.channel, key, recent,
+                        done=[d for marks in taken.values() for d in marks], conn=conn,
                     )
                 except BaseException:
-                    self._done.setdefault(key, [])[:0] = done
+                    self._give_back(taken)
                     raise
+                entry = found.entry
                 if entry is None:
                     return
                 if not mine:
@@ -256,11 +312,18 @@ class InboxProcessor:
                     wait, poll = poll, min(poll * 2, TURN_POLL_MAX)
                 else:
                     poll = TURN_POLL
-                    wait = await self._hold_back(key, entry, count)
+                    wait = await self._hold_back(key, entry, found.count)
                     if wait <= 0:
                         retry = await self._attempt(entry)
                         self._last_done[key] = loop.time()
                         wait = retry or 0.0
+                        # Nothing else of the chat was waiting at the look, and what this process accepted since
+                        # is in `_again` (see submit): no need to look again (a look that would only find
+                        # nothing). An entry another process accepted meanwhile is that process's to take: it
+                        # found the turn taken and looks again shortly.
+                        finished = retry is None and not found.more
+            if finished:
+                return
             if wait > 0:
                 await asyncio.sleep(wait)
 
@@ -297,7 +360,13 @@ class InboxProcessor:
                 if await inbox.gap_before(self.db, self.channel, entry.seq):
                     return min(self.reorder_window - age, 0.02)
                 # No gap below it now; but an earlier update of this chat may have been stored since we looked.
-                first, _ = await inbox.next_for_chat(self.db, self.channel, key)
+                taken = {} if self.db.dialect == "postgresql" else self._take_done()
+                try:
+                    first, _ = await inbox.next_for_chat(
+                        self.db, self.channel, key, done=[d for marks in taken.values() for d in marks])
+                except BaseException:
+                    self._give_back(taken)
+                    raise
                 if first is None or first.id != entry.id:
                     return 0.001
         if not self.flood_limit or count <= self.flood_limit:

@@ -96,10 +96,14 @@ def writes_only_chat_state(conn: AsyncConnection) -> bool:
     return conn.info.get(_WRITES, set()) <= CHAT_STATE_TABLES
 
 
-def lazy_commit_set(conn: AsyncConnection) -> None:
+def lazy_commit_set(conn: AsyncConnection, *, also_written: str = "") -> None:
     """The caller has turned the commit asynchronous already, inside its own statement (`set_config(
-    'synchronous_commit', 'off', true)` in the RETURNING of the chat state's UPDATE): no round trip for it."""
+    'synchronous_commit', 'off', true)` in the RETURNING of the chat state's UPDATE, or of the inbox's handled
+    mark): no round trip for it. `also_written`: the table that statement wrote, which may commit lazily too
+    (the inbox's handled mark); any other table written later still makes the commit synchronous."""
     conn.info[_LAZY_SET] = True
+    if also_written:
+        conn.info.get(_WRITES, set()).discard(also_written)
 
 
 async def _commit_chat_state_lazily(session: AsyncSession) -> None:
@@ -109,10 +113,10 @@ async def _commit_chat_state_lazily(session: AsyncSession) -> None:
     outbox, the inbox and staff actions always wait: any other table written keeps the commit synchronous
     (turned back on when the chat state's UPDATE had already turned it off)."""
     conn = await session.connection()  # the one in use; no round trip
-    writes = conn.info.get(_WRITES)
+    writes = conn.info.get(_WRITES) or set()
     lazy_already = conn.info.pop(_LAZY_SET, False)
-    if writes and writes <= CHAT_STATE_TABLES:
-        if not lazy_already:
+    if writes <= CHAT_STATE_TABLES:
+        if writes and not lazy_already:
             await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
     elif lazy_already:
         await conn.exec_driver_sql("SET LOCAL synchronous_commit = on")

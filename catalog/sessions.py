@@ -8,13 +8,16 @@ driver: ORM load + flush 0.81 ms; Core statements built per call 0.62 ms; prebui
 Handlers change a field by assigning it (`chat.state = {...}`); a value changed in place is not noticed,
 just as with the ORM's JSON columns.
 
-On PostgreSQL the router keeps what it last committed of each chat (`ChatCache`) and starts from it without
-reading the row or taking the chat's lock; the write then checks that nobody changed the row since
+The router keeps what it last committed of each chat (`ChatCache`) and starts from it without reading the
+row (or, on PostgreSQL, taking the chat's lock); the write then checks that nobody changed the row since
 (`UPDATE … WHERE updated_at = <as cached>`, or a SELECT of `updated_at` when nothing changed), and a
 mismatch (`StaleChat`: another process or tool wrote the chat meanwhile) rolls the whole message back for
-the router to do it again from the row, under the lock; so does a message that wrote anything besides chat
-state (a lead, a staff action), which is always done under the lock. A message that changes only chat state then takes
-three round trips: BEGIN, the UPDATE (whose RETURNING also turns the commit asynchronous), COMMIT.
+the router to do it again from the row, under the lock; on PostgreSQL so does a message that wrote anything
+besides chat state (a lead, a staff action), which is always done under the lock (on SQLite, one process
+writes at a time and the write lock is held from a transaction's first write to its commit, so the stamp
+check alone suffices). A message that changes only chat state then takes, on PostgreSQL, three round trips:
+BEGIN, the UPDATE (whose RETURNING also turns the commit asynchronous), COMMIT; on SQLite one statement less
+than with a read.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ class StaleChat(Exception):
 
 class ChatCache:
     """What this process last committed or read of each chat's row (at most `size` chats, least recently
-    used dropped): (row id, the fields' values, updated_at). Only the router uses it, on PostgreSQL."""
+    used dropped): (row id, the fields' values, updated_at). Only the router uses it."""
 
     def __init__(self, size: int = 10_000) -> None:
         self.size = size

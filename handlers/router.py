@@ -257,9 +257,9 @@ class Router:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        # On PostgreSQL, each chat's state as this process last committed it (catalog/sessions.py): a message
-        # starts from it, without the chat's lock or a read, and its write checks that nobody wrote since.
-        self.chats = ChatCache() if services.db.dialect == "postgresql" else None
+        # Each chat's state as this process last committed it (catalog/sessions.py): a message starts from it,
+        # without the chat's lock (PostgreSQL) or a read, and its write checks that nobody wrote since.
+        self.chats = ChatCache()
 
     def pick_language(self, stored: str | None, incoming: Incoming) -> str:
         detected = (language.detect_language(incoming.text or "")
@@ -289,7 +289,7 @@ class Router:
 
     async def _handle(self, incoming: Incoming, finish: Finish | None, *, cached: bool) -> list[Reply]:
         chats = self.chats
-        postgres = chats is not None
+        postgres = self.services.db.dialect == "postgresql"
         try:
             async with self.services.db.session() as session:
                 chat = chats.load(incoming.channel, incoming.chat_id) if chats is not None and cached else None

@@ -66,6 +66,20 @@ REORDER_WINDOW = 5.0  # seconds (webhook mode): a process may stall for a moment
 # 2.4 s seen with 4 processes on 2 loaded cores)
 SEND_ATTEMPTS = 6  # a reply is tried this often (0.5, 1, 2, 4, 8 s apart) before the entry counts a failure
 T = TypeVar("T")
+# A tap carries the whole message its button was on (text, entities, keyboard): handling it reads only where that
+# message is (its chat, its id, its forum topic), so only that is turned into python-telegram-bot objects.
+TAPPED_MESSAGE_KEYS = ("message_id", "date", "chat", "message_thread_id", "is_topic_message")
+
+
+def lean_update(update: dict[str, Any]) -> dict[str, Any]:
+    """The update as handling needs it: a tap's message reduced to TAPPED_MESSAGE_KEYS (a copy; the stored
+    payload keeps everything)."""
+    query = update.get("callback_query")
+    if not isinstance(query, dict) or not isinstance(query.get("message"), dict):
+        return update
+    message = query["message"]
+    return {**update, "callback_query": {**query, "message": {k: message[k] for k in TAPPED_MESSAGE_KEYS
+                                                              if k in message}}}
 
 
 def update_chat_key(update: dict[str, Any]) -> str:
@@ -283,7 +297,7 @@ class TelegramInbox:
 
     async def handle(self, entry: Accepted) -> None:
         try:
-            update = Update.de_json(entry.payload, self.bot)
+            update = Update.de_json(lean_update(entry.payload), self.bot)
         except Exception as exc:
             raise Unreadable(type(exc).__name__) from exc
         if update.inline_query is not None:

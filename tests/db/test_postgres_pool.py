@@ -167,7 +167,10 @@ async def test_a_failed_transaction_sets_nothing(pg: Database) -> None:
     assert counter.async_commits == 0
 
 
-async def test_router_message_commits_lazily_but_not_with_the_inbox(pg: Database) -> None:
+async def test_router_message_commits_lazily_but_not_with_a_lead(pg: Database) -> None:
+    """A message that changes only chat state commits lazily, with or without the inbox's handled mark (the
+    update itself was accepted synchronously: a database crash can make it handled again, never lost); one that
+    also writes anything else (here a lead) waits for the WAL flush, inbox mark or not."""
     settings = Settings(database_url=pg.url, staff_chat_id=-1000, staff_user_ids=frozenset({9001}))
     router = Router(Services(pg, settings))
     counter = Statements(pg)
@@ -177,12 +180,27 @@ async def test_router_message_commits_lazily_but_not_with_the_inbox(pg: Database
 
     counter.clear()
     (entry,) = await inbox.accept(pg, "telegram", [("9001", "501", {}, 9001)], "test")
+    assert counter.async_commits == 0  # accepting is always durable
 
-    async def finish(session: object, answer: list[object]) -> None:
-        await inbox.mark_handled(session, entry.id, [])  # type: ignore[arg-type]
+    async def finish(session: object, answer: list[object], entry_id: int = entry.id) -> None:
+        await inbox.mark_handled(session, entry_id, [])  # type: ignore[arg-type]
 
     await router.handle(
         Incoming(channel="telegram", chat_id="501", user_id="501", text="vải thiều"), finish=finish
+    )
+    assert counter.async_commits == 1
+    assert [s for s in counter.sent if "synchronous_commit" in s][0].startswith("UPDATE inbox")
+    assert not any("synchronous_commit = on" in s for s in counter.sent)
+
+    counter.clear()
+    (other,) = await inbox.accept(pg, "telegram", [("9002", "501", {}, 9002)], "test")
+
+    async def finish_with_a_lead(session: object, answer: list[object]) -> None:
+        await session.execute(update(Lead).where(Lead.id == -1).values(status="spam"))  # type: ignore[attr-defined]
+        await inbox.mark_handled(session, other.id, [])  # type: ignore[arg-type]
+
+    await router.handle(
+        Incoming(channel="telegram", chat_id="501", user_id="501", text="mật ong"), finish=finish_with_a_lead
     )
     assert counter.async_commits == 0
 

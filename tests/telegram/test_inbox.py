@@ -181,7 +181,7 @@ async def test_a_chat_whose_database_look_fails_is_looked_at_again(
     leave the chat unanswered until the next start: its task backs off and looks again."""
     from catalog import inbox as inbox_module
 
-    real = inbox_module.next_for_chat
+    real = inbox_module.look_at_chat
     failures = {"left": 3}
 
     async def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -190,7 +190,7 @@ async def test_a_chat_whose_database_look_fails_is_looked_at_again(
             raise ConnectionError("sorry, too many clients already")
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(inbox_module, "next_for_chat", flaky)
+    monkeypatch.setattr(inbox_module, "look_at_chat", flaky)
     api.push_message(611, "/help", language_code="en")
     await api.wait_for(lambda: len(api.messages_to(611)) >= 1, WAIT, message="the chat was never answered")
     assert failures["left"] == 0
