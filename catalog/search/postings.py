@@ -13,7 +13,7 @@ from collections.abc import Set as AbstractSet
 from catalog.lexicon import Concept, Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
 from catalog.search.model import NAME, PLACE, PRODUCER, PROVINCE, Alt, FieldText, PlaceName, ProductDoc
 from catalog.telex import well_formed
-from catalog.text import accent_key, english_stem, sound_accent, sound_key, tokenize
+from catalog.text import Token, accent_key, english_stem, sound_accent, sound_key, tokenize
 from catalog.uses import use_tags
 
 MAX_FULL_NAME = 8  # words: a longer name is not typed out in full
@@ -59,18 +59,19 @@ class Postings:
         # ("rượu vang" is not in "Rượu nếp cái hoa vàng").
         self.pairs: dict[tuple[str, str], Collection[int]] = {}
         # Catalogues repeat places, producers and aliases: each is analysed once. A product's own name is
-        # mostly its own, so it is analysed where it stands and not kept (keeping them all doubled the peak).
-        analysed: dict[str, FieldText] = {}
+        # mostly its own, so it is analysed where it stands and not kept (keeping them all doubled the peak);
+        # its words are not: each distinct word is stemmed and its marks read once (`self.words`).
+        analysed: dict[str, Field] = {}
+        self.words: dict[Token, tuple[str, str | None, bool]] = {}
         # Scaffolding words inside place names ("Yên Thế"): per product, those it also has standing alone.
         names = self.place_names()
         longest = max(map(len, names), default=0)
         scaffolding = {k[0] for k in lex.scaffolding if len(k) == 1}
         placed = {k for name in names for k in name} & scaffolding
-        standing: dict[str, frozenset[str]] = {}  # text → the placed words that stand on their own in it
         free_placed: dict[int, frozenset[str]] = {}
         kind_of: list[Key] = []
         kinds: dict[Key, Key] = {}
-        seen_vi: set[tuple[str, bool]] = set()
+        seen_vi: set[str] = set()
         plain: set[str] = set()  # words written plain in a text with marks: toneless ("phu" of "phu thê")
         named_vi: set[str] = set()  # words of Vietnamese names, producers and places (not aliases, English)
         named_texts: set[str] = set()  # the texts whose words are in named_vi already
@@ -83,6 +84,8 @@ class Postings:
             self.pairs,
             self.named_post,
         )
+        syllables, bigrams, bound_table = self.syllables, self.bigrams, self.bound
+        marked_flat: dict[tuple[str, str], list[int]] = {}  # (word, marking) → products, nested below
         for i, doc in enumerate(self.docs):
             free: set[str] = set()
             bound: dict[str, set[str]] = {}
@@ -95,58 +98,57 @@ class Postings:
                 (doc.name_vi, NAME, True),
                 *((a, NAME, True) for a in doc.aliases),
                 (doc.name_en, NAME, False),
-            ]
-            fields += [
                 (doc.producer, PRODUCER, True),
                 (doc.commune, PLACE, True),
                 (doc.district, PLACE, True),
+                (doc.province, PROVINCE, True),
             ]
-            fields += [(doc.province, PROVINCE, True)]
-            own: dict[str, FieldText] = {}  # this product's texts, analysed
+            last = len(fields) - 1
+            own: dict[str, Field] = {}  # this product's texts, analysed
             alone: set[str] = set()
             for n, (text, weight, vietnamese) in enumerate(fields):
                 if not text:
                     continue
-                info = own.get(text) or analysed.get(text)
-                if info is None:
-                    info = self.analyse(text)
+                f = own.get(text) or analysed.get(text)
+                if f is None:
+                    f = self.field(text)
                     if text != doc.name_vi and text != doc.name_en:
-                        analysed[text] = info
-                    if info.marked:  # a text written with marks: its plain words are toneless, not unaccented
-                        plain.update(info.plain)
-                own[text] = info
-                if placed and n < len(fields) - 1 and not placed.isdisjoint(info.keys):  # not the province
-                    found = standing.get(text)
+                        analysed[text] = f
+                    if f.info.marked:  # written with marks: its plain words are toneless, not unaccented
+                        plain.update(f.info.plain)
+                own[text] = f
+                if placed and n < last and not placed.isdisjoint(f.words):  # not the province
+                    found = f.alone
                     if found is None:
-                        keys = info.keys
-                        found = frozenset(
+                        keys = f.info.keys
+                        found = f.alone = frozenset(
                             k
                             for pos, k in enumerate(keys)
                             if k in placed and not inside(keys, pos, names, longest)
                         )
-                        if text in analysed:
-                            standing[text] = found
                     alone |= found
                 if (weight != NAME or text == doc.name_vi) and text not in named_texts:
                     named_texts.add(text)
-                    named_vi.update(info.keys)
-                if vietnamese and (text, True) not in seen_vi:
-                    seen_vi.add((text, True))
-                    self.syllables.update(info.syllables)
-                    self.bigrams.update(info.bigrams)
-                for key in info.keys:
-                    if key not in weights:
-                        weights[key] = weight
-                marks.update(dict.fromkeys(info.marked))
-                if info.inside:
-                    for pos, key in enumerate(info.keys):
-                        if pos in info.inside:
-                            bound.setdefault(key, set()).update(info.inside[pos])
-                        else:
-                            free.add(key)
+                    named_vi.update(f.words)
+                if vietnamese and text not in seen_vi:
+                    seen_vi.add(text)
+                    syllables.update(f.info.syllables)
+                    bigrams.update(f.info.bigrams)
+                if weights:
+                    for key in f.words:
+                        if key not in weights:
+                            weights[key] = weight
                 else:
-                    free.update(info.keys)
-                adjacent.update(dict.fromkeys(info.pairs))
+                    weights = dict.fromkeys(f.words, weight)
+                marks.update(f.marks)
+                free.update(f.free)
+                if f.bound:
+                    for key, partners in f.bound.items():
+                        if key in bound:
+                            bound[key].update(partners)
+                        else:
+                            bound[key] = set(partners)
+                adjacent.update(f.pairs)
             for key, weight in weights.items():
                 post = post_table.get(key)
                 if post is None:
@@ -157,27 +159,39 @@ class Postings:
                     if named is None:
                         named = named_table[key] = array("i")
                     named.append(i)
-            for key, accent in marks:
-                marked_table.setdefault(key, {}).setdefault(accent, set()).add(i)  # type: ignore[attr-defined]
+            # (Products come in order and each marking and pair once a product: their lists are sorted sets.)
+            for mark in marks:
+                marked_docs = marked_flat.get(mark)
+                if marked_docs is None:
+                    marked_flat[mark] = [i]
+                else:
+                    marked_docs.append(i)
             for pair in adjacent:
                 pairs = pair_table.get(pair)
                 if pairs is None:
-                    pairs = pair_table[pair] = set()
-                pairs.add(i)  # type: ignore[union-attr]
+                    pair_table[pair] = [i]
+                else:
+                    pairs.append(i)  # type: ignore[attr-defined]
             for key, partners in bound.items():
                 if key not in free:
-                    self.bound.setdefault(key, {})[i] = frozenset(partners)
+                    bound_table.setdefault(key, {})[i] = frozenset(partners)
                     self.bound_partners.setdefault(key, set()).update(partners)
             if alone:
                 free_placed[i] = frozenset(alone)
-            kind = tuple(own[doc.name_vi].keys[:1]) if doc.name_vi else ()  # = phrase_key(name)[:1]
+            kind = tuple(own[doc.name_vi].info.keys[:1]) if doc.name_vi else ()  # = phrase_key(name)[:1]
             kind_of.append(kinds.setdefault(kind, kind))
-            for name in {tuple(own[x].keys) for x in (doc.name_vi, *doc.aliases, doc.name_en) if x}:
+            for name in {tuple(own[x].info.keys) for x in (doc.name_vi, *doc.aliases, doc.name_en) if x}:
                 if 2 <= len(name) <= MAX_FULL_NAME:
                     named = self.full_names.setdefault((name[0], name[1]), {})
                     named.setdefault(name, []).append(i)  # type: ignore[attr-defined]
-            forms = (own[x].sorted_words for x in (doc.name_vi, *doc.aliases, doc.name_en) if x)
+            forms = (own[x].info.sorted_words for x in (doc.name_vi, *doc.aliases, doc.name_en) if x)
             self.name_forms.append(tuple(dict.fromkeys(f for f in forms if f)))
+        for (key, accent), marked_docs in marked_flat.items():
+            spellings = marked_table.get(key)
+            if spellings is None:
+                spellings = marked_table[key] = {}
+            spellings[accent] = marked_docs
+        del marked_flat
         sounds: dict[str, list[dict[int, float]]] = {}
         members: dict[str, list[str]] = {}
         for key, post in self.post.items():
@@ -230,7 +244,7 @@ class Postings:
         # How products mark each word, under the regional spelling rules: a regional spelling must still carry
         # the marks of the word it stands for ("sôi" is "xôi", "sợi" is not).
         self.sound_marked: dict[str, dict[str, Collection[int]]] = {}
-        same_sound: dict[str, dict[str, list[set[int]]]] = {}
+        same_sound: dict[str, dict[str, list[Collection[int]]]] = {}
         for key, spellings in self.marked.items():
             table = same_sound.setdefault(sound_key(key), {})
             for accent, docs in spellings.items():
@@ -253,7 +267,7 @@ class Postings:
         self.places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         self.sound_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         self.prefixed_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
-        del analysed, standing
+        del analysed, self.words
         self.build_places(kind_of)
         self.longest_place = max((len(k) for k in self.places), default=1)
         self.free_post: dict[str, dict[int, float]] = self.build_free_post(placed, free_placed)
@@ -314,20 +328,64 @@ class Postings:
         return {k for k in keys if len(k) >= 2}
 
     def analyse(self, text: str) -> FieldText:
-        toks = tokenize(text)
-        keys = [english_stem(t.folded) for t in toks]
-        # A token's raw form folds to one ASCII word, so a non-ASCII raw form is one written with marks.
-        accents = [None if t.raw.isascii() else accent_key(t.raw) for t in toks]
-        syllables = [t.folded for t in toks if t.folded.isalpha()]
+        words = getattr(self, "words", None)
+        if words is None:
+            words = {}
+        keys: list[str] = []
+        marked: list[tuple[str, str]] = []
+        plain: list[str] = []
+        syllables: list[str] = []
+        folded: list[str] = []
+        for t in tokenize(text):
+            found = words.get(t)
+            if found is None:
+                # A token's raw form folds to one ASCII word, so a non-ASCII raw form is one written with marks.
+                found = words[t] = (
+                    english_stem(t.folded),
+                    None if t.raw.isascii() else accent_key(t.raw),
+                    t.folded.isalpha(),
+                )
+            key, accent, alpha = found
+            keys.append(key)
+            if accent is None:
+                plain.append(key)
+            else:
+                marked.append((key, accent))
+            if alpha:
+                syllables.append(t.folded)
+            folded.append(t.folded)
+        folded.sort()
         return FieldText(
             keys=keys,
-            marked=[(k, a) for k, a in zip(keys, accents, strict=True) if a is not None],
-            plain=[k for k, a in zip(keys, accents, strict=True) if a is None],
+            marked=marked,
+            plain=plain,
             pairs=list(zip(keys, keys[1:], strict=False)),
             inside=self.compound_spans(keys),
             syllables=syllables,
             bigrams=list(zip(syllables, syllables[1:], strict=False)),
-            sorted_words=" ".join(sorted(t.folded for t in toks)),
+            sorted_words=" ".join(folded),
+        )
+
+    def field(self, text: str) -> Field:
+        """`analyse`, with what every product having this text adds to its own tables, worked out once."""
+        info = self.analyse(text)
+        free: list[str] = []
+        bound: dict[str, set[str]] = {}
+        if info.inside:
+            for pos, key in enumerate(info.keys):
+                if pos in info.inside:
+                    bound.setdefault(key, set()).update(info.inside[pos])
+                else:
+                    free.append(key)
+        else:
+            free = info.keys
+        return Field(
+            info,
+            tuple(dict.fromkeys(info.keys)),
+            dict.fromkeys(info.marked),
+            dict.fromkeys(info.pairs),
+            frozenset(free),
+            bound,
         )
 
     def compound_spans(self, keys: list[str]) -> dict[int, set[str]]:
@@ -468,6 +526,31 @@ class Postings:
         if len(alt.key) == 1:
             return table.get(alt.key[0]) or set()
         return self.phrase_docs(alt.key)
+
+
+class Field:
+    """A catalogue text as the build adds it to a product: analysed, its distinct words (first met first), its
+    markings and adjacent pairs (as dicts, merged in order), the words standing free or inside an opaque compound
+    (with the compound's other words), and the placed scaffolding words standing alone in it (once asked)."""
+
+    __slots__ = ("info", "words", "marks", "pairs", "free", "bound", "alone")
+
+    def __init__(
+        self,
+        info: FieldText,
+        words: tuple[str, ...],
+        marks: dict[tuple[str, str], None],
+        pairs: dict[tuple[str, str], None],
+        free: frozenset[str],
+        bound: dict[str, set[str]],
+    ) -> None:
+        self.info = info
+        self.words = words
+        self.marks = marks
+        self.pairs = pairs
+        self.free = free
+        self.bound = bound
+        self.alone: frozenset[str] | None = None
 
 
 def release_memory() -> None:
