@@ -13,7 +13,7 @@ from collections.abc import Set as AbstractSet
 from catalog.lexicon import Concept, Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
 from catalog.search.model import NAME, PLACE, PRODUCER, PROVINCE, Alt, FieldText, PlaceName, ProductDoc
 from catalog.telex import well_formed
-from catalog.text import Token, accent_key, english_stem, sound_accent, sound_key, tokenize
+from catalog.text import accent_key, english_stem, sound_accent, sound_key, tokenize
 from catalog.uses import use_tags
 
 MAX_FULL_NAME = 8  # words: a longer name is not typed out in full
@@ -62,7 +62,7 @@ class Postings:
         # mostly its own, so it is analysed where it stands and not kept (keeping them all doubled the peak);
         # its words are not: each distinct word is stemmed and its marks read once (`self.words`).
         analysed: dict[str, Field] = {}
-        self.words: dict[Token, tuple[str, str | None, bool]] = {}
+        self.words: dict[str, tuple[str, str | None, bool]] = {}
         # Scaffolding words inside place names ("Yên Thế"): per product, those it also has standing alone.
         names = self.place_names()
         longest = max(map(len, names), default=0)
@@ -86,6 +86,48 @@ class Postings:
         )
         syllables, bigrams, bound_table = self.syllables, self.bigrams, self.bound
         marked_flat: dict[tuple[str, str], list[int]] = {}  # (word, marking) → products, nested below
+
+        def standing_alone(f: Field) -> frozenset[str]:
+            """The placed scaffolding words standing on their own in a text (not the province's)."""
+            if f.alone is None:
+                keys = f.info.keys
+                f.alone = frozenset(
+                    k for pos, k in enumerate(keys) if k in placed and not inside(keys, pos, names, longest)
+                )
+            return f.alone
+
+        located: dict[tuple[str, str, str], Places] = {}
+
+        def locate(where: tuple[str, str, str]) -> Places:
+            """What a commune, district and province add to each product there, as the loop below adds a text."""
+            at = Places()
+            for n, (text, weight) in enumerate(zip(where, (PLACE, PLACE, PROVINCE), strict=True)):
+                if not text:
+                    continue
+                f = analysed.get(text)
+                if f is None:
+                    f = analysed[text] = self.field(text)
+                    if f.info.marked:
+                        plain.update(f.info.plain)
+                if placed and n < 2 and not placed.isdisjoint(f.words):  # not the province
+                    at.alone |= standing_alone(f)
+                if text not in named_texts:
+                    named_texts.add(text)
+                    named_vi.update(f.words)
+                if text not in seen_vi:
+                    seen_vi.add(text)
+                    syllables.update(f.info.syllables)
+                    bigrams.update(f.info.bigrams)
+                for key in f.words:
+                    if key not in at.weights:
+                        at.weights[key] = weight
+                at.marks.update(f.marks)
+                at.free.update(f.free)
+                for key, partners in f.bound.items():
+                    at.bound.setdefault(key, set()).update(partners)
+                at.pairs.update(f.pairs)
+            return at
+
         for i, doc in enumerate(self.docs):
             free: set[str] = set()
             bound: dict[str, set[str]] = {}
@@ -99,14 +141,10 @@ class Postings:
                 *((a, NAME, True) for a in doc.aliases),
                 (doc.name_en, NAME, False),
                 (doc.producer, PRODUCER, True),
-                (doc.commune, PLACE, True),
-                (doc.district, PLACE, True),
-                (doc.province, PROVINCE, True),
             ]
-            last = len(fields) - 1
             own: dict[str, Field] = {}  # this product's texts, analysed
             alone: set[str] = set()
-            for n, (text, weight, vietnamese) in enumerate(fields):
+            for text, weight, vietnamese in fields:
                 if not text:
                     continue
                 f = own.get(text) or analysed.get(text)
@@ -117,16 +155,8 @@ class Postings:
                     if f.info.marked:  # written with marks: its plain words are toneless, not unaccented
                         plain.update(f.info.plain)
                 own[text] = f
-                if placed and n < last and not placed.isdisjoint(f.words):  # not the province
-                    found = f.alone
-                    if found is None:
-                        keys = f.info.keys
-                        found = f.alone = frozenset(
-                            k
-                            for pos, k in enumerate(keys)
-                            if k in placed and not inside(keys, pos, names, longest)
-                        )
-                    alone |= found
+                if placed and not placed.isdisjoint(f.words):
+                    alone |= standing_alone(f)
                 if (weight != NAME or text == doc.name_vi) and text not in named_texts:
                     named_texts.add(text)
                     named_vi.update(f.words)
@@ -149,6 +179,23 @@ class Postings:
                         else:
                             bound[key] = set(partners)
                 adjacent.update(f.pairs)
+            # The places (commune, district, province) as one: thousands of products share them.
+            where = (doc.commune, doc.district, doc.province)
+            at = located.get(where)
+            if at is None:
+                at = located[where] = locate(where)
+            for key, weight in at.weights.items():
+                if key not in weights:
+                    weights[key] = weight
+            marks.update(at.marks)
+            free.update(at.free)
+            for key, partners in at.bound.items():
+                if key in bound:
+                    bound[key].update(partners)
+                else:
+                    bound[key] = set(partners)
+            adjacent.update(at.pairs)
+            alone |= at.alone
             for key, weight in weights.items():
                 post = post_table.get(key)
                 if post is None:
@@ -267,7 +314,9 @@ class Postings:
         self.places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         self.sound_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         self.prefixed_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
-        del analysed, self.words
+        analysed.clear()  # (kept by the closures above: emptied instead)
+        located.clear()
+        del self.words
         self.build_places(kind_of)
         self.longest_place = max((len(k) for k in self.places), default=1)
         self.free_post: dict[str, dict[int, float]] = self.build_free_post(placed, free_placed)
@@ -337,10 +386,10 @@ class Postings:
         syllables: list[str] = []
         folded: list[str] = []
         for t in tokenize(text):
-            found = words.get(t)
+            found = words.get(t.raw)  # (a raw form has one folding)
             if found is None:
                 # A token's raw form folds to one ASCII word, so a non-ASCII raw form is one written with marks.
-                found = words[t] = (
+                found = words[t.raw] = (
                     english_stem(t.folded),
                     None if t.raw.isascii() else accent_key(t.raw),
                     t.folded.isalpha(),
@@ -551,6 +600,21 @@ class Field:
         self.free = free
         self.bound = bound
         self.alone: frozenset[str] | None = None
+
+
+class Places:
+    """What a commune, district and province together add to a product (`Field`'s, merged in that order; the
+    words with the weight of the first field having them)."""
+
+    __slots__ = ("weights", "marks", "pairs", "free", "bound", "alone")
+
+    def __init__(self) -> None:
+        self.weights: dict[str, float] = {}
+        self.marks: dict[tuple[str, str], None] = {}
+        self.pairs: dict[tuple[str, str], None] = {}
+        self.free: set[str] = set()
+        self.bound: dict[str, set[str]] = {}
+        self.alone: frozenset[str] = frozenset()
 
 
 def release_memory() -> None:
