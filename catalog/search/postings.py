@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 
 from catalog.lexicon import Concept, Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
-from catalog.search.model import NAME, PLACE, PRODUCER, PROVINCE, Alt, FieldText, PlaceName, ProductDoc
+from catalog.search.model import NAME, PLACE, PRODUCER, PROVINCE, Alt, PlaceName, ProductDoc
 from catalog.telex import well_formed
 from catalog.text import accent_key, english_stem, sound_accent, sound_key, tokenize
 from catalog.uses import use_tags
@@ -90,7 +90,7 @@ class Postings:
         def standing_alone(f: Field) -> frozenset[str]:
             """The placed scaffolding words standing on their own in a text (not the province's)."""
             if f.alone is None:
-                keys = f.info.keys
+                keys = f.keys
                 f.alone = frozenset(
                     k for pos, k in enumerate(keys) if k in placed and not inside(keys, pos, names, longest)
                 )
@@ -107,8 +107,8 @@ class Postings:
                 f = analysed.get(text)
                 if f is None:
                     f = analysed[text] = self.field(text)
-                    if f.info.marked:
-                        plain.update(f.info.plain)
+                    if f.marks:
+                        plain.update(f.plain)
                 if placed and n < 2 and not placed.isdisjoint(f.words):  # not the province
                     at.alone |= standing_alone(f)
                 if text not in named_texts:
@@ -116,8 +116,8 @@ class Postings:
                     named_vi.update(f.words)
                 if text not in seen_vi:
                     seen_vi.add(text)
-                    syllables.update(f.info.syllables)
-                    bigrams.update(f.info.bigrams)
+                    syllables.update(f.syllables)
+                    bigrams.update(zip(f.syllables, f.syllables[1:], strict=False))
                 for key in f.words:
                     if key not in at.weights:
                         at.weights[key] = weight
@@ -152,8 +152,8 @@ class Postings:
                     f = self.field(text)
                     if text != doc.name_vi and text != doc.name_en:
                         analysed[text] = f
-                    if f.info.marked:  # written with marks: its plain words are toneless, not unaccented
-                        plain.update(f.info.plain)
+                    if f.marks:  # written with marks: its plain words are toneless, not unaccented
+                        plain.update(f.plain)
                 own[text] = f
                 if placed and not placed.isdisjoint(f.words):
                     alone |= standing_alone(f)
@@ -162,8 +162,8 @@ class Postings:
                     named_vi.update(f.words)
                 if vietnamese and text not in seen_vi:
                     seen_vi.add(text)
-                    syllables.update(f.info.syllables)
-                    bigrams.update(f.info.bigrams)
+                    syllables.update(f.syllables)
+                    bigrams.update(zip(f.syllables, f.syllables[1:], strict=False))
                 if weights:
                     for key in f.words:
                         if key not in weights:
@@ -225,13 +225,13 @@ class Postings:
                     self.bound_partners.setdefault(key, set()).update(partners)
             if alone:
                 free_placed[i] = frozenset(alone)
-            kind = tuple(own[doc.name_vi].info.keys[:1]) if doc.name_vi else ()  # = phrase_key(name)[:1]
+            kind = tuple(own[doc.name_vi].keys[:1]) if doc.name_vi else ()  # = phrase_key(name)[:1]
             kind_of.append(kinds.setdefault(kind, kind))
-            for name in {tuple(own[x].info.keys) for x in (doc.name_vi, *doc.aliases, doc.name_en) if x}:
+            for name in {tuple(own[x].keys) for x in (doc.name_vi, *doc.aliases, doc.name_en) if x}:
                 if 2 <= len(name) <= MAX_FULL_NAME:
                     named = self.full_names.setdefault((name[0], name[1]), {})
                     named.setdefault(name, []).append(i)  # type: ignore[attr-defined]
-            forms = (own[x].info.sorted_words for x in (doc.name_vi, *doc.aliases, doc.name_en) if x)
+            forms = (own[x].sorted_words for x in (doc.name_vi, *doc.aliases, doc.name_en) if x)
             self.name_forms.append(tuple(dict.fromkeys(f for f in forms if f)))
         for (key, accent), marked_docs in marked_flat.items():
             spellings = marked_table.get(key)
@@ -376,20 +376,21 @@ class Postings:
         keys = (self.strip_prefix(phrase_key(v)) for v in values)
         return {k for k in keys if len(k) >= 2}
 
-    def analyse(self, text: str) -> FieldText:
-        words = getattr(self, "words", None)
-        if words is None:
-            words = {}
+    def field(self, text: str) -> Field:
+        """A catalogue text analysed for indexing, with what every product having it adds to its own tables."""
+        memo = getattr(self, "words", None)  # (during a build)
+        if memo is None:
+            memo = {}
         keys: list[str] = []
-        marked: list[tuple[str, str]] = []
+        marks: dict[tuple[str, str], None] = {}
         plain: list[str] = []
         syllables: list[str] = []
         folded: list[str] = []
         for t in tokenize(text):
-            found = words.get(t.raw)  # (a raw form has one folding)
+            found = memo.get(t.raw)  # (a raw form has one folding)
             if found is None:
                 # A token's raw form folds to one ASCII word, so a non-ASCII raw form is one written with marks.
-                found = words[t.raw] = (
+                found = memo[t.raw] = (
                     english_stem(t.folded),
                     None if t.raw.isascii() else accent_key(t.raw),
                     t.folded.isalpha(),
@@ -399,42 +400,32 @@ class Postings:
             if accent is None:
                 plain.append(key)
             else:
-                marked.append((key, accent))
+                marks[(key, accent)] = None
             if alpha:
                 syllables.append(t.folded)
             folded.append(t.folded)
         folded.sort()
-        return FieldText(
-            keys=keys,
-            marked=marked,
-            plain=plain,
-            pairs=list(zip(keys, keys[1:], strict=False)),
-            inside=self.compound_spans(keys),
-            syllables=syllables,
-            bigrams=list(zip(syllables, syllables[1:], strict=False)),
-            sorted_words=" ".join(folded),
-        )
-
-    def field(self, text: str) -> Field:
-        """`analyse`, with what every product having this text adds to its own tables, worked out once."""
-        info = self.analyse(text)
+        inside = self.compound_spans(keys)
         free: list[str] = []
         bound: dict[str, set[str]] = {}
-        if info.inside:
-            for pos, key in enumerate(info.keys):
-                if pos in info.inside:
-                    bound.setdefault(key, set()).update(info.inside[pos])
+        if inside:
+            for pos, key in enumerate(keys):
+                if pos in inside:
+                    bound.setdefault(key, set()).update(inside[pos])
                 else:
                     free.append(key)
         else:
-            free = info.keys
+            free = keys
         return Field(
-            info,
-            tuple(dict.fromkeys(info.keys)),
-            dict.fromkeys(info.marked),
-            dict.fromkeys(info.pairs),
+            keys,
+            tuple(dict.fromkeys(keys)),
+            marks,
+            plain,
+            dict.fromkeys(zip(keys, keys[1:], strict=False)),
             frozenset(free),
             bound,
+            syllables,
+            " ".join(folded),
         )
 
     def compound_spans(self, keys: list[str]) -> dict[int, set[str]]:
@@ -578,27 +569,46 @@ class Postings:
 
 
 class Field:
-    """A catalogue text as the build adds it to a product: analysed, its distinct words (first met first), its
-    markings and adjacent pairs (as dicts, merged in order), the words standing free or inside an opaque compound
-    (with the compound's other words), and the placed scaffolding words standing alone in it (once asked)."""
+    """A catalogue text as the build adds it to a product: its words (`keys`) and distinct words (first met
+    first), its markings (word, how it is marked) and adjacent pairs (as dicts, merged in order), its words
+    written plain, the words standing free or inside an opaque compound (with the compound's other words), its
+    syllables, its folded words sorted (for token-sort similarity), and the placed scaffolding words standing
+    alone in it (once asked). Places and producers repeat across products: each is worked out once."""
 
-    __slots__ = ("info", "words", "marks", "pairs", "free", "bound", "alone")
+    __slots__ = (
+        "keys",
+        "words",
+        "marks",
+        "plain",
+        "pairs",
+        "free",
+        "bound",
+        "syllables",
+        "sorted_words",
+        "alone",
+    )
 
     def __init__(
         self,
-        info: FieldText,
+        keys: list[str],
         words: tuple[str, ...],
         marks: dict[tuple[str, str], None],
+        plain: list[str],
         pairs: dict[tuple[str, str], None],
         free: frozenset[str],
         bound: dict[str, set[str]],
+        syllables: list[str],
+        sorted_words: str,
     ) -> None:
-        self.info = info
+        self.keys = keys
         self.words = words
         self.marks = marks
+        self.plain = plain
         self.pairs = pairs
         self.free = free
         self.bound = bound
+        self.syllables = syllables
+        self.sorted_words = sorted_words
         self.alone: frozenset[str] | None = None
 
 
