@@ -87,13 +87,25 @@ class Postings:
         syllables, bigrams, bound_table = self.syllables, self.bigrams, self.bound
         marked_flat: dict[tuple[str, str], list[int]] = {}  # (word, marking) → products, nested below
 
+        # (Nearby words, position) → is the word there inside a place name written out in full?
+        placed_in: dict[tuple[tuple[str, ...], int], bool] = {}
+
         def standing_alone(f: Field) -> frozenset[str]:
             """The placed scaffolding words standing on their own in a text (not the province's)."""
             if f.alone is None:
                 keys = f.keys
-                f.alone = frozenset(
-                    k for pos, k in enumerate(keys) if k in placed and not inside(keys, pos, names, longest)
-                )
+                found = []
+                for pos, k in enumerate(keys):
+                    if k in placed:
+                        # Only the words within a place name's length of it matter, and they repeat ("… Yên Thế").
+                        lo = max(0, pos - longest + 1)
+                        near = (tuple(keys[lo : pos + longest]), pos - lo)
+                        hit = placed_in.get(near)
+                        if hit is None:
+                            hit = placed_in[near] = inside(list(near[0]), near[1], names, longest)
+                        if not hit:
+                            found.append(k)
+                f.alone = frozenset(found)
             return f.alone
 
         located: dict[tuple[str, str, str], Places] = {}
@@ -316,6 +328,7 @@ class Postings:
         self.prefixed_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         analysed.clear()  # (kept by the closures above: emptied instead)
         located.clear()
+        placed_in.clear()
         del self.words
         self.build_places(kind_of)
         self.longest_place = max((len(k) for k in self.places), default=1)
@@ -476,14 +489,18 @@ class Postings:
             for group in tag.groups:
                 need_groups.setdefault(group, []).append(tag.code)
         self.by_stars: dict[int, set[int]] = {}
+        facets: dict[tuple[str, str], set[int]] = {}  # (kind, value) → its facet's products
         keys: dict[str, Key] = {}
+        kinds = ("province", "district", "commune")
         for d, doc in enumerate(self.docs):
-            for kind in ("province", "district", "commune"):
-                value = getattr(doc, kind)
+            for kind, value in zip(kinds, (doc.province, doc.district, doc.commune), strict=True):
                 if value:
-                    if value not in keys:
-                        keys[value] = self.strip_prefix(phrase_key(value))
-                    self.facet.setdefault((kind, keys[value]), set()).add(d)
+                    products = facets.get((kind, value))
+                    if products is None:
+                        if value not in keys:
+                            keys[value] = self.strip_prefix(phrase_key(value))
+                        products = facets[(kind, value)] = self.facet.setdefault((kind, keys[value]), set())
+                    products.add(d)
             self.by_category.setdefault(doc.category, set()).add(d)
             for use in doc.uses:
                 self.by_use.setdefault(use, set()).add(d)
