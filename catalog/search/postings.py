@@ -141,7 +141,6 @@ class Postings:
             return at
 
         for i, doc in enumerate(self.docs):
-            free: set[str] = set()
             bound: dict[str, set[str]] = {}
             # Each word, marking and pair once per product, in the order first met: the fields come in falling
             # weight (names, producer, places, province), so a word's first field is its best.
@@ -183,7 +182,6 @@ class Postings:
                 else:
                     weights = dict.fromkeys(f.words, weight)
                 marks.update(f.marks)
-                free.update(f.free)
                 if f.bound:
                     for key, partners in f.bound.items():
                         if key in bound:
@@ -200,7 +198,6 @@ class Postings:
                 if key not in weights:
                     weights[key] = weight
             marks.update(at.marks)
-            free.update(at.free)
             for key, partners in at.bound.items():
                 if key in bound:
                     bound[key].update(partners)
@@ -231,6 +228,8 @@ class Postings:
                     pair_table[pair] = [i]
                 else:
                     pairs.append(i)  # type: ignore[attr-defined]
+            if bound:  # (seldom: words inside an opaque compound; the words standing free are gathered then)
+                free = at.free.union(*(f.free for f in own.values()))
             for key, partners in bound.items():
                 if key not in free:
                     bound_table.setdefault(key, {})[i] = frozenset(partners)
