@@ -818,12 +818,13 @@ class SearchIndex:
         # (points, the products having the word, or a product → has it test) for each word and the needs.
         rare: list[tuple[float, AbstractSet[int]]] = []
         common: list[tuple[float, Any]] = []
-        if parsed.uses:
-            served = set().union(*(ix.by_use.get(u, set()) for u in parsed.uses))
+        # Needs named only, as _bonus counts them: one only implied ("mang gì cho bố mẹ vợ") prefers none.
+        uses = [u for u in parsed.uses if u not in parsed.implied]
+        if uses:
+            served = set().union(*(ix.by_use.get(u, set()) for u in uses))
             if len(served) * RARE_SHARE <= n:
                 rare.append((SOFT_POINTS, served))
             else:
-                uses = parsed.uses
                 common.append((SOFT_POINTS, lambda d: any(u in docs[d].uses for u in uses)))
         for units, points in ((soft, SOFT_POINTS), (optional, OPTIONAL_POINTS)):
             for u in units:

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 
 from catalog.lexicon import Concept, Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
-from catalog.search.model import NAME, PLACE, PRODUCER, PROVINCE, Alt, FieldText, PlaceName, ProductDoc
+from catalog.search.model import NAME, PLACE, PRODUCER, PROVINCE, Alt, PlaceName, ProductDoc
 from catalog.telex import well_formed
 from catalog.text import accent_key, english_stem, sound_accent, sound_key, tokenize
 from catalog.uses import use_tags
@@ -59,18 +59,19 @@ class Postings:
         # ("rượu vang" is not in "Rượu nếp cái hoa vàng").
         self.pairs: dict[tuple[str, str], Collection[int]] = {}
         # Catalogues repeat places, producers and aliases: each is analysed once. A product's own name is
-        # mostly its own, so it is analysed where it stands and not kept (keeping them all doubled the peak).
-        analysed: dict[str, FieldText] = {}
+        # mostly its own, so it is analysed where it stands and not kept (keeping them all doubled the peak);
+        # its words are not: each distinct word is stemmed and its marks read once (`self.words`).
+        analysed: dict[str, Field] = {}
+        self.words: dict[str, tuple[str, str | None, bool]] = {}
         # Scaffolding words inside place names ("Yên Thế"): per product, those it also has standing alone.
         names = self.place_names()
         longest = max(map(len, names), default=0)
         scaffolding = {k[0] for k in lex.scaffolding if len(k) == 1}
         placed = {k for name in names for k in name} & scaffolding
-        standing: dict[str, frozenset[str]] = {}  # text → the placed words that stand on their own in it
         free_placed: dict[int, frozenset[str]] = {}
         kind_of: list[Key] = []
         kinds: dict[Key, Key] = {}
-        seen_vi: set[tuple[str, bool]] = set()
+        seen_vi: set[str] = set()
         plain: set[str] = set()  # words written plain in a text with marks: toneless ("phu" of "phu thê")
         named_vi: set[str] = set()  # words of Vietnamese names, producers and places (not aliases, English)
         named_texts: set[str] = set()  # the texts whose words are in named_vi already
@@ -83,8 +84,63 @@ class Postings:
             self.pairs,
             self.named_post,
         )
+        syllables, bigrams, bound_table = self.syllables, self.bigrams, self.bound
+        marked_flat: dict[tuple[str, str], list[int]] = {}  # (word, marking) → products, nested below
+
+        # (Nearby words, position) → is the word there inside a place name written out in full?
+        placed_in: dict[tuple[tuple[str, ...], int], bool] = {}
+
+        def standing_alone(f: Field) -> frozenset[str]:
+            """The placed scaffolding words standing on their own in a text (not the province's)."""
+            if f.alone is None:
+                keys = f.keys
+                found = []
+                for pos, k in enumerate(keys):
+                    if k in placed:
+                        # Only the words within a place name's length of it matter, and they repeat ("… Yên Thế").
+                        lo = max(0, pos - longest + 1)
+                        near = (tuple(keys[lo : pos + longest]), pos - lo)
+                        hit = placed_in.get(near)
+                        if hit is None:
+                            hit = placed_in[near] = inside(list(near[0]), near[1], names, longest)
+                        if not hit:
+                            found.append(k)
+                f.alone = frozenset(found)
+            return f.alone
+
+        located: dict[tuple[str, str, str], Places] = {}
+
+        def locate(where: tuple[str, str, str]) -> Places:
+            """What a commune, district and province add to each product there, as the loop below adds a text."""
+            at = Places()
+            for n, (text, weight) in enumerate(zip(where, (PLACE, PLACE, PROVINCE), strict=True)):
+                if not text:
+                    continue
+                f = analysed.get(text)
+                if f is None:
+                    f = analysed[text] = self.field(text)
+                    if f.marks:
+                        plain.update(f.plain)
+                if placed and n < 2 and not placed.isdisjoint(f.words):  # not the province
+                    at.alone |= standing_alone(f)
+                if text not in named_texts:
+                    named_texts.add(text)
+                    named_vi.update(f.words)
+                if text not in seen_vi:
+                    seen_vi.add(text)
+                    syllables.update(f.syllables)
+                    bigrams.update(zip(f.syllables, f.syllables[1:], strict=False))
+                for key in f.words:
+                    if key not in at.weights:
+                        at.weights[key] = weight
+                at.marks.update(f.marks)
+                at.free.update(f.free)
+                for key, partners in f.bound.items():
+                    at.bound.setdefault(key, set()).update(partners)
+                at.pairs.update(f.pairs)
+            return at
+
         for i, doc in enumerate(self.docs):
-            free: set[str] = set()
             bound: dict[str, set[str]] = {}
             # Each word, marking and pair once per product, in the order first met: the fields come in falling
             # weight (names, producer, places, province), so a word's first field is its best.
@@ -95,58 +151,60 @@ class Postings:
                 (doc.name_vi, NAME, True),
                 *((a, NAME, True) for a in doc.aliases),
                 (doc.name_en, NAME, False),
-            ]
-            fields += [
                 (doc.producer, PRODUCER, True),
-                (doc.commune, PLACE, True),
-                (doc.district, PLACE, True),
             ]
-            fields += [(doc.province, PROVINCE, True)]
-            own: dict[str, FieldText] = {}  # this product's texts, analysed
+            own: dict[str, Field] = {}  # this product's texts, analysed
             alone: set[str] = set()
-            for n, (text, weight, vietnamese) in enumerate(fields):
+            for text, weight, vietnamese in fields:
                 if not text:
                     continue
-                info = own.get(text) or analysed.get(text)
-                if info is None:
-                    info = self.analyse(text)
+                f = own.get(text) or analysed.get(text)
+                if f is None:
+                    f = self.field(text)
                     if text != doc.name_vi and text != doc.name_en:
-                        analysed[text] = info
-                    if info.marked:  # a text written with marks: its plain words are toneless, not unaccented
-                        plain.update(info.plain)
-                own[text] = info
-                if placed and n < len(fields) - 1 and not placed.isdisjoint(info.keys):  # not the province
-                    found = standing.get(text)
-                    if found is None:
-                        keys = info.keys
-                        found = frozenset(
-                            k
-                            for pos, k in enumerate(keys)
-                            if k in placed and not inside(keys, pos, names, longest)
-                        )
-                        if text in analysed:
-                            standing[text] = found
-                    alone |= found
+                        analysed[text] = f
+                    if f.marks:  # written with marks: its plain words are toneless, not unaccented
+                        plain.update(f.plain)
+                own[text] = f
+                if placed and not placed.isdisjoint(f.words):
+                    alone |= standing_alone(f)
                 if (weight != NAME or text == doc.name_vi) and text not in named_texts:
                     named_texts.add(text)
-                    named_vi.update(info.keys)
-                if vietnamese and (text, True) not in seen_vi:
-                    seen_vi.add((text, True))
-                    self.syllables.update(info.syllables)
-                    self.bigrams.update(info.bigrams)
-                for key in info.keys:
-                    if key not in weights:
-                        weights[key] = weight
-                marks.update(dict.fromkeys(info.marked))
-                if info.inside:
-                    for pos, key in enumerate(info.keys):
-                        if pos in info.inside:
-                            bound.setdefault(key, set()).update(info.inside[pos])
-                        else:
-                            free.add(key)
+                    named_vi.update(f.words)
+                if vietnamese and text not in seen_vi:
+                    seen_vi.add(text)
+                    syllables.update(f.syllables)
+                    bigrams.update(zip(f.syllables, f.syllables[1:], strict=False))
+                if weights:
+                    for key in f.words:
+                        if key not in weights:
+                            weights[key] = weight
                 else:
-                    free.update(info.keys)
-                adjacent.update(dict.fromkeys(info.pairs))
+                    weights = dict.fromkeys(f.words, weight)
+                marks.update(f.marks)
+                if f.bound:
+                    for key, partners in f.bound.items():
+                        if key in bound:
+                            bound[key].update(partners)
+                        else:
+                            bound[key] = set(partners)
+                adjacent.update(f.pairs)
+            # The places (commune, district, province) as one: thousands of products share them.
+            where = (doc.commune, doc.district, doc.province)
+            at = located.get(where)
+            if at is None:
+                at = located[where] = locate(where)
+            for key, weight in at.weights.items():
+                if key not in weights:
+                    weights[key] = weight
+            marks.update(at.marks)
+            for key, partners in at.bound.items():
+                if key in bound:
+                    bound[key].update(partners)
+                else:
+                    bound[key] = set(partners)
+            adjacent.update(at.pairs)
+            alone |= at.alone
             for key, weight in weights.items():
                 post = post_table.get(key)
                 if post is None:
@@ -157,16 +215,24 @@ class Postings:
                     if named is None:
                         named = named_table[key] = array("i")
                     named.append(i)
-            for key, accent in marks:
-                marked_table.setdefault(key, {}).setdefault(accent, set()).add(i)  # type: ignore[attr-defined]
+            # (Products come in order and each marking and pair once a product: their lists are sorted sets.)
+            for mark in marks:
+                marked_docs = marked_flat.get(mark)
+                if marked_docs is None:
+                    marked_flat[mark] = [i]
+                else:
+                    marked_docs.append(i)
             for pair in adjacent:
                 pairs = pair_table.get(pair)
                 if pairs is None:
-                    pairs = pair_table[pair] = set()
-                pairs.add(i)  # type: ignore[union-attr]
+                    pair_table[pair] = [i]
+                else:
+                    pairs.append(i)  # type: ignore[attr-defined]
+            if bound:  # (seldom: words inside an opaque compound; the words standing free are gathered then)
+                free = at.free.union(*(f.free for f in own.values()))
             for key, partners in bound.items():
                 if key not in free:
-                    self.bound.setdefault(key, {})[i] = frozenset(partners)
+                    bound_table.setdefault(key, {})[i] = frozenset(partners)
                     self.bound_partners.setdefault(key, set()).update(partners)
             if alone:
                 free_placed[i] = frozenset(alone)
@@ -178,6 +244,12 @@ class Postings:
                     named.setdefault(name, []).append(i)  # type: ignore[attr-defined]
             forms = (own[x].sorted_words for x in (doc.name_vi, *doc.aliases, doc.name_en) if x)
             self.name_forms.append(tuple(dict.fromkeys(f for f in forms if f)))
+        for (key, accent), marked_docs in marked_flat.items():
+            spellings = marked_table.get(key)
+            if spellings is None:
+                spellings = marked_table[key] = {}
+            spellings[accent] = marked_docs
+        del marked_flat
         sounds: dict[str, list[dict[int, float]]] = {}
         members: dict[str, list[str]] = {}
         for key, post in self.post.items():
@@ -230,7 +302,7 @@ class Postings:
         # How products mark each word, under the regional spelling rules: a regional spelling must still carry
         # the marks of the word it stands for ("sôi" is "xôi", "sợi" is not).
         self.sound_marked: dict[str, dict[str, Collection[int]]] = {}
-        same_sound: dict[str, dict[str, list[set[int]]]] = {}
+        same_sound: dict[str, dict[str, list[Collection[int]]]] = {}
         for key, spellings in self.marked.items():
             table = same_sound.setdefault(sound_key(key), {})
             for accent, docs in spellings.items():
@@ -253,7 +325,10 @@ class Postings:
         self.places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         self.sound_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         self.prefixed_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
-        del analysed, standing
+        analysed.clear()  # (kept by the closures above: emptied instead)
+        located.clear()
+        placed_in.clear()
+        del self.words
         self.build_places(kind_of)
         self.longest_place = max((len(k) for k in self.places), default=1)
         self.free_post: dict[str, dict[int, float]] = self.build_free_post(placed, free_placed)
@@ -313,21 +388,56 @@ class Postings:
         keys = (self.strip_prefix(phrase_key(v)) for v in values)
         return {k for k in keys if len(k) >= 2}
 
-    def analyse(self, text: str) -> FieldText:
-        toks = tokenize(text)
-        keys = [english_stem(t.folded) for t in toks]
-        # A token's raw form folds to one ASCII word, so a non-ASCII raw form is one written with marks.
-        accents = [None if t.raw.isascii() else accent_key(t.raw) for t in toks]
-        syllables = [t.folded for t in toks if t.folded.isalpha()]
-        return FieldText(
-            keys=keys,
-            marked=[(k, a) for k, a in zip(keys, accents, strict=True) if a is not None],
-            plain=[k for k, a in zip(keys, accents, strict=True) if a is None],
-            pairs=list(zip(keys, keys[1:], strict=False)),
-            inside=self.compound_spans(keys),
-            syllables=syllables,
-            bigrams=list(zip(syllables, syllables[1:], strict=False)),
-            sorted_words=" ".join(sorted(t.folded for t in toks)),
+    def field(self, text: str) -> Field:
+        """A catalogue text analysed for indexing, with what every product having it adds to its own tables."""
+        memo = getattr(self, "words", None)  # (during a build)
+        if memo is None:
+            memo = {}
+        keys: list[str] = []
+        marks: dict[tuple[str, str], None] = {}
+        plain: list[str] = []
+        syllables: list[str] = []
+        folded: list[str] = []
+        for t in tokenize(text):
+            found = memo.get(t.raw)  # (a raw form has one folding)
+            if found is None:
+                # A token's raw form folds to one ASCII word, so a non-ASCII raw form is one written with marks.
+                found = memo[t.raw] = (
+                    english_stem(t.folded),
+                    None if t.raw.isascii() else accent_key(t.raw),
+                    t.folded.isalpha(),
+                )
+            key, accent, alpha = found
+            keys.append(key)
+            if accent is None:
+                plain.append(key)
+            else:
+                marks[(key, accent)] = None
+            if alpha:
+                syllables.append(t.folded)
+            folded.append(t.folded)
+        folded.sort()
+        inside = self.compound_spans(keys)
+        free: list[str] = []
+        bound: dict[str, set[str]] = {}
+        if inside:
+            for pos, key in enumerate(keys):
+                if pos in inside:
+                    bound.setdefault(key, set()).update(inside[pos])
+                else:
+                    free.append(key)
+        else:
+            free = keys
+        return Field(
+            keys,
+            tuple(dict.fromkeys(keys)),
+            marks,
+            plain,
+            dict.fromkeys(zip(keys, keys[1:], strict=False)),
+            frozenset(free),
+            bound,
+            syllables,
+            " ".join(folded),
         )
 
     def compound_spans(self, keys: list[str]) -> dict[int, set[str]]:
@@ -378,14 +488,18 @@ class Postings:
             for group in tag.groups:
                 need_groups.setdefault(group, []).append(tag.code)
         self.by_stars: dict[int, set[int]] = {}
+        facets: dict[tuple[str, str], set[int]] = {}  # (kind, value) → its facet's products
         keys: dict[str, Key] = {}
+        kinds = ("province", "district", "commune")
         for d, doc in enumerate(self.docs):
-            for kind in ("province", "district", "commune"):
-                value = getattr(doc, kind)
+            for kind, value in zip(kinds, (doc.province, doc.district, doc.commune), strict=True):
                 if value:
-                    if value not in keys:
-                        keys[value] = self.strip_prefix(phrase_key(value))
-                    self.facet.setdefault((kind, keys[value]), set()).add(d)
+                    products = facets.get((kind, value))
+                    if products is None:
+                        if value not in keys:
+                            keys[value] = self.strip_prefix(phrase_key(value))
+                        products = facets[(kind, value)] = self.facet.setdefault((kind, keys[value]), set())
+                    products.add(d)
             self.by_category.setdefault(doc.category, set()).add(d)
             for use in doc.uses:
                 self.by_use.setdefault(use, set()).add(d)
@@ -468,6 +582,65 @@ class Postings:
         if len(alt.key) == 1:
             return table.get(alt.key[0]) or set()
         return self.phrase_docs(alt.key)
+
+
+class Field:
+    """A catalogue text as the build adds it to a product: its words (`keys`) and distinct words (first met
+    first), its markings (word, how it is marked) and adjacent pairs (as dicts, merged in order), its words
+    written plain, the words standing free or inside an opaque compound (with the compound's other words), its
+    syllables, its folded words sorted (for token-sort similarity), and the placed scaffolding words standing
+    alone in it (once asked). Places and producers repeat across products: each is worked out once."""
+
+    __slots__ = (
+        "keys",
+        "words",
+        "marks",
+        "plain",
+        "pairs",
+        "free",
+        "bound",
+        "syllables",
+        "sorted_words",
+        "alone",
+    )
+
+    def __init__(
+        self,
+        keys: list[str],
+        words: tuple[str, ...],
+        marks: dict[tuple[str, str], None],
+        plain: list[str],
+        pairs: dict[tuple[str, str], None],
+        free: frozenset[str],
+        bound: dict[str, set[str]],
+        syllables: list[str],
+        sorted_words: str,
+    ) -> None:
+        self.keys = keys
+        self.words = words
+        self.marks = marks
+        self.plain = plain
+        self.pairs = pairs
+        self.free = free
+        self.bound = bound
+        self.syllables = syllables
+        self.sorted_words = sorted_words
+        self.alone: frozenset[str] | None = None
+
+
+class Places:
+    """What a commune, district and province together add to a product (`Field`'s, merged in that order; the
+    words with the weight of the first field having them)."""
+
+    __slots__ = ("weights", "marks", "pairs", "free", "bound", "alone")
+
+    def __init__(self) -> None:
+        self.weights: dict[str, float] = {}
+        self.marks: dict[tuple[str, str], None] = {}
+        self.pairs: dict[tuple[str, str], None] = {}
+        self.free: set[str] = set()
+        self.bound: dict[str, set[str]] = {}
+        self.alone: frozenset[str] = frozenset()
 
 
 def release_memory() -> None:

@@ -171,3 +171,35 @@ def test_matching_that_stops_early_finds_what_matching_all_finds(
     assert "nong nghiep" in served
     monkeypatch.setattr(SearchIndex, "_cover_top", lambda *args: None)
     assert [answers(index, limit) for limit in (1, 10, 40)] == bounded
+
+
+@pytest.mark.parametrize("query", ["mang mật ong về cho bố mẹ vợ", "bring my host family some rice wine"])
+def test_a_need_only_implied_ranks_alike_either_way(
+    docs: list[ProductDoc], query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A gift only implied (a way of giving and a person it is for) is no preference among the products named:
+    # _bonus gives it no points, and neither may the bounded walk over many products (_top_by_coverage).
+    index = SearchIndex(docs)
+    parsed = index.parser.parse(query)
+    assert parsed.implied and parsed.implied <= set(parsed.uses)
+    walked: list[int] = []
+    walk = SearchIndex._top_by_coverage
+
+    def spy(self: SearchIndex, scores: dict[int, float], *args: object) -> object:
+        found = walk(self, scores, *args)  # type: ignore[arg-type]
+        if found is not None:
+            walked.append(len(scores))
+        return found
+
+    monkeypatch.setattr(SearchIndex, "_top_by_coverage", spy)
+    for limit in (3, 10, 40):
+        walked.clear()
+        bounded = index.search(query, limit)
+        assert walked and walked[0] > search_index.TOP_K_FROM  # many products, the walk served
+        monkeypatch.setattr(search_index, "TOP_K_FROM", 10**9)
+        ranked_all = index.search(query, limit)
+        monkeypatch.setattr(search_index, "TOP_K_FROM", 1_000)
+        assert [(h.doc.slug, h.score) for h in bounded.results] == [
+            (h.doc.slug, h.score) for h in ranked_all.results
+        ]
+        assert bounded.results
