@@ -653,7 +653,7 @@ class QueryParser:
         if key.isdigit():
             if i + 1 < n and keys[i + 1] in _MONEY_UNITS and "price" not in out.asks:
                 out.asks.append("price")  # "200k", "1 triệu"
-            if i + 1 < n and self.time_unit(keys[i + 1], toks[i + 1].raw, marked[i + 1]):
+            if i + 1 < n and self.time_unit(keys[i + 1], marked[i + 1]):
                 return 2  # "họp lớp 20 năm", "bé 10 tháng": how long or how old, no product word
             return 1
         if i and q.named.has(toks[i]) and self.going(keys[i - 1], marked[i - 1]):
@@ -702,7 +702,7 @@ class QueryParser:
         return typed == accent_key(written) if typed is not None or not plain else True
 
     @staticmethod
-    def time_unit(key: str, raw: str, typed: str | None) -> bool:
+    def time_unit(key: str, typed: str | None) -> bool:
         """Is the word after a number a unit of time or age, as typed?"""
         if key not in _TIME_UNITS:
             return False
@@ -729,27 +729,8 @@ class QueryParser:
     def rule_out_negated(self, keys: list[str], marked: list[str | None], out: ParsedQuery) -> None:
         """"ngoài ổi ra còn trái gì", "trừ rượu", "not tea": the product word right after a negation is ruled
         out, not asked for; a product group named so is not asked for ("ngoài đồ ăn ra … đồ thủ công")."""
-        negations = self.lexicon.negations
         for i in range(len(keys)):
-            m = next(
-                (
-                    m
-                    for m in (3, 2, 1)
-                    # as written: "cắm trại" (camping) is no "cấm" (banned), and typed plain a catalogue word is
-                    # that word ("cam đường": oranges)
-                    if any(
-                        self.accent_agrees(marked, i, a)
-                        and not (
-                            m == 1
-                            and marked[i] is None
-                            and any(a)
-                            and (keys[i] in self.ix.post or (keys[i],) in self.lexicon.concept_index)
-                        )
-                        for a in negations.get(tuple(keys[i : i + m]), ())
-                    )
-                ),
-                0,
-            )
+            m = next((m for m in (3, 2, 1) if self.negates(keys, marked, i, m)), 0)
             if not m:
                 continue
             for said in [u for u in out.units if u.role == "soft" and i <= u.at <= i + m + 1]:
@@ -796,6 +777,17 @@ class QueryParser:
                     if end < len(keys) and keys[end] in _JOINS
                     else None
                 )
+
+    def negates(self, keys: list[str], marked: list[str | None], i: int, m: int) -> bool:
+        """Are the m words at i a negation, as written? "cắm trại" (camping) is no "cấm" (banned), and typed plain
+        a catalogue word is that word ("cam đường": oranges)."""
+        plain_product = (
+            m == 1 and marked[i] is None and (keys[i] in self.ix.post or (keys[i],) in self.lexicon.concept_index)
+        )
+        return any(
+            self.accent_agrees(marked, i, a) and not (plain_product and any(a))
+            for a in self.lexicon.negations.get(tuple(keys[i : i + m]), ())
+        )
 
     def read_modifiers(self, q: QueryWords, out: ParsedQuery) -> None:
         """A product word introduced by a modifier word describes the head of the phrase, which is what is asked
