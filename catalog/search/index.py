@@ -926,8 +926,8 @@ class SearchIndex:
         return [d for _key, d in heap], bonus
 
     def _having(self, content: list[Unit], qkeys: frozenset[str]) -> frozenset[int]:
-        """Products with one of the message's product words (words the lexicon knows as such: "xôi", "nếp", not
-        a producer's "Bảo") in a name: a preference among a need's."""
+        """Products with one of the message's product words (see _product_word: "xôi", "nếp", not a producer's
+        "Bảo") in a name: a preference among a need's."""
         found: set[int] = set()
         for u in content:
             if not u.stray and u.role == "content" and self._product_word(u):

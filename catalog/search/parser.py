@@ -699,7 +699,7 @@ class QueryParser:
         if key not in _GOING:
             return False
         written, plain = _GOING[key]
-        return typed == accent_key(written) if typed is not None or not plain else True
+        return plain if typed is None else typed == accent_key(written)
 
     @staticmethod
     def time_unit(key: str, typed: str | None) -> bool:
