@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import heapq
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from operator import itemgetter
@@ -205,7 +205,13 @@ class SearchIndex:
         a known product phrase, another place, or a product word beside a name ("khăn lụa Vạn Phúc làm quà")."""
         if not (parsed.long and (parsed.uses or parsed.categories or parsed.places)):
             return False
-        if any(u.weight >= TELLING and not u.stray and u.role != "elsewhere" for u in content):
+        # A word the catalogue has only in a producer's or a place's name is chat here ("đám cưới bạn thân …": HTX
+        # Thân Trường is not asked for); a word of a product's name, or one it lacks, may be the goods'.
+        goods = [
+            u for u in content if u.role != "elsewhere" and not all(self._producers_only(k) for k in u.alts[0].key)
+        ]
+        products = [u for u in goods if not u.stray]
+        if any(u.weight >= TELLING for u in products):
             return False
         if not (parsed.uses or parsed.categories) and any(
             u.role == "content" and _end(u) in self._place_starts(parsed) for u in content
@@ -216,20 +222,20 @@ class SearchIndex:
         # muốn gói ít quà quê mang sang").
         spans = [
             *parsed.use_spans,
-            *((u.at, _end(u)) for u in content if u.role != "elsewhere" and not u.stray),
+            *_chained(products, [u for u in goods if u.text not in parsed.names], parsed.clauses),
             *((u.at, _end(u)) for u in parsed.units if u.role == "soft"),  # a place or group named
         ]
         if any(
-            u.role == "elsewhere" and any(_gap((u.at, _end(u)), span) <= 1 for span in spans) for u in content
+            u.role == "elsewhere" and any(_beside((u.at, _end(u)), span, parsed.clauses) for span in spans)
+            for u in content
         ):
             return False
         names = [(u.at, _end(u)) for u in content if u.text in parsed.names]
         return not any(
-            not u.stray
-            and u.text not in parsed.names
+            u.text not in parsed.names
             and any(_gap((u.at, _end(u)), name) <= 1 for name in names)
             and self.matcher.reaches(u, _mentioned(parsed))
-            for u in content
+            for u in products
         )
 
     def _score(
@@ -635,6 +641,10 @@ class SearchIndex:
             for alt in u.alts[:1]
         )
 
+    def _producers_only(self, key: str) -> bool:
+        """Is the word in the catalogue only in producers' or places' names, in no product's name?"""
+        return key in self.ix.post and not self._named(key)
+
     def _named(self, key: str) -> set[int]:
         """Products with this word in a name, alias or English name (cached per index)."""
         found = self._named_cache.get(key)
@@ -667,16 +677,19 @@ class SearchIndex:
         words the exclusions name or by their concepts (names only, not producers)."""
         out: frozenset[int] = frozenset()
         for target in {x.target for x in exclusions if x.soft == soft}:
-            found = self._excluded_cache.get(target)
-            if found is None:
-                alts = [Alt(target, 1.0, (None,) * len(target)), *self.parser.concept_alts(target, True, 1.0)]
-                listed = self.matcher.merge(
-                    [m for m in (self.matcher.alt_map(a, ACCENT_MISMATCH) for a in alts) if m]
-                )
-                found = frozenset(d for d, q in listed.items() if q >= LEXICON_ALT * NAME)
-                self._excluded_cache[target] = found
-            out |= found
+            out |= self._named_as(target)
         return out
+
+    def _named_as(self, target: Key) -> frozenset[int]:
+        """Products named by these words or by what the lexicon says they stand for ("quả": every fruit), in a
+        name, alias or English name (cached per index)."""
+        found = self._excluded_cache.get(target)
+        if found is None:
+            alts = [Alt(target, 1.0, (None,) * len(target)), *self.parser.concept_alts(target, True, 1.0)]
+            listed = self.matcher.merge([m for m in (self.matcher.alt_map(a, ACCENT_MISMATCH) for a in alts) if m])
+            found = frozenset(d for d, q in listed.items() if q >= LEXICON_ALT * NAME)
+            self._excluded_cache[target] = found
+        return found
 
     def _used(self, uses: list[str]) -> set[int]:
         """Products that serve every need named ("quà tết": gift and Tết); when none does, those serving the most
@@ -941,7 +954,7 @@ class SearchIndex:
         return frozenset(
             d
             for key, kind in parsed.use_products
-            for d in self._named(key)
+            for d in (self._named(key) if kind else self._named_as((key,)))
             if not kind or kind_of[d][:1] == (key,)
         )
 
@@ -1148,6 +1161,28 @@ def _end(u: Unit) -> int:
 def _gap(a: tuple[int, int], b: tuple[int, int]) -> int:
     """Words between two spans of word positions (negative when they overlap)."""
     return b[0] - a[1] if b[0] >= a[1] else a[0] - b[1]
+
+
+def _beside(a: tuple[int, int], b: tuple[int, int], clauses: frozenset[int]) -> bool:
+    """Are two spans of word positions at most a word apart, in one clause ("ở Phan Thiết, nên mang gì": no)?"""
+    if _gap(a, b) > 1:
+        return False
+    lo, hi = sorted((a, b))
+    return not any(lo[1] <= c <= hi[0] for c in clauses)
+
+
+def _chained(
+    placed: list[Unit], units: list[Unit], clauses: frozenset[int]
+) -> Iterator[tuple[int, int]]:
+    """The spans of the placed units and of the other units that follow on from one, word by word in one clause
+    (the words nobody listed after a product word, "thịt trâu gác bếp", reach a name beside them: "… Sơn La")."""
+    spans = [(u.at, _end(u)) for u in placed]
+    yield from spans
+    for u in sorted((u for u in units if u not in placed), key=lambda u: u.at):
+        span = (u.at, _end(u))
+        if any(_beside(s, span, clauses) for s in spans):
+            spans.append(span)
+            yield span
 
 
 def _beside_any(u: Unit, others: list[Unit]) -> bool:

@@ -67,7 +67,7 @@ _DETERMINERS = frozenset({"a", "an", "the", "my", "our", "his", "her", "their", 
 _GOING: dict[str, tuple[str, bool]] = {
     "sang": ("sang", True), "qua": ("qua", True), "bay": ("bay", True), "to": ("to", True),
     "ve": ("về", False), "di": ("đi", False), "den": ("đến", False), "toi": ("tới", False), "ra": ("ra", False),
-    "vao": ("vào", False), "len": ("lên", False), "nguoi": ("người", False),
+    "vao": ("vào", False), "len": ("lên", False), "nguoi": ("người", True),
 }
 # Phrases of the party need that name an occasion rather than drinking and its food (folded).
 _OCCASIONS = frozenset(
@@ -604,10 +604,10 @@ class QueryParser:
                 out.use_spans.append((i, i + m))
                 out.use_phrases.append((use, words))
                 # A kind of product inside the phrase, as written ("nhắm rượu": wine; "thắp hương": the product
-                # whose name begins "Hương"; not "ăn chay": An Xoa).
+                # whose name begins "Hương"; "mâm ngũ quả": fruit; not "ăn chay": An Xoa, nor "làm quà": quả).
                 for j, k in enumerate(keys[i : i + m], start=i):
                     spelt = marked[j] in self.ix.product_spellings.get(k, ())  # exactly as a product or the lexicon
-                    if (k,) in lex.concept_index and (marked[j] is None or spelt):
+                    if (k,) in lex.concept_index and (marked[j] is None or (spelt and self.tone_fits(marked[j], k))):
                         out.use_products.append((k, False))
                     elif k in self.kind_heads and spelt and marked[j] is not None:
                         out.use_products.append((k, True))

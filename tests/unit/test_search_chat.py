@@ -665,3 +665,32 @@ def test_every_kind_a_need_offers_first_names_a_demo_product_serving_it() -> Non
             assert any(
                 fold(p["name_vi"]).startswith(fold(kind)) and tag.code in p["uses"] for p in products
             ), (tag.code, kind)
+
+
+def test_a_name_after_nguoi_typed_plain_is_a_nationality(demo: SearchIndex) -> None:
+    # "nguoi Duc" is a German (người Đức), typed plain: no product of Hợp Đức's, but the gifts asked for.
+    answer = demo.search("muon tang qua cho co giao nguoi Duc cua con, co y tuong gi khong")
+    assert answer.results and all("gift" in h.doc.uses for h in answer.results), names(answer)
+
+
+def test_a_producers_word_beside_another_place_does_not_turn_a_need_into_its_goods(demo: SearchIndex) -> None:
+    # "thân" is only in HTX Thân Trường's name: "bạn thân ở Phan Thiết" is a friend there, not its goods.
+    answer = demo.search("tháng sau ăn hỏi cô bạn thân ở Phan Thiết, nên mang gì đi làm quà")
+    assert answer.results and all("gift" in h.doc.uses for h in answer.results), names(answer)
+
+
+def test_the_mid_autumn_festival_names_its_cakes(demo: SearchIndex) -> None:
+    for query in ("công ty cần đặt quà Tết Trung thu cho khách", "mid-autumn festival treats for the kids"):
+        assert names(demo.search(query))[:1] == ["Bánh nướng, bánh dẻo Cô Tiên Huyền Bakery"], query
+
+
+def test_a_class_of_products_inside_a_need_phrase_comes_first(demo: SearchIndex) -> None:
+    # The five-fruit tray of Tết asks for fruit among the Tết products: the pomelo before the bánh chưng.
+    first = names(demo.search("năm nay tự bày mâm ngũ quả, cần mua những gì"))[0]
+    assert fold(first).startswith("buoi"), first
+
+
+def test_another_places_name_after_a_product_and_its_unlisted_words_is_their_origin(demo: SearchIndex) -> None:
+    # "thịt dê núi hun khói Ninh Bình": the words nobody listed carry the product word up to the name; a need in
+    # the next clause does not make the place's meat ours.
+    assert names(demo.search("có bán thịt dê núi hun khói Ninh Bình không, để nhậu cuối tuần")) == []
