@@ -476,6 +476,8 @@ class QueryParser:
             # A birthday or a party beside a gift is its occasion ("sinh nhật ba muốn tặng …"): a present, not the
             # food served at one. (Drinking is a taste: "biếu chú ít quà, chú thích lai rai" is a gift of wine.)
             out.uses.remove("party")
+        if out.uses:
+            self.need_words_typed_plain(keys, marked, out)
         if "service" in out.asks and "gift" in out.uses:
             out.asks.remove("service")  # beside a gift it is who receives it: "anh rể làm bác sĩ thú y … biếu anh"
         if not self.negation_heads.isdisjoint(keys):
@@ -956,6 +958,23 @@ class QueryParser:
             if cue[0] in _SENDING and cue in cues and cue not in _BARE_CUES:
                 return True
         return False
+
+    def need_words_typed_plain(self, keys: list[str], marked: list[str | None], out: ParsedQuery) -> None:
+        """A word typed plain that spells a need the message names elsewhere is that need's word, not a product
+        word ("tang qua cho bac si": quà, a gift, not quả, fruit), unless the catalogue's names have it."""
+        uses = self.ix.lexicon.uses
+        units = []
+        for u in out.units:
+            key = keys[u.at] if u.role == "content" and " " not in u.text and marked[u.at] is None else None
+            if (
+                key is not None
+                and key not in self.ix.post
+                and any(code in out.uses for _accents, code in uses.get((key,), ()))
+            ):
+                out.use_spans.append((u.at, u.at + 1))
+                continue
+            units.append(u)
+        out.units = units
 
     def use_named(self, span: Key, toks: list[Token], marks: list[str | None]) -> str | None:
         """The use tag a need or occasion names ("quà biếu": gift, "xương khớp": joints), if `span` is one.

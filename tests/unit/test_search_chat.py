@@ -694,3 +694,16 @@ def test_another_places_name_after_a_product_and_its_unlisted_words_is_their_ori
     # "thịt dê núi hun khói Ninh Bình": the words nobody listed carry the product word up to the name; a need in
     # the next clause does not make the place's meat ours.
     assert names(demo.search("có bán thịt dê núi hun khói Ninh Bình không, để nhậu cuối tuần")) == []
+
+
+def test_a_need_word_typed_plain_is_that_need_where_the_message_names_it(demo: SearchIndex) -> None:
+    # "bieu … it qua": quà (a gift) beside biếu, not quả (fruit): the gifts, not the fruit.
+    answer = demo.search("sap ve que, muon bieu thay giao cu it qua, thay song mot minh")
+    assert answer.results and all("gift" in h.doc.uses for h in answer.results), names(answer)
+    assert "qua" not in answer.terms.split()
+
+
+def test_the_end_of_a_span_of_time_typed_plain_is_no_wedding(demo: SearchIndex) -> None:
+    # "cuoi nam" is cuối năm (the year's end), not cưới (a wedding): the gifts, not wedding wine only.
+    answer = demo.search("cuoi nam muon bieu doi tac it qua, nen chon gi cho lich su")
+    assert answer.filters.get("use") == "gift", answer.filters
