@@ -707,3 +707,9 @@ def test_the_end_of_a_span_of_time_typed_plain_is_no_wedding(demo: SearchIndex) 
     # "cuoi nam" is cuối năm (the year's end), not cưới (a wedding): the gifts, not wedding wine only.
     answer = demo.search("cuoi nam muon bieu doi tac it qua, nen chon gi cho lich su")
     assert answer.filters.get("use") == "gift", answer.filters
+
+
+def test_a_place_one_travels_to_is_no_origin_of_the_goods(demo: SearchIndex) -> None:
+    # "đi phượt Mộc Châu": where the trip goes, so the snacks asked for are ours to offer.
+    answer = demo.search("tuần sau đi phượt Mộc Châu, cần ít đồ ăn vặt mang theo")
+    assert answer.results and all(fold(n).startswith("snack") for n in names(answer)), names(answer)
