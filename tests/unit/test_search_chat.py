@@ -74,6 +74,10 @@ def test_a_word_the_search_cannot_place_does_not_veto_the_ones_it_can(
         "shop có bán máy xay bột gạo để tự làm bánh cuốn không",  # equipment for making a product
         "cần mua vỏ chai thủy tinh để đóng rượu men lá bán tết",  # packaging for a product
         "tuyển người làm vườn vải ở Lục Ngạn, lương theo ngày",  # a job where a product grows
+        "tối nay cần đặt phòng nhà trọ ở Yên Thế, có không",  # lodging where the chickens come from
+        "bên mình có bán khuôn bánh để tự làm bánh phu thê không",  # a tool for making a product
+        "shop co ban chuong de nuoi ga doi khong",  # housing for the animal, not the animal
+        "any massage place near the Luc Ngan lychee orchards?",  # a service near a product's place
     ],
 )
 def test_what_the_catalogue_lacks_stays_not_found(demo: SearchIndex, query: str) -> None:
