@@ -23,6 +23,8 @@ class UseTag:
     # The kinds of product a shop assistant offers first for this need, most typical first: how a product's
     # Vietnamese name begins ("hương", "rượu", "xôi" for offerings). Products of other kinds follow.
     first: tuple[str, ...] = ()
+    # A diet rather than an occasion ("ăn chay"): with other needs, every product offered must keep it.
+    diet: bool = False
 
 
 @cache
@@ -38,6 +40,7 @@ def use_tags() -> tuple[UseTag, ...]:
             t["rule"],
             tuple(t.get("groups", ())),
             tuple(t.get("first", ())),
+            bool(t.get("diet", False)),
         )
         for t in doc["tags"]
     )

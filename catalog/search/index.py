@@ -58,6 +58,7 @@ RARE_SHARE = 4
 WALK_SHARE = 40
 SPARSE_LEVEL = 8
 TYPICAL_NONE = 1_000  # a product of no kind a need's `first` list names: after those of the kinds it names
+FEW_FOR_NEEDS = 3  # fewer products serving every need named than this: those serving one less join them
 EPSILON = 1e-9
 # Matching many products (SearchIndex._cover_top): a soft or optional word in at most RARE_WORD products has
 # them scored first. BELOW_NAME: the best field weight after a name's (a producer's, a place's).
@@ -694,12 +695,27 @@ class SearchIndex:
     def _used(self, uses: list[str]) -> set[int]:
         """Products that serve every need named ("quà tết": gift and Tết); when none does, those serving the most
         of them, the narrowest such set ("mê nấu ăn … sinh nhật … tặng gì": a gift for a cook or for a party,
-        not every party food)."""
+        not every party food). When that leaves fewer than a short selection, those serving one need less join
+        it (ranked after it, see _for_needs), each still keeping a diet named ("quà Vu Lan … mẹ ăn chay")."""
         sets = [self.ix.by_use.get(u, set()) | self.ix.by_group_use.get(u, set()) for u in uses]
-        for size in range(len(sets), 0, -1):
-            served = [found for part in itertools.combinations(sets, size) if (found := set.intersection(*part))]
-            if served:
-                return min(served, key=len)
+        diets = {n for n, u in enumerate(uses) if (tag := self._tags.get(u)) is not None and tag.diet}
+
+        def level(size: int, keep: set[int]) -> list[set[int]]:
+            return [
+                found
+                for part in itertools.combinations(range(len(sets)), size)
+                if keep <= set(part) and (found := set.intersection(*(sets[n] for n in part)))
+            ]
+
+        for keep in (diets, set()) if diets else (set(),):
+            for size in range(len(sets), max(len(keep), 1) - 1, -1):
+                served = level(size, keep)
+                if not served:
+                    continue
+                narrowest = min(served, key=len)
+                if len(narrowest) >= FEW_FOR_NEEDS or size <= max(len(keep), 1):
+                    return narrowest
+                return narrowest.union(*level(size - 1, keep))
         return set()
 
     def _starred(self, parsed: ParsedQuery) -> set[int] | None:

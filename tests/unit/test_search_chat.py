@@ -717,3 +717,11 @@ def test_a_place_one_travels_to_is_no_origin_of_the_goods(demo: SearchIndex) -> 
     # "đi phượt Mộc Châu": where the trip goes, so the snacks asked for are ours to offer.
     answer = demo.search("tuần sau đi phượt Mộc Châu, cần ít đồ ăn vặt mang theo")
     assert answer.results and all(fold(n).startswith("snack") for n in names(answer)), names(answer)
+
+
+def test_a_diet_beside_other_needs_keeps_a_short_selection_and_the_diet(demo: SearchIndex) -> None:
+    # Few products serve a gift, a pagoda and a vegetarian together: those serving two of them join the one
+    # serving all three, and every one keeps the diet.
+    answer = demo.search("sắp lễ chùa, muốn biếu sư thầy ít quà, thầy ăn chay")
+    assert len(answer.results) >= 3, names(answer)
+    assert all("vegetarian" in h.doc.uses for h in answer.results), names(answer)
