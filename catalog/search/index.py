@@ -526,23 +526,25 @@ class SearchIndex:
         return merged, applied, part_of
 
     def _by_chance(self, content: list[Unit], parsed: ParsedQuery, scores: dict[int, float]) -> bool:
-        """In a long message naming a need, is the one product word found an ordinary word that product names
-        happen to share ("ôn thi đại học … bồi bổ": đại of Đại An; "bác sĩ bảo …": Bảo of Bảo Sơn)? Then the
-        need is the question, unless a product found serves it ("rượu làm quà biếu")."""
+        """In a long message naming a need, are the product words found ordinary words that product names happen
+        to share: one ("ôn thi đại học … bồi bổ": đại of Đại An; "bác sĩ bảo …": Bảo of Bảo Sơn), or several none
+        of which stand side by side ("… my doctor says my liver numbers are bad": say, bad)? Then the need is the
+        question, unless a product found serves it ("rượu làm quà biếu")."""
         if not (parsed.long and (parsed.uses or parsed.places)):
             return False
-        placed = [u for u in content if not u.stray]
-        if len(placed) != 1 or placed[0].role != "content" or placed[0].weight >= TELLING:
+        placed = sorted((u for u in content if not u.stray), key=lambda u: u.at)
+        if not placed or any(u.role != "content" or u.weight >= TELLING or u.text in parsed.names for u in placed):
             return False
-        if placed[0].text in parsed.names:
-            return False
-        if any(0 <= start - _end(placed[0]) <= 1 for start in self._place_starts(parsed)):
+        starts = self._place_starts(parsed)
+        if any(0 <= start - _end(u) <= 1 for u in placed for start in starts):
             return False  # the product word of a place: "các loại giò của Bắc Giang"
         ix = self.ix
+        if any(b.at == _end(a) for a, b in itertools.pairwise(placed)):
+            return False  # two words side by side: "bánh chưng …", not chance
         served = set().union(*(ix.by_use.get(u, set()) | ix.by_group_use.get(u, set()) for u in parsed.uses))
         wide = self._wide_places(parsed)
         placed_in = self._in_places([p for p in parsed.places if " ".join(p.key) not in wide])
-        if not self._product_word(placed[0]):
+        if not all(self._product_word(u) for u in placed):
             served = set()  # a word of a name ("phải đạo": Tuấn Đạo) serves no need, whatever the product is
         return scores.keys().isdisjoint(served | placed_in)
 
@@ -696,9 +698,14 @@ class SearchIndex:
         """Products that serve every need named ("quà tết": gift and Tết); when none does, those serving the most
         of them, the narrowest such set ("mê nấu ăn … sinh nhật … tặng gì": a gift for a cook or for a party,
         not every party food). When that leaves fewer than a short selection, those serving one need less join
-        it (ranked after it, see _for_needs), each still keeping a diet named ("quà Vu Lan … mẹ ăn chay")."""
+        it (ranked after it, see _for_needs), each still keeping a diet or a need of the body named ("quà Vu Lan
+        … mẹ ăn chay")."""
         sets = [self.ix.by_use.get(u, set()) | self.ix.by_group_use.get(u, set()) for u in uses]
-        diets = {n for n, u in enumerate(uses) if (tag := self._tags.get(u)) is not None and tag.diet}
+        # Kept first: a diet, and a need of the body (sourced: liver, joints), which the occasion beside it does not
+        # outweigh ("gan … sau mùa tiệc tất niên": An Xoa, not the party's wine).
+        diets = {
+            n for n, u in enumerate(uses) if (tag := self._tags.get(u)) is not None and (tag.diet or tag.basis == "sourced")
+        }
 
         def level(size: int, keep: set[int]) -> list[set[int]]:
             return [

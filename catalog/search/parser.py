@@ -607,9 +607,14 @@ class QueryParser:
                 out.use_phrases.append((use, words))
                 # A kind of product inside the phrase, as written ("nhắm rượu": wine; "thắp hương": the product
                 # whose name begins "Hương"; "mâm ngũ quả": fruit; not "ăn chay": An Xoa, nor "làm quà": quả).
+                # A word typed plain is read as the lexicon writes the phrase ("dau lung" is đau lưng: no dầu).
+                written = next(
+                    (a for a, code in lex.uses[span] if code == use and self.accent_agrees(marked, i, a)), ()
+                )
                 for j, k in enumerate(keys[i : i + m], start=i):
-                    spelt = marked[j] in self.ix.product_spellings.get(k, ())  # exactly as a product or the lexicon
-                    if (k,) in lex.concept_index and (marked[j] is None or (spelt and self.tone_fits(marked[j], k))):
+                    typed = marked[j] or (written[j - i] if j - i < len(written) else None)
+                    spelt = typed in self.ix.product_spellings.get(k, ())  # exactly as a product or the lexicon
+                    if (k,) in lex.concept_index and (typed is None or (spelt and self.tone_fits(typed, k))):
                         out.use_products.append((k, False))
                     elif k in self.kind_heads and spelt and marked[j] is not None:
                         out.use_products.append((k, True))

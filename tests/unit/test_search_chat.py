@@ -725,3 +725,15 @@ def test_a_diet_beside_other_needs_keeps_a_short_selection_and_the_diet(demo: Se
     answer = demo.search("sắp lễ chùa, muốn biếu sư thầy ít quà, thầy ăn chay")
     assert len(answer.results) >= 3, names(answer)
     assert all("vegetarian" in h.doc.uses for h in answer.results), names(answer)
+
+
+def test_a_need_of_the_body_outweighs_the_occasion_beside_it(demo: SearchIndex) -> None:
+    # A liver problem after the party season asks for the liver product, not for the party's wine.
+    answer = demo.search("my boss says his liver tests came back bad after the year end party season, anything that helps")
+    assert answer.results and all("liver" in h.doc.uses for h in answer.results), names(answer)
+
+
+def test_a_need_phrase_typed_plain_is_read_as_the_lexicon_writes_it(demo: SearchIndex) -> None:
+    # "dau lung" is đau lưng (back pain): its "dau" names no dầu (oil) to put first.
+    parsed = demo.parser.parse("ba em hay dau lung, co gi ho tro khong")
+    assert parsed.uses == ["joints"] and parsed.use_products == []
