@@ -663,9 +663,14 @@ class QueryParser:
             if i + 1 < n and self.time_unit(keys[i + 1], marked[i + 1]):
                 return 2  # "họp lớp 20 năm", "bé 10 tháng": how long or how old, no product word
             return 1
-        if i and q.named.has(toks[i]) and self.going(keys[i - 1], marked[i - 1]):
+        start = i
+        while start and q.named.has(toks[i]) and q.named.has(toks[start - 1]):
+            start -= 1  # the first word of the name ("ve Thu Duc")
+        sent = not _SENDING.isdisjoint(keys[:start])
+        if start and q.named.has(toks[i]) and self.going(keys[start - 1], marked[start - 1], sent):
             # A name the buyer or a recipient travels to or comes from, not a catalogue place ("sang Đức dự hội
-            # chợ", "người yêu em là người Đức"): even when a producer's name shares the word (Hợp Đức).
+            # chợ", "người yêu em là người Đức", "ship … về Thủ Đức"): even when a producer's name shares the word
+            # (Hợp Đức).
             return 1
         alts = list(self.token_alts(key, marked[i]))
         strict = q.diacritics and out.long
@@ -701,12 +706,13 @@ class QueryParser:
         return (end < len(keys) and keys[end] == "free") or bool(_DENIALS.intersection(keys[max(0, start - 2) : start]))
 
     @staticmethod
-    def going(key: str, typed: str | None) -> bool:
-        """Is this word one of going (see _GOING), as typed?"""
+    def going(key: str, typed: str | None, sent: bool = False) -> bool:
+        """Is this word one of going (see _GOING), as typed? Typed plain, it is when goods are `sent` before it
+        ("ship … ve Thu Duc": về)."""
         if key not in _GOING:
             return False
         written, plain = _GOING[key]
-        return plain if typed is None else typed == accent_key(written)
+        return (plain or sent) if typed is None else typed == accent_key(written)
 
     @staticmethod
     def time_unit(key: str, typed: str | None) -> bool:

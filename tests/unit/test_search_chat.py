@@ -737,3 +737,19 @@ def test_a_need_phrase_typed_plain_is_read_as_the_lexicon_writes_it(demo: Search
     # "dau lung" is đau lưng (back pain): its "dau" names no dầu (oil) to put first.
     parsed = demo.parser.parse("ba em hay dau lung, co gi ho tro khong")
     assert parsed.uses == ["joints"] and parsed.use_products == []
+
+
+def test_a_name_after_ve_typed_plain_is_where_goods_sent_go(demo: SearchIndex) -> None:
+    # "gui … ve Tan Phu Trung": về, typed plain, after a verb of sending: the whole name is the destination.
+    answer = demo.search("gui 2 hop mat ong ve Tan Phu Trung cho me duoc khong shop")
+    assert answer.results and all(fold(n).startswith("mat ong") for n in names(answer)), names(answer)
+    assert "delivery" in answer.asks
+
+
+def test_how_long_is_a_question_not_a_product_word(demo: SearchIndex) -> None:
+    # "bao lâu" asks how long; its "bao" is no word of the product named in full.
+    parsed = demo.parser.parse("cao ngua bach phong van dung bao lau thi thay hieu qua")
+    assert "bao" not in [u.text for u in parsed.units if u.role == "content"]
+    assert names(demo.search("cao ngua bach phong van dung bao lau thi thay hieu qua"))[:1] == [
+        "Cao ngựa bạch Phong Vân"
+    ]
