@@ -68,6 +68,7 @@ _GOING: dict[str, tuple[str, bool]] = {
     "sang": ("sang", True), "qua": ("qua", True), "bay": ("bay", True), "to": ("to", True),
     "ve": ("về", False), "di": ("đi", False), "den": ("đến", False), "toi": ("tới", False), "ra": ("ra", False),
     "vao": ("vào", False), "len": ("lên", False), "nguoi": ("người", True),
+    "m": ("m", True), "am": ("am", True),  # "I'm Vietnamese-American": who the buyer is
 }
 # Phrases of the party need that name an occasion rather than drinking and its food (folded).
 _OCCASIONS = frozenset(

@@ -753,3 +753,9 @@ def test_how_long_is_a_question_not_a_product_word(demo: SearchIndex) -> None:
     assert names(demo.search("cao ngua bach phong van dung bao lau thi thay hieu qua"))[:1] == [
         "Cao ngựa bạch Phong Vân"
     ]
+
+
+def test_who_the_buyer_is_is_no_origin_of_the_goods(demo: SearchIndex) -> None:
+    # "I'm German-Vietnamese": the buyer, not German sesame oil.
+    answer = demo.search("I'm German-Vietnamese and my mum used to cook with your sesame oil, where do I buy it")
+    assert answer.results and all("sesame oil" in h.doc.name_en.lower() for h in answer.results), names(answer)
