@@ -459,6 +459,14 @@ class QueryParser:
                 unit.at = i
             i += step
         if asked_at:
+            # A longer question holds the shorter ones inside it: "visa card" asks how to pay, not for a visa.
+            said = [span for where in asked_at.values() for span in where]
+            asked_at = {
+                kind: kept
+                for kind, where in asked_at.items()
+                if (kept := [(s, e) for s, e in where if not any(a <= s and e <= b and b - a > e - s for a, b in said)])
+            }
+        if asked_at:
             # Words of a place's name are not questions: "Lục Ngạn" has no "ngàn" (thousand) in it.
             places = {" ".join(p.key) for p in out.places}
             spans = [(u.at, u.at + len(u.text.split())) for u in out.units if u.role == "soft" and u.text in places]
@@ -956,8 +964,8 @@ class QueryParser:
             not after
             or after[0].isdigit()
             or after[0] in _JOINS
-            or (after[0],) in self.ix.lexicon.scaffolding
-            or is_stopword(after[0], after[0])  # "ship Hà Nội trong ngày"
+            or any(tuple(keys[i + m : i + m + k]) in self.ix.lexicon.scaffolding for k in (1, 2, 3))
+            or is_stopword(after[0], after[0])  # "ship Hà Nội trong ngày", "gửi Đà Nẵng mất mấy ngày"
         )
 
     def sent_to(self, keys: list[str], i: int) -> bool:

@@ -759,3 +759,14 @@ def test_who_the_buyer_is_is_no_origin_of_the_goods(demo: SearchIndex) -> None:
     # "I'm German-Vietnamese": the buyer, not German sesame oil.
     answer = demo.search("I'm German-Vietnamese and my mum used to cook with your sesame oil, where do I buy it")
     assert answer.results and all("sesame oil" in h.doc.name_en.lower() for h in answer.results), names(answer)
+
+
+def test_paying_by_visa_card_is_a_price_question_not_a_visa_service(demo: SearchIndex) -> None:
+    answer = demo.search("do you take visa card? I'd like a bottle of the Van Huong earth-aged rice wine")
+    assert answer.results and "service" not in answer.asks and "price" in answer.asks, names(answer)
+
+
+def test_how_many_days_after_a_place_sent_to_is_chat(demo: SearchIndex) -> None:
+    # "gửi Cần Thơ mất mấy ngày": Cần Thơ is where the honey goes.
+    answer = demo.search("đặt 3 hũ mật ong Yên Mỹ, gửi Cần Thơ mất mấy ngày")
+    assert names(answer)[:1] == ["Mật ong Yên Mỹ"], names(answer)
