@@ -75,6 +75,8 @@ _OCCASIONS = frozenset(
     {"sinh nhat", "tiec", "bua tiec", "lien hoan", "hop lop", "tat nien", "party", "birthday", "get together",
      "gathering", "feast"}
 )
+# "Không" as chat writes it, typed plain ("ko lấy đồ ăn", "hok cần rượu").
+_NOT_SHORT = frozenset({"ko", "k", "hok", "hk", "kg", "khg", "hong", "kh"})
 # Words that deny what follows them ("không phun thuốc trừ sâu", "no pesticide", "without preservatives").
 _DENIALS = frozenset({"khong", "no", "without", "chua", "zero"})
 # Punctuation that ends a clause: a negation does not reach past it ("không phải, na Lục Nam ấy").
@@ -173,7 +175,7 @@ class QueryParser:
         self.token_cache: dict[tuple[str, str], list[Alt]] = {}
         self.ask_heads = {key[0] for key in self.lexicon.asks}
         self.modifier_heads = {key[0] for key in self.lexicon.modifiers}
-        self.negation_heads = {key[0] for key in self.lexicon.negations}
+        self.negation_heads = {key[0] for key in self.lexicon.negations} | _NOT_SHORT
         self.giving_heads = {key[0] for key in self.lexicon.giving_verbs}
         # Other goods the catalogue has none of (a phrase whose words a product has is not one).
         self.other_goods = {
@@ -806,9 +808,12 @@ class QueryParser:
         plain_product = (
             m == 1 and marked[i] is None and (keys[i] in self.ix.post or (keys[i],) in self.lexicon.concept_index)
         )
+        said = tuple(keys[i : i + m])
+        if m > 1 and said[0] in _NOT_SHORT and marked[i] is None:
+            said = ("khong", *said[1:])  # "ko lấy", "hok cần": không, as chat writes it
         return any(
             self.accent_agrees(marked, i, a) and not (plain_product and any(a))
-            for a in self.lexicon.negations.get(tuple(keys[i : i + m]), ())
+            for a in self.lexicon.negations.get(said, ())
         )
 
     def read_modifiers(self, q: QueryWords, out: ParsedQuery) -> None:

@@ -770,3 +770,9 @@ def test_how_many_days_after_a_place_sent_to_is_chat(demo: SearchIndex) -> None:
     # "gửi Cần Thơ mất mấy ngày": Cần Thơ is where the honey goes.
     answer = demo.search("đặt 3 hũ mật ong Yên Mỹ, gửi Cần Thơ mất mấy ngày")
     assert names(answer)[:1] == ["Mật ong Yên Mỹ"], names(answer)
+
+
+def test_chat_shorthand_for_khong_negates_like_khong(demo: SearchIndex) -> None:
+    # "hok lấy đồ ăn": no food, so the group left is the one asked for.
+    answer = demo.search("shop có đồ thủ công không, hok lấy đồ ăn đâu nha")
+    assert answer.results and {h.doc.category for h in answer.results} == {"handicraft"}, names(answer)
