@@ -25,6 +25,9 @@ class UseTag:
     first: tuple[str, ...] = ()
     # A diet rather than an occasion ("ăn chay"): with other needs, every product offered must keep it.
     diet: bool = False
+    # OCOP product groups a buyer counts this need's products in, whatever group they are certified in: tea is a
+    # drink to a buyer ("nước uống cho tỉnh táo"), though OCOP files it under food.
+    counts_as: tuple[str, ...] = ()
 
 
 @cache
@@ -41,6 +44,7 @@ def use_tags() -> tuple[UseTag, ...]:
             tuple(t.get("groups", ())),
             tuple(t.get("first", ())),
             bool(t.get("diet", False)),
+            tuple(t.get("counts_as", ())),
         )
         for t in doc["tags"]
     )

@@ -25,6 +25,7 @@ NEED_NAMES = {
     "party": N_("parties and get-togethers"),
     "vegetarian": N_("vegetarian cooking"),
     "cooking": N_("cooking a meal"),
+    "awake": N_("staying awake (instead of coffee)"),
     "health": N_("health and tonics"),
     "joints": N_("bones and joints"),
     "liver": N_("the liver"),

@@ -1049,7 +1049,16 @@ class SearchIndex:
         if uses:
             sets.append(self._used(uses))
         if parsed.categories:
-            sets.append(set().union(*(self.ix.by_category.get(c, set()) for c in parsed.categories)))
+            sets.append(
+                set().union(
+                    *(self.ix.by_category.get(c, set()) for c in parsed.categories),
+                    *(
+                        self.ix.by_use.get(u, set())
+                        for u in uses
+                        if (tag := self._tags.get(u)) is not None and set(tag.counts_as) & set(parsed.categories)
+                    ),
+                )
+            )
         if parsed.places:
             sets.append(self._in_places(parsed.places, named=False))
         without_stars = set.intersection(*sets) if sets else None

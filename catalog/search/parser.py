@@ -461,8 +461,9 @@ class QueryParser:
                 unit.at = i
             i += step
         if asked_at:
-            # A longer question holds the shorter ones inside it: "visa card" asks how to pay, not for a visa.
-            said = [span for where in asked_at.values() for span in where]
+            # A longer question or need holds the shorter ones inside it: "visa card" asks how to pay, not for a
+            # visa; "buon ngu" is sleepy (buồn ngủ), no wholesale (buôn).
+            said = [span for where in asked_at.values() for span in where] + out.use_spans
             asked_at = {
                 kind: kept
                 for kind, where in asked_at.items()

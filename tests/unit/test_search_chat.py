@@ -776,3 +776,16 @@ def test_chat_shorthand_for_khong_negates_like_khong(demo: SearchIndex) -> None:
     # "hok lấy đồ ăn": no food, so the group left is the one asked for.
     answer = demo.search("shop có đồ thủ công không, hok lấy đồ ăn đâu nha")
     assert answer.results and {h.doc.category for h in answer.results} == {"handicraft"}, names(answer)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "anh tài xế chạy đêm suốt, muốn tìm thứ gì pha uống cho đỡ buồn ngủ",
+        "any local drink to stay awake during a night shift instead of coffee?",
+    ],
+)
+def test_staying_awake_is_answered_with_tea_from_the_tea_plant(demo: SearchIndex, query: str) -> None:
+    answer = demo.search(query)
+    assert answer.results and all("awake" in h.doc.uses for h in answer.results), names(answer)
+    assert all(not h.doc.name_vi.startswith("Rượu") for h in answer.results)
