@@ -585,8 +585,10 @@ class QueryParser:
                 # Written with other marks it is other words: "mỳ Châu Sơn là …" is no Sơn La.
                 self.accent_agrees(marked, i, accents) for accents in lex.elsewhere[span]
             ):
-                if self.after_destination_cue(keys, i, m):
-                    return m  # "ship ra Hà Nội", "send a box to Hanoi": where it goes, not what it is
+                if self.after_destination_cue(keys, i, m) or self.after_place(i, out):
+                    # "ship ra Hà Nội", "send a box to Hanoi", "xe khách Bắc Giang - Đà Nẵng": where it goes, not
+                    # what it is
+                    return m
                 # Found in a product only as typed: "Khánh Hòa" (the province) is no "Khánh Hoa" (a producer).
                 alt = Alt(span, 1.0, tuple(marked[i : i + m]), exact=True)
                 out.units.append(Unit(words, phrase_weight(m), [alt], "elsewhere"))
@@ -945,7 +947,9 @@ class QueryParser:
         tone = TONE_CLASS.get(typed[-1], typed[-1])
         letters = {c for c in typed[:-1] if c in LETTER_MARKS}
         return all(
-            ((strict or tone != "0") and TONE_CLASS.get(w[-1], w[-1]) != tone) or not letters <= set(w[:-1])
+            ((strict or tone != "0") and TONE_CLASS.get(w[-1], w[-1]) != tone)
+            or not letters <= set(w[:-1])
+            or (strict and letters != {c for c in w[:-1] if c in LETTER_MARKS})
             for w in spellings
         )
 
@@ -972,6 +976,19 @@ class QueryParser:
             or after[0] in _JOINS
             or any(tuple(keys[i + m : i + m + k]) in self.ix.lexicon.scaffolding for k in (1, 2, 3))
             or is_stopword(after[0], after[0])  # "ship Hà Nội trong ngày", "gửi Đà Nẵng mất mấy ngày"
+        )
+
+    @staticmethod
+    def after_place(i: int, out: ParsedQuery) -> bool:
+        """Does a catalogue place end right before word i, in the same clause: a route ("tuyến Bắc Giang - Lạng
+        Sơn"), so the other place is where the buyer travels?"""
+        if not out.units or i in out.clauses:
+            return False
+        last = out.units[-1]
+        return (
+            last.role == "soft"
+            and last.at + len(last.text.split()) == i
+            and any(" ".join(p.key) == last.text for p in out.places)
         )
 
     def sent_to(self, keys: list[str], i: int) -> bool:

@@ -789,3 +789,15 @@ def test_staying_awake_is_answered_with_tea_from_the_tea_plant(demo: SearchIndex
     answer = demo.search(query)
     assert answer.results and all("awake" in h.doc.uses for h in answer.results), names(answer)
     assert all(not h.doc.name_vi.startswith("Rượu") for h in answer.results)
+
+
+def test_a_place_after_a_catalogue_place_is_the_other_end_of_a_route(demo: SearchIndex) -> None:
+    # "tuyến Bắc Giang - Quảng Ninh": where the lorry goes, not Quảng Ninh's snacks.
+    answer = demo.search("tôi chạy xe tải tuyến Bắc Giang - Quảng Ninh, muốn mua ít đồ ăn vặt để trên xe")
+    assert answer.results and all(fold(n).startswith("snack") for n in names(answer)), names(answer)
+
+
+def test_a_word_typed_without_a_letter_mark_in_a_message_with_marks_is_that_word(demo: SearchIndex) -> None:
+    # In a long message typed with marks, "xe" (a vehicle) is no "xê" of bánh xu xê.
+    parsed = demo.parser.parse("Anh ấy lái xe khách cả tuần, tôi muốn mua ít đồ ăn khô cho anh ấy mang theo")
+    assert all(u.stray for u in parsed.units if u.text == "xe")
