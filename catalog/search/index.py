@@ -1108,7 +1108,12 @@ class SearchIndex:
                 rank_of[d],
             ),
         )
-        ordered += self._best_first(grouped, depth) + self._best_first(rest, depth)
+        # A product for one function of the body the buyer did not name (liver, joints) answers a general need
+        # ("bồi bổ sau mổ") after the group that answers it, unless the buyer prefers it.
+        sourced = {t.code for t in self._tags.values() if t.basis == "sourced"} - set(uses)
+        narrow = [d for d in ordered if d not in preferred and grouped and not sourced.isdisjoint(self.ix.docs[d].uses)]
+        ordered = [d for d in ordered if d not in narrow]
+        ordered += self._best_first(grouped, depth) + narrow + self._best_first(rest, depth)
         first: list[int] = []
         later: list[int] = []
         kinds: set[Key] = set()
