@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import lru_cache
 
 from rapidfuzz import process
@@ -74,6 +75,12 @@ _GOING: dict[str, tuple[str, bool]] = {
 _OCCASIONS = frozenset(
     {"sinh nhat", "tiec", "bua tiec", "lien hoan", "hop lop", "tat nien", "party", "birthday", "get together",
      "gathering", "feast"}
+)
+# Words that make the thing beside them the buyer's own: "our hotel", "khách sạn bên em", "quán của mình".
+_OWNERS_BEFORE = frozenset({"our", "my", "we"})
+_OWNERS_AFTER = frozenset(
+    {("ben", "em"), ("ben", "minh"), ("ben", "toi"), ("cua", "minh"), ("cua", "em"), ("cua", "toi"), ("chung",),
+     ("nha",), ("minh",), ("em",), ("toi",), ("tui",), ("bon", "em"), ("bon", "minh")}
 )
 # "Không" as chat writes it, typed plain ("ko lấy đồ ăn", "hok cần rượu").
 _NOT_SHORT = frozenset({"ko", "k", "hok", "hk", "kg", "khg", "hong", "kh"})
@@ -490,6 +497,7 @@ class QueryParser:
             out.uses.remove("party")
         if out.uses:
             self.need_words_typed_plain(keys, marked, out)
+        self.the_buyers_own(keys, out)
         if "service" in out.asks and "gift" in out.uses:
             out.asks.remove("service")  # beside a gift it is who receives it: "anh rể làm bác sĩ thú y … biếu anh"
         if not self.negation_heads.isdisjoint(keys):
@@ -1001,6 +1009,24 @@ class QueryParser:
             if cue[0] in _SENDING and cue in cues and cue not in _BARE_CUES:
                 return True
         return False
+
+    def the_buyers_own(self, keys: list[str], out: ParsedQuery) -> None:
+        """Something the catalogue has nothing of, said to be the buyer's ("khách sạn bên em", "our hotel", "quán
+        cà phê của mình"), is who is buying, not what is asked for."""
+        units = []
+        for u in out.units:
+            if u.role == "content" and not u.stray and not any(self.in_catalogue(a.key) for a in u.alts):
+                end = u.at + len(u.text.split())
+                after = tuple(keys[end : end + 2])
+                if (u.at and keys[u.at - 1] in _OWNERS_BEFORE) or after[:1] in _OWNERS_AFTER or after in _OWNERS_AFTER:
+                    units.append(replace(u, weight=0.0, role="optional"))
+                    continue
+            units.append(u)
+        out.units = units
+
+    def in_catalogue(self, key: Key) -> bool:
+        """Does a product have these words, side by side?"""
+        return key[0] in self.ix.post if len(key) == 1 else bool(self.ix.phrase_docs(key))
 
     def need_words_typed_plain(self, keys: list[str], marked: list[str | None], out: ParsedQuery) -> None:
         """A word typed plain that spells a need the message names elsewhere is that need's word, not a product

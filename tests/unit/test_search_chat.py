@@ -805,3 +805,12 @@ def test_a_word_typed_without_a_letter_mark_in_a_message_with_marks_is_that_word
     # In a long message typed with marks, "xe" (a vehicle) is no "xê" of bánh xu xê.
     parsed = demo.parser.parse("Anh ấy lái xe khách cả tuần, tôi muốn mua ít đồ ăn khô cho anh ấy mang theo")
     assert all(u.stray for u in parsed.units if u.text == "xe")
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["khách sạn bên mình cần đặt mỳ gạo Chũ cho bữa sáng", "our hotel would like your rice noodles from Chu for breakfast"],
+)
+def test_a_business_said_to_be_the_buyers_is_who_buys_not_what(demo: SearchIndex, query: str) -> None:
+    answer = demo.search(query)
+    assert answer.results and all(fold(n).startswith(("my", "mi")) for n in names(answer)[:3]), names(answer)
