@@ -82,6 +82,8 @@ _OWNERS_AFTER = frozenset(
     {("ben", "em"), ("ben", "minh"), ("ben", "toi"), ("cua", "minh"), ("cua", "em"), ("cua", "toi"), ("chung",),
      ("nha",), ("minh",), ("em",), ("toi",), ("tui",), ("bon", "em"), ("bon", "minh")}
 )
+# Telex's tone keys, left at the end of a word by a keyboard that had already marked it ("vàngf").
+_TELEX_TONES = frozenset("sfrxj")
 # "Không" as chat writes it, typed plain ("ko lấy đồ ăn", "hok cần rượu").
 _NOT_SHORT = frozenset({"ko", "k", "hok", "hk", "kg", "khg", "hong", "kh"})
 # Words that deny what follows them ("không phun thuốc trừ sâu", "no pesticide", "without preservatives").
@@ -292,6 +294,9 @@ class QueryParser:
                 typed = accent_key(plain)
                 if any(accent_fits(typed, w) for w in self.ix.spellings.get(fold(decoded), ())):
                     return [Token(plain, fold(decoded))]
+        elif f[-1:] in _TELEX_TONES and len(f) > 2 and f[:-1] in self.ix.known:
+            # A tone key left after a word typed with its marks ("vàngf"): the word as marked.
+            return [Token(tok.raw[:-1], f[:-1])]
         if not f.isalpha() and not f.isdigit():
             out: list[Token] = []
             for part in LETTERS_DIGITS.findall(f):

@@ -814,3 +814,10 @@ def test_a_word_typed_without_a_letter_mark_in_a_message_with_marks_is_that_word
 def test_a_business_said_to_be_the_buyers_is_who_buys_not_what(demo: SearchIndex, query: str) -> None:
     answer = demo.search(query)
     assert answer.results and all(fold(n).startswith(("my", "mi")) for n in names(answer)[:3]), names(answer)
+
+
+def test_a_telex_tone_key_left_after_a_marked_word_is_dropped(demo: SearchIndex) -> None:
+    # "vàngf": the keyboard marked the word, and the tone key stayed.
+    assert demo.parser.parse("gạo nếp cái hoa vàngf bao nhiêu một yến").keys[4] == "vang"
+    answer = demo.search("gạo nếp cái hoa vàngf bao nhiêu một yến, nhà cần gói bánh")
+    assert names(answer)[:1] == ["Gạo nếp cái hoa vàng Thái Sơn"], names(answer)
