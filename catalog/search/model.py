@@ -236,6 +236,7 @@ class QueryWords:
     coded: list[bool] = field(default_factory=list)  # per token: part of a letters-and-digits code
     named: Any = None  # the words written as names mid-sentence ("Diễn", "Zealand"), read on demand: .get()
     diacritics: bool = False  # the message is written with Vietnamese marks
+    english: bool = False  # written without marks, a third of its words English function words only English has
 
 
 @dataclass(slots=True)

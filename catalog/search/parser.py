@@ -33,6 +33,7 @@ from catalog.search.register import (
     is_english_stopword,
     is_stopword,
     length_factor,
+    only_english_stopword,
     stray_base,
 )
 from catalog.telex import decode_keystrokes, well_formed
@@ -437,7 +438,10 @@ class QueryParser:
         words = sum(t.folded.isalpha() for t in toks)
         named = _Names(cleaned)
         unknown = [k not in self.ix.known for k in keys]
-        q = QueryWords(toks, keys, marked, sounds, unknown, words, coded, named, any(marked))
+        diacritics = any(marked)
+        # Written in English: no marks, and a third of its words are English function words Vietnamese has not.
+        english = not diacritics and words > LONG_MESSAGE and sum(only_english_stopword(t.raw) for t in toks) * 3 >= words
+        q = QueryWords(toks, keys, marked, sounds, unknown, words, coded, named, diacritics, english)
         asks = self.ix.lexicon.asks
         asked_at: dict[str, list[tuple[int, int]]] = {}  # where each kind of question was asked
         for i in (
@@ -505,8 +509,8 @@ class QueryParser:
         self.the_buyers_own(keys, out)
         if "service" in out.asks and "gift" in out.uses:
             out.asks.remove("service")  # beside a gift it is who receives it: "anh rể làm bác sĩ thú y … biếu anh"
-        if not self.negation_heads.isdisjoint(keys):
-            self.rule_out_negated(keys, marked, out)
+        if not self.negation_heads.isdisjoint(keys) or (q.english and "no" in keys):
+            self.rule_out_negated(keys, marked, out, q.english)
         if not self.modifier_heads.isdisjoint(keys):
             self.read_modifiers(q, out)
         if not self.goods_heads.isdisjoint(keys):
@@ -716,7 +720,10 @@ class QueryParser:
             return 1
         if (key,) in lex.concept_index and self.tone_fits(marked[i], key):
             alts += self.concept_alts((key,), bool(marked[i]) or self.looks_vietnamese((key,)), 1.0)
-        if out.long and (marked[i] or q.diacritics) and is_stopword(toks[i].raw, toks[i].folded, strict):
+        if out.long and (
+            ((marked[i] or q.diacritics) and is_stopword(toks[i].raw, toks[i].folded, strict))
+            or (q.english and is_english_stopword(toks[i].raw))
+        ):
             # A common word of chat that a product name happens to have ("ngọt", "nhà", "quá"): in a long
             # message it counts where found, it is not asked for. (Typed plain, it is that word only in a
             # message written with marks: "cao" there is high, in "cao ngua bach" maybe a herbal paste.)
@@ -766,11 +773,15 @@ class QueryParser:
 
         return said(lex.giving_verbs) and said(lex.recipients)
 
-    def rule_out_negated(self, keys: list[str], marked: list[str | None], out: ParsedQuery) -> None:
+    def rule_out_negated(
+        self, keys: list[str], marked: list[str | None], out: ParsedQuery, english: bool = False
+    ) -> None:
         """"ngoài ổi ra còn trái gì", "trừ rượu", "not tea": the product word right after a negation is ruled
         out, not asked for; a product group named so is not asked for ("ngoài đồ ăn ra … đồ thủ công")."""
         for i in range(len(keys)):
             m = next((m for m in (3, 2, 1) if self.negates(keys, marked, i, m)), 0)
+            if not m and english and keys[i] == "no":
+                m = 1  # "no meat and no fruit": in English only ("no" typed plain is also nó, it)
             if not m:
                 continue
             for said in [u for u in out.units if u.role == "soft" and i <= u.at <= i + m + 1]:

@@ -69,6 +69,12 @@ def is_english_stopword(raw: str) -> bool:
     return raw.isascii() and raw.lower() in _stopwords()[1]
 
 
+def only_english_stopword(raw: str) -> bool:
+    """An English function word of three letters or more that no Vietnamese function word is spelt like typed
+    plain ("the", "had", "with"; not "an", "co", nor the list's two-letter codes "ga", "bn")."""
+    return len(raw) >= 3 and is_english_stopword(raw) and raw.lower() not in _stopwords()[0]
+
+
 @lru_cache(maxsize=65536)
 def near_english_stopword(folded: str) -> bool:
     """An English function word with one letter slipped ("wher", "whta", "becuase")."""

@@ -821,3 +821,17 @@ def test_a_telex_tone_key_left_after_a_marked_word_is_dropped(demo: SearchIndex)
     assert demo.parser.parse("gạo nếp cái hoa vàngf bao nhiêu một yến").keys[4] == "vang"
     answer = demo.search("gạo nếp cái hoa vàngf bao nhiêu một yến, nhà cần gói bánh")
     assert names(answer)[:1] == ["Gạo nếp cái hoa vàng Thái Sơn"], names(answer)
+
+
+def test_english_function_words_in_an_english_message_are_not_product_words(demo: SearchIndex) -> None:
+    answer = demo.search("we tried your rice noodles at a friend's place and they were so good, where do I buy them")
+    assert "so" not in answer.terms.split()
+    assert answer.results and all(fold(n).startswith(("my", "mi")) for n in names(answer)), names(answer)
+
+
+def test_no_before_a_product_word_rules_it_out_in_english(demo: SearchIndex) -> None:
+    answer = demo.search("gift ideas for my team back home in Canada please, no wine and no meat")
+    assert answer.results and answer.filters.get("use") == "gift", names(answer)
+    assert not any(fold(n).startswith(("ruou", "thit")) for n in names(answer)), names(answer)
+    # Typed plain in Vietnamese, "no" may be nó (it): nothing is ruled out.
+    assert not demo.parser.parse("no thich mat ong lam, mua cho no 2 hu").excluded
