@@ -694,11 +694,10 @@ class QueryParser:
             if i + 1 < n and self.time_unit(keys[i + 1], marked[i + 1]):
                 return 2  # "họp lớp 20 năm", "bé 10 tháng": how long or how old, no product word
             return 1
-        start = i
-        while start and q.named.has(toks[i]) and q.named.has(toks[start - 1]):
+        start = i if i and q.named.has(toks[i]) else 0
+        while start and q.named.has(toks[start - 1]):
             start -= 1  # the first word of the name ("ve Thu Duc")
-        sent = not _SENDING.isdisjoint(keys[:start])
-        if start and q.named.has(toks[i]) and self.going(keys[start - 1], marked[start - 1], sent):
+        if start and self.going(keys[start - 1], marked[start - 1], not _SENDING.isdisjoint(keys[:start])):
             # A name the buyer or a recipient travels to or comes from, not a catalogue place ("sang Đức dự hội
             # chợ", "người yêu em là người Đức", "ship … về Thủ Đức"): even when a producer's name shares the word
             # (Hợp Đức).
@@ -779,6 +778,8 @@ class QueryParser:
         """"ngoài ổi ra còn trái gì", "trừ rượu", "not tea": the product word right after a negation is ruled
         out, not asked for; a product group named so is not asked for ("ngoài đồ ăn ra … đồ thủ công")."""
         for i in range(len(keys)):
+            if keys[i] not in self.negation_heads and keys[i] != "no":
+                continue
             m = next((m for m in (3, 2, 1) if self.negates(keys, marked, i, m)), 0)
             if not m and english and keys[i] == "no":
                 m = 1  # "no meat and no fruit": in English only ("no" typed plain is also nó, it)
@@ -1031,10 +1032,13 @@ class QueryParser:
         cà phê của mình"), is who is buying, not what is asked for."""
         units = []
         for u in out.units:
-            if u.role == "content" and not u.stray and not any(self.in_catalogue(a.key) for a in u.alts):
+            if u.role == "content" and not u.stray:
                 end = u.at + len(u.text.split())
                 after = tuple(keys[end : end + 2])
-                if (u.at and keys[u.at - 1] in _OWNERS_BEFORE) or after[:1] in _OWNERS_AFTER or after in _OWNERS_AFTER:
+                if (
+                    ((u.at and keys[u.at - 1] in _OWNERS_BEFORE) or after[:1] in _OWNERS_AFTER or after in _OWNERS_AFTER)
+                    and not any(self.in_catalogue(a.key) for a in u.alts)
+                ):
                     units.append(replace(u, weight=0.0, role="optional"))
                     continue
             units.append(u)
