@@ -355,6 +355,10 @@ class SearchIndex:
         common: list[tuple[float, Any]] = []
         soft_reach = {id(u): alts[0][0] * u.weight for u, _w, is_soft, alts in parts if is_soft}
         lift_left = 0.0  # the most the soft words not listed can lift a product's coverage
+        kinds = self._kinds_named(parsed)
+        if kinds:
+            kind_of = self.ix.kind_of
+            common.append((SOFT_POINTS, lambda d: kind_of[d][0] in kinds))
         for units, points in ((soft, SOFT_POINTS), (optional, OPTIONAL_POINTS)):
             for u in units:
                 if m.estimate(u) <= RARE_WORD:
@@ -636,6 +640,18 @@ class SearchIndex:
         # name ("thực tập sinh": Lâm sinh).
         return any(self._product_word(u) for u in found) and any(use in self.ix.docs[d].uses for use in parsed.uses)
 
+    def _kinds_named(self, parsed: ParsedQuery) -> frozenset[str]:
+        """The kinds of product the message's product words name (a product's first word: "nếp" names gạo nếp's
+        kind through the lexicon): a product of such a kind ranks before one the word only describes (Rượu nếp;
+        "gà đồi": Gà đồi before Giò gà)."""
+        return frozenset(
+            alt.key[0]
+            for u in parsed.units
+            if u.role == "content" and not u.stray and self._product_word(u)
+            for alt in u.alts
+            if alt.q >= LEXICON_ALT
+        )
+
     def _product_word(self, u: Unit) -> bool:
         """Is the unit, as typed, a product word: one the lexicon knows ("xôi", "măng", "lychee") or the first word
         of a product's name ("Hương nến …"), not a word of a producer's or a place's name ("Lâm sinh", "Đa Mai")?"""
@@ -815,6 +831,12 @@ class SearchIndex:
             for d in scores:
                 if any(u in docs[d].uses for u in named_uses):
                     bonus[d] = SOFT_POINTS
+        kinds = self._kinds_named(parsed)
+        if kinds:
+            kind_of = self.ix.kind_of
+            for d in scores:
+                if kind_of[d][0] in kinds:
+                    bonus[d] = bonus.get(d, 0.0) + SOFT_POINTS
         for units, points in ((soft, SOFT_POINTS), (optional, OPTIONAL_POINTS)):
             for u in units:
                 look = self.matcher.lookup(u, qkeys, budget)
@@ -862,6 +884,10 @@ class SearchIndex:
                 rare.append((SOFT_POINTS, served))
             else:
                 common.append((SOFT_POINTS, lambda d: any(u in docs[d].uses for u in uses)))
+        kinds = self._kinds_named(parsed)
+        if kinds:
+            kind_of = ix.kind_of
+            common.append((SOFT_POINTS, lambda d: kind_of[d][0] in kinds))
         for units, points in ((soft, SOFT_POINTS), (optional, OPTIONAL_POINTS)):
             for u in units:
                 if u.found is not None:  # listed already (cached on the unit)

@@ -835,3 +835,9 @@ def test_no_before_a_product_word_rules_it_out_in_english(demo: SearchIndex) -> 
     assert not any(fold(n).startswith(("ruou", "thit")) for n in names(answer)), names(answer)
     # Typed plain in Vietnamese, "no" may be nó (it): nothing is ruled out.
     assert not demo.parser.parse("no thich mat ong lam, mua cho no 2 hu").excluded
+
+
+def test_a_product_of_the_kind_named_comes_before_one_the_word_describes(demo: SearchIndex) -> None:
+    # "gà đồi" names the chicken: Gà đồi before Giò gà (rolls made of it), in a long message too.
+    answer = demo.search("cưới con gái tuần sau, cần đặt gà đồi nguyên con bao nhiêu một cân")
+    assert names(answer)[0] == "Gà đồi Yên Thế", names(answer)
