@@ -147,6 +147,17 @@ async def stop_workers(processes: list[asyncio.subprocess.Process]) -> None:
             await process.wait()
 
 
+async def server_counts(db: Database) -> tuple[int, int]:
+    """(transactions committed or rolled back, sessions ended) in this database, as PostgreSQL counts them: a
+    backend reports its transactions at most once a second and its session when it ends."""
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(text(
+            "SELECT xact_commit + xact_rollback, sessions FROM pg_stat_database WHERE datname = current_database()"
+        ))).one()
+        await conn.commit()
+    return int(row[0]), int(row[1])
+
+
 async def done_count(db: Database) -> int:
     async with db.engine.connect() as conn:
         return int(await conn.scalar(select(func.count()).select_from(InboxEntry)
@@ -192,6 +203,8 @@ async def one_count(workers: int, url: str, total: int, chats: int, rate_limit: 
                             await asyncio.sleep(0.05)
 
                     await deliver(warm, 0)
+                    await asyncio.sleep(1.1)  # the workers' backends report the warm-up's transactions
+                    counted = await server_counts(db)
                     before = {p.pid: cpu_seconds(p.pid) for p in processes}
                     own_before = time.process_time()
                     started = time.perf_counter()
@@ -199,6 +212,8 @@ async def one_count(workers: int, url: str, total: int, chats: int, rate_limit: 
                 elapsed = time.perf_counter() - started
                 own = time.process_time() - own_before
                 spent = {p.pid: cpu_seconds(p.pid) - before[p.pid] for p in processes}
+                await asyncio.sleep(1.1)  # (the last transactions reported; sessions only count once ended)
+                after = await server_counts(db)
             finally:
                 await proxy.stop()
                 await stop_workers(processes)
@@ -208,6 +223,7 @@ async def one_count(workers: int, url: str, total: int, chats: int, rate_limit: 
         "cpu_ms": sum(spent.values()) / total * 1000,
         "per_worker": [round(v / total * 1000, 2) for v in spent.values()],
         "own_ms": own / total * 1000,
+        "xacts": (after[0] - counted[0]) / total, "sessions": after[1] - counted[1],
     }
 
 
@@ -231,16 +247,19 @@ async def main() -> None:
     print(f"\n{args.updates} updates from {args.chats} chats posted to a round-robin proxy ({IN_FLIGHT} in flight), "
           f"one PostgreSQL, {limiter}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     head = (f"{'workers':>7} {'seconds':>8} {'updates/s':>10} {'bot CPU/update':>15} {'vs 1 worker':>12} "
-            f"{'per worker':>24} {'bench CPU/update':>17}")
+            f"{'per worker':>24} {'bench CPU/update':>17} {'xacts/update':>13} {'conns closed':>13}")
     print(head)
     print("-" * len(head))
     base = rows[0]["cpu_ms"]
     for r in rows:
         print(f"{r['workers']:>7} {r['seconds']:>8.2f} {r['rate']:>10.1f} {r['cpu_ms']:>12.2f} ms "
-              f"{(r['cpu_ms'] / base - 1) * 100:>+11.0f}% {str(r['per_worker']):>24} {r['own_ms']:>14.2f} ms")
+              f"{(r['cpu_ms'] / base - 1) * 100:>+11.0f}% {str(r['per_worker']):>24} {r['own_ms']:>14.2f} ms "
+              f"{r['xacts']:>13.1f} {r['sessions']:>13}")
     print("bot CPU/update = the workers' CPU time (all of them, from /proc) per update; bench CPU/update = this "
           "process (fake Bot API server, proxy, poster), not the bot's;\ntarget: bot CPU/update grows by at most "
-          "10 % from 1 to 4 workers")
+          "10 % from 1 to 4 workers;\nxacts/update = PostgreSQL's transactions in this database per update (pg_stat_database, "
+          "the benchmark's few included); conns closed = database sessions that ended during the run (a pool "
+          "opening and closing connections)")
 
 
 if __name__ == "__main__":
