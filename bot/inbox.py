@@ -299,6 +299,7 @@ class InboxProcessor:
                     found = await inbox.look_at_chat(
                         self.db, self.channel, key, recent,
                         done=[d for marks in taken.values() for d in marks], conn=conn,
+                        gaps=mine and self.reorder_window > 0,
                     )
                 except BaseException:
                     self._give_back(taken)
@@ -312,7 +313,7 @@ class InboxProcessor:
                     wait, poll = poll, min(poll * 2, TURN_POLL_MAX)
                 else:
                     poll = TURN_POLL
-                    wait = await self._hold_back(key, entry, found.count)
+                    wait = await self._hold_back(key, entry, found.count, gap=found.gap)
                     if wait <= 0:
                         retry = await self._attempt(entry)
                         self._last_done[key] = loop.time()
@@ -351,24 +352,15 @@ class InboxProcessor:
                             await conn.invalidate()  # the lock ends with the connection
                         raise
 
-    async def _hold_back(self, key: str, entry: Accepted, count: int) -> float:
-        """Seconds to wait before handling `entry` now: for an earlier update still on its way, or the pace of
-        a flood (whose first slowed update also tells the chat why, once)."""
-        if self.reorder_window > 0 and entry.seq and entry.created_at is not None:
+    async def _hold_back(self, key: str, entry: Accepted, count: int, *, gap: bool = False) -> float:
+        """Seconds to wait before handling `entry` now: for an earlier update still on its way (`gap`: the look
+        that found the entry saw its predecessor in the channel missing, in the same snapshot, so no earlier
+        update of the chat can have been stored unseen in between), or the pace of a flood (whose first slowed
+        update also tells the chat why, once)."""
+        if gap and self.reorder_window > 0 and entry.seq and entry.created_at is not None:
             age = (utcnow() - entry.created_at).total_seconds()
             if age < self.reorder_window:
-                if await inbox.gap_before(self.db, self.channel, entry.seq):
-                    return min(self.reorder_window - age, 0.02)
-                # No gap below it now; but an earlier update of this chat may have been stored since we looked.
-                taken = {} if self.db.dialect == "postgresql" else self._take_done()
-                try:
-                    first, _ = await inbox.next_for_chat(
-                        self.db, self.channel, key, done=[d for marks in taken.values() for d in marks])
-                except BaseException:
-                    self._give_back(taken)
-                    raise
-                if first is None or first.id != entry.id:
-                    return 0.001
+                return min(self.reorder_window - age, 0.02)
         if not self.flood_limit or count <= self.flood_limit:
             return 0.0
         now = asyncio.get_running_loop().time()
