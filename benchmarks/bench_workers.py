@@ -51,6 +51,7 @@ SECRET = "bench-workers_secret"
 SEARCHES = ["mỳ chũ", "vải thiều", "mật ong", "gà đồi Yên Thế", "rượu làng Vân", "honey", "rice noodles",
             "lychee", "nấm rơm", "bánh khảo", "my chu", "na Lục Nam"]
 IN_FLIGHT = 40
+IDLE_SECONDS = 3.0
 
 
 def free_port() -> int:
@@ -59,9 +60,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, *, kernel_only: bool = False) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[12]) + (0 if kernel_only else int(fields[11]))) / os.sysconf("SC_CLK_TCK")
 
 
 async def fresh(url: str) -> None:
@@ -204,14 +205,19 @@ async def one_count(workers: int, url: str, total: int, chats: int, rate_limit: 
 
                     await deliver(warm, 0)
                     await asyncio.sleep(1.1)  # the workers' backends report the warm-up's transactions
+                    idle_from = {p.pid: cpu_seconds(p.pid) for p in processes}
+                    await asyncio.sleep(IDLE_SECONDS)  # what the workers spend with nothing to do
+                    idle = sum(cpu_seconds(p.pid) - idle_from[p.pid] for p in processes) / len(processes)
                     counted = await server_counts(db)
                     before = {p.pid: cpu_seconds(p.pid) for p in processes}
+                    kernel_before = sum(cpu_seconds(p.pid, kernel_only=True) for p in processes)
                     own_before = time.process_time()
                     started = time.perf_counter()
                     await deliver(bodies, len(warm))
                 elapsed = time.perf_counter() - started
                 own = time.process_time() - own_before
                 spent = {p.pid: cpu_seconds(p.pid) - before[p.pid] for p in processes}
+                kernel = sum(cpu_seconds(p.pid, kernel_only=True) for p in processes) - kernel_before
                 await asyncio.sleep(1.1)  # (the last transactions reported; sessions only count once ended)
                 after = await server_counts(db)
             finally:
@@ -223,6 +229,7 @@ async def one_count(workers: int, url: str, total: int, chats: int, rate_limit: 
         "cpu_ms": sum(spent.values()) / total * 1000,
         "per_worker": [round(v / total * 1000, 2) for v in spent.values()],
         "own_ms": own / total * 1000,
+        "idle_ms": idle / IDLE_SECONDS * 1000, "kernel_ms": kernel / total * 1000,
         "xacts": (after[0] - counted[0]) / total, "sessions": after[1] - counted[1],
     }
 
@@ -247,19 +254,21 @@ async def main() -> None:
     print(f"\n{args.updates} updates from {args.chats} chats posted to a round-robin proxy ({IN_FLIGHT} in flight), "
           f"one PostgreSQL, {limiter}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     head = (f"{'workers':>7} {'seconds':>8} {'updates/s':>10} {'bot CPU/update':>15} {'vs 1 worker':>12} "
-            f"{'per worker':>24} {'bench CPU/update':>17} {'xacts/update':>13} {'conns closed':>13}")
+            f"{'per worker':>24} {'bench CPU/update':>17} {'xacts/update':>13} {'conns closed':>13} {'idle CPU':>12}")
     print(head)
     print("-" * len(head))
     base = rows[0]["cpu_ms"]
     for r in rows:
-        print(f"{r['workers']:>7} {r['seconds']:>8.2f} {r['rate']:>10.1f} {r['cpu_ms']:>12.2f} ms "
+        print(f"{r['workers']:>7} {r['seconds']:>8.2f} {r['rate']:>10.1f} {r['cpu_ms']:>12.2f} ms {r['kernel_ms']:>7.2f} ms "
               f"{(r['cpu_ms'] / base - 1) * 100:>+11.0f}% {str(r['per_worker']):>24} {r['own_ms']:>14.2f} ms "
-              f"{r['xacts']:>13.1f} {r['sessions']:>13}")
+              f"{r['xacts']:>13.1f} {r['sessions']:>13} {r['idle_ms']:>7.1f} ms/s")
     print("bot CPU/update = the workers' CPU time (all of them, from /proc) per update; bench CPU/update = this "
-          "process (fake Bot API server, proxy, poster), not the bot's;\ntarget: bot CPU/update grows by at most "
+          "process (fake Bot API server, proxy, poster), not the bot's;\nin kernel = the part of bot CPU/update spent in "
+          "the kernel (system time: sockets, scheduling);\ntarget: bot CPU/update grows by at most "
           "10 % from 1 to 4 workers;\nxacts/update = PostgreSQL's transactions in this database per update (pg_stat_database, "
           "the benchmark's few included); conns closed = database sessions that ended during the run (a pool "
-          "opening and closing connections)")
+          "opening and closing connections);\nidle CPU = what a worker spends per second with no update to handle (timers, "
+          f"polling), measured for {IDLE_SECONDS:.0f} s after the warm-up")
 
 
 if __name__ == "__main__":
