@@ -253,7 +253,7 @@ async def main() -> None:
                if os.environ.get("OCOP_REDIS_URL") else ")")) if rate_limit else "RATE LIMITER OFF (--no-rate-limit)"
     print(f"\n{args.updates} updates from {args.chats} chats posted to a round-robin proxy ({IN_FLIGHT} in flight), "
           f"one PostgreSQL, {limiter}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    head = (f"{'workers':>7} {'seconds':>8} {'updates/s':>10} {'bot CPU/update':>15} {'vs 1 worker':>12} "
+    head = (f"{'workers':>7} {'seconds':>8} {'updates/s':>10} {'bot CPU/update':>15} {'in kernel':>10} {'vs 1 worker':>12} "
             f"{'per worker':>24} {'bench CPU/update':>17} {'xacts/update':>13} {'conns closed':>13} {'idle CPU':>12}")
     print(head)
     print("-" * len(head))
