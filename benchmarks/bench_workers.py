@@ -13,7 +13,9 @@ fake Bot API server (tests/fakes/telegram_api.py, also in this process) takes th
 40 in flight (Telegram's default `max_connections`), as Telegram would, after a warm-up of 30 updates per
 worker (not measured: a long-running worker has compiled its statements and done its lazy imports). The run
 ends when every inbox entry is done. Printed per worker count: updates/s, the workers' CPU per update (all workers together, from
-/proc), and this process's CPU per update (fake server, proxy and poster: not the bot's). (That each chat's
+/proc; and the kernel's part of it), this process's CPU per update (fake server, proxy and poster: not the bot's),
+PostgreSQL's transactions per update (pg_stat_database), the database sessions that ended during the run (a pool
+closing and opening connections) and a worker's CPU per second while idle (measured for 3 s after the warm-up). (That each chat's
 replies keep its order across workers is tested, not measured: tests/leads/test_processes.py.)
 
 The rate limiter is as shipped (30 messages/s per process, or shared through OCOP_REDIS_URL when set in the
