@@ -13,7 +13,9 @@ fake Bot API server (tests/fakes/telegram_api.py, also in this process) takes th
 40 in flight (Telegram's default `max_connections`), as Telegram would, after a warm-up of 30 updates per
 worker (not measured: a long-running worker has compiled its statements and done its lazy imports). The run
 ends when every inbox entry is done. Printed per worker count: updates/s, the workers' CPU per update (all workers together, from
-/proc), and this process's CPU per update (fake server, proxy and poster: not the bot's). (That each chat's
+/proc; and the kernel's part of it), this process's CPU per update (fake server, proxy and poster: not the bot's),
+PostgreSQL's transactions per update (pg_stat_database), the database sessions that ended during the run (a pool
+closing and opening connections) and a worker's CPU per second while idle (measured for 3 s after the warm-up). (That each chat's
 replies keep its order across workers is tested, not measured: tests/leads/test_processes.py.)
 
 The rate limiter is as shipped (30 messages/s per process, or shared through OCOP_REDIS_URL when set in the
@@ -51,6 +53,7 @@ SECRET = "bench-workers_secret"
 SEARCHES = ["mỳ chũ", "vải thiều", "mật ong", "gà đồi Yên Thế", "rượu làng Vân", "honey", "rice noodles",
             "lychee", "nấm rơm", "bánh khảo", "my chu", "na Lục Nam"]
 IN_FLIGHT = 40
+IDLE_SECONDS = 3.0
 
 
 def free_port() -> int:
@@ -59,9 +62,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, *, kernel_only: bool = False) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[12]) + (0 if kernel_only else int(fields[11]))) / os.sysconf("SC_CLK_TCK")
 
 
 async def fresh(url: str) -> None:
@@ -147,6 +150,17 @@ async def stop_workers(processes: list[asyncio.subprocess.Process]) -> None:
             await process.wait()
 
 
+async def server_counts(db: Database) -> tuple[int, int]:
+    """(transactions committed or rolled back, sessions ended) in this database, as PostgreSQL counts them: a
+    backend reports its transactions at most once a second and its session when it ends."""
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(text(
+            "SELECT xact_commit + xact_rollback, sessions FROM pg_stat_database WHERE datname = current_database()"
+        ))).one()
+        await conn.commit()
+    return int(row[0]), int(row[1])
+
+
 async def done_count(db: Database) -> int:
     async with db.engine.connect() as conn:
         return int(await conn.scalar(select(func.count()).select_from(InboxEntry)
@@ -192,13 +206,22 @@ async def one_count(workers: int, url: str, total: int, chats: int, rate_limit: 
                             await asyncio.sleep(0.05)
 
                     await deliver(warm, 0)
+                    await asyncio.sleep(1.1)  # the workers' backends report the warm-up's transactions
+                    idle_from = {p.pid: cpu_seconds(p.pid) for p in processes}
+                    await asyncio.sleep(IDLE_SECONDS)  # what the workers spend with nothing to do
+                    idle = sum(cpu_seconds(p.pid) - idle_from[p.pid] for p in processes) / len(processes)
+                    counted = await server_counts(db)
                     before = {p.pid: cpu_seconds(p.pid) for p in processes}
+                    kernel_before = sum(cpu_seconds(p.pid, kernel_only=True) for p in processes)
                     own_before = time.process_time()
                     started = time.perf_counter()
                     await deliver(bodies, len(warm))
                 elapsed = time.perf_counter() - started
                 own = time.process_time() - own_before
                 spent = {p.pid: cpu_seconds(p.pid) - before[p.pid] for p in processes}
+                kernel = sum(cpu_seconds(p.pid, kernel_only=True) for p in processes) - kernel_before
+                await asyncio.sleep(1.1)  # (the last transactions reported; sessions only count once ended)
+                after = await server_counts(db)
             finally:
                 await proxy.stop()
                 await stop_workers(processes)
@@ -208,6 +231,8 @@ async def one_count(workers: int, url: str, total: int, chats: int, rate_limit: 
         "cpu_ms": sum(spent.values()) / total * 1000,
         "per_worker": [round(v / total * 1000, 2) for v in spent.values()],
         "own_ms": own / total * 1000,
+        "idle_ms": idle / IDLE_SECONDS * 1000, "kernel_ms": kernel / total * 1000,
+        "xacts": (after[0] - counted[0]) / total, "sessions": after[1] - counted[1],
     }
 
 
@@ -230,17 +255,22 @@ async def main() -> None:
                if os.environ.get("OCOP_REDIS_URL") else ")")) if rate_limit else "RATE LIMITER OFF (--no-rate-limit)"
     print(f"\n{args.updates} updates from {args.chats} chats posted to a round-robin proxy ({IN_FLIGHT} in flight), "
           f"one PostgreSQL, {limiter}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    head = (f"{'workers':>7} {'seconds':>8} {'updates/s':>10} {'bot CPU/update':>15} {'vs 1 worker':>12} "
-            f"{'per worker':>24} {'bench CPU/update':>17}")
+    head = (f"{'workers':>7} {'seconds':>8} {'updates/s':>10} {'bot CPU/update':>15} {'in kernel':>10} {'vs 1 worker':>12} "
+            f"{'per worker':>24} {'bench CPU/update':>17} {'xacts/update':>13} {'conns closed':>13} {'idle CPU':>12}")
     print(head)
     print("-" * len(head))
     base = rows[0]["cpu_ms"]
     for r in rows:
-        print(f"{r['workers']:>7} {r['seconds']:>8.2f} {r['rate']:>10.1f} {r['cpu_ms']:>12.2f} ms "
-              f"{(r['cpu_ms'] / base - 1) * 100:>+11.0f}% {str(r['per_worker']):>24} {r['own_ms']:>14.2f} ms")
+        print(f"{r['workers']:>7} {r['seconds']:>8.2f} {r['rate']:>10.1f} {r['cpu_ms']:>12.2f} ms {r['kernel_ms']:>7.2f} ms "
+              f"{(r['cpu_ms'] / base - 1) * 100:>+11.0f}% {str(r['per_worker']):>24} {r['own_ms']:>14.2f} ms "
+              f"{r['xacts']:>13.1f} {r['sessions']:>13} {r['idle_ms']:>7.1f} ms/s")
     print("bot CPU/update = the workers' CPU time (all of them, from /proc) per update; bench CPU/update = this "
-          "process (fake Bot API server, proxy, poster), not the bot's;\ntarget: bot CPU/update grows by at most "
-          "10 % from 1 to 4 workers")
+          "process (fake Bot API server, proxy, poster), not the bot's;\nin kernel = the part of bot CPU/update spent in "
+          "the kernel (system time: sockets, scheduling);\ntarget: bot CPU/update grows by at most "
+          "10 % from 1 to 4 workers;\nxacts/update = PostgreSQL's transactions in this database per update (pg_stat_database, "
+          "the benchmark's few included); conns closed = database sessions that ended during the run (a pool "
+          "opening and closing connections);\nidle CPU = what a worker spends per second with no update to handle (timers, "
+          f"polling), measured for {IDLE_SECONDS:.0f} s after the warm-up")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import datetime as dt
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from catalog import inbox
@@ -53,6 +54,11 @@ DONE_FLUSH_DELAY = 0.02
 Handler = Callable[[Accepted], Awaitable[None]]
 OnParked = Callable[[Accepted], Awaitable[None]]
 OnFlood = Callable[[Accepted], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Turn:
+    mine: bool | None = None  # None until the look has tried to take the chat's turn
 
 
 class Unreadable(Exception):
@@ -289,20 +295,23 @@ class InboxProcessor:
         while True:
             wait = 0.0
             finished = False
-            async with self.slots, self._turn(key) as (conn, mine):
-                # how many the chat sent lately matters only to the one handling it
-                recent = self.flood_window if self.flood_limit and mine else None
+            async with self.slots, self._turn(key) as (conn, turn):
+                # how many the chat sent lately (read only by the one whose turn it is)
+                recent = self.flood_window if self.flood_limit else None
                 # On PostgreSQL the chat's own marks (the others' are written as their turns end); on SQLite (one
                 # process) every chat's marks still waiting, in this one transaction.
                 taken = {key: self._done.pop(key, [])} if conn is not None else self._take_done()
                 try:
+                    # on PostgreSQL the look's statement also tries to take the chat's turn (one round trip)
                     found = await inbox.look_at_chat(
                         self.db, self.channel, key, recent,
                         done=[d for marks in taken.values() for d in marks], conn=conn,
+                        gaps=self.reorder_window > 0, turn=conn is not None,
                     )
                 except BaseException:
                     self._give_back(taken)
                     raise
+                turn.mine = mine = found.mine
                 entry = found.entry
                 if entry is None:
                     return
@@ -312,7 +321,7 @@ class InboxProcessor:
                     wait, poll = poll, min(poll * 2, TURN_POLL_MAX)
                 else:
                     poll = TURN_POLL
-                    wait = await self._hold_back(key, entry, found.count)
+                    wait = await self._hold_back(key, entry, found.count, gap=found.gap)
                     if wait <= 0:
                         retry = await self._attempt(entry)
                         self._last_done[key] = loop.time()
@@ -328,20 +337,25 @@ class InboxProcessor:
                 await asyncio.sleep(wait)
 
     @contextlib.asynccontextmanager
-    async def _turn(self, key: str) -> AsyncIterator[tuple[AsyncConnection | None, bool]]:
-        """Whether this process may handle the chat now, and the turn's connection (None: any). On SQLite one
-        process handles everything and this task is the chat's only one; on PostgreSQL the turn is an advisory
-        lock on a connection of its own, whose transaction is left open for the look at the chat's next entry,
-        and whose release marks done the entries finished meanwhile."""
+    async def _turn(self, key: str) -> AsyncIterator[tuple[AsyncConnection | None, _Turn]]:
+        """The turn's connection (None: any) and whether this process may handle the chat now (`_Turn.mine`, once
+        the look has tried to take it). On SQLite one process handles everything and this task is the chat's only
+        one; on PostgreSQL the turn is an advisory lock on a connection of its own, taken by the look at the
+        chat's next entry in the same statement, and whose release marks done the entries finished meanwhile."""
         if self.db.dialect != "postgresql":
-            yield None, True
+            yield None, _Turn(True)
             return
         async with self.db.engine.connect() as conn:
-            mine = await inbox.try_chat_turn(conn, self.channel, key, commit=False)
+            turn = _Turn()
             try:
-                yield conn, mine
+                yield conn, turn
+            except BaseException:
+                if turn.mine is None:  # the look failed: whether it took the lock is not known; it ends with the
+                    with contextlib.suppress(Exception):  # connection
+                        await conn.invalidate()
+                raise
             finally:
-                if mine:
+                if turn.mine:
                     done = self._done.pop(key, [])
                     try:
                         await inbox.end_chat_turn(conn, self.channel, key, done)
@@ -351,24 +365,15 @@ class InboxProcessor:
                             await conn.invalidate()  # the lock ends with the connection
                         raise
 
-    async def _hold_back(self, key: str, entry: Accepted, count: int) -> float:
-        """Seconds to wait before handling `entry` now: for an earlier update still on its way, or the pace of
-        a flood (whose first slowed update also tells the chat why, once)."""
-        if self.reorder_window > 0 and entry.seq and entry.created_at is not None:
+    async def _hold_back(self, key: str, entry: Accepted, count: int, *, gap: bool = False) -> float:
+        """Seconds to wait before handling `entry` now: for an earlier update still on its way (`gap`: the look
+        that found the entry saw its predecessor in the channel missing, in the same snapshot, so no earlier
+        update of the chat can have been stored unseen in between), or the pace of a flood (whose first slowed
+        update also tells the chat why, once)."""
+        if gap and self.reorder_window > 0 and entry.seq and entry.created_at is not None:
             age = (utcnow() - entry.created_at).total_seconds()
             if age < self.reorder_window:
-                if await inbox.gap_before(self.db, self.channel, entry.seq):
-                    return min(self.reorder_window - age, 0.02)
-                # No gap below it now; but an earlier update of this chat may have been stored since we looked.
-                taken = {} if self.db.dialect == "postgresql" else self._take_done()
-                try:
-                    first, _ = await inbox.next_for_chat(
-                        self.db, self.channel, key, done=[d for marks in taken.values() for d in marks])
-                except BaseException:
-                    self._give_back(taken)
-                    raise
-                if first is None or first.id != entry.id:
-                    return 0.001
+                return min(self.reorder_window - age, 0.02)
         if not self.flood_limit or count <= self.flood_limit:
             return 0.0
         now = asyncio.get_running_loop().time()

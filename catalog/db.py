@@ -46,6 +46,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 # PostgreSQL connections live at most this long (seconds): retired before the idle timeouts of firewalls, NAT
 # and poolers can cut them silently, instead of pinging each one at every checkout.
 POOL_RECYCLE = 600
+POOL_SIZE = 18  # PostgreSQL connections a process's pool keeps open (once it needed them) ...
+POOL_MAX = 30  # ... and opens at most, the rest closed when handed back
 # Transactions that change nothing but these tables (a chat's language, last results, menu, form) commit
 # without waiting for the WAL flush; see "PostgreSQL: what a message costs" in the README.
 CHAT_STATE_TABLES = frozenset({"chat_sessions"})
@@ -168,8 +170,11 @@ class Database:
                 # would be a wasted statement on every message.
                 kwargs["pool_reset_on_return"] = None
         else:
-            # Up to 8 chats handled at once, each with its turn (bot/inbox.py) and its transaction: 16 connections.
-            kwargs.update(pool_recycle=POOL_RECYCLE, pool_size=10, max_overflow=20)
+            # Up to 8 chats handled at once, each with its turn (bot/inbox.py) and its transaction: 16 connections,
+            # plus the webhook's accepts (one transaction at a time), the outbox and the reorder checks. The pool
+            # keeps that many open: a connection closed when handed back and opened again costs the connect, a new
+            # backend on the server and its statements prepared again (a pool of 10 did so every few updates).
+            kwargs.update(pool_recycle=POOL_RECYCLE, pool_size=POOL_SIZE, max_overflow=POOL_MAX - POOL_SIZE)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

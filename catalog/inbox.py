@@ -88,6 +88,48 @@ def _next_counted(dialect: str) -> Select[Any]:
 
 
 _NEXT_COUNTED = {dialect: _next_counted(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+def _with_below(statement: Select[Any]) -> Select[Any]:
+    """The look, also reading for each row the highest `seq` of the channel stored below the row's, in the look's
+    own snapshot: is an entry of the channel just before it still missing? (Telegram numbers updates one after
+    the other across all chats: when the highest stored id below `seq` is not `seq - 1`, an earlier update may
+    still be on its way to another process.) Missing as well when nothing earlier is stored at all: the first
+    updates an inbox ever stores come over several connections too, and the one with the lowest id may be
+    stored last (the caller waits only within its reorder window; `prune` keeps each channel's newest entry,
+    so an inbox emptied by pruning still knows where the ids stood)."""
+    lower = TABLE.alias("lower")
+    below = (select(func.max(lower.c.seq)).where(lower.c.channel == TABLE.c.channel, lower.c.seq < TABLE.c.seq)
+             .scalar_subquery())
+    return statement.add_columns(below.label("below"))
+
+
+def _taking_turn(statement: Select[Any]) -> Select[Any]:
+    """PostgreSQL: the look, taking the chat's turn first in the same statement (one round trip, not two): a
+    `turn` row with whether `pg_try_advisory_lock` got it (a CTE with a volatile function: evaluated once), then
+    the look's rows, if any."""
+    turn = select(func.pg_try_advisory_lock(bindparam("e_key")).label("mine")).cte("turn")
+    look = statement.subquery("look")
+    return (select(turn.c.mine, *look.c).select_from(turn.outerjoin(look, true()))
+            .order_by(look.c.seq, look.c.id))
+
+
+_LOOKS: dict[tuple[str, bool, bool, bool], Select[Any]] = {}
+
+
+def _look(dialect: str, *, counted: bool, gaps: bool, turn: bool) -> Select[Any]:
+    """The look at a chat's next entries, built once per variant: with the flood count (`_next_counted`), with
+    the gap check of a process whose updates may arrive out of order (webhooks; `_with_below`), taking the turn."""
+    key = (dialect, counted, gaps, turn)
+    statement = _LOOKS.get(key)
+    if statement is None:
+        statement = _NEXT_COUNTED[dialect] if counted else _NEXT
+        if gaps:
+            statement = _with_below(statement)
+        if turn:
+            statement = _taking_turn(statement)
+        _LOOKS[key] = statement
+    return statement
 _MARK_HANDLED = (
     update(TABLE)
     .where(TABLE.c.id == bindparam("e_id"), TABLE.c.status == "pending")
@@ -337,7 +379,7 @@ async def take_over(db: Database, channel: str, owner: str, live_owners: set[str
 
 async def prune(db: Database, channel: str, older_than: dt.timedelta) -> int:
     """Delete done entries older than `older_than` (their keys only guard against redeliveries), except the
-    channel's newest: it tells `gap_before` where the update ids stood after a quiet spell."""
+    channel's newest: it tells a look's gap check (`_with_below`) where the update ids stood after a quiet spell."""
     newest = select(func.max(InboxEntry.seq)).where(InboxEntry.channel == channel).scalar_subquery()
     async with db.session() as session:
         result = await session.execute(
@@ -416,11 +458,15 @@ async def release_lease(db: Database, name: str, owner: str) -> None:
 
 class Look(NamedTuple):
     """What a look at a chat found: its first unfinished entry (or None), how many of the chat's entries were
-    accepted in the `recent` time before it, and whether another unfinished entry follows it."""
+    accepted in the `recent` time before it, whether another unfinished entry follows it, and (asked with
+    `gaps`) whether an update just before the first one is still missing from the channel (`_with_below`,
+    seen in the same snapshot as the entry itself), and (asked with `turn`) whether it took the chat's turn."""
 
     entry: Accepted | None
     count: int
     more: bool
+    gap: bool = False
+    mine: bool = True  # (asked with `turn`) whether this look took the chat's turn
 
 
 async def next_for_chat(
@@ -448,47 +494,43 @@ async def look_at_chat(
     *,
     done: Sequence[Done] = (),
     conn: AsyncConnection | None = None,
+    gaps: bool = False,
+    turn: bool = False,
 ) -> Look:
     """`next_for_chat`, also telling whether another unfinished entry of the chat follows the first (the same
-    statement reads up to two rows): when none does, whoever handles the first need not look again."""
+    statement reads up to two rows): when none does, whoever handles the first need not look again. `gaps`:
+    also whether the first entry's predecessor in the channel is missing (`Look.gap`), in the same statement.
+    `turn` (PostgreSQL, `conn` given): the same statement first tries to take the chat's turn (a session-level
+    advisory lock, `pg_try_advisory_lock`: it outlives transactions and ends with the connection, so a killed
+    process frees it; `Look.mine`), which the caller must give back (`end_chat_turn`) when it got it."""
     if conn is None:
         async with db.engine.connect() as own:
-            return await look_at_chat(db, channel, chat_key, recent, done=done, conn=own)
+            return await look_at_chat(db, channel, chat_key, recent, done=done, conn=own, gaps=gaps)
+    dialect = "postgresql" if db.dialect == "postgresql" else "sqlite"
     try:
         if done:
             await _mark_done_many(conn, done)
         params: dict[str, Any] = {"e_channel": channel, "e_chat": chat_key}
-        if recent is None:
-            rows = (await conn.execute(_NEXT, params)).all()
-        elif db.dialect == "postgresql":
-            rows = (await conn.execute(_NEXT_COUNTED["postgresql"], {**params, "e_window": recent})).all()
-        else:
-            shift = f"-{recent.total_seconds():.3f} seconds"
-            rows = (await conn.execute(_NEXT_COUNTED["sqlite"], {**params, "e_shift": shift})).all()
+        if turn:
+            params["e_key"] = chat_turn_key(channel, chat_key)
+        if recent is not None:
+            if dialect == "postgresql":
+                params["e_window"] = recent
+            else:
+                params["e_shift"] = f"-{recent.total_seconds():.3f} seconds"
+        statement = _look(dialect, counted=recent is not None, gaps=gaps, turn=turn)
+        rows = (await conn.execute(statement, params)).all()
+        mine = bool(rows[0].mine) if turn else True
+        if turn:
+            rows = [r for r in rows if r.id is not None]  # (the turn's row alone: the chat has nothing waiting)
         row = rows[0] if rows else None
         count = int(row.recent or 0) if row is not None and recent is not None else 0
         await conn.commit()
     except BaseException:
         await conn.rollback()
         raise
-    return Look(_accepted(row) if row is not None else None, count, len(rows) > 1)
-
-
-async def gap_before(db: Database, channel: str, seq: int) -> bool:
-    """Is an entry of the channel just before `seq` still missing? (Telegram numbers updates one after the
-    other across all chats: when the highest stored id below `seq` is not `seq - 1`, an earlier update may
-    still be on its way to another process.) True as well when nothing earlier is stored at all: the first
-    updates an inbox ever stores come over several connections too, and the one with the lowest id may be
-    stored last (the caller waits only within its reorder window; `prune` keeps each channel's newest entry,
-    so an inbox emptied by pruning still knows where the ids stood)."""
-    async with db.engine.connect() as conn:
-        below = await conn.scalar(_BELOW, {"e_channel": channel, "e_seq": seq})
-        await conn.commit()
-    return below != seq - 1
-
-
-_BELOW = select(func.max(TABLE.c.seq)).where(TABLE.c.channel == bindparam("e_channel"),
-                                             TABLE.c.seq < bindparam("e_seq"))
+    gap = gaps and row is not None and row.below != row.seq - 1
+    return Look(_accepted(row) if row is not None else None, count, len(rows) > 1, gap, mine)
 
 
 def chat_turn_key(channel: str, chat_key: str) -> int:
@@ -496,19 +538,6 @@ def chat_turn_key(channel: str, chat_key: str) -> int:
     than the router's per-message lock, which the holder of this one takes inside it)."""
     digest = hashlib.blake2b(f"turn:{channel}:{chat_key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
-
-
-async def try_chat_turn(conn: AsyncConnection, channel: str, chat_key: str, *, commit: bool = True) -> bool:
-    """On PostgreSQL, take the chat's turn on this connection if no other session holds it (a session-level
-    advisory lock: it outlives transactions and ends with the connection, so a killed process frees it).
-    `commit=False` leaves the transaction open for the caller's next statement (`next_for_chat(conn=…)`)."""
-    got = await conn.scalar(_TRY_LOCK, {"key": chat_turn_key(channel, chat_key)})
-    if commit:
-        await conn.commit()
-    return bool(got)
-
-
-_TRY_LOCK = text("SELECT pg_try_advisory_lock(:key)")
 
 
 async def end_chat_turn(conn: AsyncConnection, channel: str, chat_key: str, done: Sequence[Done] = ()) -> None:

@@ -142,6 +142,9 @@ class TelegramInbox:
         self.offset: int | None = None
         self._progress: dict[int, int] = {}
         self._leased_at: float | None = None  # entry id → replies already sent (for a retry in this process)
+        # webhook posts waiting for their update's commit, and the task committing them (see _accept_posted)
+        self._posted: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._committing: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------------------- receiving
 
@@ -154,6 +157,37 @@ class TelegramInbox:
         for entry in accepted:
             self.processor.submit(entry)
         return len(accepted)
+
+    async def _accept_posted(self, update: dict[str, Any]) -> None:
+        """A webhook post's update, committed with the others posted while the previous commit was under way: one
+        transaction (and one connection) for all of them instead of one each. Returns once the update is committed
+        (only then may the post be answered 200); raises when it could not be stored."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._posted.append((update, waiter))
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(self._commit_posted(), name="telegram-webhook-accept")
+        await waiter
+
+    async def _commit_posted(self) -> None:
+        while self._posted:
+            batch, self._posted = self._posted, []
+            try:
+                await self.accept([update for update, _ in batch])
+            except Exception as exc:
+                if len(batch) == 1:
+                    _settle(batch[0][1], exc)
+                    continue
+                # one update the database refuses must not fail the others: each on its own
+                for update, waiter in batch:
+                    try:
+                        await self.accept([update])
+                    except Exception as own:
+                        _settle(waiter, own)
+                    else:
+                        _settle(waiter)
+            else:
+                for _, waiter in batch:
+                    _settle(waiter)
 
     @property
     def _lease_name(self) -> str:
@@ -272,7 +306,7 @@ class TelegramInbox:
         if not isinstance(update.get("update_id"), int):
             return PlainTextResponse("bad request", status_code=400)
         try:
-            await self.accept([update])
+            await self._accept_posted(update)
         except Exception as exc:  # not stored: Telegram must send it again
             log.error("could not store a webhook update (%s); Telegram will resend it", type(exc).__name__)
             return PlainTextResponse("try again", status_code=500)
@@ -285,6 +319,9 @@ class TelegramInbox:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._poll_task
             self._poll_task = None
+        if self._committing is not None:  # webhook posts being stored: finish, so their entries get handled
+            with contextlib.suppress(Exception):
+                await self._committing
 
     async def stop(self) -> None:
         await self.stop_receiving()
@@ -409,6 +446,15 @@ class TelegramInbox:
             update = Update.de_json(entry.payload, self.bot)
             if update.inline_query is None:
                 await self._sorry(update)
+
+
+def _settle(waiter: asyncio.Future[None], error: BaseException | None = None) -> None:
+    if waiter.done():  # the post's request was cancelled (its client went away); the update is stored all the same
+        return
+    if error is None:
+        waiter.set_result(None)
+    else:
+        waiter.set_exception(error)
 
 
 async def _answer_quietly(query: Any, text: str) -> None:

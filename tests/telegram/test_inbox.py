@@ -195,3 +195,43 @@ async def test_a_chat_whose_database_look_fails_is_looked_at_again(
     await api.wait_for(lambda: len(api.messages_to(611)) >= 1, WAIT, message="the chat was never answered")
     assert failures["left"] == 0
     assert any("trying again" in r.getMessage() for r in caplog.records)
+
+
+def posted_update(update_id: int, chat_id: int, text: str) -> dict[str, object]:
+    """An update as Telegram posts it to a webhook."""
+    user = {"id": chat_id, "is_bot": False, "first_name": "Lan", "language_code": "en"}
+    return {"update_id": update_id, "message": {"message_id": update_id, "date": 1_764_900_000, "text": text,
+                                                "chat": {"id": chat_id, "type": "private"}, "from": user}}
+
+
+async def test_webhook_posts_arriving_together_share_a_commit_and_a_refused_one_fails_alone(
+    bot: RunningBot, api: FakeTelegramAPI, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Posts that arrive while a commit is under way are stored in one transaction; when the database refuses
+    that batch, each update is tried on its own, so only the one it refuses fails its post (Telegram sends that
+    one again) and the others are stored and answered."""
+    from catalog import inbox as inbox_module
+
+    real = inbox_module.accept
+    batches: list[list[str]] = []
+
+    async def refusing(db_, channel, items, owner):  # type: ignore[no-untyped-def]
+        batches.append([key for key, *_ in items])
+        if "70003" in batches[-1]:
+            raise ValueError("the database refused this row")
+        return await real(db_, channel, items, owner)
+
+    monkeypatch.setattr(inbox_module, "accept", refusing)
+    telegram = bot.telegram_inbox
+    assert telegram is not None
+    posts = [posted_update(70000 + n, 7100 + n, "/help") for n in range(1, 6)]
+    results = await asyncio.gather(*(telegram._accept_posted(p) for p in posts), return_exceptions=True)
+
+    assert batches[0] == ["70001", "70002", "70003", "70004", "70005"]  # one transaction for the five posts
+    assert sorted(batches[1:]) == [["70001"], ["70002"], ["70003"], ["70004"], ["70005"]]  # then each alone
+    assert [type(r).__name__ for r in results] == ["NoneType", "NoneType", "ValueError", "NoneType", "NoneType"]
+    stored = await statuses(db)
+    assert "70003" not in stored and {"70001", "70002", "70004", "70005"} <= set(stored)
+    for chat in (7101, 7102, 7104, 7105):
+        await api.wait_for(lambda c=chat: len(api.messages_to(c)) >= 1, WAIT, message=f"chat {chat} was not answered")
+    assert api.messages_to(7103) == []
