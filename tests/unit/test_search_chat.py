@@ -563,6 +563,9 @@ def test_confectionery_is_cakes_and_snacks(demo: SearchIndex) -> None:
         ("em bé nhà mình tập ăn dặm, mẹ muốn tự nấu cho bé", "cooking"),
         ("chị gái đang ở cữ, muốn mua gì cho chị", "health"),
         ("cuối tháng Chạp nhà em làm giỗ, cần sắm gì", "offering"),
+        ("con gái tôi sắp lấy chồng, nhà gái nên chuẩn bị gì", "wedding"),
+        ("tuần sau cả nhóm đi cắm trại hai ngày, mua gì mang theo", "keeps"),
+        ("cần mua đồ làm bữa sáng cho bọn trẻ trước giờ đi học", "cooking"),
     ],
 )
 def test_occasions_of_life_name_their_need(demo: SearchIndex, query: str, need: str) -> None:
