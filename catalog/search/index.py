@@ -76,7 +76,7 @@ class SearchIndex:
         self.parser = QueryParser(self.ix)
         self.matcher = Matcher(self.ix)
         self._named_cache: dict[str, set[int]] = {}
-        self._excluded_cache: dict[Key, frozenset[int]] = {}
+        self._named_as_cache: dict[Key, frozenset[int]] = {}
         self._wide_cache: dict[tuple[tuple[str, Key], ...], frozenset[str]] = {}
         self._typical_cache: dict[str, dict[int, int]] = {}
         self._tags = {tag.code: tag for tag in use_tags()}
@@ -86,7 +86,7 @@ class SearchIndex:
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled without its caches (catalog/search/stored.py): they fill again as queries come."""
-        return {**self.__dict__, "_named_cache": {}, "_excluded_cache": {}, "_wide_cache": {}, "_typical_cache": {}}
+        return {**self.__dict__, "_named_cache": {}, "_named_as_cache": {}, "_wide_cache": {}, "_typical_cache": {}}
 
     def search(self, query: str, limit: int = 10) -> SearchAnswer:
         """Answer one buyer query: confident results, or none and some suggestions."""
@@ -702,12 +702,12 @@ class SearchIndex:
     def _named_as(self, target: Key) -> frozenset[int]:
         """Products named by these words or by what the lexicon says they stand for ("quả": every fruit), in a
         name, alias or English name (cached per index)."""
-        found = self._excluded_cache.get(target)
+        found = self._named_as_cache.get(target)
         if found is None:
             alts = [Alt(target, 1.0, (None,) * len(target)), *self.parser.concept_alts(target, True, 1.0)]
             listed = self.matcher.merge([m for m in (self.matcher.alt_map(a, ACCENT_MISMATCH) for a in alts) if m])
             found = frozenset(d for d, q in listed.items() if q >= LEXICON_ALT * NAME)
-            self._excluded_cache[target] = found
+            self._named_as_cache[target] = found
         return found
 
     def _used(self, uses: list[str]) -> set[int]:
@@ -719,7 +719,7 @@ class SearchIndex:
         sets = [self.ix.by_use.get(u, set()) | self.ix.by_group_use.get(u, set()) for u in uses]
         # Kept first: a diet, and a need of the body (sourced: liver, joints), which the occasion beside it does not
         # outweigh ("gan … sau mùa tiệc tất niên": An Xoa, not the party's wine).
-        diets = {
+        firm = {
             n for n, u in enumerate(uses) if (tag := self._tags.get(u)) is not None and (tag.diet or tag.basis == "sourced")
         }
 
@@ -730,7 +730,7 @@ class SearchIndex:
                 if keep <= set(part) and (found := set.intersection(*(sets[n] for n in part)))
             ]
 
-        for keep in (diets, set()) if diets else (set(),):
+        for keep in (firm, set()) if firm else (set(),):
             for size in range(len(sets), max(len(keep), 1) - 1, -1):
                 served = level(size, keep)
                 if not served:

@@ -440,7 +440,9 @@ class QueryParser:
         unknown = [k not in self.ix.known for k in keys]
         diacritics = any(marked)
         # Written in English: no marks, and a third of its words are English function words Vietnamese has not.
-        english = not diacritics and words > LONG_MESSAGE and sum(only_english_stopword(t.raw) for t in toks) * 3 >= words
+        english = (
+            not diacritics and words > LONG_MESSAGE and sum(only_english_stopword(t.raw) for t in toks) * 3 >= words
+        )
         q = QueryWords(toks, keys, marked, sounds, unknown, words, coded, named, diacritics, english)
         asks = self.ix.lexicon.asks
         asked_at: dict[str, list[tuple[int, int]]] = {}  # where each kind of question was asked
@@ -1035,10 +1037,8 @@ class QueryParser:
             if u.role == "content" and not u.stray:
                 end = u.at + len(u.text.split())
                 after = tuple(keys[end : end + 2])
-                if (
-                    ((u.at and keys[u.at - 1] in _OWNERS_BEFORE) or after[:1] in _OWNERS_AFTER or after in _OWNERS_AFTER)
-                    and not any(self.in_catalogue(a.key) for a in u.alts)
-                ):
+                owned = (u.at and keys[u.at - 1] in _OWNERS_BEFORE) or _OWNERS_AFTER.intersection((after[:1], after))
+                if owned and not any(self.in_catalogue(a.key) for a in u.alts):
                     units.append(replace(u, weight=0.0, role="optional"))
                     continue
             units.append(u)
