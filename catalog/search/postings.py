@@ -13,7 +13,7 @@ from collections.abc import Set as AbstractSet
 from catalog.lexicon import Concept, Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
 from catalog.search.model import NAME, PLACE, PRODUCER, PROVINCE, Alt, PlaceName, ProductDoc
 from catalog.telex import well_formed
-from catalog.text import accent_key, english_stem, sound_accent, sound_key, tokenize
+from catalog.text import accent_key, english_stem, piece_tokens, sound_accent, sound_key, word_pieces
 from catalog.uses import use_tags
 
 MAX_FULL_NAME = 8  # words: a longer name is not typed out in full
@@ -62,7 +62,8 @@ class Postings:
         # mostly its own, so it is analysed where it stands and not kept (keeping them all doubled the peak);
         # its words are not: each distinct word is stemmed and its marks read once (`self.words`).
         analysed: dict[str, Field] = {}
-        self.words: dict[str, tuple[str, str | None, bool]] = {}
+        # (Piece of text → its tokens' word, marks, whether alphabetic, folded form.)
+        self.words: dict[str, tuple[tuple[str, str | None, bool, str], ...]] = {}
         # Scaffolding words inside place names ("Yên Thế"): per product, those it also has standing alone.
         names = self.place_names()
         longest = max(map(len, names), default=0)
@@ -398,24 +399,28 @@ class Postings:
         plain: list[str] = []
         syllables: list[str] = []
         folded: list[str] = []
-        for t in tokenize(text):
-            found = memo.get(t.raw)  # (a raw form has one folding)
+        for piece in word_pieces(text):
+            found = memo.get(piece)  # (a piece has one tokenising)
             if found is None:
                 # A token's raw form folds to one ASCII word, so a non-ASCII raw form is one written with marks.
-                found = memo[t.raw] = (
-                    english_stem(t.folded),
-                    None if t.raw.isascii() else accent_key(t.raw),
-                    t.folded.isalpha(),
+                found = memo[piece] = tuple(
+                    (
+                        english_stem(t.folded),
+                        None if t.raw.isascii() else accent_key(t.raw),
+                        t.folded.isalpha(),
+                        t.folded,
+                    )
+                    for t in piece_tokens(piece)
                 )
-            key, accent, alpha = found
-            keys.append(key)
-            if accent is None:
-                plain.append(key)
-            else:
-                marks[(key, accent)] = None
-            if alpha:
-                syllables.append(t.folded)
-            folded.append(t.folded)
+            for key, accent, alpha, folded_word in found:
+                keys.append(key)
+                if accent is None:
+                    plain.append(key)
+                else:
+                    marks[(key, accent)] = None
+                if alpha:
+                    syllables.append(folded_word)
+                folded.append(folded_word)
         folded.sort()
         inside = self.compound_spans(keys)
         free: list[str] = []
@@ -443,7 +448,7 @@ class Postings:
     def compound_spans(self, keys: list[str]) -> dict[int, set[str]]:
         """Positions of `keys` that sit inside an opaque compound, each with the compound's other words."""
         out: dict[int, set[str]] = {}
-        if not self.compounds or len(keys) < 2:
+        if not self.compounds or len(keys) < 2 or self.compound_heads.isdisjoint(keys):
             return out
         for start in range(len(keys) - 1):
             if keys[start] not in self.compound_heads:
