@@ -137,7 +137,7 @@ class Postings:
                     if key not in at.weights:
                         at.weights[key] = weight
                 at.marks.update(f.marks)
-                at.free.update(f.free)
+                at.fields.append(f)
                 for key, partners in f.bound.items():
                     at.bound.setdefault(key, set()).update(partners)
                 at.pairs.update(f.pairs)
@@ -222,7 +222,7 @@ class Postings:
             for pair in adjacent:
                 pair_table[pair].append(i)
             if bound:  # (seldom: words inside an opaque compound; the words standing free are gathered then)
-                free = at.free.union(*(f.free for f in own.values()))
+                free = set().union(*(f.free for f in at.fields), *(f.free for f in own.values()))
             for key, partners in bound.items():
                 if key not in free:
                     bound_table.setdefault(key, {})[i] = frozenset(partners)
@@ -630,13 +630,13 @@ class Places:
     """What a commune, district and province together add to a product (`Field`'s, merged in that order; the
     words with the weight of the first field having them)."""
 
-    __slots__ = ("weights", "marks", "pairs", "free", "bound", "alone")
+    __slots__ = ("weights", "marks", "pairs", "fields", "bound", "alone")
 
     def __init__(self) -> None:
         self.weights: dict[str, float] = {}
         self.marks: dict[tuple[str, str], None] = {}
         self.pairs: dict[tuple[str, str], None] = {}
-        self.free: set[str] = set()
+        self.fields: list[Field] = []  # (their words standing free are gathered where a product needs them)
         self.bound: dict[str, set[str]] = {}
         self.alone: frozenset[str] = frozenset()
 
