@@ -17,6 +17,11 @@ from catalog.search.postings import Postings
 Part = tuple[Unit, float, bool, list[tuple[float, int, Alt]]]
 
 
+# A listing's key in the matcher's cache: a unit's (its alternatives, the penalty, the compound partners asked)
+# or an alternative's (it, the penalty).
+ListingKey = tuple[tuple[Alt, ...], float, frozenset[str]] | tuple[Alt, float]
+
+
 class Matcher:
     """Finds and scores the products a parsed query covers, against one Postings (with its own caches)."""
 
@@ -27,9 +32,7 @@ class Matcher:
         # Listings made, least recently used first: a unit's (its alternatives, the penalty, the compound partners
         # asked) and an alternative's that took a pass over its products (it, the penalty). Queries share them:
         # "dong trung ha thao", "cordyceps" and "đông trùng hạ thảo" all list the phrase.
-        self.map_cache: OrderedDict[
-            tuple[tuple[Alt, ...], float, frozenset[str]] | tuple[Alt, float], dict[int, float]
-        ] = OrderedDict()
+        self.map_cache: OrderedDict[ListingKey, dict[int, float]] = OrderedDict()
 
     def __getstate__(self) -> dict[str, object]:
         return {**self.__dict__, "mismatch_cache": {}, "map_cached": 0, "map_cache": OrderedDict()}
@@ -191,7 +194,7 @@ class Matcher:
             unit.found = found
         return found
 
-    def recall(self, key: tuple[tuple[Alt, ...], float, frozenset[str]] | tuple[Alt, float]) -> dict[int, float] | None:
+    def recall(self, key: ListingKey) -> dict[int, float] | None:
         """A listing made before (`map_cache`), now the most recently used."""
         found = self.map_cache.get(key)
         if found is not None:
@@ -199,9 +202,7 @@ class Matcher:
                 self.map_cache.move_to_end(key)
         return found
 
-    def remember(
-        self, key: tuple[tuple[Alt, ...], float, frozenset[str]] | tuple[Alt, float], found: dict[int, float]
-    ) -> None:
+    def remember(self, key: ListingKey, found: dict[int, float]) -> None:
         """Keep a listing, forgetting the least recently used past MAP_CACHE_ENTRIES products in all."""
         self.map_cache[key] = found
         self.map_cached += len(found)

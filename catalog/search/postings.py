@@ -238,7 +238,7 @@ class Postings:
                     named.setdefault(name, []).append(i)  # type: ignore[attr-defined]
             forms = (own[x].sorted_words for x in texts if x)
             name_forms.append(tuple(dict.fromkeys(f for f in forms if f)))
-        self.post = post_table = dict(post_table)
+        self.post = dict(post_table)
         self.named_post = dict(named_table)
         self.pairs = dict(pair_table)  # type: ignore[arg-type]
         for (key, accent), marked_docs in marked_flat.items():
