@@ -29,7 +29,9 @@ def clean(text: str | None) -> str:
     """Text as written but safe to show and match: NFC, no control/format/zero-width chars, single spaces."""
     if not text:
         return ""
-    text = _CONTROL.sub(" ", _FORMAT.sub("", str(text)[: MAX_QUERY_CHARS * 4]))
+    text = str(text)[: MAX_QUERY_CHARS * 4]
+    if not text.isprintable():  # (a printable text has no control, format or private-use char to remove)
+        text = _CONTROL.sub(" ", _FORMAT.sub("", text))
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
@@ -89,7 +91,8 @@ class Token:
 
 
 @lru_cache(maxsize=262144)
-def _word_tokens(piece: str) -> tuple[Token, ...]:
+def piece_tokens(piece: str) -> tuple[Token, ...]:
+    """The tokens of one piece of `word_pieces`: usually one, several when its folding holds several ASCII runs."""
     folded = fold(piece) if not piece.isascii() else _NOT_ALNUM.sub(" ", piece).strip()
     parts = folded.split()
     if len(parts) == 1:
@@ -97,13 +100,14 @@ def _word_tokens(piece: str) -> tuple[Token, ...]:
     return tuple(Token(p, p) for p in parts)
 
 
+def word_pieces(text: str | None) -> list[str]:
+    """The runs of letters and digits of `text` (cleaned, lowercase, its first MAX_QUERY_CHARS), in order."""
+    return _WORD.findall(clean(text).lower()[:MAX_QUERY_CHARS])
+
+
 def tokenize(text: str | None) -> list[Token]:
     """Words of `text` in order; a word whose folding holds several ASCII runs (`a中b`) becomes several tokens."""
-    text = clean(text).lower()[:MAX_QUERY_CHARS]
-    out: list[Token] = []
-    for piece in _WORD.findall(text):
-        out.extend(_word_tokens(piece))
-    return out
+    return [t for piece in word_pieces(text) for t in piece_tokens(piece)]
 
 
 # Regional and learner spellings that sound alike in some dialect: l/n (north), s/x and ch/tr (north),

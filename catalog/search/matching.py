@@ -17,6 +17,11 @@ from catalog.search.postings import Postings
 Part = tuple[Unit, float, bool, list[tuple[float, int, Alt]]]
 
 
+# A listing's key in the matcher's cache: a unit's (its alternatives, the penalty, the compound partners asked)
+# or an alternative's (it, the penalty).
+ListingKey = tuple[tuple[Alt, ...], float, frozenset[str]] | tuple[Alt, float]
+
+
 class Matcher:
     """Finds and scores the products a parsed query covers, against one Postings (with its own caches)."""
 
@@ -24,9 +29,10 @@ class Matcher:
         self.ix = ix
         self.mismatch_cache: dict[tuple[str, str, bool], frozenset[int]] = {}
         self.map_cached = 0
-        self.map_cache: OrderedDict[tuple[tuple[Alt, ...], float, frozenset[str]], dict[int, float]] = (
-            OrderedDict()
-        )
+        # Listings made, least recently used first: a unit's (its alternatives, the penalty, the compound partners
+        # asked) and an alternative's that took a pass over its products (it, the penalty). Queries share them:
+        # "dong trung ha thao", "cordyceps" and "đông trùng hạ thảo" all list the phrase.
+        self.map_cache: OrderedDict[ListingKey, dict[int, float]] = OrderedDict()
 
     def __getstate__(self) -> dict[str, object]:
         return {**self.__dict__, "mismatch_cache": {}, "map_cached": 0, "map_cache": OrderedDict()}
@@ -106,6 +112,16 @@ class Matcher:
         posts = [table.get(k) for k in alt.key]
         if any(p is None for p in posts):
             return {}
+        cache_key = (alt, penalty)
+        found = self.recall(cache_key)
+        if found is None:
+            found = self.listing(alt, posts, penalty)  # type: ignore[arg-type]
+            if found is not posts[0]:  # (a word's own postings, as they are, cost nothing to find again)
+                self.remember(cache_key, found)
+        return found
+
+    def listing(self, alt: Alt, posts: list[dict[int, float]], penalty: float) -> dict[int, float]:
+        """`alt_map`'s pass over the products of an alternative's words (`posts`, none empty)."""
         weights: dict[int, float]
         if len(posts) == 1:
             weights = posts[0]  # type: ignore[assignment]
@@ -149,11 +165,8 @@ class Matcher:
             if len(alt.key) == 1 and not alt.sound and not alt.free and alt.key[0] in self.ix.bound_partners:
                 partners |= self.ix.bound_partners[alt.key[0]]
         cache_key = (tuple(unit.alts), penalty, frozenset(partners & qkeys))
-        found = self.map_cache.get(cache_key)
-        if found is not None:
-            with contextlib.suppress(KeyError):  # another thread may have evicted it meanwhile
-                self.map_cache.move_to_end(cache_key)
-        else:
+        found = self.recall(cache_key)
+        if found is None:
             found = self.merge(
                 [m for m in (self.alt_map(a, penalty) for a in self.listed(unit, penalty)) if m]
             )
@@ -176,15 +189,27 @@ class Matcher:
                     )
                     for d in hit:
                         found[d] = quality(d)
-            self.map_cache[cache_key] = found
-            self.map_cached += len(found)
-            while self.map_cached > MAP_CACHE_ENTRIES and len(self.map_cache) > 1:
-                with contextlib.suppress(KeyError):
-                    _, evicted = self.map_cache.popitem(last=False)
-                    self.map_cached -= len(evicted)
+            self.remember(cache_key, found)
         if penalty == ACCENT_MISMATCH:
             unit.found = found
         return found
+
+    def recall(self, key: ListingKey) -> dict[int, float] | None:
+        """A listing made before (`map_cache`), now the most recently used."""
+        found = self.map_cache.get(key)
+        if found is not None:
+            with contextlib.suppress(KeyError):  # another thread may have evicted it meanwhile
+                self.map_cache.move_to_end(key)
+        return found
+
+    def remember(self, key: ListingKey, found: dict[int, float]) -> None:
+        """Keep a listing, forgetting the least recently used past MAP_CACHE_ENTRIES products in all."""
+        self.map_cache[key] = found
+        self.map_cached += len(found)
+        while self.map_cached > MAP_CACHE_ENTRIES and len(self.map_cache) > 1:
+            with contextlib.suppress(KeyError):
+                _, evicted = self.map_cache.popitem(last=False)
+                self.map_cached -= len(evicted)
 
     def listed(self, unit: Unit, penalty: float) -> list[Alt]:
         """A unit's alternatives whose listings can raise its best quality somewhere: not one looked up in the

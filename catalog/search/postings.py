@@ -7,13 +7,14 @@ import ctypes
 import gc
 import sys
 from array import array
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 
 from catalog.lexicon import Concept, Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
 from catalog.search.model import NAME, PLACE, PRODUCER, PROVINCE, Alt, PlaceName, ProductDoc
 from catalog.telex import well_formed
-from catalog.text import accent_key, english_stem, sound_accent, sound_key, tokenize
+from catalog.text import accent_key, english_stem, piece_tokens, sound_accent, sound_key, word_pieces
 from catalog.uses import use_tags
 
 MAX_FULL_NAME = 8  # words: a longer name is not typed out in full
@@ -62,7 +63,9 @@ class Postings:
         # mostly its own, so it is analysed where it stands and not kept (keeping them all doubled the peak);
         # its words are not: each distinct word is stemmed and its marks read once (`self.words`).
         analysed: dict[str, Field] = {}
-        self.words: dict[str, tuple[str, str | None, bool]] = {}
+        # (Piece of text → its tokens' word, (word, marking) or None when written plain, whether alphabetic,
+        # folded form.)
+        self.words: dict[str, tuple[tuple[str, tuple[str, str] | None, bool, str], ...]] = {}
         # Scaffolding words inside place names ("Yên Thế"): per product, those it also has standing alone.
         names = self.place_names()
         longest = max(map(len, names), default=0)
@@ -78,14 +81,14 @@ class Postings:
         # Word → the products having it in a name, alias or English name (weight NAME), in catalogue order: the
         # few a query word can be found in at its best, so matching a common word can stop early (issue 14).
         self.named_post: dict[str, array[int]] = {}
-        post_table, marked_table, pair_table, named_table = (
-            self.post,
-            self.marked,
-            self.pairs,
-            self.named_post,
-        )
+        # (Filled as defaultdicts, kept as plain dicts: the same keys in the same order.)
+        post_table: defaultdict[str, dict[int, float]] = defaultdict(dict)
+        named_table: defaultdict[str, array[int]] = defaultdict(lambda: array("i"))
+        pair_table: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+        marked_table = self.marked
         syllables, bigrams, bound_table = self.syllables, self.bigrams, self.bound
-        marked_flat: dict[tuple[str, str], list[int]] = {}  # (word, marking) → products, nested below
+        full_names, name_forms = self.full_names, self.name_forms
+        marked_flat: defaultdict[tuple[str, str], list[int]] = defaultdict(list)  # (word, marking) → products
 
         # (Nearby words, position) → is the word there inside a place name written out in full?
         placed_in: dict[tuple[tuple[str, ...], int], bool] = {}
@@ -134,7 +137,7 @@ class Postings:
                     if key not in at.weights:
                         at.weights[key] = weight
                 at.marks.update(f.marks)
-                at.free.update(f.free)
+                at.fields.append(f)
                 for key, partners in f.bound.items():
                     at.bound.setdefault(key, set()).update(partners)
                 at.pairs.update(f.pairs)
@@ -147,12 +150,16 @@ class Postings:
             weights: dict[str, float] = {}
             marks: dict[tuple[str, str], None] = {}
             adjacent: dict[tuple[str, str], None] = {}
-            fields = [
-                (doc.name_vi, NAME, True),
-                *((a, NAME, True) for a in doc.aliases),
-                (doc.name_en, NAME, False),
-                (doc.producer, PRODUCER, True),
-            ]
+            fields = (
+                [
+                    (doc.name_vi, NAME, True),
+                    *((a, NAME, True) for a in doc.aliases),
+                    (doc.name_en, NAME, False),
+                    (doc.producer, PRODUCER, True),
+                ]
+                if doc.aliases
+                else [(doc.name_vi, NAME, True), (doc.name_en, NAME, False), (doc.producer, PRODUCER, True)]
+            )
             own: dict[str, Field] = {}  # this product's texts, analysed
             alone: set[str] = set()
             for text, weight, vietnamese in fields:
@@ -206,30 +213,16 @@ class Postings:
             adjacent.update(at.pairs)
             alone |= at.alone
             for key, weight in weights.items():
-                post = post_table.get(key)
-                if post is None:
-                    post = post_table[key] = {}
-                post[i] = weight
+                post_table[key][i] = weight
                 if weight == NAME:
-                    named = named_table.get(key)
-                    if named is None:
-                        named = named_table[key] = array("i")
-                    named.append(i)
+                    named_table[key].append(i)
             # (Products come in order and each marking and pair once a product: their lists are sorted sets.)
             for mark in marks:
-                marked_docs = marked_flat.get(mark)
-                if marked_docs is None:
-                    marked_flat[mark] = [i]
-                else:
-                    marked_docs.append(i)
+                marked_flat[mark].append(i)
             for pair in adjacent:
-                pairs = pair_table.get(pair)
-                if pairs is None:
-                    pair_table[pair] = [i]
-                else:
-                    pairs.append(i)  # type: ignore[attr-defined]
+                pair_table[pair].append(i)
             if bound:  # (seldom: words inside an opaque compound; the words standing free are gathered then)
-                free = at.free.union(*(f.free for f in own.values()))
+                free = set().union(*(f.free for f in at.fields), *(f.free for f in own.values()))
             for key, partners in bound.items():
                 if key not in free:
                     bound_table.setdefault(key, {})[i] = frozenset(partners)
@@ -238,18 +231,22 @@ class Postings:
                 free_placed[i] = frozenset(alone)
             kind = tuple(own[doc.name_vi].keys[:1]) if doc.name_vi else ()  # = phrase_key(name)[:1]
             kind_of.append(kinds.setdefault(kind, kind))
-            for name in {tuple(own[x].keys) for x in (doc.name_vi, *doc.aliases, doc.name_en) if x}:
+            texts = (doc.name_vi, *doc.aliases, doc.name_en) if doc.aliases else (doc.name_vi, doc.name_en)
+            for name in {tuple(own[x].keys) for x in texts if x}:
                 if 2 <= len(name) <= MAX_FULL_NAME:
-                    named = self.full_names.setdefault((name[0], name[1]), {})
+                    named = full_names.setdefault((name[0], name[1]), {})
                     named.setdefault(name, []).append(i)  # type: ignore[attr-defined]
-            forms = (own[x].sorted_words for x in (doc.name_vi, *doc.aliases, doc.name_en) if x)
-            self.name_forms.append(tuple(dict.fromkeys(f for f in forms if f)))
+            forms = (own[x].sorted_words for x in texts if x)
+            name_forms.append(tuple(dict.fromkeys(f for f in forms if f)))
+        self.post = dict(post_table)
+        self.named_post = dict(named_table)
+        self.pairs = dict(pair_table)  # type: ignore[arg-type]
         for (key, accent), marked_docs in marked_flat.items():
             spellings = marked_table.get(key)
             if spellings is None:
                 spellings = marked_table[key] = {}
             spellings[accent] = marked_docs
-        del marked_flat
+        del marked_flat, named_table, pair_table
         sounds: dict[str, list[dict[int, float]]] = {}
         members: dict[str, list[str]] = {}
         for key, post in self.post.items():
@@ -340,15 +337,15 @@ class Postings:
         bytes a product instead of ≈30, and a stored index loads each as one block of bytes. They are only
         read whole, when a phrase is first looked up (`phrase_docs`, whose sets are cached). So are the products
         of each spelling of a word (read whole by `Matcher.mismatch`, whose sets are cached) and of each place."""
-        self.pairs = {k: array("i", sorted(v)) for k, v in self.pairs.items()}
+        self.pairs = {k: array("i", v) for k, v in self.pairs.items()}  # (lists in product order: sorted)
         arrays: dict[
             int, array[int]
         ] = {}  # a set shared by the spellings and their regional keys stays shared
 
         def packed(docs: Collection[int]) -> array[int]:
             found = arrays.get(id(docs))
-            if found is None:
-                found = arrays[id(docs)] = array("i", sorted(docs))
+            if found is None:  # (a list is in product order already; a set of several spellings is not)
+                found = arrays[id(docs)] = array("i", docs if isinstance(docs, list) else sorted(docs))
             return found
 
         self.marked = {k: {a: packed(v) for a, v in t.items()} for k, t in self.marked.items()}
@@ -398,24 +395,25 @@ class Postings:
         plain: list[str] = []
         syllables: list[str] = []
         folded: list[str] = []
-        for t in tokenize(text):
-            found = memo.get(t.raw)  # (a raw form has one folding)
+        for piece in word_pieces(text):
+            found = memo.get(piece)  # (a piece has one tokenising)
             if found is None:
                 # A token's raw form folds to one ASCII word, so a non-ASCII raw form is one written with marks.
-                found = memo[t.raw] = (
-                    english_stem(t.folded),
-                    None if t.raw.isascii() else accent_key(t.raw),
-                    t.folded.isalpha(),
-                )
-            key, accent, alpha = found
-            keys.append(key)
-            if accent is None:
-                plain.append(key)
-            else:
-                marks[(key, accent)] = None
-            if alpha:
-                syllables.append(t.folded)
-            folded.append(t.folded)
+                tokens = []
+                for t in piece_tokens(piece):
+                    key = english_stem(t.folded)
+                    mark = None if t.raw.isascii() else (key, accent_key(t.raw))
+                    tokens.append((key, mark, t.folded.isalpha(), t.folded))
+                found = memo[piece] = tuple(tokens)
+            for key, mark, alpha, folded_word in found:
+                keys.append(key)
+                if mark is None:
+                    plain.append(key)
+                else:
+                    marks[mark] = None
+                if alpha:
+                    syllables.append(folded_word)
+                folded.append(folded_word)
         folded.sort()
         inside = self.compound_spans(keys)
         free: list[str] = []
@@ -434,7 +432,7 @@ class Postings:
             marks,
             plain,
             dict.fromkeys(zip(keys, keys[1:], strict=False)),
-            frozenset(free),
+            free,
             bound,
             syllables,
             " ".join(folded),
@@ -443,7 +441,7 @@ class Postings:
     def compound_spans(self, keys: list[str]) -> dict[int, set[str]]:
         """Positions of `keys` that sit inside an opaque compound, each with the compound's other words."""
         out: dict[int, set[str]] = {}
-        if not self.compounds or len(keys) < 2:
+        if not self.compounds or len(keys) < 2 or self.compound_heads.isdisjoint(keys):
             return out
         for start in range(len(keys) - 1):
             if keys[start] not in self.compound_heads:
@@ -611,7 +609,7 @@ class Field:
         marks: dict[tuple[str, str], None],
         plain: list[str],
         pairs: dict[tuple[str, str], None],
-        free: frozenset[str],
+        free: list[str],
         bound: dict[str, set[str]],
         syllables: list[str],
         sorted_words: str,
@@ -632,13 +630,13 @@ class Places:
     """What a commune, district and province together add to a product (`Field`'s, merged in that order; the
     words with the weight of the first field having them)."""
 
-    __slots__ = ("weights", "marks", "pairs", "free", "bound", "alone")
+    __slots__ = ("weights", "marks", "pairs", "fields", "bound", "alone")
 
     def __init__(self) -> None:
         self.weights: dict[str, float] = {}
         self.marks: dict[tuple[str, str], None] = {}
         self.pairs: dict[tuple[str, str], None] = {}
-        self.free: set[str] = set()
+        self.fields: list[Field] = []  # (their words standing free are gathered where a product needs them)
         self.bound: dict[str, set[str]] = {}
         self.alone: frozenset[str] = frozenset()
 

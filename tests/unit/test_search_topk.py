@@ -203,3 +203,18 @@ def test_a_need_only_implied_ranks_alike_either_way(
             (h.doc.slug, h.score) for h in ranked_all.results
         ]
         assert bounded.results
+
+
+def test_listings_kept_for_other_queries_change_no_answer(docs: list[ProductDoc]) -> None:
+    # An alternative's listing that took a pass over its products is kept (Matcher.alt_map) and reused by the
+    # next query that reads the same alternative: each query answers as it does first in a fresh index.
+    index = SearchIndex(docs)
+    fresh = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)  # (pickled without its caches)
+    shared = answers(index, 10)
+    kept = [key for key in index.matcher.map_cache if len(key) == 2]
+    assert kept and all(isinstance(penalty, float) for _alt, penalty in kept)
+    alone = []
+    for q in QUERIES:
+        found = pickle.loads(fresh).search(q, 10)
+        alone.append((q, [(h.doc.slug, h.score) for h in found.results + found.suggestions]))
+    assert shared == alone

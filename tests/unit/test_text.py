@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from hypothesis import strategies as st
 from catalog.search import ProductDoc, SearchAnswer, SearchIndex
 from catalog.telex import decode_keystrokes, decode_telex, decode_vni, well_formed
 from catalog.text import (
+    _CONTROL,
+    _FORMAT,
+    MAX_QUERY_CHARS,
     accent_key,
     clean,
     english_stem,
@@ -307,3 +311,12 @@ def test_search_survives_any_mix_of_real_words(demo_index: SearchIndex, words: l
     answer = demo_index.search(query, limit=limit)
     _well_formed(answer, query)
     assert len(answer.results) <= limit
+
+
+@given(st.text())
+def test_printable_text_has_nothing_for_clean_to_remove(text: str) -> None:
+    # clean() skips its two removals on a printable text (the usual catalogue text): none could match there.
+    if text.isprintable():
+        assert _FORMAT.search(text) is None and _CONTROL.search(text) is None
+    removed = _CONTROL.sub(" ", _FORMAT.sub("", text[: MAX_QUERY_CHARS * 4]))
+    assert clean(text) == " ".join(unicodedata.normalize("NFC", removed).split())
