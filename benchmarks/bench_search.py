@@ -444,6 +444,8 @@ def main(argv: list[str] | None = None) -> int:
     catalogues += [demo + synthetic_catalogue(size - len(demo)) for size in sizes]
     dev, extra = load_cases(DEV), load_cases(EXTRA)
     more = {path.name: load_cases(path) for path in args.cases}
+    # A --cases file may be a held-out set: its messages are timed and scored, never printed.
+    sealed = {c["q"] for cases in more.values() for c in cases}
     labelled = [("labelled", c["q"]) for c in dev + extra + [c for cases in more.values() for c in cases]]
     national = demo + synthetic_catalogue(max(sizes) - len(demo))
     queries = (
@@ -496,9 +498,10 @@ def main(argv: list[str] | None = None) -> int:
                 + figures
             )
             if docs is not demo:
-                slow.append(f"{name}, {len(docs)}: " + "; ".join(f"{ms:.1f} ms {q!r}" for ms, q in t.slowest))
-    for path, _key in _STORED.values():
-        shutil.rmtree(path.parent, ignore_errors=True)
+                slow.append(
+                    f"{name}, {len(docs)}: "
+                    + "; ".join(f"{ms:.1f} ms {'(a --cases message)' if q in sealed else repr(q)}" for ms, q in t.slowest)
+                )
     print("\nslowest first sights:\n" + "\n".join(slow))
     if not args.no_demo:
         extra_quality = score(extra, ours(demo)[0])
@@ -512,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"{name} ({len(cases)}), {searcher}: " + "  ".join(f"{k} {v:.3f}" for k, v in q.items())
                 )
+    for path, _key in _STORED.values():  # after the scores: "ocop stored" loads its file for them too
+        shutil.rmtree(path.parent, ignore_errors=True)
     print(
         "targets (issue 14): cold p99 <= 2 ms and <= 0.1 x FTS5's at 20,000 products, <= 10 ms at 100,000;"
         " build <= 10 s and index memory <= 300 MB at 100,000"
