@@ -90,6 +90,8 @@ class Lexicon:
     # for without the word ("nên mang gì cho bố mẹ vợ") → their accents.
     giving_verbs: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)
     recipients: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)
+    # Need phrases that name a time of year or an occasion, not the need itself ("Valentine", "Tết", "20/10").
+    occasions: set[Key] = field(default_factory=set)
     # Things bought that are no catalogue kind ("xà bông", "face mask") → their accents and whether they come before
     # the product word that describes them (Vietnamese) or after it (English).
     other_goods: dict[Key, list[tuple[tuple[str | None, ...], bool]]] = field(default_factory=dict)
@@ -194,6 +196,7 @@ class Lexicon:
                 key = phrase_key(text)
                 if key:
                     table.setdefault(key, []).append(phrase_accents(text))
+        lex.occasions = {k for k in map(phrase_key, data.get("occasions", ())) if k}
         return lex
 
     @classmethod

@@ -44,7 +44,7 @@ from catalog.search.model import (
 )
 from catalog.search.parser import QueryParser
 from catalog.search.postings import Postings
-from catalog.search.register import STRAY_FOREIGN, STRAY_SHARE, STRAY_STOPWORD, STRAY_VIETNAMESE
+from catalog.search.register import STRAY_FOREIGN, STRAY_SHARE, STRAY_STOPWORD, STRAY_VIETNAMESE, is_stopword
 from catalog.text import fold_tokens
 from catalog.uses import use_tags
 
@@ -58,6 +58,7 @@ RARE_SHARE = 4
 WALK_SHARE = 40
 SPARSE_LEVEL = 8
 TYPICAL_NONE = 1_000  # a product of no kind a need's `first` list names: after those of the kinds it names
+_FOR = frozenset({"for", "cho"})  # a thing for an occasion: "chocolate truffles for Valentine"
 FEW_FOR_NEEDS = 3  # fewer products serving every need named than this: those serving one less join them
 EPSILON = 1e-9
 # Matching many products (SearchIndex._cover_top): a soft or optional word in at most RARE_WORD products has
@@ -120,6 +121,8 @@ class SearchIndex:
                 # There only a long English-looking word may be a slip ("chiken sausge … for a bbq").
                 content = [u for u in content if u.stray == STRAY_FOREIGN and len(u.text) >= 6]
             content = self._typos(content, parsed) if content else []
+            if not content and parsed.uses and self._other_goods_asked(unplaced, parsed):
+                return SearchAnswer(query, [], [], filters, " ".join(u.text for u in unplaced), asks)
             if not content and self._beside_filter(unplaced, parsed):
                 # What the place or group has is a suggestion, not the answer.
                 sliced = self._slice(query, parsed, dict(filters), SUGGESTIONS)
@@ -201,6 +204,34 @@ class SearchIndex:
         results = [h for h in hits if h.score >= best - RESULT_MARGIN][:limit]
         return SearchAnswer(query, results, [], filters, terms, asks)
 
+    def _other_goods_asked(self, content: list[Unit], parsed: ParsedQuery) -> bool:
+        """Does a message naming a need ask for goods the catalogue lacks: a word nobody listed right beside an
+        occasion ("Belgian chocolate truffles for Valentine", "Christmas tree"), unless it is who the gift is for?"""
+        lex = self.ix.lexicon
+        occasions = [
+            (use, span)
+            for (use, words), span in zip(parsed.use_phrases, parsed.use_spans, strict=False)
+            if tuple(words.split()) in lex.occasions
+        ]
+        keys = parsed.keys
+
+        def beside(u: Unit, use: str, span: tuple[int, int]) -> bool:
+            # Before it with "for" or "cho" between ("truffles for Valentine"), or right after a gift-giving one
+            # ("Christmas tree"; not "Tết dinner", an event of the occasion).
+            end = _end(u)
+            return (
+                (end + 1 == span[0] and keys[end] in _FOR) or (use == "gift" and u.at == span[1])
+            ) and not any(min(end, span[1]) <= c <= max(u.at, span[0]) for c in parsed.clauses)
+
+        return bool(occasions) and any(
+            u.stray
+            and not is_stopword(u.text, u.text)
+            and u.text not in parsed.names
+            and (u.text,) not in lex.recipients
+            and any(beside(u, use, span) for use, span in occasions)
+            for u in content
+        )
+
     def _need_is_the_question(self, content: list[Unit], parsed: ParsedQuery) -> bool:
         """In a long message naming a need or a product group, are the unmatched words chat? Not when they hold
         a known product phrase, another place, or a product word beside a name ("khăn lụa Vạn Phúc làm quà")."""
@@ -230,6 +261,8 @@ class SearchIndex:
             u.role == "elsewhere" and any(_beside((u.at, _end(u)), span, parsed.clauses) for span in spans)
             for u in content
         ):
+            return False
+        if self._other_goods_asked(content, parsed):
             return False
         names = [(u.at, _end(u)) for u in content if u.text in parsed.names]
         return not any(

@@ -844,3 +844,10 @@ def test_a_product_of_the_kind_named_comes_before_one_the_word_describes(demo: S
     # "gà đồi" names the chicken: Gà đồi before Giò gà (rolls made of it), in a long message too.
     answer = demo.search("cưới con gái tuần sau, cần đặt gà đồi nguyên con bao nhiêu một cân")
     assert names(answer)[0] == "Gà đồi Yên Thế", names(answer)
+
+
+@pytest.mark.parametrize("query", ["silk scarves for Valentine, do you have any?", "Christmas ornaments for the office"])
+def test_a_thing_nobody_listed_beside_a_gift_occasion_is_what_is_asked(demo: SearchIndex, query: str) -> None:
+    # The occasion says when; the scarves and ornaments are what the buyer wants, and the catalogue has none.
+    assert demo.search(query).results == [], query
+    assert demo.search("Christmas presents for my team at work").results  # the gift itself is still asked
