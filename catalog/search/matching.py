@@ -476,7 +476,9 @@ class Matcher:
                 get0, w0 = first
                 if isinstance(look, dict):
                     get = look.get
-                    acc = {d: v for d in candidates if (v := w0 * (get0(d) or 0.0) + w * get(d, 0.0)) >= floor}
+                    acc = {
+                        d: v for d in candidates if (v := w0 * (get0(d) or 0.0) + w * get(d, 0.0)) >= floor
+                    }
                 else:
                     acc = {d: v for d in candidates if (v := w0 * (get0(d) or 0.0) + w * look(d)) >= floor}
             elif acc is None:
