@@ -462,15 +462,30 @@ class Matcher:
         parts.sort(key=lambda p: -p[1] * p[3][0][0])
         room = sum(w * alts[0][0] for _u, w, _s, alts in parts)
         listed = {key for key, at in cursor.items() if at > 0}
-        for u, w, is_soft, alts in parts:
+        # The first part, when every candidate passes its floor, is summed in the second's pass (one pass over
+        # the candidates instead of two, the same sums in the same order): (its lookup, its weight).
+        first: tuple[Callable[[int], float | None], float] | None = None
+        for n, (u, w, is_soft, alts) in enumerate(parts):
             room -= w * alts[0][0]
             floor = bar - room
             size = len(candidates) if acc is None else len(acc)
             # A unit whose products were listed anyway is cheapest as a full listing (cached per index).
             budget = self.estimate(u) if id(u) in listed else LIST_RATIO * size
             look = self.lookup(u, qkeys, budget)
-            if acc is None:
+            if acc is None and first is not None:
+                get0, w0 = first
+                if isinstance(look, dict):
+                    get = look.get
+                    acc = {
+                        d: v for d in candidates if (v := w0 * (get0(d) or 0.0) + w * get(d, 0.0)) >= floor
+                    }
+                else:
+                    acc = {d: v for d in candidates if (v := w0 * (get0(d) or 0.0) + w * look(d)) >= floor}
+            elif acc is None:
                 get = look.get if isinstance(look, dict) else look
+                if candidates and not is_soft and floor <= 0.0 and n + 1 < len(parts) and not parts[n + 1][2]:
+                    first = get, w  # no candidate is dropped here (all parts are ≥ 0)
+                    continue
                 acc = {d: v for d in candidates if (v := w * (get(d) or 0.0)) >= floor}
                 if is_soft:
                     lift = {d: v / (1.0 - threshold) for d, v in acc.items() if v}

@@ -12,6 +12,8 @@ import pytest
 
 from catalog.search import ProductDoc, SearchIndex
 from catalog.search import index as search_index
+from catalog.search.matching import Matcher
+from catalog.search.model import Unit
 
 DEMO = Path(__file__).resolve().parents[2] / "catalog" / "data" / "demo_catalog.json"
 
@@ -218,3 +220,47 @@ def test_listings_kept_for_other_queries_change_no_answer(docs: list[ProductDoc]
         found = pickle.loads(fresh).search(q, 10)
         alone.append((q, [(h.doc.slug, h.score) for h in found.results + found.suggestions]))
     assert shared == alone
+
+
+def test_covering_finds_the_products_and_coverages_of_asking_every_product(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Matcher.cover lists few products and drops candidates early (and sums its first part within its second's
+    # pass when no candidate can fall below the first's floor); asking every product for every unit must give
+    # the same products with the same coverage.
+    docs = catalogue(1_500)
+    index = SearchIndex(docs)
+    calls: list[tuple[list[Unit], list[Unit], frozenset[str], float, set[int] | None, dict[int, float]]] = []
+    cover = Matcher.cover
+
+    def spy(
+        self: Matcher,
+        content: list[Unit],
+        soft: list[Unit],
+        qkeys: frozenset[str],
+        threshold: float,
+        max_candidates: int | None = None,
+        within: set[int] | None = None,
+    ) -> dict[int, float]:
+        found = cover(self, content, soft, qkeys, threshold, max_candidates, within)
+        if not max_candidates:  # (did-you-mean keeps only the first candidates: not a full answer)
+            calls.append((content, soft, qkeys, threshold, within, found))
+        return found
+
+    monkeypatch.setattr(Matcher, "cover", spy)
+    for q in QUERIES:
+        index.search(q)
+    matcher = index.matcher
+    several = 0
+    for content, soft, qkeys, threshold, within, found in calls:
+        total = sum(u.weight for u in content)
+        expected: dict[int, float] = {}
+        for d in range(len(docs)) if within is None else within:
+            got = sum(u.weight * matcher.unit_q(u, d, qkeys) for u in content)
+            extra = sum(u.weight * matcher.unit_q(u, d, qkeys) for u in soft)
+            if got + (1.0 - threshold) * extra >= threshold * total - 1e-9:
+                expected[d] = min((got + extra) / (total + extra), 1.0)
+        assert found.keys() == expected.keys()
+        assert found == pytest.approx(expected)
+        several += len(content) > 1 and bool(found)
+    assert several >= 3  # products covering several product words, not one word's listing
