@@ -72,6 +72,8 @@ class Lexicon:
     place_aliases: dict[str, list[str]] = field(default_factory=dict)  # display name → other spellings
     # Places outside the catalogue's area → the accents they are written with.
     elsewhere: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)
+    # Other countries' adjectives ("Korean", "Belgian"): right before a product word, where the goods come from.
+    origins: set[Key] = field(default_factory=set)
     without: dict[Key, list[tuple[tuple[str | None, ...], Exclusion]]] = field(default_factory=dict)
     compounds: set[Key] = field(default_factory=set)
     # Needs and occasions ("quà biếu", "xương khớp", "nhậu") → the use tags products carry (catalog/data/uses.json).
@@ -154,6 +156,7 @@ class Lexicon:
             key = phrase_key(text)
             if key:
                 lex.elsewhere.setdefault(note(key), []).append(phrase_accents(text))
+        lex.origins = {note(k) for k in map(phrase_key, data.get("origins", ())) if k}
         for entry in data.get("without", ()):
             target = phrase_key(entry["not"])
             if not target:

@@ -111,6 +111,11 @@ class SearchIndex:
             # repair, a photographer for a wedding: whatever catalogue word, place or need comes with them, no
             # product is the answer.
             return SearchAnswer(query, [], [], filters, "", asks)
+        lacked = [u for u in content if u.lacked]
+        if lacked:
+            # Goods the catalogue has none of, named on their own ("hoa tươi giao ngày 20/10", "cây quất chơi
+            # Tết"): whatever need or place comes with them, they are what is asked for.
+            return SearchAnswer(query, [], [], filters, " ".join(u.text for u in lacked), asks)
         # Beside a service asked for: only a product named in full, never a guess.
         unplaced: list[Unit] = []
         if content and all(u.stray for u in content):
@@ -130,10 +135,11 @@ class SearchIndex:
                 return SearchAnswer(query, [], hints, filters, "", asks)
         elif parsed.long:
             content = _cap_strays(content)
-        guessed = not content and bool(soft) and not has_filters
+        guessed = not content and bool(soft) and not has_filters and not unplaced
         if guessed:
             # Only ambiguous words (`my`, `ban`): read them as product words after all (but a lone "the" is
-            # an English word, not worth a did-you-mean).
+            # an English word, not worth a did-you-mean). Not beside words nobody could place: those were what
+            # was asked ("sake for my boss").
             content, soft = [replace(u, role="content") for u in soft], []
         sliced_if_none = False
         if not content and parsed.places and not parsed.uses:

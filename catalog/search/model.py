@@ -198,6 +198,7 @@ class Unit:
     # weight before the message's length was counted (STRAY_STOPWORD, _FOREIGN, _VIETNAMESE); 0: not a stray.
     stray: float = 0.0
     at: int = -1  # position in the query of its first word
+    lacked: bool = False  # other goods named on their own, with no product word of ours asked ("hoa tươi")
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,6 +205,8 @@ class QueryParser:
                     continue  # one Vietnamese syllable is too often another word ("cua": của; "nho": nhỏ)
                 self.other_goods.setdefault(p.key, []).append((p.accents, p.vietnamese))
         self.goods_heads = {key[0] for key in self.other_goods}
+        # Other countries' adjectives the catalogue does not write ("Korean"; "Thai" is Thái Sơn's too).
+        self.origins = {key[0] for key in self.lexicon.origins if len(key) == 1 and key[0] not in ix.post}
         # The first words of the products' names ("rượu", "hương", "mật"): words that name a kind of product.
         self.kind_heads = frozenset(kind[0] for kind in ix.kind_of if kind)
         self.resolve_cache: dict[Token, list[Token]] = {}
@@ -517,6 +519,8 @@ class QueryParser:
             self.read_modifiers(q, out)
         if not self.goods_heads.isdisjoint(keys):
             self.read_other_goods(q, out)
+        if not self.origins.isdisjoint(keys):
+            self.read_origins(q, out)
         # What is written as names matters to a long message's partial match: read them for those only (and
         # wherever parse_at needed them already).
         out.names = (
@@ -707,7 +711,12 @@ class QueryParser:
         alts = list(self.token_alts(key, marked[i]))
         strict = q.diacritics and out.long
         if self.is_stray(key, toks[i].raw, marked[i], strict):
-            if q.named.has(toks[i]) and key not in self.ix.post and not self.after_destination_cue(keys, i):
+            if (
+                q.named.has(toks[i])
+                and key not in self.ix.post
+                and key not in self.origins  # "my Japanese colleague": see read_origins
+                and not self.after_destination_cue(keys, i)
+            ):
                 # A name the catalogue does not know, written as a name mid-sentence ("bưởi Diễn", "xúc xích
                 # Đức", "from New Zealand"): another place or maker, as decisive as a place it lists elsewhere.
                 alt = Alt((key,), 1.0, (marked[i],))
@@ -931,28 +940,61 @@ class QueryParser:
                 (u for u in near if u is not None and not u.stray and (u.at >= i + m or u.at + len(u.text.split()) <= i)),
                 None,
             )
-            if target is None:
+            if target is not None:
+                described = [target]
+                if True in forms:  # the product word's own words may go on: "mặt nạ đông trùng hạ thảo Tây Tạng",
+                    end = target.at + len(target.text.split())  # and so may others joined: "xà bông mật ong với nghệ"
+                    while True:
+                        if end < len(keys) and keys[end] in _JOINS and unit_at(end) is None:
+                            end += 1
+                            continue
+                        more = unit_at(end)
+                        if more is None or more.stray:
+                            break
+                        described.append(more)
+                        end += len(more.text.split())
+                self.describe(described, out)
+            inside = [u for u in units if u.at < i + m and u.at + len(u.text.split()) > i]
+            # Goods the lexicon lists as ones people buy, with no product word of ours left asked for ("hoa tươi
+            # giao ngày 20/10", "cây quất cảnh chơi Tết"): they are what is asked, whatever need comes with them.
+            lacked = span in self.lexicon.other_goods and not any(
+                u.role == "content" and not u.stray and u not in inside for u in units
+            )
+            if target is None and not (lacked and inside):
                 i += m
                 continue
-            described = [target]
-            if True in forms:  # the product word's own words may go on: "mặt nạ đông trùng hạ thảo Tây Tạng",
-                end = target.at + len(target.text.split())  # and so may others joined: "xà bông mật ong với nghệ"
-                while True:
-                    if end < len(keys) and keys[end] in _JOINS and unit_at(end) is None:
-                        end += 1
-                        continue
-                    more = unit_at(end)
-                    if more is None or more.stray:
-                        break
-                    described.append(more)
-                    end += len(more.text.split())
-            self.describe(described, out)
-            for u in [u for u in units if u.at < i + m and u.at + len(u.text.split()) > i]:
+            for u in inside:
                 units.remove(u)
             alt = Alt(span, 1.0, tuple(q.marked[i : i + m]), exact=True)
             # As decisive as another place's name: the goods must be found as named ("elsewhere").
-            units.append(Unit(" ".join(span), phrase_weight(m), [alt], "elsewhere", at=i))
+            units.append(Unit(" ".join(span), phrase_weight(m), [alt], "elsewhere", at=i, lacked=lacked))
             i += m
+
+    def read_origins(self, q: QueryWords, out: ParsedQuery) -> None:
+        """Another country's adjective right before a product word, one word between at most ("Korean red
+        ginseng", "Belgian chocolate", "Manuka honey"), says where the goods come from: as decisive as another
+        place's name. Elsewhere in the message it is chat about people ("my Korean friend wants honey")."""
+        keys, units = q.keys, out.units
+        for i, key in enumerate(keys):
+            if key not in self.origins:
+                continue
+            goods = next(
+                (
+                    u
+                    for u in units
+                    if u.role == "content"
+                    and not u.stray
+                    and i < u.at <= i + 2
+                    and not any(i < c <= u.at for c in out.clauses)
+                ),
+                None,
+            )
+            if goods is None:
+                continue
+            for u in [u for u in units if u.at == i]:
+                units.remove(u)
+            alt = Alt((key,), 1.0, (q.marked[i],), exact=True)
+            units.append(Unit(q.toks[i].folded, 1.0, [alt], "elsewhere", at=i))
 
     def is_stray(self, key: str, raw: str, typed: str | None, strict: bool) -> bool:
         """Is a query word one the catalogue and the lexicon cannot place as a product word?

@@ -851,3 +851,29 @@ def test_a_thing_nobody_listed_beside_a_gift_occasion_is_what_is_asked(demo: Sea
     # The occasion says when; the scarves and ornaments are what the buyer wants, and the catalogue has none.
     assert demo.search(query).results == [], query
     assert demo.search("Christmas presents for my team at work").results  # the gift itself is still asked
+
+
+@pytest.mark.parametrize("query", ["đặt lẵng hoa mừng khai trương cho bạn", "bán cây đào chơi Tết không shop"])
+def test_goods_people_buy_named_alone_are_what_is_asked_whatever_need_comes_with_them(
+    demo: SearchIndex, query: str
+) -> None:
+    # Flowers and a peach tree share words with our goods (hoa: trà hoa cúc) and come with a need (an opening,
+    # Tết), yet the catalogue has none of them: no product, not the need's selection.
+    answer = demo.search(query)
+    assert answer.results == [], (query, names(answer))
+    # A product word of ours beside them is still asked for.
+    assert demo.search("bó hoa với 1 hộp mật ong tặng mẹ").results
+
+
+def test_another_countrys_adjective_before_a_product_word_is_where_the_goods_come_from(demo: SearchIndex) -> None:
+    assert demo.search("Swiss honey in a jar").results == []
+    assert demo.search("any Taiwanese oolong tea?").results == []
+    # Anywhere else it is chat about people: the honey is still asked for.
+    answer = demo.search("my Swiss neighbour adores honey, what do you have")
+    assert answer.results and all("mat ong" in fold(n) for n in names(answer)), names(answer)
+
+
+def test_an_ambiguous_chat_word_is_no_guess_beside_words_nobody_could_place(demo: SearchIndex) -> None:
+    # "my" may be mỳ typed plain, but beside an unknown word it is the English possessive.
+    assert demo.search("kombucha for my dad").results == []
+    assert demo.search("my").results  # alone it is still read as mỳ
