@@ -135,11 +135,11 @@ class SearchIndex:
                 return SearchAnswer(query, [], hints, filters, "", asks)
         elif parsed.long:
             content = _cap_strays(content)
-        guessed = not content and bool(soft) and not has_filters and not unplaced
+        guessed = not content and bool(soft) and not has_filters and not unplaced and not parsed.english_words
         if guessed:
             # Only ambiguous words (`my`, `ban`): read them as product words after all (but a lone "the" is
-            # an English word, not worth a did-you-mean). Not beside words nobody could place: those were what
-            # was asked ("sake for my boss").
+            # an English word, not worth a did-you-mean). Not beside words nobody could place, those were what
+            # was asked ("sake for my boss"), nor in English ("something for my father-in-law").
             content, soft = [replace(u, role="content") for u in soft], []
         sliced_if_none = False
         if not content and parsed.places and not parsed.uses:

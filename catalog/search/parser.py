@@ -30,6 +30,7 @@ from catalog.search.model import (
 from catalog.search.postings import Postings
 from catalog.search.register import (
     STRAY_VIETNAMESE,
+    could_be_vietnamese,
     is_english_stopword,
     is_stopword,
     length_factor,
@@ -442,8 +443,10 @@ class QueryParser:
         unknown = [k not in self.ix.known for k in keys]
         diacritics = any(marked)
         # Written in English: no marks, and a third of its words are English function words Vietnamese has not.
-        english = (
-            not diacritics and words > LONG_MESSAGE and sum(only_english_stopword(t.raw) for t in toks) * 3 >= words
+        function_words = sum(only_english_stopword(t.raw) for t in toks) if not diacritics else 0
+        english = words > LONG_MESSAGE and function_words * 3 >= words
+        out.english_words = function_words > 0 and any(
+            only_english_stopword(t.raw) and not could_be_vietnamese(t.raw, t.folded) for t in toks
         )
         q = QueryWords(toks, keys, marked, sounds, unknown, words, coded, named, diacritics, english)
         asks = self.ix.lexicon.asks
