@@ -975,8 +975,9 @@ class QueryParser:
 
     def read_origins(self, q: QueryWords, out: ParsedQuery) -> None:
         """Another country's adjective right before a product word, one word between at most ("Korean red
-        ginseng", "Belgian chocolate", "Manuka honey"), says where the goods come from: as decisive as another
-        place's name. Elsewhere in the message it is chat about people ("my Korean friend wants honey")."""
+        ginseng", "Belgian chocolate", "Manuka honey"), or right after it in Vietnamese order ("mật ong Manuka"),
+        says where the goods come from: as decisive as another place's name. Elsewhere in the message it is chat
+        about people ("my Korean friend wants honey")."""
         keys, units = q.keys, out.units
         for i, key in enumerate(keys):
             if key not in self.origins:
@@ -987,8 +988,10 @@ class QueryParser:
                     for u in units
                     if u.role == "content"
                     and not u.stray
-                    and i < u.at <= i + 2
-                    and not any(i < c <= u.at for c in out.clauses)
+                    and (
+                        (i < u.at <= i + 2 and not any(i < c <= u.at for c in out.clauses))
+                        or (u.at + len(u.text.split()) == i and i not in out.clauses)  # "mật ong Manuka"
+                    )
                 ),
                 None,
             )

@@ -868,6 +868,7 @@ def test_goods_people_buy_named_alone_are_what_is_asked_whatever_need_comes_with
 def test_another_countrys_adjective_before_a_product_word_is_where_the_goods_come_from(demo: SearchIndex) -> None:
     assert demo.search("Swiss honey in a jar").results == []
     assert demo.search("any Taiwanese oolong tea?").results == []
+    assert demo.search("shop còn mật ong manuka ko").results == []  # after the goods in Vietnamese order
     # Anywhere else it is chat about people: the honey is still asked for.
     answer = demo.search("my Swiss neighbour adores honey, what do you have")
     assert answer.results and all("mat ong" in fold(n) for n in names(answer)), names(answer)
