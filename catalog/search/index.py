@@ -58,6 +58,8 @@ RARE_SHARE = 4
 WALK_SHARE = 40
 SPARSE_LEVEL = 8
 TYPICAL_NONE = 1_000  # a product of no kind a need's `first` list names: after those of the kinds it names
+# Verbs whose object is the goods asked for ("mua ổi", "order lychee").
+_BUYING = frozenset({"mua", "buy", "order"})
 _FOR = frozenset({"for", "cho"})  # a thing for an occasion: "chocolate truffles for Valentine"
 FEW_FOR_NEEDS = 3  # fewer products serving every need named than this: those serving one less join them
 EPSILON = 1e-9
@@ -584,6 +586,9 @@ class SearchIndex:
         ix = self.ix
         if any(b.at == _end(a) for a, b in itertools.pairwise(placed)):
             return False  # two words side by side: "bánh chưng …", not chance
+        keys = parsed.keys
+        if any(u.at and keys[u.at - 1] in _BUYING and self._product_word(u) for u in placed):
+            return False  # a kind of product bought: "mua ổi về biếu dc ko" asks for guavas as a gift
         served = set().union(*(ix.by_use.get(u, set()) | ix.by_group_use.get(u, set()) for u in parsed.uses))
         wide = self._wide_places(parsed)
         placed_in = self._in_places([p for p in parsed.places if " ".join(p.key) not in wide])
