@@ -228,7 +228,9 @@ class SearchIndex:
             # ("Christmas tree"; not "Tết dinner", an event of the occasion).
             end = _end(u)
             return (
-                (end + 1 == span[0] and keys[end] in _FOR) or (use == "gift" and u.at == span[1])
+                (end + 1 == span[0] and keys[end] in _FOR)
+                or (use == "gift" and u.at == span[1])
+                or (end == span[0] and u.stray >= STRAY_VIETNAMESE and not parsed.english_words)  # "mứt gừng Tết"
             ) and not any(min(end, span[1]) <= c <= max(u.at, span[0]) for c in parsed.clauses)
 
         return bool(occasions) and any(

@@ -853,6 +853,12 @@ def test_a_thing_nobody_listed_beside_a_gift_occasion_is_what_is_asked(demo: Sea
     assert demo.search("Christmas presents for my team at work").results  # the gift itself is still asked
 
 
+def test_an_unknown_vietnamese_word_right_before_an_occasion_is_the_thing_asked(demo: SearchIndex) -> None:
+    # Vietnamese names the goods first and their occasion after: "mứt gừng Tết" is candied ginger for Tết.
+    assert demo.search("mứt gừng Tết còn không shop").results == []
+    assert demo.search("mùng 8/3 tặng mẹ gì").results  # a date word before it is no goods
+
+
 @pytest.mark.parametrize("query", ["đặt lẵng hoa mừng khai trương cho bạn", "bán cây đào chơi Tết không shop"])
 def test_goods_people_buy_named_alone_are_what_is_asked_whatever_need_comes_with_them(
     demo: SearchIndex, query: str
