@@ -890,3 +890,9 @@ def test_a_kind_of_product_right_after_a_buying_verb_is_asked_beside_a_need(demo
     # No guava is tagged as a gift, yet "mua ổi" names what is bought: the guavas, not the gift selection.
     answer = demo.search("muốn mua ổi biếu bà nội được không ạ")
     assert answer.results and all(fold(n).startswith("oi ") for n in names(answer)), names(answer)
+
+
+def test_an_english_words_vietnamese_translation_is_found_only_with_its_marks(demo: SearchIndex) -> None:
+    # "mushroom" is nấm; the plain "nam" (south) of Sâm nam núi Dành is another word.
+    assert not any("sam nam" in fold(n) for n in names(demo.search("dried mushroom")))
+    assert all("nam" in fold(n) for n in names(demo.search("mushrooms please")))
