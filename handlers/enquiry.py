@@ -1162,7 +1162,7 @@ def is_trigger(text: str) -> tuple[bool, str]:
     if not intent.has_any(ws, TRIGGERS):
         return False, ""
     rest = intent.remove_phrases(intent.remove_phrases(ws, TRIGGERS), TRIGGER_FILLERS)
-    return True, intent.rejoin(rest)
+    return True, intent.rejoin(rest, text)
 
 
 def in_progress(ctx: Context, form: EnquiryForm, slug: str = "") -> list[Reply]:

@@ -43,26 +43,40 @@ class Intent:
     language: str | None = None
     near: bool = False  # "near me", "gần đây": the user wants the nearest store
     place: str | None = None  # a former district named as where the user is ("… ở Lục Ngạn", "in Viet Yen")
+    # For a where question, what to search the catalogue for: the message as written, less the user's place
+    # (the search reads "mua", "ở đâu" itself; taken out, a message reads otherwise than the same words typed
+    # as a search: "Nhà mình ở Biên Hòa, muốn mua na dai Nghĩa Phương …").
+    search: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Word:
     raw: str  # lowercase, as written
     folded: str
+    span: tuple[int, int] = (-1, -1)  # where it was written in the cleaned message (see `rejoin`)
+    at: int = -1  # which written piece it is (a piece may fold to several words)
 
 
 _WORD = re.compile(r"[^\W_]+|[#★⭐]")
+_CLAUSE_BREAK = re.compile(r"[,.;!?]")
+
+
+def _written(text: str) -> str:
+    return clean(text)[:MAX_QUERY_CHARS]
 
 
 def words(text: str) -> list[Word]:
     """Lowercase words of `text` with their folded forms (punctuation dropped, '#' and '★' kept)."""
     out: list[Word] = []
-    for piece in _WORD.findall(clean(text).lower()[:MAX_QUERY_CHARS]):
+    for at, m in enumerate(_WORD.finditer(_written(text))):
+        piece, span = m.group().lower(), m.span()
         folded = fold(piece)
         if piece in "#★⭐":
-            out.append(Word(piece, piece))
+            out.append(Word(piece, piece, span, at))
         elif folded:
-            out.extend(Word(piece if len(folded.split()) == 1 else part, part) for part in folded.split())
+            out.extend(
+                Word(piece if len(folded.split()) == 1 else part, part, span, at) for part in folded.split()
+            )
     return out
 
 
@@ -114,8 +128,27 @@ def only(ws: list[Word], phrases: tuple[str, ...], fillers: tuple[str, ...]) -> 
     return False
 
 
-def rejoin(ws: list[Word]) -> str:
-    return " ".join(w.raw for w in ws)
+def rejoin(ws: list[Word], text: str | None = None) -> str:
+    """The words left of a message, as one string. With the message `text` they were read from, as the buyer
+    wrote them: case kept (a name mid-sentence is a name to the search), the writing between words that stood
+    side by side kept, and a clause break kept where words between were taken out ("… Kon Tum, biếu bố vợ")."""
+    if text is None or any(w.at < 0 for w in ws):
+        return " ".join(w.raw for w in ws)
+    written = _written(text)
+    out: list[str] = []
+    last: Word | None = None
+    for w in ws:
+        if last is not None and w.at == last.at:
+            continue  # another word of the same written piece
+        if last is not None:
+            between = written[last.span[1] : w.span[0]]
+            if w.at == last.at + 1:
+                out.append(between)
+            else:
+                out.append(", " if _CLAUSE_BREAK.search(between) else " ")
+        out.append(written[w.span[0] : w.span[1]])
+        last = w
+    return "".join(out).strip()
 
 
 # --- phrase lists -------------------------------------------------------------------------------------
@@ -389,14 +422,18 @@ def parse(text: str) -> Intent:
     if _is_what_is_ocop(ws) and not has_any(ws, WHERE_CUES) and not _is_how_many(ws):
         return Intent(WHAT_IS_OCOP)
     if _is_how_many(ws):
-        return Intent(HOW_MANY, rejoin(remove_phrases(remove_phrases(ws, HOW_MANY_CUES), HOW_MANY_FILLERS)))
+        return Intent(HOW_MANY, rejoin(remove_phrases(remove_phrases(ws, HOW_MANY_CUES), HOW_MANY_FILLERS), text))
     near = has_any(ws, NEAR_CUES)
     # "mua mỳ Chũ chính hãng ở đâu" asks where to buy the genuine article: a where question, not this one.
     if has_any(ws, CERTIFICATE_CUES) and not near and not _is_where(ws) and not has_any(ws, _STRONG_CONTACT):
-        return Intent(CERTIFICATE, rejoin(remove_phrases(remove_phrases(ws, CERTIFICATE_CUES), CERTIFICATE_FILLERS)))
+        return Intent(
+            CERTIFICATE, rejoin(remove_phrases(remove_phrases(ws, CERTIFICATE_CUES), CERTIFICATE_FILLERS), text)
+        )
     if has_any(ws, _STRONG_CONTACT) and not near:
-        return Intent(CONTACT, rejoin(remove_phrases(ws, CONTACT_CUES)))
+        return Intent(CONTACT, rejoin(remove_phrases(ws, CONTACT_CUES), text))
     if near or _is_where(ws):
         rest, place = take_place(remove_phrases(ws, WHERE_CUES + NEAR_CUES))
-        return Intent(WHERE, rejoin(rest), near=near, place=place)
+        whole, whose = take_place(ws) if place else (ws, None)
+        return Intent(WHERE, rejoin(rest, text), near=near, place=place, search=rejoin(
+            whole if whose == place else rest, text))
     return Intent(PRODUCT, text)

@@ -76,7 +76,8 @@ STREET_TAIL = frozenset({"street", "road", "st", "duong", "pho"})
 
 def split_street(query: str, stores: Iterable[Store] = ()) -> tuple[str, str]:
     """('vải thiều', 'lê lợi') for 'vải thiều gần lê lợi': the words after a street cue, and the rest."""
-    raw = query.split()
+    raw = [w.strip(",.;!?") for w in query.split()]
+    raw = [w for w in raw if w]
     folded = [fold(w) for w in raw]
     for i, word in enumerate(folded):
         if (word in NEAR_WORDS or word in STREET_WORDS) and i + 1 < len(raw):
@@ -411,7 +412,8 @@ async def answer_where(ctx: Context, asked: intent.Intent) -> list[Reply]:
     """Where to buy what the user named: one product, several, the one on screen, or stores in general."""
     if asked.near and generic_only(asked.query):
         return location_prompt(ctx)
-    query, street = split_street(asked.query.strip(), (await ctx.catalog()).stores)
+    stores = (await ctx.catalog()).stores
+    query, street = split_street(asked.query.strip(), stores)
     ordinal = intent.parse_ordinal(query) if query else None
     if ordinal is not None and (slug := list_item(ctx, ordinal)):
         product = await load_product(ctx, slug)
@@ -424,7 +426,7 @@ async def answer_where(ctx: Context, asked: intent.Intent) -> list[Reply]:
             if product is not None:
                 return await where_for_product(ctx, product, asked.place, street)
         return await where_general(ctx, asked.place, street=street)
-    answer = await search(ctx, query, limit=8)
+    answer = await search(ctx, split_street(asked.search, stores)[0] if asked.search else query, limit=8)
     if not answer.results and needs.beyond_catalogue(answer.asks):  # "chỗ mua cây giống vải thiều"
         return [Reply(needs.beyond_catalogue_note(ctx.t, answer.asks), cards.main_menu(ctx.t))]
     if answer.results and not answer.terms and needs.needs_of(answer):

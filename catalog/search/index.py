@@ -589,8 +589,10 @@ class SearchIndex:
         if any(b.at == _end(a) for a, b in itertools.pairwise(placed)):
             return False  # two words side by side: "bánh chưng …", not chance
         keys = parsed.keys
-        if any(u.at and keys[u.at - 1] in _BUYING and self._product_word(u) for u in placed):
-            return False  # a kind of product bought: "mua ổi về biếu dc ko" asks for guavas as a gift
+        if any((u.at == 0 or keys[u.at - 1] in _BUYING) and self._product_word(u) for u in placed):
+            # A kind of product bought, or the message's first word ("ổi về biếu dc ko", after the bot took "mua"
+            # for a where-to-buy): guavas are asked for, as a gift.
+            return False
         served = set().union(*(ix.by_use.get(u, set()) | ix.by_group_use.get(u, set()) for u in parsed.uses))
         wide = self._wide_places(parsed)
         placed_in = self._in_places([p for p in parsed.places if " ".join(p.key) not in wide])

@@ -12,16 +12,16 @@ INTENTS = [
     ("mua mỳ chũ ở đâu", intent.WHERE, "mỳ chũ"),
     ("mua my chu o dau", intent.WHERE, "my chu"),
     ("where can I buy lychee", intent.WHERE, "lychee"),
-    ("Where can I buy Luc Ngan lychee?", intent.WHERE, "luc ngan lychee"),
-    ("chè bản Ven ở đâu", intent.WHERE, "chè bản ven"),
+    ("Where can I buy Luc Ngan lychee?", intent.WHERE, "Luc Ngan lychee"),
+    ("chè bản Ven ở đâu", intent.WHERE, "chè bản Ven"),
     ("ai bán mỳ chũ", intent.WHERE, "mỳ chũ"),
     ("cửa hàng gần nhất", intent.WHERE, ""),
-    ("liên hệ HTX Hồng Xuân", intent.CONTACT, "htx hồng xuân"),
-    ("who makes Chu noodles", intent.CONTACT, "chu noodles"),
-    ("Gà đồi Yên Thế OCOP của HTX nào?", intent.CONTACT, "gà đồi yên thế ocop"),
+    ("liên hệ HTX Hồng Xuân", intent.CONTACT, "HTX Hồng Xuân"),
+    ("who makes Chu noodles", intent.CONTACT, "Chu noodles"),
+    ("Gà đồi Yên Thế OCOP của HTX nào?", intent.CONTACT, "Gà đồi Yên Thế OCOP"),
     ("số điện thoại HTX Thân Trường", intent.CONTACT, None),
-    ("bao nhiêu sản phẩm OCOP 4 sao", intent.HOW_MANY, "ocop 4 sao"),
-    ("how many OCOP products are there", intent.HOW_MANY, "ocop"),
+    ("bao nhiêu sản phẩm OCOP 4 sao", intent.HOW_MANY, "OCOP 4 sao"),
+    ("how many OCOP products are there", intent.HOW_MANY, "OCOP"),
     ("có bao nhiêu sản phẩm 5 sao ở Lục Ngạn", intent.HOW_MANY, None),
     ("what do the stars mean", intent.STARS, None),
     ("3 sao nghĩa là gì", intent.STARS, None),
@@ -40,11 +40,11 @@ INTENTS = [
     ("tieng viet", intent.LANGUAGE, None),
     # Is it really OCOP, is the certificate still valid (the product words are kept for the search).
     ("OCOP chính hãng?", intent.CERTIFICATE, ""),
-    ("vải thiều Hồng Xuân có OCOP chính hãng không", intent.CERTIFICATE, "vải thiều hồng xuân"),
-    ("sâm nam núi Dành còn hạn không", intent.CERTIFICATE, "sâm nam núi dành"),
+    ("vải thiều Hồng Xuân có OCOP chính hãng không", intent.CERTIFICATE, "vải thiều Hồng Xuân"),
+    ("sâm nam núi Dành còn hạn không", intent.CERTIFICATE, "sâm nam núi Dành"),
     ("vai thieu con han khong", intent.CERTIFICATE, "vai thieu"),
     ("is it really OCOP certified", intent.CERTIFICATE, "it"),
-    ("is dried Danh ginseng really OCOP certified", intent.CERTIFICATE, "dried danh ginseng"),
+    ("is dried Danh ginseng really OCOP certified", intent.CERTIFICATE, "dried Danh ginseng"),
     ("mua mỳ chũ chính hãng ở đâu", intent.WHERE, None),  # where to buy the genuine article
     ("cho em hỏi mua mỳ chũ chính hãng", intent.WHERE, None),
     # Product questions fall through to the catalogue search untouched.
@@ -94,9 +94,20 @@ def test_detect_language(text: str, language: str | None) -> None:
 
 def test_a_place_after_a_preposition_is_where_the_user_is() -> None:
     asked = intent.parse("where to buy Chu noodles in Luc Ngan")
-    assert (asked.kind, asked.query, asked.place) == (intent.WHERE, "chu noodles", "Lục Ngạn")
+    assert (asked.kind, asked.query, asked.place) == (intent.WHERE, "Chu noodles", "Lục Ngạn")
     asked = intent.parse("Mua mỳ Chũ chính hãng ở đâu tại TP Bắc Giang?")
-    assert asked.place == "TP Bắc Giang" and "mỳ chũ" in asked.query
+    assert asked.place == "TP Bắc Giang" and "mỳ Chũ" in asked.query
     # A place that is part of the product's name stays with the product.
     asked = intent.parse("vải thiều Lục Ngạn ở đâu")
-    assert asked.place is None and asked.query == "vải thiều lục ngạn"
+    assert asked.place is None and asked.query == "vải thiều Lục Ngạn"
+
+
+def test_a_where_question_is_searched_as_written_less_the_users_place() -> None:
+    # The words left keep the buyer's case and clause breaks: names stay names to the search.
+    asked = intent.parse("Sâm Ngọc Linh thật của Kon Tum bán theo lạng không, mua biếu bố vợ")
+    assert asked.kind == intent.WHERE and asked.query == "Sâm Ngọc Linh thật của Kon Tum bán theo lạng không, biếu bố vợ"
+    # What is searched is the whole message, less the place where the buyer is.
+    asked = intent.parse("mua mỳ Chũ ở đâu tại TP Bắc Giang?")
+    assert (asked.query, asked.place, asked.search) == ("mỳ Chũ", "TP Bắc Giang", "mua mỳ Chũ ở đâu")
+    asked = intent.parse("Nhà mình ở Biên Hòa, muốn mua na dai Nghĩa Phương")
+    assert asked.place is None and asked.search == "Nhà mình ở Biên Hòa, muốn mua na dai Nghĩa Phương"
