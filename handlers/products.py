@@ -95,7 +95,9 @@ async def no_match(ctx: Context, text: str, answer: SearchAnswer) -> list[Reply]
     """Nothing matched: say so, offer the near misses, and say plainly the catalogue is a demo."""
     t = ctx.t
     ctx.memory.back = None
-    lines = [t._("I couldn't find “{query}” in the OCOP catalogue.", query=quoted(text))]
+    # What was asked, as typed, not the question around it ("mứt gừng Tết", not "… còn không shop").
+    asked = named_words(text, answer.terms, answer.filters) if answer.terms else text
+    lines = [t._("I couldn't find “{query}” in the OCOP catalogue.", query=quoted(asked))]
     buttons: list[list[Button]] = []
     if answer.suggestions:
         products = (await ctx.catalog()).products_by_slug(s.doc.slug for s in answer.suggestions)

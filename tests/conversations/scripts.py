@@ -349,6 +349,8 @@ SCRIPTS: list[Script] = [
              "expect_payloads": ["where:mat-ong-hoa-vai-hang-hieu"]},
             {"send": "mk cần 10kg mỳ chũ ship hcm dc ko", "expect_contains": ["Mỳ", "Về giao hàng"]},
             {"send": "bánh pía", "expect_contains": ["Mình chưa tìm thấy “bánh pía”"]},
+            # What was asked is repeated back, not the question around it.
+            {"send": "cho mình hỏi có bán hoa tươi không ạ", "expect_contains": ["Mình chưa tìm thấy “hoa tươi”"]},
         ],
     },
     {
