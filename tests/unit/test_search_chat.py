@@ -904,3 +904,10 @@ def test_a_gift_to_carry_on_a_plane_leaves_the_liquids_out(demo: SearchIndex) ->
     assert not any(fold(n).startswith(("mat ong", "ruou", "dau")) for n in names(answer)), names(answer)
     # Softly: honey named is still honey.
     assert all(fold(n).startswith("mat ong") for n in names(demo.search("mật ong có mang lên máy bay được không")))
+
+
+def test_hot_in_vietnamese_chat_is_popular_not_spicy(demo: SearchIndex) -> None:
+    answer = demo.search("sp nào đang hot nhất ở Lục Ngạn vậy shop")
+    assert answer.results and answer.filters.get("district") == "Lục Ngạn", names(answer)
+    assert not any("sot cay" in fold(n) for n in names(demo.search("có món gì đang hot không ad")))
+    assert demo.search("hot sauce").results == []  # in English it stays a taste: no OCOP hot sauce
