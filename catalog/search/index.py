@@ -214,7 +214,8 @@ class SearchIndex:
 
     def _other_goods_asked(self, content: list[Unit], parsed: ParsedQuery) -> bool:
         """Does a message naming a need ask for goods the catalogue lacks: a word nobody listed right beside an
-        occasion ("Belgian chocolate truffles for Valentine", "Christmas tree"), unless it is who the gift is for?"""
+        occasion ("Belgian chocolate truffles for Valentine", "Christmas tree", "mứt gừng Tết"), unless it is who
+        the gift is for?"""
         lex = self.ix.lexicon
         occasions = [
             (use, span)
@@ -590,8 +591,8 @@ class SearchIndex:
             return False  # two words side by side: "bánh chưng …", not chance
         keys = parsed.keys
         if any((u.at == 0 or keys[u.at - 1] in _BUYING) and self._product_word(u) for u in placed):
-            # A kind of product bought, or the message's first word ("ổi về biếu dc ko", after the bot took "mua"
-            # for a where-to-buy): guavas are asked for, as a gift.
+            # A kind of product bought, or the message's first word ("mua ổi về biếu dc ko", "ổi biếu bà được
+            # không"): guavas are asked for, as a gift.
             return False
         served = set().union(*(ix.by_use.get(u, set()) | ix.by_group_use.get(u, set()) for u in parsed.uses))
         wide = self._wide_places(parsed)
