@@ -344,10 +344,10 @@ class QueryParser:
             phrases += concept.members
             for p in phrases:
                 # The phrase itself as the lexicon writes it, too: within a known phrase a wrong mark is
-                # more likely a slip than another word ("mật ong rưng"). An English word's Vietnamese
-                # translation is found only as written, marks and all: "mushroom" is nấm, never the nam
-                # (south) of Sâm nam.
-                exact = not is_vi and p.vietnamese and any(a is not None for a in p.accents)
+                # more likely a slip than another word ("mật ong rưng"). An English word's one-syllable
+                # Vietnamese translation is found only as written, marks and all: "mushroom" is nấm, never
+                # the nam (south) of Sâm nam (a phrase of several is told apart by its words together).
+                exact = not is_vi and p.vietnamese and len(p.key) == 1 and p.accents[0] is not None
                 alts.append(Alt(p.key, q * LEXICON_ALT, p.accents, exact=exact))
         return [a for a in alts if a.key != key or any(a.accents)]
 
