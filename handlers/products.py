@@ -122,6 +122,15 @@ def not_understood(ctx: Context) -> list[Reply]:
     )]
 
 
+async def overview(ctx: Context) -> list[Reply]:
+    """"shop có những sản phẩm gì", "what do you recommend", "món nào bán chạy nhất": no product named, so the
+    catalogue itself, best rated first; sales are not published, so the bot does not claim what sells best."""
+    t = ctx.t
+    intro = Reply(h(t._("No sales figures are published, so I cannot say what sells best. Here is the catalogue, "
+                        "best rated first; you can also browse it by group or former district.")))
+    return [intro, *await browse.filter_page(ctx, browse.Filter(), 0)]
+
+
 async def need_selection(ctx: Context, answer: SearchAnswer) -> list[Reply]:
     """"quà biếu tết cho sếp", "đau xương khớp", "what should I buy for the altar": a short selection for the
     need the search read, under a heading that says on what basis it was chosen."""
@@ -137,6 +146,8 @@ async def search_replies(ctx: Context, text: str) -> list[Reply]:
     if not answer.results:
         if needs.beyond_catalogue(answer.asks):
             return [Reply(needs.beyond_catalogue_note(t, answer.asks), cards.main_menu(t))]
+        if not answer.terms and not answer.filters and "overview" in answer.asks:
+            return await overview(ctx)
         if not answer.terms and not answer.filters:
             return not_understood(ctx)
         return await no_match(ctx, text, answer)

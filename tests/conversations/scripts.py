@@ -221,6 +221,9 @@ SCRIPTS: list[Script] = [
         "steps": [
             {"send": "pizza", "expect_contains": ["I couldn't find “pizza”", "demo", "not in it yet"]},
             {"send": "2", "expect_contains": ["no list to choose from"]},
+            {"send": "what's popular here, any recommendation?",
+             "expect_contains": ["No sales figures are published", "All products"]},
+            {"send": "2", "expect_contains": ["Bao Son golden-flower sticky-rice wine"]},  # the list on screen
         ],
     },
     {
@@ -351,6 +354,11 @@ SCRIPTS: list[Script] = [
             {"send": "bánh pía", "expect_contains": ["Mình chưa tìm thấy “bánh pía”"]},
             # What was asked is repeated back, not the question around it.
             {"send": "cho mình hỏi có bán hoa tươi không ạ", "expect_contains": ["Mình chưa tìm thấy “hoa tươi”"]},
+            # No product named, but a question about what there is: the catalogue, best rated first, with no
+            # claim about sales.
+            {"send": "bên mình có những sp gì vậy shop",
+             "expect_contains": ["Chưa có số liệu bán hàng công bố", "Tất cả sản phẩm", "Vải thiều Hồng Xuân"],
+             "expect_not": ["Mình chưa rõ bạn đang tìm gì"]},
         ],
     },
     {
