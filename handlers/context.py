@@ -64,6 +64,7 @@ class Context:
     # typed number never opens an item of a list that is no longer on screen.
     list_on_screen: bool = field(default=False, init=False)
     _searches: dict[tuple[str, int], SearchAnswer] = field(default_factory=dict, init=False, repr=False)
+    _asked: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # text searched → words asked
     # What this message did, for the demand insight (the router adds who, where and when, then buffers them).
     events: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
 
@@ -90,9 +91,13 @@ class Context:
         """The catalogue snapshot (products, stores, listings, contacts, search index); no query per read."""
         return await self.services.catalog.get(self.session)
 
-    async def search(self, text: str, limit: int) -> SearchAnswer:
-        """The catalogue search, done once per message for the same words."""
+    async def search(self, text: str, limit: int, asked: str | None = None) -> SearchAnswer:
+        """The catalogue search, done once per message for the same words. `asked`: what the buyer asked for,
+        when the text searched holds the question around it too ("mật ong" of "mật ong bán ở đâu"), for the
+        demand insight."""
         key = (text, limit)
+        if asked is not None:
+            self._asked.setdefault(text, asked)
         answer = self._searches.get(key)
         if answer is None:
             answer = self._searches[key] = (await self.catalog()).index.search(text, limit=limit)
@@ -102,7 +107,7 @@ class Context:
         """The searches this message made, first first (each text once)."""
         seen: dict[str, SearchAnswer] = {}
         for (text, _limit), answer in self._searches.items():
-            seen.setdefault(text, answer)
+            seen.setdefault(self._asked.get(text, text), answer)
         return list(seen.items())
 
     def record(self, kind: str, **fields: Any) -> None:

@@ -33,9 +33,9 @@ async def load_product(ctx: Context, slug: str) -> Product | None:
     return (await ctx.catalog()).product(slug)
 
 
-async def search(ctx: Context, text: str, limit: int = LIST_LIMIT) -> SearchAnswer:
+async def search(ctx: Context, text: str, limit: int = LIST_LIMIT, asked: str | None = None) -> SearchAnswer:
     """The catalogue search for `text`; asked twice in one message for the same words, it searches once."""
-    return await ctx.search(text, limit)
+    return await ctx.search(text, limit, asked)
 
 
 def confident(answer: SearchAnswer) -> bool:

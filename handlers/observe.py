@@ -45,7 +45,9 @@ def is_forget(ctx: Context) -> bool:
 def after(ctx: Context, was: Before) -> list[dict[str, Any]]:
     """Every event of this message, with the chat's key, channel, language and time filled in."""
     found = list(ctx.events)
-    searched = ctx.searches()[:1]
+    # A message that named nothing product-like ("có những sp gì", "ok shop") asks for no goods: it is no
+    # demand, met or unmet, and is not recorded as a search.
+    searched = [(text, answer) for text, answer in ctx.searches()[:1] if answer.results or answer.terms or answer.filters]
     if not searched and ctx.chat.form == was.form_json:
         if not found:
             return found  # most messages: nothing to record, nothing parsed

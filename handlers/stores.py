@@ -426,7 +426,7 @@ async def answer_where(ctx: Context, asked: intent.Intent) -> list[Reply]:
             if product is not None:
                 return await where_for_product(ctx, product, asked.place, street)
         return await where_general(ctx, asked.place, street=street)
-    answer = await search(ctx, split_street(asked.search, stores)[0] if asked.search else query, limit=8)
+    answer = await search(ctx, split_street(asked.search, stores)[0] if asked.search else query, limit=8, asked=query)
     if not answer.results and needs.beyond_catalogue(answer.asks):  # "chỗ mua cây giống vải thiều"
         return [Reply(needs.beyond_catalogue_note(ctx.t, answer.asks), cards.main_menu(ctx.t))]
     if answer.results and not answer.terms and needs.needs_of(answer):

@@ -107,6 +107,18 @@ async def test_forget_cuts_the_chats_events_loose(db: Database, insight_settings
     assert len(rows) == 3  # the /forget itself records nothing
 
 
+async def test_a_search_is_recorded_as_what_was_asked_and_chat_is_no_demand(
+    db: Database, insight_settings: Settings
+) -> None:
+    chat = ChatHarness(db, insight_settings, chat_id="779", user_id="779")
+    await chat.send("Mật ong bán ở đâu shop?")  # searched as written, recorded as what was asked
+    await chat.send("bên mình có những sp gì vậy")  # no product named: the catalogue is shown, no demand
+    await chat.send("hoa tươi")  # a product the catalogue lacks: unmet demand
+    await chat.router.services.events.flush()
+    searches = [(e.query, e.results) for e in await stored(db) if e.kind == "search"]
+    assert searches == [("mat ong", 4), ("hoa tuoi", 0)], searches
+
+
 async def test_retention_deletes_events_older_than_the_setting(db: Database) -> None:
     now = dt.datetime(2026, 12, 5, 3, 0, tzinfo=dt.UTC)
     buffer = events.EventBuffer(db, b"k")
