@@ -9,7 +9,7 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from catalog.lexicon import Exclusion, Key, Phrase
+from catalog.lexicon import Concept, Exclusion, Key, Phrase
 from catalog.search.marks import LETTER_MARKS, TONE_CLASS, accent_fits, marks_are, marks_fit, same_marks
 from catalog.search.model import (
     FINAL_SWAP,
@@ -334,10 +334,12 @@ class QueryParser:
         result = best[n]
         return result if result and len(result) >= 2 else None
 
-    def concept_alts(self, key: Key, typed_vi: bool, q: float) -> list[Alt]:
+    def concept_alts(self, key: Key, typed_vi: bool, q: float, typed: str | None = None) -> list[Alt]:
         alts: list[Alt] = []
         for idx, is_vi in self.ix.lexicon.concept_index.get(key, ()):
             concept = self.ix.lexicon.concepts[idx]
+            if typed is not None and not self.concept_tone_fits(concept, key, typed):
+                continue  # "dừa" (coconut) typed: not the concepts of dưa (melon) nor dứa (pineapple)
             # A Vietnamese word stands for its Vietnamese variants; an English word for both languages
             # (products have Vietnamese names; English names alone would miss most of the catalogue).
             phrases: tuple[Phrase, ...] = concept.vi if (is_vi and typed_vi) else concept.vi + concept.en
@@ -735,7 +737,7 @@ class QueryParser:
             out.words.append(key)
             return 1
         if (key,) in lex.concept_index and self.tone_fits(marked[i], key):
-            alts += self.concept_alts((key,), bool(marked[i]) or self.looks_vietnamese((key,)), 1.0)
+            alts += self.concept_alts((key,), bool(marked[i]) or self.looks_vietnamese((key,)), 1.0, marked[i])
         if out.long and (
             ((marked[i] or q.diacritics) and is_stopword(toks[i].raw, toks[i].folded, strict))
             or (q.english and is_english_stopword(toks[i].raw))
@@ -1134,6 +1136,15 @@ class QueryParser:
                 continue
             return code
         return None
+
+    @staticmethod
+    def concept_tone_fits(concept: Concept, key: Key, typed: str) -> bool:
+        """Does a word typed with these marks name this concept, as far as its tone goes (see `tone_fits`)?"""
+        if typed[-1] == "0":
+            return True
+        written = [p.accents[0] for p in concept.vi if p.key == key and p.accents[0] is not None]
+        tone = TONE_CLASS.get(typed[-1], typed[-1])
+        return not written or any(TONE_CLASS.get(w[-1], w[-1]) == tone for w in written)
 
     def tone_fits(self, typed: str | None, key: str) -> bool:
         """Is a word typed with these marks the lexicon's word `key`, as far as its tone goes?

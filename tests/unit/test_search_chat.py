@@ -911,3 +911,9 @@ def test_hot_in_vietnamese_chat_is_popular_not_spicy(demo: SearchIndex) -> None:
     assert answer.results and answer.filters.get("district") == "Lục Ngạn", names(answer)
     assert not any("sot cay" in fold(n) for n in names(demo.search("có món gì đang hot không ad")))
     assert demo.search("hot sauce").results == []  # in English it stays a taste: no OCOP hot sauce
+
+
+def test_a_word_typed_with_its_tone_names_only_the_concepts_spelt_with_that_tone(demo: SearchIndex) -> None:
+    # "dừa" is coconut: the lexicon's dưa (melon) and dứa (pineapple) fold the same, but their tones differ.
+    assert demo.search("dừa tươi").results == []
+    assert demo.search("dưa kim").results and demo.search("dua kim").results  # typed plain, any of them
