@@ -18,6 +18,11 @@ from catalog.text import accent_key, english_stem, piece_tokens, sound_accent, s
 from catalog.uses import use_tags
 
 MAX_FULL_NAME = 8  # words: a longer name is not typed out in full
+# The build's memos of analysed texts and of places (commune, district, province together) are emptied when
+# they reach this many entries: a national catalogue repeats its producers and places in runs, but where
+# nearly every product has its own (aliases, a commune of another district) keeping them all held a third of
+# the build's memory, freed only at its end, in holes the index's own objects were spread between.
+MEMO_ENTRIES = 16_384
 
 
 class Postings:
@@ -121,6 +126,8 @@ class Postings:
                     continue
                 f = analysed.get(text)
                 if f is None:
+                    if len(analysed) >= MEMO_ENTRIES:
+                        analysed.clear()
                     f = analysed[text] = self.field(text)
                     if f.marks:
                         plain.update(f.plain)
@@ -169,6 +176,8 @@ class Postings:
                 if f is None:
                     f = self.field(text)
                     if text != doc.name_vi and text != doc.name_en:
+                        if len(analysed) >= MEMO_ENTRIES:
+                            analysed.clear()
                         analysed[text] = f
                     if f.marks:  # written with marks: its plain words are toneless, not unaccented
                         plain.update(f.plain)
@@ -200,6 +209,8 @@ class Postings:
             where = (doc.commune, doc.district, doc.province)
             at = located.get(where)
             if at is None:
+                if len(located) >= MEMO_ENTRIES:
+                    located.clear()
                 at = located[where] = locate(where)
             for key, weight in at.weights.items():
                 if key not in weights:
