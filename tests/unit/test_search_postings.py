@@ -112,7 +112,8 @@ def test_the_builds_memos_emptied_when_full_build_the_same_index(monkeypatch) ->
         )
     ]
     whole = Postings(docs)
-    monkeypatch.setattr("catalog.search.postings.MEMO_ENTRIES", 2)
+    monkeypatch.setattr("catalog.search.postings.PLACES_MEMO", 2)
+    monkeypatch.setattr("catalog.search.postings.TEXTS_MEMO", 2)
     emptied = Postings(docs)
     assert whole.__dict__.keys() == emptied.__dict__.keys()
     for name, table in whole.__dict__.items():
