@@ -18,6 +18,12 @@ from catalog.text import accent_key, english_stem, piece_tokens, sound_accent, s
 from catalog.uses import use_tags
 
 MAX_FULL_NAME = 8  # words: a longer name is not typed out in full
+# The build's memos of places (commune, district and province together) and of analysed texts (producers,
+# aliases, places) are emptied when they reach these many entries. A national catalogue repeats its places
+# and producers, but where nearly every product has its own commune keeping every place held a third of the
+# build's memory, freed only at its end, in holes the index's own objects were spread between.
+PLACES_MEMO = 16_384
+TEXTS_MEMO = 65_536
 
 
 class Postings:
@@ -121,6 +127,8 @@ class Postings:
                     continue
                 f = analysed.get(text)
                 if f is None:
+                    if len(analysed) >= TEXTS_MEMO:
+                        analysed.clear()
                     f = analysed[text] = self.field(text)
                     if f.marks:
                         plain.update(f.plain)
@@ -169,6 +177,8 @@ class Postings:
                 if f is None:
                     f = self.field(text)
                     if text != doc.name_vi and text != doc.name_en:
+                        if len(analysed) >= TEXTS_MEMO:
+                            analysed.clear()
                         analysed[text] = f
                     if f.marks:  # written with marks: its plain words are toneless, not unaccented
                         plain.update(f.plain)
@@ -200,6 +210,8 @@ class Postings:
             where = (doc.commune, doc.district, doc.province)
             at = located.get(where)
             if at is None:
+                if len(located) >= PLACES_MEMO:
+                    located.clear()
                 at = located[where] = locate(where)
             for key, weight in at.weights.items():
                 if key not in weights:

@@ -467,6 +467,29 @@ def test_a_soft_exclusion_applies_only_where_it_leaves_something(demo: SearchInd
 
 
 @pytest.mark.parametrize(
+    "query",
+    ["healthy drinks", "healthy food", "đồ uống 4 sao tốt cho sức khỏe", "đồ uống không cồn", "rượu 5 sao Lục Ngạn"],
+)
+def test_a_slice_is_every_filter_but_what_is_ruled_out(demo: SearchIndex, query: str) -> None:
+    # What _filtered finds, against the sets it is made of: every filter's products, less those ruled out, less
+    # those disliked where others are left; the same before the star rating. Never one of the index's own sets.
+    parsed = demo.parser.parse(query)
+    ix = demo.ix
+    sets = [set().union(*(ix.by_category.get(c, set()) for c in parsed.categories))] if parsed.categories else []
+    if parsed.places:
+        sets.append(demo._in_places(parsed.places, named=False))
+    excluded, disliked = demo._excluded(parsed.excluded), demo._excluded(parsed.excluded, soft=True)
+    assert sets and not parsed.uses
+    unstarred = set.intersection(*sets) - excluded
+    starred = {d for d in unstarred if parsed.stars is None or ix.stars[d] == parsed.stars}
+    found, without_stars = demo._filtered(parsed, [])
+    assert found == (starred - disliked or starred)
+    assert without_stars == (unstarred - disliked or unstarred)
+    owned = [*ix.by_category.values(), *ix.by_stars.values(), *ix.facet.values()]
+    assert not any(found is s or without_stars is s for s in owned)
+
+
+@pytest.mark.parametrize(
     "query", ["thực phẩm sạch", "thực phẩm an toàn", "healthy food", "thực phẩm bổ dưỡng"]
 )
 def test_a_filler_qualifier_leaves_the_group(demo: SearchIndex, query: str) -> None:

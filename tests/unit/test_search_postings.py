@@ -91,3 +91,30 @@ def test_a_built_index_answers_generic_words_over_many_products() -> None:
     assert {h.doc.slug for h in honey} == {f"p{n}" for n in range(5)}
     named = index.search("HTX Nông nghiệp Đông Phú").results
     assert named and all("Đông Phú" in h.doc.producer for h in named)
+
+
+def test_the_builds_memos_emptied_when_full_build_the_same_index(monkeypatch) -> None:
+    # Producers, places and aliases repeat and are analysed once while the memo holds them; emptied every two
+    # entries, they are analysed again: the same tables, value for value.
+    docs = [
+        doc(
+            f"p{n}",
+            f"{name} {place}",
+            aliases=(f"{name} {place} loại {n % 3}",) if n % 2 else (),
+            producer=f"HTX Nông nghiệp {place}",
+            commune=f"xã {place}",
+            district=("Yên Thế", "Lục Nam", "Sơn Động")[n % 3],
+        )
+        for n, (name, place) in enumerate(
+            (name, place)
+            for name in ("Mật ong", "Bánh phu thê", "Vú sữa", "Chè xanh")
+            for place in ("An Phú", "Tân Sơn", "Thế Gia", "Đông Phú", "Xuân Lương")
+        )
+    ]
+    whole = Postings(docs)
+    monkeypatch.setattr("catalog.search.postings.PLACES_MEMO", 2)
+    monkeypatch.setattr("catalog.search.postings.TEXTS_MEMO", 2)
+    emptied = Postings(docs)
+    assert whole.__dict__.keys() == emptied.__dict__.keys()
+    for name, table in whole.__dict__.items():
+        assert emptied.__dict__[name] == table, name
