@@ -53,6 +53,9 @@ from catalog.text import (
     tone_only,
 )
 
+# Negations written in English: what follows them is read in English ("not the …": an article, not thế).
+_ENGLISH_NEGATIONS = frozenset({"not", "no", "without", "except"})
+
 # Kinds of `asks` that rule out every product (see SearchIndex.search).
 _VETOES = frozenset({"service", "supplies", "course"})
 
@@ -820,6 +823,9 @@ class QueryParser:
                     and i + m <= u.at <= i + m + 1
                     and u.alts[0].key not in self.lexicon.categories
                     and not any(i < c <= u.at for c in out.clauses)
+                    # After an English negation an article is no product word: "not the new commune" rules out
+                    # no Yên Thế.
+                    and not (keys[i] in _ENGLISH_NEGATIONS and is_english_stopword(u.text))
                 ),
                 None,
             )

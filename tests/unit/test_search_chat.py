@@ -917,3 +917,15 @@ def test_a_word_typed_with_its_tone_names_only_the_concepts_spelt_with_that_tone
     # "dừa" is coconut: the lexicon's dưa (melon) and dứa (pineapple) fold the same, but their tones differ.
     assert demo.search("dừa tươi").results == []
     assert demo.search("dưa kim").results and demo.search("dua kim").results  # typed plain, any of them
+
+
+def test_the_words_of_the_old_districts_and_stuff_are_chat_beside_a_filter(demo: SearchIndex) -> None:
+    answer = demo.search("ở huyện cũ Lục Nam có đồ uống gì không")
+    assert answer.results and answer.filters.get("district") == "Lục Nam", names(answer)
+    answer = demo.search("4 star food of Yen The, not the commune")  # "not the": an article, not Yên Thế
+    assert answer.results and all(h.doc.district == "Yên Thế" for h in answer.results), names(answer)
+
+
+def test_a_modal_between_the_negation_and_the_verb_still_negates(demo: SearchIndex) -> None:
+    answer = demo.search("ông không thể uống rượu nữa, biếu gì")
+    assert answer.results and not any(fold(n).startswith("ruou") for n in names(answer)), names(answer)
