@@ -619,7 +619,7 @@ class QueryParser:
                 # Written with other marks it is other words: "mỳ Châu Sơn là …" is no Sơn La.
                 self.accent_agrees(marked, i, accents) for accents in lex.elsewhere[span]
             ):
-                if self.after_destination_cue(keys, i, m) or self.after_place(i, out):
+                if self.after_destination_cue(q, i, m) or self.after_place(i, out):
                     # "ship ra Hà Nội", "send a box to Hanoi", "xe khách Bắc Giang - Đà Nẵng": where it goes, not
                     # what it is
                     return m
@@ -726,7 +726,7 @@ class QueryParser:
                 q.named.has(toks[i])
                 and key not in self.ix.post
                 and key not in self.origins  # "my Japanese colleague": see read_origins
-                and not self.after_destination_cue(keys, i)
+                and not self.after_destination_cue(q, i)
             ):
                 # A name the catalogue does not know, written as a name mid-sentence ("bưởi Diễn", "xúc xích
                 # Đức", "from New Zealand"): another place or maker, as decisive as a place it lists elsewhere.
@@ -1039,12 +1039,14 @@ class QueryParser:
             for w in spellings
         )
 
-    def after_destination_cue(self, keys: list[str], i: int, m: int = 1) -> bool:
+    def after_destination_cue(self, q: QueryWords, i: int, m: int = 1) -> bool:
         """Do the words just before the place at i..i+m say where goods go ("ship ra", "gửi về", "deliver to")?
 
         A bare verb ("ship", "gửi") says so only when nothing but chat follows the place: "ship hn dc ko" goes
-        to Hà Nội, "ship Dalat strawberries to Bac Giang" asks for Đà Lạt's strawberries.
+        to Hà Nội, "ship Dalat strawberries to Bac Giang" asks for Đà Lạt's strawberries. Marks typed must be
+        the cue's: "hoa ban Sơn La" (a flower) is no "bạn Sơn La" (a friend there).
         """
+        keys, marked = q.keys, q.marked
         cues = self.ix.lexicon.destination_cues
         if i >= 2 and keys[i - 1] in _DETERMINERS:
             i -= 1  # "in a Hanoi supermarket", "to my Hanoi office"
@@ -1052,6 +1054,14 @@ class QueryParser:
             (tuple(keys[i - n : i]) for n in (2, 1) if i - n >= 0 and tuple(keys[i - n : i]) in cues), None
         )
         if cue is None:
+            return False
+        written = self.ix.lexicon.destination_accents.get(cue, [])
+        start = i - len(cue)
+        if written and not any(
+            self.accent_agrees(marked, start, a)
+            and not (len(cue) == 1 and marked[start] is None and a[0] is not None and q.diacritics)
+            for a in written
+        ):
             return False
         if cue not in _BARE_CUES:
             return True

@@ -929,3 +929,9 @@ def test_the_words_of_the_old_districts_and_stuff_are_chat_beside_a_filter(demo:
 def test_a_modal_between_the_negation_and_the_verb_still_negates(demo: SearchIndex) -> None:
     answer = demo.search("ông không thể uống rượu nữa, biếu gì")
     assert answer.results and not any(fold(n).startswith("ruou") for n in names(answer)), names(answer)
+
+
+def test_a_destination_cue_typed_with_other_marks_is_another_word(demo: SearchIndex) -> None:
+    # "hoa ban" is a flower: the honey of Sơn La's ban flowers is another province's, not a friend in Sơn La.
+    assert demo.search("mật ong hoa ban Sơn La nguyên chất").results == []
+    assert demo.search("gửi bạn ở Sơn La ít mật ong").results  # a friend there: the honey is ours
