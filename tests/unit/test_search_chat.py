@@ -935,3 +935,9 @@ def test_a_destination_cue_typed_with_other_marks_is_another_word(demo: SearchIn
     # "hoa ban" is a flower: the honey of Sơn La's ban flowers is another province's, not a friend in Sơn La.
     assert demo.search("mật ong hoa ban Sơn La nguyên chất").results == []
     assert demo.search("gửi bạn ở Sơn La ít mật ong").results  # a friend there: the honey is ours
+
+
+@pytest.mark.parametrize("query", ["còn nồi cơm điện loại nhỏ không shop", "an air fryer for my mum"])
+def test_kitchen_appliances_are_goods_the_catalogue_lacks(demo: SearchIndex, query: str) -> None:
+    # "cơm" and "fry" are words of our products and of cooking, yet an appliance is what is asked for.
+    assert demo.search(query).results == [], names(demo.search(query))
