@@ -312,7 +312,8 @@ class InboxProcessor:
                         self.db, self.channel, key, recent,
                         done=[d for marks in taken.values() for d in marks], conn=conn,
                         gaps=self.reorder_window > 0, turn=conn is not None,
-                        chat=conn is not None and self.chat_row is not None,
+                        # (webhooks: a chat's updates may reach several processes; a poller is the only one)
+                        chat=conn is not None and self.chat_row is not None and self.reorder_window > 0,
                     )
                 except BaseException:
                     self._give_back(taken)
