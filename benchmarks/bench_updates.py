@@ -200,6 +200,24 @@ def rate_options(rate_limit: bool) -> dict[str, Any]:
     return {} if rate_limit else {"overall_max_rate": 0}  # {}: as `ocop-bot run` ships (30 messages/s)
 
 
+async def empty_database(url: str) -> None:
+    """Drop the tables of a `--database-url` database (the bot migrates and seeds it again): an earlier run's inbox
+    keeps its update ids, and the fake server numbers its updates from 1 again, so they would be taken for
+    redeliveries and never handled."""
+    from sqlalchemy import text
+
+    from catalog.db import Database
+    from catalog.models import Base
+
+    db = Database(url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.drop_all)
+            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    finally:
+        await db.dispose()
+
+
 async def run(
     concurrency: int, total: int, chats: int, *, gate: bool = True, database_url: str = "", rate_limit: bool = True,
     products: int = 0,
@@ -211,6 +229,8 @@ async def run(
             telegram_token=SecretStr(TOKEN),
             telegram_base_url=fake.base_url,
         )
+        if database_url:
+            await empty_database(database_url)
         if products:
             await add_products(settings.database_url, products)
         options = {**rate_options(rate_limit), "concurrent_updates": concurrency}
@@ -363,7 +383,8 @@ async def main() -> None:
     parser.add_argument("--no-gate", action="store_true",
                         help="also run without the SQLite one-transaction-at-a-time gate (to see what it costs)")
     parser.add_argument("--database-url", default="",
-                        help="benchmark another database (e.g. an empty PostgreSQL one) instead of a temp SQLite file")
+                        help="benchmark another database (a PostgreSQL one of the benchmark's own: its tables are "
+                             "dropped before each run) instead of a temp SQLite file")
     parser.add_argument("--no-echo", action="store_true",
                         help="skip the reference echo bot (benchmarks/echo_bot.py) and the ratios to it")
     parser.add_argument("--no-rate-limit", action="store_true",

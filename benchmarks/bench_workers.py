@@ -2,7 +2,7 @@
 
 Run from the project root:
     PYTHONPATH=. python benchmarks/bench_workers.py --pg postgresql+asyncpg://postgres@127.0.0.1:5432/<own db>
-                                                    [--workers 1,2,4] [--updates 1200] [--chats 100] [--no-rate-limit]
+                                                    [--workers 1,2,4] [--updates 1200] [--chats 97] [--no-rate-limit]
 
 The URL must name a database of the benchmark's own: its tables are dropped before each worker count.
 For each worker count, N real `ocop-bot run --webhook-url … --port P` processes start (as in production:
@@ -11,7 +11,10 @@ docs/deployment.md), a small round-robin proxy (aiohttp, in this process) listen
 fake Bot API server (tests/fakes/telegram_api.py, also in this process) takes the replies. The updates —
 /start, then searches in Vietnamese and English, each chat in order — are posted to the proxy with at most
 40 in flight (Telegram's default `max_connections`), as Telegram would, after a warm-up of 30 updates per
-worker (not measured: a long-running worker has compiled its statements and done its lazy imports). The run
+worker (not measured: a long-running worker has compiled its statements and done its lazy imports). The
+chats take turns, so with a number of chats no worker count divides (97 by default) a chat's messages reach
+every worker in turn, as Telegram's posts would: with 100 chats and 1, 2 or 4 workers the round robin would
+send each chat to one worker only, which hides what a chat moving between workers costs. The run
 ends when every inbox entry is done. Printed per worker count: updates/s, the workers' CPU per update (all workers together, from
 /proc; and the kernel's part of it), this process's CPU per update (fake server, proxy and poster: not the bot's),
 PostgreSQL's transactions per update (pg_stat_database), the database sessions that ended during the run (a pool
@@ -182,7 +185,7 @@ async def one_count(workers: int, url: str, total: int, chats: int, rate_limit: 
 
                 # Warm-up, not measured: every worker has its first updates behind it (statements compiled,
                 # lazy imports done), as a long-running worker has.
-                warm = [make(90_000 + n % (10 * workers), n // (10 * workers)) for n in range(30 * workers)]
+                warm = [make(90_000 + n % (10 * workers + 1), n // (10 * workers + 1)) for n in range(30 * workers)]
                 bodies = []
                 for n in range(total):
                     chat, step = 40_000 + n % chats, n // chats
@@ -242,7 +245,8 @@ async def main() -> None:
                         help="PostgreSQL URL of a database of the benchmark's own (its tables are dropped)")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--updates", type=int, default=1200)
-    parser.add_argument("--chats", type=int, default=100)
+    parser.add_argument("--chats", type=int, default=97,
+                        help="chats taking turns (no worker count should divide it: see above)")
     parser.add_argument("--no-rate-limit", action="store_true",
                         help="OCOP_TELEGRAM_RATE_LIMIT=0 for the workers (unlike production)")
     args = parser.parse_args()

@@ -25,7 +25,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from catalog import inbox
 from catalog.db import Database
@@ -54,6 +54,7 @@ DONE_FLUSH_DELAY = 0.02
 Handler = Callable[[Accepted], Awaitable[None]]
 OnParked = Callable[[Accepted], Awaitable[None]]
 OnFlood = Callable[[Accepted], Awaitable[None]]
+ChatRow = Callable[[str, "tuple[Any, ...] | None"], None]
 
 
 @dataclass(slots=True)
@@ -98,6 +99,10 @@ class InboxProcessor:
         self.flood_limit = FLOOD_LIMIT
         self.flood_window = FLOOD_WINDOW
         self.flood_pace = FLOOD_PACE
+        # PostgreSQL: given, as a chat's turn is taken, the chat's state as the same look read it (the router's
+        # cache of chat states starts the chat's next message from it: another process may have changed it since
+        # this one last handled the chat)
+        self.chat_row: ChatRow | None = None
         self._queues: dict[str, deque[Accepted]] = {}  # entries without a chat: handled as they come
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()  # chats given a new entry while their task was looking
@@ -307,6 +312,8 @@ class InboxProcessor:
                         self.db, self.channel, key, recent,
                         done=[d for marks in taken.values() for d in marks], conn=conn,
                         gaps=self.reorder_window > 0, turn=conn is not None,
+                        # (webhooks: a chat's updates may reach several processes; a poller is the only one)
+                        chat=conn is not None and self.chat_row is not None and self.reorder_window > 0,
                     )
                 except BaseException:
                     self._give_back(taken)
@@ -321,6 +328,8 @@ class InboxProcessor:
                     wait, poll = poll, min(poll * 2, TURN_POLL_MAX)
                 else:
                     poll = TURN_POLL
+                    if found.with_chat and self.chat_row is not None:
+                        self.chat_row(key, found.chat)
                     wait = await self._hold_back(key, entry, found.count, gap=found.gap)
                     if wait <= 0:
                         retry = await self._attempt(entry)
@@ -346,6 +355,11 @@ class InboxProcessor:
             yield None, _Turn(True)
             return
         async with self.db.engine.connect() as conn:
+            # Each statement of the turn commits by itself: the look is one round trip (not BEGIN, SELECT, COMMIT)
+            # and the release's marks two (UPDATE, unlock) instead of four. (No statement of the turn needs
+            # another's company: the look only reads, and the marks are committed before the unlock by their
+            # own statement's end.) The pool resets the connection's isolation level when it is handed back.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             turn = _Turn()
             try:
                 yield conn, turn

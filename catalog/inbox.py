@@ -17,14 +17,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Interval, Select, bindparam, delete, func, literal_column, select, text, true, update
+from sqlalchemy import (
+    Interval,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from catalog import sessions
 from catalog.db import Database, lazy_commit_set, writes_only_chat_state
-from catalog.models import InboxEntry, ProcessLease, utcnow
+from catalog.models import ChatSession, InboxEntry, ProcessLease, utcnow
 
 UNFINISHED = ("pending", "handled")
 MAX_ATTEMPTS = 5  # an entry whose handling failed this many times is parked
@@ -114,18 +127,33 @@ def _taking_turn(statement: Select[Any]) -> Select[Any]:
             .order_by(look.c.seq, look.c.id))
 
 
-_LOOKS: dict[tuple[str, bool, bool, bool], Select[Any]] = {}
+def _with_chat_state(statement: Select[Any]) -> Select[Any]:
+    """The look, also reading the chat's state (catalog/sessions.py: its row id, `FIELDS` and `updated_at`), for
+    whoever takes the chat's turn to start from: with several processes behind a round-robin proxy a chat's
+    messages reach each process in turn, and the copy of the chat's state a process kept from its last message
+    there is stale by then (handled from it, the message would be done all over again once its write found the
+    row changed; read apart, under the chat's lock, it would cost two more round trips)."""
+    chats = ChatSession.__table__
+    joined = statement.outerjoin(chats, and_(chats.c.channel == TABLE.c.channel, chats.c.chat_id == TABLE.c.chat_key))
+    return joined.add_columns(*(chats.c[name].label(f"cs_{name}") for name in CHAT_COLUMNS))
 
 
-def _look(dialect: str, *, counted: bool, gaps: bool, turn: bool) -> Select[Any]:
+CHAT_COLUMNS = ("id", *sessions.FIELDS, "updated_at")  # the chat state's columns a look reads (`Look.chat`)
+_LOOKS: dict[tuple[str, bool, bool, bool, bool], Select[Any]] = {}
+
+
+def _look(dialect: str, *, counted: bool, gaps: bool, turn: bool, chat: bool = False) -> Select[Any]:
     """The look at a chat's next entries, built once per variant: with the flood count (`_next_counted`), with
-    the gap check of a process whose updates may arrive out of order (webhooks; `_with_below`), taking the turn."""
-    key = (dialect, counted, gaps, turn)
+    the gap check of a process whose updates may arrive out of order (webhooks; `_with_below`), with the chat's
+    state (`_with_chat_state`), taking the turn."""
+    key = (dialect, counted, gaps, turn, chat)
     statement = _LOOKS.get(key)
     if statement is None:
         statement = _NEXT_COUNTED[dialect] if counted else _NEXT
         if gaps:
             statement = _with_below(statement)
+        if chat:
+            statement = _with_chat_state(statement)
         if turn:
             statement = _taking_turn(statement)
         _LOOKS[key] = statement
@@ -467,6 +495,8 @@ class Look(NamedTuple):
     more: bool
     gap: bool = False
     mine: bool = True  # (asked with `turn`) whether this look took the chat's turn
+    with_chat: bool = False  # asked with `chat` and an entry found: `chat` is the chat state's row as read
+    chat: tuple[Any, ...] | None = None  # the chat state's CHAT_COLUMNS (None: no row yet)
 
 
 async def next_for_chat(
@@ -496,16 +526,18 @@ async def look_at_chat(
     conn: AsyncConnection | None = None,
     gaps: bool = False,
     turn: bool = False,
+    chat: bool = False,
 ) -> Look:
     """`next_for_chat`, also telling whether another unfinished entry of the chat follows the first (the same
     statement reads up to two rows): when none does, whoever handles the first need not look again. `gaps`:
     also whether the first entry's predecessor in the channel is missing (`Look.gap`), in the same statement.
     `turn` (PostgreSQL, `conn` given): the same statement first tries to take the chat's turn (a session-level
     advisory lock, `pg_try_advisory_lock`: it outlives transactions and ends with the connection, so a killed
-    process frees it; `Look.mine`), which the caller must give back (`end_chat_turn`) when it got it."""
+    process frees it; `Look.mine`), which the caller must give back (`end_chat_turn`) when it got it. `chat`:
+    also the chat's state as stored (`Look.chat`), for the router's cache of chat states (`ChatCache.refresh`)."""
     if conn is None:
         async with db.engine.connect() as own:
-            return await look_at_chat(db, channel, chat_key, recent, done=done, conn=own, gaps=gaps)
+            return await look_at_chat(db, channel, chat_key, recent, done=done, conn=own, gaps=gaps, chat=chat)
     dialect = "postgresql" if db.dialect == "postgresql" else "sqlite"
     try:
         if done:
@@ -518,7 +550,7 @@ async def look_at_chat(
                 params["e_window"] = recent
             else:
                 params["e_shift"] = f"-{recent.total_seconds():.3f} seconds"
-        statement = _look(dialect, counted=recent is not None, gaps=gaps, turn=turn)
+        statement = _look(dialect, counted=recent is not None, gaps=gaps, turn=turn, chat=chat)
         rows = (await conn.execute(statement, params)).all()
         mine = bool(rows[0].mine) if turn else True
         if turn:
@@ -530,7 +562,11 @@ async def look_at_chat(
         await conn.rollback()
         raise
     gap = gaps and row is not None and row.below != row.seq - 1
-    return Look(_accepted(row) if row is not None else None, count, len(rows) > 1, gap, mine)
+    with_chat = chat and row is not None
+    state = None
+    if with_chat and row.cs_id is not None:
+        state = tuple(getattr(row, f"cs_{name}") for name in CHAT_COLUMNS)
+    return Look(_accepted(row) if row is not None else None, count, len(rows) > 1, gap, mine, with_chat, state)
 
 
 def chat_turn_key(channel: str, chat_key: str) -> int:

@@ -85,6 +85,19 @@ class ChatCache:
         chat.state = chat.state or {}
         return chat
 
+    def refresh(self, channel: str, chat_id: str, row: tuple[Any, ...] | None) -> None:
+        """The chat's row as just read elsewhere (the look that took the chat's turn, catalog/inbox.py): its id,
+        FIELDS and updated_at, or None when there is no row yet. The next message starts from it, without a read
+        or the chat's lock; its write still checks the stamp (StaleChat when the row changed since)."""
+        key = (channel, chat_id)
+        if row is None:
+            self._rows.pop(key, None)
+            return
+        self._rows[key] = (row[0], tuple(row[1:-1]), row[-1])
+        self._rows.move_to_end(key)
+        if len(self._rows) > self.size:
+            self._rows.popitem(last=False)
+
     def keep(self, chat: ChatState) -> None:
         """Once the message's transaction committed: the row as it now is."""
         key = (chat.channel, chat.chat_id)

@@ -135,6 +135,9 @@ class TelegramInbox:
         self.db = channel.services.db
         self.processor = InboxProcessor(self.db, CHANNEL, self.handle, slots=slots, on_parked=self._on_parked,
                                         on_flood=self._on_flood)
+        chats = channel.router.chats
+        if chats is not None:  # a chat's state, read as its turn is taken, is where its next message starts from
+            self.processor.chat_row = lambda key, row: chats.refresh(CHANNEL, key, row)
         self._poll_task: asyncio.Task[None] | None = None
         self._secret = ""
         self._webhook_path = ""

@@ -247,6 +247,42 @@ async def test_another_process_writing_the_chat_is_noticed(pg: Database, pg_url:
         await other_db.dispose()
 
 
+async def test_the_look_that_takes_a_chats_turn_brings_its_state_along(pg: Database, pg_url: str) -> None:
+    """Behind a round-robin proxy a chat's messages reach each process in turn: the look that takes the chat's
+    turn (catalog/inbox.py) also reads its state, so the process starts from the row as the other process left
+    it — no message done twice, no read of its own, no lock — and the number refers to the list shown last."""
+    settings = Settings(database_url=pg.url)
+    other_db = Database(pg_url)
+    try:
+        first, second = Router(Services(pg, settings)), Router(Services(other_db, settings))
+        assert await inbox.look_at_chat(pg, "telegram", "601") == inbox.Look(None, 0, False)
+        await first.handle(chat_message("mật ong"))  # honey listed (first caches it)
+        lychee = await second.handle(chat_message("vải thiều"))  # lychee listed by the other process
+        shown = [b.payload for r in lychee for row in r.buttons for b in row if b.payload.startswith("p:")]
+        assert shown
+        await inbox.accept(pg, "telegram", [("u1", "601", {}, 1)], "test")
+        async with pg.engine.connect() as conn:
+            found = await inbox.look_at_chat(pg, "telegram", "601", conn=conn, turn=True, chat=True)
+            assert found.mine and found.entry is not None and found.with_chat and found.chat is not None
+            first.chats.refresh("telegram", "601", found.chat)
+            counter = Statements(pg)
+            picked = await first.handle(chat_message("1"))
+            await inbox.end_chat_turn(conn, "telegram", "601")
+        assert not any("pg_advisory_xact_lock" in s or s.startswith("SELECT") for s in counter.sent), counter.sent
+        assert len(counter.sent) == 1 and counter.sent[0].startswith("UPDATE chat_sessions")
+        first_slug = shown[0].removeprefix("p:")
+        assert any(first_slug in b.payload for r in picked for row in r.buttons for b in row), picked
+        async with pg.engine.connect() as conn:  # a chat without a row yet: nothing to start from
+            await inbox.accept(pg, "telegram", [("u2", "603", {}, 2)], "test")
+            found = await inbox.look_at_chat(pg, "telegram", "603", conn=conn, turn=True, chat=True)
+            assert found.with_chat and found.chat is None
+            await inbox.end_chat_turn(conn, "telegram", "603")
+        first.chats.refresh("telegram", "601", None)
+        assert first.chats.load("telegram", "601") is None
+    finally:
+        await other_db.dispose()
+
+
 async def test_a_cached_chat_writing_more_than_chat_state_is_done_under_the_lock(pg: Database) -> None:
     """A lead or a staff action is never written from a cached chat: save_chat asks for the message again."""
     from catalog.sessions import ChatCache, StaleChat
