@@ -56,6 +56,16 @@ from catalog.text import (
 # Negations written in English: what follows them is read in English ("not the …": an article, not thế).
 _ENGLISH_NEGATIONS = frozenset({"not", "no", "without", "except"})
 
+
+def _tone_written(typed: str, written: list[str]) -> bool:
+    """Is a word typed with these marks one of these spellings, as far as its tone goes (none typed: any; no
+    spelling marked: any)?"""
+    if typed[-1] == "0" or not written:
+        return True
+    tone = TONE_CLASS.get(typed[-1], typed[-1])
+    return any(TONE_CLASS.get(w[-1], w[-1]) == tone for w in written)
+
+
 # Kinds of `asks` that rule out every product (see SearchIndex.search).
 _VETOES = frozenset({"service", "supplies", "course"})
 
@@ -1153,14 +1163,9 @@ class QueryParser:
             return code
         return None
 
-    @staticmethod
-    def concept_tone_fits(concept: Concept, key: Key, typed: str) -> bool:
+    def concept_tone_fits(self, concept: Concept, key: Key, typed: str) -> bool:
         """Does a word typed with these marks name this concept, as far as its tone goes (see `tone_fits`)?"""
-        if typed[-1] == "0":
-            return True
-        written = [p.accents[0] for p in concept.vi if p.key == key and p.accents[0] is not None]
-        tone = TONE_CLASS.get(typed[-1], typed[-1])
-        return not written or any(TONE_CLASS.get(w[-1], w[-1]) == tone for w in written)
+        return _tone_written(typed, [p.accents[0] for p in concept.vi if p.key == key and p.accents[0] is not None])
 
     def tone_fits(self, typed: str | None, key: str) -> bool:
         """Is a word typed with these marks the lexicon's word `key`, as far as its tone goes?
@@ -1168,16 +1173,14 @@ class QueryParser:
         A letter mark is easily slipped ("ruợu" is still rượu) and a tone forgotten ("bươi"), but a tone typed
         is meant: "mãn" (content) is no "mận".
         """
-        if typed is None or typed[-1] == "0":
+        if typed is None:
             return True
-        written = [
+        return _tone_written(typed, [
             p.accents[0]
             for idx, _ in self.ix.lexicon.concept_index[(key,)]
             for p in self.ix.lexicon.concepts[idx].vi
             if p.key == (key,) and p.accents[0] is not None
-        ]
-        tone = TONE_CLASS.get(typed[-1], typed[-1])
-        return not written or any(TONE_CLASS.get(w[-1], w[-1]) == tone for w in written)
+        ])
 
     def concept_marks_fit(self, span: Key, marked: list[str | None], i: int) -> bool:
         """Do the marks typed on tokens i.. fit one way the lexicon writes the phrase? ("cháu dâu tương lai" is no
