@@ -81,8 +81,7 @@ class Lexicon:
     # What a message asks about a product beside naming it: price, delivery, wholesale (scaffolding too).
     asks: dict[Key, list[tuple[tuple[str | None, ...], str]]] = field(default_factory=dict)
     # Words after which a place is where the goods go, not where they come from ("ship ra Hà Nội").
-    destination_cues: set[Key] = field(default_factory=set)
-    destination_accents: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)  # how each is written
+    destination_cues: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)  # → how each is written
     # Words that rule out the product word right after them ("ngoài ổi ra", "trừ rượu", "not tea").
     negations: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)  # with how each is written
     # Words that make the product word they introduce describe another thing, the head of the phrase
@@ -182,8 +181,7 @@ class Lexicon:
         for text in data.get("destination_cues", ()):
             key = phrase_key(text)
             if key:
-                lex.destination_cues.add(note(key))
-                lex.destination_accents.setdefault(key, []).append(phrase_accents(text))
+                lex.destination_cues.setdefault(note(key), []).append(phrase_accents(text))
         for text in data.get("negations", ()):
             key = phrase_key(text)
             if key:

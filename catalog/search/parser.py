@@ -1065,7 +1065,7 @@ class QueryParser:
         )
         if cue is None:
             return False
-        written = self.ix.lexicon.destination_accents.get(cue, [])
+        written = cues[cue]
         start = i - len(cue)
         if written and not any(
             self.accent_agrees(marked, start, a)
