@@ -10,6 +10,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from catalog.lexicon import Concept, Exclusion, Key, Phrase
+from catalog.search.compounds import other_compounds
 from catalog.search.marks import LETTER_MARKS, TONE_CLASS, accent_fits, marks_are, marks_fit, same_marks
 from catalog.search.model import (
     FINAL_SWAP,
@@ -52,6 +53,9 @@ from catalog.text import (
     tokenize,
     tone_only,
 )
+
+# Eating and drinking: what follows is what the buyer consumes, told as a habit beside a need.
+_CONSUMING = frozenset({"uong", "an", "nhau"})
 
 # Negations written in English: what follows them is read in English ("not the …": an article, not thế).
 _ENGLISH_NEGATIONS = frozenset({"not", "no", "without", "except"})
@@ -218,6 +222,19 @@ class QueryParser:
                 if p.vietnamese and len(p.key) == 1:
                     continue  # one Vietnamese syllable is too often another word ("cua": của; "nho": nhỏ)
                 self.other_goods.setdefault(p.key, []).append((p.accents, p.vietnamese))
+        # And the words of the language that begin with a product's kind word and name another thing ("măng cụt",
+        # "nấm hương", "bánh cuốn"): see catalog/search/compounds.py.
+        compounds, self.closing_words = other_compounds(self.written_heads(), self.names_product, self.is_chat)
+        lex = self.lexicon
+        known = (lex.concept_index, lex.scaffolding, lex.uses, lex.asks, lex.categories, lex.elsewhere, lex.compounds)
+        compounds = {
+            key: written
+            for key, written in compounds.items()
+            if not any(key in table for table in known) and key not in ix.places
+        }
+        for key, written in compounds.items():
+            self.other_goods.setdefault(key, []).extend((accents, True) for accents in written)
+        self.compound_goods = frozenset(compounds)
         self.goods_heads = {key[0] for key in self.other_goods}
         # Other countries' adjectives the catalogue does not write ("Korean"; "Thai" is Thái Sơn's too).
         self.origins = {key[0] for key in self.lexicon.origins if len(key) == 1 and key[0] not in ix.post}
@@ -403,6 +420,38 @@ class QueryParser:
             self.token_cache.clear()
         self.token_cache[cache_key] = alts
         return alts
+
+    def written_heads(self) -> dict[str, set[str]]:
+        """The first words of the products' names (their kind: "rượu", "măng"), folded → the accent keys they
+        are written with there."""
+        heads: dict[str, set[str | None]] = {}
+        words = self.lexicon.concept_index  # a word the lexicon knows as a product word: not a brand ("An Xoa")
+        for first in {doc.name_vi.split(None, 1)[0] for doc in self.ix.docs if doc.name_vi.strip()}:
+            for t in tokenize(first)[:1]:
+                if (t.folded,) in words:
+                    heads.setdefault(t.folded, set()).add(accent_key(t.raw) if has_marks(t.raw) else None)
+        return heads
+
+    def names_product(self, key: Key) -> bool:
+        """Does some product have these words side by side (uncached: for building, not for queries)?"""
+        sets = [self.ix.pairs.get(pair) for pair in zip(key, key[1:], strict=False)]
+        if not all(sets):
+            return False
+        first, *rest = sorted(sets, key=len)  # type: ignore[arg-type]
+        return bool(set(first).intersection(*rest))
+
+    def is_chat(self, word: str, accent: str | None) -> bool:
+        """Is a word, as written, one the lexicon knows as chat around products (a quality, a need, a question), or
+        a product word itself (then the dictionary's word joins two kinds: "rượu chè", drinks)?"""
+        lex = self.lexicon
+        if (word,) in lex.concept_index and self.ix.post.get(word):
+            return True
+        written = [
+            *lex.scaffolding.get((word,), ()),
+            *(a for a, _ in lex.uses.get((word,), ())),
+            *(a for a, _ in lex.asks.get((word,), ())),
+        ]
+        return any(w[0] is None or accent is None or accent_fits(accent, w[0]) for w in written)
 
     def could_be_typo(self, typed: str | None, word: str) -> bool:
         """Could a word typed with these marks be a slip for `word`, whose letters differ?
@@ -955,6 +1004,8 @@ class QueryParser:
             m = next((m for m in (3, 2, 1) if tuple(keys[i : i + m]) in self.other_goods), 0)
             span = tuple(keys[i : i + m])
             forms = [vi for accents, vi in self.other_goods.get(span, ()) if self.accent_agrees(q.marked, i, accents)]
+            if m and span in self.compound_goods and not self.compound_at(q, i, m, out):
+                forms = []
             if not m or not forms:
                 i += 1
                 continue
@@ -981,7 +1032,7 @@ class QueryParser:
             inside = [u for u in units if u.at < i + m and u.at + len(u.text.split()) > i]
             # Goods the lexicon lists as ones people buy, with no product word of ours left asked for ("hoa tươi
             # giao ngày 20/10", "cây quất cảnh chơi Tết"): they are what is asked, whatever need comes with them.
-            lacked = span in self.lexicon.other_goods and not any(
+            lacked = (span in self.lexicon.other_goods or span in self.compound_goods) and not any(
                 u.role == "content" and not u.stray and u not in inside for u in units
             )
             if target is None and not (lacked and inside):
@@ -993,6 +1044,18 @@ class QueryParser:
             # As decisive as another place's name: the goods must be found as named ("elsewhere").
             units.append(Unit(" ".join(span), phrase_weight(m), [alt], "elsewhere", at=i, lacked=lacked))
             i += m
+
+    def compound_at(self, q: QueryWords, i: int, m: int, out: ParsedQuery) -> bool:
+        """Is the dictionary's word at tokens i..i+m one word here: not split by a comma or a full stop ("gà,
+        giò"), and its first syllable not the end of the word before ("bệnh nhân thân thiết": no "nhân thân")?"""
+        if any(c in out.clauses for c in range(i + 1, i + m)):
+            return False
+        if i == 0 or i in out.clauses:
+            return True
+        if q.keys[i - 1] in _CONSUMING and out.uses:
+            return False  # a habit told beside a need ("uống rượu bia nhiều … mát gan"), not goods asked for
+        before = self.closing_words.get((q.keys[i - 1], q.keys[i]), ())
+        return not any(self.accent_agrees(q.marked, i - 1, accents) for accents in before)
 
     def read_origins(self, q: QueryWords, out: ParsedQuery) -> None:
         """Another country's adjective right before a product word, one word between at most ("Korean red

@@ -1,0 +1,87 @@
+"""Words of the Vietnamese language that begin with a product's kind word and name something else.
+
+Vietnamese names a kind of thing by a head word and what follows it: "măng tre" is a bamboo shoot, but
+"măng cụt" is a mangosteen, "nấm hương" a shiitake, "dầu lạc" peanut oil, "bánh cuốn" a rice roll. A
+buyer who names such a word asks for that thing, not for whatever product shares its first syllable
+("măng" → the bamboo shoots; "nấm" → the straw mushrooms). No lexicon written by the team can list them
+all, so they come from a dictionary of the language: Hồ Ngọc Đức's word list (74,000 entries) as shipped
+by `underthesea` (Apache-2.0), read as a data file.
+
+Of its words, those that matter here begin with the first word of some product's name (the kind word,
+with the marks it is written with there), name no product (no product has their words side by side), and
+whose other words are not chat the lexicon knows ("rượu ngon" is good wine, not another drink).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import unicodedata
+from collections.abc import Callable, Iterable
+from functools import cache
+from pathlib import Path
+
+from catalog.lexicon import Key, phrase_accents, phrase_key
+
+log = logging.getLogger(__name__)
+
+# Longer entries are sayings ("rượu vào lời ra"), not names of things.
+MAX_WORDS = 3
+
+
+def dictionary_path() -> Path | None:
+    """Where the installed `underthesea` keeps the word list (located without importing the package, which
+    would load its models), or None when it is not installed."""
+    spec = importlib.util.find_spec("underthesea")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "corpus" / "data" / "Viet74K.txt"
+    return path if path.is_file() else None
+
+
+@cache
+def dictionary_words() -> tuple[str, ...]:
+    """The dictionary's words of two or three syllables, lower-cased and NFC-normalised."""
+    path = dictionary_path()
+    if path is None:
+        log.warning("the Vietnamese word list (underthesea) is missing: compound words go unrecognised")
+        return ()
+    words = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word = unicodedata.normalize("NFC", line.strip().lower())
+        if 2 <= len(word.split()) <= MAX_WORDS and "-" not in word:
+            words.add(word)
+    return tuple(sorted(words))
+
+
+def other_compounds(
+    heads: dict[str, set[str]],
+    names_product: Callable[[Key], bool],
+    is_chat: Callable[[str, str | None], bool],
+    words: Iterable[str] | None = None,
+) -> tuple[dict[Key, list[tuple[str | None, ...]]], dict[tuple[str, str], list[tuple[str | None, ...]]]]:
+    """The dictionary's words that name other things than products, by key → how each is written; and the
+    two-syllable words that end in a kind word ("bệnh nhân"), so that one is not read as the start of a
+    compound ("nhân thân") when it closes another word.
+
+    `heads`: a kind word's folded form → the accent keys it is written with at the start of product names.
+    `names_product(key)`: does some product have these words side by side. `is_chat(folded, accent)`: is a
+    word, as marked, chat the lexicon knows (a taste, a quality, a question).
+    """
+    goods: dict[Key, list[tuple[str | None, ...]]] = {}
+    closing: dict[tuple[str, str], list[tuple[str | None, ...]]] = {}
+    for text in dictionary_words() if words is None else words:
+        key = phrase_key(text)
+        if len(key) != len(text.split()):
+            continue
+        accents = phrase_accents(text)
+        if len(key) == 2 and accents[1] in heads.get(key[1], ()):
+            closing.setdefault((key[0], key[1]), []).append(accents)
+        if accents[0] not in heads.get(key[0], ()):
+            continue
+        if any(is_chat(k, a) for k, a in zip(key[1:], accents[1:], strict=True)):
+            continue
+        if names_product(key):
+            continue
+        goods.setdefault(key, []).append(accents)
+    return goods, closing
