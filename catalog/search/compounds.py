@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 
-from catalog.lexicon import Key, phrase_accents, phrase_key
+from catalog.lexicon import Key, phrase_key
+from catalog.text import accent_key, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def dictionary_words() -> tuple[str, ...]:
 def other_compounds(
     heads: dict[str, set[str]],
     names_product: Callable[[Key], bool],
-    is_chat: Callable[[str, str | None], bool],
+    is_chat: Callable[[str, str], bool],
     words: Iterable[str] | None = None,
 ) -> tuple[dict[Key, list[tuple[str | None, ...]]], dict[tuple[str, str], list[tuple[str | None, ...]]]]:
     """The dictionary's words that name other things than products, by key → how each is written; and the
@@ -74,7 +75,9 @@ def other_compounds(
         key = phrase_key(text)
         if len(key) != len(text.split()):
             continue
-        accents = phrase_accents(text)
+        # Every syllable of the dictionary is Vietnamese as written: one with no marks has the level tone ("chè
+        # lam" is no "làm"), unlike an unmarked word of the lexicon, which may be typed either way.
+        accents = tuple(accent_key(t.raw) for t in tokenize(text))
         if len(key) == 2 and accents[1] in heads.get(key[1], ()):
             closing.setdefault((key[0], key[1]), []).append(accents)
         if accents[0] not in heads.get(key[0], ()):

@@ -234,7 +234,14 @@ class QueryParser:
         }
         for key, written in compounds.items():
             self.other_goods.setdefault(key, []).extend((accents, True) for accents in written)
-        self.compound_goods = frozenset(compounds)
+        self.compound_goods = compounds
+        # Single words the lexicon knows as chat, however marked: typed plain, they may be that instead.
+        self.chat_words = {
+            key[0]
+            for table in (lex.scaffolding, lex.uses, lex.asks, lex.giving_verbs)
+            for key in table
+            if len(key) == 1
+        }
         self.goods_heads = {key[0] for key in self.other_goods}
         # Other countries' adjectives the catalogue does not write ("Korean"; "Thai" is Thái Sơn's too).
         self.origins = {key[0] for key in self.lexicon.origins if len(key) == 1 and key[0] not in ix.post}
@@ -424,12 +431,12 @@ class QueryParser:
     def written_heads(self) -> dict[str, set[str]]:
         """The first words of the products' names (their kind: "rượu", "măng"), folded → the accent keys they
         are written with there."""
-        heads: dict[str, set[str | None]] = {}
+        heads: dict[str, set[str]] = {}
         words = self.lexicon.concept_index  # a word the lexicon knows as a product word: not a brand ("An Xoa")
         for first in {doc.name_vi.split(None, 1)[0] for doc in self.ix.docs if doc.name_vi.strip()}:
             for t in tokenize(first)[:1]:
                 if (t.folded,) in words:
-                    heads.setdefault(t.folded, set()).add(accent_key(t.raw) if has_marks(t.raw) else None)
+                    heads.setdefault(t.folded, set()).add(accent_key(t.raw))
         return heads
 
     def names_product(self, key: Key) -> bool:
@@ -440,9 +447,10 @@ class QueryParser:
         first, *rest = sorted(sets, key=len)  # type: ignore[arg-type]
         return bool(set(first).intersection(*rest))
 
-    def is_chat(self, word: str, accent: str | None) -> bool:
-        """Is a word, as written, one the lexicon knows as chat around products (a quality, a need, a question), or
-        a product word itself (then the dictionary's word joins two kinds: "rượu chè", drinks)?"""
+    def is_chat(self, word: str, accent: str) -> bool:
+        """Is a word, written with these marks (an accent key), one the lexicon knows as chat around products (a
+        quality, a need, a question) written the same way, or a product word itself (then the dictionary's word
+        joins two kinds: "rượu chè", drinks)? A word the lexicon lists unmarked (shorthand) fits one without marks."""
         lex = self.lexicon
         if (word,) in lex.concept_index and self.ix.post.get(word):
             return True
@@ -451,7 +459,8 @@ class QueryParser:
             *(a for a, _ in lex.uses.get((word,), ())),
             *(a for a, _ in lex.asks.get((word,), ())),
         ]
-        return any(w[0] is None or accent is None or accent_fits(accent, w[0]) for w in written)
+        plain = accent == word + "0"
+        return any(w[0] == accent or (w[0] is None and plain) for w in written)
 
     def could_be_typo(self, typed: str | None, word: str) -> bool:
         """Could a word typed with these marks be a slip for `word`, whose letters differ?
@@ -1050,12 +1059,28 @@ class QueryParser:
         giò"), and its first syllable not the end of the word before ("bệnh nhân thân thiết": no "nhân thân")?"""
         if any(c in out.clauses for c in range(i + 1, i + m)):
             return False
+        if not any(self.spelt(q, i, accents) for accents in self.compound_goods[tuple(q.keys[i : i + m])]):
+            return False
         if i == 0 or i in out.clauses:
             return True
         if q.keys[i - 1] in _CONSUMING and out.uses:
             return False  # a habit told beside a need ("uống rượu bia nhiều … mát gan"), not goods asked for
         before = self.closing_words.get((q.keys[i - 1], q.keys[i]), ())
         return not any(self.accent_agrees(q.marked, i - 1, accents) for accents in before)
+
+    def spelt(self, q: QueryWords, i: int, accents: tuple[str, ...]) -> bool:
+        """Are tokens i.. written as a word of the language with these marks? In a message written with marks, a
+        word typed plain has the level tone ("rượu ngon" is no "rượu ngọn"); in one written plain, any."""
+        for k, want in enumerate(accents):
+            got = q.marked[i + k]
+            if got is None:
+                if q.diacritics and want != q.keys[i + k] + "0":
+                    return False
+                if k == 0 and q.keys[i] in self.chat_words:
+                    return False  # typed plain, "mang" may be the verb as well ("mang lễ chay": no "măng le")
+            elif not accent_fits(got, want):
+                return False
+        return True
 
     def read_origins(self, q: QueryWords, out: ParsedQuery) -> None:
         """Another country's adjective right before a product word, one word between at most ("Korean red
