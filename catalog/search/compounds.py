@@ -88,3 +88,15 @@ def other_compounds(
             continue
         goods.setdefault(key, []).append(accents)
     return goods, closing
+
+
+def two_syllable_words(first: Callable[[str], bool]) -> frozenset[tuple[str, str]]:
+    """The dictionary's two-syllable words, folded, whose first syllable passes `first` (a catalogue word): where
+    an unknown word after a product word makes a word of the language with it ("bảo quản": preserve), that word
+    is no product word followed by a description."""
+    pairs = set()
+    for text in dictionary_words():
+        key = phrase_key(text)
+        if len(key) == 2 and first(key[0]):
+            pairs.add((key[0], key[1]))
+    return frozenset(pairs)

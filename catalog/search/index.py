@@ -1309,13 +1309,16 @@ def _beside_any(u: Unit, others: list[Unit]) -> bool:
 
 
 def _cap_strays(content: list[Unit]) -> list[Unit]:
-    """In a long message, words nobody listed never outweigh the placed product words (STRAY_SHARE)."""
+    """In a long message, words nobody listed never outweigh the placed product words (STRAY_SHARE); but one
+    saying which kind of product is asked for ("có rượu sim không ạ") is no chat (Unit.kind_word)."""
     placed = sum(u.weight for u in content if not u.stray)
-    strays = sum(u.weight for u in content if u.stray and u.role == "content")
+    strays = sum(u.weight for u in content if u.stray and u.role == "content" and not u.kind_word)
     if not placed or strays <= STRAY_SHARE * placed:
         return content
     f = STRAY_SHARE * placed / strays
-    return [replace(u, weight=u.weight * f) if u.stray and u.role == "content" else u for u in content]
+    return [
+        replace(u, weight=u.weight * f) if u.stray and u.role == "content" and not u.kind_word else u for u in content
+    ]
 
 
 def _mentioned(parsed: ParsedQuery) -> frozenset[str]:

@@ -199,6 +199,9 @@ class Unit:
     stray: float = 0.0
     at: int = -1  # position in the query of its first word
     lacked: bool = False  # other goods named on their own, with no product word of ours asked ("hoa tươi")
+    # A stray right after a product word amid chat the lexicon knows ("có rượu sim không ạ"): it says which kind,
+    # so it keeps its weight in a long message.
+    kind_word: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +255,7 @@ class ParsedQuery:
     excluded: list[Exclusion] = field(default_factory=list)  # product words ruled out ("không cồn": not rượu)
     joins: list[int] = field(default_factory=list)  # positions of "và", "hoặc", "and", "or"
     long: bool = False  # more than LONG_MESSAGE words: a chat message, not a typed query
+    open_words: int = 0  # words left once the chat the lexicon knows is set aside (see register.length_factor)
     english_words: bool = False  # has a function word only English has ("for", "the", "something")
     names: frozenset[str] = frozenset()  # folded words written as names mid-sentence
     name_phrases: list[Key] = field(default_factory=list)  # consecutive such words ("bac ha", "u minh")

@@ -10,7 +10,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from catalog.lexicon import Concept, Exclusion, Key, Phrase
-from catalog.search.compounds import other_compounds
+from catalog.search.compounds import other_compounds, two_syllable_words
 from catalog.search.marks import LETTER_MARKS, TONE_CLASS, accent_fits, marks_are, marks_fit, same_marks
 from catalog.search.model import (
     FINAL_SWAP,
@@ -53,6 +53,27 @@ from catalog.text import (
     tokenize,
     tone_only,
 )
+
+# Keys next to each other on a QWERTY keyboard: a slip of the finger replaces a letter by one of these.
+_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_NEAR_KEYS = {
+    ch: {
+        other
+        for r2 in (r - 1, r, r + 1)
+        if 0 <= r2 < len(_ROWS)
+        for c2 in (c - 1, c, c + 1)
+        if 0 <= c2 < len(_ROWS[r2]) and (other := _ROWS[r2][c2]) != ch
+    }
+    for r, row in enumerate(_ROWS)
+    for c, ch in enumerate(row)
+}
+
+
+def _slip(typed: str, word: str) -> bool:
+    """Could `typed` be `word` (of the same length, one letter different) with one key hit beside the right one?"""
+    pairs = [(a, b) for a, b in zip(typed, word, strict=True) if a != b]
+    return len(pairs) == 1 and pairs[0][0] in _NEAR_KEYS.get(pairs[0][1], ())
+
 
 # Eating and drinking: what follows is what the buyer consumes, told as a habit beside a need.
 _CONSUMING = frozenset({"uong", "an", "nhau"})
@@ -235,6 +256,7 @@ class QueryParser:
         for key, written in compounds.items():
             self.other_goods.setdefault(key, []).extend((accents, True) for accents in written)
         self.compound_goods = compounds
+        self.two_syllable_words = two_syllable_words(lambda word: word in ix.post)
         # Single words the lexicon knows as chat, however marked: typed plain, they may be that instead.
         self.chat_words = {
             key[0]
@@ -484,6 +506,8 @@ class QueryParser:
         for cand, d, _ in found:
             if d == 0:
                 continue
+            if n <= 4 and len(cand) == n and sorted(cand) != letters and not _slip(word, cand):
+                continue  # in a short word, one letter for another far from it on the keyboard is another word (sen, sơn)
             q = {3: 0.4, 4: 0.7, 5: 0.7}.get(n, 0.85) if d == 1 else 0.6
             if cand[0] != word[0]:
                 q *= 0.8  # first letters are rarely mistyped
@@ -559,6 +583,26 @@ class QueryParser:
             for unit in out.units[first:]:
                 unit.at = i
             i += step
+        # (Beside a filter or a need, the other words may say more of it: "quê ngoại em ở đó", "công nhân".)
+        filtered = bool(out.places or out.categories or out.stars is not None or out.uses)
+        out.open_words = words if filtered else sum(len(u.text.split()) for u in out.units if u.role != "optional")
+        if out.open_words < words:
+            # An unknown word right after a product word (Vietnamese puts the kind first) weighs by the words left
+            # once the chat the lexicon knows is set aside: in "shop ơi có rượu sim không ạ" it is one of two words
+            # asked, as in "rượu sim" (another wine), not one of seven. (Before the product word it is chat: "mẹ
+            # mình thích ổi"; an English word is code-switching.)
+            factor = length_factor(out.open_words)
+            ends = {u.at + len(u.text.split()) for u in out.units if u.role == "content" and not u.stray}
+            for u in sorted(out.units, key=lambda u: u.at):
+                if (
+                    u.stray >= STRAY_VIETNAMESE
+                    and u.role == "content"
+                    and u.at in ends
+                    and u.at not in out.clauses
+                    and (keys[u.at - 1], keys[u.at]) not in self.two_syllable_words  # "bảo quản": one word
+                ):
+                    u.weight, u.kind_word = u.stray * factor, True
+                    ends.add(u.at + 1)  # and the unknown words that go on ("thịt trâu gác bếp")
         if asked_at:
             # A longer question or need holds the shorter ones inside it: "visa card" asks how to pay, not for a
             # visa; "buon ngu" is sleepy (buồn ngủ), no wholesale (buôn).

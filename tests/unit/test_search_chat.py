@@ -974,3 +974,21 @@ def test_the_word_list_is_installed() -> None:
 
     assert dictionary_path() is not None
     assert "măng cụt" in dictionary_words() and "bánh cuốn" in dictionary_words()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "chị ơi bên mình có bán rượu sim không ạ",  # myrtle wine: the unknown word names another wine
+        "e cần sll trà sen cho quán, ib giá sỉ nhé",  # lotus tea
+        "có bán thịt trâu gác bếp không shop",  # smoked buffalo: the unknown words go on after "trâu"
+    ],
+)
+def test_an_unknown_word_after_a_kind_amid_known_chat_names_another_product(demo: SearchIndex, query: str) -> None:
+    # The chat around it is known: the unknown word is one of the few words asked, not one of many.
+    assert demo.search(query).results == [], names(demo.search(query))
+
+
+def test_an_unknown_word_elsewhere_in_known_chat_still_does_not_veto(demo: SearchIndex) -> None:
+    assert demo.search("mẹ mình thích ổi lắm, bên bạn có bán không").results  # before the kind: chat
+    assert demo.search("có mỳ gạo nào không chất bảo quản không ạ").results  # "bảo quản": a word of its own
