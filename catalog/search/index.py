@@ -60,6 +60,11 @@ SPARSE_LEVEL = 8
 TYPICAL_NONE = 1_000  # a product of no kind a need's `first` list names: after those of the kinds it names
 # Verbs whose object is the goods asked for ("mua ổi", "order lychee").
 _BUYING = frozenset({"mua", "buy", "order"})
+# How much or how many, between a buying verb and the goods ("mua ít mắm tôm", "buy some"), and words that name
+# no goods of their own ("mua ít đồ làm quà": things, whatever they are).
+_HOW_MUCH = frozenset({"it", "chut", "vai", "mot", "some", "a", "few"})
+_NOT_BUYING = frozenset({"khoi", "khong", "ko", "k", "dung", "chang", "chua", "don't", "dont", "not"})
+_ANY_GOODS = frozenset({"do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something"})
 _FOR = frozenset({"for", "cho"})  # a thing for an occasion: "chocolate truffles for Valentine"
 FEW_FOR_NEEDS = 3  # fewer products serving every need named than this: those serving one less join them
 EPSILON = 1e-9
@@ -234,12 +239,12 @@ class SearchIndex:
                 or (end == span[0] and u.stray >= STRAY_VIETNAMESE and not parsed.english_words)  # "mứt gừng Tết"
             ) and not any(min(end, span[1]) <= c <= max(u.at, span[0]) for c in parsed.clauses)
 
-        return bool(occasions) and any(
+        return any(
             u.stray
             and not is_stopword(u.text, u.text)
             and u.text not in parsed.names
             and (u.text,) not in lex.recipients
-            and any(beside(u, use, span) for use, span in occasions)
+            and (any(beside(u, use, span) for use, span in occasions) or _bought(u, parsed))
             for u in content
         )
 
@@ -260,6 +265,17 @@ class SearchIndex:
             u.role == "content" and _end(u) in self._place_starts(parsed) for u in content
         ):
             return False  # a product word right before the place: "cam đường Yên Thế còn hàng không"
+        for u in goods:
+            if u.text in parsed.names or not _bought(u, parsed):
+                continue
+            # The goods bought are named, and no product has them: "mua mắm tôm làm quà biếu sếp", "mua lạp xưởng …"
+            run = [u]
+            while (more := next((v for v in goods if v.at == _end(run[-1]) and v.at not in parsed.clauses), None)):
+                run.append(more)
+            if any(v.stray for v in run):
+                return False
+            if len(run) >= 2 and not self._score(run, [], _mentioned(parsed), parsed, CONFIDENT, frozenset())[0]:
+                return False
         # Another place's name beside the need or a product word asks for that place's goods ("đặc sản Đà Lạt
         # làm quà"); elsewhere in the message it is where somebody lives or goes ("cháu đi làm ở Hàn Quốc, …
         # muốn gói ít quà quê mang sang").
@@ -1306,6 +1322,20 @@ def _chained(
 def _beside_any(u: Unit, others: list[Unit]) -> bool:
     """Does u stand right beside (at most one word away from) one of the others?"""
     return any(o is not u and _gap((u.at, _end(u)), (o.at, _end(o))) <= 1 for o in others)
+
+
+def _bought(u: Unit, parsed: ParsedQuery) -> bool:
+    """Is the unit what a buying verb names, a quantity at most between ("mua ít mắm tôm"), in one clause? Not a
+    word that names no goods ("mua ít đồ")."""
+    keys = parsed.keys
+    if u.text in _ANY_GOODS or u.text in _HOW_MUCH:
+        return False
+    i = u.at - 1
+    while i >= 0 and i + 1 not in parsed.clauses and (keys[i] in _HOW_MUCH or keys[i].isdigit()):
+        i -= 1
+    if i < 0 or i + 1 in parsed.clauses or keys[i] not in _BUYING:
+        return False
+    return not (i and keys[i - 1] in _NOT_BUYING)  # "khỏi mua sữa": no need to buy it
 
 
 def _cap_strays(content: list[Unit]) -> list[Unit]:

@@ -992,3 +992,25 @@ def test_an_unknown_word_after_a_kind_amid_known_chat_names_another_product(demo
 def test_an_unknown_word_elsewhere_in_known_chat_still_does_not_veto(demo: SearchIndex) -> None:
     assert demo.search("mẹ mình thích ổi lắm, bên bạn có bán không").results  # before the kind: chat
     assert demo.search("có mỳ gạo nào không chất bảo quản không ạ").results  # "bảo quản": a word of its own
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "năm nay tính mua lạp xưởng làm quà cho bố vợ",  # goods nobody listed, named as what is bought
+        "em muốn mua ít mắm tôm làm quà cho mẹ chồng",  # two catalogue words no product has together
+    ],
+)
+def test_goods_named_after_a_buying_verb_are_asked_even_beside_a_gift(demo: SearchIndex, query: str) -> None:
+    assert demo.search(query).results == [], names(demo.search(query))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "em muốn mua ít đồ làm quà cho mẹ chồng",  # things: no goods named
+        "đi thăm bà, khỏi mua sữa, nên mang quà gì",  # no need to buy it: not what is asked
+    ],
+)
+def test_what_a_buying_verb_names_no_goods_of_leaves_the_gift(demo: SearchIndex, query: str) -> None:
+    assert demo.search(query).results, query
