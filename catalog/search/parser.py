@@ -10,7 +10,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from catalog.lexicon import Concept, Exclusion, Key, Phrase
-from catalog.search.compounds import other_compounds, two_syllable_words
+from catalog.search.compounds import other_compounds, second_syllables
 from catalog.search.marks import LETTER_MARKS, TONE_CLASS, accent_fits, marks_are, marks_fit, same_marks
 from catalog.search.model import (
     FINAL_SWAP,
@@ -256,7 +256,7 @@ class QueryParser:
         for key, written in compounds.items():
             self.other_goods.setdefault(key, []).extend((accents, True) for accents in written)
         self.compound_goods = compounds
-        self.two_syllable_words = two_syllable_words(lambda word: word in ix.post)
+        self.second_syllables = second_syllables()  # (the language's two-syllable words: "bảo" → "quản", …)
         # Single words the lexicon knows as chat, however marked: typed plain, they may be that instead.
         self.chat_words = {
             key[0]
@@ -599,7 +599,7 @@ class QueryParser:
                     and u.role == "content"
                     and u.at in ends
                     and u.at not in out.clauses
-                    and (keys[u.at - 1], keys[u.at]) not in self.two_syllable_words  # "bảo quản": one word
+                    and keys[u.at] not in self.second_syllables.get(keys[u.at - 1], ())  # "bảo quản": one word
                 ):
                     u.weight, u.kind_word = u.stray * factor, True
                     ends.add(u.at + 1)  # and the unknown words that go on ("thịt trâu gác bếp")
