@@ -471,11 +471,18 @@ class QueryParser:
 
     def is_chat(self, word: str, accent: str) -> bool:
         """Is a word, written with these marks (an accent key), one the lexicon knows as chat around products (a
-        quality, a need, a question) written the same way, or a product word itself (then the dictionary's word
-        joins two kinds: "rượu chè", drinks)? A word the lexicon lists unmarked (shorthand) fits one without marks."""
+        quality, a need, a question) written the same way, or one of our kinds as the catalogue writes it, or a
+        class of products (then the dictionary's word joins two kinds: "rượu chè", drinks; "bánh trái"; but "dầu
+        dừa" is coconut oil, dưa being our melon)? A word the lexicon lists unmarked (shorthand) fits one without
+        marks."""
         lex = self.lexicon
-        if (word,) in lex.concept_index and self.ix.post.get(word):
-            return True
+        if accent in self.ix.marked.get(word, ()) and (word,) in lex.concept_index:
+            return True  # one of our kinds, as the catalogue writes it
+        if any(
+            lex.concepts[i].members and accent in (p.accents[0] for p in lex.concepts[i].vi if p.key == (word,))
+            for i, _ in lex.concept_index.get((word,), ())
+        ):
+            return True  # a class of products ("bánh trái": cakes and fruit)
         written = [
             *lex.scaffolding.get((word,), ()),
             *(a for a, _ in lex.uses.get((word,), ())),

@@ -1015,3 +1015,9 @@ def test_goods_named_after_a_buying_verb_are_asked_even_beside_a_gift(demo: Sear
 )
 def test_what_a_buying_verb_names_no_goods_of_leaves_the_gift(demo: SearchIndex, query: str) -> None:
     assert demo.search(query).results, query
+
+
+def test_a_dictionary_word_joining_two_of_our_kinds_is_no_other_goods(demo: SearchIndex) -> None:
+    assert demo.search("chị ơi có dầu dừa nguyên chất không").results == []  # coconut: dừa is no dưa (melon)
+    answer = demo.search("sang nhà gái cần mâm bánh trái, rượu chè gì không")  # cakes and fruit, drinks
+    assert answer.results, answer.query
