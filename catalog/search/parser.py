@@ -9,8 +9,9 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from catalog.lexicon import Concept, Exclusion, Key, Phrase
+from catalog.lexicon import Concept, Exclusion, Key, Phrase, phrase_accents, phrase_key
 from catalog.search.compounds import other_compounds, second_syllables
+from catalog.search.gazetteer import districts_outside
 from catalog.search.marks import LETTER_MARKS, TONE_CLASS, accent_fits, marks_are, marks_fit, same_marks
 from catalog.search.model import (
     FINAL_SWAP,
@@ -243,11 +244,28 @@ class QueryParser:
                 if p.vietnamese and len(p.key) == 1:
                     continue  # one Vietnamese syllable is too often another word ("cua": của; "nho": nhỏ)
                 self.other_goods.setdefault(p.key, []).append((p.accents, p.vietnamese))
+        # Other places: the lexicon's, and the old districts of other provinces the catalogue's products do not name
+        # ("Bình Liêu", "Cao Phong"; see gazetteer.py).
+        lex = self.lexicon
+        self.elsewhere = dict(lex.elsewhere)
+        self.districts: set[Key] = set()  # of those, the ones not listed by hand: see district_named
+        provinces = {fold(doc.province) for doc in ix.docs if doc.province}
+        for name in districts_outside(provinces):
+            key = phrase_key(name)
+            if (
+                key in self.elsewhere  # (listed by hand: as the lexicon writes it)
+                or key in ix.places
+                or key in lex.concept_index
+                or key in lex.scaffolding
+                or self.names_product(key)
+            ):
+                continue
+            self.elsewhere.setdefault(key, []).append(phrase_accents(name))
+            self.districts.add(key)
         # And the words of the language that begin with a product's kind word and name another thing ("măng cụt",
         # "nấm hương", "bánh cuốn"): see catalog/search/compounds.py.
         compounds, self.closing_words = other_compounds(self.written_heads(), self.names_product, self.is_chat)
-        lex = self.lexicon
-        known = (lex.concept_index, lex.scaffolding, lex.uses, lex.asks, lex.categories, lex.elsewhere, lex.compounds)
+        known = (lex.concept_index, lex.scaffolding, lex.uses, lex.asks, lex.categories, self.elsewhere, lex.compounds)
         compounds = {
             key: written
             for key, written in compounds.items()
@@ -275,7 +293,7 @@ class QueryParser:
         phrases = (
             *lex.concept_index,
             *lex.scaffolding,
-            *lex.elsewhere,
+            *self.elsewhere,
             *lex.without,
             *lex.categories,
             *lex.uses,
@@ -734,9 +752,14 @@ class QueryParser:
                 if not self.sent_to(keys, i):
                     self.take_place(place[0], out)
                 return m
-            if span in lex.elsewhere and any(
-                # Written with other marks it is other words: "mỳ Châu Sơn là …" is no Sơn La.
-                self.accent_agrees(marked, i, accents) for accents in lex.elsewhere[span]
+            if (
+                span in self.elsewhere
+                and any(
+                    # Written with other marks it is other words: "mỳ Châu Sơn là …" is no Sơn La.
+                    self.accent_agrees(marked, i, accents)
+                    for accents in self.elsewhere[span]
+                )
+                and (span not in self.districts or self.district_named(q, i, m))
             ):
                 if self.after_destination_cue(q, i, m) or self.after_place(i, out):
                     # "ship ra Hà Nội", "send a box to Hanoi", "xe khách Bắc Giang - Đà Nẵng": where it goes, not
@@ -1104,6 +1127,18 @@ class QueryParser:
             # As decisive as another place's name: the goods must be found as named ("elsewhere").
             units.append(Unit(" ".join(span), phrase_weight(m), [alt], "elsewhere", at=i, lacked=lacked))
             i += m
+
+    def district_named(self, q: QueryWords, i: int, m: int) -> bool:
+        """Is a district's name at tokens i..i+m written as one: as a name ("Bình Liêu"), or with its own marks
+        every word ("bình liêu")? Typed plain or with other marks it is more often other words ("cai nuoc": cái
+        nước, no Cái Nước; "cần giò": no Cần Giờ)."""
+        span = tuple(q.keys[i : i + m])
+        if all(t.raw[:1].isupper() for t in q.toks[i : i + m]) and not q.toks[i].raw.isupper():
+            return True
+        return any(
+            all(got is not None and got == want for got, want in zip(q.marked[i : i + m], accents, strict=True))
+            for accents in self.elsewhere[span]
+        )
 
     def compound_at(self, q: QueryWords, i: int, m: int, out: ParsedQuery) -> bool:
         """Is the dictionary's word at tokens i..i+m one word here: not split by a comma or a full stop ("gà,

@@ -1021,3 +1021,11 @@ def test_a_dictionary_word_joining_two_of_our_kinds_is_no_other_goods(demo: Sear
     assert demo.search("chị ơi có dầu dừa nguyên chất không").results == []  # coconut: dừa is no dưa (melon)
     answer = demo.search("sang nhà gái cần mâm bánh trái, rượu chè gì không")  # cakes and fruit, drinks
     assert answer.results, answer.query
+
+
+def test_an_old_district_of_another_province_written_as_a_name_is_elsewhere(demo: SearchIndex) -> None:
+    # No lexicon line names Cao Phong (Hòa Bình) or Bình Liêu (Quảng Ninh): the administrative units do.
+    assert demo.search("shop có cam Cao Phong không, mình lấy 5kg").results == []
+    assert demo.search("mình cần miến dong Bình Liêu loại ngon").results == []
+    # Typed plain or with other marks, the same letters are other words: "cái nước" is the drink, no Cái Nước.
+    assert demo.search("cai nuoc long nhan order 1 thung duoc khong").results

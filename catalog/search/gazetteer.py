@@ -1,0 +1,57 @@
+"""Vietnam's provinces and districts as they were before the 2025 merger, which buyers still name: "miến dong
+Bình Liêu", "cam Cao Phong", "lụa Hà Đông" ask for another place's goods. The lexicon lists the provinces and
+a few famous places by hand (`elsewhere`); the districts come from the administrative units `underthesea`
+ships (its address data, from vietnamadminunits, effective 1 July 2025; read as a data file, the package is
+never imported).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import re
+from functools import cache
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_PREFIX = re.compile(r"^(huyện|quận|thị xã|thành phố|tỉnh)\s+", re.IGNORECASE)
+
+
+def units_path() -> Path | None:
+    """Where the installed `underthesea` keeps its address data, or None."""
+    spec = importlib.util.find_spec("underthesea")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "address" / "data" / "mapping.json"
+    return path if path.is_file() else None
+
+
+@cache
+def old_units() -> tuple[tuple[str, str], ...]:
+    """(province, district) names before the merger, without "Tỉnh", "Huyện", "Quận"…: one pair per district."""
+    path = units_path()
+    if path is None:
+        log.warning("Vietnam's administrative units (underthesea) are missing: other districts go unrecognised")
+        return ()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    pairs = {
+        (_PREFIX.sub("", row["old_province"]), _PREFIX.sub("", row["old_district"]))
+        for row in data.get("ward_mapping", ())
+        if row.get("old_province") and row.get("old_district")
+    }
+    return tuple(sorted(pairs))
+
+
+def districts_outside(provinces: set[str]) -> list[str]:
+    """The old districts' names (of two words or more, no number) of every province but these (folded names)."""
+    from catalog.text import fold
+
+    return sorted(
+        {
+            district
+            for province, district in old_units()
+            if fold(province) not in provinces and len(district.split()) >= 2 and not any(c.isdigit() for c in district)
+        }
+    )
