@@ -562,6 +562,91 @@ def incoming_from_callback(query: CallbackQuery) -> Incoming | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Spot:
+    """Where an update's replies go: its chat, the tap to answer (its query's id) and the message the button was on
+    (edited in place), and the forum topic the update came from (read by `in_topic`)."""
+
+    chat_id: int | None
+    query_id: str | None = None
+    message_id: int | None = None
+    is_topic_message: bool = False
+    message_thread_id: int | None = None
+
+
+def spot_of(update: Update) -> Spot:
+    """The Spot of an update python-telegram-bot has read."""
+    query = update.callback_query
+    chat = update.effective_chat
+    where = query.message if query is not None else update.effective_message
+    thread = getattr(where, "message_thread_id", None)
+    return Spot(
+        chat.id if chat is not None else None,
+        query.id if query is not None else None,
+        query.message.message_id if query is not None and query.message is not None else None,
+        bool(getattr(where, "is_topic_message", False)),
+        thread if isinstance(thread, int) else None,
+    )
+
+
+def _get(data: Any, key: str, kind: type | tuple[type, ...]) -> Any:
+    """data[key] when data is a dict and the value of that type; else None."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, kind) and not isinstance(value, bool) else None
+
+
+def read_plain(update: dict[str, Any]) -> tuple[Incoming, Spot] | None:
+    """A text message or a tap on a button, read straight from the update's JSON (the same `Incoming` as
+    `incoming_from_message` / `incoming_from_callback`, and its Spot), without building python-telegram-bot's
+    objects (≈0.2 ms of CPU an update); None for any other update, or one not in the shape expected, which then
+    goes through PTB's `Update`."""
+    query = update.get("callback_query")
+    if query is not None:
+        message = _get(query, "message", dict)
+        sender = _get(query, "from", dict)
+        data, query_id = _get(query, "data", str), _get(query, "id", str)
+        if message is None or sender is None or data is None or query_id is None:
+            return None
+        user = _user(sender)
+        message_id = _get(message, "message_id", int)
+        if user is None or message_id is None:
+            return None
+    else:
+        message = _get(update, "message", dict)
+        if message is None or _get(message, "text", str) is None:
+            return None
+        sender = message.get("from")
+        user = _user(sender) if sender is not None else None
+        if sender is not None and user is None:
+            return None
+    chat = _get(message, "chat", dict)
+    chat_id = _get(chat, "id", int)
+    thread = _get(message, "message_thread_id", int)
+    topic = message.get("is_topic_message") is True
+    if chat_id is None or ("is_topic_message" in message and not isinstance(message["is_topic_message"], bool)):
+        return None
+    if query is not None:
+        assert user is not None
+        incoming = Incoming(channel=CHANNEL, chat_id=str(chat_id), user_id=user[0], display_name=user[1],
+                            language_hint=user[2], payload=data, message_id=str(message_id))
+        return incoming, Spot(chat_id, query_id, message_id, topic, thread)
+    title = _get(chat, "title", str)
+    incoming = Incoming(
+        channel=CHANNEL, chat_id=str(chat_id), user_id=user[0] if user else str(chat_id),
+        display_name=user[1] if user else (title or ""), language_hint=user[2] if user else None, text=message["text"],
+    )
+    return incoming, Spot(chat_id, None, None, topic, thread)
+
+
+def _user(sender: Any) -> tuple[str, str, str | None] | None:
+    """(id, full name as PTB's `User.full_name`, language code) of a `from` field; None if not in that shape."""
+    user_id, first = _get(sender, "id", int), _get(sender, "first_name", str)
+    last, language = sender.get("last_name"), sender.get("language_code")
+    if user_id is None or first is None or not isinstance(last, str | None) or not isinstance(language, str | None):
+        return None
+    return str(user_id), f"{first} {last}" if last else first, language
+
+
 class TelegramChannel:
     """The python-telegram-bot callbacks: each turns an update into `Incoming` and renders the replies."""
 
@@ -613,7 +698,7 @@ class TelegramChannel:
         replies = await self.route(incoming)
         notice = next((r.notice for r in replies if r.notice), "")
         # Answering the tap and showing the answer are independent requests: make them at once.
-        answered = asyncio.ensure_future(_answer_tap(query, _toast(notice)))
+        answered = asyncio.ensure_future(_answer_tap(query.get_bot(), query.id, _toast(notice)))
         try:
             edit_id = incoming.message_id  # only the first reply that asks to edit replaces the message
             for reply in replies:
@@ -667,10 +752,10 @@ class TelegramChannel:
             log.info("could not tell the user about the error: %s", error)
 
 
-async def _answer_tap(query: CallbackQuery, text: str) -> None:
+async def _answer_tap(bot: TelegramBot, query_id: str, text: str) -> None:
     """Stop the button's spinner; a tap that is too old to answer still gets its replies."""
     try:
-        await query.answer(text or None)
+        await bot.answer_callback_query(query_id, text or None)
     except BadRequest as error:
         log.info("could not answer a button tap: %s", error)
 
