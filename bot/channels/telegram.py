@@ -602,40 +602,29 @@ def read_plain(update: dict[str, Any]) -> tuple[Incoming, Spot] | None:
     goes through PTB's `Update`."""
     query = update.get("callback_query")
     if query is not None:
-        message = _get(query, "message", dict)
-        sender = _get(query, "from", dict)
-        data, query_id = _get(query, "data", str), _get(query, "id", str)
-        if message is None or sender is None or data is None or query_id is None:
-            return None
-        user = _user(sender)
+        message, sender = _get(query, "message", dict), _get(query, "from", dict)
+        text, payload, query_id = None, _get(query, "data", str), _get(query, "id", str)
         message_id = _get(message, "message_id", int)
-        if user is None or message_id is None:
+        if sender is None or payload is None or query_id is None or message_id is None:
             return None
     else:
         message = _get(update, "message", dict)
-        if message is None or _get(message, "text", str) is None:
+        text = _get(message, "text", str)
+        if message is None or text is None:
             return None
-        sender = message.get("from")
-        user = _user(sender) if sender is not None else None
-        if sender is not None and user is None:
-            return None
+        sender, payload, query_id, message_id = message.get("from"), None, None, None
+    user = _user(sender) if sender is not None else None
     chat = _get(message, "chat", dict)
-    chat_id = _get(chat, "id", int)
-    thread = _get(message, "message_thread_id", int)
-    topic = message.get("is_topic_message") is True
-    if chat_id is None or ("is_topic_message" in message and not isinstance(message["is_topic_message"], bool)):
+    chat_id, topic = _get(chat, "id", int), message.get("is_topic_message", False)
+    if (sender is not None and user is None) or chat_id is None or not isinstance(topic, bool):
         return None
-    if query is not None:
-        assert user is not None
-        incoming = Incoming(channel=CHANNEL, chat_id=str(chat_id), user_id=user[0], display_name=user[1],
-                            language_hint=user[2], payload=data, message_id=str(message_id))
-        return incoming, Spot(chat_id, query_id, message_id, topic, thread)
-    title = _get(chat, "title", str)
+    if user is None:  # no sender (a message sent to a channel): the chat speaks, as in incoming_from_message
+        user = str(chat_id), _get(chat, "title", str) or "", None
     incoming = Incoming(
-        channel=CHANNEL, chat_id=str(chat_id), user_id=user[0] if user else str(chat_id),
-        display_name=user[1] if user else (title or ""), language_hint=user[2] if user else None, text=message["text"],
+        channel=CHANNEL, chat_id=str(chat_id), user_id=user[0], display_name=user[1], language_hint=user[2],
+        text=text, payload=payload, message_id=str(message_id) if message_id is not None else None,
     )
-    return incoming, Spot(chat_id, None, None, topic, thread)
+    return incoming, Spot(chat_id, query_id, message_id, topic, _get(message, "message_thread_id", int))
 
 
 def _user(sender: Any) -> tuple[str, str, str | None] | None:
