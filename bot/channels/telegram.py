@@ -183,7 +183,7 @@ def split_html(text: str, limit: int = MAX_TEXT) -> list[str]:
 def inline_markup(rows: list[list[Button]]) -> dict[str, Any] | None:
     """Inline buttons, as the Bot API's InlineKeyboardMarkup JSON: a payload becomes callback_data, a URL a link
     button. Plain JSON rather than python-telegram-bot's objects, which PTB would only turn back into this JSON
-    on every call (`TelegramObject.to_dict`): building and dumping a list's six buttons was about a third of the
+    on every call (`TelegramObject.to_dict`): building and dumping a list's six buttons was ≈100 µs, a sixth of the
     CPU of sending it. PTB passes a dict parameter through as it is."""
     keyboard = []
     for row in rows:
