@@ -37,6 +37,7 @@ from telegram.error import (
 from bot.channels.telegram import (
     ALLOWED_UPDATES,
     CHANNEL,
+    Spot,
     TelegramChannel,
     UnreadAnswers,
     _answer_tap,
@@ -45,13 +46,16 @@ from bot.channels.telegram import (
     in_topic,
     incoming_from_callback,
     incoming_from_message,
+    read_plain,
     render_reply,
+    spot_of,
 )
 from bot.inbox import InboxProcessor, Unreadable
 from bot.webhooks import BadBody, BodyTooLarge, parse_object, read_body
 from catalog import chat_moves, inbox, sessions
 from catalog.inbox import Accepted
 from handlers.messages import Reply, h, reply_dump, reply_load
+from handlers.router import Finish
 from locales import translator
 
 if TYPE_CHECKING:
@@ -335,27 +339,46 @@ class TelegramInbox:
 
     # ------------------------------------------------------------------------------- handling
 
-    async def handle(self, entry: Accepted) -> None:
+    def _update(self, entry: Accepted) -> Update:
         try:
-            update = Update.de_json(lean_update(entry.payload), self.bot)
+            return Update.de_json(lean_update(entry.payload), self.bot)
         except Exception as exc:
             raise Unreadable(type(exc).__name__) from exc
-        if update.inline_query is not None:
-            with contextlib.suppress(TelegramError):  # a late answer to an inline query is useless anyway
-                await self.channel.on_inline_query(update, _Context(self.bot))
-            self.processor.finished(entry)
-            return
-        replies = await self._decide(update, entry) if entry.replies is None else [reply_load(r) for r in entry.replies]
-        error = await self._send(update, entry.id, replies)
+
+    async def handle(self, entry: Accepted) -> None:
+        plain = read_plain(entry.payload)  # a text or a tap, most updates: read without PTB's objects
+        if plain is not None:
+            incoming, spot = plain
+        else:
+            update = self._update(entry)
+            if update.inline_query is not None:
+                with contextlib.suppress(TelegramError):  # a late answer to an inline query is useless anyway
+                    await self.channel.on_inline_query(update, _Context(self.bot))
+                self.processor.finished(entry)
+                return
+            spot = spot_of(update)
+        if entry.replies is not None:  # handled before (a retry, a restart): only the sending is left
+            replies = [reply_load(r) for r in entry.replies]
+        elif plain is not None:
+            replies = await self.channel.route(incoming, finish=self._finish(entry))
+        else:
+            replies = await self._decide(update, entry)
+        error = await self._send(spot, entry, replies)
         self._progress.pop(entry.id, None)
         self.processor.finished(entry, error)
 
-    async def _decide(self, update: Update, entry: Accepted) -> list[Reply]:
-        """Run the update through the router; its replies are committed with its changes."""
+    @staticmethod
+    def _finish(entry: Accepted) -> Finish:
+        """What the router runs in the update's transaction: the entry marked handled, with the replies it owes."""
 
         async def finish(session: AsyncSession, replies: list[Reply]) -> None:
             await inbox.mark_handled(session, entry.id, [reply_dump(r) for r in replies])
 
+        return finish
+
+    async def _decide(self, update: Update, entry: Accepted) -> list[Reply]:
+        """Run any other update through the router; its replies are committed with its changes."""
+        finish = self._finish(entry)
         incoming = None
         message = update.message
         if message is not None and message.migrate_to_chat_id:
@@ -384,21 +407,18 @@ class TelegramInbox:
             return []
         return await self.channel.route(incoming, finish=finish)
 
-    async def _send(self, update: Update, entry_id: int, replies: list[Reply]) -> str:
+    async def _send(self, spot: Spot, entry: Accepted, replies: list[Reply]) -> str:
         """Send the replies (from the first not yet sent); returns a note of what could not be sent."""
-        query = update.callback_query
-        chat = update.effective_chat
-        chat_id: int | str | None = chat.id if chat is not None else None
+        chat_id: int | str | None = spot.chat_id
         answered: asyncio.Future[None] | None = None
-        if query is not None:
+        if spot.query_id is not None:
             notice = next((r.notice for r in replies if r.notice), "")
-            answered = asyncio.ensure_future(_answer_quietly(query, _toast(notice)))
-        edit_id = query.message.message_id if query is not None and query.message is not None else None
-        done = self._progress.get(entry_id, 0)
+            answered = asyncio.ensure_future(_answer_quietly(self.bot, spot.query_id, _toast(notice)))
+        edit_id = spot.message_id
+        done = self._progress.get(entry.id, 0)
         try:
-            topic_of = query.message if query is not None else update.effective_message
             for index, reply in enumerate(replies):
-                reply = in_topic(reply, topic_of)
+                reply = in_topic(reply, spot)
                 edit = edit_id if reply.edit else None
                 if reply.edit:
                     edit_id = None
@@ -413,9 +433,10 @@ class TelegramInbox:
                     return "the user blocked the bot"
                 except BadRequest as exc:
                     log.warning("Telegram refused a reply in chat %s: %s", chat_id, exc.message[:200])
-                    await self._sorry(update)
+                    with contextlib.suppress(Unreadable):
+                        await self._sorry(self._update(entry))
                     return f"BadRequest: {exc.message[:200]}"
-                self._progress[entry_id] = index + 1
+                self._progress[entry.id] = index + 1
         finally:
             if answered is not None:
                 await answered
@@ -460,9 +481,9 @@ def _settle(waiter: asyncio.Future[None], error: BaseException | None = None) ->
         waiter.set_exception(error)
 
 
-async def _answer_quietly(query: Any, text: str) -> None:
+async def _answer_quietly(bot: TelegramBot, query_id: str, text: str) -> None:
     with contextlib.suppress(TelegramError):
-        await _answer_tap(query, text)
+        await _answer_tap(bot, query_id, text)
 
 
 class _Context:

@@ -122,3 +122,27 @@ async def test_an_entry_handled_elsewhere_meanwhile_commits_nothing_here(db: Dat
             await inbox.mark_handled(session, entry.id, [])
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1
+
+
+def test_a_chat_from_the_cache_is_a_copy_the_cache_does_not_share() -> None:
+    import datetime as dt
+
+    from catalog.sessions import ChatCache, ChatState
+
+    cache = ChatCache()
+    when = dt.datetime(2026, 12, 6, 4, 0)
+    values = ("vi", ["mat-ong", "my-chu"], {"version": 2, "list": {"slugs": ["a"], "title": "Mật ong"}},
+              {"step": "phone", "products": [{"slug": "mat-ong"}]}, when)
+    chat = ChatState(7, "telegram", "42")
+    chat.language, chat.last_results, chat.state, chat.form, chat.form_updated_at = values
+    chat._loaded, chat._stamp = values, when
+    cache.keep(chat)
+    loaded = cache.load("telegram", "42")
+    assert loaded is not None and loaded.changes() == {} and not loaded._checked
+    loaded.state["list"]["slugs"].append("b")  # changed in place, as a handler must not: the cache keeps its own
+    loaded.form["products"][0]["slug"] = "vai"  # type: ignore[index]
+    loaded.last_results.append("x")
+    again = cache.load("telegram", "42")
+    assert again is not None
+    assert (again.language, again.last_results, again.state, again.form, again.form_updated_at) == values
+    assert values[2] == {"version": 2, "list": {"slugs": ["a"], "title": "Mật ong"}}

@@ -227,3 +227,20 @@ async def test_updates_of_one_chat_keep_their_order_while_chats_overlap() -> Non
 def test_message_type_is_used() -> None:
     # keep the import honest for type checkers: incoming_from_message takes a PTB Message
     assert Message.__name__ == "Message"
+
+
+def test_inline_markup_is_the_json_ptb_would_send() -> None:
+    """The inline keyboard goes as plain Bot API JSON, exactly what python-telegram-bot's objects dump to."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    from bot.channels.telegram import inline_markup
+
+    rows = [[Button("Mỳ Chũ", "p:my-chu"), Button("Web", url="https://ocop.example.org", kind="url")],
+            [Button("Gần tôi", kind="location")],  # a reply-keyboard request: not an inline button
+            [Button("Xem thêm", "more:2")]]
+    expected = InlineKeyboardMarkup([
+        [InlineKeyboardButton("Mỳ Chũ", callback_data="p:my-chu"), InlineKeyboardButton("Web", url="https://ocop.example.org")],
+        [InlineKeyboardButton("Xem thêm", callback_data="more:2")],
+    ])
+    assert inline_markup(rows) == expected.to_dict()
+    assert inline_markup([[Button("Gần tôi", kind="location")]]) is None
