@@ -16,18 +16,15 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from functools import cache
 from pathlib import Path
 
 from catalog.lexicon import Key
 from catalog.text import accent_key, fold
 
 log = logging.getLogger(__name__)
-
-# Longer entries are sayings ("rượu vào lời ra"), not names of things.
-MAX_WORDS = 3
 
 
 def dictionary_path() -> Path | None:
@@ -40,48 +37,43 @@ def dictionary_path() -> Path | None:
     return path if path.is_file() else None
 
 
-@cache
-def dictionary_words() -> tuple[tuple[str, Key], ...]:
-    """The dictionary's words of two or three syllables: each lower-cased and NFC-normalised, with its key (as
-    `phrase_key` folds it). Read once a process (about 54,000 words)."""
+# A word of two or three syllables, folded: one line of the list. (Longer entries are sayings, "rượu vào lời ra",
+# not names of things.)
+_WORD = re.compile(r"^([a-z]+) ([a-z]+)(?: ([a-z]+))?$", re.MULTILINE)
+
+
+def dictionary_words(keep: Callable[[Key], bool] | None = None) -> list[tuple[str, Key]]:
+    """The dictionary's words of two or three syllables whose key (folded, as `phrase_key` makes it) passes `keep`:
+    each lower-cased and NFC-normalised, with its key. About 54,000 in all; read for each index built and let go.
+
+    (The list is folded as one text, which keeps its length letter for letter, and only the words kept become
+    objects: 54,000 small strings alive at once would leave the process some 25 MB larger for good.)"""
     path = dictionary_path()
     if path is None:
         log.warning("the Vietnamese word list (underthesea) is missing: compound words go unrecognised")
-        return ()
+        return []
     text = unicodedata.normalize("NFC", path.read_text(encoding="utf-8").lower())
-    words = sorted({w for line in text.splitlines() if 1 <= (w := line.strip()).count(" ") < MAX_WORDS})
-    joined = " 0 ".join(words)
-    # (Folded all at once, letter by letter, a digit between words: a word at a time is ten times slower.)
-    folded = joined.translate({ord(c): fold(c) or " " for c in set(joined)}).split(" 0 ")
-    # (A word with other characters folds to more or fewer syllables; one ending in "s", which the query's plural
-    # stripping would change, is a loanword that never matches: both harmless.)
-    return tuple(
-        (word, tuple(key))
-        for word, plain in zip(words, folded, strict=True)
-        if len(key := plain.split()) == word.count(" ") + 1
-    )
+    folded = text.translate({ord(c): (fold(c) or " ")[:1] for c in set(text) if c != "\n"})
+    words = []
+    for m in _WORD.finditer(folded):
+        key = m.groups() if m.group(3) else m.groups()[:2]
+        word = text[m.start() : m.end()]
+        if (keep is None or keep(key)) and word.count(" ") == len(key) - 1:  # (not "a-la": other characters)
+            words.append((word, key))
+    return words
 
 
-@cache
-def second_syllables() -> dict[str, frozenset[str]]:
-    """The dictionary's two-syllable words, folded: first syllable → the second syllables it takes."""
+def second_syllables(
+    words: Iterable[tuple[str, Key]], first: Callable[[str], bool]
+) -> dict[str, frozenset[str]]:
+    """The dictionary's two-syllable words, folded, whose first syllable passes `first` (a catalogue word): first
+    syllable → the second syllables it takes ("bảo" → "quản": after a product word, an unknown word that makes a
+    word of the language with it is no description of the product)."""
     pairs: dict[str, set[str]] = {}
-    for _, key in dictionary_words():
-        if len(key) == 2:
+    for _, key in words:
+        if len(key) == 2 and first(key[0]):
             pairs.setdefault(key[0], set()).add(key[1])
-    return {first: frozenset(seconds) for first, seconds in pairs.items()}
-
-
-@cache
-def _by_syllable() -> tuple[dict[str, list[tuple[str, Key]]], dict[str, list[tuple[str, Key]]]]:
-    """The dictionary's words by first syllable, and its two-syllable words by second syllable (folded)."""
-    first: dict[str, list[tuple[str, Key]]] = {}
-    second: dict[str, list[tuple[str, Key]]] = {}
-    for entry in dictionary_words():
-        first.setdefault(entry[1][0], []).append(entry)
-        if len(entry[1]) == 2:
-            second.setdefault(entry[1][1], []).append(entry)
-    return first, second
+    return {syllable: frozenset(seconds) for syllable, seconds in pairs.items()}
 
 
 def other_compounds(
@@ -100,10 +92,7 @@ def other_compounds(
     """
     goods: dict[Key, list[tuple[str | None, ...]]] = {}
     closing: dict[tuple[str, str], list[tuple[str | None, ...]]] = {}
-    if words is None:
-        first, second = _by_syllable()
-        words = {e: None for h in heads for e in (*first.get(h, ()), *second.get(h, ()))}
-    for text, key in words:
+    for text, key in dictionary_words() if words is None else words:
         if key[0] not in heads and (len(key) != 2 or key[1] not in heads):
             continue
         # Every syllable of the dictionary is Vietnamese as written: one with no marks has the level tone ("chè

@@ -16,6 +16,8 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+# A ward's record in the address data: its old province, then (other fields between) its old district.
+_UNIT = re.compile(r'"old_province":\s*("(?:[^"\\]|\\.)*")[^{}]*?"old_district":\s*("(?:[^"\\]|\\.)*")')
 _PREFIX = re.compile(r"^(huyện|quận|thị xã|thành phố|tỉnh)\s+", re.IGNORECASE)
 
 
@@ -33,14 +35,15 @@ def old_units() -> tuple[tuple[str, str], ...]:
     """(province, district) names before the merger, without "Tỉnh", "Huyện", "Quận"…: one pair per district."""
     path = units_path()
     if path is None:
-        log.warning("Vietnam's administrative units (underthesea) are missing: other districts go unrecognised")
+        log.warning(
+            "Vietnam's administrative units (underthesea) are missing: other districts go unrecognised"
+        )
         return ()
-    data = json.loads(path.read_text(encoding="utf-8"))
-    pairs = {
-        (_PREFIX.sub("", row["old_province"]), _PREFIX.sub("", row["old_district"]))
-        for row in data.get("ward_mapping", ())
-        if row.get("old_province") and row.get("old_district")
-    }
+    # (Its 10,602 wards read as JSON objects would hold some 30 MB for a moment, and the process keeps that much:
+    # the two names of each are all that is needed.)
+    text = path.read_text(encoding="utf-8")
+    raw = {m.groups() for m in _UNIT.finditer(text)}  # (a match at a time: a list of them all would stay too)
+    pairs = {(_PREFIX.sub("", json.loads(p)), _PREFIX.sub("", json.loads(d))) for p, d in raw}
     return tuple(sorted(pairs))
 
 
@@ -52,6 +55,8 @@ def districts_outside(provinces: set[str]) -> list[str]:
         {
             district
             for province, district in old_units()
-            if fold(province) not in provinces and len(district.split()) >= 2 and not any(c.isdigit() for c in district)
+            if fold(province) not in provinces
+            and len(district.split()) >= 2
+            and not any(c.isdigit() for c in district)
         }
     )

@@ -10,7 +10,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from catalog.lexicon import Concept, Exclusion, Key, Phrase, phrase_accents, phrase_key
-from catalog.search.compounds import other_compounds, second_syllables
+from catalog.search.compounds import dictionary_words, other_compounds, second_syllables
 from catalog.search.gazetteer import districts_outside
 from catalog.search.marks import LETTER_MARKS, TONE_CLASS, accent_fits, marks_are, marks_fit, same_marks
 from catalog.search.model import (
@@ -264,7 +264,9 @@ class QueryParser:
             self.districts.add(key)
         # And the words of the language that begin with a product's kind word and name another thing ("măng cụt",
         # "nấm hương", "bánh cuốn"): see catalog/search/compounds.py.
-        compounds, self.closing_words = other_compounds(self.written_heads(), self.names_product, self.is_chat)
+        heads = self.written_heads()
+        words = dictionary_words(lambda key: key[0] in heads or (len(key) == 2 and (key[1] in heads or key[0] in ix.post)))
+        compounds, self.closing_words = other_compounds(heads, self.names_product, self.is_chat, words)
         known = (lex.concept_index, lex.scaffolding, lex.uses, lex.asks, lex.categories, self.elsewhere, lex.compounds)
         compounds = {
             key: written
@@ -274,7 +276,8 @@ class QueryParser:
         for key, written in compounds.items():
             self.other_goods.setdefault(key, []).extend((accents, True) for accents in written)
         self.compound_goods = compounds
-        self.second_syllables = second_syllables()  # (the language's two-syllable words: "bảo" → "quản", …)
+        self.second_syllables = second_syllables(words, ix.post.__contains__)  # ("bảo" → "quản", …)
+        del words
         # Single words the lexicon knows as chat, however marked: typed plain, they may be that instead.
         self.chat_words = {
             key[0]
