@@ -120,7 +120,9 @@ def _with_below(statement: Select[Any]) -> Select[Any]:
 def _taking_turn(statement: Select[Any]) -> Select[Any]:
     """PostgreSQL: the look, taking the chat's turn first in the same statement (one round trip, not two): a
     `turn` row with whether `pg_try_advisory_lock` got it (a CTE with a volatile function: evaluated once), then
-    the look's rows, if any."""
+    the look's rows, if any. The rows are as of the statement's snapshot, taken before the lock: what the turn's
+    previous holder finished just before letting go may still look unfinished (`look_at_chat` reads again when
+    that could send replies twice; tests/db/test_chat_turn.py)."""
     turn = select(func.pg_try_advisory_lock(bindparam("e_key")).label("mine")).cte("turn")
     look = statement.subquery("look")
     return (select(turn.c.mine, *look.c).select_from(turn.outerjoin(look, true()))
@@ -555,6 +557,13 @@ async def look_at_chat(
         mine = bool(rows[0].mine) if turn else True
         if turn:
             rows = [r for r in rows if r.id is not None]  # (the turn's row alone: the chat has nothing waiting)
+            if mine and rows and rows[0].replies is not None:
+                # Replies owed, as of the statement's snapshot, which it took before it got the turn: the holder
+                # before may have sent them, marked the entry done and let go in between. Read again under the
+                # turn (rare: owed replies are left only by a process that stopped). A pending entry read so
+                # needs no second read: its handling cannot commit twice (`mark_handled` is conditional).
+                again = _look(dialect, counted=recent is not None, gaps=gaps, turn=False, chat=chat)
+                rows = (await conn.execute(again, params)).all()
         row = rows[0] if rows else None
         count = int(row.recent or 0) if row is not None and recent is not None else 0
         await conn.commit()
