@@ -162,3 +162,25 @@ async def test_an_entry_handled_while_the_look_waited_is_handled_once(pg: Databa
 
 async def _done(entry: inbox.Accepted) -> list[inbox.Done]:
     return [(entry.id, "")]
+
+
+async def test_a_look_that_finds_nothing_takes_no_turn(pg: Database) -> None:
+    """A chat with nothing unfinished (another process handled its entry already) is not locked: no turn to give
+    back, one round trip fewer; a chat with an entry is."""
+    conn = await turn_connection(pg)
+    try:
+        async def held() -> int:
+            return int(await conn.scalar(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")))
+
+        found = await inbox.look_at_chat(pg, "telegram", "703", conn=conn, turn=True)
+        assert found.entry is None and not found.mine and await held() == 0
+        (entry,) = await inbox.accept(pg, "telegram", [("u3", "703", {}, 3)], "test")
+        found = await inbox.look_at_chat(pg, "telegram", "703", conn=conn, turn=True)
+        assert found.mine and found.entry is not None and found.entry.id == entry.id and await held() == 1
+        await inbox.end_chat_turn(conn, "telegram", "703", [(entry.id, "")])
+        assert await held() == 0
+        found = await inbox.look_at_chat(pg, "telegram", "703", conn=conn, turn=True)
+        assert found.entry is None and not found.mine and await held() == 0
+    finally:
+        await conn.close()
