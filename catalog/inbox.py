@@ -122,15 +122,16 @@ def _with_below(statement: Select[Any]) -> Select[Any]:
 def _taking_turn(statement: Select[Any]) -> Select[Any]:
     """PostgreSQL: the look, taking the chat's turn first in the same statement (one round trip, not two): a
     `turn` row with whether `pg_try_advisory_lock` got it (a CTE with a volatile function: evaluated once), then
-    the look's rows, if any. Only a chat with something unfinished is locked: a look that finds nothing (its entry
-    already handled by the process that held the turn) has no turn to give back, one round trip fewer. The rows are as of the statement's snapshot, taken before the lock: what the turn's
-    previous holder finished just before letting go may still look unfinished (`look_at_chat` reads again when
-    that could send replies twice; tests/db/test_chat_turn.py)."""
+    the look's rows, if any. Only a chat with something unfinished is locked: a look that finds nothing (its
+    update already handled by the turn's holder) has no turn to give back, one round trip fewer. The rows are as
+    of the statement's snapshot, taken before the lock: what the previous holder finished just before letting
+    go may still look unfinished (`look_at_chat` reads again when that could send replies twice)."""
     waiting = (select(TABLE.c.id)
                .where(TABLE.c.channel == bindparam("e_channel"), TABLE.c.chat_key == bindparam("e_chat"),
                       TABLE.c.status.in_(UNFINISHED))
                .exists())
-    turn = select(case((waiting, func.pg_try_advisory_lock(bindparam("e_key"))), else_=false()).label("mine")).cte("turn")
+    mine = case((waiting, func.pg_try_advisory_lock(bindparam("e_key"))), else_=false())
+    turn = select(mine.label("mine")).cte("turn")
     look = statement.subquery("look")
     return (select(turn.c.mine, *look.c).select_from(turn.outerjoin(look, true()))
             .order_by(look.c.seq, look.c.id))
