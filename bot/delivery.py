@@ -12,6 +12,12 @@ process or many, on SQLite or PostgreSQL — exactly one wins each entry. The wi
 (`lease_owner`, until `next_attempt_at`); an entry whose lease ran out, or whose owner process on this host
 is gone, is claimed again. Entries for one chat go out in order: a later entry waits while an earlier one
 for the same chat is unsent, so staff never see a card edit before the card.
+
+A worker looks at the outbox when its own process queued something (`wake`), when the next retry is due, and
+otherwise every `poll_interval`. On PostgreSQL it also LISTENs on `ocop_outbox`, which a trigger NOTIFYs as an
+entry becomes pending in any process (migration 0012): while it listens, the poll slows to
+`listening_poll_interval`, there only for a notification lost with a dropped connection (the listener then
+reconnects) — an idle worker costs a look every 10 s instead of every second.
 """
 
 from __future__ import annotations
@@ -54,6 +60,9 @@ log = logging.getLogger(__name__)
 STAFF_KINDS = (KIND_LEAD_CARD, KIND_CARD_EDIT, KIND_CARD_ERASE)
 UNSENT = ("pending", "sending")
 RECOVERY_INTERVAL = 30.0  # seconds between looks for entries a dead process on this host was sending
+NOTIFY_CHANNEL = "ocop_outbox"  # PostgreSQL: notified as an entry becomes pending (migration 0012_outbox_notify)
+LISTENING_POLL = 10.0  # seconds between looks while listening: a lost notification delays an entry this long
+LISTEN_RETRY_MAX = 30.0  # seconds between attempts to listen again while the database refuses
 
 
 def _waiting_behind():  # type: ignore[no-untyped-def]
@@ -81,6 +90,7 @@ class DeliveryWorker:
         settings: Settings,
         *,
         poll_interval: float = 1.0,
+        listening_poll_interval: float = LISTENING_POLL,
         lease_seconds: float = 120.0,
         send_timeout: float = 60.0,
         base_delay: float = 1.0,
@@ -93,6 +103,10 @@ class DeliveryWorker:
         self.deliverers = dict(deliverers)
         self.settings = settings
         self.poll_interval = poll_interval
+        self.listening_poll_interval = listening_poll_interval
+        self.listening = False  # PostgreSQL: LISTENing on NOTIFY_CHANNEL right now
+        self.notifications = 0  # notifications received (for tests and logs)
+        self._listener: asyncio.Task[None] | None = None
         self.lease = dt.timedelta(seconds=lease_seconds)
         self.send_timeout = min(send_timeout, lease_seconds / 2)  # a send never outlives its lease
         self.base_delay = base_delay
@@ -121,12 +135,19 @@ class DeliveryWorker:
         self._live_owners.add(self.owner)
         await self.recover()
         self._task = asyncio.create_task(self._run(), name="outbox-delivery")
+        if self.db.dialect == "postgresql":
+            self._listener = asyncio.create_task(self._listen(), name="outbox-listen")
 
     async def stop(self, grace: float = 5.0) -> None:
         """Finish the send in flight (up to `grace` seconds), then stop; unfinished entries stay queued."""
         task, self._task = self._task, None
         self._stopping = True
         self._wake.set()
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await listener
         if task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(task), grace)
@@ -160,11 +181,45 @@ class DeliveryWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
 
+    async def _listen(self) -> None:
+        """LISTEN on a connection of its own (taken out of the pool) until it is lost, then again after a pause;
+        `listening` meanwhile. Each notification wakes the worker, and so does every start of listening (what
+        was queued while nobody listened)."""
+        pause = 1.0
+        while not self._stopping:
+            lost = asyncio.Event()
+            try:
+                async with self.db.engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    listening = raw.driver_connection
+                    raw.detach()  # closed, not pooled, when this ends
+                    listening.add_termination_listener(lambda _conn, lost=lost: lost.set())  # type: ignore[union-attr]
+                    await listening.add_listener(NOTIFY_CHANNEL, self._notified)  # type: ignore[union-attr]
+                    self.listening, pause = True, 1.0
+                    self._wake.set()
+                    await lost.wait()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("could not listen for outbox entries (%s); polling every %g s meanwhile",
+                            type(exc).__name__, self.poll_interval)
+            finally:
+                self.listening = False
+            self._wake.set()  # polling again: whatever a lost notification announced
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LISTEN_RETRY_MAX)
+
+    def _notified(self, *_args: object) -> None:
+        self.notifications += 1
+        self._wake.set()
+
     async def _seconds_until_due(self) -> float:
-        """Sleep until the next entry is due, but at most the poll interval (other processes queue too).
+        """Sleep until the next entry is due, but at most the poll interval (other processes queue too; longer
+        while notified of what they queue).
 
         Only the head of each chat's queue counts: an entry waiting behind another cannot go before it.
         """
+        interval = self.listening_poll_interval if self.listening else self.poll_interval
         try:
             async with self.db.session() as session:
                 earliest = await session.scalar(
@@ -174,8 +229,8 @@ class DeliveryWorker:
         except Exception:
             return self.poll_interval
         if earliest is None:
-            return self.poll_interval
-        return min(self.poll_interval, max(0.01, (earliest - utcnow()).total_seconds()))
+            return interval
+        return min(interval, max(0.01, (earliest - utcnow()).total_seconds()))
 
     # --- one round
 

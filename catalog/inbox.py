@@ -22,7 +22,9 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     delete,
+    false,
     func,
     literal_column,
     select,
@@ -120,8 +122,16 @@ def _with_below(statement: Select[Any]) -> Select[Any]:
 def _taking_turn(statement: Select[Any]) -> Select[Any]:
     """PostgreSQL: the look, taking the chat's turn first in the same statement (one round trip, not two): a
     `turn` row with whether `pg_try_advisory_lock` got it (a CTE with a volatile function: evaluated once), then
-    the look's rows, if any."""
-    turn = select(func.pg_try_advisory_lock(bindparam("e_key")).label("mine")).cte("turn")
+    the look's rows, if any. Only a chat with something unfinished is locked: a look that finds nothing (its
+    update already handled by the turn's holder) has no turn to give back, one round trip fewer. The rows are as
+    of the statement's snapshot, taken before the lock: what the previous holder finished just before letting
+    go may still look unfinished (`look_at_chat` reads again when that could send replies twice)."""
+    waiting = (select(TABLE.c.id)
+               .where(TABLE.c.channel == bindparam("e_channel"), TABLE.c.chat_key == bindparam("e_chat"),
+                      TABLE.c.status.in_(UNFINISHED))
+               .exists())
+    mine = case((waiting, func.pg_try_advisory_lock(bindparam("e_key"))), else_=false())
+    turn = select(mine.label("mine")).cte("turn")
     look = statement.subquery("look")
     return (select(turn.c.mine, *look.c).select_from(turn.outerjoin(look, true()))
             .order_by(look.c.seq, look.c.id))
@@ -494,7 +504,7 @@ class Look(NamedTuple):
     count: int
     more: bool
     gap: bool = False
-    mine: bool = True  # (asked with `turn`) whether this look took the chat's turn
+    mine: bool = True  # (asked with `turn`) whether this look took the chat's turn (not tried when nothing was unfinished)
     with_chat: bool = False  # asked with `chat` and an entry found: `chat` is the chat state's row as read
     chat: tuple[Any, ...] | None = None  # the chat state's CHAT_COLUMNS (None: no row yet)
 
@@ -555,6 +565,13 @@ async def look_at_chat(
         mine = bool(rows[0].mine) if turn else True
         if turn:
             rows = [r for r in rows if r.id is not None]  # (the turn's row alone: the chat has nothing waiting)
+            if mine and rows and rows[0].replies is not None:
+                # Replies owed, as of the statement's snapshot, which it took before it got the turn: the holder
+                # before may have sent them, marked the entry done and let go in between. Read again under the
+                # turn (rare: owed replies are left only by a process that stopped). A pending entry read so
+                # needs no second read: its handling cannot commit twice (`mark_handled` is conditional).
+                again = _look(dialect, counted=recent is not None, gaps=gaps, turn=False, chat=chat)
+                rows = (await conn.execute(again, params)).all()
         row = rows[0] if rows else None
         count = int(row.recent or 0) if row is not None and recent is not None else 0
         await conn.commit()

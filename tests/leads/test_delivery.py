@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from telegram.constants import ParseMode
 from telegram.ext import Defaults, ExtBot
 from telegram.request import HTTPXRequest
@@ -348,3 +348,57 @@ async def test_entries_for_a_channel_this_process_cannot_deliver_are_left_alone(
         assert (untouched.status, untouched.attempts, untouched.lease_owner) == ("pending", 0, "")
         assert untouched.next_attempt_at <= utcnow()  # still due at once for the process that can send it
     assert 0.0 < await running._seconds_until_due() <= FAST["poll_interval"]  # nothing due for it: no spinning
+
+
+async def test_postgres_workers_are_notified_of_entries_other_processes_queue(
+        db: Database, settings: Settings, api: FakeTelegramAPI, deliverer: TelegramDeliverer) -> None:
+    """On PostgreSQL an idle worker LISTENs instead of polling every second: an entry another process queues
+    reaches it through the trigger's NOTIFY; after its listening connection is killed it listens again; and an
+    entry whose notification never came is still sent, by the slow poll."""
+    if db.dialect != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's (one SQLite process delivers what it queued itself)")
+    other = Database(settings.database_url)  # another process, which queues without waking this worker
+    running = worker(db, deliverer, settings, poll_interval=0.2, listening_poll_interval=3600.0)
+    await running.start()
+
+    async def queue(chat: str) -> None:
+        async with other.session() as session:
+            lead_book.enqueue(session, kind="buyer_notice", channel="telegram", chat_id=chat,
+                              payload=reply_to_json(Reply(f"to {chat}")))
+
+    async def listener_pid() -> int:
+        async with other.session() as session:
+            return int(await session.scalar(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+            )) or 0)
+
+    try:
+        await api.wait_for(lambda: running.listening, WAIT, message="the worker never listened")
+        await asyncio.sleep(0.3)  # past the look that listening began with: idle until notified (or in an hour)
+        await queue("41")
+        await api.wait_for_messages(41, 1, timeout=WAIT)
+        assert running.notifications >= 1
+
+        pid = await listener_pid()
+        async with other.session() as session:
+            assert await session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(200):  # listening on a new connection
+            if (fresh := await listener_pid()) and fresh != pid:
+                break
+            await asyncio.sleep(0.05)
+        assert fresh and fresh != pid
+        await queue("42")
+        await api.wait_for_messages(42, 1, timeout=WAIT)
+
+        async with other.session() as session:  # a notification lost: the entry waits for the slow poll only
+            await session.execute(text("ALTER TABLE outbox DISABLE TRIGGER outbox_notify"))
+        notified = running.notifications
+        running.listening_poll_interval = 0.5
+        running.wake()  # (the worker is asleep for an hour: start the shorter poll now)
+        await queue("43")
+        await api.wait_for_messages(43, 1, timeout=WAIT)
+        assert running.notifications == notified
+    finally:
+        await running.stop()
+        await other.dispose()
+    assert [e.status for e in await outbox(db)] == ["sent", "sent", "sent"]

@@ -14,6 +14,7 @@ import contextlib
 import itertools
 import os
 import re
+import secrets
 import socket
 from collections import Counter
 from pathlib import Path
@@ -32,7 +33,9 @@ from tests.leads.helpers import count, fill_form
 from tests.leads.test_crash import child_env
 from tests.leads.test_inbox_crash import WebhookBot, free_port
 
-TOKEN = "747474:PROCESSES"
+# The bot's id is the shared limit's key in Redis: one of its own per run, so two runs at once (two people, one
+# Redis database) never share a count, and one run's count never leaks into the next one's first seconds.
+TOKEN = f"{secrets.randbelow(10**9) + 10**9}:PROCESSES"
 SECRET = "processes_secret"
 QUERIES = ("mỳ chũ", "mật ong", "gà đồi yên thế", "rượu làng vân", "bánh")  # each answer quotes its query
 CHATS = 40
@@ -195,6 +198,10 @@ async def test_round_robin_processes_keep_order_make_one_lead_and_share_the_rate
     assert not out_of_order
     assert leads == CONFIRM_CHATS
     assert Counter(rows.get(u) for u in updates) == Counter({"done": len(updates)})
-    assert busiest <= RATE_LIMIT, sorted(per_second.items())
+    # Above the limit, say whether a process gave up on Redis (a call slower than its 0.5 s timeout, as under
+    # heavy load, counts as Redis down: that process then keeps the limit on its own for 30 s)
+    fell_back = [n for n, bot in enumerate(bots) if "Redis is not reachable" in bot.log.read_text(errors="replace")]
+    assert busiest <= RATE_LIMIT, (f"processes that fell back to their own limit: {fell_back}",
+                                   sorted(per_second.items()))
     for bot in bots:
         assert "Traceback" not in bot.log.read_text(errors="replace")
