@@ -461,7 +461,9 @@ class Matcher:
         lift: dict[int, float] = {}
         parts.sort(key=lambda p: -p[1] * p[3][0][0])
         room = sum(w * alts[0][0] for _u, w, _s, alts in parts)
-        listed = {key for key, at in cursor.items() if at > 0}
+        # Units every alternative of which was listed above (not only the best: "tao" found as "apple" at 0.95,
+        # not as thao, tân, thọ… at 0.2, tens of thousands of products at national size).
+        listed = {id(u) for u, _w, _s, alts in parts if cursor[id(u)] == len(alts)}
         # The first part, when every candidate passes its floor, is summed in the second's pass (one pass over
         # the candidates instead of two, the same sums in the same order): (its lookup, its weight).
         first: tuple[Callable[[int], float | None], float] | None = None
