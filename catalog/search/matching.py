@@ -298,6 +298,9 @@ class Matcher:
             posts = [table.get(k) for k in alt.key]
             if any(p is None for p in posts):
                 continue
+            phrase = self.ix.phrase_docs(alt.key) if len(alt.key) > 1 else None
+            if phrase is not None and not phrase:
+                continue  # words the catalogue has, never side by side ("rượu gạo" where no product says so)
             mismatched: set[int] = set()
             for k, typed in zip(alt.key, alt.accents, strict=True):
                 if typed is not None:
@@ -305,7 +308,6 @@ class Matcher:
             bound: set[int] = set()
             if len(alt.key) == 1 and not alt.sound and not alt.free and alt.key[0] in self.ix.bound:
                 bound = {d for d, partners in self.ix.bound[alt.key[0]].items() if not partners & qkeys}
-            phrase = self.ix.phrase_docs(alt.key) if len(alt.key) > 1 else None
             off = (
                 0.0 if alt.sound or alt.exact else penalty
             )  # a regional spelling with other marks is another word
