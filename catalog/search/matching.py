@@ -298,6 +298,9 @@ class Matcher:
             posts = [table.get(k) for k in alt.key]
             if any(p is None for p in posts):
                 continue
+            phrase = self.ix.phrase_docs(alt.key) if len(alt.key) > 1 else None
+            if phrase is not None and not phrase:
+                continue  # words the catalogue has, never side by side ("rượu gạo" where no product says so)
             mismatched: set[int] = set()
             for k, typed in zip(alt.key, alt.accents, strict=True):
                 if typed is not None:
@@ -305,7 +308,6 @@ class Matcher:
             bound: set[int] = set()
             if len(alt.key) == 1 and not alt.sound and not alt.free and alt.key[0] in self.ix.bound:
                 bound = {d for d, partners in self.ix.bound[alt.key[0]].items() if not partners & qkeys}
-            phrase = self.ix.phrase_docs(alt.key) if len(alt.key) > 1 else None
             off = (
                 0.0 if alt.sound or alt.exact else penalty
             )  # a regional spelling with other marks is another word
@@ -461,7 +463,9 @@ class Matcher:
         lift: dict[int, float] = {}
         parts.sort(key=lambda p: -p[1] * p[3][0][0])
         room = sum(w * alts[0][0] for _u, w, _s, alts in parts)
-        listed = {key for key, at in cursor.items() if at > 0}
+        # Units every alternative of which was listed above (not only the best: "tao" found as "apple" at 0.95,
+        # not as thao, tân, thọ… at 0.2, tens of thousands of products at national size).
+        listed = {id(u) for u, _w, _s, alts in parts if cursor[id(u)] == len(alts)}
         # The first part, when every candidate passes its floor, is summed in the second's pass (one pass over
         # the candidates instead of two, the same sums in the same order): (its lookup, its weight).
         first: tuple[Callable[[int], float | None], float] | None = None

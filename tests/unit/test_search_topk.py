@@ -13,7 +13,7 @@ import pytest
 from catalog.search import ProductDoc, SearchIndex
 from catalog.search import index as search_index
 from catalog.search.matching import Matcher
-from catalog.search.model import Unit
+from catalog.search.model import ACCENT_MISMATCH, Unit
 
 DEMO = Path(__file__).resolve().parents[2] / "catalog" / "data" / "demo_catalog.json"
 
@@ -264,3 +264,41 @@ def test_covering_finds_the_products_and_coverages_of_asking_every_product(
         assert found == pytest.approx(expected)
         several += len(content) > 1 and bool(found)
     assert several >= 3  # products covering several product words, not one word's listing
+
+
+@pytest.mark.parametrize("way", ["listed", "asked"])
+def test_a_unit_listed_or_asked_product_by_product_scores_alike(
+    way: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Matcher.lookup lists a unit's products (cached per index) or asks the few candidates one by one, by cost
+    # alone (a unit only partly listed for candidates is asked: "tao" is "apple" at 0.95 but thao, tân, thọ…
+    # at 0.2). Either way every product gets the same quality: the same answers, with the same scores.
+    docs = catalogue(1_500)
+    queries = [
+        "htx an phu",
+        "mật ong",
+        "mat ong rung tao",
+        "dong hung ruou tao",
+        "nón lá Minh Đức",
+        "chè xanh",
+    ]
+    usual = [answers_to(SearchIndex(docs), q) for q in queries]
+    assert sum(bool(found) for found in usual) >= 4
+    if way == "listed":
+
+        def lookup(self: Matcher, unit: Unit, qkeys: frozenset[str], budget: int) -> object:
+            return self.unit_map(unit, qkeys, ACCENT_MISMATCH)
+    else:
+
+        def lookup(self: Matcher, unit: Unit, qkeys: frozenset[str], budget: int) -> object:
+            if unit.found is not None:  # (as Matcher.lookup: a listing kept on the unit is used)
+                return unit.found
+            return self.asker(unit, qkeys, ACCENT_MISMATCH)
+
+    monkeypatch.setattr(Matcher, "lookup", lookup)
+    assert [answers_to(SearchIndex(docs), q) for q in queries] == usual
+
+
+def answers_to(index: SearchIndex, query: str) -> list[tuple[str, float]]:
+    found = index.search(query, 10)
+    return [(h.doc.slug, h.score) for h in found.results + found.suggestions]
