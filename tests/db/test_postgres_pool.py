@@ -268,8 +268,10 @@ async def test_the_look_that_takes_a_chats_turn_brings_its_state_along(pg: Datab
             counter = Statements(pg)
             picked = await first.handle(chat_message("1"))
             await inbox.end_chat_turn(conn, "telegram", "601")
-        assert not any("pg_advisory_xact_lock" in s or s.startswith("SELECT") for s in counter.sent), counter.sent
-        assert len(counter.sent) == 1 and counter.sent[0].startswith("UPDATE chat_sessions")
+        # (The catalogue's version, re-read at most once a second, may fall in this window on a slow machine.)
+        sent = [s for s in counter.sent if "catalog_state" not in s]
+        assert not any("pg_advisory_xact_lock" in s or s.startswith("SELECT") for s in sent), counter.sent
+        assert len(sent) == 1 and sent[0].startswith("UPDATE chat_sessions"), counter.sent
         first_slug = shown[0].removeprefix("p:")
         assert any(first_slug in b.payload for r in picked for row in r.buttons for b in row), picked
         async with pg.engine.connect() as conn:  # a chat without a row yet: nothing to start from
