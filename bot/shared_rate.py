@@ -16,7 +16,8 @@ limits, and the retries after a 429, stay with AIORateLimiter in each process.
 
 When Redis cannot be reached the processes fall back to the per-process limit (each keeps ~30/s on its own
 again), log one warning, and try Redis again every 30 seconds; messages are never held back because Redis
-is down.
+is down. A Redis that answers too late (0.5 s) is slow, not down: that one message goes out under the
+per-process limit and the next asks Redis again.
 """
 
 from __future__ import annotations
@@ -60,9 +61,12 @@ class SharedRateLimiter(AIORateLimiter):
     ) -> None:
         super().__init__(overall_max_rate=per_second, **kwargs)
         import redis.asyncio as aioredis
+        from redis.exceptions import TimeoutError as RedisTimeout
 
-        # A Redis slower than this counts as down (the per-process limit then applies): a message is never held
-        # back long for the shared count.
+        self._slow = (RedisTimeout, TimeoutError)  # (asyncio's timeout is the builtin one since 3.11)
+
+        # A Redis slower than this sends the message under the per-process limit (one refusing connections counts
+        # as down for a while): a message is never held back long for the shared count.
         self.redis = aioredis.from_url(
             redis_url, socket_connect_timeout=redis_timeout, socket_timeout=redis_timeout
         )
@@ -70,6 +74,7 @@ class SharedRateLimiter(AIORateLimiter):
         self.per_second = max(1, int(per_second))
         self._down_until = 0.0
         self.shared = 0  # requests that took a shared slot (for tests and logs)
+        self.timeouts = 0  # requests sent unshared because Redis answered too late
         self.stale = 0  # slots left unused: granted too late to be sent within the seconds they count in
         self.granted: list[float] = []  # when each slot was granted (the last 1,000, for tests)
         self.lags: deque[float] = deque(maxlen=LAGS_KEPT)  # seconds from a slot to the request's answer
@@ -95,7 +100,13 @@ class SharedRateLimiter(AIORateLimiter):
             try:
                 got = await self._take(keys=[f"ocop:rate:{self.bot_key}:{each}" for each in seconds],
                                        args=[self.per_second, KEY_TTL])
-            except Exception as exc:  # redis.exceptions.ConnectionError, TimeoutError, …
+            except self._slow:
+                # Slow, not down (a starved process reads Redis's answer late): this message goes out under the
+                # per-process limit, the next one asks Redis again. Counted down for 30 s, the process would send
+                # every message of that time uncounted, above the shared limit.
+                self.timeouts += 1
+                return None
+            except Exception as exc:  # redis.exceptions.ConnectionError, refused, …
                 if self._down_until == 0.0 or now - self._down_until > RETRY_REDIS_AFTER:
                     log.warning(
                         "Redis is not reachable (%s): each process keeps the outbound rate limit on its own "

@@ -146,3 +146,37 @@ async def test_a_slot_granted_too_late_to_use_is_left_for_another() -> None:
         await limiter.shutdown()
     assert calls == 2 and limiter.stale == 1 and limiter.shared == 1
     assert granted is not None and time.time() - granted < 1.0
+
+
+async def test_a_redis_slow_to_answer_is_asked_again_for_the_next_message(api: FakeTelegramAPI) -> None:
+    """A Redis that accepts but answers too late (a starved process reads it late) is slow, not down: each message
+    goes out under the process's own limit, and the next one asks Redis again rather than skipping it for 30 s."""
+    accepted: list[socket.socket] = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.setblocking(False)
+    port = server.getsockname()[1]
+
+    async def accept_and_stay_silent() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            conn, _ = await loop.sock_accept(server)
+            accepted.append(conn)  # read nothing, answer nothing
+
+    silent = asyncio.create_task(accept_and_stay_silent())
+    limiter = SharedRateLimiter(f"redis://127.0.0.1:{port}/0", "slow", per_second=PER_SECOND, max_retries=0,
+                                redis_timeout=0.3)
+    bot = ExtBot(TOKEN, base_url=api.base_url, base_file_url=api.base_file_url, rate_limiter=limiter)
+    await bot.initialize()
+    try:
+        for n in range(3):
+            await bot.send_message(9200 + n, f"m{n}")
+    finally:
+        silent.cancel()
+        await bot.shutdown()
+        for conn in accepted:
+            conn.close()
+        server.close()
+    assert len(api.calls("sendMessage")) == 3  # nothing held back
+    assert limiter.timeouts == 3 and limiter.shared == 0  # Redis asked for each message, never taken as down
