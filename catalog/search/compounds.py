@@ -27,14 +27,19 @@ from catalog.text import accent_key, fold
 log = logging.getLogger(__name__)
 
 
-def dictionary_path() -> Path | None:
-    """Where the installed `underthesea` keeps the word list (located without importing the package, which
-    would load its models), or None when it is not installed."""
+def underthesea_file(*parts: str) -> Path | None:
+    """A data file of the installed `underthesea` (located without importing the package, which would load its
+    models), or None when it is not there."""
     spec = importlib.util.find_spec("underthesea")
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "corpus" / "data" / "Viet74K.txt"
+    path = Path(next(iter(spec.submodule_search_locations)), *parts)
     return path if path.is_file() else None
+
+
+def dictionary_path() -> Path | None:
+    """Where `underthesea` keeps the word list, or None."""
+    return underthesea_file("corpus", "data", "Viet74K.txt")
 
 
 # A word of two or three syllables, folded: one line of the list. (Longer entries are sayings, "rượu vào lời ra",

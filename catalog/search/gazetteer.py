@@ -7,12 +7,14 @@ never imported).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import re
 from functools import cache
 from pathlib import Path
+
+from catalog.search.compounds import underthesea_file
+from catalog.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +24,8 @@ _PREFIX = re.compile(r"^(huyện|quận|thị xã|thành phố|tỉnh)\s+", re.I
 
 
 def units_path() -> Path | None:
-    """Where the installed `underthesea` keeps its address data, or None."""
-    spec = importlib.util.find_spec("underthesea")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "address" / "data" / "mapping.json"
-    return path if path.is_file() else None
+    """Where `underthesea` keeps its address data, or None."""
+    return underthesea_file("address", "data", "mapping.json")
 
 
 @cache
@@ -49,8 +47,6 @@ def old_units() -> tuple[tuple[str, str], ...]:
 
 def districts_outside(provinces: set[str]) -> list[str]:
     """The old districts' names (of two words or more, no number) of every province but these (folded names)."""
-    from catalog.text import fold
-
     return sorted(
         {
             district

@@ -63,7 +63,7 @@ _BUYING = frozenset({"mua", "buy", "order"})
 # How much or how many, between a buying verb and the goods ("mua ít mắm tôm", "buy some"), and words that name
 # no goods of their own ("mua ít đồ làm quà": things, whatever they are).
 _HOW_MUCH = frozenset({"it", "chut", "vai", "mot", "some", "a", "few"})
-_NOT_BUYING = frozenset({"khoi", "khong", "ko", "k", "dung", "chang", "chua", "don't", "dont", "not"})
+_NOT_BUYING = frozenset({"khoi", "khong", "ko", "k", "dung", "chang", "chua", "dont", "not"})
 _ANY_GOODS = frozenset({"do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something"})
 _FOR = frozenset({"for", "cho"})  # a thing for an occasion: "chocolate truffles for Valentine"
 FEW_FOR_NEEDS = 3  # fewer products serving every need named than this: those serving one less join them

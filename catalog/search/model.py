@@ -255,7 +255,6 @@ class ParsedQuery:
     excluded: list[Exclusion] = field(default_factory=list)  # product words ruled out ("không cồn": not rượu)
     joins: list[int] = field(default_factory=list)  # positions of "và", "hoặc", "and", "or"
     long: bool = False  # more than LONG_MESSAGE words: a chat message, not a typed query
-    open_words: int = 0  # words left once the chat the lexicon knows is set aside (see register.length_factor)
     english_words: bool = False  # has a function word only English has ("for", "the", "something")
     names: frozenset[str] = frozenset()  # folded words written as names mid-sentence
     name_phrases: list[Key] = field(default_factory=list)  # consecutive such words ("bac ha", "u minh")

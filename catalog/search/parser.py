@@ -613,13 +613,14 @@ class QueryParser:
             i += step
         # (Beside a filter or a need, the other words may say more of it: "quê ngoại em ở đó", "công nhân".)
         filtered = bool(out.places or out.categories or out.stars is not None or out.uses)
-        out.open_words = words if filtered else sum(len(u.text.split()) for u in out.units if u.role != "optional")
-        if out.open_words < words:
+        # The words left once the chat the lexicon knows is set aside (see register.length_factor).
+        open_words = words if filtered else sum(len(u.text.split()) for u in out.units if u.role != "optional")
+        if open_words < words:
             # An unknown word right after a product word (Vietnamese puts the kind first) weighs by the words left
             # once the chat the lexicon knows is set aside: in "shop ơi có rượu sim không ạ" it is one of two words
             # asked, as in "rượu sim" (another wine), not one of seven. (Before the product word it is chat: "mẹ
             # mình thích ổi"; an English word is code-switching.)
-            factor = length_factor(out.open_words)
+            factor = length_factor(open_words)
             ends = {u.at + len(u.text.split()) for u in out.units if u.role == "content" and not u.stray}
             for u in sorted(out.units, key=lambda u: u.at):
                 if (

@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.config import normalise_database_url
 from catalog import inbox
 from catalog.db import Database
 from catalog.models import InboxEntry
@@ -38,27 +37,16 @@ END $$
 """)
 
 
-@pytest.fixture
-def pg_url() -> str:
-    from tests.conftest import _reset_postgres
-
-    url = normalise_database_url(PG_URL)
-    _reset_postgres(url)
-    return url
-
-
-@pytest.fixture
-async def pg(pg_url: str) -> AsyncIterator[Database]:
-    db = Database(pg_url)
-    await db.prepare()
-    async with db.engine.begin() as conn:
+@pytest.fixture(autouse=True)
+async def gate(pg: Database) -> AsyncIterator[None]:
+    """The gated `pg_try_advisory_lock` in a schema of its own (put on a connection's search_path to use it)."""
+    async with pg.engine.begin() as conn:
         await conn.exec_driver_sql("DROP SCHEMA IF EXISTS turn_gate CASCADE")
         for statement in HOOK:
             await conn.exec_driver_sql(statement)
-    yield db
-    async with db.engine.begin() as conn:
+    yield
+    async with pg.engine.begin() as conn:
         await conn.exec_driver_sql("DROP SCHEMA IF EXISTS turn_gate CASCADE")
-    await db.dispose()
 
 
 async def turn_connection(db: Database) -> AsyncConnection:

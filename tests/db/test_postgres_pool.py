@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from bot.config import Settings, normalise_database_url
+from bot.config import Settings
 from catalog import inbox
 from catalog.db import POOL_RECYCLE, Database, _replace_closed
 from catalog.models import ChatSession, InboxEntry, Lead
@@ -21,23 +20,6 @@ from handlers.router import Router
 from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs OCOP_TEST_DATABASE_URL (PostgreSQL)")
-
-
-@pytest.fixture
-def pg_url() -> str:
-    from tests.conftest import _reset_postgres
-
-    url = normalise_database_url(PG_URL)
-    _reset_postgres(url)
-    return url
-
-
-@pytest.fixture
-async def pg(pg_url: str) -> AsyncIterator[Database]:
-    db = Database(pg_url)
-    await db.prepare()
-    yield db
-    await db.dispose()
 
 
 class Statements:
