@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import CatalogState, Contact, OnlineListing, Producer, Product, Store
 from catalog.search import ProductDoc
+from catalog.search.memory import gc_paused
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -54,39 +55,41 @@ async def load_search_docs(session: AsyncSession) -> list[ProductDoc]:
             found = decoded[raw] = tuple(json.loads(raw) or ())
         return found
 
-    rows = await session.execute(
-        select(
-            Product.slug,
-            Product.name_vi,
-            Product.name_en,
-            type_coerce(Product.aliases, Text),
-            Product.category,
-            Product.stars,
-            Producer.name,
-            Product.commune,
-            Product.district,
-            Product.province,
-            type_coerce(Product.uses, Text),
+    # (100,000 rows read and made into products: each garbage collection meanwhile would walk them all again.)
+    with gc_paused():
+        rows = await session.execute(
+            select(
+                Product.slug,
+                Product.name_vi,
+                Product.name_en,
+                type_coerce(Product.aliases, Text),
+                Product.category,
+                Product.stars,
+                Producer.name,
+                Product.commune,
+                Product.district,
+                Product.province,
+                type_coerce(Product.uses, Text),
+            )
+            .outerjoin(Producer, Product.producer_id == Producer.id)
+            .order_by(Product.id)
         )
-        .outerjoin(Producer, Product.producer_id == Producer.id)
-        .order_by(Product.id)
-    )
-    return [
-        ProductDoc(
-            slug,
-            name_vi,
-            name_en or "",
-            strings(aliases),
-            category,
-            stars,
-            producer or "",
-            commune or "",
-            district or "",
-            province or "",
-            strings(uses),
-        )
-        for slug, name_vi, name_en, aliases, category, stars, producer, commune, district, province, uses in rows
-    ]
+        return [
+            ProductDoc(
+                slug,
+                name_vi,
+                name_en or "",
+                strings(aliases),
+                category,
+                stars,
+                producer or "",
+                commune or "",
+                district or "",
+                province or "",
+                strings(uses),
+            )
+            for slug, name_vi, name_en, aliases, category, stars, producer, commune, district, province, uses in rows
+        ]
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

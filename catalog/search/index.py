@@ -15,6 +15,7 @@ from rapidfuzz import fuzz, process
 
 from catalog.lexicon import Exclusion, Key, Lexicon
 from catalog.search.matching import Matcher
+from catalog.search.memory import gc_paused
 from catalog.search.model import (
     ACCENT_MISMATCH,
     BONUS_CAP,
@@ -81,8 +82,9 @@ class SearchIndex:
         self.ix = Postings(docs, lexicon)
         self.docs = self.ix.docs
         self.lexicon = self.ix.lexicon
-        self.parser = QueryParser(self.ix)
-        self.matcher = Matcher(self.ix)
+        with gc_paused():  # (the parser reads the word list: each collection would walk the whole index)
+            self.parser = QueryParser(self.ix)
+            self.matcher = Matcher(self.ix)
         self._named_cache: dict[str, set[int]] = {}
         self._named_as_cache: dict[Key, frozenset[int]] = {}
         self._wide_cache: dict[tuple[tuple[str, Key], ...], frozenset[str]] = {}

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
-import sys
 from array import array
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 
 from catalog.lexicon import Concept, Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
+from catalog.search.memory import gc_paused, release_memory
 from catalog.search.model import NAME, PLACE, PRODUCER, PROVINCE, Alt, PlaceName, ProductDoc
 from catalog.telex import well_formed
 from catalog.text import accent_key, english_stem, piece_tokens, sound_accent, sound_key, word_pieces
@@ -30,13 +27,8 @@ class Postings:
     """Lookup tables over the products, built once (a catalogue change builds new ones)."""
 
     def __init__(self, docs: Iterable[ProductDoc], lexicon: Lexicon | None = None) -> None:
-        enabled = gc.isenabled()
-        gc.disable()  # millions of small objects, no cycles among them: collecting costs a fifth of the build
-        try:
+        with gc_paused():  # millions of small objects, no cycles among them
             self.build(docs, lexicon)
-        finally:
-            if enabled:
-                gc.enable()
         release_memory()
 
     def build(self, docs: Iterable[ProductDoc], lexicon: Lexicon | None) -> None:
@@ -651,14 +643,6 @@ class Places:
         self.fields: list[Field] = []  # (their words standing free are gathered where a product needs them)
         self.bound: dict[str, set[str]] = {}
         self.alone: frozenset[str] = frozenset()
-
-
-def release_memory() -> None:
-    """Give the memory freed after a build back to the system (glibc keeps it otherwise: ≈90 MB at 100,000
-    products, the analysed texts and the postings' outgrown tables). Elsewhere, nothing to do."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None).malloc_trim(0)
 
 
 def inside(keys: list[str], pos: int, names: AbstractSet[Key], longest: int) -> bool:

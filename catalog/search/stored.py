@@ -14,7 +14,6 @@ already change the database or the program could change it.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import io
 import json
@@ -32,6 +31,7 @@ from platformdirs import user_cache_dir
 
 from catalog.lexicon import default_lexicon
 from catalog.search.index import SearchIndex
+from catalog.search.memory import gc_paused
 
 log = logging.getLogger(__name__)
 
@@ -177,15 +177,11 @@ def load(path: Path, key: IndexKey) -> SearchIndex | None:
         return _stale(path, f"unreadable ({exc})")
     if len(payload) != header.get("length") or hashlib.sha256(payload).hexdigest() != header.get("sha256"):
         return _stale(path, "damaged")
-    enabled = gc.isenabled()
-    gc.disable()  # millions of small objects, none of them garbage: collecting while loading doubles the time
     try:
-        index = loads(payload)
+        with gc_paused():  # collecting while loading doubles the time
+            index = loads(payload)
     except Exception as exc:  # a verified file that still does not load: rebuild rather than fail
         return _stale(path, f"does not load ({exc!r})")
-    finally:
-        if enabled:
-            gc.enable()
     if not isinstance(index, SearchIndex):
         return _stale(path, "holds something else")
     return index
