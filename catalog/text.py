@@ -102,6 +102,12 @@ def piece_tokens(piece: str) -> tuple[Token, ...]:
 
 def word_pieces(text: str | None) -> list[str]:
     """The runs of letters and digits of `text` (cleaned, lowercase, its first MAX_QUERY_CHARS), in order."""
+    if isinstance(text, str) and len(text) <= MAX_QUERY_CHARS and text.isprintable():
+        # Cleaning a short printable text only normalises it and collapses its spaces, which no piece holds:
+        # skipped, a third of the time of a national catalogue's 200,000 names (issue 14).
+        lowered = unicodedata.normalize("NFC", text).lower()
+        if len(lowered) <= MAX_QUERY_CHARS:
+            return _WORD.findall(lowered)
     return _WORD.findall(clean(text).lower()[:MAX_QUERY_CHARS])
 
 

@@ -16,6 +16,7 @@ from catalog.telex import decode_keystrokes, decode_telex, decode_vni, well_form
 from catalog.text import (
     _CONTROL,
     _FORMAT,
+    _WORD,
     MAX_QUERY_CHARS,
     accent_key,
     clean,
@@ -27,6 +28,7 @@ from catalog.text import (
     sound_key,
     tokenize,
     tone_only,
+    word_pieces,
 )
 
 DEMO = Path(__file__).resolve().parents[2] / "catalog" / "data" / "demo_catalog.json"
@@ -320,3 +322,9 @@ def test_printable_text_has_nothing_for_clean_to_remove(text: str) -> None:
         assert _FORMAT.search(text) is None and _CONTROL.search(text) is None
     removed = _CONTROL.sub(" ", _FORMAT.sub("", text[: MAX_QUERY_CHARS * 4]))
     assert clean(text) == " ".join(unicodedata.normalize("NFC", removed).split())
+
+
+@given(st.text() | st.lists(VIET, max_size=300).map(" ".join) | st.text(min_size=990, max_size=1010))
+def test_word_pieces_shortcut_reads_as_cleaning_does(text: str) -> None:
+    # word_pieces skips clean() on a short printable text: the same pieces as cleaning first (the long way).
+    assert word_pieces(text) == _WORD.findall(clean(text).lower()[:MAX_QUERY_CHARS])
