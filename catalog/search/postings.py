@@ -6,6 +6,7 @@ from array import array
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from collections.abc import Set as AbstractSet
+from functools import partial
 
 from catalog.lexicon import Concept, Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
 from catalog.search.memory import gc_paused, release_memory
@@ -81,8 +82,8 @@ class Postings:
         self.named_post: dict[str, array[int]] = {}
         # (Filled as defaultdicts, kept as plain dicts: the same keys in the same order.)
         post_table: defaultdict[str, dict[int, float]] = defaultdict(dict)
-        named_table: defaultdict[str, array[int]] = defaultdict(lambda: array("i"))
-        pair_table: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+        named_table: defaultdict[str, array[int]] = defaultdict(partial(array, "i"))
+        pair_table: defaultdict[tuple[str, str], array[int]] = defaultdict(partial(array, "i"))
         marked_table = self.marked
         syllables, bigrams, bound_table = self.syllables, self.bigrams, self.bound
         full_names, name_forms = self.full_names, self.name_forms
@@ -238,13 +239,18 @@ class Postings:
             texts = (doc.name_vi, *doc.aliases, doc.name_en) if doc.aliases else (doc.name_vi, doc.name_en)
             for name in {tuple(own[x].keys) for x in texts if x}:
                 if 2 <= len(name) <= MAX_FULL_NAME:
-                    named = full_names.setdefault((name[0], name[1]), {})
-                    named.setdefault(name, []).append(i)  # type: ignore[attr-defined]
+                    named = full_names.get((name[0], name[1]))
+                    if named is None:
+                        named = full_names[(name[0], name[1])] = {}
+                    found = named.get(name)
+                    if found is None:
+                        found = named[name] = array("i")
+                    found.append(i)  # type: ignore[attr-defined]
             forms = (own[x].sorted_words for x in texts if x)
             name_forms.append(tuple(dict.fromkeys(f for f in forms if f)))
         self.post = dict(post_table)
         self.named_post = dict(named_table)
-        self.pairs = dict(pair_table)  # type: ignore[arg-type]
+        self.pairs = dict(pair_table)  # type: ignore[arg-type]  # (arrays in product order: sorted)
         for (key, accent), marked_docs in marked_flat.items():
             spellings = marked_table.get(key)
             if spellings is None:
@@ -337,11 +343,10 @@ class Postings:
         self.compact()
 
     def compact(self) -> None:
-        """Once built, the products of each pair of adjacent words become a sorted array of 4-byte ints: ≈4
-        bytes a product instead of ≈30, and a stored index loads each as one block of bytes. They are only
-        read whole, when a phrase is first looked up (`phrase_docs`, whose sets are cached). So are the products
-        of each spelling of a word (read whole by `Matcher.mismatch`, whose sets are cached) and of each place."""
-        self.pairs = {k: array("i", v) for k, v in self.pairs.items()}  # (lists in product order: sorted)
+        """Once built, the products of each spelling of a word become a sorted array of 4-byte ints: ≈4 bytes a
+        product instead of ≈30, and a stored index loads each as one block of bytes. They are only read whole
+        (by `Matcher.mismatch`, whose sets are cached). (Those of each pair of adjacent words and of each full
+        name are filled as such arrays: read whole when a phrase is first looked up, `phrase_docs`.)"""
         arrays: dict[
             int, array[int]
         ] = {}  # a set shared by the spellings and their regional keys stays shared
@@ -354,9 +359,6 @@ class Postings:
 
         self.marked = {k: {a: packed(v) for a, v in t.items()} for k, t in self.marked.items()}
         self.sound_marked = {k: {a: packed(v) for a, v in t.items()} for k, t in self.sound_marked.items()}
-        self.full_names = {
-            k: {n: array("i", v) for n, v in names.items()} for k, names in self.full_names.items()
-        }
 
     def __len__(self) -> int:
         return len(self.docs)
