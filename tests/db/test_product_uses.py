@@ -89,6 +89,10 @@ async def test_search_documents_read_as_plain_rows_are_those_of_the_products(db:
     assert docs == [product_doc(p) for p in products]
     assert len(docs) >= 80 and docs[0].producer == "" and any(d.producer for d in docs)
     assert any(d.aliases for d in docs) and any(d.uses for d in docs)
+    # Each distinct producer and place text is one object, shared by its products (memory at national size).
+    for field in ("producer", "district", "province"):
+        texts = [getattr(d, field) for d in docs if getattr(d, field)]
+        assert len(texts) > len(set(texts)) == len({id(t) for t in texts})
 
 
 # --- import and export
