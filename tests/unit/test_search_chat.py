@@ -1029,3 +1029,12 @@ def test_an_old_district_of_another_province_written_as_a_name_is_elsewhere(demo
     assert demo.search("mình cần miến dong Bình Liêu loại ngon").results == []
     # Typed plain or with other marks, the same letters are other words: "cái nước" is the drink, no Cái Nước.
     assert demo.search("cai nuoc long nhan order 1 thung duoc khong").results
+
+
+def test_a_lone_catalogue_word_naming_no_kind_is_chat_beside_a_need(demo: SearchIndex) -> None:
+    # "sớm" (early) is in Vải sớm's name, but here it is when the family gets home: the offerings are the question.
+    answer = demo.search("Tết này nhà em được nghỉ sớm, muốn sắm ít đồ cúng cho ông bà, gợi ý giúp em với")
+    assert answer.results and "vai-som-phuc-hoa" not in slugs(answer), names(answer)
+    assert answer.filters.get("use") == ["tet", "offering"]
+    # Beside its kind word it is the product asked for.
+    assert names(demo.search("Tết này muốn mua vải sớm làm quà cho sếp"))[:1] == ["Vải sớm Phúc Hòa"]
