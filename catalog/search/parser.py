@@ -264,7 +264,11 @@ class QueryParser:
             self.districts.add(key)
         # And the words of the language that begin with a product's kind word and name another thing ("măng cụt",
         # "nấm hương", "bánh cuốn"): see catalog/search/compounds.py.
-        heads = self.written_heads()
+        # A word inside a product's name begins other things too ("nếp nhăn", a wrinkle: no Gạo nếp), but typed
+        # plain its syllables are too often other words ("thit lon con hang": thịt lợn còn hàng, no lợn con), so
+        # those compounds count only in a message written with marks (`inner_compounds`, `heads_its_phrase`).
+        heads = self.written_heads(inner=True)
+        first_heads = self.written_heads()
         words = dictionary_words(lambda key: key[0] in heads or (len(key) == 2 and (key[1] in heads or key[0] in ix.post)))
         compounds, self.closing_words = other_compounds(heads, self.names_product, self.is_chat, words)
         known = (lex.concept_index, lex.scaffolding, lex.uses, lex.asks, lex.categories, self.elsewhere, lex.compounds)
@@ -276,6 +280,7 @@ class QueryParser:
         for key, written in compounds.items():
             self.other_goods.setdefault(key, []).extend((accents, True) for accents in written)
         self.compound_goods = compounds
+        self.inner_compounds = frozenset(key for key in compounds if key[0] not in first_heads)
         self.second_syllables = second_syllables(words, ix.post.__contains__)  # ("bảo" → "quản", …)
         del words
         # Single words the lexicon knows as chat, however marked: typed plain, they may be that instead.
@@ -471,15 +476,20 @@ class QueryParser:
         self.token_cache[cache_key] = alts
         return alts
 
-    def written_heads(self) -> dict[str, set[str]]:
+    def written_heads(self, inner: bool = False) -> dict[str, set[str]]:
         """The first words of the products' names (their kind: "rượu", "măng"), folded → the accent keys they
-        are written with there."""
+        are written with there; with `inner`, every product word the lexicon knows in their names ("nếp" in
+        Gạo nếp)."""
         heads: dict[str, set[str]] = {}
         words = self.lexicon.concept_index  # a word the lexicon knows as a product word: not a brand ("An Xoa")
-        for first in {doc.name_vi.split(None, 1)[0] for doc in self.ix.docs if doc.name_vi.strip()}:
-            for t in tokenize(first)[:1]:
-                if (t.folded,) in words:
-                    heads.setdefault(t.folded, set()).add(accent_key(t.raw))
+        # Inside a name, only a word written as the lexicon writes one of its product words ("hoa", flower; not the
+        # "hóa" of "văn hóa").
+        written = {(p.key[0], p.accents[0]) for c in self.lexicon.concepts for p in c.vi if len(p.key) == 1}
+        for name in {doc.name_vi for doc in self.ix.docs}:
+            for n, t in enumerate(tokenize(name)[: None if inner else 1]):
+                accents = accent_key(t.raw)
+                if (t.folded,) in words and (n == 0 or (t.folded, accents) in written):
+                    heads.setdefault(t.folded, set()).add(accents)
         return heads
 
     def names_product(self, key: Key) -> bool:
@@ -1149,6 +1159,8 @@ class QueryParser:
         giò"), and its first syllable not the end of the word before ("bệnh nhân thân thiết": no "nhân thân")?"""
         if any(c in out.clauses for c in range(i + 1, i + m)):
             return False
+        if tuple(q.keys[i : i + m]) in self.inner_compounds and not self.heads_its_phrase(q, i, out):
+            return False
         if not any(self.spelt(q, i, accents) for accents in self.compound_goods[tuple(q.keys[i : i + m])]):
             return False
         if i == 0 or i in out.clauses:
@@ -1157,6 +1169,20 @@ class QueryParser:
             return False  # a habit told beside a need ("uống rượu bia nhiều … mát gan"), not goods asked for
         before = self.closing_words.get((q.keys[i - 1], q.keys[i]), ())
         return not any(self.accent_agrees(q.marked, i - 1, accents) for accents in before)
+
+    def heads_its_phrase(self, q: QueryWords, i: int, out: ParsedQuery) -> bool:
+        """May a word found inside products' names begin a word of its own here ("kem xóa nếp nhăn": a wrinkle)?
+        Only in a message written with marks, and with no product word before it in its clause: after one it says
+        which ("mật ong rừng già", "vải tươi rói" are our honey and lychee)."""
+        if not q.diacritics:
+            return False
+        concepts = self.lexicon.concept_index
+        j = i - 1
+        while j >= 0 and j + 1 not in out.clauses:
+            if q.keys[j] in self.kind_heads or (q.keys[j],) in concepts:
+                return False
+            j -= 1
+        return True
 
     def spelt(self, q: QueryWords, i: int, accents: tuple[str, ...]) -> bool:
         """Are tokens i.. written as a word of the language with these marks? In a message written with marks, a

@@ -1038,3 +1038,24 @@ def test_a_lone_catalogue_word_naming_no_kind_is_chat_beside_a_need(demo: Search
     assert answer.filters.get("use") == ["tet", "offering"]
     # Beside its kind word it is the product asked for.
     assert names(demo.search("Tết này muốn mua vải sớm làm quà cho sếp"))[:1] == ["Vải sớm Phúc Hòa"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "bên mình có kem trị nếp nhăn không",  # a wrinkle: no Gạo nếp
+        "tìm cúc vạn thọ trồng Tết",  # marigolds to plant: no chrysanthemum tea
+    ],
+)
+def test_a_word_of_the_language_that_begins_with_a_word_inside_a_name_names_another_thing(
+    demo: SearchIndex, query: str
+) -> None:
+    assert demo.search(query).results == [], names(demo.search(query))
+
+
+def test_a_word_inside_a_name_after_its_product_word_still_describes_the_product(demo: SearchIndex) -> None:
+    # "rừng già" (old forest) and "tươi rói" (very fresh) are words of the language, but here say which honey, which
+    # lychees; typed plain the syllables are too often other words to be read as such a word at all.
+    assert names(demo.search("mật ong rừng già có không shop"))[:1] == ["Mật ong rừng Sơn Động"]
+    assert demo.search("vải tươi rói mới hái, bán sao ạ").results
+    assert demo.search("ad oi thit lon con hang ko a").results  # thịt lợn còn hàng, no lợn con
