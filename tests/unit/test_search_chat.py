@@ -1059,3 +1059,16 @@ def test_a_word_inside_a_name_after_its_product_word_still_describes_the_product
     assert names(demo.search("mật ong rừng già có không shop"))[:1] == ["Mật ong rừng Sơn Động"]
     assert demo.search("vải tươi rói mới hái, bán sao ạ").results
     assert demo.search("ad oi thit lon con hang ko a").results  # thịt lợn còn hàng, no lợn con
+
+
+def test_a_syllable_of_another_word_of_the_language_is_no_producers_name(demo: SearchIndex) -> None:
+    # "hóa đơn" (an invoice) holds Phúc Hòa's syllable, "công trường" (a building site) Trường Thọ's: written with
+    # their marks they are words of the chat, and the need is the question.
+    answer = demo.search("cửa hàng bên mình có xuất hóa đơn đỏ không, công ty mình cần lấy 20 phần quà Tết")
+    assert "vai-som-phuc-hoa" not in slugs(answer) and answer.filters.get("use") == ["gift", "tet"], names(answer)
+    answer = demo.search("anh em công trường cần mua ít đồ nhậu cuối tuần")
+    assert answer.filters.get("use") == "party" and not any("Trường" in n for n in names(answer)), names(answer)
+    # "hóa trị" (chemotherapy) is no flower: nothing to answer with.
+    assert demo.search("mẹ em mới hóa trị xong, nên ăn gì cho lại sức").results == []
+    # The producer named as a name is still the producer, beside the same words.
+    assert names(demo.search("rượu nếp Bảo Sơn bảo quản được bao lâu"))[:1] == ["Rượu nếp cái hoa vàng Bảo Sơn"]
