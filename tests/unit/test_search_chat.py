@@ -1072,3 +1072,15 @@ def test_a_syllable_of_another_word_of_the_language_is_no_producers_name(demo: S
     assert demo.search("mẹ em mới hóa trị xong, nên ăn gì cho lại sức").results == []
     # The producer named as a name is still the producer, beside the same words.
     assert names(demo.search("rượu nếp Bảo Sơn bảo quản được bao lâu"))[:1] == ["Rượu nếp cái hoa vàng Bảo Sơn"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "cho hỏi lịch xe buýt từ thành phố đi Yên Thế mấy giờ có chuyến",  # a bus timetable, not Yên Thế's products
+        "tìm gia sư dạy kèm toán cho con ở Việt Yên",  # a tutor
+    ],
+)
+def test_a_service_asked_for_beside_a_place_is_no_product(demo: SearchIndex, query: str) -> None:
+    answer = demo.search(query)
+    assert answer.results == [] and "service" in answer.asks, names(answer)
