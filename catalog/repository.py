@@ -55,8 +55,8 @@ async def load_search_docs(session: AsyncSession) -> list[ProductDoc]:
             found = decoded[raw] = tuple(json.loads(raw) or ())
         return found
 
-    # Producers and places repeat: each distinct text is kept once (every row's own copy held 20 MB at 100,000
-    # products, and the index builder hashes and compares one object instead of thousands).
+    # Producers and places repeat: each distinct text is kept as one object, which the index's build hashes once
+    # and finds by identity in its memos (issue 14, 100,000 products: the build ≈1 s faster, its index 26 MB less).
     shared: dict[str, str] = {}
     one = shared.setdefault
 
