@@ -56,7 +56,8 @@ async def load_search_docs(session: AsyncSession) -> list[ProductDoc]:
         return found
 
     # Producers and places repeat: each distinct text is kept as one object, which the index's build hashes once
-    # and finds by identity in its memos (issue 14, 100,000 products: the build ≈1 s faster, and it grows the process 26 MB less).
+    # and finds by identity in its memos (issue 14, 100,000 products: the build ≈1 s faster, and it grows the
+    # process 26 MB less).
     shared: dict[str, str] = {}
     one = shared.setdefault
 
