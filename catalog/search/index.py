@@ -108,9 +108,10 @@ class SearchIndex:
         answer = self._answers.get(key)
         if answer is None:
             answer = self.search(query, limit)
-            if len(self._answers) >= ANSWERS_KEPT:
-                del self._answers[next(iter(self._answers))]  # the oldest
-            self._answers[key] = answer
+            if ANSWERS_KEPT > 0:
+                if len(self._answers) >= ANSWERS_KEPT:
+                    del self._answers[next(iter(self._answers))]  # the oldest
+                self._answers[key] = answer
         return answer
 
     def search(self, query: str, limit: int = 10) -> SearchAnswer:
