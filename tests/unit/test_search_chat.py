@@ -1091,3 +1091,10 @@ def test_beside_a_need_and_a_kind_a_lone_catalogue_word_only_counts_where_found(
     # it no longer vetoes them.
     answer = demo.search("con gái mình mê ăn vặt lắm, sinh nhật con muốn tặng gì đó độc lạ một chút")
     assert "snack-gao-joy-sot-cay-ngot" in slugs(answer)[:3], names(answer)
+
+
+def test_a_negated_verb_of_looking_rules_out_what_follows(demo: SearchIndex) -> None:
+    # "đừng gợi ý rượu": don't suggest wine; the gifts of Tân Yên are the answer, without wine.
+    answer = demo.search("gợi ý quà ở Tân Yên, đừng gợi ý rượu")
+    assert answer.results and not any(fold(n).startswith("ruou") for n in names(answer)), names(answer)
+    assert answer.filters.get("district") == "Tân Yên"
