@@ -1079,11 +1079,16 @@ def test_a_syllable_of_another_word_of_the_language_is_no_producers_name(demo: S
     [
         "cho hỏi lịch xe buýt từ thành phố đi Yên Thế mấy giờ có chuyến",  # a bus timetable, not Yên Thế's products
         "tìm gia sư dạy kèm toán cho con ở Việt Yên",  # a tutor
+        "tối nay muốn đặt bàn ăn món gà đồi ở Lục Ngạn, chỗ nào ngon",  # a table at a restaurant, not the chicken
     ],
 )
 def test_a_service_asked_for_beside_a_place_is_no_product(demo: SearchIndex, query: str) -> None:
     answer = demo.search(query)
     assert answer.results == [] and "service" in answer.asks, names(answer)
+
+
+def test_which_shop_sells_a_product_is_no_service(demo: SearchIndex) -> None:
+    assert names(demo.search("quán nào bán mỳ Chũ ở thành phố"))[:1] == ["Mỳ gạo Chũ Xuân Trường"]
 
 
 def test_beside_a_need_and_a_kind_a_lone_catalogue_word_only_counts_where_found(demo: SearchIndex) -> None:
