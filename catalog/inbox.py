@@ -18,9 +18,12 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    ColumnElement,
     Interval,
     Select,
+    Update,
     and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -32,6 +35,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -177,15 +181,24 @@ _MARK_HANDLED = (
 _MARK_HANDLED_LAZILY = _MARK_HANDLED.returning(
     func.set_config(literal_column("'synchronous_commit'"), literal_column("'off'"), true())
 )
-# every entry whose replies went out with the same note, in one statement
-_MARK_DONE = (
-    update(TABLE)
-    .where(TABLE.c.id.in_(bindparam("e_ids", expanding=True)), TABLE.c.status.in_(UNFINISHED))
-    .values(status="done", payload=bindparam("e_blank", type_=TABLE.c.payload.type), replies=None,
-            last_error=bindparam("e_error"), updated_at=bindparam("e_now", type_=TABLE.c.updated_at.type))
-)
-# the same on PostgreSQL, turning the commit asynchronous from its RETURNING (SET LOCAL synchronous_commit = off)
-_MARK_DONE_LAZILY = _MARK_DONE.returning(
+
+
+def _marking_done(ids: ColumnElement[bool]) -> Update:
+    """Every entry whose replies went out with the same note, in one statement."""
+    return (
+        update(TABLE)
+        .where(ids, TABLE.c.status.in_(UNFINISHED))
+        .values(status="done", payload=bindparam("e_blank", type_=TABLE.c.payload.type), replies=None,
+                last_error=bindparam("e_error"), updated_at=bindparam("e_now", type_=TABLE.c.updated_at.type))
+    )
+
+
+_MARK_DONE = _marking_done(TABLE.c.id.in_(bindparam("e_ids", expanding=True)))
+# PostgreSQL: the ids as one array, so that the statement's text, prepared once per connection, is the same whatever
+# their number (an IN list of n ids is a statement of its own for each n)
+_MARK_DONE_PG = _marking_done(TABLE.c.id == any_(bindparam("e_ids", type_=ARRAY(TABLE.c.id.type))))
+# the same, turning the commit asynchronous from its RETURNING (SET LOCAL synchronous_commit = off)
+_MARK_DONE_LAZILY = _MARK_DONE_PG.returning(
     func.set_config(literal_column("'synchronous_commit'"), literal_column("'off'"), true())
 )
 
@@ -219,6 +232,24 @@ def owner_gone(owner: str, live_owners: set[str]) -> bool:
     return not pid_alive(pid)
 
 
+# PostgreSQL: a batch of updates accepted by one statement of fixed text (the rows as arrays, unnested)
+_ACCEPT_MANY = text(
+    "INSERT INTO inbox (channel, key, chat_key, seq, payload, status, attempts, owner, replies, last_error,"
+    " created_at, updated_at)"
+    " SELECT :a_channel, u.key, u.chat_key, u.seq, u.payload, 'pending', 1, :a_owner, NULL, '', :a_now, :a_now"
+    " FROM unnest(:a_keys, :a_chats, :a_seqs, :a_payloads) AS u (key, chat_key, seq, payload)"
+    " ON CONFLICT (channel, key) DO NOTHING RETURNING id, key"
+).bindparams(
+    bindparam("a_channel", type_=TABLE.c.channel.type),
+    bindparam("a_owner", type_=TABLE.c.owner.type),
+    bindparam("a_now", type_=TABLE.c.created_at.type),
+    bindparam("a_keys", type_=ARRAY(TABLE.c.key.type)),
+    bindparam("a_chats", type_=ARRAY(TABLE.c.chat_key.type)),
+    bindparam("a_seqs", type_=ARRAY(TABLE.c.seq.type)),
+    bindparam("a_payloads", type_=ARRAY(TABLE.c.payload.type)),
+).columns(TABLE.c.id, TABLE.c.key)
+
+
 def _insert(db: Database):  # type: ignore[no-untyped-def]
     return pg_insert(TABLE) if db.dialect == "postgresql" else sqlite_insert(TABLE)
 
@@ -238,7 +269,7 @@ async def _mark_done_many(conn: AsyncConnection, done: Sequence[Done], *, lazily
         if lazily:
             (await conn.execute(_MARK_DONE_LAZILY, params)).all()
         else:
-            await conn.execute(_MARK_DONE, params)
+            await conn.execute(_MARK_DONE_PG if conn.dialect.name == "postgresql" else _MARK_DONE, params)
 
 
 async def accept(
@@ -271,15 +302,31 @@ async def accept(
         }
         for key, chat_key, payload, seq in items
     ]
-    statement = (
-        _insert(db)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["channel", "key"])
-        .returning(TABLE.c.id, TABLE.c.key)
-    )
-    async with db.engine.begin() as conn:
-        inserted = {key: entry_id for entry_id, key in (await conn.execute(statement)).all()}
-    by_key = {row["key"]: row for row in rows}
+    if db.dialect == "postgresql":
+        # One statement whose text is the same whatever the batch's size (a VALUES list of n rows is a statement of
+        # its own for each n, prepared again on each pooled connection: with several workers, smaller batches of
+        # every size), run in autocommit: one round trip instead of BEGIN, INSERT, COMMIT, and as durable (a single
+        # statement is all or nothing, and its commit waits for the WAL flush before it returns).
+        async with db.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            result = await conn.execute(_ACCEPT_MANY, {
+                "a_channel": channel, "a_owner": owner, "a_now": now,
+                "a_keys": [row["key"] for row in rows], "a_chats": [row["chat_key"] for row in rows],
+                "a_seqs": [row["seq"] for row in rows], "a_payloads": [row["payload"] for row in rows],
+            })
+            inserted = {key: entry_id for entry_id, key in result.all()}
+    else:
+        statement = (
+            _insert(db)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["channel", "key"])
+            .returning(TABLE.c.id, TABLE.c.key)
+        )
+        async with db.engine.begin() as conn:
+            inserted = {key: entry_id for entry_id, key in (await conn.execute(statement)).all()}
+    by_key: dict[str, dict[str, Any]] = {}
+    for row in rows:  # a key twice in one batch: the first one is stored
+        by_key.setdefault(row["key"], row)
     return [
         Accepted(
             inserted[key],
