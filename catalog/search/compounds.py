@@ -81,6 +81,24 @@ def second_syllables(
     return {syllable: frozenset(seconds) for syllable, seconds in pairs.items()}
 
 
+def chat_pairs(
+    words: Iterable[tuple[str, Key]],
+    catalogue: Callable[[str], bool],
+    skip: Callable[[Key, tuple[str, ...]], bool],
+) -> frozenset[str]:
+    """The dictionary's two-syllable words with a syllable the catalogue has (`catalogue`) that `skip` (given the
+    key and the syllables' accent keys) lets pass, as those accent keys joined by a space: "hóa trị" → "hoa1 tri5".
+    Typed with those marks, their syllables are that word, not the catalogue's. (Strings, not tuples: some 20,000
+    of them live as long as the index.)"""
+    out = set()
+    for text, key in words:
+        if len(key) == 2 and (catalogue(key[0]) or catalogue(key[1])):
+            accents = tuple(accent_key(syllable) for syllable in text.split())
+            if not skip(key, accents):
+                out.add(" ".join(accents))
+    return frozenset(out)
+
+
 def other_compounds(
     heads: dict[str, set[str]],
     names_product: Callable[[Key], bool],

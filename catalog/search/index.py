@@ -183,12 +183,15 @@ class SearchIndex:
         if not scores and parsed.joins:
             # Two things asked for at once ("bánh chưng Vân với giò mỡ", "rượu và trà"): each is an answer.
             scores, applied, part_of = self._either(content, soft, qkeys, parsed, excluded)
-        if scores and self._by_chance(content, parsed, scores):
-            scores = {}
+        chat = self._chat_beside_need(content, parsed)
+        if scores and (chat or self._by_chance(content, parsed, scores)):
+            scores, applied = {}, {}
         if not scores and parsed.long:
             scores = self._named_in_full(parsed, content)
         route = (
-            self._telling_route(content, soft, parsed) if not scores and parsed.long and not service else None
+            self._telling_route(content, soft, parsed)
+            if not scores and parsed.long and not service and not chat
+            else None
         )
         if route is not None:
             # A long message whose product words no product covers in full: the chat around a product names
@@ -198,7 +201,7 @@ class SearchIndex:
             best = heapq.nlargest(RERANK, partial.items(), key=itemgetter(1))  # a telling few, best first
             scores = {d: c for d, c in best if self._tells(d, content, soft, qkeys, parsed)}
         filters.update(applied)
-        if not scores and not service and self._need_is_the_question(content, parsed):
+        if not scores and not service and self._need_is_the_question(content, parsed, chat):
             # A long message naming a need or a product group, whose other words no product has: those were
             # chat ("biếu thầy giáo cũ món gì ý nghĩa"); the need is the question. Products it serves that have
             # one of those words come first ("làm salad … dầu ép": the oils of a meal).
@@ -216,6 +219,25 @@ class SearchIndex:
         best = hits[0].score
         results = [h for h in hits if h.score >= best - RESULT_MARGIN][:limit]
         return SearchAnswer(query, results, [], filters, terms, asks)
+
+    def _chat_beside_need(self, content: list[Unit], parsed: ParsedQuery) -> list[Unit]:
+        """In a long message naming a need, the catalogue words that are chat when nothing else asks for a product:
+        each standing alone and naming no kind of product. "sớm" in "em ở xa không về sớm được … làm giỗ" is no
+        Vải sớm, "bảo" in "cô bảo mang … mâm cỗ Tết" no Bảo Sơn. Empty when a product word ("mật ong") or two
+        catalogue words side by side ("Hằng Hiếu") ask for products."""
+        if not (parsed.long and parsed.uses):
+            return []
+        placed = [u for u in content if not u.stray]
+        words = [u for u in parsed.units if u.role in ("content", "soft", "common") and not u.stray]
+        chat = [
+            u
+            for u in placed
+            if u.role == "content"
+            and len(u.alts[0].key) == 1
+            and not self._names_kind(u)
+            and not _beside_any(u, words)
+        ]
+        return chat if len(chat) == len(placed) else []
 
     def _other_goods_asked(self, content: list[Unit], parsed: ParsedQuery) -> bool:
         """Does a message naming a need ask for goods the catalogue lacks: a word nobody listed right beside an
@@ -248,9 +270,10 @@ class SearchIndex:
             for u in content
         )
 
-    def _need_is_the_question(self, content: list[Unit], parsed: ParsedQuery) -> bool:
-        """In a long message naming a need or a product group, are the unmatched words chat? Not when they hold
-        a known product phrase, another place, or a product word beside a name ("khăn lụa Vạn Phúc làm quà")."""
+    def _need_is_the_question(self, content: list[Unit], parsed: ParsedQuery, chat: list[Unit]) -> bool:
+        """In a long message naming a need or a product group, are the unmatched words chat (those in `chat` are)?
+        Not when they hold a known product phrase, another place, or a product word beside a name ("khăn lụa Vạn
+        Phúc làm quà")."""
         if not (parsed.long and (parsed.uses or parsed.categories or parsed.places)):
             return False
         # A word the catalogue has only in a producer's or a place's name is chat here ("đám cưới bạn thân …": HTX
@@ -258,7 +281,7 @@ class SearchIndex:
         goods = [
             u for u in content if u.role != "elsewhere" and not all(self._producers_only(k) for k in u.alts[0].key)
         ]
-        products = [u for u in goods if not u.stray]
+        products = [u for u in goods if not u.stray and u not in chat]
         if any(u.weight >= TELLING for u in products):
             return False
         if not (parsed.uses or parsed.categories) and any(
@@ -724,6 +747,12 @@ class SearchIndex:
             alt.key in self.ix.lexicon.concept_index or (len(alt.key) == 1 and alt.key[0] in self.parser.kind_heads)
             for alt in u.alts[:1]
         )
+
+    def _names_kind(self, u: Unit) -> bool:
+        """Does the unit name a kind of product (a product name's first word, as typed or as the lexicon reads it:
+        "honey" → mật ong), rather than a quality some product's name has ("sớm": Vải sớm)?"""
+        heads = self.parser.kind_heads
+        return any(alt.key[0] in heads for alt in u.alts if alt is u.alts[0] or alt.q >= LEXICON_ALT)
 
     def _producers_only(self, key: str) -> bool:
         """Is the word in the catalogue only in producers' or places' names, in no product's name?"""

@@ -10,7 +10,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from catalog.lexicon import Concept, Exclusion, Key, Phrase, phrase_accents, phrase_key
-from catalog.search.compounds import dictionary_words, other_compounds, second_syllables
+from catalog.search.compounds import chat_pairs, dictionary_words, other_compounds, second_syllables
 from catalog.search.gazetteer import districts_outside
 from catalog.search.marks import LETTER_MARKS, TONE_CLASS, accent_fits, marks_are, marks_fit, same_marks
 from catalog.search.model import (
@@ -31,6 +31,7 @@ from catalog.search.model import (
 )
 from catalog.search.postings import Postings
 from catalog.search.register import (
+    STRAY_STOPWORD,
     STRAY_VIETNAMESE,
     could_be_vietnamese,
     is_english_stopword,
@@ -264,8 +265,12 @@ class QueryParser:
             self.districts.add(key)
         # And the words of the language that begin with a product's kind word and name another thing ("măng cụt",
         # "nấm hương", "bánh cuốn"): see catalog/search/compounds.py.
-        heads = self.written_heads()
-        words = dictionary_words(lambda key: key[0] in heads or (len(key) == 2 and (key[1] in heads or key[0] in ix.post)))
+        # A word inside a product's name begins other things too ("nếp nhăn", a wrinkle: no Gạo nếp), but typed
+        # plain its syllables are too often other words ("thit lon con hang": thịt lợn còn hàng, no lợn con), so
+        # those compounds count only in a message written with marks (`inner_compounds`, `heads_its_phrase`).
+        heads = self.written_heads(inner=True)
+        first_heads = self.written_heads()
+        words = dictionary_words(lambda key: key[0] in heads or (len(key) == 2 and (key[0] in ix.post or key[1] in ix.post)))
         compounds, self.closing_words = other_compounds(heads, self.names_product, self.is_chat, words)
         known = (lex.concept_index, lex.scaffolding, lex.uses, lex.asks, lex.categories, self.elsewhere, lex.compounds)
         compounds = {
@@ -276,7 +281,22 @@ class QueryParser:
         for key, written in compounds.items():
             self.other_goods.setdefault(key, []).extend((accents, True) for accents in written)
         self.compound_goods = compounds
+        self.inner_compounds = frozenset(key for key in compounds if key[0] not in first_heads)
         self.second_syllables = second_syllables(words, ix.post.__contains__)  # ("bảo" → "quản", …)
+        # And the words of the language a catalogue syllable is part of, where the other is no product word and
+        # no product has the two side by side (see within_word).
+        # Only where the catalogue's syllable is no product word as written there (a producer's or a place's name:
+        # "công trường" is no Trường Thọ, "hóa đơn" no Phúc Hòa nor flower): a product word inside a word of the
+        # language is as often goods ("cá khô", "nón lá") as chat.
+        product_words = self.lexicon_product_words() | {(k, a) for k, spelt in first_heads.items() for a in spelt}
+        self.chat_pairs = chat_pairs(
+            words,
+            ix.post.__contains__,
+            lambda key, accents: any((k, a) in product_words for k, a in zip(key, accents, strict=True))
+            or any(key in table for table in known)
+            or key in ix.places
+            or self.names_product(key),
+        )
         del words
         # Single words the lexicon knows as chat, however marked: typed plain, they may be that instead.
         self.chat_words = {
@@ -471,16 +491,27 @@ class QueryParser:
         self.token_cache[cache_key] = alts
         return alts
 
-    def written_heads(self) -> dict[str, set[str]]:
+    def written_heads(self, inner: bool = False) -> dict[str, set[str]]:
         """The first words of the products' names (their kind: "rượu", "măng"), folded → the accent keys they
-        are written with there."""
+        are written with there; with `inner`, every product word the lexicon knows in their names ("nếp" in
+        Gạo nếp)."""
         heads: dict[str, set[str]] = {}
         words = self.lexicon.concept_index  # a word the lexicon knows as a product word: not a brand ("An Xoa")
-        for first in {doc.name_vi.split(None, 1)[0] for doc in self.ix.docs if doc.name_vi.strip()}:
-            for t in tokenize(first)[:1]:
-                if (t.folded,) in words:
-                    heads.setdefault(t.folded, set()).add(accent_key(t.raw))
+        # Inside a name, only a word with marks, written as the lexicon writes one of its product words ("nếp"; not
+        # the "hóa" of "văn hóa"). (A word without marks, "hoa", begins too many other words: "hoa quả", fruit.)
+        written = {(k, a) for k, a in self.lexicon_product_words() if not a.endswith("0") or not a[:-1].isascii()}
+        for name in {doc.name_vi for doc in self.ix.docs}:
+            for n, t in enumerate(tokenize(name)[: None if inner else 1]):
+                accents = accent_key(t.raw)
+                if (t.folded,) in words and (n == 0 or (t.folded, accents) in written):
+                    heads.setdefault(t.folded, set()).add(accents)
         return heads
+
+    def lexicon_product_words(self) -> set[tuple[str, str]]:
+        """The one-word Vietnamese product words of the lexicon, (folded, accent key) as it writes them."""
+        return {
+            (p.key[0], p.accents[0] or p.key[0] + "0") for c in self.lexicon.concepts for p in c.vi if len(p.key) == 1
+        }
 
     def names_product(self, key: Key) -> bool:
         """Does some product have these words side by side (uncached: for building, not for queries)?"""
@@ -867,7 +898,11 @@ class QueryParser:
             return 1
         alts = list(self.token_alts(key, marked[i]))
         strict = q.diacritics and out.long
-        if self.is_stray(key, toks[i].raw, marked[i], strict):
+        # A catalogue word that is a syllable of another word of the language here ("mới hóa trị xong", "xuất hóa
+        # đơn") is a word of the chat (an unknown word stays one: "khoai" of "khoai lang" may be goods).
+        stray = self.is_stray(key, toks[i].raw, marked[i], strict)
+        within = not stray and not q.named.has(toks[i]) and self.within_word(q, i, out)
+        if stray or within:
             if (
                 q.named.has(toks[i])
                 and key not in self.ix.post
@@ -880,7 +915,7 @@ class QueryParser:
                 out.units.append(Unit(toks[i].folded, 1.0, [alt], "elsewhere", stray=STRAY_VIETNAMESE))
                 out.words.append(key)
                 return 1
-            base = stray_base(toks[i].raw, toks[i].folded, q.words, q.coded[i])
+            base = STRAY_STOPWORD if within else stray_base(toks[i].raw, toks[i].folded, q.words, q.coded[i])
             weight = base * length_factor(q.words)
             out.units.append(Unit(toks[i].folded, weight, alts, "content", stray=base))
             out.words.append(key)
@@ -1149,6 +1184,8 @@ class QueryParser:
         giò"), and its first syllable not the end of the word before ("bệnh nhân thân thiết": no "nhân thân")?"""
         if any(c in out.clauses for c in range(i + 1, i + m)):
             return False
+        if tuple(q.keys[i : i + m]) in self.inner_compounds and not self.heads_its_phrase(q, i, out):
+            return False
         if not any(self.spelt(q, i, accents) for accents in self.compound_goods[tuple(q.keys[i : i + m])]):
             return False
         if i == 0 or i in out.clauses:
@@ -1157,6 +1194,34 @@ class QueryParser:
             return False  # a habit told beside a need ("uống rượu bia nhiều … mát gan"), not goods asked for
         before = self.closing_words.get((q.keys[i - 1], q.keys[i]), ())
         return not any(self.accent_agrees(q.marked, i - 1, accents) for accents in before)
+
+    def heads_its_phrase(self, q: QueryWords, i: int, out: ParsedQuery) -> bool:
+        """May a word found inside products' names begin a word of its own here ("kem xóa nếp nhăn": a wrinkle)?
+        Only in a message written with marks, and with no product word before it in its clause: after one it says
+        which ("mật ong rừng già", "vải tươi rói" are our honey and lychee)."""
+        if not q.diacritics:
+            return False
+        concepts = self.lexicon.concept_index
+        j = i - 1
+        while j >= 0 and j + 1 not in out.clauses:
+            if q.keys[j] in self.kind_heads or (q.keys[j],) in concepts:
+                return False
+            j -= 1
+        return True
+
+    def within_word(self, q: QueryWords, i: int, out: ParsedQuery) -> bool:
+        """In a message written with marks, is word i a syllable of a word of the language that names no product,
+        typed with the dictionary's marks ("mới hóa trị xong", "xuất hóa đơn", "bảo quản")? Then it is a word of
+        the chat, not the producer's or the place's name that shares the syllable (Phúc Hòa, Bảo Sơn)."""
+        if not q.diacritics:
+            return False
+        keys, marked = q.keys, q.marked
+        for a in (i - 1, i):
+            if a < 0 or a + 1 >= len(keys) or a + 1 in out.clauses:
+                continue
+            if f"{marked[a] or keys[a] + '0'} {marked[a + 1] or keys[a + 1] + '0'}" in self.chat_pairs:
+                return True
+        return False
 
     def spelt(self, q: QueryWords, i: int, accents: tuple[str, ...]) -> bool:
         """Are tokens i.. written as a word of the language with these marks? In a message written with marks, a

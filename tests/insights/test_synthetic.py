@@ -19,7 +19,7 @@ from handlers.router import Router
 async def test_reports_count_exactly_what_the_generator_did(db: Database, settings: Settings) -> None:
     settings = settings.model_copy(update={"events_secret": SecretStr("synthetic")})
     services = Services(db, settings)
-    tally = await replay(Router(services), chats=120, seed=1)  # seed 1: a lead won and one lost
+    tally = await replay(Router(services), chats=120, seed=1)
     await services.events.stop()
     report = await load_report(db, "1d")
 
@@ -36,9 +36,11 @@ async def test_reports_count_exactly_what_the_generator_did(db: Database, settin
     assert totals["enquiries_confirmed"] == tally.enquiries_confirmed
     assert totals["enquiries_abandoned"] == tally.enquiries_cancelled
     assert totals["link_taps"] == tally.taps["link"] > 0  # platform buttons, on both synthetic channels
-    # The synthetic staff's outcomes are the funnel's last steps, and the leads lost beside them.
+    # The synthetic staff's outcomes are the funnel's last steps, and the leads lost beside them. (Which outcomes a
+    # seed draws depends on the search's answers, so it is not pinned here; tests/insights/test_reports.py counts
+    # a lead won and one lost in the funnel.)
     outcomes = tally.outcomes
-    assert sum(outcomes.values()) == tally.enquiries_confirmed and outcomes["won"] and outcomes["lost"]
+    assert sum(outcomes.values()) == tally.enquiries_confirmed > 0
     steps = {s["step"]: s["value"] for s in report["funnel"]["all"]["steps"]}
     assert steps["confirmed"] == tally.enquiries_confirmed
     assert steps["claimed"] == tally.enquiries_confirmed - outcomes["new"]  # every outcome but "new" claims first

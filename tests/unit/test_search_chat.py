@@ -1029,3 +1029,58 @@ def test_an_old_district_of_another_province_written_as_a_name_is_elsewhere(demo
     assert demo.search("mình cần miến dong Bình Liêu loại ngon").results == []
     # Typed plain or with other marks, the same letters are other words: "cái nước" is the drink, no Cái Nước.
     assert demo.search("cai nuoc long nhan order 1 thung duoc khong").results
+
+
+def test_a_lone_catalogue_word_naming_no_kind_is_chat_beside_a_need(demo: SearchIndex) -> None:
+    # "sớm" (early) is in Vải sớm's name, but here it is when the family gets home: the offerings are the question.
+    answer = demo.search("Tết này nhà em được nghỉ sớm, muốn sắm ít đồ cúng cho ông bà, gợi ý giúp em với")
+    assert answer.results and "vai-som-phuc-hoa" not in slugs(answer), names(answer)
+    assert answer.filters.get("use") == ["tet", "offering"]
+    # Beside its kind word it is the product asked for.
+    assert names(demo.search("Tết này muốn mua vải sớm làm quà cho sếp"))[:1] == ["Vải sớm Phúc Hòa"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "bên mình có kem trị nếp nhăn không",  # a wrinkle: no Gạo nếp
+        "tìm cúc vạn thọ trồng Tết",  # marigolds to plant: no chrysanthemum tea
+    ],
+)
+def test_a_word_of_the_language_that_begins_with_a_word_inside_a_name_names_another_thing(
+    demo: SearchIndex, query: str
+) -> None:
+    assert demo.search(query).results == [], names(demo.search(query))
+
+
+def test_a_word_inside_a_name_after_its_product_word_still_describes_the_product(demo: SearchIndex) -> None:
+    # "rừng già" (old forest) and "tươi rói" (very fresh) are words of the language, but here say which honey, which
+    # lychees; typed plain the syllables are too often other words to be read as such a word at all.
+    assert names(demo.search("mật ong rừng già có không shop"))[:1] == ["Mật ong rừng Sơn Động"]
+    assert demo.search("vải tươi rói mới hái, bán sao ạ").results
+    assert demo.search("ad oi thit lon con hang ko a").results  # thịt lợn còn hàng, no lợn con
+
+
+def test_a_syllable_of_another_word_of_the_language_is_no_producers_name(demo: SearchIndex) -> None:
+    # "hóa đơn" (an invoice) holds Phúc Hòa's syllable, "công trường" (a building site) Trường Thọ's: written with
+    # their marks they are words of the chat, and the need is the question.
+    answer = demo.search("cửa hàng bên mình có xuất hóa đơn đỏ không, công ty mình cần lấy 20 phần quà Tết")
+    assert "vai-som-phuc-hoa" not in slugs(answer) and answer.filters.get("use") == ["gift", "tet"], names(answer)
+    answer = demo.search("anh em công trường cần mua ít đồ nhậu cuối tuần")
+    assert answer.filters.get("use") == "party" and not any("Trường" in n for n in names(answer)), names(answer)
+    # "hóa trị" (chemotherapy) is no flower: nothing to answer with.
+    assert demo.search("mẹ em mới hóa trị xong, nên ăn gì cho lại sức").results == []
+    # The producer named as a name is still the producer, beside the same words.
+    assert names(demo.search("rượu nếp Bảo Sơn bảo quản được bao lâu"))[:1] == ["Rượu nếp cái hoa vàng Bảo Sơn"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "cho hỏi lịch xe buýt từ thành phố đi Yên Thế mấy giờ có chuyến",  # a bus timetable, not Yên Thế's products
+        "tìm gia sư dạy kèm toán cho con ở Việt Yên",  # a tutor
+    ],
+)
+def test_a_service_asked_for_beside_a_place_is_no_product(demo: SearchIndex, query: str) -> None:
+    answer = demo.search(query)
+    assert answer.results == [] and "service" in answer.asks, names(answer)
