@@ -14,6 +14,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from catalog.lexicon import Exclusion, Key, Lexicon
+from catalog.search.marks import accent_fits
 from catalog.search.matching import Matcher
 from catalog.search.model import (
     ACCENT_MISMATCH,
@@ -142,6 +143,16 @@ class SearchIndex:
                 return SearchAnswer(query, [], hints, filters, "", asks)
         elif parsed.long:
             content = _cap_strays(content)
+        # Beside a need, lone catalogue words naming no kind are chat: with no product word left, the need is the
+        # question (`chat`, below); beside one they only count where found ("crush thích ăn vặt … độc lạ"). (A
+        # kind word of one syllable typed plain is too often another word to count: "dau nam" is đầu năm.)
+        chat = self._chat_beside_need(content, parsed)
+        others = [u for u in content if not u.stray and u not in chat]
+        if chat and any(self._names_kind(u) and (" " in u.text or u.alts[0].accents[0]) for u in others):
+            content = [u for u in content if u not in chat]
+            soft = soft + [replace(u, role="soft") for u in chat]
+        if others:
+            chat = []
         guessed = not content and bool(soft) and not has_filters and not unplaced and not parsed.english_words
         if guessed:
             # Only ambiguous words (`my`, `ban`): read them as product words after all (but a lone "the" is
@@ -183,7 +194,6 @@ class SearchIndex:
         if not scores and parsed.joins:
             # Two things asked for at once ("bánh chưng Vân với giò mỡ", "rượu và trà"): each is an answer.
             scores, applied, part_of = self._either(content, soft, qkeys, parsed, excluded)
-        chat = self._chat_beside_need(content, parsed)
         if scores and (chat or self._by_chance(content, parsed, scores)):
             scores, applied = {}, {}
         if not scores and parsed.long:
@@ -221,10 +231,10 @@ class SearchIndex:
         return SearchAnswer(query, results, [], filters, terms, asks)
 
     def _chat_beside_need(self, content: list[Unit], parsed: ParsedQuery) -> list[Unit]:
-        """In a long message naming a need, the catalogue words that are chat when nothing else asks for a product:
-        each standing alone and naming no kind of product. "sớm" in "em ở xa không về sớm được … làm giỗ" is no
-        Vải sớm, "bảo" in "cô bảo mang … mâm cỗ Tết" no Bảo Sơn. Empty when a product word ("mật ong") or two
-        catalogue words side by side ("Hằng Hiếu") ask for products."""
+        """In a long message naming a need, the catalogue words that are its chat: each standing alone and naming
+        no kind of product. "sớm" in "em ở xa không về sớm được … làm giỗ" is no Vải sớm, "bảo" in "cô bảo mang …
+        mâm cỗ Tết" no Bảo Sơn, "độc" in "crush thích ăn vặt … tặng gì độc lạ" no An Xoa giải độc gan. Not a product
+        word ("mật ong") nor catalogue words side by side ("Hằng Hiếu")."""
         if not (parsed.long and parsed.uses):
             return []
         placed = [u for u in content if not u.stray]
@@ -237,7 +247,7 @@ class SearchIndex:
             and not self._names_kind(u)
             and not _beside_any(u, words)
         ]
-        return chat if len(chat) == len(placed) else []
+        return chat
 
     def _other_goods_asked(self, content: list[Unit], parsed: ParsedQuery) -> bool:
         """Does a message naming a need ask for goods the catalogue lacks: a word nobody listed right beside an
@@ -749,10 +759,17 @@ class SearchIndex:
         )
 
     def _names_kind(self, u: Unit) -> bool:
-        """Does the unit name a kind of product (a product name's first word, as typed or as the lexicon reads it:
-        "honey" → mật ong), rather than a quality some product's name has ("sớm": Vải sớm)?"""
-        heads = self.parser.kind_heads
-        return any(alt.key[0] in heads for alt in u.alts if alt is u.alts[0] or alt.q >= LEXICON_ALT)
+        """Does the unit name a kind of product (a product name's first word, with its marks if any were typed, as
+        typed or as the lexicon reads it: "honey" → mật ong), rather than a quality some product's name has ("sớm":
+        Vải sớm) or another word ("em dâu")?"""
+        spellings = self.parser.kind_spellings
+        for alt in u.alts:
+            if alt is u.alts[0] or alt.q >= LEXICON_ALT:
+                written = spellings.get(alt.key[0])
+                typed = alt.accents[0] if alt.accents else None
+                if written and (typed is None or any(accent_fits(typed, w) for w in written)):
+                    return True
+        return False
 
     def _producers_only(self, key: str) -> bool:
         """Is the word in the catalogue only in producers' or places' names, in no product's name?"""

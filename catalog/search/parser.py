@@ -310,6 +310,12 @@ class QueryParser:
         self.origins = {key[0] for key in self.lexicon.origins if len(key) == 1 and key[0] not in ix.post}
         # The first words of the products' names ("rượu", "hương", "mật"): words that name a kind of product.
         self.kind_heads = frozenset(kind[0] for kind in ix.kind_of if kind)
+        # … and the marks they are written with there ("dầu": a buyer's "em dâu" is a sister-in-law, no oil).
+        self.kind_spellings: dict[str, frozenset[str]] = {}
+        for name in {doc.name_vi for doc in ix.docs}:
+            for t in tokenize(name)[:1]:
+                if t.folded in self.kind_heads:
+                    self.kind_spellings[t.folded] = self.kind_spellings.get(t.folded, frozenset()) | {accent_key(t.raw)}
         self.resolve_cache: dict[Token, list[Token]] = {}
         # First words of the phrases of two words or more that parse_at looks up, also by regional spelling.
         lex = self.lexicon

@@ -1084,3 +1084,10 @@ def test_a_syllable_of_another_word_of_the_language_is_no_producers_name(demo: S
 def test_a_service_asked_for_beside_a_place_is_no_product(demo: SearchIndex, query: str) -> None:
     answer = demo.search(query)
     assert answer.results == [] and "service" in answer.asks, names(answer)
+
+
+def test_beside_a_need_and_a_kind_a_lone_catalogue_word_only_counts_where_found(demo: SearchIndex) -> None:
+    # "độc" (in "độc đáo", unusual) is a word of An Xoa giải độc gan's name; beside the snacks asked for and a gift,
+    # it no longer vetoes them.
+    answer = demo.search("con gái mình mê ăn vặt lắm, sinh nhật con muốn tặng gì đó độc lạ một chút")
+    assert "snack-gao-joy-sot-cay-ngot" in slugs(answer)[:3], names(answer)
