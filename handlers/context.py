@@ -100,7 +100,7 @@ class Context:
             self._asked.setdefault(text, asked)
         answer = self._searches.get(key)
         if answer is None:
-            answer = self._searches[key] = (await self.catalog()).index.search(text, limit=limit)
+            answer = self._searches[key] = (await self.catalog()).index.cached_search(text, limit=limit)
         return answer
 
     def searches(self) -> list[tuple[str, SearchAnswer]]:

@@ -73,6 +73,7 @@ EPSILON = 1e-9
 # them scored first. BELOW_NAME: the best field weight after a name's (a producer's, a place's).
 RARE_WORD = 1_000
 BELOW_NAME = max(PRODUCER, PLACE, PROVINCE)
+ANSWERS_KEPT = 2_048  # answers a SearchIndex keeps for queries asked again (`cached_search`)
 
 
 class SearchIndex:
@@ -88,6 +89,7 @@ class SearchIndex:
         self._named_as_cache: dict[Key, frozenset[int]] = {}
         self._wide_cache: dict[tuple[tuple[str, Key], ...], frozenset[str]] = {}
         self._typical_cache: dict[str, dict[int, int]] = {}
+        self._answers: dict[tuple[str, int], SearchAnswer] = {}  # see `cached_search`
         self._tags = {tag.code: tag for tag in use_tags()}
 
     def __len__(self) -> int:
@@ -95,7 +97,23 @@ class SearchIndex:
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled without its caches (catalog/search/stored.py): they fill again as queries come."""
-        return {**self.__dict__, "_named_cache": {}, "_named_as_cache": {}, "_wide_cache": {}, "_typical_cache": {}}
+        return {**self.__dict__, "_named_cache": {}, "_named_as_cache": {}, "_wide_cache": {}, "_typical_cache": {},
+                "_answers": {}}
+
+    def cached_search(self, query: str, limit: int = 10) -> SearchAnswer:
+        """`search`, from this index's memory of the last ANSWERS_KEPT queries when the same text was searched with
+        the same limit before (popular products are asked for again and again, in the same words). Safe because an
+        index never changes once built (a new catalogue is a new index, with an empty memory) and `search` depends
+        on nothing but its text and limit; the answer is shared, so whoever gets it only reads it."""
+        key = (query, limit)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self.search(query, limit)
+            if ANSWERS_KEPT > 0:
+                if len(self._answers) >= ANSWERS_KEPT:
+                    del self._answers[next(iter(self._answers))]  # the oldest
+                self._answers[key] = answer
+        return answer
 
     def search(self, query: str, limit: int = 10) -> SearchAnswer:
         """Answer one buyer query: confident results, or none and some suggestions."""
