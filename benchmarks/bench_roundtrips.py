@@ -11,8 +11,9 @@ message at a time, straight to the router (no Telegram, no network but the datab
           inbox entry marked in the handler's transaction, then marked done once "sent" (a third one).
 Round trips are counted with SQLAlchemy events: every statement sent, plus the BEGIN and COMMIT/ROLLBACK
 of each transaction that sent one (asyncpg sends BEGIN lazily, with the first statement), plus three for
-each pool pre-ping (BEGIN, ";" and ROLLBACK). Printed per message, medians of the rounds: wall-clock p50
-(it includes the database server's WAL flushes, so a busy disk moves it) and the bot process's CPU.
+each pool pre-ping (BEGIN, ";" and ROLLBACK); a connection in autocommit sends neither BEGIN nor COMMIT.
+Printed per message, medians of the rounds: wall-clock p50 (it includes the database server's WAL flushes, so
+a busy disk moves it) and the bot process's CPU.
 Run it with another checkout on PYTHONPATH to compare (e.g. main, which pings on every checkout).
 """
 
@@ -72,7 +73,9 @@ class RoundTrips:
         dialect.do_ping = counted  # type: ignore[method-assign]
 
     def _begin(self, conn: Any) -> None:
-        conn.info["bench_sent"] = False
+        # a connection in autocommit sends no BEGIN and no COMMIT: each statement commits by itself
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            conn.info["bench_sent"] = False
 
     def _statement(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements += 1

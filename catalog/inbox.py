@@ -21,6 +21,7 @@ from sqlalchemy import (
     Interval,
     Select,
     and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -181,18 +183,21 @@ _MARK_HANDLED_LAZILY = _MARK_HANDLED.returning(
     func.set_config(literal_column("'synchronous_commit'"), literal_column("'off'"), true())
 )
 # every entry whose replies went out with the same note, in one statement (`e_ids`), or the one entry (`e_id`: no
-# expanding parameter to rewrite, one at a time the usual case)
-_MARK_DONE, _MARK_ONE_DONE = (
+# expanding parameter to rewrite, one at a time the usual case); on PostgreSQL the ids as one array (`_MARK_DONE_PG`),
+# so that the statement's text, prepared once per connection, is the same whatever their number (an IN list of n ids
+# is a statement of its own for each n)
+_MARK_DONE, _MARK_ONE_DONE, _MARK_DONE_PG = (
     update(TABLE)
     .where(which, _UNFINISHED)
     .values(status="done", payload=bindparam("e_blank", type_=TABLE.c.payload.type), replies=None,
             last_error=bindparam("e_error"), updated_at=bindparam("e_now", type_=TABLE.c.updated_at.type))
-    for which in (TABLE.c.id.in_(bindparam("e_ids", expanding=True)), TABLE.c.id == bindparam("e_id"))
+    for which in (TABLE.c.id.in_(bindparam("e_ids", expanding=True)), TABLE.c.id == bindparam("e_id"),
+                  TABLE.c.id == any_(bindparam("e_ids", type_=ARRAY(TABLE.c.id.type))))
 )
 # the same on PostgreSQL, turning the commit asynchronous from its RETURNING (SET LOCAL synchronous_commit = off)
 _MARK_DONE_LAZILY, _MARK_ONE_DONE_LAZILY = (
     statement.returning(func.set_config(literal_column("'synchronous_commit'"), literal_column("'off'"), true()))
-    for statement in (_MARK_DONE, _MARK_ONE_DONE)
+    for statement in (_MARK_DONE_PG, _MARK_ONE_DONE)
 )
 
 
@@ -225,6 +230,24 @@ def owner_gone(owner: str, live_owners: set[str]) -> bool:
     return not pid_alive(pid)
 
 
+# PostgreSQL: a batch of updates accepted by one statement of fixed text (the rows as arrays, unnested)
+_ACCEPT_MANY = text(
+    "INSERT INTO inbox (channel, key, chat_key, seq, payload, status, attempts, owner, replies, last_error,"
+    " created_at, updated_at)"
+    " SELECT :a_channel, u.key, u.chat_key, u.seq, u.payload, 'pending', 1, :a_owner, NULL, '', :a_now, :a_now"
+    " FROM unnest(:a_keys, :a_chats, :a_seqs, :a_payloads) AS u (key, chat_key, seq, payload)"
+    " ON CONFLICT (channel, key) DO NOTHING RETURNING id, key"
+).bindparams(
+    bindparam("a_channel", type_=TABLE.c.channel.type),
+    bindparam("a_owner", type_=TABLE.c.owner.type),
+    bindparam("a_now", type_=TABLE.c.created_at.type),
+    bindparam("a_keys", type_=ARRAY(TABLE.c.key.type)),
+    bindparam("a_chats", type_=ARRAY(TABLE.c.chat_key.type)),
+    bindparam("a_seqs", type_=ARRAY(TABLE.c.seq.type)),
+    bindparam("a_payloads", type_=ARRAY(TABLE.c.payload.type)),
+).columns(TABLE.c.id, TABLE.c.key)
+
+
 Done = tuple[int, str]  # an entry whose replies went out, and the note of what could not be sent ("" if none)
 
 
@@ -242,7 +265,8 @@ async def _mark_done_many(conn: AsyncConnection, done: Sequence[Done], *, lazily
             statement = _MARK_ONE_DONE_LAZILY if lazily else _MARK_ONE_DONE
         else:
             params["e_ids"] = ids
-            statement = _MARK_DONE_LAZILY if lazily else _MARK_DONE
+            postgresql = conn.dialect.name == "postgresql"
+            statement = _MARK_DONE_LAZILY if lazily else _MARK_DONE_PG if postgresql else _MARK_DONE
         if lazily:
             (await conn.execute(statement, params)).all()
         else:
@@ -293,13 +317,29 @@ async def accept(
         }
         for key, chat_key, payload, seq in items
     ]
-    async with db.engine.begin() as conn:
-        # The rows as parameters of one statement built once (SQLAlchemy sends them as multi-row INSERTs, "insertmany
-        # values"), not written into the statement: a statement with N rows written in is compiled anew for every
-        # batch size, ≈0.3 ms a row the first time (a webhook's batches come in every size).
-        result = await conn.execute(_accept_statement(db.dialect), rows)
-        inserted = {key: entry_id for entry_id, key in result.all()}
-    by_key = {row["key"]: row for row in rows}
+    if db.dialect == "postgresql":
+        # One statement whose text is the same whatever the batch's size (SQLAlchemy's multi-row INSERTs have a text
+        # for each batch size, and asyncpg prepares each text again on each pooled connection: with several workers,
+        # smaller batches of every size), run in autocommit: one round trip instead of BEGIN, INSERT, COMMIT, and as
+        # durable (a single statement is all or nothing, and its commit waits for the WAL flush before it returns).
+        async with db.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            result = await conn.execute(_ACCEPT_MANY, {
+                "a_channel": channel, "a_owner": owner, "a_now": now,
+                "a_keys": [row["key"] for row in rows], "a_chats": [row["chat_key"] for row in rows],
+                "a_seqs": [row["seq"] for row in rows], "a_payloads": [row["payload"] for row in rows],
+            })
+            inserted = {key: entry_id for entry_id, key in result.all()}
+    else:
+        async with db.engine.begin() as conn:
+            # The rows as parameters of one statement built once (SQLAlchemy sends them as multi-row INSERTs,
+            # "insertmany values"), not written into the statement: a statement with N rows written in is compiled
+            # anew for every batch size, ≈0.3 ms a row the first time (a webhook's batches come in every size).
+            result = await conn.execute(_accept_statement(db.dialect), rows)
+            inserted = {key: entry_id for entry_id, key in result.all()}
+    by_key: dict[str, dict[str, Any]] = {}
+    for row in rows:  # a key twice in one batch: the first one is stored
+        by_key.setdefault(row["key"], row)
     return [
         Accepted(
             inserted[key],
