@@ -283,11 +283,10 @@ class QueryParser:
         self.compound_goods = compounds
         self.inner_compounds = frozenset(key for key in compounds if key[0] not in first_heads)
         self.second_syllables = second_syllables(words, ix.post.__contains__)  # ("bảo" → "quản", …)
-        # And the words of the language a catalogue syllable is part of, where the other is no product word and
-        # no product has the two side by side (see within_word).
-        # Only where the catalogue's syllable is no product word as written there (a producer's or a place's name:
-        # "công trường" is no Trường Thọ, "hóa đơn" no Phúc Hòa nor flower): a product word inside a word of the
-        # language is as often goods ("cá khô", "nón lá") as chat.
+        # And the two-syllable words of the language that hold a catalogue syllable (see within_word), where neither
+        # syllable is a product word as written there, so the catalogue's is a producer's or a place's ("công
+        # trường" is no Trường Thọ, "hóa đơn" no Phúc Hòa nor flower): a product word inside a word of the language
+        # is as often goods ("cá khô", "nón lá") as chat. Nor one the lexicon knows, a place, or a product's words.
         product_words = self.lexicon_product_words() | {(k, a) for k, spelt in first_heads.items() for a in spelt}
         self.chat_pairs = chat_pairs(
             words,
