@@ -259,7 +259,7 @@ class SearchIndex:
             return []
         placed = [u for u in content if not u.stray]
         words = [u for u in parsed.units if u.role in ("content", "soft", "common") and not u.stray]
-        chat = [
+        return [
             u
             for u in placed
             if u.role == "content"
@@ -267,7 +267,6 @@ class SearchIndex:
             and not self._names_kind(u)
             and not _beside_any(u, words)
         ]
-        return chat
 
     def _other_goods_asked(self, content: list[Unit], parsed: ParsedQuery) -> bool:
         """Does a message naming a need ask for goods the catalogue lacks: a word nobody listed right beside an
