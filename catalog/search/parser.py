@@ -268,8 +268,11 @@ class QueryParser:
         # A word inside a product's name begins other things too ("nếp nhăn", a wrinkle: no Gạo nếp), but typed
         # plain its syllables are too often other words ("thit lon con hang": thịt lợn còn hàng, no lợn con), so
         # those compounds count only in a message written with marks (`inner_compounds`, `heads_its_phrase`).
-        heads = self.written_heads(inner=True)
-        first_heads = self.written_heads()
+        # The first words of the products' names ("rượu", "hương", "mật"): words that name a kind of product.
+        self.kind_heads = frozenset(kind[0] for kind in ix.kind_of if kind)
+        first_heads, heads, kind_spellings = self.written_heads()
+        # … and the marks they are written with there ("dầu": a buyer's "em dâu" is a sister-in-law, no oil).
+        self.kind_spellings = {k: frozenset(spelt) for k, spelt in kind_spellings.items()}
         words = dictionary_words(lambda key: key[0] in heads or (len(key) == 2 and (key[0] in ix.post or key[1] in ix.post)))
         compounds, self.closing_words = other_compounds(heads, self.names_product, self.is_chat, words)
         known = (lex.concept_index, lex.scaffolding, lex.uses, lex.asks, lex.categories, self.elsewhere, lex.compounds)
@@ -307,14 +310,6 @@ class QueryParser:
         self.goods_heads = {key[0] for key in self.other_goods}
         # Other countries' adjectives the catalogue does not write ("Korean"; "Thai" is Thái Sơn's too).
         self.origins = {key[0] for key in self.lexicon.origins if len(key) == 1 and key[0] not in ix.post}
-        # The first words of the products' names ("rượu", "hương", "mật"): words that name a kind of product.
-        self.kind_heads = frozenset(kind[0] for kind in ix.kind_of if kind)
-        # … and the marks they are written with there ("dầu": a buyer's "em dâu" is a sister-in-law, no oil).
-        self.kind_spellings: dict[str, frozenset[str]] = {}
-        for name in {doc.name_vi for doc in ix.docs}:
-            for t in tokenize(name)[:1]:
-                if t.folded in self.kind_heads:
-                    self.kind_spellings[t.folded] = self.kind_spellings.get(t.folded, frozenset()) | {accent_key(t.raw)}
         self.resolve_cache: dict[Token, list[Token]] = {}
         # First words of the phrases of two words or more that parse_at looks up, also by regional spelling.
         lex = self.lexicon
@@ -496,21 +491,30 @@ class QueryParser:
         self.token_cache[cache_key] = alts
         return alts
 
-    def written_heads(self, inner: bool = False) -> dict[str, set[str]]:
-        """The first words of the products' names (their kind: "rượu", "măng"), folded → the accent keys they
-        are written with there; with `inner`, every product word the lexicon knows in their names ("nếp" in
-        Gạo nếp)."""
-        heads: dict[str, set[str]] = {}
+    def written_heads(self) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]]:
+        """From the products' names, each read once, folded word → the accent keys it is written with there:
+        - the first words the lexicon knows as product words (their kind: "rượu", "măng");
+        - those and every other product word of the lexicon found in the names ("nếp" in Gạo nếp), written with
+          marks as the lexicon writes it (not the "hóa" of "văn hóa"; a word without marks, "hoa", begins too
+          many other words: "hoa quả", fruit);
+        - the first words that are `kind_heads`, whatever the lexicon says of them."""
+        first: dict[str, set[str]] = {}
+        inner: dict[str, set[str]] = {}
+        kinds: dict[str, set[str]] = {}
         words = self.lexicon.concept_index  # a word the lexicon knows as a product word: not a brand ("An Xoa")
-        # Inside a name, only a word with marks, written as the lexicon writes one of its product words ("nếp"; not
-        # the "hóa" of "văn hóa"). (A word without marks, "hoa", begins too many other words: "hoa quả", fruit.)
         written = {(k, a) for k, a in self.lexicon_product_words() if not a.endswith("0") or not a[:-1].isascii()}
         for name in {doc.name_vi for doc in self.ix.docs}:
-            for n, t in enumerate(tokenize(name)[: None if inner else 1]):
+            for n, t in enumerate(tokenize(name)):
                 accents = accent_key(t.raw)
-                if (t.folded,) in words and (n == 0 or (t.folded, accents) in written):
-                    heads.setdefault(t.folded, set()).add(accents)
-        return heads
+                if n == 0:
+                    if t.folded in self.kind_heads:
+                        kinds.setdefault(t.folded, set()).add(accents)
+                    if (t.folded,) in words:
+                        first.setdefault(t.folded, set()).add(accents)
+                        inner.setdefault(t.folded, set()).add(accents)
+                elif (t.folded, accents) in written:
+                    inner.setdefault(t.folded, set()).add(accents)
+        return first, inner, kinds
 
     def lexicon_product_words(self) -> set[tuple[str, str]]:
         """The one-word Vietnamese product words of the lexicon, (folded, accent key) as it writes them."""
