@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -62,22 +63,29 @@ def settings(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     )
 
 
+@contextlib.asynccontextmanager
+async def opened_database(url: str, *, seed: bool = True) -> AsyncIterator[Database]:
+    """A Database on `url`, migrated (and seeded with the demo catalogue unless `seed` is false), disposed after."""
+    db = Database(url)
+    await db.prepare(seed=seed)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
 @pytest.fixture
 async def empty_db(db_url: str) -> AsyncIterator[Database]:
     """Migrated, with no catalogue rows."""
-    db = Database(db_url)
-    await db.prepare(seed=False)
-    yield db
-    await db.dispose()
+    async with opened_database(db_url, seed=False) as db:
+        yield db
 
 
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[Database]:
     """Migrated and seeded with the demo catalogue."""
-    db = Database(db_url)
-    await db.prepare()
-    yield db
-    await db.dispose()
+    async with opened_database(db_url) as db:
+        yield db
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import normalise_database_url
 from catalog.db import Database
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, opened_database
 
 
 @pytest.fixture
@@ -23,7 +23,5 @@ def pg_url() -> str:
 
 @pytest.fixture
 async def pg(pg_url: str) -> AsyncIterator[Database]:
-    db = Database(pg_url)
-    await db.prepare()
-    yield db
-    await db.dispose()
+    async with opened_database(pg_url) as db:
+        yield db
