@@ -14,7 +14,6 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from catalog.lexicon import Exclusion, Key, Lexicon
-from catalog.search.marks import accent_fits
 from catalog.search.matching import Matcher
 from catalog.search.memory import gc_paused
 from catalog.search.model import (
@@ -168,7 +167,7 @@ class SearchIndex:
         # kind word of one syllable typed plain is too often another word to count: "dau nam" is đầu năm.)
         chat = self._chat_beside_need(content, parsed)
         others = [u for u in content if not u.stray and u not in chat]
-        if chat and any(self._names_kind(u) and (" " in u.text or u.alts[0].accents[0]) for u in others):
+        if chat and any(self.parser.names_kind(u) and (" " in u.text or u.alts[0].accents[0]) for u in others):
             content = [u for u in content if u not in chat]
             soft = soft + [replace(u, role="soft") for u in chat]
         if others:
@@ -264,7 +263,7 @@ class SearchIndex:
             for u in placed
             if u.role == "content"
             and len(u.alts[0].key) == 1
-            and not self._names_kind(u)
+            and not self.parser.names_kind(u)
             and not _beside_any(u, words)
         ]
 
@@ -776,19 +775,6 @@ class SearchIndex:
             alt.key in self.ix.lexicon.concept_index or (len(alt.key) == 1 and alt.key[0] in self.parser.kind_heads)
             for alt in u.alts[:1]
         )
-
-    def _names_kind(self, u: Unit) -> bool:
-        """Does the unit name a kind of product (a product name's first word, with its marks if any were typed, as
-        typed or as the lexicon reads it: "honey" → mật ong), rather than a quality some product's name has ("sớm":
-        Vải sớm) or another word ("em dâu")?"""
-        spellings = self.parser.kind_spellings
-        for alt in u.alts:
-            if alt is u.alts[0] or alt.q >= LEXICON_ALT:
-                written = spellings.get(alt.key[0])
-                typed = alt.accents[0] if alt.accents else None
-                if written and (typed is None or any(accent_fits(typed, w) for w in written)):
-                    return True
-        return False
 
     def _producers_only(self, key: str) -> bool:
         """Is the word in the catalogue only in producers' or places' names, in no product's name?"""
