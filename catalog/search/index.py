@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import heapq
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from operator import itemgetter
@@ -58,6 +58,7 @@ from catalog.uses import use_tags
 TOP_K_FROM = 1_000
 RARE_SHARE = 4
 WALK_SHARE = 40
+TIER_AFTER = 2  # × the products wanted: a walk of the products named this long is split by their points
 SPARSE_LEVEL = 8
 TYPICAL_NONE = 1_000  # a product of no kind a need's `first` list names: after those of the kinds it names
 # Verbs whose object is the goods asked for ("mua ổi", "order lychee").
@@ -469,21 +470,26 @@ class SearchIndex:
         named_uses = [u for u in parsed.uses if u not in parsed.implied]
         docs = ix.docs
         rare: list[tuple[float, AbstractSet[int]]] = []
-        common: list[tuple[float, Any]] = []
+        # (points, a product → has it? test, the sets or postings every product that has it is in, or None: ask)
+        common: list[tuple[float, Any, list[Container[int]] | None]] = []
         soft_reach = {id(u): alts[0][0] * u.weight for u, _w, is_soft, alts in parts if is_soft}
         lift_left = 0.0  # the most the soft words not listed can lift a product's coverage
         kinds = self._kinds_named(parsed)
         if kinds:
             kind_of = self.ix.kind_of
-            common.append((SOFT_POINTS, lambda d: kind_of[d][0] in kinds))
+            common.append((SOFT_POINTS, lambda d: kind_of[d][0] in kinds, None))
         for units, points in ((soft, SOFT_POINTS), (optional, OPTIONAL_POINTS)):
             for u in units:
                 if m.estimate(u) <= RARE_WORD:
                     rare.append((points, m.unit_map(u, qkeys, ACCENT_MISMATCH).keys()))
                 else:
-                    common.append((points, m.asker(u, qkeys, ACCENT_MISMATCH)))
+                    reach_u: list[Container[int]] = [ix.alt_reach(a) for a in u.alts]
+                    common.append((points, m.asker(u, qkeys, ACCENT_MISMATCH), reach_u))
                     lift_left += soft_reach.get(id(u), 0.0) if points == SOFT_POINTS else 0.0
-        cap = sum(points for points, _ in common) + (SOFT_POINTS if named_uses else 0.0)
+        uses_points: list[tuple[float, Any, list[Container[int]] | None]] = (
+            [(SOFT_POINTS, None, [ix.by_use.get(u, set()) for u in named_uses])] if named_uses else []
+        )
+        cap = sum(points for points, *_ in common) + (SOFT_POINTS if named_uses else 0.0)
         cap = cap if cap < BONUS_CAP else BONUS_CAP
 
         def points_of(d: int) -> float:
@@ -491,10 +497,32 @@ class SearchIndex:
             for points, products in rare:
                 if d in products:
                     b += points
-            for points, ask in common:
+            for points, ask, _reach in common:
                 if ask(d) > 0.0:
                     b += points
             return b
+
+        def tiers(members: set[int]) -> list[tuple[float, set[int]]]:
+            """`members` split by the most points each can have (at most BONUS_CAP), most first: the words, kinds
+            and needs whose products (or postings, a superset) it is among. Every word's points together are seldom
+            anyone's ("HTX Dịch vụ An Đông": the kind đông, htx and dịch vụ), so walking by all of them at once
+            would never stop."""
+            split = [(0.0, members)]
+            for points, has, reach in common + uses_points:
+                having: set[int] = set()
+                if reach is None:  # (a kind: products are asked, cheaply)
+                    having = {d for d in members if has(d)}
+                for products in reach or ():
+                    # (The smaller side is walked: a word's postings are dicts, its phrases' products sets.)
+                    having |= products.keys() & members if isinstance(products, dict) else members & products
+                split = [
+                    (b + add, part)
+                    for b, products in split
+                    for add, part in ((points, products & having), (0.0, products - having))
+                    if part
+                ]
+            split.sort(key=lambda t: -t[0])
+            return [(b if b < BONUS_CAP else BONUS_CAP, part) for b, part in split]
 
         # The products having a product word at its best (in a name), and what the others can reach.
         best = 0.0
@@ -517,9 +545,9 @@ class SearchIndex:
             at_best.append((w * q0 - second, tuple(ix.post[k] for k in keys if k in ix.post)))
             named += [ix.named_post[k] for k in keys if k in ix.named_post]
 
-        def ceiling(cp: float) -> float:
+        def ceiling(cp: float, most: float = cap) -> float:
             c = (cp + lift_left) / (total + lift_left) if lift_left else cp / total
-            return 86.0 * (c if c < 1.0 else 1.0) + cap + EPSILON
+            return 86.0 * (c if c < 1.0 else 1.0) + most + EPSILON
 
         def in_names(d: int) -> float | None:
             """The most the product words can reach in this product, by those it has in a name (None: none)."""
@@ -553,12 +581,12 @@ class SearchIndex:
                 if d not in visited and candidate(d):
                     visit(d)
         limit = WALK_SHARE * wanted + len(visited)
-        for group, top in ((True, ceiling(best)), (False, ceiling(worst))):
-            order: Iterable[int]
-            if group and sum(map(len, named)) * SPARSE_LEVEL < len(ranked):
-                order = sorted(set().union(*named), key=ix.rank_of.__getitem__)
-            else:
-                order = ranked
+        split_after = len(visited) + TIER_AFTER * wanted
+
+        def walk(order: Iterable[int], group: bool, cp_group: float, most: float, split: bool) -> bool | None:
+            """Visit the group's products in `order` (the tiebreak's) until none left can make the best, with at
+            most `most` points. None: give up (few reach the bar); False: stopped to walk by points (`split`)."""
+            top = ceiling(cp_group, most)
             for d in order:
                 if len(heap) == wanted and top + tiebreak[d] < heap[0][0]:
                     break  # the rest come later in the tiebreak's order: none can make the best
@@ -567,12 +595,37 @@ class SearchIndex:
                 cp = in_names(d)
                 if (cp is not None) is not group or not candidate(d):
                     continue
-                if cp is not None and len(heap) == wanted and ceiling(cp) + tiebreak[d] < heap[0][0]:
+                if cp is not None and len(heap) == wanted and ceiling(cp, most) + tiebreak[d] < heap[0][0]:
                     continue  # not even with its named words at their best
                 visit(d)
                 if len(visited) > limit or (len(visited) >= wanted // 2 and len(scores) * 4 < len(visited)):
                     # Few of the products walked reach the bar: listing them all is cheaper.
                     return None
+                if split and len(visited) > split_after:
+                    return False
+            return True
+
+        for group, cp_group in ((True, best), (False, worst)):
+            members: set[int] | None = set().union(*named) if group else None
+            order: Iterable[int]
+            if members is not None and len(members) * SPARSE_LEVEL < len(ranked):
+                order = sorted(members, key=ix.rank_of.__getitem__)
+            else:
+                order = ranked
+            done = walk(order, group, cp_group, cap, members is not None and bool(common or named_uses))
+            if done is None:
+                return None
+            if done is False and members is not None:
+                # A long walk: the rest of the group's products by the most points each can have, most first.
+                for most, part in tiers(members - visited):
+                    if len(heap) == wanted and ceiling(cp_group, most) + tiebreak[ranked[0]] < heap[0][0]:
+                        break  # (the parts that follow can have fewer points still)
+                    if part and len(part) * SPARSE_LEVEL < len(ranked):
+                        order = sorted(part, key=ix.rank_of.__getitem__)
+                    else:
+                        order = filter(part.__contains__, ranked)
+                    if walk(order, group, cp_group, most, False) is None:
+                        return None
         return scores
 
     def _typos(self, strays: list[Unit], parsed: ParsedQuery) -> list[Unit]:
