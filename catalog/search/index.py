@@ -470,8 +470,7 @@ class SearchIndex:
         named_uses = [u for u in parsed.uses if u not in parsed.implied]
         docs = ix.docs
         rare: list[tuple[float, AbstractSet[int]]] = []
-        # (points, a product → has it? test, the sets or postings every product that has it is in, or None: ask)
-        common: list[tuple[float, Any, list[Container[int]] | None]] = []
+        common: list[Bonus] = []
         soft_reach = {id(u): alts[0][0] * u.weight for u, _w, is_soft, alts in parts if is_soft}
         lift_left = 0.0  # the most the soft words not listed can lift a product's coverage
         kinds = self._kinds_named(parsed)
@@ -486,7 +485,7 @@ class SearchIndex:
                     reach_u: list[Container[int]] = [ix.alt_reach(a) for a in u.alts]
                     common.append((points, m.asker(u, qkeys, ACCENT_MISMATCH), reach_u))
                     lift_left += soft_reach.get(id(u), 0.0) if points == SOFT_POINTS else 0.0
-        uses_points: list[tuple[float, Any, list[Container[int]] | None]] = (
+        uses_points: list[Bonus] = (
             [(SOFT_POINTS, None, [ix.by_use.get(u, set()) for u in named_uses])] if named_uses else []
         )
         cap = sum(points for points, *_ in common) + (SOFT_POINTS if named_uses else 0.0)
@@ -501,28 +500,6 @@ class SearchIndex:
                 if ask(d) > 0.0:
                     b += points
             return b
-
-        def tiers(members: set[int]) -> list[tuple[float, set[int]]]:
-            """`members` split by the most points each can have (at most BONUS_CAP), most first: the words, kinds
-            and needs whose products (or postings, a superset) it is among. Every word's points together are seldom
-            anyone's ("HTX Dịch vụ An Đông": the kind đông, htx and dịch vụ), so walking by all of them at once
-            would never stop."""
-            split = [(0.0, members)]
-            for points, has, reach in common + uses_points:
-                having: set[int] = set()
-                if reach is None:  # (a kind: products are asked, cheaply)
-                    having = {d for d in members if has(d)}
-                for products in reach or ():
-                    # (The smaller side is walked: a word's postings are dicts, its phrases' products sets.)
-                    having |= products.keys() & members if isinstance(products, dict) else members & products
-                split = [
-                    (b + add, part)
-                    for b, products in split
-                    for add, part in ((points, products & having), (0.0, products - having))
-                    if part
-                ]
-            split.sort(key=lambda t: -t[0])
-            return [(b if b < BONUS_CAP else BONUS_CAP, part) for b, part in split]
 
         # The products having a product word at its best (in a name), and what the others can reach.
         best = 0.0
@@ -617,7 +594,7 @@ class SearchIndex:
                 return None
             if done is False and members is not None:
                 # A long walk: the rest of the group's products by the most points each can have, most first.
-                for most, part in tiers(members - visited):
+                for most, part in _by_points(members - visited, common + uses_points):
                     if len(heap) == wanted and ceiling(cp_group, most) + tiebreak[ranked[0]] < heap[0][0]:
                         break  # (the parts that follow can have fewer points still)
                     if part and len(part) * SPARSE_LEVEL < len(ranked):
@@ -1061,9 +1038,9 @@ class SearchIndex:
         n = len(scores)
         budget = LIST_RATIO * n
         docs = ix.docs
-        # (points, the products having the word, or a product → has it test) for each word and the needs.
+        # (points, the products having the word) for each rare word and need; the others as `Bonus`.
         rare: list[tuple[float, AbstractSet[int]]] = []
-        common: list[tuple[float, Any]] = []
+        common: list[Bonus] = []
         # Needs named only, as _bonus counts them: one only implied ("mang gì cho bố mẹ vợ") prefers none.
         uses = [u for u in parsed.uses if u not in parsed.implied]
         if uses:
@@ -1071,29 +1048,29 @@ class SearchIndex:
             if len(served) * RARE_SHARE <= n:
                 rare.append((SOFT_POINTS, served))
             else:
-                common.append((SOFT_POINTS, lambda d: any(u in docs[d].uses for u in uses)))
+                common.append((SOFT_POINTS, lambda d: any(u in docs[d].uses for u in uses), [served]))
         kinds = self._kinds_named(parsed)
         if kinds:
             kind_of = ix.kind_of
-            common.append((SOFT_POINTS, lambda d: kind_of[d][0] in kinds))
+            common.append((SOFT_POINTS, lambda d: kind_of[d][0] in kinds, None))
         for units, points in ((soft, SOFT_POINTS), (optional, OPTIONAL_POINTS)):
             for u in units:
                 if u.found is not None:  # listed already (cached on the unit)
                     if len(u.found) * RARE_SHARE <= n:
                         rare.append((points, u.found.keys()))
                     else:
-                        common.append((points, u.found.__contains__))
+                        common.append((points, u.found.__contains__, [u.found]))
                 elif self.matcher.estimate(u) * RARE_SHARE <= n:
                     look = self.matcher.lookup(u, qkeys, budget)  # a small listing (cached per index)
                     if isinstance(look, dict):
                         rare.append((points, look.keys()))
                     else:  # (never: a small listing is within the budget)
-                        common.append((points, lambda d, look=look: look(d) > 0.0))
+                        common.append((points, lambda d, look=look: look(d) > 0.0, None))
                 else:
                     # Asked product by product: listing a word most products have costs a pass over all.
                     ask = self.matcher.asker(u, qkeys, ACCENT_MISMATCH)
-                    common.append((points, lambda d, ask=ask: ask(d) > 0.0))
-        reach = sum(points for points, _ in common)
+                    common.append((points, lambda d, ask=ask: ask(d) > 0.0, [ix.alt_reach(a) for a in u.alts]))
+        reach = sum(points for points, *_ in common)
         common_cap = reach if reach < BONUS_CAP else BONUS_CAP
         tiebreak = ix.tiebreak
         bonus: dict[int, float] = {}
@@ -1112,7 +1089,7 @@ class SearchIndex:
 
         def points_of(d: int) -> float:
             b = 0.0
-            for points, has in common:
+            for points, has, _reach in common:
                 if has(d):
                     b += points
             return b
@@ -1154,6 +1131,7 @@ class SearchIndex:
             order = sorted(scores, key=ix.rank_of.__getitem__)
         walked = 0
         least = float("-inf")
+        passed: set[int] = set()
         for d in order:
             if d in early:
                 continue
@@ -1166,12 +1144,38 @@ class SearchIndex:
             remaining[c] -= 1
             while level < last and remaining[levels[level]] == 0:
                 level += 1
+            passed.add(d)
             if full and c * 86.0 + common_cap + tiebreak[d] + EPSILON < least:
                 continue
             walked += 1
             if walked > WALK_SHARE * wanted:
                 return None
             consider(d, c, points_of(d))
+            if walked > TIER_AFTER * wanted and len(common) > 0:
+                # A long walk: the products still to come by the most points each can have, most first (the
+                # best coverage still to come bounds them all).
+                best_left = levels[level]
+                for most, part in _by_points(scores.keys() - early - passed, common):
+                    if len(heap) == wanted and best_left * 86.0 + most + tiebreak[ranked[0]] + EPSILON < heap[0][0]:
+                        break
+                    rest: Iterable[int] = (
+                        sorted(part, key=ix.rank_of.__getitem__)
+                        if len(part) * SPARSE_LEVEL < len(ranked)
+                        else filter(part.__contains__, ranked)
+                    )
+                    for e in rest:
+                        ce = scores[e]
+                        if len(heap) == wanted:
+                            least = heap[0][0]
+                            if best_left * 86.0 + most + tiebreak[e] + EPSILON < least:
+                                break
+                            if ce * 86.0 + most + tiebreak[e] + EPSILON < least:
+                                continue
+                        walked += 1
+                        if walked > WALK_SHARE * wanted:
+                            return None
+                        consider(e, ce, points_of(e))
+                break
         heap.sort(reverse=True)
         return [d for _key, d in heap], bonus
 
@@ -1396,6 +1400,38 @@ class SearchIndex:
                 picked.append((d, c))
         picked.sort(key=lambda x: (-x[1], self.ix.rank_of[x[0]]))
         return [SearchHit(self.ix.docs[d], round(60.0 * c, 1)) for d, c in picked[:SUGGESTIONS]]
+
+
+# Ranking points a product may have: (points, a product → has it? test, the sets or postings every product that has
+# them is in, or None: ask each product).
+Bonus = tuple[float, Any, list[Container[int]] | None]
+
+
+def _by_points(members: set[int], bonuses: list[Bonus]) -> list[tuple[float, set[int]]]:
+    """`members` split by the most ranking points each can have (at most BONUS_CAP), most first: by the words',
+    kinds' and needs' products (or postings, a superset) it is among. All the points at once are seldom anyone's
+    ("HTX Dịch vụ An Đông": the kind đông, htx and dịch vụ; "… Van Huong wine": wine among thousands of Vân), so a
+    walk bounded by all of them would not stop until it has seen every product."""
+    split = [(0.0, members)]
+    for points, has, reach in bonuses:
+        having: set[int] = set()
+        if reach is None:  # (a kind: each product is asked, cheaply)
+            having = {d for d in members if has(d)}
+        for products in {id(p): p for p in reach or ()}.values():
+            # (The smaller side is walked: a word's postings are dicts, a phrase's products or a need's sets.)
+            if isinstance(products, dict):
+                found = members.intersection(products) if len(products) < len(members) else products.keys() & members
+            else:
+                found = members & products  # type: ignore[operator]
+            having |= found
+        split = [
+            (b + add, part)
+            for b, products in split
+            for add, part in ((points, products & having), (0.0, products - having))
+            if part
+        ]
+    split.sort(key=lambda t: -t[0])
+    return [(b if b < BONUS_CAP else BONUS_CAP, part) for b, part in split]
 
 
 def _read_word_lists() -> None:
