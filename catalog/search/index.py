@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import heapq
 import itertools
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from operator import itemgetter
@@ -594,9 +594,10 @@ class SearchIndex:
                 return None
             if done is False and members is not None:
                 # A long walk: the rest of the group's products by the most points each can have, most first.
-                for most, part in _by_points(members - visited, common + uses_points):
-                    if len(heap) == wanted and ceiling(cp_group, most) + tiebreak[ranked[0]] < heap[0][0]:
-                        break  # (the parts that follow can have fewer points still)
+                def beaten(most: float, cp_group: float = cp_group) -> bool:
+                    return len(heap) == wanted and ceiling(cp_group, most) + tiebreak[ranked[0]] < heap[0][0]
+
+                for most, part in _by_points(members - visited, common + uses_points, wanted, beaten):
                     if part and len(part) * SPARSE_LEVEL < len(ranked):
                         order = sorted(part, key=ix.rank_of.__getitem__)
                     else:
@@ -1155,9 +1156,10 @@ class SearchIndex:
                 # A long walk: the products still to come by the most points each can have, most first (the
                 # best coverage still to come bounds them all).
                 best_left = levels[level]
-                for most, part in _by_points(scores.keys() - early - passed, common):
-                    if len(heap) == wanted and best_left * 86.0 + most + tiebreak[ranked[0]] + EPSILON < heap[0][0]:
-                        break
+                def beaten(most: float, best_left: float = levels[level]) -> bool:
+                    return len(heap) == wanted and best_left * 86.0 + most + tiebreak[ranked[0]] + EPSILON < heap[0][0]
+
+                for most, part in _by_points(scores.keys() - early - passed, common, wanted, beaten):
                     rest: Iterable[int] = (
                         sorted(part, key=ix.rank_of.__getitem__)
                         if len(part) * SPARSE_LEVEL < len(ranked)
@@ -1407,31 +1409,46 @@ class SearchIndex:
 Bonus = tuple[float, Any, list[Container[int]] | None]
 
 
-def _by_points(members: set[int], bonuses: list[Bonus]) -> list[tuple[float, set[int]]]:
-    """`members` split by the most ranking points each can have (at most BONUS_CAP), most first: by the words',
-    kinds' and needs' products (or postings, a superset) it is among. All the points at once are seldom anyone's
-    ("HTX Dịch vụ An Đông": the kind đông, htx and dịch vụ; "… Van Huong wine": wine among thousands of Vân), so a
-    walk bounded by all of them would not stop until it has seen every product."""
-    split = [(0.0, members)]
-    for points, has, reach in bonuses:
+def _by_points(
+    members: set[int], bonuses: list[Bonus], few: int, beaten: Callable[[float], bool]
+) -> Iterator[tuple[float, set[int]]]:
+    """`members` in parts, each with the most ranking points its products can have (at most BONUS_CAP), most first:
+    by the words', kinds' and needs' products (or postings, a superset) they are among. All the points at once are
+    seldom anyone's ("HTX Dịch vụ An Đông": the kind đông, htx and dịch vụ; "… Van Huong wine": wine among
+    thousands of Vân), so a walk bounded by all of them would not stop until it has seen every product.
+
+    Lazily, best first: a part is split by the next bonus only when it is the most promising and bigger than `few`;
+    none is once `beaten(the most points left)` says the best found can no longer be beaten. Bonuses with sets go
+    first (met in C), those asked product by product last (on what is left of the parts by then)."""
+    bonuses = sorted(bonuses, key=lambda b: b[2] is None)
+    after = [0.0] * (len(bonuses) + 1)  # the points of the bonuses from i on
+    for i in range(len(bonuses) - 1, -1, -1):
+        after[i] = after[i + 1] + bonuses[i][0]
+    # (−the most its products can have, a counter, the next bonus, the points found, the part)
+    queue: list[tuple[float, int, int, float, set[int]]] = [(-after[0], 0, 0, 0.0, members)]
+    made = 1
+    while queue:
+        most, _n, i, got, part = heapq.heappop(queue)
+        if beaten(-most if -most < BONUS_CAP else BONUS_CAP):
+            return
+        if i == len(bonuses) or len(part) <= few:
+            yield (-most if -most < BONUS_CAP else BONUS_CAP), part
+            continue
+        points, has, reach = bonuses[i]
         having: set[int] = set()
         if reach is None:  # (a kind: each product is asked, cheaply)
-            having = {d for d in members if has(d)}
+            having = {d for d in part if has(d)}
         for products in {id(p): p for p in reach or ()}.values():
             # (The smaller side is walked: a word's postings are dicts, a phrase's products or a need's sets.)
             if isinstance(products, dict):
-                found = members.intersection(products) if len(products) < len(members) else products.keys() & members
+                found = part.intersection(products) if len(products) < len(part) else products.keys() & part
             else:
-                found = members & products  # type: ignore[operator]
+                found = part & products  # type: ignore[operator]
             having |= found
-        split = [
-            (b + add, part)
-            for b, products in split
-            for add, part in ((points, products & having), (0.0, products - having))
-            if part
-        ]
-    split.sort(key=lambda t: -t[0])
-    return [(b if b < BONUS_CAP else BONUS_CAP, part) for b, part in split]
+        for add, sub in ((points, having), (0.0, part - having)):
+            if sub:
+                heapq.heappush(queue, (-(got + add + after[i + 1]), made, i + 1, got + add, sub))
+                made += 1
 
 
 def _read_word_lists() -> None:

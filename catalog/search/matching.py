@@ -147,10 +147,17 @@ class Matcher:
         if alt.sound or alt.exact:
             if scaled:
                 return {d: w * q for d, w in weights.items() if d not in mismatched}
-            return {d: w for d, w in weights.items() if d not in mismatched}
+            if len(mismatched) * 2 > len(weights):
+                return {d: w for d, w in weights.items() if d not in mismatched}
+            kept = dict(weights)  # (copied whole, in C, and the few that disagree taken out)
+            for d in mismatched:
+                del kept[d]
+            return kept
         if scaled:
             return {d: w * q * penalty if d in mismatched else w * q for d, w in weights.items()}
-        return {d: w * penalty if d in mismatched else w for d, w in weights.items()}
+        out = dict(weights)  # (copied whole, in C, and those that disagree lowered)
+        out.update({d: weights[d] * penalty for d in mismatched})
+        return out
 
     def phrase_weights(self, alt: Alt, posts: list[dict[int, float]]) -> dict[int, float]:
         """The products where a phrase's words stand side by side, with the least field weight of its words there.
@@ -472,7 +479,14 @@ class Matcher:
                 # Did-you-mean only: a word found in thousands of products suggests nothing in particular.
                 break
             for _q, _size, alt in alts[cursor[id(u)] : j]:
-                candidates.update(self.ix.alt_reach(alt))
+                reach = self.ix.alt_reach(alt)
+                if within is not None and not max_candidates:
+                    # Only those within (a place's products): the smaller side is walked.
+                    if isinstance(reach, dict):
+                        reach = within.intersection(reach) if len(reach) < len(within) else reach.keys() & within
+                    else:
+                        reach = within & reach
+                candidates.update(reach)
             cursor[id(u)] = j
             room -= ceiling[id(u)]
             ceiling[id(u)] = w * (alts[j][0] if j < len(alts) else 0.0)
