@@ -583,20 +583,22 @@ class SearchIndex:
             return True
 
         for group, cp_group in ((True, best), (False, worst)):
-            members: set[int] | None = set().union(*named) if group else None
+            members: set[int] | None = None
             order: Iterable[int]
-            if members is not None and len(members) * SPARSE_LEVEL < len(ranked):
+            if group and sum(map(len, named)) * SPARSE_LEVEL < len(ranked):
+                members = set().union(*named)
                 order = sorted(members, key=ix.rank_of.__getitem__)
             else:
                 order = ranked
-            done = walk(order, group, cp_group, cap, members is not None and bool(common or named_uses))
+            done = walk(order, group, cp_group, cap, group and bool(common or named_uses))
             if done is None:
                 return None
-            if done is False and members is not None:
+            if done is False:
                 # A long walk: the rest of the group's products by the most points each can have, most first.
                 def beaten(most: float, cp_group: float = cp_group) -> bool:
                     return len(heap) == wanted and ceiling(cp_group, most) + tiebreak[ranked[0]] < heap[0][0]
 
+                members = set().union(*named) if members is None else members
                 for most, part in _by_points(members - visited, common + uses_points, wanted, beaten):
                     if part and len(part) * SPARSE_LEVEL < len(ranked):
                         order = sorted(part, key=ix.rank_of.__getitem__)
@@ -1156,8 +1158,10 @@ class SearchIndex:
                 # A long walk: the products still to come by the most points each can have, most first (the
                 # best coverage still to come bounds them all).
                 best_left = levels[level]
-                def beaten(most: float, best_left: float = levels[level]) -> bool:
-                    return len(heap) == wanted and best_left * 86.0 + most + tiebreak[ranked[0]] + EPSILON < heap[0][0]
+
+                def beaten(most: float, best_left: float = best_left) -> bool:
+                    top = best_left * 86.0 + most + tiebreak[ranked[0]] + EPSILON
+                    return len(heap) == wanted and top < heap[0][0]
 
                 for most, part in _by_points(scores.keys() - early - passed, common, wanted, beaten):
                     rest: Iterable[int] = (
