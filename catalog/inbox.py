@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from catalog import sessions
-from catalog.db import Database, lazy_commit_set, writes_only_chat_state
+from catalog.db import Database, Prebuilt, lazy_commit_set, writes_only_chat_state
 from catalog.models import ChatSession, InboxEntry, ProcessLease, utcnow
 
 UNFINISHED = ("pending", "handled")
@@ -154,6 +154,19 @@ def _with_chat_state(statement: Select[Any]) -> Select[Any]:
 
 CHAT_COLUMNS = ("id", *sessions.FIELDS, "updated_at")  # the chat state's columns a look reads (`Look.chat`)
 _LOOKS: dict[tuple[str, bool, bool, bool, bool], Select[Any]] = {}
+
+
+_PREBUILT: dict[int, Prebuilt] = {}
+
+
+async def _rows(conn: AsyncConnection, statement: Any, params: dict[str, Any], direct: bool) -> list[Any]:
+    """The statement's rows: through the driver directly (`Prebuilt`, built once per statement) or SQLAlchemy."""
+    if not direct:
+        return list((await conn.execute(statement, params)).all())
+    prebuilt = _PREBUILT.get(id(statement))
+    if prebuilt is None or prebuilt.statement is not statement:
+        prebuilt = _PREBUILT[id(statement)] = Prebuilt(statement)
+    return await prebuilt.rows(conn, params)
 
 
 def _look(dialect: str, *, counted: bool, gaps: bool, turn: bool, chat: bool = False) -> Select[Any]:
@@ -368,6 +381,12 @@ async def mark_handled(session: AsyncSession, entry_id: int, replies: list[Any])
     result = await conn.execute(_MARK_HANDLED, params)
     if result.rowcount != 1:
         raise AlreadyHandled(entry_id)
+
+
+async def write_done(session: AsyncSession, done: Sequence[Done]) -> None:
+    """`mark_done_many` in the caller's transaction (a handler's, which commits anyway)."""
+    if done:
+        await _mark_done_many(await session.connection(), done)
 
 
 async def mark_done(db: Database, entry_id: int, error: str = "") -> None:
@@ -598,8 +617,16 @@ async def look_at_chat(
     process frees it; `Look.mine`), which the caller must give back (`end_chat_turn`) when it got it. `chat`:
     also the chat's state as stored (`Look.chat`), for the router's cache of chat states (`ChatCache.refresh`)."""
     if conn is None:
-        async with db.engine.connect() as own:
+        if db.dialect != "sqlite":
+            async with db.engine.connect() as own:
+                return await look_at_chat(db, channel, chat_key, recent, done=done, conn=own, gaps=gaps, chat=chat)
+        # SQLite's driver runs on this thread, so handing the connection back cannot be cut short halfway: no task
+        # of its own for that (SQLAlchemy's `async with` spends one, and a loop turn, on every look)
+        own = await db.engine.connect()
+        try:
             return await look_at_chat(db, channel, chat_key, recent, done=done, conn=own, gaps=gaps, chat=chat)
+        finally:
+            await own.close()
     dialect = "postgresql" if db.dialect == "postgresql" else "sqlite"
     try:
         if done:
@@ -612,8 +639,10 @@ async def look_at_chat(
                 params["e_window"] = recent
             else:
                 params["e_shift"] = f"-{recent.total_seconds():.3f} seconds"
+        # through the driver directly (`Prebuilt`): on SQLite, and on PostgreSQL the turn's connection, in autocommit
+        direct = dialect == "sqlite" or turn
         statement = _look(dialect, counted=recent is not None, gaps=gaps, turn=turn, chat=chat)
-        rows = (await conn.execute(statement, params)).all()
+        rows = await _rows(conn, statement, params, direct)
         mine = bool(rows[0].mine) if turn else True
         if turn:
             rows = [r for r in rows if r.id is not None]  # (the turn's row alone: the chat has nothing waiting)
@@ -623,7 +652,7 @@ async def look_at_chat(
                 # turn (rare: owed replies are left only by a process that stopped). A pending entry read so
                 # needs no second read: its handling cannot commit twice (`mark_handled` is conditional).
                 again = _look(dialect, counted=recent is not None, gaps=gaps, turn=False, chat=chat)
-                rows = (await conn.execute(again, params)).all()
+                rows = await _rows(conn, again, params, direct)
         row = rows[0] if rows else None
         count = int(row.recent or 0) if row is not None and recent is not None else 0
         await conn.commit()
