@@ -121,6 +121,8 @@ class Prebuilt:
             if value is _REQUIRED:
                 raise KeyError(name)
             args.append(process(value) if process is not None else value)
+        if self.statement.is_dml and not conn.in_transaction():
+            await conn.begin()  # SQLite: so that SQLAlchemy's commit ends the driver's implicit transaction
         driver = (await conn.get_raw_connection()).driver_connection
         if dialect.name == "sqlite":
             cursor = await driver.execute(sql, args)  # type: ignore[union-attr]
