@@ -12,6 +12,8 @@ message at a time, straight to the router (no Telegram, no network but the datab
 Round trips are counted with SQLAlchemy events: every statement sent, plus the BEGIN and COMMIT/ROLLBACK
 of each transaction that sent one (asyncpg sends BEGIN lazily, with the first statement), plus three for
 each pool pre-ping (BEGIN, ";" and ROLLBACK); a connection in autocommit sends neither BEGIN nor COMMIT.
+Statements run on the driver directly (catalog/db.py's `Prebuilt`: on SQLite the chat state's UPDATE and the
+inbox's marks) pass no SQLAlchemy event and are not counted: SQLite's figures are a lower bound.
 Printed per message, medians of the rounds: wall-clock p50 (it includes the database server's WAL flushes, so
 a busy disk moves it) and the bot process's CPU.
 Run it with another checkout on PYTHONPATH to compare (e.g. main, which pings on every checkout).

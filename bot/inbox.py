@@ -33,7 +33,7 @@ from catalog.inbox import Accepted
 from catalog.models import utcnow
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,8 @@ FLOOD_NOTICE_EVERY = dt.timedelta(hours=1)  # a flooding chat is told at most th
 TURN_POLL = 0.05  # seconds between looks at a chat another process is working on, doubling up to
 TURN_POLL_MAX = 0.4
 CHAT_RETRY_MAX = 10.0  # seconds between looks at a chat while the database keeps failing
-# SQLite (one process): entries whose replies went out are marked done with the next look at any chat, or after
-# this many seconds when no look comes
+# SQLite (one process): entries whose replies went out are marked done in the next handler's transaction (or with
+# their own chat's next look), or after this many seconds when neither comes
 DONE_FLUSH_DELAY = 0.02
 Handler = Callable[[Accepted], Awaitable[None]]
 OnParked = Callable[[Accepted], Awaitable[None]]
@@ -109,9 +109,10 @@ class InboxProcessor:
         self._last_done: dict[str, float] = {}  # chat → loop time its last entry was finished (for the pace)
         self._told: dict[str, float] = {}  # chat → loop time this process last claimed its flood notice
         # chat → entries whose replies went out, marked done in a later inbox transaction instead of one of their
-        # own: on PostgreSQL as the chat's turn ends; on SQLite (one process) with the next look at any chat, or
-        # DONE_FLUSH_DELAY later when no look comes
+        # own: on PostgreSQL as the chat's turn ends; on SQLite (one process) in the next handler's transaction
+        # (`mark_done_with`), or with their chat's next look, or DONE_FLUSH_DELAY later when neither comes
         self._done: dict[str, list[inbox.Done]] = {}
+        self._riding: dict[int, dict[str, list[inbox.Done]]] = {}  # entry id → the marks its transaction writes
         self._flusher: asyncio.Task[None] | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self.handled = 0
@@ -192,6 +193,22 @@ class InboxProcessor:
             except Exception as exc:  # left handled: sent again after a restart rather than lost
                 log.warning("could not mark %d %s inbox entries done (%s)", len(done), self.channel,
                             type(exc).__name__)
+
+    async def mark_done_with(self, session: AsyncSession, entry: Accepted) -> None:
+        """SQLite: in the handler's transaction for `entry` (after its handled mark), every entry still waiting to be
+        marked done, of any chat: the handler commits anyway, so the marks need no write transaction of their own and
+        a chat's look only reads. Given back when that transaction does not commit (`_attempt`). On PostgreSQL the
+        marks stay with their chat's turn (they must be committed before the turn is given back)."""
+        if self.db.dialect == "postgresql":
+            return
+        earlier = self._riding.pop(entry.id, None)
+        if earlier:  # the handler's earlier transaction was rolled back (done again from the chat's row)
+            self._give_back(earlier)
+        if not self._done:
+            return
+        taken = self._take_done()
+        self._riding[entry.id] = taken
+        await inbox.write_done(session, [d for marks in taken.values() for d in marks])
 
     def _take_done(self) -> dict[str, list[inbox.Done]]:
         taken, self._done = self._done, {}
@@ -303,9 +320,10 @@ class InboxProcessor:
             async with self.slots, self._turn(key) as (conn, turn):
                 # how many the chat sent lately (read only by the one whose turn it is)
                 recent = self.flood_window if self.flood_limit else None
-                # On PostgreSQL the chat's own marks (the others' are written as their turns end); on SQLite (one
-                # process) every chat's marks still waiting, in this one transaction.
-                taken = {key: self._done.pop(key, [])} if conn is not None else self._take_done()
+                # The chat's own marks (before its next entry is looked for): on PostgreSQL the others' are written
+                # as their turns end, on SQLite in the next handler's transaction (`mark_done_with`), so that a look
+                # at a chat whose marks went that way only reads.
+                taken = {key: self._done.pop(key, [])}
                 try:
                     # on PostgreSQL the look's statement also tries to take the chat's turn (one round trip)
                     found = await inbox.look_at_chat(
@@ -417,7 +435,16 @@ class InboxProcessor:
     async def _attempt(self, entry: Accepted) -> float | None:
         """Handle the entry once; None when it is finished (done, parked or another's), else the back-off."""
         try:
-            await self.handler(entry)
+            try:
+                await self.handler(entry)
+            except BaseException:
+                # Marks the handler's transaction took (`mark_done_with`): kept for the next one. (Given back even
+                # when the failure came after the commit: marking done twice changes nothing.)
+                riding = self._riding.pop(entry.id, None)
+                if riding:
+                    self._give_back(riding)
+                raise
+            self._riding.pop(entry.id, None)
             self.handled += 1
             return None
         except asyncio.CancelledError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import namedtuple
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
@@ -79,6 +80,60 @@ def _note_write(conn: Any, cursor: Any, statement: str, parameters: Any, context
         writes.add(getattr(table, "name", "*"))
     elif not statement.lstrip().upper().startswith(_NEUTRAL):
         writes.add("*")
+
+
+class Prebuilt:
+    """A Core statement compiled once per dialect and run on the driver's own connection (the in-loop SQLite driver's
+    or asyncpg's), its parameters and result columns converted by their SQLAlchemy types as SQLAlchemy would.
+
+    For the hot path's few statements: SQLAlchemy's execution around a statement (cache key, execution context,
+    result object, the greenlet hand-over) costs ≈0.1 ms of CPU, several times the statement's own work on SQLite
+    (a look at a chat: ≈110 µs through `AsyncConnection.execute`, ≈13 µs through the driver). Only where nothing
+    else watches the statement: SQLite (the driver's own implicit transaction, which SQLAlchemy's commit ends), or a
+    PostgreSQL connection in autocommit (asyncpg would not be inside SQLAlchemy's lazily begun transaction, and the
+    tables a transaction writes are noted from SQLAlchemy's events). Rows come back as named tuples."""
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._built: dict[str, tuple[str, tuple[tuple[str, Any, Any], ...], tuple[Any, ...], Any]] = {}
+
+    def _build(self, dialect: Any) -> tuple[str, tuple[tuple[str, Any, Any], ...], tuple[Any, ...], Any]:
+        compiled = self.statement.compile(dialect=dialect)
+        binds = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            default = bind.value if not bind.required else _REQUIRED
+            binds.append((name, default, bind.type.dialect_impl(dialect).bind_processor(dialect)))
+        columns = self.statement.exported_columns
+        results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+        row = namedtuple("Row", list(columns.keys()), rename=True)  # type: ignore[misc]  # noqa: PYI024
+        built = (compiled.string, tuple(binds), results, row)
+        self._built[dialect.name] = built
+        return built
+
+    async def rows(self, conn: AsyncConnection, params: dict[str, Any]) -> list[Any]:
+        """The statement's rows (or RETURNING rows), run on `conn`'s driver connection."""
+        dialect = conn.dialect
+        sql, binds, results, row = self._built.get(dialect.name) or self._build(dialect)
+        args = []
+        for name, default, process in binds:
+            value = params.get(name, default)
+            if value is _REQUIRED:
+                raise KeyError(name)
+            args.append(process(value) if process is not None else value)
+        if self.statement.is_dml and not conn.in_transaction():
+            await conn.begin()  # SQLite: so that SQLAlchemy's commit ends the driver's implicit transaction
+        driver = (await conn.get_raw_connection()).driver_connection
+        if dialect.name == "sqlite":
+            cursor = await driver.execute(sql, args)  # type: ignore[union-attr]
+            fetched = await cursor.fetchall()
+        else:
+            fetched = await driver.fetch(sql, *args)  # type: ignore[union-attr]
+        return [row(*[value if process is None else process(value) for process, value in zip(results, raw, strict=True)])
+                for raw in fetched]
+
+
+_REQUIRED = object()
 
 
 def alembic_config(url: str) -> Config:

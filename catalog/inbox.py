@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from catalog import sessions
-from catalog.db import Database, lazy_commit_set, writes_only_chat_state
+from catalog.db import Database, Prebuilt, lazy_commit_set, writes_only_chat_state
 from catalog.models import ChatSession, InboxEntry, ProcessLease, utcnow
 
 UNFINISHED = ("pending", "handled")
@@ -156,6 +156,19 @@ CHAT_COLUMNS = ("id", *sessions.FIELDS, "updated_at")  # the chat state's column
 _LOOKS: dict[tuple[str, bool, bool, bool, bool], Select[Any]] = {}
 
 
+_PREBUILT: dict[int, Prebuilt] = {}
+
+
+async def _rows(conn: AsyncConnection, statement: Any, params: dict[str, Any], direct: bool) -> list[Any]:
+    """The statement's rows: through the driver directly (`Prebuilt`, built once per statement) or SQLAlchemy."""
+    if not direct:
+        return list((await conn.execute(statement, params)).all())
+    prebuilt = _PREBUILT.get(id(statement))
+    if prebuilt is None or prebuilt.statement is not statement:
+        prebuilt = _PREBUILT[id(statement)] = Prebuilt(statement)
+    return await prebuilt.rows(conn, params)
+
+
 def _look(dialect: str, *, counted: bool, gaps: bool, turn: bool, chat: bool = False) -> Select[Any]:
     """The look at a chat's next entries, built once per variant: with the flood count (`_next_counted`), with
     the gap check of a process whose updates may arrive out of order (webhooks; `_with_below`), with the chat's
@@ -198,6 +211,12 @@ _MARK_DONE_LAZILY, _MARK_ONE_DONE_LAZILY = (
     statement.returning(func.set_config(literal_column("'synchronous_commit'"), literal_column("'off'"), true()))
     for statement in (_MARK_DONE_PG, _MARK_ONE_DONE)
 )
+
+
+# SQLite, run through the driver (catalog/db.py's Prebuilt): the handled mark tells by its RETURNING row whether it
+# changed the entry; the done mark of one entry
+_MARK_HANDLED_SQLITE = Prebuilt(_MARK_HANDLED.returning(literal_column("1")))
+_MARK_ONE_DONE_SQLITE = Prebuilt(_MARK_ONE_DONE)
 
 
 def new_owner() -> str:
@@ -257,8 +276,13 @@ async def _mark_done_many(conn: AsyncConnection, done: Sequence[Done], *, lazily
     by_error: dict[str, list[int]] = {}
     for entry_id, error in done:
         by_error.setdefault(error[:1000], []).append(entry_id)
+    sqlite = conn.dialect.name == "sqlite"
     for error, ids in by_error.items():
         params: dict[str, Any] = {"e_error": error, "e_now": now, "e_blank": {}}
+        if sqlite:  # one statement of one text per entry, through the driver (a few µs each; Prebuilt)
+            for entry_id in ids:
+                await _MARK_ONE_DONE_SQLITE.rows(conn, {**params, "e_id": entry_id})
+            continue
         if len(ids) == 1:
             params["e_id"] = ids[0]
             statement = _MARK_ONE_DONE_LAZILY if lazily else _MARK_ONE_DONE
@@ -365,9 +389,19 @@ async def mark_handled(session: AsyncSession, entry_id: int, replies: list[Any])
             raise AlreadyHandled(entry_id)
         lazy_commit_set(conn, also_written=TABLE.name)
         return
+    if conn.dialect.name == "sqlite":  # through the driver, in its implicit transaction (catalog/db.py's Prebuilt)
+        if len(await _MARK_HANDLED_SQLITE.rows(conn, params)) != 1:
+            raise AlreadyHandled(entry_id)
+        return
     result = await conn.execute(_MARK_HANDLED, params)
     if result.rowcount != 1:
         raise AlreadyHandled(entry_id)
+
+
+async def write_done(session: AsyncSession, done: Sequence[Done]) -> None:
+    """`mark_done_many` in the caller's transaction (a handler's, which commits anyway)."""
+    if done:
+        await _mark_done_many(await session.connection(), done)
 
 
 async def mark_done(db: Database, entry_id: int, error: str = "") -> None:
@@ -598,8 +632,16 @@ async def look_at_chat(
     process frees it; `Look.mine`), which the caller must give back (`end_chat_turn`) when it got it. `chat`:
     also the chat's state as stored (`Look.chat`), for the router's cache of chat states (`ChatCache.refresh`)."""
     if conn is None:
-        async with db.engine.connect() as own:
+        if db.dialect != "sqlite":
+            async with db.engine.connect() as own:
+                return await look_at_chat(db, channel, chat_key, recent, done=done, conn=own, gaps=gaps, chat=chat)
+        # SQLite's driver runs on this thread, so handing the connection back cannot be cut short halfway: no task
+        # of its own for that (SQLAlchemy's `async with` spends one, and a loop turn, on every look)
+        own = await db.engine.connect()
+        try:
             return await look_at_chat(db, channel, chat_key, recent, done=done, conn=own, gaps=gaps, chat=chat)
+        finally:
+            await own.close()
     dialect = "postgresql" if db.dialect == "postgresql" else "sqlite"
     try:
         if done:
@@ -612,8 +654,10 @@ async def look_at_chat(
                 params["e_window"] = recent
             else:
                 params["e_shift"] = f"-{recent.total_seconds():.3f} seconds"
+        # through the driver directly (`Prebuilt`): on SQLite, and on PostgreSQL the turn's connection, in autocommit
+        direct = dialect == "sqlite" or turn
         statement = _look(dialect, counted=recent is not None, gaps=gaps, turn=turn, chat=chat)
-        rows = (await conn.execute(statement, params)).all()
+        rows = await _rows(conn, statement, params, direct)
         mine = bool(rows[0].mine) if turn else True
         if turn:
             rows = [r for r in rows if r.id is not None]  # (the turn's row alone: the chat has nothing waiting)
@@ -623,7 +667,7 @@ async def look_at_chat(
                 # turn (rare: owed replies are left only by a process that stopped). A pending entry read so
                 # needs no second read: its handling cannot commit twice (`mark_handled` is conditional).
                 again = _look(dialect, counted=recent is not None, gaps=gaps, turn=False, chat=chat)
-                rows = (await conn.execute(again, params)).all()
+                rows = await _rows(conn, again, params, direct)
         row = rows[0] if rows else None
         count = int(row.recent or 0) if row is not None and recent is not None else 0
         await conn.commit()
@@ -649,16 +693,28 @@ async def end_chat_turn(conn: AsyncConnection, channel: str, chat_key: str, done
     """Give the chat's turn back; `done` entries (their replies went out) are marked done first and committed
     (the unlock takes effect at once, not at the commit), so whoever takes the turn next never sees them
     unfinished."""
+    key = chat_turn_key(channel, chat_key)
+    raw = await conn.get_raw_connection()
+    driver = getattr(raw, "driver_connection", None)
+    asyncpg = callable(getattr(driver, "fetchval", None)) and not conn.in_transaction()
+    if done and asyncpg and not any(error for _, error in done):
+        # One round trip instead of two (the marks, then the unlock): asyncpg sends a query without parameters as
+        # PostgreSQL's simple query, whose statements run in order; the marks' transaction (COMMIT without waiting
+        # for the WAL flush, as below) is visible before the unlock. Only numbers are written into the text.
+        ids = ", ".join(str(int(entry_id)) for entry_id, _ in done)
+        await driver.execute(  # type: ignore[union-attr]
+            "BEGIN; SET LOCAL synchronous_commit = off; UPDATE inbox SET status = 'done', payload = '{}',"
+            " replies = NULL, last_error = '', updated_at = timezone('utc', now())"
+            f" WHERE id IN ({ids}) AND status IN ('pending', 'handled'); COMMIT; SELECT pg_advisory_unlock({int(key)})"
+        )
+        return
     if done:
         # Without waiting for the WAL flush: a crash of the database server may lose the last of these marks,
         # and those entries' replies are sent again when their process restarts (a duplicate, never a loss).
         # The UPDATE's RETURNING turns the commit asynchronous (SET LOCAL), without a statement of its own.
         await _mark_done_many(conn, done, lazily=True)
         await conn.commit()
-    key = chat_turn_key(channel, chat_key)
-    raw = await conn.get_raw_connection()
-    driver = getattr(raw, "driver_connection", None)
-    if callable(getattr(driver, "fetchval", None)) and not conn.in_transaction():
+    if asyncpg:
         # asyncpg: the unlock alone, outside a transaction: one round trip instead of BEGIN, SELECT, COMMIT
         await driver.fetchval(_UNLOCK_SQL, key)  # type: ignore[union-attr]
     else:

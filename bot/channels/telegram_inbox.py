@@ -367,12 +367,13 @@ class TelegramInbox:
         self._progress.pop(entry.id, None)
         self.processor.finished(entry, error)
 
-    @staticmethod
-    def _finish(entry: Accepted) -> Finish:
-        """What the router runs in the update's transaction: the entry marked handled, with the replies it owes."""
+    def _finish(self, entry: Accepted) -> Finish:
+        """What the router runs in the update's transaction: the entry marked handled, with the replies it owes (on
+        SQLite also the entries finished since the last such transaction marked done)."""
 
         async def finish(session: AsyncSession, replies: list[Reply]) -> None:
             await inbox.mark_handled(session, entry.id, [reply_dump(r) for r in replies])
+            await self.processor.mark_done_with(session, entry)
 
         return finish
 

@@ -533,6 +533,7 @@ class ZaloChannel:
             async def finish(session: AsyncSession, replies: list[Reply]) -> None:
                 await inbox.mark_handled(session, entry.id, [reply_dump(r) for r in replies])
                 session.add(ProcessedEvent(channel=CHANNEL, event_id=key))
+                await self.processor.mark_done_with(session, entry)
 
             replies = await self.router.handle(incoming, finish=finish)
             self.handled += 1

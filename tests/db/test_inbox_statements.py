@@ -3,10 +3,13 @@ marking entries done one at a time or several at once — the same rows either w
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 
+from bot.inbox import InboxProcessor
 from catalog import inbox
-from catalog.db import Database
+from catalog.db import Database, Prebuilt
 from catalog.models import InboxEntry
 
 
@@ -52,3 +55,52 @@ async def test_entries_are_marked_done_alone_or_together(empty_db: Database) -> 
     assert stored[4][0] == stored[5][0] == "pending"
     look = await inbox.look_at_chat(empty_db, "telegram", accepted[4].chat_key)
     assert look.entry is not None and look.entry.seq == 4 and not look.more  # entries 1 and 4 share a chat
+
+
+async def test_a_prebuilt_look_reads_what_sqlalchemy_reads(empty_db: Database) -> None:
+    """The look run on the driver directly (catalog/db.py's Prebuilt) converts every column as SQLAlchemy does:
+    the JSON payload and replies, the aware UTC datetimes, the counts and the chat state's columns."""
+    accepted = await inbox.accept(empty_db, "telegram", items(0, 7), "me")
+    async with empty_db.session() as session:
+        await inbox.mark_handled(session, accepted[1].id, [{"text": "đã trả lời"}])
+    params = {"e_channel": "telegram", "e_chat": accepted[1].chat_key}
+    for counted in (False, True):
+        if counted:
+            params |= {"e_window": dt.timedelta(seconds=10), "e_shift": "-10.000 seconds"}
+        for gaps in (False, True):
+            statement = inbox._look(empty_db.dialect, counted=counted, gaps=gaps, turn=False, chat=True)
+            async with empty_db.engine.connect() as conn:
+                wanted = [tuple(row) for row in (await conn.execute(statement, params)).all()]
+            async with empty_db.engine.connect() as conn:
+                direct = [tuple(row) for row in await Prebuilt(statement).rows(conn, params)]
+            assert direct == wanted and len(direct) == 2
+            assert direct[0][3] == [{"text": "đã trả lời"}] and direct[0][6].tzinfo is not None
+
+
+async def test_done_marks_ride_in_the_next_handlers_transaction_and_survive_its_failure(empty_db: Database) -> None:
+    """SQLite: an entry finished is marked done in the next handler's transaction (`mark_done_with`); when that
+    transaction fails, the mark is kept and written later, never lost."""
+    if empty_db.dialect != "sqlite":
+        return  # PostgreSQL marks a chat's entries as its turn ends (tests/db/test_chat_turn.py)
+    accepted = await inbox.accept(empty_db, "telegram", items(0, 3), "me")
+    fail = {accepted[1].id}
+
+    async def handler(entry: inbox.Accepted) -> None:
+        async with empty_db.session() as session:
+            await inbox.mark_handled(session, entry.id, [])
+            await processor.mark_done_with(session, entry)
+            if entry.id in fail:
+                fail.discard(entry.id)
+                raise RuntimeError("the handler's transaction fails after taking the marks")
+        processor.finished(entry)
+
+    processor = InboxProcessor(empty_db, "telegram", handler, base_delay=0.01)
+    assert await processor._attempt(accepted[0]) is None
+    assert (await rows(empty_db))[0] == ("handled", "")  # finished, its mark waiting for the next transaction
+    assert await processor._attempt(accepted[1]) is not None  # failed: tried again later
+    assert (await rows(empty_db))[0] == ("handled", "")  # the mark went back with the rolled-back transaction ...
+    assert await processor._attempt(accepted[1]) is None  # ... and rides in the next one
+    stored = await rows(empty_db)
+    assert stored[0] == ("done", "") and stored[1][0] == "handled" and stored[2][0] == "pending"
+    await processor._flush_all()
+    assert (await rows(empty_db))[1][0] == "done"
