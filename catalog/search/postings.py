@@ -110,12 +110,17 @@ class Postings:
                 f.alone = frozenset(found)
             return f.alone
 
-        located: dict[tuple[str, str, str], Places] = {}
+        # A commune, and a district with its province, each worked out once: thousands of products share them
+        # (the three together nearly each product its own, in a national catalogue).
+        communes: dict[str, Places] = {}
+        districts: dict[tuple[str, str], Places] = {}
+        nowhere = Places()
 
-        def locate(where: tuple[str, str, str]) -> Places:
-            """What a commune, district and province add to each product there, as the loop below adds a text."""
+        def locate(where: tuple[str, ...], weights: tuple[float, ...], province: int) -> Places:
+            """What these place texts add to each product there, as the loop below adds a text (the one at
+            `province`, if any, is the province's: its scaffolding words are not looked at)."""
             at = Places()
-            for n, (text, weight) in enumerate(zip(where, (PLACE, PLACE, PROVINCE), strict=True)):
+            for n, (text, weight) in enumerate(zip(where, weights, strict=True)):
                 if not text:
                     continue
                 f = analysed.get(text)
@@ -125,7 +130,7 @@ class Postings:
                     f = analysed[text] = self.field(text)
                     if f.marks:
                         plain.update(f.plain)
-                if placed and n < 2 and not placed.isdisjoint(f.words):  # not the province
+                if placed and n != province and not placed.isdisjoint(f.words):
                     at.alone |= standing_alone(f)
                 if text not in named_texts:
                     named_texts.add(text)
@@ -199,24 +204,33 @@ class Postings:
                         else:
                             bound[key] = set(partners)
                 adjacent.update(f.pairs)
-            # The places (commune, district, province) as one: thousands of products share them.
-            where = (doc.commune, doc.district, doc.province)
-            at = located.get(where)
-            if at is None:
-                if len(located) >= PLACES_MEMO:
-                    located.clear()
-                at = located[where] = locate(where)
-            for key, weight in at.weights.items():
-                if key not in weights:
-                    weights[key] = weight
-            marks.update(at.marks)
-            for key, partners in at.bound.items():
-                if key in bound:
-                    bound[key].update(partners)
-                else:
-                    bound[key] = set(partners)
-            adjacent.update(at.pairs)
-            alone |= at.alone
+            # The places: the commune, then the district and province (each part as the texts one by one).
+            if doc.commune:
+                commune = communes.get(doc.commune)
+                if commune is None:
+                    if len(communes) >= PLACES_MEMO:
+                        communes.clear()
+                    commune = communes[doc.commune] = locate((doc.commune,), (PLACE,), 1)
+            else:
+                commune = nowhere
+            area = (doc.district, doc.province)
+            district = districts.get(area)
+            if district is None:
+                if len(districts) >= PLACES_MEMO:
+                    districts.clear()
+                district = districts[area] = locate(area, (PLACE, PROVINCE), 1)
+            for at in (commune, district):
+                for key, weight in at.weights.items():
+                    if key not in weights:
+                        weights[key] = weight
+                marks.update(at.marks)
+                for key, partners in at.bound.items():
+                    if key in bound:
+                        bound[key].update(partners)
+                    else:
+                        bound[key] = set(partners)
+                adjacent.update(at.pairs)
+                alone |= at.alone
             for key, weight in weights.items():
                 post_table[key][i] = weight
                 if weight == NAME:
@@ -227,7 +241,9 @@ class Postings:
             for pair in adjacent:
                 pair_table[pair].append(i)
             if bound:  # (seldom: words inside an opaque compound; the words standing free are gathered then)
-                free = set().union(*(f.free for f in at.fields), *(f.free for f in own.values()))
+                free = set().union(
+                    *(f.free for f in commune.fields), *(f.free for f in district.fields), *(f.free for f in own.values())
+                )
             for key, partners in bound.items():
                 if key not in free:
                     bound_table.setdefault(key, {})[i] = frozenset(partners)
@@ -333,7 +349,8 @@ class Postings:
         self.sound_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         self.prefixed_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         analysed.clear()  # (kept by the closures above: emptied instead)
-        located.clear()
+        communes.clear()
+        districts.clear()
         placed_in.clear()
         del self.words
         self.build_places(kind_of)
