@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from functools import partial
+from operator import attrgetter
 
 from catalog.lexicon import Concept, Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
 from catalog.search.memory import gc_paused, release_memory
@@ -22,6 +23,7 @@ MAX_FULL_NAME = 8  # words: a longer name is not typed out in full
 # build's memory, freed only at its end, in holes the index's own objects were spread between.
 PLACES_MEMO = 16_384
 TEXTS_MEMO = 65_536
+_NONE: frozenset[str] = frozenset()
 
 
 class Postings:
@@ -181,8 +183,12 @@ class Postings:
                     if f.marks:  # written with marks: its plain words are toneless, not unaccented
                         plain.update(f.plain)
                 own[text] = f
-                if placed and not placed.isdisjoint(f.words):
-                    alone |= standing_alone(f)
+                found = f.alone
+                if found is None:
+                    found = standing_alone(f) if placed and not placed.isdisjoint(f.words) else _NONE
+                    f.alone = found
+                if found:
+                    alone |= found
                 if (weight != NAME or text == doc.name_vi) and text not in named_texts:
                     named_texts.add(text)
                     named_vi.update(f.words)
@@ -539,8 +545,7 @@ class Postings:
         # Provinces first, then districts, then communes: when "Bắc Giang" could be the province or
         # "TP Bắc Giang" without its prefix, the wider reading wins unless the buyer wrote the prefix.
         for kind in ("province", "district", "commune"):
-            for doc in self.docs:
-                value = getattr(doc, kind)
+            for value in dict.fromkeys(map(attrgetter(kind), self.docs)):
                 if not value or value in by_value:
                     continue
                 key = phrase_key(value)
