@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from functools import partial
+from itertools import islice
 from operator import attrgetter
 
 from catalog.lexicon import Concept, Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
@@ -170,6 +171,7 @@ class Postings:
             )
             own: dict[str, Field] = {}  # this product's texts, analysed
             alone: set[str] = set()
+            named = 0
             for text, weight, vietnamese in fields:
                 if not text:
                     continue
@@ -210,6 +212,8 @@ class Postings:
                         else:
                             bound[key] = set(partners)
                 adjacent.update(f.pairs)
+                if weight == NAME:
+                    named = len(weights)
             # The places: the commune, then the district and province (each part as the texts one by one).
             if doc.commune:
                 commune = communes.get(doc.commune)
@@ -239,8 +243,8 @@ class Postings:
                 alone |= at.alone
             for key, weight in weights.items():
                 post_table[key][i] = weight
-                if weight == NAME:
-                    named_table[key].append(i)
+            for key in islice(weights, named):  # (the names' words, with NAME: the first in `weights`)
+                named_table[key].append(i)
             # (Products come in order and each marking and pair once a product: their lists are sorted sets.)
             for mark in marks:
                 marked_flat[mark].append(i)
