@@ -73,6 +73,7 @@ class Postings:
         longest = max(map(len, names), default=0)
         scaffolding = {k[0] for k in lex.scaffolding if len(k) == 1}
         placed = {k for name in names for k in name} & scaffolding
+        name_pairs = {pair for name in names for pair in zip(name, name[1:], strict=False)}
         free_placed: dict[int, frozenset[str]] = {}
         kind_of: list[Key] = []
         kinds: dict[Key, Key] = {}
@@ -100,8 +101,17 @@ class Postings:
             if f.alone is None:
                 keys = f.keys
                 found = []
+                last = len(keys) - 1
                 for pos, k in enumerate(keys):
                     if k in placed:
+                        # Inside a name of two words or more, a word has a neighbour it stands beside in that name.
+                        if not (
+                            (pos and (keys[pos - 1], k) in name_pairs) or (pos < last and (k, keys[pos + 1]) in name_pairs)
+                        ):
+                            found.append(k)
+                            continue
+                        if longest == 2:  # (then the pair is a name)
+                            continue
                         # Only the words within a place name's length of it matter, and they repeat ("… Yên Thế").
                         lo = max(0, pos - longest + 1)
                         near = (tuple(keys[lo : pos + longest]), pos - lo)
