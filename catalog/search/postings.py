@@ -18,10 +18,10 @@ from catalog.text import accent_key, english_stem, piece_tokens, sound_accent, s
 from catalog.uses import use_tags
 
 MAX_FULL_NAME = 8  # words: a longer name is not typed out in full
-# The build's memos of places (commune, district and province together) and of analysed texts (producers,
-# aliases, places) are emptied when they reach these many entries. A national catalogue repeats its places
-# and producers, but where nearly every product has its own commune keeping every place held a third of the
-# build's memory, freed only at its end, in holes the index's own objects were spread between.
+# The build's memos of places (each commune; each district with its province) and of analysed texts (producers,
+# aliases, places) are emptied when they reach these many entries. A national catalogue repeats its places and
+# producers; the memos are bounded all the same for a catalogue that does not. (Keeping the three together,
+# nearly each product's own in a national catalogue, held a third of the build's memory until its end.)
 PLACES_MEMO = 16_384
 TEXTS_MEMO = 65_536
 _NONE: frozenset[str] = frozenset()
@@ -669,7 +669,7 @@ class Field:
 
 
 class Places:
-    """What a commune, district and province together add to a product (`Field`'s, merged in that order; the
+    """What a commune, or a district and its province, add to a product (`Field`'s, merged in that order; the
     words with the weight of the first field having them)."""
 
     __slots__ = ("weights", "marks", "pairs", "fields", "bound", "alone")
