@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import heapq
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from operator import itemgetter
@@ -14,7 +14,6 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from catalog.lexicon import Exclusion, Key, Lexicon
-from catalog.search.marks import accent_fits
 from catalog.search.matching import Matcher
 from catalog.search.memory import gc_paused
 from catalog.search.model import (
@@ -58,6 +57,7 @@ from catalog.uses import use_tags
 TOP_K_FROM = 1_000
 RARE_SHARE = 4
 WALK_SHARE = 40
+TIER_AFTER = 2  # × the products wanted: a walk of the products named this long is split by their points
 SPARSE_LEVEL = 8
 TYPICAL_NONE = 1_000  # a product of no kind a need's `first` list names: after those of the kinds it names
 # Verbs whose object is the goods asked for ("mua ổi", "order lychee").
@@ -93,6 +93,11 @@ class SearchIndex:
         self._typical_cache: dict[str, dict[int, int]] = {}
         self._answers: dict[tuple[str, int], SearchAnswer] = {}  # see `cached_search`
         self._tags = {tag.code: tag for tag in use_tags()}
+        _read_word_lists()
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        _read_word_lists()
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -168,7 +173,7 @@ class SearchIndex:
         # kind word of one syllable typed plain is too often another word to count: "dau nam" is đầu năm.)
         chat = self._chat_beside_need(content, parsed)
         others = [u for u in content if not u.stray and u not in chat]
-        if chat and any(self._names_kind(u) and (" " in u.text or u.alts[0].accents[0]) for u in others):
+        if chat and any(self.parser.names_kind(u) and (" " in u.text or u.alts[0].accents[0]) for u in others):
             content = [u for u in content if u not in chat]
             soft = soft + [replace(u, role="soft") for u in chat]
         if others:
@@ -264,7 +269,7 @@ class SearchIndex:
             for u in placed
             if u.role == "content"
             and len(u.alts[0].key) == 1
-            and not self._names_kind(u)
+            and not self.parser.names_kind(u)
             and not _beside_any(u, words)
         ]
 
@@ -464,21 +469,25 @@ class SearchIndex:
         named_uses = [u for u in parsed.uses if u not in parsed.implied]
         docs = ix.docs
         rare: list[tuple[float, AbstractSet[int]]] = []
-        common: list[tuple[float, Any]] = []
+        common: list[Bonus] = []
         soft_reach = {id(u): alts[0][0] * u.weight for u, _w, is_soft, alts in parts if is_soft}
         lift_left = 0.0  # the most the soft words not listed can lift a product's coverage
         kinds = self._kinds_named(parsed)
         if kinds:
             kind_of = self.ix.kind_of
-            common.append((SOFT_POINTS, lambda d: kind_of[d][0] in kinds))
+            common.append((SOFT_POINTS, lambda d: kind_of[d][0] in kinds, None))
         for units, points in ((soft, SOFT_POINTS), (optional, OPTIONAL_POINTS)):
             for u in units:
                 if m.estimate(u) <= RARE_WORD:
                     rare.append((points, m.unit_map(u, qkeys, ACCENT_MISMATCH).keys()))
                 else:
-                    common.append((points, m.asker(u, qkeys, ACCENT_MISMATCH)))
+                    reach_u: list[Container[int]] = [ix.alt_reach(a) for a in u.alts]
+                    common.append((points, m.asker(u, qkeys, ACCENT_MISMATCH), reach_u))
                     lift_left += soft_reach.get(id(u), 0.0) if points == SOFT_POINTS else 0.0
-        cap = sum(points for points, _ in common) + (SOFT_POINTS if named_uses else 0.0)
+        uses_points: list[Bonus] = (
+            [(SOFT_POINTS, None, [ix.by_use.get(u, set()) for u in named_uses])] if named_uses else []
+        )
+        cap = sum(points for points, *_ in common) + (SOFT_POINTS if named_uses else 0.0)
         cap = cap if cap < BONUS_CAP else BONUS_CAP
 
         def points_of(d: int) -> float:
@@ -486,7 +495,7 @@ class SearchIndex:
             for points, products in rare:
                 if d in products:
                     b += points
-            for points, ask in common:
+            for points, ask, _reach in common:
                 if ask(d) > 0.0:
                     b += points
             return b
@@ -512,9 +521,9 @@ class SearchIndex:
             at_best.append((w * q0 - second, tuple(ix.post[k] for k in keys if k in ix.post)))
             named += [ix.named_post[k] for k in keys if k in ix.named_post]
 
-        def ceiling(cp: float) -> float:
+        def ceiling(cp: float, most: float = cap) -> float:
             c = (cp + lift_left) / (total + lift_left) if lift_left else cp / total
-            return 86.0 * (c if c < 1.0 else 1.0) + cap + EPSILON
+            return 86.0 * (c if c < 1.0 else 1.0) + most + EPSILON
 
         def in_names(d: int) -> float | None:
             """The most the product words can reach in this product, by those it has in a name (None: none)."""
@@ -548,12 +557,12 @@ class SearchIndex:
                 if d not in visited and candidate(d):
                     visit(d)
         limit = WALK_SHARE * wanted + len(visited)
-        for group, top in ((True, ceiling(best)), (False, ceiling(worst))):
-            order: Iterable[int]
-            if group and sum(map(len, named)) * SPARSE_LEVEL < len(ranked):
-                order = sorted(set().union(*named), key=ix.rank_of.__getitem__)
-            else:
-                order = ranked
+        split_after = len(visited) + TIER_AFTER * wanted
+
+        def walk(order: Iterable[int], group: bool, cp_group: float, most: float, split: bool) -> bool | None:
+            """Visit the group's products in `order` (the tiebreak's) until none left can make the best, with at
+            most `most` points. None: give up (few reach the bar); False: stopped to walk by points (`split`)."""
+            top = ceiling(cp_group, most)
             for d in order:
                 if len(heap) == wanted and top + tiebreak[d] < heap[0][0]:
                     break  # the rest come later in the tiebreak's order: none can make the best
@@ -562,12 +571,40 @@ class SearchIndex:
                 cp = in_names(d)
                 if (cp is not None) is not group or not candidate(d):
                     continue
-                if cp is not None and len(heap) == wanted and ceiling(cp) + tiebreak[d] < heap[0][0]:
+                if cp is not None and len(heap) == wanted and ceiling(cp, most) + tiebreak[d] < heap[0][0]:
                     continue  # not even with its named words at their best
                 visit(d)
                 if len(visited) > limit or (len(visited) >= wanted // 2 and len(scores) * 4 < len(visited)):
                     # Few of the products walked reach the bar: listing them all is cheaper.
                     return None
+                if split and len(visited) > split_after:
+                    return False
+            return True
+
+        for group, cp_group in ((True, best), (False, worst)):
+            members: set[int] | None = None
+            order: Iterable[int]
+            if group and sum(map(len, named)) * SPARSE_LEVEL < len(ranked):
+                members = set().union(*named)
+                order = sorted(members, key=ix.rank_of.__getitem__)
+            else:
+                order = ranked
+            done = walk(order, group, cp_group, cap, group and bool(common or named_uses))
+            if done is None:
+                return None
+            if done is False:
+                # A long walk: the rest of the group's products by the most points each can have, most first.
+                def beaten(most: float, cp_group: float = cp_group) -> bool:
+                    return len(heap) == wanted and ceiling(cp_group, most) + tiebreak[ranked[0]] < heap[0][0]
+
+                members = set().union(*named) if members is None else members
+                for most, part in _by_points(members - visited, common + uses_points, wanted, beaten):
+                    if part and len(part) * SPARSE_LEVEL < len(ranked):
+                        order = sorted(part, key=ix.rank_of.__getitem__)
+                    else:
+                        order = filter(part.__contains__, ranked)
+                    if walk(order, group, cp_group, most, False) is None:
+                        return None
         return scores
 
     def _typos(self, strays: list[Unit], parsed: ParsedQuery) -> list[Unit]:
@@ -776,19 +813,6 @@ class SearchIndex:
             alt.key in self.ix.lexicon.concept_index or (len(alt.key) == 1 and alt.key[0] in self.parser.kind_heads)
             for alt in u.alts[:1]
         )
-
-    def _names_kind(self, u: Unit) -> bool:
-        """Does the unit name a kind of product (a product name's first word, with its marks if any were typed, as
-        typed or as the lexicon reads it: "honey" → mật ong), rather than a quality some product's name has ("sớm":
-        Vải sớm) or another word ("em dâu")?"""
-        spellings = self.parser.kind_spellings
-        for alt in u.alts:
-            if alt is u.alts[0] or alt.q >= LEXICON_ALT:
-                written = spellings.get(alt.key[0])
-                typed = alt.accents[0] if alt.accents else None
-                if written and (typed is None or any(accent_fits(typed, w) for w in written)):
-                    return True
-        return False
 
     def _producers_only(self, key: str) -> bool:
         """Is the word in the catalogue only in producers' or places' names, in no product's name?"""
@@ -1003,9 +1027,9 @@ class SearchIndex:
         n = len(scores)
         budget = LIST_RATIO * n
         docs = ix.docs
-        # (points, the products having the word, or a product → has it test) for each word and the needs.
+        # (points, the products having the word) for each rare word and need; the others as `Bonus`.
         rare: list[tuple[float, AbstractSet[int]]] = []
-        common: list[tuple[float, Any]] = []
+        common: list[Bonus] = []
         # Needs named only, as _bonus counts them: one only implied ("mang gì cho bố mẹ vợ") prefers none.
         uses = [u for u in parsed.uses if u not in parsed.implied]
         if uses:
@@ -1013,29 +1037,29 @@ class SearchIndex:
             if len(served) * RARE_SHARE <= n:
                 rare.append((SOFT_POINTS, served))
             else:
-                common.append((SOFT_POINTS, lambda d: any(u in docs[d].uses for u in uses)))
+                common.append((SOFT_POINTS, lambda d: any(u in docs[d].uses for u in uses), [served]))
         kinds = self._kinds_named(parsed)
         if kinds:
             kind_of = ix.kind_of
-            common.append((SOFT_POINTS, lambda d: kind_of[d][0] in kinds))
+            common.append((SOFT_POINTS, lambda d: kind_of[d][0] in kinds, None))
         for units, points in ((soft, SOFT_POINTS), (optional, OPTIONAL_POINTS)):
             for u in units:
                 if u.found is not None:  # listed already (cached on the unit)
                     if len(u.found) * RARE_SHARE <= n:
                         rare.append((points, u.found.keys()))
                     else:
-                        common.append((points, u.found.__contains__))
+                        common.append((points, u.found.__contains__, [u.found]))
                 elif self.matcher.estimate(u) * RARE_SHARE <= n:
                     look = self.matcher.lookup(u, qkeys, budget)  # a small listing (cached per index)
                     if isinstance(look, dict):
                         rare.append((points, look.keys()))
                     else:  # (never: a small listing is within the budget)
-                        common.append((points, lambda d, look=look: look(d) > 0.0))
+                        common.append((points, lambda d, look=look: look(d) > 0.0, None))
                 else:
                     # Asked product by product: listing a word most products have costs a pass over all.
                     ask = self.matcher.asker(u, qkeys, ACCENT_MISMATCH)
-                    common.append((points, lambda d, ask=ask: ask(d) > 0.0))
-        reach = sum(points for points, _ in common)
+                    common.append((points, lambda d, ask=ask: ask(d) > 0.0, [ix.alt_reach(a) for a in u.alts]))
+        reach = sum(points for points, *_ in common)
         common_cap = reach if reach < BONUS_CAP else BONUS_CAP
         tiebreak = ix.tiebreak
         bonus: dict[int, float] = {}
@@ -1054,7 +1078,7 @@ class SearchIndex:
 
         def points_of(d: int) -> float:
             b = 0.0
-            for points, has in common:
+            for points, has, _reach in common:
                 if has(d):
                     b += points
             return b
@@ -1096,6 +1120,7 @@ class SearchIndex:
             order = sorted(scores, key=ix.rank_of.__getitem__)
         walked = 0
         least = float("-inf")
+        passed: set[int] = set()
         for d in order:
             if d in early:
                 continue
@@ -1108,12 +1133,41 @@ class SearchIndex:
             remaining[c] -= 1
             while level < last and remaining[levels[level]] == 0:
                 level += 1
+            passed.add(d)
             if full and c * 86.0 + common_cap + tiebreak[d] + EPSILON < least:
                 continue
             walked += 1
             if walked > WALK_SHARE * wanted:
                 return None
             consider(d, c, points_of(d))
+            if walked > TIER_AFTER * wanted and len(common) > 0:
+                # A long walk: the products still to come by the most points each can have, most first (the
+                # best coverage still to come bounds them all).
+                best_left = levels[level]
+
+                def beaten(most: float, best_left: float = best_left) -> bool:
+                    top = best_left * 86.0 + most + tiebreak[ranked[0]] + EPSILON
+                    return len(heap) == wanted and top < heap[0][0]
+
+                for most, part in _by_points(scores.keys() - early - passed, common, wanted, beaten):
+                    rest: Iterable[int] = (
+                        sorted(part, key=ix.rank_of.__getitem__)
+                        if len(part) * SPARSE_LEVEL < len(ranked)
+                        else filter(part.__contains__, ranked)
+                    )
+                    for e in rest:
+                        ce = scores[e]
+                        if len(heap) == wanted:
+                            least = heap[0][0]
+                            if best_left * 86.0 + most + tiebreak[e] + EPSILON < least:
+                                break
+                            if ce * 86.0 + most + tiebreak[e] + EPSILON < least:
+                                continue
+                        walked += 1
+                        if walked > WALK_SHARE * wanted:
+                            return None
+                        consider(e, ce, points_of(e))
+                break
         heap.sort(reverse=True)
         return [d for _key, d in heap], bonus
 
@@ -1338,6 +1392,59 @@ class SearchIndex:
                 picked.append((d, c))
         picked.sort(key=lambda x: (-x[1], self.ix.rank_of[x[0]]))
         return [SearchHit(self.ix.docs[d], round(60.0 * c, 1)) for d, c in picked[:SUGGESTIONS]]
+
+
+# Ranking points a product may have: (points, a product → has it? test, the sets or postings every product that has
+# them is in, or None: ask each product).
+Bonus = tuple[float, Any, list[Container[int]] | None]
+
+
+def _by_points(
+    members: set[int], bonuses: list[Bonus], few: int, beaten: Callable[[float], bool]
+) -> Iterator[tuple[float, set[int]]]:
+    """`members` in parts, each with the most ranking points its products can have (at most BONUS_CAP), most first:
+    by the words', kinds' and needs' products (or postings, a superset) they are among. All the points at once are
+    seldom anyone's ("HTX Dịch vụ An Đông": the kind đông, htx and dịch vụ; "… Van Huong wine": wine among
+    thousands of Vân), so a walk bounded by all of them would not stop until it has seen every product.
+
+    Lazily, best first: a part is split by the next bonus only when it is the most promising and bigger than `few`;
+    none is once `beaten(the most points left)` says the best found can no longer be beaten. Bonuses with sets go
+    first (met in C), those asked product by product last (on what is left of the parts by then)."""
+    bonuses = sorted(bonuses, key=lambda b: b[2] is None)
+    after = [0.0] * (len(bonuses) + 1)  # the points of the bonuses from i on
+    for i in range(len(bonuses) - 1, -1, -1):
+        after[i] = after[i + 1] + bonuses[i][0]
+    # (−the most its products can have, a counter, the next bonus, the points found, the part)
+    queue: list[tuple[float, int, int, float, set[int]]] = [(-after[0], 0, 0, 0.0, members)]
+    made = 1
+    while queue:
+        most, _n, i, got, part = heapq.heappop(queue)
+        if beaten(-most if -most < BONUS_CAP else BONUS_CAP):
+            return
+        if i == len(bonuses) or len(part) <= few:
+            yield (-most if -most < BONUS_CAP else BONUS_CAP), part
+            continue
+        points, has, reach = bonuses[i]
+        having: set[int] = set()
+        if reach is None:  # (a kind: each product is asked, cheaply)
+            having = {d for d in part if has(d)}
+        for products in {id(p): p for p in reach or ()}.values():
+            # (The smaller side is walked: a word's postings are dicts, a phrase's products or a need's sets.)
+            if isinstance(products, dict):
+                found = part.intersection(products) if len(products) < len(part) else products.keys() & part
+            else:
+                found = part & products  # type: ignore[operator]
+            having |= found
+        for add, sub in ((points, having), (0.0, part - having)):
+            if sub:
+                heapq.heappush(queue, (-(got + add + after[i + 1]), made, i + 1, got + add, sub))
+                made += 1
+
+
+def _read_word_lists() -> None:
+    """Read the stopword lists (`register`, once per process) as an index is made or loaded, not as the first
+    query that meets a function word is answered (2–3 ms of CPU)."""
+    is_stopword("", "")
 
 
 def filters_of_places(places: list[PlaceName]) -> dict[str, Any]:

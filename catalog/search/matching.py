@@ -17,9 +17,15 @@ from catalog.search.postings import Postings
 Part = tuple[Unit, float, bool, list[tuple[float, int, Alt]]]
 
 
-# A listing's key in the matcher's cache: a unit's (its alternatives, the penalty, the compound partners asked)
-# or an alternative's (it, the penalty).
-ListingKey = tuple[tuple[Alt, ...], float, frozenset[str]] | tuple[Alt, float]
+# One alternative as `Matcher.asker` asks it: (quality, its words' postings, the products whose marks disagree, the
+# products where it is part of a compound → the compound's other words, a phrase's products, the factor for marks).
+AskSpec = tuple[
+    float, list[dict[int, float]], AbstractSet[int], dict[int, frozenset[str]] | None, set[int] | None, float
+]
+
+# A listing's key in the matcher's cache: a unit's (its alternatives, the penalty, the compound partners asked),
+# an alternative's (it, the penalty), or a phrase's least field weights (its words, regional spelling?, free?).
+ListingKey = tuple[tuple[Alt, ...], float, frozenset[str]] | tuple[Alt, float] | tuple[tuple[str, ...], bool, bool]
 
 
 class Matcher:
@@ -122,35 +128,52 @@ class Matcher:
 
     def listing(self, alt: Alt, posts: list[dict[int, float]], penalty: float) -> dict[int, float]:
         """`alt_map`'s pass over the products of an alternative's words (`posts`, none empty)."""
-        weights: dict[int, float]
-        if len(posts) == 1:
-            weights = posts[0]  # type: ignore[assignment]
-        else:
-            common = self.ix.phrase_docs(alt.key)
-            ordered: list[dict[int, float]] = posts  # type: ignore[assignment]
-            # The least field weight of the phrase's words (a pass per word: no call per product).
-            first, second = ordered[0], ordered[1]
-            weights = {d: a if (a := first[d]) <= (b := second[d]) else b for d in common}
-            for post in ordered[2:]:
-                weights = {d: a if a <= (b := post[d]) else b for d, a in weights.items()}
+        weights = posts[0] if len(posts) == 1 else self.phrase_weights(alt, posts)
         q = alt.q
         scaled = len(posts) > 1 or q != 1.0  # (a word's own postings at quality 1 are shared, not copied)
+        # The products listed whose marks disagree: each word's such products (thousands for "đông", "ha") met
+        # with those listed, not merged into one set first.
         mismatched: AbstractSet[int] = frozenset()
         for k, typed in zip(alt.key, alt.accents, strict=True):
             if typed is not None:
-                found_other = self.mismatch(k, typed, alt.sound, alt.exact)
-                mismatched = found_other if not mismatched else mismatched | found_other
+                other = self.mismatch(k, typed, alt.sound, alt.exact)
+                if other:
+                    found_other = (
+                        other.intersection(weights) if len(weights) <= len(other) else weights.keys() & other
+                    )
+                    mismatched = found_other if not mismatched else mismatched | found_other
         if not mismatched:
             return {d: w * q for d, w in weights.items()} if scaled else weights
-        if not scaled and mismatched.isdisjoint(weights.keys()):
-            return weights
         if alt.sound or alt.exact:
             if scaled:
                 return {d: w * q for d, w in weights.items() if d not in mismatched}
-            return {d: w for d, w in weights.items() if d not in mismatched}
+            if len(mismatched) * 2 > len(weights):
+                return {d: w for d, w in weights.items() if d not in mismatched}
+            kept = dict(weights)  # (copied whole, in C, and the few that disagree taken out)
+            for d in mismatched:
+                del kept[d]
+            return kept
         if scaled:
             return {d: w * q * penalty if d in mismatched else w * q for d, w in weights.items()}
-        return {d: w * penalty if d in mismatched else w for d, w in weights.items()}
+        out = dict(weights)  # (copied whole, in C, and those that disagree lowered)
+        out.update({d: weights[d] * penalty for d in mismatched})
+        return out
+
+    def phrase_weights(self, alt: Alt, posts: list[dict[int, float]]) -> dict[int, float]:
+        """The products where a phrase's words stand side by side, with the least field weight of its words there.
+        Kept with the listings: a phrase is listed again at other qualities and marks ("đông trùng hạ thảo" typed,
+        read from "cordyceps" at 0.85, from a typo at 0.81)."""
+        cache_key = (alt.key, alt.sound, alt.free)
+        weights = self.recall(cache_key)
+        if weights is None:
+            common = self.ix.phrase_docs(alt.key)
+            # The least field weight of the phrase's words (a pass per word: no call per product).
+            first, second = posts[0], posts[1]
+            weights = {d: a if (a := first[d]) <= (b := second[d]) else b for d in common}
+            for post in posts[2:]:
+                weights = {d: a if a <= (b := post[d]) else b for d, a in weights.items()}
+            self.remember(cache_key, weights)
+        return weights
 
     def unit_map(self, unit: Unit, qkeys: frozenset[str], penalty: float) -> dict[int, float]:
         """Every product where a unit is found, with its best quality there.
@@ -290,9 +313,7 @@ class Matcher:
 
     def asker(self, unit: Unit, qkeys: frozenset[str], penalty: float) -> Callable[[int], float]:
         """A product → quality function for one unit, its alternatives prepared once (best first)."""
-        specs: list[
-            tuple[float, list[dict[int, float]], AbstractSet[int], AbstractSet[int], set[int] | None, float]
-        ] = []
+        specs: list[AskSpec] = []
         for alt in sorted(dict.fromkeys(unit.alts), key=lambda a: -a.q):
             table = self.ix.table(alt)
             posts = [table.get(k) for k in alt.key]
@@ -301,13 +322,21 @@ class Matcher:
             phrase = self.ix.phrase_docs(alt.key) if len(alt.key) > 1 else None
             if phrase is not None and not phrase:
                 continue  # words the catalogue has, never side by side ("rượu gạo" where no product says so)
-            mismatched: set[int] = set()
+            # The products whose marks disagree: one word's set as it is; a phrase's, those of its products only
+            # (a set of all products writing "đông" or "ha" otherwise: thousands, made for a few questions).
+            mismatched: AbstractSet[int] = frozenset()
             for k, typed in zip(alt.key, alt.accents, strict=True):
                 if typed is not None:
-                    mismatched |= self.mismatch(k, typed, alt.sound, alt.exact)
-            bound: set[int] = set()
-            if len(alt.key) == 1 and not alt.sound and not alt.free and alt.key[0] in self.ix.bound:
-                bound = {d for d, partners in self.ix.bound[alt.key[0]].items() if not partners & qkeys}
+                    other = self.mismatch(k, typed, alt.sound, alt.exact)
+                    if other and phrase is not None:
+                        other = other & phrase
+                    if other:
+                        mismatched = other if not mismatched else mismatched | other
+            # Products where the word is only part of a compound (`Postings.bound`: product → the compound's other
+            # words), asked product by product rather than listed.
+            bound: dict[int, frozenset[str]] | None = None
+            if len(alt.key) == 1 and not alt.sound and not alt.free:
+                bound = self.ix.bound.get(alt.key[0])
             off = (
                 0.0 if alt.sound or alt.exact else penalty
             )  # a regional spelling with other marks is another word
@@ -330,8 +359,10 @@ class Matcher:
                         w = fw
                 if w:
                     v = q * w
-                    if d in bound:
-                        v *= BOUND
+                    if bound is not None:
+                        partners = bound.get(d)
+                        if partners is not None and not partners & qkeys:
+                            v *= BOUND
                     if d in mismatched:
                         v *= off
                     if v > best:
@@ -448,7 +479,14 @@ class Matcher:
                 # Did-you-mean only: a word found in thousands of products suggests nothing in particular.
                 break
             for _q, _size, alt in alts[cursor[id(u)] : j]:
-                candidates.update(self.ix.alt_reach(alt))
+                reach = self.ix.alt_reach(alt)
+                if within is not None and not max_candidates:
+                    # Only those within (a place's products): the smaller side is walked.
+                    if isinstance(reach, dict):
+                        reach = within.intersection(reach) if len(reach) < len(within) else reach.keys() & within
+                    else:
+                        reach = within & reach
+                candidates.update(reach)
             cursor[id(u)] = j
             room -= ceiling[id(u)]
             ceiling[id(u)] = w * (alts[j][0] if j < len(alts) else 0.0)

@@ -31,6 +31,7 @@ from catalog.search.model import (
 )
 from catalog.search.postings import Postings
 from catalog.search.register import (
+    STRAY_FOREIGN,
     STRAY_STOPWORD,
     STRAY_VIETNAMESE,
     could_be_vietnamese,
@@ -665,15 +666,20 @@ class QueryParser:
             # mình thích ổi"; an English word is code-switching.)
             factor = length_factor(open_words)
             ends = {u.at + len(u.text.split()) for u in out.units if u.role == "content" and not u.stray}
+            # After a kind word a foreign-looking word names the kind too ("trà atiso", "rượu soju"), but not after
+            # a name, where it is more often shorthand ("trám đen muối HH") or code-switching ("Châu Sơn gluten").
+            kinds = {u.at + len(u.text.split()) for u in out.units if u.role == "content" and self.names_kind(u)}
             for u in sorted(out.units, key=lambda u: u.at):
                 if (
-                    u.stray >= STRAY_VIETNAMESE
-                    and u.role == "content"
-                    and u.at in ends
+                    u.role == "content"
                     and u.at not in out.clauses
+                    and (
+                        (u.stray >= STRAY_VIETNAMESE and u.at in ends)
+                        or (u.stray >= STRAY_FOREIGN and u.at in kinds and len(u.text) >= 4)
+                    )
                     and keys[u.at] not in self.second_syllables.get(keys[u.at - 1], ())  # "bảo quản": one word
                 ):
-                    u.weight, u.kind_word = u.stray * factor, True
+                    u.weight, u.kind_word = max(u.stray, STRAY_VIETNAMESE) * factor, True
                     ends.add(u.at + 1)  # and the unknown words that go on ("thịt trâu gác bếp")
         if asked_at:
             # A longer question or need holds the shorter ones inside it: "visa card" asks how to pay, not for a
@@ -1361,6 +1367,18 @@ class QueryParser:
             cue = tuple(keys[start : start + 2])
             if cue[0] in _SENDING and cue in cues and cue not in _BARE_CUES:
                 return True
+        return False
+
+    def names_kind(self, u: Unit) -> bool:
+        """Does the unit name a kind of product (a product name's first word, with its marks if any were typed, as
+        typed or as the lexicon reads it: "honey" → mật ong), rather than a quality some product's name has ("sớm":
+        Vải sớm) or another word ("em dâu")?"""
+        for alt in u.alts:
+            if alt is u.alts[0] or alt.q >= LEXICON_ALT:
+                written = self.kind_spellings.get(alt.key[0])
+                typed = alt.accents[0] if alt.accents else None
+                if written and (typed is None or any(accent_fits(typed, w) for w in written)):
+                    return True
         return False
 
     def the_buyers_own(self, keys: list[str], out: ParsedQuery) -> None:

@@ -168,7 +168,8 @@ async def test_staff_work_a_telegram_lead_in_the_browser(
 
     # Export: the XLSX the browser downloads has the lead with its times.
     await browser.go("/leads")
-    earlier = set(downloads.glob("leads-*.xlsx"))  # the download folder is the module's: other runs' files
+    # The download folder is the module's: other runs' files are there already.
+    earlier = await asyncio.to_thread(lambda: set(downloads.glob("leads-*.xlsx")))
     await browser.click("#export-xlsx")
     sheet = await browser.until(
         lambda: next(iter(set(downloads.glob("leads-*.xlsx")) - earlier), None), "the XLSX download"

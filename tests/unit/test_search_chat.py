@@ -983,6 +983,8 @@ def test_the_word_list_is_installed() -> None:
         "chị ơi bên mình có bán rượu sim không ạ",  # myrtle wine: the unknown word names another wine
         "e cần sll trà sen cho quán, ib giá sỉ nhé",  # lotus tea
         "có bán thịt trâu gác bếp không shop",  # smoked buffalo: the unknown words go on after "trâu"
+        "shop ơi có trà atiso không ạ",  # a foreign-looking word after a kind names it too: artichoke tea
+        "ruou soju co khong shop",  # and soju, typed plain
     ],
 )
 def test_an_unknown_word_after_a_kind_amid_known_chat_names_another_product(demo: SearchIndex, query: str) -> None:
@@ -992,6 +994,10 @@ def test_an_unknown_word_after_a_kind_amid_known_chat_names_another_product(demo
 
 def test_an_unknown_word_elsewhere_in_known_chat_still_does_not_veto(demo: SearchIndex) -> None:
     assert demo.search("mẹ mình thích ổi lắm, bên bạn có bán không").results  # before the kind: chat
+    # After a name, a foreign-looking word is shorthand or code-switching: "HH" is Hiệp Hòa, "gluten" a question.
+    assert demo.search("a ơi đt chỗ bán trám đen muối HH là j v").results
+    assert demo.search("is mỳ Châu Sơn gluten free? con mình bị celiac nên phải check kỹ").results
+    assert demo.search("mỳ chũ combo 5 gói bao nhiêu").results  # beside a phrase of two words it weighs less
     assert demo.search("có mỳ gạo nào không chất bảo quản không ạ").results  # "bảo quản": a word of its own
 
 

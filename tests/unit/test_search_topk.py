@@ -207,6 +207,41 @@ def test_a_need_only_implied_ranks_alike_either_way(
         assert bounded.results
 
 
+@pytest.mark.parametrize("after", [0, 1, search_index.TIER_AFTER])
+def test_walks_split_by_points_find_the_answers_of_ranking_all(
+    docs: list[ProductDoc], after: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A walk that grows long goes on by the most ranking points each product left can have (the words', kinds'
+    # and needs' products it is among, most first: search_index._by_points), and stops when no part left can beat
+    # the best found: the answers of matching and ranking every product, in the same order with the same scores.
+    queries = QUERIES + [
+        "HTX Dịch vụ Tân Đông",
+        "HTX Dịch vụ An Phú mật ong",
+        "rượu nếp Hòa Bình công ty",
+        "where can I get Phu Loc wine",
+        "nón lá làm quà",
+    ]
+    monkeypatch.setattr(search_index, "TIER_AFTER", after)
+    split: list[int] = []
+    by_points = search_index._by_points
+
+    def spy(*args: object) -> object:
+        for most, part in by_points(*args):  # type: ignore[arg-type]
+            split.append(len(part))
+            yield most, part
+
+    monkeypatch.setattr(search_index, "_by_points", spy)
+    index = SearchIndex(docs)
+    bounded = [[(h.doc.slug, h.score) for h in index.search(q, 10).results] for q in queries]
+    if after <= 1:
+        assert len(split) >= 5  # (parts walked)
+    monkeypatch.setattr(search_index, "TOP_K_FROM", len(docs) + 1)
+    monkeypatch.setattr(SearchIndex, "_cover_top", lambda *args: None)
+    full = [[(h.doc.slug, h.score) for h in index.search(q, 10).results] for q in queries]
+    assert bounded == full
+    assert sum(bool(found) for found in full) >= len(queries) - 2
+
+
 def test_listings_kept_for_other_queries_change_no_answer(docs: list[ProductDoc]) -> None:
     # An alternative's listing that took a pass over its products is kept (Matcher.alt_map) and reused by the
     # next query that reads the same alternative: each query answers as it does first in a fresh index.
