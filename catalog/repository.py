@@ -63,7 +63,9 @@ async def load_search_docs(session: AsyncSession) -> list[ProductDoc]:
 
     # (100,000 rows read and made into products: each garbage collection meanwhile would walk them all again.)
     with gc_paused():
-        rows = await session.execute(
+        # (On the session's connection, as plain rows: the ORM's handling of each row was a sixth of the time.)
+        connection = await session.connection()
+        rows = await connection.execute(
             select(
                 Product.slug,
                 Product.name_vi,

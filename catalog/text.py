@@ -107,7 +107,8 @@ def word_pieces(text: str | None) -> list[str]:
         # skipped, a third of the time of a national catalogue's 200,000 names (issue 14).
         lowered = unicodedata.normalize("NFC", text).lower()
         if len(lowered) <= MAX_QUERY_CHARS:
-            return _WORD.findall(lowered)
+            # Words between single spaces and nothing else (most names): its pieces are the words.
+            return lowered.split() if lowered.replace(" ", "").isalnum() else _WORD.findall(lowered)
     return _WORD.findall(clean(text).lower()[:MAX_QUERY_CHARS])
 
 

@@ -7,6 +7,8 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from functools import partial
+from itertools import islice
+from operator import attrgetter
 
 from catalog.lexicon import Concept, Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
 from catalog.search.memory import gc_paused, release_memory
@@ -16,12 +18,13 @@ from catalog.text import accent_key, english_stem, piece_tokens, sound_accent, s
 from catalog.uses import use_tags
 
 MAX_FULL_NAME = 8  # words: a longer name is not typed out in full
-# The build's memos of places (commune, district and province together) and of analysed texts (producers,
-# aliases, places) are emptied when they reach these many entries. A national catalogue repeats its places
-# and producers, but where nearly every product has its own commune keeping every place held a third of the
-# build's memory, freed only at its end, in holes the index's own objects were spread between.
+# The build's memos of places (each commune; each district with its province) and of analysed texts (producers,
+# aliases, places) are emptied when they reach these many entries. A national catalogue repeats its places and
+# producers; the memos are bounded all the same for a catalogue that does not. (Keeping the three together,
+# nearly each product's own in a national catalogue, held a third of the build's memory until its end.)
 PLACES_MEMO = 16_384
 TEXTS_MEMO = 65_536
+_NONE: frozenset[str] = frozenset()
 
 
 class Postings:
@@ -70,6 +73,7 @@ class Postings:
         longest = max(map(len, names), default=0)
         scaffolding = {k[0] for k in lex.scaffolding if len(k) == 1}
         placed = {k for name in names for k in name} & scaffolding
+        name_pairs = {pair for name in names for pair in zip(name, name[1:], strict=False)}
         free_placed: dict[int, frozenset[str]] = {}
         kind_of: list[Key] = []
         kinds: dict[Key, Key] = {}
@@ -97,8 +101,17 @@ class Postings:
             if f.alone is None:
                 keys = f.keys
                 found = []
+                last = len(keys) - 1
                 for pos, k in enumerate(keys):
                     if k in placed:
+                        # Inside a name of two words or more, a word has a neighbour it stands beside in that name.
+                        if not (
+                            (pos and (keys[pos - 1], k) in name_pairs) or (pos < last and (k, keys[pos + 1]) in name_pairs)
+                        ):
+                            found.append(k)
+                            continue
+                        if longest == 2:  # (then the pair is a name)
+                            continue
                         # Only the words within a place name's length of it matter, and they repeat ("… Yên Thế").
                         lo = max(0, pos - longest + 1)
                         near = (tuple(keys[lo : pos + longest]), pos - lo)
@@ -110,12 +123,17 @@ class Postings:
                 f.alone = frozenset(found)
             return f.alone
 
-        located: dict[tuple[str, str, str], Places] = {}
+        # A commune, and a district with its province, each worked out once: thousands of products share them
+        # (the three together nearly each product its own, in a national catalogue).
+        communes: dict[str, Places] = {}
+        districts: dict[tuple[str, str], Places] = {}
+        nowhere = Places()
 
-        def locate(where: tuple[str, str, str]) -> Places:
-            """What a commune, district and province add to each product there, as the loop below adds a text."""
+        def locate(where: tuple[str, ...], weights: tuple[float, ...], province: int) -> Places:
+            """What these place texts add to each product there, as the loop below adds a text (the one at
+            `province`, if any, is the province's: its scaffolding words are not looked at)."""
             at = Places()
-            for n, (text, weight) in enumerate(zip(where, (PLACE, PLACE, PROVINCE), strict=True)):
+            for n, (text, weight) in enumerate(zip(where, weights, strict=True)):
                 if not text:
                     continue
                 f = analysed.get(text)
@@ -125,7 +143,7 @@ class Postings:
                     f = analysed[text] = self.field(text)
                     if f.marks:
                         plain.update(f.plain)
-                if placed and n < 2 and not placed.isdisjoint(f.words):  # not the province
+                if placed and n != province and not placed.isdisjoint(f.words):
                     at.alone |= standing_alone(f)
                 if text not in named_texts:
                     named_texts.add(text)
@@ -163,6 +181,7 @@ class Postings:
             )
             own: dict[str, Field] = {}  # this product's texts, analysed
             alone: set[str] = set()
+            named = 0
             for text, weight, vietnamese in fields:
                 if not text:
                     continue
@@ -176,8 +195,12 @@ class Postings:
                     if f.marks:  # written with marks: its plain words are toneless, not unaccented
                         plain.update(f.plain)
                 own[text] = f
-                if placed and not placed.isdisjoint(f.words):
-                    alone |= standing_alone(f)
+                found = f.alone
+                if found is None:
+                    found = standing_alone(f) if placed and not placed.isdisjoint(f.words) else _NONE
+                    f.alone = found
+                if found:
+                    alone |= found
                 if (weight != NAME or text == doc.name_vi) and text not in named_texts:
                     named_texts.add(text)
                     named_vi.update(f.words)
@@ -199,35 +222,48 @@ class Postings:
                         else:
                             bound[key] = set(partners)
                 adjacent.update(f.pairs)
-            # The places (commune, district, province) as one: thousands of products share them.
-            where = (doc.commune, doc.district, doc.province)
-            at = located.get(where)
-            if at is None:
-                if len(located) >= PLACES_MEMO:
-                    located.clear()
-                at = located[where] = locate(where)
-            for key, weight in at.weights.items():
-                if key not in weights:
-                    weights[key] = weight
-            marks.update(at.marks)
-            for key, partners in at.bound.items():
-                if key in bound:
-                    bound[key].update(partners)
-                else:
-                    bound[key] = set(partners)
-            adjacent.update(at.pairs)
-            alone |= at.alone
+                if weight == NAME:
+                    named = len(weights)
+            # The places: the commune, then the district and province (each part as the texts one by one).
+            if doc.commune:
+                commune = communes.get(doc.commune)
+                if commune is None:
+                    if len(communes) >= PLACES_MEMO:
+                        communes.clear()
+                    commune = communes[doc.commune] = locate((doc.commune,), (PLACE,), 1)
+            else:
+                commune = nowhere
+            area = (doc.district, doc.province)
+            district = districts.get(area)
+            if district is None:
+                if len(districts) >= PLACES_MEMO:
+                    districts.clear()
+                district = districts[area] = locate(area, (PLACE, PROVINCE), 1)
+            for at in (commune, district):
+                for key, weight in at.weights.items():
+                    if key not in weights:
+                        weights[key] = weight
+                marks.update(at.marks)
+                for key, partners in at.bound.items():
+                    if key in bound:
+                        bound[key].update(partners)
+                    else:
+                        bound[key] = set(partners)
+                adjacent.update(at.pairs)
+                alone |= at.alone
             for key, weight in weights.items():
                 post_table[key][i] = weight
-                if weight == NAME:
-                    named_table[key].append(i)
+            for key in islice(weights, named):  # (the names' words, with NAME: the first in `weights`)
+                named_table[key].append(i)
             # (Products come in order and each marking and pair once a product: their lists are sorted sets.)
             for mark in marks:
                 marked_flat[mark].append(i)
             for pair in adjacent:
                 pair_table[pair].append(i)
             if bound:  # (seldom: words inside an opaque compound; the words standing free are gathered then)
-                free = set().union(*(f.free for f in at.fields), *(f.free for f in own.values()))
+                free = set().union(
+                    *(f.free for f in commune.fields), *(f.free for f in district.fields), *(f.free for f in own.values())
+                )
             for key, partners in bound.items():
                 if key not in free:
                     bound_table.setdefault(key, {})[i] = frozenset(partners)
@@ -333,7 +369,8 @@ class Postings:
         self.sound_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         self.prefixed_places: dict[Key, tuple[PlaceName, tuple[str | None, ...]]] = {}
         analysed.clear()  # (kept by the closures above: emptied instead)
-        located.clear()
+        communes.clear()
+        districts.clear()
         placed_in.clear()
         del self.words
         self.build_places(kind_of)
@@ -522,8 +559,7 @@ class Postings:
         # Provinces first, then districts, then communes: when "Bắc Giang" could be the province or
         # "TP Bắc Giang" without its prefix, the wider reading wins unless the buyer wrote the prefix.
         for kind in ("province", "district", "commune"):
-            for doc in self.docs:
-                value = getattr(doc, kind)
+            for value in dict.fromkeys(map(attrgetter(kind), self.docs)):
                 if not value or value in by_value:
                     continue
                 key = phrase_key(value)
@@ -633,7 +669,7 @@ class Field:
 
 
 class Places:
-    """What a commune, district and province together add to a product (`Field`'s, merged in that order; the
+    """What a commune, or a district and its province, add to a product (`Field`'s, merged in that order; the
     words with the weight of the first field having them)."""
 
     __slots__ = ("weights", "marks", "pairs", "fields", "bound", "alone")

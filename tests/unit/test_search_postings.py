@@ -77,6 +77,20 @@ def test_a_scaffolding_word_inside_a_place_name_is_not_a_product_word() -> None:
     assert set(ix.free_post["the"]) == {1}
 
 
+def test_a_scaffolding_word_is_inside_a_longer_place_name_only_where_all_of_it_is_written() -> None:
+    # "thế" of "Hà Thế Vinh": inside where the three words stand together, free where only "Thế Vinh" does (a pair
+    # of the name, not the name) or where it stands beside no word of the name.
+    ix = Postings(
+        [
+            doc("a", "Gà đồi Hà Thế Vinh", district="Hà Thế Vinh"),
+            doc("b", "Bánh Thế Gia", district="Hà Thế Vinh"),
+            doc("c", "Mật ong Thế Vinh", district="Lục Nam"),
+        ]
+    )
+    assert set(ix.post["the"]) == {0, 1, 2}
+    assert set(ix.free_post["the"]) == {1, 2}
+
+
 def test_a_built_index_answers_generic_words_over_many_products() -> None:
     docs = [
         doc(f"p{n}", f"{name} {place}", producer=f"HTX Nông nghiệp {place}", commune=f"xã {place}")

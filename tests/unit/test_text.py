@@ -324,7 +324,12 @@ def test_printable_text_has_nothing_for_clean_to_remove(text: str) -> None:
     assert clean(text) == " ".join(unicodedata.normalize("NFC", removed).split())
 
 
-@given(st.text() | st.lists(VIET, max_size=300).map(" ".join) | st.text(min_size=990, max_size=1010))
+@given(
+    st.text()
+    | st.lists(VIET, max_size=300).map(" ".join)
+    | st.text(min_size=990, max_size=1010)
+    | st.text(alphabet=st.characters(categories=("L", "N", "Zs")))  # (words and spaces only: split)
+)
 def test_word_pieces_shortcut_reads_as_cleaning_does(text: str) -> None:
     # word_pieces skips clean() on a short printable text: the same pieces as cleaning first (the long way).
     assert word_pieces(text) == _WORD.findall(clean(text).lower()[:MAX_QUERY_CHARS])
