@@ -1,7 +1,7 @@
 """Benchmark: 2,000 Telegram updates through the real Application against a local fake Bot API server.
 
     python benchmarks/bench_updates.py [--updates 2000] [--chats 100] [--concurrency 1,8] [--no-gate] [--database-url URL]
-                                       [--no-echo] [--no-rate-limit] [--products 20000]
+                                       [--no-echo] [--reference echo,durable,stateful] [--no-rate-limit] [--products 20000]
 
 The fake Bot API server (tests/fakes/telegram_api.py) runs in a separate process, as Telegram would,
 so its work does not share the bot's event loop; its CPU time is printed apart from the bot's. The bot runs
@@ -22,6 +22,9 @@ inbox before it is confirmed is part of the updates/s figure, not of the handler
 
 After each of the bot's runs the same waves go through a reference, a minimal python-telegram-bot echo bot
 built like ours (benchmarks/echo_bot.py), and the ratios ours/echo are printed (`--no-echo` skips it).
+`--reference echo,durable,stateful` runs the echo bot's durable variants too, in turn after ours (each update
+stored in a SQLite inbox before it is confirmed and marked done after its reply; "stateful" also reads and writes the
+chat's state row), printing ours / each and each / the echo bot: what durability alone costs.
 """
 
 from __future__ import annotations
@@ -328,8 +331,25 @@ async def run(
     }
 
 
-async def run_echo(concurrency: int, total: int, chats: int, *, rate_limit: bool = True) -> dict[str, Any]:
-    """The same waves through the reference echo bot (benchmarks/echo_bot.py), rate limit as for ours."""
+async def run_echo(
+    concurrency: int, total: int, chats: int, *, rate_limit: bool = True, variant: str = "echo"
+) -> dict[str, Any]:
+    """The same waves through the reference echo bot (benchmarks/echo_bot.py) or its durable `variant`, rate limit
+    as for ours."""
+    with tempfile.TemporaryDirectory() as tmp:
+        inbox = None
+        if variant != "echo":
+            from benchmarks.echo_bot import Inbox
+
+            inbox = Inbox(str(Path(tmp) / "echo-inbox.db"), stateful=variant == "stateful")
+        try:
+            return await _run_echo(concurrency, total, chats, rate_limit=rate_limit, inbox=inbox)
+        finally:
+            if inbox is not None:
+                inbox.close()
+
+
+async def _run_echo(concurrency: int, total: int, chats: int, *, rate_limit: bool, inbox: Any) -> dict[str, Any]:
     from benchmarks.echo_bot import build_echo_bot
 
     fake = await FakeServer.start(FAKE_SERVER, TOKEN)
@@ -346,7 +366,7 @@ async def run_echo(concurrency: int, total: int, chats: int, *, rate_limit: bool
             wave_done.set()
 
     app = build_echo_bot(TOKEN, fake.base_url, concurrent_updates=concurrency,
-                         overall_max_rate=30 if rate_limit else 0, done=done)
+                         overall_max_rate=30 if rate_limit else 0, done=done, inbox=inbox)
     await app.initialize()
     await app.start()
     assert app.updater is not None
@@ -387,6 +407,9 @@ async def main() -> None:
                              "dropped before each run) instead of a temp SQLite file")
     parser.add_argument("--no-echo", action="store_true",
                         help="skip the reference echo bot (benchmarks/echo_bot.py) and the ratios to it")
+    parser.add_argument("--reference", default="echo",
+                        help="comma-separated references to run after each of ours: echo (the echo bot), durable (it "
+                             "with a SQLite inbox), stateful (also a chat state row read and written per update)")
     parser.add_argument("--no-rate-limit", action="store_true",
                         help="switch the 30 messages/s rate limiter off (ours and the echo bot's), unlike `ocop-bot run`")
     parser.add_argument("--products", type=int, default=0,
@@ -396,12 +419,20 @@ async def main() -> None:
     runs = [(int(c), True) for c in args.concurrency.split(",")]
     if args.no_gate:
         runs += [(c, False) for c, _ in runs if c > 1]
-    rows, echoes = [], {}
-    for c, gate in runs:  # ours and the echo bot take turns, so a change of load hits both alike
+    references = [] if args.no_echo else [v.strip() for v in args.reference.split(",") if v.strip()]
+    from benchmarks.echo_bot import VARIANTS
+
+    if unknown := set(references) - set(VARIANTS):
+        parser.error(f"--reference: unknown {', '.join(sorted(unknown))} (choose among {', '.join(VARIANTS)})")
+    rows: list[dict[str, Any]] = []
+    echoes: dict[tuple[str, int], dict[str, Any]] = {}
+    for c, gate in runs:  # ours and the references take turns, so a change of load hits all alike
         rows.append(await run(c, args.updates, args.chats, gate=gate, database_url=args.database_url,
                               rate_limit=rate_limit, products=args.products))
-        if not args.no_echo and c not in echoes:
-            echoes[c] = await run_echo(c, args.updates, args.chats, rate_limit=rate_limit)
+        for variant in references:
+            if (variant, c) not in echoes:
+                echoes[variant, c] = await run_echo(c, args.updates, args.chats, rate_limit=rate_limit,
+                                                    variant=variant)
 
     backend = args.database_url.split(":", 1)[0] if args.database_url else "SQLite (temp file)"
     limiter = "rate limiter as shipped (30 messages/s)" if rate_limit else "RATE LIMITER OFF (--no-rate-limit)"
@@ -434,16 +465,21 @@ async def main() -> None:
           "of it router = the CPU time spent inside router.handle (measurable only one update at a time);\n"
           "server CPU/update = CPU time of the fake Bot API server process per update (it has the other core);\n"
           "sorry = updates answered with the polite error reply")
+    names = {"echo": "echo bot", "durable": "durable echo", "stateful": "stateful echo"}
     for r, (c, _gate) in zip(rows, runs, strict=True):
-        echo = echoes.get(c)
-        if echo is None:
-            continue
-        print(f"echo bot, {r['mode']}: {echo['rate']:.0f} updates/s, end-to-end p50 {echo['e2e_p50']:.1f} ms "
-              f"p99 {echo['e2e_p99']:.1f} ms, bot CPU/update {echo['cpu_ms']:.2f} ms, "
-              f"server CPU/update {echo['server_cpu_ms']:.2f} ms, API calls {echo['bot_calls']} -> ours/echo: "
-              f"updates/s {r['rate'] / echo['rate']:.2f}x, end-to-end p50 {r['e2e_p50'] / echo['e2e_p50']:.2f}x, "
-              f"bot CPU/update {r['cpu_ms'] / echo['cpu_ms']:.2f}x, "
-              f"API calls {r['bot_calls'] / max(echo['bot_calls'], 1):.2f}x")
+        for variant in references:
+            echo = echoes[variant, c]
+            plain = echoes.get(("echo", c))
+            versus = (f"; {variant}/echo: updates/s {echo['rate'] / plain['rate']:.2f}x, "
+                      f"bot CPU/update {echo['cpu_ms'] / plain['cpu_ms']:.2f}x"
+                      if plain is not None and variant != "echo" else "")
+            print(f"{names[variant]}, {r['mode']}: {echo['rate']:.0f} updates/s, end-to-end p50 "
+                  f"{echo['e2e_p50']:.1f} ms p99 {echo['e2e_p99']:.1f} ms, bot CPU/update {echo['cpu_ms']:.2f} ms, "
+                  f"server CPU/update {echo['server_cpu_ms']:.2f} ms, API calls {echo['bot_calls']} -> "
+                  f"ours/{variant}: updates/s {r['rate'] / echo['rate']:.2f}x, "
+                  f"end-to-end p50 {r['e2e_p50'] / echo['e2e_p50']:.2f}x, "
+                  f"bot CPU/update {r['cpu_ms'] / echo['cpu_ms']:.2f}x, "
+                  f"API calls {r['bot_calls'] / max(echo['bot_calls'], 1):.2f}x{versus}")
     print("targets: >= 300 updates/s, handler p99 <= 5 ms; >= 0.8x the echo bot's updates/s one at a time")
 
 

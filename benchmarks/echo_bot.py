@@ -8,12 +8,24 @@ the text (escaped) and one button, a tap on a button is answered and its message
 same Bot API calls per update as the bot does for a search or a tap, and the difference between the two
 is what the bot spends on its own work (database, search, rendering, the durable inbox).
 
+Two heavier references (`variant=`) show what durability alone costs, the floor under any durable bot:
+- "durable": each getUpdates batch is written to an `inbox` table of a SQLite file (one INSERT per update in one
+  transaction, committed before the call returns, so before the next getUpdates confirms the batch), and each
+  update is marked done once its reply is sent (one UPDATE, its own commit);
+- "stateful": the same, and before the reply the chat's state (a small JSON row) is read and written back with the
+  update marked handled, in one transaction; the done mark rides on the next update's transaction, as ours does.
+Both use the stdlib's `sqlite3` on the event loop's thread (no thread hop, statements prepared once and cached by
+the module) with the project's pragmas (`catalog/db.py`: WAL, synchronous=NORMAL, foreign keys on): the cheapest
+this can be done in Python, not a design to copy (it blocks the loop for each statement).
+
 Not a bot to run: `python benchmarks/bench_updates.py` starts it against the fake Bot API server.
 """
 
 from __future__ import annotations
 
 import html
+import json
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,12 +37,80 @@ from bot.channels.telegram import PerChatUpdateProcessor, bot_urls
 from bot.channels.telegram_http import AiohttpRequest
 
 Done = Callable[[], None]
+VARIANTS = ("echo", "durable", "stateful")
+
+
+class Inbox:
+    """The least a durable inbox needs, on one SQLite file (see the module's docstring)."""
+
+    def __init__(self, path: str, *, stateful: bool) -> None:
+        self.stateful = stateful
+        self.db = sqlite3.connect(path, isolation_level=None)  # autocommit: BEGIN/COMMIT written out
+        for pragma in ("foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL"):  # as catalog/db.py
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.execute("CREATE TABLE IF NOT EXISTS inbox (update_id INTEGER PRIMARY KEY, payload TEXT NOT NULL,"
+                        " status INTEGER NOT NULL DEFAULT 0)")  # 0 pending, 1 handled (replies owed), 2 done
+        self.db.execute("CREATE TABLE IF NOT EXISTS chat (chat_id INTEGER PRIMARY KEY, state TEXT NOT NULL)")
+        self.owed_done: list[tuple[int]] = []  # stateful: done marks for the next transaction
+
+    def accept(self, updates: list[dict[str, Any]]) -> None:
+        """Store a getUpdates batch in one transaction (a redelivered update id is skipped)."""
+        if not updates:
+            return
+        rows = [(u["update_id"], json.dumps(u, ensure_ascii=False)) for u in updates]
+        self.db.execute("BEGIN")
+        self.db.executemany("INSERT OR IGNORE INTO inbox (update_id, payload) VALUES (?, ?)", rows)
+        self.db.execute("COMMIT")
+
+    def handle(self, update_id: int, chat_id: int, text: str) -> None:
+        """stateful: the chat's state read and written, the update marked handled, one commit."""
+        self.db.execute("BEGIN")
+        if self.owed_done:
+            self.db.executemany("UPDATE inbox SET status = 2, payload = '' WHERE update_id = ?", self.owed_done)
+            self.owed_done = []
+        row = self.db.execute("SELECT state FROM chat WHERE chat_id = ?", (chat_id,)).fetchone()
+        state = json.loads(row[0]) if row else {"lang": "vi", "seen": 0}
+        state["seen"] += 1
+        state["last"] = text[:64]
+        self.db.execute("INSERT INTO chat (chat_id, state) VALUES (?, ?)"
+                        " ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state", (chat_id, json.dumps(state)))
+        self.db.execute("UPDATE inbox SET status = 1 WHERE update_id = ?", (update_id,))
+        self.db.execute("COMMIT")
+
+    def done(self, update_id: int) -> None:
+        """The reply is sent: durable marks the update done now (its own commit), stateful with the next one."""
+        if self.stateful:
+            self.owed_done.append((update_id,))
+        else:
+            self.db.execute("UPDATE inbox SET status = 2, payload = '' WHERE update_id = ?", (update_id,))
+
+    def close(self) -> None:
+        if self.owed_done:
+            self.db.executemany("UPDATE inbox SET status = 2, payload = '' WHERE update_id = ?", self.owed_done)
+        self.db.close()
+
+
+class InboxRequest(AiohttpRequest):
+    """The getUpdates request: the batch is stored in the inbox before the call returns (so before the next
+    getUpdates confirms it to Telegram)."""
+
+    def __init__(self, inbox: Inbox, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.inbox = inbox
+
+    async def post(self, url: str, *args: Any, **kwargs: Any) -> Any:
+        result = await super().post(url, *args, **kwargs)
+        if url.endswith("/getUpdates") and isinstance(result, list):
+            self.inbox.accept(result)
+        return result
 
 
 def build_echo_bot(
-    token: str, base_url: str, *, concurrent_updates: int, overall_max_rate: float, done: Done
+    token: str, base_url: str, *, concurrent_updates: int, overall_max_rate: float, done: Done,
+    inbox: Inbox | None = None,
 ) -> Application:  # type: ignore[type-arg]
-    """The echo bot; `done()` is called once per update handled (for the benchmark's count)."""
+    """The echo bot; `done()` is called once per update handled (for the benchmark's count). With an `inbox`, the
+    durable or stateful variant (see the module's docstring)."""
     builder = (
         Application.builder()
         .token(token)
@@ -39,15 +119,18 @@ def build_echo_bot(
         )
         .rate_limiter(AIORateLimiter(overall_max_rate=overall_max_rate, max_retries=3))
         .request(AiohttpRequest())
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
+        .get_updates_request(
+            AiohttpRequest(connection_pool_size=1) if inbox is None else InboxRequest(inbox, connection_pool_size=1)
+        )
         .job_queue(None)
     )
     if concurrent_updates > 1:
         builder = builder.concurrent_updates(PerChatUpdateProcessor(concurrent_updates))
     api, files = bot_urls(base_url)
     application = builder.base_url(api).base_file_url(files).build()
-    application.add_handler(MessageHandler(filters.TEXT, counted(echo, done)))
-    application.add_handler(CallbackQueryHandler(counted(tap, done)))
+    on_text, on_tap = (echo, tap) if inbox is None else (durably(echo, inbox), durably(tap, inbox))
+    application.add_handler(MessageHandler(filters.TEXT, counted(on_text, done)))
+    application.add_handler(CallbackQueryHandler(counted(on_tap, done)))
     return application
 
 
@@ -57,6 +140,22 @@ def counted(callback: Callable[[Update, Any], Awaitable[None]], done: Done) -> C
             await callback(update, context)
         finally:
             done()
+
+    return wrapper
+
+
+def durably(callback: Callable[[Update, Any], Awaitable[None]], inbox: Inbox) -> Callable[..., Awaitable[None]]:
+    """`callback` as a durable inbox runs it: (stateful: the chat's state and the handled mark first,) the reply,
+    then the done mark."""
+
+    async def wrapper(update: Update, context: Any) -> None:
+        if inbox.stateful:
+            chat = update.effective_chat
+            assert chat is not None
+            text = update.message.text if update.message else update.callback_query.data  # type: ignore[union-attr]
+            inbox.handle(update.update_id, chat.id, text or "")
+        await callback(update, context)
+        inbox.done(update.update_id)
 
     return wrapper
 
