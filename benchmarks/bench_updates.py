@@ -24,7 +24,8 @@ After each of the bot's runs the same waves go through a reference, a minimal py
 built like ours (benchmarks/echo_bot.py), and the ratios ours/echo are printed (`--no-echo` skips it).
 `--reference echo,durable,stateful` runs the echo bot's durable variants too, in turn after ours (each update
 stored in a SQLite inbox before it is confirmed and marked done after its reply; "stateful" also reads and writes the
-chat's state row), printing ours / each and each / the echo bot: what durability alone costs.
+chat's state row; "stateful-aiosqlite" does it through aiosqlite, as the bot's driver), printing ours / each and each /
+the echo bot: what durability alone costs.
 """
 
 from __future__ import annotations
@@ -339,14 +340,14 @@ async def run_echo(
     with tempfile.TemporaryDirectory() as tmp:
         inbox = None
         if variant != "echo":
-            from benchmarks.echo_bot import Inbox
+            from benchmarks.echo_bot import open_inbox
 
-            inbox = Inbox(str(Path(tmp) / "echo-inbox.db"), stateful=variant == "stateful")
+            inbox = await open_inbox(variant, str(Path(tmp) / "echo-inbox.db"))
         try:
             return await _run_echo(concurrency, total, chats, rate_limit=rate_limit, inbox=inbox)
         finally:
             if inbox is not None:
-                inbox.close()
+                await inbox.close()
 
 
 async def _run_echo(concurrency: int, total: int, chats: int, *, rate_limit: bool, inbox: Any) -> dict[str, Any]:
@@ -409,7 +410,8 @@ async def main() -> None:
                         help="skip the reference echo bot (benchmarks/echo_bot.py) and the ratios to it")
     parser.add_argument("--reference", default="echo",
                         help="comma-separated references to run after each of ours: echo (the echo bot), durable (it "
-                             "with a SQLite inbox), stateful (also a chat state row read and written per update)")
+                             "with a SQLite inbox), stateful (also a chat state row read and written per update), "
+                             "stateful-aiosqlite (stateful through aiosqlite)")
     parser.add_argument("--no-rate-limit", action="store_true",
                         help="switch the 30 messages/s rate limiter off (ours and the echo bot's), unlike `ocop-bot run`")
     parser.add_argument("--products", type=int, default=0,
@@ -465,7 +467,8 @@ async def main() -> None:
           "of it router = the CPU time spent inside router.handle (measurable only one update at a time);\n"
           "server CPU/update = CPU time of the fake Bot API server process per update (it has the other core);\n"
           "sorry = updates answered with the polite error reply")
-    names = {"echo": "echo bot", "durable": "durable echo", "stateful": "stateful echo"}
+    names = {"echo": "echo bot", "durable": "durable echo", "stateful": "stateful echo",
+             "stateful-aiosqlite": "stateful echo on aiosqlite"}
     for r, (c, _gate) in zip(rows, runs, strict=True):
         for variant in references:
             echo = echoes[variant, c]

@@ -16,7 +16,8 @@ Two heavier references (`variant=`) show what durability alone costs, the floor 
   update marked handled, in one transaction; the done mark rides on the next update's transaction, as ours does.
 Both use the stdlib's `sqlite3` on the event loop's thread (no thread hop, statements prepared once and cached by
 the module) with the project's pragmas (`catalog/db.py`: WAL, synchronous=NORMAL, foreign keys on): the cheapest
-this can be done in Python, not a design to copy (it blocks the loop for each statement).
+this can be done in Python, not a design to copy (it blocks the loop for each statement). "stateful-aiosqlite" is
+"stateful" on `aiosqlite`, the driver the bot uses on SQLite: each statement a hop to the driver's thread and back.
 
 Not a bot to run: `python benchmarks/bench_updates.py` starts it against the fake Bot API server.
 """
@@ -37,57 +38,108 @@ from bot.channels.telegram import PerChatUpdateProcessor, bot_urls
 from bot.channels.telegram_http import AiohttpRequest
 
 Done = Callable[[], None]
-VARIANTS = ("echo", "durable", "stateful")
+VARIANTS = ("echo", "durable", "stateful", "stateful-aiosqlite")
 
 
 class Inbox:
-    """The least a durable inbox needs, on one SQLite file (see the module's docstring)."""
+    """The least a durable inbox needs, on one SQLite file (see the module's docstring); the stdlib's `sqlite3`."""
 
     def __init__(self, path: str, *, stateful: bool) -> None:
-        self.stateful = stateful
-        self.db = sqlite3.connect(path, isolation_level=None)  # autocommit: BEGIN/COMMIT written out
-        for pragma in ("foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL"):  # as catalog/db.py
-            self.db.execute(f"PRAGMA {pragma}")
-        self.db.execute("CREATE TABLE IF NOT EXISTS inbox (update_id INTEGER PRIMARY KEY, payload TEXT NOT NULL,"
-                        " status INTEGER NOT NULL DEFAULT 0)")  # 0 pending, 1 handled (replies owed), 2 done
-        self.db.execute("CREATE TABLE IF NOT EXISTS chat (chat_id INTEGER PRIMARY KEY, state TEXT NOT NULL)")
+        self.path, self.stateful = path, stateful
         self.owed_done: list[tuple[int]] = []  # stateful: done marks for the next transaction
 
-    def accept(self, updates: list[dict[str, Any]]) -> None:
+    async def open(self) -> None:
+        self.db = sqlite3.connect(self.path, isolation_level=None)  # autocommit: BEGIN/COMMIT written out
+        await self.setup()
+
+    async def setup(self) -> None:
+        for pragma in ("foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL"):  # as catalog/db.py
+            await self.run(f"PRAGMA {pragma}")
+        await self.run("CREATE TABLE IF NOT EXISTS inbox (update_id INTEGER PRIMARY KEY, payload TEXT NOT NULL,"
+                       " status INTEGER NOT NULL DEFAULT 0)")  # 0 pending, 1 handled (replies owed), 2 done
+        await self.run("CREATE TABLE IF NOT EXISTS chat (chat_id INTEGER PRIMARY KEY, state TEXT NOT NULL)")
+
+    # the driver: one statement, one statement for many rows, one row read
+    async def run(self, sql: str, params: Any = ()) -> None:
+        self.db.execute(sql, params)
+
+    async def run_many(self, sql: str, rows: list[Any]) -> None:
+        self.db.executemany(sql, rows)
+
+    async def one(self, sql: str, params: Any) -> Any:
+        return self.db.execute(sql, params).fetchone()
+
+    async def accept(self, updates: list[dict[str, Any]]) -> None:
         """Store a getUpdates batch in one transaction (a redelivered update id is skipped)."""
         if not updates:
             return
         rows = [(u["update_id"], json.dumps(u, ensure_ascii=False)) for u in updates]
-        self.db.execute("BEGIN")
-        self.db.executemany("INSERT OR IGNORE INTO inbox (update_id, payload) VALUES (?, ?)", rows)
-        self.db.execute("COMMIT")
+        await self.run("BEGIN")
+        await self.run_many("INSERT OR IGNORE INTO inbox (update_id, payload) VALUES (?, ?)", rows)
+        await self.run("COMMIT")
 
-    def handle(self, update_id: int, chat_id: int, text: str) -> None:
+    async def handle(self, update_id: int, chat_id: int, text: str) -> None:
         """stateful: the chat's state read and written, the update marked handled, one commit."""
-        self.db.execute("BEGIN")
+        await self.run("BEGIN")
         if self.owed_done:
-            self.db.executemany("UPDATE inbox SET status = 2, payload = '' WHERE update_id = ?", self.owed_done)
-            self.owed_done = []
-        row = self.db.execute("SELECT state FROM chat WHERE chat_id = ?", (chat_id,)).fetchone()
+            owed, self.owed_done = self.owed_done, []
+            await self.run_many("UPDATE inbox SET status = 2, payload = '' WHERE update_id = ?", owed)
+        row = await self.one("SELECT state FROM chat WHERE chat_id = ?", (chat_id,))
         state = json.loads(row[0]) if row else {"lang": "vi", "seen": 0}
         state["seen"] += 1
         state["last"] = text[:64]
-        self.db.execute("INSERT INTO chat (chat_id, state) VALUES (?, ?)"
-                        " ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state", (chat_id, json.dumps(state)))
-        self.db.execute("UPDATE inbox SET status = 1 WHERE update_id = ?", (update_id,))
-        self.db.execute("COMMIT")
+        await self.run("INSERT INTO chat (chat_id, state) VALUES (?, ?)"
+                       " ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state", (chat_id, json.dumps(state)))
+        await self.run("UPDATE inbox SET status = 1 WHERE update_id = ?", (update_id,))
+        await self.run("COMMIT")
 
-    def done(self, update_id: int) -> None:
+    async def done(self, update_id: int) -> None:
         """The reply is sent: durable marks the update done now (its own commit), stateful with the next one."""
         if self.stateful:
             self.owed_done.append((update_id,))
         else:
-            self.db.execute("UPDATE inbox SET status = 2, payload = '' WHERE update_id = ?", (update_id,))
+            await self.run("UPDATE inbox SET status = 2, payload = '' WHERE update_id = ?", (update_id,))
 
-    def close(self) -> None:
+    async def close(self) -> None:
         if self.owed_done:
-            self.db.executemany("UPDATE inbox SET status = 2, payload = '' WHERE update_id = ?", self.owed_done)
+            await self.run_many("UPDATE inbox SET status = 2, payload = '' WHERE update_id = ?", self.owed_done)
+            self.owed_done = []
+        await self.shut()
+
+    async def shut(self) -> None:
         self.db.close()
+
+
+class AioInbox(Inbox):
+    """The same on `aiosqlite` (the driver the bot uses on SQLite): each statement runs on the driver's thread and
+    the loop awaits it."""
+
+    async def open(self) -> None:
+        import aiosqlite
+
+        self.adb = await aiosqlite.connect(self.path, isolation_level=None)
+        await self.setup()
+
+    async def run(self, sql: str, params: Any = ()) -> None:
+        await self.adb.execute(sql, params)
+
+    async def run_many(self, sql: str, rows: list[Any]) -> None:
+        await self.adb.executemany(sql, rows)
+
+    async def one(self, sql: str, params: Any) -> Any:
+        async with self.adb.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def shut(self) -> None:
+        await self.adb.close()
+
+
+async def open_inbox(variant: str, path: str) -> Inbox:
+    """The inbox of a durable `variant` (not "echo"), open."""
+    cls = AioInbox if variant.endswith("-aiosqlite") else Inbox
+    inbox = cls(path, stateful=variant.startswith("stateful"))
+    await inbox.open()
+    return inbox
 
 
 class InboxRequest(AiohttpRequest):
@@ -101,7 +153,7 @@ class InboxRequest(AiohttpRequest):
     async def post(self, url: str, *args: Any, **kwargs: Any) -> Any:
         result = await super().post(url, *args, **kwargs)
         if url.endswith("/getUpdates") and isinstance(result, list):
-            self.inbox.accept(result)
+            await self.inbox.accept(result)
         return result
 
 
@@ -153,9 +205,9 @@ def durably(callback: Callable[[Update, Any], Awaitable[None]], inbox: Inbox) ->
             chat = update.effective_chat
             assert chat is not None
             text = update.message.text if update.message else update.callback_query.data  # type: ignore[union-attr]
-            inbox.handle(update.update_id, chat.id, text or "")
+            await inbox.handle(update.update_id, chat.id, text or "")
         await callback(update, context)
-        inbox.done(update.update_id)
+        await inbox.done(update.update_id)
 
     return wrapper
 
