@@ -24,7 +24,8 @@ After each of the bot's runs the same waves go through a reference, a minimal py
 built like ours (benchmarks/echo_bot.py), and the ratios ours/echo are printed (`--no-echo` skips it).
 `--reference echo,durable,stateful` runs the echo bot's durable variants too, in turn after ours (each update
 stored in a SQLite inbox before it is confirmed and marked done after its reply; "stateful" also reads and writes the
-chat's state row; "stateful-aiosqlite" does it through aiosqlite, as the bot's driver), printing ours / each and each /
+chat's state row; "stateful-aiosqlite" does it through aiosqlite, as the bot's driver, a thread hop a statement;
+"stateful-thread" with one hop a transaction), printing ours / each and each /
 the echo bot: what durability alone costs.
 """
 
@@ -411,7 +412,8 @@ async def main() -> None:
     parser.add_argument("--reference", default="echo",
                         help="comma-separated references to run after each of ours: echo (the echo bot), durable (it "
                              "with a SQLite inbox), stateful (also a chat state row read and written per update), "
-                             "stateful-aiosqlite (stateful through aiosqlite)")
+                             "stateful-aiosqlite (stateful through aiosqlite), stateful-thread (stateful with one hop "
+                             "to a database thread a transaction)")
     parser.add_argument("--no-rate-limit", action="store_true",
                         help="switch the 30 messages/s rate limiter off (ours and the echo bot's), unlike `ocop-bot run`")
     parser.add_argument("--products", type=int, default=0,
@@ -468,7 +470,7 @@ async def main() -> None:
           "server CPU/update = CPU time of the fake Bot API server process per update (it has the other core);\n"
           "sorry = updates answered with the polite error reply")
     names = {"echo": "echo bot", "durable": "durable echo", "stateful": "stateful echo",
-             "stateful-aiosqlite": "stateful echo on aiosqlite"}
+             "stateful-aiosqlite": "stateful echo on aiosqlite", "stateful-thread": "stateful echo on a thread"}
     for r, (c, _gate) in zip(rows, runs, strict=True):
         for variant in references:
             echo = echoes[variant, c]

@@ -17,17 +17,20 @@ Two heavier references (`variant=`) show what durability alone costs, the floor 
 Both use the stdlib's `sqlite3` on the event loop's thread (no thread hop, statements prepared once and cached by
 the module) with the project's pragmas (`catalog/db.py`: WAL, synchronous=NORMAL, foreign keys on): the cheapest
 this can be done in Python, not a design to copy (it blocks the loop for each statement). "stateful-aiosqlite" is
-"stateful" on `aiosqlite`, the driver the bot uses on SQLite: each statement a hop to the driver's thread and back.
+"stateful" on `aiosqlite`, the driver the bot uses on SQLite: each statement a hop to the driver's thread and back;
+"stateful-thread" runs the stdlib's driver on a thread of its own, one hop there and back for each transaction.
 
 Not a bot to run: `python benchmarks/bench_updates.py` starts it against the fake Bot API server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import sqlite3
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
@@ -38,7 +41,7 @@ from bot.channels.telegram import PerChatUpdateProcessor, bot_urls
 from bot.channels.telegram_http import AiohttpRequest
 
 Done = Callable[[], None]
-VARIANTS = ("echo", "durable", "stateful", "stateful-aiosqlite")
+VARIANTS = ("echo", "durable", "stateful", "stateful-aiosqlite", "stateful-thread")
 
 
 class Inbox:
@@ -80,9 +83,12 @@ class Inbox:
 
     async def handle(self, update_id: int, chat_id: int, text: str) -> None:
         """stateful: the chat's state read and written, the update marked handled, one commit."""
+        owed, self.owed_done = self.owed_done, []
+        await self.transaction(owed, update_id, chat_id, text)
+
+    async def transaction(self, owed: list[tuple[int]], update_id: int, chat_id: int, text: str) -> None:
         await self.run("BEGIN")
-        if self.owed_done:
-            owed, self.owed_done = self.owed_done, []
+        if owed:
             await self.run_many("UPDATE inbox SET status = 2, payload = '' WHERE update_id = ?", owed)
         row = await self.one("SELECT state FROM chat WHERE chat_id = ?", (chat_id,))
         state = json.loads(row[0]) if row else {"lang": "vi", "seen": 0}
@@ -108,6 +114,44 @@ class Inbox:
 
     async def shut(self) -> None:
         self.db.close()
+
+
+def finish(coroutine: Awaitable[Any]) -> Any:
+    """Run to its end, in the calling thread, a coroutine of `Inbox` (the stdlib driver's never suspends)."""
+    try:
+        coroutine.send(None)  # type: ignore[attr-defined]
+    except StopIteration as stop:
+        return stop.value
+    raise RuntimeError("an Inbox coroutine suspended")
+
+
+class ThreadInbox(Inbox):
+    """The stdlib's `sqlite3` on a thread of its own, each transaction one hop there and back (not one a statement,
+    as with aiosqlite)."""
+
+    async def open(self) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="echo-inbox")
+        self.db = await self.hop(lambda: sqlite3.connect(self.path, isolation_level=None, check_same_thread=False))
+        await self.hop(lambda: finish(Inbox.setup(self)))
+
+    async def hop(self, call: Callable[[], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, call)
+
+    async def accept(self, updates: list[dict[str, Any]]) -> None:
+        await self.hop(lambda: finish(Inbox.accept(self, updates)))
+
+    async def transaction(self, owed: list[tuple[int]], update_id: int, chat_id: int, text: str) -> None:
+        await self.hop(lambda: finish(Inbox.transaction(self, owed, update_id, chat_id, text)))
+
+    async def done(self, update_id: int) -> None:
+        if self.stateful:
+            self.owed_done.append((update_id,))
+        else:
+            await self.hop(lambda: finish(Inbox.done(self, update_id)))
+
+    async def close(self) -> None:
+        await self.hop(lambda: finish(Inbox.close(self)))
+        self.pool.shutdown()
 
 
 class AioInbox(Inbox):
@@ -136,7 +180,7 @@ class AioInbox(Inbox):
 
 async def open_inbox(variant: str, path: str) -> Inbox:
     """The inbox of a durable `variant` (not "echo"), open."""
-    cls = AioInbox if variant.endswith("-aiosqlite") else Inbox
+    cls = {"stateful-aiosqlite": AioInbox, "stateful-thread": ThreadInbox}.get(variant, Inbox)
     inbox = cls(path, stateful=variant.startswith("stateful"))
     await inbox.open()
     return inbox

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.echo_bot import AioInbox, open_inbox
+from benchmarks.echo_bot import AioInbox, ThreadInbox, open_inbox
 
 
 def update(update_id: int, chat: int, text: str) -> dict[str, object]:
@@ -21,12 +21,13 @@ def table(path: Path, sql: str) -> list[tuple[object, ...]]:
         return db.execute(sql).fetchall()
 
 
-@pytest.mark.parametrize("variant", ["durable", "stateful", "stateful-aiosqlite"])
+@pytest.mark.parametrize("variant", ["durable", "stateful", "stateful-aiosqlite", "stateful-thread"])
 async def test_accepted_batch_is_committed_and_redelivery_skipped(tmp_path: Path, variant: str) -> None:
     path = tmp_path / "inbox.db"
     inbox = await open_inbox(variant, str(path))
     try:
         assert isinstance(inbox, AioInbox) == variant.endswith("aiosqlite")
+        assert isinstance(inbox, ThreadInbox) == variant.endswith("thread")
         await inbox.accept([update(1, 7, "mật ong"), update(2, 8, "honey")])
         await inbox.accept([update(2, 8, "changed"), update(3, 7, "vải")])  # 2 is a redelivery
         rows = table(path, "SELECT update_id, payload, status FROM inbox ORDER BY update_id")
@@ -51,7 +52,7 @@ async def test_durable_marks_done_after_the_reply_in_its_own_commit(tmp_path: Pa
         await inbox.close()
 
 
-@pytest.mark.parametrize("variant", ["stateful", "stateful-aiosqlite"])
+@pytest.mark.parametrize("variant", ["stateful", "stateful-aiosqlite", "stateful-thread"])
 async def test_stateful_commits_state_with_handled_mark_and_done_rides_on_next(tmp_path: Path, variant: str) -> None:
     path = tmp_path / "inbox.db"
     inbox = await open_inbox(variant, str(path))
