@@ -24,8 +24,8 @@ After each of the bot's runs the same waves go through a reference, a minimal py
 built like ours (benchmarks/echo_bot.py), and the ratios ours/echo are printed (`--no-echo` skips it).
 `--reference echo,durable,stateful` runs the echo bot's durable variants too, in turn after ours (each update
 stored in a SQLite inbox before it is confirmed and marked done after its reply; "stateful" also reads and writes the
-chat's state row; "stateful-aiosqlite" does it through aiosqlite, as the bot's driver, a thread hop a statement;
-"stateful-thread" with one hop a transaction), printing ours / each and each /
+chat's state row; all on the loop's thread, as the bot's SQLite driver; "stateful-aiosqlite" does it through plain
+aiosqlite, a thread hop a statement, "stateful-thread" with one hop a transaction), printing ours / each and each /
 the echo bot: what durability alone costs.
 """
 

@@ -16,9 +16,11 @@ Two heavier references (`variant=`) show what durability alone costs, the floor 
   update marked handled, in one transaction; the done mark rides on the next update's transaction, as ours does.
 Both use the stdlib's `sqlite3` on the event loop's thread (no thread hop, statements prepared once and cached by
 the module) with the project's pragmas (`catalog/db.py`: WAL, synchronous=NORMAL, foreign keys on): the cheapest
-this can be done in Python, not a design to copy (it blocks the loop for each statement). "stateful-aiosqlite" is
-"stateful" on `aiosqlite`, the driver the bot uses on SQLite: each statement a hop to the driver's thread and back;
-"stateful-thread" runs the stdlib's driver on a thread of its own, one hop there and back for each transaction.
+this can be done in Python, and what the bot's own SQLite driver does (`catalog/sqlite_driver.py`, which also waits
+for a lock without blocking the loop; this one has no other writer to wait for). Two more show what leaving the
+loop's thread would cost: "stateful-aiosqlite" is "stateful" on plain `aiosqlite` (what SQLAlchemy's
+`sqlite+aiosqlite` dialect drives unless given another connection): each statement a hop to the driver's thread and
+back; "stateful-thread" runs the stdlib's driver on a thread of its own, one hop there and back for each transaction.
 
 Not a bot to run: `python benchmarks/bench_updates.py` starts it against the fake Bot API server.
 """
@@ -155,8 +157,7 @@ class ThreadInbox(Inbox):
 
 
 class AioInbox(Inbox):
-    """The same on `aiosqlite` (the driver the bot uses on SQLite): each statement runs on the driver's thread and
-    the loop awaits it."""
+    """The same on plain `aiosqlite`: each statement runs on the driver's thread and the loop awaits it."""
 
     async def open(self) -> None:
         import aiosqlite
