@@ -663,7 +663,7 @@ class QueryParser:
             # An unknown word right after a product word (Vietnamese puts the kind first) weighs by the words left
             # once the chat the lexicon knows is set aside: in "shop ơi có rượu sim không ạ" it is one of two words
             # asked, as in "rượu sim" (another wine), not one of seven. (Before the product word it is chat: "mẹ
-            # mình thích ổi"; an English word is code-switching.)
+            # mình thích ổi"; an English word is code-switching, unless right after a kind word: below.)
             factor = length_factor(open_words)
             ends = {u.at + len(u.text.split()) for u in out.units if u.role == "content" and not u.stray}
             # After a kind word a foreign-looking word names the kind too ("trà atiso", "rượu soju"), but not after
