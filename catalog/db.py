@@ -134,6 +134,16 @@ class Prebuilt:
 
 
 _REQUIRED = object()
+_PREBUILT: dict[int, Prebuilt] = {}
+
+
+def prebuilt(statement: Any) -> Prebuilt:
+    """The statement's `Prebuilt`, made on first use (the hot path's statements are built once and kept, so this
+    stays as small as they are few)."""
+    found = _PREBUILT.get(id(statement))
+    if found is None or found.statement is not statement:
+        found = _PREBUILT[id(statement)] = Prebuilt(statement)
+    return found
 
 
 def alembic_config(url: str) -> Config:

@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from catalog import sessions
-from catalog.db import Database, Prebuilt, lazy_commit_set, writes_only_chat_state
+from catalog.db import Database, Prebuilt, lazy_commit_set, prebuilt, writes_only_chat_state
 from catalog.models import ChatSession, InboxEntry, ProcessLease, utcnow
 
 UNFINISHED = ("pending", "handled")
@@ -156,17 +156,11 @@ CHAT_COLUMNS = ("id", *sessions.FIELDS, "updated_at")  # the chat state's column
 _LOOKS: dict[tuple[str, bool, bool, bool, bool], Select[Any]] = {}
 
 
-_PREBUILT: dict[int, Prebuilt] = {}
-
-
 async def _rows(conn: AsyncConnection, statement: Any, params: dict[str, Any], direct: bool) -> list[Any]:
     """The statement's rows: through the driver directly (`Prebuilt`, built once per statement) or SQLAlchemy."""
     if not direct:
         return list((await conn.execute(statement, params)).all())
-    prebuilt = _PREBUILT.get(id(statement))
-    if prebuilt is None or prebuilt.statement is not statement:
-        prebuilt = _PREBUILT[id(statement)] = Prebuilt(statement)
-    return await prebuilt.rows(conn, params)
+    return await prebuilt(statement).rows(conn, params)
 
 
 def _look(dialect: str, *, counted: bool, gaps: bool, turn: bool, chat: bool = False) -> Select[Any]:
@@ -696,17 +690,13 @@ async def end_chat_turn(conn: AsyncConnection, channel: str, chat_key: str, done
     key = chat_turn_key(channel, chat_key)
     raw = await conn.get_raw_connection()
     driver = getattr(raw, "driver_connection", None)
-    asyncpg = callable(getattr(driver, "fetchval", None)) and not conn.in_transaction()
-    if done and asyncpg and not any(error for _, error in done):
+    asyncpg = callable(getattr(driver, "fetchval", None))
+    if done and asyncpg and not conn.in_transaction() and not any(error for _, error in done):
         # One round trip instead of two (the marks, then the unlock): asyncpg sends a query without parameters as
         # PostgreSQL's simple query, whose statements run in order; the marks' transaction (COMMIT without waiting
         # for the WAL flush, as below) is visible before the unlock. Only numbers are written into the text.
         ids = ", ".join(str(int(entry_id)) for entry_id, _ in done)
-        await driver.execute(  # type: ignore[union-attr]
-            "BEGIN; SET LOCAL synchronous_commit = off; UPDATE inbox SET status = 'done', payload = '{}',"
-            " replies = NULL, last_error = '', updated_at = timezone('utc', now())"
-            f" WHERE id IN ({ids}) AND status IN ('pending', 'handled'); COMMIT; SELECT pg_advisory_unlock({int(key)})"
-        )
+        await driver.execute(_END_TURN_SQL.format(ids=ids, key=int(key)))  # type: ignore[union-attr]
         return
     if done:
         # Without waiting for the WAL flush: a crash of the database server may lose the last of these marks,
@@ -714,7 +704,7 @@ async def end_chat_turn(conn: AsyncConnection, channel: str, chat_key: str, done
         # The UPDATE's RETURNING turns the commit asynchronous (SET LOCAL), without a statement of its own.
         await _mark_done_many(conn, done, lazily=True)
         await conn.commit()
-    if asyncpg:
+    if asyncpg and not conn.in_transaction():
         # asyncpg: the unlock alone, outside a transaction: one round trip instead of BEGIN, SELECT, COMMIT
         await driver.fetchval(_UNLOCK_SQL, key)  # type: ignore[union-attr]
     else:
@@ -723,6 +713,13 @@ async def end_chat_turn(conn: AsyncConnection, channel: str, chat_key: str, done
 
 
 _UNLOCK_SQL = "SELECT pg_advisory_unlock($1)"
+# The end of a chat's turn as one simple query: `_MARK_DONE`'s marks for entries sent without a note (the same
+# columns and values, the same unfinished statuses), committed without waiting for the WAL flush, then the unlock.
+_END_TURN_SQL = (
+    "BEGIN; SET LOCAL synchronous_commit = off; UPDATE {table} SET status = 'done', payload = '{{{{}}}}',"
+    " replies = NULL, last_error = '', updated_at = timezone('utc', now())"
+    " WHERE id IN ({{ids}}) AND status IN ({unfinished}); COMMIT; SELECT pg_advisory_unlock({{key}})"
+).format(table=TABLE.name, unfinished=", ".join(f"'{status}'" for status in UNFINISHED))
 _UNLOCK = text("SELECT pg_advisory_unlock(:key)")
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import Update, bindparam, func, insert, literal_column, select, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.db import Prebuilt, lazy_commit_set, writes_only_chat_state
+from catalog.db import lazy_commit_set, prebuilt, writes_only_chat_state
 from catalog.models import ChatSession, utcnow
 
 TABLE = ChatSession.__table__
@@ -44,16 +44,6 @@ _LAZY = func.set_config(literal_column("'synchronous_commit'"), literal_column("
 _STAMP = select(TABLE.c.updated_at).where(TABLE.c.id == bindparam("row_id"))
 # one prebuilt UPDATE per set of changed fields, checked against a cached stamp or not, lazy or not
 _UPDATES: dict[tuple[tuple[str, ...], bool, bool], Update] = {}
-
-
-_PREBUILT: dict[Update, Prebuilt] = {}
-
-
-def _prebuilt(statement: Update) -> Prebuilt:
-    prebuilt = _PREBUILT.get(statement)
-    if prebuilt is None:
-        prebuilt = _PREBUILT[statement] = Prebuilt(statement)
-    return prebuilt
 
 
 def _update(names: tuple[str, ...], *, checked: bool = False, lazy: bool = False) -> Update:
@@ -206,7 +196,7 @@ async def save_chat(session: AsyncSession, chat: ChatState, *, lazy: bool = Fals
         params.update(new_updated_at=now, row_id=chat.id, stamp=chat._stamp)
         statement = _update(tuple(changed), checked=checked, lazy=lazy)
         if conn.dialect.name == "sqlite":  # through the driver (catalog/db.py's Prebuilt), in its implicit transaction
-            found = bool(await _prebuilt(statement).rows(conn, params))
+            found = bool(await prebuilt(statement).rows(conn, params))
         else:  # PostgreSQL: through SQLAlchemy, which begins the transaction and notes the tables written
             found = (await conn.execute(statement, params)).first() is not None
         if not found:
