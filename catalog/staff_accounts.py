@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -23,8 +24,14 @@ MAX_FAILURES = 5
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 
 _hasher = PasswordHasher()
-# Checked when the name is unknown, so a wrong name costs as long as a wrong password (no user probing).
-_DUMMY_HASH = _hasher.hash("not a password of anyone's")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the name is unknown, so a wrong name costs as long as a wrong password (no user probing).
+    Made at the first sign-in, not at import: a hash costs about a quarter of a second, which every process that
+    imports this module (the chat, each worker) would otherwise pay before its first answer."""
+    return _hasher.hash("not a password of anyone's")
 
 
 class AccountError(ValueError):
@@ -134,7 +141,7 @@ async def sign_in(session: AsyncSession, username: str, password: str, address: 
         return SignIn(None, throttled=True)
     account = await find_account(session, name) if name else None
     try:
-        _hasher.verify(account.password_hash if account else _DUMMY_HASH, password[:MAX_PASSWORD])
+        _hasher.verify(account.password_hash if account else _dummy_hash(), password[:MAX_PASSWORD])
         ok = account is not None and account.active
     except (VerificationError, InvalidHashError):
         ok = False
