@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -51,6 +52,14 @@ def check_password(password: str) -> str:
     if len(password) > MAX_PASSWORD:
         raise AccountError(f"a password has at most {MAX_PASSWORD} characters")
     return password
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    """Does the password match the stored hash? With none stored (an unknown name), checked against a dummy."""
+    try:
+        return _hasher.verify(stored or _dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def hash_password(password: str) -> str:
@@ -140,16 +149,14 @@ async def sign_in(session: AsyncSession, username: str, password: str, address: 
         audit(session, None, "login_throttled", name, address=address)
         return SignIn(None, throttled=True)
     account = await find_account(session, name) if name else None
-    try:
-        _hasher.verify(account.password_hash if account else _dummy_hash(), password[:MAX_PASSWORD])
-        ok = account is not None and account.active
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok or account is None:
+    # Argon2 takes a few tenths of a second of CPU by design: on a thread of its own (it lets go of the GIL), so
+    # the event loop, which the console may share with the bot's webhooks, goes on answering meanwhile.
+    matches = await asyncio.to_thread(_verify, account.password_hash if account else None, password[:MAX_PASSWORD])
+    if not (matches and account is not None and account.active):
         audit(session, None, "login_failed", name, address=address)
         return SignIn(None)
     if _hasher.check_needs_rehash(account.password_hash):
-        account.password_hash = _hasher.hash(password)
+        account.password_hash = await asyncio.to_thread(_hasher.hash, password)
     account.last_login_at = utcnow()
     audit(session, account, "login", name, address=address)
     return SignIn(account)

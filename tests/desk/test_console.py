@@ -3,6 +3,7 @@ every action with its CSRF token and audit line, the export, and every refusal f
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -250,6 +251,30 @@ async def test_sign_in_is_throttled_after_repeated_failures(db: Database, client
         assert (await sign_in(client, "mai", "wrong password")).status_code == 401
     throttled = await sign_in(client, "mai")
     assert throttled.status_code == 429 and "Too many failed sign-ins" in throttled.text
+
+
+async def test_the_event_loop_goes_on_while_a_password_is_checked(db: Database, client: httpx.AsyncClient) -> None:
+    """Argon2 spends a few tenths of a second on each sign-in: the bot's webhooks, served by the same loop, must
+    not wait for it (an unknown name, checked against the dummy hash, and a known one alike)."""
+    await add_account(db, "mai")
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.002)
+            ticks += 1
+
+    for name in ("nobody", "mai"):
+        page = await client.get("/login")
+        ticker = asyncio.create_task(ticking())
+        ticks = 0
+        response = await client.post(
+            "/login", data={"username": name, "password": "wrong password", "csrf_token": csrf_of(page.text)}
+        )
+        ticker.cancel()
+        assert response.status_code == 401
+        assert ticks >= 10, f"the loop stood still while {name!r}'s password was checked ({ticks} ticks)"
 
 
 async def test_admins_manage_routing_rules_and_business_hours(
