@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from sqlalchemy import func, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,9 +95,12 @@ class Proxy:
         assert self.client is not None
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower().startswith(("x-telegram", "content-type"))}
-        async with self.client.post(next(self.targets), data=body, headers=headers) as answer:
-            return web.Response(status=answer.status, body=await answer.read(),
-                                content_type=answer.content_type)
+        try:
+            async with self.client.post(next(self.targets), data=body, headers=headers) as answer:
+                return web.Response(status=answer.status, body=await answer.read(),
+                                    content_type=answer.content_type)
+        except ClientError:  # (a kept-alive connection the worker closed just then): the poster posts it again
+            return web.Response(status=502)
 
     async def start(self) -> None:
         self.client = ClientSession(timeout=ClientTimeout(total=60))
@@ -160,6 +163,7 @@ async def start_controls(count: int, url: str, api: FakeTelegramAPI, log_dir: Pa
             processes.append(await asyncio.create_subprocess_exec(
                 sys.executable, str(ROOT / "benchmarks" / "control_worker.py"), "--port", str(port), "--pg", dsn,
                 "--api", f"{api.base_url}{TOKEN}", "--secret", SECRET, "--work", str(options.control_work),
+                "--workload", options.control_workload, "--url", url,
                 "--round-trips", str(options.control_round_trips), cwd=log_dir, stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL, stderr=log,
             ))
@@ -178,6 +182,16 @@ async def start_controls(count: int, url: str, api: FakeTelegramAPI, log_dir: Pa
             writer.close()
             break
     return processes, ports
+
+
+def runtime(pid: int) -> float:
+    """Seconds the process's live threads have run, from the scheduler's own clock (/proc/PID/task/*/schedstat,
+    nanoseconds), not sampled at the timer tick as /proc/PID/stat's user and system time are."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
 
 
 def switches(pid: int) -> tuple[int, int]:
@@ -287,16 +301,17 @@ async def one_count(workers: int, url: str, total: int, chats: int, rate_limit: 
 
                     await deliver(warm, 0)
                     await asyncio.sleep(1.1)  # the workers' backends report the warm-up's transactions
-                    idle_from = {p.pid: cpu_seconds(p.pid) for p in processes}
+                    idle_from = {p.pid: runtime(p.pid) for p in processes}
                     idle_switches = [switches(p.pid) for p in processes]
                     await asyncio.sleep(IDLE_SECONDS)  # what the workers spend with nothing to do
-                    idle = sum(cpu_seconds(p.pid) - idle_from[p.pid] for p in processes) / len(processes)
+                    idle = sum(runtime(p.pid) - idle_from[p.pid] for p in processes) / len(processes)
                     idle_wakes = sum(switches(p.pid)[0] - w[0] for p, w in zip(processes, idle_switches, strict=True))
                     counted = await server_counts(db)
                     calls_before = len(api.sent)
                     server_before = await backends_cpu(db)
                     switches_before = [switches(p.pid) for p in processes]
                     before = {p.pid: cpu_seconds(p.pid) for p in processes}
+                    ran_before = {p.pid: runtime(p.pid) for p in processes}
                     kernel_before = sum(cpu_seconds(p.pid, kernel_only=True) for p in processes)
                     own_before = time.process_time()
                     load = os.getloadavg()[0]
@@ -305,6 +320,7 @@ async def one_count(workers: int, url: str, total: int, chats: int, rate_limit: 
                 elapsed = time.perf_counter() - started
                 own = time.process_time() - own_before
                 spent = {p.pid: cpu_seconds(p.pid) - before[p.pid] for p in processes}
+                ran = sum(runtime(p.pid) - ran_before[p.pid] for p in processes)
                 kernel = sum(cpu_seconds(p.pid, kernel_only=True) for p in processes) - kernel_before
                 switched = [(a - b0, c - d) for (a, c), (b0, d)
                             in zip((switches(p.pid) for p in processes), switches_before, strict=True)]
@@ -320,7 +336,7 @@ async def one_count(workers: int, url: str, total: int, chats: int, rate_limit: 
     return {
         "kind": "control" if control else "bot", "pinned": pinned, "load": load,
         "workers": workers, "updates": total, "seconds": elapsed, "rate": total / elapsed,
-        "cpu_ms": sum(spent.values()) / total * 1000,
+        "cpu_ms": sum(spent.values()) / total * 1000, "ran_ms": ran / total * 1000,
         "per_worker": [round(v / total * 1000, 2) for v in spent.values()],
         "own_ms": own / total * 1000, "server_ms": server / total * 1000,
         "idle_ms": idle / IDLE_SECONDS * 1000, "idle_wakes": idle_wakes / len(processes) / IDLE_SECONDS,
@@ -334,14 +350,16 @@ async def one_count(workers: int, url: str, total: int, chats: int, rate_limit: 
 def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
     print(f"\n{title}")
     head = (f"{'workers':>7} {'load':>5} {'updates/s':>10} {'CPU/update':>11} {'in kernel':>10} {'vs 1 worker':>12} "
+            f"{'ran/update':>11} {'vs 1':>5} "
             f"{'per worker':>24} {'ctx sw vol/invol':>17} {'API calls':>10} {'PG CPU/upd':>11} {'bench CPU':>10} "
             f"{'xacts/upd':>10} {'conns closed':>13} {'idle CPU':>11} {'idle wakes':>11}")
     print(head)
     print("-" * len(head))
-    base = rows[0]["cpu_ms"]
+    base, ran = rows[0]["cpu_ms"], rows[0]["ran_ms"]
     for r in rows:
         print(f"{r['workers']:>7} {r['load']:>5.1f} {r['rate']:>10.1f} {r['cpu_ms']:>8.2f} ms {r['kernel_ms']:>7.2f} ms "
-              f"{(r['cpu_ms'] / base - 1) * 100:>+11.0f}% {str(r['per_worker']):>24} "
+              f"{(r['cpu_ms'] / base - 1) * 100:>+11.0f}% {r['ran_ms']:>8.2f} ms {(r['ran_ms'] / ran - 1) * 100:>+4.0f}% "
+              f"{str(r['per_worker']):>24} "
               f"{r['voluntary']:>8.1f}/{r['involuntary']:<8.1f} {r['calls']:>10.2f} {r['server_ms']:>8.2f} ms "
               f"{r['own_ms']:>7.2f} ms {r['xacts']:>10.1f} {r['sessions']:>13} {r['idle_ms']:>6.1f} ms/s "
               f"{r['idle_wakes']:>9.1f}/s")
@@ -361,12 +379,18 @@ async def main() -> None:
                         help="after each worker count, the same number of control processes "
                              "(benchmarks/control_worker.py: a fixed workload per update) in the same way")
     parser.add_argument("--only-control", action="store_true", help="the control alone, not the bot")
-    parser.add_argument("--control-work", type=int, default=1500, help="the control's rounds of work per update")
+    parser.add_argument("--control-workload", choices=("synthetic", "libraries"), default="synthetic",
+                        help="the control's fixed work: a pure-Python loop over a large table, or the bot's own "
+                             "libraries (python-telegram-bot's objects, the catalogue's search, SQLAlchemy's compiler)")
+    parser.add_argument("--control-work", type=int, default=0,
+                        help="the control's rounds of work per update (default: 600 synthetic, 3 libraries)")
     parser.add_argument("--control-round-trips", type=int, default=5,
                         help="the control's round trips to PostgreSQL per update besides the accept's")
     parser.add_argument("--pin", action="store_true", help="each process on one CPU (worker n on CPU n mod CPUs)")
     parser.add_argument("--rounds", type=int, default=1, help="the whole set this many times, taking turns")
     args = parser.parse_args()
+    if not args.control_work:
+        args.control_work = 3 if args.control_workload == "libraries" else 600
     if not args.pg:
         parser.error("--pg URL (or OCOP_BENCH_PG_URL) is required: the workers share one PostgreSQL")
     rate_limit = not args.no_rate_limit
@@ -387,17 +411,20 @@ async def main() -> None:
           f"load average now {os.getloadavg()[0]:.1f}")
     for number in range(args.rounds):
         for kind in kinds:
-            name = (f"control (--work {args.control_work}, {args.control_round_trips} + 1 round trips)" if kind
+            name = (f"control ({args.control_workload}, --control-work {args.control_work}, "
+                    f"{args.control_round_trips} + 1 round trips)" if kind
                     else "ocop-bot run workers")
             print_rows(f"round {number + 1}: {name}", results[kind][number])
-    growth = {kind: [(rows[-1]["cpu_ms"] / rows[0]["cpu_ms"] - 1) * 100 for rows in results[kind]] for kind in kinds}
-    if len(kinds) == 2 and len(counts) > 1:
-        print(f"\nCPU per update, {counts[0]} → {counts[-1]} workers, by round: the bot "
-              + ", ".join(f"{g:+.0f} %" for g in growth[False]) + "; the control "
-              + ", ".join(f"{g:+.0f} %" for g in growth[True]) + "; the bot's beyond the control's "
-              + ", ".join(f"{b - c:+.0f} points" for b, c in zip(growth[False], growth[True], strict=True)))
+    for key, what in (("cpu_ms", "CPU per update (/proc/PID/stat)"), ("ran_ms", "ran per update (schedstat)")):
+        growth = {kind: [(rows[-1][key] / rows[0][key] - 1) * 100 for rows in results[kind]] for kind in kinds}
+        if len(kinds) == 2 and len(counts) > 1:
+            print(f"\n{what}, {counts[0]} → {counts[-1]} workers, by round: the bot "
+                  + ", ".join(f"{g:+.0f} %" for g in growth[False]) + "; the control "
+                  + ", ".join(f"{g:+.0f} %" for g in growth[True]) + "; the bot's beyond the control's "
+                  + ", ".join(f"{b - c:+.0f} points" for b, c in zip(growth[False], growth[True], strict=True)))
     print("CPU/update = the workers' CPU time (all of them, from /proc) per update, and the part of it in the kernel "
-          "(system time: sockets, scheduling);\nctx sw = the workers' context switches per update, voluntary (waiting "
+          "(system time: sockets, scheduling), both sampled at the timer tick;\nran/update = the same CPU time from the scheduler's "
+          "own clock (/proc/PID/task/*/schedstat, nanoseconds; the threads alive at the end);\nctx sw = the workers' context switches per update, voluntary (waiting "
           "for the network: a wake-up each) and involuntary (the CPU taken away);\nAPI calls = Bot API calls per "
           "update; PG CPU = PostgreSQL's backends for this database, per update; bench CPU = this process (fake Bot "
           "API server, proxy, poster), not the bot's;\ntarget: the bot's CPU/update grows by at most 10 % from 1 to 4 "

@@ -27,7 +27,9 @@ import contextlib
 import json
 import random
 import signal
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -38,12 +40,56 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # (--workload libraries: the bot's packages)
 WORDS = ("mỳ", "chũ", "vải", "thiều", "mật", "ong", "gà", "đồi", "rượu", "làng", "vân", "honey", "lychee")
 
 
 def build_table(size: int) -> dict[str, tuple[int, str, list[str]]]:
     return {f"p{n:07d}": (n, f"product {n}", [WORDS[n % len(WORDS)], WORDS[(n * 7) % len(WORDS)]])
             for n in range(size)}
+
+
+class Libraries:
+    """The other workload (`--workload libraries`): the bot's own libraries doing fixed work, so that the code and
+    data an update runs through are as many and as large as the bot's: the update read into python-telegram-bot's
+    objects, the catalogue searched for its text (catalog/search, the index the bot loads), two SQLAlchemy
+    statements compiled from scratch (no cache) and the answer written as JSON; `--work` times per update."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.index: Any = None
+
+    async def load(self) -> None:
+        from catalog.db import Database
+        from catalog.snapshot import load_search_index
+
+        db = Database(self.url)
+        try:
+            async with db.session() as session:
+                self.index = await load_search_index(session)
+        finally:
+            await db.dispose()
+
+    def work(self, update: dict[str, Any], rounds: int) -> str:
+        from sqlalchemy import select
+        from sqlalchemy.dialects import postgresql
+        from telegram import Update
+
+        from catalog.models import ChatSession, InboxEntry
+
+        dialect = postgresql.dialect()
+        text = str(update.get("message", {}).get("text", ""))
+        found: list[str] = []
+        for _ in range(rounds):
+            parsed = Update.de_json(update, None)
+            answer = self.index.search(text, limit=5)
+            found = [hit.doc.name_vi for hit in answer.results]
+            look = (select(InboxEntry).where(InboxEntry.chat_key == str(parsed.effective_chat.id),
+                                             InboxEntry.status.in_(["pending", "handled"]))
+                    .order_by(InboxEntry.seq).limit(2))
+            state = select(ChatSession).where(ChatSession.chat_id == str(parsed.effective_chat.id))
+            found.append(str(look.compile(dialect=dialect))[:10] + str(state.compile(dialect=dialect))[:10])
+        return json.dumps({"text": text, "found": found}, ensure_ascii=False)
 
 
 def work(update: dict[str, Any], table: dict[str, tuple[int, str, list[str]]], rounds: int) -> str:
@@ -71,13 +117,19 @@ class _Server(uvicorn.Server):
 
 
 async def serve(args: argparse.Namespace) -> None:
-    table = build_table(args.table)
+    libraries = None
+    if args.workload == "libraries":
+        libraries = Libraries(args.url)
+        await libraries.load()
+        table = {}
+    else:
+        table = build_table(args.table)
     pool = await asyncpg.create_pool(args.pg, min_size=4, max_size=18)
     client = aiohttp.ClientSession()
     tasks: set[asyncio.Task[None]] = set()
 
     async def handle(update: dict[str, Any]) -> None:
-        answer = work(update, table, args.work)
+        answer = libraries.work(update, args.work) if libraries is not None else work(update, table, args.work)
         async with pool.acquire() as conn:
             for n in range(args.round_trips):
                 await conn.fetchval("SELECT $1::int", n)
@@ -116,6 +168,9 @@ def main() -> None:
     parser.add_argument("--pg", required=True, help="postgresql://… (asyncpg's form)")
     parser.add_argument("--api", required=True, help="the fake Bot API's base URL with the token")
     parser.add_argument("--secret", default="")
+    parser.add_argument("--workload", choices=("synthetic", "libraries"), default="synthetic")
+    parser.add_argument("--url", default="", help="the database's SQLAlchemy URL (--workload libraries: the "
+                        "catalogue's search index is loaded from it)")
     parser.add_argument("--work", type=int, default=1500, help="rounds of the fixed workload per update")
     parser.add_argument("--round-trips", type=int, default=5, help="round trips to PostgreSQL per update, "
                         "besides the accept's")
