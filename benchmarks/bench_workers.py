@@ -171,7 +171,7 @@ async def start_controls(count: int, url: str, api: FakeTelegramAPI, log_dir: Pa
             processes.append(await asyncio.create_subprocess_exec(
                 sys.executable, str(ROOT / "benchmarks" / "control_worker.py"), "--port", str(port), "--pg", dsn,
                 "--api", f"{api.base_url}{TOKEN}", "--secret", SECRET, "--work", str(options.control_work),
-                "--workload", options.control_workload, "--url", url,
+                "--workload", options.control_workload, "--url", url, "--server-work", str(options.control_server_work),
                 "--round-trips", str(options.control_round_trips), cwd=log_dir, stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL, stderr=log,
             ))
@@ -396,6 +396,8 @@ async def main() -> None:
                         help="the control's rounds of work per update (default: 600 synthetic, 3 libraries)")
     parser.add_argument("--control-round-trips", type=int, default=5,
                         help="the control's round trips to PostgreSQL per update besides the accept's")
+    parser.add_argument("--control-server-work", type=int, default=0,
+                        help="rows each of the control's round trips counts on the server (0: a bare SELECT)")
     parser.add_argument("--pin", action="store_true", help="each process on one CPU (worker n on CPU n mod CPUs)")
     parser.add_argument("--sched-batch", action="store_true",
                         help="each process under SCHED_BATCH (less preemption by waking processes)")
@@ -427,7 +429,7 @@ async def main() -> None:
     for number in range(args.rounds):
         for kind in kinds:
             name = (f"control ({args.control_workload}, --control-work {args.control_work}, "
-                    f"{args.control_round_trips} + 1 round trips)" if kind
+                    f"{args.control_round_trips} + 1 round trips, server work {args.control_server_work})" if kind
                     else "ocop-bot run workers")
             print_rows(f"round {number + 1}: {name}", results[kind][number])
     for key, what in (("cpu_ms", "CPU per update (/proc/PID/stat)"), ("ran_ms", "ran per update (schedstat)")):

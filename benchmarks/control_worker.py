@@ -13,7 +13,8 @@ the bot's work looks like from the machine's side, but always the same amount of
 - then, in a task of its own: a fixed pure-Python workload (`work`: `--work` rounds of dict building, string
   formatting and look-ups at random places of a table of `--table` entries, so that the process has a working set
   of tens of megabytes, as the bot's catalogue and search index give it), `--round-trips` more round trips to
-  PostgreSQL one after the other (`SELECT $1`: the server's share of the work is as small as it can be), and one
+  PostgreSQL one after the other (`SELECT $1`: the server's share of the work as small as it can be; with
+  `--server-work N` each counts N rows, so that the backends compete for the cores as the bot's do), and one
   `sendMessage` to the fake Bot API (aiohttp, as the bot's client).
 The Python code run per update is the same whatever the number of processes: its CPU per update can grow only
 from the machine (scheduling, caches, the kernel's share of more processes on the same cores).
@@ -131,8 +132,11 @@ async def serve(args: argparse.Namespace) -> None:
     async def handle(update: dict[str, Any]) -> None:
         answer = libraries.work(update, args.work) if libraries is not None else work(update, table, args.work)
         async with pool.acquire() as conn:
-            for n in range(args.round_trips):
-                await conn.fetchval("SELECT $1::int", n)
+            for _ in range(args.round_trips):
+                if args.server_work:  # the server's share of the work too, as the bot's statements give it
+                    await conn.fetchval("SELECT count(*) FROM generate_series(1, $1::int)", args.server_work)
+                else:
+                    await conn.fetchval("SELECT $1::int", 0)
         chat = update.get("message", {}).get("chat", {}).get("id")
         async with client.post(f"{args.api}/sendMessage", json={"chat_id": chat, "text": answer[:200]}) as r:
             await r.read()
@@ -174,6 +178,8 @@ def main() -> None:
     parser.add_argument("--work", type=int, default=1500, help="rounds of the fixed workload per update")
     parser.add_argument("--round-trips", type=int, default=5, help="round trips to PostgreSQL per update, "
                         "besides the accept's")
+    parser.add_argument("--server-work", type=int, default=0, help="each round trip counts this many rows "
+                        "on the server (generate_series), so that PostgreSQL's backends work as the bot's do; 0: none")
     parser.add_argument("--table", type=int, default=200_000, help="entries of the table the workload reads")
     asyncio.run(serve(parser.parse_args()))
 
