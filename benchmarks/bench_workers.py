@@ -58,6 +58,7 @@ SEARCHES = ["mỳ chũ", "vải thiều", "mật ong", "gà đồi Yên Thế", 
             "lychee", "nấm rơm", "bánh khảo", "my chu", "na Lục Nam"]
 IN_FLIGHT = 40
 IDLE_SECONDS = 3.0
+WARM_UP = 30  # updates per worker before the measured ones
 
 
 def free_port() -> int:
@@ -280,7 +281,9 @@ async def one_count(workers: int, url: str, total: int, chats: int, rate_limit: 
 
                 # Warm-up, not measured: every worker has its first updates behind it (statements compiled,
                 # lazy imports done), as a long-running worker has.
-                warm = [make(90_000 + n % (10 * workers + 1), n // (10 * workers + 1)) for n in range(30 * workers)]
+                per_worker = options.warm_up if options is not None else WARM_UP
+                warm = [make(90_000 + n % (10 * workers + 1), n // (10 * workers + 1))
+                        for n in range(per_worker * workers)]
                 bodies = []
                 for n in range(total):
                     chat, step = 40_000 + n % chats, n // chats
@@ -401,6 +404,9 @@ async def main() -> None:
     parser.add_argument("--pin", action="store_true", help="each process on one CPU (worker n on CPU n mod CPUs)")
     parser.add_argument("--sched-batch", action="store_true",
                         help="each process under SCHED_BATCH (less preemption by waking processes)")
+    parser.add_argument("--warm-up", type=int, default=WARM_UP,
+                        help="updates per worker before the measured ones (each worker's first messages of each kind "
+                             "pay its one-time costs: statements compiled, lazy imports, caches)")
     parser.add_argument("--rounds", type=int, default=1, help="the whole set this many times, taking turns")
     args = parser.parse_args()
     if args.sched_batch:
@@ -422,7 +428,8 @@ async def main() -> None:
                                                          control=kind, options=args, pinned=args.pin))
     limiter = ("rate limiter as shipped (30 messages/s per process" + (", shared through Redis)"
                if os.environ.get("OCOP_REDIS_URL") else ")")) if rate_limit else "RATE LIMITER OFF (--no-rate-limit)"
-    print(f"\n{args.updates} updates from {args.chats} chats posted to a round-robin proxy ({IN_FLIGHT} in flight), "
+    print(f"\n{args.updates} updates from {args.chats} chats posted to a round-robin proxy ({IN_FLIGHT} in flight) "
+          f"after a warm-up of {args.warm_up} per worker, "
           f"one PostgreSQL, {limiter}, {os.cpu_count()} CPUs{', each process pinned to one' if args.pin else ''}"
           f"{', under SCHED_BATCH' if args.sched_batch else ''}, "
           f"load average now {os.getloadavg()[0]:.1f}")
