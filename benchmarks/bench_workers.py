@@ -3,6 +3,7 @@
 Run from the project root:
     PYTHONPATH=. python benchmarks/bench_workers.py --pg postgresql+asyncpg://postgres@127.0.0.1:5432/<own db>
                                                     [--workers 1,2,4] [--updates 1200] [--chats 97] [--no-rate-limit]
+                                                    [--control] [--pin] [--sched-batch] [--rounds N]
 
 The URL must name a database of the benchmark's own: its tables are dropped before each worker count.
 For each worker count, N real `ocop-bot run --webhook-url … --port P` processes start (as in production:
@@ -20,6 +21,12 @@ ends when every inbox entry is done. Printed per worker count: updates/s, the wo
 PostgreSQL's transactions per update (pg_stat_database), the database sessions that ended during the run (a pool
 closing and opening connections) and a worker's CPU per second while idle (measured for 3 s after the warm-up). (That each chat's
 replies keep its order across workers is tested, not measured: tests/leads/test_processes.py.)
+
+`--control` runs, after the workers at each count, as many control processes (benchmarks/control_worker.py) in
+their place, posted to and measured the same way: they do a fixed amount of work per update whatever their number,
+so their growth from 1 to 4 processes is what the machine adds (more processes sharing the cores), and the bot's
+growth beyond it is the bot's. `--pin` puts process n on CPU n mod CPUs, `--sched-batch` runs each under
+SCHED_BATCH, `--rounds N` repeats the whole set taking turns.
 
 The rate limiter is as shipped (30 messages/s per process, or shared through OCOP_REDIS_URL when set in the
 environment), which caps updates/s near 23 per worker; `--no-rate-limit` sets OCOP_TELEGRAM_RATE_LIMIT=0 for
@@ -118,7 +125,7 @@ class Proxy:
             await self.client.close()
 
 
-def batch(pid: int) -> None:
+def sched_batch(pid: int) -> None:
     """The process under SCHED_BATCH: the scheduler takes it for a CPU-bound one and lets a waking process preempt it
     less often (fewer involuntary context switches, longer runs on a warm cache)."""
     os.sched_setscheduler(pid, os.SCHED_BATCH, os.sched_param(0))
@@ -153,7 +160,7 @@ async def start_workers(count: int, url: str, api: FakeTelegramAPI, log_dir: Pat
         if pinned:
             pin(processes[-1].pid, n)
         if os.environ.get("BENCH_SCHED_BATCH"):
-            batch(processes[-1].pid)
+            sched_batch(processes[-1].pid)
         ports.append(port)
         # one at a time: the first one migrates and seeds the database
         await api.wait_for(lambda r=registered: len(api.calls("setWebhook")) > r, 120.0,
@@ -179,7 +186,7 @@ async def start_controls(count: int, url: str, api: FakeTelegramAPI, log_dir: Pa
         if pinned:
             pin(processes[-1].pid, n)
         if os.environ.get("BENCH_SCHED_BATCH"):
-            batch(processes[-1].pid)
+            sched_batch(processes[-1].pid)
         ports.append(port)
         deadline = time.monotonic() + 60
         while True:  # listening yet?
