@@ -203,6 +203,34 @@ async def test_health_is_503_until_ready() -> None:
         await server.stop()
 
 
+async def test_an_idle_server_looks_once_a_second_and_stops_at_once() -> None:
+    """uvicorn's own loop looks ten times a second whether it should stop: every idle worker woken for nothing."""
+    server = WebServer(build_app([]))
+    port = await server.start("127.0.0.1", 0)
+    assert server._server is not None
+    ticks = 0
+    on_tick = server._server.on_tick
+
+    async def counted(counter: int) -> bool:
+        nonlocal ticks
+        ticks += 1
+        return await on_tick(counter)
+
+    server._server.on_tick = counted  # type: ignore[method-assign]
+    try:
+        await asyncio.sleep(1.5)
+        async with httpx.AsyncClient() as client:  # still serving, its Date header set
+            answer = await client.get(f"http://127.0.0.1:{port}/healthz")
+        assert answer.status_code == 200 and answer.headers.get("date")
+    finally:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await server.stop()
+        stopping = loop.time() - started
+    assert ticks <= 3, ticks
+    assert stopping < 0.5
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 async def test_ocop_bot_run_serves_both_channels_on_one_port(
     db_url: str, db: Database, api: FakeTelegramAPI, zalo: FakeZaloAPI, tmp_path: Path
