@@ -2,6 +2,7 @@
 
     python benchmarks/bench_updates.py [--updates 2000] [--chats 100] [--concurrency 1,8] [--no-gate] [--database-url URL]
                                        [--no-echo] [--reference echo,durable,stateful] [--no-rate-limit] [--products 20000]
+                                       [--varied-searches] [--no-answer-cache]
 
 The fake Bot API server (tests/fakes/telegram_api.py) runs in a separate process, as Telegram would,
 so its work does not share the bot's event loop; its CPU time is printed apart from the bot's. The bot runs
@@ -12,7 +13,11 @@ figure printed then says so. `--products N` adds N synthetic products (benchmark
 the demo catalogue before the bot starts.
 
 The updates are a mix — /start, product searches in Vietnamese and English, taps on product buttons
-of the bot's previous answer — sent in waves of one update per chat. Printed: updates per second
+of the bot's previous answer — sent in waves of one update per chat. The searches are fourteen texts by turns,
+which the search index's memory of answers (`SearchIndex.cached_search`) answers almost every time; with
+`--varied-searches` they are the 840 questions of the spent labelled sets (tests/data/search_chat.jsonl,
+search_extra.jsonl, search_dev.jsonl; never the sealed ones), each asked once in turn, as varied as real traffic
+or more; `--no-answer-cache` turns that memory off. The share of answers that came from it is printed. Printed: updates per second
 (first push to last update handled), end to end per update (from the push of its wave to the moment its last
 reply was sent: the queueing before the handler included), the Bot API calls made once the run drained (the
 start-up's calls not counted), and the handler time per update (router.handle + rendering,
