@@ -7,10 +7,17 @@ import json
 from typing import Any
 
 import pytest
-from telegram.error import TelegramError
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import AIORateLimiter, Application, Defaults
 from telegram.request import BaseRequest, RequestData
 
-from bot.channels.telegram import bot_api_error
+from bot.channels.telegram import UnreadAnswers, bot_api_error
+from bot.channels.telegram_http import AiohttpRequest
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+TOKEN = "123456:UNREAD"
 
 ANSWERS = [
     (400, {"ok": False, "error_code": 400, "description": "Bad Request: message is not modified"}),
@@ -60,3 +67,53 @@ async def test_an_error_answer_raises_what_ptb_raises(code: int, answer: Any) ->
     assert str(ours) == str(raised.value)
     assert getattr(ours, "new_chat_id", None) == getattr(raised.value, "new_chat_id", None)
     assert getattr(ours, "_retry_after", None) == getattr(raised.value, "_retry_after", None)
+
+
+class Counting(AIORateLimiter):
+    """The rate limiter as shipped, counting what goes through it."""
+
+    def __init__(self) -> None:
+        super().__init__(overall_max_rate=0, max_retries=3)
+        self.endpoints: list[str] = []
+
+    async def process_request(self, callback: Any, args: Any, kwargs: Any, endpoint: str, data: dict[str, Any],
+                              rate_limit_args: Any) -> Any:
+        self.endpoints.append(endpoint)
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+
+async def test_replies_go_through_the_rate_limiter_with_the_bots_defaults_and_raise_ptbs_errors() -> None:
+    """Sent straight to the fake Bot API (not through PTB's do_api_request): the defaults (HTML, no link
+    previews), the keyboard as JSON, the forum topic; every call through the rate limiter, which waits out a 429
+    as it does for PTB's own calls; an error answer raises PTB's exception."""
+    limiter = Counting()
+    async with FakeTelegramAPI(token=TOKEN) as api:
+        application = (Application.builder().token(TOKEN).base_url(api.base_url).base_file_url(api.base_file_url)
+                       .defaults(Defaults(parse_mode=ParseMode.HTML,
+                                          link_preview_options=LinkPreviewOptions(is_disabled=True)))
+                       .rate_limiter(limiter).request(AiohttpRequest()).build())
+        async with application:
+            replies = UnreadAnswers(application.bot)
+            keyboard = {"inline_keyboard": [[{"text": "Mỳ Chũ", "callback_data": "p:my-chu"}]]}
+            assert await replies.send_message(7, "<b>Mỳ</b> Chũ", reply_markup=keyboard) is None
+            api.open_topic(-1007, 9)
+            await replies.send_message(-1007, "in the topic", message_thread_id=9)
+            sent = api.calls("sendMessage", chat_id=7)[0].params
+            assert sent["text"] == "<b>Mỳ</b> Chũ" and sent["parse_mode"] == "HTML"
+            assert sent["link_preview_options"] == {"is_disabled": True}
+            assert sent["reply_markup"] == keyboard
+            assert api.calls("sendMessage", chat_id=-1007)[0].params["message_thread_id"] == 9
+            message_id = api.bot_messages(7)[-1]["message_id"]
+            await replies.edit_message_text("edited", chat_id=7, message_id=message_id)
+            assert api.bot_messages(7)[-1]["text"] == "edited"
+
+            api.fail_next("sendMessage", "429", retry_after=0.05)  # waited out by the rate limiter
+            await replies.send_message(7, "after a 429")
+            assert api.bot_messages(7)[-1]["text"] == "after a 429"
+            assert limiter.endpoints[1:] == ["sendMessage", "sendMessage", "editMessageText", "sendMessage"]  # (getMe)
+
+            with pytest.raises(BadRequest, match="not modified"):
+                await replies.edit_message_text("after a 429", chat_id=7, message_id=api.bot_messages(7)[-1]["message_id"])
+            api.fail_next("sendMessage", "403")
+            with pytest.raises(Forbidden):
+                await replies.send_message(7, "blocked")
