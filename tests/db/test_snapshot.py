@@ -232,6 +232,11 @@ async def test_cards_and_list_lines_kept_per_product_language_and_day(
     monkeypatch.setattr(cards, "today_in_vietnam", lambda: dt.date(2024, 11, 1))
     assert "expires on" in cards.kept_card(en, catalog, melon)
     assert "certificate expiring" in cards.kept_lines(en, catalog, [melon])[0]
+    # a product read from another snapshot (an import swapped them mid-message) is written, never kept
+    async with db.session() as session:
+        newer = await load_catalog(session)
+    assert cards.kept_card(en, newer, melon) == cards.kept_card(en, catalog, melon) and not newer._rendered
+    assert cards.kept_lines(en, newer, [melon]) and not newer._rendered
     monkeypatch.setattr(snapshot, "RENDERED_KEPT", 2)
     for product in catalog.products[:5]:
         cards.kept_card(en, catalog, product)
