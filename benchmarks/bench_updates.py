@@ -2,6 +2,7 @@
 
     python benchmarks/bench_updates.py [--updates 2000] [--chats 100] [--concurrency 1,8] [--no-gate] [--database-url URL]
                                        [--no-echo] [--reference echo,durable,stateful] [--no-rate-limit] [--products 20000]
+                                       [--varied-searches] [--no-answer-cache]
 
 The fake Bot API server (tests/fakes/telegram_api.py) runs in a separate process, as Telegram would,
 so its work does not share the bot's event loop; its CPU time is printed apart from the bot's. The bot runs
@@ -12,7 +13,11 @@ figure printed then says so. `--products N` adds N synthetic products (benchmark
 the demo catalogue before the bot starts.
 
 The updates are a mix — /start, product searches in Vietnamese and English, taps on product buttons
-of the bot's previous answer — sent in waves of one update per chat. Printed: updates per second
+of the bot's previous answer — sent in waves of one update per chat. The searches are fourteen texts by turns,
+which the search index's memory of answers (`SearchIndex.cached_search`) answers almost every time; with
+`--varied-searches` they are the 840 questions of the spent labelled sets (tests/data/search_chat.jsonl,
+search_extra.jsonl, search_dev.jsonl; never the sealed ones), each asked once in turn, as varied as real traffic
+or more; `--no-answer-cache` turns that memory off. The share of answers that came from it is printed. Printed: updates per second
 (first push to last update handled), end to end per update (from the push of its wave to the moment its last
 reply was sent: the queueing before the handler included), the Bot API calls made once the run drained (the
 start-up's calls not counted), and the handler time per update (router.handle + rendering,
@@ -35,7 +40,9 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import json
 import os
+import random
 import sys
 import tempfile
 import time
@@ -63,6 +70,36 @@ SEARCHES = [
     "mỳ chũ", "vải thiều", "mật ong", "gà đồi Yên Thế", "rượu làng Vân", "honey", "rice noodles",
     "lychee", "nấm rơm", "bánh khảo", "my chu", "sâm nam núi Dành", "cordyceps", "na Lục Nam",
 ]
+
+# `--varied-searches`: the searches are the spent labelled sets' questions (never the sealed ones), shuffled once, each
+# asked once before any is asked again: real traffic repeats popular questions, but not fourteen texts in a loop,
+# which the search index's memory of answers (`SearchIndex.cached_search`) would answer almost every time.
+SPENT_SETS = ("tests/data/search_chat.jsonl", "tests/data/search_extra.jsonl", "tests/data/search_dev.jsonl")
+TEXTS: list[str] = SEARCHES  # what the waves search for (main() sets it)
+ANSWERS = {"searches": 0, "kept": 0}  # the index's answers asked for, and how many came from its memory
+
+
+def varied_searches() -> list[str]:
+    texts = [json.loads(line)["q"] for name in SPENT_SETS
+             for line in (ROOT / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    random.Random(15).shuffle(texts)
+    return texts
+
+
+def count_kept_answers() -> None:
+    """Count how often `SearchIndex.cached_search` answers from its memory (the bot's searches only: the echo bot
+    searches nothing)."""
+    from catalog.search.index import SearchIndex
+
+    search = SearchIndex.cached_search
+
+    def counted(self: Any, query: str, limit: int = 10) -> Any:
+        ANSWERS["searches"] += 1
+        ANSWERS["kept"] += (query, limit) in self._answers
+        return search(self, query, limit)
+
+    SearchIndex.cached_search = counted  # type: ignore[method-assign]
+
 
 # The fake server's process: reads one JSON command per line, answers one JSON line; ends at end of input.
 FAKE_SERVER = r"""
@@ -118,7 +155,9 @@ def waves(total: int, chats: int) -> list[list[dict[str, Any]]]:
                 break
             lang = "en" if chat % 3 == 0 else "vi"
             kind = "start" if step == 0 else "search" if step % 2 == 1 else "tap"
-            text = SEARCHES[(chat + step) % len(SEARCHES)]
+            # the fourteen texts by turns (each chat another one each time); the varied ones each once in turn
+            text = (TEXTS[(chat + step) % len(TEXTS)] if TEXTS is SEARCHES
+                    else TEXTS[(step * chats + chat) % len(TEXTS)])
             wave.append({"chat": 10_000 + chat, "kind": kind, "lang": lang, "text": text})
             count += 1
         plan.append(wave)
@@ -416,10 +455,23 @@ async def main() -> None:
                              "to a database thread a transaction)")
     parser.add_argument("--no-rate-limit", action="store_true",
                         help="switch the 30 messages/s rate limiter off (ours and the echo bot's), unlike `ocop-bot run`")
+    parser.add_argument("--varied-searches", action="store_true",
+                        help=f"search the spent labelled sets' questions ({', '.join(SPENT_SETS)}), each once in "
+                             "turn, instead of fourteen texts by turns")
+    parser.add_argument("--no-answer-cache", action="store_true",
+                        help="search every message in full (SearchIndex.cached_search keeps no answer)")
     parser.add_argument("--products", type=int, default=0,
                         help="add this many synthetic products to the demo catalogue (e.g. 20000)")
     args = parser.parse_args()
     rate_limit = not args.no_rate_limit
+    global TEXTS
+    if args.varied_searches:
+        TEXTS = varied_searches()
+    if args.no_answer_cache:
+        from catalog.search import index as search_index
+
+        search_index.ANSWERS_KEPT = 0
+    count_kept_answers()
     runs = [(int(c), True) for c in args.concurrency.split(",")]
     if args.no_gate:
         runs += [(c, False) for c, _ in runs if c > 1]
@@ -444,6 +496,12 @@ async def main() -> None:
     print(f"\n{args.updates} updates from {args.chats} chats, {backend}, {catalogue}, {limiter}, "
           f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
           f"mix: {rows[0]['kinds']}")
+    searched = (f"{len(TEXTS)} texts of the spent labelled sets, each once in turn (--varied-searches)"
+                if TEXTS is not SEARCHES else f"{len(SEARCHES)} texts by turns")
+    memory = ("NOT kept (--no-answer-cache)" if args.no_answer_cache else
+              f"{ANSWERS['kept']} of {ANSWERS['searches']} from the index's memory "
+              f"({ANSWERS['kept'] / max(ANSWERS['searches'], 1):.0%})")
+    print(f"searches: {searched}; search answers: {memory}")
     head = (f"{'mode':<22} {'updates':>7} {'seconds':>8} {'updates/s':>10} {'end-to-end p50':>15} {'p99':>10} "
             f"{'handler p50':>12} {'p99':>10} "
             f"{'excl. gate p50':>15} {'p99':>10} {'router p50':>11} {'p99':>10} {'bot CPU/update':>15} "

@@ -322,6 +322,9 @@ class ProcessedEvent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
+INBOX_UNFINISHED = text("status IN ('pending', 'handled')")  # as the look writes it (catalog/inbox.py's _UNFINISHED)
+
+
 class InboxEntry(Base):
     """An update or event as received, committed before the channel is told it arrived (the durable inbox).
 
@@ -336,6 +339,11 @@ class InboxEntry(Base):
         Index("ix_inbox_status", "status", "channel"),
         Index("ix_inbox_chat_order", "channel", "chat_key", "seq"),
         Index("ix_inbox_seq", "channel", "seq"),
+        # A chat's look (catalog/inbox.py) reads its unfinished entries and counts its recent ones: without these it
+        # walked every entry the chat had in the last two days (done ones are kept that long), twice
+        Index("ix_inbox_unfinished", "channel", "chat_key", "seq", sqlite_where=INBOX_UNFINISHED,
+              postgresql_where=INBOX_UNFINISHED),
+        Index("ix_inbox_chat_time", "channel", "chat_key", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))

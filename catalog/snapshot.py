@@ -26,7 +26,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -40,6 +40,9 @@ from catalog.search.stored import IndexKey
 from catalog.text import fold
 
 log = logging.getLogger(__name__)
+
+
+RENDERED_KEPT = 4_096  # texts a snapshot keeps (`Catalog.rendered`): ≈ a few MB of cards and list lines
 
 
 class Catalog:
@@ -78,8 +81,23 @@ class Catalog:
         self.contacts: tuple[Contact, ...] = tuple(sorted(contacts, key=lambda c: (not c.current, c.id)))
         self.index = index if index is not None else SearchIndex([product_doc(p) for p in self.products])
         self.districts: dict[str, int] = dict(Counter(p.district for p in self.products if p.district))
+        self._rendered: dict[Hashable, str] = {}  # see `rendered`
 
     # --- products
+
+    def rendered(self, key: Hashable, make: Callable[[], str]) -> str:
+        """Text written from this snapshot alone (a product's card, its list line) by `make()`, kept for the next
+        message that shows it: `key` must name everything else the text depends on (the product, the language, the
+        day its certificate's state was worked out for). Safe because a snapshot never changes (a new catalogue is a
+        new snapshot, with an empty memory); the last RENDERED_KEPT texts are kept, the oldest dropped first."""
+        text = self._rendered.get(key)
+        if text is None:
+            text = make()
+            if RENDERED_KEPT > 0:
+                while len(self._rendered) >= RENDERED_KEPT:
+                    del self._rendered[next(iter(self._rendered))]  # the oldest
+                self._rendered[key] = text
+        return text
 
     def best_first_in(self, language: str) -> tuple[Product, ...]:
         """Browsing order for a reader of `language` (English names sort in English mode)."""

@@ -179,7 +179,8 @@ def certificate_breakdown(t: Translator, products: Iterable[Product]) -> str:
 async def filter_page(ctx: Context, flt: Filter, page: int, *, edit: bool = False) -> list[Reply]:
     """One page of a part of the catalogue, best rated first, numbered from 1, with prev/next buttons."""
     t = ctx.t
-    matching = flt.select((await ctx.catalog()).best_first_in(ctx.t.language))
+    catalog = await ctx.catalog()
+    matching = flt.select(catalog.best_first_in(ctx.t.language))
     total = len(matching)
     if total == 0:
         return [Reply(t._("No products in the catalogue match: {what}.", what=h(flt.describe(t))),
@@ -192,7 +193,7 @@ async def filter_page(ctx: Context, flt: Filter, page: int, *, edit: bool = Fals
     head = f"📚 <b>{h(flt.describe(t))}</b>: " + t.n_("{n} product", "{n} products", total)
     if pages > 1:
         head += " " + t._("(page {page} of {pages})", page=t.number(page + 1), pages=t.number(pages))
-    lines = [head] + [cards.product_line(t, p, n) for n, p in enumerate(shown, 1)]
+    lines = [head, *cards.kept_lines(t, catalog, shown)]
     lines += ["", t._("Tap a product, or type its number.")]
     prev_payload = flt.payload(page - 1) if page > 0 else None
     next_payload = flt.payload(page + 1) if page + 1 < pages else None

@@ -15,6 +15,7 @@ from locales import N_, Translator
 
 if TYPE_CHECKING:
     from catalog.models import Contact, OnlineListing, Producer, Product, Store
+    from catalog.snapshot import Catalog
     from handlers.context import Context
 
 # Telegram allows 4,096 characters; staying well under leaves room for escaping and channel decorations.
@@ -310,19 +311,46 @@ def product_buttons(t: Translator, slug: str) -> list[list[Button]]:
 
 # --- products -------------------------------------------------------------------------------------------
 
-def product_line(t: Translator, product: Product, number: int | None = None) -> str:
+def product_line(t: Translator, product: Product, number: int | None = None, today: dt.date | None = None) -> str:
     """One list line: number, bold name, stars and former district."""
     head = f"{number}. " if number is not None else "• "
+    return head + line_body(t, product, today)
+
+
+def line_body(t: Translator, product: Product, today: dt.date | None = None) -> str:
+    """A list line after its number: bold name, stars, former district, a certificate that is not valid."""
     name = product_name(product, t.language)
     other = product.name_vi if name != product.name_vi else ""
     bits = [star_glyphs(product.stars) or t._("stars not listed")]
     if product.district:
         bits.append(h(product.district))
-    mark = status_mark(t, product)
+    mark = status_mark(t, product, today)
     if mark:
         bits.append(f"<i>{h(mark)}</i>")
     extra = f" / <i>{h(other)}</i>" if other else ""
-    return f"{head}<b>{h(name)}</b>{extra} — " + " · ".join(bits)
+    return f"<b>{h(name)}</b>{extra} — " + " · ".join(bits)
+
+
+def kept_lines(t: Translator, catalog: Catalog, products: Iterable[Product]) -> list[str]:
+    """`product_line` of each product, numbered from 1, each line's text kept by the catalogue snapshot for the
+    next list that shows the product (`Catalog.rendered`: per product, language and day)."""
+    today = today_in_vietnam()
+    return [f"{n}. " + (catalog.rendered(("line", p.slug, t.language, today), lambda p=p: line_body(t, p, today))
+                        if catalog.product(p.slug) is p else line_body(t, p, today))
+            for n, p in enumerate(products, 1)]
+
+
+def kept_card(t: Translator, catalog: Catalog, product: Product) -> str:
+    """`product_card` of a product of `catalog`, kept by the snapshot for the next message that shows it."""
+    today = today_in_vietnam()
+
+    def write() -> str:
+        return product_card(t, product, catalog.stores_selling(product), catalog.online_platforms(product), today)
+
+    # (only a product of this very snapshot: one read before an import's new snapshot took over is written afresh)
+    if catalog.product(product.slug) is not product:
+        return write()
+    return catalog.rendered(("card", product.slug, t.language, today), write)
 
 
 def numbered_buttons(products: Iterable[Product], language: str, prefix: str = "p") -> list[list[Button]]:
@@ -339,15 +367,17 @@ def product_card(
     product: Product,
     stores: Sequence[Store],
     listings: Sequence[OnlineListing],
+    today: dt.date | None = None,
 ) -> str:
-    """The product card: names, stars, group, producer, place, a short description, where to buy, contact."""
+    """The product card: names, stars, group, producer, place, a short description, where to buy, contact; the
+    certificate's state as of `today` (the department's day when None)."""
     lang = t.language
     if lang == "en" and product.name_en:  # the reader's language first, the other name after it
         lines = [f"<b>{h(product.name_en)}</b>", f"<i>{h(product.name_vi)}</i>"]
     else:
         lines = [f"<b>{h(product.name_vi)}</b>"] + ([f"<i>{h(product.name_en)}</i>"] if product.name_en else [])
     lines.append(stars_text(t, product.stars, product.year))
-    lines.append(certificate_line(t, product))
+    lines.append(certificate_line(t, product, today))
     season = product.season_en if lang == "en" and product.season_en else product.season_vi
     if season:
         lines.append(t._("🗓 In season: {season}", season=h(season)))

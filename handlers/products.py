@@ -31,7 +31,7 @@ async def card_reply(ctx: Context, product: Product, extra: str = "",
     """The product card with its buttons; the product becomes "it" for the next question."""
     t = ctx.t
     catalog = await ctx.catalog()
-    text = cards.product_card(t, product, catalog.stores_selling(product), catalog.online_platforms(product))
+    text = cards.kept_card(t, catalog, product)
     if extra:
         text = cards.clip(text + "\n\n" + extra)
     ctx.memory.product = product.slug
@@ -64,13 +64,14 @@ async def list_page(ctx: Context, page: int, *, edit: bool = False) -> list[Repl
                       [cards.menu_row(t)])]
     pages = max(1, -(-len(slugs) // cards.PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
-    shown = (await ctx.catalog()).products_by_slug(slugs[page * cards.PAGE_SIZE : (page + 1) * cards.PAGE_SIZE])
+    catalog = await ctx.catalog()
+    shown = catalog.products_by_slug(slugs[page * cards.PAGE_SIZE : (page + 1) * cards.PAGE_SIZE])
     ctx.remember_results([p.slug for p in shown])
     ctx.memory.back = f"l:{page}"
     lines = [saved.title]  # reply HTML we wrote ourselves, user words already escaped
     if pages > 1:
         lines[0] += " " + t._("(page {page} of {pages})", page=t.number(page + 1), pages=t.number(pages))
-    lines += [cards.product_line(t, p, n) for n, p in enumerate(shown, 1)]
+    lines += cards.kept_lines(t, catalog, shown)
     lines += ["", t._("Tap a product, or type its number.")]
     nav = cards.row(
         cards.payload_button(t._("‹ Previous"), f"l:{page - 1}") if page > 0 else None,
@@ -100,9 +101,10 @@ async def no_match(ctx: Context, text: str, answer: SearchAnswer) -> list[Reply]
     lines = [t._("I couldn't find “{query}” in the OCOP catalogue.", query=quoted(asked))]
     buttons: list[list[Button]] = []
     if answer.suggestions:
-        products = (await ctx.catalog()).products_by_slug(s.doc.slug for s in answer.suggestions)
+        catalog = await ctx.catalog()
+        products = catalog.products_by_slug(s.doc.slug for s in answer.suggestions)
         lines += ["", t._("Did you mean:")]
-        lines += [cards.product_line(t, p, n) for n, p in enumerate(products, 1)]
+        lines += cards.kept_lines(t, catalog, products)
         buttons = cards.numbered_buttons(products, t.language)
         ctx.remember_results([p.slug for p in products])
     else:

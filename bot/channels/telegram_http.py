@@ -52,7 +52,7 @@ import os
 import re
 import ssl
 import urllib.request
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
 import certifi
@@ -182,6 +182,24 @@ class AiohttpRequest(BaseRequest):
             else:
                 body = json.dumps(request_data.parameters, ensure_ascii=False, separators=(",", ":")).encode()
                 headers = _JSON_HEADERS
+        return await self._exchange(method, url, body, headers, read=read, write=write, connect=connect, pool=pool)
+
+    async def post_json(self, url: str, parameters: dict[str, Any]) -> tuple[int, bytes]:
+        """POST `parameters` (plain JSON values, None left out by the caller) as one JSON body, with this
+        instance's default timeouts: the HTTP status and the answer's body, as `do_request` gives them, without
+        PTB's `RequestData` around the parameters (the bot's replies, bot/channels/telegram.py's `UnreadAnswers`)."""
+        if self._session is None or self._session.closed or self._slots is None:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
+        body = json.dumps(parameters, ensure_ascii=False, separators=(",", ":")).encode()
+        return await self._exchange("POST", url, body, _JSON_HEADERS, read=self._read_timeout,
+                                    write=self._write_timeout, connect=self._connect_timeout, pool=self._pool_timeout)
+
+    async def _exchange(
+        self, method: str, url: str, body: bytes | aiohttp.MultipartWriter | None, headers: dict[str, str] | None, *,
+        read: float | None, write: float | None, connect: float | None, pool: float | None,
+    ) -> tuple[int, bytes]:
+        session, slots = self._session, self._slots
+        assert session is not None and slots is not None
         # From a free connection to the answer's headers: aiohttp bounds connecting and reading, this
         # also the sending, which aiohttp does not.
         limits = (connect, write, read)

@@ -414,7 +414,7 @@ class TelegramInbox:
         answered: asyncio.Future[None] | None = None
         if spot.query_id is not None:
             notice = next((r.notice for r in replies if r.notice), "")
-            answered = asyncio.ensure_future(_answer_quietly(self.bot, spot.query_id, _toast(notice)))
+            answered = asyncio.ensure_future(_answer_quietly(self.replying, spot.query_id, _toast(notice)))
         edit_id = spot.message_id
         done = self._progress.get(entry.id, 0)
         try:
@@ -482,7 +482,7 @@ def _settle(waiter: asyncio.Future[None], error: BaseException | None = None) ->
         waiter.set_exception(error)
 
 
-async def _answer_quietly(bot: TelegramBot, query_id: str, text: str) -> None:
+async def _answer_quietly(bot: TelegramBot | UnreadAnswers, query_id: str, text: str) -> None:
     with contextlib.suppress(TelegramError):
         await _answer_tap(bot, query_id, text)
 

@@ -203,3 +203,41 @@ async def test_an_in_memory_database_also_loads_the_new_version_in_the_backgroun
         assert new.index.search("mật ong thử", limit=1).results[0].doc.slug == "mat-ong-thu"
     finally:
         await db.dispose()
+
+
+async def test_cards_and_list_lines_kept_per_product_language_and_day(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A product's card and list line are written once per snapshot, language and day, then reused: the same text
+    as written afresh; the day of the certificate's state is part of what they are kept by."""
+    import datetime as dt
+
+    from handlers import cards
+    from locales import translator
+
+    async with db.session() as session:
+        catalog = await load_catalog(session)
+    melon = catalog.product("dua-kim-hoang-hau")
+    assert melon is not None
+    for language in ("vi", "en"):
+        t = translator(language)
+        card = cards.product_card(t, melon, catalog.stores_selling(melon), catalog.online_platforms(melon))
+        assert cards.kept_card(t, catalog, melon) == card
+        assert cards.kept_card(t, catalog, melon) is cards.kept_card(t, catalog, melon)  # kept, not written again
+        shown = catalog.best_first[:3]
+        assert cards.kept_lines(t, catalog, shown) == [cards.product_line(t, p, n) for n, p in enumerate(shown, 1)]
+    en = translator("en")
+    assert "expired Dec 2024" in cards.kept_card(en, catalog, melon)
+    # the day before the decision expired: the card is written again for that day
+    monkeypatch.setattr(cards, "today_in_vietnam", lambda: dt.date(2024, 11, 1))
+    assert "expires on" in cards.kept_card(en, catalog, melon)
+    assert "certificate expiring" in cards.kept_lines(en, catalog, [melon])[0]
+    # a product read from another snapshot (an import swapped them mid-message) is written, never kept
+    async with db.session() as session:
+        newer = await load_catalog(session)
+    assert cards.kept_card(en, newer, melon) == cards.kept_card(en, catalog, melon) and not newer._rendered
+    assert cards.kept_lines(en, newer, [melon]) and not newer._rendered
+    monkeypatch.setattr(snapshot, "RENDERED_KEPT", 2)
+    for product in catalog.products[:5]:
+        cards.kept_card(en, catalog, product)
+    assert len(catalog._rendered) == 2  # bounded: the oldest dropped first
