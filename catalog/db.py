@@ -156,6 +156,27 @@ def alembic_config(url: str) -> Config:
 
 
 _LAZY_SET = "ocop_commit_lazy"
+# A session of `Database.session` on PostgreSQL may leave its chat state's write and its inbox entry's handled mark to
+# its end (`catalog/sessions.py`'s `PendingWrite`), to send them as one statement.
+_DEFERRABLE = "ocop_deferrable"
+PENDING_WRITE = "ocop_pending_write"
+
+
+def may_defer(session: AsyncSession) -> bool:
+    """Whether `session` writes what was left to its end (`PENDING_WRITE`) before it commits: a session of
+    `Database.session` on PostgreSQL."""
+    return bool(session.info.get(_DEFERRABLE))
+
+
+def in_driver_transaction(raw_driver: Any) -> bool:
+    """Whether the driver connection (asyncpg) has a transaction open: SQLAlchemy begins one lazily, with the first
+    statement it sends, so a session that sent nothing yet has none."""
+    return bool(raw_driver.is_in_transaction())
+
+
+def note_written(conn: AsyncConnection, table: str) -> None:
+    """A statement run on the driver directly (`Prebuilt`, which SQLAlchemy's events do not see) wrote `table`."""
+    conn.info.setdefault(_WRITES, set()).add(table)
 
 
 def writes_only_chat_state(conn: AsyncConnection) -> bool:
@@ -264,8 +285,13 @@ class Database:
         session = self.sessionmaker()
         try:
             async with session.begin():
+                if self.dialect == "postgresql":
+                    session.info[_DEFERRABLE] = True
                 yield session
                 if self.dialect == "postgresql":
+                    pending = session.info.pop(PENDING_WRITE, None)
+                    if pending is not None:  # the chat state and the handled mark, as one statement
+                        await pending.write(session)
                     await _commit_chat_state_lazily(session)
         finally:
             if self.dialect == "sqlite":

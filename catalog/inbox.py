@@ -377,6 +377,12 @@ async def mark_handled(session: AsyncSession, entry_id: int, replies: list[Any])
     again after the restart (their replies possibly sent twice; never lost). A transaction that wrote a lead,
     an outbox entry, a staff action or anything else keeps the synchronous commit (catalog/db.py)."""
     conn = await session.connection()  # the session's own, in its transaction (no ORM flush needed)
+    pending = await sessions.pending_write(session, mark=True) if conn.dialect.name == "postgresql" else None
+    if pending is not None:
+        # PostgreSQL: written at the session's end with the chat state's changes, as one statement (the commit lazy
+        # when nothing but chat state was written); AlreadyHandled is raised there (`sessions.PendingWrite`)
+        pending.entry_id, pending.replies, pending.entry_now = entry_id, replies, utcnow()
+        return
     params = {"e_id": entry_id, "e_replies": replies, "e_now": utcnow()}
     if conn.dialect.name == "postgresql" and writes_only_chat_state(conn):
         if len((await conn.execute(_MARK_HANDLED_LAZILY, params)).all()) != 1:
