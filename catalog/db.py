@@ -123,7 +123,7 @@ class Prebuilt:
             args.append(process(value) if process is not None else value)
         if self.statement.is_dml and not conn.in_transaction():
             await conn.begin()  # SQLite: so that SQLAlchemy's commit ends the driver's implicit transaction
-        driver = (await conn.get_raw_connection()).driver_connection
+        driver = await driver_connection(conn)
         if dialect.name == "sqlite":
             cursor = await driver.execute(sql, args)  # type: ignore[union-attr]
             fetched = await cursor.fetchall()
@@ -131,6 +131,16 @@ class Prebuilt:
             fetched = await driver.fetch(sql, *args)  # type: ignore[union-attr]
         return [row(*[value if process is None else process(value) for process, value in zip(results, raw, strict=True)])
                 for raw in fetched]
+
+
+async def driver_connection(conn: AsyncConnection) -> Any:
+    """The driver's own connection under `conn` (asyncpg's, or the in-loop SQLite driver's). Taken from the
+    connection at hand when it has one, as it does once checked out: `AsyncConnection.get_raw_connection` would
+    spend a greenlet hand-over (≈20 µs of CPU) on every hot statement for it."""
+    sync = conn.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        return sync.connection.driver_connection  # no I/O: the pooled connection is there
+    return (await conn.get_raw_connection()).driver_connection
 
 
 _REQUIRED = object()

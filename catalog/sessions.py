@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.db import (
     PENDING_WRITE,
+    driver_connection,
     in_driver_transaction,
     lazy_commit_set,
     may_defer,
@@ -133,6 +134,7 @@ class PendingWrite:
     entry_id: int | None = None
     replies: list[Any] | None = None
     entry_now: dt.datetime | None = None
+    entry_gone: type[Exception] = Exception  # raised when the entry is no longer pending (the inbox's AlreadyHandled)
 
     async def write(self, session: AsyncSession) -> None:
         """Raises StaleChat (the chat's row changed since it was cached) or `catalog.inbox.AlreadyHandled` (the entry
@@ -153,15 +155,12 @@ class PendingWrite:
             if only_chat_state:
                 lazy_commit_set(conn)
             return
-        driver = (await conn.get_raw_connection()).driver_connection
-        alone = not in_driver_transaction(driver)  # nothing sent yet: the statement commits by itself
+        alone = not in_driver_transaction(await driver_connection(conn))  # nothing sent yet: the statement commits by itself
         statement = _one_write(tuple(self.changed), checked=self.checked, mark=mark, lazy=only_chat_state)
         (row,) = await prebuilt(statement).rows(conn, self._params())
         if not row.ok:
             if mark and row.status != "pending":
-                from catalog.inbox import AlreadyHandled
-
-                raise AlreadyHandled(self.entry_id)
+                raise self.entry_gone(self.entry_id)
             raise StaleChat(self.chat.chat_id if self.chat is not None else "")
         if not alone:
             if self.changed:
