@@ -89,9 +89,12 @@ class Prebuilt:
     For the hot path's few statements: SQLAlchemy's execution around a statement (cache key, execution context,
     result object, the greenlet hand-over) costs ≈0.1 ms of CPU, several times the statement's own work on SQLite
     (a look at a chat: ≈110 µs through `AsyncConnection.execute`, ≈13 µs through the driver). Only where nothing
-    else watches the statement: SQLite (the driver's own implicit transaction, which SQLAlchemy's commit ends), or a
-    PostgreSQL connection in autocommit (asyncpg would not be inside SQLAlchemy's lazily begun transaction, and the
-    tables a transaction writes are noted from SQLAlchemy's events). Rows come back as named tuples."""
+    else watches the statement: SQLite (the driver's own implicit transaction, which SQLAlchemy's commit ends), a
+    PostgreSQL connection in autocommit, or a session's connection on which SQLAlchemy has begun nothing yet (asyncpg
+    would not be inside SQLAlchemy's lazily begun transaction: the statement commits by itself, as
+    `catalog/sessions.py`'s `PendingWrite` wants) or has begun its transaction already (the statement runs inside
+    it). The tables a transaction writes are noted from SQLAlchemy's events, which do not see these statements: the
+    caller notes its own (`note_written`). Rows come back as named tuples."""
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement

@@ -15,9 +15,10 @@ mismatch (`StaleChat`: another process or tool wrote the chat meanwhile) rolls t
 the router to do it again from the row, under the lock; on PostgreSQL so does a message that wrote anything
 besides chat state (a lead, a staff action), which is always done under the lock (on SQLite, one process
 writes at a time and the write lock is held from a transaction's first write to its commit, so the stamp
-check alone suffices). A message that changes only chat state then takes, on PostgreSQL, three round trips:
-BEGIN, the UPDATE (whose RETURNING also turns the commit asynchronous), COMMIT; on SQLite one statement less
-than with a read.
+check alone suffices). On PostgreSQL the write waits for the end of the message's session (`PendingWrite`), where it
+goes with the inbox's handled mark as one statement, in autocommit when nothing else went through the session: a
+message that changes only chat state is one round trip (its RETURNING also turns the commit asynchronous); on
+SQLite one statement less than with a read.
 """
 
 from __future__ import annotations
@@ -137,36 +138,37 @@ class PendingWrite:
     entry_gone: type[Exception] = Exception  # raised when the entry is no longer pending (the inbox's AlreadyHandled)
 
     async def write(self, session: AsyncSession) -> None:
-        """Raises StaleChat (the chat's row changed since it was cached) or `catalog.inbox.AlreadyHandled` (the entry
-        is no longer pending); then nothing of it is written. The commit is lazy when nothing but chat state and the
-        handled mark was written (the ORM's pending changes, flushed first, count)."""
-        if session.new or session.dirty or session.deleted:
-            await session.flush()  # the ORM's changes first (a lead, a staff action), in the transaction
+        """Raises StaleChat (the chat's row changed since it was cached) or `entry_gone` (`catalog.inbox.AlreadyHandled`:
+        the entry is no longer pending); then nothing of it is written. The commit is lazy when nothing but chat state
+        and the handled mark is written; the ORM's pending changes (a lead, the Zalo channel's record of the event) are
+        flushed after this statement, at the commit, as they would have been without it."""
+        orm_changes = bool(session.new or session.dirty or session.deleted)
         conn = await session.connection()
         # (what was written before the chat's save was checked there: a cached chat with a lead is done under the lock)
-        only_chat_state = writes_only_chat_state(conn)
+        lazy = writes_only_chat_state(conn) and not orm_changes
         mark = self.entry_id is not None
-        if not mark and not self.checked:  # a chat read in this transaction, no mark: the plain UPDATE
-            statement = _update(tuple(self.changed), lazy=only_chat_state)
+        if mark or self.checked:
+            statement = _one_write(tuple(self.changed), checked=self.checked, mark=mark, lazy=lazy)
+        else:  # a chat read in this transaction, no mark: the plain UPDATE
+            statement = _update(tuple(self.changed), lazy=lazy)
+        in_transaction = in_driver_transaction(await driver_connection(conn))
+        if orm_changes and not in_transaction:
+            # through SQLAlchemy, which begins the transaction the ORM's changes will join (and notes the write)
+            rows = list((await conn.execute(statement, self._params())).all())
+        else:  # on the driver: alone, it commits by itself (one round trip); else inside the open transaction
             rows = await prebuilt(statement).rows(conn, self._params())
-            note_written(conn, TABLE.name)
-            if not rows:
-                raise StaleChat(self.chat.chat_id if self.chat is not None else "")
-            if only_chat_state:
-                lazy_commit_set(conn)
-            return
-        alone = not in_driver_transaction(await driver_connection(conn))  # nothing sent yet: the statement commits by itself
-        statement = _one_write(tuple(self.changed), checked=self.checked, mark=mark, lazy=only_chat_state)
-        (row,) = await prebuilt(statement).rows(conn, self._params())
-        if not row.ok:
-            if mark and row.status != "pending":
-                raise self.entry_gone(self.entry_id)
-            raise StaleChat(self.chat.chat_id if self.chat is not None else "")
-        if not alone:
-            if self.changed:
+            if in_transaction:
                 note_written(conn, TABLE.name)
-            if only_chat_state:
-                lazy_commit_set(conn)
+        if mark or self.checked:
+            row = rows[0]
+            if not row.ok:
+                if mark and row.status != "pending":
+                    raise self.entry_gone(self.entry_id)
+                raise StaleChat(self.chat.chat_id if self.chat is not None else "")
+        elif not rows:
+            raise StaleChat(self.chat.chat_id if self.chat is not None else "")
+        if lazy and in_transaction:
+            lazy_commit_set(conn)
 
     def _params(self) -> dict[str, Any]:
         params = {f"new_{name}": value for name, value in self.changed.items()}
