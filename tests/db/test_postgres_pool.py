@@ -323,7 +323,7 @@ async def test_a_chat_state_only_update_takes_three_round_trips_from_look_to_tur
     settings = Settings(database_url=pg.url)
     router = Router(Services(pg, settings))
 
-    async def one_update(update_id: int, text: str) -> int:
+    async def one_update(update_id: int, text: str) -> tuple[int, list[str]]:
         (entry,) = await inbox.accept(pg, "telegram", [(str(update_id), "611", {}, update_id)], "test")
         async with pg.engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -338,19 +338,23 @@ async def test_a_chat_state_only_update_takes_three_round_trips_from_look_to_tur
 
             assert await router.handle(chat_message(text, "611"), finish=finish)
             await inbox.end_chat_turn(conn, "telegram", "611", [(entry.id, "")])
-            trips, messages, _ = counter.wire.since(counter.start)
+            trips, messages, sent = counter.wire.since(counter.start)
             assert messages["P"] == 0 or update_id < 3, counter.sent  # prepared by the first updates, then kept
         async with pg.session() as session:
             assert await session.scalar(select(InboxEntry.status).where(InboxEntry.id == entry.id)) == "done"
-        return trips
+        return trips, sent
 
     await one_update(1, "vải thiều")  # the chat's row made (under the lock: more round trips)
     await one_update(2, "mật ong")
-    assert await one_update(3, "rượu làng Vân") == 3
-    assert await one_update(4, "gạo nếp") == 3
+    counted = [await one_update(n, text) for n, text in ((3, "rượu làng Vân"), (4, "gạo nếp"), (5, "vải thiều"))]
+    # The catalogue's version is read again at most once a second, in the message's session: a slow machine may put
+    # that read (BEGIN, SELECT, and then the write inside the transaction, COMMIT) in any update. The others: three.
+    plain = [trips for trips, sent in counted if not any("catalog_state" in s for s in sent)]
+    assert plain and all(trips == 3 for trips in plain), counted
+    assert all(trips == 6 for trips, sent in counted if any("catalog_state" in s for s in sent)), counted
     async with pg.session() as session:
         stored = await session.scalar(select(ChatSession.last_results).where(ChatSession.chat_id == "611"))
-    assert stored and "gao" in str(stored)
+    assert stored and "vai" in str(stored)
 
 
 async def test_the_one_statement_writes_both_or_neither(pg: Database) -> None:
