@@ -97,7 +97,9 @@ def _one_write(names: tuple[str, ...], *, checked: bool, mark: bool, lazy: bool)
         froms.append(TABLE)
         where += [TABLE.c.id == bindparam("row_id"),
                   TABLE.c.updated_at == bindparam("stamp", type_=TABLE.c.updated_at.type)]
-    gate = select(literal_column("1").label("one")).select_from(*froms).where(*where).with_for_update(of=froms)
+    # (both rows: a join on TRUE, which SQLAlchemy does not take for a forgotten join condition as it would a bare list)
+    joined = froms[0].join(froms[1], true()) if len(froms) == 2 else froms[0]
+    gate = select(literal_column("1").label("one")).select_from(joined).where(*where).with_for_update(of=froms)
     gate_cte = gate.cte("gate")
     passed = exists(select(gate_cte.c.one))
     ctes = [gate_cte]
