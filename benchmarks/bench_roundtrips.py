@@ -14,7 +14,10 @@ of each transaction that sent one (asyncpg sends BEGIN lazily, with the first st
 each pool pre-ping (BEGIN, ";" and ROLLBACK); a connection in autocommit sends neither BEGIN nor COMMIT.
 Statements run on the driver directly (catalog/db.py's `Prebuilt`: on SQLite the chat state's UPDATE and the
 inbox's marks) pass no SQLAlchemy event and are not counted: SQLite's figures are a lower bound.
-Printed per message, medians of the rounds: wall-clock p50 (it includes the database server's WAL flushes, so
+On PostgreSQL the engine reaches the server through a local proxy that counts what really crosses the wire
+(`tests/fakes/pg_wire.py`): "on the wire" is the round trips of every layer, the driver's own included (the
+statements run on asyncpg directly too), "parsed" the statements the server was asked to prepare (none once every
+connection has its statements prepared). Printed per message, medians of the rounds: wall-clock p50 (it includes the database server's WAL flushes, so
 a busy disk moves it) and the bot process's CPU.
 Run it with another checkout on PYTHONPATH to compare (e.g. main, which pings on every checkout).
 """
@@ -40,6 +43,7 @@ from catalog.db import Database
 from handlers.context import Services
 from handlers.messages import Incoming
 from handlers.router import Router
+from tests.fakes.pg_wire import PgWireCounter
 
 SCRIPT: list[dict[str, str]] = [
     {"text": "/start"},
@@ -108,6 +112,13 @@ class RoundTrips:
 
 
 async def run(url: str, mode: str, messages: int) -> tuple[dict[str, float], float, float]:
+    if not url.startswith("postgresql"):
+        return await _run(url, mode, messages, None)
+    async with PgWireCounter(url) as wire:
+        return await _run(wire.url, mode, messages, wire)
+
+
+async def _run(url: str, mode: str, messages: int, wire: PgWireCounter | None) -> tuple[dict[str, float], float, float]:
     db = await fresh_database(url)
     try:
         settings = Settings(database_url=url, staff_chat_id=-1000, staff_user_ids=frozenset({9001}))
@@ -118,6 +129,7 @@ async def run(url: str, mode: str, messages: int) -> tuple[dict[str, float], flo
                     Incoming(channel="telegram", chat_id=str(chat), user_id=str(chat), text=warm_up)
                 )
         counter = RoundTrips(db)
+        on_wire = wire.counts.snapshot() if wire is not None else None
         update_id = 0
         times = []
         cpu = time.process_time()
@@ -145,6 +157,10 @@ async def run(url: str, mode: str, messages: int) -> tuple[dict[str, float], flo
             times.append(time.perf_counter() - started)
         cpu = (time.process_time() - cpu) / messages
         figures = {k: v / messages for k, v in counter.snapshot().items()}
+        if wire is not None and on_wire is not None:
+            trips, sent, _ = wire.counts.since(on_wire)
+            figures["on the wire"] = trips / messages
+            figures["parsed"] = sent["P"] / messages
         return figures, statistics.median(times) * 1000, cpu * 1000
     finally:
         await db.dispose()

@@ -89,9 +89,12 @@ class Prebuilt:
     For the hot path's few statements: SQLAlchemy's execution around a statement (cache key, execution context,
     result object, the greenlet hand-over) costs ≈0.1 ms of CPU, several times the statement's own work on SQLite
     (a look at a chat: ≈110 µs through `AsyncConnection.execute`, ≈13 µs through the driver). Only where nothing
-    else watches the statement: SQLite (the driver's own implicit transaction, which SQLAlchemy's commit ends), or a
-    PostgreSQL connection in autocommit (asyncpg would not be inside SQLAlchemy's lazily begun transaction, and the
-    tables a transaction writes are noted from SQLAlchemy's events). Rows come back as named tuples."""
+    else watches the statement: SQLite (the driver's own implicit transaction, which SQLAlchemy's commit ends), a
+    PostgreSQL connection in autocommit, or a session's connection on which SQLAlchemy has begun nothing yet (asyncpg
+    would not be inside SQLAlchemy's lazily begun transaction: the statement commits by itself, as
+    `catalog/sessions.py`'s `PendingWrite` wants) or has begun its transaction already (the statement runs inside
+    it). The tables a transaction writes are noted from SQLAlchemy's events, which do not see these statements: the
+    caller notes its own (`note_written`). Rows come back as named tuples."""
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
@@ -123,7 +126,7 @@ class Prebuilt:
             args.append(process(value) if process is not None else value)
         if self.statement.is_dml and not conn.in_transaction():
             await conn.begin()  # SQLite: so that SQLAlchemy's commit ends the driver's implicit transaction
-        driver = (await conn.get_raw_connection()).driver_connection
+        driver = await driver_connection(conn)
         if dialect.name == "sqlite":
             cursor = await driver.execute(sql, args)  # type: ignore[union-attr]
             fetched = await cursor.fetchall()
@@ -131,6 +134,16 @@ class Prebuilt:
             fetched = await driver.fetch(sql, *args)  # type: ignore[union-attr]
         return [row(*[value if process is None else process(value) for process, value in zip(results, raw, strict=True)])
                 for raw in fetched]
+
+
+async def driver_connection(conn: AsyncConnection) -> Any:
+    """The driver's own connection under `conn` (asyncpg's, or the in-loop SQLite driver's). Taken from the
+    connection at hand when it has one, as it does once checked out: `AsyncConnection.get_raw_connection` would
+    spend a greenlet hand-over (≈20 µs of CPU) on every hot statement for it."""
+    sync = conn.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        return sync.connection.driver_connection  # no I/O: the pooled connection is there
+    return (await conn.get_raw_connection()).driver_connection
 
 
 _REQUIRED = object()
@@ -156,6 +169,27 @@ def alembic_config(url: str) -> Config:
 
 
 _LAZY_SET = "ocop_commit_lazy"
+# A session of `Database.session` on PostgreSQL may leave its chat state's write and its inbox entry's handled mark to
+# its end (`catalog/sessions.py`'s `PendingWrite`), to send them as one statement.
+_DEFERRABLE = "ocop_deferrable"
+PENDING_WRITE = "ocop_pending_write"
+
+
+def may_defer(session: AsyncSession) -> bool:
+    """Whether `session` writes what was left to its end (`PENDING_WRITE`) before it commits: a session of
+    `Database.session` on PostgreSQL."""
+    return bool(session.info.get(_DEFERRABLE))
+
+
+def in_driver_transaction(raw_driver: Any) -> bool:
+    """Whether the driver connection (asyncpg) has a transaction open: SQLAlchemy begins one lazily, with the first
+    statement it sends, so a session that sent nothing yet has none."""
+    return bool(raw_driver.is_in_transaction())
+
+
+def note_written(conn: AsyncConnection, table: str) -> None:
+    """A statement run on the driver directly (`Prebuilt`, which SQLAlchemy's events do not see) wrote `table`."""
+    conn.info.setdefault(_WRITES, set()).add(table)
 
 
 def writes_only_chat_state(conn: AsyncConnection) -> bool:
@@ -264,8 +298,13 @@ class Database:
         session = self.sessionmaker()
         try:
             async with session.begin():
+                if self.dialect == "postgresql":
+                    session.info[_DEFERRABLE] = True
                 yield session
                 if self.dialect == "postgresql":
+                    pending = session.info.pop(PENDING_WRITE, None)
+                    if pending is not None:  # the chat state and the handled mark, as one statement
+                        await pending.write(session)
                     await _commit_chat_state_lazily(session)
         finally:
             if self.dialect == "sqlite":

@@ -39,7 +39,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from catalog import sessions
-from catalog.db import Database, Prebuilt, lazy_commit_set, prebuilt, writes_only_chat_state
+from catalog.db import (
+    Database,
+    Prebuilt,
+    driver_connection,
+    lazy_commit_set,
+    prebuilt,
+    writes_only_chat_state,
+)
 from catalog.models import ChatSession, InboxEntry, ProcessLease, utcnow
 
 UNFINISHED = ("pending", "handled")
@@ -377,6 +384,13 @@ async def mark_handled(session: AsyncSession, entry_id: int, replies: list[Any])
     again after the restart (their replies possibly sent twice; never lost). A transaction that wrote a lead,
     an outbox entry, a staff action or anything else keeps the synchronous commit (catalog/db.py)."""
     conn = await session.connection()  # the session's own, in its transaction (no ORM flush needed)
+    pending = await sessions.pending_write(session, mark=True) if conn.dialect.name == "postgresql" else None
+    if pending is not None:
+        # PostgreSQL: written at the session's end with the chat state's changes, as one statement (the commit lazy
+        # when nothing but chat state was written); AlreadyHandled is raised there (`sessions.PendingWrite`)
+        pending.entry_id, pending.replies, pending.entry_now = entry_id, replies, utcnow()
+        pending.entry_gone = AlreadyHandled
+        return
     params = {"e_id": entry_id, "e_replies": replies, "e_now": utcnow()}
     if conn.dialect.name == "postgresql" and writes_only_chat_state(conn):
         if len((await conn.execute(_MARK_HANDLED_LAZILY, params)).all()) != 1:
@@ -664,7 +678,8 @@ async def look_at_chat(
                 rows = await _rows(conn, again, params, direct)
         row = rows[0] if rows else None
         count = int(row.recent or 0) if row is not None and recent is not None else 0
-        await conn.commit()
+        if conn.in_transaction():  # (not after statements on the driver directly: nothing of SQLAlchemy's to end)
+            await conn.commit()
     except BaseException:
         await conn.rollback()
         raise
@@ -688,8 +703,7 @@ async def end_chat_turn(conn: AsyncConnection, channel: str, chat_key: str, done
     (the unlock takes effect at once, not at the commit), so whoever takes the turn next never sees them
     unfinished."""
     key = chat_turn_key(channel, chat_key)
-    raw = await conn.get_raw_connection()
-    driver = getattr(raw, "driver_connection", None)
+    driver = await driver_connection(conn)
     asyncpg = callable(getattr(driver, "fetchval", None))
     if done and asyncpg and not conn.in_transaction() and not any(error for _, error in done):
         # One round trip instead of two (the marks, then the unlock): asyncpg sends a query without parameters as
@@ -715,10 +729,12 @@ async def end_chat_turn(conn: AsyncConnection, channel: str, chat_key: str, done
 _UNLOCK_SQL = "SELECT pg_advisory_unlock($1)"
 # The end of a chat's turn as one simple query: `_MARK_DONE`'s marks for entries sent without a note (the same
 # columns and values, the same unfinished statuses), committed without waiting for the WAL flush, then the unlock.
+# The statements of one simple query share an implicit transaction, which the COMMIT ends before the unlock runs;
+# the UPDATE's RETURNING turns that commit asynchronous (SET LOCAL) without a BEGIN or a SET statement of its own.
 _END_TURN_SQL = (
-    "BEGIN; SET LOCAL synchronous_commit = off; UPDATE {table} SET status = 'done', payload = '{{{{}}}}',"
-    " replies = NULL, last_error = '', updated_at = timezone('utc', now())"
-    " WHERE id IN ({{ids}}) AND status IN ({unfinished}); COMMIT; SELECT pg_advisory_unlock({{key}})"
+    "UPDATE {table} SET status = 'done', payload = '{{{{}}}}', replies = NULL, last_error = '',"
+    " updated_at = timezone('utc', now()) WHERE id IN ({{ids}}) AND status IN ({unfinished})"
+    " RETURNING set_config('synchronous_commit', 'off', true); COMMIT; SELECT pg_advisory_unlock({{key}})"
 ).format(table=TABLE.name, unfinished=", ".join(f"'{status}'" for status in UNFINISHED))
 _UNLOCK = text("SELECT pg_advisory_unlock(:key)")
 

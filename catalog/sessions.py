@@ -15,9 +15,10 @@ mismatch (`StaleChat`: another process or tool wrote the chat meanwhile) rolls t
 the router to do it again from the row, under the lock; on PostgreSQL so does a message that wrote anything
 besides chat state (a lead, a staff action), which is always done under the lock (on SQLite, one process
 writes at a time and the write lock is held from a transaction's first write to its commit, so the stamp
-check alone suffices). A message that changes only chat state then takes, on PostgreSQL, three round trips:
-BEGIN, the UPDATE (whose RETURNING also turns the commit asynchronous), COMMIT; on SQLite one statement less
-than with a read.
+check alone suffices). On PostgreSQL the write waits for the end of the message's session (`PendingWrite`), where it
+goes with the inbox's handled mark as one statement, in autocommit when nothing else went through the session: a
+message that changes only chat state is one round trip (its RETURNING also turns the commit asynchronous); on
+SQLite one statement less than with a read.
 """
 
 from __future__ import annotations
@@ -28,12 +29,21 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Update, bindparam, func, insert, literal_column, select, true, update
+from sqlalchemy import Select, Update, bindparam, exists, func, insert, literal_column, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.db import lazy_commit_set, prebuilt, writes_only_chat_state
-from catalog.models import ChatSession, utcnow
+from catalog.db import (
+    PENDING_WRITE,
+    driver_connection,
+    in_driver_transaction,
+    lazy_commit_set,
+    may_defer,
+    note_written,
+    prebuilt,
+    writes_only_chat_state,
+)
+from catalog.models import ChatSession, InboxEntry, utcnow
 
 TABLE = ChatSession.__table__
 FIELDS = ("language", "last_results", "state", "form", "form_updated_at")
@@ -57,6 +67,134 @@ def _update(names: tuple[str, ...], *, checked: bool = False, lazy: bool = False
         statement = statement.returning(_LAZY if lazy else literal_column("1"))
         _UPDATES[(names, checked, lazy)] = statement
     return statement
+
+
+INBOX = InboxEntry.__table__
+# one prebuilt statement per kind of end of a message (`PendingWrite`): which fields changed, whether the chat came
+# from the cache (its stamp checked), whether an inbox entry is marked handled, whether the commit may be lazy
+_ONE_WRITES: dict[tuple[tuple[str, ...], bool, bool, bool], Select[Any]] = {}
+
+
+def _one_write(names: tuple[str, ...], *, checked: bool, mark: bool, lazy: bool) -> Select[Any]:
+    """The chat state's UPDATE and the inbox entry's handled mark as one statement, both or neither.
+
+    A CTE `gate` locks the rows the message's writes depend on (`FOR UPDATE`; under READ COMMITTED a row changed
+    meanwhile is read again as committed): the inbox entry while still pending, the chat's row while its stamp is the
+    cached one. The UPDATEs (data-modifying CTEs, always run to completion) change a row only when the gate found
+    them all, so one statement in autocommit is all or nothing without a transaction of its own around it. The
+    result: whether the gate passed (`ok`), the entry's status (to tell "handled elsewhere" from a stale chat) and,
+    when `lazy`, the commit turned asynchronous (`set_config(…, true)` is SET LOCAL, for this statement's own
+    implicit transaction too)."""
+    key = (names, checked, mark, lazy)
+    statement = _ONE_WRITES.get(key)
+    if statement is not None:
+        return statement
+    froms, where = [], []
+    if mark:
+        froms.append(INBOX)
+        where += [INBOX.c.id == bindparam("e_id"), INBOX.c.status == literal_column("'pending'")]
+    if checked:
+        froms.append(TABLE)
+        where += [TABLE.c.id == bindparam("row_id"),
+                  TABLE.c.updated_at == bindparam("stamp", type_=TABLE.c.updated_at.type)]
+    # (both rows: a join on TRUE, which SQLAlchemy does not take for a forgotten join condition as it would a bare list)
+    joined = froms[0].join(froms[1], true()) if len(froms) == 2 else froms[0]
+    gate = select(literal_column("1").label("one")).select_from(joined).where(*where).with_for_update(of=froms)
+    gate_cte = gate.cte("gate")
+    passed = exists(select(gate_cte.c.one))
+    ctes = [gate_cte]
+    if names:
+        values = {name: bindparam(f"new_{name}", type_=TABLE.c[name].type) for name in (*names, "updated_at")}
+        ctes.append(update(TABLE).where(TABLE.c.id == bindparam("row_id"), passed).values(values)
+                    .returning(TABLE.c.id).cte("chat_write"))
+    if mark:
+        ctes.append(update(INBOX).where(INBOX.c.id == bindparam("e_id"), passed)
+                    .values(status="handled", replies=bindparam("e_replies", type_=INBOX.c.replies.type),
+                            updated_at=bindparam("e_now", type_=INBOX.c.updated_at.type))
+                    .returning(INBOX.c.id).cte("handled_mark"))
+    columns = [select(func.count()).select_from(gate_cte).scalar_subquery().label("ok")]
+    if mark:
+        columns.append(select(INBOX.c.status).where(INBOX.c.id == bindparam("e_id")).scalar_subquery().label("status"))
+    if lazy:
+        columns.append(_LAZY.label("lazy"))
+    statement = _ONE_WRITES[key] = select(*columns).add_cte(*ctes)
+    return statement
+
+
+@dataclass(slots=True)
+class PendingWrite:
+    """What a message leaves to the end of its session (PostgreSQL, `Database.session`): the chat state's changes
+    (`save_chat`) and its inbox entry's handled mark (`catalog/inbox.py`'s `mark_handled`), written as one statement
+    (`_one_write`) just before the commit. When nothing else went through the session, that statement runs on the
+    driver in autocommit, and the message's whole transaction is one round trip (instead of BEGIN, UPDATE, UPDATE,
+    COMMIT); otherwise it runs inside the transaction, one statement instead of two."""
+
+    chat: ChatState | None = None
+    changed: dict[str, Any] = field(default_factory=dict)
+    checked: bool = False  # the chat came from the cache: its row's stamp is checked
+    stamp: dt.datetime | None = None
+    now: dt.datetime | None = None
+    entry_id: int | None = None
+    replies: list[Any] | None = None
+    entry_now: dt.datetime | None = None
+    entry_gone: type[Exception] = Exception  # raised when the entry is no longer pending (the inbox's AlreadyHandled)
+
+    async def write(self, session: AsyncSession) -> None:
+        """Raises StaleChat (the chat's row changed since it was cached) or `entry_gone` (`catalog.inbox.AlreadyHandled`:
+        the entry is no longer pending); then nothing of it is written. The commit is lazy when nothing but chat state
+        and the handled mark is written; the ORM's pending changes (a lead, the Zalo channel's record of the event) are
+        flushed after this statement, at the commit, as they would have been without it."""
+        orm_changes = bool(session.new or session.dirty or session.deleted)
+        conn = await session.connection()
+        # (what was written before the chat's save was checked there: a cached chat with a lead is done under the lock)
+        lazy = writes_only_chat_state(conn) and not orm_changes
+        mark = self.entry_id is not None
+        if mark or self.checked:
+            statement = _one_write(tuple(self.changed), checked=self.checked, mark=mark, lazy=lazy)
+        else:  # a chat read in this transaction, no mark: the plain UPDATE
+            statement = _update(tuple(self.changed), lazy=lazy)
+        in_transaction = in_driver_transaction(await driver_connection(conn))
+        if orm_changes and not in_transaction:
+            # through SQLAlchemy, which begins the transaction the ORM's changes will join (and notes the write)
+            rows = list((await conn.execute(statement, self._params())).all())
+        else:  # on the driver: alone, it commits by itself (one round trip); else inside the open transaction
+            rows = await prebuilt(statement).rows(conn, self._params())
+            if in_transaction:
+                note_written(conn, TABLE.name)
+        if mark or self.checked:
+            row = rows[0]
+            if not row.ok:
+                if mark and row.status != "pending":
+                    raise self.entry_gone(self.entry_id)
+                raise StaleChat(self.chat.chat_id if self.chat is not None else "")
+        elif not rows:
+            raise StaleChat(self.chat.chat_id if self.chat is not None else "")
+        if lazy and in_transaction:
+            lazy_commit_set(conn)
+
+    def _params(self) -> dict[str, Any]:
+        params = {f"new_{name}": value for name, value in self.changed.items()}
+        if self.chat is not None:
+            params.update(new_updated_at=self.now, row_id=self.chat.id, stamp=self.stamp)
+        if self.entry_id is not None:
+            params.update(e_id=self.entry_id, e_replies=self.replies, e_now=self.entry_now)
+        return params
+
+
+async def pending_write(session: AsyncSession, *, chat: bool = False, mark: bool = False) -> PendingWrite | None:
+    """The session's `PendingWrite` with room for a chat state's changes (`chat`) or a handled mark (`mark`), or None
+    where writes cannot wait for the session's end. One already holding that part is written first (a second
+    save of the chat in one session: the writes keep their order)."""
+    if not may_defer(session):
+        return None
+    pending = session.info.get(PENDING_WRITE)
+    if pending is not None and ((chat and pending.chat is not None) or (mark and pending.entry_id is not None)):
+        del session.info[PENDING_WRITE]
+        await pending.write(session)
+        pending = None
+    if pending is None:
+        pending = session.info[PENDING_WRITE] = PendingWrite()
+    return pending
 
 
 class StaleChat(Exception):
@@ -189,6 +327,16 @@ async def save_chat(session: AsyncSession, chat: ChatState, *, lazy: bool = Fals
         # A message that wrote more than chat state (a lead, a staff action) is done under the chat's lock, as
         # without the cache: from the row, one message of the chat at a time.
         raise StaleChat(chat.chat_id)
+    pending = await pending_write(session, chat=True) if conn.dialect.name == "postgresql" else None
+    if pending is not None:
+        # PostgreSQL: written at the session's end, with the inbox's handled mark when there is one (`PendingWrite`)
+        pending.chat, pending.changed, pending.checked = chat, changed, checked
+        pending.stamp, pending.now = chat._stamp, utcnow()
+        if changed:
+            chat._loaded = tuple(getattr(chat, name) for name in FIELDS)
+            chat._stamp = pending.now
+        chat._checked = True
+        return
     if changed:
         lazy = lazy and writes_only_chat_state(conn)
         now = utcnow()

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import event, insert, select, text, update
@@ -17,19 +19,36 @@ from catalog.sessions import load_chat, save_chat
 from handlers.context import Services
 from handlers.messages import Incoming
 from handlers.router import Router
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, opened_database
+from tests.fakes.pg_wire import PgWireCounter
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs OCOP_TEST_DATABASE_URL (PostgreSQL)")
 
 
+_WIRES: dict[int, PgWireCounter] = {}
+_BRACKETS = re.compile(r"^(BEGIN|COMMIT|ROLLBACK)\b", re.I)
+
+
+@pytest.fixture
+async def pg(pg_url: str) -> AsyncIterator[Database]:
+    """The database reached through a counter of what crosses the wire (tests/fakes/pg_wire.py): every statement
+    counts, those run on asyncpg directly too."""
+    async with PgWireCounter(pg_url) as wire, opened_database(wire.url) as db:
+        _WIRES[id(db)] = wire
+        try:
+            yield db
+        finally:
+            del _WIRES[id(db)]
+
+
 class Statements:
-    """Every statement sent through the engine, and how often the pool pinged."""
+    """Every statement sent to the server since made (or cleared), without the transactions' BEGIN and COMMIT, the
+    round trips, and how often the pool pinged."""
 
     def __init__(self, db: Database) -> None:
-        self.sent: list[str] = []
+        self.wire = _WIRES[id(db)].counts
+        self.start = self.wire.snapshot()
         self.pings = 0
-        self.engine = db.engine.sync_engine
-        event.listen(self.engine, "before_cursor_execute", self.seen)
         dialect = db.engine.dialect
         ping = dialect.do_ping
 
@@ -39,15 +58,20 @@ class Statements:
 
         dialect.do_ping = counted_ping  # type: ignore[method-assign]
 
-    def seen(self, conn: object, cursor: object, statement: str, *args: object) -> None:
-        self.sent.append(statement)
+    @property
+    def sent(self) -> list[str]:
+        return [s for s in self.wire.since(self.start)[2] if not _BRACKETS.match(s)]
+
+    @property
+    def round_trips(self) -> int:
+        return self.wire.since(self.start)[0]
 
     @property
     def async_commits(self) -> int:
         return sum("synchronous_commit" in s for s in self.sent)
 
     def clear(self) -> None:
-        self.sent.clear()
+        self.start = self.wire.snapshot()
 
 
 async def backend_pid(db: Database) -> int:
@@ -117,7 +141,8 @@ async def test_async_commit_only_for_chat_state(pg: Database) -> None:
         chat.language = "en"
         await save_chat(session, chat)
     assert counter.async_commits == 2
-    assert counter.sent[-1] == "SET LOCAL synchronous_commit = off"
+    # the change written at the session's end, its UPDATE turning the commit asynchronous (no statement of its own)
+    assert counter.sent[-1].startswith("UPDATE chat_sessions") and "set_config" in counter.sent[-1]
 
     counter.clear()
     async with pg.session() as session:  # reading only: nothing to commit lazily
@@ -171,7 +196,8 @@ async def test_router_message_commits_lazily_but_not_with_a_lead(pg: Database) -
         Incoming(channel="telegram", chat_id="501", user_id="501", text="vải thiều"), finish=finish
     )
     assert counter.async_commits == 1
-    assert [s for s in counter.sent if "synchronous_commit" in s][0].startswith("UPDATE inbox")
+    (lazy,) = [s for s in counter.sent if "synchronous_commit" in s]
+    assert lazy.startswith("WITH gate") and "handled_mark" in lazy and "chat_write" in lazy  # one statement
     assert not any("synchronous_commit = on" in s for s in counter.sent)
 
     counter.clear()
@@ -192,16 +218,19 @@ def chat_message(text: str, chat: str = "601") -> Incoming:
 
 
 async def test_a_message_that_changes_only_chat_state_sends_one_statement(pg: Database) -> None:
-    """From the state this process committed last: no lock, no read; the UPDATE checks the row's stamp and
-    turns the commit asynchronous (BEGIN, the UPDATE, COMMIT: three round trips)."""
+    """From the state this process committed last: no lock, no read; one statement checks the row's stamp, writes
+    the change and turns the commit asynchronous, in autocommit: one round trip, no BEGIN or COMMIT."""
     settings = Settings(database_url=pg.url)
     router = Router(Services(pg, settings))
     await router.handle(chat_message("vải thiều"))  # the catalogue loaded, the chat's row made and cached
+    await router.handle(chat_message("rượu"))  # (its statement prepared)
     counter = Statements(pg)
     replies = await router.handle(chat_message("mật ong"))
     assert replies
     assert len(counter.sent) == 1, counter.sent
-    assert counter.sent[0].startswith("UPDATE chat_sessions") and "synchronous_commit" in counter.sent[0]
+    assert counter.sent[0].startswith("WITH gate") and "chat_write" in counter.sent[0]
+    assert "synchronous_commit" in counter.sent[0]
+    assert counter.round_trips == 1 and counter.wire.since(counter.start)[1]["P"] == 0  # prepared once, kept
     async with pg.session() as session:
         assert (await session.scalar(select(ChatSession.last_results).where(ChatSession.chat_id == "601")))
 
@@ -249,11 +278,11 @@ async def test_the_look_that_takes_a_chats_turn_brings_its_state_along(pg: Datab
             first.chats.refresh("telegram", "601", found.chat)
             counter = Statements(pg)
             picked = await first.handle(chat_message("1"))
+            # (The catalogue's version, re-read at most once a second, may fall in this window on a slow machine.)
+            sent = [s for s in counter.sent if "catalog_state" not in s]
             await inbox.end_chat_turn(conn, "telegram", "601")
-        # (The catalogue's version, re-read at most once a second, may fall in this window on a slow machine.)
-        sent = [s for s in counter.sent if "catalog_state" not in s]
-        assert not any("pg_advisory_xact_lock" in s or s.startswith("SELECT") for s in sent), counter.sent
-        assert len(sent) == 1 and sent[0].startswith("UPDATE chat_sessions"), counter.sent
+        assert not any("pg_advisory_xact_lock" in s or s.startswith("SELECT") for s in sent), sent
+        assert len(sent) == 1 and sent[0].startswith("WITH gate") and "chat_write" in sent[0], sent
         first_slug = shown[0].removeprefix("p:")
         assert any(first_slug in b.payload for r in picked for row in r.buttons for b in row), picked
         async with pg.engine.connect() as conn:  # a chat without a row yet: nothing to start from
@@ -284,3 +313,82 @@ async def test_a_cached_chat_writing_more_than_chat_state_is_done_under_the_lock
             await save_chat(session, cached)
     async with pg.session() as session:  # rolled back: nothing of it stored
         assert await session.scalar(select(InboxEntry.id).where(InboxEntry.key == "x")) is None
+
+
+async def test_a_chat_state_only_update_takes_three_round_trips_from_look_to_turns_end(pg: Database) -> None:
+    """A Telegram update through the durable inbox that changes only chat state, as bot/inbox.py runs it: the look
+    that takes the chat's turn (one statement), the router's transaction (the chat state's change and the handled
+    mark as one statement in autocommit) and the turn's end (the done mark, its commit and the unlock as one simple
+    query). Three round trips; nothing prepared again."""
+    settings = Settings(database_url=pg.url)
+    router = Router(Services(pg, settings))
+
+    async def one_update(update_id: int, text: str) -> tuple[int, list[str]]:
+        (entry,) = await inbox.accept(pg, "telegram", [(str(update_id), "611", {}, update_id)], "test")
+        async with pg.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            counter = Statements(pg)
+            found = await inbox.look_at_chat(pg, "telegram", "611", conn=conn, turn=True, chat=True)
+            assert found.mine and found.entry is not None and found.entry.id == entry.id
+            if found.with_chat:
+                router.chats.refresh("telegram", "611", found.chat)
+
+            async def finish(session: object, replies: list[object]) -> None:
+                await inbox.mark_handled(session, entry.id, ["a reply"])  # type: ignore[arg-type]
+
+            assert await router.handle(chat_message(text, "611"), finish=finish)
+            await inbox.end_chat_turn(conn, "telegram", "611", [(entry.id, "")])
+            trips, messages, sent = counter.wire.since(counter.start)
+            assert messages["P"] == 0 or update_id < 3, counter.sent  # prepared by the first updates, then kept
+        async with pg.session() as session:
+            assert await session.scalar(select(InboxEntry.status).where(InboxEntry.id == entry.id)) == "done"
+        return trips, sent
+
+    await one_update(1, "vải thiều")  # the chat's row made (under the lock: more round trips)
+    await one_update(2, "mật ong")
+    counted = [await one_update(n, text) for n, text in ((3, "rượu làng Vân"), (4, "gạo nếp"), (5, "vải thiều"))]
+    # The catalogue's version is read again at most once a second, in the message's session: a slow machine may put
+    # that read (BEGIN, SELECT, and then the write inside the transaction, COMMIT) in any update. The others: three.
+    plain = [trips for trips, sent in counted if not any("catalog_state" in s for s in sent)]
+    assert plain and all(trips == 3 for trips in plain), counted
+    assert all(trips == 6 for trips, sent in counted if any("catalog_state" in s for s in sent)), counted
+    async with pg.session() as session:
+        stored = await session.scalar(select(ChatSession.last_results).where(ChatSession.chat_id == "611"))
+    assert stored and "vai" in str(stored)
+
+
+async def test_the_one_statement_writes_both_or_neither(pg: Database) -> None:
+    """The chat state's change and the handled mark, gated together: an entry handled elsewhere meanwhile leaves the
+    chat's row as it was (AlreadyHandled); a chat's row changed elsewhere leaves the entry pending (StaleChat)."""
+    from catalog.sessions import ChatCache, StaleChat
+
+    cache = ChatCache()
+    async with pg.session() as session:
+        chat = await load_chat(session, "telegram", "612", "612")
+    cache.keep(chat)
+    (entry,) = await inbox.accept(pg, "telegram", [("1", "612", {}, 1)], "test")
+    async with pg.engine.begin() as conn:  # another process handled it
+        await conn.execute(update(InboxEntry).where(InboxEntry.id == entry.id).values(status="handled"))
+    with pytest.raises(inbox.AlreadyHandled):
+        async with pg.session() as session:
+            cached = cache.load("telegram", "612")
+            assert cached is not None
+            cached.language = "en"
+            await save_chat(session, cached)
+            await inbox.mark_handled(session, entry.id, [])
+    async with pg.session() as session:
+        assert await session.scalar(select(ChatSession.language).where(ChatSession.chat_id == "612")) is None
+
+    (second,) = await inbox.accept(pg, "telegram", [("2", "612", {}, 2)], "test")
+    async with pg.engine.begin() as conn:  # another process wrote the chat
+        await conn.execute(update(ChatSession).where(ChatSession.chat_id == "612").values(language="vi"))
+    with pytest.raises(StaleChat):
+        async with pg.session() as session:
+            cached = cache.load("telegram", "612")
+            assert cached is not None
+            cached.language = "en"
+            await save_chat(session, cached)
+            await inbox.mark_handled(session, second.id, [])
+    async with pg.session() as session:
+        assert await session.scalar(select(InboxEntry.status).where(InboxEntry.id == second.id)) == "pending"
+        assert await session.scalar(select(ChatSession.language).where(ChatSession.chat_id == "612")) == "vi"
