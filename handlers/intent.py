@@ -97,7 +97,10 @@ def find_phrase(ws: list[Word], phrase: str, start: int = 0) -> int:
     """Index where `phrase` starts in `ws` (from `start`), or -1."""
     pat = _pattern(phrase)
     n = len(pat)
+    first = pat[0][0] if n else None
     for i in range(start, len(ws) - n + 1):
+        if first is not None and ws[i].folded != first:
+            continue  # (the cheap look first: most places do not even start the phrase)
         if all(_word_matches(ws[i + j], *pat[j]) for j in range(n)):
             return i
     return -1
@@ -130,10 +133,27 @@ def has_any(ws: list[Word], phrases: tuple[str, ...]) -> bool:
     return False
 
 
+@lru_cache(maxsize=512)
+def _longest_first(phrases: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
+    """`phrases` longest first (stable), each with the folded form of its first word (None: a blank phrase)."""
+    ordered = sorted(phrases, key=lambda p: -len(p.split()))
+    return tuple((phrase, _pattern(phrase)[0][0] if _pattern(phrase) else None) for phrase in ordered)
+
+
+def _may_start(first: str | None, present: set[str]) -> bool:
+    """Can a phrase with this first word occur in a message with these folded words? (A blank phrase can.)
+    Taking words out of a message never brings in a word it did not have, so the message's own words answer for
+    what is left of it too."""
+    return first is None or first in present
+
+
 def remove_phrases(ws: list[Word], phrases: tuple[str, ...]) -> list[Word]:
     """`ws` without every occurrence of any of `phrases` (longest phrases first)."""
     out = list(ws)
-    for phrase in sorted(phrases, key=lambda p: -len(p.split())):
+    present = {w.folded for w in ws}
+    for phrase, first in _longest_first(phrases):
+        if not _may_start(first, present):
+            continue  # (most phrases of a list: trying each on every message was most of a message's reading)
         n = len(_pattern(phrase))
         i = find_phrase(out, phrase)
         while i >= 0:
@@ -144,7 +164,10 @@ def remove_phrases(ws: list[Word], phrases: tuple[str, ...]) -> list[Word]:
 
 def only(ws: list[Word], phrases: tuple[str, ...], fillers: tuple[str, ...]) -> bool:
     """True when the message is one of `phrases` and nothing else but `fillers` (politeness, names)."""
-    for phrase in sorted(phrases, key=lambda p: -len(p.split())):
+    present = {w.folded for w in ws}
+    for phrase, first in _longest_first(phrases):
+        if not _may_start(first, present):
+            continue
         i = find_phrase(ws, phrase)
         if i >= 0 and not remove_phrases(ws[:i] + ws[i + len(_pattern(phrase)) :], fillers):
             return True

@@ -57,6 +57,54 @@ def test_a_phrase_typed_with_other_marks_is_still_not_found() -> None:
     assert has_any(words("anything"), ("",))  # a blank phrase is found anywhere, as find_phrase finds it
 
 
+def found_at_by_every_start(ws: list[intent.Word], phrase: str, start: int = 0) -> int:
+    """find_phrase as it was: the whole phrase compared at every place."""
+    pat = intent._pattern(phrase)
+    for i in range(start, len(ws) - len(pat) + 1):
+        if all(intent._word_matches(ws[i + j], *pat[j]) for j in range(len(pat))):
+            return i
+    return -1
+
+
+def removed_by_every_phrase(ws: list[intent.Word], phrases: tuple[str, ...]) -> list[intent.Word]:
+    """remove_phrases as it was: every phrase tried, longest first."""
+    out = list(ws)
+    for phrase in sorted(phrases, key=lambda p: -len(p.split())):
+        n = len(intent._pattern(phrase))
+        i = found_at_by_every_start(out, phrase)
+        while i >= 0:
+            del out[i : i + n]
+            i = found_at_by_every_start(out, phrase, i)
+    return out
+
+
+def only_by_every_phrase(ws: list[intent.Word], phrases: tuple[str, ...], fillers: tuple[str, ...]) -> bool:
+    for phrase in sorted(phrases, key=lambda p: -len(p.split())):
+        i = found_at_by_every_start(ws, phrase)
+        if i >= 0 and not removed_by_every_phrase(ws[:i] + ws[i + len(intent._pattern(phrase)) :], fillers):
+            return True
+    return False
+
+
+def test_only_and_remove_phrases_agree_with_trying_every_phrase_at_every_place() -> None:
+    """`only`, `remove_phrases` and `find_phrase` skip the phrases and places whose first word the message lacks (a
+    message's reading went from ≈1.1 ms to ≈0.09 ms): on random messages of their own words, the same answers."""
+    pairs = [(intent.GREETINGS, intent.POLITE), (intent.THANKS_PHRASES, intent.POLITE + ("rất", "nhiều", "so")),
+             (intent.HELP_PHRASES, intent.POLITE), (intent.BROWSE_PHRASES, intent.POLITE + ("xem", "the")),
+             (intent.HOW_MANY_CUES, intent.HOW_MANY_FILLERS), (intent.WHERE_CUES, intent.NEAR_CUES),
+             (("",), ("ạ",))]
+    rng = random.Random(1502)
+    for phrases, fillers in pairs:
+        vocabulary = [w for p in phrases + fillers for w in p.split()] + ["mật", "ong", "Cảm", "on", "ơi"]
+        for _ in range(600):
+            ws = words(" ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 6))))
+            assert intent.only(ws, phrases, fillers) == only_by_every_phrase(ws, phrases, fillers), ws
+            assert intent.remove_phrases(ws, fillers) == removed_by_every_phrase(ws, fillers), ws
+            for phrase in phrases[:8]:
+                for start in (0, 1):
+                    assert intent.find_phrase(ws, phrase, start) == found_at_by_every_start(ws, phrase, start)
+
+
 @pytest.fixture(scope="module")
 def demo() -> SearchIndex:
     rows = json.loads((ROOT / "catalog" / "data" / "demo_catalog.json").read_text(encoding="utf-8"))["products"]
