@@ -85,18 +85,23 @@ class Catalog:
 
     # --- products
 
-    def rendered(self, key: Hashable, make: Callable[[], str]) -> str:
-        """Text written from this snapshot alone (a product's card, its list line) by `make()`, kept for the next
-        message that shows it: `key` must name everything else the text depends on (the product, the language, the
-        day its certificate's state was worked out for). Safe because a snapshot never changes (a new catalogue is a
-        new snapshot, with an empty memory); the last RENDERED_KEPT texts are kept, the oldest dropped first."""
-        text = self._rendered.get(key)
+    def rendered(self, product: Product, key: Hashable, make: Callable[[], str]) -> str:
+        """Text about `product` written from this snapshot alone (its card, its list line) by `make()`, kept for the
+        next message that shows it: `key` must name everything else the text depends on (the kind of text, the
+        language, the day its certificate's state was worked out for). Safe because a snapshot never changes (a new
+        catalogue is a new snapshot, with an empty memory); the last RENDERED_KEPT texts are kept, the oldest dropped
+        first. A product that is not this snapshot's own (read before an import's new snapshot took over) is written
+        afresh and not kept."""
+        if self.product(product.slug) is not product:
+            return make()
+        full = (product.slug, key)
+        text = self._rendered.get(full)
         if text is None:
             text = make()
             if RENDERED_KEPT > 0:
                 while len(self._rendered) >= RENDERED_KEPT:
                     del self._rendered[next(iter(self._rendered))]  # the oldest
-                self._rendered[key] = text
+                self._rendered[full] = text
         return text
 
     def best_first_in(self, language: str) -> tuple[Product, ...]:

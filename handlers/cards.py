@@ -335,22 +335,15 @@ def kept_lines(t: Translator, catalog: Catalog, products: Iterable[Product]) -> 
     """`product_line` of each product, numbered from 1, each line's text kept by the catalogue snapshot for the
     next list that shows the product (`Catalog.rendered`: per product, language and day)."""
     today = today_in_vietnam()
-    return [f"{n}. " + (catalog.rendered(("line", p.slug, t.language, today), lambda p=p: line_body(t, p, today))
-                        if catalog.product(p.slug) is p else line_body(t, p, today))
+    return [f"{n}. " + catalog.rendered(p, ("line", t.language, today), lambda p=p: line_body(t, p, today))
             for n, p in enumerate(products, 1)]
 
 
 def kept_card(t: Translator, catalog: Catalog, product: Product) -> str:
     """`product_card` of a product of `catalog`, kept by the snapshot for the next message that shows it."""
     today = today_in_vietnam()
-
-    def write() -> str:
-        return product_card(t, product, catalog.stores_selling(product), catalog.online_platforms(product), today)
-
-    # (only a product of this very snapshot: one read before an import's new snapshot took over is written afresh)
-    if catalog.product(product.slug) is not product:
-        return write()
-    return catalog.rendered(("card", product.slug, t.language, today), write)
+    return catalog.rendered(product, ("card", t.language, today), lambda: product_card(
+        t, product, catalog.stores_selling(product), catalog.online_platforms(product), today))
 
 
 def numbered_buttons(products: Iterable[Product], language: str, prefix: str = "p") -> list[list[Button]]:
