@@ -97,6 +97,10 @@ class Lexicon:
     # Things bought that are no catalogue kind ("xà bông", "face mask") → their accents and whether they come before
     # the product word that describes them (Vietnamese) or after it (English).
     other_goods: dict[Key, list[tuple[tuple[str | None, ...], bool]]] = field(default_factory=dict)
+    # Verbs that work on a product ("nấu", "đóng gói", "bottling"): after a thing nobody listed, the product word
+    # is what that thing is for ("nồi nấu bánh chưng", "túi zip đóng gói chè"), and that thing is what is asked
+    # for → their accents and whether they are Vietnamese. Not words the search knows (they are no chat).
+    processes: dict[Key, list[tuple[tuple[str | None, ...], bool]]] = field(default_factory=dict)
     words: set[str] = field(default_factory=set)  # every folded token the lexicon knows
     max_phrase: int = 1
 
@@ -191,11 +195,12 @@ class Lexicon:
                 key = phrase_key(text)
                 if key:
                     lex.modifiers.setdefault(note(key), []).append((phrase_accents(text), language == "vi"))
-        for language, texts in data.get("other_goods", {}).items():
-            for text in texts:
-                key = phrase_key(text)
-                if key:
-                    lex.other_goods.setdefault(key, []).append((phrase_accents(text), language == "vi"))
+        for section, table in (("other_goods", lex.other_goods), ("processes", lex.processes)):
+            for language, texts in data.get(section, {}).items():
+                for text in texts:
+                    key = phrase_key(text)
+                    if key:
+                        table.setdefault(key, []).append((phrase_accents(text), language == "vi"))
         giving = data.get("giving", {})
         for table, texts in ((lex.giving_verbs, giving.get("verbs", ())), (lex.recipients, giving.get("recipients", ()))):
             for text in texts:

@@ -135,6 +135,10 @@ _DENIALS = frozenset({"khong", "no", "without", "chua", "zero"})
 _CLAUSE_BREAK = re.compile(r"[,.;!?…]+(?:\s|$)|[;!?…]+")
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or"})
+# What may stand between a thing and the verb that says what it is for: "túi zip để đóng gói chè", "men lá về tự
+# nấu rượu", "bottles for bottling rice wine" (see read_processes).
+_PROCESS_LINKS = frozenset({"de", "dung", "chuyen", "tu", "ve"})
+_PROCESS_LINKS_EN = frozenset({"for", "to"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
 _MONEY_UNITS = frozenset({"k", "tr", "trieu", "nghin", "ngan", "d", "dong", "vnd", "usd"})
 # Words after a number that make it a span of time or an age ("20 năm", "10 tháng", "3 tuổi", "2 years"), each
@@ -309,6 +313,7 @@ class QueryParser:
             if len(key) == 1
         }
         self.goods_heads = {key[0] for key in self.other_goods}
+        self.process_heads = {key[0] for key in self.lexicon.processes}
         # Other countries' adjectives the catalogue does not write ("Korean"; "Thai" is Thái Sơn's too).
         self.origins = {key[0] for key in self.lexicon.origins if len(key) == 1 and key[0] not in ix.post}
         self.resolve_cache: dict[Token, list[Token]] = {}
@@ -720,6 +725,8 @@ class QueryParser:
             self.read_modifiers(q, out)
         if not self.goods_heads.isdisjoint(keys):
             self.read_other_goods(q, out)
+        if not self.process_heads.isdisjoint(keys):
+            self.read_processes(q, out)
         if not self.origins.isdisjoint(keys):
             self.read_origins(q, out)
         # What is written as names matters to a long message's partial match: read them for those only (and
@@ -1184,6 +1191,100 @@ class QueryParser:
             # As decisive as another place's name: the goods must be found as named ("elsewhere").
             units.append(Unit(" ".join(span), phrase_weight(m), [alt], "elsewhere", at=i, lacked=lacked))
             i += m
+
+    def read_processes(self, q: QueryWords, out: ParsedQuery) -> None:
+        """A thing, then a verb that works on a product, then the product word: the thing is a tool, a container,
+        a feed or a remedy for the product ("nồi nấu bánh chưng", "lò nướng nem", "túi zip để đóng gói chè",
+        "bottles for bottling rice wine"), and the product word only describes it.
+        - A thing nobody listed is what is asked for, so it must be found as named (the catalogue has none). It
+          must be words that could be a product's (chat and names are no things: "em tự nấu rượu", "chị Lan gói
+          bánh chưng", "Việt Yên cũ nấu rượu gì").
+        - A product of ours before "để" (in order to) is what is asked for: "gạo nếp để nấu rượu" is the rice."""
+        keys, units = q.keys, out.units
+        places = {" ".join(p.key) for p in out.places}
+        ends_of_places = {u.at + len(u.text.split()) for u in units if u.role == "soft" and u.text in places}
+
+        def unit_at(j: int) -> Unit | None:
+            return next((u for u in units if u.at <= j < u.at + len(u.text.split())), None)
+
+        def a_thing(u: Unit | None, least: float, vietnamese: bool) -> bool:
+            return (
+                u is not None
+                and u.role == "content"
+                and u.stray >= least
+                and not q.named.has(q.toks[u.at])
+                and u.at not in ends_of_places
+                and not any(  # "đem nấu rượu": a way of giving, no thing
+                    self.accent_agrees(q.marked, u.at, accents)
+                    for accents in self.lexicon.giving_verbs.get((keys[u.at],), ())
+                )
+                and (vietnamese or not q.toks[u.at].folded.endswith("ing"))  # "planning to cook": a verb
+            )
+
+        i = 0
+        while i < len(keys):
+            m = next((m for m in (2, 1) if tuple(keys[i : i + m]) in self.lexicon.processes), 0)
+            forms = [
+                vi
+                for accents, vi in self.lexicon.processes.get(tuple(keys[i : i + m]), ())
+                if self.accent_agrees(q.marked, i, accents)
+            ]
+            if m == 1 and True in forms and q.marked[i] is None:
+                forms = []  # one syllable typed plain is too often another word ("cho": chở, "trong": trồng)
+            if not m or not forms:
+                i += 1
+                continue
+            vietnamese = True in forms
+            links = _PROCESS_LINKS if vietnamese else _PROCESS_LINKS_EN
+            j = i - 1
+            while j >= 0 and keys[j] in links and j + 1 not in out.clauses:
+                j -= 1
+            end = i + m
+            target = next(
+                (
+                    u
+                    for u in (unit_at(end), unit_at(end + 1))
+                    if u is not None and u.role == "content" and not u.stray and u.at >= end and self.names_kind(u)
+                ),
+                None,
+            )
+            if (
+                j < 0
+                or (not vietnamese and j == i - 1)  # in English the thing comes with "for" or "to"
+                or target is None
+                or any(c in out.clauses for c in range(j + 1, target.at + 1))
+            ):
+                i += m
+                continue
+            # The thing's words, nearest first ("túi zip", "khay inox"): one of them must look like a product word.
+            things: list[Unit] = []
+            least = STRAY_VIETNAMESE if vietnamese else STRAY_FOREIGN
+            k = j
+            while (u := unit_at(k)) is not None and a_thing(u, STRAY_STOPWORD + 0.01, vietnamese) and k + 1 not in out.clauses:
+                things.append(u)
+                k = u.at - 1
+            product = unit_at(j)
+            verb = unit_at(i)
+            described = [target] + ([verb] if verb is not None and verb is not target and verb not in things else [])
+            if any(u.stray >= least for u in things):
+                self.describe(described, out)
+                for u in things:
+                    units.remove(u)
+                first = min(u.at for u in things)
+                span = tuple(keys[first : j + 1])
+                alt = Alt(span, 1.0, tuple(q.marked[first : j + 1]), exact=True)
+                units.append(Unit(" ".join(span), phrase_weight(len(span)), [alt], "elsewhere", at=first, lacked=True))
+            elif (
+                vietnamese
+                and "de" in keys[j + 1 : i]
+                and product is not None
+                and product.role == "content"
+                and not product.stray
+                and product is not target
+                and self.names_kind(product)
+            ):
+                self.describe(described, out)
+            i = target.at + len(target.text.split())
 
     def district_named(self, q: QueryWords, i: int, m: int) -> bool:
         """Is a district's name at tokens i..i+m written as one: as a name ("Bình Liêu"), or with its own marks

@@ -1109,3 +1109,27 @@ def test_a_negated_verb_of_looking_rules_out_what_follows(demo: SearchIndex) -> 
     answer = demo.search("gợi ý quà ở Tân Yên, đừng gợi ý rượu")
     assert answer.results and not any(fold(n).startswith("ruou") for n in names(answer)), names(answer)
     assert answer.filters.get("district") == "Tân Yên"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "chỗ nào bán giàn phơi để sấy vải thiều",
+        "cần khay inox để hấp giò",
+        "bán lưới che để trồng chè không",
+        "nồi nấu bánh chưng bằng điện loại 100 lít mua ở đâu",
+    ],
+)
+def test_a_thing_for_working_a_product_is_not_that_product(demo: SearchIndex, query: str) -> None:
+    # A rack, a tray, a shade net, a boiler: the product word after the verb says what the thing is for.
+    assert not demo.search(query).results
+
+
+def test_the_product_worked_on_is_asked_for_when_no_thing_comes_first(demo: SearchIndex) -> None:
+    # The buyer's own cooking, or our product before "để" (in order to), is no tool: the product is the answer.
+    answer = demo.search("Tết này nhà em tự nấu bánh chưng hay mua bánh chưng Vân thì hơn")
+    assert names(answer)[:1] == ["Bánh chưng Vân"]
+    answer = demo.search("cần mua gạo nếp để nấu rượu")
+    assert names(answer)[0].startswith("Gạo nếp")
+    # Typed plain, one syllable is too often another word: "cho" is no chở (carry), "trong" no trồng (grow).
+    assert demo.search("sale off cuoi tuan co ap dung cho ruou Diep Nhat ko ad").results
