@@ -94,6 +94,10 @@ class Lexicon:
     recipients: dict[Key, list[tuple[str | None, ...]]] = field(default_factory=dict)
     # Need phrases that name a time of year or an occasion, not the need itself ("Valentine", "Tết", "20/10").
     occasions: set[Key] = field(default_factory=set)
+    # Words that ask what there is ("sản phẩm", "đặc sản", "có gì", "products", "list"): beside a place alone, its
+    # products are the answer; without them, the place is only where some other thing is wanted ("thợ điện ở Lục
+    # Ngạn", "a paediatrician in Bac Giang").
+    browsing: set[Key] = field(default_factory=set)
     # Things bought that are no catalogue kind ("xà bông", "face mask") → their accents and whether they come before
     # the product word that describes them (Vietnamese) or after it (English).
     other_goods: dict[Key, list[tuple[tuple[str | None, ...], bool]]] = field(default_factory=dict)
@@ -208,6 +212,7 @@ class Lexicon:
                 if key:
                     table.setdefault(key, []).append(phrase_accents(text))
         lex.occasions = {k for k in map(phrase_key, data.get("occasions", ())) if k}
+        lex.browsing = {k for k in map(phrase_key, data.get("browsing", ())) if k}
         return lex
 
     @classmethod

@@ -310,6 +310,8 @@ class SearchIndex:
         Phúc làm quà")."""
         if not (parsed.long and (parsed.uses or parsed.categories or parsed.places)):
             return False
+        if self._place_is_no_answer([u for u in content if u.stray], parsed):
+            return False  # "tìm gia sư tiếng Anh cho con ở Hiệp Hòa": a place alone, and no question what it has
         # A word the catalogue has only in a producer's or a place's name is chat here ("đám cưới bạn thân …": HTX
         # Thân Trường is not asked for); a word of a product's name, or one it lacks, may be the goods'.
         goods = [
@@ -627,17 +629,36 @@ class SearchIndex:
         others = [u for u in strays if u not in typos and u.role == "content" and u.stray >= STRAY_VIETNAMESE]
         return [replace(u, weight=1.0) for u in typos] + others
 
-    @staticmethod
-    def _beside_filter(strays: list[Unit], parsed: ParsedQuery) -> bool:
+    def _beside_filter(self, strays: list[Unit], parsed: ParsedQuery) -> bool:
         """Is an unknown word of weight all the query has beside a place or a product group ("bơ Lục Ngạn",
         "thực phẩm chức năng")? Then it probably names a product the catalogue does not have. (Beside a need
-        or a star rating, unknown words are more likely chat: "quà cho thầy giáo", "5 sao thôi".)"""
+        or a star rating, unknown words are more likely chat: "quà cho thầy giáo", "5 sao thôi".) So is any word
+        that is no function word in a long message naming only a place and not asking what there is ("thợ điện
+        ở Lục Ngạn", "a paediatrician in Bac Giang"): see `_browsing`."""
         if not (parsed.places or parsed.categories) or parsed.uses or parsed.stars is not None:
             return False
+        if self._place_is_no_answer(strays, parsed):
+            return True
         starts = SearchIndex._place_starts(parsed)
         if any(u.stray >= STRAY_VIETNAMESE and {_end(u), _end(u) + 1} & starts for u in strays):
             return True  # the word right before the place, however long the message: "khoai lang Tân Yên còn không"
         return sum(u.weight for u in strays if u.stray >= STRAY_VIETNAMESE) >= STRAY_VIETNAMESE
+
+    def _place_is_no_answer(self, strays: list[Unit], parsed: ParsedQuery) -> bool:
+        """A long message naming a place and no product group, need or star rating, with a word nobody listed that
+        is no function word, and no word asking what there is: the place is where that other thing is wanted."""
+        return (
+            parsed.long
+            and not (parsed.categories or parsed.uses or parsed.stars is not None)
+            and any(u.stray >= STRAY_FOREIGN for u in strays)
+            and not any(u.role == "common" for u in parsed.units)  # "na Lục Nam … gửi xe khách": na is a fruit too
+            and not self._browsing(parsed)
+        )
+
+    def _browsing(self, parsed: ParsedQuery) -> bool:
+        """Does the message ask what there is ("có những sản phẩm gì", "list the products")?"""
+        browsing, keys = self.lexicon.browsing, parsed.keys
+        return any(tuple(keys[i : i + m]) in browsing for i in range(len(keys)) for m in (1, 2, 3))
 
     @staticmethod
     def _place_starts(parsed: ParsedQuery) -> set[int]:

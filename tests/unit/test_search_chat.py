@@ -1133,3 +1133,13 @@ def test_the_product_worked_on_is_asked_for_when_no_thing_comes_first(demo: Sear
     assert names(answer)[0].startswith("Gạo nếp")
     # Typed plain, one syllable is too often another word: "cho" is no chở (carry), "trong" no trồng (grow).
     assert demo.search("sale off cuoi tuan co ap dung cho ruou Diep Nhat ko ad").results
+
+
+def test_a_place_alone_is_where_another_thing_is_wanted_unless_the_buyer_asks_what_it_has(demo: SearchIndex) -> None:
+    # A tutor, a phone repairer: the district is where the buyer wants them, and its products are only a hint.
+    answer = demo.search("tìm gia sư tiếng Anh cho con ở Hiệp Hòa")
+    assert not answer.results and answer.suggestions
+    assert not demo.search("ai biết chỗ nào dạy bơi cho trẻ con ở Lục Ngạn, hè này cho cháu đi học").results
+    # Asking what the place has, in as many words, still lists its products.
+    answer = demo.search("hè này cho cháu về Lục Ngạn chơi, ở đó có đặc sản gì mua về được không")
+    assert answer.results and all(h.doc.district == "Lục Ngạn" for h in answer.results)
