@@ -742,26 +742,36 @@ class SearchIndex:
 
     def _named_in_full(self, parsed: ParsedQuery, content: list[Unit]) -> dict[int, float]:
         """Products a long message names in full, word by word ("… muốn mua na dai Nghĩa Phương mà sợ …", "…
-        stocking Huong Lac rice noodles …"): whatever else it says, that is the product meant, unless another
-        place's name, or a name the product lacks, stands beside it ("mật ong rừng U Minh" is not Sơn Động's). The
-        longest name wins."""
+        stocking Huong Lac rice noodles …"), or by its first words and its last two, as people shorten names ("mỳ
+        gạo Hằng Hiếu", "An Xoa Khánh Hoa"): whatever else it says, that is the product meant, unless another
+        place's name, or a name the product lacks, stands beside it ("mật ong rừng U Minh" is not Sơn Động's). Where
+        names overlap the longest wins; two products named apart are both meant ("ổi Thu Quế vs ổi Đồng Nga")."""
         keys, qkeys = parsed.keys, _mentioned(parsed)
         names = [u for u in content if u.role == "elsewhere" or u.text in parsed.names]
-        found: dict[int, int] = {}
+        spans: list[tuple[int, int, int]] = []  # (words said, where, product)
         for i, pair in enumerate(zip(keys, keys[1:], strict=False)):
             if i in parsed.described:
                 continue  # "áo thun in hình quả vải thiều Lục Ngạn" asks for a T-shirt
             for name, products in self.ix.full_names.get(pair, {}).items():
-                end = i + len(name)
-                if tuple(keys[i:end]) != name:
+                said = _said_of(name, keys, i)
+                if not said:
                     continue
-                beside = [u for u in names if _gap((i, end), (u.at, _end(u))) <= 1]
+                end = i + said
+                # A name right before it, or after it with a word between ("… ở U Minh"), is the goods' origin; a
+                # name inside it is its own ("An Xoa Khánh Hoa").
+                beside = [u for u in names if u.at == end or u.at == end + 1 or (u.at < i and _end(u) == i)]
                 for d in products:
                     if any(u.role == "elsewhere" or self.matcher.unit_q(u, d, qkeys) <= 0.0 for u in beside):
                         continue
-                    found[d] = max(found.get(d, 0), len(name))
-        longest = max(found.values(), default=0)
-        return {d: 1.0 for d, n in found.items() if n == longest}
+                    spans.append((said, i, d))
+        taken: list[tuple[int, int, int]] = []  # (where, end, words said) of the names kept
+        found: dict[int, float] = {}
+        for said, i, d in sorted(spans, key=lambda span: -span[0]):
+            if any(s < i + said and i < e and n > said for s, e, n in taken):
+                continue  # inside a longer name said there ("rượu nếp" of "rượu nếp cái hoa vàng Vân Hương")
+            taken.append((i, i + said, said))
+            found[d] = 1.0
+        return found
 
     def _telling_route(self, content: list[Unit], soft: list[Unit], parsed: ParsedQuery) -> set[int] | None:
         """Can a partial match be telling at all, and among which products? An empty set: any product (a known
@@ -1483,6 +1493,21 @@ def one_or_list(values: list[str]) -> str | list[str]:
 
 def _end(u: Unit) -> int:
     return u.at + len(u.text.split())
+
+
+def _said_of(name: Key, keys: list[str], i: int) -> int:
+    """How many words from position i say this name: all of it, or its first two words or more and its last two,
+    the words between left out ("bún tươi Thắng Thủy" for Bún tươi sạch Thắng Thủy); 0 when neither."""
+    n = len(name)
+    if tuple(keys[i : i + n]) == name:
+        return n
+    for a in range(2, n - 2):  # the first words kept, the last two (a producer's or a village's name) too
+        if keys[i + a : i + a + 1] == [name[a]]:
+            continue  # more of the name goes on: a longer first part, tried next
+        for b in range(a + 1, n - 1):
+            if tuple(keys[i + a : i + a + n - b]) == name[b:] and tuple(keys[i : i + a]) == name[:a]:
+                return a + n - b
+    return 0
 
 
 def _gap(a: tuple[int, int], b: tuple[int, int]) -> int:

@@ -1143,3 +1143,17 @@ def test_a_place_alone_is_where_another_thing_is_wanted_unless_the_buyer_asks_wh
     # Asking what the place has, in as many words, still lists its products.
     answer = demo.search("hè này cho cháu về Lục Ngạn chơi, ở đó có đặc sản gì mua về được không")
     assert answer.results and all(h.doc.district == "Lục Ngạn" for h in answer.results)
+
+
+def test_a_long_message_names_a_product_by_its_first_words_and_its_last_two(demo: SearchIndex) -> None:
+    # People drop the middle of a name ("sạch", "Lục Ngạn", "giải độc gan"): the product is still the one meant,
+    # even amid words of other products' names and a foreign customer ("khách Hàn").
+    answer = demo.search("khách Hàn bên em hỏi bún tươi Thắng Thủy để được mấy ngày ngoài trời, em trả lời sao")
+    assert names(answer)[:1] == ["Bún tươi sạch Thắng Thủy"]
+    answer = demo.search("chị đồng nghiệp dặn mua hộ 3 hộp An Xoa Khánh Hoa, gửi về cơ quan ở Bắc Ninh được không")
+    assert names(answer)[:1] == ["An Xoa giải độc gan Khánh Hoa"]
+
+
+def test_two_products_named_apart_in_a_long_message_are_both_answers(demo: SearchIndex) -> None:
+    answer = demo.search("phân vân giữa mật ong Tân Hưng với mật ong Yên Mỹ, loại nào đặc hơn vậy shop")
+    assert {"Mật ong Tân Hưng", "Mật ong Yên Mỹ"} <= set(names(answer)[:2])
