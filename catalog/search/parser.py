@@ -1159,7 +1159,15 @@ class QueryParser:
             # Head first in Vietnamese (one word may come between: "túi lưới bao trái vải"), last in English.
             near = (unit_at(i + m), unit_at(i + m + 1)) if True in forms else (unit_at(i - 1),)
             target = next(
-                (u for u in near if u is not None and not u.stray and (u.at >= i + m or u.at + len(u.text.split()) <= i)),
+                (
+                    u
+                    for u in near
+                    if u is not None
+                    and not u.stray
+                    and (u.at >= i + m or u.at + len(u.text.split()) <= i)
+                    # Not across a comma: "nấm rơm xào thịt bò, mua nấm rơm Đông Thịnh" asks for the mushrooms.
+                    and not any(i < c <= u.at or u.at < c <= i for c in out.clauses)
+                ),
                 None,
             )
             if target is not None:

@@ -1157,3 +1157,9 @@ def test_a_long_message_names_a_product_by_its_first_words_and_its_last_two(demo
 def test_two_products_named_apart_in_a_long_message_are_both_answers(demo: SearchIndex) -> None:
     answer = demo.search("phân vân giữa mật ong Tân Hưng với mật ong Yên Mỹ, loại nào đặc hơn vậy shop")
     assert {"Mật ong Tân Hưng", "Mật ong Yên Mỹ"} <= set(names(answer)[:2])
+
+
+def test_other_goods_describe_no_product_word_across_a_comma(demo: SearchIndex) -> None:
+    # "dưa hấu" (watermelon, goods we lack) ends its clause; the melon asked for comes after the comma.
+    answer = demo.search("lúc nãy gõ nhầm thành dưa hấu, ý mình là dưa kim Hoàng Hậu Yên Dũng còn hàng không")
+    assert names(answer)[:1] == ["Dưa kim Hoàng Hậu Yên Dũng"]
