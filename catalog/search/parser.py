@@ -129,6 +129,7 @@ _OWNERS_AFTER = frozenset(
 _TELEX_TONES = frozenset("sfrxj")
 # "Không" as chat writes it, typed plain ("ko lấy đồ ăn", "hok cần rượu").
 _NOT_SHORT = frozenset({"ko", "k", "hok", "hk", "kg", "khg", "hong", "kh"})
+_NOT_BEFORE_GROUP = frozenset({"khong", "ko", "hok", "hk", "khg"})  # (not "kg": "5 kg thực phẩm")
 # Words that deny what follows them ("không phun thuốc trừ sâu", "no pesticide", "without preservatives").
 _DENIALS = frozenset({"khong", "no", "without", "chua", "zero"})
 # Punctuation that ends a clause: a negation does not reach past it ("không phải, na Lục Nam ấy").
@@ -1011,15 +1012,24 @@ class QueryParser:
             m = next((m for m in (3, 2, 1) if self.negates(keys, marked, i, m)), 0)
             if not m and english and keys[i] == "no":
                 m = 1  # "no meat and no fruit": in English only ("no" typed plain is also nó, it)
+            group_only = False
+            if not m and keys[i] in _NOT_BEFORE_GROUP and i + 1 not in out.clauses:
+                # "không" before a product group, not after it as a question ("có đồ ăn không"), rules the group
+                # out: "thảo dược thôi, không đồ ăn".
+                m = group_only = 1
             if not m:
                 continue
-            for said in [u for u in out.units if u.role == "soft" and i <= u.at <= i + m + 1]:
+            for said in [
+                u for u in out.units if u.role == "soft" and (u.at == i + 1 if group_only else i <= u.at <= i + m + 1)
+            ]:
                 # "doesn't drink …", "không uống …", "ngoài đồ ăn ra", "not food": that group is not asked for.
                 code = self.lexicon.categories.get(tuple(said.text.split()))
                 if code is not None:
                     out.units.remove(said)
                     if code in out.categories:
                         out.categories.remove(code)
+            if group_only:
+                continue
             target = next(
                 (
                     u

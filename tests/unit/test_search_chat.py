@@ -1163,3 +1163,12 @@ def test_other_goods_describe_no_product_word_across_a_comma(demo: SearchIndex) 
     # "dưa hấu" (watermelon, goods we lack) ends its clause; the melon asked for comes after the comma.
     answer = demo.search("lúc nãy gõ nhầm thành dưa hấu, ý mình là dưa kim Hoàng Hậu Yên Dũng còn hàng không")
     assert names(answer)[:1] == ["Dưa kim Hoàng Hậu Yên Dũng"]
+
+
+def test_a_product_group_after_khong_is_ruled_out_but_khong_after_it_asks(demo: SearchIndex) -> None:
+    answer = demo.search("em chỉ muốn xem thảo dược thôi, không đồ ăn nhé")
+    assert answer.filters.get("category") == "herbal"
+    assert all(h.doc.category == "herbal" for h in answer.results)
+    # After the group "không" asks a question: the group is what is asked for.
+    answer = demo.search("bên mình có đồ uống không")
+    assert answer.filters.get("category") == "beverage"
