@@ -416,7 +416,34 @@ class QueryParser:
         pieces = self.segment(f)
         if pieces:
             return [Token(p, p) for p in pieces]
+        if not tok.raw.isascii():
+            syllables = self.syllables_of(tok.raw)
+            if syllables:
+                return [Token(p, fold(p)) for p in syllables]
         return [tok]
+
+    def syllables_of(self, raw: str) -> list[str] | None:
+        """Words typed together with their marks, as in a hashtag (`#đồchay`, `#ănchayrằm`, `#quàtết`): the fewest
+        words the search knows that spell it, each written as typed, so their marks still count. Not a word that
+        holds no two of them."""
+        n = len(raw)
+        if not 4 <= n <= 40 or well_formed(fold(raw), 0) or well_formed(fold(raw), 1):
+            return None  # one syllable, maybe misspelt ("rượi", "thiềuu"), is no words typed together
+        best: list[list[str] | None] = [None] * (n + 1)
+        best[0] = []
+        for i in range(n):
+            path = best[i]
+            if path is None:
+                continue
+            for j in range(i + 2, min(n, i + 7) + 1):
+                piece = raw[i:j]
+                if fold(piece) not in self.ix.known or sum(has_marks(c) for c in piece) > 2:
+                    continue
+                cur = best[j]
+                if cur is None or len(path) + 1 < len(cur):
+                    best[j] = [*path, piece]
+        result = best[n]
+        return result if result and len(result) >= 2 else None
 
     def segment(self, word: str) -> list[str] | None:
         """Split words typed together (`matong`) into catalogue syllables that follow each other in the catalogue."""
@@ -1010,8 +1037,12 @@ class QueryParser:
             if keys[i] not in self.negation_heads and keys[i] != "no":
                 continue
             m = next((m for m in (3, 2, 1) if self.negates(keys, marked, i, m)), 0)
-            if not m and english and keys[i] == "no":
-                m = 1  # "no meat and no fruit": in English only ("no" typed plain is also nó, it)
+            if not m and keys[i] == "no" and marked[i] is None and (
+                english or (i + 1 < len(keys) and not could_be_vietnamese(keys[i + 1], keys[i + 1]))
+            ):
+                # "no meat and no fruit": in English only ("no" typed plain is also nó, it), or before a word that
+                # is no Vietnamese syllable ("… cook with? no meat, no egg, no honey").
+                m = 1
             group_only = False
             if not m and keys[i] in _NOT_BEFORE_GROUP and i + 1 not in out.clauses:
                 # "không" before a product group, not after it as a question ("có đồ ăn không"), rules the group

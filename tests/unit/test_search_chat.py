@@ -1172,3 +1172,16 @@ def test_a_product_group_after_khong_is_ruled_out_but_khong_after_it_asks(demo: 
     # After the group "không" asks a question: the group is what is asked for.
     answer = demo.search("bên mình có đồ uống không")
     assert answer.filters.get("category") == "beverage"
+
+
+def test_words_typed_together_with_their_marks_are_read_apart(demo: SearchIndex) -> None:
+    # Hashtags run words together; their marks still tell the words. One misspelt syllable stays one word.
+    answer = demo.search("#quàtết #biếusếp")
+    assert answer.results and all("gift" in h.doc.uses for h in answer.results)
+    assert names(demo.search("rượi nếp"))[0].startswith("Rượu nếp")
+
+
+def test_no_before_a_word_no_vietnamese_syllable_spells_rules_it_out(demo: SearchIndex) -> None:
+    # "no" typed plain is also nó (it); before "meat" or "pork" it can only be English.
+    answer = demo.search("cooking dinner for my vegan sister tonight, no meat no egg, what can I buy here")
+    assert answer.results and not any(h.doc.name_vi.startswith(("Thịt", "Giò", "Chả", "Gà")) for h in answer.results)
