@@ -163,9 +163,7 @@ class SearchIndex:
                 return SearchAnswer(query, [], [], filters, " ".join(u.text for u in unplaced), asks)
             if not content and self._beside_filter(unplaced, parsed):
                 # What the place or group has is a suggestion, not the answer.
-                sliced = self._slice(query, parsed, dict(filters), SUGGESTIONS)
-                hints = [SearchHit(h.doc, 50.0) for h in (sliced.results or sliced.suggestions)]
-                return SearchAnswer(query, [], hints, filters, "", asks)
+                return SearchAnswer(query, [], self._place_hints(query, parsed, filters), filters, "", asks)
         elif parsed.long:
             content = _cap_strays(content)
         # Beside a need, lone catalogue words naming no kind are chat: with no product word left, the need is the
@@ -244,6 +242,9 @@ class SearchIndex:
         if not scores and sliced_if_none:
             return self._slice(query, parsed, filters, limit)
         if not scores:
+            if self._place_is_no_answer([u for u in content if u.stray], parsed):
+                # "tìm gia sư … ở Hiệp Hòa": what the place has is the hint, not a guess at the unknown words.
+                return SearchAnswer(query, [], self._place_hints(query, parsed, filters), filters, terms, asks)
             suggestions = [] if guessed else self._suggest(content, soft, qkeys, excluded)
             return SearchAnswer(query, [], suggestions, filters, terms, asks)
         hits = self._rank(scores, optional, soft, parsed, limit, qkeys)
@@ -654,6 +655,11 @@ class SearchIndex:
             and not any(u.role == "common" for u in parsed.units)  # "na Lục Nam … gửi xe khách": na is a fruit too
             and not self._browsing(parsed)
         )
+
+    def _place_hints(self, query: str, parsed: ParsedQuery, filters: dict[str, Any]) -> list[SearchHit]:
+        """What the place or product group named has, as suggestions."""
+        sliced = self._slice(query, parsed, dict(filters), SUGGESTIONS)
+        return [SearchHit(h.doc, 50.0) for h in (sliced.results or sliced.suggestions)]
 
     def _browsing(self, parsed: ParsedQuery) -> bool:
         """Does the message ask what there is ("có những sản phẩm gì", "list the products")?"""

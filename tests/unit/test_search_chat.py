@@ -1139,6 +1139,7 @@ def test_a_place_alone_is_where_another_thing_is_wanted_unless_the_buyer_asks_wh
     # A tutor, a phone repairer: the district is where the buyer wants them, and its products are only a hint.
     answer = demo.search("tìm gia sư tiếng Anh cho con ở Hiệp Hòa")
     assert not answer.results and answer.suggestions
+    assert all(h.doc.district == "Hiệp Hòa" for h in answer.suggestions)
     assert not demo.search("ai biết chỗ nào dạy bơi cho trẻ con ở Lục Ngạn, hè này cho cháu đi học").results
     # Asking what the place has, in as many words, still lists its products.
     answer = demo.search("hè này cho cháu về Lục Ngạn chơi, ở đó có đặc sản gì mua về được không")
