@@ -1270,8 +1270,10 @@ class QueryParser:
                 and (vietnamese or not q.toks[u.at].folded.endswith("ing"))  # "planning to cook": a verb
             )
 
-        i = 0
-        while i < len(keys):
+        resume = 0  # past the last product word read as what a thing is for
+        for i in [j for j, k in enumerate(keys) if k in self.process_heads]:
+            if i < resume:
+                continue
             m = next((m for m in (2, 1) if tuple(keys[i : i + m]) in self.lexicon.processes), 0)
             forms = [
                 vi
@@ -1281,7 +1283,6 @@ class QueryParser:
             if m == 1 and True in forms and q.marked[i] is None:
                 forms = []  # one syllable typed plain is too often another word ("cho": chở, "trong": trồng)
             if not m or not forms:
-                i += 1
                 continue
             vietnamese = True in forms
             links = _PROCESS_LINKS if vietnamese else _PROCESS_LINKS_EN
@@ -1303,7 +1304,6 @@ class QueryParser:
                 or target is None
                 or any(c in out.clauses for c in range(j + 1, target.at + 1))
             ):
-                i += m
                 continue
             # The thing's words, nearest first ("túi zip", "khay inox"): one of them must look like a product word.
             things: list[Unit] = []
@@ -1333,7 +1333,7 @@ class QueryParser:
                 and self.names_kind(product)
             ):
                 self.describe(described, out)
-            i = target.at + len(target.text.split())
+            resume = target.at + len(target.text.split())
 
     def district_named(self, q: QueryWords, i: int, m: int) -> bool:
         """Is a district's name at tokens i..i+m written as one: as a name ("Bình Liêu"), or with its own marks
