@@ -754,12 +754,13 @@ class SearchIndex:
         names overlap the longest wins; two products named apart are both meant ("ổi Thu Quế vs ổi Đồng Nga")."""
         keys, qkeys = parsed.keys, _mentioned(parsed)
         names = [u for u in content if u.role == "elsewhere" or u.text in parsed.names]
-        spans: list[tuple[int, int, int]] = []  # (words said, where, product)
+        spans: dict[tuple[int, int], list[int]] = {}  # (words said, where) → products
+        pairs = set(zip(keys, keys[1:], strict=False))
         for i, pair in enumerate(zip(keys, keys[1:], strict=False)):
             if i in parsed.described:
                 continue  # "áo thun in hình quả vải thiều Lục Ngạn" asks for a T-shirt
             for name, products in self.ix.full_names.get(pair, {}).items():
-                said = _said_of(name, keys, i)
+                said = _said_of(name, keys, i, pairs)
                 if not said:
                     continue
                 end = i + said
@@ -769,14 +770,14 @@ class SearchIndex:
                 for d in products:
                     if any(u.role == "elsewhere" or self.matcher.unit_q(u, d, qkeys) <= 0.0 for u in beside):
                         continue
-                    spans.append((said, i, d))
+                    spans.setdefault((said, i), []).append(d)
         taken: list[tuple[int, int, int]] = []  # (where, end, words said) of the names kept
         found: dict[int, float] = {}
-        for said, i, d in sorted(spans, key=lambda span: -span[0]):
+        for (said, i), products in sorted(spans.items(), key=lambda span: -span[0][0]):
             if any(s < i + said and i < e and n > said for s, e, n in taken):
                 continue  # inside a longer name said there ("rượu nếp" of "rượu nếp cái hoa vàng Vân Hương")
             taken.append((i, i + said, said))
-            found[d] = 1.0
+            found.update(dict.fromkeys(products, 1.0))
         return found
 
     def _telling_route(self, content: list[Unit], soft: list[Unit], parsed: ParsedQuery) -> set[int] | None:
@@ -1501,12 +1502,15 @@ def _end(u: Unit) -> int:
     return u.at + len(u.text.split())
 
 
-def _said_of(name: Key, keys: list[str], i: int) -> int:
+def _said_of(name: Key, keys: list[str], i: int, pairs: set[tuple[str, str]]) -> int:
     """How many words from position i say this name: all of it, or its first two words or more and its last two,
-    the words between left out ("bún tươi Thắng Thủy" for Bún tươi sạch Thắng Thủy); 0 when neither."""
+    the words between left out ("bún tươi Thắng Thủy" for Bún tươi sạch Thắng Thủy); 0 when neither. `pairs`: the
+    query's adjacent words (a name whose last two words the query lacks is not said shortened)."""
     n = len(name)
     if tuple(keys[i : i + n]) == name:
         return n
+    if n < 5 or name[-2:] not in pairs:
+        return 0
     for a in range(2, n - 2):  # the first words kept, the last two (a producer's or a village's name) too
         if keys[i + a : i + a + 1] == [name[a]]:
             continue  # more of the name goes on: a longer first part, tried next
