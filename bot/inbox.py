@@ -63,11 +63,12 @@ class _Turn:
 
 
 class _Slot:
-    """One of the processor's slots, held from before a chat's look to the end of its entry's handling, and given
-    back before the chat's turn ends (`release`; PostgreSQL): the turn's end (the done marks, their commit, the
-    unlock: a round trip) then overlaps the next chat's look instead of keeping it waiting, as on SQLite, where the
-    done marks ride in the next transaction. The chat's own next look still comes after its turn's end (the chat's
-    task is one coroutine), and so does anyone else's (the unlock comes last)."""
+    """One of the processor's slots (or places ahead, `InboxProcessor.ahead`), held for an entry's handling (on SQLite
+    from before the chat's look, on PostgreSQL from once the look found the entry) and given back before the chat's
+    turn ends (`release`; PostgreSQL): the turn's end (the done marks, their commit, the unlock: a round trip) then
+    runs beside the next entry's handling instead of keeping it waiting, as on SQLite, where the done marks ride in
+    the next transaction. The chat's own next look still comes after its turn's end (the chat's task is one
+    coroutine), and so does anyone else's (the unlock comes last)."""
 
     __slots__ = ("_semaphore", "_held")
 
