@@ -62,6 +62,37 @@ class _Turn:
     mine: bool | None = None  # None until the look has tried to take the chat's turn
 
 
+class _Slot:
+    """One of the processor's slots (or places ahead, `InboxProcessor.ahead`), held for an entry's handling (on SQLite
+    from before the chat's look, on PostgreSQL from once the look found the entry) and given back before the chat's
+    turn ends (`release`; PostgreSQL): the turn's end (the done marks, their commit, the unlock: a round trip) then
+    runs beside the next entry's handling instead of keeping it waiting, as on SQLite, where the done marks ride in
+    the next transaction. The chat's own next look still comes after its turn's end (the chat's task is one
+    coroutine), and so does anyone else's (the unlock comes last)."""
+
+    __slots__ = ("_semaphore", "_held")
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self._semaphore = semaphore
+        self._held = False
+
+    async def __aenter__(self) -> _Slot:
+        await self.acquire()
+        return self
+
+    async def acquire(self) -> None:
+        await self._semaphore.acquire()
+        self._held = True
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._semaphore.release()
+
+
 class Unreadable(Exception):
     """The entry can never be handled (e.g. an update the client library cannot parse): park it now."""
 
@@ -88,6 +119,9 @@ class InboxProcessor:
         self.channel = channel
         self.handler = handler
         self.slots = asyncio.Semaphore(max(1, slots))
+        # PostgreSQL: chats whose look may run while the slots are all taken (see `_work_chat`): a quarter as many
+        # as the slots, at least one (each holds its turn's connection while it waits for a slot)
+        self.ahead = asyncio.Semaphore(max(1, slots // 4)) if db.dialect == "postgresql" else None
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.on_parked = on_parked
@@ -317,7 +351,13 @@ class InboxProcessor:
         while True:
             wait = 0.0
             finished = False
-            async with self.slots, self._turn(key) as (conn, turn):
+            slot = _Slot(self.slots)
+            # PostgreSQL: the look (a round trip, which takes the chat's turn) does not wait for a slot; it holds a place
+            # ahead instead, and the slot is taken once it found an entry to handle now. So the next chat's look runs
+            # while the entry before it is handled (one update at a time: the round trip is off the way from one
+            # update to the next). Each place holds the turn's connection (and the turn) while it waits for a slot.
+            first = _Slot(self.ahead) if self.ahead is not None else slot
+            async with first, self._turn(key, slot) as (conn, turn):
                 # how many the chat sent lately (read only by the one whose turn it is)
                 recent = self.flood_window if self.flood_limit else None
                 # The chat's own marks (before its next entry is looked for): on PostgreSQL the others' are written
@@ -350,6 +390,9 @@ class InboxProcessor:
                         self.chat_row(key, found.chat)
                     wait = await self._hold_back(key, entry, found.count, gap=found.gap)
                     if wait <= 0:
+                        if first is not slot:
+                            await slot.acquire()  # (given back by `_turn`, before the turn's end)
+                            first.release()
                         retry = await self._attempt(entry)
                         self._last_done[key] = loop.time()
                         wait = retry or 0.0
@@ -364,11 +407,12 @@ class InboxProcessor:
                 await asyncio.sleep(wait)
 
     @contextlib.asynccontextmanager
-    async def _turn(self, key: str) -> AsyncIterator[tuple[AsyncConnection | None, _Turn]]:
+    async def _turn(self, key: str, slot: _Slot | None = None) -> AsyncIterator[tuple[AsyncConnection | None, _Turn]]:
         """The turn's connection (None: any) and whether this process may handle the chat now (`_Turn.mine`, once
         the look has tried to take it). On SQLite one process handles everything and this task is the chat's only
         one; on PostgreSQL the turn is an advisory lock on a connection of its own, taken by the look at the
-        chat's next entry in the same statement, and whose release marks done the entries finished meanwhile."""
+        chat's next entry in the same statement, and whose release marks done the entries finished meanwhile.
+        `slot`: given back before that release's round trip (see `_Slot`)."""
         if self.db.dialect != "postgresql":
             yield None, _Turn(True)
             return
@@ -387,6 +431,8 @@ class InboxProcessor:
                         await conn.invalidate()
                 raise
             finally:
+                if slot is not None:
+                    slot.release()
                 if turn.mine:
                     done = self._done.pop(key, [])
                     try:

@@ -47,7 +47,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 # PostgreSQL connections live at most this long (seconds): retired before the idle timeouts of firewalls, NAT
 # and poolers can cut them silently, instead of pinging each one at every checkout.
 POOL_RECYCLE = 600
-POOL_SIZE = 18  # PostgreSQL connections a process's pool keeps open (once it needed them) ...
+POOL_SIZE = 20  # PostgreSQL connections a process's pool keeps open (once it needed them) ...
 POOL_MAX = 30  # ... and opens at most, the rest closed when handed back
 # Transactions that change nothing but these tables (a chat's language, last results, menu, form) commit
 # without waiting for the WAL flush; see "PostgreSQL: what a message costs" in the README.
@@ -270,7 +270,8 @@ class Database:
                 kwargs["pool_reset_on_return"] = None
         else:
             # Up to 8 chats handled at once, each with its turn (bot/inbox.py) and its transaction: 16 connections,
-            # plus the webhook's accepts (one transaction at a time), the outbox and the reorder checks. The pool
+            # 2 more chats' turns looked ahead while they wait for a slot (`InboxProcessor.ahead`), plus the webhook's
+            # accepts (one transaction at a time), the outbox and the reorder checks. The pool
             # keeps that many open: a connection closed when handed back and opened again costs the connect, a new
             # backend on the server and its statements prepared again (a pool of 10 did so every few updates).
             # Last in, first out: the connection handed back last is the next one taken, so a process keeps reusing

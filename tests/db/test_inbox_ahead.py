@@ -1,0 +1,100 @@
+"""PostgreSQL: the next chat's look runs while an entry is handled, and the slot is given back before the turn's end
+(bot/inbox.py, `InboxProcessor.ahead` and `_Slot`): one update at a time still means one handler at a time, each
+chat's entries in order, every entry done and every turn given back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select, text
+
+from bot.inbox import InboxProcessor
+from catalog import inbox
+from catalog.db import Database
+from catalog.models import InboxEntry
+from tests.conftest import PG_URL
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason="needs OCOP_TEST_DATABASE_URL (PostgreSQL)")
+
+CHATS = ("801", "802", "803")
+
+
+async def turns_held(db: Database) -> set[int]:
+    """The advisory locks (the chats' turns) held on this database at this moment, by any connection, as 64-bit keys."""
+    async with db.engine.connect() as conn:
+        rows = await conn.execute(text(
+            "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
+        return {int(value) for (value,) in rows}
+
+
+def turn_keys() -> dict[int, str]:
+    """Each chat's turn key."""
+    return {inbox.chat_turn_key("telegram", chat): chat for chat in CHATS}
+
+
+async def test_one_handler_at_a_time_while_the_next_chat_has_looked(pg: Database) -> None:
+    items = [(str(n), CHATS[n % 3], {"n": n}, n) for n in range(1, 10)]  # three chats, three entries each, interleaved
+    accepted = await inbox.accept(pg, "telegram", items, "test")
+    running = 0
+    most = 0
+    handled: list[tuple[str, int]] = []
+    looked_ahead: list[set[str]] = []
+    keys = turn_keys()
+
+    async def handler(entry: inbox.Accepted) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            async with pg.session() as session:
+                await inbox.mark_handled(session, entry.id, [])
+            await asyncio.sleep(0.05)  # long enough for the next chat's look to have run meanwhile
+            # the turns held now besides this chat's own: the chat whose look ran ahead
+            looked_ahead.append({keys[key] for key in await turns_held(pg) if key in keys} - {entry.chat_key})
+            handled.append((entry.chat_key, entry.seq))
+        finally:
+            running -= 1
+        processor.finished(entry)
+
+    processor = InboxProcessor(pg, "telegram", handler, slots=1, base_delay=0.01)
+    for entry in accepted:
+        processor.submit(entry)
+    await processor.drain()
+
+    assert most == 1  # one update at a time, as the slot promises
+    assert sorted(handled) == sorted((chat, seq) for _, chat, _, seq in items)
+    for chat in CHATS:  # each chat's entries in their order
+        assert [seq for c, seq in handled if c == chat] == sorted(seq for _, c, _, seq in items if c == chat)
+    # while an entry was handled, another chat had already taken its turn with its look (all but the last entries)
+    assert sum(1 for ahead in looked_ahead if len(ahead) == 1) >= len(items) - 3, looked_ahead
+    assert all(len(ahead) <= 1 for ahead in looked_ahead), looked_ahead  # one place ahead for one slot
+    async with pg.session() as session:
+        statuses = (await session.scalars(select(InboxEntry.status))).all()
+    assert statuses and set(statuses) == {"done"}
+    assert not await turns_held(pg)  # every turn given back
+
+
+async def test_a_failing_handler_gives_its_slot_and_place_back(pg: Database) -> None:
+    """An entry whose handling raises is tried again (and the others handled meanwhile): nothing stays held."""
+    accepted = await inbox.accept(pg, "telegram", [(str(n), CHATS[n % 2], {"n": n}, n) for n in range(1, 5)], "test")
+    failed: set[int] = set()
+
+    async def handler(entry: inbox.Accepted) -> None:
+        if entry.seq == 1 and entry.seq not in failed:
+            failed.add(entry.seq)
+            raise RuntimeError("the handler fails once")
+        async with pg.session() as session:
+            await inbox.mark_handled(session, entry.id, [])
+        processor.finished(entry)
+
+    processor = InboxProcessor(pg, "telegram", handler, slots=1, base_delay=0.01)
+    for entry in accepted:
+        processor.submit(entry)
+    await processor.drain()
+    assert failed == {1}
+    async with pg.session() as session:
+        assert set((await session.scalars(select(InboxEntry.status))).all()) == {"done"}
+    assert not await turns_held(pg)
+    assert processor.slots._value == 1 and processor.ahead is not None and processor.ahead._value == 1
