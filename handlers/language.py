@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from catalog.text import clean, fold_word
 from handlers import cards, intent
@@ -61,8 +62,10 @@ def _count_words(text: str) -> tuple[int, int]:
     return vi, en
 
 
+@lru_cache(maxsize=2048)
 def detect_language(text: str) -> str | None:
-    """'vi' or 'en' when the message clearly is in that language, else None (product names alone are neither)."""
+    """'vi' or 'en' when the message clearly is in that language, else None (product names alone are neither).
+    Pure, so kept per text, as the intent's reading is (the same few questions come often)."""
     if not text or text.startswith("/"):
         return None
     text = unicodedata.normalize("NFC", text[:2000])

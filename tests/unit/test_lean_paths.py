@@ -180,6 +180,11 @@ def test_a_kept_folded_word_is_the_word_folded() -> None:
             assert fold_word(piece) == fold(piece), piece
     for text in spent_questions():  # the language's guess counts words as it did with every word folded afresh
         assert language._count_words(text) == words_counted_afresh(text), text
+    language.detect_language.cache_clear()
+    guessed = {text: language.detect_language.__wrapped__(text) for text in spent_questions()}
+    assert set(guessed.values()) == {"vi", "en", None}
+    for _ in range(2):  # the guess kept per text is the guess made afresh
+        assert {text: language.detect_language(text) for text in guessed} == guessed
 
 
 def words_counted_afresh(text: str) -> tuple[int, int]:
