@@ -45,6 +45,7 @@ from catalog.db import (
     driver_connection,
     lazy_commit_set,
     prebuilt,
+    session_connection,
     writes_only_chat_state,
 )
 from catalog.models import ChatSession, InboxEntry, ProcessLease, utcnow
@@ -383,7 +384,7 @@ async def mark_handled(session: AsyncSession, entry_id: int, replies: list[Any])
     ~0.2-0.6 s of handled marks with their chat state, and those updates, accepted synchronously, are handled
     again after the restart (their replies possibly sent twice; never lost). A transaction that wrote a lead,
     an outbox entry, a staff action or anything else keeps the synchronous commit (catalog/db.py)."""
-    conn = await session.connection()  # the session's own, in its transaction (no ORM flush needed)
+    conn = await session_connection(session)  # the session's own, in its transaction (no ORM flush needed)
     pending = await sessions.pending_write(session, mark=True) if conn.dialect.name == "postgresql" else None
     if pending is not None:
         # PostgreSQL: written at the session's end with the chat state's changes, as one statement (the commit lazy
@@ -409,7 +410,7 @@ async def mark_handled(session: AsyncSession, entry_id: int, replies: list[Any])
 async def write_done(session: AsyncSession, done: Sequence[Done]) -> None:
     """`mark_done_many` in the caller's transaction (a handler's, which commits anyway)."""
     if done:
-        await _mark_done_many(await session.connection(), done)
+        await _mark_done_many(await session_connection(session), done)
 
 
 async def mark_done(db: Database, entry_id: int, error: str = "") -> None:

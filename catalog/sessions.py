@@ -41,6 +41,7 @@ from catalog.db import (
     may_defer,
     note_written,
     prebuilt,
+    session_connection,
     writes_only_chat_state,
 )
 from catalog.models import ChatSession, InboxEntry, utcnow
@@ -322,7 +323,7 @@ async def save_chat(session: AsyncSession, chat: ChatState, *, lazy: bool = Fals
     checked = not chat._checked
     if not changed and not checked:
         return
-    conn = await session.connection()
+    conn = await session_connection(session)
     if checked and not writes_only_chat_state(conn):
         # A message that wrote more than chat state (a lead, a staff action) is done under the chat's lock, as
         # without the cache: from the row, one message of the chat at a time.

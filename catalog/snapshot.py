@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 
 RENDERED_KEPT = 4_096  # texts a snapshot keeps (`Catalog.rendered`): ≈ a few MB of cards and list lines
+SELECTIONS_KEPT = 64  # parts of the catalogue a snapshot keeps (`Catalog.selection`), each a tuple of its products
 
 
 class Catalog:
@@ -82,6 +83,7 @@ class Catalog:
         self.index = index if index is not None else SearchIndex([product_doc(p) for p in self.products])
         self.districts: dict[str, int] = dict(Counter(p.district for p in self.products if p.district))
         self._rendered: dict[Hashable, str] = {}  # see `rendered`
+        self._selections: dict[Hashable, tuple[Product, ...]] = {}  # see `selection`
 
     # --- products
 
@@ -103,6 +105,21 @@ class Catalog:
                     del self._rendered[next(iter(self._rendered))]  # the oldest
                 self._rendered[full] = text
         return text
+
+    def selection(self, key: Hashable, make: Callable[[], Iterable[Product]]) -> tuple[Product, ...]:
+        """The products `make()` picks from this snapshot alone (a part of the catalogue to browse, in its order),
+        kept for the next message that asks for the same part: `key` must name everything the pick depends on (the
+        filter, the reader's language for the order). Safe because a snapshot never changes; the last
+        SELECTIONS_KEPT picks are kept, the oldest dropped first (a pick of a 20,000-product catalogue walks all of
+        them)."""
+        found = self._selections.get(key)
+        if found is None:
+            found = tuple(make())
+            if SELECTIONS_KEPT > 0:
+                while len(self._selections) >= SELECTIONS_KEPT:
+                    del self._selections[next(iter(self._selections))]  # the oldest
+                self._selections[key] = found
+        return found
 
     def best_first_in(self, language: str) -> tuple[Product, ...]:
         """Browsing order for a reader of `language` (English names sort in English mode)."""

@@ -44,6 +44,13 @@ def fold(text: str | None) -> str:
     return _NOT_ALNUM.sub(" ", _COMBINING.sub("", text)).strip()
 
 
+@lru_cache(maxsize=16384)
+def fold_word(word: str) -> str:
+    """`fold(word)` for one word as typed, kept: a chat's words recur from message to message, and several layers
+    fold each word of a message (the intent's reading, the wholesale triggers, the language's guess)."""
+    return fold(word)
+
+
 def fold_tokens(text: str | None) -> list[str]:
     return fold(text).split()
 

@@ -180,14 +180,15 @@ async def filter_page(ctx: Context, flt: Filter, page: int, *, edit: bool = Fals
     """One page of a part of the catalogue, best rated first, numbered from 1, with prev/next buttons."""
     t = ctx.t
     catalog = await ctx.catalog()
-    matching = flt.select(catalog.best_first_in(ctx.t.language))
+    language = t.language
+    matching = catalog.selection(("browse", flt, language), lambda: flt.select(catalog.best_first_in(language)))
     total = len(matching)
     if total == 0:
         return [Reply(t._("No products in the catalogue match: {what}.", what=h(flt.describe(t))),
                       [[Button(t._("📚 Browse"), "b:menu")] + cards.menu_row(t)], edit=edit)]
     pages = -(-total // cards.PAGE_SIZE)
     page = min(max(page, 0), pages - 1)
-    shown = matching[page * cards.PAGE_SIZE : (page + 1) * cards.PAGE_SIZE]
+    shown = list(matching[page * cards.PAGE_SIZE : (page + 1) * cards.PAGE_SIZE])
     ctx.remember_results([p.slug for p in shown])
     ctx.memory.back = flt.payload(page)  # where "« List" on a product card returns to
     head = f"📚 <b>{h(flt.describe(t))}</b>: " + t.n_("{n} product", "{n} products", total)

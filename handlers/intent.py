@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from catalog.places import district_centre
-from catalog.text import MAX_QUERY_CHARS, accent_key, clean, fold, has_marks
+from catalog.text import MAX_QUERY_CHARS, accent_key, clean, fold, fold_word, has_marks
 
 # What a message can ask for; PRODUCT (a catalogue search) is the fall-through.
 PRODUCT = "product"
@@ -66,18 +66,23 @@ def _written(text: str) -> str:
 
 
 def words(text: str) -> list[Word]:
-    """Lowercase words of `text` with their folded forms (punctuation dropped, '#' and '★' kept)."""
+    """Lowercase words of `text` with their folded forms (punctuation dropped, '#' and '★' kept). A new list each
+    call (the words themselves are frozen): the intent's reading and the wholesale triggers read the same message."""
+    return list(_words(text))
+
+
+@lru_cache(maxsize=256)
+def _words(text: str) -> tuple[Word, ...]:
     out: list[Word] = []
     for at, m in enumerate(_WORD.finditer(_written(text))):
         piece, span = m.group().lower(), m.span()
-        folded = fold(piece)
+        folded = fold_word(piece)
         if piece in "#★⭐":
             out.append(Word(piece, piece, span, at))
         elif folded:
-            out.extend(
-                Word(piece if len(folded.split()) == 1 else part, part, span, at) for part in folded.split()
-            )
-    return out
+            parts = folded.split()
+            out.extend(Word(piece if len(parts) == 1 else part, part, span, at) for part in parts)
+    return tuple(out)
 
 
 @lru_cache(maxsize=4096)

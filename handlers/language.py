@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
-from catalog.text import clean, fold
+from catalog.text import clean, fold_word
 from handlers import cards, intent
 from handlers.context import Context
 from handlers.messages import Button, Reply
@@ -48,12 +49,12 @@ def _marked_vietnamese(text: str) -> bool:
 def _count_words(text: str) -> tuple[int, int]:
     """(Vietnamese, English) function words in `text`, as typed."""
     raw = [w for w in re.findall(r"[^\W\d_]+", clean(text).lower())]
-    folded = [fold(w) for w in raw]
+    folded = [fold_word(w) for w in raw]
     vi = en = 0
     for i, (word, f) in enumerate(zip(raw, folded, strict=True)):
         if i + 1 < len(folded) and (f, folded[i + 1]) in VI_PAIRS:
             vi += 1
-        marked = fold(word) != word
+        marked = f != word
         if f in VI_WORDS and (marked or f not in _AMBIGUOUS):
             vi += 1
         if not marked and word in EN_WORDS and word not in _AMBIGUOUS:
@@ -61,8 +62,10 @@ def _count_words(text: str) -> tuple[int, int]:
     return vi, en
 
 
+@lru_cache(maxsize=2048)
 def detect_language(text: str) -> str | None:
-    """'vi' or 'en' when the message clearly is in that language, else None (product names alone are neither)."""
+    """'vi' or 'en' when the message clearly is in that language, else None (product names alone are neither).
+    Pure, so kept per text, as the intent's reading is (the same few questions come often)."""
     if not text or text.startswith("/"):
         return None
     text = unicodedata.normalize("NFC", text[:2000])

@@ -146,3 +146,61 @@ def test_a_chat_from_the_cache_is_a_copy_the_cache_does_not_share() -> None:
     assert again is not None
     assert (again.language, again.last_results, again.state, again.form, again.form_updated_at) == values
     assert values[2] == {"version": 2, "list": {"slugs": ["a"], "title": "Mật ong"}}
+
+
+async def test_a_session_hands_its_connection_back_however_it_ends(db: Database) -> None:
+    """`Database.session` ends its transaction and closes in one step on SQLite: committed, rolled back on an error
+    in the body, or rolled back when the commit itself fails; each time the connection goes back to the pool."""
+    import pytest
+    from sqlalchemy import func, select
+
+    from catalog.models import ProcessedEvent
+
+    pool = db.engine.sync_engine.pool
+    async with db.session() as session:
+        session.add(ProcessedEvent(channel="zalo", event_id="kept"))
+    assert pool.checkedout() == 0
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            session.add(ProcessedEvent(channel="zalo", event_id="rolled-back"))
+            await session.flush()
+            raise RuntimeError("the handler failed")
+    assert pool.checkedout() == 0
+    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        async with db.session() as session:  # the commit's flush breaks the unique key: the commit fails
+            session.add(ProcessedEvent(channel="zalo", event_id="kept"))
+    assert pool.checkedout() == 0
+    async with db.session() as session:
+        stored = (await session.scalars(select(ProcessedEvent.event_id))).all()
+        assert await session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1
+    assert stored == ["kept"]
+
+
+async def test_the_kept_connection_is_the_transactions_own(db: Database) -> None:
+    """`session_connection` hands back the connection the session's transaction took; once the session committed
+    and began another transaction, that one's: a write after the commit is rolled back with it, not kept."""
+    from sqlalchemy import insert, select
+
+    from catalog.db import session_connection
+    from catalog.models import ProcessedEvent
+
+    table = ProcessedEvent.__table__
+    async with db.sessionmaker() as session:  # a plain session (Database.session's may not commit midway)
+        first = await session_connection(session)
+        assert await session_connection(session) is first is await session.connection()
+        await first.execute(insert(table).values(channel="zalo", event_id="before the commit"))
+        await session.commit()
+        second = await session_connection(session)
+        assert second.sync_connection is (await session.connection()).sync_connection
+        assert second.in_transaction()
+        await second.execute(insert(table).values(channel="zalo", event_id="after the commit"))
+        await session.rollback()
+        third = await session_connection(session)
+        assert third.in_transaction() and third.sync_connection is (await session.connection()).sync_connection
+    async with db.session() as session:
+        async with session.begin_nested():  # a savepoint: the same connection, still in the transaction
+            inner = await session_connection(session)
+            await inner.execute(insert(table).values(channel="zalo", event_id="in a savepoint"))
+        assert await session_connection(session) is inner
+        assert (await session.scalars(select(ProcessedEvent.event_id).order_by(ProcessedEvent.id))).all() == [
+            "before the commit", "in a savepoint"]

@@ -241,3 +241,41 @@ async def test_cards_and_list_lines_kept_per_product_language_and_day(
     for product in catalog.products[:5]:
         cards.kept_card(en, catalog, product)
     assert len(catalog._rendered) == 2  # bounded: the oldest dropped first
+
+
+async def test_a_part_of_the_catalogue_kept_per_filter_and_language_pages_as_picked_afresh(
+    db: Database, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Browsing pages (groups, stars, districts, searched filters) from the snapshot's kept picks: the same replies,
+    in both languages taking turns (English names order the pages otherwise), as with every pick made afresh."""
+    from tests.harness import ChatHarness
+
+    taps = ["b:c:food:0", "b:c:food:1", "b:s:4:0", "b:s:0:0", "b:d:luc-ngan:0", "b:c:drink:0", "b:s:3:1"]
+    texts = ["OCOP 4 sao Lục Ngạn", "đồ uống", "4 star products"]
+
+    async def browse(first: ChatHarness) -> list[str]:
+        seen = []
+        for n, language in enumerate(("vi", "en", "vi", "en")):  # one router, so one snapshot, for every chat
+            chat = first.as_user(f"{first.chat_id}{n}", language_hint=language)
+            for payload in taps:
+                replies = await chat.click(payload)
+                seen.append(ChatHarness.text(replies) + repr(ChatHarness.payloads(replies)))
+            for text in texts:
+                replies = await chat.send(text)
+                seen.append(ChatHarness.text(replies) + repr(ChatHarness.payloads(replies)))
+        return seen
+
+    monkeypatch.setattr(snapshot, "SELECTIONS_KEPT", 0)
+    afresh = await browse(ChatHarness(db, settings, chat_id="7"))
+    monkeypatch.setattr(snapshot, "SELECTIONS_KEPT", 64)
+    keeping = ChatHarness(db, settings, chat_id="8")
+    kept = await browse(keeping)
+    assert kept == afresh
+    assert afresh[0] != afresh[len(taps) + len(texts)]  # Vietnamese and English pages differ
+    async with db.session() as session:
+        catalog = await keeping.router.services.catalog.get(session)
+    assert {key[2] for key in catalog._selections} == {"vi", "en"}  # the pages were the snapshot's kept picks
+    monkeypatch.setattr(snapshot, "SELECTIONS_KEPT", 2)
+    for stars in (1, 2, 3, 4):
+        catalog.selection(("stars", stars), lambda stars=stars: [p for p in catalog.products if p.stars == stars])
+    assert len(catalog._selections) == 2  # bounded: the oldest dropped first

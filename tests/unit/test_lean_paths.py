@@ -1,11 +1,13 @@
 """What issue 15 made cheaper on every message still answers as before: phrase lookup by first word, the search
-answer kept for a repeated query, whole numbers formatted once per translator."""
+answer kept for a repeated query, whole numbers formatted once per translator, a message's words and each word's
+folded form kept."""
 
 from __future__ import annotations
 
 import json
 import pickle
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,8 @@ from babel.numbers import format_decimal
 
 from catalog.search import ProductDoc, SearchIndex
 from catalog.search import index as search_index
-from handlers import contacts, enquiry, intent
+from catalog.text import clean, fold, fold_word
+from handlers import contacts, enquiry, intent, language
 from handlers.intent import find_phrase, has_any, words
 from locales import translator
 
@@ -138,3 +141,63 @@ def test_whole_numbers_are_formatted_as_babel_formats_them(language: str) -> Non
         assert t.number(value) == format_decimal(value, locale=t.locale)  # from memory the second time
     assert t.number(2.5) == format_decimal(2.5, locale=t.locale)
     assert t.number(2.345, digits=1) == format_decimal(2.3, locale=t.locale)
+
+
+def words_read_afresh(text: str) -> list[intent.Word]:
+    """`intent.words` as it was before its words were kept: every piece folded by `fold`, nothing cached."""
+    out: list[intent.Word] = []
+    for at, m in enumerate(intent._WORD.finditer(clean(text)[: intent.MAX_QUERY_CHARS])):
+        piece, span = m.group().lower(), m.span()
+        folded = fold(piece)
+        if piece in "#★⭐":
+            out.append(intent.Word(piece, piece, span, at))
+        elif folded:
+            out.extend(intent.Word(piece if len(folded.split()) == 1 else part, part, span, at)
+                       for part in folded.split())
+    return out
+
+
+def spent_questions() -> list[str]:
+    return [json.loads(line)["q"] for name in ("search_chat.jsonl", "search_extra.jsonl", "search_dev.jsonl")
+            for line in (ROOT / "tests" / "data" / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_kept_words_are_the_words_read_afresh_and_each_call_gets_its_own_list() -> None:
+    texts = spent_questions() + ["Đ đ ĐẶC SẢN", "ＭＵＡ ＳỈ", "a\u200bb c\u0301", "#1 ★★★ ⭐", "xin chào 👋 shop ơi!!", ""]
+    for _ in range(2):  # the second time from the kept words
+        for text in texts:
+            assert intent.words(text) == words_read_afresh(text), text
+    ws = intent.words("mua sỉ mật ong")
+    ws.append(intent.Word("x", "x"))  # a caller changing its list changes nobody else's
+    del ws[0]
+    assert intent.words("mua sỉ mật ong") == words_read_afresh("mua sỉ mật ong")
+
+
+def test_a_kept_folded_word_is_the_word_folded() -> None:
+    pieces = {w for text in spent_questions() for w in text.split()} | {"Đồi", "ĐỒI", "mỳ", "mì", "ｍａｔ", "ß", "İ"}
+    for _ in range(2):
+        for piece in sorted(pieces):
+            assert fold_word(piece) == fold(piece), piece
+    for text in spent_questions():  # the language's guess counts words as it did with every word folded afresh
+        assert language._count_words(text) == words_counted_afresh(text), text
+    language.detect_language.cache_clear()
+    guessed = {text: language.detect_language.__wrapped__(text) for text in spent_questions()}
+    assert set(guessed.values()) == {"vi", "en", None}
+    for _ in range(2):  # the guess kept per text is the guess made afresh
+        assert {text: language.detect_language(text) for text in guessed} == guessed
+
+
+def words_counted_afresh(text: str) -> tuple[int, int]:
+    """`language._count_words` as it was before the folded words were kept."""
+    raw = re.findall(r"[^\W\d_]+", clean(text).lower())
+    folded = [fold(w) for w in raw]
+    vi = en = 0
+    for i, (word, f) in enumerate(zip(raw, folded, strict=True)):
+        if i + 1 < len(folded) and (f, folded[i + 1]) in language.VI_PAIRS:
+            vi += 1
+        marked = fold(word) != word
+        if f in language.VI_WORDS and (marked or f not in language._AMBIGUOUS):
+            vi += 1
+        if not marked and word in language.EN_WORDS and word not in language._AMBIGUOUS:
+            en += 1
+    return vi, en
