@@ -828,6 +828,8 @@ class QueryParser:
         if not unknown[i] and keys[i] not in self.heads and sounds[i] not in self.sound_heads:
             longest = 1  # no phrase of the lexicon or place name starts with this word, however spelt
         here = self.concept_length(keys, i)
+        if not here and i + 1 < n and (keys[i], keys[i + 1]) in lex.categories:
+            here = 2  # a product group's two words ("món ăn"), which a product phrase may overlap ("món ăn vặt")
         for j in range(i + 1, i + here):
             if j + self.concept_length(keys, j) > i + here:
                 # A longer known phrase starts inside this one ("gạo | nếp cái hoa vàng"): let it.

@@ -1186,3 +1186,16 @@ def test_no_before_a_word_no_vietnamese_syllable_spells_rules_it_out(demo: Searc
     # "no" typed plain is also nó (it); before "meat" or "pork" it can only be English.
     answer = demo.search("cooking dinner for my vegan sister tonight, no meat no egg, what can I buy here")
     assert answer.results and not any(h.doc.name_vi.startswith(("Thịt", "Giò", "Chả", "Gà")) for h in answer.results)
+
+
+def test_avoiding_a_product_rules_it_out(demo: SearchIndex) -> None:
+    answer = demo.search("a small thank-you gift for my neighbour, he avoids alcohol since his surgery")
+    assert answer.results and not any(h.doc.name_vi.startswith("Rượu") for h in answer.results)
+    answer = demo.search("quà cho bác hàng xóm, bác phải tránh rượu")
+    assert answer.results and not any(h.doc.name_vi.startswith("Rượu") for h in answer.results)
+
+
+def test_a_product_phrase_overlapping_a_groups_words_is_read_whole(demo: SearchIndex) -> None:
+    # "món ăn vặt": the snack phrase, not the food group followed by an unknown "vặt".
+    answer = demo.search("lớp con mình liên hoan, mỗi nhà góp một món ăn vặt")
+    assert answer.results and answer.results[0].doc.name_vi.startswith("Snack")
