@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
 
@@ -155,6 +156,27 @@ _TIME_UNITS: dict[str, str | None] = {
 _UPPER = "A-Z" + "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬĐÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
 _CAPITALISED = re.compile(rf"\b[{_UPPER}]\w*")
 _SENTENCE_ENDS = ".!?:;\n"
+
+
+def _fewest_pieces(word: str, fits: Callable[[list[str], str], bool]) -> list[str] | None:
+    """`word` cut into the fewest pieces of 2 to 7 letters, each of which `fits` after the pieces before it; two
+    pieces at least, else None."""
+    n = len(word)
+    best: list[list[str] | None] = [None] * (n + 1)
+    best[0] = []
+    for i in range(n):
+        path = best[i]
+        if path is None:
+            continue
+        for j in range(i + 2, min(n, i + 7) + 1):
+            piece = word[i:j]
+            if not fits(path, piece):
+                continue
+            cur = best[j]
+            if cur is None or len(path) + 1 < len(cur):
+                best[j] = [*path, piece]
+    result = best[n]
+    return result if result and len(result) >= 2 else None
 
 
 def _runs(keys: list[str | None]) -> list[Key]:
@@ -424,49 +446,21 @@ class QueryParser:
 
     def syllables_of(self, raw: str) -> list[str] | None:
         """Words typed together with their marks, as in a hashtag (`#đồchay`, `#ănchayrằm`, `#quàtết`): the fewest
-        words the search knows that spell it, each written as typed, so their marks still count. Not a word that
-        holds no two of them."""
-        n = len(raw)
-        if not 4 <= n <= 40 or well_formed(fold(raw), 0) or well_formed(fold(raw), 1):
-            return None  # one syllable, maybe misspelt ("rượi", "thiềuu"), is no words typed together
-        best: list[list[str] | None] = [None] * (n + 1)
-        best[0] = []
-        for i in range(n):
-            path = best[i]
-            if path is None:
-                continue
-            for j in range(i + 2, min(n, i + 7) + 1):
-                piece = raw[i:j]
-                if fold(piece) not in self.ix.known or sum(has_marks(c) for c in piece) > 2:
-                    continue
-                cur = best[j]
-                if cur is None or len(path) + 1 < len(cur):
-                    best[j] = [*path, piece]
-        result = best[n]
-        return result if result and len(result) >= 2 else None
+        words the search knows that spell it, each written as typed, so their marks still count. Not one syllable,
+        maybe misspelt ("rượi", "thiềuu"), which is no words typed together."""
+        if not 4 <= len(raw) <= 40 or well_formed(fold(raw), 0) or well_formed(fold(raw), 1):
+            return None
+        known = self.ix.known
+        return _fewest_pieces(raw, lambda path, piece: fold(piece) in known and sum(map(has_marks, piece)) <= 2)
 
     def segment(self, word: str) -> list[str] | None:
         """Split words typed together (`matong`) into catalogue syllables that follow each other in the catalogue."""
-        n = len(word)
-        if not 4 <= n <= 28:
+        if not 4 <= len(word) <= 28:
             return None
-        best: list[list[str] | None] = [None] * (n + 1)
-        best[0] = []
-        for i in range(n):
-            path = best[i]
-            if path is None:
-                continue
-            for j in range(i + 2, min(n, i + 7) + 1):
-                piece = word[i:j]
-                if piece not in self.ix.syllables:
-                    continue
-                if path and (path[-1], piece) not in self.ix.bigrams:
-                    continue
-                cur = best[j]
-                if cur is None or len(path) + 1 < len(cur):
-                    best[j] = [*path, piece]
-        result = best[n]
-        return result if result and len(result) >= 2 else None
+        syllables, bigrams = self.ix.syllables, self.ix.bigrams
+        return _fewest_pieces(
+            word, lambda path, piece: piece in syllables and (not path or (path[-1], piece) in bigrams)
+        )
 
     def concept_alts(self, key: Key, typed_vi: bool, q: float, typed: str | None = None) -> list[Alt]:
         alts: list[Alt] = []

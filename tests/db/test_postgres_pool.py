@@ -366,16 +366,21 @@ async def test_the_one_statement_writes_both_or_neither(pg: Database) -> None:
     async with pg.session() as session:
         chat = await load_chat(session, "telegram", "612", "612")
     cache.keep(chat)
-    (entry,) = await inbox.accept(pg, "telegram", [("1", "612", {}, 1)], "test")
-    async with pg.engine.begin() as conn:  # another process handled it
-        await conn.execute(update(InboxEntry).where(InboxEntry.id == entry.id).values(status="handled"))
-    with pytest.raises(inbox.AlreadyHandled):
+
+    async def write_and_mark(entry_id: int) -> None:
+        """This process's message: the cached chat's language changed, and the entry marked handled."""
         async with pg.session() as session:
             cached = cache.load("telegram", "612")
             assert cached is not None
             cached.language = "en"
             await save_chat(session, cached)
-            await inbox.mark_handled(session, entry.id, [])
+            await inbox.mark_handled(session, entry_id, [])
+
+    (entry,) = await inbox.accept(pg, "telegram", [("1", "612", {}, 1)], "test")
+    async with pg.engine.begin() as conn:  # another process handled it
+        await conn.execute(update(InboxEntry).where(InboxEntry.id == entry.id).values(status="handled"))
+    with pytest.raises(inbox.AlreadyHandled):
+        await write_and_mark(entry.id)
     async with pg.session() as session:
         assert await session.scalar(select(ChatSession.language).where(ChatSession.chat_id == "612")) is None
 
@@ -383,12 +388,7 @@ async def test_the_one_statement_writes_both_or_neither(pg: Database) -> None:
     async with pg.engine.begin() as conn:  # another process wrote the chat
         await conn.execute(update(ChatSession).where(ChatSession.chat_id == "612").values(language="vi"))
     with pytest.raises(StaleChat):
-        async with pg.session() as session:
-            cached = cache.load("telegram", "612")
-            assert cached is not None
-            cached.language = "en"
-            await save_chat(session, cached)
-            await inbox.mark_handled(session, second.id, [])
+        await write_and_mark(second.id)
     async with pg.session() as session:
         assert await session.scalar(select(InboxEntry.status).where(InboxEntry.id == second.id)) == "pending"
         assert await session.scalar(select(ChatSession.language).where(ChatSession.chat_id == "612")) == "vi"
