@@ -45,7 +45,14 @@ from catalog.search.model import (
 )
 from catalog.search.parser import QueryParser
 from catalog.search.postings import Postings
-from catalog.search.register import STRAY_FOREIGN, STRAY_SHARE, STRAY_STOPWORD, STRAY_VIETNAMESE, is_stopword
+from catalog.search.register import (
+    STRAY_FOREIGN,
+    STRAY_SHARE,
+    STRAY_STOPWORD,
+    STRAY_VIETNAMESE,
+    could_be_vietnamese,
+    is_stopword,
+)
 from catalog.text import fold_tokens
 from catalog.uses import use_tags
 
@@ -298,7 +305,9 @@ class SearchIndex:
 
         return any(
             u.stray
-            and not is_stopword(u.text, u.text)
+            # a function word whichever its marks, or as typed ("nón" is none, though "non" folded may be)
+            and (u.stray > STRAY_STOPWORD or not is_stopword(u.text, u.text))
+            and u.text not in _ANY_GOODS  # "ít đồ Tết": things, whatever they are
             and u.text not in parsed.names
             and (u.text,) not in lex.recipients
             and (any(beside(u, use, span) for use, span in occasions) or _bought(u, parsed))
@@ -815,6 +824,8 @@ class SearchIndex:
         ]
         if any(u not in found for u in needed):
             return False
+        if self._heads_found(found, placed, parsed):
+            return False
         # Names of several words must be the product's as written: "rượu ngô Bắc Hà" is no "… Vân Hà, Bắc Giang".
         if any(d not in self.ix.phrase_docs(name) for name in parsed.name_phrases):
             return False
@@ -831,6 +842,22 @@ class SearchIndex:
         # A product word found in a product that serves the need named ("… nấu lẩu … măng"), not a word of its
         # name ("thực tập sinh": Lâm sinh).
         return any(self._product_word(u) for u in found) and any(use in self.ix.docs[d].uses for use in parsed.uses)
+
+    def _heads_found(self, found: list[Unit], placed: list[Unit], parsed: ParsedQuery) -> bool:
+        """Does a kind of product the product lacks head the words found ("trà gạo lứt": a tea of brown rice, not
+        the noodles of brown rice; "brown rice tea" in English, the kind last)? Then they describe that kind."""
+        found_at = {u.at: u for u in found if not u.stray}
+        for u in placed:
+            if u in found or not self._product_word(u):
+                continue
+            if " " not in u.text and not u.alts[0].accents[0] and could_be_vietnamese(u.text, u.text):
+                continue  # one syllable typed plain is too often another word: "qua banh keo" is quà
+            if parsed.english_words:
+                if any(_end(f) == u.at for f in found_at.values()):
+                    return True
+            elif _end(u) in found_at:
+                return True
+        return False
 
     def _kinds_named(self, parsed: ParsedQuery) -> frozenset[str]:
         """The kinds of product the message's product words name (a product's first word: "nếp" names gạo nếp's
@@ -1561,8 +1588,8 @@ def _bought(u: Unit, parsed: ParsedQuery) -> bool:
     i = u.at - 1
     while i >= 0 and i + 1 not in parsed.clauses and (keys[i] in _HOW_MUCH or keys[i].isdigit()):
         i -= 1
-    if i < 0 or i + 1 in parsed.clauses or keys[i] not in _BUYING:
-        return False
+    if i < 0 or i + 1 in parsed.clauses or keys[i] not in _BUYING or parsed.marked[i]:
+        return False  # (typed with marks, "mua" is another word: "mùa hè", summer)
     return not (i and keys[i - 1] in _NOT_BUYING)  # "khỏi mua sữa": no need to buy it
 
 

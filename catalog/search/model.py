@@ -270,6 +270,7 @@ class ParsedQuery:
     )  # price, delivery, wholesale: asked about, not product words
     words: list[str] = field(default_factory=list)  # folded product and place words, for name similarity
     keys: list[str] = field(default_factory=list)  # every word's key, in order (units' `at` index it)
+    marked: list[str | None] = field(default_factory=list)  # per word, its marks as typed (None: typed plain)
     clauses: frozenset[int] = frozenset()  # positions where a clause begins (after a comma, a full stop…)
     # Positions of product words that only describe the thing asked for ("kem đánh răng hương vải thiều")
     described: set[int] = field(default_factory=set)

@@ -635,7 +635,7 @@ class QueryParser:
         toks, coded = toks[:MAX_QUERY_TOKENS], coded[:MAX_QUERY_TOKENS]
         keys = [english_stem(t.folded) for t in toks]
         marked = [accent_key(t.raw) if has_marks(t.raw) else None for t in toks]
-        out = ParsedQuery(keys=keys, clauses=frozenset(clauses))
+        out = ParsedQuery(keys=keys, marked=marked, clauses=frozenset(clauses))
         sounds = [sound_key(k, finals=True) for k in keys]
         words = sum(t.folded.isalpha() for t in toks)
         named = _Names(cleaned)

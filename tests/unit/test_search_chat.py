@@ -1199,3 +1199,19 @@ def test_a_product_phrase_overlapping_a_groups_words_is_read_whole(demo: SearchI
     # "món ăn vặt": the snack phrase, not the food group followed by an unknown "vặt".
     answer = demo.search("lớp con mình liên hoan, mỗi nhà góp một món ăn vặt")
     assert answer.results and answer.results[0].doc.name_vi.startswith("Snack")
+
+
+def test_a_kind_the_product_lacks_heads_the_words_it_has(demo: SearchIndex) -> None:
+    # Tea of brown rice is not the brown-rice noodles: the kind comes first in Vietnamese, last in English.
+    for message in ("có trà gạo lứt không shop ơi, lấy 3 hộp nhé", "brown rice tea for my mum, do you have it?"):
+        assert not demo.search(message).results, message
+    assert names(demo.search("mỳ gạo lứt Hiền Phước còn hàng không shop"))[:1] == ["Mỳ gạo Chũ Hiền Phước"]
+
+
+def test_goods_bought_as_a_gift_are_read_with_their_marks(demo: SearchIndex) -> None:
+    # "sá sùng", "nón" folded are function words ("sa", "non"), typed with marks they are goods we lack.
+    for message in ("chị muốn mua sá sùng làm quà biếu sếp dịp Tết", "em cần mua nón lá làm quà cho cô giáo"):
+        assert not demo.search(message).results, message
+    # "mùa" (season) is no "mua" (buy): summer is no goods bought, the dry food for the retreat is the question.
+    answer = demo.search("Chùa có khóa tu mùa hè, ăn chay, ban bếp cần mua đồ khô nấu ăn, bên mình có gì")
+    assert answer.results and all("vegetarian" in h.doc.uses for h in answer.results[:3])
