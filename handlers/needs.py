@@ -26,6 +26,7 @@ NEED_NAMES = {
     "vegetarian": N_("vegetarian cooking"),
     "cooking": N_("cooking a meal"),
     "awake": N_("staying awake (instead of coffee)"),
+    "ready": N_("food ready to eat, to take along"),
     "health": N_("health and tonics"),
     "joints": N_("bones and joints"),
     "liver": N_("the liver"),

@@ -72,6 +72,7 @@ _BUYING = frozenset({"mua", "buy", "order"})
 # How much or how many, between a buying verb and the goods ("mua ít mắm tôm", "buy some"), and words that name
 # no goods of their own ("mua ít đồ làm quà": things, whatever they are).
 _HOW_MUCH = frozenset({"it", "chut", "vai", "mot", "some", "a", "few"})
+_SEEKING = frozenset({("looking", "for"), ("look", "for"), ("searching", "for")})
 _NOT_BUYING = frozenset({"khoi", "khong", "ko", "k", "dung", "chang", "chua", "dont", "not"})
 _ANY_GOODS = frozenset({"do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something"})
 _FOR = frozenset({"for", "cho"})  # a thing for an occasion: "chocolate truffles for Valentine"
@@ -731,9 +732,13 @@ class SearchIndex:
         if any(b.at == _end(a) for a, b in itertools.pairwise(placed)):
             return False  # two words side by side: "bánh chưng …", not chance
         keys = parsed.keys
-        if any((u.at == 0 or keys[u.at - 1] in _BUYING) and self._product_word(u) for u in placed):
-            # A kind of product bought, or the message's first word ("mua ổi về biếu dc ko", "ổi biếu bà được
-            # không"): guavas are asked for, as a gift.
+        if any(
+            (u.at == 0 or keys[u.at - 1] in _BUYING or tuple(keys[max(0, u.at - 2) : u.at]) in _SEEKING)
+            and self._product_word(u)
+            for u in placed
+        ):
+            # A kind of product bought or sought, or the message's first word ("mua ổi về biếu dc ko", "ổi biếu
+            # bà được không", "looking for noodles … for my packed lunches"): guavas are asked for, as a gift.
             return False
         served = set().union(*(ix.by_use.get(u, set()) | ix.by_group_use.get(u, set()) for u in parsed.uses))
         wide = self._wide_places(parsed)

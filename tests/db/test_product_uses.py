@@ -26,7 +26,7 @@ from catalog.uses import use_codes, use_tags
 from tests.db.test_import_export import PRODUCT, snapshot, write_csv
 
 SOURCED = {"health", "joints", "liver"}
-CURATED = {"gift", "keeps", "tet", "offering", "wedding", "party", "vegetarian", "cooking", "awake"}
+CURATED = {"gift", "keeps", "tet", "offering", "wedding", "party", "vegetarian", "cooking", "awake", "ready"}
 
 
 def test_vocabulary_is_small_closed_and_labelled() -> None:
@@ -268,6 +268,7 @@ async def test_migrations_add_the_curated_tags_to_demo_products_keeping_their_ta
                 dict(texts, slug="mat-ong-yen-my", name_vi="Mật ong Yên Mỹ", category="food", uses=["gift"]),
                 dict(texts, slug="nam-rom-dong-thinh", name_vi="Nấm rơm Đông Thịnh", category="food", uses=[]),
                 dict(texts, slug="che-xanh-ban-ven", name_vi="Chè xanh Bản Ven", category="food", uses=["gift"]),
+                dict(texts, slug="oi-tan-yen", name_vi="Ổi Tân Yên", category="food", uses=[]),
             ])
         assert await db.upgrade()
         async with db.session() as session:
@@ -278,6 +279,7 @@ async def test_migrations_add_the_curated_tags_to_demo_products_keeping_their_ta
                 "mat-ong-yen-my": ["gift", "keeps"],
                 "nam-rom-dong-thinh": ["vegetarian", "cooking"],  # mushrooms: plant food, to cook a meal with
                 "che-xanh-ban-ven": ["gift", "offering", "keeps", "awake"],  # green tea: drunk to stay awake
+                "oi-tan-yen": ["ready"],  # fresh fruit: eaten as it is
             }
         await _migrate(db, "downgrade", "0004_inbox")
         async with db.session() as session:
@@ -285,6 +287,7 @@ async def test_migrations_add_the_curated_tags_to_demo_products_keeping_their_ta
             assert (await session.scalar(select(Product.uses).where(Product.slug == "mat-ong-yen-my"))) == ["gift"]
             assert (await session.scalar(select(Product.uses).where(Product.slug == "nam-rom-dong-thinh"))) == []
             assert (await session.scalar(select(Product.uses).where(Product.slug == "che-xanh-ban-ven"))) == ["gift"]
+            assert (await session.scalar(select(Product.uses).where(Product.slug == "oi-tan-yen"))) == []
     finally:
         await db.dispose()
 

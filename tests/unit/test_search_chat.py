@@ -565,7 +565,7 @@ def test_confectionery_is_cakes_and_snacks(demo: SearchIndex) -> None:
         ("chị gái đang ở cữ, muốn mua gì cho chị", "health"),
         ("cuối tháng Chạp nhà em làm giỗ, cần sắm gì", "offering"),
         ("con gái tôi sắp lấy chồng, nhà gái nên chuẩn bị gì", "wedding"),
-        ("tuần sau cả nhóm đi cắm trại hai ngày, mua gì mang theo", "keeps"),
+        ("tuần sau cả nhóm đi cắm trại hai ngày, mua gì mang theo", "ready"),
         ("cần mua đồ làm bữa sáng cho bọn trẻ trước giờ đi học", "cooking"),
     ],
 )
@@ -1215,3 +1215,19 @@ def test_goods_bought_as_a_gift_are_read_with_their_marks(demo: SearchIndex) -> 
     # "mùa" (season) is no "mua" (buy): summer is no goods bought, the dry food for the retreat is the question.
     answer = demo.search("Chùa có khóa tu mùa hè, ăn chay, ban bếp cần mua đồ khô nấu ăn, bên mình có gì")
     assert answer.results and all("vegetarian" in h.doc.uses for h in answer.results[:3])
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "cả nhà đi dã ngoại ở hồ, cần đồ ăn mang theo không phải nấu",
+        "food for a two-day hike that needs no cooking",
+    ],
+)
+def test_food_to_take_along_is_answered_with_what_is_eaten_as_it_is(demo: SearchIndex, query: str) -> None:
+    # Not the noodles that keep for a trip: they must be cooked first.
+    answer = demo.search(query)
+    assert answer.results and all("ready" in h.doc.uses for h in answer.results[:3]), names(answer)
+    # Named noodles are still the answer beside such a need.
+    answer = demo.search("looking for rice noodles for my packed lunches this week")
+    assert answer.results and all("mỳ" in h.doc.name_vi.lower() or "mì" in h.doc.name_vi.lower() for h in answer.results[:3])
