@@ -26,6 +26,8 @@ NEED_NAMES = {
     "vegetarian": N_("vegetarian cooking"),
     "cooking": N_("cooking a meal"),
     "awake": N_("staying awake (instead of coffee)"),
+    "breakfast": N_("breakfast"),
+    "brew": N_("drinks to brew with hot water"),
     "ready": N_("food ready to eat, to take along"),
     "health": N_("health and tonics"),
     "joints": N_("bones and joints"),

@@ -954,7 +954,10 @@ class SearchIndex:
                 if keep <= set(part) and (found := set.intersection(*(sets[n] for n in part)))
             ]
 
-        for keep in (firm, set()) if firm else (set(),):
+        # Failing every firm need at once, a need of the body outweighs a diet or a property of a drink ("thức khuya
+        # … men gan cao": the liver, not the tea that keeps one awake).
+        sourced = {n for n in firm if self._tags[uses[n]].basis == "sourced"}
+        for keep in [k for k in (firm, sourced) if k] + [set()]:
             for size in range(len(sets), max(len(keep), 1) - 1, -1):
                 served = level(size, keep)
                 if not served:

@@ -26,7 +26,7 @@ from catalog.uses import use_codes, use_tags
 from tests.db.test_import_export import PRODUCT, snapshot, write_csv
 
 SOURCED = {"health", "joints", "liver"}
-CURATED = {"gift", "keeps", "tet", "offering", "wedding", "party", "vegetarian", "cooking", "awake", "ready"}
+CURATED = {"gift", "keeps", "tet", "offering", "wedding", "party", "vegetarian", "cooking", "awake", "ready", "breakfast", "brew"}
 
 
 def test_vocabulary_is_small_closed_and_labelled() -> None:
@@ -276,9 +276,9 @@ async def test_migrations_add_the_curated_tags_to_demo_products_keeping_their_ta
                 "ruou-men-la-kien-thanh": ["gift", "party", "offering", "keeps"],
                 "huong-nen-bong-am": ["offering"],  # incense: a gift, but not food that keeps for a trip
                 "na-luc-nam": ["gift"],
-                "mat-ong-yen-my": ["gift", "keeps"],
+                "mat-ong-yen-my": ["gift", "keeps", "brew"],  # honey: stirred into warm water
                 "nam-rom-dong-thinh": ["vegetarian", "cooking"],  # mushrooms: plant food, to cook a meal with
-                "che-xanh-ban-ven": ["gift", "offering", "keeps", "awake"],  # green tea: drunk to stay awake
+                "che-xanh-ban-ven": ["gift", "offering", "keeps", "awake", "brew"],  # green tea: to stay awake, brewed
                 "oi-tan-yen": ["ready"],  # fresh fruit: eaten as it is
             }
         await _migrate(db, "downgrade", "0004_inbox")

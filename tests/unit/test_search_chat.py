@@ -566,7 +566,7 @@ def test_confectionery_is_cakes_and_snacks(demo: SearchIndex) -> None:
         ("cuối tháng Chạp nhà em làm giỗ, cần sắm gì", "offering"),
         ("con gái tôi sắp lấy chồng, nhà gái nên chuẩn bị gì", "wedding"),
         ("tuần sau cả nhóm đi cắm trại hai ngày, mua gì mang theo", "ready"),
-        ("cần mua đồ làm bữa sáng cho bọn trẻ trước giờ đi học", "cooking"),
+        ("cần mua đồ làm bữa sáng cho bọn trẻ trước giờ đi học", "breakfast"),
     ],
 )
 def test_occasions_of_life_name_their_need(demo: SearchIndex, query: str, need: str) -> None:
