@@ -73,6 +73,17 @@ _BUYING = frozenset({"mua", "buy", "order"})
 # no goods of their own ("mua ít đồ làm quà": things, whatever they are).
 _HOW_MUCH = frozenset({"it", "chut", "vai", "mot", "some", "a", "few"})
 _SEEKING = frozenset({("looking", "for"), ("look", "for"), ("searching", "for")})
+# Liking, and drinking or eating, before a product word (marks as typed; None: English, no marks to check).
+_LIKING: dict[str, str | None] = {
+    "thich": "thich1", "me": "mê0", "sanh": "sanh2", "ghien": "ghiên2", "khoai": "khoai1", "nghien": "nghiên5",
+    "like": None, "love": None, "enjoy": None, "adore": None, "prefer": None,
+    "nhi": "nhi0",  # nhâm nhi: sips, as a habit
+}
+_CONSUMING: dict[str, str | None] = {
+    "uong": "uông1", "an": "ăn0", "dung": "dung2", "drink": None, "drinking": None, "eat": None, "eating": None,
+}
+_AFTER_LIKED = frozenset({"con", "thi", "nhung", "ma", "lam", "nhat", "qua", "and", "but", "so", "very", "a", "lot"})
+_MARKED_ONLY = frozenset({"me"})  # typed plain, "me" is mẹ (mother) as often
 _NOT_BUYING = frozenset({"khoi", "khong", "ko", "k", "dung", "chang", "chua", "dont", "not"})
 _ANY_GOODS = frozenset({"do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something"})
 _FOR = frozenset({"for", "cho"})  # a thing for an occasion: "chocolate truffles for Valentine"
@@ -174,6 +185,13 @@ class SearchIndex:
                 return SearchAnswer(query, [], self._place_hints(query, parsed, filters), filters, "", asks)
         elif parsed.long:
             content = _cap_strays(content)
+            # A product word somebody is said to like is what the gift or the order is ("sếp rất thích uống rượu",
+            # "anh ấy sành rượu", "she loves honey"): as telling as a known phrase; not where more words name which
+            # one ("thích rượu sim": the other words say what it is).
+            content = [
+                replace(u, weight=TELLING) if u.weight < TELLING and _liked(u, parsed) and self._product_word(u) else u
+                for u in content
+            ]
         # Beside a need, lone catalogue words naming no kind are chat: with no product word left, the need is the
         # question (`chat`, below); beside one they only count where found ("crush thích ăn vặt … độc lạ"). (A
         # kind word of one syllable typed plain is too often another word to count: "dau nam" is đầu năm.)
@@ -225,6 +243,10 @@ class SearchIndex:
         if not scores and parsed.joins:
             # Two things asked for at once ("bánh chưng Vân với giò mỡ", "rượu và trà"): each is an answer.
             scores, applied, part_of = self._either(content, soft, qkeys, parsed, excluded)
+        if not scores and parsed.long:
+            # Two products liked by two people ("ông thích uống trà, bà thì thích đồ ngọt"): each is an answer.
+            liked = [[u] for u in content if u.weight >= TELLING and _liked(u, parsed)]
+            scores, applied, part_of = self._parts(liked, soft, qkeys, parsed, excluded)
         if scores and (chat or self._by_chance(content, parsed, scores)):
             scores, applied = {}, {}
         if not scores and parsed.long:
@@ -700,7 +722,17 @@ class SearchIndex:
                 groups.append([])
                 edge = next(joins, None)
             groups[-1].append(u)
-        groups = [g for g in groups if any(not u.stray for u in g)]
+        return self._parts([g for g in groups if any(not u.stray for u in g)], soft, qkeys, parsed, excluded)
+
+    def _parts(
+        self,
+        groups: list[list[Unit]],
+        soft: list[Unit],
+        qkeys: frozenset[str],
+        parsed: ParsedQuery,
+        excluded: frozenset[int],
+    ) -> tuple[dict[int, float], dict[str, Any], dict[int, int]]:
+        """The products of each of several things asked for at once, and which one each answers."""
         if len(groups) < 2:
             return {}, {}, {}
         merged: dict[int, float] = {}
@@ -733,7 +765,7 @@ class SearchIndex:
             return False  # two words side by side: "bánh chưng …", not chance
         keys = parsed.keys
         if any(
-            (u.at == 0 or keys[u.at - 1] in _BUYING or tuple(keys[max(0, u.at - 2) : u.at]) in _SEEKING)
+            (u.at == 0 or keys[u.at - 1] in _BUYING or tuple(keys[max(0, u.at - 2) : u.at]) in _SEEKING or _liked(u, parsed))
             and self._product_word(u)
             for u in placed
         ):
@@ -1585,6 +1617,29 @@ def _chained(
 def _beside_any(u: Unit, others: list[Unit]) -> bool:
     """Does u stand right beside (at most one word away from) one of the others?"""
     return any(o is not u and _gap((u.at, _end(u)), (o.at, _end(o))) <= 1 for o in others)
+
+
+def _liked(u: Unit, parsed: ParsedQuery) -> bool:
+    """Is the unit what somebody is said to like, drink or eat ("thích uống rượu", "mê trà", "loves honey")? Marks,
+    where typed, must be the verb's: "mẹ" is no "mê"."""
+    keys, marked = parsed.keys, parsed.marked
+    i = u.at - 1
+
+    def fits(j: int, words: dict[str, str | None]) -> bool:
+        if j < 0 or j + 1 in parsed.clauses or keys[j] not in words:
+            return False
+        if marked[j] is None:
+            return keys[j] not in _MARKED_ONLY
+        return marked[j] == words[keys[j]]
+
+    end = _end(u)
+    if end < len(keys) and end not in parsed.clauses and keys[end] not in _AFTER_LIKED:
+        return False  # more words may say which one: "thích rượu sim", "thích bưởi da xanh"
+    while i >= 0 and keys[i] in _HOW_MUCH:  # "nhâm nhi chút rượu"
+        i -= 1
+    if fits(i, _CONSUMING):
+        i -= 1
+    return fits(i, _LIKING)
 
 
 def _bought(u: Unit, parsed: ParsedQuery) -> bool:

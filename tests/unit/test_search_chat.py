@@ -1231,3 +1231,14 @@ def test_food_to_take_along_is_answered_with_what_is_eaten_as_it_is(demo: Search
     # Named noodles are still the answer beside such a need.
     answer = demo.search("looking for rice noodles for my packed lunches this week")
     assert answer.results and all("mỳ" in h.doc.name_vi.lower() or "mì" in h.doc.name_vi.lower() for h in answer.results[:3])
+
+
+def test_a_product_somebody_likes_is_the_answer(demo: SearchIndex) -> None:
+    answer = demo.search("hoi qua tang chu hang xom moi chuyen den, chu rat thich uong ruou")
+    assert answer.results and all(h.doc.name_vi.startswith("Rượu") for h in answer.results[:3])
+    # Two people, two likings: both are answers, taking turns.
+    answer = demo.search("bố cô ấy thích uống rượu còn mẹ thì mê trà, lần đầu đến chơi nên mua gì")
+    firsts = names(answer)[:2]
+    assert any(n.startswith("Rượu") for n in firsts) and any(n.startswith(("Trà", "Chè")) for n in firsts), firsts
+    # More words after the product say which one, and we lack it: still nothing.
+    assert not demo.search("mẹ mình thích rượu sim lắm, bên bạn có bán không").results
