@@ -141,6 +141,7 @@ _JOINS = frozenset({"va", "voi", "hoac", "and", "or"})
 # nấu rượu", "bottles for bottling rice wine" (see read_processes).
 _PROCESS_LINKS = frozenset({"de", "dung", "chuyen", "tu", "ve"})
 _PROCESS_LINKS_EN = frozenset({"for", "to"})
+_SIZES = frozenset({"lit", "ml", "kg", "kilo", "g", "gam", "gram", "cm", "cai", "chiec", "loai", "to", "nho", "mini", "lon"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
 _MONEY_UNITS = frozenset({"k", "tr", "trieu", "nghin", "ngan", "d", "dong", "vnd", "usd"})
 # Words after a number that make it a span of time or an age ("20 năm", "10 tháng", "3 tuổi", "2 years"), each
@@ -1185,7 +1186,7 @@ class QueryParser:
 
         i = 0
         while i < len(keys):
-            m = next((m for m in (3, 2, 1) if tuple(keys[i : i + m]) in self.other_goods), 0)
+            m = next((m for m in (4, 3, 2, 1) if tuple(keys[i : i + m]) in self.other_goods), 0)
             span = tuple(keys[i : i + m])
             forms = [vi for accents, vi in self.other_goods.get(span, ()) if self.accent_agrees(q.marked, i, accents)]
             if m and span in self.compound_goods and not self.compound_at(q, i, m, out):
@@ -1285,6 +1286,9 @@ class QueryParser:
             j = i - 1
             while j >= 0 and keys[j] in links and j + 1 not in out.clauses:
                 j -= 1
+            # The thing's size or number may come between ("chum sành 50 lít để ngâm rượu", "nia tre loại to để …").
+            while vietnamese and j > 0 and (keys[j].isdigit() or keys[j] in _SIZES) and j not in out.clauses:
+                j -= 1
             end = i + m
             target = next(
                 (
@@ -1300,6 +1304,30 @@ class QueryParser:
                 or target is None
                 or any(c in out.clauses for c in range(j + 1, target.at + 1))
             ):
+                continue
+            m = next(
+                (
+                    m
+                    for m in (4, 3, 2)
+                    if j + 1 - m >= 0
+                    and any(
+                        self.accent_agrees(q.marked, j + 1 - m, accents)
+                        for accents, _ in self.other_goods.get(tuple(keys[j + 1 - m : j + 1]), ())
+                    )
+                ),
+                0,
+            )
+            if m:
+                # Goods the lexicon lists, for the product ("máy hút chân không để đóng gói mật ong"): they are what
+                # is asked for, as named.
+                self.describe([target], out)
+                first = j + 1 - m
+                for u in [u for u in units if first <= u.at <= j]:
+                    units.remove(u)
+                span = tuple(keys[first : j + 1])
+                alt = Alt(span, 1.0, tuple(q.marked[first : j + 1]), exact=True)
+                units.append(Unit(" ".join(span), phrase_weight(m), [alt], "elsewhere", at=first, lacked=True))
+                resume = target.at + len(target.text.split())
                 continue
             # The thing's words, nearest first ("túi zip", "khay inox"): one of them must look like a product word.
             things: list[Unit] = []

@@ -1242,3 +1242,16 @@ def test_a_product_somebody_likes_is_the_answer(demo: SearchIndex) -> None:
     assert any(n.startswith("Rượu") for n in firsts) and any(n.startswith(("Trà", "Chè")) for n in firsts), firsts
     # More words after the product say which one, and we lack it: still nothing.
     assert not demo.search("mẹ mình thích rượu sim lắm, bên bạn có bán không").results
+
+
+def test_tools_and_packing_for_a_product_are_other_goods(demo: SearchIndex) -> None:
+    for message in (
+        "shop có bán máy hút chân không để đóng gói mật ong không",
+        "cần 10 thùng xốp để đựng vải thiều đi xa",
+        "cần mua chai thủy tinh 500 ml loại to để đựng rượu nếp",
+        "looking for a lychee peeler for my restaurant",
+    ):
+        assert not demo.search(message).results, message
+    # The product itself, in a jar or to cook, is still the answer.
+    assert names(demo.search("a jar of honey for my mum please"))[0].startswith("Mật ong")
+    assert names(demo.search("mua nấm rơm để xào với thịt bò"))[:1] == ["Nấm rơm Đông Thịnh"]
