@@ -122,6 +122,17 @@ _OCCASIONS = frozenset(
 )
 # Words that make the thing beside them the buyer's own: "our hotel", "khách sạn bên em", "quán của mình".
 _OWNERS_BEFORE = frozenset({"our", "my", "we"})
+_COUNT_UNITS = frozenset({"kg", "kilo", "ta", "yen", "can", "hop", "thung", "chai", "goi", "tui", "qua", "con", "cai"})
+
+
+def _counted(keys: list[str], i: int) -> bool:
+    """Does an amount with its unit come right before word i ("2 kg", "1 tạ"; a bare number counts people too: "120
+    cháu")?"""
+    return i >= 2 and keys[i - 2].isdigit() and keys[i - 1] in _COUNT_UNITS
+
+
+# Words that make the occasion after them a date to deliver by ("trước Tết", "kịp Tết", "before Tet"), with marks.
+_DEADLINES: dict[str, str | None] = {"truoc": "trươc1", "kip": "kip5", "before": None}
 _OWNERS_AFTER = frozenset(
     {("ben", "em"), ("ben", "minh"), ("ben", "toi"), ("cua", "minh"), ("cua", "em"), ("cua", "toi"), ("chung",),
      ("nha",), ("minh",), ("em",), ("toi",), ("tui",), ("bon", "em"), ("bon", "minh")}
@@ -875,6 +886,15 @@ class QueryParser:
                 out.words.extend(span)
                 return m
             use = self.use_named(span, toks[i : i + m], marked[i : i + m]) if span in lex.uses else None
+            if (
+                use is not None
+                and i
+                and i not in out.clauses
+                and keys[i - 1] in _DEADLINES
+                and marked[i - 1] in (None, _DEADLINES[keys[i - 1]])
+            ):
+                # "giao trước Tết", "deliver before Tet": a day the goods must arrive by, not the need.
+                return m
             if use is not None:
                 if use not in out.uses:
                     out.uses.append(use)
@@ -901,6 +921,8 @@ class QueryParser:
                 span in lex.scaffolding
                 # "Minh", "U" written as names are names, not "mình" or a "u" of "vải u hồng"
                 and not (m == 1 and span[0] in self.ix.post and q.named.has(toks[i]))
+                # After an amount, a word the catalogue has is the goods counted: "1 tạ oi" is ổi, not "ơi"
+                and not (m == 1 and span[0] in self.ix.post and not marked[i] and i not in out.clauses and _counted(keys, i))
                 and any(self.accent_agrees(marked, i, a) for a in lex.scaffolding[span])
             ):
                 if m == 1 and span[0] in self.ix.post and not marked[i]:
@@ -941,7 +963,11 @@ class QueryParser:
         start = i if i and q.named.has(toks[i]) else 0
         while start and q.named.has(toks[start - 1]):
             start -= 1  # the first word of the name ("ve Thu Duc")
-        if start and self.going(keys[start - 1], marked[start - 1], not _SENDING.isdisjoint(keys[:start])):
+        if (
+            start
+            and self.going(keys[start - 1], marked[start - 1], not _SENDING.isdisjoint(keys[:start]))
+            and not self.visit_named(q, start)
+        ):
             # A name the buyer or a recipient travels to or comes from, not a catalogue place ("sang Đức dự hội
             # chợ", "người yêu em là người Đức", "ship … về Thủ Đức"): even when a producer's name shares the word
             # (Hợp Đức).
@@ -1531,6 +1557,15 @@ class QueryParser:
             and last.at + len(last.text.split()) == i
             and any(" ".join(p.key) == last.text for p in out.places)
         )
+
+    def visit_named(self, q: QueryWords, start: int) -> bool:
+        """Is the name at `start` a visit the catalogue lists ("đi Bầu Tiên", "vé vào Bầu Tiên")? Going there is
+        what is asked for."""
+        end = start
+        while end < len(q.toks) and q.named.has(q.toks[end]):
+            end += 1
+        name = tuple(q.keys[start:end])
+        return len(name) >= 2 and not self.ix.phrase_docs(name).isdisjoint(self.ix.by_category.get("tourism", ()))
 
     def sent_to(self, keys: list[str], i: int) -> bool:
         """Is the catalogue's place at i where the goods are sent, a sending verb with its direction a few words

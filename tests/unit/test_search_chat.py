@@ -1255,3 +1255,21 @@ def test_tools_and_packing_for_a_product_are_other_goods(demo: SearchIndex) -> N
     # The product itself, in a jar or to cook, is still the answer.
     assert names(demo.search("a jar of honey for my mum please"))[0].startswith("Mật ong")
     assert names(demo.search("mua nấm rơm để xào với thịt bò"))[:1] == ["Nấm rơm Đông Thịnh"]
+
+
+def test_an_occasion_after_truoc_is_a_delivery_date_not_the_need(demo: SearchIndex) -> None:
+    assert "tet" not in demo.parser.parse("ship giup 3 chai ruou truoc tet nhe").uses
+    assert "tet" not in demo.parser.parse("deliver two boxes of tea before Tet please").uses
+    assert "tet" in demo.parser.parse("mua gì biếu sếp dịp Tết").uses
+
+
+def test_a_word_after_an_amount_and_its_unit_is_the_goods(demo: SearchIndex) -> None:
+    # "oi" typed plain is "ơi" (hey) as often as ổi (guava); after "2 kg" it is the guava.
+    answer = demo.search("cho minh lay 2 kg oi Tan Yen nhe shop")
+    assert answer.results and all(h.doc.name_vi.startswith("Ổi") for h in answer.results)
+
+
+def test_going_to_a_place_the_catalogue_lists_as_a_visit_asks_for_the_visit(demo: SearchIndex) -> None:
+    assert names(demo.search("cả nhà muốn đi Bầu Tiên cuối tuần, vé bao nhiêu"))[:1] == [
+        "Điểm du lịch sinh thái Bầu Tiên"
+    ]
