@@ -251,6 +251,13 @@ class SearchIndex:
             scores, applied = {}, {}
         if not scores and parsed.long:
             scores = self._named_in_full(parsed, content)
+        elif parsed.long and len(scores) > 1:
+            # Among several products found, one named in full, every word of its name, comes first ("thịt lợn Bình Minh nuôi thảo dược": the
+            # pork, not the Bình Minh rolls of herbal-fed pork that have more of the words).
+            top, said = max(scores.values()), f" {' '.join(parsed.keys)} "
+            for d in self._named_in_full(parsed, content).keys() & scores.keys():
+                if f" {' '.join(fold_tokens(self.ix.docs[d].name_vi))} " in said:  # its whole name, as written
+                    scores[d] = top + 0.1
         route = (
             self._telling_route(content, soft, parsed)
             if not scores and parsed.long and not service and not chat

@@ -1273,3 +1273,9 @@ def test_going_to_a_place_the_catalogue_lists_as_a_visit_asks_for_the_visit(demo
     assert names(demo.search("cả nhà muốn đi Bầu Tiên cuối tuần, vé bao nhiêu"))[:1] == [
         "Điểm du lịch sinh thái Bầu Tiên"
     ]
+
+
+def test_a_product_named_in_full_comes_before_those_sharing_more_of_the_words(demo: SearchIndex) -> None:
+    # The rolls of herbal-fed pork have "heo thảo dược Bình Minh"; the pork itself is named word for word.
+    answer = demo.search("nghe đồn thịt lợn Bình Minh được nuôi bằng thảo dược, có thật không shop")
+    assert names(answer)[:1] == ["Thịt lợn Bình Minh"]
