@@ -147,7 +147,7 @@ _DENIALS = frozenset({"khong", "no", "without", "chua", "zero"})
 # Punctuation that ends a clause: a negation does not reach past it ("không phải, na Lục Nam ấy").
 _CLAUSE_BREAK = re.compile(r"[,.;!?…]+(?:\s|$)|[;!?…]+")
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
-_JOINS = frozenset({"va", "voi", "hoac", "and", "or"})
+_JOINS = frozenset({"va", "voi", "hoac", "and", "or", "vs", "versus"})
 # What may stand between a thing and the verb that says what it is for: "túi zip để đóng gói chè", "men lá về tự
 # nấu rượu", "bottles for bottling rice wine" (see read_processes).
 _PROCESS_LINKS = frozenset({"de", "dung", "chuyen", "tu", "ve"})

@@ -1279,3 +1279,8 @@ def test_a_product_named_in_full_comes_before_those_sharing_more_of_the_words(de
     # The rolls of herbal-fed pork have "heo thảo dược Bình Minh"; the pork itself is named word for word.
     answer = demo.search("nghe đồn thịt lợn Bình Minh được nuôi bằng thảo dược, có thật không shop")
     assert names(answer)[:1] == ["Thịt lợn Bình Minh"]
+
+
+def test_vs_joins_two_products_compared(demo: SearchIndex) -> None:
+    answer = demo.search("mỳ Châu Sơn vs Trại Lâm, loại nào dai hơn khi nấu lẩu")
+    assert {"Mỳ Châu Sơn", "Mỳ Trại Lâm"} <= set(names(answer)[:2]), names(answer)
