@@ -682,6 +682,8 @@ class SearchIndex:
         starts = SearchIndex._place_starts(parsed)
         if any(u.stray >= STRAY_VIETNAMESE and {_end(u), _end(u) + 1} & starts for u in strays):
             return True  # the word right before the place, however long the message: "khoai lang Tân Yên còn không"
+        if parsed.long and self._browsing(parsed):
+            return False  # the rest is chat around asking what there is: "Yên Dũng có chi được OCOP, tui ghé chùa …"
         return sum(u.weight for u in strays if u.stray >= STRAY_VIETNAMESE) >= STRAY_VIETNAMESE
 
     def _place_is_no_answer(self, strays: list[Unit], parsed: ParsedQuery) -> bool:
@@ -703,7 +705,11 @@ class SearchIndex:
     def _browsing(self, parsed: ParsedQuery) -> bool:
         """Does the message ask what there is ("có những sản phẩm gì", "list the products")?"""
         browsing, keys = self.lexicon.browsing, parsed.keys
-        return any(tuple(keys[i : i + m]) in browsing for i in range(len(keys)) for m in (1, 2, 3))
+        return any(
+            tuple(keys[i : i + m]) in browsing and not (i and keys[i - 1] == "cua" and keys[i] == "hang")  # a store
+            for i in range(len(keys))
+            for m in (1, 2, 3)
+        )
 
     @staticmethod
     def _place_starts(parsed: ParsedQuery) -> set[int]:

@@ -1284,3 +1284,10 @@ def test_a_product_named_in_full_comes_before_those_sharing_more_of_the_words(de
 def test_vs_joins_two_products_compared(demo: SearchIndex) -> None:
     answer = demo.search("mỳ Châu Sơn vs Trại Lâm, loại nào dai hơn khi nấu lẩu")
     assert {"Mỳ Châu Sơn", "Mỳ Trại Lâm"} <= set(names(answer)[:2]), names(answer)
+
+
+def test_asking_what_a_place_has_amid_chat_lists_it(demo: SearchIndex) -> None:
+    answer = demo.search("Lục Nam có sản phẩm OCOP nào không, tuần sau tui ghé thăm bà con ở Bảo Đài rồi mua luôn")
+    assert answer.results and all(h.doc.district == "Lục Nam" for h in answer.results)
+    # A store ("cửa hàng") is no question about the goods.
+    assert not demo.search("Cửa hàng điện máy ở Lục Nam mở cửa đến mấy giờ tối").results
