@@ -107,6 +107,7 @@ class SearchIndex:
             self.parser = QueryParser(self.ix)
             self.matcher = Matcher(self.ix)
         self._named_cache: dict[str, set[int]] = {}
+        self._full_names: dict[int, str] = {}
         self._named_as_cache: dict[Key, frozenset[int]] = {}
         self._wide_cache: dict[tuple[tuple[str, Key], ...], frozenset[str]] = {}
         self._typical_cache: dict[str, dict[int, int]] = {}
@@ -124,7 +125,7 @@ class SearchIndex:
     def __getstate__(self) -> dict[str, object]:
         """Pickled without its caches (catalog/search/stored.py): they fill again as queries come."""
         return {**self.__dict__, "_named_cache": {}, "_named_as_cache": {}, "_wide_cache": {}, "_typical_cache": {},
-                "_answers": {}}
+                "_answers": {}, "_full_names": {}}
 
     def cached_search(self, query: str, limit: int = 10) -> SearchAnswer:
         """`search`, from this index's memory of the last ANSWERS_KEPT queries when the same text was searched with
@@ -255,8 +256,8 @@ class SearchIndex:
             # Among several products found, one named in full, every word of its name, comes first ("thịt lợn Bình Minh nuôi thảo dược": the
             # pork, not the Bình Minh rolls of herbal-fed pork that have more of the words).
             top, said = max(scores.values()), f" {' '.join(parsed.keys)} "
-            for d in self._named_in_full(parsed, content).keys() & scores.keys():
-                if f" {' '.join(fold_tokens(self.ix.docs[d].name_vi))} " in said:  # its whole name, as written
+            for d, _ in heapq.nlargest(RERANK, scores.items(), key=itemgetter(1)):
+                if f" {self._full_name(d)} " in said:  # its whole name, as written
                     scores[d] = top + 0.1
         route = (
             self._telling_route(content, soft, parsed)
@@ -908,6 +909,14 @@ class SearchIndex:
             elif _end(u) in found_at:
                 return True
         return False
+
+    def _full_name(self, d: int) -> str:
+        """Product d's Vietnamese name as folded words (cached); a name of one word is never "named in full"."""
+        name = self._full_names.get(d)
+        if name is None:
+            words = fold_tokens(self.ix.docs[d].name_vi)
+            name = self._full_names[d] = " ".join(words) if len(words) >= 2 else "\0"
+        return name
 
     def _kinds_named(self, parsed: ParsedQuery) -> frozenset[str]:
         """The kinds of product the message's product words name (a product's first word: "nếp" names gạo nếp's
