@@ -68,7 +68,8 @@ TIER_AFTER = 2  # × the products wanted: a walk of the products named this long
 SPARSE_LEVEL = 8
 TYPICAL_NONE = 1_000  # a product of no kind a need's `first` list names: after those of the kinds it names
 # Verbs whose object is the goods asked for ("mua ổi", "order lychee").
-_BUYING = frozenset({"mua", "buy", "order"})
+_BUYING = frozenset({"mua", "buy", "order", "sell", "stock"})
+_SELLING: dict[str, str] = {"dat": "đăt5", "lay": "lây1"}  # đặt (order), lấy (take), with their marks
 # How much or how many, between a buying verb and the goods ("mua ít mắm tôm", "buy some"), and words that name
 # no goods of their own ("mua ít đồ làm quà": things, whatever they are).
 _HOW_MUCH = frozenset({"it", "chut", "vai", "mot", "some", "a", "few"})
@@ -84,6 +85,7 @@ _CONSUMING: dict[str, str | None] = {
 }
 _AFTER_LIKED = frozenset({"con", "thi", "nhung", "ma", "lam", "nhat", "qua", "and", "but", "so", "very", "a", "lot"})
 _MARKED_ONLY = frozenset({"me"})  # typed plain, "me" is mẹ (mother) as often
+_HOW = frozenset({"truoc", "them", "luon", "ngay", "san", "gap", "som", "lai", "hang"})  # "đặt trước", "lấy thêm"
 _NOT_BUYING = frozenset({"khoi", "khong", "ko", "k", "dung", "chang", "chua", "dont", "not"})
 _ANY_GOODS = frozenset({"do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something"})
 _FOR = frozenset({"for", "cho"})  # a thing for an occasion: "chocolate truffles for Valentine"
@@ -189,8 +191,11 @@ class SearchIndex:
             # A product word somebody is said to like is what the gift or the order is ("sếp rất thích uống rượu",
             # "anh ấy sành rượu", "she loves honey"): as telling as a known phrase; not where more words name which
             # one ("thích rượu sim": the other words say what it is).
+            # (As typed or as the lexicon reads it: no regional spelling, "trà" is no "chế".)
             content = [
-                replace(u, weight=TELLING) if u.weight < TELLING and _liked(u, parsed) and self._product_word(u) else u
+                replace(u, weight=TELLING, alts=[a for a in u.alts if a.q >= LEXICON_ALT], found=None, sizes=None)
+                if u.weight < TELLING and _liked(u, parsed) and self._product_word(u)
+                else u
                 for u in content
             ]
         # Beside a need, lone catalogue words naming no kind are chat: with no product word left, the need is the
@@ -880,8 +885,11 @@ class SearchIndex:
         # Names of several words must be the product's as written: "rượu ngô Bắc Hà" is no "… Vân Hà, Bắc Giang".
         if any(d not in self.ix.phrase_docs(name) for name in parsed.name_phrases):
             return False
-        if any(u.weight >= TELLING and not u.stray for u in found):
-            return True
+        if any(
+            u.weight >= TELLING and not u.stray and self.matcher.unit_q(u, d, qkeys) >= ACCENT_MISMATCH
+            for u in found
+        ):
+            return True  # (a telling word found only with other marks and another spelling is no telling match)
         wide = self._wide_places(parsed)
         if any(
             u.weight >= TELLING and u.text not in wide and self.matcher.unit_q(u, d, qkeys) > 0.0 for u in soft
@@ -1668,14 +1676,25 @@ def _bought(u: Unit, parsed: ParsedQuery) -> bool:
     """Is the unit what a buying verb names, a quantity at most between ("mua ít mắm tôm"), in one clause? Not a
     word that names no goods ("mua ít đồ")."""
     keys = parsed.keys
-    if u.text in _ANY_GOODS or u.text in _HOW_MUCH:
+    if u.text in _ANY_GOODS or u.text in _HOW_MUCH or u.text in _HOW:
         return False
     i = u.at - 1
     while i >= 0 and i + 1 not in parsed.clauses and (keys[i] in _HOW_MUCH or keys[i].isdigit()):
         i -= 1
-    if i < 0 or i + 1 in parsed.clauses or keys[i] not in _BUYING or parsed.marked[i]:
-        return False  # (typed with marks, "mua" is another word: "mùa hè", summer)
+    if i < 0 or i + 1 in parsed.clauses or not _buying_at(parsed, i):
+        return False
     return not (i and keys[i - 1] in _NOT_BUYING)  # "khỏi mua sữa": no need to buy it
+
+
+def _buying_at(parsed: ParsedQuery, i: int) -> bool:
+    """Is word i a verb of buying, ordering or selling, as typed ("mua", "đặt", "lấy", "có bán", "do you sell")?
+    Typed with other marks it is another word: "mùa hè" (summer), "bản" (village)."""
+    key, typed = parsed.keys[i], parsed.marked[i]
+    if key in _BUYING:
+        return typed is None
+    if key == "ban":  # bán (sell), typed plain only after "có" or "đang": "có ban X không"
+        return typed == "ban1" or (typed is None and i > 0 and parsed.keys[i - 1] in ("co", "dang"))
+    return key in _SELLING and typed == _SELLING[key]
 
 
 def _cap_strays(content: list[Unit]) -> list[Unit]:

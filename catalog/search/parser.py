@@ -966,7 +966,7 @@ class QueryParser:
         if (
             start
             and self.going(keys[start - 1], marked[start - 1], not _SENDING.isdisjoint(keys[:start]))
-            and not self.visit_named(q, start)
+            and not (keys[start - 1] != "nguoi" and self.visit_named(q, start))  # (a person is from there)
         ):
             # A name the buyer or a recipient travels to or comes from, not a catalogue place ("sang Đức dự hội
             # chợ", "người yêu em là người Đức", "ship … về Thủ Đức"): even when a producer's name shares the word

@@ -1291,3 +1291,17 @@ def test_asking_what_a_place_has_amid_chat_lists_it(demo: SearchIndex) -> None:
     assert answer.results and all(h.doc.district == "Lục Nam" for h in answer.results)
     # A store ("cửa hàng") is no question about the goods.
     assert not demo.search("Cửa hàng điện máy ở Lục Nam mở cửa đến mấy giờ tối").results
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["có bán kẹo lạc không shop, lấy 2 hộp làm quà Tết", "do you sell maple syrup? a gift for my Canadian boss"],
+)
+def test_goods_sold_or_ordered_beside_a_gift_are_what_is_asked(demo: SearchIndex, message: str) -> None:
+    # "có bán", "do you sell", "đặt", "lấy" name the goods as "mua" does: goods we lack, whatever the gift.
+    assert not demo.search(message).results
+
+
+def test_ordering_in_advance_names_no_goods(demo: SearchIndex) -> None:
+    answer = demo.search("nhà có giỗ, phải đặt trước mấy ngày, mình lấy 3 con gà đồi")
+    assert names(answer)[:1] == ["Gà đồi Yên Thế"]
