@@ -28,6 +28,8 @@ class UseTag:
     # OCOP product groups a buyer counts this need's products in, whatever group they are certified in: tea is a
     # drink to a buyer ("nước uống cho tỉnh táo"), though OCOP files it under food.
     counts_as: tuple[str, ...] = ()
+    # For a small gift for many people ("quà nhỏ", "return gifts", "under 150k each"): the kinds offered first.
+    small_first: tuple[str, ...] = ()
 
 
 @cache
@@ -45,6 +47,7 @@ def use_tags() -> tuple[UseTag, ...]:
             tuple(t.get("first", ())),
             bool(t.get("diet", False)),
             tuple(t.get("counts_as", ())),
+            tuple(t.get("small_first", ())),
         )
         for t in doc["tags"]
     )

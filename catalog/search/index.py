@@ -85,6 +85,12 @@ _CONSUMING: dict[str, str | None] = {
 }
 _AFTER_LIKED = frozenset({"con", "thi", "nhung", "ma", "lam", "nhat", "qua", "and", "but", "so", "very", "a", "lot"})
 _MARKED_ONLY = frozenset({"me"})  # typed plain, "me" is mẹ (mother) as often
+# Words that make a gift a small one, with their marks where typed (None: English, or marks not needed).
+_SMALL: dict[str, str | None] = {
+    "nho": "nho3", "re": "re3", "xinh": None, "small": None, "little": None, "tiny": None, "cheap": None,
+    "budget": None, "inexpensive": None, "affordable": None, "prize": None, "favour": None, "favor": None,
+    "giveaway": None,
+}
 _HOW = frozenset({"truoc", "them", "luon", "ngay", "san", "gap", "som", "lai", "hang"})  # "đặt trước", "lấy thêm"
 _NOT_BUYING = frozenset({"khoi", "khong", "ko", "k", "dung", "chang", "chua", "dont", "not"})
 _ANY_GOODS = frozenset({"do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something"})
@@ -1377,7 +1383,7 @@ class SearchIndex:
             if found:
                 del filters["category"]
         if uses:
-            preferred = preferred | self._named_by_needs(parsed)
+            preferred = preferred | self._named_by_needs(parsed) | self._small_gifts(parsed, uses)
         picked = self._for_needs(found, uses, limit, preferred) if uses else self._best_first(found, limit)
         results = [SearchHit(self.ix.docs[d], 100.0) for d in picked]
         suggestions: list[SearchHit] = []
@@ -1475,6 +1481,29 @@ class SearchIndex:
             if len(first) >= limit:
                 break
         return (first + later)[:limit]
+
+    def _small_gifts(self, parsed: ParsedQuery, uses: list[str]) -> frozenset[int]:
+        """For a gift said to be small or cheap ("quà nhỏ xinh", "return gifts", "rẻ mà vui"), the gift products of
+        the kinds offered first for that (uses.json's `small_first`)."""
+        tag = self._tags.get("gift")
+        keys, marked = parsed.keys, parsed.marked
+
+        def small(i: int, k: str) -> bool:
+            if k not in _SMALL:
+                return False
+            if _SMALL[k] is None or marked[i] == _SMALL[k]:
+                return True
+            # Typed plain, "nho" and "re" are other words too (grapes, "we're"): only right after the thing given.
+            return marked[i] is None and i > 0 and keys[i - 1] in _ANY_GOODS | {"phan", "tui", "gia"}
+
+        if "gift" not in uses or tag is None or not any(small(i, k) for i, k in enumerate(keys)):
+            return frozenset()
+        kinds = [fold_tokens(k) for k in tag.small_first]
+        return frozenset(
+            d
+            for d in self.ix.by_use.get("gift", ())
+            if any(fold_tokens(self.ix.docs[d].name_vi)[: len(kind)] == kind for kind in kinds)
+        )
 
     def _typical(self, use: str) -> dict[int, int]:
         """How typical each product serving a need is of it: the place of its kind in the need's `first` list

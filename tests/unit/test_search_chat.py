@@ -1305,3 +1305,14 @@ def test_goods_sold_or_ordered_beside_a_gift_are_what_is_asked(demo: SearchIndex
 def test_ordering_in_advance_names_no_goods(demo: SearchIndex) -> None:
     answer = demo.search("nhà có giỗ, phải đặt trước mấy ngày, mình lấy 3 con gà đồi")
     assert names(answer)[:1] == ["Gà đồi Yên Thế"]
+
+
+@pytest.mark.parametrize(
+    "message", ["cần 30 phần quà nhỏ tặng khách dự hội thảo, mỗi phần tầm 50 nghìn", "cheap little gifts for 20 guests"]
+)
+def test_a_small_gift_for_many_offers_snacks_cakes_tea_and_noodles_first(demo: SearchIndex, message: str) -> None:
+    answer = demo.search(message)
+    firsts = [h.doc.name_vi.split()[0] for h in answer.results[:3]]
+    assert firsts and set(firsts) <= {"Snack", "Bánh", "Chè", "Trà", "Mỳ", "Mì"}, names(answer)
+    # Not for a plain gift, and not for "we're" typed plain.
+    assert names(demo.search("we're buying a present for our boss"))[0].startswith("Mật ong")
