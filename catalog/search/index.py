@@ -1498,12 +1498,15 @@ class SearchIndex:
 
         if "gift" not in uses or tag is None or not any(small(i, k) for i, k in enumerate(keys)):
             return frozenset()
-        kinds = [fold_tokens(k) for k in tag.small_first]
-        return frozenset(
-            d
-            for d in self.ix.by_use.get("gift", ())
-            if any(fold_tokens(self.ix.docs[d].name_vi)[: len(kind)] == kind for kind in kinds)
-        )
+        found = self._typical_cache.get("small gifts")  # (the same cache as the needs' kinds: once per index)
+        if found is None:
+            kinds = [fold_tokens(k) for k in tag.small_first]
+            found = self._typical_cache["small gifts"] = {
+                d: 0
+                for d in self.ix.by_use.get("gift", ())
+                if any(fold_tokens(self.ix.docs[d].name_vi)[: len(kind)] == kind for kind in kinds)
+            }
+        return frozenset(found)
 
     def _typical(self, use: str) -> dict[int, int]:
         """How typical each product serving a need is of it: the place of its kind in the need's `first` list
