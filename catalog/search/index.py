@@ -167,7 +167,9 @@ class SearchIndex:
         )
         service = "service" in asks
         course = "course" in asks and "tourism" not in parsed.categories  # a village visit may teach its craft
-        if "supplies" in asks or course or (service and (not content or any(u.stray for u in content))):
+        # Beside a product named word for word, packing words are about it: "mật ong Yên Mỹ có hũ thủy tinh không".
+        supplies = "supplies" in asks and not self._said_in_full(parsed, content)
+        if supplies or course or (service and (not content or any(u.stray for u in content))):
             # Seedlings or fertiliser for a crop, a class in making a product, a car to rent, an air conditioner to
             # repair, a photographer for a wedding: whatever catalogue word, place or need comes with them, no
             # product is the answer.
@@ -923,6 +925,11 @@ class SearchIndex:
             elif _end(u) in found_at:
                 return True
         return False
+
+    def _said_in_full(self, parsed: ParsedQuery, content: list[Unit]) -> bool:
+        """Does the message name a product word for word, its whole Vietnamese name?"""
+        said = f" {' '.join(parsed.keys)} "
+        return any(f" {self._full_name(d)} " in said for d in self._named_in_full(parsed, content))
 
     def _full_name(self, d: int) -> str:
         """Product d's Vietnamese name as folded words (cached); a name of one word is never "named in full"."""

@@ -152,6 +152,7 @@ _JOINS = frozenset({"va", "voi", "hoac", "and", "or", "vs", "versus"})
 # nấu rượu", "bottles for bottling rice wine" (see read_processes).
 _PROCESS_LINKS = frozenset({"de", "dung", "chuyen", "tu", "ve"})
 _PROCESS_LINKS_EN = frozenset({"for", "to"})
+_COSTS = frozenset({"phi", "cuoc", "tien", "gia", "fee", "cost"})
 _SIZES = frozenset({"lit", "ml", "kg", "kilo", "g", "gam", "gram", "cm", "cai", "chiec", "loai", "to", "nho", "mini", "lon"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
 _MONEY_UNITS = frozenset({"k", "tr", "trieu", "nghin", "ngan", "d", "dong", "vnd", "usd"})
@@ -1291,6 +1292,7 @@ class QueryParser:
                     for accents in self.lexicon.giving_verbs.get((keys[u.at],), ())
                 )
                 and (vietnamese or not q.toks[u.at].folded.endswith("ing"))  # "planning to cook": a verb
+                and keys[u.at] not in _COSTS  # "phí gửi bánh": the fee of sending, no thing
             )
 
         resume = 0  # past the last product word read as what a thing is for

@@ -1316,3 +1316,10 @@ def test_a_small_gift_for_many_offers_snacks_cakes_tea_and_noodles_first(demo: S
     assert firsts and set(firsts) <= {"Snack", "Bánh", "Chè", "Trà", "Mỳ", "Mì"}, names(answer)
     # Not for a plain gift, and not for "we're" typed plain.
     assert names(demo.search("we're buying a present for our boss"))[0].startswith("Mật ong")
+
+
+def test_packing_words_beside_a_product_named_in_full_are_about_it(demo: SearchIndex) -> None:
+    assert names(demo.search("mật ong Tân Hưng có loại hũ thủy tinh không shop"))[:1] == ["Mật ong Tân Hưng"]
+    assert not demo.search("cần mua hũ thủy tinh để đựng mật ong").results
+    # The fee of sending is no thing sent: the cakes are asked about.
+    assert names(demo.search("phí gửi 2 hộp bánh khảo Tiến Lợi ra Hà Nội bao nhiêu"))[:1] == ["Bánh khảo Tiến Lợi"]
