@@ -116,6 +116,7 @@ class SearchIndex:
             self.matcher = Matcher(self.ix)
         self._named_cache: dict[str, set[int]] = {}
         self._full_names: dict[int, str] = {}
+        self._small_gift_docs: frozenset[int] | None = None
         self._named_as_cache: dict[Key, frozenset[int]] = {}
         self._wide_cache: dict[tuple[tuple[str, Key], ...], frozenset[str]] = {}
         self._typical_cache: dict[str, dict[int, int]] = {}
@@ -133,7 +134,7 @@ class SearchIndex:
     def __getstate__(self) -> dict[str, object]:
         """Pickled without its caches (catalog/search/stored.py): they fill again as queries come."""
         return {**self.__dict__, "_named_cache": {}, "_named_as_cache": {}, "_wide_cache": {}, "_typical_cache": {},
-                "_answers": {}, "_full_names": {}}
+                "_answers": {}, "_full_names": {}, "_small_gift_docs": None}
 
     def cached_search(self, query: str, limit: int = 10) -> SearchAnswer:
         """`search`, from this index's memory of the last ANSWERS_KEPT queries when the same text was searched with
@@ -266,8 +267,8 @@ class SearchIndex:
         if not scores and parsed.long:
             scores = self._named_in_full(parsed, content)
         elif parsed.long and len(scores) > 1:
-            # Among several products found, one named in full, every word of its name, comes first ("thịt lợn Bình Minh nuôi thảo dược": the
-            # pork, not the Bình Minh rolls of herbal-fed pork that have more of the words).
+            # Among several products found, one named in full, every word of its name, comes first ("thịt lợn Bình
+            # Minh nuôi thảo dược": the pork, not the Bình Minh rolls of herbal-fed pork that have more of the words).
             top, said = max(scores.values()), f" {' '.join(parsed.keys)} "
             for d, _ in heapq.nlargest(RERANK, scores.items(), key=itemgetter(1)):
                 if f" {self._full_name(d)} " in said:  # its whole name, as written
@@ -792,7 +793,12 @@ class SearchIndex:
             return False  # two words side by side: "bánh chưng …", not chance
         keys = parsed.keys
         if any(
-            (u.at == 0 or keys[u.at - 1] in _BUYING or tuple(keys[max(0, u.at - 2) : u.at]) in _SEEKING or _liked(u, parsed))
+            (
+                u.at == 0
+                or _buying_at(parsed, u.at - 1)
+                or tuple(keys[max(0, u.at - 2) : u.at]) in _SEEKING
+                or _liked(u, parsed)
+            )
             and self._product_word(u)
             for u in placed
         ):
@@ -1505,15 +1511,14 @@ class SearchIndex:
 
         if "gift" not in uses or tag is None or not any(small(i, k) for i, k in enumerate(keys)):
             return frozenset()
-        found = self._typical_cache.get("small gifts")  # (the same cache as the needs' kinds: once per index)
-        if found is None:
+        if self._small_gift_docs is None:  # once per index
             kinds = [fold_tokens(k) for k in tag.small_first]
-            found = self._typical_cache["small gifts"] = {
-                d: 0
+            self._small_gift_docs = frozenset(
+                d
                 for d in self.ix.by_use.get("gift", ())
                 if any(fold_tokens(self.ix.docs[d].name_vi)[: len(kind)] == kind for kind in kinds)
-            }
-        return frozenset(found)
+            )
+        return self._small_gift_docs
 
     def _typical(self, use: str) -> dict[int, int]:
         """How typical each product serving a need is of it: the place of its kind in the need's `first` list
