@@ -125,6 +125,13 @@ _OWNERS_BEFORE = frozenset({"our", "my", "we"})
 _COUNT_UNITS = frozenset({"kg", "kilo", "ta", "yen", "can", "hop", "thung", "chai", "goi", "tui", "qua", "con", "cai"})
 
 
+def _goods_asked(q: QueryWords, start: int, end: int) -> Unit:
+    """Goods nobody sells here, named by the words start..end (a thing for a product): to be found as named."""
+    span = tuple(q.keys[start:end])
+    alt = Alt(span, 1.0, tuple(q.marked[start:end]), exact=True)
+    return Unit(" ".join(span), phrase_weight(len(span)), [alt], "elsewhere", at=start, lacked=True)
+
+
 def _counted(keys: list[str], i: int) -> bool:
     """Does an amount with its unit come right before word i ("2 kg", "1 tạ"; a bare number counts people too: "120
     cháu")?"""
@@ -1349,12 +1356,9 @@ class QueryParser:
                 # Goods the lexicon lists, for the product ("máy hút chân không để đóng gói mật ong"): they are what
                 # is asked for, as named.
                 self.describe([target], out)
-                first = j + 1 - m
-                for u in [u for u in units if first <= u.at <= j]:
+                for u in [u for u in units if j + 1 - m <= u.at <= j]:
                     units.remove(u)
-                span = tuple(keys[first : j + 1])
-                alt = Alt(span, 1.0, tuple(q.marked[first : j + 1]), exact=True)
-                units.append(Unit(" ".join(span), phrase_weight(m), [alt], "elsewhere", at=first, lacked=True))
+                units.append(_goods_asked(q, j + 1 - m, j + 1))
                 resume = target.at + len(target.text.split())
                 continue
             # The thing's words, nearest first ("túi zip", "khay inox"): one of them must look like a product word.
@@ -1371,10 +1375,7 @@ class QueryParser:
                 self.describe(described, out)
                 for u in things:
                     units.remove(u)
-                first = min(u.at for u in things)
-                span = tuple(keys[first : j + 1])
-                alt = Alt(span, 1.0, tuple(q.marked[first : j + 1]), exact=True)
-                units.append(Unit(" ".join(span), phrase_weight(len(span)), [alt], "elsewhere", at=first, lacked=True))
+                units.append(_goods_asked(q, min(u.at for u in things), j + 1))
             elif (
                 vietnamese
                 and "de" in keys[j + 1 : i]
