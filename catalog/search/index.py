@@ -883,7 +883,8 @@ class SearchIndex:
         """Is a partial match telling: does product d have every known product phrase the query names ("bánh đa
         nem Thổ Hà" is no "Rượu … hạ thổ") and every word written as a name ("… Tây Tạng" is not ours), and
         beyond that a known phrase, a place, two words side by side, or the need the message names?"""
-        found = [u for u in content if self.matcher.unit_q(u, d, qkeys) > 0.0]
+        quality = [self.matcher.unit_q(u, d, qkeys) for u in content]
+        found = [u for u, q in zip(content, quality, strict=True) if q > 0.0]
         if all(u.stray for u in found):
             return False  # only the place or group it shares: that is the slice, not this product
         placed = [u for u in content if not u.stray and u.text not in parsed.names]
@@ -900,8 +901,8 @@ class SearchIndex:
         if any(d not in self.ix.phrase_docs(name) for name in parsed.name_phrases):
             return False
         if any(
-            u.weight >= TELLING and not u.stray and self.matcher.unit_q(u, d, qkeys) >= ACCENT_MISMATCH
-            for u in found
+            u.weight >= TELLING and not u.stray and q >= ACCENT_MISMATCH
+            for u, q in zip(content, quality, strict=True)
         ):
             return True  # (a telling word found only with other marks and another spelling is no telling match)
         wide = self._wide_places(parsed)
