@@ -91,6 +91,7 @@ _SMALL: dict[str, str | None] = {
     "budget": None, "inexpensive": None, "affordable": None, "prize": None, "favour": None, "favor": None,
     "giveaway": None,
 }
+_ASKING_FOR = frozenset({"tim", "co", "mua", "ban", "dat", "can", "lay"})  # tìm, có, mua, bán, đặt, cần, lấy
 _HOW = frozenset({"truoc", "them", "luon", "ngay", "san", "gap", "som", "lai", "hang"})  # "đặt trước", "lấy thêm"
 _NOT_BUYING = frozenset({"khoi", "khong", "ko", "k", "dung", "chang", "chua", "dont", "not"})
 _ANY_GOODS = frozenset({"do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something"})
@@ -168,14 +169,19 @@ class SearchIndex:
         )
         service = "service" in asks
         course = "course" in asks and "tourism" not in parsed.categories  # a village visit may teach its craft
-        # Beside a product named word for word, packing words are about it: "mật ong Yên Mỹ có hũ thủy tinh không".
-        supplies = "supplies" in asks and not self._said_in_full(parsed, content)
+        lacked = [u for u in content if u.lacked]
+        supplies = "supplies" in asks
+        if (supplies or lacked) and self._said_in_full(parsed, content):
+            # A product named word for word is what the message is about, whatever goods it names beside it: its
+            # packing, a pan to cook it in ("mật ong Yên Mỹ có hũ thủy tinh không", "chả gà Yên Thế cho vào nồi chiên
+            # không dầu"). (Not beside a service: "quán nào nấu gà đồi Yên Thế ngon" asks for a restaurant.)
+            supplies, lacked = False, []
+            content = [u for u in content if not u.lacked]
         if supplies or course or (service and (not content or any(u.stray for u in content))):
             # Seedlings or fertiliser for a crop, a class in making a product, a car to rent, an air conditioner to
             # repair, a photographer for a wedding: whatever catalogue word, place or need comes with them, no
             # product is the answer.
             return SearchAnswer(query, [], [], filters, "", asks)
-        lacked = [u for u in content if u.lacked]
         if lacked:
             # Goods the catalogue has none of, named on their own ("hoa tươi giao ngày 20/10", "cây quất chơi
             # Tết"): whatever need or place comes with them, they are what is asked for.
@@ -404,6 +410,18 @@ class SearchIndex:
         ):
             return False
         if self._other_goods_asked(content, parsed):
+            return False
+        keys = parsed.keys
+        if any(
+            u.role == "elsewhere"
+            and any(
+                v.stray >= STRAY_VIETNAMESE and _end(v) == u.at and (v.at == 0 or keys[v.at - 1] in _ASKING_FOR)
+                for v in content
+            )
+            for u in content
+        ):
+            # Goods nobody listed, with their origin, opening the message or after a verb asking for them ("chanh
+            # leo Mộc Châu … pha nước", "tìm ngán Quảng Ninh … bữa tiệc"): they are what is asked for.
             return False
         names = [(u.at, _end(u)) for u in content if u.text in parsed.names]
         return not any(

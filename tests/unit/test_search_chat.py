@@ -1323,3 +1323,10 @@ def test_packing_words_beside_a_product_named_in_full_are_about_it(demo: SearchI
     assert not demo.search("cần mua hũ thủy tinh để đựng mật ong").results
     # The fee of sending is no thing sent: the cakes are asked about.
     assert names(demo.search("phí gửi 2 hộp bánh khảo Tiến Lợi ra Hà Nội bao nhiêu"))[:1] == ["Bánh khảo Tiến Lợi"]
+
+
+def test_other_goods_beside_a_product_named_in_full_leave_it_the_answer(demo: SearchIndex) -> None:
+    assert names(demo.search("chả gà Yên Thế cho vào nồi chiên không dầu được không"))[:1] == ["Chả gà Yên Thế"]
+    assert names(demo.search("giò lụa Thao Thanh để trong hộp nhựa được mấy ngày"))[:1] == ["Giò lụa Thao Thanh"]
+    # Goods we lack with their origin, sought beside a need, are still what is asked for.
+    assert not demo.search("anh nhờ tìm ghẹ Hải Phòng cho buổi liên hoan tối mai").results
