@@ -888,6 +888,11 @@ class QueryParser:
                 code = lex.categories[span]
                 if code not in out.categories:
                     out.categories.append(code)
+                use = self.use_named(span, toks[i : i + m], marked[i : i + m]) if span in lex.uses else None
+                if use is not None and use not in out.uses:  # a group that is a need too: "đồ ăn khô" (keeps)
+                    out.uses.append(use)
+                    out.use_spans.append((i, i + m))
+                    out.use_phrases.append((use, words))
                 out.units.append(
                     Unit(words, phrase_weight(m), [Alt(span, 1.0, tuple(marked[i : i + m]))], "soft")
                 )

@@ -1330,3 +1330,11 @@ def test_other_goods_beside_a_product_named_in_full_leave_it_the_answer(demo: Se
     assert names(demo.search("giò lụa Thao Thanh để trong hộp nhựa được mấy ngày"))[:1] == ["Giò lụa Thao Thanh"]
     # Goods we lack with their origin, sought beside a need, are still what is asked for.
     assert not demo.search("anh nhờ tìm ghẹ Hải Phòng cho buổi liên hoan tối mai").results
+
+
+def test_cold_cuts_come_first_for_food_eaten_as_it_is_and_dry_food_is_a_need_too(demo: SearchIndex) -> None:
+    answer = demo.search("khách đến bất ngờ, cần vài món nguội bày ra đĩa ăn ngay")
+    assert names(answer)[0].startswith(("Giò", "Chả")), names(answer)
+    # "đồ ăn khô" names the food group and food that keeps: both.
+    parsed = demo.parser.parse("mua ít đồ ăn khô mang đi đường xa")
+    assert "food" in parsed.categories and "keeps" in parsed.uses
