@@ -361,7 +361,13 @@ class SearchIndex:
             and u.text not in _ANY_GOODS  # "ít đồ Tết": things, whatever they are
             and u.text not in parsed.names
             and (u.text,) not in lex.recipients
-            and (any(beside(u, use, span) for use, span in occasions) or _bought(u, parsed))
+            and (
+                any(beside(u, use, span) for use, span in occasions)
+                or _bought(u, parsed)
+                # The goods the message opens with, typed with their marks, asked about at its end ("quạt giấy vẽ
+                # tay làm quà cho …, có bán không"): what it asks for.
+                or (u.at == 0 and u.stray >= STRAY_VIETNAMESE and parsed.marked[0] is not None and _sold_asked(parsed))
+            )
             for u in content
         )
 
@@ -1747,6 +1753,12 @@ def _bought(u: Unit, parsed: ParsedQuery) -> bool:
     if i < 0 or i + 1 in parsed.clauses or not _buying_at(parsed, i):
         return False
     return not (i and keys[i - 1] in _NOT_BUYING)  # "khỏi mua sữa": no need to buy it
+
+
+def _sold_asked(parsed: ParsedQuery) -> bool:
+    """Does the message end asking whether something is sold or in stock ("… có bán không", "… còn hàng không")?"""
+    tail = " ".join(parsed.keys[-4:])
+    return any(frame in tail for frame in ("co ban khong", "co ban ko", "con hang khong", "con khong", "co khong"))
 
 
 def _buying_at(parsed: ParsedQuery, i: int) -> bool:

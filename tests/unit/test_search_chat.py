@@ -1338,3 +1338,8 @@ def test_cold_cuts_come_first_for_food_eaten_as_it_is_and_dry_food_is_a_need_too
     # "đồ ăn khô" names the food group and food that keeps: both.
     parsed = demo.parser.parse("mua ít đồ ăn khô mang đi đường xa")
     assert "food" in parsed.categories and "keeps" in parsed.uses
+
+
+def test_goods_opening_a_gift_message_that_asks_if_they_are_sold_are_what_is_asked(demo: SearchIndex) -> None:
+    assert not demo.search("Khăn lụa thêu tay làm quà cho cô giáo, có bán không").results
+    assert names(demo.search("Mật ong rừng làm quà cho cô giáo, có bán không"))[:1] == ["Mật ong rừng Sơn Động"]
