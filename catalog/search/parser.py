@@ -788,13 +788,17 @@ class QueryParser:
                 for j, (t, k) in enumerate(zip(toks, keys, strict=True))
             ]
             out.name_phrases = _runs(runs)
-        # A word said twice ("Hảo Hảo", "mật ong mật ong") is one thing asked for, not two.
-        seen: set[tuple[str, str]] = set()
+        # A word said twice ("Hảo Hảo", "mật ong mật ong") is one thing asked for, not two: where it is a product
+        # word once and a word nobody listed once ("kiểm tra … ấm trà"), the product word.
+        kept: dict[tuple[str, str], int] = {}
         units = []
         for u in out.units:
-            if (u.role, u.text) not in seen:
-                seen.add((u.role, u.text))
+            n = kept.get((u.role, u.text))
+            if n is None:
+                kept[(u.role, u.text)] = len(units)
                 units.append(u)
+            elif units[n].stray and not u.stray:
+                units[n] = u
         out.units = units
         return out
 

@@ -1343,3 +1343,9 @@ def test_cold_cuts_come_first_for_food_eaten_as_it_is_and_dry_food_is_a_need_too
 def test_goods_opening_a_gift_message_that_asks_if_they_are_sold_are_what_is_asked(demo: SearchIndex) -> None:
     assert not demo.search("Khăn lụa thêu tay làm quà cho cô giáo, có bán không").results
     assert names(demo.search("Mật ong rừng làm quà cho cô giáo, có bán không"))[:1] == ["Mật ong rừng Sơn Động"]
+
+
+def test_a_word_said_twice_is_the_product_word_where_it_is_one_once(demo: SearchIndex) -> None:
+    # "kiểm tra" (to inspect) has a "tra" nobody listed; "ấm trà" later names the tea.
+    answer = demo.search("xã có đoàn kiểm tra về làm việc, cần ấm trà ngon để mời các đồng chí")
+    assert answer.results and all(h.doc.name_vi.startswith(("Chè", "Trà")) for h in answer.results[:3]), names(answer)
