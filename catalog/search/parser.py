@@ -892,7 +892,7 @@ class QueryParser:
                 code = lex.categories[span]
                 if code not in out.categories:
                     out.categories.append(code)
-                use = self.use_named(span, toks[i : i + m], marked[i : i + m]) if span in lex.uses else None
+                use = self.use_named(span, toks[i : i + m], marked[i : i + m], q.diacritics) if span in lex.uses else None
                 if use is not None and use not in out.uses:  # a group that is a need too: "đồ ăn khô" (keeps)
                     out.uses.append(use)
                     out.use_spans.append((i, i + m))
@@ -902,7 +902,7 @@ class QueryParser:
                 )
                 out.words.extend(span)
                 return m
-            use = self.use_named(span, toks[i : i + m], marked[i : i + m]) if span in lex.uses else None
+            use = self.use_named(span, toks[i : i + m], marked[i : i + m], q.diacritics) if span in lex.uses else None
             if (
                 use is not None
                 and i
@@ -1638,11 +1638,12 @@ class QueryParser:
             units.append(u)
         out.units = units
 
-    def use_named(self, span: Key, toks: list[Token], marks: list[str | None]) -> str | None:
+    def use_named(self, span: Key, toks: list[Token], marks: list[str | None], marked_message: bool = False) -> str | None:
         """The use tag a need or occasion names ("quà biếu": gift, "xương khớp": joints), if `span` is one.
 
         A single word typed without marks that is also a common word or a product word is not taken for one:
-        "qua" (through) is no "quà" (gift), "gio ga" is giò gà, not a death anniversary (giỗ).
+        "qua" (through) is no "quà" (gift), "gio ga" is giò gà, not a death anniversary (giỗ). Nor is one in a
+        message written with marks, where no mark means none: "đám tang" (a funeral) is no "tặng" (give).
         """
         for accents, code in self.ix.lexicon.uses.get(span, ()):
             if not self.accent_agrees(marks, 0, accents):
@@ -1651,7 +1652,7 @@ class QueryParser:
                 len(span) == 1
                 and marks[0] is None
                 and any(accents)
-                and (span[0] in self.ix.post or is_stopword(toks[0].raw, span[0]))
+                and (marked_message or span[0] in self.ix.post or is_stopword(toks[0].raw, span[0]))
             ):
                 continue
             return code

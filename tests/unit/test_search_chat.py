@@ -1349,3 +1349,9 @@ def test_a_word_said_twice_is_the_product_word_where_it_is_one_once(demo: Search
     # "kiểm tra" (to inspect) has a "tra" nobody listed; "ấm trà" later names the tea.
     answer = demo.search("xã có đoàn kiểm tra về làm việc, cần ấm trà ngon để mời các đồng chí")
     assert answer.results and all(h.doc.name_vi.startswith(("Chè", "Trà")) for h in answer.results[:3]), names(answer)
+
+
+def test_a_plain_word_in_a_message_written_with_marks_has_no_marks(demo: SearchIndex) -> None:
+    # "đám tang" is a funeral; "tặng" (give) would carry its mark in a message typed with marks.
+    assert "gift" not in demo.parser.parse("Nhà có đám tang, cần thuê rạp ở Lục Ngạn").uses
+    assert "gift" in demo.parser.parse("nha minh muon tang qua cho co giao").uses
