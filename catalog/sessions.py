@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.db import (
     PENDING_WRITE,
+    Turn,
     driver_connection,
     in_driver_transaction,
     lazy_commit_set,
@@ -313,7 +314,7 @@ async def load_chat(session: AsyncSession, channel: str, chat_id: str, user_id: 
     return chat
 
 
-async def save_chat(session: AsyncSession, chat: ChatState, *, lazy: bool = False) -> None:
+async def save_chat(session: AsyncSession | Turn, chat: ChatState, *, lazy: bool = False) -> None:
     """Write back what the handlers changed, in the message's transaction; nothing when nothing changed.
 
     A chat taken from the cache is checked against the row (StaleChat when another wrote it meanwhile).
@@ -323,12 +324,14 @@ async def save_chat(session: AsyncSession, chat: ChatState, *, lazy: bool = Fals
     checked = not chat._checked
     if not changed and not checked:
         return
+    if isinstance(session, Turn):
+        session = session.hot()
     conn = await session_connection(session)
     if checked and not writes_only_chat_state(conn):
         # A message that wrote more than chat state (a lead, a staff action) is done under the chat's lock, as
         # without the cache: from the row, one message of the chat at a time.
         raise StaleChat(chat.chat_id)
-    pending = await pending_write(session, chat=True) if conn.dialect.name == "postgresql" else None
+    pending = await pending_write(session, chat=True) if conn.dialect.name == "postgresql" else None  # type: ignore[arg-type]
     if pending is not None:
         # PostgreSQL: written at the session's end, with the inbox's handled mark when there is one (`PendingWrite`)
         pending.chat, pending.changed, pending.checked = chat, changed, checked
@@ -347,15 +350,20 @@ async def save_chat(session: AsyncSession, chat: ChatState, *, lazy: bool = Fals
         if conn.dialect.name == "sqlite":  # through the driver (catalog/db.py's Prebuilt), in its implicit transaction
             found = bool(await prebuilt(statement).rows(conn, params))
         else:  # PostgreSQL: through SQLAlchemy, which begins the transaction and notes the tables written
-            found = (await conn.execute(statement, params)).first() is not None
+            found = (await conn.execute(statement, params)).first() is not None  # type: ignore[union-attr]
         if not found:
             raise StaleChat(chat.chat_id)
         if lazy:
             lazy_commit_set(conn)
         chat._loaded = tuple(getattr(chat, name) for name in FIELDS)
         chat._stamp = now
-    elif (await conn.execute(_STAMP, {"row_id": chat.id})).scalar() != chat._stamp:  # unchanged: is the row too?
-        raise StaleChat(chat.chat_id)
+    else:  # unchanged: is the row too?
+        if conn.dialect.name == "sqlite":
+            stamp = next(iter(await prebuilt(_STAMP).rows(conn, {"row_id": chat.id})), (None,))[0]
+        else:
+            stamp = (await conn.execute(_STAMP, {"row_id": chat.id})).scalar()  # type: ignore[union-attr]
+        if stamp != chat._stamp:
+            raise StaleChat(chat.chat_id)
     chat._checked = True
 
 
