@@ -180,7 +180,7 @@ _DEFERRABLE = "ocop_deferrable"
 PENDING_WRITE = "ocop_pending_write"
 
 
-def may_defer(session: AsyncSession) -> bool:
+def may_defer(session: AsyncSession | Turn) -> bool:
     """Whether `session` writes what was left to its end (`PENDING_WRITE`) before it commits: a session of
     `Database.session` on PostgreSQL."""
     return bool(session.info.get(_DEFERRABLE))
@@ -254,7 +254,7 @@ def quick_head_revision(versions: Path = MIGRATIONS_DIR / "versions") -> str | N
     return heads.pop() if len(heads) == 1 and parents <= revisions else None
 
 
-def _end_sqlite_session(sync: Session, transaction: SessionTransaction, error: BaseException | None) -> None:
+def _end_session(sync: Session, transaction: SessionTransaction, error: BaseException | None) -> None:
     """`Database.session`'s end on SQLite, in one greenlet hop: the transaction's end as `async with session.begin()`
     ends it (commit, or rollback on `error`; a failed commit rolled back and raised), then the session closed."""
     try:
@@ -296,25 +296,32 @@ _CONNECTION = "ocop_connection"
 class Turn:
     """The router's transaction for one message, SQLAlchemy's ORM session opened in it only when something asks.
 
-    On a SQLite file most messages need no ORM: their statements (the chat state's UPDATE, the inbox's marks, through
-    `Prebuilt`) run on the driver connection the turn took from the pool, in the driver's implicit transaction, which
-    the turn commits (or rolls back) at its end. An ORM session with its connection cost ≈85 µs of CPU a message in a
-    tight loop, against ≈20 µs for the statement and the commit themselves. When something asks for `session` (a
-    handler's query, a lead, the chat's row read afresh, the catalogue's version), it is opened on that same driver
-    connection (bound to a SQLAlchemy `Connection` made on it), so everything the message does still commits or rolls
-    back together, whatever came first; from then on the hot statements go through the session's connection.
+    Most messages need no ORM: their statements (the chat state's UPDATE, the inbox's marks, through `Prebuilt`) run on
+    the driver connection the turn took from the pool. An ORM session with its connection costs ≈85 µs of CPU a message
+    on SQLite in a tight loop (≈135 µs on PostgreSQL, with no round trip), against ≈20 µs for SQLite's statement and
+    commit themselves. On SQLite they run in the driver's implicit transaction, which the turn commits (or rolls back)
+    at its end; on PostgreSQL they are left to the turn's end (`PendingWrite`), where they go as one statement on the
+    driver in autocommit, as `Database.session` sends them when nothing else went through its session.
 
-    Elsewhere (PostgreSQL, an in-memory SQLite database) a turn is `Database.session`'s session, opened at once."""
+    When something asks for `session` (a handler's query, a lead, the chat's row read afresh, the catalogue's version)
+    it is opened on that same connection (bound to a SQLAlchemy `Connection` made on it): everything the message does
+    still commits or rolls back together, whatever came first (on PostgreSQL what was left to the end goes to the
+    session's end), and from then on the hot statements go through the session's connection, as without a turn.
+
+    An in-memory SQLite database (one shared connection, which its pool rolls back when handed back) has
+    `Database.session`'s session as its turn, opened at once."""
 
     __slots__ = ("db", "dialect", "info", "_fairy", "_session", "_transaction")
 
     def __init__(self, db: Database, *, fairy: Any = None, session: AsyncSession | None = None) -> None:
         self.db = db
         self.dialect = db.engine.dialect
-        self.info: dict[str, Any] = {}  # as a connection's (`note_written`, `writes_only_chat_state`)
-        self._fairy = fairy  # the pool's connection (SQLite file), or None
+        self.info: dict[str, Any] = {}  # as a connection's and a session's (`note_written`, `PENDING_WRITE`)
+        self._fairy = fairy  # the pool's connection, or None (the session's, given)
         self._session = session
         self._transaction: SessionTransaction | None = None
+        if fairy is not None and self.dialect.name == "postgresql":
+            self.info[_DEFERRABLE] = True
 
     @property
     def lean(self) -> bool:
@@ -323,7 +330,7 @@ class Turn:
 
     @property
     def driver(self) -> Any:
-        """The driver's connection (the in-loop SQLite driver's) the turn holds."""
+        """The driver's connection (the in-loop SQLite driver's, or asyncpg's) the turn holds."""
         return self._fairy.driver_connection
 
     @property
@@ -333,8 +340,13 @@ class Turn:
             engine = self.db.engine
             conn = AsyncConnection(engine, Connection(engine.sync_engine, connection=self._fairy))
             session = AsyncSession(bind=conn, expire_on_commit=False)
-            transaction = session.sync_session.begin()  # no I/O, as in `Database.session`
+            transaction = session.sync_session.begin()  # no I/O: the connection's begins with its first statement
             transaction.__enter__()
+            if self.dialect.name == "postgresql":  # what was left to the end now goes with the session's
+                session.info[_DEFERRABLE] = True
+                pending = self.info.pop(PENDING_WRITE, None)
+                if pending is not None:
+                    session.info[PENDING_WRITE] = pending
             self._session, self._transaction = session, transaction
         return self._session
 
@@ -346,22 +358,36 @@ class Turn:
     async def _end(self, error: BaseException | None) -> None:
         """Commit (or, on `error`, roll back) what went through the session and what went to the driver directly,
         then hand the connection back to the pool."""
-        driver = self.driver
+        postgresql = self.dialect.name == "postgresql"
+        session = self._session
         failed = error
         try:
-            if self._session is not None:
-                await greenlet_spawn(_end_sqlite_session, self._session.sync_session, self._transaction, error)
-            if error is None:
-                await driver.commit()  # what ran on the driver only (nothing is open when the session committed it)
+            if error is None and postgresql:  # what was left to the end (`PendingWrite`), before the commit
+                owner = session if session is not None else self
+                pending = owner.info.pop(PENDING_WRITE, None)
+                if pending is not None:
+                    await pending.write(owner)
+                if session is not None:
+                    await _commit_chat_state_lazily(session)
+            if session is not None:
+                await greenlet_spawn(_end_session, session.sync_session, self._transaction, error)
+            if error is None and not postgresql:
+                await self.driver.commit()  # what ran on the driver only (nothing is open when the session committed it)
         except BaseException as raised:
             failed = raised
             raise
         finally:
-            if failed is not None:
-                await driver.rollback()
-            if self._session is not None:
-                bind = self._session.bind
-                bind.sync_connection.close()  # type: ignore[union-attr]  # hands the pool's connection back
+            if failed is not None and not postgresql:
+                await self.driver.rollback()
+            # hands the pool's connection back (on PostgreSQL its reset, a ROLLBACK when a transaction is open, awaits)
+            if session is not None:
+                bind = session.bind
+                if postgresql:
+                    await greenlet_spawn(bind.sync_connection.close)  # type: ignore[union-attr]
+                else:
+                    bind.sync_connection.close()  # type: ignore[union-attr]
+            elif postgresql:
+                await greenlet_spawn(self._fairy.close)
             else:
                 self._fairy.close()
 
@@ -416,9 +442,10 @@ class Database:
             event.listen(self.engine.sync_engine, "begin", _forget_writes)
             event.listen(self.engine.sync_engine, "before_cursor_execute", _note_write)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        # A SQLite file: the router's turns open the ORM session only when asked (`Turn`). Not an in-memory database
-        # (one shared connection, which its pool rolls back when it is handed back).
-        self._lean_turns = parsed.get_backend_name() == "sqlite" and (parsed.database or "") not in ("", ":memory:")
+        # The router's turns open the ORM session only when asked (`Turn`); not on an in-memory SQLite database (one
+        # shared connection, which its pool rolls back when it is handed back).
+        self._lean_turns = parsed.get_driver_name() == "asyncpg" or (
+            parsed.get_backend_name() == "sqlite" and (parsed.database or "") not in ("", ":memory:"))
 
     @property
     def dialect(self) -> str:
@@ -441,9 +468,9 @@ class Database:
             try:
                 yield session
             except BaseException as error:
-                await greenlet_spawn(_end_sqlite_session, sync, transaction, error)
+                await greenlet_spawn(_end_session, sync, transaction, error)
                 raise
-            await greenlet_spawn(_end_sqlite_session, sync, transaction, None)
+            await greenlet_spawn(_end_session, sync, transaction, None)
             return
         try:
             async with session.begin():

@@ -141,13 +141,16 @@ class PendingWrite:
     entry_now: dt.datetime | None = None
     entry_gone: type[Exception] = Exception  # raised when the entry is no longer pending (the inbox's AlreadyHandled)
 
-    async def write(self, session: AsyncSession) -> None:
+    async def write(self, session: AsyncSession | Turn) -> None:
         """Raises StaleChat (the chat's row changed since it was cached) or `entry_gone` (`catalog.inbox.AlreadyHandled`:
         the entry is no longer pending); then nothing of it is written. The commit is lazy when nothing but chat state
         and the handled mark is written; the ORM's pending changes (a lead, the Zalo channel's record of the event) are
         flushed after this statement, at the commit, as they would have been without it."""
-        orm_changes = bool(session.new or session.dirty or session.deleted)
-        conn = await session.connection()
+        if isinstance(session, Turn):  # a lean turn (catalog/db.py): nothing else went through it, no ORM changes
+            orm_changes, conn = False, session
+        else:
+            orm_changes = bool(session.new or session.dirty or session.deleted)
+            conn = await session.connection()
         # (what was written before the chat's save was checked there: a cached chat with a lead is done under the lock)
         lazy = writes_only_chat_state(conn) and not orm_changes
         mark = self.entry_id is not None
@@ -155,10 +158,10 @@ class PendingWrite:
             statement = _one_write(tuple(self.changed), checked=self.checked, mark=mark, lazy=lazy)
         else:  # a chat read in this transaction, no mark: the plain UPDATE
             statement = _update(tuple(self.changed), lazy=lazy)
-        in_transaction = in_driver_transaction(await driver_connection(conn))
+        in_transaction = not isinstance(conn, Turn) and in_driver_transaction(await driver_connection(conn))
         if orm_changes and not in_transaction:
             # through SQLAlchemy, which begins the transaction the ORM's changes will join (and notes the write)
-            rows = list((await conn.execute(statement, self._params())).all())
+            rows = list((await conn.execute(statement, self._params())).all())  # type: ignore[union-attr]
         else:  # on the driver: alone, it commits by itself (one round trip); else inside the open transaction
             rows = await prebuilt(statement).rows(conn, self._params())
             if in_transaction:
@@ -183,7 +186,7 @@ class PendingWrite:
         return params
 
 
-async def pending_write(session: AsyncSession, *, chat: bool = False, mark: bool = False) -> PendingWrite | None:
+async def pending_write(session: AsyncSession | Turn, *, chat: bool = False, mark: bool = False) -> PendingWrite | None:
     """The session's `PendingWrite` with room for a chat state's changes (`chat`) or a handled mark (`mark`), or None
     where writes cannot wait for the session's end. One already holding that part is written first (a second
     save of the chat in one session: the writes keep their order)."""
@@ -331,7 +334,7 @@ async def save_chat(session: AsyncSession | Turn, chat: ChatState, *, lazy: bool
         # A message that wrote more than chat state (a lead, a staff action) is done under the chat's lock, as
         # without the cache: from the row, one message of the chat at a time.
         raise StaleChat(chat.chat_id)
-    pending = await pending_write(session, chat=True) if conn.dialect.name == "postgresql" else None  # type: ignore[arg-type]
+    pending = await pending_write(session, chat=True) if conn.dialect.name == "postgresql" else None
     if pending is not None:
         # PostgreSQL: written at the session's end, with the inbox's handled mark when there is one (`PendingWrite`)
         pending.chat, pending.changed, pending.checked = chat, changed, checked
