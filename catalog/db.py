@@ -255,8 +255,9 @@ def quick_head_revision(versions: Path = MIGRATIONS_DIR / "versions") -> str | N
 
 
 def _end_session(sync: Session, transaction: SessionTransaction, error: BaseException | None) -> None:
-    """`Database.session`'s end on SQLite, in one greenlet hop: the transaction's end as `async with session.begin()`
-    ends it (commit, or rollback on `error`; a failed commit rolled back and raised), then the session closed."""
+    """`Database.session`'s end on SQLite (and a `Turn`'s session's), in one greenlet hop: the transaction's end as
+    `async with session.begin()` ends it (commit, or rollback on `error`; a failed commit rolled back and raised), then
+    the session closed."""
     try:
         if error is None:
             transaction.__exit__(None, None, None)
@@ -270,8 +271,9 @@ async def session_connection(session: AsyncSession | Turn) -> AsyncConnection | 
     """The connection the hot statements (`Prebuilt`) of `session`'s transaction run on: a `Turn` itself while it
     has no ORM session open (its statements go to its driver connection), else its session's connection.
 
-    For a session: `await session.connection()`, without its greenlet hand-over when this transaction of the session has taken
-    its connection already (the hot path asks for it twice a message: the chat state's write, the inbox's mark).
+    For a session: `await session.connection()`, without its greenlet hand-over when this transaction of the session
+    has taken its connection already (the hot path asks for it twice a message: the chat state's write, the inbox's
+    mark).
     Kept in `session.info` with the transaction it belongs to: a session committed or rolled back meanwhile
     begins another transaction, which takes its connection through SQLAlchemy again."""
     if isinstance(session, Turn):
@@ -357,39 +359,46 @@ class Turn:
 
     async def _end(self, error: BaseException | None) -> None:
         """Commit (or, on `error`, roll back) what went through the session and what went to the driver directly,
-        then hand the connection back to the pool."""
+        then hand the connection back to the pool. On PostgreSQL what was left to the end is written first; when it
+        fails (`StaleChat`, `AlreadyHandled`), the rest is rolled back and that error raised."""
         postgresql = self.dialect.name == "postgresql"
         session = self._session
-        failed = error
+        left_failed: BaseException | None = None
         try:
-            if error is None and postgresql:  # what was left to the end (`PendingWrite`), before the commit
-                owner = session if session is not None else self
-                pending = owner.info.pop(PENDING_WRITE, None)
-                if pending is not None:
-                    await pending.write(owner)
-                if session is not None:
-                    await _commit_chat_state_lazily(session)
-            if session is not None:
+            if error is None and postgresql:
+                try:
+                    await self._write_left(session)
+                except BaseException as failed:
+                    left_failed = error = failed
+            if session is not None:  # commit (or roll back) and close, as `Database.session` does
                 await greenlet_spawn(_end_session, session.sync_session, self._transaction, error)
             if error is None and not postgresql:
                 await self.driver.commit()  # what ran on the driver only (nothing is open when the session committed it)
-        except BaseException as raised:
-            failed = raised
+        except BaseException as failed:
+            error = failed
             raise
         finally:
-            if failed is not None and not postgresql:
+            if error is not None and not postgresql:
                 await self.driver.rollback()
-            # hands the pool's connection back (on PostgreSQL its reset, a ROLLBACK when a transaction is open, awaits)
-            if session is not None:
-                bind = session.bind
-                if postgresql:
-                    await greenlet_spawn(bind.sync_connection.close)  # type: ignore[union-attr]
-                else:
-                    bind.sync_connection.close()  # type: ignore[union-attr]
-            elif postgresql:
-                await greenlet_spawn(self._fairy.close)
+            # the pool's connection handed back (on PostgreSQL its reset awaits: a ROLLBACK if a transaction is open)
+            owner = self._fairy if session is None else session.bind.sync_connection  # type: ignore[union-attr]
+            close = owner.close
+            if postgresql:
+                await greenlet_spawn(close)
             else:
-                self._fairy.close()
+                close()
+        if left_failed is not None:
+            raise left_failed
+
+    async def _write_left(self, session: AsyncSession | None) -> None:
+        """PostgreSQL: what was left to the turn's end (`PendingWrite`), then the commit made asynchronous when only
+        chat state was written, as `Database.session` does before its commit."""
+        owner: AsyncSession | Turn = session if session is not None else self
+        pending = owner.info.pop(PENDING_WRITE, None)
+        if pending is not None:
+            await pending.write(owner)
+        if session is not None:
+            await _commit_chat_state_lazily(session)
 
 
 def bound_engine(session: AsyncSession) -> AsyncEngine | None:

@@ -158,3 +158,25 @@ async def test_a_turn_elsewhere_is_the_session_opened_at_once(empty_db: Database
                 assert turn.lean == (db is empty_db)
     finally:
         await memory.dispose()
+
+
+@pytest.mark.parametrize("with_session", [False, True])
+async def test_an_entry_handled_elsewhere_keeps_nothing_of_the_turn(empty_db: Database, with_session: bool) -> None:
+    """The handled mark finds the entry handled already (on PostgreSQL at the turn's end, where it was left): the
+    error is raised, nothing of the turn is kept, whether its ORM session was opened or not."""
+    (entry,) = await inbox.accept(empty_db, "zalo", [("m3", "u3", {}, 3)], "me")
+    async with empty_db.session() as session:
+        await inbox.mark_handled(session, entry.id, [{"text": "first"}])
+    async with empty_db.session() as session:
+        chat = await load_chat(session, "zalo", "605")
+    with pytest.raises(inbox.AlreadyHandled):
+        async with empty_db.turn() as turn:
+            chat.language = "en"
+            await save_chat(turn, chat)
+            if with_session:
+                turn.session.add(ProcessedEvent(channel="zalo", event_id="m3"))
+            await inbox.mark_handled(turn, entry.id, [{"text": "second"}])
+    (events,) = await _committed(empty_db, select(func.count()).select_from(ProcessedEvent))
+    assert (events, (await _chat_row(empty_db, "605"))[0]) == (0, None)
+    assert (await _entry_row(empty_db, entry.id))[:2] == ("handled", [{"text": "first"}])
+    assert _checked_out(empty_db) == 0
