@@ -180,3 +180,31 @@ async def test_an_entry_handled_elsewhere_keeps_nothing_of_the_turn(empty_db: Da
     assert (events, (await _chat_row(empty_db, "605"))[0]) == (0, None)
     assert (await _entry_row(empty_db, entry.id))[:2] == ("handled", [{"text": "first"}])
     assert _checked_out(empty_db) == 0
+
+
+async def test_a_search_and_a_tap_need_no_orm_session(db: Database) -> None:
+    """The router's everyday messages (a search, a tap on a product) run without opening the ORM session: the chat
+    from the router's cache, the catalogue from its snapshot (its version checked once a second), the writes on the
+    turn's connection. A message that reads the chat's row afresh opens it."""
+    from bot.config import Settings
+    from catalog.snapshot import LiveCatalog
+    from handlers.context import Services
+    from handlers.messages import Incoming
+    from handlers.router import Router
+
+    # (the catalogue's version checked once a minute here: a slow machine must not make the test depend on it)
+    router = Router(Services(db, Settings(database_url=db.url), catalog=LiveCatalog(recheck_seconds=60)))
+    seen: list[bool] = []
+
+    async def finish(turn: object, replies: list[object]) -> None:
+        assert isinstance(turn, Turn)
+        seen.append(turn.lean)
+
+    def message(**fields: Any) -> Incoming:
+        return Incoming(channel="telegram", chat_id="606", user_id="606", **fields)
+
+    router.chats.drop("telegram", "606")
+    await router.handle(message(text="mật ong"), finish=finish)  # the chat's first message: its row read (and made)
+    await router.handle(message(text="vải thiều"), finish=finish)
+    await router.handle(message(payload="p:vai-thieu-luc-ngan", message_id="5"), finish=finish)
+    assert seen == [False, True, True]
