@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from catalog import inbox
-from catalog.db import Database
+from catalog.db import Database, Turn
 from catalog.inbox import Accepted
 from catalog.models import utcnow
 
@@ -228,7 +228,7 @@ class InboxProcessor:
                 log.warning("could not mark %d %s inbox entries done (%s)", len(done), self.channel,
                             type(exc).__name__)
 
-    async def mark_done_with(self, session: AsyncSession, entry: Accepted) -> None:
+    async def mark_done_with(self, session: AsyncSession | Turn, entry: Accepted) -> None:
         """SQLite: in the handler's transaction for `entry` (after its handled mark), every entry still waiting to be
         marked done, of any chat: the handler commits anyway, so the marks need no write transaction of their own and
         a chat's look only reads. Given back when that transaction does not commit (`_attempt`). On PostgreSQL the

@@ -42,6 +42,7 @@ from catalog import sessions
 from catalog.db import (
     Database,
     Prebuilt,
+    Turn,
     driver_connection,
     lazy_commit_set,
     prebuilt,
@@ -375,7 +376,7 @@ class AlreadyHandled(Exception):
     """Another process handled this entry meanwhile (it took it over): this transaction must not commit."""
 
 
-async def mark_handled(session: AsyncSession, entry_id: int, replies: list[Any]) -> None:
+async def mark_handled(session: AsyncSession | Turn, entry_id: int, replies: list[Any]) -> None:
     """In the handler's transaction: the entry is handled and these replies are owed. Raises AlreadyHandled
     (rolling the handler's changes back) when it is no longer pending, so its effects happen once.
 
@@ -384,6 +385,8 @@ async def mark_handled(session: AsyncSession, entry_id: int, replies: list[Any])
     ~0.2-0.6 s of handled marks with their chat state, and those updates, accepted synchronously, are handled
     again after the restart (their replies possibly sent twice; never lost). A transaction that wrote a lead,
     an outbox entry, a staff action or anything else keeps the synchronous commit (catalog/db.py)."""
+    if isinstance(session, Turn):
+        session = session.hot()
     conn = await session_connection(session)  # the session's own, in its transaction (no ORM flush needed)
     pending = await sessions.pending_write(session, mark=True) if conn.dialect.name == "postgresql" else None
     if pending is not None:
@@ -407,7 +410,7 @@ async def mark_handled(session: AsyncSession, entry_id: int, replies: list[Any])
         raise AlreadyHandled(entry_id)
 
 
-async def write_done(session: AsyncSession, done: Sequence[Done]) -> None:
+async def write_done(session: AsyncSession | Turn, done: Sequence[Done]) -> None:
     """`mark_done_many` in the caller's transaction (a handler's, which commits anyway)."""
     if done:
         await _mark_done_many(await session_connection(session), done)

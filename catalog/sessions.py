@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.db import (
     PENDING_WRITE,
+    Turn,
     driver_connection,
     in_driver_transaction,
     lazy_commit_set,
@@ -140,13 +141,16 @@ class PendingWrite:
     entry_now: dt.datetime | None = None
     entry_gone: type[Exception] = Exception  # raised when the entry is no longer pending (the inbox's AlreadyHandled)
 
-    async def write(self, session: AsyncSession) -> None:
+    async def write(self, session: AsyncSession | Turn) -> None:
         """Raises StaleChat (the chat's row changed since it was cached) or `entry_gone` (`catalog.inbox.AlreadyHandled`:
         the entry is no longer pending); then nothing of it is written. The commit is lazy when nothing but chat state
         and the handled mark is written; the ORM's pending changes (a lead, the Zalo channel's record of the event) are
         flushed after this statement, at the commit, as they would have been without it."""
-        orm_changes = bool(session.new or session.dirty or session.deleted)
-        conn = await session.connection()
+        if isinstance(session, Turn):  # a lean turn (catalog/db.py): nothing else went through it, no ORM changes
+            orm_changes, conn = False, session
+        else:
+            orm_changes = bool(session.new or session.dirty or session.deleted)
+            conn = await session.connection()
         # (what was written before the chat's save was checked there: a cached chat with a lead is done under the lock)
         lazy = writes_only_chat_state(conn) and not orm_changes
         mark = self.entry_id is not None
@@ -154,10 +158,10 @@ class PendingWrite:
             statement = _one_write(tuple(self.changed), checked=self.checked, mark=mark, lazy=lazy)
         else:  # a chat read in this transaction, no mark: the plain UPDATE
             statement = _update(tuple(self.changed), lazy=lazy)
-        in_transaction = in_driver_transaction(await driver_connection(conn))
+        in_transaction = not isinstance(conn, Turn) and in_driver_transaction(await driver_connection(conn))
         if orm_changes and not in_transaction:
             # through SQLAlchemy, which begins the transaction the ORM's changes will join (and notes the write)
-            rows = list((await conn.execute(statement, self._params())).all())
+            rows = list((await conn.execute(statement, self._params())).all())  # type: ignore[union-attr]
         else:  # on the driver: alone, it commits by itself (one round trip); else inside the open transaction
             rows = await prebuilt(statement).rows(conn, self._params())
             if in_transaction:
@@ -182,7 +186,7 @@ class PendingWrite:
         return params
 
 
-async def pending_write(session: AsyncSession, *, chat: bool = False, mark: bool = False) -> PendingWrite | None:
+async def pending_write(session: AsyncSession | Turn, *, chat: bool = False, mark: bool = False) -> PendingWrite | None:
     """The session's `PendingWrite` with room for a chat state's changes (`chat`) or a handled mark (`mark`), or None
     where writes cannot wait for the session's end. One already holding that part is written first (a second
     save of the chat in one session: the writes keep their order)."""
@@ -313,7 +317,7 @@ async def load_chat(session: AsyncSession, channel: str, chat_id: str, user_id: 
     return chat
 
 
-async def save_chat(session: AsyncSession, chat: ChatState, *, lazy: bool = False) -> None:
+async def save_chat(session: AsyncSession | Turn, chat: ChatState, *, lazy: bool = False) -> None:
     """Write back what the handlers changed, in the message's transaction; nothing when nothing changed.
 
     A chat taken from the cache is checked against the row (StaleChat when another wrote it meanwhile).
@@ -323,6 +327,8 @@ async def save_chat(session: AsyncSession, chat: ChatState, *, lazy: bool = Fals
     checked = not chat._checked
     if not changed and not checked:
         return
+    if isinstance(session, Turn):
+        session = session.hot()
     conn = await session_connection(session)
     if checked and not writes_only_chat_state(conn):
         # A message that wrote more than chat state (a lead, a staff action) is done under the chat's lock, as
@@ -347,15 +353,20 @@ async def save_chat(session: AsyncSession, chat: ChatState, *, lazy: bool = Fals
         if conn.dialect.name == "sqlite":  # through the driver (catalog/db.py's Prebuilt), in its implicit transaction
             found = bool(await prebuilt(statement).rows(conn, params))
         else:  # PostgreSQL: through SQLAlchemy, which begins the transaction and notes the tables written
-            found = (await conn.execute(statement, params)).first() is not None
+            found = (await conn.execute(statement, params)).first() is not None  # type: ignore[union-attr]
         if not found:
             raise StaleChat(chat.chat_id)
         if lazy:
             lazy_commit_set(conn)
         chat._loaded = tuple(getattr(chat, name) for name in FIELDS)
         chat._stamp = now
-    elif (await conn.execute(_STAMP, {"row_id": chat.id})).scalar() != chat._stamp:  # unchanged: is the row too?
-        raise StaleChat(chat.chat_id)
+    else:  # unchanged: is the row too?
+        if conn.dialect.name == "sqlite":
+            stamp = next(iter(await prebuilt(_STAMP).rows(conn, {"row_id": chat.id})), (None,))[0]
+        else:
+            stamp = (await conn.execute(_STAMP, {"row_id": chat.id})).scalar()  # type: ignore[union-attr]
+        if stamp != chat._stamp:
+            raise StaleChat(chat.chat_id)
     chat._checked = True
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import joinedload, raiseload, selectinload
 
 from catalog.collation import collation_key
+from catalog.db import bound_engine
 from catalog.models import CatalogState, Contact, OnlineListing, Product, Store
 from catalog.repository import catalog_version, load_search_docs, product_doc
 from catalog.search import ProductDoc, SearchIndex, stored
@@ -166,9 +167,10 @@ async def index_key(session: AsyncSession) -> IndexKey | None:
             ).where(CatalogState.id == 1)
         )
     ).first()
-    if row is None or session.bind is None:
+    engine = bound_engine(session)
+    if row is None or engine is None:
         return None
-    url = session.bind.url.render_as_string(hide_password=True)
+    url = engine.url.render_as_string(hide_password=True)
     return IndexKey(url, int(row[0] or 0), str(row[1]), int(row[2]))
 
 
@@ -268,6 +270,13 @@ class LiveCatalog:
         self._background = background
         self._rebuild: asyncio.Task[None] | None = None
 
+    def fresh(self) -> Catalog | None:
+        """The snapshot when its version needs no check yet (checked less than `recheck_seconds` ago), else None."""
+        current = self._catalog
+        if current is not None and time.monotonic() - self._checked_at < self._recheck:
+            return current
+        return None
+
     async def get(self, session: AsyncSession) -> Catalog:
         now = time.monotonic()
         current = self._catalog
@@ -277,7 +286,7 @@ class LiveCatalog:
         self._checked_at = now
         if current is not None and version == current.version:
             return current
-        engine = session.bind
+        engine = bound_engine(session)  # a router's turn's session is bound to its connection (catalog/db.py's `Turn`)
         if current is not None and self._background and isinstance(engine, AsyncEngine):
             if self._rebuild is None or self._rebuild.done():
                 self._rebuild = asyncio.create_task(self._load_in_background(engine))

@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from catalog import events as event_log
+from catalog.db import orm_session
 from catalog.search import SearchAnswer
 from catalog.sessions import ChatState
 from catalog.snapshot import Catalog, LiveCatalog
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.config import Settings
-    from catalog.db import Database
+    from catalog.db import Database, Turn
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Context:
     together after the handler."""
 
     services: Services
-    session: AsyncSession
+    turn: AsyncSession | Turn  # the message's transaction (`catalog.db.Turn`: its ORM session opened when first asked)
     chat: ChatState
     incoming: Incoming
     t: Translator
@@ -80,6 +81,11 @@ class Context:
         return intent.parse(text)
 
     @property
+    def session(self) -> AsyncSession:
+        """The message's ORM session (on a SQLite file opened by this first use: `catalog.db.Turn`)."""
+        return orm_session(self.turn)
+
+    @property
     def settings(self) -> Settings:
         return self.services.settings
 
@@ -88,8 +94,11 @@ class Context:
         return self.t.language
 
     async def catalog(self) -> Catalog:
-        """The catalogue snapshot (products, stores, listings, contacts, search index); no query per read."""
-        return await self.services.catalog.get(self.session)
+        """The catalogue snapshot (products, stores, listings, contacts, search index); no query per read (nor an
+        ORM session opened for it: only when its version is due to be checked again)."""
+        live = self.services.catalog
+        fresh = live.fresh()
+        return fresh if fresh is not None else await live.get(self.session)
 
     async def search(self, text: str, limit: int, asked: str | None = None) -> SearchAnswer:
         """The catalogue search, done once per message for the same words. `asked`: what the buyer asked for,

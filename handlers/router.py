@@ -58,13 +58,15 @@ from locales import normalise_language, translator
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from catalog.db import Turn
+
 log = logging.getLogger(__name__)
 
 Answer = Awaitable[list[Reply] | None]
 CommandHandler = Callable[[Context, str], Answer]
 IntentHandler = Callable[[Context, intent.Intent], Answer]
 PlainHandler = Callable[[Context], Answer]
-Finish = Callable[["AsyncSession", list[Reply]], Awaitable[None]]
+Finish = Callable[["AsyncSession | Turn", list[Reply]], Awaitable[None]]
 
 # --- the table ------------------------------------------------------------------------------------------
 
@@ -271,7 +273,7 @@ class Router:
     async def handle(self, incoming: Incoming, *, finish: Finish | None = None) -> list[Reply]:
         """The replies to one message, its changes committed in one transaction.
 
-        `finish(session, replies)` runs inside that transaction (the durable inbox marks its entry handled
+        `finish(turn, replies)` runs inside that transaction (a `catalog.db.Turn`) (the durable inbox marks its entry handled
         there); with it, a failure is raised to the caller, who counts it, instead of answered with a sorry.
         """
         try:
@@ -291,26 +293,27 @@ class Router:
         chats = self.chats
         postgres = self.services.db.dialect == "postgresql"
         try:
-            async with self.services.db.session() as session:
+            # The message's transaction; on a SQLite file its ORM session is opened only if something asks (`Turn`).
+            async with self.services.db.turn() as turn:
                 chat = chats.load(incoming.channel, incoming.chat_id) if chats is not None and cached else None
                 if chat is None:
-                    await lock_chat(session, incoming.channel, incoming.chat_id)
-                    chat = await load_chat(session, incoming.channel, incoming.chat_id, incoming.user_id)
+                    await lock_chat(turn.session, incoming.channel, incoming.chat_id)
+                    chat = await load_chat(turn.session, incoming.channel, incoming.chat_id, incoming.user_id)
                 ctx = Context(
-                    self.services, session, chat, incoming, translator(self.pick_language(chat.language, incoming))
+                    self.services, turn, chat, incoming, translator(self.pick_language(chat.language, incoming))
                 )
                 was = observe.before(ctx)
                 replies = await dispatch(ctx)
                 links.track(ctx, replies)  # link buttons report their taps (Telegram, Zalo, terminal)
                 ctx.store_memory()
-                await save_chat(session, ctx.chat, lazy=postgres and finish is None)
+                await save_chat(turn, ctx.chat, lazy=postgres and finish is None)
                 if observe.is_forget(ctx):
-                    await self.services.events.forget_chat(session, incoming.channel, incoming.chat_id)
+                    await self.services.events.forget_chat(turn.session, incoming.channel, incoming.chat_id)
                     noted = []
                 else:
                     noted = observe.after(ctx, was)
                 if finish is not None:
-                    await finish(session, replies)
+                    await finish(turn, replies)
         except BaseException:
             if chats is not None:
                 chats.drop(incoming.channel, incoming.chat_id)

@@ -53,6 +53,7 @@ from bot.channels.telegram import (
 from bot.inbox import InboxProcessor, Unreadable
 from bot.webhooks import BadBody, BodyTooLarge, parse_object, read_body
 from catalog import chat_moves, inbox, sessions
+from catalog.db import Turn
 from catalog.inbox import Accepted
 from handlers.messages import Reply, h, reply_dump, reply_load
 from handlers.router import Finish
@@ -371,7 +372,7 @@ class TelegramInbox:
         """What the router runs in the update's transaction: the entry marked handled, with the replies it owes (on
         SQLite also the entries finished since the last such transaction marked done)."""
 
-        async def finish(session: AsyncSession, replies: list[Reply]) -> None:
+        async def finish(session: AsyncSession | Turn, replies: list[Reply]) -> None:
             await inbox.mark_handled(session, entry.id, [reply_dump(r) for r in replies])
             await self.processor.mark_done_with(session, entry)
 

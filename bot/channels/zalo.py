@@ -30,6 +30,7 @@ from bot.outbound import DeliveryError
 from bot.web.app import WebServer, build_app
 from bot.webhooks import BadBody, BodyTooLarge, parse_object, read_body
 from catalog import inbox, sessions
+from catalog.db import Turn, orm_session
 from catalog.inbox import Accepted
 from catalog.models import ProcessedEvent, utcnow
 from handlers.messages import (
@@ -530,9 +531,9 @@ class ZaloChannel:
             if not incoming.display_name:
                 incoming = replace(incoming, display_name=await self._display_name(incoming.user_id))
 
-            async def finish(session: AsyncSession, replies: list[Reply]) -> None:
+            async def finish(session: AsyncSession | Turn, replies: list[Reply]) -> None:
                 await inbox.mark_handled(session, entry.id, [reply_dump(r) for r in replies])
-                session.add(ProcessedEvent(channel=CHANNEL, event_id=key))
+                orm_session(session).add(ProcessedEvent(channel=CHANNEL, event_id=key))
                 await self.processor.mark_done_with(session, entry)
 
             replies = await self.router.handle(incoming, finish=finish)

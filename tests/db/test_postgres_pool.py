@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.config import Settings
 from catalog import inbox
-from catalog.db import POOL_RECYCLE, Database, _replace_closed
+from catalog.db import POOL_RECYCLE, Database, _replace_closed, orm_session
 from catalog.models import ChatSession, InboxEntry, Lead
 from catalog.sessions import load_chat, save_chat
 from handlers.context import Services
@@ -204,7 +204,8 @@ async def test_router_message_commits_lazily_but_not_with_a_lead(pg: Database) -
     (other,) = await inbox.accept(pg, "telegram", [("9002", "501", {}, 9002)], "test")
 
     async def finish_with_a_lead(session: object, answer: list[object]) -> None:
-        await session.execute(update(Lead).where(Lead.id == -1).values(status="spam"))  # type: ignore[attr-defined]
+        # (the router's finish gets its turn, catalog/db.py's `Turn`: its ORM session opened here)
+        await orm_session(session).execute(update(Lead).where(Lead.id == -1).values(status="spam"))  # type: ignore[arg-type]
         await inbox.mark_handled(session, other.id, [])  # type: ignore[arg-type]
 
     await router.handle(
