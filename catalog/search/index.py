@@ -91,7 +91,7 @@ _SMALL: dict[str, str | None] = {
     "budget": None, "inexpensive": None, "affordable": None, "prize": None, "favour": None, "favor": None,
     "giveaway": None,
 }
-_ASKING_FOR = frozenset({"tim", "co", "mua", "ban", "dat", "can", "lay"})  # tìm, có, mua, bán, đặt, cần, lấy
+_ASKING_FOR = frozenset({"tim", "co", "can"})  # tìm, có, cần: asking for goods, beside the verbs of buying
 _HOW = frozenset({"truoc", "them", "luon", "ngay", "san", "gap", "som", "lai", "hang"})  # "đặt trước", "lấy thêm"
 _NOT_BUYING = frozenset({"khoi", "khong", "ko", "k", "dung", "chang", "chua", "dont", "not"})
 _ANY_GOODS = frozenset({"do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something"})
@@ -421,7 +421,9 @@ class SearchIndex:
         if any(
             u.role == "elsewhere"
             and any(
-                v.stray >= STRAY_VIETNAMESE and _end(v) == u.at and (v.at == 0 or keys[v.at - 1] in _ASKING_FOR)
+                v.stray >= STRAY_VIETNAMESE
+                and _end(v) == u.at
+                and (v.at == 0 or keys[v.at - 1] in _ASKING_FOR or _buying_at(parsed, v.at - 1))
                 for v in content
             )
             for u in content
