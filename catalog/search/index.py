@@ -356,7 +356,6 @@ class SearchIndex:
 
         return any(
             u.stray
-            and not u.fragment
             # a function word whichever its marks, or as typed ("nón" is none, though "non" folded may be)
             and (u.stray > STRAY_STOPWORD or not is_stopword(u.text, u.text))
             and u.text not in _ANY_GOODS  # "ít đồ Tết": things, whatever they are
@@ -722,14 +721,9 @@ class SearchIndex:
         if self._place_is_no_answer(strays, parsed):
             return True
         starts = SearchIndex._place_starts(parsed)
-        browsing = parsed.long and self._browsing(parsed)
-        if any(
-            u.stray >= STRAY_VIETNAMESE and (_end(u) in starts or (_end(u) + 1 in starts and not browsing)) for u in strays
-        ):
-            # The word right before the place, however long the message: "khoai lang Tân Yên còn không"; or one word
-            # before it ("… ở Tân Yên"), unless the message asks what the place has ("đi bộ đội ở Sơn Động về …").
-            return True
-        if browsing:
+        if any(u.stray >= STRAY_VIETNAMESE and {_end(u), _end(u) + 1} & starts for u in strays):
+            return True  # the word right before the place, however long the message: "khoai lang Tân Yên còn không"
+        if parsed.long and self._browsing(parsed):
             return False  # the rest is chat around asking what there is: "Yên Dũng có chi được OCOP, tui ghé chùa …"
         return sum(u.weight for u in strays if u.stray >= STRAY_VIETNAMESE) >= STRAY_VIETNAMESE
 
@@ -1782,15 +1776,14 @@ def _buying_at(parsed: ParsedQuery, i: int) -> bool:
 
 def _cap_strays(content: list[Unit]) -> list[Unit]:
     """In a long message, words nobody listed never outweigh the placed product words (STRAY_SHARE); but one
-    saying which kind of product is asked for ("có rượu sim không ạ"), or a word of our names standing alone ("cho
-    bé"), is no chat (Unit.uncapped)."""
+    saying which kind of product is asked for ("có rượu sim không ạ") is no chat (Unit.kind_word)."""
     placed = sum(u.weight for u in content if not u.stray)
-    strays = sum(u.weight for u in content if u.stray and u.role == "content" and not u.uncapped)
+    strays = sum(u.weight for u in content if u.stray and u.role == "content" and not u.kind_word)
     if not placed or strays <= STRAY_SHARE * placed:
         return content
     f = STRAY_SHARE * placed / strays
     return [
-        replace(u, weight=u.weight * f) if u.stray and u.role == "content" and not u.uncapped else u for u in content
+        replace(u, weight=u.weight * f) if u.stray and u.role == "content" and not u.kind_word else u for u in content
     ]
 
 

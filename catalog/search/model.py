@@ -199,11 +199,9 @@ class Unit:
     stray: float = 0.0
     at: int = -1  # position in the query of its first word
     lacked: bool = False  # other goods named on their own, with no product word of ours asked ("hoa tươi")
-    # A stray that keeps its weight in a long message (see _cap_strays): one right after a product word amid chat the
-    # lexicon knows ("có rượu sim không ạ") says which kind; a word of our proper names standing alone ("cho bé",
-    # "hàng Nhật": see QueryParser.lone_fragment) is a word of the message no product has, not chat to discount.
-    uncapped: bool = False
-    fragment: bool = False  # a word of our proper names standing alone: chat, never goods asked for
+    # A stray right after a product word amid chat the lexicon knows ("có rượu sim không ạ"): it says which kind,
+    # so it keeps its weight in a long message.
+    kind_word: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,6 @@ from catalog.search.model import (
     Alt,
     ParsedQuery,
     PlaceName,
-    ProductDoc,
     QueryWords,
     Unit,
     phrase_weight,
@@ -176,7 +175,6 @@ _TIME_UNITS: dict[str, str | None] = {
 # Upper-case letters of Vietnamese and English (NFC): the first letter of a word written as a name.
 _UPPER = "A-Z" + "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬĐÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
 _CAPITALISED = re.compile(rf"\b[{_UPPER}]\w*")
-_WORD = re.compile(r"\w+")
 _SENTENCE_ENDS = ".!?:;\n"
 
 
@@ -236,41 +234,6 @@ class _Names:
 
     def has(self, tok: Token) -> bool:
         return tok.raw in self.get()
-
-
-def proper_fragments(docs: list[ProductDoc]) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
-    """The words the catalogue writes only inside a proper name of two or more capitalised words (a maker's,
-    a brand's or a place's: "Cường Bé", "Diệp Nhật", "Trường Sơn", "Bình Minh"), never on their own nor in
-    lower case; and the pairs of neighbours inside those names. Standing alone in a message such a word is
-    the language's own ("cho bé", "hàng Nhật", "trường học", "mai"), not a product's: see `lone_fragment`.
-    A product's Vietnamese name opens with its kind ("Mỳ Hạnh Thái"), so its first word is no part of a name."""
-    inside: set[str] = set()
-    alone: set[str] = set()
-    pairs: set[tuple[str, str]] = set()
-    seen: set[tuple[str, bool]] = set()
-    for doc in docs:
-        texts = [(doc.name_vi, True), (doc.name_en, False), (doc.producer, False), (doc.commune, False)]
-        texts += [(doc.district, False), *((alias, False) for alias in doc.aliases)]
-        for text, opens_with_kind in texts:
-            if not text or (text, opens_with_kind) in seen:
-                continue
-            seen.add((text, opens_with_kind))
-            words = _WORD.findall(text)
-            i = 0
-            while i < len(words):
-                j = i
-                if not (opens_with_kind and i == 0):
-                    while j < len(words) and words[j][:1].isupper():
-                        j += 1
-                if j - i >= 2:
-                    keys = [english_stem(fold(w)) for w in words[max(i - 1, 0) : j]]
-                    inside.update(keys[1:] if i else keys)
-                    pairs.update(zip(keys, keys[1:], strict=False))  # (and the word before the name: "mỳ Hạnh")
-                else:
-                    j = max(j, i + 1)
-                    alone.update(english_stem(fold(w)) for w in words[i:j])
-                i = j
-    return frozenset(inside - alone), frozenset(pairs)
 
 
 def _names_within(text: str) -> frozenset[str]:
@@ -355,9 +318,6 @@ class QueryParser:
         # those compounds count only in a message written with marks (`inner_compounds`, `heads_its_phrase`).
         # The first words of the products' names ("rượu", "hương", "mật"): words that name a kind of product.
         self.kind_heads = frozenset(kind[0] for kind in ix.kind_of if kind)
-        self.fragments, self.fragment_pairs = proper_fragments(ix.docs)
-        # The words of our districts' and provinces' names: alone, a region ("ngoài Bắc", "miền Nam").
-        self.wide_words = frozenset(english_stem(k) for doc in ix.docs for k in fold(f"{doc.district} {doc.province}").split())
         first_heads, heads, kind_spellings = self.written_heads()
         # … and the marks they are written with there ("dầu": a buyer's "em dâu" is a sister-in-law, no oil).
         self.kind_spellings = {k: frozenset(spelt) for k, spelt in kind_spellings.items()}
@@ -766,7 +726,7 @@ class QueryParser:
                     )
                     and keys[u.at] not in self.second_syllables.get(keys[u.at - 1], ())  # "bảo quản": one word
                 ):
-                    u.weight, u.uncapped = max(u.stray, STRAY_VIETNAMESE) * factor, True
+                    u.weight, u.kind_word = max(u.stray, STRAY_VIETNAMESE) * factor, True
                     ends.add(u.at + 1)  # and the unknown words that go on ("thịt trâu gác bếp")
         if asked_at:
             # A longer question or need holds the shorter ones inside it: "visa card" asks how to pay, not for a
@@ -1033,13 +993,12 @@ class QueryParser:
         strict = q.diacritics and out.long
         # A catalogue word that is a syllable of another word of the language here ("mới hóa trị xong", "xuất hóa
         # đơn") is a word of the chat (an unknown word stays one: "khoai" of "khoai lang" may be goods).
-        lone = self.lone_fragment(keys, i)
-        stray = lone or self.is_stray(key, toks[i].raw, marked[i], strict)
+        stray = self.is_stray(key, toks[i].raw, marked[i], strict)
         within = not stray and not q.named.has(toks[i]) and self.within_word(q, i, out)
         if stray or within:
             if (
                 q.named.has(toks[i])
-                and (key not in self.ix.post or (lone and (key not in self.wide_words or self.in_other_name(q, i))))
+                and key not in self.ix.post
                 and key not in self.origins  # "my Japanese colleague": see read_origins
                 and not self.after_destination_cue(q, i)
             ):
@@ -1051,7 +1010,7 @@ class QueryParser:
                 return 1
             base = STRAY_STOPWORD if within else stray_base(toks[i].raw, toks[i].folded, q.words, q.coded[i])
             weight = base * length_factor(q.words)
-            out.units.append(Unit(toks[i].folded, weight, alts, "content", stray=base, uncapped=lone, fragment=lone))
+            out.units.append(Unit(toks[i].folded, weight, alts, "content", stray=base))
             out.words.append(key)
             return 1
         if (key,) in lex.concept_index and self.tone_fits(marked[i], key):
@@ -1536,21 +1495,6 @@ class QueryParser:
                 units.remove(u)
             alt = Alt((key,), 1.0, (q.marked[i],), exact=True)
             units.append(Unit(q.toks[i].folded, 1.0, [alt], "elsewhere", at=i))
-
-    @staticmethod
-    def in_other_name(q: QueryWords, i: int) -> bool:
-        """Is the word at i written as a name beside another ("Vạn Phúc", "U Minh", "bánh trung thu Bảo Phương"):
-        a name of two words or more that is not ours? (Alone, "ngoài Bắc" is the north, "hàng Nhật" Japanese.)"""
-        return any(0 <= j < len(q.toks) and q.named.has(q.toks[j]) for j in (i - 1, i + 1))
-
-    def lone_fragment(self, keys: list[str], i: int) -> bool:
-        """Is the word at i one the catalogue has only inside a proper name (see `proper_fragments`), with neither
-        neighbour completing that name here? Then it is chat ("cho bé 2 tuổi", "đối tác Nhật", "trường cấp 3")."""
-        key = keys[i]
-        if key not in self.fragments or len(keys) < 2:
-            return False  # (a name's word typed alone may be the name: "duong" for Nam Dương)
-        pairs = self.fragment_pairs
-        return not ((i > 0 and (keys[i - 1], key) in pairs) or (i + 1 < len(keys) and (key, keys[i + 1]) in pairs))
 
     def is_stray(self, key: str, raw: str, typed: str | None, strict: bool) -> bool:
         """Is a query word one the catalogue and the lexicon cannot place as a product word?

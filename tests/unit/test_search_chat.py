@@ -1355,19 +1355,3 @@ def test_a_plain_word_in_a_message_written_with_marks_has_no_marks(demo: SearchI
     # "đám tang" is a funeral; "tặng" (give) would carry its mark in a message typed with marks.
     assert "gift" not in demo.parser.parse("Nhà có đám tang, cần thuê rạp ở Lục Ngạn").uses
     assert "gift" in demo.parser.parse("nha minh muon tang qua cho co giao").uses
-
-
-def test_a_word_of_our_proper_names_standing_alone_is_the_language_s_own(demo: SearchIndex) -> None:
-    # "Cường Bé", "Diệp Nhật", "Trường Sơn" are names; alone, "bé" is a child, "Nhật" Japan, "trường" a school.
-    fragments = demo.parser.fragments
-    assert {"be", "nhat", "truong"} <= fragments
-    assert "com" not in fragments  # "Mận cơm": a kind of plum, written in lower case
-    assert not demo.search("sữa bột cho bé 1 tuổi loại nào tốt").results
-    assert not demo.search("kem chống nắng Nhật cho bé").results
-    assert not demo.search("trường mầm non gần Lục Nam học phí thế nào").results
-    # The whole name, or its first word after the product's kind, still finds the product.
-    assert names(demo.search("mỳ Cường Bé"))[:1] == ["Mỳ gạo Cường Bé"]
-    assert names(demo.search("rượu Diệp Nhật"))[:1] == ["Rượu Diệp Nhật"]
-    assert names(demo.search("mỳ Hạnh còn không shop"))[:1] == ["Mỳ Hạnh Thái"]
-    # A product asked for beside such a word is still the answer.
-    assert names(demo.search("mỳ gạo cho bé ăn dặm"))[0].startswith("Mỳ gạo")
