@@ -1086,8 +1086,11 @@ class QueryParser:
             group_only = False
             if not m and keys[i] in _NOT_BEFORE_GROUP and i + 1 not in out.clauses:
                 # "không" before a product group, not after it as a question ("có đồ ăn không"), rules the group
-                # out: "thảo dược thôi, không đồ ăn".
-                m = group_only = 1
+                # out: "thảo dược thôi, không đồ ăn"; before a product word, that product: "nhà dặn không rượu".
+                m = 1
+                group_only = not any(
+                    u.at == i + 1 and u.role == "content" and not u.stray and self.names_kind(u) for u in out.units
+                )
             if not m:
                 continue
             for said in [

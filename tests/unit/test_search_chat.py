@@ -1355,3 +1355,13 @@ def test_a_plain_word_in_a_message_written_with_marks_has_no_marks(demo: SearchI
     # "đám tang" is a funeral; "tặng" (give) would carry its mark in a message typed with marks.
     assert "gift" not in demo.parser.parse("Nhà có đám tang, cần thuê rạp ở Lục Ngạn").uses
     assert "gift" in demo.parser.parse("nha minh muon tang qua cho co giao").uses
+
+
+def test_a_product_ruled_out_by_a_bare_no_or_an_allergy_is_not_the_gift(demo: SearchIndex) -> None:
+    # "không" before a product word rules it out (after it, it asks: "có rượu không").
+    for query in ("quà cho ông ngoại mới ra viện, bác sĩ dặn không rượu", "a present for my aunt, nothing alcoholic"):
+        answer = demo.search(query)
+        assert answer.results and not any(h.doc.name_vi.startswith("Rượu") for h in answer.results), names(answer)
+    assert names(demo.search("có rượu Vân Hương không shop"))[0].startswith("Rượu")
+    parsed = demo.parser.parse("con mình bị dị ứng mật ong, muốn mua quà ăn vặt")
+    assert any(e.target == ("mat", "ong") for e in parsed.excluded)
