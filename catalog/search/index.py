@@ -268,6 +268,12 @@ class SearchIndex:
             # Two products liked by two people ("ông thích uống trà, bà thì thích đồ ngọt"): each is an answer.
             liked = [[u] for u in content if u.weight >= TELLING and _liked(u, parsed)]
             scores, applied, part_of = self._parts(liked, soft, qkeys, parsed, excluded)
+        if not scores and parsed.long:
+            # Two products in two clauses, one of them asked for ("Tết này tự gói bánh chưng, cần gạo nếp thật
+            # thơm"): the one asked for is the answer, the other what it is for.
+            asked = self._asked_apart(content, parsed)
+            if asked is not None:
+                scores, applied = self._score([asked], soft, qkeys, parsed, CONFIDENT, excluded)
         if scores and (chat or self._by_chance(content, parsed, scores)):
             scores, applied = {}, {}
         if not scores and parsed.long:
@@ -800,6 +806,23 @@ class SearchIndex:
                 if c > merged.get(d, 0.0):
                     merged[d], part_of[d] = c, n
         return merged, applied, part_of
+
+    def _asked_apart(self, content: list[Unit], parsed: ParsedQuery) -> Unit | None:
+        """The one telling product phrase right after a word asking for goods ("cần", "mua", "tìm"), when the
+        message's other telling product phrases are in other clauses (one word alone is too often another thing's:
+        "nem chua Thanh Hóa … loại gói lá chuối")."""
+        keys = parsed.keys
+        telling = [u for u in content if u.weight >= TELLING and not u.stray and u.role == "content"]
+        asked = [
+            u for u in telling if u.at > 0 and (keys[u.at - 1] in _ASKING_FOR or _buying_at(parsed, u.at - 1))
+        ]
+        if len(asked) != 1 or len(telling) < 2:
+            return None
+        one = asked[0]
+        apart = all(
+            any(min(one.at, u.at) < c <= max(one.at, u.at) for c in parsed.clauses) for u in telling if u is not one
+        )
+        return one if apart else None
 
     def _by_chance(self, content: list[Unit], parsed: ParsedQuery, scores: dict[int, float]) -> bool:
         """In a long message naming a need, are the product words found ordinary words that product names happen

@@ -763,6 +763,14 @@ class QueryParser:
             out.asks.remove("service")  # beside a gift it is who receives it: "anh rể làm bác sĩ thú y … biếu anh"
         if not self.negation_heads.isdisjoint(keys) or (q.english and "no" in keys):
             self.rule_out_negated(keys, marked, out, q.english)
+        if "free" in keys:
+            # "gluten free noodles", "sugar-free candy": what is free of is no goods asked for, and neither is "free".
+            free = {j for j, k in enumerate(keys) if k == "free" and j > 0}
+            out.units = [
+                u
+                for u in out.units
+                if not (u.stray and u.role == "content" and (u.at + len(u.text.split()) in free or u.at in free))
+            ]
         if not self.modifier_heads.isdisjoint(keys):
             self.read_modifiers(q, out)
         if not self.goods_heads.isdisjoint(keys):

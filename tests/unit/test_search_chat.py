@@ -1365,3 +1365,13 @@ def test_a_product_ruled_out_by_a_bare_no_or_an_allergy_is_not_the_gift(demo: Se
     assert names(demo.search("có rượu Vân Hương không shop"))[0].startswith("Rượu")
     parsed = demo.parser.parse("con mình bị dị ứng mật ong, muốn mua quà ăn vặt")
     assert any(e.target == ("mat", "ong") for e in parsed.excluded)
+
+
+def test_what_is_free_of_is_not_asked_and_a_product_asked_apart_is_the_answer(demo: SearchIndex) -> None:
+    assert names(demo.search("gluten free noodles pls"))[0].startswith("Mỳ")
+    # Two products in two clauses: the one after "cần" is asked for, the other is what it is for.
+    answer = demo.search("tối nay nấu lẩu gà đồi, cần măng lục trúc tươi")
+    assert names(answer) == ["Măng lục trúc tươi Lâm sinh Ngọc Châu"], names(answer)  # the chicken is had
+    # A cough or a sore throat is a need of health; a warm cup to make is a drink to brew.
+    assert "health" in demo.parser.parse("bố bị viêm họng, nên mua gì cho bố").uses
+    assert "brew" in demo.parser.parse("muốn pha một cốc gì đó uống tối cho ngon giấc").uses
