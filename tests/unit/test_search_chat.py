@@ -1375,3 +1375,16 @@ def test_what_is_free_of_is_not_asked_and_a_product_asked_apart_is_the_answer(de
     # A cough or a sore throat is a need of health; a warm cup to make is a drink to brew.
     assert "health" in demo.parser.parse("bố bị viêm họng, nên mua gì cho bố").uses
     assert "brew" in demo.parser.parse("muốn pha một cốc gì đó uống tối cho ngon giấc").uses
+
+
+def test_paperwork_insurance_events_and_supplies_for_a_product_are_no_product(demo: SearchIndex) -> None:
+    for query in (
+        "thủ tục xin giấy chứng nhận cho cơ sở làm giò chả",
+        "cần bảo hiểm cho trang trại gà đồi",
+        "bán heo giống cho trại ở Yên Thế không",
+        "in hộp giấy đựng mật ong có logo",
+    ):
+        assert not demo.search(query).results, query
+    # A place to go in a district is its tourism; none there, nothing else instead.
+    assert names(demo.search("yen the cuoi tuan di choi dau")) == ["Du lịch sinh thái, văn hóa bản Ven"]
+    assert not demo.search("tân yên có chỗ đi chơi không").results
