@@ -274,6 +274,10 @@ class SearchIndex:
             asked = self._asked_apart(content, parsed)
             if asked is not None:
                 scores, applied = self._score([asked], soft, qkeys, parsed, CONFIDENT, excluded)
+        if not scores and parsed.long and not any(u.role == "elsewhere" for u in content):
+            # A list of products, one to a clause ("I want three things: Tan Hung honey, Hanh Thai noodles, Tien Loi
+            # cake"): each is an answer.
+            scores, applied, part_of = self._parts(self._listed(content, parsed), soft, qkeys, parsed, excluded)
         if scores and (chat or self._by_chance(content, parsed, scores)):
             scores, applied = {}, {}
         if not scores and parsed.long:
@@ -806,6 +810,20 @@ class SearchIndex:
                 if c > merged.get(d, 0.0):
                     merged[d], part_of[d] = c, n
         return merged, applied, part_of
+
+    def _listed(self, content: list[Unit], parsed: ParsedQuery) -> list[list[Unit]]:
+        """The product words of a message, one group to each clause holding a telling product name: a known
+        phrase, or two product words side by side ("Hanh Thai noodles")."""
+        starts = sorted(parsed.clauses)
+        groups: dict[int, list[Unit]] = {}
+        for u in content:
+            if u.role == "content" and not u.stray:
+                groups.setdefault(sum(1 for c in starts if c <= u.at), []).append(u)
+        return [
+            group
+            for group in groups.values()
+            if any(u.weight >= TELLING for u in group) or any(b.at == _end(a) for a, b in itertools.pairwise(group))
+        ]
 
     def _asked_apart(self, content: list[Unit], parsed: ParsedQuery) -> Unit | None:
         """The one telling product phrase right after a word asking for goods ("cần", "mua", "tìm"), when the

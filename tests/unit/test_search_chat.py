@@ -1388,3 +1388,8 @@ def test_paperwork_insurance_events_and_supplies_for_a_product_are_no_product(de
     # A place to go in a district is its tourism; none there, nothing else instead.
     assert names(demo.search("yen the cuoi tuan di choi dau")) == ["Du lịch sinh thái, văn hóa bản Ven"]
     assert not demo.search("tân yên có chỗ đi chơi không").results
+
+
+def test_a_list_of_products_one_to_a_clause_answers_each(demo: SearchIndex) -> None:
+    answer = demo.search("Good morning, for our shop we want: Hanh Thai noodles, Tien Loi cakes. Possible?")
+    assert set(names(answer)) == {"Mỳ Hạnh Thái", "Bánh khảo Tiến Lợi"}, names(answer)
