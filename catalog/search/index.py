@@ -74,6 +74,11 @@ _SELLING: dict[str, str] = {"dat": "đăt5", "lay": "lây1"}  # đặt (order), 
 # no goods of their own ("mua ít đồ làm quà": things, whatever they are).
 _HOW_MUCH = frozenset({"it", "chut", "vai", "mot", "some", "a", "few"})
 _SEEKING = frozenset({("looking", "for"), ("look", "for"), ("searching", "for")})
+# Units goods are counted in after them ("3 bó", "2 cân", "5 quả", "2kg"; not "30 phần quà", where they follow).
+_COUNT_UNITS = frozenset(
+    {"kg", "kilo", "can", "bo", "qua", "trai", "goi", "hop", "thung", "chai", "lit", "con", "dia", "to",
+     "bat", "coc", "ly", "tui", "bao", "ta", "yen", "chuc", "cap", "lang", "g", "gam", "gram"}
+)
 # Liking, and drinking or eating, before a product word (marks as typed; None: English, no marks to check).
 _LIKING: dict[str, str | None] = {
     "thich": "thich1", "me": "mê0", "sanh": "sanh2", "ghien": "ghiên2", "khoai": "khoai1", "nghien": "nghiên5",
@@ -346,6 +351,8 @@ class SearchIndex:
         """Does a message naming a need ask for goods the catalogue lacks: a word nobody listed right beside an
         occasion ("Belgian chocolate truffles for Valentine", "Christmas tree", "mứt gừng Tết"), unless it is who
         the gift is for?"""
+        if self._counted_goods(content, parsed):
+            return True
         lex = self.ix.lexicon
         occasions = [
             (use, span)
@@ -379,6 +386,22 @@ class SearchIndex:
                 or (u.at == 0 and u.stray >= STRAY_VIETNAMESE and parsed.marked[0] is not None and _sold_asked(parsed))
             )
             for u in content
+        )
+
+    def _counted_goods(self, content: list[Unit], parsed: ParsedQuery) -> bool:
+        """Does the message open with goods nobody listed, counted right after ("rau ngót 3 bó …", "bí đỏ 3 quả
+        loại 2kg …", "lạc luộc 2 cân đi nhậu")? Not a product named ("gà đồi loại to 2 con"): a known phrase or a
+        kind of product among those words makes them ours."""
+        keys = parsed.keys
+        n = next((i for i, k in enumerate(keys) if k.isdigit()), 0)
+        if not n or n + 1 >= len(keys) or keys[n + 1] not in _COUNT_UNITS:
+            return False
+        run = [u for u in content if u.at < n and u.role == "content"]
+        return (
+            bool(run)
+            and min(u.at for u in run) == 0
+            and any(u.stray >= STRAY_VIETNAMESE for u in run)
+            and not any(not u.stray and (u.weight >= TELLING or self.parser.names_kind(u)) for u in run)
         )
 
     def _need_is_the_question(self, content: list[Unit], parsed: ParsedQuery, chat: list[Unit]) -> bool:

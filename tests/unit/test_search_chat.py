@@ -1393,3 +1393,11 @@ def test_paperwork_insurance_events_and_supplies_for_a_product_are_no_product(de
 def test_a_list_of_products_one_to_a_clause_answers_each(demo: SearchIndex) -> None:
     answer = demo.search("Good morning, for our shop we want: Hanh Thai noodles, Tien Loi cakes. Possible?")
     assert set(names(answer)) == {"Mỳ Hạnh Thái", "Bánh khảo Tiến Lợi"}, names(answer)
+
+
+def test_goods_counted_at_the_start_of_a_need_are_what_is_asked(demo: SearchIndex) -> None:
+    # Unknown goods counted right after ("3 bó", "2 cân") are the order, whatever need follows.
+    assert not demo.search("rau muống 2 bó nấu canh cho cả nhà").results
+    # Our own product counted so is still found; and a thank-you is a gift.
+    assert names(demo.search("gà đồi loại to 2 con nấu giỗ"))[0] == "Gà đồi Yên Thế"
+    assert "gift" in demo.parser.parse("muốn cảm ơn cô giáo bằng món gì nhỏ").uses
