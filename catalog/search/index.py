@@ -878,6 +878,9 @@ class SearchIndex:
         starts = self._place_starts(parsed)
         if any(0 <= start - _end(u) <= 1 for u in placed for start in starts):
             return False  # the product word of a place: "các loại giò của Bắc Giang"
+        ends = {_end(u) for u in parsed.units if u.role == "soft" and u.at in starts}
+        if any(u.at in ends and self.parser.names_kind(u) for u in placed):
+            return False  # a kind right after the place: "đặc sản Bắc Giang gà có không"
         ix = self.ix
         if any(b.at == _end(a) for a, b in itertools.pairwise(placed)):
             return False  # two words side by side: "bánh chưng …", not chance

@@ -123,6 +123,8 @@ _OCCASIONS = frozenset(
 # Words that make the thing beside them the buyer's own: "our hotel", "khách sạn bên em", "quán của mình".
 _OWNERS_BEFORE = frozenset({"our", "my", "we"})
 _COUNT_UNITS = frozenset({"kg", "kilo", "ta", "yen", "can", "hop", "thung", "chai", "goi", "tui", "qua", "con", "cai"})
+# Packs counted after a number that are also catalogue words typed plain, with their own marks: "24 lon" (cans).
+_PACKS = {key: accent_key(word) for key, word in (("lon", "lon"), ("loc", "lốc"), ("bo", "bó"), ("vi", "vỉ"), ("hu", "hũ"), ("lo", "lọ"))}
 
 
 def _goods_asked(q: QueryWords, start: int, end: int) -> Unit:
@@ -984,6 +986,8 @@ class QueryParser:
                 out.asks.append("price")  # "200k", "1 triệu"
             if i + 1 < n and self.time_unit(keys[i + 1], marked[i + 1]):
                 return 2  # "họp lớp 20 năm", "bé 10 tháng": how long or how old, no product word
+            if i + 1 < n and keys[i + 1] in _PACKS and marked[i + 1] in (None, _PACKS[keys[i + 1]]):
+                return 2  # "24 lon", "3 bó": how it is packed, no product word ("lon" is no lợn here)
             return 1
         start = i if i and q.named.has(toks[i]) else 0
         while start and q.named.has(toks[start - 1]):

@@ -1401,3 +1401,10 @@ def test_goods_counted_at_the_start_of_a_need_are_what_is_asked(demo: SearchInde
     # Our own product counted so is still found; and a thank-you is a gift.
     assert names(demo.search("gà đồi loại to 2 con nấu giỗ"))[0] == "Gà đồi Yên Thế"
     assert "gift" in demo.parser.parse("muốn cảm ơn cô giáo bằng món gì nhỏ").uses
+
+
+def test_a_pack_counted_is_no_product_and_a_kind_after_a_place_is_asked(demo: SearchIndex) -> None:
+    # "lon" after a number is a can, not lợn (pork).
+    assert names(demo.search("ngô ngọt Vifoco lấy 12 lon"))[:1] == ["Ngô ngọt nguyên hạt Vifoco"]
+    answer = demo.search("cho hỏi đặc sản Yên Thế gà có ship không ạ")
+    assert answer.results and names(answer)[0].startswith(("Gà", "Giò gà", "Chả gà", "Xúc xích gà")), names(answer)
