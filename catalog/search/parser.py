@@ -840,7 +840,11 @@ class QueryParser:
             if not (marked[j] and keys[j] == "nam" and marked[j] != accent_key("năm")):
                 # The first rating named is the one asked for ("3 sao không hay toàn 4 sao"); one after a
                 # negation is not ("ba sao … không cần bốn sao").
-                negated = any(tuple(keys[k:i]) in lex.negations for k in range(max(0, i - 3), i))
+                placed = {j for u in out.units for j in range(u.at, u.at + len(u.text.split()))}
+                negated = any(
+                    tuple(keys[k:i]) in lex.negations and not placed.intersection(range(k, i))  # "Yên Dũng": no đừng
+                    for k in range(max(0, i - 3), i)
+                )
                 if out.stars is None and not negated:
                     out.stars = value
                 step = before + 2

@@ -1408,3 +1408,9 @@ def test_a_pack_counted_is_no_product_and_a_kind_after_a_place_is_asked(demo: Se
     assert names(demo.search("ngô ngọt 12 lon"))[:1] == ["Ngô ngọt nguyên hạt Vifoco"]
     answer = demo.search("Bắc Giang gà ngon không shop")
     assert answer.results and names(answer)[0].startswith(("Gà", "Giò gà", "Chả gà", "Xúc xích gà")), names(answer)
+
+
+def test_a_rating_after_a_place_whose_name_folds_like_a_negation_still_counts(demo: SearchIndex) -> None:
+    # "Dũng" folds to "dung", as "đừng" (don't) does: inside the place's name it negates nothing.
+    assert demo.parser.parse("Yên Dũng 4 sao").stars == 4
+    assert demo.parser.parse("ba sao thôi, đừng 4 sao").stars == 3
