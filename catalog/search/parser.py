@@ -1421,10 +1421,12 @@ class QueryParser:
         every word ("bình liêu")? Typed plain or with other marks it is more often other words ("cai nuoc": cái
         nước, no Cái Nước; "cần giò": no Cần Giờ)."""
         span = tuple(q.keys[i : i + m])
-        if all(t.raw[:1].isupper() for t in q.toks[i : i + m]) and not q.toks[i].raw.isupper():
+        if all(q.named.has(t) for t in q.toks[i : i + m]):
             return True
+        # (A word the name writes without marks is typed so too: "ba chẽ" is Ba Chẽ.)
         return any(
-            all(got is not None and got == want for got, want in zip(q.marked[i : i + m], accents, strict=True))
+            all(got == want and (got is not None or m > 1) for got, want in zip(q.marked[i : i + m], accents, strict=True))
+            and any(got is not None for got in q.marked[i : i + m])
             for accents in self.elsewhere[span]
         )
 

@@ -1414,3 +1414,11 @@ def test_a_rating_after_a_place_whose_name_folds_like_a_negation_still_counts(de
     # "Dũng" folds to "dung", as "đừng" (don't) does: inside the place's name it negates nothing.
     assert demo.parser.parse("Yên Dũng 4 sao").stars == 4
     assert demo.parser.parse("ba sao thôi, đừng 4 sao").stars == 3
+
+
+def test_another_province_s_district_written_as_a_name_or_with_its_marks_is_another_place(demo: SearchIndex) -> None:
+    # Ba Chẽ (Quảng Ninh) has a word with no marks: written as a name, or with the marks it has, it is that district.
+    assert not demo.search("mật ong Ba Chẽ còn không").results
+    assert not demo.search("có mật ong ba chẽ không").results
+    # Typed plain its words are other words ("cai nuoc" is cái nước, no Cái Nước).
+    assert demo.search("mật ong rừng còn không").results
