@@ -1422,3 +1422,13 @@ def test_another_province_s_district_written_as_a_name_or_with_its_marks_is_anot
     assert not demo.search("có mật ong ba chẽ không").results
     # Typed plain its words are other words ("cai nuoc" is cái nước, no Cái Nước).
     assert demo.search("mật ong rừng còn không").results
+
+
+def test_everyday_errands_beside_our_places_and_words_are_not_products(demo: SearchIndex) -> None:
+    for query in (
+        "công chứng giấy tờ ở thị trấn Chũ mất bao lâu",
+        "tỷ giá đô hôm nay ở Bắc Giang",
+        "áo len cho bé mùa đông có bán không",
+        "mua cành đào chơi Tết ở Lục Ngạn",
+    ):
+        assert not demo.search(query).results, query
