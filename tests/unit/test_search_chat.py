@@ -1432,3 +1432,15 @@ def test_everyday_errands_beside_our_places_and_words_are_not_products(demo: Sea
         "mua cành đào chơi Tết ở Lục Ngạn",
     ):
         assert not demo.search(query).results, query
+
+
+def test_places_to_go_info_and_medicine_asked_beside_our_words_are_no_product(demo: SearchIndex) -> None:
+    for query in (
+        "quán ăn nào ở Lục Ngạn ngon, tối nay cả nhà đi ăn",
+        "dự báo thời tiết Lục Nam cuối tuần",
+        "có siro ho cho bé 3 tuổi không",
+        "bài hát về gà đồi Yên Thế tên là gì",
+    ):
+        assert not demo.search(query).results, query
+    # A shop that sells our products stays a buyer.
+    assert demo.search("nhà thuốc muốn nhập cao đinh lăng về bán").results
