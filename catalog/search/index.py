@@ -43,7 +43,7 @@ from catalog.search.model import (
     SearchHit,
     Unit,
 )
-from catalog.search.parser import QueryParser
+from catalog.search.parser import COUNT_UNITS, QueryParser
 from catalog.search.postings import Postings
 from catalog.search.register import (
     STRAY_FOREIGN,
@@ -74,11 +74,6 @@ _SELLING: dict[str, str] = {"dat": "đăt5", "lay": "lây1"}  # đặt (order), 
 # no goods of their own ("mua ít đồ làm quà": things, whatever they are).
 _HOW_MUCH = frozenset({"it", "chut", "vai", "mot", "some", "a", "few"})
 _SEEKING = frozenset({("looking", "for"), ("look", "for"), ("searching", "for")})
-# Units goods are counted in after them ("3 bó", "2 cân", "5 quả", "2kg"; not "30 phần quà", where they follow).
-_COUNT_UNITS = frozenset(
-    {"kg", "kilo", "can", "bo", "qua", "trai", "goi", "hop", "thung", "chai", "lit", "con", "dia", "to",
-     "bat", "coc", "ly", "tui", "bao", "ta", "yen", "chuc", "cap", "lang", "g", "gam", "gram"}
-)
 # Liking, and drinking or eating, before a product word (marks as typed; None: English, no marks to check).
 _LIKING: dict[str, str | None] = {
     "thich": "thich1", "me": "mê0", "sanh": "sanh2", "ghien": "ghiên2", "khoai": "khoai1", "nghien": "nghiên5",
@@ -394,7 +389,7 @@ class SearchIndex:
         kind of product among those words makes them ours."""
         keys = parsed.keys
         n = next((i for i, k in enumerate(keys) if k.isdigit()), 0)
-        if not n or n + 1 >= len(keys) or keys[n + 1] not in _COUNT_UNITS:
+        if not n or n + 1 >= len(keys) or keys[n + 1] not in COUNT_UNITS:
             return False
         run = [u for u in content if u.at < n and u.role == "content"]
         return (

@@ -122,7 +122,11 @@ _OCCASIONS = frozenset(
 )
 # Words that make the thing beside them the buyer's own: "our hotel", "khách sạn bên em", "quán của mình".
 _OWNERS_BEFORE = frozenset({"our", "my", "we"})
-_COUNT_UNITS = frozenset({"kg", "kilo", "ta", "yen", "can", "hop", "thung", "chai", "goi", "tui", "qua", "con", "cai"})
+# Units goods are counted in, after a number ("1 tạ ổi", "3 bó rau", "2kg"); not "30 phần quà", whose goods follow.
+COUNT_UNITS = frozenset(
+    {"kg", "kilo", "ta", "yen", "can", "hop", "thung", "chai", "goi", "tui", "qua", "con", "cai", "bo", "trai", "lit",
+     "dia", "to", "bat", "coc", "ly", "bao", "chuc", "cap", "lang", "g", "gam", "gram"}
+)
 # Packs counted after a number that are also catalogue words typed plain, with their own marks: "24 lon" (cans).
 _PACKS = {key: accent_key(word) for key, word in (("lon", "lon"), ("loc", "lốc"), ("bo", "bó"), ("vi", "vỉ"), ("hu", "hũ"), ("lo", "lọ"))}
 
@@ -137,7 +141,7 @@ def _goods_asked(q: QueryWords, start: int, end: int) -> Unit:
 def _counted(keys: list[str], i: int) -> bool:
     """Does an amount with its unit come right before word i ("2 kg", "1 tạ"; a bare number counts people too: "120
     cháu")?"""
-    return i >= 2 and keys[i - 2].isdigit() and keys[i - 1] in _COUNT_UNITS
+    return i >= 2 and keys[i - 2].isdigit() and keys[i - 1] in COUNT_UNITS
 
 
 # Words that make the occasion after them a date to deliver by ("trước Tết", "kịp Tết", "before Tet"), with marks.
@@ -1425,7 +1429,7 @@ class QueryParser:
             return True
         # (A word the name writes without marks is typed so too: "ba chẽ" is Ba Chẽ.)
         return any(
-            all(got == want and (got is not None or m > 1) for got, want in zip(q.marked[i : i + m], accents, strict=True))
+            all(got == want for got, want in zip(q.marked[i : i + m], accents, strict=True))
             and any(got is not None for got in q.marked[i : i + m])
             for accents in self.elsewhere[span]
         )
