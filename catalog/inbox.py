@@ -647,6 +647,7 @@ async def look_at_chat(
     gaps: bool = False,
     turn: bool = False,
     chat: bool = False,
+    held: bool = False,
 ) -> Look:
     """`next_for_chat`, also telling whether another unfinished entry of the chat follows the first (the same
     statement reads up to two rows): when none does, whoever handles the first need not look again. `gaps`:
@@ -654,7 +655,10 @@ async def look_at_chat(
     `turn` (PostgreSQL, `conn` given): the same statement first tries to take the chat's turn (a session-level
     advisory lock, `pg_try_advisory_lock`: it outlives transactions and ends with the connection, so a killed
     process frees it; `Look.mine`), which the caller must give back (`end_chat_turn`) when it got it. `chat`:
-    also the chat's state as stored (`Look.chat`), for the router's cache of chat states (`ChatCache.refresh`)."""
+    also the chat's state as stored (`Look.chat`), for the router's cache of chat states (`ChatCache.refresh`).
+    `held` (PostgreSQL, `conn` given): `conn` holds the chat's turn already (a look again after a short wait): the
+    look does not take it again (a session-level lock taken twice must be given back twice), reads in a snapshot
+    taken under it, and runs through the driver as a turn's look does."""
     if conn is None:
         if db.dialect != "sqlite":
             async with db.engine.connect() as own:
@@ -679,7 +683,7 @@ async def look_at_chat(
             else:
                 params["e_shift"] = f"-{recent.total_seconds():.3f} seconds"
         # through the driver directly (`Prebuilt`): on SQLite, and on PostgreSQL the turn's connection, in autocommit
-        direct = dialect == "sqlite" or turn
+        direct = dialect == "sqlite" or turn or held
         statement = _look(dialect, counted=recent is not None, gaps=gaps, turn=turn, chat=chat)
         rows = await _rows(conn, statement, params, direct)
         mine = bool(rows[0].mine) if turn else True
