@@ -123,6 +123,9 @@ class InboxProcessor:
         # PostgreSQL: chats whose look may run while the slots are all taken (see `_work_chat`): a quarter as many
         # as the slots, at least one (each holds its turn's connection while it waits for a slot)
         self.ahead = asyncio.Semaphore(max(1, slots // 4)) if db.dialect == "postgresql" else None
+        # PostgreSQL: chats that may keep their turn (and its connection) over a short wait for an earlier update still
+        # on its way (see `_work_chat`): half as many as the slots; the others give it back over the wait, as before
+        self.holds = asyncio.Semaphore(max(1, slots // 2)) if db.dialect == "postgresql" else None
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.on_parked = on_parked
@@ -388,15 +391,22 @@ class InboxProcessor:
                 else:
                     poll = TURN_POLL
                     wait = await self._hold_back(key, entry, found.count, gap=found.gap)
-                    while 0 < wait <= GAP_WAIT and found.gap and conn is not None:
+                    while (0 < wait <= GAP_WAIT and found.gap and conn is not None and self.holds is not None
+                           and not self.holds.locked()):
                         # PostgreSQL: an earlier update may still be on its way to another process (see
                         # `_hold_back`). The turn is kept over the short wait and the chat looked at again under it:
                         # not given back and taken again (the unlock's round trip, and a look that may find the
                         # turn taken by a process that receives the chat's next update meanwhile). The place ahead
-                        # is given back meanwhile, so that other chats' looks do not wait for this one.
-                        first.release()
-                        await asyncio.sleep(wait)
-                        await first.acquire()
+                        # is given back meanwhile, so that other chats' looks do not wait for this one; one of the
+                        # `holds` is held instead, so that the connections kept by waiting chats stay few (when
+                        # none is free, the turn is given back over the wait).
+                        await self.holds.acquire()  # (free: no wait)
+                        try:
+                            first.release()
+                            await asyncio.sleep(wait)
+                            await first.acquire()
+                        finally:
+                            self.holds.release()
                         found = await inbox.look_at_chat(
                             self.db, self.channel, key, recent, conn=conn, gaps=True, held=True,
                             chat=self.chat_row is not None,

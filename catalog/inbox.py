@@ -349,8 +349,8 @@ async def accept(
         if db.lean_turns:
             # asyncpg: on the driver of a pooled connection (a `Turn` that opens no session), outside any transaction,
             # as a turn's statements go (`Prebuilt`): a commit of one update cost ≈0.43 ms of the process's CPU
-            # through SQLAlchemy's connection, its execution and its shielded close, ≈0.28 ms so (a loop of them,
-            # benchmarks/ excluded). Every webhook commit pays it (the posts arriving during one share the next), and
+            # through SQLAlchemy's connection, its execution and its shielded close, ≈0.28 ms so (a loop of accepts on
+            # the 2-core VM). Every webhook commit pays it (the posts arriving during one share the next), and
             # with several workers each one's commits carry fewer posts: 0.06 commits per update with one worker,
             # 0.45 with four (issue 15's workers bar).
             async with db.turn() as turn:

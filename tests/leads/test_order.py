@@ -116,3 +116,55 @@ async def test_the_wait_for_an_earlier_update_keeps_the_chat_turn(empty_db: Data
         held = await conn.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
         await conn.commit()
     assert held == 0
+
+
+async def test_only_a_few_chats_keep_their_turn_over_the_wait(empty_db: Database,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL: the chats that keep their turn (and its connection) over the wait are at most half as many as the
+    slots; the others give it back over each wait and take it again, as before. Each chat keeps its order."""
+    if empty_db.dialect != "postgresql":
+        pytest.skip("the chat's turn is an advisory lock on PostgreSQL")
+    looks: list[tuple[str, bool]] = []
+    look_at_chat = inbox.look_at_chat
+
+    async def counted(*args: object, **kwargs: object) -> inbox.Look:
+        looks.append((str(args[2]), bool(kwargs.get("held"))))
+        return await look_at_chat(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inbox, "look_at_chat", counted)
+    order: dict[str, list[int]] = {"71": [], "72": []}
+    processor: InboxProcessor
+
+    async def handler(entry: Accepted) -> None:
+        order[entry.chat_key].append(entry.seq)
+        processor.finished(entry)
+
+    await inbox.accept(empty_db, "telegram", [("9000", "1", {}, 9000)], "order-test")
+    async with empty_db.session() as session:
+        await session.execute(update(InboxEntry).values(status="done"))
+    processor = InboxProcessor(empty_db, "telegram", handler, owner="order-test", slots=2)  # one may keep its turn
+    processor.reorder_window = 30.0
+    await processor.start()
+    try:
+        # each the second of its chat, the first still on its way
+        for entry in await inbox.accept(empty_db, "telegram", [("9002", "71", {}, 9002), ("9004", "72", {}, 9004)],
+                                        "order-test"):
+            processor.submit(entry)
+        for _ in range(1000):  # until one chat has looked again under its turn and the other again without it
+            held = {chat for chat, kept in looks if kept}
+            again = {chat for chat, kept in looks if not kept and sum(1 for c, _ in looks if c == chat) > 1}
+            if held and again - held:
+                break
+            await asyncio.sleep(0.01)
+        assert len(held) == 1 and again - held
+        for entry in await inbox.accept(empty_db, "telegram", [("9001", "71", {}, 9001), ("9003", "72", {}, 9003)],
+                                        "order-test"):
+            processor.submit(entry)
+        await asyncio.wait_for(processor.drain(), 30)
+    finally:
+        await processor.stop()
+    assert order == {"71": [9001, 9002], "72": [9003, 9004]}
+    async with empty_db.engine.connect() as conn:
+        held_locks = await conn.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
+        await conn.commit()
+    assert held_locks == 0
