@@ -47,6 +47,7 @@ FLOOD_PACE = (
 FLOOD_NOTICE_EVERY = dt.timedelta(hours=1)  # a flooding chat is told at most this often, by any process
 TURN_POLL = 0.05  # seconds between looks at a chat another process is working on, doubling up to
 TURN_POLL_MAX = 0.4
+GAP_WAIT = 0.02  # seconds between looks at a chat whose next entry may have an earlier update still on its way
 CHAT_RETRY_MAX = 10.0  # seconds between looks at a chat while the database keeps failing
 # SQLite (one process): entries whose replies went out are marked done in the next handler's transaction (or with
 # their own chat's next look), or after this many seconds when neither comes
@@ -122,6 +123,9 @@ class InboxProcessor:
         # PostgreSQL: chats whose look may run while the slots are all taken (see `_work_chat`): a quarter as many
         # as the slots, at least one (each holds its turn's connection while it waits for a slot)
         self.ahead = asyncio.Semaphore(max(1, slots // 4)) if db.dialect == "postgresql" else None
+        # PostgreSQL: chats that may keep their turn (and its connection) over a short wait for an earlier update still
+        # on its way (see `_work_chat`): half as many as the slots; the others give it back over the wait, as before
+        self.holds = asyncio.Semaphore(max(1, slots // 2)) if db.dialect == "postgresql" else None
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.on_parked = on_parked
@@ -386,9 +390,33 @@ class InboxProcessor:
                     wait, poll = poll, min(poll * 2, TURN_POLL_MAX)
                 else:
                     poll = TURN_POLL
+                    wait = await self._hold_back(key, entry, found.count, gap=found.gap)
+                    while (0 < wait <= GAP_WAIT and found.gap and conn is not None and self.holds is not None
+                           and not self.holds.locked()):
+                        # PostgreSQL: an earlier update may still be on its way to another process (see
+                        # `_hold_back`). The turn is kept over the short wait and the chat looked at again under it:
+                        # not given back and taken again (the unlock's round trip, and a look that may find the
+                        # turn taken by a process that receives the chat's next update meanwhile). The place ahead
+                        # is given back meanwhile, so that other chats' looks do not wait for this one; one of the
+                        # `holds` is held instead, so that the connections kept by waiting chats stay few (when
+                        # none is free, the turn is given back over the wait).
+                        await self.holds.acquire()  # (free: no wait)
+                        try:
+                            first.release()
+                            await asyncio.sleep(wait)
+                            await first.acquire()
+                        finally:
+                            self.holds.release()
+                        found = await inbox.look_at_chat(
+                            self.db, self.channel, key, recent, conn=conn, gaps=True, held=True,
+                            chat=self.chat_row is not None,
+                        )
+                        entry = found.entry
+                        if entry is None:  # (parked meanwhile by `ocop-bot`: nothing left)
+                            return
+                        wait = await self._hold_back(key, entry, found.count, gap=found.gap)
                     if found.with_chat and self.chat_row is not None:
                         self.chat_row(key, found.chat)
-                    wait = await self._hold_back(key, entry, found.count, gap=found.gap)
                     if wait <= 0:
                         if first is not slot:
                             await slot.acquire()  # (given back by `_turn`, before the turn's end)
@@ -451,7 +479,7 @@ class InboxProcessor:
         if gap and self.reorder_window > 0 and entry.seq and entry.created_at is not None:
             age = (utcnow() - entry.created_at).total_seconds()
             if age < self.reorder_window:
-                return min(self.reorder_window - age, 0.02)
+                return min(self.reorder_window - age, GAP_WAIT)
         if not self.flood_limit or count <= self.flood_limit:
             return 0.0
         now = asyncio.get_running_loop().time()

@@ -460,6 +460,12 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def lean_turns(self) -> bool:
+        """Whether `turn` hands out a pooled connection whose statements go to the driver (`Turn.lean`) until a
+        session is asked for: asyncpg, and SQLite in a file."""
+        return self._lean_turns
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits on success and rolls back on any error."""

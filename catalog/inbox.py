@@ -341,14 +341,26 @@ async def accept(
         # for each batch size, and asyncpg prepares each text again on each pooled connection: with several workers,
         # smaller batches of every size), run in autocommit: one round trip instead of BEGIN, INSERT, COMMIT, and as
         # durable (a single statement is all or nothing, and its commit waits for the WAL flush before it returns).
-        async with db.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            result = await conn.execute(_ACCEPT_MANY, {
-                "a_channel": channel, "a_owner": owner, "a_now": now,
-                "a_keys": [row["key"] for row in rows], "a_chats": [row["chat_key"] for row in rows],
-                "a_seqs": [row["seq"] for row in rows], "a_payloads": [row["payload"] for row in rows],
-            })
-            inserted = {key: entry_id for entry_id, key in result.all()}
+        params = {
+            "a_channel": channel, "a_owner": owner, "a_now": now,
+            "a_keys": [row["key"] for row in rows], "a_chats": [row["chat_key"] for row in rows],
+            "a_seqs": [row["seq"] for row in rows], "a_payloads": [row["payload"] for row in rows],
+        }
+        if db.lean_turns:
+            # asyncpg: on the driver of a pooled connection (a `Turn` that opens no session), outside any transaction,
+            # as a turn's statements go (`Prebuilt`): a commit of one update cost ≈0.43 ms of the process's CPU
+            # through SQLAlchemy's connection, its execution and its shielded close, ≈0.28 ms so (a loop of accepts on
+            # the 2-core VM). Every webhook commit pays it (the posts arriving during one share the next), and
+            # with several workers each one's commits carry fewer posts: 0.06 commits per update with one worker,
+            # 0.45 with four (issue 15's workers bar).
+            async with db.turn() as turn:
+                found = await prebuilt(_ACCEPT_MANY).rows(turn, params)
+            inserted = {row.key: row.id for row in found}
+        else:
+            async with db.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                result = await conn.execute(_ACCEPT_MANY, params)
+                inserted = {key: entry_id for entry_id, key in result.all()}
     else:
         async with db.engine.begin() as conn:
             # The rows as parameters of one statement built once (SQLAlchemy sends them as multi-row INSERTs,
@@ -635,6 +647,7 @@ async def look_at_chat(
     gaps: bool = False,
     turn: bool = False,
     chat: bool = False,
+    held: bool = False,
 ) -> Look:
     """`next_for_chat`, also telling whether another unfinished entry of the chat follows the first (the same
     statement reads up to two rows): when none does, whoever handles the first need not look again. `gaps`:
@@ -642,7 +655,10 @@ async def look_at_chat(
     `turn` (PostgreSQL, `conn` given): the same statement first tries to take the chat's turn (a session-level
     advisory lock, `pg_try_advisory_lock`: it outlives transactions and ends with the connection, so a killed
     process frees it; `Look.mine`), which the caller must give back (`end_chat_turn`) when it got it. `chat`:
-    also the chat's state as stored (`Look.chat`), for the router's cache of chat states (`ChatCache.refresh`)."""
+    also the chat's state as stored (`Look.chat`), for the router's cache of chat states (`ChatCache.refresh`).
+    `held` (PostgreSQL, `conn` given): `conn` holds the chat's turn already (a look again after a short wait): the
+    look does not take it again (a session-level lock taken twice must be given back twice), reads in a snapshot
+    taken under it, and runs through the driver as a turn's look does."""
     if conn is None:
         if db.dialect != "sqlite":
             async with db.engine.connect() as own:
@@ -667,7 +683,7 @@ async def look_at_chat(
             else:
                 params["e_shift"] = f"-{recent.total_seconds():.3f} seconds"
         # through the driver directly (`Prebuilt`): on SQLite, and on PostgreSQL the turn's connection, in autocommit
-        direct = dialect == "sqlite" or turn
+        direct = dialect == "sqlite" or turn or held
         statement = _look(dialect, counted=recent is not None, gaps=gaps, turn=turn, chat=chat)
         rows = await _rows(conn, statement, params, direct)
         mine = bool(rows[0].mine) if turn else True
