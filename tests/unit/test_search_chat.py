@@ -1444,3 +1444,10 @@ def test_places_to_go_info_and_medicine_asked_beside_our_words_are_no_product(de
         assert not demo.search(query).results, query
     # A shop that sells our products stays a buyer.
     assert demo.search("nhà thuốc muốn nhập cao đinh lăng về bán").results
+
+
+def test_a_district_named_by_its_landmark_is_that_district(demo: SearchIndex) -> None:
+    # The land of Đề Thám is Yên Thế; the Vĩnh Nghiêm pagoda is in Yên Dũng.
+    assert {p.value for p in demo.parser.parse("đặc sản vùng đất Đề Thám có gì").places} == {"Yên Thế"}
+    answer = demo.search("gần chùa Vĩnh Nghiêm có đồ ăn OCOP nào")
+    assert answer.results and all(h.doc.district == "Yên Dũng" for h in answer.results), names(answer)
