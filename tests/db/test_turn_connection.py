@@ -289,3 +289,20 @@ async def test_a_release_that_fails_closes_the_connection(
     await until_gone(pg, pids[0])
     assert not await turns_held(pg)
     assert checked_out(pg) == 0
+
+
+async def test_a_lean_turns_release_writes_marks_with_a_note(pg: Database) -> None:
+    """The release's marks with a note of what could not be sent (not the one simple query: their own UPDATEs through
+    the driver, each committed by itself, then the unlock), on a lean turn."""
+    accepted = await inbox.accept(pg, "telegram", [(str(n), "917", {}, n) for n in (1, 2, 3)], "test")
+    async with pg.turn() as turn:
+        found = await inbox.look_at_chat(pg, "telegram", "917", conn=turn, turn=True)
+        assert found.mine and found.entry is not None and found.entry.id == accepted[0].id
+        assert inbox.chat_turn_key("telegram", "917") in await turns_held(pg)
+        done = [(accepted[0].id, "could not send"), (accepted[1].id, "could not send"), (accepted[2].id, "")]
+        await inbox.end_chat_turn(turn, "telegram", "917", done)
+        assert not await turns_held(pg)
+    async with pg.session() as session:
+        rows = (await session.execute(select(InboxEntry.seq, InboxEntry.status, InboxEntry.last_error))).tuples().all()
+    assert sorted(rows) == [(1, "done", "could not send"), (2, "done", "could not send"), (3, "done", "")]
+    assert checked_out(pg) == 0
