@@ -313,7 +313,7 @@ class Turn:
     An in-memory SQLite database (one shared connection, which its pool rolls back when handed back) has
     `Database.session`'s session as its turn, opened at once."""
 
-    __slots__ = ("db", "dialect", "info", "_fairy", "_session", "_transaction")
+    __slots__ = ("db", "dialect", "info", "_fairy", "_session", "_transaction", "_discarded")
 
     def __init__(self, db: Database, *, fairy: Any = None, session: AsyncSession | None = None) -> None:
         self.db = db
@@ -322,6 +322,7 @@ class Turn:
         self._fairy = fairy  # the pool's connection, or None (the session's, given)
         self._session = session
         self._transaction: SessionTransaction | None = None
+        self._discarded = False  # `discard`: the connection is closed, not handed back to the pool
         if fairy is not None and self.dialect.name == "postgresql":
             self.info[_DEFERRABLE] = True
 
@@ -352,6 +353,19 @@ class Turn:
             self._session, self._transaction = session, transaction
         return self._session
 
+    async def discard(self) -> None:
+        """Close the turn's connection instead of handing it back to the pool at the turn's end: what it holds is not
+        known (a statement that may have taken a session-level advisory lock failed or was cancelled halfway, or the
+        release of one did). The lock ends with the connection's backend. For a lean turn (no ORM session open): the
+        chat's turn in bot/inbox.py opens none."""
+        if self._discarded:
+            return
+        self._discarded = True
+        if self._session is not None:
+            await self._session.bind.invalidate()  # type: ignore[union-attr]
+        else:
+            await greenlet_spawn(self._fairy.invalidate)
+
     def hot(self) -> AsyncSession | Turn:
         """What the hot statements' functions (`save_chat`, `mark_handled`, `write_done`) take: the turn while it is
         lean, its session once opened."""
@@ -378,12 +392,14 @@ class Turn:
             error = failed
             raise
         finally:
-            if error is not None and not postgresql:
+            if error is not None and not postgresql and not self._discarded:
                 await self.driver.rollback()
             # the pool's connection handed back (on PostgreSQL its reset awaits: a ROLLBACK if a transaction is open)
             owner = self._fairy if session is None else session.bind.sync_connection  # type: ignore[union-attr]
             close = owner.close
-            if postgresql:
+            if self._discarded:
+                pass  # closed already (`discard`), the pool's record given back with it
+            elif postgresql:
                 await greenlet_spawn(close)
             else:
                 close()

@@ -165,9 +165,10 @@ CHAT_COLUMNS = ("id", *sessions.FIELDS, "updated_at")  # the chat state's column
 _LOOKS: dict[tuple[str, bool, bool, bool, bool], Select[Any]] = {}
 
 
-async def _rows(conn: AsyncConnection, statement: Any, params: dict[str, Any], direct: bool) -> list[Any]:
+async def _rows(conn: AsyncConnection | Turn, statement: Any, params: dict[str, Any], direct: bool) -> list[Any]:
     """The statement's rows: through the driver directly (`Prebuilt`, built once per statement) or SQLAlchemy."""
     if not direct:
+        assert isinstance(conn, AsyncConnection)
         return list((await conn.execute(statement, params)).all())
     return await prebuilt(statement).rows(conn, params)
 
@@ -272,9 +273,10 @@ _ACCEPT_MANY = text(
 Done = tuple[int, str]  # an entry whose replies went out, and the note of what could not be sent ("" if none)
 
 
-async def _mark_done_many(conn: AsyncConnection, done: Sequence[Done], *, lazily: bool = False) -> None:
+async def _mark_done_many(conn: AsyncConnection | Turn, done: Sequence[Done], *, lazily: bool = False) -> None:
     """One UPDATE per distinct note (normally one); `lazily` (PostgreSQL): the commit will not wait for the WAL
-    flush when the UPDATE changed a row."""
+    flush when the UPDATE changed a row. On a `Turn` of PostgreSQL (a chat's turn, bot/inbox.py) through the driver,
+    each UPDATE committed by itself."""
     now = utcnow()
     by_error: dict[str, list[int]] = {}
     for entry_id, error in done:
@@ -293,7 +295,9 @@ async def _mark_done_many(conn: AsyncConnection, done: Sequence[Done], *, lazily
             params["e_ids"] = ids
             postgresql = conn.dialect.name == "postgresql"
             statement = _MARK_DONE_LAZILY if lazily else _MARK_DONE_PG if postgresql else _MARK_DONE
-        if lazily:
+        if isinstance(conn, Turn):
+            await prebuilt(statement).rows(conn, params)
+        elif lazily:
             (await conn.execute(statement, params)).all()
         else:
             await conn.execute(statement, params)
@@ -643,7 +647,7 @@ async def look_at_chat(
     recent: dt.timedelta | None = None,
     *,
     done: Sequence[Done] = (),
-    conn: AsyncConnection | None = None,
+    conn: AsyncConnection | Turn | None = None,
     gaps: bool = False,
     turn: bool = False,
     chat: bool = False,
@@ -658,7 +662,9 @@ async def look_at_chat(
     also the chat's state as stored (`Look.chat`), for the router's cache of chat states (`ChatCache.refresh`).
     `held` (PostgreSQL, `conn` given): `conn` holds the chat's turn already (a look again after a short wait): the
     look does not take it again (a session-level lock taken twice must be given back twice), reads in a snapshot
-    taken under it, and runs through the driver as a turn's look does."""
+    taken under it, and runs through the driver as a turn's look does. `conn` may be a lean `Turn` of PostgreSQL
+    (`Database.turn`, as bot/inbox.py holds a chat's turn): its statements go to its driver connection, each committed
+    by itself; nothing of SQLAlchemy's to commit or roll back."""
     if conn is None:
         if db.dialect != "sqlite":
             async with db.engine.connect() as own:
@@ -671,44 +677,67 @@ async def look_at_chat(
         finally:
             await own.close()
     dialect = "postgresql" if db.dialect == "postgresql" else "sqlite"
-    try:
-        if done:
-            await _mark_done_many(conn, done)
-        params: dict[str, Any] = {"e_channel": channel, "e_chat": chat_key}
-        if turn:
-            params["e_key"] = chat_turn_key(channel, chat_key)
-        if recent is not None:
-            if dialect == "postgresql":
-                params["e_window"] = recent
-            else:
-                params["e_shift"] = f"-{recent.total_seconds():.3f} seconds"
-        # through the driver directly (`Prebuilt`): on SQLite, and on PostgreSQL the turn's connection, in autocommit
-        direct = dialect == "sqlite" or turn or held
-        statement = _look(dialect, counted=recent is not None, gaps=gaps, turn=turn, chat=chat)
-        rows = await _rows(conn, statement, params, direct)
-        mine = bool(rows[0].mine) if turn else True
-        if turn:
-            rows = [r for r in rows if r.id is not None]  # (the turn's row alone: the chat has nothing waiting)
-            if mine and rows and rows[0].replies is not None:
-                # Replies owed, as of the statement's snapshot, which it took before it got the turn: the holder
-                # before may have sent them, marked the entry done and let go in between. Read again under the
-                # turn (rare: owed replies are left only by a process that stopped). A pending entry read so
-                # needs no second read: its handling cannot commit twice (`mark_handled` is conditional).
-                again = _look(dialect, counted=recent is not None, gaps=gaps, turn=False, chat=chat)
-                rows = await _rows(conn, again, params, direct)
-        row = rows[0] if rows else None
-        count = int(row.recent or 0) if row is not None and recent is not None else 0
-        if conn.in_transaction():  # (not after statements on the driver directly: nothing of SQLAlchemy's to end)
-            await conn.commit()
-    except BaseException:
-        await conn.rollback()
-        raise
+    look = {"gaps": gaps, "turn": turn, "chat": chat, "held": held}
+    if isinstance(conn, Turn):  # (its statements commit by themselves: nothing of SQLAlchemy's to end)
+        mine, rows = await _look_rows(conn, dialect, channel, chat_key, recent, done, **look)
+    else:
+        try:
+            mine, rows = await _look_rows(conn, dialect, channel, chat_key, recent, done, **look)
+            if conn.in_transaction():  # (not after statements on the driver directly: nothing of SQLAlchemy's to end)
+                await conn.commit()
+        except BaseException:
+            await conn.rollback()
+            raise
+    row = rows[0] if rows else None
+    count = int(row.recent or 0) if row is not None and recent is not None else 0
     gap = gaps and row is not None and row.below != row.seq - 1
     with_chat = chat and row is not None
     state = None
     if with_chat and row.cs_id is not None:
         state = tuple(getattr(row, f"cs_{name}") for name in CHAT_COLUMNS)
     return Look(_accepted(row) if row is not None else None, count, len(rows) > 1, gap, mine, with_chat, state)
+
+
+async def _look_rows(
+    conn: AsyncConnection | Turn,
+    dialect: str,
+    channel: str,
+    chat_key: str,
+    recent: dt.timedelta | None,
+    done: Sequence[Done],
+    *,
+    gaps: bool,
+    turn: bool,
+    chat: bool,
+    held: bool,
+) -> tuple[bool, list[Any]]:
+    """`look_at_chat`'s statements: `done` marked first, then the look; whether it took the chat's turn, and the
+    chat's entries found (up to two)."""
+    if done:
+        await _mark_done_many(conn, done)
+    params: dict[str, Any] = {"e_channel": channel, "e_chat": chat_key}
+    if turn:
+        params["e_key"] = chat_turn_key(channel, chat_key)
+    if recent is not None:
+        if dialect == "postgresql":
+            params["e_window"] = recent
+        else:
+            params["e_shift"] = f"-{recent.total_seconds():.3f} seconds"
+    # through the driver directly (`Prebuilt`): on SQLite, and on PostgreSQL the turn's connection, in autocommit
+    direct = dialect == "sqlite" or turn or held or isinstance(conn, Turn)
+    statement = _look(dialect, counted=recent is not None, gaps=gaps, turn=turn, chat=chat)
+    rows = await _rows(conn, statement, params, direct)
+    mine = bool(rows[0].mine) if turn else True
+    if turn:
+        rows = [r for r in rows if r.id is not None]  # (the turn's row alone: the chat has nothing waiting)
+        if mine and rows and rows[0].replies is not None:
+            # Replies owed, as of the statement's snapshot, which it took before it got the turn: the holder
+            # before may have sent them, marked the entry done and let go in between. Read again under the
+            # turn (rare: owed replies are left only by a process that stopped). A pending entry read so
+            # needs no second read: its handling cannot commit twice (`mark_handled` is conditional).
+            again = _look(dialect, counted=recent is not None, gaps=gaps, turn=False, chat=chat)
+            rows = await _rows(conn, again, params, direct)
+    return mine, rows
 
 
 def chat_turn_key(channel: str, chat_key: str) -> int:
@@ -718,14 +747,18 @@ def chat_turn_key(channel: str, chat_key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-async def end_chat_turn(conn: AsyncConnection, channel: str, chat_key: str, done: Sequence[Done] = ()) -> None:
+async def end_chat_turn(conn: AsyncConnection | Turn, channel: str, chat_key: str, done: Sequence[Done] = ()) -> None:
     """Give the chat's turn back; `done` entries (their replies went out) are marked done first and committed
     (the unlock takes effect at once, not at the commit), so whoever takes the turn next never sees them
-    unfinished."""
+    unfinished. `conn`: the connection that took the turn (a lean `Turn` on asyncpg, as bot/inbox.py holds it, or
+    a SQLAlchemy connection in autocommit). When this raises, whether the turn was given back is not known: the
+    caller closes the connection (the lock ends with it) rather than hand it back to the pool."""
     key = chat_turn_key(channel, chat_key)
-    driver = await driver_connection(conn)
+    lean = isinstance(conn, Turn)
+    driver = conn.driver if lean else await driver_connection(conn)
     asyncpg = callable(getattr(driver, "fetchval", None))
-    if done and asyncpg and not conn.in_transaction() and not any(error for _, error in done):
+    in_transaction = False if lean else conn.in_transaction()  # type: ignore[union-attr]
+    if done and asyncpg and not in_transaction and not any(error for _, error in done):
         # One round trip instead of two (the marks, then the unlock): asyncpg sends a query without parameters as
         # PostgreSQL's simple query, whose statements run in order; the marks' transaction (COMMIT without waiting
         # for the WAL flush, as below) is visible before the unlock. Only numbers are written into the text.
@@ -737,11 +770,13 @@ async def end_chat_turn(conn: AsyncConnection, channel: str, chat_key: str, done
         # and those entries' replies are sent again when their process restarts (a duplicate, never a loss).
         # The UPDATE's RETURNING turns the commit asynchronous (SET LOCAL), without a statement of its own.
         await _mark_done_many(conn, done, lazily=True)
-        await conn.commit()
-    if asyncpg and not conn.in_transaction():
+        if not lean:  # (a lean turn's UPDATEs committed by themselves)
+            await conn.commit()  # type: ignore[union-attr]
+    if asyncpg and (lean or not conn.in_transaction()):  # type: ignore[union-attr]
         # asyncpg: the unlock alone, outside a transaction: one round trip instead of BEGIN, SELECT, COMMIT
         await driver.fetchval(_UNLOCK_SQL, key)  # type: ignore[union-attr]
     else:
+        assert isinstance(conn, AsyncConnection)
         await conn.scalar(_UNLOCK, {"key": key})
         await conn.commit()
 
