@@ -17,19 +17,11 @@ from catalog import inbox
 from catalog.db import Database, Turn
 from catalog.models import InboxEntry
 from tests.conftest import PG_URL
+from tests.db.test_inbox_ahead import turns_held
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs OCOP_TEST_DATABASE_URL (PostgreSQL)")
 
 CHATS = ("901", "902", "903", "904")
-
-
-async def turns_held(db: Database) -> set[int]:
-    """The advisory locks held on this database now, by any connection, as 64-bit keys."""
-    async with db.engine.connect() as conn:
-        rows = await conn.execute(text(
-            "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
-        return {int(value) for (value,) in rows}
 
 
 async def backend_alive(db: Database, pid: int) -> bool:
@@ -62,6 +54,19 @@ def spy_looks(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     monkeypatch.setattr(inbox, "look_at_chat", look)
     return seen
+
+
+def marking(pg: Database, handled: list[int]) -> InboxProcessor:
+    """A processor on one slot whose handler marks each entry handled, records its seq in `handled`, and finishes it."""
+
+    async def handler(entry: inbox.Accepted) -> None:
+        async with pg.session() as session:
+            await inbox.mark_handled(session, entry.id, [])
+        handled.append(entry.seq)
+        processor.finished(entry)
+
+    processor = InboxProcessor(pg, "telegram", handler, slots=1, base_delay=0.001)
+    return processor
 
 
 def checked_out(db: Database) -> int:
@@ -227,15 +232,8 @@ async def test_a_look_that_fails_after_taking_the_turn_is_not_reused_and_the_cha
         return found
 
     handled: list[int] = []
-
-    async def handler(entry: inbox.Accepted) -> None:
-        async with pg.session() as session:
-            await inbox.mark_handled(session, entry.id, [])
-        handled.append(entry.seq)
-        processor.finished(entry)
-
     monkeypatch.setattr(inbox, "look_at_chat", look)
-    processor = InboxProcessor(pg, "telegram", handler, slots=1, base_delay=0.001)
+    processor = marking(pg, handled)
     for entry in accepted:
         processor.submit(entry)
     await processor.drain()
@@ -267,15 +265,8 @@ async def test_a_release_that_fails_closes_the_connection(
         await real_end(conn, *args, **kwargs)
 
     handled: list[int] = []
-
-    async def handler(entry: inbox.Accepted) -> None:
-        async with pg.session() as session:
-            await inbox.mark_handled(session, entry.id, [])
-        handled.append(entry.seq)
-        processor.finished(entry)
-
     monkeypatch.setattr(inbox, "end_chat_turn", end)
-    processor = InboxProcessor(pg, "telegram", handler, slots=1, base_delay=0.001)
+    processor = marking(pg, handled)
     for entry in accepted:
         processor.submit(entry)
     if cancelled:
