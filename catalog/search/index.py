@@ -371,11 +371,13 @@ class SearchIndex:
             # a function word whichever its marks, or as typed ("nón" is none, though "non" folded may be)
             and (u.stray > STRAY_STOPWORD or not is_stopword(u.text, u.text))
             and u.text not in _ANY_GOODS  # "ít đồ Tết": things, whatever they are
-            and u.text not in parsed.names
+            # (a name is who the gift is for, unless it is what a verb of buying or seeking names: a brand,
+            # "mua Pringles", "looking for Irish Guinness")
+            and (u.text not in parsed.names or _sought(u, parsed))
             and (u.text,) not in lex.recipients
             and (
                 any(beside(u, use, span) for use, span in occasions)
-                or _bought(u, parsed)
+                or _sought(u, parsed)
                 # The goods the message opens with, typed with their marks, asked about at its end ("quạt giấy vẽ
                 # tay làm quà cho …, có bán không"): what it asks for.
                 or (u.at == 0 and u.stray >= STRAY_VIETNAMESE and parsed.marked[0] is not None and _sold_asked(parsed))
@@ -1817,6 +1819,12 @@ def _bought(u: Unit, parsed: ParsedQuery) -> bool:
     if i < 0 or i + 1 in parsed.clauses or not _buying_at(parsed, i):
         return False
     return not (i and keys[i - 1] in _NOT_BUYING)  # "khỏi mua sữa": no need to buy it
+
+
+def _sought(u: Unit, parsed: ParsedQuery) -> bool:
+    """Is the unit what a verb of buying names ("mua Pringles") or what somebody is looking for ("looking for
+    granola")?"""
+    return _bought(u, parsed) or tuple(parsed.keys[max(0, u.at - 2) : u.at]) in _SEEKING
 
 
 def _sold_asked(parsed: ParsedQuery) -> bool:
