@@ -60,9 +60,10 @@ def needs_title(t: Translator, needs: list[str]) -> str:
 
 
 def beyond_catalogue(asks: tuple[str, ...]) -> bool:
-    """Did the message ask for what no product can be: a service or a job, a course, or supplies (seedlings,
-    machines, packaging, cosmetics)?"""
-    return "service" in asks or "supplies" in asks or "course" in asks
+    """Did the message ask for what no product can be: a service or a job, a matter for the department (a
+    complaint, a licence, a rating, selling one's own goods), a course, or supplies (seedlings, machines,
+    packaging, cosmetics)?"""
+    return not {"service", "department", "supplies", "course"}.isdisjoint(asks)
 
 
 def beyond_catalogue_note(t: Translator, asks: tuple[str, ...]) -> str:
@@ -70,6 +71,10 @@ def beyond_catalogue_note(t: Translator, asks: tuple[str, ...]) -> str:
     if "supplies" in asks:
         what = t._("This bot lists the OCOP certified products of Bắc Giang; it has no seedlings, fertiliser, "
                    "machines, packaging or other goods that are not OCOP products.")
+    elif "department" in asks:
+        what = t._("This bot lists the OCOP certified products of Bắc Giang; it cannot take complaints or handle "
+                   "licences, OCOP ratings, support programmes, or products you want to sell: those are matters "
+                   "for the provincial Department of Industry and Trade.")
     elif "course" in asks:
         what = t._("This bot lists the OCOP certified products of Bắc Giang; it does not know courses or classes "
                    "in making them. The producers are listed with each product.")

@@ -167,7 +167,8 @@ class SearchIndex:
         has_filters = (
             parsed.stars is not None or bool(parsed.categories) or bool(parsed.places) or bool(parsed.uses)
         )
-        service = "service" in asks
+        # A service, or a matter for the department (a complaint, a licence, a rating, selling one's own goods).
+        service = "service" in asks or "department" in asks
         course = "course" in asks and "tourism" not in parsed.categories  # a village visit may teach its craft
         lacked = [u for u in content if u.lacked]
         supplies = "supplies" in asks

@@ -96,7 +96,7 @@ def _tone_written(typed: str, written: list[str]) -> bool:
 
 
 # Kinds of `asks` that rule out every product (see SearchIndex.search).
-_VETOES = frozenset({"service", "supplies", "course"})
+_VETOES = frozenset({"service", "department", "supplies", "course"})
 
 # Verbs that say where goods go only when nothing but chat follows the place ("ship hn", not "ship Dalat X").
 _BARE_CUES = frozenset(

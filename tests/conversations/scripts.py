@@ -739,6 +739,28 @@ BEYOND_SCRIPTS: list[Script] = [
         ],
     },
 ]
+BEYOND_SCRIPTS += [
+    # A matter for the department (a complaint, a licence, selling one's own goods) beside a product word: said
+    # plainly, with the product still found when asked for after.
+    {
+        "name": "vi_department_matters_are_not_products",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "tôi mua phải mỳ gạo bị mốc ở chợ huyện, muốn khiếu nại thì gửi đơn ở đâu",
+             "expect_contains": ["Sở Công Thương"], "expect_not": ["Mỳ gạo Chũ"]},
+            {"send": "mỳ gạo Chũ", "expect_contains": ["Mỳ gạo Chũ"]},
+        ],
+    },
+    {
+        "name": "en_department_matters_are_not_products",
+        "language_hint": "en",
+        "steps": [
+            {"send": "we keep bees in Thai Nguyen and would like to sell our honey through this bot",
+             "expect_contains": ["Department of Industry and Trade"], "expect_not": ["Tân Hưng"]},
+            {"send": "Tan Hung honey", "expect_contains": ["Tân Hưng"]},
+        ],
+    },
+]
 SCRIPTS += BEYOND_SCRIPTS
 
 # A need asked as "what should I buy…" is answered with the selection for it, not with the store list.
