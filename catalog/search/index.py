@@ -167,8 +167,10 @@ class SearchIndex:
         has_filters = (
             parsed.stars is not None or bool(parsed.categories) or bool(parsed.places) or bool(parsed.uses)
         )
-        # A service, or a matter for the department (a complaint, a licence, a rating, selling one's own goods).
         service = "service" in asks or "department" in asks
+        # A matter for the department (a complaint, a licence, a rating, selling one's own goods) asks for no
+        # product, whatever it is about, unless one is named in full; beside it any other word is no guess.
+        department = "department" in asks and not self._said_in_full(parsed, content)
         course = "course" in asks and "tourism" not in parsed.categories  # a village visit may teach its craft
         lacked = [u for u in content if u.lacked]
         supplies = "supplies" in asks
@@ -178,7 +180,7 @@ class SearchIndex:
             # không dầu"). (Not beside a service: "quán nào nấu gà đồi Yên Thế ngon" asks for a restaurant.)
             supplies, lacked = False, []
             content = [u for u in content if not u.lacked]
-        if supplies or course or (service and (not content or any(u.stray for u in content))):
+        if supplies or course or department or (service and (not content or any(u.stray for u in content))):
             # Seedlings or fertiliser for a crop, a class in making a product, a car to rent, an air conditioner to
             # repair, a photographer for a wedding: whatever catalogue word, place or need comes with them, no
             # product is the answer.

@@ -95,6 +95,11 @@ def _tone_written(typed: str, written: list[str]) -> bool:
     return any(TONE_CLASS.get(w[-1], w[-1]) == tone for w in written)
 
 
+# Words that make "máy" no machine bought: before it (nhà máy, xe máy, điện máy, máy bay, máy mình, máy tính
+# tiền is one though); and words after it saying the machine only typed the message ("máy ghi âm nó gõ thành …").
+_NOT_A_MACHINE_BEFORE = frozenset({"nha", "xe", "dien", "cua"})
+_NOT_A_MACHINE_AFTER = frozenset({"bay", "minh", "no", "toi", "em", "anh", "chi", "tu", "nha", "cua"})
+_MACHINE_TYPED = frozenset({"go", "sua", "doc", "nghe"})
 # Kinds of `asks` that rule out every product (see SearchIndex.search).
 _VETOES = frozenset({"service", "department", "supplies", "course"})
 
@@ -279,6 +284,7 @@ class QueryParser:
         self.lexicon = ix.lexicon
         self.token_cache: dict[tuple[str, str], list[Alt]] = {}
         self.ask_heads = {key[0] for key in self.lexicon.asks}
+        self.ask_words = max((len(key) for key in self.lexicon.asks), default=1)  # the longest phrase, in words
         self.modifier_heads = {key[0] for key in self.lexicon.modifiers}
         self.negation_heads = {key[0] for key in self.lexicon.negations} | _NOT_SHORT
         self.giving_heads = {key[0] for key in self.lexicon.giving_verbs}
@@ -681,7 +687,7 @@ class QueryParser:
             if not self.ask_heads.isdisjoint(keys)
             else ()
         ):
-            for m in range(1, min(3, len(keys) - i) + 1):
+            for m in range(1, min(self.ask_words, len(keys) - i) + 1):
                 for accents, kind in asks.get(tuple(keys[i : i + m]), ()):
                     if not self.accent_agrees(marked, i, accents):
                         continue
@@ -743,6 +749,9 @@ class QueryParser:
                 for kind, where in asked_at.items()
                 if (kept := [(s, e) for s, e in where if not any(a <= s and e <= b and b - a > e - s for a, b in said)])
             }
+        device = self.device_named(keys, marked)
+        if device is not None:
+            asked_at.setdefault("supplies", []).append((device, device + 1))
         if asked_at:
             # Words of a place's name are not questions: "Lục Ngạn" has no "ngàn" (thousand) in it.
             places = {" ".join(p.key) for p in out.places}
@@ -815,6 +824,26 @@ class QueryParser:
                 units[n] = u
         out.units = units
         return out
+
+    @staticmethod
+    def device_named(keys: list[str], marked: list[str | None]) -> int | None:
+        """Does the message name a machine, typed with its marks ("máy dập bánh khảo", "máy in date lên túi
+        bánh"): supplies, whatever product it works on? Not a factory ("nhà máy"), a motorbike ("xe máy"), an
+        electronics shop ("điện máy"), a plane ("máy bay"), the buyer's phone ("máy mình") or a machine that
+        only wrote the message ("máy ghi âm nó gõ …", "máy tự sửa thành …"). Where it is named, or None."""
+        return next(
+            (
+                i
+                for i, k in enumerate(keys)
+                if k == "may"
+                and marked[i] == "may1"
+                and i + 1 < len(keys)
+                and (i == 0 or keys[i - 1] not in _NOT_A_MACHINE_BEFORE)
+                and keys[i + 1] not in _NOT_A_MACHINE_AFTER
+                and not _MACHINE_TYPED.intersection(keys[i + 1 : i + 5])
+            ),
+            None,
+        )
 
     def accent_agrees(self, marked: list[str | None], i: int, accents: tuple[str | None, ...]) -> bool:
         """Do the buyer's marks on tokens i.. fit the lexicon phrase's marks (unmarked on either side fits)?"""

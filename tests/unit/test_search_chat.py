@@ -1448,3 +1448,39 @@ def test_a_district_named_by_its_landmark_is_that_district(demo: SearchIndex) ->
     assert {p.value for p in demo.parser.parse("đặc sản vùng đất Đề Thám có gì").places} == {"Yên Thế"}
     answer = demo.search("gần chùa Vĩnh Nghiêm có đồ ăn OCOP nào")
     assert answer.results and all(h.doc.district == "Yên Dũng" for h in answer.results), names(answer)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # a complaint, a licence, a rating, a support programme: matters for the department
+        "mua phải mật ong pha đường ở chợ, tôi muốn khiếu nại",
+        "xin giấy phép nấu rượu thủ công ở Việt Yên cần gì",
+        "bao giờ có kết quả đánh giá OCOP của huyện Lục Ngạn năm nay",
+        "hợp tác xã trồng vải có được hỗ trợ chi phí làm bao bì không",
+        # the buyer is the seller
+        "nhà tôi có 5 tạ vải thiều, bên bạn thu mua lại không",
+        "I want to sell my harvest of guava through your shop",
+        # a machine, whatever product it works on
+        "máy đóng viên bánh khảo loại nhỏ giá bao nhiêu",
+        "cần mua máy thái giò chả cho quán",
+    ],
+)
+def test_matters_for_the_department_and_machines_beside_our_words_are_no_product(
+    demo: SearchIndex, query: str
+) -> None:
+    assert not demo.search(query).results, names(demo.search(query))
+
+
+def test_a_factory_a_motorbike_or_a_plane_is_no_machine_bought(demo: SearchIndex) -> None:
+    assert demo.search("mang mật ong lên máy bay được không").results
+    assert demo.search("căng tin nhà máy cần 200 gói mỳ gạo Chũ").results
+    assert demo.search("chạy xe máy về Lục Ngạn mua vải thiều ở đâu").results
+
+
+def test_a_brand_a_verb_of_buying_or_seeking_names_is_what_is_asked_not_the_need(demo: SearchIndex) -> None:
+    # Goods nobody listed, written as a name right after "mua" or "looking for": a brand, not the party's food.
+    assert not demo.search("mình muốn mua Heineken 10 thùng cho tiệc tất niên").results
+    assert not demo.search("looking for Belgian waffles for a birthday party").results
+    # A gift for a person named after "mua … cho" is still a gift.
+    assert demo.search("muốn mua quà cho Lan, cô ấy thích uống trà").results
