@@ -14,6 +14,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from catalog.lexicon import Exclusion, Key, Lexicon
+from catalog.search.corrections import correction
 from catalog.search.matching import Matcher
 from catalog.search.memory import gc_paused
 from catalog.search.model import (
@@ -156,7 +157,29 @@ class SearchIndex:
         """Answer one buyer query: confident results, or none and some suggestions."""
         query = "" if query is None else str(query)
         limit = max(1, int(limit))
+        taken_back = correction(query)
+        if taken_back is None or not self._says_what(taken_back.after):
+            return self._answer(query, limit)  # (a detail taken back, "bao nhiêu won… à nhầm, bao nhiêu đồng")
+        # "mật ong, à nhầm, rượu men lá": what the buyer meant, with the filters the correction does not replace.
+        meant = self._answer(taken_back.after, limit, self.parser.parse(taken_back.before))
+        return replace(meant, query=query)
+
+    def _says_what(self, text: str) -> bool:
+        """Does the text name goods, a place, a rating, a product group or a need (not only a detail of them)?"""
+        parsed = self.parser.parse(text)
+        return any(u.role in ("content", "elsewhere") for u in parsed.units) or bool(
+            parsed.places or parsed.stars is not None or parsed.categories or parsed.uses
+        )
+
+    def _answer(self, query: str, limit: int, withdrawn: ParsedQuery | None = None) -> SearchAnswer:
+        """`search` of a message as it stands; `withdrawn`: what the buyer took back before it, whose place, star
+        rating and product group still hold where the message names none."""
         parsed = self.parser.parse(query)
+        if withdrawn is not None:
+            parsed.places = parsed.places or withdrawn.places
+            if parsed.stars is None:
+                parsed.stars, parsed.min_stars = withdrawn.stars, withdrawn.min_stars
+            parsed.categories = parsed.categories or withdrawn.categories
         content = [u for u in parsed.units if u.role in ("content", "elsewhere")]
         soft = [u for u in parsed.units if u.role in ("soft", "common")]
         optional = [u for u in parsed.units if u.role == "optional"]

@@ -1484,3 +1484,20 @@ def test_a_brand_a_verb_of_buying_or_seeking_names_is_what_is_asked_not_the_need
     assert not demo.search("looking for Belgian waffles for a birthday party").results
     # A gift for a person named after "mua … cho" is still a gift.
     assert demo.search("muốn mua quà cho Lan, cô ấy thích uống trà").results
+
+
+def test_what_the_buyer_takes_back_is_not_asked_and_what_they_meant_is(demo: SearchIndex) -> None:
+    # The product named after the correction is the answer; the one taken back is not.
+    assert names(demo.search("cho e hỏi bánh khảo, à nhầm, ý em là bánh chưng Vân"))[0] == "Bánh chưng Vân"
+    assert names(demo.search("Do you sell Yen The chicken? Oops, I meant Chu rice noodles")) and all(
+        "Mỳ" in n or "Mì" in n for n in names(demo.search("Do you sell Yen The chicken? Oops, I meant Chu rice noodles"))
+    )
+    # Meant goods the catalogue lacks: nothing, not the product taken back.
+    assert not demo.search("Nấm rơm Đông Thịnh thì thôi, em cần nấm kim châm Hàn Quốc").results
+    assert not demo.search("honey, no wait, I need maple syrup").results
+    # A place corrected keeps the rating; a detail corrected keeps the product.
+    answer = demo.search("sp 4 sao o Luc Nam, e nham, Yen The")
+    assert answer.filters.get("stars") == 4 and answer.filters.get("district") == "Yên Thế", answer.filters
+    assert names(demo.search("mật ong Tân Hưng giá bao nhiêu đô... à nhầm, bao nhiêu nghìn đồng")) == ["Mật ong Tân Hưng"]
+    # Words that only look like a correction typed plain or with other marks: the message as typed.
+    assert names(demo.search("mật ong Tân Hưng có bán ở siêu thị không, giao hn được ko"))[0] == "Mật ong Tân Hưng"

@@ -1,0 +1,75 @@
+"""A buyer taking back what they first typed: "mật ong, à nhầm, rượu men lá", "Lạng Giang? Sorry, I meant Lục Nam".
+
+What comes after the last correction is what is asked for; what came before is withdrawn, except the filters the
+correction does not replace ("đồ ăn 4 sao Yên Dũng, e nhầm, 3 sao" is food of Yên Dũng with 3 stars). The markers
+are found on the message's folded words, each character folded alone so that positions stay those of the text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import NamedTuple
+
+# Markers after which the buyer says what they meant, written with their marks: a message typed with marks must
+# have them ("siêu thị không," is no "thì không,"), one typed plain is read folded. "(?=…)" marks a required break
+# (a comma, a full stop, a question mark or dots) right after, where the words alone are too often something else
+# ("à không" ends many questions as "ạ không"; "thì thôi" may be "then never mind" of a whole question).
+_MARKERS = (
+    r"(?:à|ạ|e|em|tôi|sr|sorry|xin lỗi)\s+nhầm(?:\s+rồi)?",
+    r"nhầm\s+rồi",
+    r"ý\s+(?:em|tôi|mình|anh|chị)\s+là",
+    r"à\s+(?:mà\s+)?không\s+phải",
+    r"(?:i|we)\s+meant",
+    r"no\s+wait",
+    r"oops",
+    r"my\s+bad",
+)
+# Only with their marks: typed plain they are "ạ không," (a question's end) or "thị không," ("siêu thị").
+_MARKED_ONLY = (
+    r"à\s+(?:mà\s+)?(?:không|ko|thôi)(?=\s*[,.!?…])",
+    r"thì\s+(?:thôi|không)(?=\s*[,.!?…])",
+)
+# "không phải X mà là Y", "not X but Y": Y is what is asked for.
+_INSTEAD = r"(?:không phải|not)\s.+?\s(?:mà là|but)"
+
+
+def _compiled(patterns: tuple[str, ...], fold: bool) -> re.Pattern[str]:
+    body = "|".join(fold_in_place(p) if fold else p for p in patterns)
+    return re.compile(r"(?<![\w])(?:" + body + r")(?![\w])")
+
+
+class Correction(NamedTuple):
+    before: str  # the text taken back (its filters may still hold)
+    after: str  # what the buyer meant
+
+
+def _fold_char(ch: str) -> str:
+    if ch in "đĐ":
+        return "d"
+    base = unicodedata.normalize("NFD", ch)[0].lower()
+    return base if len(base) == 1 else " "
+
+
+def fold_in_place(text: str) -> str:
+    """The text folded (lower case, no marks, đ → d) character by character: same length, same positions."""
+    return "".join(_fold_char(ch) for ch in text)
+
+
+def correction(query: str) -> Correction | None:
+    """The last correction in the message, if the buyer made one and said something after it."""
+    plain = fold_in_place(query)
+    marked = any(a != b for a, b in zip(plain, query.lower(), strict=True) if a.isalpha())
+    text, patterns = (query.lower(), _MARKED) if marked else (plain, _PLAIN)
+    ends = [(found.start(), found.end()) for found in patterns.finditer(text)]
+    if not ends:
+        return None
+    start, end = max(ends, key=lambda span: span[1])
+    after = query[end:].strip(" ,.;:!?…-–—")
+    if not re.search(r"\w", after):
+        return None  # nothing said after it ("… à nhầm"): the message stands as typed
+    return Correction(query[:start].strip(" ,.;:!?…-–—"), after)
+
+
+_MARKED = _compiled((*_MARKERS, *_MARKED_ONLY, _INSTEAD), fold=False)
+_PLAIN = _compiled((*_MARKERS, _INSTEAD), fold=True)
