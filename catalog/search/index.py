@@ -95,7 +95,10 @@ _SMALL: dict[str, str | None] = {
 _ASKING_FOR = frozenset({"tim", "co", "can"})  # tìm, có, cần: asking for goods, beside the verbs of buying
 _HOW = frozenset({"truoc", "them", "luon", "ngay", "san", "gap", "som", "lai", "hang"})  # "đặt trước", "lấy thêm"
 _NOT_BUYING = frozenset({"khoi", "khong", "ko", "k", "dung", "chang", "chua", "dont", "not"})
-_ANY_GOODS = frozenset({"do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something"})
+_ANY_GOODS = frozenset({"do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something", "nguon", "mau", "combo", "set"})
+# "Không" as chat and the south write it, and what may follow a question's end ("có bán hông shop", "có ko ạ").
+_NO_WORDS = frozenset({"khong", "ko", "k", "hok", "hk", "khg", "hong", "khum", "hem", "hum"})
+_TAIL_CHAT = frozenset({"shop", "a", "ad", "b", "ban", "da", "vay", "z", "nhi", "ha", "nhe", "ne", "oi", "mn"})
 _FOR = frozenset({"for", "cho"})  # a thing for an occasion: "chocolate truffles for Valentine"
 FEW_FOR_NEEDS = 3  # fewer products serving every need named than this: those serving one less join them
 EPSILON = 1e-9
@@ -404,9 +407,13 @@ class SearchIndex:
             and (
                 any(beside(u, use, span) for use, span in occasions)
                 or _sought(u, parsed)
-                # The goods the message opens with, typed with their marks, asked about at its end ("quạt giấy vẽ
-                # tay làm quà cho …, có bán không"): what it asks for.
-                or (u.at == 0 and u.stray >= STRAY_VIETNAMESE and parsed.marked[0] is not None and _sold_asked(parsed))
+                # Goods opening a clause that asks whether they are sold ("có ếch đồng làm sạch hông shop, tui
+                # xào …", "có ovaltine gói hok ad, sáng … pha uống"), or opening the message, typed with their marks,
+                # asked about at its end ("quạt giấy vẽ tay làm quà cho …, có bán không"): what it asks for.
+                or (u.stray >= STRAY_FOREIGN and _clause_asks_if_sold(u, parsed))
+                or (
+                    u.at == 0 and u.stray >= STRAY_VIETNAMESE and parsed.marked[0] is not None and _sold_asked(parsed)
+                )
             )
             for u in content
         )
@@ -1853,10 +1860,33 @@ def _sought(u: Unit, parsed: ParsedQuery) -> bool:
     return _bought(u, parsed) or tuple(parsed.keys[max(0, u.at - 2) : u.at]) in _SEEKING
 
 
-def _sold_asked(parsed: ParsedQuery) -> bool:
-    """Does the message end asking whether something is sold or in stock ("… có bán không", "… còn hàng không")?"""
-    tail = " ".join(parsed.keys[-4:])
-    return any(frame in tail for frame in ("co ban khong", "co ban ko", "con hang khong", "con khong", "co khong"))
+def _sold_asked(parsed: ParsedQuery, end: int | None = None) -> bool:
+    """Does the message (or its clause ending at `end`) end asking whether something is sold or in stock ("… có
+    bán không", "… còn hàng không", "… có bán hông shop")? "Không" as chat and the south write it counts."""
+    keys = _untailed(parsed.keys[: len(parsed.keys) if end is None else end])
+    tail = " ".join("khong" if k in _NO_WORDS else k for k in keys[-4:])
+    return any(frame in tail for frame in ("co ban khong", "con hang khong", "con khong", "co khong"))
+
+
+def _untailed(keys: list[str]) -> list[str]:
+    """The words of a question without the chat after its end ("… có bán hông shop", "… có không ạ")."""
+    while keys and keys[-1] in _TAIL_CHAT:
+        keys = keys[:-1]
+    return keys
+
+
+def _clause_asks_if_sold(u: Unit, parsed: ParsedQuery) -> bool:
+    """Does the unit open its clause ("bông bí tươi …", or after "có": "có ếch đồng làm sạch …"), and does that
+    clause ask whether it is sold ("… có bán không", "có … hông")?"""
+    start = max((c for c in parsed.clauses if c <= u.at), default=0)
+    keys = parsed.keys
+    if not (u.at == start or (u.at == start + 1 and keys[start] == "co")):
+        return False
+    end = min((c for c in parsed.clauses if c > u.at), default=len(keys))
+    if keys[start] == "co":  # "có … không", whatever between
+        asked = _untailed(keys[start:end])
+        return len(asked) > 2 and asked[-1] in _NO_WORDS
+    return _sold_asked(parsed, end)
 
 
 def _buying_at(parsed: ParsedQuery, i: int) -> bool:

@@ -1501,3 +1501,12 @@ def test_what_the_buyer_takes_back_is_not_asked_and_what_they_meant_is(demo: Sea
     assert names(demo.search("mật ong Tân Hưng giá bao nhiêu đô... à nhầm, bao nhiêu nghìn đồng")) == ["Mật ong Tân Hưng"]
     # Words that only look like a correction typed plain or with other marks: the message as typed.
     assert names(demo.search("mật ong Tân Hưng có bán ở siêu thị không, giao hn được ko"))[0] == "Mật ong Tân Hưng"
+
+
+def test_goods_a_clause_asks_for_with_co_khong_are_what_is_asked_not_the_need_after(demo: SearchIndex) -> None:
+    # "có X hông/hok/không" with goods nobody listed, the need in another clause: those goods, none of ours.
+    assert not demo.search("có nước mía đóng chai hông shop, tui mời khách uống cho mát").results
+    assert not demo.search("có cacao gói hok ad, sáng con đi học pha uống").results
+    # Our product asked so is found, and a set or a source is no goods of its own.
+    assert demo.search("có mật ong hông shop, tui pha uống buổi sáng").results
+    assert demo.search("cty cần quà tết cho đối tác, có combo đặc sản nào không shop").results
