@@ -107,6 +107,8 @@ class Lexicon:
     processes: dict[Key, list[tuple[tuple[str | None, ...], bool]]] = field(default_factory=dict)
     words: set[str] = field(default_factory=set)  # every folded token the lexicon knows
     max_phrase: int = 1
+    # Dishes whose names do not say what they are made of ("bún chả", "gỏi cuốn"): they stand for their ingredients.
+    dishes: set[Key] = field(default_factory=set)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Lexicon:
@@ -121,7 +123,9 @@ class Lexicon:
             lex.max_phrase = max(lex.max_phrase, len(key))
             return key
 
-        for group in list(data.get("concepts", ())) + list(data.get("classes", ())):
+        groups = (*data.get("concepts", ()), *data.get("classes", ()), *data.get("dishes", ()))
+        first_dish = len(groups) - len(data.get("dishes", ()))
+        for n, group in enumerate(groups):
             concept = Concept(
                 phrases(group.get("vi", ()), True),
                 phrases(group.get("en", ()), False),
@@ -131,6 +135,8 @@ class Lexicon:
             lex.concepts.append(concept)
             for p in concept.vi + concept.en:
                 lex.concept_index.setdefault(note(p.key), []).append((idx, p.vietnamese))
+                if n >= first_dish:
+                    lex.dishes.add(p.key)
             for p in concept.members:
                 note(p.key)
         for text in data.get("scaffolding", ()):

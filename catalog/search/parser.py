@@ -23,6 +23,7 @@ from catalog.search.model import (
     MAX_QUERY_TOKENS,
     NEAR_PHRASE,
     STAR_SYMBOL,
+    TELLING,
     Alt,
     ParsedQuery,
     PlaceName,
@@ -95,6 +96,15 @@ def _tone_written(typed: str, written: list[str]) -> bool:
     return any(TONE_CLASS.get(w[-1], w[-1]) == tone for w in written)
 
 
+# Verbs of cooking a dish, with their marks where typed ("làm bún chả", "nấu chè ngô"), and words asking what goes
+# into one ("nguyên liệu", "ingredients"): a dish named so stands for its ingredients.
+_COOKING: dict[str, str | None] = {
+    "nau": "nâu1", "lam": "lam2", "thoi": "thôi3", "goi": "goi1", "cook": None, "cooking": None, "make": None,
+    "making": None, "prepare": None, "rolling": None,
+}
+# ("làm" and "gói" cook only right before the dish, "làm món nem rán": "làm quà" is as a gift, "3 gói" packets.)
+_COOKING_BEFORE = frozenset({"lam", "goi"})
+_INGREDIENTS = frozenset({"nguyen lieu", "ingredient", "ingredients", "can gi", "need buy"})
 # Words that make "máy" no machine bought: before it (nhà máy, xe máy, điện máy, máy bay, máy mình, máy tính
 # tiền is one though); and words after it saying the machine only typed the message ("máy ghi âm nó gõ thành …").
 _NOT_A_MACHINE_BEFORE = frozenset({"nha", "xe", "dien", "cua"})
@@ -774,6 +784,8 @@ class QueryParser:
         if out.uses:
             self.need_words_typed_plain(keys, marked, out)
         self.the_buyers_own(keys, out)
+        if self.lexicon.dishes:
+            self.dishes_served(keys, marked, out)
         if "service" in out.asks and "gift" in out.uses:
             out.asks.remove("service")  # beside a gift it is who receives it: "anh rể làm bác sĩ thú y … biếu anh"
         if not self.negation_heads.isdisjoint(keys) or (q.english and "no" in keys):
@@ -824,6 +836,30 @@ class QueryParser:
                 units[n] = u
         out.units = units
         return out
+
+    def dishes_served(self, keys: list[str], marked: list[str | None], out: ParsedQuery) -> None:
+        """A dish stands for its ingredients only where the buyer cooks it ("làm bún chả cho cả nhà", "nấu chè
+        ngô", "making fresh spring rolls"). Elsewhere it is the dish itself: beside a product word it only says
+        what that is for ("bún tươi … cho quán bún chả"); alone, no product is it ("bún ốc nguội ăn ở đâu")."""
+        dishes = [u for u in out.units if tuple(u.text.split()) in self.lexicon.dishes]
+        if not dishes or "cooking" in out.uses:
+            return
+        starts = {u.at for u in dishes} | {u.at - 1 for u in dishes if u.at and keys[u.at - 1] == "mon"}
+        if any(
+            k in _COOKING and marked[i] in (None, _COOKING[k]) and (k not in _COOKING_BEFORE or i + 1 in starts)
+            for i, k in enumerate(keys)
+        ) or any(k in _INGREDIENTS or " ".join(keys[i : i + 2]) in _INGREDIENTS for i, k in enumerate(keys)):
+            return
+        others = [
+            u
+            for u in out.units
+            if u.role == "content" and u not in dishes and not u.stray and (u.weight >= TELLING or self.names_kind(u))
+        ]
+        for u in dishes:
+            if others:
+                u.role, u.weight = "optional", 0.0
+            else:
+                u.lacked = True
 
     @staticmethod
     def device_named(keys: list[str], marked: list[str | None]) -> int | None:

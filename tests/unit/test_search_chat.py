@@ -1510,3 +1510,15 @@ def test_goods_a_clause_asks_for_with_co_khong_are_what_is_asked_not_the_need_af
     # Our product asked so is found, and a set or a source is no goods of its own.
     assert demo.search("có mật ong hông shop, tui pha uống buổi sáng").results
     assert demo.search("cty cần quà tết cho đối tác, có combo đặc sản nào không shop").results
+
+
+def test_a_dish_cooked_stands_for_its_ingredients_and_a_dish_eaten_out_is_no_product(demo: SearchIndex) -> None:
+    # Cooked at home: what goes into it, as far as the catalogue has it.
+    assert {"Bún Đa Mai", "Thịt lợn Bình Minh"} <= set(names(demo.search("chủ nhật nấu bún chả cho 5 người, cần mua gì")))
+    assert names(demo.search("we are making summer rolls for a class party"))[0] in ("Bún Đa Mai", "Bún tươi sạch Thắng Thủy")
+    assert names(demo.search("Tết này tự thổi xôi gấc, nên chọn loại nếp nào"))[0] == "Gạo nếp cái hoa vàng Thái Sơn"
+    # Eaten out, or named alone: the dish, which no product is; beside a product, what it is for.
+    assert not demo.search("quán bún riêu nào ngon ở TP Bắc Giang").results
+    assert names(demo.search("bún tươi Thắng Thủy giao mỗi sáng cho quán bún bò của tôi"))[0] == "Bún tươi sạch Thắng Thủy"
+    # "làm" before a gift is no cooking: the fried rolls themselves, which no product is.
+    assert not demo.search("mình muốn mua chả giò làm quà biếu sếp").results
