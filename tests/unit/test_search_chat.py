@@ -1522,3 +1522,10 @@ def test_a_dish_cooked_stands_for_its_ingredients_and_a_dish_eaten_out_is_no_pro
     assert names(demo.search("bún tươi Thắng Thủy giao mỗi sáng cho quán bún bò của tôi"))[0] == "Bún tươi sạch Thắng Thủy"
     # "làm" before a gift is no cooking: the fried rolls themselves, which no product is.
     assert not demo.search("mình muốn mua chả giò làm quà biếu sếp").results
+
+
+def test_a_way_of_cooking_beside_a_product_word_is_no_other_product(demo: SearchIndex) -> None:
+    assert names(demo.search("mẹ muốn hầm gà cho cả nhà"))[0] == "Gà đồi Yên Thế"
+    assert names(demo.search("tối nay nấu canh măng cho cả nhà"))[0] == "Măng lục trúc tươi Lâm sinh Ngọc Châu"
+    # (but a cake named for how it is made stays another cake: "bánh rán")
+    assert not demo.search("bánh rán nhân đỗ 20 cái").results
