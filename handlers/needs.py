@@ -28,6 +28,7 @@ NEED_NAMES = {
     "awake": N_("staying awake (instead of coffee)"),
     "breakfast": N_("breakfast"),
     "brew": N_("drinks to brew with hot water"),
+    "cool": N_("cold drinks to refresh"),
     "ready": N_("food ready to eat, to take along"),
     "health": N_("health and tonics"),
     "joints": N_("bones and joints"),

@@ -92,7 +92,9 @@ _SMALL: dict[str, str | None] = {
     "budget": None, "inexpensive": None, "affordable": None, "prize": None, "favour": None, "favor": None,
     "giveaway": None,
 }
-_ASKING_FOR = frozenset({"tim", "co", "can"})  # tìm, có, cần: asking for goods, beside the verbs of buying
+_ASKING_FOR = frozenset({"tim", "co", "can"})
+# Words after goods asked for that say no more of which ones: "có trà gì …", "cần mật ong để pha …".
+_AFTER_ASKED = frozenset({"gi", "nao", "khong", "ko", "k", "hok", "hong", "a", "ad", "shop", "loai", "de", "cho", "ngon"})  # tìm, có, cần: asking for goods, beside the verbs of buying
 _HOW = frozenset({"truoc", "them", "luon", "ngay", "san", "gap", "som", "lai", "hang"})  # "đặt trước", "lấy thêm"
 _NOT_BUYING = frozenset({"khoi", "khong", "ko", "k", "dung", "chang", "chua", "dont", "not"})
 _ANY_GOODS = frozenset({"do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something", "nguon", "mau", "combo", "set"})
@@ -919,6 +921,13 @@ class SearchIndex:
             (
                 u.at == 0
                 or _buying_at(parsed, u.at - 1)
+                # "có trà gì uống cho mát không", "cần mật ong để …" (not "không có thịt", nor "có nước mía": more
+                # words say which one)
+                or (
+                    keys[u.at - 1] in _ASKING_FOR
+                    and (u.at < 2 or keys[u.at - 2] not in _NOT_BUYING)
+                    and (_end(u) >= len(keys) or _end(u) in parsed.clauses or keys[_end(u)] in _AFTER_ASKED)
+                )
                 or tuple(keys[max(0, u.at - 2) : u.at]) in _SEEKING
                 or _liked(u, parsed)
             )

@@ -26,7 +26,8 @@ from catalog.uses import use_codes, use_tags
 from tests.db.test_import_export import PRODUCT, snapshot, write_csv
 
 SOURCED = {"health", "joints", "liver"}
-CURATED = {"gift", "keeps", "tet", "offering", "wedding", "party", "vegetarian", "cooking", "awake", "ready", "breakfast", "brew"}
+CURATED = {"gift", "keeps", "tet", "offering", "wedding", "party", "vegetarian", "cooking", "awake", "ready", "breakfast", "brew",
+           "cool"}
 
 
 def test_vocabulary_is_small_closed_and_labelled() -> None:
@@ -269,6 +270,8 @@ async def test_migrations_add_the_curated_tags_to_demo_products_keeping_their_ta
                 dict(texts, slug="nam-rom-dong-thinh", name_vi="Nấm rơm Đông Thịnh", category="food", uses=[]),
                 dict(texts, slug="che-xanh-ban-ven", name_vi="Chè xanh Bản Ven", category="food", uses=["gift"]),
                 dict(texts, slug="oi-tan-yen", name_vi="Ổi Tân Yên", category="food", uses=[]),
+                dict(texts, slug="nuoc-uong-long-nhan-vifoco", name_vi="Nước uống long nhãn Bắc Giang",
+                     category="beverage", uses=[]),
             ])
         assert await db.upgrade()
         async with db.session() as session:
@@ -280,6 +283,7 @@ async def test_migrations_add_the_curated_tags_to_demo_products_keeping_their_ta
                 "nam-rom-dong-thinh": ["vegetarian", "cooking"],  # mushrooms: plant food, to cook a meal with
                 "che-xanh-ban-ven": ["gift", "offering", "keeps", "awake", "brew"],  # green tea: to stay awake, brewed
                 "oi-tan-yen": ["ready"],  # fresh fruit: eaten as it is
+                "nuoc-uong-long-nhan-vifoco": ["ready", "cool"],  # a bottled drink: served cold
             }
         await _migrate(db, "downgrade", "0004_inbox")
         async with db.session() as session:
@@ -288,6 +292,7 @@ async def test_migrations_add_the_curated_tags_to_demo_products_keeping_their_ta
             assert (await session.scalar(select(Product.uses).where(Product.slug == "nam-rom-dong-thinh"))) == []
             assert (await session.scalar(select(Product.uses).where(Product.slug == "che-xanh-ban-ven"))) == ["gift"]
             assert (await session.scalar(select(Product.uses).where(Product.slug == "oi-tan-yen"))) == []
+            assert (await session.scalar(select(Product.uses).where(Product.slug == "nuoc-uong-long-nhan-vifoco"))) == []
     finally:
         await db.dispose()
 
