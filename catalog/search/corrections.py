@@ -29,9 +29,12 @@ _MARKERS = (
 _MARKED_ONLY = (
     r"à\s+(?:mà\s+)?(?:không|ko|thôi)(?=\s*[,.!?…])",
     r"thì\s+(?:thôi|không)(?=\s*[,.!?…])",
+    r"thì\s+(?:nhà\s+)?(?:có|còn)\s+(?:đủ\s+)?rồi(?=\s*[,.!?…])",  # "cao đinh lăng thì nhà có rồi, em cần …"
 )
+# A last clause taking back what it names, the goods asked for before it: "nấm bào ngư tươi, không phải nấm rơm".
+_NOT_THAT = r"[,.;!?…]\s*(?:chứ\s+)?(?:không|ko)\s+phải\s"
 # "không phải X mà là Y", "not X but Y": Y is what is asked for.
-_INSTEAD = r"(?:không phải|not)\s.+?\s(?:mà là|but)"
+_INSTEAD = r"(?:(?:không|ko) phải|not)\s.+?\s(?:mà là|but)"
 
 
 def _compiled(patterns: tuple[str, ...], fold: bool) -> re.Pattern[str]:
@@ -42,6 +45,7 @@ def _compiled(patterns: tuple[str, ...], fold: bool) -> re.Pattern[str]:
 class Correction(NamedTuple):
     before: str  # the text taken back (its filters may still hold)
     after: str  # what the buyer meant
+    goods_first: bool = False  # "A, không phải B": what was meant came first, and only holds if it names goods
 
 
 def _fold_char(ch: str) -> str:
@@ -63,7 +67,13 @@ def correction(query: str) -> Correction | None:
     text, patterns = (query.lower(), _MARKED) if marked else (plain, _PLAIN)
     ends = [(found.start(), found.end()) for found in patterns.finditer(text)]
     if not ends:
-        return None
+        last = next(reversed(list((_NOT_THAT_MARKED if marked else _NOT_THAT_PLAIN).finditer(text))), None)
+        if last is None or not re.search(r"\w", query[: last.start()]):
+            return None
+        # What the last clause names is taken back; what came before it is meant.
+        return Correction(
+            query[last.end() :].strip(" ,.;:!?…-–—"), query[: last.start()].strip(" ,.;:!?…-–—"), goods_first=True
+        )
     start, end = max(ends, key=lambda span: span[1])
     after = query[end:].strip(" ,.;:!?…-–—")
     if not re.search(r"\w", after):
@@ -73,3 +83,5 @@ def correction(query: str) -> Correction | None:
 
 _MARKED = _compiled((*_MARKERS, *_MARKED_ONLY, _INSTEAD), fold=False)
 _PLAIN = _compiled((*_MARKERS, _INSTEAD), fold=True)
+_NOT_THAT_MARKED = re.compile(_NOT_THAT)
+_NOT_THAT_PLAIN = re.compile(fold_in_place(_NOT_THAT))

@@ -163,17 +163,18 @@ class SearchIndex:
         query = "" if query is None else str(query)
         limit = max(1, int(limit))
         taken_back = correction(query)
-        if taken_back is None or not self._says_what(taken_back.after):
+        if taken_back is None or not self._says_what(taken_back.after, goods=taken_back.goods_first):
             return self._answer(query, limit)  # (a detail taken back, "bao nhiêu won… à nhầm, bao nhiêu đồng")
         # "mật ong, à nhầm, rượu men lá": what the buyer meant, with the filters the correction does not replace.
         meant = self._answer(taken_back.after, limit, self.parser.parse(taken_back.before))
         return replace(meant, query=query)
 
-    def _says_what(self, text: str) -> bool:
-        """Does the text name goods, a place, a rating, a product group or a need (not only a detail of them)?"""
+    def _says_what(self, text: str, goods: bool = False) -> bool:
+        """Does the text name goods, a place, a rating, a product group or a need (not only a detail of them)?
+        With `goods`, goods only."""
         parsed = self.parser.parse(text)
-        return any(u.role in ("content", "elsewhere") for u in parsed.units) or bool(
-            parsed.places or parsed.stars is not None or parsed.categories or parsed.uses
+        return any(u.role in ("content", "elsewhere") for u in parsed.units) or (
+            not goods and bool(parsed.places or parsed.stars is not None or parsed.categories or parsed.uses)
         )
 
     def _answer(self, query: str, limit: int, withdrawn: ParsedQuery | None = None) -> SearchAnswer:

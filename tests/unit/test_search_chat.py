@@ -1499,6 +1499,9 @@ def test_what_the_buyer_takes_back_is_not_asked_and_what_they_meant_is(demo: Sea
     answer = demo.search("sp 4 sao o Luc Nam, e nham, Yen The")
     assert answer.filters.get("stars") == 4 and answer.filters.get("district") == "Yên Thế", answer.filters
     assert names(demo.search("mật ong Tân Hưng giá bao nhiêu đô... à nhầm, bao nhiêu nghìn đồng")) == ["Mật ong Tân Hưng"]
+    # "A, không phải B": A is meant; goods nobody listed there are no product of ours, B taken back.
+    assert not demo.search("Gạo lứt đỏ Điện Biên, không phải gạo nếp đâu nhé").results
+    assert names(demo.search("Gà đồi Yên Thế nguyên con, không phải giò gà"))[0] == "Gà đồi Yên Thế"
     # Words that only look like a correction typed plain or with other marks: the message as typed.
     assert names(demo.search("mật ong Tân Hưng có bán ở siêu thị không, giao hn được ko"))[0] == "Mật ong Tân Hưng"
 
