@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 from typing import NamedTuple
 
 # Markers after which the buyer says what they meant, written with their marks: a message typed with marks must
@@ -48,6 +49,7 @@ class Correction(NamedTuple):
     goods_first: bool = False  # "A, không phải B": what was meant came first, and only holds if it names goods
 
 
+@cache
 def _fold_char(ch: str) -> str:
     if ch in "đĐ":
         return "d"
@@ -63,6 +65,8 @@ def fold_in_place(text: str) -> str:
 def correction(query: str) -> Correction | None:
     """The last correction in the message, if the buyer made one and said something after it."""
     plain = fold_in_place(query)
+    if not any(word in plain for word in _TRIGGERS):
+        return None  # (most messages: no regular expression run)
     marked = any(a != b for a, b in zip(plain, query.lower(), strict=True) if a.isalpha())
     text, patterns = (query.lower(), _MARKED) if marked else (plain, _PLAIN)
     ends = [(found.start(), found.end()) for found in patterns.finditer(text)]
@@ -81,6 +85,8 @@ def correction(query: str) -> Correction | None:
     return Correction(query[:start].strip(" ,.;:!?…-–—"), after)
 
 
+# A word every marker above holds, folded: without one, there is no correction to look for.
+_TRIGGERS = ("nham", "la", "phai", "thoi", "khong", "ko", "roi", "meant", "wait", "oops", "bad", "but")
 _MARKED = _compiled((*_MARKERS, *_MARKED_ONLY, _INSTEAD), fold=False)
 _PLAIN = _compiled((*_MARKERS, _INSTEAD), fold=True)
 _NOT_THAT_MARKED = re.compile(_NOT_THAT)
