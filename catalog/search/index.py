@@ -926,6 +926,7 @@ class SearchIndex:
                 # words say which one)
                 or (
                     keys[u.at - 1] in _ASKING_FOR
+                    and u.alts[0].key in self.ix.lexicon.concept_index  # a kind the lexicon knows: not "có điểm nào"
                     and (u.at < 2 or keys[u.at - 2] not in _NOT_BUYING)
                     and (_end(u) >= len(keys) or _end(u) in parsed.clauses or keys[_end(u)] in _AFTER_ASKED)
                 )

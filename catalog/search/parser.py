@@ -702,6 +702,12 @@ class QueryParser:
                     if not self.accent_agrees(marked, i, accents):
                         continue
                     if (
+                        kind in _VETOES
+                        and q.diacritics
+                        and any(marked[i + k] is None and accents[k] for k in range(m))
+                    ):
+                        continue  # in a message written with marks, "gửi Ban quản lý" is no "gửi bán" (consign)
+                    if (
                         m == 1
                         and marked[i] is None
                         and any(accents)

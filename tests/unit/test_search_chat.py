@@ -1539,3 +1539,11 @@ def test_a_cold_drink_to_refresh_is_the_bottled_drink_not_tea_to_brew(demo: Sear
     assert names(demo.search("need a cold drink for the kids after school"))[0] == "Nước uống long nhãn Bắc Giang"
     # A kind named stays the answer: tea asked for "to cool down" is tea.
     assert all("Chè" in n or "Trà" in n for n in names(demo.search("có trà gì uống cho mát không")))
+
+
+def test_a_letter_s_salutation_is_no_request_to_consign_and_a_place_asked_about_holds(demo: SearchIndex) -> None:
+    # "Kính gửi Ban …" typed with marks: no "gửi bán"; "có điểm nào" asks which places, the district holds.
+    answer = demo.search("Kính gửi Ban quản lý, Lục Ngạn có những sản phẩm 4 sao nào, có giao hàng không ạ? Trân trọng")
+    assert answer.results and answer.filters.get("district") == "Lục Ngạn", answer.filters
+    answer = demo.search("Kính gửi quý cơ quan, đoàn chúng tôi muốn tham quan điểm du lịch ở Lục Ngạn, có điểm nào không")
+    assert answer.filters.get("district") == "Lục Ngạn" and answer.filters.get("category") == "tourism", answer.filters
