@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import heapq
 import itertools
+import re
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
@@ -14,7 +15,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from catalog.lexicon import Exclusion, Key, Lexicon
-from catalog.search.corrections import correction
+from catalog.search.corrections import correction, fold_in_place
 from catalog.search.matching import Matcher
 from catalog.search.memory import gc_paused
 from catalog.search.model import (
@@ -68,6 +69,11 @@ WALK_SHARE = 40
 TIER_AFTER = 2  # × the products wanted: a walk of the products named this long is split by their points
 SPARSE_LEVEL = 8
 TYPICAL_NONE = 1_000  # a product of no kind a need's `first` list names: after those of the kinds it names
+# Asking for the best rated of what is found: "nhiều sao nhất", "hạng sao cao nhất", "most stars", "top rated".
+_BEST_RATED = re.compile(
+    r"(?<![a-z])(?:(?:nhieu|cao) sao nhat|sao (?:cao|nhieu) nhat|hang (?:sao )?cao nhat|xep hang cao nhat"
+    r"|most stars|highest (?:stars|rated|rating)|(?:best|top) rated|best rating)(?![a-z])"
+)
 # Verbs whose object is the goods asked for ("mua ổi", "order lychee").
 _BUYING = frozenset({"mua", "buy", "order", "sell", "stock"})
 _SELLING: dict[str, str] = {"dat": "đăt5", "lay": "lây1"}  # đặt (order), lấy (take), with their marks
@@ -164,10 +170,16 @@ class SearchIndex:
         limit = max(1, int(limit))
         taken_back = correction(query)
         if taken_back is None or not self._says_what(taken_back.after, goods=taken_back.goods_first):
-            return self._answer(query, limit)  # (a detail taken back, "bao nhiêu won… à nhầm, bao nhiêu đồng")
-        # "mật ong, à nhầm, rượu men lá": what the buyer meant, with the filters the correction does not replace.
-        meant = self._answer(taken_back.after, limit, self.parser.parse(taken_back.before))
-        return replace(meant, query=query)
+            answer = self._answer(query, limit)  # (a detail taken back, "bao nhiêu won… à nhầm, bao nhiêu đồng")
+        else:
+            # "mật ong, à nhầm, rượu men lá": what the buyer meant, with the filters the correction does not replace.
+            answer = replace(self._answer(taken_back.after, limit, self.parser.parse(taken_back.before)), query=query)
+        if len(answer.results) > 1 and _BEST_RATED.search(fold_in_place(query)):
+            # "giò nào nhiều sao nhất", "top rated honey": of those found, the ones rated highest.
+            top = max(h.doc.stars or 0 for h in answer.results)
+            if top:
+                answer = replace(answer, results=[h for h in answer.results if (h.doc.stars or 0) == top])
+        return answer
 
     def _says_what(self, text: str, goods: bool = False) -> bool:
         """Does the text name goods, a place, a rating, a product group or a need (not only a detail of them)?

@@ -105,6 +105,8 @@ _COOKING: dict[str, str | None] = {
 # ("làm" and "gói" cook only right before the dish, "làm món nem rán": "làm quà" is as a gift, "3 gói" packets.)
 _COOKING_BEFORE = frozenset({"lam", "goi"})
 _INGREDIENTS = frozenset({"nguyen lieu", "ingredient", "ingredients", "can gi", "need buy"})
+# Words before "Nhật" in names (Diệp Nhật) and Japan (người Nhật, hàng Nhật): no superlative "nhất" there.
+_NHAT_NAMES = frozenset({"diep", "nguoi", "hang", "tieng", "ben", "nuoc", "kieu", "sep", "khach", "cua", "tu", "o"})
 # Words that make "máy" no machine bought: before it (nhà máy, xe máy, điện máy, máy bay, máy mình, máy tính
 # tiền is one though); and words after it saying the machine only typed the message ("máy ghi âm nó gõ thành …").
 _NOT_A_MACHINE_BEFORE = frozenset({"nha", "xe", "dien", "cua"})
@@ -790,6 +792,7 @@ class QueryParser:
         if out.uses:
             self.need_words_typed_plain(keys, marked, out)
         self.the_buyers_own(keys, out)
+        self.superlatives(keys, marked, lambda i: named.has(toks[i]), out)
         if self.lexicon.dishes:
             self.dishes_served(keys, marked, out)
         if "service" in out.asks and "gift" in out.uses:
@@ -1710,6 +1713,34 @@ class QueryParser:
                 if owned and not any(self.in_catalogue(a.key) for a in u.alts):
                     units.append(replace(u, weight=0.0, role="optional"))
                     continue
+            units.append(u)
+        out.units = units
+
+    def superlatives(
+        self, keys: list[str], marked: list[str | None], a_name: Callable[[int], bool], out: ParsedQuery
+    ) -> None:
+        """"Loại nào giòn nhất", "ngon nhất", "the tastiest honey": how the buyer ranks what is asked, not another
+        product. "Nhất" and the word before it in Vietnamese (not the Nhật of a name, "Diệp Nhật", "Nhật Bản"),
+        an English word nobody listed ending in -est, are no product words."""
+        quality: set[int] = set()
+        for i, k in enumerate(keys):
+            if (
+                k == "nhat"
+                and marked[i] in (None, "nhât1")
+                and i
+                and keys[i - 1] not in _NHAT_NAMES
+                and (i + 1 >= len(keys) or keys[i + 1] != "ban")
+                and not a_name(i)  # a name: "mì Đệ Nhất"
+            ):
+                quality.update((i - 1, i))
+        units = []
+        for u in out.units:
+            single = " " not in u.text
+            if (single and u.at in quality and (u.stray or u.text == "nhat")) or (
+                single and u.stray and u.stray < STRAY_VIETNAMESE and len(u.text) >= 5 and u.text.endswith("est")
+            ):
+                units.append(replace(u, weight=0.0, role="optional"))
+                continue
             units.append(u)
         out.units = units
 

@@ -1547,3 +1547,15 @@ def test_a_letter_s_salutation_is_no_request_to_consign_and_a_place_asked_about_
     assert answer.results and answer.filters.get("district") == "Lục Ngạn", answer.filters
     answer = demo.search("Kính gửi quý cơ quan, đoàn chúng tôi muốn tham quan điểm du lịch ở Lục Ngạn, có điểm nào không")
     assert answer.filters.get("district") == "Lục Ngạn" and answer.filters.get("category") == "tourism", answer.filters
+
+
+def test_a_superlative_ranks_what_is_asked_and_the_best_rated_are_those_with_most_stars(demo: SearchIndex) -> None:
+    # "… nào ngọt nhất", "the juiciest …": how to rank them, no other product.
+    assert all("Vải" in n for n in names(demo.search("vai nao ngot nhat vay shop")))
+    assert all("Mật ong" in n for n in names(demo.search("which is the thickest honey you sell")))
+    # "Nhất" of a name, or Japan, is no superlative.
+    assert "nhat" in [u.text for u in demo.parser.parse("mì Đệ Nhất thùng 30 gói").units if u.role != "optional"]
+    # The most stars: of those found, the ones rated highest.
+    found = demo.search("mật ong nào được nhiều sao nhất")
+    stars = {h.doc.stars for h in found.results}
+    assert found.results and len(stars) == 1 and stars == {max(h.doc.stars or 0 for h in demo.search("mật ong").results)}
