@@ -98,12 +98,14 @@ _SMALL: dict[str, str | None] = {
     "budget": None, "inexpensive": None, "affordable": None, "prize": None, "favour": None, "favor": None,
     "giveaway": None,
 }
-_ASKING_FOR = frozenset({"tim", "co", "can"})
+_ASKING_FOR = frozenset({"tim", "co", "can"})  # tìm, có, cần: asking for goods, beside the verbs of buying
 # Words after goods asked for that say no more of which ones: "có trà gì …", "cần mật ong để pha …".
-_AFTER_ASKED = frozenset({"gi", "nao", "khong", "ko", "k", "hok", "hong", "a", "ad", "shop", "loai", "de", "cho", "ngon"})  # tìm, có, cần: asking for goods, beside the verbs of buying
+_AFTER_ASKED = frozenset({"gi", "nao", "khong", "ko", "k", "hok", "hong", "a", "ad", "shop", "loai", "de", "cho", "ngon"})
 _HOW = frozenset({"truoc", "them", "luon", "ngay", "san", "gap", "som", "lai", "hang"})  # "đặt trước", "lấy thêm"
 _NOT_BUYING = frozenset({"khoi", "khong", "ko", "k", "dung", "chang", "chua", "dont", "not"})
-_ANY_GOODS = frozenset({"do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something", "nguon", "mau", "combo", "set"})
+_ANY_GOODS = frozenset({
+    "do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something", "nguon", "mau", "combo", "set",
+})
 # "Không" as chat and the south write it, and what may follow a question's end ("có bán hông shop", "có ko ạ").
 _NO_WORDS = frozenset({"khong", "ko", "k", "hok", "hk", "khg", "hong", "khum", "hem", "hum"})
 _TAIL_CHAT = frozenset({"shop", "a", "ad", "b", "ban", "da", "vay", "z", "nhi", "ha", "nhe", "ne", "oi", "mn"})
