@@ -421,7 +421,10 @@ class InboxProcessor:
                         if first is not slot:
                             await slot.acquire()  # (given back by `_turn`, before the turn's end)
                             first.release()
-                        retry = await self._attempt(entry)
+                        # PostgreSQL on asyncpg: the turn's connection, idle while the entry is handled, serves the
+                        # router's transaction for it (`Database.lending`): no connection of its own from the pool
+                        with self.db.lending(conn) if isinstance(conn, Turn) else contextlib.nullcontext():
+                            retry = await self._attempt(entry)
                         self._last_done[key] = loop.time()
                         wait = retry or 0.0
                         # Nothing else of the chat was waiting at the look, and what this process accepted since
