@@ -98,3 +98,42 @@ async def test_a_failing_handler_gives_its_slot_and_place_back(pg: Database) -> 
         assert set((await session.scalars(select(InboxEntry.status))).all()) == {"done"}
     assert not await turns_held(pg)
     assert processor.slots._value == 1 and processor.ahead is not None and processor.ahead._value == 1
+
+
+async def test_the_next_chats_look_is_sent_before_an_entry_is_handled(pg: Database, monkeypatch: pytest.MonkeyPatch
+                                                                      ) -> None:
+    """One turn of the loop between an entry's slot and its handling: the next chat's look, woken by the place given
+    back, has sent its statement before the handling starts (so that PostgreSQL runs it beside the handling, not beside
+    the handling's own write at its end)."""
+    items = [(str(n), CHATS[n % 3], {"n": n}, n) for n in range(1, 13)]  # three chats, four entries each, interleaved
+    accepted = await inbox.accept(pg, "telegram", items, "test")
+    events: list[tuple[str, str]] = []
+    look = inbox.look_at_chat
+
+    async def spied(*args: object, **kwargs: object) -> inbox.Look:
+        events.append(("look", str(args[2])))
+        return await look(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inbox, "look_at_chat", spied)
+
+    async def handler(entry: inbox.Accepted) -> None:
+        events.append(("handle", entry.chat_key))  # at once, before anything of the handler awaits
+        async with pg.session() as session:
+            await inbox.mark_handled(session, entry.id, [])
+        processor.finished(entry)
+
+    processor = InboxProcessor(pg, "telegram", handler, slots=1, base_delay=0.01)
+    for entry in accepted:
+        processor.submit(entry)
+    await processor.drain()
+
+    # the look that found each entry was sent before the handling before it started (the first ones aside: the pool
+    # opens its connections then, and a look may wait for one)
+    handlings = [(i, chat) for i, (kind, chat) in enumerate(events) if kind == "handle"]
+    early = [max(k for k in range(j) if events[k] == ("look", chat)) < i
+             for (i, _), (j, chat) in zip(handlings, handlings[1:], strict=False)]
+    assert len(handlings) == len(items)
+    assert sum(early[2:]) >= len(early) - 3, events
+    async with pg.session() as session:
+        assert set((await session.scalars(select(InboxEntry.status))).all()) == {"done"}
+    assert not await turns_held(pg)
