@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
 from typing import NamedTuple
 
 # Markers after which the buyer says what they meant, written with their marks: a message typed with marks must
@@ -49,24 +48,34 @@ class Correction(NamedTuple):
     goods_first: bool = False  # "A, không phải B": what was meant came first, and only holds if it names goods
 
 
-@cache
-def _fold_char(ch: str) -> str:
-    if ch in "đĐ":
-        return "d"
-    base = unicodedata.normalize("NFD", ch)[0].lower()
-    return base if len(base) == 1 else " "
+class _FoldTable(dict[int, str]):
+    """`str.translate`'s table: each character folded alone (lower case, no marks, đ → d), worked out once."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        if ch in "đĐ":
+            folded = "d"
+        else:
+            base = unicodedata.normalize("NFD", ch)[0].lower()
+            folded = base if len(base) == 1 else " "
+        self[code] = folded
+        return folded
+
+
+_FOLD = _FoldTable()
 
 
 def fold_in_place(text: str) -> str:
     """The text folded (lower case, no marks, đ → d) character by character: same length, same positions."""
-    return "".join(_fold_char(ch) for ch in text)
+    return text.translate(_FOLD)
 
 
-def correction(query: str) -> Correction | None:
-    """The last correction in the message, if the buyer made one and said something after it."""
-    plain = fold_in_place(query)
-    if not any(word in plain for word in _TRIGGERS):
-        return None  # (most messages: no regular expression run)
+def correction(query: str, plain: str | None = None) -> Correction | None:
+    """The last correction in the message, if the buyer made one and said something after it (`plain`: the query
+    already folded in place)."""
+    plain = fold_in_place(query) if plain is None else plain
+    if not _TRIGGER.search(plain):
+        return None  # (most messages: no further regular expression run)
     marked = any(a != b for a, b in zip(plain, query.lower(), strict=True) if a.isalpha())
     text, patterns = (query.lower(), _MARKED) if marked else (plain, _PLAIN)
     ends = [(found.start(), found.end()) for found in patterns.finditer(text)]
@@ -86,7 +95,10 @@ def correction(query: str) -> Correction | None:
 
 
 # A word every marker above holds, folded: without one, there is no correction to look for.
-_TRIGGERS = ("nham", "la", "phai", "thoi", "khong", "ko", "roi", "meant", "wait", "oops", "bad", "but")
+_TRIGGER = re.compile(
+    r"nham|y (?:em|toi|minh|anh|chi) la|phai|a (?:ma )?(?:khong|ko|thoi)|thi (?:thoi|khong|nha|co|con)"
+    r"|meant|wait|oops|my bad|but"
+)
 _MARKED = _compiled((*_MARKERS, *_MARKED_ONLY, _INSTEAD), fold=False)
 _PLAIN = _compiled((*_MARKERS, _INSTEAD), fold=True)
 _NOT_THAT_MARKED = re.compile(_NOT_THAT)

@@ -170,13 +170,14 @@ class SearchIndex:
         """Answer one buyer query: confident results, or none and some suggestions."""
         query = "" if query is None else str(query)
         limit = max(1, int(limit))
-        taken_back = correction(query)
+        plain = fold_in_place(query)
+        taken_back = correction(query, plain)
         if taken_back is None or not self._says_what(taken_back.after, goods=taken_back.goods_first):
             answer = self._answer(query, limit)  # (a detail taken back, "bao nhiêu won… à nhầm, bao nhiêu đồng")
         else:
             # "mật ong, à nhầm, rượu men lá": what the buyer meant, with the filters the correction does not replace.
             answer = replace(self._answer(taken_back.after, limit, self.parser.parse(taken_back.before)), query=query)
-        if len(answer.results) > 1 and _BEST_RATED.search(fold_in_place(query)):
+        if len(answer.results) > 1 and _BEST_RATED.search(plain):
             # "giò nào nhiều sao nhất", "top rated honey": of those found, the ones rated highest.
             top = max(h.doc.stars or 0 for h in answer.results)
             if top:

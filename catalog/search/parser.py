@@ -297,6 +297,7 @@ class QueryParser:
         self.token_cache: dict[tuple[str, str], list[Alt]] = {}
         self.ask_heads = {key[0] for key in self.lexicon.asks}
         self.ask_words = max((len(key) for key in self.lexicon.asks), default=1)  # the longest phrase, in words
+        self.dish_heads = {key[0] for key in self.lexicon.dishes}
         self.modifier_heads = {key[0] for key in self.lexicon.modifiers}
         self.negation_heads = {key[0] for key in self.lexicon.negations} | _NOT_SHORT
         self.giving_heads = {key[0] for key in self.lexicon.giving_verbs}
@@ -767,7 +768,7 @@ class QueryParser:
                 for kind, where in asked_at.items()
                 if (kept := [(s, e) for s, e in where if not any(a <= s and e <= b and b - a > e - s for a, b in said)])
             }
-        device = self.device_named(keys, marked)
+        device = self.device_named(keys, marked) if "may" in keys else None
         if device is not None:
             asked_at.setdefault("supplies", []).append((device, device + 1))
         if asked_at:
@@ -850,8 +851,10 @@ class QueryParser:
         """A dish stands for its ingredients only where the buyer cooks it ("làm bún chả cho cả nhà", "nấu chè
         ngô", "making fresh spring rolls"). Elsewhere it is the dish itself: beside a product word it only says
         what that is for ("bún tươi … cho quán bún chả"); alone, no product is it ("bún ốc nguội ăn ở đâu")."""
+        if "cooking" in out.uses or self.dish_heads.isdisjoint(keys):
+            return
         dishes = [u for u in out.units if tuple(u.text.split()) in self.lexicon.dishes]
-        if not dishes or "cooking" in out.uses:
+        if not dishes:
             return
         starts = {u.at for u in dishes} | {u.at - 1 for u in dishes if u.at and keys[u.at - 1] == "mon"}
         if any(
@@ -1722,6 +1725,8 @@ class QueryParser:
         """"Loại nào giòn nhất", "ngon nhất", "the tastiest honey": how the buyer ranks what is asked, not another
         product. "Nhất" and the word before it in Vietnamese (not the Nhật of a name, "Diệp Nhật", "Nhật Bản"),
         an English word nobody listed ending in -est, are no product words."""
+        if "nhat" not in keys and "est" not in "".join(keys):
+            return
         quality: set[int] = set()
         for i, k in enumerate(keys):
             if (
