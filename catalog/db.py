@@ -560,23 +560,19 @@ class Database:
             # the connection holding the chat's turn, idle while its entry is handled (`lending`): no checkout
             lent.busy = True
             turn = Turn(self, fairy=lent.fairy, lent=True)
-            try:
-                try:
-                    yield turn
-                except BaseException as error:
-                    await turn._end(error)
-                    raise
-                await turn._end(None)
-            finally:
-                lent.busy = False
-            return
-        turn = Turn(self, fairy=await greenlet_spawn(self.engine.sync_engine.raw_connection))
+        else:
+            lent = None
+            turn = Turn(self, fairy=await greenlet_spawn(self.engine.sync_engine.raw_connection))
         try:
-            yield turn
-        except BaseException as error:
-            await turn._end(error)
-            raise
-        await turn._end(None)
+            try:
+                yield turn
+            except BaseException as error:
+                await turn._end(error)
+                raise
+            await turn._end(None)
+        finally:
+            if lent is not None:
+                lent.busy = False
 
     @contextmanager
     def lending(self, turn: Turn) -> Iterator[None]:

@@ -172,11 +172,13 @@ class SearchIndex:
         limit = max(1, int(limit))
         plain = fold_in_place(query)
         taken_back = correction(query, plain)
-        if taken_back is None or not self._says_what(taken_back.after, goods=taken_back.goods_first):
+        meant = self.parser.parse(taken_back.after) if taken_back is not None else None
+        if meant is None or taken_back is None or not _says_what(meant, goods=taken_back.goods_first):
             answer = self._answer(query, limit)  # (a detail taken back, "bao nhiêu won… à nhầm, bao nhiêu đồng")
         else:
             # "mật ong, à nhầm, rượu men lá": what the buyer meant, with the filters the correction does not replace.
-            answer = replace(self._answer(taken_back.after, limit, self.parser.parse(taken_back.before)), query=query)
+            withdrawn = self.parser.parse(taken_back.before)
+            answer = replace(self._answer(taken_back.after, limit, withdrawn, meant), query=query)
         if len(answer.results) > 1 and _BEST_RATED.search(plain):
             # "giò nào nhiều sao nhất", "top rated honey": of those found, the ones rated highest.
             top = max(h.doc.stars or 0 for h in answer.results)
@@ -184,18 +186,12 @@ class SearchIndex:
                 answer = replace(answer, results=[h for h in answer.results if (h.doc.stars or 0) == top])
         return answer
 
-    def _says_what(self, text: str, goods: bool = False) -> bool:
-        """Does the text name goods, a place, a rating, a product group or a need (not only a detail of them)?
-        With `goods`, goods only."""
-        parsed = self.parser.parse(text)
-        return any(u.role in ("content", "elsewhere") for u in parsed.units) or (
-            not goods and bool(parsed.places or parsed.stars is not None or parsed.categories or parsed.uses)
-        )
-
-    def _answer(self, query: str, limit: int, withdrawn: ParsedQuery | None = None) -> SearchAnswer:
-        """`search` of a message as it stands; `withdrawn`: what the buyer took back before it, whose place, star
-        rating and product group still hold where the message names none."""
-        parsed = self.parser.parse(query)
+    def _answer(
+        self, query: str, limit: int, withdrawn: ParsedQuery | None = None, parsed: ParsedQuery | None = None
+    ) -> SearchAnswer:
+        """`search` of a message as it stands (`parsed`: read already); `withdrawn`: what the buyer took back before
+        it, whose place, star rating and product group still hold where the message names none."""
+        parsed = self.parser.parse(query) if parsed is None else parsed
         if withdrawn is not None:
             parsed.places = parsed.places or withdrawn.places
             if parsed.stars is None:
@@ -1878,6 +1874,14 @@ def _bought(u: Unit, parsed: ParsedQuery) -> bool:
     if i < 0 or i + 1 in parsed.clauses or not _buying_at(parsed, i):
         return False
     return not (i and keys[i - 1] in _NOT_BUYING)  # "khỏi mua sữa": no need to buy it
+
+
+def _says_what(parsed: ParsedQuery, goods: bool = False) -> bool:
+    """Does the message name goods, a place, a rating, a product group or a need (not only a detail of them)? With
+    `goods`, goods only."""
+    return any(u.role in ("content", "elsewhere") for u in parsed.units) or (
+        not goods and bool(parsed.places or parsed.stars is not None or parsed.categories or parsed.uses)
+    )
 
 
 def _sought(u: Unit, parsed: ParsedQuery) -> bool:

@@ -16,7 +16,7 @@ from catalog.models import ChatSession, InboxEntry, ProcessedEvent
 from catalog.sessions import load_chat, save_chat
 
 
-async def _committed(db: Database, statement: Any) -> Any:
+async def committed(db: Database, statement: Any) -> Any:
     """`statement`'s first row as another process sees it: only what was committed (the turn's own connection, back
     in its pool, would see what it left uncommitted)."""
     other = Database(db.url)
@@ -29,13 +29,13 @@ async def _committed(db: Database, statement: Any) -> Any:
 
 async def _chat_row(db: Database, chat_id: str) -> tuple[Any, ...]:
     table = ChatSession.__table__.c
-    return tuple(await _committed(db, select(table.language, table.last_results, table.state, table.form,
+    return tuple(await committed(db, select(table.language, table.last_results, table.state, table.form,
                                              table.updated_at).where(table.chat_id == chat_id)))
 
 
 async def _entry_row(db: Database, entry_id: int) -> tuple[Any, ...]:
     table = InboxEntry.__table__.c
-    return tuple(await _committed(db, select(table.status, table.replies, table.payload, table.last_error,
+    return tuple(await committed(db, select(table.status, table.replies, table.payload, table.last_error,
                                              table.updated_at).where(table.id == entry_id)))
 
 
@@ -123,7 +123,7 @@ async def test_a_session_opened_after_the_turns_statements_shares_their_transact
                 raise RuntimeError("failed after both")
     except RuntimeError:
         assert fails
-    (events,) = await _committed(empty_db, select(func.count()).select_from(ProcessedEvent))
+    (events,) = await committed(empty_db, select(func.count()).select_from(ProcessedEvent))
     status = (await _entry_row(empty_db, entry.id))[0]
     assert (events, status) == ((0, "pending") if fails else (1, "handled"))
     assert _checked_out(empty_db) == 0
@@ -176,7 +176,7 @@ async def test_an_entry_handled_elsewhere_keeps_nothing_of_the_turn(empty_db: Da
             if with_session:
                 turn.session.add(ProcessedEvent(channel="zalo", event_id="m3"))
             await inbox.mark_handled(turn, entry.id, [{"text": "second"}])
-    (events,) = await _committed(empty_db, select(func.count()).select_from(ProcessedEvent))
+    (events,) = await committed(empty_db, select(func.count()).select_from(ProcessedEvent))
     assert (events, (await _chat_row(empty_db, "605"))[0]) == (0, None)
     assert (await _entry_row(empty_db, entry.id))[:2] == ("handled", [{"text": "first"}])
     assert _checked_out(empty_db) == 0

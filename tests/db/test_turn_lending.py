@@ -20,23 +20,11 @@ from catalog.db import Database
 from catalog.models import ChatSession, InboxEntry, ProcessedEvent
 from catalog.sessions import load_chat, save_chat
 from tests.conftest import PG_URL, opened_database
+from tests.db.test_turn import committed
+from tests.db.test_turn_connection import checked_out
 
 pg_only = pytest.mark.skipif(not PG_URL, reason="needs OCOP_TEST_DATABASE_URL (PostgreSQL)")
 LOCK = 4242  # an advisory lock the lender holds, as a chat's turn does
-
-
-def checked_out(db: Database) -> int:
-    return db.engine.sync_engine.pool.checkedout()  # type: ignore[attr-defined]
-
-
-async def committed(db: Database, statement: Any) -> Any:
-    """`statement`'s first row as another process sees it."""
-    other = Database(db.url)
-    try:
-        async with other.session() as session:
-            return (await session.execute(statement)).first()
-    finally:
-        await other.dispose()
 
 
 async def lock_holders(db: Database, key: int) -> set[int]:
