@@ -11,7 +11,14 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from catalog.lexicon import Concept, Exclusion, Key, Phrase, phrase_accents, phrase_key
-from catalog.search.compounds import chat_pairs, dictionary_words, other_compounds, second_syllables
+from catalog.search.compounds import (
+    chat_pairs,
+    dictionary_words,
+    is_spoken,
+    other_compounds,
+    second_syllables,
+    spoken_words,
+)
 from catalog.search.gazetteer import districts_outside
 from catalog.search.marks import LETTER_MARKS, TONE_CLASS, accent_fits, marks_are, marks_fit, same_marks
 from catalog.search.model import (
@@ -176,6 +183,14 @@ _NOT_BEFORE_GROUP = frozenset({"khong", "ko", "hok", "hk", "khg"})  # (not "kg":
 _DENIALS = frozenset({"khong", "no", "without", "chua", "zero"})
 # Punctuation that ends a clause: a negation does not reach past it ("không phải, na Lục Nam ấy").
 _CLAUSE_BREAK = re.compile(r"[,.;!?…]+(?:\s|$)|[;!?…]+")
+# Words after which the goods asked for are named (see read_unlisted_goods): "có" in a yes-no question, typed with
+# its marks or plain in a message without marks, and classifiers of things, typed with their marks.
+_HAVE = accent_key("có")
+_CLASSIFIERS = {fold(w): accent_key(w) for w in ("cái", "chiếc", "đôi", "bộ", "bức", "tấm")}
+_GOODS_CUES = frozenset({"co", *_CLASSIFIERS})
+# Ends of a yes-no question ("có … không", "có … hông", "co … ko"), and denials before "có" ("không có tủ lạnh").
+_YES_NO = frozenset({"khong", "ko", "k", "hong", "hok", "hk", "khg", "kh", "hem"})
+_NOT_HAVING = frozenset({"khong", "ko", "k", "chua"})
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or", "vs", "versus"})
 # What may stand between a thing and the verb that says what it is for: "túi zip để đóng gói chè", "men lá về tự
@@ -373,6 +388,8 @@ class QueryParser:
             or self.names_product(key),
         )
         del words
+        # And every word of the language of two or three syllables, for goods the catalogue lacks (read_unlisted_goods).
+        self.spoken = spoken_words()
         # Single words the lexicon knows as chat, however marked: typed plain, they may be that instead.
         self.chat_words = {
             key[0]
@@ -810,6 +827,8 @@ class QueryParser:
             ]
         if not self.modifier_heads.isdisjoint(keys):
             self.read_modifiers(q, out)
+        if not _GOODS_CUES.isdisjoint(keys) and any(u.stray for u in out.units):
+            self.read_unlisted_goods(q, out)
         if not self.goods_heads.isdisjoint(keys):
             self.read_other_goods(q, out)
         if not self.process_heads.isdisjoint(keys):
@@ -1380,6 +1399,53 @@ class QueryParser:
             # As decisive as another place's name: the goods must be found as named ("elsewhere").
             units.append(Unit(" ".join(span), phrase_weight(m), [alt], "elsewhere", at=i, lacked=lacked))
             i += m
+
+    def read_unlisted_goods(self, q: QueryWords, out: ParsedQuery) -> None:
+        """Goods nobody listed, asked for by a word of the language right after "có" in a yes-no question or after a
+        classifier of things ("có ốc vặn không", "co bong ngo ko", "cái bình vôi bằng gốm Thổ Hà", "bức hoành phi"):
+        they are what is asked for, so no product word or need elsewhere in the message is the answer.
+
+        Vietnamese puts the thing first and what describes it after, so the goods are the word right there, whatever
+        product word is part of it ("bỏng ngô": popcorn, no sweet corn). Not after a product already named: then "có
+        … không" asks about that product ("chả lụa Bình Minh, có xuất hóa đơn không", "giò có hàn the không")."""
+        keys, marked, units = q.keys, q.marked, out.units
+        # In a message written with marks, each word as written (a word typed without marks has the level tone).
+        spelt = [accent_key(t.raw) for t in q.toks] if q.diacritics else keys
+
+        def spoken(start: int, end: int) -> bool:
+            return is_spoken(self.spoken, " ".join(spelt[start:end]))
+
+        first_product = min((u.at for u in units if u.role == "content" and not u.stray), default=len(keys))
+        for c in range(min(first_product, len(keys) - 2)):
+            cue, i = keys[c], c + 1
+            if cue == "co":
+                if marked[c] != _HAVE and (marked[c] is not None or q.diacritics):
+                    continue
+                end = min((k for k in out.clauses if k > c), default=len(keys))
+                if (c and keys[c - 1] in _NOT_HAVING) or _YES_NO.isdisjoint(keys[i + 1 : end]):
+                    continue
+            elif cue not in _CLASSIFIERS or marked[c] != _CLASSIFIERS[cue]:
+                continue
+            if (c and spoken(c - 1, i)) or i in out.clauses:
+                continue  # "cán bộ", "mấy cái": no classifier
+            for m in (3, 2):
+                if i + m > len(keys) or any(j in out.clauses for j in range(i + 1, i + m)) or not spoken(i, i + m):
+                    continue
+                if (i + m < len(keys) and i + m not in out.clauses and spoken(i + m - 1, i + m + 1)) or (
+                    self.names_product(tuple(keys[i : i + m]))
+                ):
+                    continue  # cut inside another word ("xuất hóa | đơn"), or a product's words
+                inside = [u for u in units if u.at < i + m and u.at + len(u.text.split()) > i]
+                if not any(u.stray for u in inside) or any(
+                    u.role == "content" and not u.stray and (u.at < i or u.at + len(u.text.split()) > i + m)
+                    for u in inside
+                ):
+                    continue  # (a product word reaching past the word is the product's: "bánh | chưng")
+                for u in inside:
+                    units.remove(u)
+                alt = Alt(tuple(keys[i : i + m]), 1.0, tuple(marked[i : i + m]), exact=True)
+                units.append(Unit(" ".join(keys[i : i + m]), phrase_weight(m), [alt], "elsewhere", at=i, lacked=True))
+                return
 
     def read_processes(self, q: QueryWords, out: ParsedQuery) -> None:
         """A thing, then a verb that works on a product, then the product word: the thing is a tool, a container,

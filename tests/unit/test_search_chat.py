@@ -970,11 +970,18 @@ def test_the_dictionary_word_is_read_only_where_it_stands_whole(demo: SearchInde
 
 def test_the_word_list_is_installed() -> None:
     # underthesea ships the dictionary the compounds come from: without it they would silently go unrecognised.
-    from catalog.search.compounds import dictionary_path, dictionary_words
+    from catalog.search.compounds import dictionary_path, dictionary_words, is_spoken, spoken_words
+    from catalog.text import accent_key
 
     assert dictionary_path() is not None
     words = dict(dictionary_words())
     assert words["măng cụt"] == ("mang", "cut") and words["bánh cuốn"] == ("banh", "cuon")
+    # And as the numbers words are looked up by: folded, or spelt with marks, but not with other marks.
+    spoken = spoken_words()
+    assert len(spoken) > 90_000 and list(spoken) == sorted(set(spoken))
+    assert is_spoken(spoken, "oc van") and is_spoken(spoken, " ".join(accent_key(w) for w in ("ốc", "vặn")))
+    assert not is_spoken(spoken, " ".join(accent_key(w) for w in ("ốc", "vân")))
+    assert not is_spoken(spoken, "oc van bac")
 
 
 @pytest.mark.parametrize(
@@ -1559,3 +1566,42 @@ def test_a_superlative_ranks_what_is_asked_and_the_best_rated_are_those_with_mos
     found = demo.search("mật ong nào được nhiều sao nhất")
     stars = {h.doc.stars for h in found.results}
     assert found.results and len(stars) == 1 and stars == {max(h.doc.stars or 0 for h in demo.search("mật ong").results)}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Có mũ cối không, bố em thích đội đi thăm vải",  # a pith helmet, then a lychee orchard
+        "Có ấm tích không ạ, ông em pha chè hoa vàng",  # a teapot in its basket, for the golden camellia tea
+        "co bong ngo caramel ko shop",  # popcorn, typed plain: no sweet corn
+        "Bà cần cái xoong nồi to để nấu bánh chưng",  # pots to cook the cake in
+    ],
+)
+def test_goods_named_by_a_word_of_the_language_after_co_or_a_classifier_are_not_found(
+    demo: SearchIndex, query: str
+) -> None:
+    # A word of the language right after "có … không" or a classifier is what is asked for; the product words
+    # around it say what it is for.
+    answer = demo.search(query)
+    assert not answer.results, names(answer)
+    assert answer.terms, "what was asked is said"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Chả lụa Bình Minh có xuất hóa đơn không", "Chả lụa"),  # asked about the product named before "có"
+        ("Gà đồi Yên Thế có tiêm phòng không", "Gà đồi"),
+        ("Có gạo nếp cái hoa vàng không em", "Gạo nếp"),  # the words after "có" are the product's
+        ("không có tủ lạnh thì mật ong để được không", "Mật ong"),  # a fridge the buyer has not: no goods asked
+    ],
+)
+def test_co_after_a_product_or_before_its_words_still_finds_it(demo: SearchIndex, query: str, expected: str) -> None:
+    answer = demo.search(query)
+    assert answer.results and expected in answer.results[0].doc.name_vi, names(answer)
+
+
+def test_a_classifier_inside_another_word_asks_nothing(demo: SearchIndex) -> None:
+    # "cán bộ" (an official) has a "bộ" that is no classifier: the herbal products of Yên Thế are still asked for.
+    answer = demo.search("cán bộ y tế xã hỏi Yên Thế có sản phẩm thảo dược nào")
+    assert answer.results and answer.filters.get("district") == "Yên Thế", answer.filters
