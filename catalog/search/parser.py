@@ -191,6 +191,8 @@ _GOODS_CUES = frozenset({"co", *_CLASSIFIERS})
 # Ends of a yes-no question ("có … không", "có … hông", "co … ko"), and denials before "có" ("không có tủ lạnh").
 _YES_NO = frozenset({"khong", "ko", "k", "hong", "hok", "hk", "khg", "kh", "hem"})
 _NOT_HAVING = frozenset({"khong", "ko", "k", "chua"})
+# Verbs of wanting or buying: what follows them is what somebody wants, not what the word before is made of.
+_WANTING = frozenset({"can", "mua", "muon", "tim", "lay", "dat", "nhap", "order", "need", "want", "buy"})
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or", "vs", "versus"})
 # What may stand between a thing and the verb that says what it is for: "túi zip để đóng gói chè", "men lá về tự
@@ -1357,7 +1359,9 @@ class QueryParser:
                 i += 1
                 continue
             # Head first in Vietnamese (one word may come between: "túi lưới bao trái vải"), last in English.
-            near = (unit_at(i + m), unit_at(i + m + 1)) if True in forms else (unit_at(i - 1),)
+            # (Not across a verb of wanting: "khách sạn cần nem nướng" is a hotel that needs them.)
+            between = i + m < len(keys) and keys[i + m] in _WANTING
+            near = (unit_at(i + m), None if between else unit_at(i + m + 1)) if True in forms else (unit_at(i - 1),)
             target = next(
                 (
                     u

@@ -1605,3 +1605,10 @@ def test_a_classifier_inside_another_word_asks_nothing(demo: SearchIndex) -> Non
     # "cán bộ" (an official) has a "bộ" that is no classifier: the herbal products of Yên Thế are still asked for.
     answer = demo.search("cán bộ y tế xã hỏi Yên Thế có sản phẩm thảo dược nào")
     assert answer.results and answer.filters.get("district") == "Yên Thế", answer.filters
+
+
+def test_goods_before_a_verb_of_wanting_are_not_made_of_what_follows(demo: SearchIndex) -> None:
+    # "khách sạn cần nem nướng …": a hotel that needs the rolls, no hotel of rolls (as "túi lưới bao trái vải" is).
+    answer = demo.search("Khách sạn cần nem nướng Liên Chung cho buffet")
+    assert names(answer)[:1] == ["Nem nướng Liên Chung"], names(answer)
+    assert names(demo.search("Khách sạn cần nem nướng Liên Chung cho tiệc"))[:1] == ["Nem nướng Liên Chung"]
