@@ -193,6 +193,8 @@ _YES_NO = frozenset({"khong", "ko", "k", "hong", "hok", "hk", "khg", "kh", "hem"
 _NOT_HAVING = frozenset({"khong", "ko", "k", "chua"})
 # Verbs of wanting or buying: what follows them is what somebody wants, not what the word before is made of.
 _WANTING = frozenset({"can", "mua", "muon", "tim", "lay", "dat", "nhap", "order", "need", "want", "buy"})
+# "Is": what follows it is who somebody is ("em là hướng dẫn viên", "we are a caterer").
+_IS = frozenset({"la", "am", "are"})
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or", "vs", "versus"})
 # What may stand between a thing and the verb that says what it is for: "túi zip để đóng gói chè", "men lá về tự
@@ -798,6 +800,9 @@ class QueryParser:
                 if kind in _VETOES:
                     # Said of a product, not asked for: "pesticide-free", "không dùng thuốc trừ sâu".
                     where = [(s, e) for s, e in where if not self.denied(keys, s, e)]
+                    # Who the buyer is, not what is asked: "chúng tôi là công ty tổ chức sự kiện, cần …", "I am a
+                    # tour guide". ("Là" right before, or a word for a business between.)
+                    where = [(s, e) for s, e in where if not _IS.intersection(keys[max(0, s - 3) : s])]
                 if where and kind not in out.asks and not all(any(a <= s and e <= b for a, b in spans) for s, e in where):
                     out.asks.append(kind)
         if "gift" not in out.uses and not self.giving_heads.isdisjoint(keys) and self.gives(keys, marked):

@@ -1612,3 +1612,11 @@ def test_goods_before_a_verb_of_wanting_are_not_made_of_what_follows(demo: Searc
     answer = demo.search("Khách sạn cần nem nướng Liên Chung cho buffet")
     assert names(answer)[:1] == ["Nem nướng Liên Chung"], names(answer)
     assert names(demo.search("Khách sạn cần nem nướng Liên Chung cho tiệc"))[:1] == ["Nem nướng Liên Chung"]
+
+
+def test_a_service_the_buyer_is_is_not_asked_for(demo: SearchIndex) -> None:
+    # "bên em là công ty tổ chức sự kiện": who is buying; the cakes they need are the question.
+    answer = demo.search(
+        "Dạ bên em là công ty tổ chức sự kiện, cần bánh phu thê Đa Mai 800 chiếc cho lễ cưới, giao kịp sáng sớm không"
+    )
+    assert "service" not in answer.asks and names(answer)[:1] == ["Bánh phu thê Đa Mai"], (answer.asks, names(answer))
