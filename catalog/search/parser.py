@@ -208,6 +208,8 @@ _MONEY_UNITS = frozenset({"k", "tr", "trieu", "nghin", "ngan", "d", "dong", "vnd
 # Words after a number that make it a span of time or an age ("20 năm", "10 tháng", "3 tuổi", "2 years"), each
 # with how it is written: typed with other marks it is another word ("2 nấm" are mushrooms), and "giờ" typed
 # plain is more likely the product "giò".
+# A unit of time after a slash ("300 chiếc/tuần"): how often, as "mỗi tuần" says it.
+_PER_TIME = re.compile(r"/\s*(tháng|thang|tuần|tuan|ngày|ngay|năm|nam|month|week|day|year)\b", re.IGNORECASE)
 _TIME_UNITS: dict[str, str | None] = {
     "nam": "năm", "thang": "tháng", "ngay": "ngày", "tuan": "tuần", "tuoi": "tuổi", "phut": "phút",
     "tieng": "tiếng", "gio": "giờ", "year": None, "month": None, "week": None, "day": None, "hour": None,
@@ -685,7 +687,7 @@ class QueryParser:
 
     def parse(self, query: str) -> ParsedQuery:
         cleaned = clean(query)
-        text = STAR_SYMBOL.sub(r"\1 sao ", cleaned)
+        text = _PER_TIME.sub(r" mỗi \1", STAR_SYMBOL.sub(r"\1 sao ", cleaned))  # "10 thùng/tháng": each month
         toks: list[Token] = []
         coded: list[bool] = []  # from a token of letters and digits ("ST25", "10kg")
         clauses: set[int] = set()  # where a clause begins, after , . ; ! ? (word positions)

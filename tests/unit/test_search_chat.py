@@ -1620,3 +1620,13 @@ def test_a_service_the_buyer_is_is_not_asked_for(demo: SearchIndex) -> None:
         "Dạ bên em là công ty tổ chức sự kiện, cần bánh phu thê Đa Mai 800 chiếc cho lễ cưới, giao kịp sáng sớm không"
     )
     assert "service" not in answer.asks and names(answer)[:1] == ["Bánh phu thê Đa Mai"], (answer.asks, names(answer))
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["quán cafe e lấy snack JOY 10 thùng/tháng", "quan cafe e lay snack JOY 10 thung/thang", "50 lít mỗi tháng", "giao hàng tuần"],
+)
+def test_how_often_is_no_product_word(demo: SearchIndex, query: str) -> None:
+    # "tháng" (month) after "mỗi", "hàng" or a slash says how often: no Quyết Thắng, no Thắng Thủy.
+    asked = [u.text for u in demo.parser.parse(query).units if u.role in ("content", "elsewhere")]
+    assert not {"thang", "tuan"} & set(asked), asked
