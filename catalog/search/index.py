@@ -102,6 +102,8 @@ _ASKING_FOR = frozenset({"tim", "co", "can"})  # tìm, có, cần: asking for go
 # Words after goods asked for that say no more of which ones: "có trà gì …", "cần mật ong để pha …".
 _AFTER_ASKED = frozenset({"gi", "nao", "khong", "ko", "k", "hok", "hong", "a", "ad", "shop", "loai", "de", "cho", "ngon"})
 _HOW = frozenset({"truoc", "them", "luon", "ngay", "san", "gap", "som", "lai", "hang"})  # "đặt trước", "lấy thêm"
+# Verbs of cooking or serving: a product right after one is a dish somebody serves ("quán nào nấu gà đồi …").
+_COOKED = frozenset({"nau", "lam", "xao", "nuong", "luoc", "cook", "cooks", "serve", "serves"})
 _NOT_BUYING = frozenset({"khoi", "khong", "ko", "k", "dung", "chang", "chua", "dont", "not"})
 _ANY_GOODS = frozenset({
     "do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something", "nguon", "mau", "combo", "set",
@@ -208,6 +210,8 @@ class SearchIndex:
             parsed.stars is not None or bool(parsed.categories) or bool(parsed.places) or bool(parsed.uses)
         )
         service = "service" in asks or "department" in asks
+        if service and self._serves_the_product(parsed, content):
+            service = False
         # A matter for the department (a complaint, a licence, a rating, selling one's own goods) asks for no
         # product, whatever it is about, unless one is named in full; beside it any other word is no guess.
         department = "department" in asks and not self._said_in_full(parsed, content)
@@ -1077,6 +1081,24 @@ class SearchIndex:
             elif _end(u) in found_at:
                 return True
         return False
+
+    def _serves_the_product(self, parsed: ParsedQuery, content: list[Unit]) -> bool:
+        """Is every service the message asks about one for a product it names in full before it ("snack gạo JOY sốt cay
+        ngọt …, để làm thủ tục mã hàng", "mật ong hoa vải Hằng Hiếu: 100 hũ, in tem … thêm bao nhiêu")? Then the
+        product is what is bought. Not a product cooked ("quán nào nấu gà đồi Yên Thế ngon, đặt bàn"): a restaurant."""
+        said = f" {' '.join(parsed.keys)} "
+        starts = [
+            said[: said.index(name)].count(" ")
+            for name in (f" {self._full_name(d)} " for d in self._named_in_full(parsed, content))
+            if name in said
+        ]
+        if not starts:
+            return False
+        first = min(starts)
+        if first and parsed.keys[first - 1] in _COOKED:
+            return False
+        spans = [start for kind in ("service", "department") for start, _ in parsed.ask_at.get(kind, ())]
+        return bool(spans) and all(start > first for start in spans)
 
     def _said_in_full(self, parsed: ParsedQuery, content: list[Unit]) -> bool:
         """Does the message name a product word for word, its whole Vietnamese name?"""

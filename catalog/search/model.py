@@ -268,6 +268,7 @@ class ParsedQuery:
     asks: list[str] = field(
         default_factory=list
     )  # price, delivery, wholesale: asked about, not product words
+    ask_at: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # where each was asked (word positions)
     words: list[str] = field(default_factory=list)  # folded product and place words, for name similarity
     keys: list[str] = field(default_factory=list)  # every word's key, in order (units' `at` index it)
     marked: list[str | None] = field(default_factory=list)  # per word, its marks as typed (None: typed plain)

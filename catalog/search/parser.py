@@ -807,6 +807,7 @@ class QueryParser:
                     where = [(s, e) for s, e in where if not _IS.intersection(keys[max(0, s - 3) : s])]
                 if where and kind not in out.asks and not all(any(a <= s and e <= b for a, b in spans) for s, e in where):
                     out.asks.append(kind)
+                    out.ask_at[kind] = where
         if "gift" not in out.uses and not self.giving_heads.isdisjoint(keys) and self.gives(keys, marked):
             out.uses.append("gift")
             out.implied.add("gift")

@@ -1630,3 +1630,11 @@ def test_how_often_is_no_product_word(demo: SearchIndex, query: str) -> None:
     # "tháng" (month) after "mỗi", "hàng" or a slash says how often: no Quyết Thắng, no Thắng Thủy.
     asked = [u.text for u in demo.parser.parse(query).units if u.role in ("content", "elsewhere")]
     assert not {"thang", "tuan"} & set(asked), asked
+
+
+def test_a_service_for_a_product_named_before_it_keeps_the_product(demo: SearchIndex) -> None:
+    # Printing the shop's own labels on the honey it orders: the honey is bought, the printing asked about it.
+    answer = demo.search("Xin báo giá mật ong hoa vải Hằng Hiếu 500 hũ, in tem nhãn riêng của cửa hàng thì cộng thêm bao nhiêu")
+    assert names(answer)[:1] == ["Mật ong hoa vải Hằng Hiếu"], names(answer)
+    # A product cooked is a dish a restaurant serves: no product.
+    assert not demo.search("quan nao o Bac Giang nau ga doi Yen The ngon, dat ban 6 nguoi").results
