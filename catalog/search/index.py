@@ -79,6 +79,8 @@ _BUYING = frozenset({"mua", "buy", "order", "sell", "stock"})
 _SELLING: dict[str, str] = {"dat": "đăt5", "lay": "lây1"}  # đặt (order), lấy (take), with their marks
 # How much or how many, between a buying verb and the goods ("mua ít mắm tôm", "buy some"), and words that name
 # no goods of their own ("mua ít đồ làm quà": things, whatever they are).
+# Words between the asking word and the goods that say how many or which kind ("cần loại trà", "mua ít mật ong").
+_WHICH_OF = frozenset({"loai", "it", "chut", "vai", "may", "mot", "some", "a", "few", "them"})
 _HOW_MUCH = frozenset({"it", "chut", "vai", "mot", "some", "a", "few"})
 _SEEKING = frozenset({("looking", "for"), ("look", "for"), ("searching", "for")})
 # Liking, and drinking or eating, before a product word (marks as typed; None: English, no marks to check).
@@ -902,10 +904,30 @@ class SearchIndex:
         "nem chua Thanh Hóa … loại gói lá chuối")."""
         keys = parsed.keys
         telling = [u for u in content if u.weight >= TELLING and not u.stray and u.role == "content"]
-        asked = [
-            u for u in telling if u.at > 0 and (keys[u.at - 1] in _ASKING_FOR or _buying_at(parsed, u.at - 1))
+
+        def after_asking(u: Unit) -> bool:
+            i = u.at - 1
+            while i > 0 and keys[i] in _WHICH_OF and i not in parsed.clauses:
+                i -= 1  # "cần loại trà ngon", "mua ít mật ong"
+            return i >= 0 and i + 1 not in parsed.clauses and (keys[i] in _ASKING_FOR or _buying_at(parsed, i))
+
+        # A kind of product right after the asking word says which goods as well as a phrase does ("cần loại trà
+        # ngon làm cốt", after "tự pha trà sữa").
+        # (Not after "có", nor with more words right after it that may say which: "có chả bò Đà Nẵng không".)
+        ends = {u.at for u in parsed.units if u.role in ("content", "elsewhere", "soft")}
+        kinds = [
+            u
+            for u in content
+            if u.role == "content"
+            and not u.stray
+            and u not in telling
+            and self.parser.names_kind(u)
+            and _end(u) not in ends
+            # (nor one a phrase elsewhere begins with: it names that again, "gà đồi nướng …, có bán gà làm sẵn không")
+            and not any(t.text.split()[0] == u.text and self.parser.in_catalogue(tuple(t.text.split())) for t in telling)
         ]
-        if len(asked) != 1 or len(telling) < 2:
+        asked = [u for u in telling + kinds if after_asking(u) and (u in telling or keys[u.at - 1] != "co")]
+        if len(asked) != 1 or len(telling) < (1 if asked[0] in kinds else 2):
             return None
         one = asked[0]
         apart = all(

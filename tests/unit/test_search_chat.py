@@ -1638,3 +1638,11 @@ def test_a_service_for_a_product_named_before_it_keeps_the_product(demo: SearchI
     assert names(answer)[:1] == ["Mật ong hoa vải Hằng Hiếu"], names(answer)
     # A product cooked is a dish a restaurant serves: no product.
     assert not demo.search("quan nao o Bac Giang nau ga doi Yen The ngon, dat ban 6 nguoi").results
+
+
+def test_a_kind_asked_for_in_its_own_clause_is_the_answer(demo: SearchIndex) -> None:
+    # Milk tea is what the buyer makes; "cần loại trà ngon" asks for tea.
+    answer = demo.search("Mình tự pha trà sữa ở nhà, cần loại trà ngon làm cốt")
+    assert answer.results and all(fold(n).split()[0] in ("tra", "che") for n in names(answer)), names(answer)
+    # A kind that a product phrase elsewhere begins with names that again: the hill chicken, not any chicken.
+    assert "Gà đồi Yên Thế" in names(demo.search("gà đồi nướng muối ớt thơm quá, shop có bán gà làm sẵn không"))
