@@ -152,6 +152,11 @@ COUNT_UNITS = frozenset(
      "dia", "to", "bat", "coc", "ly", "bao", "chuc", "cap", "lang", "g", "gam", "gram"}
 )
 # Packs counted after a number that are also catalogue words typed plain, with their own marks: "24 lon" (cans).
+# Words after which goods are named: buying, having, liking, eating, counting ("mua mít sấy", "2 hộp …").
+_BEFORE_GOODS = COUNT_UNITS | {
+    "co", "can", "mua", "ban", "tim", "lay", "dat", "con", "it", "may", "vai", "an", "uong", "thich", "order", "nhap",
+    "chiec", "doi", "hu",
+}
 _PACKS = {key: accent_key(word) for key, word in (("lon", "lon"), ("loc", "lốc"), ("bo", "bó"), ("vi", "vỉ"), ("hu", "hũ"), ("lo", "lọ"))}
 
 
@@ -782,6 +787,23 @@ class QueryParser:
                 ):
                     u.weight, u.kind_word = max(u.stray, STRAY_VIETNAMESE) * factor, True
                     ends.add(u.at + 1)  # and the unknown words that go on ("thịt trâu gác bếp")
+            # An unknown word opening a phrase whose next word (past one more unknown word at most) is a product word
+            # naming no kind, only a quality ("mít sấy", "khoai lang sấy", "sương sáo đen"): Vietnamese puts the thing
+            # first, so the unknown word is the goods asked for and weighs as one. Only where goods are named: at the
+            # start of a clause, or after a word of buying, having or counting ("mua", "có", "2 cân").
+            placed = {u.at: u for u in out.units if u.role == "content"}
+            after = {u.at + len(u.text.split()) for u in placed.values()}
+            for u in placed.values():
+                if u.stray < STRAY_VIETNAMESE or u.kind_word or u.at in after or q.named.has(toks[u.at]):
+                    continue
+                if u.at and u.at not in out.clauses and keys[u.at - 1] not in _BEFORE_GOODS and not keys[u.at - 1].isdigit():
+                    continue
+                j = u.at + 1
+                if j in placed and placed[j].stray >= STRAY_VIETNAMESE and j not in out.clauses:
+                    j += 1  # "khoai lang | sấy"
+                quality = placed.get(j)
+                if quality is not None and not quality.stray and j not in out.clauses and not self.names_kind(quality):
+                    u.weight, u.kind_word = max(u.stray, STRAY_VIETNAMESE) * factor, True
         if asked_at:
             # A longer question or need holds the shorter ones inside it: "visa card" asks how to pay, not for a
             # visa; "buon ngu" is sleepy (buồn ngủ), no wholesale (buôn).

@@ -1646,3 +1646,10 @@ def test_a_kind_asked_for_in_its_own_clause_is_the_answer(demo: SearchIndex) -> 
     assert answer.results and all(fold(n).split()[0] in ("tra", "che") for n in names(answer)), names(answer)
     # A kind that a product phrase elsewhere begins with names that again: the hill chicken, not any chicken.
     assert "Gà đồi Yên Thế" in names(demo.search("gà đồi nướng muối ớt thơm quá, shop có bán gà làm sẵn không"))
+
+
+def test_an_unknown_word_before_a_quality_is_the_goods_asked(demo: SearchIndex) -> None:
+    # "mít sấy": the jackfruit is the thing, "sấy" (dried) only says how; no dried ginseng or cordyceps.
+    assert not demo.search("cho em hỏi mua mít sấy giòn ở đâu, ship về Hà Nội được không ạ").results
+    # A quality after a kind the catalogue sells still finds it.
+    assert demo.search("cho em hỏi mua nấm rơm tươi ở đâu, ship về Hà Nội được không ạ").results
