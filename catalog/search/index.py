@@ -79,9 +79,9 @@ _BUYING = frozenset({"mua", "buy", "order", "sell", "stock"})
 _SELLING: dict[str, str] = {"dat": "đăt5", "lay": "lây1"}  # đặt (order), lấy (take), with their marks
 # How much or how many, between a buying verb and the goods ("mua ít mắm tôm", "buy some"), and words that name
 # no goods of their own ("mua ít đồ làm quà": things, whatever they are).
-# Words between the asking word and the goods that say how many or which kind ("cần loại trà", "mua ít mật ong").
-_WHICH_OF = frozenset({"loai", "it", "chut", "vai", "may", "mot", "some", "a", "few", "them"})
 _HOW_MUCH = frozenset({"it", "chut", "vai", "mot", "some", "a", "few"})
+# Words between the asking word and the goods that say how many or which kind ("cần loại trà", "mua ít mật ong").
+_WHICH_OF = _HOW_MUCH | {"loai", "may", "them"}
 _SEEKING = frozenset({("looking", "for"), ("look", "for"), ("searching", "for")})
 # Liking, and drinking or eating, before a product word (marks as typed; None: English, no marks to check).
 _LIKING: dict[str, str | None] = {
