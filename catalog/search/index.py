@@ -914,7 +914,7 @@ class SearchIndex:
         # A kind of product right after the asking word says which goods as well as a phrase does ("cần loại trà
         # ngon làm cốt", after "tự pha trà sữa").
         # (Not after "có", nor with more words right after it that may say which: "có chả bò Đà Nẵng không".)
-        ends = {u.at for u in parsed.units if u.role in ("content", "elsewhere", "soft")}
+        starts = {u.at for u in parsed.units if u.role in ("content", "elsewhere", "soft")}
         kinds = [
             u
             for u in content
@@ -922,7 +922,7 @@ class SearchIndex:
             and not u.stray
             and u not in telling
             and self.parser.names_kind(u)
-            and _end(u) not in ends
+            and _end(u) not in starts
             # (nor one a phrase elsewhere begins with: it names that again, "gà đồi nướng …, có bán gà làm sẵn không")
             and not any(t.text.split()[0] == u.text and self.parser.in_catalogue(tuple(t.text.split())) for t in telling)
         ]

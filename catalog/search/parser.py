@@ -152,12 +152,12 @@ COUNT_UNITS = frozenset(
      "dia", "to", "bat", "coc", "ly", "bao", "chuc", "cap", "lang", "g", "gam", "gram"}
 )
 # Packs counted after a number that are also catalogue words typed plain, with their own marks: "24 lon" (cans).
+_PACKS = {key: accent_key(word) for key, word in (("lon", "lon"), ("loc", "lốc"), ("bo", "bó"), ("vi", "vỉ"), ("hu", "hũ"), ("lo", "lọ"))}
 # Words after which goods are named: buying, having, liking, eating, counting ("mua mít sấy", "2 hộp …").
 _BEFORE_GOODS = COUNT_UNITS | {
     "co", "can", "mua", "ban", "tim", "lay", "dat", "con", "it", "may", "vai", "an", "uong", "thich", "order", "nhap",
     "chiec", "doi", "hu",
 }
-_PACKS = {key: accent_key(word) for key, word in (("lon", "lon"), ("loc", "lốc"), ("bo", "bó"), ("vi", "vỉ"), ("hu", "hũ"), ("lo", "lọ"))}
 
 
 def _goods_asked(q: QueryWords, start: int, end: int) -> Unit:
@@ -210,11 +210,11 @@ _COSTS = frozenset({"phi", "cuoc", "tien", "gia", "fee", "cost"})
 _SIZES = frozenset({"lit", "ml", "kg", "kilo", "g", "gam", "gram", "cm", "cai", "chiec", "loai", "to", "nho", "mini", "lon"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
 _MONEY_UNITS = frozenset({"k", "tr", "trieu", "nghin", "ngan", "d", "dong", "vnd", "usd"})
+# A unit of time after a slash ("300 chiếc/tuần"): how often, as "mỗi tuần" says it.
+_PER_TIME = re.compile(r"/\s*(tháng|thang|tuần|tuan|ngày|ngay|năm|nam|month|week|day|year)\b", re.IGNORECASE)
 # Words after a number that make it a span of time or an age ("20 năm", "10 tháng", "3 tuổi", "2 years"), each
 # with how it is written: typed with other marks it is another word ("2 nấm" are mushrooms), and "giờ" typed
 # plain is more likely the product "giò".
-# A unit of time after a slash ("300 chiếc/tuần"): how often, as "mỗi tuần" says it.
-_PER_TIME = re.compile(r"/\s*(tháng|thang|tuần|tuan|ngày|ngay|năm|nam|month|week|day|year)\b", re.IGNORECASE)
 _TIME_UNITS: dict[str, str | None] = {
     "nam": "năm", "thang": "tháng", "ngay": "ngày", "tuan": "tuần", "tuoi": "tuổi", "phut": "phút",
     "tieng": "tiếng", "gio": "giờ", "year": None, "month": None, "week": None, "day": None, "hour": None,
