@@ -210,8 +210,15 @@ _COSTS = frozenset({"phi", "cuoc", "tien", "gia", "fee", "cost"})
 _SIZES = frozenset({"lit", "ml", "kg", "kilo", "g", "gam", "gram", "cm", "cai", "chiec", "loai", "to", "nho", "mini", "lon"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
 _MONEY_UNITS = frozenset({"k", "tr", "trieu", "nghin", "ngan", "d", "dong", "vnd", "usd"})
-# A unit of time after a slash ("300 chiếc/tuần"): how often, as "mỗi tuần" says it.
-_PER_TIME = re.compile(r"/\s*(tháng|thang|tuần|tuan|ngày|ngay|năm|nam|month|week|day|year)\b", re.IGNORECASE)
+# A unit of time after a slash ("300 chiếc/tuần", "2 jars/month"): how often, as "mỗi tuần" and "per month" say it.
+_PER_TIME = re.compile(r"/\s*(tháng|thang|tuần|tuan|ngày|ngay|năm|nam|(month|week|day|year))\b", re.IGNORECASE)
+
+
+def _each(m: re.Match[str]) -> str:
+    # (Marked as the unit is: "mỗi" in a message typed without marks would make it one typed with them.)
+    return f" per {m[1]}" if m[2] else f" mỗi {m[1]}" if has_marks(m[1]) else f" moi {m[1]}"
+
+
 # Words after a number that make it a span of time or an age ("20 năm", "10 tháng", "3 tuổi", "2 years"), each
 # with how it is written: typed with other marks it is another word ("2 nấm" are mushrooms), and "giờ" typed
 # plain is more likely the product "giò".
@@ -692,7 +699,9 @@ class QueryParser:
 
     def parse(self, query: str) -> ParsedQuery:
         cleaned = clean(query)
-        text = _PER_TIME.sub(r" mỗi \1", STAR_SYMBOL.sub(r"\1 sao ", cleaned))  # "10 thùng/tháng": each month
+        text = STAR_SYMBOL.sub(r"\1 sao ", cleaned)
+        if "/" in text:
+            text = _PER_TIME.sub(_each, text)  # "10 thùng/tháng": each month
         toks: list[Token] = []
         coded: list[bool] = []  # from a token of letters and digits ("ST25", "10kg")
         clauses: set[int] = set()  # where a clause begins, after , . ; ! ? (word positions)

@@ -1630,6 +1630,9 @@ def test_how_often_is_no_product_word(demo: SearchIndex, query: str) -> None:
     # "tháng" (month) after "mỗi", "hàng" or a slash says how often: no Quyết Thắng, no Thắng Thủy.
     asked = [u.text for u in demo.parser.parse(query).units if u.role in ("content", "elsewhere")]
     assert not {"thang", "tuan"} & set(asked), asked
+    # Read as "mỗi" only where the unit carries marks: a message typed plain stays plain, an English one English.
+    assert not any(demo.parser.parse("snack JOY 10 thung/thang").marked)
+    assert "per" in demo.parser.parse("honey 2 jars/month please").keys
 
 
 def test_a_service_for_a_product_named_before_it_keeps_the_product(demo: SearchIndex) -> None:
