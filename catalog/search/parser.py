@@ -200,6 +200,7 @@ _NOT_HAVING = frozenset({"khong", "ko", "k", "chua"})
 _WANTING = frozenset({"can", "mua", "muon", "tim", "lay", "dat", "nhap", "order", "need", "want", "buy"})
 # "Is": what follows it is who somebody is ("em là hướng dẫn viên", "we are a caterer").
 _IS = frozenset({"la", "am", "are"})
+_MEATLESS = accent_key("chay")  # "chay" (vegetarian), as written: no "cháy" (burnt), "chạy" (run)
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or", "vs", "versus"})
 # What may stand between a thing and the verb that says what it is for: "túi zip để đóng gói chè", "men lá về tự
@@ -870,6 +871,8 @@ class QueryParser:
             self.read_modifiers(q, out)
         if not _GOODS_CUES.isdisjoint(keys) and any(u.stray for u in out.units):
             self.read_unlisted_goods(q, out)
+        if "chay" in keys:
+            self.vegetarian_versions(q, out)
         if not self.goods_heads.isdisjoint(keys):
             self.read_other_goods(q, out)
         if not self.process_heads.isdisjoint(keys):
@@ -1489,6 +1492,47 @@ class QueryParser:
                 alt = Alt(tuple(keys[i : i + m]), 1.0, tuple(marked[i : i + m]), exact=True)
                 units.append(Unit(" ".join(keys[i : i + m]), phrase_weight(m), [alt], "elsewhere", at=i, lacked=True))
                 return
+
+    def reached(self, u: Unit) -> set[int]:
+        """The products with the unit's words, as typed or as the lexicon reads them (for reading, not ranking)."""
+        found: set[int] = set()
+        for alt in u.alts:
+            if alt is u.alts[0] or alt.q >= LEXICON_ALT:
+                found |= self.ix.phrase_docs(alt.key) if len(alt.key) > 1 else set(self.ix.post.get(alt.key[0], ()))
+        return found
+
+    def vegetarian_versions(self, q: QueryWords, out: ParsedQuery) -> None:
+        """"Chay" right after a product word asks for its vegetarian version ("xúc xích chay", "nem chay", "mì chay"):
+        where no product of that kind is vegetarian (its `uses`), the catalogue has none of it."""
+        vegetarian = self.ix.by_use.get("vegetarian", set())
+        for i, key in enumerate(q.keys):
+            if key != "chay" or q.marked[i] not in (None, _MEATLESS) or i in out.clauses:
+                continue
+            kind = next(
+                (u for u in out.units if u.role == "content" and not u.stray and u.at + len(u.text.split()) == i), None
+            )
+            if kind is None:
+                continue
+            found = self.reached(kind)
+            # (Not of a product the message names by its maker too: "Cô Tiên Huyền có bánh dẻo chay không" asks it.)
+            named = any(
+                found & self.reached(u)
+                for u in out.units
+                if u is not kind and u.role in ("content", "soft") and not u.stray and not self.names_kind(u)
+            )
+            if found and not found & vegetarian and not named:
+                out.units.remove(kind)
+                span = (*kind.text.split(), "chay")
+                alt = Alt(span, 1.0, tuple(q.marked[kind.at : i + 1]), exact=True)
+                out.units.append(Unit(" ".join(span), phrase_weight(len(span)), [alt], "elsewhere", at=kind.at, lacked=True))
+            elif found & vegetarian and not any(u.stray and u.at + len(u.text.split()) == kind.at for u in out.units):
+                # Some are ("mì chay"): the word is the need, no other kind of the product. (Not where an unknown
+                # word heads the phrase: "ruốc nấm chay" is mushroom floss.)
+                out.units = [u for u in out.units if u.at != i]
+                if "vegetarian" not in out.uses:
+                    out.uses.append("vegetarian")
+                    out.use_spans.append((i, i + 1))
+                    out.use_phrases.append(("vegetarian", "chay"))
 
     def read_processes(self, q: QueryWords, out: ParsedQuery) -> None:
         """A thing, then a verb that works on a product, then the product word: the thing is a tool, a container,

@@ -1656,3 +1656,18 @@ def test_an_unknown_word_before_a_quality_is_the_goods_asked(demo: SearchIndex) 
     assert not demo.search("cho em hỏi mua mít sấy giòn ở đâu, ship về Hà Nội được không ạ").results
     # A quality after a kind the catalogue sells still finds it.
     assert demo.search("cho em hỏi mua nấm rơm tươi ở đâu, ship về Hà Nội được không ạ").results
+
+
+def test_chay_after_a_product_word_asks_for_its_vegetarian_version(demo: SearchIndex) -> None:
+    # No vegetarian chả or sausage in the catalogue: nothing, rather than the meat ones.
+    assert not demo.search("shop có chả chay không, mùng một nhà mình cúng").results
+    # Noodles some of which are vegetarian: those first (a need beside a product word ranks, it does not filter).
+    found = [("vegetarian" in h.doc.uses) for h in demo.search("cho mình 5 gói mỳ chay nấu cho nhà chùa").results]
+    assert found[:3] == [True] * 3 and found == sorted(found, reverse=True), found
+    # A maker named with it: the buyer asks that maker whether it makes one.
+    assert names(demo.search("Cô Tiên Huyền có bánh dẻo chay không shop"))[:1] == ["Bánh nướng, bánh dẻo Cô Tiên Huyền Bakery"]
+
+
+def test_quitting_a_drink_rules_it_out_of_the_gift(demo: SearchIndex) -> None:
+    answer = demo.search("bạn mình đang cai rượu, sinh nhật tặng gì thay cho chai rượu")
+    assert answer.results and not any(fold(n).startswith("ruou") for n in names(answer)), names(answer)
