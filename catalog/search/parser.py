@@ -156,7 +156,7 @@ _PACKS = {key: accent_key(word) for key, word in (("lon", "lon"), ("loc", "lốc
 # Words after which goods are named: buying, having, liking, eating, counting ("mua mít sấy", "2 hộp …").
 _BEFORE_GOODS = COUNT_UNITS | {
     "co", "can", "mua", "ban", "tim", "lay", "dat", "con", "it", "may", "vai", "an", "uong", "thich", "order", "nhap",
-    "chiec", "doi", "hu",
+    "chiec", "doi", "hu", "cu",
 }
 
 
@@ -802,7 +802,7 @@ class QueryParser:
             # first, so the unknown word is the goods asked for and weighs as one. Only where goods are named: at the
             # start of a clause, or after a word of buying, having or counting ("mua", "có", "2 cân").
             placed = {u.at: u for u in out.units if u.role == "content"}
-            after = {u.at + len(u.text.split()) for u in placed.values()}
+            after = {u.at + len(u.text.split()) for u in placed.values() if u.text not in _BEFORE_GOODS}
             for u in placed.values():
                 if u.stray < STRAY_VIETNAMESE or u.kind_word or u.at in after or q.named.has(toks[u.at]):
                     continue

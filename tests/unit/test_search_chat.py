@@ -1671,3 +1671,8 @@ def test_chay_after_a_product_word_asks_for_its_vegetarian_version(demo: SearchI
 def test_quitting_a_drink_rules_it_out_of_the_gift(demo: SearchIndex) -> None:
     answer = demo.search("bạn mình đang cai rượu, sinh nhật tặng gì thay cho chai rượu")
     assert answer.results and not any(fold(n).startswith("ruou") for n in names(answer)), names(answer)
+
+
+def test_the_souths_word_for_corn_kernels_finds_the_sweet_corn(demo: SearchIndex) -> None:
+    # "bắp hột" is the South's "ngô hạt": Vifoco's whole-kernel sweet corn.
+    assert names(demo.search("cho tui 2 lon bắp hột Vifoco nấu chè nha"))[:1] == ["Ngô ngọt nguyên hạt Vifoco"]
