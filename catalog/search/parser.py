@@ -814,6 +814,20 @@ class QueryParser:
                 quality = placed.get(j)
                 if quality is not None and not quality.stray and j not in out.clauses and not self.names_kind(quality):
                     u.weight, u.kind_word = max(u.stray, STRAY_VIETNAMESE) * factor, True
+        else:
+            # Beside a filter or a need every word keeps its weight, but an unknown word right after a kind word still
+            # says which kind ("vải địa kỹ thuật … ở Việt Yên" is no lychee): no chat to cap (Unit.kind_word).
+            kinds = {u.at + len(u.text.split()) for u in out.units if u.role == "content" and self.names_kind(u)}
+            for u in sorted(out.units, key=lambda u: u.at):
+                if (
+                    u.role == "content"
+                    and u.stray >= STRAY_VIETNAMESE
+                    and u.at in kinds
+                    and u.at not in out.clauses
+                    and keys[u.at] not in self.second_syllables.get(keys[u.at - 1], ())
+                ):
+                    u.kind_word = True
+                    kinds.add(u.at + 1)
         if asked_at:
             # A longer question or need holds the shorter ones inside it: "visa card" asks how to pay, not for a
             # visa; "buon ngu" is sleepy (buồn ngủ), no wholesale (buôn).

@@ -1676,3 +1676,9 @@ def test_quitting_a_drink_rules_it_out_of_the_gift(demo: SearchIndex) -> None:
 def test_the_souths_word_for_corn_kernels_finds_the_sweet_corn(demo: SearchIndex) -> None:
     # "bắp hột" is the South's "ngô hạt": Vifoco's whole-kernel sweet corn.
     assert names(demo.search("cho tui 2 lon bắp hột Vifoco nấu chè nha"))[:1] == ["Ngô ngọt nguyên hạt Vifoco"]
+
+
+def test_an_unknown_word_after_a_kind_says_which_beside_a_need_or_place_too(demo: SearchIndex) -> None:
+    # "gạo huyết rồng" is another rice, whatever need or place the message names: the word is no chat to cap.
+    parsed = demo.parser.parse("Gạo huyết rồng nấu cơm cho cả nhà ở Lục Nam")
+    assert [u.text for u in parsed.units if u.kind_word] == ["huyet", "rong"], [(u.text, u.kind_word) for u in parsed.units]
