@@ -1601,10 +1601,11 @@ class QueryParser:
             while vietnamese and j > 0 and (keys[j].isdigit() or keys[j] in _SIZES) and j not in out.clauses:
                 j -= 1
             end = i + m
+            # (Right after the verb, or one word on; not past "với": "nấu với nước hầm xương" cooks with a broth.)
             target = next(
                 (
                     u
-                    for u in (unit_at(end), unit_at(end + 1))
+                    for u in (unit_at(end), None if end < len(keys) and keys[end] in _JOINS else unit_at(end + 1))
                     if u is not None and u.role == "content" and not u.stray and u.at >= end and self.names_kind(u)
                 ),
                 None,

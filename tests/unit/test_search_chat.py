@@ -1682,3 +1682,8 @@ def test_an_unknown_word_after_a_kind_says_which_beside_a_need_or_place_too(demo
     # "gạo huyết rồng" is another rice, whatever need or place the message names: the word is no chat to cap.
     parsed = demo.parser.parse("Gạo huyết rồng nấu cơm cho cả nhà ở Lục Nam")
     assert [u.text for u in parsed.units if u.kind_word] == ["huyet", "rong"], [(u.text, u.kind_word) for u in parsed.units]
+
+
+def test_cooking_with_a_product_is_no_tool_for_it(demo: SearchIndex) -> None:
+    # "cắt nhỏ nấu với nước dùng gà": cut and cooked with a broth; "cắt" is no tool for making "nước" (a drink).
+    assert names(demo.search("mua mỳ gạo Hằng Hiếu về cắt nhỏ nấu với nước dùng gà cho bé"))[:1] == ["Mỳ gạo Lục Ngạn Hằng Hiếu"]
