@@ -1687,3 +1687,8 @@ def test_an_unknown_word_after_a_kind_says_which_beside_a_need_or_place_too(demo
 def test_cooking_with_a_product_is_no_tool_for_it(demo: SearchIndex) -> None:
     # "cắt nhỏ nấu với nước dùng gà": cut and cooked with a broth; "cắt" is no tool for making "nước" (a drink).
     assert names(demo.search("mua mỳ gạo Hằng Hiếu về cắt nhỏ nấu với nước dùng gà cho bé"))[:1] == ["Mỳ gạo Lục Ngạn Hằng Hiếu"]
+
+
+def test_a_cut_of_meat_is_the_meat(demo: SearchIndex) -> None:
+    # "thịt nạc" (lean meat) is a cut, no other goods: the pork is an answer.
+    assert "Thịt lợn Bình Minh" in names(demo.search("cần 2 cân thịt nạc sạch để nấu cháo cho bé"))
