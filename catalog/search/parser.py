@@ -1250,7 +1250,7 @@ class QueryParser:
         for i in range(len(keys)):
             if keys[i] not in self.negation_heads and keys[i] != "no":
                 continue
-            m = next((m for m in (3, 2, 1) if self.negates(keys, marked, i, m)), 0)
+            m = next((m for m in (3, 2, 1) if i + m <= len(keys) and self.negates(keys, marked, i, m)), 0)
             if not m and keys[i] == "no" and marked[i] is None and (
                 english or (i + 1 < len(keys) and not could_be_vietnamese(keys[i + 1], keys[i + 1]))
             ):
@@ -1278,13 +1278,15 @@ class QueryParser:
                         out.categories.remove(code)
             if group_only:
                 continue
+            # One word may come between ("không uống được rượu"), but not after "có": "không có lúa mì" is wheat.
+            reach = 0 if keys[i + m - 1] == "co" else 1
             target = next(
                 (
                     u
                     for u in out.units
                     if u.role in ("content", "soft", "common")
                     and not u.stray
-                    and i + m <= u.at <= i + m + 1
+                    and i + m <= u.at <= i + m + reach
                     and u.alts[0].key not in self.lexicon.categories
                     and not any(i < c <= u.at for c in out.clauses)
                     # After an English negation an article is no product word: "not the new commune" rules out

@@ -1693,3 +1693,11 @@ def test_a_cut_of_meat_is_the_meat(demo: SearchIndex) -> None:
     # "thịt nạc" (lean meat) is a cut, no other goods: the pork is an answer.
     assert "Thịt lợn Bình Minh" in names(demo.search("cần 2 cân thịt nạc sạch để nấu cháo cho bé"))
     assert "Thịt lợn Bình Minh" in names(demo.search("Bà ốm mới dậy, cần thịt nạc tươi để luộc, giao trong ngày được không"))
+
+
+def test_without_rules_out_what_follows_it(demo: SearchIndex) -> None:
+    # "không có thịt và rượu": a vegetarian gift without meat or wine.
+    answer = demo.search("biếu ông bà thông gia ít quà quê, nhà ấy ăn chay nên không có thịt và rượu nhé")
+    assert answer.results and not any(fold(n).split()[0] in ("ruou", "thit") for n in names(answer)), names(answer)
+    # Only what comes right after "không có": "lúa mì" is wheat, the rice noodles stay.
+    assert demo.search("cần sợi mềm nấu cháo cho bé mà không có lúa mì").results
