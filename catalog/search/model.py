@@ -275,6 +275,7 @@ class ParsedQuery:
     clauses: frozenset[int] = frozenset()  # positions where a clause begins (after a comma, a full stop…)
     # Positions of product words that only describe the thing asked for ("kem đánh răng hương vải thiều")
     described: set[int] = field(default_factory=set)
+    negated: set[int] = field(default_factory=set)  # positions of words ruled out ("đã bỏ rượu bia"): not asked for
 
 
 def phrase_weight(words: int) -> float:

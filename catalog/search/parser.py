@@ -207,6 +207,7 @@ _JOINS = frozenset({"va", "voi", "hoac", "and", "or", "vs", "versus"})
 # nấu rượu", "bottles for bottling rice wine" (see read_processes).
 _PROCESS_LINKS = frozenset({"de", "dung", "chuyen", "tu", "ve"})
 _PROCESS_LINKS_EN = frozenset({"for", "to"})
+_ANY_THING = frozenset({"do", "mon", "thu", "hang"})  # đồ, món, thứ, hàng: things, whatever they are
 _COSTS = frozenset({"phi", "cuoc", "tien", "gia", "fee", "cost"})
 _SIZES = frozenset({"lit", "ml", "kg", "kilo", "g", "gam", "gram", "cm", "cai", "chiec", "loai", "to", "nho", "mini", "lon"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
@@ -1297,6 +1298,7 @@ class QueryParser:
             )
             while target is not None:
                 out.units.remove(target)
+                out.negated.update(range(target.at, target.at + len(target.text.split())))
                 key = target.alts[0].key
                 # Named for itself elsewhere ("Rượu nếp ngâm hạ thổ … không uống được rượu nặng"): only where that
                 # leaves something.
@@ -1413,6 +1415,8 @@ class QueryParser:
             forms = [vi for accents, vi in self.other_goods.get(span, ()) if self.accent_agrees(q.marked, i, accents)]
             if m and span in self.compound_goods and not self.compound_at(q, i, m, out):
                 forms = []
+            if i in out.negated:
+                forms = []  # ruled out, not asked for: "đã bỏ rượu bia"
             if not m or not forms:
                 i += 1
                 continue
@@ -1578,6 +1582,7 @@ class QueryParser:
                 )
                 and (vietnamese or not q.toks[u.at].folded.endswith("ing"))  # "planning to cook": a verb
                 and keys[u.at] not in _COSTS  # "phí gửi bánh": the fee of sending, no thing
+                and keys[u.at] not in _ANY_THING  # "cần đồ để nấu súp gà": things, whatever they are
             )
 
         resume = 0  # past the last product word read as what a thing is for

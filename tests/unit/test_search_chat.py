@@ -1701,3 +1701,10 @@ def test_without_rules_out_what_follows_it(demo: SearchIndex) -> None:
     assert answer.results and not any(fold(n).split()[0] in ("ruou", "thit") for n in names(answer)), names(answer)
     # Only what comes right after "không có": "lúa mì" is wheat, the rice noodles stay.
     assert demo.search("cần sợi mềm nấu cháo cho bé mà không có lúa mì").results
+
+
+def test_goods_given_up_are_not_asked_and_stuff_is_no_tool(demo: SearchIndex) -> None:
+    # "đã bỏ rượu bia": drink given up, so no other goods asked; the herbs for the liver are the question.
+    assert names(demo.search("chồng em đã bỏ rượu bia rồi, giờ muốn tìm thảo dược mát gan"))[:1] == ["An Xoa giải độc gan Khánh Hoa"]
+    # "đồ để nấu cháo gà": things to cook with, whatever they are, not a tool for it.
+    assert "Gà đồi Yên Thế" in names(demo.search("cần đồ để nấu cháo gà cho người ốm"))
