@@ -994,7 +994,10 @@ class QueryParser:
                 before = m
                 break
         j = i + before
-        if j + 1 < n and keys[j] in lex.star_numbers and (keys[j + 1],) in lex.star_markers:
+        # ("5 xao": the s/x of Northern speech, typed without a tone mark, after a digit.)
+        if j + 1 < n and keys[j] in lex.star_numbers and (
+            (keys[j + 1],) in lex.star_markers or (keys[j].isdigit() and keys[j + 1] == "xao" and marked[j + 1] is None)
+        ):
             value = lex.star_numbers[keys[j]]
             if not (marked[j] and keys[j] == "nam" and marked[j] != accent_key("năm")):
                 # The first rating named is the one asked for ("3 sao không hay toàn 4 sao"); one after a

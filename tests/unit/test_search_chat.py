@@ -1708,3 +1708,9 @@ def test_goods_given_up_are_not_asked_and_stuff_is_no_tool(demo: SearchIndex) ->
     assert names(demo.search("chồng em đã bỏ rượu bia rồi, giờ muốn tìm thảo dược mát gan"))[:1] == ["An Xoa giải độc gan Khánh Hoa"]
     # "đồ để nấu cháo gà": things to cook with, whatever they are, not a tool for it.
     assert "Gà đồi Yên Thế" in names(demo.search("cần đồ để nấu cháo gà cho người ốm"))
+
+
+def test_stars_in_northern_spelling(demo: SearchIndex) -> None:
+    # "5 xao": the s/x of Northern speech for "5 sao", after a digit.
+    assert demo.search("cho bác xem những thứ được 5 xao của tỉnh").filters.get("stars") == 5
+    assert demo.search("nem 4 xào hay chiên").filters.get("stars") is None  # "xào" (stir-fried) with its mark
