@@ -815,7 +815,7 @@ class QueryParser:
                 quality = placed.get(j)
                 if quality is not None and not quality.stray and j not in out.clauses and not self.names_kind(quality):
                     u.weight, u.kind_word = max(u.stray, STRAY_VIETNAMESE) * factor, True
-        else:
+        elif any(u.stray >= STRAY_VIETNAMESE for u in out.units):
             # Beside a filter or a need every word keeps its weight, but an unknown word right after a kind word still
             # says which kind ("vải địa kỹ thuật … ở Việt Yên" is no lychee): no chat to cap (Unit.kind_word).
             kinds = {u.at + len(u.text.split()) for u in out.units if u.role == "content" and self.names_kind(u)}
