@@ -5,6 +5,7 @@ chat's entries in order, every entry done and every turn given back."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 from sqlalchemy import select, text
@@ -34,6 +35,34 @@ def turn_keys() -> dict[int, str]:
     return {inbox.chat_turn_key("telegram", chat): chat for chat in CHATS}
 
 
+async def handle_all(
+    db: Database, accepted: list[inbox.Accepted], work: Callable[[inbox.Accepted], Awaitable[None]], slots: int = 1
+) -> InboxProcessor:
+    """Every entry through an `InboxProcessor` whose handler runs `work` and then says the entry is finished (an entry
+    whose `work` raises is not: it is tried again)."""
+
+    async def handler(entry: inbox.Accepted) -> None:
+        await work(entry)
+        processor.finished(entry)
+
+    processor = InboxProcessor(db, "telegram", handler, slots=slots, base_delay=0.01)
+    for entry in accepted:
+        processor.submit(entry)
+    await processor.drain()
+    return processor
+
+
+async def mark_handled(db: Database, entry: inbox.Accepted) -> None:
+    async with db.session() as session:
+        await inbox.mark_handled(session, entry.id, [])
+
+
+async def statuses(db: Database) -> set[str]:
+    """The inbox entries' statuses ({"done"}: there are some, and every one is done)."""
+    async with db.session() as session:
+        return set((await session.scalars(select(InboxEntry.status))).all())
+
+
 async def test_one_handler_at_a_time_while_the_next_chat_has_looked(pg: Database) -> None:
     items = [(str(n), CHATS[n % 3], {"n": n}, n) for n in range(1, 10)]  # three chats, three entries each, interleaved
     accepted = await inbox.accept(pg, "telegram", items, "test")
@@ -43,25 +72,20 @@ async def test_one_handler_at_a_time_while_the_next_chat_has_looked(pg: Database
     looked_ahead: list[set[str]] = []
     keys = turn_keys()
 
-    async def handler(entry: inbox.Accepted) -> None:
+    async def work(entry: inbox.Accepted) -> None:
         nonlocal running, most
         running += 1
         most = max(most, running)
         try:
-            async with pg.session() as session:
-                await inbox.mark_handled(session, entry.id, [])
+            await mark_handled(pg, entry)
             await asyncio.sleep(0.05)  # long enough for the next chat's look to have run meanwhile
             # the turns held now besides this chat's own: the chat whose look ran ahead
             looked_ahead.append({keys[key] for key in await turns_held(pg) if key in keys} - {entry.chat_key})
             handled.append((entry.chat_key, entry.seq))
         finally:
             running -= 1
-        processor.finished(entry)
 
-    processor = InboxProcessor(pg, "telegram", handler, slots=1, base_delay=0.01)
-    for entry in accepted:
-        processor.submit(entry)
-    await processor.drain()
+    await handle_all(pg, accepted, work)
 
     assert most == 1  # one update at a time, as the slot promises
     assert sorted(handled) == sorted((chat, seq) for _, chat, _, seq in items)
@@ -70,9 +94,7 @@ async def test_one_handler_at_a_time_while_the_next_chat_has_looked(pg: Database
     # while an entry was handled, another chat had already taken its turn with its look (all but the last entries)
     assert sum(1 for ahead in looked_ahead if len(ahead) == 1) >= len(items) - 3, looked_ahead
     assert all(len(ahead) <= 1 for ahead in looked_ahead), looked_ahead  # one place ahead for one slot
-    async with pg.session() as session:
-        statuses = (await session.scalars(select(InboxEntry.status))).all()
-    assert statuses and set(statuses) == {"done"}
+    assert await statuses(pg) == {"done"}
     assert not await turns_held(pg)  # every turn given back
 
 
@@ -81,21 +103,15 @@ async def test_a_failing_handler_gives_its_slot_and_place_back(pg: Database) -> 
     accepted = await inbox.accept(pg, "telegram", [(str(n), CHATS[n % 2], {"n": n}, n) for n in range(1, 5)], "test")
     failed: set[int] = set()
 
-    async def handler(entry: inbox.Accepted) -> None:
+    async def work(entry: inbox.Accepted) -> None:
         if entry.seq == 1 and entry.seq not in failed:
             failed.add(entry.seq)
             raise RuntimeError("the handler fails once")
-        async with pg.session() as session:
-            await inbox.mark_handled(session, entry.id, [])
-        processor.finished(entry)
+        await mark_handled(pg, entry)
 
-    processor = InboxProcessor(pg, "telegram", handler, slots=1, base_delay=0.01)
-    for entry in accepted:
-        processor.submit(entry)
-    await processor.drain()
+    processor = await handle_all(pg, accepted, work)
     assert failed == {1}
-    async with pg.session() as session:
-        assert set((await session.scalars(select(InboxEntry.status))).all()) == {"done"}
+    assert await statuses(pg) == {"done"}
     assert not await turns_held(pg)
     assert processor.slots._value == 1 and processor.ahead is not None and processor.ahead._value == 1
 
@@ -116,16 +132,11 @@ async def test_the_next_chats_look_is_sent_before_an_entry_is_handled(pg: Databa
 
     monkeypatch.setattr(inbox, "look_at_chat", spied)
 
-    async def handler(entry: inbox.Accepted) -> None:
+    async def work(entry: inbox.Accepted) -> None:
         events.append(("handle", entry.chat_key))  # at once, before anything of the handler awaits
-        async with pg.session() as session:
-            await inbox.mark_handled(session, entry.id, [])
-        processor.finished(entry)
+        await mark_handled(pg, entry)
 
-    processor = InboxProcessor(pg, "telegram", handler, slots=1, base_delay=0.01)
-    for entry in accepted:
-        processor.submit(entry)
-    await processor.drain()
+    await handle_all(pg, accepted, work)
 
     # the look that found each entry was sent before the handling before it started (the first ones aside: the pool
     # opens its connections then, and a look may wait for one)
@@ -134,6 +145,5 @@ async def test_the_next_chats_look_is_sent_before_an_entry_is_handled(pg: Databa
              for (i, _), (j, chat) in zip(handlings, handlings[1:], strict=False)]
     assert len(handlings) == len(items)
     assert sum(early[2:]) >= len(early) - 3, events
-    async with pg.session() as session:
-        assert set((await session.scalars(select(InboxEntry.status))).all()) == {"done"}
+    assert await statuses(pg) == {"done"}
     assert not await turns_held(pg)

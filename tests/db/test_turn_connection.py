@@ -17,7 +17,7 @@ from catalog import inbox
 from catalog.db import Database, Turn
 from catalog.models import InboxEntry
 from tests.conftest import PG_URL
-from tests.db.test_inbox_ahead import turns_held
+from tests.db.test_inbox_ahead import handle_all, mark_handled, statuses, turns_held
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs OCOP_TEST_DATABASE_URL (PostgreSQL)")
 
@@ -36,11 +36,6 @@ async def until_gone(db: Database, pid: int) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"the backend {pid} is still there")
-
-
-async def statuses(db: Database) -> set[str]:
-    async with db.session() as session:
-        return set((await session.scalars(select(InboxEntry.status))).all())
 
 
 def spy_looks(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
@@ -81,18 +76,13 @@ async def test_turns_on_lean_connections_keep_each_chats_order_and_give_every_tu
     handled: list[tuple[str, int]] = []
     held_while_handled: list[bool] = []
 
-    async def handler(entry: inbox.Accepted) -> None:
-        async with pg.session() as session:
-            await inbox.mark_handled(session, entry.id, [])
+    async def work(entry: inbox.Accepted) -> None:
+        await mark_handled(pg, entry)
         held_while_handled.append(inbox.chat_turn_key("telegram", entry.chat_key) in await turns_held(pg))
         await asyncio.sleep(0)
         handled.append((entry.chat_key, entry.seq))
-        processor.finished(entry)
 
-    processor = InboxProcessor(pg, "telegram", handler, slots=4, base_delay=0.01)
-    for entry in accepted:
-        processor.submit(entry)
-    await processor.drain()
+    await handle_all(pg, accepted, work, slots=4)
 
     assert looks and all(isinstance(conn, Turn) and conn.lean for conn in looks)  # asyncpg: no SQLAlchemy connection
     assert all(held_while_handled)  # each entry handled under its chat's turn

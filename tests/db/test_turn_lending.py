@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.inbox import InboxProcessor
 from catalog import inbox
 from catalog.db import Database
 from catalog.models import ChatSession, InboxEntry, ProcessedEvent
 from catalog.sessions import load_chat, save_chat
 from tests.conftest import PG_URL, opened_database
+from tests.db.test_inbox_ahead import handle_all, statuses
 from tests.db.test_turn import committed
 from tests.db.test_turn_connection import checked_out
 
@@ -136,24 +136,19 @@ async def test_the_inbox_lends_the_chats_turn_to_the_message(pg: Database) -> No
     handled: list[tuple[str, int]] = []
     same_backend: list[bool] = []
 
-    async def handler(entry: inbox.Accepted) -> None:
+    async def work(entry: inbox.Accepted) -> None:
         async with pg.turn() as message:  # as the router takes its turn
             pid = await message.driver.fetchval("SELECT pg_backend_pid()")
             await inbox.mark_handled(message, entry.id, [])
         same_backend.append(await lock_holders(pg, inbox.chat_turn_key("telegram", entry.chat_key)) == {pid})
         handled.append((entry.chat_key, entry.seq))
-        processor.finished(entry)
 
-    processor = InboxProcessor(pg, "telegram", handler, slots=2, base_delay=0.01)
-    for entry in accepted:
-        processor.submit(entry)
-    await processor.drain()
+    await handle_all(pg, accepted, work, slots=2)
 
     assert same_backend and all(same_backend)
     for chat in chats:
         assert [seq for c, seq in handled if c == chat] == sorted(seq for _, c, _, seq in items if c == chat)
-    async with pg.session() as session:
-        assert set((await session.scalars(select(InboxEntry.status))).all()) == {"done"}
+    assert await statuses(pg) == {"done"}
     for chat in chats:
         assert not await lock_holders(pg, inbox.chat_turn_key("telegram", chat))
     assert checked_out(pg) == 0
