@@ -45,7 +45,7 @@ from catalog.search.model import (
     SearchHit,
     Unit,
 )
-from catalog.search.parser import COUNT_UNITS, QueryParser
+from catalog.search.parser import ANY_GOODS, COUNT_UNITS, QueryParser
 from catalog.search.postings import Postings
 from catalog.search.register import (
     STRAY_FOREIGN,
@@ -107,9 +107,6 @@ _HOW = frozenset({"truoc", "them", "luon", "ngay", "san", "gap", "som", "lai", "
 # Verbs of cooking or serving: a product right after one is a dish somebody serves ("quán nào nấu gà đồi …").
 _COOKED = frozenset({"nau", "lam", "xao", "nuong", "luoc", "cook", "cooks", "serve", "serves"})
 _NOT_BUYING = frozenset({"khoi", "khong", "ko", "k", "dung", "chang", "chua", "dont", "not"})
-_ANY_GOODS = frozenset({
-    "do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something", "nguon", "mau", "combo", "set",
-})
 # "Không" as chat and the south write it, and what may follow a question's end ("có bán hông shop", "có ko ạ").
 _NO_WORDS = frozenset({"khong", "ko", "k", "hok", "hk", "khg", "hong", "khum", "hem", "hum"})
 _TAIL_CHAT = frozenset({"shop", "a", "ad", "b", "ban", "da", "vay", "z", "nhi", "ha", "nhe", "ne", "oi", "mn"})
@@ -419,7 +416,7 @@ class SearchIndex:
             u.stray
             # a function word whichever its marks, or as typed ("nón" is none, though "non" folded may be)
             and (u.stray > STRAY_STOPWORD or not is_stopword(u.text, u.text))
-            and u.text not in _ANY_GOODS  # "ít đồ Tết": things, whatever they are
+            and u.text not in ANY_GOODS  # "ít đồ Tết": things, whatever they are
             # (a name is who the gift is for, unless it is what a verb of buying or seeking names: a brand,
             # "mua Pringles", "looking for Irish Guinness")
             and (u.text not in parsed.names or _sought(u, parsed))
@@ -1697,7 +1694,7 @@ class SearchIndex:
             if _SMALL[k] is None or marked[i] == _SMALL[k]:
                 return True
             # Typed plain, "nho" and "re" are other words too (grapes, "we're"): only right after the thing given.
-            return marked[i] is None and i > 0 and keys[i - 1] in _ANY_GOODS | {"phan", "tui", "gia"}
+            return marked[i] is None and i > 0 and keys[i - 1] in ANY_GOODS | {"phan", "tui", "gia"}
 
         if "gift" not in uses or tag is None or not any(small(i, k) for i, k in enumerate(keys)):
             return frozenset()
@@ -1910,7 +1907,7 @@ def _bought(u: Unit, parsed: ParsedQuery) -> bool:
     """Is the unit what a buying verb names, a quantity at most between ("mua ít mắm tôm"), in one clause? Not a
     word that names no goods ("mua ít đồ")."""
     keys = parsed.keys
-    if u.text in _ANY_GOODS or u.text in _HOW_MUCH or u.text in _HOW:
+    if u.text in ANY_GOODS or u.text in _HOW_MUCH or u.text in _HOW:
         return False
     i = u.at - 1
     while i >= 0 and i + 1 not in parsed.clauses and (keys[i] in _HOW_MUCH or keys[i].isdigit()):

@@ -207,7 +207,10 @@ _JOINS = frozenset({"va", "voi", "hoac", "and", "or", "vs", "versus"})
 # nấu rượu", "bottles for bottling rice wine" (see read_processes).
 _PROCESS_LINKS = frozenset({"de", "dung", "chuyen", "tu", "ve"})
 _PROCESS_LINKS_EN = frozenset({"for", "to"})
-_ANY_THING = frozenset({"do", "mon", "thu", "hang"})  # đồ, món, thứ, hàng: things, whatever they are
+# Words that name no goods of their own ("mua ít đồ làm quà", "cần đồ để nấu súp gà"): things, whatever they are.
+ANY_GOODS = frozenset({
+    "do", "mon", "thu", "hang", "qua", "stuff", "thing", "things", "something", "nguon", "mau", "combo", "set",
+})
 _COSTS = frozenset({"phi", "cuoc", "tien", "gia", "fee", "cost"})
 _SIZES = frozenset({"lit", "ml", "kg", "kilo", "g", "gam", "gram", "cm", "cai", "chiec", "loai", "to", "nho", "mini", "lon"})
 # Words after a number that make it an amount of money ("200k", "1 triệu"): the buyer asks about price.
@@ -1585,7 +1588,7 @@ class QueryParser:
                 )
                 and (vietnamese or not q.toks[u.at].folded.endswith("ing"))  # "planning to cook": a verb
                 and keys[u.at] not in _COSTS  # "phí gửi bánh": the fee of sending, no thing
-                and keys[u.at] not in _ANY_THING  # "cần đồ để nấu súp gà": things, whatever they are
+                and keys[u.at] not in ANY_GOODS  # "cần đồ để nấu súp gà": things, whatever they are
             )
 
         resume = 0  # past the last product word read as what a thing is for
