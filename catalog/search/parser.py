@@ -779,6 +779,20 @@ class QueryParser:
         filtered = bool(out.places or out.categories or out.stars is not None or out.uses)
         # The words left once the chat the lexicon knows is set aside (see register.length_factor).
         open_words = words if filtered else sum(len(u.text.split()) for u in out.units if u.role != "optional")
+
+        def ends_of_kinds() -> set[int]:
+            return {u.at + len(u.text.split()) for u in out.units if u.role == "content" and self.names_kind(u)}
+
+        def goes_on(u: Unit, after: set[int]) -> bool:
+            """Does the unknown word go on the phrase ending right before it, in its clause (and make no word of the
+            language with the word before: "bảo quản")?"""
+            return (
+                u.role == "content"
+                and u.at in after
+                and u.at not in out.clauses
+                and keys[u.at] not in self.second_syllables.get(keys[u.at - 1], ())
+            )
+
         if open_words < words:
             # An unknown word right after a product word (Vietnamese puts the kind first) weighs by the words left
             # once the chat the lexicon knows is set aside: in "shop ơi có rượu sim không ạ" it is one of two words
@@ -788,16 +802,10 @@ class QueryParser:
             ends = {u.at + len(u.text.split()) for u in out.units if u.role == "content" and not u.stray}
             # After a kind word a foreign-looking word names the kind too ("trà atiso", "rượu soju"), but not after
             # a name, where it is more often shorthand ("trám đen muối HH") or code-switching ("Châu Sơn gluten").
-            kinds = {u.at + len(u.text.split()) for u in out.units if u.role == "content" and self.names_kind(u)}
+            kinds = ends_of_kinds()
             for u in sorted(out.units, key=lambda u: u.at):
-                if (
-                    u.role == "content"
-                    and u.at not in out.clauses
-                    and (
-                        (u.stray >= STRAY_VIETNAMESE and u.at in ends)
-                        or (u.stray >= STRAY_FOREIGN and u.at in kinds and len(u.text) >= 4)
-                    )
-                    and keys[u.at] not in self.second_syllables.get(keys[u.at - 1], ())  # "bảo quản": one word
+                if (u.stray >= STRAY_VIETNAMESE and goes_on(u, ends)) or (
+                    u.stray >= STRAY_FOREIGN and len(u.text) >= 4 and goes_on(u, kinds)
                 ):
                     u.weight, u.kind_word = max(u.stray, STRAY_VIETNAMESE) * factor, True
                     ends.add(u.at + 1)  # and the unknown words that go on ("thịt trâu gác bếp")
@@ -821,15 +829,9 @@ class QueryParser:
         elif any(u.stray >= STRAY_VIETNAMESE for u in out.units):
             # Beside a filter or a need every word keeps its weight, but an unknown word right after a kind word still
             # says which kind ("vải địa kỹ thuật … ở Việt Yên" is no lychee): no chat to cap (Unit.kind_word).
-            kinds = {u.at + len(u.text.split()) for u in out.units if u.role == "content" and self.names_kind(u)}
+            kinds = ends_of_kinds()
             for u in sorted(out.units, key=lambda u: u.at):
-                if (
-                    u.role == "content"
-                    and u.stray >= STRAY_VIETNAMESE
-                    and u.at in kinds
-                    and u.at not in out.clauses
-                    and keys[u.at] not in self.second_syllables.get(keys[u.at - 1], ())
-                ):
+                if u.stray >= STRAY_VIETNAMESE and goes_on(u, kinds):
                     u.kind_word = True
                     kinds.add(u.at + 1)
         if asked_at:
