@@ -195,7 +195,7 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     for query in queries:
         if args.batch and not query.strip():
             continue
-        answer = index.search(query, limit=args.limit)
+        answer = index.search(query, limit=args.limit, gated=not args.ungated)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False))
             continue
@@ -294,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", metavar="FILE", help="one query per line")
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--json", action="store_true", help="one JSON object per query")
+    p.add_argument("--ungated", action="store_true",
+                   help="the rules' answers as they stand, without the learned answer-or-not gate")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("insights", help="demand insight: what buyers search for, cannot find, where they drop off")

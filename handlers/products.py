@@ -98,12 +98,17 @@ async def no_match(ctx: Context, text: str, answer: SearchAnswer) -> list[Reply]
     ctx.memory.back = None
     # What was asked, as typed, not the question around it ("mứt gừng Tết", not "… còn không shop").
     asked = named_words(text, answer.terms, answer.filters) if answer.terms else text
-    lines = [t._("I couldn't find “{query}” in the OCOP catalogue.", query=quoted(asked))]
+    if answer.doubted:
+        # Products were found, but maybe not what was asked for: the words they were found by may be misread, so
+        # they are not repeated back ("bông tẩy trang …, mai e đi hẹn hò": no "mai" of Đa Mai was asked for).
+        lines = [t._("I'm not sure the OCOP catalogue has what you are looking for.")]
+    else:
+        lines = [t._("I couldn't find “{query}” in the OCOP catalogue.", query=quoted(asked))]
     buttons: list[list[Button]] = []
     if answer.suggestions:
         catalog = await ctx.catalog()
         products = catalog.products_by_slug(s.doc.slug for s in answer.suggestions)
-        lines += ["", t._("Did you mean:")]
+        lines += ["", t._("The closest products I found:") if answer.doubted else t._("Did you mean:")]
         lines += cards.kept_lines(t, catalog, products)
         buttons = cards.numbered_buttons(products, t.language)
         ctx.remember_results([p.slug for p in products])

@@ -16,6 +16,8 @@ from rapidfuzz import fuzz, process
 
 from catalog.lexicon import Exclusion, Key, Lexicon
 from catalog.search.corrections import correction, fold_in_place
+from catalog.search.gate import answer_gate
+from catalog.search.gate import features as gate_features
 from catalog.search.matching import Matcher
 from catalog.search.memory import gc_paused
 from catalog.search.model import (
@@ -167,25 +169,37 @@ class SearchIndex:
                 self._answers[key] = answer
         return answer
 
-    def search(self, query: str, limit: int = 10) -> SearchAnswer:
-        """Answer one buyer query: confident results, or none and some suggestions."""
+    def search(self, query: str, limit: int = 10, gated: bool = True) -> SearchAnswer:
+        """Answer one buyer query: confident results, or none and some suggestions. `gated`: an answer the learned
+        gate doubts (catalog/search/gate.py) is offered as suggestions instead, under "not in the catalogue"."""
+        answer, parsed = self.ruled(query, limit)
+        gate = answer_gate() if gated and parsed.long else None  # (a query typed short names what it wants)
+        if gate is not None and answer.results and gate.doubts(gate_features(self, parsed, answer.results)):
+            return replace(answer, results=[], suggestions=answer.results[:SUGGESTIONS], doubted=True)
+        return answer
+
+    def ruled(self, query: str, limit: int = 10) -> tuple[SearchAnswer, ParsedQuery]:
+        """The answer the rules give, ungated, and the message as they read it (what the buyer meant, where the
+        message corrects itself)."""
         query = "" if query is None else str(query)
         limit = max(1, int(limit))
         plain = fold_in_place(query)
         taken_back = correction(query, plain)
         meant = self.parser.parse(taken_back.after) if taken_back is not None else None
         if meant is None or taken_back is None or not _says_what(meant, goods=taken_back.goods_first):
-            answer = self._answer(query, limit)  # (a detail taken back, "bao nhiêu won… à nhầm, bao nhiêu đồng")
+            # (a detail taken back, "bao nhiêu won… à nhầm, bao nhiêu đồng")
+            parsed = self.parser.parse(query)
+            answer = self._answer(query, limit, parsed=parsed)
         else:
             # "mật ong, à nhầm, rượu men lá": what the buyer meant, with the filters the correction does not replace.
-            withdrawn = self.parser.parse(taken_back.before)
+            withdrawn, parsed = self.parser.parse(taken_back.before), meant
             answer = replace(self._answer(taken_back.after, limit, withdrawn, meant), query=query)
         if len(answer.results) > 1 and _BEST_RATED.search(plain):
             # "giò nào nhiều sao nhất", "top rated honey": of those found, the ones rated highest.
             top = max(h.doc.stars or 0 for h in answer.results)
             if top:
                 answer = replace(answer, results=[h for h in answer.results if (h.doc.stars or 0) == top])
-        return answer
+        return answer, parsed
 
     def _answer(
         self, query: str, limit: int, withdrawn: ParsedQuery | None = None, parsed: ParsedQuery | None = None

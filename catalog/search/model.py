@@ -156,6 +156,9 @@ class SearchAnswer:
     ]  # recognised filters: stars, min_stars, district, commune, province, category, use
     terms: str  # folded product words left after scaffolding and filters were taken out
     asks: tuple[str, ...] = ()  # what else the message asks about: "price", "delivery", "wholesale"
+    # The rules found products but the answer gate doubts they are what was asked (catalog/search/gate.py): they are
+    # the suggestions, offered as the closest the catalogue has.
+    doubted: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -164,6 +167,7 @@ class SearchAnswer:
             "suggestions": [h.to_json() for h in self.suggestions],
             "filters": dict(self.filters),
             "asks": list(self.asks),
+            "doubted": self.doubted,
         }
 
 

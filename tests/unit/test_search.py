@@ -97,7 +97,7 @@ def test_from_row_accepts_lists_pipes_and_missing_keys() -> None:
 
 def test_to_json_is_the_cli_contract(small: SearchIndex) -> None:
     data = small.search("bưởi").to_json()
-    assert set(data) == {"query", "results", "suggestions", "filters", "asks"}
+    assert set(data) == {"query", "results", "suggestions", "filters", "asks", "doubted"}
     assert data["query"] == "bưởi"
     assert set(data["results"][0]) == HIT_KEYS
     assert data["results"][0]["slug"] == "buoi"

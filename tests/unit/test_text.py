@@ -265,7 +265,7 @@ def _well_formed(answer: SearchAnswer, query: str) -> None:
     for hit in answer.results + answer.suggestions:
         assert 0.0 <= hit.score <= 100.0
     data = answer.to_json()
-    assert set(data) == {"query", "results", "suggestions", "filters", "asks"}
+    assert set(data) == {"query", "results", "suggestions", "filters", "asks", "doubted"}
     assert json.loads(json.dumps(data, ensure_ascii=False)) == data
 
 

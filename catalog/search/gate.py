@@ -1,0 +1,138 @@
+"""Answer or not: a small learned check that takes away answers the search is unlikely to have right (issue 10).
+
+The rules answer a chat message when they place enough of its product words. Where a buyer asks for goods the
+catalogue lacks, a word the message shares with a product can still be placed, and the buyer gets that product.
+The gate looks at how the answer came about (how many words were placed and how telling they were, how many were
+left unplaced, what else the message names, the scores of the first results) and gives the probability that the
+answer is right. Below the model's threshold the answer becomes a "did you mean": the same products, offered as
+suggestions under "not in the catalogue" (`SearchIndex.search`). It never adds a product nor changes their order.
+
+The model is 50 boosted regression trees of depth 3 (`catalog/data/answer_gate.json`), trained with scikit-learn
+by `benchmarks/answer_gate.py --write` on the labelled sets and evaluated here in plain Python (about 150
+comparisons a message), so the bot needs no learning library. Whenever the rules change what the features read,
+train it again: the script checks that this evaluation gives the probabilities scikit-learn gives.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from catalog.search.compounds import is_spoken
+from catalog.search.model import ParsedQuery, SearchHit, Unit
+from catalog.text import accent_key, fold_tokens
+
+if TYPE_CHECKING:
+    from catalog.search.index import SearchIndex
+
+MODEL = Path(__file__).resolve().parent.parent / "data" / "answer_gate.json"
+
+FEATURES = (
+    "keys", "content", "placed", "strays", "strays_unlikely", "strays_maybe", "placed_weight",
+    "stray_weight", "placed_share", "kind_words", "elsewhere", "soft", "uses", "places", "categories", "stars",
+    "asks", "marked", "english", "results", "top_score", "second_score", "placed_kinds", "placed_phrases",
+    "said_in_full", "excluded", "implied", "use_spans", "placed_in_other_word", "stray_words", "free_words",
+    "name_covered",
+)
+
+
+def features(index: SearchIndex, parsed: ParsedQuery, results: list[SearchHit]) -> list[float]:
+    """What the gate reads of an answer to a chat message (`parsed.long`): the message as parsed (after the search
+    read it) and the results the rules gave. In the order of FEATURES."""
+    content = [u for u in parsed.units if u.role == "content"]
+    placed = [u for u in content if not u.stray]
+    strays = [u for u in content if u.stray]
+    placed_w, stray_w = sum(u.weight for u in placed), sum(u.weight for u in strays)
+    return [
+        len(parsed.keys), len(content), len(placed), len(strays),
+        sum(u.stray >= 0.6 for u in strays), sum(0.3 < u.stray < 0.6 for u in strays), placed_w, stray_w,
+        placed_w / (placed_w + stray_w) if placed_w + stray_w else 0.0, sum(u.kind_word for u in content),
+        sum(u.role == "elsewhere" for u in parsed.units), sum(u.role in ("soft", "common") for u in parsed.units),
+        len(parsed.uses), len(parsed.places), len(parsed.categories), float(parsed.stars is not None), len(parsed.asks),
+        float(any(parsed.marked)), float(parsed.english_words), len(results), results[0].score if results else 0.0,
+        results[1].score if len(results) > 1 else 0.0, sum(index.parser.names_kind(u) for u in placed),
+        sum(" " in u.text for u in placed), float(index._said_in_full(parsed, content)), len(parsed.excluded),
+        len(parsed.implied), len(parsed.use_spans), *_words_around(index, parsed, placed, strays),
+        _name_covered(parsed, results),
+    ]
+
+
+def _words_around(index: SearchIndex, parsed: ParsedQuery, placed: list[Unit], strays: list[Unit]) -> list[float]:
+    """Two-syllable words of the language (`compounds.spoken_words`) around the product words: a placed word of one
+    syllable that makes one with its neighbour is likely part of another word ("bóng đá": football, not the Bồng
+    Am incense); words made with an unplaced word, or of words no unit covers, are other things the message names."""
+    keys, marked = parsed.keys, parsed.marked
+    spelt = [m or accent_key(k) for k, m in zip(keys, marked, strict=True)] if any(marked) else keys
+    words = index.parser.spoken
+    owner: dict[int, int] = {}
+    for n, u in enumerate(parsed.units):
+        for i in range(u.at, u.at + len(u.text.split())):
+            owner.setdefault(i, n)
+
+    def word(i: int) -> bool:
+        return i >= 0 and i + 1 < len(keys) and is_spoken(words, f"{spelt[i]} {spelt[i + 1]}")
+
+    placed_at = {u.at for u in placed if " " not in u.text}
+    inside = sum(
+        (word(i - 1) and owner.get(i - 1) != owner[i]) or (word(i) and owner.get(i + 1) != owner[i])
+        for i in placed_at if i in owner
+    )
+    stray_at = {i for u in strays for i in range(u.at, u.at + len(u.text.split()))}
+    made = sum(word(i) for i in range(len(keys) - 1) if i in stray_at or i + 1 in stray_at)
+    free = sum(word(i) for i in range(len(keys) - 1) if i not in owner and i + 1 not in owner)
+    return [float(inside), float(made), float(free)]
+
+
+def _name_covered(parsed: ParsedQuery, results: list[SearchHit]) -> float:
+    """How much of the first result's name the message says."""
+    if not results:
+        return 0.0
+    name = fold_tokens(results[0].doc.name_vi)
+    return len(set(name) & set(parsed.keys)) / len(name) if name else 0.0
+
+
+@dataclass(frozen=True)
+class AnswerGate:
+    """Boosted trees: the log-odds that an answer is right is `base` plus one leaf value per tree."""
+
+    base: float
+    threshold: float  # an answer whose probability of being right is below this becomes a "did you mean"
+    trees: tuple[tuple[tuple[int, float, int, int, float], ...], ...]  # nodes: (feature, cut, left, right, leaf)
+    features: tuple[str, ...]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnswerGate:
+        names = tuple(data["features"])
+        if names != FEATURES:
+            raise ValueError("the gate was trained on other features: train it again (benchmarks/answer_gate.py)")
+        trees = tuple(tuple((int(f), float(c), int(lo), int(hi), float(v)) for f, c, lo, hi, v in t)
+                      for t in data["trees"])
+        return cls(float(data["base"]), float(data["threshold"]), trees, names)
+
+    def probability(self, x: list[float]) -> float:
+        """The probability that the answer these features describe is right."""
+        raw = self.base
+        for nodes in self.trees:
+            i = 0
+            while True:
+                feature, cut, left, right, leaf = nodes[i]
+                if feature < 0:
+                    raw += leaf
+                    break
+                i = left if x[feature] <= cut else right
+        return 1.0 / (1.0 + math.exp(-raw))
+
+    def doubts(self, x: list[float]) -> bool:
+        return self.probability(x) < self.threshold
+
+
+@cache
+def answer_gate() -> AnswerGate | None:
+    """The trained gate shipped with the package, or None where there is none (then every answer stands)."""
+    if not MODEL.exists():
+        return None
+    return AnswerGate.from_dict(json.loads(MODEL.read_text(encoding="utf-8")))

@@ -1,0 +1,86 @@
+"""The answer gate (catalog/search/gate.py): a learned check that offers doubtful answers as suggestions instead."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from catalog.search import SearchIndex
+from catalog.search.gate import FEATURES, MODEL, AnswerGate, answer_gate, features
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+EVAL = Path(__file__).resolve().parents[3] / "shared" / "eval"
+
+
+def gate_data(trees: list[list[list[float]]], base: float = 0.5, threshold: float = 0.25) -> dict[str, object]:
+    return {"features": list(FEATURES), "base": base, "threshold": threshold, "trees": trees}
+
+
+def test_the_trees_are_walked_to_one_leaf_each_and_summed_as_log_odds() -> None:
+    # Tree 1 splits on feature 0 at 2.0; tree 2 on feature 3 at 0.5, then on feature 1 at 10.
+    trees = [
+        [[0, 2.0, 1, 2, 0.0], [-1, 0.0, 0, 0, -1.0], [-1, 0.0, 0, 0, 0.75]],
+        [[3, 0.5, 1, 2, 0.0], [-1, 0.0, 0, 0, 0.25], [1, 10.0, 3, 4, 0.0], [-1, 0.0, 0, 0, -2.0],
+         [-1, 0.0, 0, 0, 1.0]],
+    ]
+    gate = AnswerGate.from_dict(gate_data(trees, threshold=0.4))
+    x = [0.0] * len(FEATURES)
+    assert gate.probability(x) == pytest.approx(1 / (1 + math.exp(-(0.5 - 1.0 + 0.25))))  # ≈ 0.44
+    assert not gate.doubts(x)
+    x[0], x[3], x[1] = 2.5, 1.0, 10.0  # right in tree 1; right, then left (10 <= 10) in tree 2
+    assert gate.probability(x) == pytest.approx(1 / (1 + math.exp(-(0.5 + 0.75 - 2.0))))  # ≈ 0.32
+    assert gate.doubts(x)
+    assert not AnswerGate.from_dict(gate_data(trees, threshold=0.25)).doubts(x)
+
+
+def test_a_gate_trained_on_other_features_is_refused() -> None:
+    with pytest.raises(ValueError, match="train it again"):
+        AnswerGate.from_dict({**gate_data([]), "features": list(FEATURES[:-1])})
+
+
+def test_the_shipped_gate_reads_the_features_the_code_computes() -> None:
+    gate = answer_gate()
+    assert gate is not None and MODEL.exists()
+    assert gate.features == FEATURES and 0 < gate.threshold < 1 and len(gate.trees) >= 10
+    assert json.loads(MODEL.read_text(encoding="utf-8"))["features"] == list(FEATURES)
+
+
+def labelled(*files: Path) -> list[str]:
+    return [json.loads(line)["q"] for f in files for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_the_gate_only_ever_takes_answers_away_and_offers_them_as_suggestions(demo: SearchIndex) -> None:
+    queries = labelled(EVAL / "search_dev.jsonl", DATA / "search_extra.jsonl", DATA / "search_chat.jsonl",
+                       DATA / "search_chat_sealed30.jsonl")
+    doubted = 0
+    for q in queries:
+        gated, ruled = demo.search(q), demo.search(q, gated=False)
+        if gated.doubted:
+            doubted += 1
+            assert gated.results == [] and ruled.results, q
+            assert [h.doc.slug for h in gated.suggestions] == [h.doc.slug for h in ruled.results[:3]], q
+            assert demo.parser.parse(q).long, q  # never a query typed short
+        else:
+            assert gated == ruled, q
+    assert 0 < doubted < len(queries) // 20  # it does take some answers away, and few
+
+
+def test_a_doubtful_answer_becomes_the_closest_products(demo: SearchIndex) -> None:
+    # Cotton pads are not sold; the rules would answer Đa Mai's products for the "mai" of "mai e đi hẹn hò".
+    answer = demo.search("bông tẩy trang có bán hok shop, mai e đi hẹn hò")
+    assert answer.doubted and not answer.results and answer.suggestions
+    assert demo.search("bông tẩy trang có bán hok shop, mai e đi hẹn hò", gated=False).results
+    # Named plainly, the same products are the answer.
+    assert not demo.search("bún Đa Mai").doubted and demo.search("cho mình hỏi bún Đa Mai giá bao nhiêu").results
+
+
+def test_features_follow_the_names_and_count_words_of_the_language_around_product_words(demo: SearchIndex) -> None:
+    answer, parsed = demo.ruled("co ban bong da ko")
+    x = dict(zip(FEATURES, features(demo, parsed, answer.results), strict=True))
+    assert x["placed_in_other_word"] == 1  # "bóng đá" is football, whatever "bong" the catalogue has
+    answer, parsed = demo.ruled("mật ong rừng Sơn Động")
+    x = dict(zip(FEATURES, features(demo, parsed, answer.results), strict=True))
+    assert x["placed_in_other_word"] == 0 and x["said_in_full"] == 1 and x["name_covered"] == 1
