@@ -7,10 +7,11 @@ left unplaced, what else the message names, the scores of the first results) and
 answer is right. Below the model's threshold the answer becomes a "did you mean": the same products, offered as
 suggestions under "not in the catalogue" (`SearchIndex.search`). It never adds a product nor changes their order.
 
-The model is 50 boosted regression trees of depth 3 (`catalog/data/answer_gate.json`), trained with scikit-learn
-by `benchmarks/answer_gate.py --write` on the labelled sets and evaluated here in plain Python (about 150
-comparisons a message), so the bot needs no learning library. Whenever the rules change what the features read,
-train it again: the script checks that this evaluation gives the probabilities scikit-learn gives.
+The model is 100 boosted regression trees of up to 31 leaves (`catalog/data/answer_gate.json`), trained with
+scikit-learn by `benchmarks/answer_gate.py --write` on the labelled sets and evaluated here in plain Python (some
+600 comparisons, about 30 µs a chat message with an answer), so the bot needs no learning library. Whenever the
+rules change what the features read, train it again: the script checks that this evaluation gives the
+probabilities scikit-learn gives.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from catalog.search.compounds import is_spoken
-from catalog.search.model import ParsedQuery, SearchHit, Unit
+from catalog.search.model import ParsedQuery, SearchAnswer, SearchHit, Unit
 from catalog.text import accent_key, fold_tokens
 
 if TYPE_CHECKING:
@@ -36,13 +37,15 @@ FEATURES = (
     "stray_weight", "placed_share", "kind_words", "elsewhere", "soft", "uses", "places", "categories", "stars",
     "asks", "marked", "english", "results", "top_score", "second_score", "placed_kinds", "placed_phrases",
     "said_in_full", "excluded", "implied", "use_spans", "placed_in_other_word", "stray_words", "free_words",
-    "name_covered",
+    "name_covered", "covered_share", "result_kinds", "result_groups", "no_terms",
+    "stray_first", "placed_at",
 )
 
 
-def features(index: SearchIndex, parsed: ParsedQuery, results: list[SearchHit]) -> list[float]:
+def features(index: SearchIndex, parsed: ParsedQuery, answer: SearchAnswer) -> list[float]:
     """What the gate reads of an answer to a chat message (`parsed.long`): the message as parsed (after the search
-    read it) and the results the rules gave. In the order of FEATURES."""
+    read it) and the answer the rules gave. In the order of FEATURES."""
+    results = answer.results
     content = [u for u in parsed.units if u.role == "content"]
     placed = [u for u in content if not u.stray]
     strays = [u for u in content if u.stray]
@@ -57,7 +60,9 @@ def features(index: SearchIndex, parsed: ParsedQuery, results: list[SearchHit]) 
         results[1].score if len(results) > 1 else 0.0, sum(index.parser.names_kind(u) for u in placed),
         sum(" " in u.text for u in placed), float(index._said_in_full(parsed, content)), len(parsed.excluded),
         len(parsed.implied), len(parsed.use_spans), *_words_around(index, parsed, placed, strays),
-        _name_covered(parsed, results),
+        _name_covered(parsed, results), *_spread(parsed, results), float(not answer.terms),
+        float(bool(strays) and (not placed or min(u.at for u in strays) < min(u.at for u in placed))),
+        min(u.at for u in placed) / len(parsed.keys) if placed else 1.0,
     ]
 
 
@@ -85,6 +90,18 @@ def _words_around(index: SearchIndex, parsed: ParsedQuery, placed: list[Unit], s
     made = sum(word(i) for i in range(len(keys) - 1) if i in stray_at or i + 1 in stray_at)
     free = sum(word(i) for i in range(len(keys) - 1) if i not in owner and i + 1 not in owner)
     return [float(inside), float(made), float(free)]
+
+
+def _spread(parsed: ParsedQuery, results: list[SearchHit]) -> list[float]:
+    """How much of the message the units cover, and how different the first results are (what their names start
+    with, their OCOP groups): a word shared by unlike products is likely not the one they were found by."""
+    covered = {i for u in parsed.units for i in range(u.at, u.at + len(u.text.split()))}
+    top = results[:3]
+    return [
+        len(covered) / len(parsed.keys) if parsed.keys else 0.0,
+        float(len({(fold_tokens(h.doc.name_vi) or [""])[0] for h in top})),
+        float(len({h.doc.category for h in top})),
+    ]
 
 
 def _name_covered(parsed: ParsedQuery, results: list[SearchHit]) -> float:

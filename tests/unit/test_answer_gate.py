@@ -79,8 +79,8 @@ def test_a_doubtful_answer_becomes_the_closest_products(demo: SearchIndex) -> No
 
 def test_features_follow_the_names_and_count_words_of_the_language_around_product_words(demo: SearchIndex) -> None:
     answer, parsed = demo.ruled("co ban bong da ko")
-    x = dict(zip(FEATURES, features(demo, parsed, answer.results), strict=True))
+    x = dict(zip(FEATURES, features(demo, parsed, answer), strict=True))
     assert x["placed_in_other_word"] == 1  # "bóng đá" is football, whatever "bong" the catalogue has
     answer, parsed = demo.ruled("mật ong rừng Sơn Động")
-    x = dict(zip(FEATURES, features(demo, parsed, answer.results), strict=True))
+    x = dict(zip(FEATURES, features(demo, parsed, answer), strict=True))
     assert x["placed_in_other_word"] == 0 and x["said_in_full"] == 1 and x["name_covered"] == 1
