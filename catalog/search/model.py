@@ -280,6 +280,9 @@ class ParsedQuery:
     # Positions of product words that only describe the thing asked for ("kem đánh răng hương vải thiều")
     described: set[int] = field(default_factory=set)
     negated: set[int] = field(default_factory=set)  # positions of words ruled out ("đã bỏ rượu bia"): not asked for
+    # Every place and star rating named, in order, repeats included (a choice names its pick again: `chosen`).
+    place_mentions: list[PlaceName] = field(default_factory=list)
+    star_mentions: list[int] = field(default_factory=list)
 
 
 def phrase_weight(words: int) -> float:

@@ -192,7 +192,8 @@ _CLAUSE_BREAK = re.compile(r"[,.;!?…]+(?:\s|$)|[;!?…]+")
 # its marks or plain in a message without marks, and classifiers of things, typed with their marks.
 _HAVE = accent_key("có")
 _CLASSIFIERS = {fold(w): accent_key(w) for w in ("cái", "chiếc", "đôi", "bộ", "bức", "tấm")}
-_GOODS_CUES = frozenset({"co", *_CLASSIFIERS})
+_STILL = accent_key("còn")  # "còn X không", "thế còn X thì sao": a follow-up asking for one more thing
+_GOODS_CUES = frozenset({"co", "con", *_CLASSIFIERS})
 # Ends of a yes-no question ("có … không", "có … hông", "co … ko"), and denials before "có" ("không có tủ lạnh").
 _YES_NO = frozenset({"khong", "ko", "k", "hong", "hok", "hk", "khg", "kh", "hem"})
 _NOT_HAVING = frozenset({"khong", "ko", "k", "chua"})
@@ -324,6 +325,26 @@ def _starts_sentence(text: str, at: int) -> bool:
     while j >= 0 and not (text[j].isalnum() or text[j] in _SENTENCE_ENDS):
         j -= 1
     return j < 0 or not text[j].isalnum()
+
+
+_SO = frozenset({"the", "vay", "zay"})  # "thế còn …", "vậy còn …": a follow-up
+
+
+def _what_of(keys: list[str]) -> bool:
+    """Does a follow-up end "thì sao" / "thế nào" (what about it)?"""
+    return any(keys[k : k + 2] in (["thi", "sao"], ["the", "nao"]) for k in range(len(keys) - 1))
+
+
+def chosen(out: ParsedQuery) -> None:
+    """Two places or two star ratings weighed, then one of them named again: that one is the pick ("Lục Ngạn hay Lục
+    Nam … thôi chốt Lục Nam", "3 sao hay 4 sao thì lấy 4 sao", "between the 3-star and 4-star food, show me the
+    4-star ones"). (Not the province: "Bắc Ninh (Bắc Giang cũ)" names the whole catalogue twice.)"""
+    places = [p for p in out.place_mentions if p.kind != "province"]
+    if len(set(places)) >= 2 and places[-1] in places[:-1]:
+        out.places = [places[-1]]
+    stars = out.star_mentions
+    if len(set(stars)) >= 2 and stars[-1] in stars[:-1]:
+        out.stars = stars[-1]
 
 
 class QueryParser:
@@ -775,6 +796,7 @@ class QueryParser:
             for unit in out.units[first:]:
                 unit.at = i
             i += step
+        chosen(out)
         # (Beside a filter or a need, the other words may say more of it: "quê ngoại em ở đó", "công nhân".)
         filtered = bool(out.places or out.categories or out.stars is not None or out.uses)
         # The words left once the chat the lexicon knows is set aside (see register.length_factor).
@@ -1012,6 +1034,8 @@ class QueryParser:
                     tuple(keys[k:i]) in lex.negations and not placed.intersection(range(k, i))  # "Yên Dũng": no đừng
                     for k in range(max(0, i - 3), i)
                 )
+                if not negated:
+                    out.star_mentions.append(value)
                 if out.stars is None and not negated:
                     out.stars = value
                 step = before + 2
@@ -1492,12 +1516,16 @@ class QueryParser:
         first_product = min((u.at for u in units if u.role == "content" and not u.stray), default=len(keys))
         for c in range(min(first_product, len(keys) - 2)):
             cue, i = keys[c], c + 1
-            if cue == "co":
-                if marked[c] != _HAVE and (marked[c] is not None or q.diacritics):
+            if cue in ("co", "con"):
+                if marked[c] != (_HAVE if cue == "co" else _STILL) and (marked[c] is not None or q.diacritics):
                     continue
                 end = min((k for k in out.clauses if k > c), default=len(keys))
-                if (c and keys[c - 1] in _NOT_HAVING) or _YES_NO.isdisjoint(keys[i + 1 : end]):
-                    continue
+                rest = keys[i + 1 : end]
+                if (c and keys[c - 1] in _NOT_HAVING) or (
+                    _YES_NO.isdisjoint(rest)
+                    and not (cue == "con" and (_what_of(rest) or (c and keys[c - 1] in _SO)))
+                ):
+                    continue  # (a follow-up opening "thế còn", "vậy còn" needs no question word)
             elif cue not in _CLASSIFIERS or marked[c] != _CLASSIFIERS[cue]:
                 continue
             if (c and spoken(c - 1, i)) or i in out.clauses:
@@ -2015,6 +2043,7 @@ class QueryParser:
         return 0
 
     def take_place(self, place: PlaceName, out: ParsedQuery) -> None:
+        out.place_mentions.append(place)
         if place not in out.places:
             out.places.append(place)
         # Also product words: "Na Lục Nam" and "Mỳ Chũ" are named after their places.

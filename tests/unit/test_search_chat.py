@@ -1718,3 +1718,24 @@ def test_stars_in_northern_spelling(demo: SearchIndex) -> None:
     # "5 xao": the s/x of Northern speech for "5 sao", after a digit.
     assert demo.search("cho bác xem những thứ được 5 xao của tỉnh").filters.get("stars") == 5
     assert demo.search("nem 4 xào hay chiên").filters.get("stars") is None  # "xào" (stir-fried) with its mark
+
+
+def test_a_place_or_rating_named_again_after_weighing_two_is_the_pick(demo: SearchIndex) -> None:
+    answer = demo.search("Lục Ngạn hay Tân Yên nhỉ, thôi lấy hàng Tân Yên, có gì ngon")
+    assert answer.results and {h.doc.district for h in answer.results} == {"Tân Yên"}
+    answer = demo.search("4 sao hay 5 sao đây, thôi cứ 5 sao cho chắc")
+    assert answer.results and {h.doc.stars for h in answer.results} == {5}
+    # Two places compared, neither picked: both stand. The province named twice is no pick of a district.
+    assert demo.parser.parse("so sánh vải Lục Ngạn với vải Tân Yên giúp mình").places[1].value == "Tân Yên"
+    assert [p.value for p in demo.parser.parse("sp OCOP ở Yên Thế, Bắc Ninh (Bắc Giang cũ) có gì").places][:1] == [
+        "Yên Thế"
+    ]
+
+
+def test_a_follow_up_asks_for_the_thing_after_con(demo: SearchIndex) -> None:
+    # "thế còn …", "vậy còn …": what follows is the one more thing asked for; a word of the language there that
+    # names no product is goods the catalogue lacks, whatever product word follows it.
+    for message in ("vậy còn bát hương bằng sứ thì sao", "vậy còn giấy dó để gói bánh"):
+        assert demo.search(message, gated=False).results == [], message
+    assert names(demo.search("vậy còn bánh chưng Vân")) == ["Bánh chưng Vân"]
+    assert demo.search("còn mật ong không shop").results
