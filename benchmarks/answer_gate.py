@@ -58,7 +58,7 @@ def right(case: dict[str, Any], results: list[Any]) -> bool:
                 and ("category" not in want or (d.category or "").lower() == want["category"])
             )
 
-        return all(fits(h.doc) for h in results[:3])
+        return bool(results) and all(fits(h.doc) for h in results[:3])
     return False  # a no-match message answered
 
 

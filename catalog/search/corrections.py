@@ -20,8 +20,10 @@ _MARKERS = (
     r"nhầm\s+rồi",
     r"ý\s+(?:em|tôi|mình|anh|chị)\s+là",
     r"à\s+(?:mà\s+)?không\s+phải",
+    r"(?:à|ạ|e|em|tôi|mình|xin)\s+sửa\s+lại",
+    r"(?<=[,.;!?…])\s*ý\s+là",
     r"(?:i|we)\s+meant",
-    r"no\s+wait",
+    r"(?:no|ah|oh|à)\s+wait",
     r"oops",
     r"my\s+bad",
 )
@@ -33,8 +35,11 @@ _MARKED_ONLY = (
 )
 # A last clause taking back what it names, the goods asked for before it: "nấm bào ngư tươi, không phải nấm rơm".
 _NOT_THAT = r"[,.;!?…]\s*(?:chứ\s+)?(?:không|ko)\s+phải\s"
-# "không phải X mà là Y", "not X but Y": Y is what is asked for.
-_INSTEAD = r"(?:(?:không|ko) phải|not)\s.+?\s(?:mà là|but)"
+# "không phải X mà là Y", "not X but Y", "không phải X, Y mới đúng", "ko phải 3 sao, 5 sao cơ": Y is what is asked for.
+_INSTEAD = (
+    r"(?:(?:không|ko) phải|not)\s.+?\s(?:mà là|but)"
+    r"|(?:không|ko) phải\s[^,;.!?…]+[,;]\s*(?=[^,;.!?…]*\s(?:mới đúng|cơ)(?![\w]))"
+)
 
 
 def _compiled(patterns: tuple[str, ...], fold: bool) -> re.Pattern[str]:
@@ -97,7 +102,7 @@ def correction(query: str, plain: str | None = None) -> Correction | None:
 # A word every marker above holds, folded: without one, there is no correction to look for.
 _TRIGGER = re.compile(
     r"nham|y (?:em|toi|minh|anh|chi) la|phai|a (?:ma )?(?:khong|ko|thoi)|thi (?:thoi|khong|nha|co|con)"
-    r"|meant|wait|oops|my bad|but"
+    r"|meant|wait|oops|my bad|but|sua lai|y la"
 )
 _MARKED = _compiled((*_MARKERS, *_MARKED_ONLY, _INSTEAD), fold=False)
 _PLAIN = _compiled((*_MARKERS, _INSTEAD), fold=True)

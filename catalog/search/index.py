@@ -1933,8 +1933,12 @@ def _bought(u: Unit, parsed: ParsedQuery) -> bool:
 
 def _says_what(parsed: ParsedQuery, goods: bool = False) -> bool:
     """Does the message name goods, a place, a rating, a product group or a need (not only a detail of them)? With
-    `goods`, goods only."""
-    return any(u.role in ("content", "elsewhere") for u in parsed.units) or (
+    `goods`, goods only. (A count after a number names none: "à nhầm, 1 cặp" corrects a detail.)"""
+    return any(
+        u.role == "elsewhere"
+        or (u.role == "content" and not (u.stray and u.text in COUNT_UNITS and u.at and parsed.keys[u.at - 1].isdigit()))
+        for u in parsed.units
+    ) or (
         not goods and bool(parsed.places or parsed.stars is not None or parsed.categories or parsed.uses)
     )
 

@@ -1739,3 +1739,24 @@ def test_a_follow_up_asks_for_the_thing_after_con(demo: SearchIndex) -> None:
         assert demo.search(message, gated=False).results == [], message
     assert names(demo.search("vậy còn bánh chưng Vân")) == ["Bánh chưng Vân"]
     assert demo.search("còn mật ong không shop").results
+
+
+@pytest.mark.parametrize(
+    ("message", "meant"),
+    [
+        ("nhầm, ko phải mật ong rừng, ý là mật ong hoa vải", "Mật ong hoa vải Hằng Hiếu"),
+        ("em sửa lại, 3 hộp chứ ko phải 3 thùng, chè xanh Bản Ven hộp nhỏ bao nhiêu", "Chè xanh Bản Ven"),
+        ("oh wait, không phải mỳ Chũ Hiền Phước, Xuân Trường mới đúng", "Mỳ gạo Chũ Xuân Trường"),
+        # A count corrected ("1 cặp" for "1 chai") leaves the product asked for.
+        ("rượu Vân Hương 1 chai bao nhiêu, e nhầm, 1 cặp", "Rượu nếp cái hoa vàng Vân Hương"),
+    ],
+)
+def test_more_ways_of_taking_back_what_was_typed(demo: SearchIndex, message: str, meant: str) -> None:
+    assert meant in names(demo.search(message, gated=False))[:2], names(demo.search(message, gated=False))
+
+
+def test_a_rating_taken_back_with_co_is_the_other_one(demo: SearchIndex) -> None:
+    # "ko phải 4 sao, 3 sao cơ": the 3 stars are meant; "cơ" is a particle of Northern chat, not "hữu cơ" (organic).
+    answer = demo.search("ko phải 4 sao, 3 sao cơ, đồ uống có gì", gated=False)
+    assert answer.results and {h.doc.stars for h in answer.results} == {3}
+    assert names(demo.search("vải hữu cơ"))[:1] == ["Vải thiều hữu cơ Kiên Thành"]
