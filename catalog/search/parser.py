@@ -192,6 +192,13 @@ _CLAUSE_BREAK = re.compile(r"[,.;!?…]+(?:\s|$)|[;!?…]+")
 # its marks or plain in a message without marks, and classifiers of things, typed with their marks.
 _HAVE = accent_key("có")
 _CLASSIFIERS = {fold(w): accent_key(w) for w in ("cái", "chiếc", "đôi", "bộ", "bức", "tấm")}
+_FEW = accent_key("vài")
+# What "vài" (a few) counts: things, people, days, packs ("vài món", "vai thung"). Not "ta", "to", "quả", "trái": "vải
+# ta", "vải to", "vải quả …" are lychees.
+_COUNTED = frozenset(
+    {"mon", "nguoi", "ngay", "lan", "chuc", "tram", "nghin", "trieu", "kg", "kilo", "can", "hop", "thung", "chai", "goi",
+     "tui", "cai", "bo", "lit", "coc", "ly", "bao", "cap", "lang", "chiec", "loai", "thu", "sp", "hu", "lo", "suat", "phan"}
+)
 _STILL = accent_key("còn")  # "còn X không", "thế còn X thì sao": a follow-up asking for one more thing
 _GOODS_CUES = frozenset({"co", "con", *_CLASSIFIERS})
 # Ends of a yes-no question ("có … không", "có … hông", "co … ko"), and denials before "có" ("không có tủ lạnh").
@@ -1014,6 +1021,8 @@ class QueryParser:
         lex = self.ix.lexicon
         toks, keys, marked, sounds, unknown = q.toks, q.keys, q.marked, q.sounds, q.unknown
         n = len(keys)
+        if keys[i] == "vai" and marked[i] in (None, _FEW) and i + 1 < n and keys[i + 1] in _COUNTED:
+            return 1  # "vài món", "vai thung": a few, no lychee ("vải")
         # Stars: "4 sao", "bốn sao", "4-star", "từ 4 sao trở lên", "at least 4 stars".
         before = 0
         for m in (2, 1):

@@ -1760,3 +1760,10 @@ def test_a_rating_taken_back_with_co_is_the_other_one(demo: SearchIndex) -> None
     answer = demo.search("ko phải 4 sao, 3 sao cơ, đồ uống có gì", gated=False)
     assert answer.results and {h.doc.stars for h in answer.results} == {3}
     assert names(demo.search("vải hữu cơ"))[:1] == ["Vải thiều hữu cơ Kiên Thành"]
+
+
+def test_vai_before_a_count_is_a_few_not_lychee(demo: SearchIndex) -> None:
+    # "vài hộp mật ong": a few jars of honey, no lychee-flower honey for the "vải" typed plain or as "vài".
+    assert "vai" not in [u.text for u in demo.parser.parse("mua vai chai ruou Van Huong").units]
+    assert "Hoa vải" not in " ".join(names(demo.search("muốn mua vài hộp mật ong làm quà", gated=False))[:1]).title()
+    assert "vai" in [u.text for u in demo.parser.parse("vai ta ngon ko").units]  # "vải ta": lychees
