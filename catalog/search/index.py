@@ -81,6 +81,7 @@ _BUYING = frozenset({"mua", "buy", "order", "sell", "stock"})
 _SELLING: dict[str, str] = {"dat": "đăt5", "lay": "lây1"}  # đặt (order), lấy (take), with their marks
 # How much or how many, between a buying verb and the goods ("mua ít mắm tôm", "buy some"), and words that name
 # no goods of their own ("mua ít đồ làm quà": things, whatever they are).
+_AT = frozenset({"o", "tai", "in", "at"})  # where somebody is or goes
 _HOW_MUCH = frozenset({"it", "chut", "vai", "mot", "some", "a", "few"})
 # Words between the asking word and the goods that say how many or which kind ("cần loại trà", "mua ít mật ong").
 _WHICH_OF = _HOW_MUCH | {"loai", "may", "them"}
@@ -237,6 +238,12 @@ class SearchIndex:
             # không dầu"). (Not beside a service: "quán nào nấu gà đồi Yên Thế ngon" asks for a restaurant.)
             supplies, lacked = False, []
             content = [u for u in content if not u.lacked]
+        if (
+            "tourism" in parsed.categories
+            and not any(not u.stray and self.parser.names_kind(u) for u in content)  # (goods sent to where one is)
+            and self._visit_elsewhere(parsed)
+        ):
+            course = True  # (a trip to somewhere else: "tour câu mực ở Cô Tô", "homestay in Pu Luong")
         if supplies or course or department or (service and (not content or any(u.stray for u in content))):
             # Seedlings or fertiliser for a crop, a class in making a product, a car to rent, an air conditioner to
             # repair, a photographer for a wedding: whatever catalogue word, place or need comes with them, no
@@ -1169,6 +1176,19 @@ class SearchIndex:
     def _producers_only(self, key: str) -> bool:
         """Is the word in the catalogue only in producers' or places' names, in no product's name?"""
         return key in self.ix.post and not self._named(key)
+
+    def _visit_elsewhere(self, parsed: ParsedQuery) -> bool:
+        """Is the visit asked for at a place written as a name right after "ở", "tại", "in" or "at" that is none of
+        the catalogue's places and in no product's name ("homestay in Pu Luong", not "ở Đông Bắc")?"""
+        keys, names = parsed.keys, parsed.names
+        ours = {k for p in parsed.places for k in p.key}
+        for i, k in enumerate(keys[:-2]):
+            name = keys[i + 1 : i + 3]
+            if k in _AT and all(w in names and w not in ours for w in name) and not (
+                self._named(name[0]) & self._named(name[1])
+            ):
+                return True
+        return False
 
     def _named(self, key: str) -> set[int]:
         """Products with this word in a name, alias or English name (cached per index)."""

@@ -1767,3 +1767,8 @@ def test_vai_before_a_count_is_a_few_not_lychee(demo: SearchIndex) -> None:
     assert "vai" not in [u.text for u in demo.parser.parse("mua vai chai ruou Van Huong").units]
     assert "Hoa vải" not in " ".join(names(demo.search("muốn mua vài hộp mật ong làm quà", gated=False))[:1]).title()
     assert "vai" in [u.text for u in demo.parser.parse("vai ta ngon ko").units]  # "vải ta": lychees
+
+
+def test_a_trip_to_a_place_that_is_none_of_ours_is_no_visit_we_have(demo: SearchIndex) -> None:
+    assert demo.search("có tour lặn biển ở Phú Quốc không, nhà mình 5 người", gated=False).results == []
+    assert names(demo.search("homestay ở Yên Thế cho 4 người", gated=False))[:1] == ["Du lịch sinh thái, văn hóa bản Ven"]
