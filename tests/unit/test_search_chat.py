@@ -1772,3 +1772,9 @@ def test_vai_before_a_count_is_a_few_not_lychee(demo: SearchIndex) -> None:
 def test_a_trip_to_a_place_that_is_none_of_ours_is_no_visit_we_have(demo: SearchIndex) -> None:
     assert demo.search("có tour lặn biển ở Phú Quốc không, nhà mình 5 người", gated=False).results == []
     assert names(demo.search("homestay ở Yên Thế cho 4 người", gated=False))[:1] == ["Du lịch sinh thái, văn hóa bản Ven"]
+
+
+def test_qua_cho_typed_plain_is_a_gift_for_somebody(demo: SearchIndex) -> None:
+    # "mua qua cho me": quà (a gift) for mum, not quả (fruit); "vai qua to" is still big lychees.
+    assert demo.parser.parse("mua qua cho me").uses == ["gift"]
+    assert not demo.parser.parse("vai qua to").uses and names(demo.search("vai qua to"))[0].startswith("Vải")
