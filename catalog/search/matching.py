@@ -34,6 +34,7 @@ class Matcher:
     def __init__(self, ix: Postings) -> None:
         self.ix = ix
         self.mismatch_cache: dict[tuple[str, str, bool], frozenset[int]] = {}
+        self.far_cache: dict[tuple[str, str], frozenset[int]] = {}
         self.map_cached = 0
         # Listings made, least recently used first: a unit's (its alternatives, the penalty, the compound partners
         # asked) and an alternative's that took a pass over its products (it, the penalty). Queries share them:
@@ -41,7 +42,7 @@ class Matcher:
         self.map_cache: OrderedDict[ListingKey, dict[int, float]] = OrderedDict()
 
     def __getstate__(self) -> dict[str, object]:
-        return {**self.__dict__, "mismatch_cache": {}, "map_cached": 0, "map_cache": OrderedDict()}
+        return {**self.__dict__, "mismatch_cache": {}, "far_cache": {}, "map_cached": 0, "map_cache": OrderedDict()}
 
     def mismatch(self, key: str, typed: str, sound: bool = False, exact: bool = False) -> frozenset[int]:
         """Products that write `key` with marks, none of which fit the marks the buyer typed.
@@ -83,6 +84,23 @@ class Matcher:
         self.mismatch_cache[cache_key] = out
         return out
 
+    def far_mismatch(self, key: str, typed: str) -> frozenset[int]:
+        """Products that write `key` only with other letters than the buyer typed with letter marks ("nấm" typed,
+        "nam" written; "mâm" and "mắm"): another word, not a slip of the tone, so not found at all."""
+        base = typed[:-1]
+        if base.isascii():
+            return frozenset()
+        cache_key = (key, typed)
+        out = self.far_cache.get(cache_key)
+        if out is None:
+            spellings = self.ix.marked.get(key) or {}
+            fitting = {d for written, docs in spellings.items() if written[:-1] == base for d in docs}
+            out = frozenset(self.ix.post.get(key, {}).keys() - fitting)
+            if len(self.far_cache) > 50_000:
+                self.far_cache.clear()
+            self.far_cache[cache_key] = out
+        return out
+
     def alt_q(self, alt: Alt, d: int, qkeys: frozenset[str], penalty: float) -> float:
         """How well one alternative is found in one product (0 if not at all)."""
         table = self.ix.table(alt)
@@ -104,7 +122,9 @@ class Matcher:
         for k, typed in zip(alt.key, alt.accents, strict=True):
             if typed is not None and d in self.mismatch(k, typed, alt.sound, alt.exact):
                 # A regional spelling with other marks than the word's is another word ("sợi" is no "xôi").
-                return 0.0 if alt.sound or alt.exact else q * penalty
+                if alt.sound or alt.exact or d in self.far_mismatch(k, typed):
+                    return 0.0
+                return q * penalty
         return q
 
     def alt_map(self, alt: Alt, penalty: float) -> dict[int, float]:
@@ -144,6 +164,15 @@ class Matcher:
                     mismatched = found_other if not mismatched else mismatched | found_other
         if not mismatched:
             return {d: w * q for d, w in weights.items()} if scaled else weights
+        if not (alt.sound or alt.exact):
+            far: set[int] = set()
+            for k, typed in zip(alt.key, alt.accents, strict=True):
+                if typed is not None:
+                    far |= self.far_mismatch(k, typed) & mismatched
+            if far:
+                weights = {d: w for d, w in weights.items() if d not in far}
+                mismatched = mismatched - far
+                scaled = True
         if alt.sound or alt.exact:
             if scaled:
                 return {d: w * q for d, w in weights.items() if d not in mismatched}
