@@ -20,7 +20,13 @@ Part = tuple[Unit, float, bool, list[tuple[float, int, Alt]]]
 # One alternative as `Matcher.asker` asks it: (quality, its words' postings, the products whose marks disagree, the
 # products where it is part of a compound → the compound's other words, a phrase's products, the factor for marks).
 AskSpec = tuple[
-    float, list[dict[int, float]], AbstractSet[int], dict[int, frozenset[str]] | None, set[int] | None, float
+    float,
+    list[dict[int, float]],
+    AbstractSet[int],
+    dict[int, frozenset[str]] | None,
+    set[int] | None,
+    float,
+    AbstractSet[int],
 ]
 
 # A listing's key in the matcher's cache: a unit's (its alternatives, the penalty, the compound partners asked),
@@ -120,11 +126,13 @@ class Matcher:
             if partners is not None and not partners & qkeys:
                 q *= BOUND
         for k, typed in zip(alt.key, alt.accents, strict=True):
-            if typed is not None and d in self.mismatch(k, typed, alt.sound, alt.exact):
+            if typed is None:
+                continue
+            if not (alt.sound or alt.exact) and d in self.far_mismatch(k, typed):
+                return 0.0
+            if d in self.mismatch(k, typed, alt.sound, alt.exact):
                 # A regional spelling with other marks than the word's is another word ("sợi" is no "xôi").
-                if alt.sound or alt.exact or d in self.far_mismatch(k, typed):
-                    return 0.0
-                return q * penalty
+                return 0.0 if alt.sound or alt.exact else q * penalty
         return q
 
     def alt_map(self, alt: Alt, penalty: float) -> dict[int, float]:
@@ -156,6 +164,10 @@ class Matcher:
         mismatched: AbstractSet[int] = frozenset()
         for k, typed in zip(alt.key, alt.accents, strict=True):
             if typed is not None:
+                if not (alt.sound or alt.exact) and (far := self.far_mismatch(k, typed)) and not far.isdisjoint(weights):
+                    # Written with other letters than typed: another word, not found ("nấm" in "Sâm nam").
+                    weights = {d: w for d, w in weights.items() if d not in far}
+                    scaled = True
                 other = self.mismatch(k, typed, alt.sound, alt.exact)
                 if other:
                     found_other = (
@@ -164,15 +176,6 @@ class Matcher:
                     mismatched = found_other if not mismatched else mismatched | found_other
         if not mismatched:
             return {d: w * q for d, w in weights.items()} if scaled else weights
-        if not (alt.sound or alt.exact):
-            far: set[int] = set()
-            for k, typed in zip(alt.key, alt.accents, strict=True):
-                if typed is not None:
-                    far |= self.far_mismatch(k, typed) & mismatched
-            if far:
-                weights = {d: w for d, w in weights.items() if d not in far}
-                mismatched = mismatched - far
-                scaled = True
         if alt.sound or alt.exact:
             if scaled:
                 return {d: w * q for d, w in weights.items() if d not in mismatched}
@@ -354,6 +357,7 @@ class Matcher:
             # The products whose marks disagree: one word's set as it is; a phrase's, those of its products only
             # (a set of all products writing "đông" or "ha" otherwise: thousands, made for a few questions).
             mismatched: AbstractSet[int] = frozenset()
+            far: AbstractSet[int] = frozenset()  # of those, the ones that write the word with other letters
             for k, typed in zip(alt.key, alt.accents, strict=True):
                 if typed is not None:
                     other = self.mismatch(k, typed, alt.sound, alt.exact)
@@ -361,6 +365,8 @@ class Matcher:
                         other = other & phrase
                     if other:
                         mismatched = other if not mismatched else mismatched | other
+                    if not (alt.sound or alt.exact) and (away := self.far_mismatch(k, typed)):
+                        far = far | away
             # Products where the word is only part of a compound (`Postings.bound`: product → the compound's other
             # words), asked product by product rather than listed.
             bound: dict[int, frozenset[str]] | None = None
@@ -369,11 +375,11 @@ class Matcher:
             off = (
                 0.0 if alt.sound or alt.exact else penalty
             )  # a regional spelling with other marks is another word
-            specs.append((alt.q, posts, mismatched, bound, phrase, off))  # type: ignore[arg-type]
+            specs.append((alt.q, posts, mismatched, bound, phrase, off, far))  # type: ignore[arg-type]
 
         def quality(d: int) -> float:
             best = 0.0
-            for q, posts, mismatched, bound, phrase, off in specs:
+            for q, posts, mismatched, bound, phrase, off, far in specs:
                 if q <= best:
                     break
                 if phrase is not None and d not in phrase:
@@ -392,7 +398,9 @@ class Matcher:
                         partners = bound.get(d)
                         if partners is not None and not partners & qkeys:
                             v *= BOUND
-                    if d in mismatched:
+                    if d in far:
+                        v = 0.0
+                    elif d in mismatched:
                         v *= off
                     if v > best:
                         best = v
