@@ -40,7 +40,7 @@ class Matcher:
     def __init__(self, ix: Postings) -> None:
         self.ix = ix
         self.mismatch_cache: dict[tuple[str, str, bool], frozenset[int]] = {}
-        self.far_cache: dict[tuple[str, str], frozenset[int]] = {}
+        self.far_cache: dict[tuple[str, str, bool], frozenset[int]] = {}
         self.map_cached = 0
         # Listings made, least recently used first: a unit's (its alternatives, the penalty, the compound partners
         # asked) and an alternative's that took a pass over its products (it, the penalty). Queries share them:
@@ -90,17 +90,23 @@ class Matcher:
         self.mismatch_cache[cache_key] = out
         return out
 
-    def far_mismatch(self, key: str, typed: str) -> frozenset[int]:
+    def far_mismatch(self, key: str, typed: str, tones: bool = False) -> frozenset[int]:
         """Products that write `key` only with other letters than the buyer typed with letter marks ("nấm" typed,
-        "nam" written; "mâm" and "mắm"): another word, not a slip of the tone, so not found at all."""
+        "nam" written; "mâm" and "mắm"), or with `tones` (`Alt.tones`), with another tone than the one typed: another
+        word, not a slip, so not found at all."""
         base = typed[:-1]
-        if base.isascii():
+        if base.isascii() and not (tones and typed[-1] != "0"):
             return frozenset()
-        cache_key = (key, typed)
+        cache_key = (key, typed, tones)
         out = self.far_cache.get(cache_key)
         if out is None:
             spellings = self.ix.marked.get(key) or {}
-            fitting = {d for written, docs in spellings.items() if written[:-1] == base for d in docs}
+            fitting = {
+                d
+                for written, docs in spellings.items()
+                if (accent_fits(typed, written) if tones else written[:-1] == base)
+                for d in docs
+            }
             out = frozenset(self.ix.post.get(key, {}).keys() - fitting)
             if len(self.far_cache) > 50_000:
                 self.far_cache.clear()
@@ -128,7 +134,7 @@ class Matcher:
         for k, typed in zip(alt.key, alt.accents, strict=True):
             if typed is None:
                 continue
-            if not (alt.sound or alt.exact) and d in self.far_mismatch(k, typed):
+            if not (alt.sound or alt.exact) and d in self.far_mismatch(k, typed, alt.tones):
                 return 0.0
             if d in self.mismatch(k, typed, alt.sound, alt.exact):
                 # A regional spelling with other marks than the word's is another word ("sợi" is no "xôi").
@@ -164,7 +170,7 @@ class Matcher:
         mismatched: AbstractSet[int] = frozenset()
         for k, typed in zip(alt.key, alt.accents, strict=True):
             if typed is not None:
-                if not (alt.sound or alt.exact) and (far := self.far_mismatch(k, typed)) and not far.isdisjoint(weights):
+                if not (alt.sound or alt.exact) and (far := self.far_mismatch(k, typed, alt.tones)) and not far.isdisjoint(weights):
                     # Written with other letters than typed: another word, not found ("nấm" in "Sâm nam").
                     weights = {d: w for d, w in weights.items() if d not in far}
                     scaled = True
@@ -365,7 +371,7 @@ class Matcher:
                         other = other & phrase
                     if other:
                         mismatched = other if not mismatched else mismatched | other
-                    if not (alt.sound or alt.exact) and (away := self.far_mismatch(k, typed)):
+                    if not (alt.sound or alt.exact) and (away := self.far_mismatch(k, typed, alt.tones)):
                         far = far | away
             # Products where the word is only part of a compound (`Postings.bound`: product → the compound's other
             # words), asked product by product rather than listed.

@@ -184,6 +184,9 @@ class Alt:
     sound: bool = False  # look the tokens up by regional-spelling key rather than exactly
     free: bool = False  # only where the word stands on its own, not inside a place name or opaque compound
     exact: bool = False  # only where the product writes it with the marks typed (another place's name)
+    # A tone typed that is not the product's makes another word (in a chat message, where most words have their
+    # marks), not a slip of the tone as in a short query typed with one ("mát ong"): see Matcher.far_mismatch.
+    tones: bool = False
 
 
 @dataclass(slots=True)

@@ -956,6 +956,10 @@ class QueryParser:
                 units.append(u)
             elif units[n].stray and not u.stray:
                 units[n] = u
+        if out.long:
+            for u in units:
+                if any(a.accents and any(a.accents) for a in u.alts):
+                    u.alts = [replace(a, tones=True) if any(a.accents) else a for a in u.alts]
         out.units = units
         return out
 

@@ -1787,3 +1787,17 @@ def test_a_word_typed_with_other_letter_marks_is_another_word(demo: SearchIndex)
         "Măng lục trúc tươi Lâm sinh Ngọc Châu", "Nấm rơm Đông Thịnh"
     ]
     assert names(demo.search("mạt ong rừng"))[:1] == ["Mật ong rừng Sơn Động"]
+
+
+def test_in_chat_a_tone_typed_that_is_not_the_products_makes_another_word(demo: SearchIndex) -> None:
+    from catalog.text import accent_key
+
+    honey = {i for i, d in enumerate(demo.docs) if d.name_vi.startswith("Mật ong")}
+    far = demo.matcher.far_mismatch
+    # "mát" (cool) typed in a chat message is no "mật" (honey); in a short query it may be a slip of the tone.
+    assert honey <= far("mat", accent_key("mát"), tones=True)
+    assert not far("mat", accent_key("mát"), tones=False) and not honey & far("mat", accent_key("mật"), tones=True)
+    assert all(a.tones for u in demo.parser.parse("nhà có khách, cần mua ít mắm tép về kho thịt").units for a in u.alts
+               if any(a.accents))
+    assert not any(a.tones for u in demo.parser.parse("chẻ xanh").units for a in u.alts)
+    assert names(demo.search("chẻ xanh"))[:1] == ["Chè xanh Bản Ven"]
