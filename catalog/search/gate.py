@@ -17,18 +17,20 @@ probabilities scikit-learn gives.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from catalog.search.compounds import is_spoken
-from catalog.search.model import ParsedQuery, SearchAnswer, SearchHit, Unit
-from catalog.text import accent_key, fold_tokens
+from catalog.search.model import ParsedQuery, SearchAnswer, SearchHit
+from catalog.text import fold_tokens
 
 if TYPE_CHECKING:
     from catalog.search.index import SearchIndex
+
+log = logging.getLogger(__name__)
 
 MODEL = Path(__file__).resolve().parent.parent / "data" / "answer_gate.json"
 
@@ -36,8 +38,7 @@ FEATURES = (
     "keys", "content", "placed", "strays", "strays_unlikely", "strays_maybe", "placed_weight",
     "stray_weight", "placed_share", "kind_words", "elsewhere", "soft", "uses", "places", "categories", "stars",
     "asks", "marked", "english", "results", "top_score", "second_score", "placed_kinds", "placed_phrases",
-    "said_in_full", "excluded", "implied", "use_spans", "placed_in_other_word", "stray_words", "free_words",
-    "name_covered", "covered_share", "result_kinds", "result_groups", "no_terms",
+    "named_in_full", "excluded", "implied", "use_spans", "name_covered", "covered_share", "result_kinds", "result_groups", "no_terms",
     "stray_first", "placed_at",
 )
 
@@ -58,38 +59,12 @@ def features(index: SearchIndex, parsed: ParsedQuery, answer: SearchAnswer) -> l
         len(parsed.uses), len(parsed.places), len(parsed.categories), float(parsed.stars is not None), len(parsed.asks),
         float(any(parsed.marked)), float(parsed.english_words), len(results), results[0].score if results else 0.0,
         results[1].score if len(results) > 1 else 0.0, sum(index.parser.names_kind(u) for u in placed),
-        sum(" " in u.text for u in placed), float(index._said_in_full(parsed, content)), len(parsed.excluded),
-        len(parsed.implied), len(parsed.use_spans), *_words_around(index, parsed, placed, strays),
+        sum(" " in u.text for u in placed), float(_named_in_full(parsed, results)), len(parsed.excluded),
+        len(parsed.implied), len(parsed.use_spans),
         _name_covered(parsed, results), *_spread(parsed, results), float(not answer.terms),
         float(bool(strays) and (not placed or min(u.at for u in strays) < min(u.at for u in placed))),
         min(u.at for u in placed) / len(parsed.keys) if placed else 1.0,
     ]
-
-
-def _words_around(index: SearchIndex, parsed: ParsedQuery, placed: list[Unit], strays: list[Unit]) -> list[float]:
-    """Two-syllable words of the language (`compounds.spoken_words`) around the product words: a placed word of one
-    syllable that makes one with its neighbour is likely part of another word ("bóng đá": football, not the Bồng
-    Am incense); words made with an unplaced word, or of words no unit covers, are other things the message names."""
-    keys, marked = parsed.keys, parsed.marked
-    spelt = [m or accent_key(k) for k, m in zip(keys, marked, strict=True)] if any(marked) else keys
-    words = index.parser.spoken
-    owner: dict[int, int] = {}
-    for n, u in enumerate(parsed.units):
-        for i in range(u.at, u.at + len(u.text.split())):
-            owner.setdefault(i, n)
-
-    def word(i: int) -> bool:
-        return i >= 0 and i + 1 < len(keys) and is_spoken(words, f"{spelt[i]} {spelt[i + 1]}")
-
-    placed_at = {u.at for u in placed if " " not in u.text}
-    inside = sum(
-        (word(i - 1) and owner.get(i - 1) != owner[i]) or (word(i) and owner.get(i + 1) != owner[i])
-        for i in placed_at if i in owner
-    )
-    stray_at = {i for u in strays for i in range(u.at, u.at + len(u.text.split()))}
-    made = sum(word(i) for i in range(len(keys) - 1) if i in stray_at or i + 1 in stray_at)
-    free = sum(word(i) for i in range(len(keys) - 1) if i not in owner and i + 1 not in owner)
-    return [float(inside), float(made), float(free)]
 
 
 def _spread(parsed: ParsedQuery, results: list[SearchHit]) -> list[float]:
@@ -99,16 +74,27 @@ def _spread(parsed: ParsedQuery, results: list[SearchHit]) -> list[float]:
     top = results[:3]
     return [
         len(covered) / len(parsed.keys) if parsed.keys else 0.0,
-        float(len({(fold_tokens(h.doc.name_vi) or [""])[0] for h in top})),
+        float(len({(_name_words(h.doc.name_vi) or ("",))[0] for h in top})),
         float(len({h.doc.category for h in top})),
     ]
+
+
+@lru_cache(maxsize=4096)
+def _name_words(name: str) -> tuple[str, ...]:
+    return tuple(fold_tokens(name))
+
+
+def _named_in_full(parsed: ParsedQuery, results: list[SearchHit]) -> bool:
+    """Does the message say one of the first results' names in full, word for word?"""
+    said = f" {' '.join(parsed.keys)} "
+    return any(f" {' '.join(_name_words(h.doc.name_vi))} " in said for h in results[:3])
 
 
 def _name_covered(parsed: ParsedQuery, results: list[SearchHit]) -> float:
     """How much of the first result's name the message says."""
     if not results:
         return 0.0
-    name = fold_tokens(results[0].doc.name_vi)
+    name = _name_words(results[0].doc.name_vi)
     return len(set(name) & set(parsed.keys)) / len(name) if name else 0.0
 
 
@@ -149,7 +135,12 @@ class AnswerGate:
 
 @cache
 def answer_gate() -> AnswerGate | None:
-    """The trained gate shipped with the package, or None where there is none (then every answer stands)."""
-    if not MODEL.exists():
+    """The trained gate shipped with the package, or None where there is none or it does not fit this code (then
+    every answer stands, and the error is logged: the tests fail on it before it ships)."""
+    try:
+        return AnswerGate.from_dict(json.loads(MODEL.read_text(encoding="utf-8")))
+    except FileNotFoundError:
         return None
-    return AnswerGate.from_dict(json.loads(MODEL.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.error("answer gate %s not used: %s", MODEL, exc)
+        return None
