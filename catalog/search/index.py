@@ -82,6 +82,9 @@ _SELLING: dict[str, str] = {"dat": "đăt5", "lay": "lây1"}  # đặt (order), 
 # How much or how many, between a buying verb and the goods ("mua ít mắm tôm", "buy some"), and words that name
 # no goods of their own ("mua ít đồ làm quà": things, whatever they are).
 _AT = frozenset({"o", "tai", "in", "at"})  # where somebody is or goes
+# Words asking for a place's products in general ("có sp OCOP nào", "what products"): see _slice.
+_PRODUCTS = frozenset({"sp", "san", "ocop", "hang", "product", "products", "item", "items"})
+_NOT = frozenset({"not", "no", "khong", "ko", "k", "chua"})
 _HOW_MUCH = frozenset({"it", "chut", "vai", "mot", "some", "a", "few"})
 # Words between the asking word and the goods that say how many or which kind ("cần loại trà", "mua ít mật ong").
 _WHICH_OF = _HOW_MUCH | {"loai", "may", "them"}
@@ -1616,6 +1619,18 @@ class SearchIndex:
             found, without_stars = self._filtered(replace(parsed, categories=[]), uses)
             if found:
                 del filters["category"]
+        if not found and parsed.places and (uses or "tourism" in parsed.categories) and _products_asked(parsed):
+            # The place's products asked for ("đi chơi Yên Dũng, có sp OCOP nào", "Sơn Động có sp gì, e sắp đi
+            # phượt"), none of them a visit or serving the need: the trip or the need is why, the place's products are
+            # the answer.
+            goods_only = [c for c in parsed.categories if c != "tourism"]
+            found, without_stars = self._filtered(replace(parsed, categories=goods_only), [])
+            if found:
+                uses = []
+                filters.pop("use", None)
+                filters.pop("category", None)
+                if goods_only:
+                    filters["category"] = one_or_list(goods_only)
         if uses:
             preferred = preferred | self._named_by_needs(parsed) | self._small_gifts(parsed, uses)
         picked = self._for_needs(found, uses, limit, preferred) if uses else self._best_first(found, limit)
@@ -1949,6 +1964,12 @@ def _bought(u: Unit, parsed: ParsedQuery) -> bool:
     if i < 0 or i + 1 in parsed.clauses or not _buying_at(parsed, i):
         return False
     return not (i and keys[i - 1] in _NOT_BUYING)  # "khỏi mua sữa": no need to buy it
+
+
+def _products_asked(parsed: ParsedQuery) -> bool:
+    """Does the message ask for products in general ("có sp OCOP nào", "what products"), not "not products"?"""
+    keys = parsed.keys
+    return any(k in _PRODUCTS and not (i and keys[i - 1] in _NOT) for i, k in enumerate(keys))
 
 
 def _says_what(parsed: ParsedQuery, goods: bool = False) -> bool:

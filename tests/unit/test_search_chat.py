@@ -1797,3 +1797,9 @@ def test_in_chat_a_tone_typed_that_is_not_the_products_makes_another_word(demo: 
                if any(a.accents))
     assert not any(a.tones for u in demo.parser.parse("chẻ xanh").units for a in u.alts)
     assert names(demo.search("chẻ xanh"))[:1] == ["Chè xanh Bản Ven"]
+
+
+def test_a_places_products_asked_beside_a_trip_are_the_answer(demo: SearchIndex) -> None:
+    # The trip is why ("đi chơi", a visit); the place's products were asked for, none of them a visit.
+    answer = demo.search("cuối tuần đi chơi Lục Nam, có sp OCOP gì mua về không", gated=False)
+    assert answer.results and {h.doc.district for h in answer.results} == {"Lục Nam"}
