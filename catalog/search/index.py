@@ -825,8 +825,15 @@ class SearchIndex:
         if self._place_is_no_answer(strays, parsed):
             return True
         starts = SearchIndex._place_starts(parsed)
-        if any(u.stray >= STRAY_VIETNAMESE and {_end(u), _end(u) + 1} & starts for u in strays):
-            return True  # the word right before the place, however long the message: "khoai lang Tân Yên còn không"
+        cues = self.lexicon.destination_cues
+        if any(
+            u.stray >= STRAY_VIETNAMESE
+            and any(s in (_end(u), _end(u) + 1) and tuple(parsed.keys[u.at : s]) not in cues for s in starts)
+            for u in strays
+        ):
+            # The word right before the place, however long the message: "khoai lang Tân Yên còn không". (Not a way of
+            # going there: "trip to Tân Yên", "ghé thành phố Bắc Giang".)
+            return True
         if parsed.long and self._browsing(parsed):
             return False  # the rest is chat around asking what there is: "Yên Dũng có chi được OCOP, tui ghé chùa …"
         return sum(u.weight for u in strays if u.stray >= STRAY_VIETNAMESE) >= STRAY_VIETNAMESE

@@ -1803,3 +1803,12 @@ def test_a_places_products_asked_beside_a_trip_are_the_answer(demo: SearchIndex)
     # The trip is why ("đi chơi", a visit); the place's products were asked for, none of them a visit.
     answer = demo.search("cuối tuần đi chơi Lục Nam, có sp OCOP gì mua về không", gated=False)
     assert answer.results and {h.doc.district for h in answer.results} == {"Lục Nam"}
+
+
+def test_a_way_of_going_before_a_place_is_no_goods_named_there(demo: SearchIndex) -> None:
+    # "ghé", "trip to": where the buyer goes; "khoai lang Tân Yên": goods the place does not have.
+    for message, district in (("ghé Lục Ngạn nửa ngày, có đồ ăn OCOP nào mua được không", "Lục Ngạn"),
+                              ("trip to Luc Nam next week, any drinks made there?", "Lục Nam")):
+        answer = demo.search(message, gated=False)
+        assert answer.results and {h.doc.district for h in answer.results} == {district}, message
+    assert demo.search("khoai lang Tân Yên còn không").results == []
