@@ -247,6 +247,10 @@ class SearchIndex:
             and self._visit_elsewhere(parsed)
         ):
             course = True  # (a trip to somewhere else: "tour câu mực ở Cô Tô", "homestay in Pu Luong")
+        if has_filters and not parsed.uses and self._compared_before(content, parsed):
+            # "Hưng Yên thì có nhãn lồng, còn Lục Ngạn có những món OCOP 4 sao nào?": another place's goods said
+            # first, as a comparison; the filters of the clause after it are the question.
+            return self._slice(query, parsed, filters, limit)
         if supplies or course or department or (service and (not content or any(u.stray for u in content))):
             # Seedlings or fertiliser for a crop, a class in making a product, a car to rent, an air conditioner to
             # repair, a photographer for a wedding: whatever catalogue word, place or need comes with them, no
@@ -1186,6 +1190,19 @@ class SearchIndex:
     def _producers_only(self, key: str) -> bool:
         """Is the word in the catalogue only in producers' or places' names, in no product's name?"""
         return key in self.ix.post and not self._named(key)
+
+    def _compared_before(self, content: list[Unit], parsed: ParsedQuery) -> bool:
+        """Is another place or its goods named in a clause of its own, before the clause that names the catalogue's
+        place and asks what products there are, with no product word after it?"""
+        others = [u for u in content if u.role == "elsewhere" or u.lacked]
+        if not others:
+            return False
+        breaks = [c for c in parsed.clauses if c >= max(_end(u) for u in others)]
+        starts = SearchIndex._place_starts(parsed)
+        if not breaks or not starts:
+            return False
+        cut = min(breaks)
+        return all(_end(u) <= cut or u.stray for u in content) and min(starts) >= cut and _products_asked(parsed)
 
     def _visit_elsewhere(self, parsed: ParsedQuery) -> bool:
         """Is the visit asked for at a place written as a name right after "ở", "tại", "in" or "at" that is none of

@@ -1812,3 +1812,11 @@ def test_a_way_of_going_before_a_place_is_no_goods_named_there(demo: SearchIndex
         answer = demo.search(message, gated=False)
         assert answer.results and {h.doc.district for h in answer.results} == {district}, message
     assert demo.search("khoai lang Tân Yên còn không").results == []
+
+
+def test_another_places_goods_said_first_are_a_comparison_not_the_question(demo: SearchIndex) -> None:
+    # "Thái Nguyên has Tân Cương tea; what does Yên Thế have?": the clause after the comparison is the question.
+    for message, district in (("Thái Nguyên thì có chè Tân Cương, còn Yên Thế có sản phẩm OCOP nào?", "Yên Thế"),
+                              ("ở quê tôi Sơn La có mận hậu, bên Lục Ngạn có đặc sản gì", "Lục Ngạn")):
+        answer = demo.search(message, gated=False)
+        assert answer.results and {h.doc.district for h in answer.results} == {district}, message
