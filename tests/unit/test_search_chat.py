@@ -1070,7 +1070,10 @@ def test_a_word_inside_a_name_after_its_product_word_still_describes_the_product
     # "rừng già" (old forest) and "tươi rói" (very fresh) are words of the language, but here say which honey, which
     # lychees; typed plain the syllables are too often other words to be read as such a word at all.
     assert names(demo.search("mật ong rừng già có không shop"))[:1] == ["Mật ong rừng Sơn Động"]
-    assert demo.search("vải tươi rói mới hái, bán sao ạ").results
+    assert names(demo.search("vải tươi rói mới hái, bán sao ạ", gated=False))[0].startswith("Vải")
+    # (Near the answer gate's threshold: shown as the answer or as the closest products, lychees either way.)
+    answer = demo.search("vải tươi rói mới hái, bán sao ạ")
+    assert (answer.results or answer.suggestions)[0].doc.name_vi.startswith("Vải")
     assert demo.search("ad oi thit lon con hang ko a").results  # thịt lợn còn hàng, no lợn con
 
 
