@@ -1881,9 +1881,11 @@ def _by_points(
 
 
 def _read_word_lists() -> None:
-    """Read the stopword lists (`register`, once per process) as an index is made or loaded, not as the first
-    query that meets a function word is answered (2–3 ms of CPU)."""
+    """Read the stopword lists (`register`, once per process) and the answer gate (its trees made a function, about
+    35 ms) as an index is made or loaded, not as the first query that meets a function word or is gated is answered
+    (2–3 ms of CPU for the lists)."""
     is_stopword("", "")
+    answer_gate()
 
 
 def filters_of_places(places: list[PlaceName]) -> dict[str, Any]:

@@ -36,9 +36,14 @@ def test_the_trees_are_walked_to_one_leaf_each_and_summed_as_log_odds() -> None:
     assert not AnswerGate.from_dict(gate_data(trees, threshold=0.25)).doubts(x)
 
 
-def test_a_gate_trained_on_other_features_is_refused() -> None:
+def test_a_gate_trained_on_other_features_or_with_a_broken_tree_is_refused() -> None:
     with pytest.raises(ValueError, match="train it again"):
         AnswerGate.from_dict({**gate_data([]), "features": list(FEATURES[:-1])})
+    for broken in ([[0, 1.0, 0, 1, 0.0], [-1, 0.0, 0, 0, 1.0]],  # a branch back to itself: no end
+                   [[0, 1.0, 1, 5, 0.0], [-1, 0.0, 0, 0, 1.0]],  # a branch to no node
+                   [[len(FEATURES), 1.0, 1, 2, 0.0], [-1, 0.0, 0, 0, 1.0], [-1, 0.0, 0, 0, 1.0]]):  # no such feature
+        with pytest.raises(ValueError, match="does not fit"):
+            AnswerGate.from_dict(gate_data([broken]))
 
 
 def test_the_shipped_gate_reads_the_features_the_code_computes() -> None:
