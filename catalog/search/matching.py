@@ -26,7 +26,7 @@ AskSpec = tuple[
     dict[int, frozenset[str]] | None,
     set[int] | None,
     float,
-    AbstractSet[int],
+    list[frozenset[int]],
 ]
 
 # A listing's key in the matcher's cache: a unit's (its alternatives, the penalty, the compound partners asked),
@@ -40,7 +40,7 @@ class Matcher:
     def __init__(self, ix: Postings) -> None:
         self.ix = ix
         self.mismatch_cache: dict[tuple[str, str, bool], frozenset[int]] = {}
-        self.far_cache: dict[tuple[str, str, bool], frozenset[int]] = {}
+        self.fit_cache: dict[tuple[str, str, bool], frozenset[int]] = {}
         self.map_cached = 0
         # Listings made, least recently used first: a unit's (its alternatives, the penalty, the compound partners
         # asked) and an alternative's that took a pass over its products (it, the penalty). Queries share them:
@@ -48,7 +48,7 @@ class Matcher:
         self.map_cache: OrderedDict[ListingKey, dict[int, float]] = OrderedDict()
 
     def __getstate__(self) -> dict[str, object]:
-        return {**self.__dict__, "mismatch_cache": {}, "far_cache": {}, "map_cached": 0, "map_cache": OrderedDict()}
+        return {**self.__dict__, "mismatch_cache": {}, "fit_cache": {}, "map_cached": 0, "map_cache": OrderedDict()}
 
     def mismatch(self, key: str, typed: str, sound: bool = False, exact: bool = False) -> frozenset[int]:
         """Products that write `key` with marks, none of which fit the marks the buyer typed.
@@ -90,27 +90,26 @@ class Matcher:
         self.mismatch_cache[cache_key] = out
         return out
 
-    def far_mismatch(self, key: str, typed: str, tones: bool = False) -> frozenset[int]:
-        """Products that write `key` only with other letters than the buyer typed with letter marks ("nấm" typed,
-        "nam" written; "mâm" and "mắm"), or with `tones` (`Alt.tones`), with another tone than the one typed: another
-        word, not a slip, so not found at all."""
+    def fitting(self, key: str, typed: str, tones: bool = False) -> frozenset[int] | None:
+        """The products that write `key` with the letters the buyer typed with letter marks ("nấm": not "nam" of Sâm
+        nam; "mâm": not "mắm"), or with `tones` (`Alt.tones`) with the tone typed too; None where the buyer typed no
+        such mark. A product the word is found in that is not among them writes another word: not found at all.
+        (The fitting ones, not the others: a common syllable at national size has thousands of products.)"""
         base = typed[:-1]
         if base.isascii() and not (tones and typed[-1] != "0"):
-            return frozenset()
+            return None
         cache_key = (key, typed, tones)
-        out = self.far_cache.get(cache_key)
+        out = self.fit_cache.get(cache_key)
         if out is None:
-            spellings = self.ix.marked.get(key) or {}
-            fitting = {
+            out = frozenset(
                 d
-                for written, docs in spellings.items()
+                for written, docs in (self.ix.marked.get(key) or {}).items()
                 if (accent_fits(typed, written) if tones else written[:-1] == base)
                 for d in docs
-            }
-            out = frozenset(self.ix.post.get(key, {}).keys() - fitting)
-            if len(self.far_cache) > 50_000:
-                self.far_cache.clear()
-            self.far_cache[cache_key] = out
+            )
+            if len(self.fit_cache) > 4096:
+                self.fit_cache.clear()
+            self.fit_cache[cache_key] = out
         return out
 
     def alt_q(self, alt: Alt, d: int, qkeys: frozenset[str], penalty: float) -> float:
@@ -134,7 +133,7 @@ class Matcher:
         for k, typed in zip(alt.key, alt.accents, strict=True):
             if typed is None:
                 continue
-            if not (alt.sound or alt.exact) and d in self.far_mismatch(k, typed, alt.tones):
+            if not (alt.sound or alt.exact) and (fit := self.fitting(k, typed, alt.tones)) is not None and d not in fit:
                 return 0.0
             if d in self.mismatch(k, typed, alt.sound, alt.exact):
                 # A regional spelling with other marks than the word's is another word ("sợi" is no "xôi").
@@ -170,9 +169,12 @@ class Matcher:
         mismatched: AbstractSet[int] = frozenset()
         for k, typed in zip(alt.key, alt.accents, strict=True):
             if typed is not None:
-                if not (alt.sound or alt.exact) and (far := self.far_mismatch(k, typed, alt.tones)) and not far.isdisjoint(weights):
+                if not (alt.sound or alt.exact) and (fit := self.fitting(k, typed, alt.tones)) is not None:
                     # Written with other letters than typed: another word, not found ("nấm" in "Sâm nam").
-                    weights = {d: w for d, w in weights.items() if d not in far}
+                    if len(fit) < len(weights):
+                        weights = {d: w for d in fit if (w := weights.get(d)) is not None}
+                    else:
+                        weights = {d: w for d, w in weights.items() if d in fit}
                     scaled = True
                 other = self.mismatch(k, typed, alt.sound, alt.exact)
                 if other:
@@ -363,7 +365,7 @@ class Matcher:
             # The products whose marks disagree: one word's set as it is; a phrase's, those of its products only
             # (a set of all products writing "đông" or "ha" otherwise: thousands, made for a few questions).
             mismatched: AbstractSet[int] = frozenset()
-            far: AbstractSet[int] = frozenset()  # of those, the ones that write the word with other letters
+            fits: list[frozenset[int]] = []  # per word typed with marks, the products that write it so
             for k, typed in zip(alt.key, alt.accents, strict=True):
                 if typed is not None:
                     other = self.mismatch(k, typed, alt.sound, alt.exact)
@@ -371,8 +373,8 @@ class Matcher:
                         other = other & phrase
                     if other:
                         mismatched = other if not mismatched else mismatched | other
-                    if not (alt.sound or alt.exact) and (away := self.far_mismatch(k, typed, alt.tones)):
-                        far = far | away
+                    if not (alt.sound or alt.exact) and (fit := self.fitting(k, typed, alt.tones)) is not None:
+                        fits.append(fit)
             # Products where the word is only part of a compound (`Postings.bound`: product → the compound's other
             # words), asked product by product rather than listed.
             bound: dict[int, frozenset[str]] | None = None
@@ -381,11 +383,11 @@ class Matcher:
             off = (
                 0.0 if alt.sound or alt.exact else penalty
             )  # a regional spelling with other marks is another word
-            specs.append((alt.q, posts, mismatched, bound, phrase, off, far))  # type: ignore[arg-type]
+            specs.append((alt.q, posts, mismatched, bound, phrase, off, fits))  # type: ignore[arg-type]
 
         def quality(d: int) -> float:
             best = 0.0
-            for q, posts, mismatched, bound, phrase, off, far in specs:
+            for q, posts, mismatched, bound, phrase, off, fits in specs:
                 if q <= best:
                     break
                 if phrase is not None and d not in phrase:
@@ -404,7 +406,7 @@ class Matcher:
                         partners = bound.get(d)
                         if partners is not None and not partners & qkeys:
                             v *= BOUND
-                    if d in far:
+                    if fits and any(d not in fit for fit in fits):
                         v = 0.0
                     elif d in mismatched:
                         v *= off

@@ -185,7 +185,7 @@ class Alt:
     free: bool = False  # only where the word stands on its own, not inside a place name or opaque compound
     exact: bool = False  # only where the product writes it with the marks typed (another place's name)
     # A tone typed that is not the product's makes another word (in a chat message, where most words have their
-    # marks), not a slip of the tone as in a short query typed with one ("mát ong"): see Matcher.far_mismatch.
+    # marks), not a slip of the tone as in a short query typed with one ("mát ong"): see Matcher.fitting.
     tones: bool = False
 
 
