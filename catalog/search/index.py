@@ -79,12 +79,12 @@ _BEST_RATED = re.compile(
 # Verbs whose object is the goods asked for ("mua ổi", "order lychee").
 _BUYING = frozenset({"mua", "buy", "order", "sell", "stock"})
 _SELLING: dict[str, str] = {"dat": "đăt5", "lay": "lây1"}  # đặt (order), lấy (take), with their marks
-# How much or how many, between a buying verb and the goods ("mua ít mắm tôm", "buy some"), and words that name
-# no goods of their own ("mua ít đồ làm quà": things, whatever they are).
 _AT = frozenset({"o", "tai", "in", "at"})  # where somebody is or goes
 # Words asking for a place's products in general ("có sp OCOP nào", "what products"): see _slice.
 _PRODUCTS = frozenset({"sp", "san", "ocop", "hang", "product", "products", "item", "items"})
 _NOT = frozenset({"not", "no", "khong", "ko", "k", "chua"})
+# How much or how many, between a buying verb and the goods ("mua ít mắm tôm", "buy some"), and words that name
+# no goods of their own ("mua ít đồ làm quà": things, whatever they are).
 _HOW_MUCH = frozenset({"it", "chut", "vai", "mot", "some", "a", "few"})
 # Words between the asking word and the goods that say how many or which kind ("cần loại trà", "mua ít mật ong").
 _WHICH_OF = _HOW_MUCH | {"loai", "may", "them"}
@@ -241,17 +241,24 @@ class SearchIndex:
             # không dầu"). (Not beside a service: "quán nào nấu gà đồi Yên Thế ngon" asks for a restaurant.)
             supplies, lacked = False, []
             content = [u for u in content if not u.lacked]
-        if (
+        # A trip to somewhere else ("tour câu mực ở Cô Tô", "homestay in Pu Luong"), unless goods of ours are named
+        # (sent to where the buyer is).
+        visit_elsewhere = (
             "tourism" in parsed.categories
-            and not any(not u.stray and self.parser.names_kind(u) for u in content)  # (goods sent to where one is)
+            and not any(not u.stray and self.parser.names_kind(u) for u in content)
             and self._visit_elsewhere(parsed)
-        ):
-            course = True  # (a trip to somewhere else: "tour câu mực ở Cô Tô", "homestay in Pu Luong")
+        )
         if has_filters and not parsed.uses and self._compared_before(content, parsed):
             # "Hưng Yên thì có nhãn lồng, còn Lục Ngạn có những món OCOP 4 sao nào?": another place's goods said
             # first, as a comparison; the filters of the clause after it are the question.
             return self._slice(query, parsed, filters, limit)
-        if supplies or course or department or (service and (not content or any(u.stray for u in content))):
+        if (
+            supplies
+            or course
+            or department
+            or visit_elsewhere
+            or (service and (not content or any(u.stray for u in content)))
+        ):
             # Seedlings or fertiliser for a crop, a class in making a product, a car to rent, an air conditioner to
             # repair, a photographer for a wedding: whatever catalogue word, place or need comes with them, no
             # product is the answer.
