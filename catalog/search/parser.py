@@ -956,9 +956,9 @@ class QueryParser:
                 units.append(u)
             elif units[n].stray and not u.stray:
                 units[n] = u
-        if out.long:
+        if out.long:  # (a chat message: a tone typed is the word's, see Alt.tones)
             for u in units:
-                if any(a.accents and any(a.accents) for a in u.alts):
+                if any(any(a.accents) for a in u.alts):
                     u.alts = [replace(a, tones=True) if any(a.accents) else a for a in u.alts]
         out.units = units
         return out
