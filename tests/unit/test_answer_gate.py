@@ -12,7 +12,6 @@ from catalog.search import SearchIndex
 from catalog.search.gate import FEATURES, MODEL, AnswerGate, answer_gate, features
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-EVAL = Path(__file__).resolve().parents[3] / "shared" / "eval"
 
 
 def gate_data(trees: list[list[list[float]]], base: float = 0.5, threshold: float = 0.25) -> dict[str, object]:
@@ -58,8 +57,7 @@ def labelled(*files: Path) -> list[str]:
 
 
 def test_the_gate_only_ever_takes_answers_away_and_offers_them_as_suggestions(demo: SearchIndex) -> None:
-    queries = labelled(EVAL / "search_dev.jsonl", DATA / "search_extra.jsonl", DATA / "search_chat.jsonl",
-                       DATA / "search_chat_sealed30.jsonl")
+    queries = labelled(DATA / "search_extra.jsonl", DATA / "search_chat.jsonl", DATA / "search_chat_sealed30.jsonl")
     doubted = 0
     for q in queries:
         gated, ruled = demo.search(q), demo.search(q, gated=False)
