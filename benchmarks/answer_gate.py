@@ -1,19 +1,22 @@
-"""Would a learned gate make the search say "not in the catalogue" more often where it should? (issue 10)
+"""The answer gate (catalog/search/gate.py): how well a learned answer-or-not check does, and the model shipped (issue 10).
 
 The search answers a chat message when its rules place enough of the message's product words. On the blind sets its
-weakest figure is no-match: messages about goods the catalogue lacks that still get a product. This script measures,
-without changing the search, what a gate learned from the labelled sets would do: for every message the search answers,
-30 features the parser and the answer already have (placed, stray and kind words and their weights, needs, places,
-groups, questions, marks, English, the top two scores, a name said in full), and whether the answer is right. A
-gradient-boosted classifier is trained on all sealed sets but one and applied to the one left out, for each in turn;
-an answer is suppressed where the classifier's probability of being right is below a threshold. It prints, per model
-and threshold, how many no-match messages the gate would fix and how many right answers it would lose.
+weakest figure is no-match: messages about goods the catalogue lacks that still get a product. For every chat message
+the rules answer, this script takes the gate's features (`gate.features`: placed, stray and kind words and their
+weights, needs, places, groups, questions, marks, English, the first scores, how much of the first results' names the
+message says, how unlike they are) and whether the answer is right. A gradient-boosted classifier is trained on all
+sealed sets but one and applied to the one left out, for each in turn; an answer is taken away where its probability
+of being right is below a threshold. It prints, per model and threshold, how many no-match messages that fixes and
+how many right answers it loses. `--write` trains the shipped model on every set not left out, checks that the
+plain-Python evaluation gives scikit-learn's probabilities, and writes it.
 
     pip install -e ".[analysis]"
-    PYTHONPATH=. python benchmarks/answer_gate.py [--exclude search_chat_sealed45.jsonl ...]
+    PYTHONPATH=. python benchmarks/answer_gate.py [--exclude search_chat_sealed54.jsonl ...]
+    PYTHONPATH=. python benchmarks/answer_gate.py --exclude … --write catalog/data/answer_gate.json --threshold 0.2
 
-`--exclude` keeps sets out of the measurement altogether (sets still sealed, or kept to judge a gate once built).
-The features come from rules tuned on these very sets, so a gate must be judged on fresh blind sets before use.
+`--exclude` keeps sets out altogether (sets still sealed, kept to judge the gate blind). The features come from rules
+tuned on these very sets, so the gate is judged on fresh blind sets, against the same rules ungated
+(`ocop-bot search --ungated`).
 """
 
 from __future__ import annotations
@@ -110,13 +113,14 @@ def main() -> int:
 
     if args.write:
         model = shipped().fit(X, y)
-        gate = AnswerGate.from_dict(export(model, args.threshold))
+        data = export(model, args.threshold)
+        gate = AnswerGate.from_dict(data)
         ours = np.array([gate.probability(list(x)) for x in X])
         theirs = model.predict_proba(X)[:, 1]
         if not np.allclose(ours, theirs, atol=1e-9):
             print(f"the plain evaluation differs from scikit-learn's by {abs(ours - theirs).max()}", file=sys.stderr)
             return 1
-        args.write.write_text(json.dumps(export(model, args.threshold)) + "\n", encoding="utf-8")
+        args.write.write_text(json.dumps(data) + "\n", encoding="utf-8")
         print(f"trained on {len(rows)} answered messages; wrote {args.write} (threshold {args.threshold}); "
               f"in sample it would take away {int((ours < args.threshold).sum())} answers")
         return 0

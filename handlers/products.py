@@ -96,13 +96,13 @@ async def no_match(ctx: Context, text: str, answer: SearchAnswer) -> list[Reply]
     """Nothing matched: say so, offer the near misses, and say plainly the catalogue is a demo."""
     t = ctx.t
     ctx.memory.back = None
-    # What was asked, as typed, not the question around it ("mứt gừng Tết", not "… còn không shop").
-    asked = named_words(text, answer.terms, answer.filters) if answer.terms else text
     if answer.doubted:
         # Products were found, but maybe not what was asked for: the words they were found by may be misread, so
         # they are not repeated back ("bông tẩy trang …, mai e đi hẹn hò": no "mai" of Đa Mai was asked for).
         lines = [t._("I'm not sure the OCOP catalogue has what you are looking for.")]
     else:
+        # What was asked, as typed, not the question around it ("mứt gừng Tết", not "… còn không shop").
+        asked = named_words(text, answer.terms, answer.filters) if answer.terms else text
         lines = [t._("I couldn't find “{query}” in the OCOP catalogue.", query=quoted(asked))]
     buttons: list[list[Button]] = []
     if answer.suggestions:

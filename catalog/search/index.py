@@ -81,8 +81,8 @@ _BUYING = frozenset({"mua", "buy", "order", "sell", "stock"})
 _SELLING: dict[str, str] = {"dat": "đăt5", "lay": "lây1"}  # đặt (order), lấy (take), with their marks
 _AT = frozenset({"o", "tai", "in", "at"})  # where somebody is or goes
 # Words asking for a place's products in general ("có sp OCOP nào", "what products"): see _slice.
-_PRODUCTS = frozenset({"sp", "san", "ocop", "hang", "product", "products", "item", "items"})
-_NOT = frozenset({"not", "no", "khong", "ko", "k", "chua"})
+_PRODUCTS = frozenset({"sp", "ocop", "hang", "product", "products", "item", "items"})
+_PRODUCTS_SAID = frozenset({("san", "pham"), ("dac", "san")})  # "sản phẩm", "đặc sản" (alone "san" is sẵn, sân)
 # How much or how many, between a buying verb and the goods ("mua ít mắm tôm", "buy some"), and words that name
 # no goods of their own ("mua ít đồ làm quà": things, whatever they are).
 _HOW_MUCH = frozenset({"it", "chut", "vai", "mot", "some", "a", "few"})
@@ -2002,7 +2002,10 @@ def _bought(u: Unit, parsed: ParsedQuery) -> bool:
 def _products_asked(parsed: ParsedQuery) -> bool:
     """Does the message ask for products in general ("có sp OCOP nào", "what products"), not "not products"?"""
     keys = parsed.keys
-    return any(k in _PRODUCTS and not (i and keys[i - 1] in _NOT) for i, k in enumerate(keys))
+    return any(
+        (k in _PRODUCTS or tuple(keys[i : i + 2]) in _PRODUCTS_SAID) and not (i and keys[i - 1] in _NOT_BUYING)
+        for i, k in enumerate(keys)
+    )
 
 
 def _says_what(parsed: ParsedQuery, goods: bool = False) -> bool:

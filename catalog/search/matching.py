@@ -18,7 +18,8 @@ Part = tuple[Unit, float, bool, list[tuple[float, int, Alt]]]
 
 
 # One alternative as `Matcher.asker` asks it: (quality, its words' postings, the products whose marks disagree, the
-# products where it is part of a compound → the compound's other words, a phrase's products, the factor for marks).
+# products where it is part of a compound → the compound's other words, a phrase's products, the factor for marks,
+# per word typed with marks the products that write it so: `fitting`).
 AskSpec = tuple[
     float,
     list[dict[int, float]],
@@ -90,13 +91,14 @@ class Matcher:
         self.mismatch_cache[cache_key] = out
         return out
 
-    def fitting(self, key: str, typed: str, tones: bool = False) -> frozenset[int] | None:
-        """The products that write `key` with the letters the buyer typed with letter marks ("nấm": not "nam" of Sâm
-        nam; "mâm": not "mắm"), or with `tones` (`Alt.tones`) with the tone typed too; None where the buyer typed no
-        such mark. A product the word is found in that is not among them writes another word: not found at all.
-        (The fitting ones, not the others: a common syllable at national size has thousands of products.)"""
-        base = typed[:-1]
-        if base.isascii() and not (tones and typed[-1] != "0"):
+    def fitting(self, alt: Alt, key: str, typed: str) -> frozenset[int] | None:
+        """The products that write `key` (a word of `alt`) with the letters the buyer typed with letter marks ("nấm":
+        not "nam" of Sâm nam; "mâm": not "mắm"), or, in a chat message (`Alt.tones`), with the tone typed too; None
+        where the buyer typed no such mark, or for a regional spelling or an exact name (`mismatch` checks those). A
+        product the word is found in that is not among them writes another word: not found at all. (The fitting ones,
+        not the others: a common syllable at national size has thousands of products.)"""
+        base, tones = typed[:-1], alt.tones
+        if alt.sound or alt.exact or (base.isascii() and not (tones and typed[-1] != "0")):
             return None
         cache_key = (key, typed, tones)
         out = self.fit_cache.get(cache_key)
@@ -133,7 +135,7 @@ class Matcher:
         for k, typed in zip(alt.key, alt.accents, strict=True):
             if typed is None:
                 continue
-            if not (alt.sound or alt.exact) and (fit := self.fitting(k, typed, alt.tones)) is not None and d not in fit:
+            if (fit := self.fitting(alt, k, typed)) is not None and d not in fit:
                 return 0.0
             if d in self.mismatch(k, typed, alt.sound, alt.exact):
                 # A regional spelling with other marks than the word's is another word ("sợi" is no "xôi").
@@ -169,7 +171,7 @@ class Matcher:
         mismatched: AbstractSet[int] = frozenset()
         for k, typed in zip(alt.key, alt.accents, strict=True):
             if typed is not None:
-                if not (alt.sound or alt.exact) and (fit := self.fitting(k, typed, alt.tones)) is not None:
+                if (fit := self.fitting(alt, k, typed)) is not None:
                     # Written with other letters than typed: another word, not found ("nấm" in "Sâm nam").
                     if len(fit) < len(weights):
                         weights = {d: w for d in fit if (w := weights.get(d)) is not None}
@@ -373,7 +375,7 @@ class Matcher:
                         other = other & phrase
                     if other:
                         mismatched = other if not mismatched else mismatched | other
-                    if not (alt.sound or alt.exact) and (fit := self.fitting(k, typed, alt.tones)) is not None:
+                    if (fit := self.fitting(alt, k, typed)) is not None:
                         fits.append(fit)
             # Products where the word is only part of a compound (`Postings.bound`: product → the compound's other
             # words), asked product by product rather than listed.

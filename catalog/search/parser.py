@@ -342,6 +342,13 @@ def _what_of(keys: list[str]) -> bool:
     return any(keys[k : k + 2] in (["thi", "sao"], ["the", "nao"]) for k in range(len(keys) - 1))
 
 
+@lru_cache(maxsize=65_536)
+def _toned(alt: Alt) -> Alt:
+    """The alternative as a chat message reads it: a tone typed is the word's (`Alt.tones`). (Kept: the same words'
+    alternatives come again and again, and a dataclass copy costs more than the lookup.)"""
+    return Alt(alt.key, alt.q, alt.accents, alt.sound, alt.free, alt.exact, tones=True)
+
+
 def chosen(out: ParsedQuery) -> None:
     """Two places or two star ratings weighed, then one of them named again: that one is the pick ("Lục Ngạn hay Lục
     Nam … thôi chốt Lục Nam", "3 sao hay 4 sao thì lấy 4 sao", "between the 3-star and 4-star food, show me the
@@ -959,7 +966,7 @@ class QueryParser:
         if out.long:  # (a chat message: a tone typed is the word's, see Alt.tones)
             for u in units:
                 if any(any(a.accents) for a in u.alts):
-                    u.alts = [replace(a, tones=True) if any(a.accents) else a for a in u.alts]
+                    u.alts = [_toned(a) if any(a.accents) and not (a.sound or a.exact) else a for a in u.alts]
         out.units = units
         return out
 
