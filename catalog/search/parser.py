@@ -471,6 +471,12 @@ class QueryParser:
             *lex.uses,
         )
         self.heads = {k[0] for k in (*phrases, *ix.places) if len(k) >= 2}
+        # The lengths of those phrases (and single words) by first word: parse_at looks a span up only where one of
+        # them could match it as typed.
+        lengths: dict[str, set[int]] = {}
+        for k in phrases:
+            lengths.setdefault(k[0], set()).add(len(k))
+        self.phrase_lengths = {k: frozenset(v) for k, v in lengths.items()}
         self.sound_heads = {sound_key(k, finals=True) for k in self.heads}
         self.concept_heads = {k[0] for k in lex.concept_index if len(k) >= 2}
         self.place_heads = {k[0] for k in (*ix.places, *ix.prefixed_places, *lex.place_prefixes)}
@@ -1078,7 +1084,10 @@ class QueryParser:
                 # A longer known phrase starts inside this one ("gạo | nếp cái hoa vàng"): let it.
                 longest = j - i
                 break
+        known = self.phrase_lengths.get(keys[i], frozenset())
         for m in range(longest, 0, -1):
+            if m not in known and (place is None or place[1] != m) and (m < 2 or True not in unknown[i : i + m]):
+                continue  # no table holds a span of this length from here, nor could a misspelt phrase be one
             span = tuple(keys[i : i + m])
             words = " ".join(keys[i : i + m])
             if place is not None and place[1] == m:
