@@ -19,7 +19,7 @@ Part = tuple[Unit, float, bool, list[tuple[float, int, Alt]]]
 
 # One alternative as `Matcher.asker` asks it: (quality, its words' postings, the products whose marks disagree, the
 # products where it is part of a compound → the compound's other words, a phrase's products, the factor for marks,
-# per word typed with marks the products that write it so: `fitting`).
+# per word typed with marks the products that write it so, smallest first, if any word is: `fitting`).
 AskSpec = tuple[
     float,
     list[dict[int, float]],
@@ -27,7 +27,7 @@ AskSpec = tuple[
     dict[int, frozenset[str]] | None,
     set[int] | None,
     float,
-    list[frozenset[int]],
+    tuple[frozenset[int], ...] | None,
 ]
 
 # A listing's key in the matcher's cache: a unit's (its alternatives, the penalty, the compound partners asked),
@@ -385,15 +385,19 @@ class Matcher:
             off = (
                 0.0 if alt.sound or alt.exact else penalty
             )  # a regional spelling with other marks is another word
-            specs.append((alt.q, posts, mismatched, bound, phrase, off, fits))  # type: ignore[arg-type]
+            # (Checked first, product by product, the smallest set first; None where no word was typed so.)
+            fit = tuple(sorted(fits, key=len)) if fits else None
+            specs.append((alt.q, posts, mismatched, bound, phrase, off, fit))  # type: ignore[arg-type]
 
         def quality(d: int) -> float:
             best = 0.0
-            for q, posts, mismatched, bound, phrase, off, fits in specs:
+            for q, posts, mismatched, bound, phrase, off, fit in specs:
                 if q <= best:
                     break
-                if phrase is not None and d not in phrase:
-                    continue
+                if (phrase is not None and d not in phrase) or (
+                    fit is not None and (d not in fit[0] or (len(fit) > 1 and any(d not in f for f in fit[1:])))
+                ):
+                    continue  # (a product writing a word typed with other letter marks: another word)
                 w = 1.0
                 for post in posts:
                     fw = post.get(d)
@@ -408,9 +412,7 @@ class Matcher:
                         partners = bound.get(d)
                         if partners is not None and not partners & qkeys:
                             v *= BOUND
-                    if fits and any(d not in fit for fit in fits):
-                        v = 0.0
-                    elif d in mismatched:
+                    if d in mismatched:
                         v *= off
                     if v > best:
                         best = v
