@@ -153,9 +153,10 @@ async def search_replies(ctx: Context, text: str) -> list[Reply]:
     if not answer.results:
         if needs.beyond_catalogue(answer.asks):
             return [Reply(needs.beyond_catalogue_note(t, answer.asks), cards.main_menu(t))]
-        if not answer.terms and not answer.filters and "overview" in answer.asks:
+        # (Products the gate doubted are offered as the closest, however they were found.)
+        if not answer.terms and not answer.filters and "overview" in answer.asks and not answer.doubted:
             return await overview(ctx)
-        if not answer.terms and not answer.filters:
+        if not answer.terms and not answer.filters and not answer.doubted:
             return not_understood(ctx)
         return await no_match(ctx, text, answer)
     notes = needs.asks_notes(t, answer.asks)

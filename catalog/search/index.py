@@ -178,7 +178,7 @@ class SearchIndex:
         gate doubts (catalog/search/gate.py) is offered as suggestions instead, under "not in the catalogue"."""
         answer, parsed = self.ruled(query, limit)
         gate = answer_gate() if gated and parsed.long else None  # (a query typed short names what it wants)
-        if gate is not None and answer.results and gate.doubts(gate_features(self, parsed, answer)):
+        if gate is not None and answer.results and gate.doubts(gate_features(self, parsed, answer), parsed.keys):
             return replace(answer, results=[], suggestions=answer.results[:SUGGESTIONS], doubted=True)
         return answer
 

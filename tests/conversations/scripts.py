@@ -231,9 +231,10 @@ SCRIPTS: list[Script] = [
             {"send": "what's popular here, any recommendation?",
              "expect_contains": ["No sales figures are published", "All products"]},
             {"send": "2", "expect_contains": ["Bao Son golden-flower sticky-rice wine"]},  # the list on screen
-            {"send": "do u have white sesame seeds? baking cookies",
+            # Shuttlecocks are not sold; "two colours" would find the five-colour noodles.
+            {"send": "Our badminton club needs a set of shuttlecocks in two colours, do you stock those",
              "expect_contains": ["I'm not sure the OCOP catalogue has what you are looking for",
-                                 "The closest products I found", "sesame"],
+                                 "The closest products I found", "noodles"],
              "expect_not": ["Did you mean", "I couldn't find"], "expect_prefixes": ["p:"]},
         ],
     },

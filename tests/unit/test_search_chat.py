@@ -570,7 +570,7 @@ def test_confectionery_is_cakes_and_snacks(demo: SearchIndex) -> None:
     ],
 )
 def test_occasions_of_life_name_their_need(demo: SearchIndex, query: str, need: str) -> None:
-    answer = demo.search(query)
+    answer = demo.search(query, gated=False)  # the rules' reading (the gate may offer it as the closest instead)
     assert need in demo.parser.parse(query).uses
     # Health answers are the herbal group and the products tagged; every other need, only products serving it.
     assert answer.results and all(
