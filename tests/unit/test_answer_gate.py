@@ -45,10 +45,28 @@ def test_a_gate_trained_on_other_features_or_with_a_broken_tree_is_refused() -> 
             AnswerGate.from_dict(gate_data([broken]))
 
 
+def test_the_text_model_weighs_words_and_pairs_as_tf_idf_and_is_blended_in() -> None:
+    text = {"intercept": -0.5, "grams": {"mat": [2.0, 1.5], "ong": [1.0, 0.5], "mat ong": [3.0, -1.0]}}
+    gate = AnswerGate.from_dict({**gate_data([], base=0.0, threshold=0.5), "text": text, "blend": 0.25})
+    assert gate.text is not None
+    # "mat mat ong xyz": mat twice (1 + ln 2), ong once, the pair "mat ong" once, "xyz" and other pairs unknown.
+    v = {"mat": (1 + math.log(2)) * 2.0, "ong": 1.0, "mat ong": 3.0}
+    z = -0.5 + (v["mat"] * 1.5 + v["ong"] * 0.5 - v["mat ong"]) / math.sqrt(sum(x * x for x in v.values()))
+    keys = ["mat", "mat", "ong", "xyz"]
+    assert gate.text.probability(keys) == pytest.approx(1 / (1 + math.exp(-z)))
+    assert gate.text.probability(["xyz"]) == pytest.approx(1 / (1 + math.exp(0.5)))  # no word known: the intercept
+    x = [0.0] * len(FEATURES)  # no trees: their probability is 0.5
+    assert gate.probability(x, keys) == pytest.approx(0.75 * 0.5 + 0.25 / (1 + math.exp(-z)))
+    assert gate.probability(x) == pytest.approx(0.5)  # without the words, the trees alone
+    with pytest.raises(ValueError, match="no share"):
+        AnswerGate.from_dict({**gate_data([]), "text": text, "blend": 1.5})
+
+
 def test_the_shipped_gate_reads_the_features_the_code_computes() -> None:
     gate = answer_gate()
     assert gate is not None and MODEL.exists()
     assert gate.features == FEATURES and 0 < gate.threshold < 1 and len(gate.trees) >= 10
+    assert gate.text is not None and len(gate.text.grams) > 1000 and 0 < gate.blend < 1
     assert json.loads(MODEL.read_text(encoding="utf-8"))["features"] == list(FEATURES)
 
 
