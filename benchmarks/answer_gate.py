@@ -109,7 +109,7 @@ def export(model: Any, threshold: float) -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--exclude", action="append", default=[], help="a labelled file's name to leave out")
-    ap.add_argument("--write", type=Path, help="train the small model on every set not left out and write it here")
+    ap.add_argument("--write", type=Path, help="train the shipped models on every set not left out and write them here")
     ap.add_argument("--threshold", type=float, default=0.5, help="the written gate's threshold")
     ap.add_argument("--blend", type=float, default=0.5, help="the text model's share of the written gate's probability")
     args = ap.parse_args()
@@ -167,7 +167,8 @@ def main() -> int:
             max_iter=100, max_depth=4, learning_rate=0.1, early_stopping=False, random_state=0
         ),
     }
-    wrong = int(((kinds == "none") & np.isin(files, held_out)).sum())
+    scored = np.isin(files, held_out)  # the messages of the sets held out in turn
+    wrong = int(((kinds == "none") & scored).sum())
     text = np.zeros(len(y))
     for held in held_out:  # the text model alone, each set held out in turn
         train, test = files != held, files == held
@@ -182,9 +183,8 @@ def main() -> int:
             trees[test] = make().fit(X[train], y[train]).predict_proba(X[test])[:, 1]
         runs = [(name, trees, THRESHOLDS), (f"{name} and the text model, half each", (trees + text) / 2, BLENDED)]
         for label, p, thresholds in runs:
-            test = np.isin(files, held_out)
             for t in thresholds:
-                gone = test & (p < t)
+                gone = scored & (p < t)
                 fixed = int(((kinds == "none") & gone).sum())
                 lost = int(((kinds != "none") & (y == 1) & gone).sum())
                 print(f"{label}, threshold {t}: {fixed} of {wrong} no-match fixed, {lost} right answers lost")

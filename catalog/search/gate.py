@@ -175,15 +175,15 @@ class AnswerGate:
             raise ValueError("the gate's blend is no share")
         return cls(base, float(data["threshold"]), trees, names, _compiled(base, trees), text, blend)
 
-    def probability(self, x: list[float], keys: list[str] | None = None) -> float:
-        """The probability that the answer these features describe is right (with the message's word keys, the
-        text model's blended in)."""
+    def probability(self, x: list[float], keys: list[str]) -> float:
+        """The probability that the answer these features describe, to the message with these word keys, is right:
+        the trees', with the text model's blended in where there is one."""
         trees = 1.0 / (1.0 + math.exp(-self.log_odds(x)))
-        if self.text is None or keys is None:
+        if self.text is None:
             return trees
         return (1.0 - self.blend) * trees + self.blend * self.text.probability(keys)
 
-    def doubts(self, x: list[float], keys: list[str] | None = None) -> bool:
+    def doubts(self, x: list[float], keys: list[str]) -> bool:
         return self.probability(x, keys) < self.threshold
 
 

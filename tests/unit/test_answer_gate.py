@@ -26,13 +26,13 @@ def test_the_trees_are_walked_to_one_leaf_each_and_summed_as_log_odds() -> None:
          [-1, 0.0, 0, 0, 1.0]],
     ]
     gate = AnswerGate.from_dict(gate_data(trees, threshold=0.4))
-    x = [0.0] * len(FEATURES)
-    assert gate.probability(x) == pytest.approx(1 / (1 + math.exp(-(0.5 - 1.0 + 0.25))))  # ≈ 0.44
-    assert not gate.doubts(x)
+    x = [0.0] * len(FEATURES)  # (a gate with no text model reads no words)
+    assert gate.probability(x, []) == pytest.approx(1 / (1 + math.exp(-(0.5 - 1.0 + 0.25))))  # ≈ 0.44
+    assert not gate.doubts(x, [])
     x[0], x[3], x[1] = 2.5, 1.0, 10.0  # right in tree 1; right, then left (10 <= 10) in tree 2
-    assert gate.probability(x) == pytest.approx(1 / (1 + math.exp(-(0.5 + 0.75 - 2.0))))  # ≈ 0.32
-    assert gate.doubts(x)
-    assert not AnswerGate.from_dict(gate_data(trees, threshold=0.25)).doubts(x)
+    assert gate.probability(x, []) == pytest.approx(1 / (1 + math.exp(-(0.5 + 0.75 - 2.0))))  # ≈ 0.32
+    assert gate.doubts(x, [])
+    assert not AnswerGate.from_dict(gate_data(trees, threshold=0.25)).doubts(x, [])
 
 
 def test_a_gate_trained_on_other_features_or_with_a_broken_tree_is_refused() -> None:
@@ -57,7 +57,8 @@ def test_the_text_model_weighs_words_and_pairs_as_tf_idf_and_is_blended_in() -> 
     assert gate.text.probability(["xyz"]) == pytest.approx(1 / (1 + math.exp(0.5)))  # no word known: the intercept
     x = [0.0] * len(FEATURES)  # no trees: their probability is 0.5
     assert gate.probability(x, keys) == pytest.approx(0.75 * 0.5 + 0.25 / (1 + math.exp(-z)))
-    assert gate.probability(x) == pytest.approx(0.5)  # without the words, the trees alone
+    unknown = 0.75 * 0.5 + 0.25 / (1 + math.exp(0.5))  # no word known: the text model's intercept is blended in
+    assert gate.probability(x, ["xyz"]) == pytest.approx(unknown)
     with pytest.raises(ValueError, match="no share"):
         AnswerGate.from_dict({**gate_data([]), "text": text, "blend": 1.5})
 
