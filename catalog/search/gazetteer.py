@@ -18,8 +18,12 @@ from catalog.text import fold
 
 log = logging.getLogger(__name__)
 
-# A ward's record in the address data: its old province, then (other fields between) its old district.
-_UNIT = re.compile(r'"old_province":\s*("(?:[^"\\]|\\.)*")[^{}]*?"old_district":\s*("(?:[^"\\]|\\.)*")')
+# A ward's record in the address data: its old province, then (other fields between) its old district and ward.
+_STRING = r'("(?:[^"\\]|\\.)*")'
+_UNIT = re.compile(
+    rf'"old_province":\s*{_STRING}[^{{}}]*?"old_district":\s*{_STRING}[^{{}}]*?"old_ward":\s*{_STRING}'
+)
+_TOWN = re.compile(r"^thị trấn\s+", re.IGNORECASE)
 _PREFIX = re.compile(r"^(huyện|quận|thị xã|thành phố|tỉnh)\s+", re.IGNORECASE)
 
 
@@ -29,20 +33,39 @@ def units_path() -> Path | None:
 
 
 @cache
-def old_units() -> tuple[tuple[str, str], ...]:
-    """(province, district) names before the merger, without "Tỉnh", "Huyện", "Quận"…: one pair per district."""
+def _admin() -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]]:
+    """The districts (province, district) and the towns (province, district, town) before the merger, without
+    "Tỉnh", "Huyện", "Thị trấn"…, read in one pass."""
     path = units_path()
     if path is None:
         log.warning(
-            "Vietnam's administrative units (underthesea) are missing: other districts go unrecognised"
+            "Vietnam's administrative units (underthesea) are missing: other districts and towns go unrecognised"
         )
-        return ()
+        return (), ()
     # (Its 10,602 wards read as JSON objects would hold some 30 MB for a moment, and the process keeps that much:
-    # the two names of each are all that is needed.)
+    # the three names of each are all that is needed.)
     text = path.read_text(encoding="utf-8")
     raw = {m.groups() for m in _UNIT.finditer(text)}  # (a match at a time: a list of them all would stay too)
-    pairs = {(_PREFIX.sub("", json.loads(p)), _PREFIX.sub("", json.loads(d))) for p, d in raw}
-    return tuple(sorted(pairs))
+    pairs: set[tuple[str, str]] = set()
+    towns: set[tuple[str, str, str]] = set()
+    for p, d, w in raw:
+        province, district, ward = _PREFIX.sub("", json.loads(p)), _PREFIX.sub("", json.loads(d)), json.loads(w)
+        pairs.add((province, district))
+        if _TOWN.match(ward):
+            towns.add((province, district, _TOWN.sub("", ward)))
+    return tuple(sorted(pairs)), tuple(sorted(towns))
+
+
+def old_units() -> tuple[tuple[str, str], ...]:
+    """(province, district) names before the merger, without "Tỉnh", "Huyện", "Quận"…: one pair per district."""
+    return _admin()[0]
+
+
+def towns_of(province: str, district: str) -> list[str]:
+    """The towns ("thị trấn": a rural district's seat and market towns) a district had before the merger, which
+    locals name for the district: "Đồi Ngô" is Lục Nam's, "Nhã Nam" Tân Yên's. Matched on folded names."""
+    province, district = fold(province), fold(district)
+    return [t for p, d, t in _admin()[1] if fold(p) == province and fold(d) == district]
 
 
 def districts_outside(provinces: set[str]) -> list[str]:

@@ -11,6 +11,7 @@ from itertools import islice
 from operator import attrgetter
 
 from catalog.lexicon import Concept, Key, Lexicon, Phrase, default_lexicon, phrase_accents, phrase_key
+from catalog.search.gazetteer import towns_of
 from catalog.search.memory import gc_paused, release_memory
 from catalog.search.model import NAME, PLACE, PRODUCER, PROVINCE, Alt, PlaceName, ProductDoc
 from catalog.telex import well_formed
@@ -502,17 +503,20 @@ class Postings:
                 return key[n:]
         return key
 
-    def add_place(self, place: PlaceName, spelling: str) -> None:
+    def add_place(self, place: PlaceName, spelling: str, known: bool = True) -> None:
+        """A spelling of a place. One `known` well (the catalogue's own, the lexicon's) is also read without its
+        prefix ("Chũ" for "TT Chũ") and in its regional spellings ("Nục Nam" for "Lục Nam"); a town's bare name
+        only as written ("Phương Sơn" starts with no "phường")."""
         key = phrase_key(spelling)
         accents = phrase_accents(spelling)
-        stripped = self.strip_prefix(key)
+        stripped = self.strip_prefix(key) if known else key
         for k in {key, stripped}:
             if not k:
                 continue
             marks = accents[len(key) - len(k) :]
             table = self.places if len(k) >= 2 else self.prefixed_places
             table.setdefault(k, (place, marks))
-            if len(k) >= 2:
+            if len(k) >= 2 and known:
                 self.sound_places.setdefault(tuple(sound_key(x, finals=True) for x in k), (place, marks))
 
     def build_places(self, kind_of: list[Key]) -> None:
@@ -572,6 +576,13 @@ class Postings:
                 continue
             for spelling in spellings:
                 self.add_place(place, spelling)
+        # The towns locals name for their district ("Đồi Ngô" is Lục Nam's); a one-word town ("Vôi") is a place
+        # only after a prefix ("TT Vôi"), like a one-word commune; no regional spelling of a town is read ("nha
+        # lam" is no Nhã Nam), nor a part of it ("bản Sơn" is no Phương Sơn).
+        for province, district in dict.fromkeys((doc.province, doc.district) for doc in self.docs):
+            if province and district:
+                for town in towns_of(province, district):
+                    self.add_place(by_value[district], town, known=False)
 
     def sold(self, concept: Concept) -> bool:
         """Does some product have one of the concept's phrases ("mật ong" yes, "cà phê" or "almond" no)?"""

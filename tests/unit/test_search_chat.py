@@ -191,6 +191,21 @@ def test_a_product_word_after_a_negation_is_ruled_out(demo: SearchIndex) -> None
     assert not any("Rượu" in n for n in names(answer))
 
 
+def test_a_district_s_towns_name_the_district(demo: SearchIndex) -> None:
+    # The towns come from the administrative units' data: Đồi Ngô was Lục Nam's seat, Nhã Nam a town of Tân Yên.
+    answer = demo.search("Thảo dược OCOP quanh thị trấn Đồi Ngô gồm những gì")
+    assert answer.filters.get("district") == "Lục Nam" and answer.filters.get("category") == "herbal"
+    assert answer.results and {h.doc.district for h in answer.results} == {"Lục Nam"}
+    assert demo.search("Any 4-star OCOP food near Doi Ngo town?").filters.get("district") == "Lục Nam"
+    assert demo.search("Bên Nhã Nam có hàng OCOP 4 sao nào").filters.get("district") == "Tân Yên"
+    # A one-word town is a place only after a prefix, as a one-word commune is: "kép" is also "double".
+    assert demo.search("hàng OCOP ở thị trấn Kép").filters.get("district") == "Lạng Giang"
+    assert "district" not in demo.search("bánh kép nhân đậu").filters
+    # Neither a regional spelling of a town nor a part of its name is read as it: "bản Sơn" is no Phương Sơn.
+    assert "district" not in demo.search("mật ong hoa ban Sơn La").filters
+    assert "district" not in demo.search("dam gio thang sau nha lam 15 mam").filters
+
+
 def test_one_ordinary_word_does_not_beat_the_place_a_long_message_asks_about(demo: SearchIndex) -> None:
     # "bảo" (said) shares a word with Bảo Sơn's wine, which is not in Sơn Động: the place is the question.
     answer = demo.search("Thằng cháu đi bộ đội ở Sơn Động về, nó bảo trên đó nhiều đặc sản lắm, có những gì vậy")
