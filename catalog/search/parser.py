@@ -139,6 +139,22 @@ _GOING: dict[str, tuple[str, bool]] = {
     "vao": ("vào", False), "len": ("lên", False), "nguoi": ("người", True),
     "m": ("m", True), "am": ("am", True),  # "I'm Vietnamese-American": who the buyer is
 }
+# Words for the places people live and work, each as written and whether typed plain it is still that word: a name
+# right after one is the buyer's own street, hamlet, ward, market or works ("thôn Thủ Dương", "phường Dĩnh Kế", "KCN
+# Đình Trám"), not where the goods come from ("chợ" typed plain is "cho", give). Not the words that end compounds
+# too ("cung đình Huế", "thị trường Nhật", "yêu cầu").
+_LOCALES: dict[str, tuple[str, bool]] = {
+    "thon": ("thôn", True), "xom": ("xóm", True), "khu": ("khu", True), "kcn": ("kcn", True), "ccn": ("ccn", True),
+    "phuong": ("phường", False), "ngo": ("ngõ", False), "duong": ("đường", False), "hem": ("hẻm", False),
+    "cho": ("chợ", False), "vien": ("viện", False),
+}
+# "ở"/"tại" after one of these says where somebody is ("nhà em ở Dĩnh Trì", "bà ở Kép"); English verbs of living and
+# working before "in"/"at" the same ("we live in Tho Xuong").
+_RESIDENTS = frozenset(
+    {"nha", "em", "anh", "chi", "ba", "ong", "minh", "toi", "tui", "chau", "con", "co", "chu", "bac", "thay", "me",
+     "bo", "ban", "khach", "xuong", "quan", "live", "lives", "living", "based", "stay", "staying", "work", "working"}
+)
+_AT = {"o": accent_key("ở"), "tai": accent_key("tại"), "in": None, "at": None}
 # Phrases of the party need that name an occasion rather than drinking and its food (folded).
 _OCCASIONS = frozenset(
     {"sinh nhat", "tiec", "bua tiec", "lien hoan", "hop lop", "tat nien", "party", "birthday", "get together",
@@ -1213,6 +1229,12 @@ class QueryParser:
             if i + 1 < n and keys[i + 1] in _PACKS and marked[i + 1] in (None, _PACKS[keys[i + 1]]):
                 return 2  # "24 lon", "3 bó": how it is packed, no product word ("lon" is no lợn here)
             return 1
+        if (i + 1 < n and self.locale(q, i) and self.own_place(q, i + 1)) or (
+            (i == 0 or not q.named.has(toks[i - 1])) and self.own_place(q, i)
+        ):
+            # The buyer's own street, hamlet, ward or works ("phường Dĩnh Kế", "nhà em ở Đình Trám"), which no
+            # product names: neither product words nor another place's goods.
+            return 1 if self.locale(q, i) else self.own_place(q, i)
         start = i if i and q.named.has(toks[i]) else 0
         while start and q.named.has(toks[start - 1]):
             start -= 1  # the first word of the name ("ve Thu Duc")
@@ -1278,6 +1300,46 @@ class QueryParser:
             return False
         written, plain = _GOING[key]
         return (plain or sent) if typed is None else typed == accent_key(written)
+
+    @staticmethod
+    def locale(q: QueryWords, i: int) -> bool:
+        """Is word i one for a place people live, work or meet (see _LOCALES), as typed?"""
+        found = _LOCALES.get(q.keys[i])
+        if found is None:
+            return False
+        written, plain = found
+        typed = q.marked[i]
+        return plain if typed is None else typed == accent_key(written)
+
+    def own_place(self, q: QueryWords, start: int) -> int:
+        """The length of the name at `start` when it is where the buyer lives or works: written as a name right after
+        a word for such a place or after "ở" of a person (see locale, resident_at), with a word no product has as
+        typed, and no other province's or district's name ("cung đình Huế" stays Huế). 0 otherwise."""
+        toks, keys, marked = q.toks, q.keys, q.marked
+        if not start or start >= len(toks) or not q.named.has(toks[start]):
+            return 0
+        if not (self.locale(q, start - 1) or self.resident_at(q, start)):
+            return 0
+        end = start
+        while end < len(toks) and q.named.has(toks[end]):
+            end += 1
+        if any(tuple(keys[start : start + m]) in self.elsewhere for m in range(1, end - start + 1)):
+            return 0
+        if not any(self.is_stray(keys[j], toks[j].raw, marked[j], q.diacritics) for j in range(start, end)):
+            return 0  # every word is a catalogue word as typed: maybe the product's own place ("thôn Thủ Dương")
+        return end - start
+
+    @staticmethod
+    def resident_at(q: QueryWords, start: int) -> bool:
+        """Does the name at `start` say where somebody is: "ở"/"tại"/"in"/"at" before it, and before that a person,
+        a home or a verb of living ("nhà em ở Dĩnh Trì", "bà ở Kép", "we live in Tho Xuong")?"""
+        if start < 2 or q.keys[start - 1] not in _AT:
+            return False
+        written = _AT[q.keys[start - 1]]
+        typed = q.marked[start - 1]
+        if written is not None and (typed != written if typed is not None else q.diacritics):
+            return False
+        return q.keys[start - 2] in _RESIDENTS
 
     @staticmethod
     def time_unit(key: str, typed: str | None) -> bool:

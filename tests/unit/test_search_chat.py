@@ -206,6 +206,21 @@ def test_a_district_s_towns_name_the_district(demo: SearchIndex) -> None:
     assert "district" not in demo.search("dam gio thang sau nha lam 15 mam").filters
 
 
+def test_the_buyer_s_own_street_or_ward_is_no_other_place_s_goods(demo: SearchIndex) -> None:
+    # A name after "phường", "thôn", "KCN"…, or after "ở" of a person, is where the buyer lives or works.
+    for query in (
+        "nhà em ở phường Dĩnh Kế, muốn tặng thầy ít trà",
+        "Bác ở thôn Đồng Khanh muốn tặng thầy ít trà",
+        "công ty em ở KCN Đình Trám muốn đặt trà làm quà",
+    ):
+        answer = demo.search(query, gated=False)
+        assert answer.results and all("tea" in h.doc.name_en.lower() for h in answer.results[:3]), query
+    # Without such a word the name stays another place's ("mật ong rừng U Minh"), and so does a word ending a
+    # compound: "cung đình Huế" is Huế's court tea.
+    assert demo.search("mật ong rừng U Minh", gated=False).results == []
+    assert demo.search("Trà cung đình Huế gồm những vị gì", gated=False).results == []
+
+
 def test_one_ordinary_word_does_not_beat_the_place_a_long_message_asks_about(demo: SearchIndex) -> None:
     # "bảo" (said) shares a word with Bảo Sơn's wine, which is not in Sơn Động: the place is the question.
     answer = demo.search("Thằng cháu đi bộ đội ở Sơn Động về, nó bảo trên đó nhiều đặc sản lắm, có những gì vậy")
