@@ -24,6 +24,7 @@ _UNIT = re.compile(
     rf'"old_province":\s*{_STRING}[^{{}}]*?"old_district":\s*{_STRING}[^{{}}]*?"old_ward":\s*{_STRING}'
 )
 _TOWN = re.compile(r"^thị trấn\s+", re.IGNORECASE)
+_WARD = re.compile(r"^(xã|phường|thị trấn)\s+", re.IGNORECASE)
 _PREFIX = re.compile(r"^(huyện|quận|thị xã|thành phố|tỉnh)\s+", re.IGNORECASE)
 
 
@@ -33,32 +34,41 @@ def units_path() -> Path | None:
 
 
 @cache
-def _admin() -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]]:
-    """The districts (province, district) and the towns (province, district, town) before the merger, without
-    "Tỉnh", "Huyện", "Thị trấn"…, read in one pass."""
+def _admin() -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...], dict[str, tuple[str, ...]]]:
+    """The districts (province, district), the towns (province, district, town) and, by folded province, every
+    commune, ward and town's name before the merger, without "Tỉnh", "Huyện", "Xã"…, read in one pass."""
     path = units_path()
     if path is None:
         log.warning(
             "Vietnam's administrative units (underthesea) are missing: other districts and towns go unrecognised"
         )
-        return (), ()
+        return (), (), {}
     # (Its 10,602 wards read as JSON objects would hold some 30 MB for a moment, and the process keeps that much:
     # the three names of each are all that is needed.)
     text = path.read_text(encoding="utf-8")
     raw = {m.groups() for m in _UNIT.finditer(text)}  # (a match at a time: a list of them all would stay too)
     pairs: set[tuple[str, str]] = set()
     towns: set[tuple[str, str, str]] = set()
+    wards: dict[str, set[str]] = {}
     for p, d, w in raw:
         province, district, ward = _PREFIX.sub("", json.loads(p)), _PREFIX.sub("", json.loads(d)), json.loads(w)
         pairs.add((province, district))
+        wards.setdefault(fold(province), set()).add(_WARD.sub("", ward))
         if _TOWN.match(ward):
             towns.add((province, district, _TOWN.sub("", ward)))
-    return tuple(sorted(pairs)), tuple(sorted(towns))
+    return tuple(sorted(pairs)), tuple(sorted(towns)), {p: tuple(sorted(w)) for p, w in wards.items()}
 
 
 def old_units() -> tuple[tuple[str, str], ...]:
     """(province, district) names before the merger, without "Tỉnh", "Huyện", "Quận"…: one pair per district."""
     return _admin()[0]
+
+
+def wards_of(provinces: set[str]) -> list[str]:
+    """The communes, wards and towns these provinces (folded names) had before the merger, without "Xã", "Phường",
+    "Thị trấn": the places their people say they live in ("Quang Châu", "Dĩnh Kế")."""
+    by_province = _admin()[2]
+    return sorted({w for p in provinces for w in by_province.get(p, ())})
 
 
 def towns_of(province: str, district: str) -> list[str]:

@@ -438,12 +438,13 @@ class SearchIndex:
         keys = parsed.keys
 
         def beside(u: Unit, use: str, span: tuple[int, int]) -> bool:
-            # Before it with "for" or "cho" between ("truffles for Valentine"), or right after a gift-giving one
-            # ("Christmas tree"; not "Tết dinner", an event of the occasion).
+            # Before it with "for" or "cho" between ("truffles for Valentine"), or right after a gift-giving one in
+            # English order ("Christmas tree"; not "Tết dinner", an event of the occasion, nor "20/11 lớp con mình
+            # …", where Vietnamese starts a sentence).
             end = _end(u)
             return (
                 (end + 1 == span[0] and keys[end] in _FOR)
-                or (use == "gift" and u.at == span[1])
+                or (use == "gift" and u.at == span[1] and u.stray == STRAY_FOREIGN)
                 or (end == span[0] and u.stray >= STRAY_VIETNAMESE and not parsed.english_words)  # "mứt gừng Tết"
             ) and not any(min(end, span[1]) <= c <= max(u.at, span[0]) for c in parsed.clauses)
 

@@ -19,7 +19,7 @@ from catalog.search.compounds import (
     second_syllables,
     spoken_words,
 )
-from catalog.search.gazetteer import districts_outside
+from catalog.search.gazetteer import districts_outside, wards_of
 from catalog.search.marks import LETTER_MARKS, TONE_CLASS, accent_fits, marks_are, marks_fit, same_marks
 from catalog.search.model import (
     FINAL_SWAP,
@@ -152,7 +152,8 @@ _LOCALES: dict[str, tuple[str, bool]] = {
 # working before "in"/"at" the same ("we live in Tho Xuong").
 _RESIDENTS = frozenset(
     {"nha", "em", "anh", "chi", "ba", "ong", "minh", "toi", "tui", "chau", "con", "co", "chu", "bac", "thay", "me",
-     "bo", "ban", "khach", "xuong", "quan", "live", "lives", "living", "based", "stay", "staying", "work", "working"}
+     "bo", "ban", "khach", "xuong", "quan", "ty", "cty", "live", "lives", "living", "based", "stay", "staying", "work",
+     "working", "office", "company", "factory"}
 )
 _AT = {"o": accent_key("ở"), "tai": accent_key("tại"), "in": None, "at": None}
 # Phrases of the party need that name an occasion rather than drinking and its food (folded).
@@ -425,6 +426,9 @@ class QueryParser:
                 continue
             self.elsewhere.setdefault(key, []).append(phrase_accents(name))
             self.districts.add(key)
+        # The communes, wards and towns of the catalogue's provinces, of two words or more: where its buyers live
+        # ("công ty em ở Quang Châu"), whatever product words they share (see own_place).
+        self.home_wards = frozenset(k for k in map(phrase_key, wards_of(provinces)) if len(k) >= 2)
         # And the words of the language that begin with a product's kind word and name another thing ("măng cụt",
         # "nấm hương", "bánh cuốn"): see catalog/search/compounds.py.
         # A word inside a product's name begins other things too ("nếp nhăn", a wrinkle: no Gạo nếp), but typed
@@ -1325,6 +1329,8 @@ class QueryParser:
             end += 1
         if any(tuple(keys[start : start + m]) in self.elsewhere for m in range(1, end - start + 1)):
             return 0
+        if tuple(keys[start:end]) in self.home_wards:
+            return end - start  # a commune or ward of the catalogue's province, whatever words it shares
         if not any(self.is_stray(keys[j], toks[j].raw, marked[j], q.diacritics) for j in range(start, end)):
             return 0  # every word is a catalogue word as typed: maybe the product's own place ("thôn Thủ Dương")
         return end - start
