@@ -360,7 +360,7 @@ class SearchIndex:
             # cake"): each is an answer.
             scores, applied, part_of = self._parts(self._listed(content, parsed), soft, qkeys, parsed, excluded)
         if scores and (chat or self._by_chance(content, parsed, scores)):
-            scores, applied = {}, {}
+            scores, applied, part_of = {}, {}, {}
         if not scores and parsed.long:
             scores = self._named_in_full(parsed, content)
         elif parsed.long and len(scores) > 1:

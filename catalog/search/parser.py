@@ -360,6 +360,14 @@ def _what_of(keys: list[str]) -> bool:
 
 
 @lru_cache(maxsize=65_536)
+def _level(written: tuple[str | None, ...]) -> tuple[str | None, ...]:
+    """A name's marks where a syllable written plain beside marked ones has the level tone ("Giang" of "Lạng
+    Giang"): a regional spelling still keeps its tones ("lang dặn" is no Lạng Giang)."""
+    if all(w is None for w in written):
+        return written  # written plain throughout: its tones are unknown
+    return tuple("0" if w is None else w for w in written)
+
+
 def _toned(alt: Alt) -> Alt:
     """The alternative as a chat message reads it: a tone typed is the word's (`Alt.tones`). (Kept: the same words'
     alternatives come again and again, and a dataclass copy costs more than the lookup.)"""
@@ -545,7 +553,7 @@ class QueryParser:
                         tones_only = True
                 elif prefixed:
                     found = self.ix.prefixed_places.get((keys[start],))
-                if found is not None and marks_fit(marked, start, found[1], tones_only):
+                if found is not None and marks_fit(marked, start, _level(found[1]) if tones_only else found[1], tones_only):
                     return found[0], start + n - i
         return None
 
