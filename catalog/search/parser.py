@@ -203,6 +203,15 @@ _NOT_SHORT = frozenset({"ko", "k", "hok", "hk", "kg", "khg", "hong", "kh"})
 _NOT_BEFORE_GROUP = frozenset({"khong", "ko", "hok", "hk", "khg"})  # (not "kg": "5 kg thực phẩm")
 # Words that deny what follows them ("không phun thuốc trừ sâu", "no pesticide", "without preservatives").
 _DENIALS = frozenset({"khong", "no", "without", "chua", "zero"})
+# Words between a negation and the product word it denies: verbs of having, giving, wanting and using, and the words
+# around them ("không ai uống", "không được dùng", "không còn thích"), each as written (see denied_verbs).
+_DENIED_BY = {
+    fold(w): accent_key(w)
+    for w in (
+        "uống", "ăn", "dùng", "xài", "tặng", "biếu", "mang", "lấy", "cần", "thích", "ưa", "mua", "đặt", "muốn",
+        "nhận", "làm", "ai", "được", "còn", "nên", "thể", "hay", "bao", "giờ", "chịu", "cho",
+    )
+}
 # Punctuation that ends a clause: a negation does not reach past it ("không phải, na Lục Nam ấy").
 _CLAUSE_BREAK = re.compile(r"[,.;!?…]+(?:\s|$)|[;!?…]+")
 # Words after which the goods asked for are named (see read_unlisted_goods): "có" in a yes-no question, typed with
@@ -1396,6 +1405,12 @@ class QueryParser:
                 # is no Vietnamese syllable ("… cook with? no meat, no egg, no honey").
                 m = 1
             group_only = False
+            if not m and keys[i] in _NOT_BEFORE_GROUP:
+                # "không tặng rượu", "không ai uống rượu", "chẳng bao giờ ăn cay": a negation, then verbs of having,
+                # giving or wanting (as typed), then the product word they deny.
+                m = self.denied_verbs(keys, marked, i + 1, out)
+                if m:
+                    m += 1
             if not m and keys[i] in _NOT_BEFORE_GROUP and i + 1 not in out.clauses:
                 # "không" before a product group, not after it as a question ("có đồ ăn không"), rules the group
                 # out: "thảo dược thôi, không đồ ăn"; before a product word, that product: "nhà dặn không rượu".
@@ -1459,6 +1474,22 @@ class QueryParser:
                     if end < len(keys) and keys[end] in _JOINS
                     else None
                 )
+
+    @staticmethod
+    def denied_verbs(keys: list[str], marked: list[str | None], i: int, out: ParsedQuery) -> int:
+        """How many words from i, one to three, are verbs (and "ai", "được", "còn"…) a negation before them makes
+        deny the product word right after ("không [tặng] rượu", "không [ai uống] rượu", "chẳng [còn được uống]
+        rượu"), as typed and in one clause; 0 when no product word follows them."""
+        n = 0
+        while n < 3 and i + n < len(keys) and i + n not in out.clauses:
+            written = _DENIED_BY.get(keys[i + n])
+            if written is None or marked[i + n] not in (None, written):
+                break
+            n += 1
+        end = i + n
+        if not n or end in out.clauses or not any(u.at == end and u.role in ("content", "soft", "common") and not u.stray for u in out.units):
+            return 0
+        return n
 
     def negates(self, keys: list[str], marked: list[str | None], i: int, m: int) -> bool:
         """Are the m words at i a negation, as written? "cắm trại" (camping) is no "cấm" (banned), and typed plain

@@ -232,6 +232,19 @@ def test_parts_taken_back_as_chance_words_leave_nothing_behind(demo: SearchIndex
         assert not any("Xôi" in h.doc.name_vi for h in answer.results)
 
 
+def test_a_negation_denies_the_product_word_across_its_verbs(demo: SearchIndex) -> None:
+    # "không tặng rượu", "không ai uống rượu": the verbs between the negation and the product word are its.
+    for query in (
+        "Quà cho cô giáo của con, cũng không tặng rượu, chỉ cần món nhỏ xinh",
+        "Quà tân gia cho anh trưởng phòng, nhà anh ấy không ai uống rượu, mua gì cho ý nghĩa ạ?",
+    ):
+        answer = demo.search(query, gated=False)
+        assert answer.results and not any(h.doc.name_vi.startswith("Rượu") for h in answer.results), query
+    # Without a product word after them the verbs deny nothing: "không ai uống được" says nothing of the wine.
+    answer = demo.search("rượu nếp này không ai uống được à", gated=False)
+    assert answer.results and answer.results[0].doc.name_vi.startswith("Rượu")
+
+
 def test_one_ordinary_word_does_not_beat_the_place_a_long_message_asks_about(demo: SearchIndex) -> None:
     # "bảo" (said) shares a word with Bảo Sơn's wine, which is not in Sơn Động: the place is the question.
     answer = demo.search("Thằng cháu đi bộ đội ở Sơn Động về, nó bảo trên đó nhiều đặc sản lắm, có những gì vậy")
