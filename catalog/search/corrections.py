@@ -22,7 +22,10 @@ _MARKERS = (
     r"à\s+(?:mà\s+)?không\s+phải",
     r"(?:à|ạ|e|em|tôi|mình|xin)\s+sửa\s+lại",
     r"(?<=[,.;!?…])\s*ý\s+là",
+    r"ý\s+(?:e|t|mk|mik|tui|tớ|cháu|con)\s+là",
     r"(?:i|we)\s+meant",
+    r"(?:but\s+)?actually,?\s+(?:i|we)(?:\s+(?:just|really))?\s+(?:want|need|mean)",
+    r"(?:switch|change)\s+(?:it|that|this|them|my\s+order)\s+to",
     r"(?:no|ah|oh|à)\s+wait",
     r"oops",
     r"my\s+bad",
@@ -32,13 +35,23 @@ _MARKED_ONLY = (
     r"à\s+(?:mà\s+)?(?:không|ko|thôi)(?=\s*[,.!?…])",
     r"thì\s+(?:thôi|không)(?=\s*[,.!?…])",
     r"thì\s+(?:nhà\s+)?(?:có|còn)\s+(?:đủ\s+)?rồi(?=\s*[,.!?…])",  # "cao đinh lăng thì nhà có rồi, em cần …"
+    # "chị đổi giúp em sang …", "em muốn đổi sang …" ("doi sang" typed plain is đợi sang, wait till; "đổi sang tiền
+    # Việt" changes money)
+    r"(?:muốn|xin|định)\s+(?:đổi|thay)\s+(?:sang|thành|bằng)",
+    r"(?:đổi|thay)\s+(?:giúp|hộ|cho)\s+(?:em|mình|tôi|anh|chị|cháu)\s+(?:sang|thành|bằng)",
 )
 # A last clause taking back what it names, the goods asked for before it: "nấm bào ngư tươi, không phải nấm rơm".
 _NOT_THAT = r"[,.;!?…]\s*(?:chứ\s+)?(?:không|ko)\s+phải\s"
 # "không phải X mà là Y", "not X but Y", "không phải X, Y mới đúng", "ko phải 3 sao, 5 sao cơ": Y is what is asked for.
+# So do "không phải X đâu, Y", "không cần X đâu, em cần Y", "không đi X nữa, Y", "not looking for X. It's Y".
 _INSTEAD = (
     r"(?:(?:không|ko) phải|not)\s.+?\s(?:mà là|but)"
     r"|(?:không|ko) phải\s[^,;.!?…]+[,;]\s*(?=[^,;.!?…]*\s(?:mới đúng|cơ)(?![\w]))"
+    r"|(?:không|ko) phải\s[^,;.!?…]+?\smà(?=\s[^,;.!?…]*\s(?:mới đúng|cơ)(?![\w]))"
+    # (opening the message, or its sentence, a word or two before: "A, không phải B đâu" means A, see _NOT_THAT)
+    r"|(?:^|(?<=[.!?…]))\s*(?:\S+\s+){0,2}?(?:không|ko) (?:phải|cần|lấy|mua)\s[^,;.!?…]+\sđâu\s*[,;.!?…]*"
+    r"|(?:^|(?<=[.!?…]))\s*(?:\S+\s+){0,2}?(?:không|ko) (?:cần|lấy|mua|đi)\s[^,;.!?…]+\snữa\s*[,;.!?…]+"
+    r"|not\s+(?:looking\s+for|after)\s[^,;.!?…]+[.;!]\s*(?:it'?s|i\s+(?:want|need))"
 )
 
 
@@ -101,8 +114,9 @@ def correction(query: str, plain: str | None = None) -> Correction | None:
 
 # A word every marker above holds, folded: without one, there is no correction to look for.
 _TRIGGER = re.compile(
-    r"nham|y (?:em|toi|minh|anh|chi) la|phai|a (?:ma )?(?:khong|ko|thoi)|thi (?:thoi|khong|nha|co|con)"
-    r"|meant|wait|oops|my bad|but|sua lai|y la"
+    r"nham|y (?:em|toi|minh|anh|chi|e|t|mk|mik|tui|to|chau|con) la|phai|a (?:ma )?(?:khong|ko|thoi)"
+    r"|thi (?:thoi|khong|nha|co|con)|meant|wait|oops|my bad|but|sua lai|y la|doi|thay|actually|switch|change"
+    r"|dau|nua|not"
 )
 _MARKED = _compiled((*_MARKERS, *_MARKED_ONLY, _INSTEAD), fold=False)
 _PLAIN = _compiled((*_MARKERS, _INSTEAD), fold=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from catalog.search import SearchAnswer, SearchIndex
+from catalog.search.corrections import correction
 from catalog.search.register import STRAY_FOREIGN, STRAY_STOPWORD, STRAY_VIETNAMESE, stray_weight
 from catalog.text import fold
 
@@ -1803,10 +1804,30 @@ def test_a_follow_up_asks_for_the_thing_after_con(demo: SearchIndex) -> None:
         ("oh wait, không phải mỳ Chũ Hiền Phước, Xuân Trường mới đúng", "Mỳ gạo Chũ Xuân Trường"),
         # A count corrected ("1 cặp" for "1 chai") leaves the product asked for.
         ("rượu Vân Hương 1 chai bao nhiêu, e nhầm, 1 cặp", "Rượu nếp cái hoa vàng Vân Hương"),
+        # "không phải/cần/lấy X đâu, Y", "không … X nữa, Y", "đổi giúp em sang Y", "actually I want Y", "ý e là Y",
+        # "không phải X mà Y cơ"
+        ("không phải mật ong rừng đâu, mật ong hoa vải Hằng Hiếu ấy", "Mật ong hoa vải Hằng Hiếu"),
+        ("Em không cần rượu đâu chị, em cần chè xanh Bản Ven", "Chè xanh Bản Ven"),
+        ("ko lấy mỳ nữa, lấy 2 hũ mật ong Yên Mỹ", "Mật ong Yên Mỹ"),
+        ("lúc nãy hỏi giò lụa, chị đổi giúp em sang giò gà Yên Thế nhé", "Giò gà Yên Thế"),
+        ("sorry, actually I want the Ban Ven green tea, not the honey", "Chè xanh Bản Ven"),
+        ("ko phải mật ong, ý e là chè xanh Bản Ven", "Chè xanh Bản Ven"),
+        ("không phải Tân Yên mà Yên Thế cơ, gà đồi có không", "Gà đồi Yên Thế"),
     ],
 )
 def test_more_ways_of_taking_back_what_was_typed(demo: SearchIndex, message: str, meant: str) -> None:
     assert meant in names(demo.search(message, gated=False))[:2], names(demo.search(message, gated=False))
+
+
+def test_words_like_a_correction_that_take_nothing_back() -> None:
+    # Typed plain "doi sang" is đợi sang (wait till); "không phải nấu mà không cay" asks two things; money is changed.
+    for message in (
+        "vu sua co chua, hay phai doi sang nam",
+        "cần đồ ăn khô không phải nấu mà không cay",
+        "tỷ giá won đổi sang tiền Việt hôm nay",
+        "mâm cúng nhà em không làm gà, thay bằng gì cho đủ lễ",
+    ):
+        assert correction(message) is None, message
 
 
 def test_a_rating_taken_back_with_co_is_the_other_one(demo: SearchIndex) -> None:
