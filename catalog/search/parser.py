@@ -237,6 +237,8 @@ _IS = frozenset({"la", "am", "are"})
 _MEATLESS = accent_key("chay")  # "chay" (vegetarian), as written: no "cháy" (burnt), "chạy" (run)
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or", "vs", "versus"})
+# … and in a list of things ruled out, "hay" too: "không cần đồ ăn hay đồ uống".
+_LISTING = _JOINS | {"hay", "nor"}
 # What may stand between a thing and the verb that says what it is for: "túi zip để đóng gói chè", "men lá về tự
 # nấu rượu", "bottles for bottling rice wine" (see read_processes).
 _PROCESS_LINKS = frozenset({"de", "dung", "chuyen", "tu", "ve"})
@@ -1420,15 +1422,26 @@ class QueryParser:
                 )
             if not m:
                 continue
-            for said in [
-                u for u in out.units if u.role == "soft" and (u.at == i + 1 if group_only else i <= u.at <= i + m + 1)
-            ]:
-                # "doesn't drink …", "không uống …", "ngoài đồ ăn ra", "not food": that group is not asked for.
-                code = self.lexicon.categories.get(tuple(said.text.split()))
-                if code is not None:
-                    out.units.remove(said)
-                    if code in out.categories:
-                        out.categories.remove(code)
+            said = [
+                u
+                for u in out.units
+                if u.role == "soft"
+                and (u.at == i + 1 if group_only else i <= u.at <= i + m + 1)
+                and not any(i < c <= u.at for c in out.clauses)  # "not food, drinks only": the drinks are asked
+            ]
+            while said:
+                # "doesn't drink …", "không uống …", "ngoài đồ ăn ra", "not food": that group is not asked for, nor
+                # those listed after it ("không cần đồ ăn hay đồ uống").
+                group = said.pop(0)
+                code = self.lexicon.categories.get(tuple(group.text.split()))
+                if code is None:
+                    continue
+                out.units.remove(group)
+                if code in out.categories:
+                    out.categories.remove(code)
+                end = group.at + len(group.text.split())
+                if end < len(keys) and keys[end] in _LISTING and end + 1 not in out.clauses:
+                    said += [u for u in out.units if u.role == "soft" and u.at == end + 1 and u not in said]
             if group_only:
                 continue
             # One word may come between ("không uống được rượu"), but not after "có": "không có lúa mì" is wheat.

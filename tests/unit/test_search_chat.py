@@ -246,6 +246,14 @@ def test_a_negation_denies_the_product_word_across_its_verbs(demo: SearchIndex) 
     assert answer.results and answer.results[0].doc.name_vi.startswith("Rượu")
 
 
+def test_a_group_ruled_out_rules_out_its_list_and_stops_at_the_clause(demo: SearchIndex) -> None:
+    answer = demo.search("Lục Ngạn products, but not food, drinks only please", gated=False)
+    assert answer.filters.get("category") == "beverage" and answer.filters.get("district") == "Lục Ngạn"
+    answer = demo.search("mình không cần đồ ăn hay đồ uống, có điểm du lịch nào không", gated=False)
+    assert answer.filters.get("category") == "tourism"
+    assert answer.results and {h.doc.category for h in answer.results} == {"tourism"}
+
+
 def test_one_ordinary_word_does_not_beat_the_place_a_long_message_asks_about(demo: SearchIndex) -> None:
     # "bảo" (said) shares a word with Bảo Sơn's wine, which is not in Sơn Động: the place is the question.
     answer = demo.search("Thằng cháu đi bộ đội ở Sơn Động về, nó bảo trên đó nhiều đặc sản lắm, có những gì vậy")
