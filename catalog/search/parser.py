@@ -237,6 +237,10 @@ _IS = frozenset({"la", "am", "are"})
 _MEATLESS = accent_key("chay")  # "chay" (vegetarian), as written: no "cháy" (burnt), "chạy" (run)
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or", "vs", "versus"})
+# "thì", "cũng" between goods and a negation after them ("trà cũng không uống"), and the words that end such a
+# clause saying the goods are not wanted ("rượu thì thôi", "ăn uống thì khỏi"), as written.
+_THEN = {"thi": accent_key("thì"), "cung": accent_key("cũng")}
+_DONE_WITH = {"khoi": accent_key("khỏi"), "thoi": accent_key("thôi")}
 # … and in a list of things ruled out, "hay" too: "không cần đồ ăn hay đồ uống".
 _LISTING = _JOINS | {"hay", "nor"}
 # What may stand between a thing and the verb that says what it is for: "túi zip để đóng gói chè", "men lá về tự
@@ -960,6 +964,8 @@ class QueryParser:
             out.asks.remove("service")  # beside a gift it is who receives it: "anh rể làm bác sĩ thú y … biếu anh"
         if not self.negation_heads.isdisjoint(keys) or (q.english and "no" in keys):
             self.rule_out_negated(keys, marked, out, q.english)
+        if not _THEN.keys().isdisjoint(keys):
+            self.rule_out_said_before(keys, marked, out)
         if "free" in keys:
             # "gluten free noodles", "sugar-free candy": what is free of is no goods asked for, and neither is "free".
             free = {j for j, k in enumerate(keys) if k == "free" and j > 0}
@@ -1422,6 +1428,10 @@ class QueryParser:
                 )
             if not m:
                 continue
+            if not (m == 1 and keys[i] in _NOT_BEFORE_GROUP):
+                # "cô không dùng đồ bổ": no tonic is wanted (a bare "không" before a need's phrase says the need
+                # itself: "để không buồn ngủ" is to stay awake)
+                self.rule_out_need(i + m, out)
             said = [
                 u
                 for u in out.units
@@ -1489,6 +1499,59 @@ class QueryParser:
                 )
 
     @staticmethod
+    def rule_out_need(at: int, out: ParsedQuery) -> None:
+        """The need whose phrase starts at `at`, right after a negation, is not asked for, unless the message names it
+        elsewhere too."""
+        for n, (start, _) in enumerate(out.use_spans):
+            if start != at or n >= len(out.use_phrases):
+                continue
+            code = out.use_phrases[n][0]
+            if code in out.uses and sum(1 for c, _ in out.use_phrases if c == code) == 1:
+                out.uses.remove(code)
+
+    def rule_out_said_before(self, keys: list[str], marked: list[str | None], out: ParsedQuery) -> None:
+        """"trà cũng không uống", "ăn uống thì khỏi", "rượu thì thôi": the product word or group before "thì" or
+        "cũng" and a negation that ends its clause (verbs between) is ruled out, as `rule_out_negated` does after
+        one."""
+        n = len(keys)
+        for i in range(1, n):
+            j = i
+            while j < n and keys[j] in _THEN and marked[j] in (None, _THEN[keys[j]]):
+                j += 1
+            if j == i or j >= n or (i > 1 and keys[i - 1] in _THEN):
+                continue
+            negation = keys[j] in _NOT_BEFORE_GROUP or (keys[j] in _DONE_WITH and marked[j] in (None, _DONE_WITH[keys[j]]))
+            if not negation:
+                continue
+            end = j + 1 + (self.denied_verbs_only(keys, marked, j + 1, out) if keys[j] in _NOT_BEFORE_GROUP else 0)
+            if end < n and end not in out.clauses:
+                continue  # the negation goes on to other words: "mật ong thì không ngọt lắm"
+            out.units = [u for u in out.units if not (u.at == j and u.stray)]  # "khỏi" of "thì khỏi": no goods
+            said = next((u for u in out.units if u.at + len(u.text.split()) == i and u.role in ("content", "soft", "common") and not u.stray), None)
+            if said is None:
+                continue
+            code = self.lexicon.categories.get(tuple(said.text.split()))
+            out.units.remove(said)
+            if code is not None:
+                if code in out.categories:
+                    out.categories.remove(code)
+                continue
+            out.negated.update(range(said.at, said.at + len(said.text.split())))
+            ruled_out = Exclusion(said.alts[0].key)
+            if ruled_out not in out.excluded:
+                out.excluded.append(ruled_out)
+
+    @staticmethod
+    def denied_verbs_only(keys: list[str], marked: list[str | None], i: int, out: ParsedQuery) -> int:
+        """How many of the words from i are verbs a negation denies with (see _DENIED_BY), as typed."""
+        n = 0
+        while i + n < len(keys) and i + n not in out.clauses and marked[i + n] in (None, _DENIED_BY.get(keys[i + n], "")):
+            if keys[i + n] not in _DENIED_BY:
+                break
+            n += 1
+        return n
+
+    @staticmethod
     def denied_verbs(keys: list[str], marked: list[str | None], i: int, out: ParsedQuery) -> int:
         """How many words from i, one to three, are verbs (and "ai", "được", "còn"…) a negation before them makes
         deny the product word right after ("không [tặng] rượu", "không [ai uống] rượu", "chẳng [còn được uống]
@@ -1500,7 +1563,11 @@ class QueryParser:
                 break
             n += 1
         end = i + n
-        if not n or end in out.clauses or not any(u.at == end and u.role in ("content", "soft", "common") and not u.stray for u in out.units):
+        if not n or end in out.clauses:
+            return 0
+        if not any(u.at == end and u.role in ("content", "soft", "common") and not u.stray for u in out.units) and not any(
+            start == end for start, _ in out.use_spans
+        ):
             return 0
         return n
 

@@ -254,6 +254,20 @@ def test_a_group_ruled_out_rules_out_its_list_and_stops_at_the_clause(demo: Sear
     assert answer.results and {h.doc.category for h in answer.results} == {"tourism"}
 
 
+def test_goods_before_then_and_a_negation_closing_the_clause_are_ruled_out(demo: SearchIndex) -> None:
+    # "X cũng không uống", "X thì khỏi", "X thì thôi"; a need after "không dùng" is no need asked for.
+    parsed = demo.parser.parse("quà cho bà chủ nhà, bà không dùng đồ bổ, rượu cũng không uống")
+    assert "health" not in parsed.uses and "gift" in parsed.uses
+    answer = demo.search("quà cho bà chủ nhà, bà không dùng đồ bổ, rượu cũng không uống", gated=False)
+    assert answer.results and not any(h.doc.name_vi.startswith("Rượu") for h in answer.results)
+    answer = demo.search("đồ ăn thì khỏi, đồ uống Lục Ngạn có gì", gated=False)
+    assert answer.filters.get("category") == "beverage"
+    # A bare "không" before a need's phrase is the need: "để không buồn ngủ" is to stay awake.
+    assert "awake" in demo.parser.parse("cần gì uống để không buồn ngủ khi làm ca đêm").uses
+    # A negation going on to other words denies nothing before it.
+    assert names(demo.search("mật ong thì không ngọt lắm à", gated=False))[0].startswith("Mật ong")
+
+
 def test_one_ordinary_word_does_not_beat_the_place_a_long_message_asks_about(demo: SearchIndex) -> None:
     # "bảo" (said) shares a word with Bảo Sơn's wine, which is not in Sơn Động: the place is the question.
     answer = demo.search("Thằng cháu đi bộ đội ở Sơn Động về, nó bảo trên đó nhiều đặc sản lắm, có những gì vậy")
