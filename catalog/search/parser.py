@@ -1471,10 +1471,21 @@ class QueryParser:
                 ),
                 None,
             )
+            if target is not None:
+                # The negation's own words are no goods ("trừ" typed with its marks is no product word either).
+                out.units = [u for u in out.units if not (i <= u.at < i + m and u.stray)]
             while target is not None:
                 out.units.remove(target)
                 out.negated.update(range(target.at, target.at + len(target.text.split())))
                 key = target.alts[0].key
+                # A product's name goes on in the words right after it ("trừ rượu Diệp Nhật ra", "ngoài mỳ gạo Cảnh
+                # Thụy ra"): all of it is ruled out, the commune in it no place asked about.
+                while (more := self.name_goes_on(key, target.at + len(target.text.split()), out)) is not None:
+                    out.units.remove(more)
+                    out.negated.update(range(more.at, more.at + len(more.text.split())))
+                    out.places = [p for p in out.places if " ".join(p.key) != more.text]
+                    key = (*key, *more.alts[0].key)
+                    target = more
                 # Named for itself elsewhere ("Rượu nếp ngâm hạ thổ … không uống được rượu nặng"): only where that
                 # leaves something.
                 named = any(
@@ -1497,6 +1508,21 @@ class QueryParser:
                     if end < len(keys) and keys[end] in _JOINS
                     else None
                 )
+
+    def name_goes_on(self, key: Key, end: int, out: ParsedQuery) -> Unit | None:
+        """The unit right after a product word ending at `end` that goes on naming one product with it, side by side
+        in its name ("rượu" + "Diệp Nhật"), or None."""
+        more = next(
+            (
+                u
+                for u in out.units
+                if u.at == end and u.role in ("content", "soft") and not u.stray and end not in out.clauses
+            ),
+            None,
+        )
+        if more is None or more.alts[0].key in self.lexicon.categories:
+            return None
+        return more if self.ix.phrase_docs((*key, *more.alts[0].key)) else None
 
     @staticmethod
     def rule_out_need(at: int, out: ParsedQuery) -> None:
@@ -1580,8 +1606,12 @@ class QueryParser:
         said = tuple(keys[i : i + m])
         if m > 1 and said[0] in _NOT_SHORT and marked[i] is None:
             said = ("khong", *said[1:])  # "ko lấy", "hok cần": không, as chat writes it
+        # Typed with marks, a negation is its own letters: "dùng" (use) is no "đừng" (don't) typed without its letter
+        # marks, as a product word may be.
         return any(
-            self.accent_agrees(marked, i, a) and not (plain_product and any(a))
+            self.accent_agrees(marked, i, a)
+            and not (plain_product and any(a))
+            and all(got is None or want is None or got == want for got, want in zip(marked[i : i + m], a, strict=False))
             for a in self.lexicon.negations.get(said, ())
         )
 

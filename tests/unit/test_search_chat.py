@@ -268,6 +268,15 @@ def test_goods_before_then_and_a_negation_closing_the_clause_are_ruled_out(demo:
     assert names(demo.search("mật ong thì không ngọt lắm à", gated=False))[0].startswith("Mật ong")
 
 
+def test_a_product_name_ruled_out_is_ruled_out_whole(demo: SearchIndex) -> None:
+    # "ngoài mỳ gạo Cảnh Thụy ra": the commune in the name is no place asked about; the district after it is.
+    answer = demo.search("ngoài mỳ gạo Cảnh Thụy ra, Yên Dũng còn gì nữa", gated=False)
+    assert answer.filters.get("district") == "Yên Dũng" and "commune" not in answer.filters
+    assert answer.results and not any("Cảnh Thụy" in h.doc.name_vi for h in answer.results)
+    # Typed with marks, "dùng" (use) is no "đừng" (don't): the flower buds are asked about.
+    assert "Nụ hoa sâm nam núi Dành khô" in names(demo.search("người già dùng nụ hoa sâm nam được không", gated=False))[:2]
+
+
 def test_one_ordinary_word_does_not_beat_the_place_a_long_message_asks_about(demo: SearchIndex) -> None:
     # "bảo" (said) shares a word with Bảo Sơn's wine, which is not in Sơn Động: the place is the question.
     answer = demo.search("Thằng cháu đi bộ đội ở Sơn Động về, nó bảo trên đó nhiều đặc sản lắm, có những gì vậy")
