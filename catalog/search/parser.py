@@ -234,6 +234,8 @@ _NOT_HAVING = frozenset({"khong", "ko", "k", "chua"})
 _WANTING = frozenset({"can", "mua", "muon", "tim", "lay", "dat", "nhap", "order", "need", "want", "buy"})
 # "Is": what follows it is who somebody is ("em là hướng dẫn viên", "we are a caterer").
 _IS = frozenset({"la", "am", "are"})
+# Words a few before "máy"/"machine" that make it the bot the buyer is talking to.
+_THE_BOT = frozenset({"human", "person", "that", "real", "talking", "talk", "chatting", "chuyen"})
 _MEATLESS = accent_key("chay")  # "chay" (vegetarian), as written: no "cháy" (burnt), "chạy" (run)
 # Words that join two things asked for ("mỳ chũ và vải thiều", "bánh chưng với giò", "honey or tea").
 _JOINS = frozenset({"va", "voi", "hoac", "and", "or", "vs", "versus"})
@@ -942,6 +944,8 @@ class QueryParser:
                     # Who the buyer is, not what is asked: "chúng tôi là công ty tổ chức sự kiện, cần …", "I am a
                     # tour guide". ("Là" right before, or a word for a business between.)
                     where = [(s, e) for s, e in where if not _IS.intersection(keys[max(0, s - 3) : s])]
+                    # The bot itself: "người thật hay máy", "am I talking to a machine", "nói chuyện với máy".
+                    where = [(s, e) for s, e in where if not _THE_BOT.intersection(keys[max(0, s - 4) : s])]
                 if where and kind not in out.asks and not all(any(a <= s and e <= b for a, b in spans) for s, e in where):
                     out.asks.append(kind)
                     out.ask_at[kind] = where

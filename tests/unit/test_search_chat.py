@@ -277,6 +277,16 @@ def test_a_product_name_ruled_out_is_ruled_out_whole(demo: SearchIndex) -> None:
     assert "Nụ hoa sâm nam núi Dành khô" in names(demo.search("người già dùng nụ hoa sâm nam được không", gated=False))[:2]
 
 
+def test_asking_whether_the_bot_is_a_machine_asks_for_no_machine(demo: SearchIndex) -> None:
+    for query, meant in (
+        ("Am I talking to a real person or a machine? I need Ban Ven green tea", "Chè xanh Bản Ven"),
+        ("bạn là người thật hay máy vậy, mình cần mật ong rừng Sơn Động", "Mật ong rừng Sơn Động"),
+    ):
+        assert meant in names(demo.search(query, gated=False))[:2], query
+    # A machine asked for is still supplies, whatever product it works on.
+    assert demo.search("máy xay bột gạo làm bánh có bán không", gated=False).results == []
+
+
 def test_one_ordinary_word_does_not_beat_the_place_a_long_message_asks_about(demo: SearchIndex) -> None:
     # "bảo" (said) shares a word with Bảo Sơn's wine, which is not in Sơn Động: the place is the question.
     answer = demo.search("Thằng cháu đi bộ đội ở Sơn Động về, nó bảo trên đó nhiều đặc sản lắm, có những gì vậy")
