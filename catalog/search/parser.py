@@ -139,6 +139,12 @@ _GOING: dict[str, tuple[str, bool]] = {
     "vao": ("vào", False), "len": ("lên", False), "nguoi": ("người", True),
     "m": ("m", True), "am": ("am", True),  # "I'm Vietnamese-American": who the buyer is
 }
+# People a nationality or hometown is said of, like "người" above ("e ng Hàn", "vợ Đài Loan", "khách Nhật", "sếp
+# Hàn Quốc"): the name after them is who somebody is, not where the goods come from ("vỏ" typed plain is a shell).
+_PERSONS: dict[str, tuple[str, bool]] = {
+    "ng": ("ng", True), "vo": ("vợ", False), "chong": ("chồng", True), "khach": ("khách", True),
+    "sep": ("sếp", True), "nghiep": ("nghiệp", True), "dau": ("dâu", False), "re": ("rể", False),
+}
 # Words for the places people live and work, each as written and whether typed plain it is still that word: a name
 # right after one is the buyer's own street, hamlet, ward, market or works ("thôn Thủ Dương", "phường Dĩnh Kế", "KCN
 # Đình Trám"), not where the goods come from ("chợ" typed plain is "cho", give). Not the words that end compounds
@@ -1152,9 +1158,13 @@ class QueryParser:
                 )
                 and (span not in self.districts or self.district_named(q, i, m))
             ):
-                if self.after_destination_cue(q, i, m) or self.after_place(i, out):
+                if (
+                    self.after_destination_cue(q, i, m)
+                    or self.after_place(i, out)
+                    or (i and (keys[i - 1] == "nguoi" or keys[i - 1] in _PERSONS) and self.going(keys[i - 1], marked[i - 1]))
+                ):
                     # "ship ra Hà Nội", "send a box to Hanoi", "xe khách Bắc Giang - Đà Nẵng": where it goes, not
-                    # what it is
+                    # what it is; "người Nhật Bản", "vợ Đài Loan": who somebody is
                     return m
                 # Found in a product only as typed: "Khánh Hòa" (the province) is no "Khánh Hoa" (a producer).
                 alt = Alt(span, 1.0, tuple(marked[i : i + m]), exact=True)
@@ -1274,7 +1284,7 @@ class QueryParser:
         if (
             start
             and self.going(keys[start - 1], marked[start - 1], not _SENDING.isdisjoint(keys[:start]))
-            and not (keys[start - 1] != "nguoi" and self.visit_named(q, start))  # (a person is from there)
+            and not (keys[start - 1] != "nguoi" and keys[start - 1] not in _PERSONS and self.visit_named(q, start))
         ):
             # A name the buyer or a recipient travels to or comes from, not a catalogue place ("sang Đức dự hội
             # chợ", "người yêu em là người Đức", "ship … về Thủ Đức"): even when a producer's name shares the word
@@ -1327,11 +1337,12 @@ class QueryParser:
 
     @staticmethod
     def going(key: str, typed: str | None, sent: bool = False) -> bool:
-        """Is this word one of going (see _GOING), as typed? Typed plain, it is when goods are `sent` before it
-        ("ship … ve Thu Duc": về)."""
-        if key not in _GOING:
+        """Is this word one of going (see _GOING), or a person whose origin the name after it says (_PERSONS), as
+        typed? Typed plain, a word of going is one when goods are `sent` before it ("ship … ve Thu Duc": về)."""
+        found = _GOING.get(key) or _PERSONS.get(key)
+        if found is None:
             return False
-        written, plain = _GOING[key]
+        written, plain = found
         return (plain or sent) if typed is None else typed == accent_key(written)
 
     @staticmethod

@@ -287,6 +287,18 @@ def test_asking_whether_the_bot_is_a_machine_asks_for_no_machine(demo: SearchInd
     assert demo.search("máy xay bột gạo làm bánh có bán không", gated=False).results == []
 
 
+def test_a_nationality_said_of_a_person_is_no_origin_of_the_goods(demo: SearchIndex) -> None:
+    # "e ng Hàn", "vợ Đài Loan", "khách Nhật Bản": who somebody is, not another country's goods.
+    for query, meant in (
+        ("e ng Hàn, mật ong rừng Sơn Động còn ko ad", "Mật ong rừng Sơn Động"),
+        ("chị ơi em là vợ Đài Loan, chè xanh Bản Ven có không", "Chè xanh Bản Ven"),
+        ("khách Nhật Bản hỏi mua giò lụa Thao Thanh", "Giò lụa Thao Thanh"),
+    ):
+        assert meant in names(demo.search(query, gated=False))[:2], query
+    # The country's goods are still another country's: "mật ong Nhật Bản".
+    assert demo.search("mật ong Nhật Bản có không", gated=False).results == []
+
+
 def test_one_ordinary_word_does_not_beat_the_place_a_long_message_asks_about(demo: SearchIndex) -> None:
     # "bảo" (said) shares a word with Bảo Sơn's wine, which is not in Sơn Động: the place is the question.
     answer = demo.search("Thằng cháu đi bộ đội ở Sơn Động về, nó bảo trên đó nhiều đặc sản lắm, có những gì vậy")
