@@ -24,6 +24,7 @@ _MARKERS = (
     r"(?<=[,.;!?…])\s*ý\s+là",
     r"ý\s+(?:e|t|mk|mik|tui|tớ|cháu|con)\s+là",
     r"(?:i|we)\s+meant",
+    r"(?:gõ|viết)\s+lại(?=\s*[:,])",  # "bot k hiểu thì thôi, e gõ lại: …" (not "hỏi lại", asked again)
     r"(?:but\s+)?actually,?\s+(?:i|we)(?:\s+(?:just|really))?\s+(?:want|need|mean)",
     r"(?:switch|change)\s+(?:it|that|this|them|my\s+order)\s+to",
     r"(?:no|ah|oh|à)\s+wait",
@@ -116,7 +117,7 @@ def correction(query: str, plain: str | None = None) -> Correction | None:
 _TRIGGER = re.compile(
     r"nham|y (?:em|toi|minh|anh|chi|e|t|mk|mik|tui|to|chau|con) la|phai|a (?:ma )?(?:khong|ko|thoi)"
     r"|thi (?:thoi|khong|nha|co|con)|meant|wait|oops|my bad|but|sua lai|y la|doi|thay|actually|switch|change"
-    r"|dau|nua|not"
+    r"|dau|nua|not|lai"
 )
 _MARKED = _compiled((*_MARKERS, *_MARKED_ONLY, _INSTEAD), fold=False)
 _PLAIN = _compiled((*_MARKERS, _INSTEAD), fold=True)

@@ -144,6 +144,7 @@ _GOING: dict[str, tuple[str, bool]] = {
 _PERSONS: dict[str, tuple[str, bool]] = {
     "ng": ("ng", True), "vo": ("vợ", False), "chong": ("chồng", True), "khach": ("khách", True),
     "sep": ("sếp", True), "nghiep": ("nghiệp", True), "dau": ("dâu", False), "re": ("rể", False),
+    "tieng": ("tiếng", True),  # a language: "lớp học tiếng Việt" is no Việt Yên
 }
 # Words for the places people live and work, each as written and whether typed plain it is still that word: a name
 # right after one is the buyer's own street, hamlet, ward, market or works ("thôn Thủ Dương", "phường Dĩnh Kế", "KCN

@@ -293,6 +293,7 @@ def test_a_nationality_said_of_a_person_is_no_origin_of_the_goods(demo: SearchIn
         ("e ng Hàn, mật ong rừng Sơn Động còn ko ad", "Mật ong rừng Sơn Động"),
         ("chị ơi em là vợ Đài Loan, chè xanh Bản Ven có không", "Chè xanh Bản Ven"),
         ("khách Nhật Bản hỏi mua giò lụa Thao Thanh", "Giò lụa Thao Thanh"),
+        ("lớp học tiếng Việt của tôi muốn mua chè xanh Bản Ven", "Chè xanh Bản Ven"),  # a language
     ):
         assert meant in names(demo.search(query, gated=False))[:2], query
     # The country's goods are still another country's: "mật ong Nhật Bản".
@@ -1866,6 +1867,7 @@ def test_a_follow_up_asks_for_the_thing_after_con(demo: SearchIndex) -> None:
         ("sorry, actually I want the Ban Ven green tea, not the honey", "Chè xanh Bản Ven"),
         ("ko phải mật ong, ý e là chè xanh Bản Ven", "Chè xanh Bản Ven"),
         ("không phải Tân Yên mà Yên Thế cơ, gà đồi có không", "Gà đồi Yên Thế"),
+        ("bot không hiểu thì thôi, em gõ lại: mận cơm Tân Sơn", "Mận cơm Hoàng Thi Tân Sơn"),
     ],
 )
 def test_more_ways_of_taking_back_what_was_typed(demo: SearchIndex, message: str, meant: str) -> None:
