@@ -53,6 +53,11 @@ _INSTEAD = (
     r"|(?:^|(?<=[.!?…]))\s*(?:\S+\s+){0,2}?(?:không|ko) (?:phải|cần|lấy|mua)\s[^,;.!?…]+\sđâu\s*[,;.!?…]*"
     r"|(?:^|(?<=[.!?…]))\s*(?:\S+\s+){0,2}?(?:không|ko) (?:cần|lấy|mua|đi)\s[^,;.!?…]+\snữa\s*[,;.!?…]+"
     r"|not\s+(?:looking\s+for|after)\s[^,;.!?…]+[.;!]\s*(?:it'?s|i\s+(?:want|need))"
+    # "Không phải X, em tìm Y", "E ko hỏi X, e hỏi Y", "Không lấy X, em cần Y", "Not X, I'm after Y" opening a
+    # sentence: Y is what is asked for, whether we sell it or not.
+    r"|(?:^|(?<=[.!?…]))\s*(?:\S+\s+){0,2}?(?:không|ko) (?:phải|cần|lấy|mua|hỏi)\s[^,;.!?…]+[,;.]"
+    r"(?=\s*(?:\S+\s+){0,2}?(?:cần|tìm|hỏi|muốn|lấy|mua)\s)"
+    r"|(?:^|(?<=[.!?…]))\s*not\s[^,;.!?…]+[,;.](?=\s*(?:i|i'm|im|we|we're)\s)"
 )
 
 
@@ -117,7 +122,7 @@ def correction(query: str, plain: str | None = None) -> Correction | None:
 _TRIGGER = re.compile(
     r"nham|y (?:em|toi|minh|anh|chi|e|t|mk|mik|tui|to|chau|con) la|phai|a (?:ma )?(?:khong|ko|thoi)"
     r"|thi (?:thoi|khong|nha|co|con)|meant|wait|oops|my bad|but|sua lai|y la|doi|thay|actually|switch|change"
-    r"|dau|nua|not|lai"
+    r"|dau|nua|not|lai|(?:khong|ko) (?:can|lay|mua|hoi)"
 )
 _MARKED = _compiled((*_MARKERS, *_MARKED_ONLY, _INSTEAD), fold=False)
 _PLAIN = _compiled((*_MARKERS, _INSTEAD), fold=True)

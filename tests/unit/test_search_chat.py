@@ -1874,6 +1874,17 @@ def test_more_ways_of_taking_back_what_was_typed(demo: SearchIndex, message: str
     assert meant in names(demo.search(message, gated=False))[:2], names(demo.search(message, gated=False))
 
 
+def test_a_sentence_opening_with_what_is_not_wanted_asks_for_what_follows(demo: SearchIndex) -> None:
+    # "Không phải X, em tìm Y", "E ko hỏi X, e hỏi Y", "Not X, I'm after Y": Y is asked for, even goods we lack.
+    for message in (
+        "Không phải mật ong, em tìm keo ong, có không",
+        "E ko hỏi giò lụa, e hỏi giò thủ ép, bên mình có làm ko",
+        "Not the honey, I'm after beeswax wraps for sandwiches.",
+    ):
+        assert demo.search(message, gated=False).results == [], message
+    assert names(demo.search("Không phải mật ong, em cần chè xanh Bản Ven", gated=False))[:1] == ["Chè xanh Bản Ven"]
+
+
 def test_words_like_a_correction_that_take_nothing_back() -> None:
     # Typed plain "doi sang" is đợi sang (wait till); "không phải nấu mà không cay" asks two things; money is changed.
     for message in (
