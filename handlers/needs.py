@@ -62,9 +62,9 @@ def needs_title(t: Translator, needs: list[str]) -> str:
 
 def beyond_catalogue(asks: tuple[str, ...]) -> bool:
     """Did the message ask for what no product can be: a service or a job, a matter for the department (a
-    complaint, a licence, a rating, selling one's own goods), a course, or supplies (seedlings, machines,
-    packaging, cosmetics)?"""
-    return not {"service", "department", "supplies", "course"}.isdisjoint(asks)
+    complaint, a licence, a rating, selling one's own goods), a course, supplies (seedlings, machines,
+    packaging, cosmetics), or something else of the bot (a story, a joke, a translation, the lottery)?"""
+    return not {"service", "department", "supplies", "course", "offtopic"}.isdisjoint(asks)
 
 
 def beyond_catalogue_note(t: Translator, asks: tuple[str, ...]) -> str:
@@ -76,6 +76,9 @@ def beyond_catalogue_note(t: Translator, asks: tuple[str, ...]) -> str:
         what = t._("This bot lists the OCOP certified products of Bắc Giang; it cannot take complaints or handle "
                    "licences, OCOP ratings, support programmes, or products you want to sell: those are matters "
                    "for the provincial Department of Industry and Trade.")
+    elif "offtopic" in asks:
+        what = t._("This bot lists the OCOP certified products of Bắc Giang and where to buy them; it cannot tell "
+                   "stories or jokes, translate, write poems or answer questions on other matters.")
     elif "course" in asks:
         what = t._("This bot lists the OCOP certified products of Bắc Giang; it does not know courses or classes "
                    "in making them. The producers are listed with each product.")

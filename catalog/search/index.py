@@ -232,6 +232,9 @@ class SearchIndex:
         # A matter for the department (a complaint, a licence, a rating, selling one's own goods) asks for no
         # product, whatever it is about, unless one is named in full; beside it any other word is no guess.
         department = "department" in asks and not self._said_in_full(parsed, content)
+        # Something else asked of the bot (a story, a joke, a translation, a poem, the lottery): no product either,
+        # unless one is named in full beside it ("kể chuyện cười đi, rồi tìm giúp rượu men lá Kiên Thành").
+        offtopic = "offtopic" in asks and not self._said_in_full(parsed, content)
         course = "course" in asks and "tourism" not in parsed.categories  # a village visit may teach its craft
         lacked = [u for u in content if u.lacked]
         supplies = "supplies" in asks
@@ -256,6 +259,7 @@ class SearchIndex:
             supplies
             or course
             or department
+            or offtopic
             or visit_elsewhere
             or (service and (not content or any(u.stray for u in content)))
         ):

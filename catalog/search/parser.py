@@ -120,7 +120,7 @@ _NOT_A_MACHINE_BEFORE = frozenset({"nha", "xe", "dien", "cua"})
 _NOT_A_MACHINE_AFTER = frozenset({"bay", "minh", "no", "toi", "em", "anh", "chi", "tu", "nha", "cua"})
 _MACHINE_TYPED = frozenset({"go", "sua", "doc", "nghe"})
 # Kinds of `asks` that rule out every product (see SearchIndex.search).
-_VETOES = frozenset({"service", "department", "supplies", "course"})
+_VETOES = frozenset({"service", "department", "supplies", "course", "offtopic"})
 
 # Verbs that say where goods go only when nothing but chat follows the place ("ship hn", not "ship Dalat X").
 _BARE_CUES = frozenset(

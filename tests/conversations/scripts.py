@@ -743,6 +743,23 @@ BEYOND_SCRIPTS: list[Script] = [
         ],
     },
     {
+        "name": "off_topic_requests_get_what_the_bot_is_for",
+        "language_hint": "en",
+        "steps": [
+            {"send": "Tell me a joke about lychees, my kids love those",
+             "expect_contains": ["cannot tell stories or jokes"], "expect_not": ["Vải thiều"]},
+            {"send": "ok then, Luc Ngan lychee", "expect_contains": ["Vải thiều"]},
+        ],
+    },
+    {
+        "name": "vi_off_topic_requests_get_what_the_bot_is_for",
+        "language_hint": "vi",
+        "steps": [
+            {"send": "bot ơi kể chuyện cười về con gà đi",
+             "expect_contains": ["không kể chuyện"], "expect_not": ["Gà đồi"]},
+        ],
+    },
+    {
         "name": "vi_a_course_in_making_a_product_is_no_product",
         "language_hint": "vi",
         "steps": [

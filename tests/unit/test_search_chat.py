@@ -300,6 +300,19 @@ def test_a_nationality_said_of_a_person_is_no_origin_of_the_goods(demo: SearchIn
     assert demo.search("mật ong Nhật Bản có không", gated=False).results == []
 
 
+def test_something_else_asked_of_the_bot_asks_for_no_product(demo: SearchIndex) -> None:
+    for query in (
+        "Tell me a joke about chickens, my kids love those",
+        "bot ơi kể sự tích bánh chưng cho con nghe với",
+        "translate 'my honey' into Vietnamese please",
+    ):
+        answer = demo.search(query, gated=False)
+        assert answer.results == [] and "offtopic" in answer.asks, query
+    # A product named in full beside it is still asked for.
+    answer = demo.search("kể chuyện cười dở quá, thôi tìm giúp mình rượu men lá Kiên Thành", gated=False)
+    assert names(answer)[:1] == ["Rượu men lá Kiên Thành"]
+
+
 def test_one_ordinary_word_does_not_beat_the_place_a_long_message_asks_about(demo: SearchIndex) -> None:
     # "bảo" (said) shares a word with Bảo Sơn's wine, which is not in Sơn Động: the place is the question.
     answer = demo.search("Thằng cháu đi bộ đội ở Sơn Động về, nó bảo trên đó nhiều đặc sản lắm, có những gì vậy")
