@@ -313,6 +313,13 @@ def test_something_else_asked_of_the_bot_asks_for_no_product(demo: SearchIndex) 
     assert names(answer)[:1] == ["Rượu men lá Kiên Thành"]
 
 
+def test_learning_to_cook_at_home_asks_for_the_ingredients(demo: SearchIndex) -> None:
+    answer = demo.search("em đang học nấu chè ngô cho con, cần mua nguyên liệu chính ở đâu", gated=False)
+    assert "Ngô ngọt nguyên hạt Vifoco" in names(answer)[:2]
+    # A class asked for is still no product.
+    assert demo.search("ở đâu có lớp dạy nấu chè ngô cuối tuần", gated=False).results == []
+
+
 def test_one_ordinary_word_does_not_beat_the_place_a_long_message_asks_about(demo: SearchIndex) -> None:
     # "bảo" (said) shares a word with Bảo Sơn's wine, which is not in Sơn Động: the place is the question.
     answer = demo.search("Thằng cháu đi bộ đội ở Sơn Động về, nó bảo trên đó nhiều đặc sản lắm, có những gì vậy")
