@@ -44,19 +44,20 @@ _MARKED_ONLY = (
 # A last clause taking back what it names, the goods asked for before it: "nấm bào ngư tươi, không phải nấm rơm".
 _NOT_THAT = r"[,.;!?…]\s*(?:chứ\s+)?(?:không|ko)\s+phải\s"
 # "không phải X mà là Y", "not X but Y", "không phải X, Y mới đúng", "ko phải 3 sao, 5 sao cơ": Y is what is asked for.
+# (No upper-case escapes such as \S here: the patterns are folded to lower case for messages typed plain.)
 # So do "không phải X đâu, Y", "không cần X đâu, em cần Y", "không đi X nữa, Y", "not looking for X. It's Y".
 _INSTEAD = (
     r"(?:(?:không|ko) phải|not)\s.+?\s(?:mà là|but)"
     r"|(?:không|ko) phải\s[^,;.!?…]+[,;]\s*(?=[^,;.!?…]*\s(?:mới đúng|cơ)(?![\w]))"
     r"|(?:không|ko) phải\s[^,;.!?…]+?\smà(?=\s[^,;.!?…]*\s(?:mới đúng|cơ)(?![\w]))"
     # (opening the message, or its sentence, a word or two before: "A, không phải B đâu" means A, see _NOT_THAT)
-    r"|(?:^|(?<=[.!?…]))\s*(?:\S+\s+){0,2}?(?:không|ko) (?:phải|cần|lấy|mua)\s[^,;.!?…]+\sđâu\s*[,;.!?…]*"
-    r"|(?:^|(?<=[.!?…]))\s*(?:\S+\s+){0,2}?(?:không|ko) (?:cần|lấy|mua|đi)\s[^,;.!?…]+\snữa\s*[,;.!?…]+"
+    r"|(?:^|(?<=[.!?…]))\s*(?:[^\s,;.!?…]+\s+){0,2}?(?:không|ko) (?:phải|cần|lấy|mua)\s[^,;.!?…]+\sđâu\s*[,;.!?…]*"
+    r"|(?:^|(?<=[.!?…]))\s*(?:[^\s,;.!?…]+\s+){0,2}?(?:không|ko) (?:cần|lấy|mua|đi)\s[^,;.!?…]+\snữa\s*[,;.!?…]+"
     r"|not\s+(?:looking\s+for|after)\s[^,;.!?…]+[.;!]\s*(?:it'?s|i\s+(?:want|need))"
     # "Không phải X, em tìm Y", "E ko hỏi X, e hỏi Y", "Không lấy X, em cần Y", "Not X, I'm after Y" opening a
     # sentence: Y is what is asked for, whether we sell it or not.
-    r"|(?:^|(?<=[.!?…]))\s*(?:\S+\s+){0,2}?(?:không|ko) (?:phải|cần|lấy|mua|hỏi)\s[^,;.!?…]+[,;.]"
-    r"(?=\s*(?:\S+\s+){0,2}?(?:cần|tìm|hỏi|muốn|lấy|mua)\s)"
+    r"|(?:^|(?<=[.!?…]))\s*(?:[^\s,;.!?…]+\s+){0,2}?(?:không|ko) (?:phải|cần|lấy|mua|hỏi)\s[^,;.!?…]+[,;.]"
+    r"(?=\s*(?:[^\s,;.!?…]+\s+){0,2}?(?:cần|tìm|hỏi|muốn|lấy|mua)\s)"
     r"|(?:^|(?<=[.!?…]))\s*not\s[^,;.!?…]+[,;.](?=\s*(?:i|i'm|im|we|we're)\s)"
 )
 

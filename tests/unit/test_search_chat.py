@@ -1890,6 +1890,9 @@ def test_a_follow_up_asks_for_the_thing_after_con(demo: SearchIndex) -> None:
         ("ko phải mật ong, ý e là chè xanh Bản Ven", "Chè xanh Bản Ven"),
         ("không phải Tân Yên mà Yên Thế cơ, gà đồi có không", "Gà đồi Yên Thế"),
         ("bot không hiểu thì thôi, em gõ lại: mận cơm Tân Sơn", "Mận cơm Hoàng Thi Tân Sơn"),
+        # Typed plain the same: the patterns are folded to lower case, so they hold no "\S".
+        ("ko phai mat ong, e can che xanh Ban Ven", "Chè xanh Bản Ven"),
+        ("khong can ruou dau, em can che xanh Ban Ven", "Chè xanh Bản Ven"),
     ],
 )
 def test_more_ways_of_taking_back_what_was_typed(demo: SearchIndex, message: str, meant: str) -> None:
