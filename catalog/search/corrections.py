@@ -42,7 +42,7 @@ _MARKED_ONLY = (
     r"(?:đổi|thay)\s+(?:giúp|hộ|cho)\s+(?:em|mình|tôi|anh|chị|cháu)\s+(?:sang|thành|bằng)",
 )
 # A last clause taking back what it names, the goods asked for before it: "nấm bào ngư tươi, không phải nấm rơm".
-_NOT_THAT = r"[,.;!?…]\s*(?:chứ\s+)?(?:không|ko)\s+phải\s"
+_NOT_THAT = r"(?:[,.;!?…]\s*(?:chứ\s+)?|\s+chứ\s+)(?:không|ko)\s+phải\s"  # ("mứt vải chứ ko phải vải tươi")
 # "không phải X mà là Y", "not X but Y", "không phải X, Y mới đúng", "ko phải 3 sao, 5 sao cơ": Y is what is asked for.
 # (No upper-case escapes such as \S here: the patterns are folded to lower case for messages typed plain.)
 # So do "không phải X đâu, Y", "không cần X đâu, em cần Y", "không đi X nữa, Y", "not looking for X. It's Y".

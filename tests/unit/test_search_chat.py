@@ -1892,6 +1892,7 @@ def test_a_follow_up_asks_for_the_thing_after_con(demo: SearchIndex) -> None:
         ("bot không hiểu thì thôi, em gõ lại: mận cơm Tân Sơn", "Mận cơm Hoàng Thi Tân Sơn"),
         # Typed plain the same: the patterns are folded to lower case, so they hold no "\S".
         ("ko phai mat ong, e can che xanh Ban Ven", "Chè xanh Bản Ven"),
+        ("mật ong hoa vải chứ không phải mật ong rừng nha", "Mật ong hoa vải Hằng Hiếu"),  # "chứ" needs no comma
         ("khong can ruou dau, em can che xanh Ban Ven", "Chè xanh Bản Ven"),
     ],
 )
