@@ -250,6 +250,8 @@ _JOINS = frozenset({"va", "voi", "hoac", "and", "or", "vs", "versus"})
 # clause saying the goods are not wanted ("rượu thì thôi", "ăn uống thì khỏi"), as written.
 _THEN = {"thi": accent_key("thì"), "cung": accent_key("cũng")}
 _DONE_WITH = {"khoi": accent_key("khỏi"), "thoi": accent_key("thôi")}
+# Words between a negation and the star rating it denies ("không phải loại 3 sao", "không lấy hàng 3 sao").
+_BEFORE_STARS = frozenset({"loai", "hang", "do", "sp", "cac", "nhung", "mon"})
 # … and in a list of things ruled out, "hay" too: "không cần đồ ăn hay đồ uống".
 _LISTING = _JOINS | {"hay", "nor"}
 # What may stand between a thing and the verb that says what it is for: "túi zip để đóng gói chè", "men lá về tự
@@ -1111,10 +1113,13 @@ class QueryParser:
             if not (marked[j] and keys[j] == "nam" and marked[j] != accent_key("năm")):
                 # The first rating named is the one asked for ("3 sao không hay toàn 4 sao"); one after a
                 # negation is not ("ba sao … không cần bốn sao").
-                placed = {j for u in out.units for j in range(u.at, u.at + len(u.text.split()))}
+                placed = {j for u in out.units if not u.stray for j in range(u.at, u.at + len(u.text.split()))}
+                end = i
+                while end > 0 and keys[end - 1] in _BEFORE_STARS:
+                    end -= 1  # "không phải loại 3 sao", "không lấy hàng 3 sao"
                 negated = any(
-                    tuple(keys[k:i]) in lex.negations and not placed.intersection(range(k, i))  # "Yên Dũng": no đừng
-                    for k in range(max(0, i - 3), i)
+                    tuple(keys[k:end]) in lex.negations and not placed.intersection(range(k, end))  # "Yên Dũng": no đừng
+                    for k in range(max(0, end - 3), end)
                 )
                 if not negated:
                     out.star_mentions.append(value)
@@ -1461,6 +1466,12 @@ class QueryParser:
                 group = said.pop(0)
                 code = self.lexicon.categories.get(tuple(group.text.split()))
                 if code is None:
+                    # A place ruled out ("nothing from Lục Ngạn this time", "không lấy hàng Lục Ngạn"): not asked about.
+                    # (Typed plain a one-word negation may be another word: "que ngoai o Yen Dung" is quê ngoại.)
+                    place = next((p for p in out.places if " ".join(p.key) == group.text), None)
+                    if place is not None and group.at > i and (m > 1 or marked[i] is not None or english):
+                        out.units.remove(group)
+                        out.places.remove(place)
                     continue
                 out.units.remove(group)
                 if code in out.categories:

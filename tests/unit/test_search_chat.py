@@ -320,6 +320,17 @@ def test_learning_to_cook_at_home_asks_for_the_ingredients(demo: SearchIndex) ->
     assert demo.search("ở đâu có lớp dạy nấu chè ngô cuối tuần", gated=False).results == []
 
 
+def test_a_place_or_a_rating_ruled_out_is_not_asked_about(demo: SearchIndex) -> None:
+    answer = demo.search("không lấy hàng Lục Ngạn, Tân Yên có gì", gated=False)
+    assert answer.filters.get("district") == "Tân Yên"
+    answer = demo.search("nothing from Luc Ngan please, what 4-star items does Hiep Hoa have", gated=False)
+    assert answer.filters.get("district") == "Hiệp Hòa"
+    answer = demo.search("đồ ăn nhưng không phải loại 3 sao, loại 4 sao có gì", gated=False)
+    assert answer.filters.get("stars") == 4
+    # Typed plain, "ngoai" may be ngoại: "quê ngoại ở Yên Dũng" asks about Yên Dũng.
+    assert demo.search("ve que ngoai o Yen Dung, hang OCOP ben do co gi", gated=False).filters.get("district") == "Yên Dũng"
+
+
 def test_one_ordinary_word_does_not_beat_the_place_a_long_message_asks_about(demo: SearchIndex) -> None:
     # "bảo" (said) shares a word with Bảo Sơn's wine, which is not in Sơn Động: the place is the question.
     answer = demo.search("Thằng cháu đi bộ đội ở Sơn Động về, nó bảo trên đó nhiều đặc sản lắm, có những gì vậy")
