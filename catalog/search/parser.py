@@ -385,7 +385,6 @@ def _what_of(keys: list[str]) -> bool:
     return any(keys[k : k + 2] in (["thi", "sao"], ["the", "nao"]) for k in range(len(keys) - 1))
 
 
-@lru_cache(maxsize=65_536)
 def _level(written: tuple[str | None, ...]) -> tuple[str | None, ...]:
     """A name's marks where a syllable written plain beside marked ones has the level tone ("Giang" of "Lạng
     Giang"): a regional spelling still keeps its tones ("lang dặn" is no Lạng Giang)."""
@@ -394,6 +393,7 @@ def _level(written: tuple[str | None, ...]) -> tuple[str | None, ...]:
     return tuple("0" if w is None else w for w in written)
 
 
+@lru_cache(maxsize=65_536)
 def _toned(alt: Alt) -> Alt:
     """The alternative as a chat message reads it: a tone typed is the word's (`Alt.tones`). (Kept: the same words'
     alternatives come again and again, and a dataclass copy costs more than the lookup.)"""
@@ -1278,12 +1278,13 @@ class QueryParser:
             if i + 1 < n and keys[i + 1] in _PACKS and marked[i + 1] in (None, _PACKS[keys[i + 1]]):
                 return 2  # "24 lon", "3 bó": how it is packed, no product word ("lon" is no lợn here)
             return 1
-        if (i + 1 < n and self.locale(q, i) and self.own_place(q, i + 1)) or (
-            (i == 0 or not q.named.has(toks[i - 1])) and self.own_place(q, i)
-        ):
-            # The buyer's own street, hamlet, ward or works ("phường Dĩnh Kế", "nhà em ở Đình Trám"), which no
-            # product names: neither product words nor another place's goods.
-            return 1 if self.locale(q, i) else self.own_place(q, i)
+        # The buyer's own street, hamlet, ward or works ("phường Dĩnh Kế", "nhà em ở Đình Trám"), which no product
+        # names: neither product words nor another place's goods (the word for it, then the name).
+        if i + 1 < n and self.locale(q, i) and self.own_place(q, i + 1):
+            return 1
+        own = self.own_place(q, i)
+        if own and (i == 0 or not q.named.has(toks[i - 1])):
+            return own
         start = i if i and q.named.has(toks[i]) else 0
         while start and q.named.has(toks[start - 1]):
             start -= 1  # the first word of the name ("ve Thu Duc")
@@ -1366,9 +1367,9 @@ class QueryParser:
         a word for such a place or after "ở" of a person (see locale, resident_at), with a word no product has as
         typed, and no other province's or district's name ("cung đình Huế" stays Huế). 0 otherwise."""
         toks, keys, marked = q.toks, q.keys, q.marked
-        if not start or start >= len(toks) or not q.named.has(toks[start]):
+        if not start or start >= len(toks) or not (self.locale(q, start - 1) or self.resident_at(q, start)):
             return 0
-        if not (self.locale(q, start - 1) or self.resident_at(q, start)):
+        if not q.named.has(toks[start]):
             return 0
         end = start
         while end < len(toks) and q.named.has(toks[end]):
@@ -1596,25 +1597,20 @@ class QueryParser:
 
     @staticmethod
     def denied_verbs_only(keys: list[str], marked: list[str | None], i: int, out: ParsedQuery) -> int:
-        """How many of the words from i are verbs a negation denies with (see _DENIED_BY), as typed."""
-        n = 0
-        while i + n < len(keys) and i + n not in out.clauses and marked[i + n] in (None, _DENIED_BY.get(keys[i + n], "")):
-            if keys[i + n] not in _DENIED_BY:
-                break
-            n += 1
-        return n
-
-    @staticmethod
-    def denied_verbs(keys: list[str], marked: list[str | None], i: int, out: ParsedQuery) -> int:
-        """How many words from i, one to three, are verbs (and "ai", "được", "còn"…) a negation before them makes
-        deny the product word right after ("không [tặng] rượu", "không [ai uống] rượu", "chẳng [còn được uống]
-        rượu"), as typed and in one clause; 0 when no product word follows them."""
+        """How many words from i, up to three, are verbs (and "ai", "được", "còn"…) a negation denies with (see
+        _DENIED_BY), as typed and in one clause."""
         n = 0
         while n < 3 and i + n < len(keys) and i + n not in out.clauses:
             written = _DENIED_BY.get(keys[i + n])
             if written is None or marked[i + n] not in (None, written):
                 break
             n += 1
+        return n
+
+    def denied_verbs(self, keys: list[str], marked: list[str | None], i: int, out: ParsedQuery) -> int:
+        """How many such verbs from i a negation before them makes deny the product word, or the need, right after
+        them ("không [tặng] rượu", "không [ai uống] rượu", "không [dùng] đồ bổ"); 0 when none follows."""
+        n = self.denied_verbs_only(keys, marked, i, out)
         end = i + n
         if not n or end in out.clauses:
             return 0
