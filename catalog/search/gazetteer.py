@@ -2,7 +2,9 @@
 Bình Liêu", "cam Cao Phong", "lụa Hà Đông" ask for another place's goods. The lexicon lists the provinces and
 a few famous places by hand (`elsewhere`); the districts come from the administrative units `underthesea`
 ships (its address data, from vietnamadminunits, effective 1 July 2025; read as a data file, the package is
-never imported).
+never imported). The same data gives the catalogue's own districts their towns ("Đồi Ngô" is Lục Nam's: see
+`towns_of`) and its province's communes and wards, where buyers say they live ("công ty em ở Quang Châu": see
+`wards_of`). It files old Yên Dũng under Bắc Giang city and Chũ under "Thị xã Chũ", so those towns are not read.
 """
 
 from __future__ import annotations
