@@ -36,29 +36,33 @@ def units_path() -> Path | None:
 
 
 @cache
-def _admin() -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...], dict[str, tuple[str, ...]]]:
-    """The districts (province, district), the towns (province, district, town) and, by folded province, every
-    commune, ward and town's name before the merger, without "Tỉnh", "Huyện", "Xã"…, read in one pass."""
+def _admin() -> tuple[tuple[tuple[str, str], ...], dict[tuple[str, str], tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """The districts (province, district), the towns by folded (province, district), and every commune, ward and
+    town's name by folded province, before the merger, without "Tỉnh", "Huyện", "Xã"…, read in one pass."""
     path = units_path()
     if path is None:
         log.warning(
             "Vietnam's administrative units (underthesea) are missing: other districts and towns go unrecognised"
         )
-        return (), (), {}
+        return (), {}, {}
     # (Its 10,602 wards read as JSON objects would hold some 30 MB for a moment, and the process keeps that much:
     # the three names of each are all that is needed.)
     text = path.read_text(encoding="utf-8")
     raw = {m.groups() for m in _UNIT.finditer(text)}  # (a match at a time: a list of them all would stay too)
     pairs: set[tuple[str, str]] = set()
-    towns: set[tuple[str, str, str]] = set()
+    towns: dict[tuple[str, str], set[str]] = {}
     wards: dict[str, set[str]] = {}
     for p, d, w in raw:
         province, district, ward = _PREFIX.sub("", json.loads(p)), _PREFIX.sub("", json.loads(d)), json.loads(w)
         pairs.add((province, district))
         wards.setdefault(fold(province), set()).add(_WARD.sub("", ward))
         if _TOWN.match(ward):
-            towns.add((province, district, _TOWN.sub("", ward)))
-    return tuple(sorted(pairs)), tuple(sorted(towns)), {p: tuple(sorted(w)) for p, w in wards.items()}
+            towns.setdefault((fold(province), fold(district)), set()).add(_TOWN.sub("", ward))
+    return (
+        tuple(sorted(pairs)),
+        {k: tuple(sorted(t)) for k, t in towns.items()},
+        {p: tuple(sorted(w)) for p, w in wards.items()},
+    )
 
 
 def old_units() -> tuple[tuple[str, str], ...]:
@@ -76,8 +80,7 @@ def wards_of(provinces: set[str]) -> list[str]:
 def towns_of(province: str, district: str) -> list[str]:
     """The towns ("thị trấn": a rural district's seat and market towns) a district had before the merger, which
     locals name for the district: "Đồi Ngô" is Lục Nam's, "Nhã Nam" Tân Yên's. Matched on folded names."""
-    province, district = fold(province), fold(district)
-    return [t for p, d, t in _admin()[1] if fold(p) == province and fold(d) == district]
+    return list(_admin()[1].get((fold(province), fold(district)), ()))
 
 
 def districts_outside(provinces: set[str]) -> list[str]:

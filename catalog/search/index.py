@@ -47,7 +47,7 @@ from catalog.search.model import (
     SearchHit,
     Unit,
 )
-from catalog.search.parser import ANY_GOODS, COUNT_UNITS, QueryParser
+from catalog.search.parser import ANY_GOODS, COUNT_UNITS, QueryParser, asks_ingredients
 from catalog.search.postings import Postings
 from catalog.search.register import (
     STRAY_FOREIGN,
@@ -88,7 +88,6 @@ _PRODUCTS_SAID = frozenset({("san", "pham"), ("dac", "san")})  # "sản phẩm",
 _HOW_MUCH = frozenset({"it", "chut", "vai", "mot", "some", "a", "few"})
 # Words between the asking word and the goods that say how many or which kind ("cần loại trà", "mua ít mật ong").
 _WHICH_OF = _HOW_MUCH | {"loai", "may", "them"}
-_INGREDIENT_WORDS = frozenset({"nguyen lieu", "ingredient", "ingredients"})
 _SEEKING = frozenset({("looking", "for"), ("look", "for"), ("searching", "for")})
 # Liking, and drinking or eating, before a product word (marks as typed; None: English, no marks to check).
 _LIKING: dict[str, str | None] = {
@@ -232,13 +231,12 @@ class SearchIndex:
             service = False
         # A matter for the department (a complaint, a licence, a rating, selling one's own goods) asks for no
         # product, whatever it is about, unless one is named in full; beside it any other word is no guess.
-        department = "department" in asks and not self._said_in_full(parsed, content)
-        # Something else asked of the bot (a story, a joke, a translation, a poem, the lottery): no product either,
-        # unless one is named in full beside it ("kể chuyện cười đi, rồi tìm giúp rượu men lá Kiên Thành").
-        offtopic = "offtopic" in asks and not self._said_in_full(parsed, content)
+        # So does something else asked of the bot (a story, a joke, a translation, a poem, the lottery): "kể chuyện
+        # cười đi, rồi tìm giúp rượu men lá Kiên Thành" still asks for the wine.
+        not_products = not {"department", "offtopic"}.isdisjoint(asks) and not self._said_in_full(parsed, content)
         # (a village visit may teach its craft; learning to cook at home, the ingredients are asked for: "đang học
         # nấu chè ngô, cần mua nguyên liệu")
-        course = "course" in asks and "tourism" not in parsed.categories and not _asks_ingredients(parsed.keys)
+        course = "course" in asks and "tourism" not in parsed.categories and not asks_ingredients(parsed.keys)
         lacked = [u for u in content if u.lacked]
         supplies = "supplies" in asks
         if (supplies or lacked) and self._said_in_full(parsed, content):
@@ -261,8 +259,7 @@ class SearchIndex:
         if (
             supplies
             or course
-            or department
-            or offtopic
+            or not_products
             or visit_elsewhere
             or (service and (not content or any(u.stray for u in content)))
         ):
@@ -2072,11 +2069,6 @@ def _buying_at(parsed: ParsedQuery, i: int) -> bool:
     if key == "ban":  # bán (sell), typed plain only after "có" or "đang": "có ban X không"
         return typed == "ban1" or (typed is None and i > 0 and parsed.keys[i - 1] in ("co", "dang"))
     return key in _SELLING and typed == _SELLING[key]
-
-
-def _asks_ingredients(keys: list[str]) -> bool:
-    """Does the message ask for ingredients ("nguyên liệu", "ingredients")?"""
-    return any(k in _INGREDIENT_WORDS or " ".join(keys[i : i + 2]) in _INGREDIENT_WORDS for i, k in enumerate(keys))
 
 
 def _cap_strays(content: list[Unit]) -> list[Unit]:

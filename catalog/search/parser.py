@@ -385,6 +385,11 @@ def _what_of(keys: list[str]) -> bool:
     return any(keys[k : k + 2] in (["thi", "sao"], ["the", "nao"]) for k in range(len(keys) - 1))
 
 
+def asks_ingredients(keys: list[str]) -> bool:
+    """Does the message ask what goes into something ("nguyên liệu", "cần gì", "ingredients")?"""
+    return any(k in _INGREDIENTS or " ".join(keys[i : i + 2]) in _INGREDIENTS for i, k in enumerate(keys))
+
+
 def _level(written: tuple[str | None, ...]) -> tuple[str | None, ...]:
     """A name's marks where a syllable written plain beside marked ones has the level tone ("Giang" of "Lạng
     Giang"): a regional spelling still keeps its tones ("lang dặn" is no Lạng Giang)."""
@@ -1047,7 +1052,7 @@ class QueryParser:
         if any(
             k in _COOKING and marked[i] in (None, _COOKING[k]) and (k not in _COOKING_BEFORE or i + 1 in starts)
             for i, k in enumerate(keys)
-        ) or any(k in _INGREDIENTS or " ".join(keys[i : i + 2]) in _INGREDIENTS for i, k in enumerate(keys)):
+        ) or asks_ingredients(keys):
             return
         others = [
             u
